@@ -1,0 +1,74 @@
+/*
+ * HTTP bodies of /api/v1/auth/*. Bodies are `.strict()`: an unknown field is a 400 naming it,
+ * because a typo such as `pasword` silently ignored is worse than a clear error.
+ */
+import { z } from 'zod';
+
+export const usernameSchema = z
+  .string()
+  .min(3, 'username must be at least 3 characters')
+  .max(32, 'username must be at most 32 characters')
+  .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'username may use lower-case letters, digits, ".", "_" and "-", starting with a letter or digit');
+
+export const passwordSchema = z
+  .string()
+  .min(8, 'password must be at least 8 characters')
+  .max(256, 'password must be at most 256 characters');
+
+export const registerBodySchema = z
+  .object({
+    username: usernameSchema,
+    email: z.email('email must be a valid address').max(254),
+    password: passwordSchema,
+  })
+  .strict()
+  .meta({ id: 'RegisterBody' });
+export type RegisterBody = z.infer<typeof registerBodySchema>;
+
+export const loginBodySchema = z
+  .object({
+    username: z.string().min(1, 'username (or email) is required').max(254),
+    password: z.string().min(1, 'password is required').max(256),
+  })
+  .strict()
+  .meta({ id: 'LoginBody' });
+export type LoginBody = z.infer<typeof loginBodySchema>;
+
+export const refreshBodySchema = z
+  .object({ refreshToken: z.string().min(1, 'refreshToken is required').max(512) })
+  .strict()
+  .meta({ id: 'RefreshBody' });
+export type RefreshBody = z.infer<typeof refreshBodySchema>;
+
+export const logoutBodySchema = z
+  .object({ refreshToken: z.string().min(1).max(512).optional() })
+  .strict()
+  .meta({ id: 'LogoutBody' });
+export type LogoutBody = z.infer<typeof logoutBodySchema>;
+
+export const changePasswordBodySchema = z
+  .object({ currentPassword: z.string().min(1, 'currentPassword is required').max(256), newPassword: passwordSchema })
+  .strict()
+  .meta({ id: 'ChangePasswordBody' });
+export type ChangePasswordBody = z.infer<typeof changePasswordBodySchema>;
+
+export const userSchema = z
+  .object({
+    id: z.string(),
+    username: z.string(),
+    email: z.string(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'User' });
+export type User = z.infer<typeof userSchema>;
+
+export const tokenPairSchema = z
+  .object({
+    accessToken: z.string(),
+    refreshToken: z.string(),
+    tokenType: z.literal('Bearer'),
+    /** Seconds until the access token expires. */
+    expiresIn: z.number().int(),
+  })
+  .meta({ id: 'TokenPair' });
+export type TokenPair = z.infer<typeof tokenPairSchema>;

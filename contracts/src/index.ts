@@ -1,0 +1,9 @@
+/** @agentyard/contracts: the only code services, web and worker share — schemas, types, names. */
+export * from './common/envelope';
+export * from './common/errors';
+export * from './common/ids';
+export * from './common/subjects';
+export * from './common/versioning';
+export * from './auth/auth.http';
+export * from './auth/auth.messages';
+export { toJsonSchemas, httpSchemas, type JsonSchema } from './json-schema';

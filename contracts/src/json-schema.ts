@@ -1,0 +1,28 @@
+/** JSON Schema (draft 2020-12) of every HTTP body, for docs and the gateway's OpenAPI document. */
+import { z } from 'zod';
+import * as http from './auth/auth.http';
+import { errorBodySchema } from './common/errors';
+import { envelopeSchema } from './common/envelope';
+
+export const httpSchemas = {
+  RegisterBody: http.registerBodySchema,
+  LoginBody: http.loginBodySchema,
+  RefreshBody: http.refreshBodySchema,
+  LogoutBody: http.logoutBodySchema,
+  ChangePasswordBody: http.changePasswordBodySchema,
+  User: http.userSchema,
+  TokenPair: http.tokenPairSchema,
+  ErrorBody: errorBodySchema,
+  Envelope: envelopeSchema,
+} as const;
+
+export type JsonSchema = Record<string, unknown>;
+
+/** Every named schema as JSON Schema; `io: 'input'` describes what a client may send. */
+export function toJsonSchemas(): Record<string, JsonSchema> {
+  const out: Record<string, JsonSchema> = {};
+  for (const [name, schema] of Object.entries(httpSchemas)) {
+    out[name] = z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' }) as JsonSchema;
+  }
+  return out;
+}

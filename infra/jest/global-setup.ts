@@ -1,0 +1,17 @@
+/*
+ * Starts one throwaway Postgres cluster for the whole Jest run (fsync off) unless
+ * AGENTYARD_TEST_PG_URL points at one already; suites create their own databases in it.
+ */
+import { startPostgresServer, type PostgresServer } from '../../services/libs/local-infra/src';
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __agentyardPostgres: PostgresServer | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  if (process.env.AGENTYARD_TEST_PG_URL) return;
+  const pg = await startPostgresServer({ ephemeral: true });
+  globalThis.__agentyardPostgres = pg;
+  process.env.AGENTYARD_TEST_PG_URL = pg.url;
+}

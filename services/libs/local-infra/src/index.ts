@@ -1,0 +1,5 @@
+/** Starts real nats-server and Postgres processes for tests, benchmarks and `npm start`. */
+export { freePort, waitForPort, isReachable } from './free-port';
+export { startNatsServer, findNatsServerBinary, natsInstallHint, type NatsServer, type NatsServerOptions } from './nats-server';
+export { startPostgresServer, createDatabase, findPostgresBinDir, type PostgresServer, type PostgresServerOptions } from './postgres-server';
+export { testDatabase, testNats } from './test-env';
