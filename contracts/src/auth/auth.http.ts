@@ -1,4 +1,5 @@
 /*
+ * Usernames keep the case they were registered with but are unique case-insensitively.
  * HTTP bodies of /api/v1/auth/*. Bodies are `.strict()`: an unknown field is a 400 naming it,
  * because a typo such as `pasword` silently ignored is worse than a clear error.
  */
@@ -8,7 +9,7 @@ export const usernameSchema = z
   .string()
   .min(3, 'username must be at least 3 characters')
   .max(32, 'username must be at most 32 characters')
-  .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'username may use lower-case letters, digits, ".", "_" and "-", starting with a letter or digit');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'username may use letters, digits, ".", "_" and "-", starting with a letter or digit');
 
 export const passwordSchema = z
   .string()

@@ -39,10 +39,11 @@ export const logoutCommandSchema = z.object({
   jti: z.string(),
   /** Access token expiry, epoch seconds: the revocation entry must outlive it. */
   exp: z.number().int(),
-  refreshToken: z.string().optional(),
+  /** The session (refresh-token family) the access token belongs to: revoked too. */
+  familyId: z.string().optional(),
 });
 export type LogoutCommand = z.infer<typeof logoutCommandSchema>;
-export const changePasswordCommandSchema = changePasswordBodySchema.extend({ userId: z.string() });
+export const changePasswordCommandSchema = changePasswordBodySchema.extend({ userId: z.string(), familyId: z.string().optional() });
 export type ChangePasswordCommand = z.infer<typeof changePasswordCommandSchema>;
 export const getUserQuerySchema = z.object({ userId: z.string() });
 export const signingKeysSchema = z.object({

@@ -61,3 +61,11 @@ export function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; mess
 }[] {
   return issues.map((i) => ({ field: i.path.map(String).join('.') || '(body)', message: i.message }));
 }
+
+/** Parses `value` with `schema`, or throws VALIDATION_FAILED naming each wrong field. */
+export function parseOrThrow<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } } }, value: unknown, what = 'body'): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const details = describeIssues(result.error.issues);
+  throw new DomainError('VALIDATION_FAILED', `invalid ${what}: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`, details);
+}

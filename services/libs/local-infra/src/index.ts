@@ -3,3 +3,4 @@ export { freePort, waitForPort, isReachable } from './free-port';
 export { startNatsServer, findNatsServerBinary, natsInstallHint, type NatsServer, type NatsServerOptions } from './nats-server';
 export { startPostgresServer, createDatabase, findPostgresBinDir, type PostgresServer, type PostgresServerOptions } from './postgres-server';
 export { testDatabase, testNats } from './test-env';
+export { startService, type ServiceProcess } from './service-process';

@@ -1,0 +1,17 @@
+-- Agentyard — Postgres bootstrap for docker-compose (mounted into /docker-entrypoint-initdb.d/).
+--
+-- Runs once, as POSTGRES_USER (`agentyard`), only when the data volume is empty. After changing
+-- it, recreate the volume: `docker compose down -v`.
+--
+-- One database per service: a service never reads another service's tables (architecture.md §2).
+-- The gateway owns no data and has no database. Each service creates its own tables (it migrates
+-- its database at boot), so this file only creates the empty databases.
+--
+-- Keep this list in sync with DATABASE_URL in docker-compose.yml and the keys of
+-- k8s/base/database-secret.yaml (infra/ops/ops-config.unit.spec.ts checks it).
+
+CREATE DATABASE agentyard_auth;
+CREATE DATABASE agentyard_tasks;
+CREATE DATABASE agentyard_workers;
+CREATE DATABASE agentyard_workflows;
+CREATE DATABASE agentyard_allocation;

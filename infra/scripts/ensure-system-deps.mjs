@@ -1,0 +1,41 @@
+// Makes sure nats-server exists (tests and `npm start` need a real one). On Debian/Ubuntu as root
+// it installs the distribution package; elsewhere it prints the one-line install hint and fails.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const hint =
+  'nats-server is missing. Install it: Debian/Ubuntu `sudo apt-get install -y nats-server` · ' +
+  'macOS `brew install nats-server` · other: https://github.com/nats-io/nats-server/releases';
+
+export function findNatsServer() {
+  if (process.env.NATS_SERVER_BIN && existsSync(process.env.NATS_SERVER_BIN)) return process.env.NATS_SERVER_BIN;
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin']) {
+    if (dir && existsSync(`${dir}/nats-server`)) return `${dir}/nats-server`;
+  }
+  return undefined;
+}
+
+const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
+
+function aptInstall(pkg) {
+  process.stdout.write(`installing ${pkg} from Debian packages (apt-get)…\n`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    execFileSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'inherit', env });
+  } catch {
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    execFileSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'inherit', env });
+  }
+}
+
+/** Returns the nats-server path, installing it when possible; throws the hint otherwise. */
+export function ensureNatsServer() {
+  let bin = findNatsServer();
+  if (bin) return bin;
+  if (isRoot() && existsSync('/usr/bin/apt-get')) {
+    aptInstall('nats-server');
+    bin = findNatsServer();
+    if (bin) return bin;
+  }
+  throw new Error(hint);
+}

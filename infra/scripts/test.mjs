@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// The full test suite (`npm test`): installs nats-server when missing, builds (end-to-end tests
+// start the compiled services as real processes), runs every Jest suite, and ends with one plain
+// line `N passed, N failed` summed over all suites — CI reads that line, not Jest's summary.
+// A suite that fails to load counts as one failure, so a broken file cannot pass silently.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureNatsServer } from './ensure-system-deps.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const results = join(root, '.test-results');
+rmSync(results, { recursive: true, force: true });
+mkdirSync(results, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+let status = 0;
+
+try {
+  process.env.NATS_SERVER_BIN = ensureNatsServer();
+} catch (e) {
+  process.stderr.write(`${e.message}\n`);
+  process.stdout.write('0 passed, 1 failed\n');
+  process.exit(1);
+}
+
+const build = spawnSync(process.execPath, [join(root, 'infra/scripts/build.mjs')], { stdio: 'inherit', cwd: root });
+if (build.status !== 0) {
+  process.stdout.write('0 passed, 1 failed\n');
+  process.exit(1);
+}
+
+const extraArgs = process.argv.slice(2);
+const jestOut = join(results, 'jest.json');
+const jest = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules/jest/bin/jest.js'), '--ci', '--json', `--outputFile=${jestOut}`, ...extraArgs],
+  { stdio: 'inherit', cwd: root, env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' } },
+);
+if (jest.status !== 0) status = 1;
+if (existsSync(jestOut)) {
+  const report = JSON.parse(readFileSync(jestOut, 'utf8'));
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  // Suites that crashed before running a test (syntax error, failing import, global setup).
+  failed += report.testResults.filter((r) => r.status === 'failed' && r.assertionResults.length === 0).length;
+  if (report.numTotalTests === 0) {
+    process.stderr.write('jest ran no test\n');
+    status = 1;
+  }
+} else {
+  failed += 1;
+}
+
+if (failed > 0) status = 1;
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exit(status);

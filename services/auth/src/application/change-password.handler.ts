@@ -1,0 +1,38 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Kysely } from 'kysely';
+import { DomainError, type ChangePasswordCommand } from '@agentyard/contracts';
+import type { AuthDatabase } from '../infrastructure/auth.database';
+import { PasswordHasher } from '../infrastructure/password-hasher';
+import { SessionRepository } from '../infrastructure/session.repository';
+import { AUTH_DB, UserRepository } from '../infrastructure/user.repository';
+import { AUTH_EVENT_LOG, authEvent, userStream, type AuthEventLog, type RequestContext } from './auth-event-log';
+
+@Injectable()
+export class ChangePasswordHandler {
+  constructor(
+    @Inject(AUTH_DB) private readonly db: Kysely<AuthDatabase>,
+    private readonly users: UserRepository,
+    private readonly sessions: SessionRepository,
+    private readonly hasher: PasswordHasher,
+    @Inject(AUTH_EVENT_LOG) private readonly events: AuthEventLog,
+  ) {}
+
+  /** Changes the password and signs out every other session of the user. */
+  async execute(cmd: ChangePasswordCommand, ctx: RequestContext): Promise<{ changed: true }> {
+    const user = await this.users.findById(cmd.userId);
+    if (!user) throw new DomainError('UNAUTHENTICATED', 'the account no longer exists');
+    if (!(await this.hasher.verify(user.password_hash, cmd.currentPassword))) {
+      throw new DomainError('VALIDATION_FAILED', 'the current password is wrong', [{ field: 'currentPassword', message: 'does not match' }]);
+    }
+    if (cmd.currentPassword === cmd.newPassword) {
+      throw new DomainError('VALIDATION_FAILED', 'the new password must differ from the current one', [{ field: 'newPassword', message: 'same as current' }]);
+    }
+    const hash = await this.hasher.hash(cmd.newPassword);
+    await this.db.transaction().execute(async (trx) => {
+      await this.users.updatePassword(trx, user.id, hash);
+      await this.sessions.revokeAllFamilies(trx, user.id, 'password-changed', cmd.familyId);
+      await this.events.append(trx, userStream(user.id), [authEvent('PasswordChanged', { userId: user.id }, ctx, user.id)]);
+    });
+    return { changed: true };
+  }
+}

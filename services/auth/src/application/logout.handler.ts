@@ -1,0 +1,32 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Kysely } from 'kysely';
+import type { LogoutCommand } from '@agentyard/contracts';
+import type { RevocationList } from '@agentyard/service-kit';
+import type { AuthDatabase } from '../infrastructure/auth.database';
+import { SessionRepository } from '../infrastructure/session.repository';
+import { AUTH_DB } from '../infrastructure/user.repository';
+import { AUTH_EVENT_LOG, authEvent, userStream, type AuthEventLog, type RequestContext } from './auth-event-log';
+
+export const REVOCATION_LIST = Symbol('REVOCATION_LIST');
+
+@Injectable()
+export class LogoutHandler {
+  constructor(
+    @Inject(AUTH_DB) private readonly db: Kysely<AuthDatabase>,
+    private readonly sessions: SessionRepository,
+    @Inject(REVOCATION_LIST) private readonly revocations: RevocationList,
+    @Inject(AUTH_EVENT_LOG) private readonly events: AuthEventLog,
+  ) {}
+
+  /** Revokes the access token at once (KV) and the refresh family it came from. Idempotent. */
+  async execute(cmd: LogoutCommand, ctx: RequestContext): Promise<{ loggedOut: true }> {
+    await this.revocations.revoke(cmd.jti);
+    await this.db.transaction().execute(async (trx) => {
+      if (cmd.familyId) await this.sessions.revokeFamily(trx, cmd.familyId, 'logout');
+      await this.events.append(trx, userStream(cmd.userId), [
+        authEvent('UserLoggedOut', cmd.familyId ? { userId: cmd.userId, familyId: cmd.familyId } : { userId: cmd.userId }, ctx, cmd.userId),
+      ]);
+    });
+    return { loggedOut: true };
+  }
+}

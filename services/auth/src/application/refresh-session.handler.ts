@@ -1,0 +1,72 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Kysely } from 'kysely';
+import { DomainError, type TokenPair } from '@agentyard/contracts';
+import { decideRefresh } from '../domain/refresh-token.decide';
+import type { AuthDatabase } from '../infrastructure/auth.database';
+import { SessionRepository } from '../infrastructure/session.repository';
+import { parseRefreshToken, secretMatches } from '../infrastructure/token-issuer';
+import { AUTH_DB, UserRepository } from '../infrastructure/user.repository';
+import { AUTH_EVENT_LOG, authEvent, userStream, type AuthEventLog, type RequestContext } from './auth-event-log';
+import { SessionIssuer } from './session-issuer';
+
+const rejected = (message: string): DomainError => new DomainError('UNAUTHENTICATED', message);
+
+@Injectable()
+export class RefreshSessionHandler {
+  constructor(
+    @Inject(AUTH_DB) private readonly db: Kysely<AuthDatabase>,
+    private readonly users: UserRepository,
+    private readonly sessions: SessionRepository,
+    private readonly issuer: SessionIssuer,
+    @Inject(AUTH_EVENT_LOG) private readonly events: AuthEventLog,
+  ) {}
+
+  /** Rotates the refresh token; a reused one revokes its whole family (then 401). */
+  async execute(refreshToken: string, ctx: RequestContext): Promise<TokenPair> {
+    const parsed = parseRefreshToken(refreshToken);
+    if (!parsed) throw rejected('the refresh token is malformed');
+    const { token, family } = await this.sessions.load(parsed.id);
+    const decision = decideRefresh({
+      token,
+      family,
+      secretMatches: !!token && secretMatches(parsed.secret, token.secretHash),
+      now: new Date(),
+    });
+    switch (decision.kind) {
+      case 'reject':
+        throw rejected(
+          decision.reason === 'expired' ? 'the refresh token has expired; log in again' : 'the refresh token is not valid; log in again',
+        );
+      case 'reuse-detected':
+        await this.revokeForReuse(decision.userId, decision.familyId, ctx);
+        throw rejected('the refresh token was already used; every session of this login was revoked');
+      case 'rotate': {
+        const user = await this.users.findById(decision.userId);
+        if (!user) throw rejected('the refresh token is not valid; log in again');
+        const outcome = await this.db.transaction().execute(async (trx) => {
+          // Two requests racing with one token: exactly one marks it used; the other is a reuse.
+          if (!(await this.sessions.markUsed(trx, decision.tokenId))) return 'raced' as const;
+          const pair = await this.issuer.issue(trx, user, decision.familyId);
+          await this.events.append(trx, userStream(user.id), [authEvent('SessionRefreshed', { userId: user.id, familyId: decision.familyId }, ctx, user.id)]);
+          return pair;
+        });
+        if (outcome === 'raced') {
+          await this.revokeForReuse(decision.userId, decision.familyId, ctx);
+          throw rejected('the refresh token was already used; every session of this login was revoked');
+        }
+        return outcome;
+      }
+      default: {
+        const never: never = decision;
+        throw new Error(`unhandled decision ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private async revokeForReuse(userId: string, familyId: string, ctx: RequestContext): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await this.sessions.revokeFamily(trx, familyId, 'reuse-detected');
+      await this.events.append(trx, userStream(userId), [authEvent('RefreshTokenReuseDetected', { userId, familyId }, ctx, userId)]);
+    });
+  }
+}

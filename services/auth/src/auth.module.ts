@@ -1,0 +1,66 @@
+import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { ServiceKitModule, type RevocationList } from '@agentyard/service-kit';
+import { AUTH_EVENT_LOG, type AuthEventLog } from './application/auth-event-log';
+import { ChangePasswordHandler } from './application/change-password.handler';
+import { GetUserQuery } from './application/get-user.query';
+import { LoginHandler } from './application/login.handler';
+import { LogoutHandler, REVOCATION_LIST } from './application/logout.handler';
+import { RefreshSessionHandler } from './application/refresh-session.handler';
+import { RegisterUserHandler } from './application/register-user.handler';
+import { SessionIssuer } from './application/session-issuer';
+import type { AuthDatabase } from './infrastructure/auth.database';
+import { LoginRateLimiter } from './infrastructure/login-rate-limiter';
+import { PasswordHasher } from './infrastructure/password-hasher';
+import { SessionRepository } from './infrastructure/session.repository';
+import { TokenIssuer } from './infrastructure/token-issuer';
+import { AUTH_DB, UserRepository } from './infrastructure/user.repository';
+import { AuthCommandsController } from './interface/auth.commands.controller';
+
+export interface AuthDeps {
+  logger: Logger;
+  db: Kysely<AuthDatabase>;
+  tokens: TokenIssuer;
+  limiter: LoginRateLimiter;
+  revocations: RevocationList;
+  events: AuthEventLog;
+  onShutdown: () => Promise<void>;
+}
+
+class ShutdownHook implements OnApplicationShutdown {
+  constructor(private readonly run: () => Promise<void>) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.run();
+  }
+}
+
+@Module({})
+export class AuthModule {
+  /** Auth's Nest module over its already-opened resources (database, NATS KV, event store). */
+  static forRoot(deps: AuthDeps): DynamicModule {
+    return {
+      module: AuthModule,
+      imports: [ServiceKitModule.forRoot({ logger: deps.logger })],
+      controllers: [AuthCommandsController],
+      providers: [
+        { provide: AUTH_DB, useValue: deps.db },
+        { provide: TokenIssuer, useValue: deps.tokens },
+        { provide: LoginRateLimiter, useValue: deps.limiter },
+        { provide: REVOCATION_LIST, useValue: deps.revocations },
+        { provide: AUTH_EVENT_LOG, useValue: deps.events },
+        { provide: ShutdownHook, useValue: new ShutdownHook(deps.onShutdown) },
+        UserRepository,
+        SessionRepository,
+        PasswordHasher,
+        SessionIssuer,
+        RegisterUserHandler,
+        LoginHandler,
+        RefreshSessionHandler,
+        LogoutHandler,
+        ChangePasswordHandler,
+        GetUserQuery,
+      ],
+    };
+  }
+}

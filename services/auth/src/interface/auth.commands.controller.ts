@@ -1,0 +1,82 @@
+/**
+ * Auth's NATS request/reply endpoints. Thin: validate the payload again (the edge is not the only
+ * caller), build the request context from the trace, call one handler.
+ */
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import {
+  authSubjects,
+  changePasswordCommandSchema,
+  getUserQuerySchema,
+  loginCommandSchema,
+  logoutCommandSchema,
+  newId,
+  parseOrThrow,
+  refreshCommandSchema,
+  registerUserCommandSchema,
+  type SigningKeys,
+  type TokenPair,
+  type User,
+} from '@agentyard/contracts';
+import { currentTrace } from '@agentyard/messaging';
+import type { RequestContext } from '../application/auth-event-log';
+import { ChangePasswordHandler } from '../application/change-password.handler';
+import { GetUserQuery } from '../application/get-user.query';
+import { LoginHandler } from '../application/login.handler';
+import { LogoutHandler } from '../application/logout.handler';
+import { RefreshSessionHandler } from '../application/refresh-session.handler';
+import { RegisterUserHandler } from '../application/register-user.handler';
+import { TokenIssuer } from '../infrastructure/token-issuer';
+
+function requestContext(): RequestContext {
+  const trace = currentTrace();
+  return trace ? { correlationId: trace.traceId, traceparent: trace.traceparent } : { correlationId: newId() };
+}
+
+@Controller()
+export class AuthCommandsController {
+  constructor(
+    private readonly register: RegisterUserHandler,
+    private readonly login: LoginHandler,
+    private readonly refresh: RefreshSessionHandler,
+    private readonly logout: LogoutHandler,
+    private readonly changePassword: ChangePasswordHandler,
+    private readonly getUser: GetUserQuery,
+    private readonly tokens: TokenIssuer,
+  ) {}
+
+  @MessagePattern(authSubjects.registerUser)
+  onRegister(@Payload() data: unknown): Promise<User> {
+    return this.register.execute(parseOrThrow(registerUserCommandSchema, data), requestContext());
+  }
+
+  @MessagePattern(authSubjects.login)
+  onLogin(@Payload() data: unknown): Promise<TokenPair> {
+    return this.login.execute(parseOrThrow(loginCommandSchema, data), requestContext());
+  }
+
+  @MessagePattern(authSubjects.refresh)
+  onRefresh(@Payload() data: unknown): Promise<TokenPair> {
+    return this.refresh.execute(parseOrThrow(refreshCommandSchema, data).refreshToken, requestContext());
+  }
+
+  @MessagePattern(authSubjects.logout)
+  onLogout(@Payload() data: unknown): Promise<{ loggedOut: true }> {
+    return this.logout.execute(parseOrThrow(logoutCommandSchema, data), requestContext());
+  }
+
+  @MessagePattern(authSubjects.changePassword)
+  onChangePassword(@Payload() data: unknown): Promise<{ changed: true }> {
+    return this.changePassword.execute(parseOrThrow(changePasswordCommandSchema, data), requestContext());
+  }
+
+  @MessagePattern(authSubjects.getUser)
+  onGetUser(@Payload() data: unknown): Promise<User> {
+    return this.getUser.execute(parseOrThrow(getUserQuerySchema, data).userId);
+  }
+
+  @MessagePattern(authSubjects.getSigningKeys)
+  onGetSigningKeys(): SigningKeys {
+    return this.tokens.signingKeys();
+  }
+}

@@ -1,0 +1,81 @@
+/*
+ * The auth service: users, sessions and tokens in its own Postgres database; answers the
+ * gateway over NATS request/reply; its events go to its event store in the same transaction as
+ * the rows (the outbox) and the relay forwards them to the AUTH JetStream stream.
+ */
+import 'reflect-metadata';
+import { sql } from 'kysely';
+import { Pool } from 'pg';
+import { eventSubject, jwtSettings, revokedTokensBucket, type Envelope } from '@agentyard/contracts';
+import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
+import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
+import { bootstrapService, createLogger, HealthRegistry, loadConfig, RevocationList, runMain } from '@agentyard/service-kit';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AuthModule } from './auth.module';
+import { authConfigSchema } from './config';
+import { migrateAuthDatabase, openAuthDatabase } from './infrastructure/auth.database';
+import { LoginRateLimiter } from './infrastructure/login-rate-limiter';
+import { TokenIssuer } from './infrastructure/token-issuer';
+
+async function main(): Promise<void> {
+  const config = loadConfig(authConfigSchema);
+  const logger = createLogger('auth', config.LOG_LEVEL);
+
+  const db = openAuthDatabase(config.DATABASE_URL);
+  await migrateAuthDatabase(db);
+  const store = await PostgresEventStore.connect({ connectionString: config.DATABASE_URL, poolSize: 2 });
+  await store.migrate();
+  const limiterPool = new Pool({ connectionString: config.DATABASE_URL, max: 4 });
+  const limiter = await LoginRateLimiter.create(limiterPool);
+  const tokens = new TokenIssuer(db);
+  await tokens.init();
+
+  const nc = await connectNats({ servers: config.NATS_URL, name: 'auth' });
+  await ensureStream(await jetstreamManager(nc), eventStreamConfig('auth'));
+  const revocations = await RevocationList.open(nc, revokedTokensBucket, jwtSettings.accessTtlSeconds * 1000);
+  const relay = new EventRelay({
+    name: 'relay:auth',
+    store,
+    checkpoints: PostgresCheckpointStore.fromKysely(db),
+    js: jetstream(nc),
+    subjectFor: (e: Envelope) => eventSubject('auth', e.type, String(e.data.userId ?? e.streamId.replace(/^user-/, ''))),
+    logger: { error: (m) => logger.error(m) },
+  });
+
+  await bootstrapService({
+    name: 'auth',
+    module: AuthModule.forRoot({
+      logger,
+      db,
+      tokens,
+      limiter,
+      revocations,
+      events: { append: (trx, streamId, events) => store.appendInTransaction(trx, streamId, events).then(() => undefined) },
+      onShutdown: async () => {
+        await relay.stop();
+        await drainNats(nc);
+        await store.close();
+        await limiterPool.end();
+        await db.destroy();
+      },
+    }),
+    port: config.HTTP_PORT,
+    logger,
+    transport: new NatsJetStreamServer({ name: 'auth', connection: nc }),
+    transportFilters: [new RpcErrorPassthroughFilter()],
+    shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
+    configure: (app) => {
+      const health = app.get(HealthRegistry);
+      health.register('postgres', async () => {
+        await sql`select 1`.execute(db);
+      });
+      health.register('nats', () => {
+        if (nc.isClosed()) throw new Error('NATS connection closed');
+      });
+    },
+  });
+  relay.start();
+  logger.info({ port: config.HTTP_PORT }, 'auth ready');
+}
+
+runMain('auth', main);

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { baseConfigSchema } from '@agentyard/service-kit';
+
+export const gatewayConfigSchema = baseConfigSchema.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  /** Comma-separated origins allowed to call the API from a browser; empty = same origin only. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+  /** Largest request body, bytes. A task description may be up to 64 KiB; 1 MiB leaves room. */
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+  /** How long a request to a backend service may take before the edge answers 503. */
+  RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+});
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

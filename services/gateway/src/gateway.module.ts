@@ -1,0 +1,41 @@
+import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { Logger } from 'pino';
+import { AccessTokenVerifier, ServiceKitModule } from '@agentyard/service-kit';
+import { NatsRpcClient } from '@agentyard/messaging';
+import { AccessTokenGuard } from './interface/access-token.guard';
+import { AuthController } from './interface/auth.controller';
+import { HttpErrorFilter } from './interface/http-error.filter';
+
+export interface GatewayDeps {
+  logger: Logger;
+  rpc: NatsRpcClient;
+  verifier: AccessTokenVerifier;
+  onShutdown: () => Promise<void>;
+}
+
+class ShutdownHook implements OnApplicationShutdown {
+  constructor(private readonly run: () => Promise<void>) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.run();
+  }
+}
+
+@Module({})
+export class GatewayModule {
+  /** The gateway's Nest module, given its already-connected dependencies. */
+  static forRoot(deps: GatewayDeps): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [ServiceKitModule.forRoot({ logger: deps.logger })],
+      controllers: [AuthController],
+      providers: [
+        { provide: NatsRpcClient, useValue: deps.rpc },
+        { provide: AccessTokenVerifier, useValue: deps.verifier },
+        { provide: ShutdownHook, useValue: new ShutdownHook(deps.onShutdown) },
+        AccessTokenGuard,
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,67 @@
+/** /api/v1/auth — thin: validate, forward to the auth service over NATS, return its answer. */
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import {
+  authSubjects,
+  changePasswordBodySchema,
+  loginBodySchema,
+  logoutBodySchema,
+  refreshBodySchema,
+  registerBodySchema,
+  tokenPairSchema,
+  userSchema,
+  type ChangePasswordBody,
+  type LoginBody,
+  type RefreshBody,
+  type TokenPair,
+  type User,
+} from '@agentyard/contracts';
+import type { AccessClaims } from '@agentyard/service-kit';
+import { NatsRpcClient } from '@agentyard/messaging';
+import { AccessTokenGuard, Claims } from './access-token.guard';
+import { ZodBodyPipe } from './zod-body.pipe';
+
+@Controller('api/v1/auth')
+export class AuthController {
+  constructor(@Inject(NatsRpcClient) private readonly rpc: NatsRpcClient) {}
+
+  @Post('register')
+  @HttpCode(201)
+  register(@Body(new ZodBodyPipe(registerBodySchema)) body: unknown): Promise<User> {
+    return this.rpc.request(authSubjects.registerUser, body, { schema: userSchema });
+  }
+
+  @Post('login')
+  @HttpCode(200)
+  login(@Body(new ZodBodyPipe(loginBodySchema)) body: LoginBody, @Req() req: FastifyRequest): Promise<TokenPair> {
+    return this.rpc.request(authSubjects.login, { ...body, ip: req.ip }, { schema: tokenPairSchema });
+  }
+
+  @Post('refresh')
+  @HttpCode(200)
+  refresh(@Body(new ZodBodyPipe(refreshBodySchema)) body: RefreshBody): Promise<TokenPair> {
+    return this.rpc.request(authSubjects.refresh, body, { schema: tokenPairSchema });
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @UseGuards(AccessTokenGuard)
+  async logout(@Claims() claims: AccessClaims, @Body() body: unknown): Promise<void> {
+    // The body is optional here; when present it must still be well-formed.
+    if (body !== undefined && body !== null && body !== '') new ZodBodyPipe(logoutBodySchema).transform(body);
+    await this.rpc.request(authSubjects.logout, { userId: claims.sub, jti: claims.jti, exp: claims.exp, familyId: claims.fam });
+  }
+
+  @Get('me')
+  @UseGuards(AccessTokenGuard)
+  me(@Claims() claims: AccessClaims): Promise<User> {
+    return this.rpc.request(authSubjects.getUser, { userId: claims.sub }, { schema: userSchema });
+  }
+
+  @Post('change-password')
+  @HttpCode(204)
+  @UseGuards(AccessTokenGuard)
+  async changePassword(@Claims() claims: AccessClaims, @Body(new ZodBodyPipe(changePasswordBodySchema)) body: ChangePasswordBody): Promise<void> {
+    await this.rpc.request(authSubjects.changePassword, { ...body, userId: claims.sub, familyId: claims.fam });
+  }
+}

@@ -1,0 +1,115 @@
+/*
+ * The authenticated WebSocket at /ws. Browsers cannot set headers on a WebSocket, and a token in
+ * the URL ends up in proxy logs, so the client sends `{ "type": "auth", "token": "<jwt>" }` as
+ * its first message (within 5 s). After that it receives `{ "type": "event", "event": … }` for
+ * events that belong to it — ownership is checked per message, per socket (brief §10). The
+ * socket closes with 4401 when the token expires or its user logs out; the client refreshes and
+ * reconnects.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Logger } from '@nestjs/common';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Envelope } from '@agentyard/contracts';
+import type { AccessClaims, AccessTokenVerifier } from '@agentyard/service-kit';
+import type { EventFeed } from '../infrastructure/event-feed';
+
+interface Session {
+  socket: WebSocket;
+  claims: AccessClaims;
+  expiry: NodeJS.Timeout;
+}
+
+export const WS_CLOSE_UNAUTHENTICATED = 4401;
+
+/** Decides whether a user may see an event. Auth events: only the user they are about. */
+export function mayReceive(userId: string, event: Envelope): boolean {
+  return event.metadata.userId === userId;
+}
+
+export class LiveEventsHub {
+  private readonly logger = new Logger('LiveEventsHub');
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  private readonly sessions = new Map<WebSocket, Session>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly verifier: AccessTokenVerifier,
+    private readonly feed: EventFeed,
+  ) {}
+
+  /** Call from the HTTP server's `upgrade` event. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/ws') {
+      socket.destroy();
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
+  }
+
+  start(): void {
+    this.unsubscribe = this.feed.onEvent((event) => this.broadcast(event));
+  }
+
+  private onConnection(ws: WebSocket): void {
+    const timer = setTimeout(() => ws.close(WS_CLOSE_UNAUTHENTICATED, 'send {"type":"auth","token":…} first'), 5_000);
+    ws.once('message', (raw) => {
+      clearTimeout(timer);
+      void this.authenticate(ws, raw.toString());
+    });
+    ws.on('close', () => {
+      clearTimeout(timer);
+      const session = this.sessions.get(ws);
+      if (session) clearTimeout(session.expiry);
+      this.sessions.delete(ws);
+    });
+    ws.on('error', () => ws.terminate());
+  }
+
+  private async authenticate(ws: WebSocket, raw: string): Promise<void> {
+    let token: unknown;
+    try {
+      const msg = JSON.parse(raw) as { type?: unknown; token?: unknown };
+      token = msg.type === 'auth' ? msg.token : undefined;
+    } catch {
+      token = undefined;
+    }
+    if (typeof token !== 'string') {
+      ws.close(WS_CLOSE_UNAUTHENTICATED, 'first message must be {"type":"auth","token":…}');
+      return;
+    }
+    try {
+      const claims = await this.verifier.verify(token);
+      const msLeft = claims.exp * 1000 - Date.now();
+      const expiry = setTimeout(() => ws.close(WS_CLOSE_UNAUTHENTICATED, 'access token expired'), Math.max(0, msLeft));
+      this.sessions.set(ws, { socket: ws, claims, expiry });
+      ws.send(JSON.stringify({ type: 'ready', userId: claims.sub }));
+    } catch (e) {
+      ws.close(WS_CLOSE_UNAUTHENTICATED, e instanceof Error ? e.message.slice(0, 120) : 'unauthenticated');
+    }
+  }
+
+  private broadcast(event: Envelope): void {
+    const frame = JSON.stringify({ type: 'event', event });
+    for (const session of this.sessions.values()) {
+      if (!mayReceive(session.claims.sub, event)) continue;
+      if (event.type === 'UserLoggedOut' && (!event.data.familyId || event.data.familyId === session.claims.fam)) {
+        session.socket.send(frame);
+        session.socket.close(WS_CLOSE_UNAUTHENTICATED, 'logged out');
+        continue;
+      }
+      session.socket.send(frame);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    for (const session of this.sessions.values()) {
+      clearTimeout(session.expiry);
+      session.socket.close(1001, 'server shutting down');
+    }
+    this.wss.close();
+    this.logger.log('closed');
+  }
+}

@@ -1,0 +1,72 @@
+/*
+ * The HTTP/WebSocket edge. It owns no data: it validates, authenticates, forwards commands and
+ * queries to the owning service over NATS request/reply, and pushes each user their own events.
+ */
+import 'reflect-metadata';
+import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import cors from '@fastify/cors';
+import { authSubjects, jwtSettings, revokedTokensBucket, signingKeysSchema, streamName } from '@agentyard/contracts';
+import { AccessTokenVerifier, bootstrapService, createLogger, HealthRegistry, loadConfig, RevocationList, runMain } from '@agentyard/service-kit';
+import { connectNats, drainNats, NatsRpcClient } from '@agentyard/messaging';
+import { gatewayConfigSchema } from './config';
+import { GatewayModule } from './gateway.module';
+import { EventFeed } from './infrastructure/event-feed';
+import { toErrorResponse } from './interface/http-error.filter';
+import { LiveEventsHub } from './interface/live-events.ws';
+import { buildOpenApiDocument } from './interface/openapi';
+
+async function main(): Promise<void> {
+  const config = loadConfig(gatewayConfigSchema);
+  const logger = createLogger('gateway', config.LOG_LEVEL);
+  const nc = await connectNats({ servers: config.NATS_URL, name: 'gateway' });
+  const rpc = new NatsRpcClient(nc, { defaultTimeoutMs: config.RPC_TIMEOUT_MS });
+  const revocations = await RevocationList.open(nc, revokedTokensBucket, jwtSettings.accessTtlSeconds * 1000);
+  const verifier = new AccessTokenVerifier({
+    issuer: jwtSettings.issuer,
+    audience: jwtSettings.audience,
+    loadKeys: async () => (await rpc.request(authSubjects.getSigningKeys, {}, { schema: signingKeysSchema })).keys,
+    isRevoked: (jti) => revocations.isRevoked(jti),
+  });
+  const feed = new EventFeed(nc, [streamName('auth')]);
+  const hub = new LiveEventsHub(verifier, feed);
+
+  await bootstrapService({
+    name: 'gateway',
+    module: GatewayModule.forRoot({
+      logger,
+      rpc,
+      verifier,
+      onShutdown: async () => {
+        await hub.close();
+        await feed.stop();
+        await drainNats(nc);
+      },
+    }),
+    port: config.PORT,
+    host: config.HOST,
+    logger,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
+    configure: async (app) => {
+      const fastify = app.getHttpAdapter().getInstance();
+      // Only JSON bodies: a text/plain body would otherwise arrive as a string (400 instead of 415).
+      fastify.removeContentTypeParser(['text/plain']);
+      await fastify.register(cors, { origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false, credentials: true });
+      // Errors raised by Fastify itself (bad JSON, too large) before Nest sees the request.
+      fastify.setErrorHandler((error: unknown, request, reply) => {
+        const { status, body } = toErrorResponse(error);
+        void reply.status(status).send({ ...body, requestId: request.id });
+      });
+      SwaggerModule.setup('api/docs', app, buildOpenApiDocument() as unknown as OpenAPIObject, { jsonDocumentUrl: 'api/docs/openapi.json' });
+      app.get(HealthRegistry).register('nats', () => {
+        if (nc.isClosed()) throw new Error('NATS connection closed');
+      });
+      fastify.server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+    },
+  });
+  feed.start();
+  hub.start();
+  logger.info({ port: config.PORT }, 'gateway listening');
+}
+
+runMain('gateway', main);

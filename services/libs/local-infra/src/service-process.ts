@@ -1,0 +1,67 @@
+/*
+ * Runs a compiled service (services/<name>/dist/main.js) as a real child process for end-to-end
+ * tests, and waits for its readiness endpoint. Output is kept (last 20 kB) so a failing test can
+ * print why the service died.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+
+export interface ServiceProcess {
+  readonly name: string;
+  readonly pid: number | undefined;
+  readonly output: () => string;
+  /** SIGTERM and wait (SIGKILL after 10 s). */
+  stop(): Promise<void>;
+  /** SIGKILL and wait: the crash case. */
+  kill(): Promise<void>;
+}
+
+const repoRoot = resolve(__dirname, '..', '..', '..', '..');
+
+/** Starts `services/<name>/dist/main.js` with `env` and resolves once `readyUrl` answers 200. */
+export async function startService(name: string, env: Record<string, string>, readyUrl: string, timeoutMs = 30_000): Promise<ServiceProcess> {
+  const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'services', name, 'dist', 'main.js')], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (c: Buffer) => {
+    out = (out + c.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before it was ready:\n${out}`);
+    try {
+      const res = await fetch(readyUrl);
+      if (res.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await waitExit('SIGKILL');
+      throw new Error(`${name} not ready at ${readyUrl} after ${timeoutMs} ms:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    name,
+    get pid() {
+      return child.pid;
+    },
+    output: () => out,
+    stop: () => waitExit('SIGTERM'),
+    kill: () => waitExit('SIGKILL'),
+  };
+}

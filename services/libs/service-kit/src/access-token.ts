@@ -1,0 +1,79 @@
+/*
+ * Access-token verification for every HTTP edge. The algorithm is pinned to EdDSA: a token whose
+ * header says `none`, `HS256` (the "public key as HMAC secret" trick) or anything else is refused
+ * before any key is used. Audience, issuer and expiry are checked; then the revocation hook runs
+ * (logout writes the token id to NATS KV for the rest of the token's life).
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
+import { DomainError } from '@agentyard/contracts';
+
+export interface AccessClaims {
+  /** User id. */
+  sub: string;
+  /** Token id, the key for revocation. */
+  jti: string;
+  /** Expiry, epoch seconds. */
+  exp: number;
+  username: string;
+  /** The session (refresh-token family) this token was issued in. */
+  fam?: string;
+}
+
+export interface PublicKeyEntry {
+  kid: string;
+  publicKeyPem: string;
+}
+
+export interface AccessTokenVerifierOptions {
+  issuer: string;
+  audience: string;
+  /** Returns the current verification keys; called again when a token names an unknown kid. */
+  loadKeys: () => Promise<PublicKeyEntry[]>;
+  /** Resolves true when the token id was revoked. */
+  isRevoked: (jti: string) => Promise<boolean>;
+}
+
+const unauthenticated = (message: string): DomainError => new DomainError('UNAUTHENTICATED', message);
+
+/** Verifies bearer tokens; every failure is a DomainError UNAUTHENTICATED (HTTP 401). */
+export class AccessTokenVerifier {
+  private keys = new Map<string, KeyObject>();
+
+  constructor(private readonly options: AccessTokenVerifierOptions) {}
+
+  private async refreshKeys(): Promise<void> {
+    const entries = await this.options.loadKeys();
+    this.keys = new Map(entries.map((e) => [e.kid, createPublicKey(e.publicKeyPem)]));
+  }
+
+  async verify(token: string): Promise<AccessClaims> {
+    let header: { alg?: string; kid?: string };
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw unauthenticated('the access token is malformed');
+    }
+    if (header.alg !== 'EdDSA') throw unauthenticated('the access token uses an algorithm this server does not accept');
+    const kid = header.kid ?? '';
+    if (!this.keys.has(kid)) await this.refreshKeys();
+    const key = this.keys.get(kid);
+    if (!key) throw unauthenticated('the access token was signed by an unknown key');
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: ['EdDSA'],
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        requiredClaims: ['sub', 'jti', 'exp'],
+      }));
+    } catch (e) {
+      if (e instanceof joseErrors.JWTExpired) throw unauthenticated('the access token has expired; refresh it');
+      if (e instanceof joseErrors.JWTClaimValidationFailed) throw unauthenticated(`the access token is not valid here (${e.claim})`);
+      throw unauthenticated('the access token signature is invalid');
+    }
+    const claims = payload as unknown as AccessClaims;
+    if (await this.options.isRevoked(claims.jti)) throw unauthenticated('the access token was revoked (logged out)');
+    return claims;
+  }
+}

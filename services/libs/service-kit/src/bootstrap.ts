@@ -1,0 +1,98 @@
+/*
+ * Boots a NestJS service on Fastify: JSON logs, health and metrics over HTTP, an optional NATS
+ * transport, and a graceful SIGTERM/SIGINT: mark not-ready, stop taking messages, let in-flight
+ * handlers finish, drain NATS, close the HTTP server, exit — or exit anyway after the timeout.
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { DynamicModule, ExceptionFilter, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { CustomTransportStrategy } from '@nestjs/microservices';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import { HealthRegistry } from './health';
+
+export interface BootstrapOptions {
+  name: string;
+  module: Type<unknown> | DynamicModule;
+  port: number;
+  host?: string;
+  logger: Logger;
+  /** Largest request body accepted, in bytes. Default 1 MiB. */
+  bodyLimit?: number;
+  /** NATS transport (request/reply + JetStream consumers) started with the app. */
+  transport?: CustomTransportStrategy;
+  /** Exception filters for the transport, e.g. messaging's RpcErrorPassthroughFilter. */
+  transportFilters?: ExceptionFilter[];
+  shutdownTimeoutSeconds?: number;
+  /** Runs after the app is created and before it listens (routes, hooks, docs). */
+  configure?: (app: NestFastifyApplication) => Promise<void> | void;
+}
+
+/** Creates, configures and starts a service; resolves with the running app. */
+export async function bootstrapService(options: BootstrapOptions): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    options.module,
+    new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: true, requestIdHeader: false, genReqId: requestId }),
+    { bufferLogs: true },
+  );
+  app.useLogger(app.get(PinoNestLogger));
+  if (options.transport) {
+    // Deferred so the filters below exist before Nest builds the handler proxies (at listen).
+    const microservice = app.connectMicroservice({ strategy: options.transport }, { deferInitialization: true });
+    for (const filter of options.transportFilters ?? []) microservice.useGlobalFilters(filter);
+  }
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  await options.configure?.(app);
+  if (options.transport) await app.startAllMicroservices();
+  await app.listen(options.port, options.host ?? '0.0.0.0');
+
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    options.logger.info({ signal }, 'shutting down');
+    app.get(HealthRegistry).markShuttingDown();
+    const timer = setTimeout(() => {
+      options.logger.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, (options.shutdownTimeoutSeconds ?? 20) * 1000);
+    timer.unref();
+    app
+      .close()
+      .then(() => process.exit(0))
+      .catch((e: unknown) => {
+        options.logger.error({ err: e }, 'error during shutdown');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  return app;
+}
+
+/**
+ * Request id: the caller's `x-request-id` when it is sane, else a new UUID. It is written back
+ * into the raw headers so the request logger (pino-http, which sees the raw request) logs the
+ * same id Fastify and the error bodies use.
+ */
+function requestId(req: IncomingMessage): string {
+  const header = req.headers['x-request-id'];
+  const id = typeof header === 'string' && /^[\w.-]{1,128}$/.test(header) ? header : randomUUID();
+  req.headers['x-request-id'] = id;
+  return id;
+}
+
+/** Runs a service's main(); a config or boot error prints one clear message and exits 1. */
+export function runMain(name: string, main: () => Promise<unknown>): void {
+  main().catch((e: unknown) => {
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`${name} failed to start: ${message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,31 @@
+/*
+ * Revoked access-token ids in a NATS KV bucket whose TTL equals the access-token lifetime, so an
+ * entry lives exactly as long as the token it blocks and the bucket never grows without bound.
+ * Bucket-level TTL (`max_age`) works on nats-server 2.9; per-key TTL does not (platform-notes).
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Kvm, type KV } from '@nats-io/kv';
+
+export class RevocationList {
+  private constructor(private readonly kv: KV) {}
+
+  /** Opens (creating when absent) the bucket; `ttlMs` must be ≥ the access-token lifetime. */
+  static async open(nc: NatsConnection, bucket: string, ttlMs: number): Promise<RevocationList> {
+    const kv = await new Kvm(nc).create(bucket, { ttl: ttlMs, history: 1 });
+    const status = await kv.status();
+    if (status.ttl < ttlMs) throw new Error(`KV bucket ${bucket} has TTL ${status.ttl} ms, below the ${ttlMs} ms tokens live`);
+    return new RevocationList(kv);
+  }
+
+  /** Revokes a token id. */
+  async revoke(jti: string): Promise<void> {
+    await this.kv.put(jti, String(Date.now()));
+  }
+
+  /** True when the token id is revoked and its entry has not expired. */
+  async isRevoked(jti: string): Promise<boolean> {
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(jti)) return true;
+    const entry = await this.kv.get(jti);
+    return entry !== null && entry.operation === 'PUT';
+  }
+}
