@@ -56,11 +56,20 @@ export interface Subscription {
 }
 
 export interface EventStore {
+  /**
+   * Appends events atomically at the end of a stream. An empty `events` array only checks the
+   * expected version (lastPosition 0n). Retrying an append whose event ids are all stored already,
+   * in that stream and order, returns the original result and writes nothing (idempotent retry);
+   * an event id stored elsewhere throws DuplicateEventId.
+   */
   appendToStream(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   /** Events of one stream in stream order; an absent stream gives []. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<Envelope[]>;
+  /** Up to `limit` events after `fromPosition`, in global order (positions strictly increasing). */
   readAll(options?: ReadAllOptions): Promise<Envelope[]>;
+  /** Follows the global log from a checkpoint until stopped; see SubscribeOptions. */
   subscribeToAll(options: SubscribeOptions): Subscription;
+  /** Releases what the store created (pools, clients, listeners). */
   close(): Promise<void>;
 }
 
@@ -73,5 +82,19 @@ export class VersionConflict extends Error {
   ) {
     super(`version conflict on ${streamId}: expected ${String(expected)}, actual ${actual}`);
     this.name = 'VersionConflict';
+  }
+}
+
+/**
+ * Thrown when an appended event id is already stored and the append is not an exact retry of the
+ * append that stored it (other stream, other order, or only part of the batch). Nothing was appended.
+ */
+export class DuplicateEventId extends Error {
+  constructor(
+    readonly streamId: string,
+    readonly eventIds: readonly string[],
+  ) {
+    super(`an event id of this append to ${streamId} is already stored (and this is not a retry of that append)`);
+    this.name = 'DuplicateEventId';
   }
 }

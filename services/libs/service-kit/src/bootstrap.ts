@@ -81,7 +81,7 @@ export async function bootstrapService(options: BootstrapOptions): Promise<NestF
  * into the raw headers so the request logger (pino-http, which sees the raw request) logs the
  * same id Fastify and the error bodies use.
  */
-function requestId(req: IncomingMessage): string {
+function requestId(req: Pick<IncomingMessage, 'headers'>): string {
   const header = req.headers['x-request-id'];
   const id = typeof header === 'string' && /^[\w.-]{1,128}$/.test(header) ? header : randomUUID();
   req.headers['x-request-id'] = id;
