@@ -7,3 +7,7 @@ export * from './common/versioning';
 export * from './auth/auth.http';
 export * from './auth/auth.messages';
 export { toJsonSchemas, httpSchemas, type JsonSchema } from './json-schema';
+export * from './tasks/task.schemas';
+export * from './workers/worker.schemas';
+export * from './allocation/allocation.schemas';
+export * from './work/work.schemas';

@@ -1,6 +1,9 @@
 /** JSON Schema (draft 2020-12) of every HTTP body, for docs and the gateway's OpenAPI document. */
 import { z } from 'zod';
 import * as http from './auth/auth.http';
+import * as tasks from './tasks/task.schemas';
+import * as workers from './workers/worker.schemas';
+import { allocationViewSchema } from './allocation/allocation.schemas';
 import { errorBodySchema } from './common/errors';
 import { envelopeSchema } from './common/envelope';
 
@@ -12,6 +15,17 @@ export const httpSchemas = {
   ChangePasswordBody: http.changePasswordBodySchema,
   User: http.userSchema,
   TokenPair: http.tokenPairSchema,
+  CreateTaskBody: tasks.createTaskBodySchema,
+  UpdateTaskBody: tasks.updateTaskBodySchema,
+  Task: tasks.taskViewSchema,
+  TaskPage: tasks.taskPageSchema,
+  CreateRegistrationTokenBody: workers.createRegistrationTokenBodySchema,
+  RegistrationToken: workers.registrationTokenSchema,
+  RegisterWorkerBody: workers.registerWorkerBodySchema,
+  WorkerRegistration: workers.workerRegistrationSchema,
+  Heartbeat: workers.heartbeatSchema,
+  Worker: workers.workerViewSchema,
+  AllocationDecision: allocationViewSchema,
   ErrorBody: errorBodySchema,
   Envelope: envelopeSchema,
 } as const;

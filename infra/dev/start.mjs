@@ -5,6 +5,7 @@
 // starts the services (each migrates its own schema), prints where to open it. Ctrl-C stops
 // everything it started, in reverse order.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,8 @@ import pg from 'pg';
 import { ensureNatsServer } from '../scripts/ensure-system-deps.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const infra = await import(join(root, 'services/libs/local-infra/dist/index.js'));
+// swc emits CommonJS whose exports Node's ESM loader cannot see by name: load it with require.
+const infra = createRequire(import.meta.url)(join(root, 'services/libs/local-infra/dist/index.js'));
 const dataDir = join(root, '.data');
 mkdirSync(dataDir, { recursive: true });
 

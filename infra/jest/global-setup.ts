@@ -2,10 +2,11 @@
  * Starts one throwaway Postgres cluster for the whole Jest run (fsync off) unless
  * AGENTYARD_TEST_PG_URL points at one already; suites create their own databases in it.
  */
+// Jest loads global setup before its moduleNameMapper applies, so the lib is imported by path.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { startPostgresServer, type PostgresServer } from '../../services/libs/local-infra/src';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __agentyardPostgres: PostgresServer | undefined;
 }
 

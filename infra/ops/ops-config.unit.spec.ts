@@ -21,7 +21,7 @@ const NATS_CHART_REPO = 'https://nats-io.github.io/k8s/helm/charts/';
 type Yaml = { parseAll(text: string, file: string): unknown[]; stringify(value: unknown): string };
 function loadYaml(): Yaml {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const y = require('yaml') as {
       parseAllDocuments(t: string, o: object): Array<{ errors: Error[]; toJSON(): unknown }>;
       stringify(v: unknown): string;
@@ -38,7 +38,7 @@ function loadYaml(): Yaml {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const j = require('js-yaml') as { loadAll(t: string, cb?: undefined, o?: object): unknown[]; dump(v: unknown): string };
   return { parseAll: (text, file) => j.loadAll(text, undefined, { filename: file }), stringify: (v) => j.dump(v) };
 }

@@ -32,6 +32,15 @@ if (build.status !== 0) {
   process.exit(1);
 }
 
+// Lint counts as one check: it enforces the module boundaries (services never import each
+// other; web and worker import only contracts), which no unit test would notice breaking.
+const lint = spawnSync(process.execPath, [join(root, 'infra/scripts/lint.mjs')], { stdio: 'inherit', cwd: root });
+if (lint.status === 0) passed += 1;
+else {
+  failed += 1;
+  status = 1;
+}
+
 const extraArgs = process.argv.slice(2);
 const jestOut = join(results, 'jest.json');
 const jest = spawnSync(

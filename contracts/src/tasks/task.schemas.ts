@@ -1,0 +1,283 @@
+/*
+ * Tasks: what a user submits, what the API returns, and the task's events. A task runs one tool
+ * with a tool-specific input. Limits are explicit so bad input is a 400 naming the field, never
+ * a 500 or a half-written task.
+ */
+import { z } from 'zod';
+import { commandSubject, querySubject } from '../common/subjects';
+import { defineEvent, EventRegistry } from '../common/versioning';
+
+export const toolNames = ['shell', 'claude-code', 'gemini-cli', 'ollama', 'claude-api', 'gemini-api'] as const;
+export const toolNameSchema = z.enum(toolNames, { error: `tool must be one of: ${toolNames.join(', ')}` });
+export type ToolName = z.infer<typeof toolNameSchema>;
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment variable names are letters, digits and _');
+
+/** Input of the `shell` tool: one command line run by /bin/sh -c in the task's working dir. */
+export const shellInputSchema = z
+  .object({
+    command: z.string().min(1, 'command is required').max(64 * 1024, 'command must be at most 64 KiB'),
+    /** Relative to the task's working directory; `..` may not escape it. */
+    cwd: z
+      .string()
+      .max(1024)
+      .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'cwd must be relative and stay inside the task directory')
+      .optional(),
+    env: z.record(envName, z.string().max(32 * 1024)).optional(),
+  })
+  .strict();
+export type ShellInput = z.infer<typeof shellInputSchema>;
+
+/** Input of the prompt-driven tools (claude-code, gemini-cli, ollama, API tools). */
+export const promptInputSchema = z
+  .object({
+    prompt: z.string().min(1, 'prompt is required').max(256 * 1024),
+    model: z.string().max(200).optional(),
+    cwd: shellInputSchema.shape.cwd,
+    env: shellInputSchema.shape.env,
+  })
+  .strict();
+export type PromptInput = z.infer<typeof promptInputSchema>;
+
+export const toolInputSchemas: Record<ToolName, z.ZodType> = {
+  shell: shellInputSchema,
+  'claude-code': promptInputSchema,
+  'gemini-cli': promptInputSchema,
+  ollama: promptInputSchema,
+  'claude-api': promptInputSchema,
+  'gemini-api': promptInputSchema,
+};
+
+export const taskRequirementsSchema = z
+  .object({
+    minCpus: z.number().int().min(1).max(1024).optional(),
+    minMemoryMb: z.number().int().min(1).max(16 * 1024 * 1024).optional(),
+    minDiskMb: z.number().int().min(1).optional(),
+    /** Worker labels that must all be present, e.g. ["gpu", "linux"]. */
+    labels: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/)).max(20).optional(),
+    /** Pin to one worker. */
+    workerId: z.string().max(64).optional(),
+  })
+  .strict();
+export type TaskRequirements = z.infer<typeof taskRequirementsSchema>;
+
+export const taskLimits = {
+  descriptionMax: 10_000,
+  priority: { min: 0, max: 100, default: 50 },
+  timeoutSeconds: { min: 1, max: 7 * 24 * 3600, default: 3600 },
+  maxAttempts: { min: 1, max: 20, default: 3 },
+  queueTimeoutSeconds: { min: 1, max: 7 * 24 * 3600, default: 24 * 3600 },
+  heartbeatTimeoutSeconds: { min: 5, max: 3600, default: 30 },
+} as const;
+
+export const createTaskBodySchema = z
+  .object({
+    description: z.string().min(1, 'description is required').max(taskLimits.descriptionMax, `description must be at most ${taskLimits.descriptionMax} characters`),
+    tool: toolNameSchema,
+    input: z.record(z.string(), z.unknown()),
+    priority: z.number().int().min(0, 'priority must be 0–100').max(100, 'priority must be 0–100').default(taskLimits.priority.default),
+    timeoutSeconds: z.number().int().min(taskLimits.timeoutSeconds.min).max(taskLimits.timeoutSeconds.max).default(taskLimits.timeoutSeconds.default),
+    maxAttempts: z.number().int().min(taskLimits.maxAttempts.min).max(taskLimits.maxAttempts.max).default(taskLimits.maxAttempts.default),
+    queueTimeoutSeconds: z
+      .number()
+      .int()
+      .min(taskLimits.queueTimeoutSeconds.min)
+      .max(taskLimits.queueTimeoutSeconds.max)
+      .default(taskLimits.queueTimeoutSeconds.default),
+    heartbeatTimeoutSeconds: z
+      .number()
+      .int()
+      .min(taskLimits.heartbeatTimeoutSeconds.min)
+      .max(taskLimits.heartbeatTimeoutSeconds.max)
+      .default(taskLimits.heartbeatTimeoutSeconds.default),
+    requirements: taskRequirementsSchema.default({}),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    const schema = toolInputSchemas[body.tool];
+    const parsed = schema.safeParse(body.input);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['input', ...issue.path], message: issue.message });
+    }
+  })
+  .meta({ id: 'CreateTaskBody' });
+export type CreateTaskBody = z.infer<typeof createTaskBodySchema>;
+
+export const updateTaskBodySchema = z
+  .object({
+    description: createTaskBodySchema.shape.description.optional(),
+    priority: z.number().int().min(0, 'priority must be 0–100').max(100, 'priority must be 0–100').optional(),
+  })
+  .strict()
+  .refine((b) => b.description !== undefined || b.priority !== undefined, 'send description and/or priority')
+  .meta({ id: 'UpdateTaskBody' });
+export type UpdateTaskBody = z.infer<typeof updateTaskBodySchema>;
+
+export const taskStatuses = ['queued', 'assigned', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const;
+export const taskStatusSchema = z.enum(taskStatuses);
+export type TaskStatus = z.infer<typeof taskStatusSchema>;
+export const terminalStatuses: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
+
+export const taskResultSchema = z.object({
+  exitCode: z.number().int().nullable(),
+  /** The last 64 KiB of output. */
+  outputTail: z.string().max(64 * 1024),
+  durationMs: z.number().int().min(0),
+  error: z.string().max(4096).optional(),
+  artifacts: z.array(z.object({ name: z.string(), bytes: z.number().int(), sha256: z.string() })).max(100).optional(),
+});
+export type TaskResult = z.infer<typeof taskResultSchema>;
+
+export const taskViewSchema = z
+  .object({
+    id: z.string(),
+    ownerId: z.string(),
+    description: z.string(),
+    tool: toolNameSchema,
+    input: z.record(z.string(), z.unknown()),
+    priority: z.number().int(),
+    status: taskStatusSchema,
+    attempt: z.number().int(),
+    maxAttempts: z.number().int(),
+    timeoutSeconds: z.number().int(),
+    requirements: taskRequirementsSchema,
+    workerId: z.string().nullable(),
+    progress: z.number().int().min(0).max(100).nullable(),
+    result: taskResultSchema.nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    version: z.number().int(),
+  })
+  .meta({ id: 'Task' });
+export type TaskView = z.infer<typeof taskViewSchema>;
+
+export const listTasksQuerySchema = z
+  .object({
+    status: z
+      .union([taskStatusSchema, z.string().transform((s, ctx) => {
+        const parts = s.split(',');
+        for (const p of parts) if (!(taskStatuses as readonly string[]).includes(p)) ctx.addIssue({ code: 'custom', message: `unknown status ${p}` });
+        return parts as TaskStatus[];
+      })])
+      .optional(),
+    tool: toolNameSchema.optional(),
+    workerId: z.string().max(64).optional(),
+    q: z.string().max(200).optional(),
+    createdFrom: z.iso.datetime({ offset: true }).optional(),
+    createdTo: z.iso.datetime({ offset: true }).optional(),
+    sort: z.enum(['created', '-created', 'priority', '-priority']).default('-created'),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(500).optional(),
+  })
+  .strict()
+  .meta({ id: 'ListTasksQuery' });
+export type ListTasksQuery = z.infer<typeof listTasksQuerySchema>;
+
+export const taskPageSchema = z.object({ items: z.array(taskViewSchema), nextCursor: z.string().nullable() }).meta({ id: 'TaskPage' });
+export type TaskPage = z.infer<typeof taskPageSchema>;
+
+// Messages -------------------------------------------------------------------------------------
+
+export const taskSubjects = {
+  create: commandSubject('tasks', 'CreateTask'),
+  update: commandSubject('tasks', 'UpdateTask'),
+  cancel: commandSubject('tasks', 'CancelTask'),
+  retry: commandSubject('tasks', 'RetryTask'),
+  delete: commandSubject('tasks', 'DeleteTask'),
+  get: querySubject('tasks', 'GetTask'),
+  list: querySubject('tasks', 'ListTasks'),
+  history: querySubject('tasks', 'GetTaskHistory'),
+  /** Pull mode: the next task assigned to a worker that polls instead of holding a connection. */
+  pull: querySubject('tasks', 'PullTask'),
+} as const;
+
+/** Every command and query carries the acting user; the service filters by it (no object-level leaks). */
+export const actorSchema = z.object({ userId: z.string().min(1) });
+export const createTaskCommandSchema = z.object({ actor: actorSchema, task: createTaskBodySchema });
+export const taskRefCommandSchema = z.object({ actor: actorSchema, taskId: z.string().min(1).max(64) });
+export const updateTaskCommandSchema = taskRefCommandSchema.extend({ patch: updateTaskBodySchema });
+export const listTasksCommandSchema = z.object({ actor: actorSchema, query: listTasksQuerySchema });
+
+// Events (stream `task-<id>`) ------------------------------------------------------------------
+
+const taskId = z.string();
+export const taskCreatedV1 = defineEvent(
+  'TaskCreated',
+  1,
+  z.object({
+    taskId,
+    ownerId: z.string(),
+    description: z.string(),
+    tool: toolNameSchema,
+    input: z.record(z.string(), z.unknown()),
+    priority: z.number().int(),
+    timeoutSeconds: z.number().int(),
+    maxAttempts: z.number().int(),
+    queueTimeoutSeconds: z.number().int(),
+    heartbeatTimeoutSeconds: z.number().int(),
+    requirements: taskRequirementsSchema,
+  }),
+);
+/** Ready for allocation. `attempt` is the attempt the next assignment will carry. */
+export const taskQueuedV1 = defineEvent(
+  'TaskQueued',
+  1,
+  z.object({
+    taskId,
+    attempt: z.number().int().min(1),
+    reason: z.enum(['created', 'requeued', 'retried']),
+    /** Backoff: do not assign before this instant. */
+    notBefore: z.string().optional(),
+  }),
+);
+export const taskUpdatedV1 = defineEvent('TaskUpdated', 1, z.object({ taskId, description: z.string().optional(), priority: z.number().int().optional() }));
+export const taskAssignedV1 = defineEvent(
+  'TaskAssigned',
+  1,
+  z.object({ taskId, workerId: z.string(), attempt: z.number().int(), allocationId: z.string(), leaseExpiresAt: z.string() }),
+);
+export const taskStartedV1 = defineEvent('TaskStarted', 1, z.object({ taskId, workerId: z.string(), attempt: z.number().int(), startedAt: z.string() }));
+/** Lease expiry, worker loss or a worker handing the task back: back to the queue or, out of attempts, failed. */
+export const taskRequeuedV1 = defineEvent(
+  'TaskRequeued',
+  1,
+  z.object({ taskId, fromAttempt: z.number().int(), reason: z.enum(['lease-expired', 'worker-lost', 'handed-back', 'heartbeat-silence']), workerId: z.string().nullable() }),
+);
+export const taskSucceededV1 = defineEvent('TaskSucceeded', 1, z.object({ taskId, attempt: z.number().int(), workerId: z.string(), result: taskResultSchema }));
+export const taskFailedV1 = defineEvent(
+  'TaskFailed',
+  1,
+  z.object({ taskId, attempt: z.number().int(), workerId: z.string().nullable(), result: taskResultSchema.nullable(), reason: z.string() }),
+);
+export const taskTimedOutV1 = defineEvent(
+  'TaskTimedOut',
+  1,
+  z.object({ taskId, attempt: z.number().int(), kind: z.enum(['queue', 'run', 'heartbeat']), workerId: z.string().nullable() }),
+);
+export const taskCancelledV1 = defineEvent('TaskCancelled', 1, z.object({ taskId, attempt: z.number().int(), workerId: z.string().nullable(), byUserId: z.string() }));
+/** A report (start, result) from an attempt that is no longer current: recorded for auditors, ignored otherwise. */
+export const taskReportRejectedV1 = defineEvent(
+  'TaskReportRejected',
+  1,
+  z.object({ taskId, attempt: z.number().int(), currentAttempt: z.number().int(), workerId: z.string(), report: z.enum(['started', 'result']), reason: z.string() }),
+);
+
+/** Hidden from lists and queries (the stream stays for auditors). Only a finished task can be deleted. */
+export const taskDeletedV1 = defineEvent('TaskDeleted', 1, z.object({ taskId, byUserId: z.string() }));
+
+export const taskEvents = new EventRegistry().register(
+  taskDeletedV1,
+  taskCreatedV1,
+  taskQueuedV1,
+  taskUpdatedV1,
+  taskAssignedV1,
+  taskStartedV1,
+  taskRequeuedV1,
+  taskSucceededV1,
+  taskFailedV1,
+  taskTimedOutV1,
+  taskCancelledV1,
+  taskReportRejectedV1,
+);

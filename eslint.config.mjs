@@ -1,0 +1,36 @@
+// Lint: typescript-eslint's recommended rules plus Nx's module boundaries, which enforce the
+// architecture: services share code only through `contracts` and the small libs, never with each
+// other; `web` and `worker` may import `contracts` only. Tags live in each package.json ("nx").
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', '.data/**', '.nx/**', 'coverage/**', 'web/e2e/screenshots/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts', '**/*.tsx', '**/*.vue', '**/*.mts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          allow: [],
+          enforceBuildableLibDependency: false,
+          depConstraints: [
+            { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'scope:contracts'] },
+            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib', 'scope:contracts'] },
+            { sourceTag: 'type:web', onlyDependOnLibsWithTags: ['scope:contracts'] },
+            { sourceTag: 'type:worker', onlyDependOnLibsWithTags: ['scope:contracts'] },
+            { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['*'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.spec.ts', 'bench/**', 'infra/**', '*.config.js'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/no-require-imports': 'off' },
+  },
+);
