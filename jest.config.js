@@ -11,7 +11,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, sourceMaps: 'inline', swcrc: false }] },
   moduleNameMapper: {
     '^@agentyard/contracts$': '<rootDir>/contracts/src',
-    '^@agentyard/(event-store|messaging|service-kit|local-infra)$': '<rootDir>/services/libs/$1/src',
+    '^@agentyard/(event-store|event-sourcing|messaging|service-kit|local-infra)$': '<rootDir>/services/libs/$1/src',
   },
   globalSetup: '<rootDir>/infra/jest/global-setup.ts',
   globalTeardown: '<rootDir>/infra/jest/global-teardown.ts',

@@ -1,0 +1,136 @@
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { Pool } from 'pg';
+import { DomainError, type Envelope } from '@agentyard/contracts';
+import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
+import { testDatabase } from '@agentyard/local-infra';
+import { fold, handleCommand, ProjectionRunner, type Decider } from './index';
+
+// A bank account: the smallest decider with an invariant worth racing (no overdraft).
+type Account = { balance: number; opened: boolean };
+type Command = { kind: 'open' } | { kind: 'deposit'; amount: number } | { kind: 'withdraw'; amount: number };
+const account: Decider<Account, Command> = {
+  initialState: () => ({ balance: 0, opened: false }),
+  evolve: (s, e) => {
+    switch (e.type) {
+      case 'AccountOpened':
+        return { ...s, opened: true };
+      case 'MoneyDeposited':
+        return { ...s, balance: s.balance + Number(e.data.amount) };
+      case 'MoneyWithdrawn':
+        return { ...s, balance: s.balance - Number(e.data.amount) };
+      default:
+        return s;
+    }
+  },
+  decide: (c, s) => {
+    switch (c.kind) {
+      case 'open':
+        return s.opened ? [] : [{ type: 'AccountOpened', data: {} }];
+      case 'deposit':
+        return [{ type: 'MoneyDeposited', data: { amount: c.amount } }];
+      case 'withdraw':
+        if (s.balance < c.amount) throw new DomainError('CONFLICT', 'insufficient funds');
+        return [{ type: 'MoneyWithdrawn', data: { amount: c.amount } }];
+    }
+  },
+};
+const metadata = { correlationId: 'c', causationId: 'c' };
+
+interface ReadDb {
+  balances: { account: string; balance: number; events: number };
+}
+
+let store: PostgresEventStore;
+let db: Kysely<ReadDb>;
+
+beforeAll(async () => {
+  const url = await testDatabase('es');
+  store = await PostgresEventStore.connect({ connectionString: url });
+  await store.migrate();
+  db = new Kysely<ReadDb>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: url, max: 4 }) }) });
+  await sql`create table balances (account text primary key, balance int not null, events int not null)`.execute(db);
+});
+afterAll(async () => {
+  await store.close();
+  await db.destroy();
+});
+
+describe('handleCommand', () => {
+  describe('when the command repeats an applied fact', () => {
+    it('appends nothing', async () => {
+      await handleCommand({ store, streamId: 'acct-1', decider: account, command: { kind: 'open' }, metadata });
+      const again = await handleCommand({ store, streamId: 'acct-1', decider: account, command: { kind: 'open' }, metadata });
+      expect(again.events).toEqual([]);
+      expect(await store.readStream('acct-1')).toHaveLength(1);
+    });
+  });
+
+  describe('when 20 withdrawals race on a balance that covers 10', () => {
+    it('serialises them through version conflicts: exactly 10 succeed, the balance never goes negative', async () => {
+      await handleCommand({ store, streamId: 'acct-2', decider: account, command: { kind: 'deposit', amount: 100 }, metadata });
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, () =>
+          handleCommand({ store, streamId: 'acct-2', decider: account, command: { kind: 'withdraw', amount: 10 }, metadata, maxAttempts: 50 }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(refused.every((r) => r.reason instanceof DomainError && r.reason.code === 'CONFLICT')).toBe(true);
+      expect(fold(account, await store.readStream('acct-2')).balance).toBe(0);
+    });
+  });
+});
+
+describe('ProjectionRunner', () => {
+  const apply = async (trx: Transaction<ReadDb>, e: Envelope) => {
+    const delta = e.type === 'MoneyDeposited' ? Number(e.data.amount) : e.type === 'MoneyWithdrawn' ? -Number(e.data.amount) : 0;
+    if (e.data.amount === 13) throw new Error('poison event');
+    await trx
+      .insertInto('balances')
+      .values({ account: e.streamId, balance: delta, events: 1 })
+      .onConflict((oc) => oc.column('account').doUpdateSet((eb) => ({ balance: eb('balances.balance', '+', delta), events: eb('balances.events', '+', 1) })))
+      .execute();
+  };
+  const runner = (name: string) =>
+    new ProjectionRunner<ReadDb>({
+      name,
+      store,
+      db,
+      checkpoints: PostgresCheckpointStore.fromKysely(db),
+      apply,
+      truncate: async (trx) => {
+        await trx.deleteFrom('balances').execute();
+      },
+      batchSize: 7,
+    });
+  const snapshot = async () => db.selectFrom('balances').selectAll().orderBy('account').execute();
+
+  it('projects every event once, and a rebuild from zero equals the live model', async () => {
+    for (let i = 0; i < 30; i++) await handleCommand({ store, streamId: `p-${i % 4}`, decider: account, command: { kind: 'deposit', amount: i + 100 }, metadata });
+    const live = runner('projection:balances');
+    live.start();
+    const { lastPosition } = await store.appendToStream('p-0', [
+      { id: '01900000-0000-7000-8000-0000000000aa', type: 'MoneyDeposited', version: 1, occurredAt: new Date().toISOString(), data: { amount: 1 }, metadata },
+    ]);
+    await live.caughtUpTo(lastPosition);
+    const before = await snapshot();
+    expect(before.find((r) => r.account === 'p-0')?.events).toBeGreaterThan(1);
+    await live.rebuild();
+    await live.caughtUpTo(lastPosition);
+    expect(await snapshot()).toEqual(before);
+    await live.stop();
+  });
+
+  it('commits nothing of a batch whose event fails, and keeps the checkpoint before it', async () => {
+    await db.deleteFrom('balances').execute();
+    const from = (await store.readAll({ limit: 100_000 })).at(-1)!.globalPosition!;
+    const checkpoints = PostgresCheckpointStore.fromKysely(db);
+    await checkpoints.save('projection:poison', BigInt(from));
+    await handleCommand({ store, streamId: 'q-1', decider: account, command: { kind: 'deposit', amount: 5 }, metadata });
+    await handleCommand({ store, streamId: 'q-1', decider: account, command: { kind: 'deposit', amount: 13 }, metadata });
+    const r = runner('projection:poison');
+    await expect(r.drain()).rejects.toThrow('poison event');
+    expect(await snapshot()).toEqual([]);
+    expect(await checkpoints.load('projection:poison')).toBe(BigInt(from));
+  });
+});

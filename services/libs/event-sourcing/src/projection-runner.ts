@@ -1,0 +1,130 @@
+/*
+ * Runs a read-model projection over a service's own event store. Each batch of events is applied
+ * in ONE database transaction together with the projection's checkpoint, so a crash mid-batch
+ * replays the batch and redelivery is harmless (brief §5). `rebuild()` truncates the read model
+ * and replays from position 0: a rebuilt model must equal the live one (tested by each service).
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { Envelope } from '@agentyard/contracts';
+import type { PostgresCheckpointStore } from '@agentyard/event-store';
+
+export interface ProjectionRunnerOptions<DB> {
+  /** Checkpoint name, e.g. `projection:task_view`. */
+  name: string;
+  /** Reads the global log after a position (the service's own store). */
+  store: { readAll(options: { fromPosition?: bigint; limit?: number }): Promise<Envelope[]> };
+  db: Kysely<DB>;
+  checkpoints: PostgresCheckpointStore;
+  /** Applies one event inside the batch transaction (pure evolve + upsert). */
+  apply: (trx: Transaction<DB>, event: Envelope) => Promise<void>;
+  /** Empties the read model (for rebuild), inside the rebuild transaction. */
+  truncate: (trx: Transaction<DB>) => Promise<void>;
+  /** Events per transaction. Default 500. */
+  batchSize?: number;
+  /** Idle wait between reads when caught up. Default 20 ms. */
+  pollIntervalMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+export class ProjectionRunner<DB> {
+  private running: Promise<void> | undefined;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private position: bigint | undefined;
+  private readonly waiters: Array<{ position: bigint; resolve: () => void }> = [];
+
+  constructor(private readonly options: ProjectionRunnerOptions<DB>) {}
+
+  /** Position of the last event applied and committed. */
+  get checkpoint(): bigint | undefined {
+    return this.position;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.stopping = false;
+    this.running = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.running;
+    this.running = undefined;
+  }
+
+  /** Read now instead of after the idle wait (e.g. right after this process appended). */
+  nudge(): void {
+    this.wake?.();
+  }
+
+  /** Resolves once every event up to `position` is applied (read-your-writes for tests and handlers). */
+  async caughtUpTo(position: bigint): Promise<void> {
+    if (this.position !== undefined && this.position >= position) return;
+    await new Promise<void>((resolve) => {
+      this.waiters.push({ position, resolve });
+      this.nudge();
+    });
+  }
+
+  /** Stops, empties the read model and its checkpoint, and replays everything; then runs on. */
+  async rebuild(): Promise<void> {
+    await this.stop();
+    await this.options.db.transaction().execute(async (trx) => {
+      await this.options.truncate(trx);
+      await this.options.checkpoints.save(this.options.name, 0n, trx);
+    });
+    this.position = 0n;
+    await this.drain();
+    this.start();
+  }
+
+  /** Applies everything available now, then resolves (used by rebuild and tests). */
+  async drain(): Promise<void> {
+    while ((await this.step()) > 0) {
+      /* keep going */
+    }
+  }
+
+  private async step(): Promise<number> {
+    const { store, db, checkpoints, name, apply } = this.options;
+    if (this.position === undefined) this.position = await checkpoints.load(name);
+    const events = await store.readAll({ fromPosition: this.position, limit: this.options.batchSize ?? 500 });
+    if (events.length === 0) return 0;
+    const last = BigInt(events[events.length - 1]!.globalPosition ?? '0');
+    await db.transaction().execute(async (trx) => {
+      for (const event of events) await apply(trx, event);
+      await checkpoints.save(name, last, trx);
+    });
+    this.position = last;
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i]!.position <= last) this.waiters.splice(i, 1)[0]!.resolve();
+    }
+    return events.length;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        const applied = await this.step();
+        if (applied > 0) continue;
+      } catch (error) {
+        this.options.onError?.(error);
+        await this.sleep(1_000);
+        continue;
+      }
+      await this.sleep(this.options.pollIntervalMs ?? 20);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
