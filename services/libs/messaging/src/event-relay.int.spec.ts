@@ -1,0 +1,158 @@
+import { eventSubject, newId, type Envelope, type NewEvent } from '@agentyard/contracts';
+import { PostgresEventStore } from '@agentyard/event-store';
+import { testDatabase, testNats, type NatsServer } from '@agentyard/local-infra';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { EventRelay, type EventRelayOptions } from './event-relay';
+import { ensureStream, eventStreamConfig } from './provisioning';
+import { eventually } from './testing/eventually';
+
+describe('EventRelay', () => {
+  let nats: NatsServer;
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  let jsm: JetStreamManager;
+  const stores: PostgresEventStore[] = [];
+  const relays: EventRelay[] = [];
+
+  beforeAll(async () => {
+    nats = await testNats();
+    nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 50 });
+    js = jetstream(nc);
+    jsm = await jetstreamManager(nc);
+  });
+
+  afterAll(async () => {
+    await Promise.all(relays.map((r) => r.stop()));
+    await Promise.all(stores.map((s) => s.close()));
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  /** A store in a fresh database, so each test's global log holds only its own events. */
+  async function freshStore(): Promise<PostgresEventStore> {
+    const store = await PostgresEventStore.connect({ connectionString: await testDatabase('relay'), pollIntervalMs: 100 });
+    await store.migrate();
+    stores.push(store);
+    return store;
+  }
+
+  /** Appends `count` events spread over 5 task streams. */
+  async function appendTaskEvents(store: PostgresEventStore, count: number): Promise<void> {
+    for (let i = 0; i < count; i++) await store.appendToStream(`task-${i % 5}`, [event('TaskQueued', { n: i })]);
+  }
+
+  function relay(store: PostgresEventStore, overrides: Partial<EventRelayOptions> = {}): EventRelay {
+    const r = new EventRelay({
+      name: 'relay:tasks',
+      store,
+      checkpoints: store.checkpoints,
+      js,
+      subjectFor: (e) => eventSubject('tasks', e.type, e.streamId),
+      batchSize: 10,
+      pollIntervalMs: 20,
+      retryDelayMs: 100,
+      publishTimeoutMs: 500,
+      logger: { error: () => undefined },
+      ...overrides,
+    });
+    relays.push(r);
+    return r;
+  }
+
+  /** Ids of the messages on a stream, in stream order. */
+  async function idsOnStream(stream: string): Promise<string[]> {
+    const { state } = await jsm.streams.info(stream);
+    const ids: string[] = [];
+    for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
+      const msg = await jsm.streams.getMessage(stream, { seq });
+      if (msg) ids.push(msg.json<Envelope>().id);
+    }
+    return ids;
+  }
+
+  async function messagesOn(stream: string): Promise<number> {
+    return (await jsm.streams.info(stream)).state.messages;
+  }
+
+  async function idsInStore(store: PostgresEventStore): Promise<{ ids: string[]; last: bigint }> {
+    const all = await store.readAll({ limit: 10_000 });
+    return { ids: all.map((e) => e.id), last: BigInt(all.at(-1)?.globalPosition ?? '0') };
+  }
+
+  async function resetStream(): Promise<void> {
+    await jsm.streams.delete('TASKS').catch(() => undefined);
+    await ensureStream(jsm, eventStreamConfig('tasks'));
+  }
+
+  beforeEach(resetStream);
+
+  it('publishes every event once, in global order, with its id as msg id, then checkpoints', async () => {
+    const store = await freshStore();
+    await appendTaskEvents(store, 25);
+    const { ids, last } = await idsInStore(store);
+
+    const r = relay(store);
+    r.start();
+    await eventually(async () => r.checkpoint === last, 15_000, 'the checkpoint at the last event');
+    await r.stop();
+
+    expect(await idsOnStream('TASKS')).toEqual(ids);
+    expect(await store.checkpoints.load('relay:tasks')).toBe(last);
+    const first = await jsm.streams.getMessage('TASKS', { seq: 1 });
+    expect(first?.header.get('Nats-Msg-Id')).toBe(ids[0]);
+    expect(first?.subject).toBe('tasks.events.task-queued.task-0');
+  });
+
+  it('restarted after dying between publish and checkpoint, it publishes nothing twice and skips nothing', async () => {
+    const store = await freshStore();
+    await appendTaskEvents(store, 50);
+
+    // Dies while handling the 27th event: 26 published and acked, checkpoint still at the 20th.
+    let calls = 0;
+    const dying = relay(store, {
+      subjectFor: (e) => {
+        if (++calls === 27) throw new Error('simulated crash');
+        return eventSubject('tasks', e.type, e.streamId);
+      },
+      onError: () => void dying.stop(),
+    });
+    dying.start();
+    await eventually(() => calls >= 27, 15_000, 'the crash');
+    await dying.stop();
+    const all = await store.readAll({ limit: 100 });
+    expect(await messagesOn('TASKS')).toBe(26);
+    expect(await store.checkpoints.load('relay:tasks')).toBe(BigInt(all[19]!.globalPosition!));
+
+    const restarted = relay(store);
+    restarted.start();
+    await appendTaskEvents(store, 10); // keeps following new appends too
+    const { ids, last } = await idsInStore(store);
+    await eventually(() => restarted.checkpoint === last, 15_000, 'the restarted relay to catch up');
+
+    expect(ids).toHaveLength(60);
+    expect(await idsOnStream('TASKS')).toEqual(ids);
+  });
+
+  it('keeps order and loses nothing across a nats-server kill -9 and restart while publishing', async () => {
+    const store = await freshStore();
+    await appendTaskEvents(store, 300);
+    const r = relay(store, { batchSize: 50 });
+    r.start();
+    await eventually(async () => (await messagesOn('TASKS')) >= 30, 15_000, 'some events on the stream');
+
+    await nats.kill();
+    await appendTaskEvents(store, 20);
+    await nats.restart();
+
+    const { ids, last } = await idsInStore(store);
+    await eventually(() => r.checkpoint === last, 30_000, 'the relay to catch up after the restart');
+    await r.stop();
+    expect(await idsOnStream('TASKS')).toEqual(ids);
+  });
+});
+
+function event(type: string, data: Record<string, unknown>): NewEvent {
+  const id = newId();
+  return { id, type, version: 1, occurredAt: new Date().toISOString(), data, metadata: { correlationId: id, causationId: id } };
+}

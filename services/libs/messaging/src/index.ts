@@ -1,0 +1,37 @@
+/** @agentyard/messaging: NATS request/reply + JetStream for NestJS services, provisioning, the event relay. */
+export { connectNats, drainNats, NatsConnectionProvider, type NatsConnectOptions } from './nats-connection';
+export {
+  ensureStream,
+  ensureConsumer,
+  eventStreamConfig,
+  deadLetterStreamConfig,
+  consumerConfigFor,
+  consumerDefaults,
+  compareConfig,
+  ProvisioningMismatchError,
+  EVENT_DUPLICATE_WINDOW_MS,
+  type StreamSpec,
+  type ConsumerSpec,
+  type ConfigMismatch,
+  type EventConsumerOptions,
+} from './provisioning';
+export { NatsJetStreamServer, NATS_JETSTREAM, type NatsJetStreamServerOptions, type EventHandlerExtras } from './nats-jetstream.server';
+export { NatsRequestContext, JetStreamEventContext, type JetStreamDelivery } from './nats-jetstream.context';
+export { RpcErrorPassthroughFilter } from './rpc-error.filter';
+export { NatsRpcClient, type NatsRpcClientOptions, type RequestOptions } from './nats-rpc.client';
+export { publishEvent, EVENT_TYPE_HEADER, type PublishEventOptions } from './event-publisher';
+export { deadLetterHeaders, publishDeadLetter, deadLetterSourceOf, type DeadLetterSource } from './dead-letter';
+export { ERROR_HEADER, STATUS_HEADER, INTERNAL_ERROR_MESSAGE, isDomainError, toErrorBody, fromErrorReply } from './error-reply';
+export {
+  TRACEPARENT_HEADER,
+  currentTrace,
+  runWithTrace,
+  parseTraceparent,
+  newSpan,
+  injectTrace,
+  extractTrace,
+  outgoingSpan,
+  type TraceContext,
+} from './trace-context';
+export { subjectMatches, subjectsOverlap, assertSubjectPattern } from './subject-match';
+export { EventRelay, type EventRelayOptions, type CheckpointStore, type EventLogReader } from './event-relay';

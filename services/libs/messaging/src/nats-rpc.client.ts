@@ -1,0 +1,87 @@
+/*
+ * Request/reply for the gateway, the CLI and any service calling another: JSON in, JSON out,
+ * and every failure arrives as a DomainError so callers handle one error type. An error reply
+ * (ERROR_HEADER) is rebuilt with its code, message and details; a timeout, no responders or a
+ * closed connection become UNAVAILABLE naming the subject, so the edge can answer 503 instead of
+ * leaking a transport error.
+ */
+import { DomainError } from '@agentyard/contracts';
+import { errors, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import type { z } from 'zod';
+import { ERROR_HEADER, fromErrorReply } from './error-reply';
+import { injectTrace } from './trace-context';
+
+/** Options of one request. */
+export interface RequestOptions<T> {
+  /** How long to wait for the reply. Default: the client's `defaultTimeoutMs` (5 000 ms). */
+  timeoutMs?: number;
+  /** Parent trace; default: the current handler's trace, else a new trace. */
+  traceparent?: string;
+  /** Extra headers to send. */
+  headers?: Record<string, string>;
+  /** Validates the reply; a reply that fails it throws INTERNAL. */
+  schema?: z.ZodType<T>;
+}
+
+/** Options of a NatsRpcClient. */
+export interface NatsRpcClientOptions {
+  /** Reply timeout when a request does not set one. Default 5 000 ms. */
+  defaultTimeoutMs?: number;
+}
+
+/** Sends JSON requests over core NATS and turns every failure into a DomainError. */
+export class NatsRpcClient {
+  private readonly defaultTimeoutMs: number;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    options: NatsRpcClientOptions = {},
+  ) {
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 5_000;
+  }
+
+  /** Sends `data` as JSON to `subject`; resolves with the parsed reply or throws a DomainError. */
+  async request<T = unknown>(subject: string, data: unknown, options: RequestOptions<T> = {}): Promise<T> {
+    const timeout = options.timeoutMs ?? this.defaultTimeoutMs;
+    const hdrs: MsgHdrs = natsHeaders();
+    for (const [k, v] of Object.entries(options.headers ?? {})) hdrs.set(k, v);
+    injectTrace(hdrs, options.traceparent);
+    const payload = data === undefined ? '' : JSON.stringify(data);
+    let reply;
+    try {
+      reply = await this.nc.request(subject, payload, { timeout, headers: hdrs });
+    } catch (error) {
+      throw unavailable(error, subject, timeout);
+    }
+    const body = reply.string();
+    if (reply.headers?.get(ERROR_HEADER)) throw fromErrorReply(body, subject);
+    let value: unknown;
+    try {
+      value = body === '' ? undefined : JSON.parse(body);
+    } catch {
+      throw new DomainError('INTERNAL', `reply from ${subject} is not JSON`);
+    }
+    if (!options.schema) return value as T;
+    const parsed = options.schema.safeParse(value);
+    if (!parsed.success) throw new DomainError('INTERNAL', `reply from ${subject} does not match its schema`, parsed.error.issues);
+    return parsed.data;
+  }
+}
+
+/** Maps a transport failure of a request to UNAVAILABLE; anything else is rethrown as is. */
+function unavailable(error: unknown, subject: string, timeoutMs: number): unknown {
+  if (error instanceof errors.TimeoutError) {
+    return new DomainError('UNAVAILABLE', `no reply on ${subject} within ${timeoutMs} ms`);
+  }
+  if (
+    error instanceof errors.NoRespondersError ||
+    (error instanceof errors.RequestError && error.isNoResponders()) ||
+    (error instanceof Error && error.cause instanceof errors.NoRespondersError)
+  ) {
+    return new DomainError('UNAVAILABLE', `no service answers on ${subject}`);
+  }
+  if (error instanceof errors.ClosedConnectionError || error instanceof errors.DrainingConnectionError) {
+    return new DomainError('UNAVAILABLE', `cannot send to ${subject}: the NATS connection is closed`);
+  }
+  return error;
+}
