@@ -19,6 +19,7 @@ export const httpSchemas = {
   UpdateTaskBody: tasks.updateTaskBodySchema,
   Task: tasks.taskViewSchema,
   TaskPage: tasks.taskPageSchema,
+  ListTasksQuery: tasks.listTasksQuerySchema,
   CreateRegistrationTokenBody: workers.createRegistrationTokenBodySchema,
   RegistrationToken: workers.registrationTokenSchema,
   RegisterWorkerBody: workers.registerWorkerBodySchema,

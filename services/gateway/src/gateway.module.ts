@@ -5,6 +5,9 @@ import { AccessTokenVerifier, ServiceKitModule } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
 import { AccessTokenGuard } from './interface/access-token.guard';
 import { AuthController } from './interface/auth.controller';
+import { TasksController } from './interface/tasks.controller';
+import { WorkerCredentialGuard } from './interface/worker-credential.guard';
+import { WorkersController } from './interface/workers.controller';
 import { HttpErrorFilter } from './interface/http-error.filter';
 
 export interface GatewayDeps {
@@ -28,12 +31,13 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceKitModule.forRoot({ logger: deps.logger })],
-      controllers: [AuthController],
+      controllers: [AuthController, TasksController, WorkersController],
       providers: [
         { provide: NatsRpcClient, useValue: deps.rpc },
         { provide: AccessTokenVerifier, useValue: deps.verifier },
         { provide: ShutdownHook, useValue: new ShutdownHook(deps.onShutdown) },
         AccessTokenGuard,
+        WorkerCredentialGuard,
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
     };

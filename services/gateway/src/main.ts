@@ -12,6 +12,7 @@ import { gatewayConfigSchema } from './config';
 import { GatewayModule } from './gateway.module';
 import { EventFeed } from './infrastructure/event-feed';
 import { toErrorResponse } from './interface/http-error.filter';
+import { OwnershipIndex } from './infrastructure/ownership-index';
 import { LiveEventsHub } from './interface/live-events.ws';
 import { buildOpenApiDocument } from './interface/openapi';
 
@@ -27,8 +28,8 @@ async function main(): Promise<void> {
     loadKeys: async () => (await rpc.request(authSubjects.getSigningKeys, {}, { schema: signingKeysSchema })).keys,
     isRevoked: (jti) => revocations.isRevoked(jti),
   });
-  const feed = new EventFeed(nc, [streamName('auth')]);
-  const hub = new LiveEventsHub(verifier, feed);
+  const feed = new EventFeed(nc, (['auth', 'tasks', 'workers', 'allocation'] as const).map(streamName));
+  const hub = new LiveEventsHub(verifier, feed, new OwnershipIndex(rpc), nc);
 
   await bootstrapService({
     name: 'gateway',

@@ -10,9 +10,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Envelope } from '@agentyard/contracts';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { outputChunkSchema, type Envelope, type OutputChunk } from '@agentyard/contracts';
 import type { AccessClaims, AccessTokenVerifier } from '@agentyard/service-kit';
 import type { EventFeed } from '../infrastructure/event-feed';
+import type { OwnershipIndex } from '../infrastructure/ownership-index';
 
 interface Session {
   socket: WebSocket;
@@ -22,20 +24,21 @@ interface Session {
 
 export const WS_CLOSE_UNAUTHENTICATED = 4401;
 
-/** Decides whether a user may see an event. Auth events: only the user they are about. */
-export function mayReceive(userId: string, event: Envelope): boolean {
-  return event.metadata.userId === userId;
-}
+/** A socket this far behind gets no more output frames until it catches up (events still flow). */
+const OUTPUT_BACKPRESSURE_BYTES = 4 * 1024 * 1024;
 
 export class LiveEventsHub {
   private readonly logger = new Logger('LiveEventsHub');
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private readonly sessions = new Map<WebSocket, Session>();
   private unsubscribe: (() => void) | undefined;
+  private output: Subscription | undefined;
 
   constructor(
     private readonly verifier: AccessTokenVerifier,
     private readonly feed: EventFeed,
+    private readonly ownership: OwnershipIndex,
+    private readonly nc: NatsConnection,
   ) {}
 
   /** Call from the HTTP server's `upgrade` event. */
@@ -49,7 +52,17 @@ export class LiveEventsHub {
   }
 
   start(): void {
-    this.unsubscribe = this.feed.onEvent((event) => this.broadcast(event));
+    this.unsubscribe = this.feed.onEvent((event) => {
+      this.ownership.observe(event);
+      void this.broadcast(event);
+    });
+    this.output = this.nc.subscribe('work.output.*', {
+      callback: (err, msg) => {
+        if (err) return;
+        const parsed = outputChunkSchema.safeParse(msg.json());
+        if (parsed.success && msg.subject === `work.output.${parsed.data.taskId}`) void this.forwardOutput(parsed.data);
+      },
+    });
   }
 
   private onConnection(ws: WebSocket): void {
@@ -90,10 +103,20 @@ export class LiveEventsHub {
     }
   }
 
-  private broadcast(event: Envelope): void {
+  private async forwardOutput(chunk: OutputChunk): Promise<void> {
+    const current = this.ownership.attemptOf(chunk.taskId);
+    if (current !== undefined && current !== chunk.attempt) return;
+    const frame = JSON.stringify({ type: 'output', chunk });
+    for (const session of [...this.sessions.values()]) {
+      if (session.socket.bufferedAmount > OUTPUT_BACKPRESSURE_BYTES) continue;
+      if (await this.ownership.mayUserSeeTask(session.claims.sub, chunk.taskId)) session.socket.send(frame);
+    }
+  }
+
+  private async broadcast(event: Envelope): Promise<void> {
     const frame = JSON.stringify({ type: 'event', event });
-    for (const session of this.sessions.values()) {
-      if (!mayReceive(session.claims.sub, event)) continue;
+    for (const session of [...this.sessions.values()]) {
+      if (!(await this.ownership.mayReceive(session.claims.sub, event))) continue;
       if (event.type === 'UserLoggedOut' && (!event.data.familyId || event.data.familyId === session.claims.fam)) {
         session.socket.send(frame);
         session.socket.close(WS_CLOSE_UNAUTHENTICATED, 'logged out');
@@ -105,6 +128,7 @@ export class LiveEventsHub {
 
   async close(): Promise<void> {
     this.unsubscribe?.();
+    this.output?.unsubscribe();
     for (const session of this.sessions.values()) {
       clearTimeout(session.expiry);
       session.socket.close(1001, 'server shutting down');

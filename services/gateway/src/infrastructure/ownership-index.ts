@@ -1,0 +1,94 @@
+/*
+ * Who may see what, for the WebSocket (brief §10: no object-level leaks). Built from the event
+ * feed: TaskCreated gives a task's owner, WorkerRegistered/WorkerRoleGranted a worker's users,
+ * TaskAssigned a task's current attempt (output of older attempts is not forwarded). For ids
+ * seen before this gateway started, it asks the owning service with the user as actor — a 404
+ * means "not yours" — and caches the answer. Maps are bounded (oldest dropped first).
+ */
+import { DomainError, taskSubjects, workerSubjects, type Envelope } from '@agentyard/contracts';
+import type { NatsRpcClient } from '@agentyard/messaging';
+
+const LIMIT = 200_000;
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > LIMIT) map.delete(map.keys().next().value as K);
+}
+
+export class OwnershipIndex {
+  private readonly taskOwner = new Map<string, string>();
+  private readonly taskAttempt = new Map<string, number>();
+  private readonly workerUsers = new Map<string, Set<string>>();
+  /** `${userId}:${kind}:${id}` → verdict from asking the owning service. */
+  private readonly asked = new Map<string, boolean>();
+
+  constructor(private readonly rpc: NatsRpcClient) {}
+
+  /** Learns from one event (call for every event before deciding who receives it). */
+  observe(event: Envelope): void {
+    const d = event.data as Record<string, unknown>;
+    switch (event.type) {
+      case 'TaskCreated':
+        remember(this.taskOwner, String(d.taskId), String(d.ownerId));
+        break;
+      case 'TaskAssigned':
+        remember(this.taskAttempt, String(d.taskId), Number(d.attempt));
+        break;
+      case 'WorkerRegistered':
+        remember(this.workerUsers, String(d.workerId), new Set([String(d.ownerId)]));
+        break;
+      case 'WorkerRoleGranted': {
+        const users = this.workerUsers.get(String(d.workerId)) ?? new Set<string>();
+        users.add(String(d.userId));
+        remember(this.workerUsers, String(d.workerId), users);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  /** The current attempt of a task, when known. */
+  attemptOf(taskId: string): number | undefined {
+    return this.taskAttempt.get(taskId);
+  }
+
+  async mayUserSeeTask(userId: string, taskId: string): Promise<boolean> {
+    const owner = this.taskOwner.get(taskId);
+    if (owner !== undefined) return owner === userId;
+    return this.ask(userId, 'task', taskId, () => this.rpc.request(taskSubjects.get, { actor: { userId }, taskId }, { timeoutMs: 2_000 }));
+  }
+
+  async mayUserSeeWorker(userId: string, workerId: string): Promise<boolean> {
+    const users = this.workerUsers.get(workerId);
+    if (users !== undefined) return users.has(userId);
+    return this.ask(userId, 'worker', workerId, () => this.rpc.request(workerSubjects.get, { actor: { userId }, workerId }, { timeoutMs: 2_000 }));
+  }
+
+  /** Whether `userId` may receive `event`. */
+  async mayReceive(userId: string, event: Envelope): Promise<boolean> {
+    const d = event.data as Record<string, unknown>;
+    if (event.streamId.startsWith('task-') || event.streamId.startsWith('allocation-')) return this.mayUserSeeTask(userId, String(d.taskId));
+    if (event.streamId.startsWith('worker-')) return this.mayUserSeeWorker(userId, String(d.workerId));
+    // Auth events (stream user-<id>) and anything else: only the user the event is about.
+    return event.metadata.userId === userId;
+  }
+
+  private async ask(userId: string, kind: string, id: string, call: () => Promise<unknown>): Promise<boolean> {
+    const key = `${userId}:${kind}:${id}`;
+    const cached = this.asked.get(key);
+    if (cached !== undefined) return cached;
+    let verdict: boolean;
+    try {
+      await call();
+      verdict = true;
+    } catch (e) {
+      // Not found (or forbidden) is an answer worth caching; an unreachable service is not.
+      if (!(e instanceof DomainError) || (e.code !== 'NOT_FOUND' && e.code !== 'FORBIDDEN')) return false;
+      verdict = false;
+    }
+    remember(this.asked, key, verdict);
+    return verdict;
+  }
+}

@@ -1,0 +1,82 @@
+/** /api/v1/tasks — thin: validate, attach the caller as actor, forward to the tasks service. */
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import {
+  allocationSubjects,
+  allocationViewSchema,
+  createTaskBodySchema,
+  listTasksQuerySchema,
+  taskPageSchema,
+  taskSubjects,
+  taskViewSchema,
+  updateTaskBodySchema,
+  type AllocationView,
+  type CreateTaskBody,
+  type Envelope,
+  type ListTasksQuery,
+  type TaskPage,
+  type TaskView,
+  type UpdateTaskBody,
+} from '@agentyard/contracts';
+import type { AccessClaims } from '@agentyard/service-kit';
+import { NatsRpcClient } from '@agentyard/messaging';
+import { AccessTokenGuard, Claims } from './access-token.guard';
+import { TaskIdPipe } from './id.pipe';
+import { ZodBodyPipe } from './zod-body.pipe';
+import { ZodQueryPipe } from './zod-query.pipe';
+
+@Controller('api/v1/tasks')
+@UseGuards(AccessTokenGuard)
+export class TasksController {
+  constructor(@Inject(NatsRpcClient) private readonly rpc: NatsRpcClient) {}
+
+  @Post()
+  @HttpCode(201)
+  create(@Claims() c: AccessClaims, @Body(new ZodBodyPipe(createTaskBodySchema)) task: CreateTaskBody): Promise<TaskView> {
+    return this.rpc.request(taskSubjects.create, { actor: { userId: c.sub }, task }, { schema: taskViewSchema });
+  }
+
+  @Get()
+  list(@Claims() c: AccessClaims, @Query(new ZodQueryPipe(listTasksQuerySchema)) query: ListTasksQuery): Promise<TaskPage> {
+    return this.rpc.request(taskSubjects.list, { actor: { userId: c.sub }, query }, { schema: taskPageSchema });
+  }
+
+  @Get(':id')
+  get(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<TaskView> {
+    return this.rpc.request(taskSubjects.get, { actor: { userId: c.sub }, taskId }, { schema: taskViewSchema });
+  }
+
+  @Put(':id')
+  update(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string, @Body(new ZodBodyPipe(updateTaskBodySchema)) patch: UpdateTaskBody): Promise<TaskView> {
+    return this.rpc.request(taskSubjects.update, { actor: { userId: c.sub }, taskId, patch }, { schema: taskViewSchema });
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async remove(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<void> {
+    await this.rpc.request(taskSubjects.delete, { actor: { userId: c.sub }, taskId });
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  cancel(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<TaskView> {
+    return this.rpc.request(taskSubjects.cancel, { actor: { userId: c.sub }, taskId }, { schema: taskViewSchema });
+  }
+
+  @Post(':id/retry')
+  @HttpCode(200)
+  retry(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<TaskView> {
+    return this.rpc.request(taskSubjects.retry, { actor: { userId: c.sub }, taskId }, { schema: taskViewSchema });
+  }
+
+  /** The task's full event history, in order: the audit trail. */
+  @Get(':id/events')
+  history(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<{ items: Envelope[] }> {
+    return this.rpc.request(taskSubjects.history, { actor: { userId: c.sub }, taskId });
+  }
+
+  /** Why this worker: the latest allocation decision with every candidate's scores. */
+  @Get(':id/allocation')
+  allocation(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<AllocationView> {
+    return this.rpc.request(allocationSubjects.getDecision, { actor: { userId: c.sub }, taskId }, { schema: allocationViewSchema });
+  }
+}

@@ -1,0 +1,83 @@
+/** /api/v1/workers — users manage workers; workers register, heartbeat and pull over HTTP. */
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import {
+  assignmentSchema,
+  createRegistrationTokenBodySchema,
+  heartbeatSchema,
+  registerWorkerBodySchema,
+  registrationTokenSchema,
+  taskSubjects,
+  workerRegistrationSchema,
+  workerSubjects,
+  workerViewSchema,
+  type Assignment,
+  type CreateRegistrationTokenBody,
+  type Heartbeat,
+  type RegisterWorkerBody,
+  type RegistrationToken,
+  type WorkerRegistration,
+  type WorkerView,
+} from '@agentyard/contracts';
+import type { AccessClaims } from '@agentyard/service-kit';
+import { NatsRpcClient } from '@agentyard/messaging';
+import { z } from 'zod';
+import { AccessTokenGuard, Claims } from './access-token.guard';
+import { WorkerIdPipe } from './id.pipe';
+import { WorkerCredentialGuard } from './worker-credential.guard';
+import { ZodBodyPipe } from './zod-body.pipe';
+
+@Controller('api/v1/workers')
+export class WorkersController {
+  constructor(@Inject(NatsRpcClient) private readonly rpc: NatsRpcClient) {}
+
+  @Get()
+  @UseGuards(AccessTokenGuard)
+  list(@Claims() c: AccessClaims): Promise<{ items: WorkerView[] }> {
+    return this.rpc.request(workerSubjects.list, { actor: { userId: c.sub } }, { schema: z.object({ items: z.array(workerViewSchema) }) });
+  }
+
+  @Post('registration-tokens')
+  @HttpCode(201)
+  @UseGuards(AccessTokenGuard)
+  createToken(@Claims() c: AccessClaims, @Body(new ZodBodyPipe(createRegistrationTokenBodySchema)) body: CreateRegistrationTokenBody): Promise<RegistrationToken> {
+    return this.rpc.request(workerSubjects.createRegistrationToken, { actor: { userId: c.sub }, body }, { schema: registrationTokenSchema });
+  }
+
+  /** Called by the worker agent with a registration token; no user session. */
+  @Post('register')
+  @HttpCode(201)
+  register(@Body(new ZodBodyPipe(registerWorkerBodySchema)) body: RegisterWorkerBody): Promise<WorkerRegistration> {
+    return this.rpc.request(workerSubjects.register, { body }, { schema: workerRegistrationSchema });
+  }
+
+  @Get(':id')
+  @UseGuards(AccessTokenGuard)
+  get(@Claims() c: AccessClaims, @Param('id', WorkerIdPipe) workerId: string): Promise<WorkerView> {
+    return this.rpc.request(workerSubjects.get, { actor: { userId: c.sub }, workerId }, { schema: workerViewSchema });
+  }
+
+  @Post(':id/drain')
+  @HttpCode(200)
+  @UseGuards(AccessTokenGuard)
+  drain(@Claims() c: AccessClaims, @Param('id', WorkerIdPipe) workerId: string): Promise<WorkerView> {
+    return this.rpc.request(workerSubjects.drain, { actor: { userId: c.sub }, workerId }, { schema: workerViewSchema });
+  }
+
+  /** HTTP alternative to `work.heartbeat.<id>` for agents that cannot hold a NATS connection. */
+  @Post(':id/heartbeat')
+  @HttpCode(204)
+  @UseGuards(WorkerCredentialGuard)
+  async heartbeat(@Param('id', WorkerIdPipe) workerId: string, @Body(new ZodBodyPipe(heartbeatSchema)) heartbeat: Heartbeat): Promise<void> {
+    await this.rpc.request(workerSubjects.heartbeat, { workerId, heartbeat });
+  }
+
+  /** Pull mode: the next assignment for this worker, or 204 when there is none. */
+  @Get(':id/pull-task')
+  @UseGuards(WorkerCredentialGuard)
+  async pull(@Param('id', WorkerIdPipe) workerId: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<Assignment | undefined> {
+    const next = await this.rpc.request(taskSubjects.pull, { workerId }, { schema: assignmentSchema.nullable() });
+    if (!next) void reply.status(204);
+    return next ?? undefined;
+  }
+}
