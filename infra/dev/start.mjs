@@ -6,7 +6,8 @@
 // everything it started, in reverse order.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -18,17 +19,25 @@ const infra = createRequire(import.meta.url)(join(root, 'services/libs/local-inf
 const dataDir = join(root, '.data');
 mkdirSync(dataDir, { recursive: true });
 
+const log = (msg) => process.stdout.write(`[agentyard] ${msg}\n`);
 const PORT = Number(process.env.PORT ?? 8080);
 const NATS_PORT = Number(process.env.AGENTYARD_NATS_PORT ?? 4222);
 const PG_PORT = Number(process.env.AGENTYARD_PG_PORT ?? 54329);
+// Services start in this order; one whose build does not exist yet is skipped with a note.
 const services = [
   { name: 'auth', db: 'agentyard_auth', httpPort: 3101 },
+  { name: 'workers', db: 'agentyard_workers', httpPort: 3103 },
+  { name: 'tasks', db: 'agentyard_tasks', httpPort: 3102 },
+  { name: 'allocation', db: 'agentyard_allocation', httpPort: 3104 },
   { name: 'gateway', httpPort: PORT },
-];
+].filter((s) => {
+  const built = existsSync(join(root, 'services', s.name, 'dist', 'main.js'));
+  if (!built) log(`skipping ${s.name}: not built (services/${s.name}/src/main.ts does not exist yet)`);
+  return built;
+});
 
 const stops = [];
 const children = [];
-const log = (msg) => process.stdout.write(`[agentyard] ${msg}\n`);
 
 async function natsUrl() {
   if (process.env.NATS_URL) return process.env.NATS_URL;
@@ -69,8 +78,8 @@ async function ensureDatabase(adminUrl, name) {
   return url.toString();
 }
 
-function startService(service, env) {
-  const child = spawn(process.execPath, [join(root, 'services', service.name, 'dist', 'main.js')], {
+function startService(service, env, script = join(root, 'services', service.name, 'dist', 'main.js'), args = []) {
+  const child = spawn(process.execPath, [script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -106,6 +115,47 @@ function compact(line) {
   } catch {
     return line;
   }
+}
+
+/** A local admin account, created on first start; its password is kept in .data/admin.json. */
+async function ensureAdmin() {
+  const file = join(dataDir, 'admin.json');
+  const admin = existsSync(file)
+    ? JSON.parse(readFileSync(file, 'utf8'))
+    : { username: 'admin', email: 'admin@localhost.localdomain', password: randomBytes(12).toString('base64url') };
+  const api = (path, body, token) =>
+    fetch(`http://127.0.0.1:${PORT}/api/v1${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+  if (!existsSync(file)) {
+    const res = await api('/auth/register', { username: admin.username, email: admin.email, password: admin.password });
+    if (res.status !== 201 && res.status !== 409) throw new Error(`could not create the admin user: ${await res.text()}`);
+    writeFileSync(file, JSON.stringify(admin, null, 2), { mode: 0o600 });
+  }
+  const login = await api('/auth/login', { username: admin.username, password: admin.password });
+  admin.accessToken = login.ok ? (await login.json()).accessToken : undefined;
+  admin.api = api;
+  return admin;
+}
+
+/** One worker agent on this machine with the shell tool; registers once, then reuses its credential. */
+async function startLocalWorker(admin) {
+  const agent = join(root, 'worker', 'dist', 'main.js');
+  if (!existsSync(agent) || !services.some((s) => s.name === 'workers')) {
+    log('skipping the local worker: the worker agent or the workers service is not built yet');
+    return;
+  }
+  const stateDir = join(dataDir, 'worker');
+  const args = ['start', '--url', `http://127.0.0.1:${PORT}`, '--name', 'local', '--slots', '4', '--state-dir', stateDir];
+  if (!existsSync(join(stateDir, 'worker.json'))) {
+    const res = await admin.api('/workers/registration-tokens', { uses: 1, ttlSeconds: 600 }, admin.accessToken);
+    if (!res.ok) throw new Error(`could not create a registration token: ${await res.text()}`);
+    args.push('--token', (await res.json()).token);
+  }
+  startService({ name: 'worker' }, {}, agent, args);
+  log('started a local worker agent (shell tool), state in .data/worker');
 }
 
 async function waitReady(url, timeoutMs = 60_000) {
@@ -155,8 +205,11 @@ try {
     startService(service, env);
     await waitReady(`http://127.0.0.1:${service.httpPort}/health/ready`);
   }
+  const admin = await ensureAdmin();
+  await startLocalWorker(admin);
   log('');
   log(`Agentyard is up: open http://localhost:${PORT}`);
+  log(`  log in as ${admin.username} / ${admin.password}  (kept in .data/admin.json)`);
   log(`  API docs  http://localhost:${PORT}/api/docs`);
   log(`  Ctrl-C stops everything started here.`);
 } catch (e) {

@@ -58,6 +58,8 @@ async function main(): Promise<void> {
         const { status, body } = toErrorResponse(error);
         void reply.status(status).send({ ...body, requestId: request.id });
       });
+      // Until the dashboard is served here, `/` leads to the API docs.
+      fastify.get('/', (_request, reply) => reply.redirect('/api/docs'));
       SwaggerModule.setup('api/docs', app, buildOpenApiDocument() as unknown as OpenAPIObject, { jsonDocumentUrl: 'api/docs/openapi.json' });
       app.get(HealthRegistry).register('nats', () => {
         if (nc.isClosed()) throw new Error('NATS connection closed');
