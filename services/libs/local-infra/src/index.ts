@@ -4,3 +4,4 @@ export { startNatsServer, findNatsServerBinary, natsInstallHint, type NatsServer
 export { startPostgresServer, createDatabase, findPostgresBinDir, type PostgresServer, type PostgresServerOptions } from './postgres-server';
 export { testDatabase, testNats } from './test-env';
 export { startService, type ServiceProcess } from './service-process';
+export { startPlatform, platformServices, type Platform, type PlatformService, type WorkerAgentProcess } from './platform';

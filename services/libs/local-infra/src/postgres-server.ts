@@ -98,16 +98,21 @@ function postgresIds(): { uid: number; gid: number } {
 
 function canPostgresUserWrite(dir: string): boolean {
   try {
-    execFileSync('runuser', ['-u', 'postgres', '--', 'test', '-w', dir], { stdio: 'ignore' });
+    execFileSync('test', ['-w', dir], { stdio: 'ignore', ...asPostgres() });
     return true;
   } catch {
     return false;
   }
 }
 
-/** Command prefix that runs a program as the postgres user when we are root. */
-function asPostgres(binary: string, args: string[]): [string, string[]] {
-  return isRoot() ? ['runuser', ['-u', 'postgres', '--', binary, ...args]] : [binary, args];
+/**
+ * Process options that run a program as the postgres user when we are root. Spawning with
+ * uid/gid (rather than through runuser) keeps postgres our direct child, so our signals reach it.
+ */
+function asPostgres(): { uid?: number; gid?: number; env: NodeJS.ProcessEnv } {
+  if (!isRoot()) return { env: process.env };
+  const { uid, gid } = postgresIds();
+  return { uid, gid, env: { ...process.env, HOME: '/tmp', USER: 'postgres', LOGNAME: 'postgres' } };
 }
 
 async function waitForPostgres(url: string, child: ChildProcess, log: () => string, timeoutMs = 30_000): Promise<void> {
@@ -153,10 +158,11 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
   chmodSync(dataDir, 0o700);
 
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    const [cmd, args] = asPostgres(join(binDir, 'initdb'), [
-      '-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync',
-    ]);
-    execFileSync(cmd, args, { stdio: 'pipe' });
+    execFileSync(join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'], {
+      stdio: 'pipe',
+      cwd: '/tmp',
+      ...asPostgres(),
+    });
   }
   const socketDir = join(dataDir, 'sock');
   mkdirSync(socketDir, { recursive: true });
@@ -173,8 +179,11 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     '-c', 'shared_buffers=256MB',
   ];
   if (options.ephemeral) settings.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  const [cmd, args] = asPostgres(join(binDir, 'postgres'), ['-D', dataDir, '-p', String(port), ...settings]);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(join(binDir, 'postgres'), ['-D', dataDir, '-p', String(port), ...settings], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: '/tmp',
+    ...asPostgres(),
+  });
   let log = '';
   child.stderr?.on('data', (c: Buffer) => {
     log = (log + c.toString()).slice(-10_000);

@@ -1,0 +1,119 @@
+/*
+ * The whole platform as real processes, for end-to-end tests and benchmarks: one nats-server,
+ * a fresh database per service on the run's Postgres cluster, every service from its compiled
+ * output, and worker agents on demand. Each piece can be killed and restarted on its own, which
+ * is what the crash tests need.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort } from './free-port';
+import type { NatsServer } from './nats-server';
+import { startService, type ServiceProcess } from './service-process';
+import { testDatabase, testNats } from './test-env';
+
+export const platformServices = ['auth', 'workers', 'tasks', 'allocation', 'gateway'] as const;
+export type PlatformService = (typeof platformServices)[number];
+
+export interface WorkerAgentProcess {
+  readonly pid: number | undefined;
+  readonly stateDir: string;
+  output(): string;
+  /** SIGTERM (graceful drain) and wait. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait: the crash case. */
+  kill(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+export interface Platform {
+  readonly url: string;
+  readonly nats: NatsServer;
+  readonly databases: Record<Exclude<PlatformService, 'gateway'>, string>;
+  service(name: PlatformService): ServiceProcess;
+  /** Restarts one service with the same database and settings. */
+  restart(name: PlatformService, how?: 'stop' | 'kill'): Promise<void>;
+  /** Starts a worker agent process: `agentyard-worker start --url … --token …`. */
+  startWorker(options: { token?: string; stateDir?: string; name: string; slots?: number; extraArgs?: string[]; env?: Record<string, string> }): WorkerAgentProcess;
+  stop(): Promise<void>;
+}
+
+const repoRoot = resolve(__dirname, '..', '..', '..', '..');
+
+/** Starts nats-server and the services (in dependency order) and resolves when all are ready. */
+export async function startPlatform(options: { env?: Partial<Record<PlatformService, Record<string, string>>> } = {}): Promise<Platform> {
+  const nats = await testNats();
+  const databases = {
+    auth: await testDatabase('auth'),
+    workers: await testDatabase('workers'),
+    tasks: await testDatabase('tasks'),
+    allocation: await testDatabase('allocation'),
+  };
+  const ports = Object.fromEntries(await Promise.all(platformServices.map(async (s) => [s, await freePort()] as const))) as Record<PlatformService, number>;
+  const url = `http://127.0.0.1:${ports.gateway}`;
+  const envFor = (name: PlatformService): Record<string, string> => ({
+    NATS_URL: nats.url,
+    ...(name === 'gateway' ? { PORT: String(ports.gateway) } : { HTTP_PORT: String(ports[name]), DATABASE_URL: databases[name] }),
+    ...(name === 'workers' ? { PUBLIC_URL: url } : {}),
+    ...(options.env?.[name] ?? {}),
+  });
+  const readyUrl = (name: PlatformService) => `http://127.0.0.1:${ports[name]}/health/ready`;
+  const running = new Map<PlatformService, ServiceProcess>();
+  const agents = new Set<WorkerAgentProcess>();
+  for (const name of platformServices) running.set(name, await startService(name, envFor(name), readyUrl(name)));
+
+  return {
+    url,
+    nats,
+    databases,
+    service(name) {
+      const s = running.get(name);
+      if (!s) throw new Error(`${name} is not running`);
+      return s;
+    },
+    async restart(name, how = 'stop') {
+      const s = running.get(name);
+      if (s) await (how === 'kill' ? s.kill() : s.stop());
+      running.set(name, await startService(name, envFor(name), readyUrl(name)));
+    },
+    startWorker({ token, stateDir, name, slots = 2, extraArgs = [], env = {} }) {
+      const dir = stateDir ?? mkdtempSync(join(tmpdir(), 'agentyard-worker-'));
+      const args = [join(repoRoot, 'worker', 'dist', 'main.js'), 'start', '--url', url, '--name', name, '--slots', String(slots), '--state-dir', dir, ...extraArgs];
+      if (token) args.push('--token', token);
+      const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      const keep = (c: Buffer) => {
+        out = (out + c.toString()).slice(-20_000);
+      };
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const waitFor = async (signal: NodeJS.Signals) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+        await exited;
+        clearTimeout(timer);
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      };
+      const agent: WorkerAgentProcess = {
+        get pid() {
+          return child.pid;
+        },
+        stateDir: dir,
+        output: () => out,
+        stop: () => waitFor('SIGTERM'),
+        kill: () => waitFor('SIGKILL'),
+        exited,
+      };
+      agents.add(agent);
+      return agent;
+    },
+    async stop() {
+      await Promise.all([...agents].map((a) => a.kill()));
+      for (const name of [...platformServices].reverse()) await running.get(name)?.stop();
+      await nats.stop();
+    },
+  };
+}
