@@ -30,7 +30,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.spec.ts', 'bench/**', 'infra/**', '*.config.js'],
+    files: ['**/*.spec.ts', 'bench/**', 'infra/**', '*.config.js', '**/bin/*.js'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/no-require-imports': 'off' },
   },
 );
