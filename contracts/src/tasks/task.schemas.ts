@@ -7,7 +7,11 @@ import { z } from 'zod';
 import { commandSubject, querySubject } from '../common/subjects';
 import { defineEvent, EventRegistry } from '../common/versioning';
 
-export const toolNames = ['shell', 'claude-code', 'gemini-cli', 'ollama', 'claude-api', 'gemini-api'] as const;
+/**
+ * `noop` does nothing and succeeds: it checks the whole pipeline (queue → allocation → agent →
+ * result) without running a process, and it is the benchmarks' workload.
+ */
+export const toolNames = ['shell', 'claude-code', 'gemini-cli', 'ollama', 'claude-api', 'gemini-api', 'noop'] as const;
 export const toolNameSchema = z.enum(toolNames, { error: `tool must be one of: ${toolNames.join(', ')}` });
 export type ToolName = z.infer<typeof toolNameSchema>;
 
@@ -46,6 +50,7 @@ export const toolInputSchemas: Record<ToolName, z.ZodType> = {
   ollama: promptInputSchema,
   'claude-api': promptInputSchema,
   'gemini-api': promptInputSchema,
+  noop: z.object({}).strict(),
 };
 
 export const taskRequirementsSchema = z

@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+// Tasks benchmark: Agentyard vs BullMQ (Redis from Debian) on the same no-op workload, the same
+// number of workers and slots, in the same run (these machines are noisy, so only ratios matter).
+//   1. dispatch latency, accepted → worker started, at a steady RATE tasks/s: p50 / p99
+//   2. sustained no-op tasks/s end to end (Agentyard: created → succeeded → visible in task_view)
+//   3. idle worker agent: RSS and CPU over IDLE_SECONDS
+// The no-op does nothing on both sides: BullMQ's processor returns at once and Agentyard runs its
+// `noop` tool (the agent reports started and succeeded without spawning a process). A process per
+// task (`sh -c true` in a PTY) costs ~8 ms of CPU here and would cap both systems near 120 tasks/s,
+// measuring fork/exec rather than the queueing machinery; PTY=1 measures that variant instead.
+// Usage: npm run bench:tasks   (env: RATE=200 SECONDS=10 BURST=2000 WORKERS=2 SLOTS=8 IDLE_SECONDS=30)
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+const infra = require(join(root, 'services/libs/local-infra/dist/index.js'));
+const pty = require('node-pty');
+const { Queue, Worker, QueueEvents } = require('bullmq');
+const IORedis = require('ioredis');
+const pg = require('pg');
+
+const RATE = Number(process.env.RATE ?? 200);
+const SECONDS = Number(process.env.SECONDS ?? 10);
+const BURST = Number(process.env.BURST ?? 2000);
+const WORKERS = Number(process.env.WORKERS ?? 2);
+const SLOTS = Number(process.env.SLOTS ?? 8);
+const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 30);
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const PTY = process.env.PTY === '1';
+
+function runNoop() {
+  if (!PTY) return Promise.resolve();
+  return new Promise((resolve) => {
+    const p = pty.spawn('/bin/sh', ['-c', 'true'], { cwd: tmpdir(), env: { PATH: process.env.PATH } });
+    p.onExit(() => resolve());
+  });
+}
+
+/** Paces `count` submissions at `rate`/s; `submit(i)` returns a promise. */
+async function paced(count, rate, submit) {
+  const started = performance.now();
+  const pending = [];
+  for (let i = 0; i < count; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    pending.push(submit(i));
+  }
+  return Promise.all(pending);
+}
+
+// ---------------------------------------------------------------------------------------------
+async function benchBullmq() {
+  const port = await infra.freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
+  const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  await infra.waitForPort(port);
+  const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
+  const starts = new Map();
+  const workers = Array.from({ length: WORKERS }, () =>
+    new Worker('bench', async (job) => {
+      starts.set(job.id, Date.now());
+      await runNoop();
+    }, { connection: new IORedis(connection), concurrency: SLOTS }),
+  );
+  const queue = new Queue('bench', { connection: new IORedis(connection) });
+  const events = new QueueEvents('bench', { connection: new IORedis(connection) });
+  await events.waitUntilReady();
+
+  // 1. latency at a steady rate
+  const added = new Map();
+  const jobs = await paced(RATE * SECONDS, RATE, async (i) => {
+    const job = await queue.add('noop', { i }, { removeOnComplete: true });
+    added.set(job.id, job.timestamp);
+    return job.id;
+  });
+  while (starts.size < jobs.length) await sleep(20);
+  const latency = jobs.map((id) => starts.get(id) - added.get(id));
+
+  // 2. sustained throughput
+  let completed = 0;
+  events.on('completed', () => completed++);
+  const t0 = performance.now();
+  for (let i = 0; i < BURST; i += 500) await queue.addBulk(Array.from({ length: Math.min(500, BURST - i) }, (_, k) => ({ name: 'noop', data: { k }, opts: { removeOnComplete: true } })));
+  while (completed < BURST) await sleep(10);
+  const throughput = BURST / ((performance.now() - t0) / 1000);
+
+  await Promise.all(workers.map((w) => w.close()));
+  await queue.close();
+  await events.close();
+  redis.kill('SIGTERM');
+  return { latency, throughput };
+}
+
+// ---------------------------------------------------------------------------------------------
+async function api(base, token, method, path, body) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function benchAgentyard() {
+  const pgServer = await infra.startPostgresServer({ ephemeral: false });
+  process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
+  const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' } } });
+  const base = platform.url;
+  await api(base, null, 'POST', '/api/v1/auth/register', { username: 'bench', email: 'bench@example.com', password: 'bench-password' });
+  const { accessToken: token } = await api(base, null, 'POST', '/api/v1/auth/login', { username: 'bench', password: 'bench-password' });
+  const agents = [];
+  for (let w = 0; w < WORKERS; w++) {
+    const { token: reg } = await api(base, token, 'POST', '/api/v1/workers/registration-tokens', { uses: 1 });
+    agents.push(platform.startWorker({ token: reg, name: `bench-${w}`, slots: SLOTS }));
+  }
+  for (;;) {
+    const { items } = await api(base, token, 'GET', '/api/v1/workers');
+    if (items.filter((w) => w.status === 'online').length === WORKERS) break;
+    await sleep(200);
+  }
+  const db = new pg.Client({ connectionString: platform.databases.tasks });
+  await db.connect();
+  const countSucceeded = async () => Number((await db.query("select count(*)::int n from task_view where status = 'succeeded'")).rows[0].n);
+  const task = PTY ? { description: 'noop', tool: 'shell', input: { command: 'true' } } : { description: 'noop', tool: 'noop', input: {} };
+
+  // 1. latency at a steady rate: TaskCreated time → the agent's started time (same machine clock).
+  const ids = await paced(RATE * SECONDS, RATE, async () => (await api(base, token, 'POST', '/api/v1/tasks', task)).id);
+  while ((await countSucceeded()) < ids.length) await sleep(200);
+  const { rows } = await db.query('select extract(epoch from (started_at - created_at)) * 1000 as ms from task_view where id = any($1)', [ids]);
+  const latency = rows.map((r) => Number(r.ms));
+
+  // 2. sustained throughput: submit BURST as fast as 64 concurrent clients can, until all are
+  //    succeeded *and visible in task_view*.
+  const before = await countSucceeded();
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: 64 }, async () => {
+    while (next < BURST) {
+      next++;
+      await api(base, token, 'POST', '/api/v1/tasks', task);
+    }
+  }));
+  while ((await countSucceeded()) < before + BURST) await sleep(50);
+  const throughput = BURST / ((performance.now() - t0) / 1000);
+
+  // 3. an idle agent: CPU ticks and RSS from /proc over IDLE_SECONDS.
+  const idle = agents[0];
+  const stat = () => readFileSync(`/proc/${idle.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = () => Number(stat()[11]) + Number(stat()[12]);
+  const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+  await sleep(5_000);
+  const c0 = ticks();
+  await sleep(IDLE_SECONDS * 1000);
+  const cpuPercent = ((ticks() - c0) / hz / IDLE_SECONDS) * 100;
+  const rssMb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${idle.pid}/status`, 'utf8'))[1]) / 1024;
+
+  await db.end();
+  await platform.stop();
+  await pgServer.stop();
+  return { latency, throughput, cpuPercent, rssMb };
+}
+
+// ---------------------------------------------------------------------------------------------
+const bull = await benchBullmq();
+const ay = await benchAgentyard();
+const row = (name, a, b, unit, better) => `| ${name} | ${a.toFixed(1)} ${unit} | ${b.toFixed(1)} ${unit} | ${(a / b).toFixed(2)} (${better}) |`;
+const lines = [
+  `workers=${WORKERS} slots=${SLOTS} rate=${RATE}/s for ${SECONDS}s, burst=${BURST}, no-op=${PTY ? 'sh -c true in a PTY' : 'nothing'}, node ${process.version}`,
+  '| measure | Agentyard | BullMQ | ratio Agentyard/BullMQ |',
+  '|---|---|---|---|',
+  row('dispatch p50', pct(ay.latency, 50), pct(bull.latency, 50), 'ms', 'lower is better'),
+  row('dispatch p99', pct(ay.latency, 99), pct(bull.latency, 99), 'ms', 'lower is better'),
+  row('sustained tasks/s', ay.throughput, bull.throughput, '/s', 'higher is better'),
+  `idle worker agent: RSS ${ay.rssMb.toFixed(1)} MB, CPU ${ay.cpuPercent.toFixed(2)} % over ${IDLE_SECONDS} s`,
+];
+process.stdout.write(lines.join('\n') + '\n');
+writeFileSync(join(root, '.test-results', 'bench-tasks.txt'), lines.join('\n') + '\n');
+process.exit(0);
