@@ -1,0 +1,16 @@
+import { Injectable } from '@nestjs/common';
+import type { WorkerView } from '@agentyard/contracts';
+import { WorkerViewRepository } from '../infrastructure/worker-view.repository';
+import { toWorkerView, workerNotFound } from './worker-view';
+
+/** One worker, if the actor holds a role on it; 404 otherwise (existence does not leak). */
+@Injectable()
+export class GetWorkerQuery {
+  constructor(private readonly views: WorkerViewRepository) {}
+
+  async execute(actorId: string, workerId: string): Promise<WorkerView> {
+    const record = await this.views.findForUser(workerId, actorId);
+    if (!record) throw workerNotFound(workerId);
+    return toWorkerView(record);
+  }
+}

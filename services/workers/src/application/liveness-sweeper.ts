@@ -1,0 +1,71 @@
+/*
+ * Declares workers offline after heartbeat silence: every `sweepIntervalMs` it asks the read
+ * model for online workers whose last heartbeat is older than `offlineAfterMs` and issues
+ * MarkOffline{heartbeat-silence} for each. The decider makes a repeat harmless (already offline
+ * → no event), so several instances may sweep at once. A heartbeat that lands between the scan
+ * and the command brings the worker back online at its next beat.
+ */
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { ROOT_LOGGER } from '@agentyard/service-kit';
+import { WorkerViewRepository } from '../infrastructure/worker-view.repository';
+import { internalContext, WORKERS_SETTINGS, type WorkersSettings } from './request-context';
+import { WorkerCommands } from './worker-commands';
+
+@Injectable()
+export class LivenessSweeper implements BeforeApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+
+  constructor(
+    private readonly views: WorkerViewRepository,
+    private readonly commands: WorkerCommands,
+    @Inject(WORKERS_SETTINGS) private readonly settings: WorkersSettings,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  /** One pass; resolves with the number of workers declared offline. */
+  async sweepOnce(): Promise<number> {
+    const silent = await this.views.silentWorkers(this.settings.offlineAfterMs);
+    let declared = 0;
+    for (const workerId of silent) {
+      try {
+        const { events } = await this.commands.run({ kind: 'MarkOffline', workerId, reason: 'heartbeat-silence' }, internalContext());
+        declared += events.length > 0 ? 1 : 0;
+      } catch (error) {
+        this.logger.error({ err: error, workerId }, 'cannot mark a silent worker offline');
+      }
+    }
+    return declared;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.sweepOnce()
+        .then(() => undefined)
+        .catch((error: unknown) => this.logger.error({ err: error }, 'liveness sweep failed'))
+        .finally(() => {
+          this.running = undefined;
+          this.schedule();
+        });
+    }, this.settings.sweepIntervalMs);
+  }
+}

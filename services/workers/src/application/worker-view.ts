@@ -1,0 +1,31 @@
+import { DomainError, type WorkerView } from '@agentyard/contracts';
+import type { WorkerViewRecord } from '../infrastructure/worker-view.repository';
+
+/**
+ * The API shape of a worker as one user sees it. Status: `offline` when not online; `draining`
+ * when online but drained (it finishes what it runs and takes nothing new); else `online`.
+ */
+export function toWorkerView(record: WorkerViewRecord): WorkerView {
+  const { doc } = record;
+  return {
+    id: doc.id,
+    name: doc.name,
+    hostname: doc.hostname,
+    ownerId: doc.ownerId,
+    role: record.role,
+    status: !doc.online ? 'offline' : doc.drained ? 'draining' : 'online',
+    drained: doc.drained,
+    tools: doc.tools,
+    labels: doc.labels,
+    slots: doc.slots,
+    resources: doc.resources,
+    lastHeartbeat: record.heartbeat,
+    lastSeenAt: record.lastSeenAt?.toISOString() ?? null,
+    registeredAt: doc.registeredAt,
+  };
+}
+
+/** NOT_FOUND for a worker that does not exist and for one the user has no role on alike. */
+export function workerNotFound(workerId: string): DomainError {
+  return new DomainError('NOT_FOUND', `worker ${workerId} not found`);
+}

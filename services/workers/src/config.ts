@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { workerOfflineAfterMs } from '@agentyard/contracts';
+import { baseConfigSchema, databaseUrlSchema } from '@agentyard/service-kit';
+
+const natsUrl = baseConfigSchema.shape.NATS_URL.unwrap();
+
+/** Environment of the workers service; every variable has a default except DATABASE_URL. */
+export const workersConfigSchema = baseConfigSchema
+  .extend({
+    DATABASE_URL: databaseUrlSchema,
+    /** NATS URL handed to workers at registration (what agents can reach). Default: NATS_URL. */
+    NATS_PUBLIC_URL: natsUrl.optional(),
+    /** Public URL of the gateway, used in the install command. Default http://localhost:8080. */
+    PUBLIC_URL: z.url({ error: 'must be an http(s) URL' }).default('http://localhost:8080'),
+    /** A worker silent this long is declared offline. Default: the contract's 15 000 ms. */
+    OFFLINE_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(workerOfflineAfterMs),
+    /** How often the liveness sweeper looks for silent workers. Default 1 000 ms. */
+    SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+    /** Heartbeat interval told to workers at registration. Default 5 000 ms. */
+    HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    /** TTL of the `worker-liveness` KV bucket (applies when the bucket is created). Default 60 000 ms. */
+    LIVENESS_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  })
+  .transform((c) => ({ ...c, NATS_PUBLIC_URL: c.NATS_PUBLIC_URL ?? c.NATS_URL }));
+
+export type WorkersConfig = z.infer<typeof workersConfigSchema>;

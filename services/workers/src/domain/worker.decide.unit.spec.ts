@@ -1,0 +1,175 @@
+import { DomainError, type Envelope } from '@agentyard/contracts';
+import type { DecidedEvent } from '@agentyard/event-sourcing';
+import { decide, workerDecider, type WorkerCommand } from './worker.decide';
+import { evolve, initialState, sameTools } from './worker';
+
+const workerId = 'w-1';
+const owner = 'user-owner';
+const user = 'user-plain';
+const stranger = 'user-stranger';
+
+let seq = 0;
+function envelope(e: DecidedEvent): Envelope {
+  seq += 1;
+  return {
+    id: `00000000-0000-7000-8000-${String(seq).padStart(12, '0')}`,
+    type: e.type,
+    version: 1,
+    streamId: `worker-${workerId}`,
+    streamVersion: seq,
+    occurredAt: '2026-11-28T10:00:00.000Z',
+    data: e.data,
+    metadata: { correlationId: 'c', causationId: 'c' },
+  };
+}
+
+/** given(events).when(command).then(events) / thenThrows(code). */
+function given(...events: DecidedEvent[]) {
+  const state = events.map(envelope).reduce(evolve, initialState());
+  return {
+    when: (command: WorkerCommand) => ({
+      then: (expected: DecidedEvent[]) => expect(decide(command, state)).toEqual(expected),
+      thenThrows: (code: DomainError['code']) => {
+        let thrown: unknown;
+        try {
+          decide(command, state);
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown).toBeInstanceOf(DomainError);
+        expect((thrown as DomainError).code).toBe(code);
+      },
+    }),
+  };
+}
+
+const registration = {
+  workerId,
+  ownerId: owner,
+  name: 'build-box',
+  hostname: 'build-box.local',
+  platform: 'linux',
+  arch: 'x64',
+  tools: [{ name: 'shell' as const, version: null }],
+  slots: 2,
+  resources: { cpus: 4, memoryMb: 8192, diskMb: 100_000 },
+  labels: ['linux'],
+  agentVersion: '0.1.0',
+};
+const registered: DecidedEvent = { type: 'WorkerRegistered', data: registration };
+const ownerGranted: DecidedEvent = { type: 'WorkerRoleGranted', data: { workerId, userId: owner, role: 'owner' } };
+const userGranted: DecidedEvent = { type: 'WorkerRoleGranted', data: { workerId, userId: user, role: 'user' } };
+const online: DecidedEvent = { type: 'WorkerWentOnline', data: { workerId } };
+const offline: DecidedEvent = { type: 'WorkerWentOffline', data: { workerId, reason: 'heartbeat-silence' } };
+const drained: DecidedEvent = { type: 'WorkerDrained', data: { workerId, byUserId: owner } };
+const revoked: DecidedEvent = { type: 'WorkerCredentialRevoked', data: { workerId, byUserId: owner } };
+
+describe('Worker', () => {
+  describe('when it registers', () => {
+    it('records the registration and makes the token creator its owner', () => {
+      given().when({ kind: 'RegisterWorker', ...registration }).then([registered, ownerGranted]);
+    });
+    it('refuses a second registration under the same id', () => {
+      given(registered, ownerGranted).when({ kind: 'RegisterWorker', ...registration }).thenThrows('CONFLICT');
+    });
+  });
+
+  describe('when its first heartbeat arrives', () => {
+    it('goes online', () => {
+      given(registered, ownerGranted).when({ kind: 'MarkOnline', workerId }).then([online]);
+    });
+    it('goes online again after it was declared offline', () => {
+      given(registered, ownerGranted, online, offline).when({ kind: 'MarkOnline', workerId }).then([online]);
+    });
+    it('emits nothing when it is already online', () => {
+      given(registered, ownerGranted, online).when({ kind: 'MarkOnline', workerId }).then([]);
+    });
+    it('stays offline once its credential is revoked', () => {
+      given(registered, ownerGranted, revoked).when({ kind: 'MarkOnline', workerId }).then([]);
+    });
+    it('is NOT_FOUND for a worker that never registered', () => {
+      given().when({ kind: 'MarkOnline', workerId }).thenThrows('NOT_FOUND');
+    });
+  });
+
+  describe('when it goes silent', () => {
+    it('goes offline with the reason', () => {
+      given(registered, ownerGranted, online).when({ kind: 'MarkOffline', workerId, reason: 'heartbeat-silence' }).then([offline]);
+    });
+    it('emits nothing when it is already offline', () => {
+      given(registered, ownerGranted, online, offline).when({ kind: 'MarkOffline', workerId, reason: 'heartbeat-silence' }).then([]);
+      given(registered, ownerGranted).when({ kind: 'MarkOffline', workerId, reason: 'heartbeat-silence' }).then([]);
+    });
+  });
+
+  describe('when its heartbeat lists tools', () => {
+    it('records a change', () => {
+      const tools = [
+        { name: 'shell' as const, version: null },
+        { name: 'claude-code' as const, version: '1.2.0' },
+      ];
+      given(registered, ownerGranted).when({ kind: 'ChangeTools', workerId, tools }).then([{ type: 'WorkerToolsChanged', data: { workerId, tools } }]);
+    });
+    it('emits nothing for the same tools in another order', () => {
+      const tools = [
+        { name: 'shell' as const, version: null },
+        { name: 'ollama' as const, version: '0.3' },
+      ];
+      const changed: DecidedEvent = { type: 'WorkerToolsChanged', data: { workerId, tools } };
+      given(registered, ownerGranted, changed).when({ kind: 'ChangeTools', workerId, tools: [...tools].reverse() }).then([]);
+    });
+  });
+
+  describe('when a user drains it', () => {
+    it('drains it for its owner', () => {
+      given(registered, ownerGranted).when({ kind: 'DrainWorker', workerId, actorId: owner }).then([drained]);
+    });
+    it('emits nothing when it is already drained', () => {
+      given(registered, ownerGranted, drained).when({ kind: 'DrainWorker', workerId, actorId: owner }).then([]);
+    });
+    it('is FORBIDDEN for a user who may only run tasks on it', () => {
+      given(registered, ownerGranted, userGranted).when({ kind: 'DrainWorker', workerId, actorId: user }).thenThrows('FORBIDDEN');
+    });
+    it('is NOT_FOUND for a user without a role, so its existence does not leak', () => {
+      given(registered, ownerGranted).when({ kind: 'DrainWorker', workerId, actorId: stranger }).thenThrows('NOT_FOUND');
+      given().when({ kind: 'DrainWorker', workerId, actorId: stranger }).thenThrows('NOT_FOUND');
+    });
+  });
+
+  describe('when its owner shares it', () => {
+    it('grants the role', () => {
+      given(registered, ownerGranted).when({ kind: 'GrantRole', workerId, actorId: owner, userId: user, role: 'user' }).then([userGranted]);
+    });
+    it('emits nothing when the user already holds the role', () => {
+      given(registered, ownerGranted, userGranted).when({ kind: 'GrantRole', workerId, actorId: owner, userId: user, role: 'user' }).then([]);
+    });
+    it('refuses to demote an owner', () => {
+      given(registered, ownerGranted).when({ kind: 'GrantRole', workerId, actorId: owner, userId: owner, role: 'user' }).thenThrows('CONFLICT');
+    });
+    it('is FORBIDDEN for a plain user and NOT_FOUND for a stranger', () => {
+      given(registered, ownerGranted, userGranted).when({ kind: 'GrantRole', workerId, actorId: user, userId: stranger, role: 'user' }).thenThrows('FORBIDDEN');
+      given(registered, ownerGranted).when({ kind: 'GrantRole', workerId, actorId: stranger, userId: stranger, role: 'owner' }).thenThrows('NOT_FOUND');
+    });
+  });
+
+  describe('when its owner revokes its credential', () => {
+    it('records the revocation once', () => {
+      given(registered, ownerGranted).when({ kind: 'RevokeCredential', workerId, actorId: owner }).then([revoked]);
+      given(registered, ownerGranted, revoked).when({ kind: 'RevokeCredential', workerId, actorId: owner }).then([]);
+    });
+    it('is NOT_FOUND for a stranger', () => {
+      given(registered, ownerGranted).when({ kind: 'RevokeCredential', workerId, actorId: stranger }).thenThrows('NOT_FOUND');
+    });
+  });
+
+  describe('folded state', () => {
+    it('tracks roles, tools, online, drained and revoked', () => {
+      const state = [registered, ownerGranted, userGranted, online, drained, revoked].map(envelope).reduce(workerDecider.evolve, workerDecider.initialState());
+      expect(state).toMatchObject({ registered: true, ownerId: owner, roles: { [owner]: 'owner', [user]: 'user' }, online: true, drained: true, credentialRevoked: true });
+    });
+    it('compares tool lists regardless of order', () => {
+      expect(sameTools([{ name: 'shell', version: null }], [{ name: 'shell', version: '1' }])).toBe(false);
+      expect(sameTools([], [])).toBe(true);
+    });
+  });
+});

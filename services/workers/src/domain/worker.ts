@@ -1,0 +1,84 @@
+/*
+ * A worker's write-side state, folded from its stream `worker-<id>`. Pure: no I/O, no clock.
+ * Online/offline is a fact in the stream (WorkerWentOnline / WorkerWentOffline), decided from
+ * heartbeats by the service; the heartbeat figures themselves are never events.
+ */
+import type { z } from 'zod';
+import type {
+  Envelope,
+  WorkerTool,
+  workerCredentialRevokedV1,
+  workerDrainedV1,
+  workerRegisteredV1,
+  workerRoleGrantedV1,
+  workerToolsChangedV1,
+  workerWentOfflineV1,
+  workerWentOnlineV1,
+} from '@agentyard/contracts';
+
+export type WorkerRole = 'owner' | 'user';
+
+export type WorkerRegistered = z.infer<typeof workerRegisteredV1.schema>;
+export type WorkerToolsChanged = z.infer<typeof workerToolsChangedV1.schema>;
+export type WorkerWentOnline = z.infer<typeof workerWentOnlineV1.schema>;
+export type WorkerWentOffline = z.infer<typeof workerWentOfflineV1.schema>;
+export type WorkerDrained = z.infer<typeof workerDrainedV1.schema>;
+export type WorkerRoleGranted = z.infer<typeof workerRoleGrantedV1.schema>;
+export type WorkerCredentialRevoked = z.infer<typeof workerCredentialRevokedV1.schema>;
+
+export interface WorkerState {
+  registered: boolean;
+  workerId: string | null;
+  ownerId: string | null;
+  /** userId → role; the owner holds `owner`. */
+  roles: Record<string, WorkerRole>;
+  tools: WorkerTool[];
+  online: boolean;
+  drained: boolean;
+  credentialRevoked: boolean;
+}
+
+export const workerStreamId = (workerId: string): string => `worker-${workerId}`;
+
+export function initialState(): WorkerState {
+  return { registered: false, workerId: null, ownerId: null, roles: {}, tools: [], online: false, drained: false, credentialRevoked: false };
+}
+
+export function evolve(state: WorkerState, event: Envelope): WorkerState {
+  switch (event.type) {
+    case 'WorkerRegistered': {
+      const data = event.data as WorkerRegistered;
+      return { ...state, registered: true, workerId: data.workerId, ownerId: data.ownerId, tools: data.tools };
+    }
+    case 'WorkerRoleGranted': {
+      const data = event.data as WorkerRoleGranted;
+      return { ...state, roles: { ...state.roles, [data.userId]: data.role } };
+    }
+    case 'WorkerToolsChanged':
+      return { ...state, tools: (event.data as WorkerToolsChanged).tools };
+    case 'WorkerWentOnline':
+      return { ...state, online: true };
+    case 'WorkerWentOffline':
+      return { ...state, online: false };
+    case 'WorkerDrained':
+      return { ...state, drained: true };
+    case 'WorkerCredentialRevoked':
+      return { ...state, credentialRevoked: true };
+    default:
+      return state;
+  }
+}
+
+/** The role `userId` holds on the worker, if any. */
+export function roleOf(state: WorkerState, userId: string): WorkerRole | undefined {
+  return Object.prototype.hasOwnProperty.call(state.roles, userId) ? state.roles[userId] : undefined;
+}
+
+/** Same tools regardless of order (a worker may list them in any order). */
+export function sameTools(a: readonly WorkerTool[], b: readonly WorkerTool[]): boolean {
+  if (a.length !== b.length) return false;
+  const key = (t: WorkerTool) => `${t.name}@${t.version ?? ''}`;
+  const left = a.map(key).sort();
+  const right = b.map(key).sort();
+  return left.every((k, i) => k === right[i]);
+}

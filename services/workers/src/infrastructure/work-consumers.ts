@@ -1,0 +1,58 @@
+/*
+ * The WORK stream's durable consumer of each worker (`worker-<id>`, filter `work.assign.<id>`).
+ * The workers service creates it at registration so the agent only consumes; it is re-ensured
+ * when a worker comes online, which also repairs a consumer lost with a recreated stream.
+ */
+import { consumerConfigFor, ensureConsumer, ensureStream, type ConsumerSpec } from '@agentyard/messaging';
+import { workerConsumerName, workStream, workSubjects } from '@agentyard/contracts';
+import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
+
+/** Unacked assignment redelivered after this long (the agent acks once it started or refused). */
+export const assignmentAckWaitMs = 30_000;
+/** Deliveries of one assignment before the server gives up on it (tasks' lease covers the rest). */
+export const assignmentMaxDeliver = 10;
+
+/** The consumer config a worker gets. */
+export function workerConsumerConfig(workerId: string): ConsumerSpec {
+  return consumerConfigFor({
+    stream: workStream.name,
+    durable: workerConsumerName(workerId),
+    filterSubject: workSubjects.assign(workerId),
+    ackWaitMs: assignmentAckWaitMs,
+    maxDeliver: assignmentMaxDeliver,
+  });
+}
+
+export class WorkConsumers {
+  /** Workers whose consumer this process has verified since it started. */
+  private readonly verified = new Set<string>();
+
+  private constructor(private readonly jsm: JetStreamManager) {}
+
+  /** Ensures the WORK stream (name and subjects from contracts; other settings left to the server or tasks). */
+  static async open(jsm: JetStreamManager): Promise<WorkConsumers> {
+    await ensureStream(jsm, { name: workStream.name, subjects: [...workStream.subjects] });
+    return new WorkConsumers(jsm);
+  }
+
+  /** Creates or repairs the worker's consumer; verifies the server holds what we asked. */
+  async ensure(workerId: string): Promise<void> {
+    await ensureConsumer(this.jsm, workStream.name, workerConsumerConfig(workerId));
+    this.verified.add(workerId);
+  }
+
+  /** Like `ensure`, but at most once per process lifetime per worker (cheap on the heartbeat path). */
+  async ensureOnce(workerId: string): Promise<void> {
+    if (!this.verified.has(workerId)) await this.ensure(workerId);
+  }
+
+  /** Deletes the worker's consumer; absent is fine. */
+  async remove(workerId: string): Promise<void> {
+    this.verified.delete(workerId);
+    try {
+      await this.jsm.consumers.delete(workStream.name, workerConsumerName(workerId));
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === 10014)) throw error;
+    }
+  }
+}

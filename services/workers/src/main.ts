@@ -1,0 +1,100 @@
+/*
+ * The workers service: registration tokens, worker registration and credentials, heartbeats and
+ * liveness, and the `worker-<id>` event streams, in its own Postgres database. It answers the
+ * gateway over NATS request/reply, listens to `work.heartbeat.*`, writes the `worker-liveness`
+ * KV bucket, creates each worker's WORK consumer, and its relay forwards its events to the
+ * WORKERS JetStream stream. Read models are projected from its own store.
+ */
+import 'reflect-metadata';
+import { sql } from 'kysely';
+import { eventSubject, type Envelope } from '@agentyard/contracts';
+import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
+import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
+import { bootstrapService, createLogger, HealthRegistry, loadConfig, runMain } from '@agentyard/service-kit';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { LivenessSweeper } from './application/liveness-sweeper';
+import { createWorkerViewProjection, workerIdOf } from './application/worker-view.projection';
+import { workersConfigSchema } from './config';
+import { LivenessBucket } from './infrastructure/liveness-bucket';
+import { WorkConsumers } from './infrastructure/work-consumers';
+import { WorkerViewRepository } from './infrastructure/worker-view.repository';
+import { migrateWorkersDatabase, openWorkersDatabase } from './infrastructure/workers.database';
+import { WorkersModule } from './workers.module';
+
+async function main(): Promise<void> {
+  const config = loadConfig(workersConfigSchema);
+  const logger = createLogger('workers', config.LOG_LEVEL);
+
+  const db = openWorkersDatabase(config.DATABASE_URL);
+  await migrateWorkersDatabase(db);
+  const store = await PostgresEventStore.connect({ connectionString: config.DATABASE_URL, poolSize: 4 });
+  await store.migrate();
+  const views = new WorkerViewRepository(db);
+  const projection = createWorkerViewProjection({
+    store,
+    db,
+    views,
+    onError: (error) => logger.error({ err: error }, 'worker_view projection failed; retrying'),
+  });
+
+  const nc = await connectNats({ servers: config.NATS_URL, name: 'workers' });
+  const jsm = await jetstreamManager(nc);
+  await ensureStream(jsm, eventStreamConfig('workers'));
+  const consumers = await WorkConsumers.open(jsm);
+  const liveness = await LivenessBucket.open(nc, config.LIVENESS_TTL_MS, (message) => logger.warn(message));
+  const relay = new EventRelay({
+    name: 'relay:workers',
+    store,
+    checkpoints: PostgresCheckpointStore.fromKysely(db),
+    js: jetstream(nc),
+    subjectFor: (e: Envelope) => eventSubject('workers', e.type, workerIdOf(e) ?? e.streamId.replace(/^worker-/, '')),
+    logger: { error: (m) => logger.error(m) },
+  });
+
+  projection.start();
+  const app = await bootstrapService({
+    name: 'workers',
+    module: WorkersModule.forRoot({
+      logger,
+      settings: {
+        publicUrl: config.PUBLIC_URL.replace(/\/+$/, ''),
+        natsPublicUrl: config.NATS_PUBLIC_URL,
+        heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+        offlineAfterMs: config.OFFLINE_AFTER_MS,
+        sweepIntervalMs: config.SWEEP_INTERVAL_MS,
+      },
+      db,
+      store,
+      projection,
+      views,
+      liveness,
+      consumers,
+      onShutdown: async () => {
+        await relay.stop();
+        await projection.stop();
+        await drainNats(nc);
+        await store.close();
+        await db.destroy();
+      },
+    }),
+    port: config.HTTP_PORT,
+    logger,
+    transport: new NatsJetStreamServer({ name: 'workers', connection: nc }),
+    transportFilters: [new RpcErrorPassthroughFilter()],
+    shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
+    configure: (app) => {
+      const health = app.get(HealthRegistry);
+      health.register('postgres', async () => {
+        await sql`select 1`.execute(db);
+      });
+      health.register('nats', () => {
+        if (nc.isClosed()) throw new Error('NATS connection closed');
+      });
+    },
+  });
+  relay.start();
+  app.get(LivenessSweeper).start();
+  logger.info({ port: config.HTTP_PORT }, 'workers ready');
+}
+
+runMain('workers', main);
