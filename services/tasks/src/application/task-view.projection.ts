@@ -1,0 +1,159 @@
+/*
+ * The `task_view` read model: one row per task, a pure `evolve(row | null, event)` over the
+ * tasks service's own events. The runner (infrastructure/task-view.runner.ts) applies it in one
+ * transaction with its checkpoint.
+ *
+ * Invariant: applying an event twice changes nothing. A row remembers the stream version it has
+ * seen, and an event at or below it is skipped. So a batch replayed after a crash, or a
+ * `replay` racing the live runner, cannot apply a transition twice. A rebuilt model equals the
+ * live one (test/tasks.int.spec.ts, "replay"); the row agrees with the decider's fold of the
+ * same events (task-view.projection.unit.spec.ts).
+ */
+import type { Envelope, TaskRequirements, TaskResult, TaskStatus, TaskView, ToolName } from '@agentyard/contracts';
+import { dataOf } from '../domain/task';
+
+/** Checkpoint name of the projection (in the event store's checkpoints table). */
+export const TASK_VIEW_PROJECTION = 'projection:task_view';
+
+export interface TaskViewRow {
+  id: string;
+  ownerId: string;
+  description: string;
+  tool: ToolName;
+  input: Record<string, unknown>;
+  priority: number;
+  status: TaskStatus;
+  attempt: number;
+  maxAttempts: number;
+  timeoutSeconds: number;
+  queueTimeoutSeconds: number;
+  heartbeatTimeoutSeconds: number;
+  requirements: TaskRequirements;
+  workerId: string | null;
+  progress: number | null;
+  result: TaskResult | null;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  version: number;
+  leaseExpiresAt: string | null;
+  queuedAt: string | null;
+  notBefore: string | null;
+  deleted: boolean;
+}
+
+/** The row after `event`; null while there is no task (an event before TaskCreated is ignored). */
+export function evolveTaskView(row: TaskViewRow | null, event: Envelope): TaskViewRow | null {
+  if (row === null) return event.type === 'TaskCreated' ? created(event) : null;
+  if (event.streamVersion <= row.version) return row;
+  const next = change(row, event);
+  return next === row ? row : { ...next, version: event.streamVersion, updatedAt: event.occurredAt };
+}
+
+function created(event: Envelope): TaskViewRow {
+  const d = dataOf(event, 'TaskCreated');
+  return {
+    id: d.taskId,
+    ownerId: d.ownerId,
+    description: d.description,
+    tool: d.tool,
+    input: d.input,
+    priority: d.priority,
+    status: 'queued',
+    attempt: 0,
+    maxAttempts: d.maxAttempts,
+    timeoutSeconds: d.timeoutSeconds,
+    queueTimeoutSeconds: d.queueTimeoutSeconds,
+    heartbeatTimeoutSeconds: d.heartbeatTimeoutSeconds,
+    requirements: d.requirements,
+    workerId: null,
+    progress: null,
+    result: null,
+    createdAt: event.occurredAt,
+    updatedAt: event.occurredAt,
+    startedAt: null,
+    finishedAt: null,
+    version: event.streamVersion,
+    leaseExpiresAt: null,
+    queuedAt: null,
+    notBefore: null,
+    deleted: false,
+  };
+}
+
+function change(row: TaskViewRow, event: Envelope): TaskViewRow {
+  const at = event.occurredAt;
+  switch (event.type) {
+    case 'TaskQueued': {
+      const d = dataOf(event, 'TaskQueued');
+      return {
+        ...row,
+        status: 'queued',
+        attempt: d.attempt,
+        // Same rule as the decider's evolve: a retry may always run once more.
+        maxAttempts: d.reason === 'retried' ? Math.max(row.maxAttempts, d.attempt) : row.maxAttempts,
+        workerId: null,
+        leaseExpiresAt: null,
+        queuedAt: at,
+        notBefore: d.notBefore ?? null,
+        startedAt: null,
+        finishedAt: null,
+        result: null,
+        progress: null,
+      };
+    }
+    case 'TaskUpdated': {
+      const d = dataOf(event, 'TaskUpdated');
+      return { ...row, description: d.description ?? row.description, priority: d.priority ?? row.priority };
+    }
+    case 'TaskAssigned': {
+      const d = dataOf(event, 'TaskAssigned');
+      return { ...row, status: 'assigned', workerId: d.workerId, leaseExpiresAt: d.leaseExpiresAt, notBefore: null };
+    }
+    case 'TaskStarted':
+      return { ...row, status: 'running', startedAt: dataOf(event, 'TaskStarted').startedAt, leaseExpiresAt: null };
+    case 'TaskRequeued':
+      return { ...row, leaseExpiresAt: null };
+    case 'TaskSucceeded':
+      return { ...row, status: 'succeeded', result: dataOf(event, 'TaskSucceeded').result, progress: 100, finishedAt: at, leaseExpiresAt: null };
+    case 'TaskFailed':
+      return { ...row, status: 'failed', result: dataOf(event, 'TaskFailed').result, finishedAt: at, leaseExpiresAt: null };
+    case 'TaskTimedOut':
+      return { ...row, status: 'timed_out', finishedAt: at, leaseExpiresAt: null };
+    case 'TaskCancelled':
+      return { ...row, status: 'cancelled', finishedAt: at, leaseExpiresAt: null };
+    case 'TaskReportRejected':
+      // Audit only: the task does not change, but the row has seen this stream version.
+      return { ...row };
+    case 'TaskDeleted':
+      return { ...row, deleted: true };
+    default:
+      return row;
+  }
+}
+
+/** The public TaskView of a row. */
+export function taskViewOf(row: TaskViewRow): TaskView {
+  return {
+    id: row.id,
+    ownerId: row.ownerId,
+    description: row.description,
+    tool: row.tool,
+    input: row.input,
+    priority: row.priority,
+    status: row.status,
+    attempt: row.attempt,
+    maxAttempts: row.maxAttempts,
+    timeoutSeconds: row.timeoutSeconds,
+    requirements: row.requirements,
+    workerId: row.workerId,
+    progress: row.progress,
+    result: row.result,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+    version: row.version,
+  };
+}

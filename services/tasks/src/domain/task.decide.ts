@@ -1,0 +1,242 @@
+/*
+ * The Task decider: what each command leads to, given the folded state. Pure: time, ids and
+ * tunables (lease, grace) arrive in the command. Tested exhaustively in task.decide.unit.spec.ts.
+ *
+ * Invariants:
+ *  - FENCING. A worker report counts only if it echoes the task's current attempt AND comes from
+ *    the worker assigned to it. Otherwise it is recorded as TaskReportRejected (once per stale
+ *    report) and the state does not change. So a worker that lost its lease, or a worker that
+ *    was declared offline and came back, can never overwrite the outcome of a newer attempt.
+ *  - IDEMPOTENCE. Commands that come from other services' events (AssignTask, reports, requeue,
+ *    timeouts) decide [] when their fact is already applied or no longer applies, so JetStream
+ *    redelivery and a scanner racing a real report are harmless. Each carries the attempt it is
+ *    about, and is re-decided on fresh state after a version conflict.
+ *  - OWNERSHIP. User commands on another user's task, or on a deleted one, fail NOT_FOUND.
+ *  - A worker declared lost loses only the tasks it held at that instant: a WorkerWentOffline
+ *    handled late does not take back work assigned to the worker after it came back online.
+ */
+import type { DecidedEvent, Decider } from '@agentyard/event-sourcing';
+import { taskEvents, type CreateTaskBody, type TaskResult, type TaskStatus, type UpdateTaskBody } from '@agentyard/contracts';
+import { isFinished, rejectedReportKey, type TaskEventData, type TaskEventType, type TaskState, initialState, evolve } from './task';
+import { taskAlreadyExists, taskAlreadyFinished, taskNotFound, taskNotInStatus } from './task.errors';
+
+export interface Actor {
+  userId: string;
+}
+
+export type RequeueReason = 'lease-expired' | 'worker-lost' | 'handed-back' | 'heartbeat-silence';
+export type WorkOutcome = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'handed_back';
+
+export type TaskCommand =
+  | { kind: 'CreateTask'; taskId: string; actor: Actor; task: CreateTaskBody; now: Date }
+  | { kind: 'UpdateTask'; actor: Actor; patch: UpdateTaskBody; now: Date }
+  | { kind: 'CancelTask'; actor: Actor; now: Date }
+  | { kind: 'RetryTask'; actor: Actor; now: Date }
+  | { kind: 'DeleteTask'; actor: Actor; now: Date }
+  /** From AllocationDecided. `leaseMs`: how long the worker has to report `started`. */
+  | { kind: 'AssignTask'; allocationId: string; attempt: number; workerId: string; leaseMs: number; now: Date }
+  | { kind: 'ReportStarted'; attempt: number; workerId: string; now: Date }
+  | { kind: 'ReportFinished'; attempt: number; workerId: string; outcome: WorkOutcome; result: TaskResult; now: Date }
+  /**
+   * Takes the task back from `workerId` at `attempt`; a no-op when it has moved on since.
+   * `workerLostAt`: when the worker was declared lost; a task assigned to it after that instant
+   * stays (the worker was back by then: allocation only picks online workers).
+   */
+  | { kind: 'RequeueTask'; reason: RequeueReason; attempt: number; workerId: string; workerLostAt?: Date; now: Date }
+  /** `queue`: queued too long. `run`: running past timeoutSeconds + graceSeconds. */
+  | { kind: 'TimeOutTask'; timeout: 'queue' | 'run'; attempt: number; graceSeconds: number; now: Date };
+
+/** Cap of the requeue backoff (design: min(2^(n-1) s, 60 s)). */
+export const MAX_BACKOFF_SECONDS = 60;
+
+/** Seconds to wait before attempt n + 1 after attempt n was taken back. */
+export function requeueBackoffSeconds(fromAttempt: number): number {
+  return Math.min(2 ** Math.max(0, fromAttempt - 1), MAX_BACKOFF_SECONDS);
+}
+
+const userRetryable: readonly TaskStatus[] = ['failed', 'timed_out', 'cancelled'];
+const finished: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
+
+/** An event with its payload checked against the contracts' schema, so nothing malformed is ever stored. */
+function event<T extends TaskEventType>(type: T, data: TaskEventData[T]): DecidedEvent {
+  return { type, data: taskEvents.validate(type, 1, data) };
+}
+
+const iso = (d: Date): string => d.toISOString();
+const plusMs = (d: Date, ms: number): string => new Date(d.getTime() + ms).toISOString();
+const reached = (deadline: string | null, now: Date): boolean => deadline !== null && Date.parse(deadline) <= now.getTime();
+
+/** The task as its owner may act on it: absent, someone else's and deleted all look the same. */
+function ownTask(state: TaskState, actor: Actor): TaskState {
+  if (!state.exists || state.deleted || state.ownerId !== actor.userId) throw taskNotFound();
+  return state;
+}
+
+export function decide(command: TaskCommand, state: TaskState): DecidedEvent[] {
+  switch (command.kind) {
+    case 'CreateTask':
+      return create(command, state);
+    case 'UpdateTask': {
+      const s = ownTask(state, command.actor);
+      if (s.status !== 'queued') throw taskNotInStatus('update', s.status, ['queued']);
+      const patch: TaskEventData['TaskUpdated'] = { taskId: s.id };
+      if (command.patch.description !== undefined && command.patch.description !== s.description) patch.description = command.patch.description;
+      if (command.patch.priority !== undefined && command.patch.priority !== s.priority) patch.priority = command.patch.priority;
+      return Object.keys(patch).length === 1 ? [] : [event('TaskUpdated', patch)];
+    }
+    case 'CancelTask': {
+      const s = ownTask(state, command.actor);
+      if (isFinished(s.status)) throw taskAlreadyFinished(s.status);
+      return [event('TaskCancelled', { taskId: s.id, attempt: s.attempt, workerId: s.workerId, byUserId: command.actor.userId })];
+    }
+    case 'RetryTask': {
+      const s = ownTask(state, command.actor);
+      if (!userRetryable.includes(s.status)) throw taskNotInStatus('retry', s.status, userRetryable);
+      // evolve raises maxAttempts to this attempt when needed: a retry always gets one run.
+      return [event('TaskQueued', { taskId: s.id, attempt: s.attempt + 1, reason: 'retried' })];
+    }
+    case 'DeleteTask': {
+      const s = ownTask(state, command.actor);
+      if (!isFinished(s.status)) throw taskNotInStatus('delete', s.status, finished);
+      return [event('TaskDeleted', { taskId: s.id, byUserId: command.actor.userId })];
+    }
+    case 'AssignTask': {
+      const s = state;
+      // A decision for another attempt, a task no longer queued, or one still in its backoff:
+      // nothing to do. A repeated decision finds the task assigned already.
+      if (!s.exists || s.status !== 'queued' || s.attempt !== command.attempt) return [];
+      if (s.notBefore !== null && !reached(s.notBefore, command.now)) return [];
+      return [
+        event('TaskAssigned', {
+          taskId: s.id,
+          workerId: command.workerId,
+          attempt: command.attempt,
+          allocationId: command.allocationId,
+          leaseExpiresAt: plusMs(command.now, command.leaseMs),
+        }),
+      ];
+    }
+    case 'ReportStarted': {
+      const s = state;
+      if (!s.exists) return [];
+      const stale = fence(s, 'started', command.attempt, command.workerId);
+      if (stale) return stale;
+      // Running already (a duplicate) or ended meanwhile (cancelled, timed out): nothing to record.
+      if (s.status !== 'assigned') return [];
+      return [event('TaskStarted', { taskId: s.id, workerId: command.workerId, attempt: command.attempt, startedAt: iso(command.now) })];
+    }
+    case 'ReportFinished':
+      return reportFinished(command, state);
+    case 'RequeueTask': {
+      const s = state;
+      if (!s.exists || s.attempt !== command.attempt || s.workerId !== command.workerId) return [];
+      if (command.reason === 'lease-expired') {
+        if (s.status !== 'assigned' || !reached(s.leaseExpiresAt, command.now)) return [];
+      } else if (s.status !== 'assigned' && s.status !== 'running') return [];
+      // A WorkerWentOffline handled late (we were down, or the worker flapped) must not take
+      // back work the worker received after it came back.
+      if (command.workerLostAt && s.assignedAt !== null && Date.parse(s.assignedAt) > command.workerLostAt.getTime()) return [];
+      return requeue(s, command.reason, command.now);
+    }
+    case 'TimeOutTask': {
+      const s = state;
+      if (!s.exists || s.attempt !== command.attempt) return [];
+      if (command.timeout === 'queue') {
+        if (s.status !== 'queued' || s.queuedAt === null) return [];
+        if (!reached(plusMs(new Date(s.queuedAt), s.queueTimeoutSeconds * 1000), command.now)) return [];
+        return [event('TaskTimedOut', { taskId: s.id, attempt: s.attempt, kind: 'queue', workerId: null })];
+      }
+      if (s.status !== 'running' || s.startedAt === null) return [];
+      if (!reached(plusMs(new Date(s.startedAt), (s.timeoutSeconds + command.graceSeconds) * 1000), command.now)) return [];
+      return [event('TaskTimedOut', { taskId: s.id, attempt: s.attempt, kind: 'run', workerId: s.workerId })];
+    }
+    default: {
+      const never: never = command;
+      throw new Error(`unhandled task command ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function create(command: Extract<TaskCommand, { kind: 'CreateTask' }>, state: TaskState): DecidedEvent[] {
+  if (state.exists) throw taskAlreadyExists();
+  const t = command.task;
+  return [
+    event('TaskCreated', {
+      taskId: command.taskId,
+      ownerId: command.actor.userId,
+      description: t.description,
+      tool: t.tool,
+      input: t.input,
+      priority: t.priority,
+      timeoutSeconds: t.timeoutSeconds,
+      maxAttempts: t.maxAttempts,
+      queueTimeoutSeconds: t.queueTimeoutSeconds,
+      heartbeatTimeoutSeconds: t.heartbeatTimeoutSeconds,
+      requirements: t.requirements,
+    }),
+    event('TaskQueued', { taskId: command.taskId, attempt: 1, reason: 'created' }),
+  ];
+}
+
+function reportFinished(command: Extract<TaskCommand, { kind: 'ReportFinished' }>, s: TaskState): DecidedEvent[] {
+  if (!s.exists) return [];
+  const stale = fence(s, 'result', command.attempt, command.workerId);
+  if (stale) return stale;
+  // Ended already: a duplicate result, or the worker confirming a cancel or timeout we decided.
+  if (s.status !== 'assigned' && s.status !== 'running') return [];
+  const base = { taskId: s.id, attempt: s.attempt, workerId: command.workerId };
+  const r = command.result;
+  switch (command.outcome) {
+    case 'succeeded':
+      return [event('TaskSucceeded', { ...base, result: r })];
+    case 'failed':
+      return [event('TaskFailed', { ...base, result: r, reason: r.error ?? (r.exitCode === null ? 'the tool failed' : `exited with code ${r.exitCode}`) })];
+    case 'timed_out':
+      return [event('TaskTimedOut', { ...base, kind: 'run' })];
+    case 'cancelled':
+      // The agent stopped it on its own (we had not cancelled: that case ended above). No user
+      // did; the contracts' field is a user id, so the worker is named instead.
+      return [event('TaskCancelled', { ...base, byUserId: `worker:${command.workerId}` })];
+    case 'handed_back':
+      return requeue(s, 'handed-back', command.now);
+    default: {
+      const never: never = command.outcome;
+      throw new Error(`unhandled outcome ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * The fence: a report for another attempt, or from a worker that does not hold the task, is
+ * recorded once for auditors and changes nothing. Returns undefined when the report is current.
+ */
+function fence(s: TaskState, report: 'started' | 'result', attempt: number, workerId: string): DecidedEvent[] | undefined {
+  let reason: string | undefined;
+  if (attempt !== s.attempt) reason = `attempt ${attempt} is not the current attempt ${s.attempt}`;
+  else if (s.workerId !== workerId) reason = s.workerId === null ? `attempt ${attempt} is not assigned to any worker` : `attempt ${attempt} is assigned to another worker`;
+  if (reason === undefined) return undefined;
+  if (s.rejectedReports.includes(rejectedReportKey(report, attempt, workerId))) return [];
+  return [event('TaskReportRejected', { taskId: s.id, attempt, currentAttempt: s.attempt, workerId, report, reason })];
+}
+
+/** Back to the queue with the next attempt and a backoff, or failed when no attempt is left. */
+function requeue(s: TaskState, reason: RequeueReason, now: Date): DecidedEvent[] {
+  if (s.attempt >= s.maxAttempts) {
+    return [
+      event('TaskFailed', {
+        taskId: s.id,
+        attempt: s.attempt,
+        workerId: s.workerId,
+        result: null,
+        reason: `out of attempts: attempt ${s.attempt} of ${s.maxAttempts} ended by ${reason}`,
+      }),
+    ];
+  }
+  return [
+    event('TaskRequeued', { taskId: s.id, fromAttempt: s.attempt, reason, workerId: s.workerId }),
+    event('TaskQueued', { taskId: s.id, attempt: s.attempt + 1, reason: 'requeued', notBefore: plusMs(now, requeueBackoffSeconds(s.attempt) * 1000) }),
+  ];
+}
+
+/** The decider as @agentyard/event-sourcing runs it. */
+export const taskDecider: Decider<TaskState, TaskCommand> = { initialState, evolve, decide };

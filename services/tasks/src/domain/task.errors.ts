@@ -1,0 +1,21 @@
+/*
+ * The refusals a task command can meet. Another user's task is NOT_FOUND, never FORBIDDEN, so a
+ * caller cannot learn that a task id exists (design: tasks-on-workers.md, "Ownership").
+ */
+import { DomainError, type TaskStatus } from '@agentyard/contracts';
+
+export function taskNotFound(): DomainError {
+  return new DomainError('NOT_FOUND', 'no such task');
+}
+
+export function taskAlreadyExists(): DomainError {
+  return new DomainError('CONFLICT', 'a task with this id already exists');
+}
+
+export function taskAlreadyFinished(status: TaskStatus): DomainError {
+  return new DomainError('CONFLICT', 'task already finished', { status });
+}
+
+export function taskNotInStatus(action: string, status: TaskStatus, allowed: readonly TaskStatus[]): DomainError {
+  return new DomainError('CONFLICT', `cannot ${action} a task that is ${status}; only a ${allowed.join(', ')} task can be`, { status });
+}

@@ -1,0 +1,253 @@
+/*
+ * The Task aggregate: its state as folded from the stream `task-<taskId>`, and the TaskView a
+ * caller sees. Pure — no NestJS, kysely or NATS. The events are the contracts' (taskEvents).
+ *
+ * Invariant: `attempt` is the attempt the current (or next) assignment carries. It only ever
+ * grows, and only through TaskQueued, so a report echoing an older attempt is recognisably
+ * stale (fencing, see task.decide.ts). It comes from the event store, never from JetStream.
+ */
+import type { z } from 'zod';
+import {
+  taskAssignedV1,
+  taskCancelledV1,
+  taskCreatedV1,
+  taskDeletedV1,
+  taskFailedV1,
+  taskQueuedV1,
+  taskReportRejectedV1,
+  taskRequeuedV1,
+  taskStartedV1,
+  taskSucceededV1,
+  taskTimedOutV1,
+  taskUpdatedV1,
+  terminalStatuses,
+  type Envelope,
+  type TaskRequirements,
+  type TaskResult,
+  type TaskStatus,
+  type TaskView,
+  type ToolName,
+} from '@agentyard/contracts';
+
+export type TaskCreated = z.infer<typeof taskCreatedV1.schema>;
+export type TaskQueued = z.infer<typeof taskQueuedV1.schema>;
+export type TaskUpdated = z.infer<typeof taskUpdatedV1.schema>;
+export type TaskAssigned = z.infer<typeof taskAssignedV1.schema>;
+export type TaskStarted = z.infer<typeof taskStartedV1.schema>;
+export type TaskRequeued = z.infer<typeof taskRequeuedV1.schema>;
+export type TaskSucceeded = z.infer<typeof taskSucceededV1.schema>;
+export type TaskFailed = z.infer<typeof taskFailedV1.schema>;
+export type TaskTimedOut = z.infer<typeof taskTimedOutV1.schema>;
+export type TaskCancelled = z.infer<typeof taskCancelledV1.schema>;
+export type TaskReportRejected = z.infer<typeof taskReportRejectedV1.schema>;
+export type TaskDeleted = z.infer<typeof taskDeletedV1.schema>;
+
+/** Event type → payload, for code that switches over `envelope.type`. */
+export interface TaskEventData {
+  TaskCreated: TaskCreated;
+  TaskQueued: TaskQueued;
+  TaskUpdated: TaskUpdated;
+  TaskAssigned: TaskAssigned;
+  TaskStarted: TaskStarted;
+  TaskRequeued: TaskRequeued;
+  TaskSucceeded: TaskSucceeded;
+  TaskFailed: TaskFailed;
+  TaskTimedOut: TaskTimedOut;
+  TaskCancelled: TaskCancelled;
+  TaskReportRejected: TaskReportRejected;
+  TaskDeleted: TaskDeleted;
+}
+export type TaskEventType = keyof TaskEventData;
+
+/** The event's payload typed by its type (the store hands us `Record<string, unknown>`). */
+export function dataOf<T extends TaskEventType>(event: Envelope, _type: T): TaskEventData[T] {
+  return event.data as unknown as TaskEventData[T];
+}
+
+export interface TaskState {
+  /** False until TaskCreated: every other field is a placeholder then. */
+  exists: boolean;
+  id: string;
+  ownerId: string;
+  description: string;
+  tool: ToolName;
+  input: Record<string, unknown>;
+  priority: number;
+  timeoutSeconds: number;
+  maxAttempts: number;
+  queueTimeoutSeconds: number;
+  heartbeatTimeoutSeconds: number;
+  requirements: TaskRequirements;
+  status: TaskStatus;
+  attempt: number;
+  workerId: string | null;
+  /** When the current attempt was assigned to `workerId`. */
+  assignedAt: string | null;
+  leaseExpiresAt: string | null;
+  /** When the task last entered the queue (the queue timeout counts from here). */
+  queuedAt: string | null;
+  /** Backoff after a requeue: no assignment before this instant. */
+  notBefore: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  result: TaskResult | null;
+  progress: number | null;
+  deleted: boolean;
+  createdAt: string;
+  updatedAt: string;
+  /** Stream version of the last event folded in. */
+  version: number;
+  /** Stale reports already recorded as `<report>:<attempt>:<workerId>`, so a redelivery is recorded once. */
+  rejectedReports: string[];
+}
+
+export const taskStreamId = (taskId: string): string => `task-${taskId}`;
+
+export function isFinished(status: TaskStatus): boolean {
+  return terminalStatuses.includes(status);
+}
+
+export function initialState(): TaskState {
+  return {
+    exists: false,
+    id: '',
+    ownerId: '',
+    description: '',
+    tool: 'shell',
+    input: {},
+    priority: 0,
+    timeoutSeconds: 0,
+    maxAttempts: 0,
+    queueTimeoutSeconds: 0,
+    heartbeatTimeoutSeconds: 0,
+    requirements: {},
+    status: 'queued',
+    attempt: 0,
+    workerId: null,
+    assignedAt: null,
+    leaseExpiresAt: null,
+    queuedAt: null,
+    notBefore: null,
+    startedAt: null,
+    finishedAt: null,
+    result: null,
+    progress: null,
+    deleted: false,
+    createdAt: '',
+    updatedAt: '',
+    version: 0,
+    rejectedReports: [],
+  };
+}
+
+export const rejectedReportKey = (report: 'started' | 'result', attempt: number, workerId: string): string => `${report}:${attempt}:${workerId}`;
+
+/** Folds one event into the state. Unknown event types leave the state as it was (forward compatibility). */
+export function evolve(state: TaskState, event: Envelope): TaskState {
+  const next = applyEvent(state, event);
+  return next === state ? state : { ...next, version: event.streamVersion, updatedAt: event.occurredAt };
+}
+
+function applyEvent(s: TaskState, event: Envelope): TaskState {
+  const at = event.occurredAt;
+  switch (event.type) {
+    case 'TaskCreated': {
+      const d = dataOf(event, 'TaskCreated');
+      return {
+        ...s,
+        exists: true,
+        id: d.taskId,
+        ownerId: d.ownerId,
+        description: d.description,
+        tool: d.tool,
+        input: d.input,
+        priority: d.priority,
+        timeoutSeconds: d.timeoutSeconds,
+        maxAttempts: d.maxAttempts,
+        queueTimeoutSeconds: d.queueTimeoutSeconds,
+        heartbeatTimeoutSeconds: d.heartbeatTimeoutSeconds,
+        requirements: d.requirements,
+        createdAt: at,
+      };
+    }
+    case 'TaskQueued': {
+      const d = dataOf(event, 'TaskQueued');
+      return {
+        ...s,
+        status: 'queued',
+        attempt: d.attempt,
+        // A retry may always run once more: the budget rises to at least this attempt.
+        maxAttempts: d.reason === 'retried' ? Math.max(s.maxAttempts, d.attempt) : s.maxAttempts,
+        workerId: null,
+        assignedAt: null,
+        leaseExpiresAt: null,
+        queuedAt: at,
+        notBefore: d.notBefore ?? null,
+        startedAt: null,
+        finishedAt: null,
+        result: null,
+        progress: null,
+      };
+    }
+    case 'TaskUpdated': {
+      const d = dataOf(event, 'TaskUpdated');
+      return { ...s, description: d.description ?? s.description, priority: d.priority ?? s.priority };
+    }
+    case 'TaskAssigned': {
+      const d = dataOf(event, 'TaskAssigned');
+      return { ...s, status: 'assigned', workerId: d.workerId, assignedAt: at, leaseExpiresAt: d.leaseExpiresAt, notBefore: null };
+    }
+    case 'TaskStarted': {
+      const d = dataOf(event, 'TaskStarted');
+      return { ...s, status: 'running', startedAt: d.startedAt, leaseExpiresAt: null };
+    }
+    case 'TaskRequeued':
+      // The TaskQueued that always follows carries the new attempt; this one is the "why".
+      return { ...s, leaseExpiresAt: null };
+    case 'TaskSucceeded': {
+      const d = dataOf(event, 'TaskSucceeded');
+      return { ...s, status: 'succeeded', result: d.result, progress: 100, finishedAt: at, leaseExpiresAt: null };
+    }
+    case 'TaskFailed': {
+      const d = dataOf(event, 'TaskFailed');
+      return { ...s, status: 'failed', result: d.result, finishedAt: at, leaseExpiresAt: null };
+    }
+    case 'TaskTimedOut':
+      return { ...s, status: 'timed_out', finishedAt: at, leaseExpiresAt: null };
+    case 'TaskCancelled':
+      return { ...s, status: 'cancelled', finishedAt: at, leaseExpiresAt: null };
+    case 'TaskReportRejected': {
+      const d = dataOf(event, 'TaskReportRejected');
+      return { ...s, rejectedReports: [...s.rejectedReports, rejectedReportKey(d.report, d.attempt, d.workerId)] };
+    }
+    case 'TaskDeleted':
+      return { ...s, deleted: true };
+    default:
+      return s;
+  }
+}
+
+/** The public shape of a task (contracts' TaskView). */
+export function toTaskView(s: TaskState): TaskView {
+  return {
+    id: s.id,
+    ownerId: s.ownerId,
+    description: s.description,
+    tool: s.tool,
+    input: s.input,
+    priority: s.priority,
+    status: s.status,
+    attempt: s.attempt,
+    maxAttempts: s.maxAttempts,
+    timeoutSeconds: s.timeoutSeconds,
+    requirements: s.requirements,
+    workerId: s.workerId,
+    progress: s.progress,
+    result: s.result,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    startedAt: s.startedAt,
+    finishedAt: s.finishedAt,
+    version: s.version,
+  };
+}

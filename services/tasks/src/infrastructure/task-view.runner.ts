@@ -1,0 +1,87 @@
+/*
+ * Runs the task_view projection over the tasks store: each batch of events and the checkpoint
+ * commit in one transaction (ProjectionRunner), each event read-modify-written through the pure
+ * evolveTaskView. `catchUp()` gives read-your-writes to handlers that query the view right
+ * after a fact (the worker-offline handler) without sleeping a guessed time.
+ */
+import type { Kysely } from 'kysely';
+import type { Envelope } from '@agentyard/contracts';
+import { ProjectionRunner } from '@agentyard/event-sourcing';
+import type { PostgresCheckpointStore } from '@agentyard/event-store';
+import { evolveTaskView, TASK_VIEW_PROJECTION } from '../application/task-view.projection';
+import type { TasksDatabase } from './tasks.database';
+import { TaskViewRepository } from './task-view.repository';
+
+export interface TaskViewRunnerOptions {
+  store: { readAll(options: { fromPosition?: bigint; limit?: number }): Promise<Envelope[]> };
+  db: Kysely<TasksDatabase>;
+  checkpoints: PostgresCheckpointStore;
+  /** Events per transaction. Default 500. */
+  batchSize?: number;
+  /** Idle wait between reads when caught up. Default 20 ms. */
+  pollIntervalMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+/** The task id an event is about (every task event carries it; the stream id says it too). */
+export function taskIdOf(event: Envelope): string {
+  return typeof event.data.taskId === 'string' ? event.data.taskId : event.streamId.replace(/^task-/, '');
+}
+
+export class TaskViewRunner {
+  private readonly runner: ProjectionRunner<TasksDatabase>;
+
+  constructor(private readonly options: TaskViewRunnerOptions) {
+    const repository = new TaskViewRepository(options.db);
+    this.runner = new ProjectionRunner<TasksDatabase>({
+      name: TASK_VIEW_PROJECTION,
+      store: options.store,
+      db: options.db,
+      checkpoints: options.checkpoints,
+      batchSize: options.batchSize,
+      pollIntervalMs: options.pollIntervalMs,
+      onError: options.onError,
+      apply: async (trx, event) => {
+        const current = await repository.find(taskIdOf(event), trx);
+        const next = evolveTaskView(current, event);
+        if (next !== null && next !== current) await repository.save(next, trx);
+      },
+      truncate: (trx) => repository.truncate(trx),
+    });
+  }
+
+  start(): void {
+    this.runner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.runner.stop();
+  }
+
+  /** Read now rather than after the idle wait (this process just appended). */
+  nudge(): void {
+    this.runner.nudge();
+  }
+
+  /** Empties task_view and replays the whole store into it, then keeps running. */
+  rebuild(): Promise<void> {
+    return this.runner.rebuild();
+  }
+
+  /** Resolves once every event committed before the call is in task_view (or after `timeoutMs`). */
+  async catchUp(timeoutMs = 5_000): Promise<void> {
+    let from = this.runner.checkpoint ?? (await this.options.checkpoints.load(TASK_VIEW_PROJECTION));
+    let last: bigint | undefined;
+    for (;;) {
+      const pending = await this.options.store.readAll({ fromPosition: from, limit: 1_000 });
+      const position = pending.at(-1)?.globalPosition;
+      if (position === undefined) break;
+      last = from = BigInt(position);
+      if (pending.length < 1_000) break;
+    }
+    if (last === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.runner.caughtUpTo(last), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,109 @@
+/*
+ * The tasks service's own database (no other service reads it). It holds the event store (schema
+ * `event_store`, migrated by the store) and the `task_view` read model. The migrations live in
+ * code (kysely Migrator over a map), so the compiled service needs no migration files on disk.
+ */
+import { Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Migration, type MigrationProvider } from 'kysely';
+import { Pool } from 'pg';
+import type { TaskRequirements, TaskResult } from '@agentyard/contracts';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
+/** jsonb: read as parsed JSON, written as a JSON string (pg would turn a top-level array into a Postgres array). */
+type Json<T> = ColumnType<T, string, string>;
+
+export interface TaskViewTable {
+  id: string;
+  owner_id: string;
+  description: string;
+  tool: string;
+  input: Json<Record<string, unknown>>;
+  priority: number;
+  status: string;
+  attempt: number;
+  max_attempts: number;
+  timeout_seconds: number;
+  queue_timeout_seconds: number;
+  heartbeat_timeout_seconds: number;
+  requirements: Json<TaskRequirements>;
+  worker_id: string | null;
+  progress: number | null;
+  result: ColumnType<TaskResult | null, string | null, string | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+  version: number;
+  lease_expires_at: NullableTimestamp;
+  queued_at: NullableTimestamp;
+  not_before: NullableTimestamp;
+  deleted: boolean;
+}
+
+export interface TasksDatabase {
+  task_view: TaskViewTable;
+}
+
+const migrations: Record<string, Migration> = {
+  '2026-11-29-001-task-view': {
+    async up(db) {
+      await db.schema
+        .createTable('task_view')
+        // text, not uuid: a malformed id in a request must be a 404, never a cast error (500).
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('owner_id', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('tool', 'text', (c) => c.notNull())
+        .addColumn('input', 'jsonb', (c) => c.notNull())
+        .addColumn('priority', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('max_attempts', 'integer', (c) => c.notNull())
+        .addColumn('timeout_seconds', 'integer', (c) => c.notNull())
+        .addColumn('queue_timeout_seconds', 'integer', (c) => c.notNull())
+        .addColumn('heartbeat_timeout_seconds', 'integer', (c) => c.notNull())
+        .addColumn('requirements', 'jsonb', (c) => c.notNull())
+        .addColumn('worker_id', 'text')
+        .addColumn('progress', 'integer')
+        .addColumn('result', 'jsonb')
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('started_at', 'timestamptz')
+        .addColumn('finished_at', 'timestamptz')
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('lease_expires_at', 'timestamptz')
+        .addColumn('queued_at', 'timestamptz')
+        .addColumn('not_before', 'timestamptz')
+        .addColumn('deleted', 'boolean', (c) => c.notNull().defaultTo(false))
+        .execute();
+      // Keyset pagination per owner, for each sort key.
+      await sql`create index task_view_owner_created on task_view (owner_id, created_at, id) where not deleted`.execute(db);
+      await sql`create index task_view_owner_priority on task_view (owner_id, priority, id) where not deleted`.execute(db);
+      // A worker's live tasks (worker went offline, pull mode).
+      await sql`create index task_view_worker_active on task_view (worker_id, lease_expires_at) where status in ('assigned', 'running')`.execute(db);
+      // The timeout scanner's three questions, each over only the rows it can concern.
+      await sql`create index task_view_queued_since on task_view (queued_at) where status = 'queued'`.execute(db);
+      await sql`create index task_view_lease on task_view (lease_expires_at) where status = 'assigned'`.execute(db);
+      await sql`create index task_view_running_since on task_view (started_at) where status = 'running'`.execute(db);
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Opens a kysely instance on the tasks database. */
+export function openTasksDatabase(connectionString: string, max = 10): Kysely<TasksDatabase> {
+  const pool = new Pool({ connectionString, max });
+  // An idle connection that dies (server restart) must not crash the process.
+  pool.on('error', () => undefined);
+  return new Kysely<TasksDatabase>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** Brings the tasks schema up to date; throws with the failing migration's name. */
+export async function migrateTasksDatabase(db: Kysely<TasksDatabase>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider, migrationTableName: 'tasks_migrations', migrationLockTableName: 'tasks_migrations_lock' }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`tasks migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

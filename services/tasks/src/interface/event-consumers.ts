@@ -1,0 +1,40 @@
+/*
+ * The durable JetStream consumers feeding TaskEventsConsumer, one per source. Durable names
+ * start with `tasks-` so they never collide with another service's consumers on the same
+ * stream. Concurrency 1 keeps stream order where order matters (a worker's started before its
+ * finished; a task's TaskAssigned before its TaskCancelled). The handlers take milliseconds, so
+ * a 10 s ack wait only bounds how long a message delivered to a crashed instance waits before
+ * redelivery. Allocation decisions may be held for a requeue backoff (assign-task.handler.ts),
+ * so that consumer handles several at once and its ack wait covers the longest hold.
+ */
+import { streamName, workStream } from '@agentyard/contracts';
+import type { EventConsumerOptions } from '@agentyard/messaging';
+
+export const consumerNames = {
+  allocationDecided: 'tasks-allocation-decided',
+  workReports: 'tasks-work-reports',
+  workerOffline: 'tasks-worker-offline',
+  dispatcher: 'tasks-dispatcher',
+} as const;
+
+export const consumedSubjects = {
+  allocationDecided: 'allocation.events.allocation-decided.>',
+  workReports: 'work.report.>',
+  workerOffline: 'workers.events.worker-went-offline.>',
+  dispatcher: 'tasks.events.>',
+} as const;
+
+export function taskEventConsumers(options: { assignWaitMaxMs: number }): EventConsumerOptions[] {
+  return [
+    {
+      stream: streamName('allocation'),
+      durable: consumerNames.allocationDecided,
+      filterSubject: consumedSubjects.allocationDecided,
+      concurrency: 8,
+      ackWaitMs: options.assignWaitMaxMs + 10_000,
+    },
+    { stream: workStream.name, durable: consumerNames.workReports, filterSubject: consumedSubjects.workReports, concurrency: 1, ackWaitMs: 10_000 },
+    { stream: streamName('workers'), durable: consumerNames.workerOffline, filterSubject: consumedSubjects.workerOffline, concurrency: 1, ackWaitMs: 10_000 },
+    { stream: streamName('tasks'), durable: consumerNames.dispatcher, filterSubject: consumedSubjects.dispatcher, concurrency: 1, ackWaitMs: 10_000 },
+  ];
+}

@@ -1,0 +1,109 @@
+/**
+ * What tasks consumes from JetStream (durable consumers in event-consumers.ts). Thin: check the
+ * message against the contracts, call one handler. A message that can never be valid (bad
+ * envelope, bad payload, a report whose body names another worker than its subject) is logged
+ * and acked — redelivering it would fail the same way forever. Any other failure throws, so the
+ * message is redelivered with backoff and dead-lettered after maxDeliver.
+ */
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { z } from 'zod';
+import {
+  allocationEvents,
+  envelopeSchema,
+  taskEvents,
+  workerEvents,
+  workReportSchema,
+  type EventRegistry,
+  type Envelope,
+} from '@agentyard/contracts';
+import { JetStreamEventContext } from '@agentyard/messaging';
+import { ROOT_LOGGER } from '@agentyard/service-kit';
+import type { Logger } from 'pino';
+import { AssignTaskHandler } from '../application/assign-task.handler';
+import { RecordWorkReportHandler } from '../application/record-work-report.handler';
+import { RequeueWorkerTasksHandler } from '../application/requeue-worker-tasks.handler';
+import { WorkDispatcher } from '../application/work-dispatcher';
+import { consumedSubjects, consumerNames } from './event-consumers';
+import { causedBy } from './message-metadata';
+
+/**
+ * The contracts' envelope, with metadata checked loosely: a producer adding a metadata field must
+ * not make us drop its events (a dropped AllocationDecided would strand a task). The payload is
+ * still checked strictly, by the event's registry.
+ */
+const inboundEnvelopeSchema = envelopeSchema.extend({
+  metadata: z.looseObject({ correlationId: z.string().optional(), causationId: z.string().optional(), userId: z.string().optional(), traceparent: z.string().optional() }),
+});
+
+@Controller()
+export class TaskEventsConsumer {
+  constructor(
+    private readonly assign: AssignTaskHandler,
+    private readonly reports: RecordWorkReportHandler,
+    private readonly workerLost: RequeueWorkerTasksHandler,
+    private readonly dispatcher: WorkDispatcher,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @EventPattern(consumedSubjects.allocationDecided, { consumer: consumerNames.allocationDecided })
+  async onAllocationDecided(@Payload() data: unknown, @Ctx() ctx: JetStreamEventContext): Promise<void> {
+    const event = this.envelope(allocationEvents, 'AllocationDecided', data, ctx);
+    if (!event) return;
+    const d = event.data as { allocationId: string; taskId: string; attempt: number; workerId: string };
+    await this.assign.execute({ allocationId: d.allocationId, taskId: d.taskId, attempt: d.attempt, workerId: d.workerId }, causedBy(event));
+  }
+
+  @EventPattern(consumedSubjects.workReports, { consumer: consumerNames.workReports })
+  async onWorkReport(@Payload() data: unknown, @Ctx() ctx: JetStreamEventContext): Promise<void> {
+    const parsed = workReportSchema.safeParse(data);
+    const where = { subject: ctx.getSubject(), seq: ctx.getDelivery().streamSequence };
+    if (!parsed.success) {
+      this.logger.warn({ ...where, issues: parsed.error.issues }, 'malformed work report dropped');
+      return;
+    }
+    // NATS permissions scope the subject to the worker, not the body: the subject is who sent it.
+    const sender = ctx.getSubject().split('.')[2];
+    if (parsed.data.workerId !== sender) {
+      this.logger.warn({ ...where, workerId: parsed.data.workerId }, 'work report dropped: its body names another worker than its subject');
+      return;
+    }
+    const id = `work-report:${where.seq}`;
+    await this.reports.execute(parsed.data, causedBy({ id }));
+  }
+
+  @EventPattern(consumedSubjects.workerOffline, { consumer: consumerNames.workerOffline })
+  async onWorkerWentOffline(@Payload() data: unknown, @Ctx() ctx: JetStreamEventContext): Promise<void> {
+    const event = this.envelope(workerEvents, 'WorkerWentOffline', data, ctx);
+    if (!event) return;
+    const workerId = String(event.data.workerId);
+    const requeued = await this.workerLost.execute(workerId, new Date(event.occurredAt), causedBy(event));
+    if (requeued > 0) this.logger.info({ workerId, requeued }, 'worker went offline: its tasks were requeued');
+  }
+
+  @EventPattern(consumedSubjects.dispatcher, { consumer: consumerNames.dispatcher })
+  async onTaskEvent(@Payload() data: unknown, @Ctx() ctx: JetStreamEventContext): Promise<void> {
+    const event = this.envelope(taskEvents, undefined, data, ctx);
+    if (event) await this.dispatcher.onTaskEvent(event);
+  }
+
+  /** The envelope, upcast and validated; undefined (logged) when it cannot be one of `type`. */
+  private envelope(registry: EventRegistry, type: string | undefined, data: unknown, ctx: JetStreamEventContext): Envelope | undefined {
+    const where = { subject: ctx.getSubject(), seq: ctx.getDelivery().streamSequence };
+    const parsed = inboundEnvelopeSchema.safeParse(data);
+    if (!parsed.success) {
+      this.logger.warn({ ...where, issues: parsed.error.issues }, 'malformed event envelope dropped');
+      return undefined;
+    }
+    if (type !== undefined && parsed.data.type !== type) {
+      this.logger.warn({ ...where, type: parsed.data.type }, `expected ${type}; event dropped`);
+      return undefined;
+    }
+    try {
+      return registry.upcastEnvelope(parsed.data as Envelope);
+    } catch (error) {
+      this.logger.warn({ ...where, type: parsed.data.type, err: error }, 'event payload does not match its schema; dropped');
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/*
+ * The tasks service: `task-<id>` event streams in its own Postgres database (the store of
+ * record), the task_view read model projected from them, NATS request/reply for task commands
+ * and queries, durable JetStream consumers for allocation decisions, worker reports and workers
+ * going offline, the dispatcher that turns task events into work orders, the timeout scanner,
+ * and the relay that forwards its events to the TASKS stream. Flows: docs/design/tasks-on-workers.md.
+ */
+import 'reflect-metadata';
+import { sql } from 'kysely';
+import { eventSubject, type Envelope } from '@agentyard/contracts';
+import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
+import { connectNats, drainNats, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
+import { bootstrapService, createLogger, HealthRegistry, loadConfig, runMain } from '@agentyard/service-kit';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { TimeoutScanner } from './application/timeout-scanner';
+import { settingsOf, tasksConfigSchema } from './config';
+import { provisionStreams } from './infrastructure/streams';
+import { migrateTasksDatabase, openTasksDatabase } from './infrastructure/tasks.database';
+import { TaskViewRepository } from './infrastructure/task-view.repository';
+import { taskIdOf, TaskViewRunner } from './infrastructure/task-view.runner';
+import { WorkOrderPublisher } from './infrastructure/work-order.publisher';
+import { taskEventConsumers } from './interface/event-consumers';
+import { TasksModule } from './tasks.module';
+
+async function main(): Promise<void> {
+  const config = loadConfig(tasksConfigSchema);
+  const logger = createLogger('tasks', config.LOG_LEVEL);
+  const settings = settingsOf(config);
+
+  const db = openTasksDatabase(config.DATABASE_URL);
+  const store = await PostgresEventStore.connect({ connectionString: config.DATABASE_URL, poolSize: 4 });
+  await store.migrate();
+  await migrateTasksDatabase(db);
+  const checkpoints = PostgresCheckpointStore.fromKysely(db);
+  const view = new TaskViewRunner({ store, db, checkpoints, onError: (error) => logger.error({ err: error }, 'task_view projection failed; retrying') });
+
+  const nc = await connectNats({ servers: config.NATS_URL, name: 'tasks' });
+  await provisionStreams(await jetstreamManager(nc));
+  const js = jetstream(nc);
+  const relay = new EventRelay({
+    name: 'relay:tasks',
+    store,
+    checkpoints,
+    js,
+    subjectFor: (e: Envelope) => eventSubject('tasks', e.type, taskIdOf(e)),
+    logger: { error: (m) => logger.error(m) },
+  });
+
+  // Projecting before serving: the first list and the first worker-offline query see a warm view.
+  view.start();
+  const app = await bootstrapService({
+    name: 'tasks',
+    module: TasksModule.forRoot({
+      logger,
+      store,
+      view,
+      repository: new TaskViewRepository(db),
+      workOrders: new WorkOrderPublisher(js),
+      settings,
+      onShutdown: async () => {
+        await relay.stop();
+        await view.stop();
+        await drainNats(nc);
+        await store.close();
+        await db.destroy();
+      },
+    }),
+    port: config.HTTP_PORT,
+    logger,
+    transport: new NatsJetStreamServer({ name: 'tasks', connection: nc, consumers: taskEventConsumers(settings) }),
+    transportFilters: [new RpcErrorPassthroughFilter()],
+    shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
+    configure: (app) => {
+      const health = app.get(HealthRegistry);
+      health.register('postgres', async () => {
+        await sql`select 1`.execute(db);
+      });
+      health.register('nats', () => {
+        if (nc.isClosed()) throw new Error('NATS connection closed');
+      });
+    },
+  });
+  relay.start();
+  // Stopped by Nest before shutdown (TimeoutScanner.beforeApplicationShutdown).
+  app.get(TimeoutScanner).start();
+  logger.info({ port: config.HTTP_PORT, settings }, 'tasks ready');
+}
+
+runMain('tasks', main);

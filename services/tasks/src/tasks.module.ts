@@ -1,0 +1,70 @@
+import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { EventStore } from '@agentyard/event-store';
+import { ServiceKitModule } from '@agentyard/service-kit';
+import { AssignTaskHandler } from './application/assign-task.handler';
+import { ChangeTaskHandler } from './application/change-task.handler';
+import { CreateTaskHandler } from './application/create-task.handler';
+import { GetTaskQuery } from './application/get-task.query';
+import { ListTasksQueryHandler } from './application/list-tasks.query';
+import { PullTaskQuery } from './application/pull-task.query';
+import { RecordWorkReportHandler } from './application/record-work-report.handler';
+import { RequeueWorkerTasksHandler } from './application/requeue-worker-tasks.handler';
+import { TASK_EVENT_STORE, TASK_VIEW_SYNC, TaskCommandRunner, type TaskViewSync } from './application/task-command.runner';
+import { TASKS_SETTINGS, type TasksSettings } from './application/tasks.settings';
+import { TimeoutScanner } from './application/timeout-scanner';
+import { WORK_ORDERS, WorkDispatcher, type WorkOrderSink } from './application/work-dispatcher';
+import { TaskViewRepository } from './infrastructure/task-view.repository';
+import { TaskCommandsController } from './interface/task.commands.controller';
+import { TaskEventsConsumer } from './interface/task.events.consumer';
+import { TaskQueriesController } from './interface/task.queries.controller';
+
+export interface TasksDeps {
+  logger: Logger;
+  /** The tasks service's own event store (streams `task-<id>`). */
+  store: EventStore;
+  /** The running task_view projection. */
+  view: TaskViewSync;
+  repository: TaskViewRepository;
+  workOrders: WorkOrderSink;
+  settings: TasksSettings;
+  onShutdown: () => Promise<void>;
+}
+
+class ShutdownHook implements OnApplicationShutdown {
+  constructor(private readonly run: () => Promise<void>) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.run();
+  }
+}
+
+@Module({})
+export class TasksModule {
+  /** The tasks service's Nest module over its already-opened resources (database, store, NATS). */
+  static forRoot(deps: TasksDeps): DynamicModule {
+    return {
+      module: TasksModule,
+      imports: [ServiceKitModule.forRoot({ logger: deps.logger })],
+      controllers: [TaskCommandsController, TaskQueriesController, TaskEventsConsumer],
+      providers: [
+        { provide: TASK_EVENT_STORE, useValue: deps.store },
+        { provide: TASK_VIEW_SYNC, useValue: deps.view },
+        { provide: TaskViewRepository, useValue: deps.repository },
+        { provide: WORK_ORDERS, useValue: deps.workOrders },
+        { provide: TASKS_SETTINGS, useValue: deps.settings },
+        { provide: ShutdownHook, useValue: new ShutdownHook(deps.onShutdown) },
+        TaskCommandRunner,
+        CreateTaskHandler,
+        ChangeTaskHandler,
+        AssignTaskHandler,
+        RecordWorkReportHandler,
+        RequeueWorkerTasksHandler,
+        WorkDispatcher,
+        TimeoutScanner,
+        GetTaskQuery,
+        ListTasksQueryHandler,
+        PullTaskQuery,
+      ],
+    };
+  }
+}
