@@ -25,6 +25,7 @@ import {
   type WorkerRegistration,
   type WorkerView,
 } from '@agentyard/contracts';
+import { replayWorkerView } from '../src/replay';
 import { freePort, startService, testDatabase, testNats, type NatsServer, type ServiceProcess } from '@agentyard/local-infra';
 import { NatsRpcClient } from '@agentyard/messaging';
 
@@ -395,6 +396,26 @@ describe('Workers service', () => {
       for (const bad of ['ayw_nope', credential.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))]) {
         expect((await rejection(rpc.request(workerSubjects.authenticate, { credential: bad }))).code).toBe('UNAUTHENTICATED');
       }
+    });
+  });
+  describe('when its read model is dropped and replayed from the event store', () => {
+    it('rebuilds worker_view and worker_roles equal to the live ones, while the service runs', async () => {
+      const snapshot = async () => {
+        const client = new Client({ connectionString: dbUrl });
+        await client.connect();
+        try {
+          const views = (await client.query('select * from worker_view order by id')).rows;
+          const roles = (await client.query('select * from worker_roles order by worker_id, user_id')).rows;
+          return { views, roles };
+        } finally {
+          await client.end();
+        }
+      };
+      const live = await snapshot();
+      expect(live.views.length).toBeGreaterThan(0);
+      const { rows } = await replayWorkerView(dbUrl);
+      expect(rows).toBe(live.views.length);
+      expect(await snapshot()).toEqual(live);
     });
   });
 });
