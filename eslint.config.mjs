@@ -30,6 +30,28 @@ export default tseslint.config(
     },
   },
   {
+    // Tests of web and worker may use the test-support libs (real nats-server, Postgres); their
+    // shipped code still may not.
+    files: ['**/*.spec.ts', '**/test/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          allow: [],
+          enforceBuildableLibDependency: false,
+          depConstraints: [
+            { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'scope:contracts'] },
+            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib', 'scope:contracts'] },
+            { sourceTag: 'type:web', onlyDependOnLibsWithTags: ['scope:contracts', 'type:lib'] },
+            { sourceTag: 'type:worker', onlyDependOnLibsWithTags: ['scope:contracts', 'type:lib'] },
+            { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['*'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', 'bench/**', 'infra/**', '*.config.js', '**/bin/*.js'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -1,0 +1,183 @@
+/*
+ * The allocation loop: takes the pending tasks in order (priority desc, created asc, respecting
+ * notBefore), decides each one with the pure `decideAllocation`, and records the outcome in the
+ * task's allocation stream. Runs on triggers — TaskQueued and other task events, worker events
+ * that may add capacity, heartbeats showing a freed slot — and on a safety-net timer.
+ *
+ * Invariants (tested in test/allocation.int.spec.ts):
+ *  - one pass at a time per process; triggers during a pass coalesce into one more pass;
+ *  - one AllocationDecided per (taskId, attempt), even across crashes and racing instances: the
+ *    stream is the judge (RecordAllocationHandler), and a task is marked `decided` only after
+ *    its decision is stored. A crash between the two leaves it pending; the next pass finds the
+ *    stored decision, appends nothing and marks it then;
+ *  - within a pass, every decision immediately counts against its worker's slots, so one pass
+ *    never hands one slot to two tasks;
+ *  - a deferral is appended only when the candidate picture changed (decider); an in-memory
+ *    cache of the last picture per (task, attempt) spares the stream read on an idle tick.
+ */
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
+import { newId } from '@agentyard/contracts';
+import { MetricsRegistry, ROOT_LOGGER } from '@agentyard/service-kit';
+import { AFFINITY_WINDOW_MS, candidatePicture, decideAllocation, type PlacedTask, type WorkerSnapshot } from '../domain/allocation.decide';
+import { TaskRepository, type PendingTask } from '../infrastructure/task.repository';
+import { WorkerRepository } from '../infrastructure/worker.repository';
+import { LIVE_HEARTBEATS, type LiveHeartbeats } from './live-heartbeats';
+import { RecordAllocationHandler } from './record-allocation.handler';
+import { ALLOCATION_SETTINGS, type AllocationSettings } from './tokens';
+
+@Injectable()
+export class AllocationLoop implements OnModuleDestroy {
+  private requested = false;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private safetyNet: NodeJS.Timeout | undefined;
+  private notBeforeTimer: NodeJS.Timeout | undefined;
+  /** `${taskId}#${attempt}` → picture of its last recorded (or confirmed) deferral. */
+  private readonly deferred = new Map<string, string>();
+  private readonly passes: Counter;
+  private readonly outcomes: Counter<'outcome'>;
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly workers: WorkerRepository,
+    @Inject(LIVE_HEARTBEATS) private readonly heartbeats: LiveHeartbeats,
+    private readonly recorder: RecordAllocationHandler,
+    @Inject(ALLOCATION_SETTINGS) private readonly settings: AllocationSettings,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    metrics: MetricsRegistry,
+  ) {
+    this.batchSize = settings.batchSize ?? 500;
+    this.passes = new Counter({ name: 'agentyard_allocation_passes_total', help: 'Allocation passes completed', registers: [metrics.registry] });
+    this.outcomes = new Counter({
+      name: 'agentyard_allocation_outcomes_total',
+      help: 'Allocation events appended, by outcome (decided, deferred)',
+      labelNames: ['outcome'],
+      registers: [metrics.registry],
+    });
+    heartbeats.onCapacityFreed(() => this.trigger());
+  }
+
+  /** Starts the safety-net timer and runs a first pass. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.safetyNet = setInterval(() => this.trigger(), this.settings.safetyNetIntervalMs);
+    this.trigger();
+  }
+
+  /** Stops the timers and waits for a running pass. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.safetyNet);
+    clearTimeout(this.notBeforeTimer);
+    await this.running;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.stop();
+  }
+
+  /** Asks for a pass soon; triggers during a pass coalesce into one more pass. */
+  trigger(): void {
+    this.requested = true;
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.running || this.stopped) return;
+    this.running = (async () => {
+      while (this.requested && !this.stopped) {
+        this.requested = false;
+        try {
+          await this.pass();
+        } catch (error) {
+          this.logger.error({ err: error }, 'allocation pass failed; the next trigger retries');
+        }
+      }
+    })().finally(() => {
+      this.running = undefined;
+      if (this.requested && !this.stopped) this.kick();
+    });
+  }
+
+  private async pass(): Promise<void> {
+    const now = new Date();
+    const pending = await this.tasks.listPending(now, this.batchSize);
+    await this.scheduleNextNotBefore(now);
+    if (pending.length > 0) await this.place(pending, now);
+    // Full batch: there may be more behind it.
+    if (pending.length >= this.batchSize) this.requested = true;
+    else this.forgetDeferralsExcept(pending);
+    this.passes.inc();
+  }
+
+  private async place(pending: PendingTask[], now: Date): Promise<void> {
+    const [workers, placed, recent] = await Promise.all([
+      this.workers.listAll(),
+      this.tasks.listPlaced(),
+      this.tasks.recentPlacements(new Date(now.getTime() - AFFINITY_WINDOW_MS)),
+    ]);
+    const placedOn = new Map<string, PlacedTask[]>();
+    const snapshots: WorkerSnapshot[] = workers.map((w) => {
+      const list = [...(placed.get(w.workerId) ?? [])];
+      placedOn.set(w.workerId, list);
+      return { ...w, heartbeat: this.heartbeats.get(w.workerId) ?? null, placed: list };
+    });
+
+    for (const task of pending) {
+      if (this.stopped) return;
+      const key = `${task.taskId}#${task.attempt}`;
+      const recentOfOwner = recent.get(task.ownerId) ?? new Map<string, number>();
+      const outcome = decideAllocation(
+        { taskId: task.taskId, attempt: task.attempt, ownerId: task.ownerId, tool: task.tool, requirements: task.requirements, model: task.model },
+        snapshots,
+        { now, recentTasksOfOwner: recentOfOwner },
+      );
+      if (outcome.kind === 'deferred' && this.deferred.get(key) === candidatePicture(outcome.candidates)) continue;
+
+      const correlationId = task.correlationId ?? newId();
+      const result = await this.recorder.execute({
+        taskId: task.taskId,
+        attempt: task.attempt,
+        outcome,
+        metadata: { correlationId, causationId: task.queuedEventId ?? correlationId },
+        now,
+      });
+      if (result.stale) continue; // a later attempt is recorded: our view lags, its events will follow
+      const decided = result.record.decided;
+      if (decided) {
+        this.deferred.delete(key);
+        await this.tasks.markDecided(task.taskId, task.attempt, decided.workerId, now);
+        placedOn.get(decided.workerId)?.push({ taskId: task.taskId, attempt: task.attempt, stage: 'decided', since: now.toISOString() });
+        recentOfOwner.set(decided.workerId, (recentOfOwner.get(decided.workerId) ?? 0) + 1);
+        recent.set(task.ownerId, recentOfOwner);
+        if (result.appended) {
+          this.outcomes.inc({ outcome: 'decided' });
+          this.logger.info({ taskId: task.taskId, attempt: task.attempt, workerId: decided.workerId }, 'allocation decided');
+        }
+      } else if (outcome.kind === 'deferred') {
+        this.deferred.set(key, candidatePicture(outcome.candidates));
+        if (result.appended) {
+          this.outcomes.inc({ outcome: 'deferred' });
+          this.logger.info({ taskId: task.taskId, attempt: task.attempt }, 'allocation deferred: no eligible worker');
+        }
+      }
+    }
+  }
+
+  /** Wakes the loop when the earliest not-yet-due task becomes due (instead of the next tick). */
+  private async scheduleNextNotBefore(now: Date): Promise<void> {
+    clearTimeout(this.notBeforeTimer);
+    const next = await this.tasks.nextNotBefore(now);
+    if (!next || this.stopped) return;
+    this.notBeforeTimer = setTimeout(() => this.trigger(), Math.max(0, next.getTime() - Date.now()) + 5);
+  }
+
+  private forgetDeferralsExcept(pending: PendingTask[]): void {
+    const keep = new Set(pending.map((t) => `${t.taskId}#${t.attempt}`));
+    for (const key of this.deferred.keys()) if (!keep.has(key)) this.deferred.delete(key);
+  }
+}

@@ -1,0 +1,161 @@
+import type { Envelope, Heartbeat } from '@agentyard/contracts';
+import { freesCapacity } from './live-heartbeats';
+import { orderOf } from './stream-order';
+import { evolveTask, type TaskState } from './task-state.projection';
+import { evolveWorker, type WorkerState } from './worker-state.projection';
+
+function envelope(streamId: string, streamVersion: number, type: string, data: Record<string, unknown>, occurredAt = '2026-11-29T12:00:00.000Z'): Envelope {
+  return { id: `00000000-0000-7000-8000-${String(streamVersion).padStart(12, '0')}`, type, version: 1, streamId, streamVersion, occurredAt, data, metadata: { correlationId: 'corr', causationId: 'cause' } };
+}
+
+function foldTask(...events: [string, Record<string, unknown>][]): TaskState {
+  let state: TaskState | null = null;
+  events.forEach(([type, data], i) => (state = evolveTask(state, envelope('task-t1', i + 1, type, { taskId: 't1', ...data }))));
+  return state!;
+}
+
+function foldWorker(...events: [string, Record<string, unknown>][]): WorkerState {
+  let state: WorkerState | null = null;
+  events.forEach(([type, data], i) => (state = evolveWorker(state, envelope('worker-w1', i + 1, type, { workerId: 'w1', ...data }))));
+  return state!;
+}
+
+const created: [string, Record<string, unknown>] = [
+  'TaskCreated',
+  { ownerId: 'alice', tool: 'ollama', input: { prompt: 'hi', model: 'llama3' }, priority: 70, requirements: { labels: ['gpu'] } },
+];
+
+describe('Task state (allocation view)', () => {
+  describe('when a task is created and queued', () => {
+    it('is pending at that attempt, with what allocation needs to place it', () => {
+      expect(foldTask(created, ['TaskQueued', { attempt: 1, reason: 'created' }])).toMatchObject({
+        taskId: 't1',
+        version: 2,
+        ownerId: 'alice',
+        tool: 'ollama',
+        model: 'llama3',
+        priority: 70,
+        requirements: { labels: ['gpu'] },
+        createdAt: '2026-11-29T12:00:00.000Z',
+        status: 'pending',
+        attempt: 1,
+        notBefore: null,
+        correlationId: 'corr',
+      });
+    });
+  });
+
+  describe('when it is assigned and started', () => {
+    it('is placed on the worker, and remembered there for affinity', () => {
+      const s = foldTask(created, ['TaskQueued', { attempt: 1 }], ['TaskAssigned', { workerId: 'w1', attempt: 1 }], ['TaskStarted', { workerId: 'w1', attempt: 1, startedAt: '2026-11-29T12:00:05.000Z' }]);
+      expect(s).toMatchObject({ status: 'running', workerId: 'w1', boundAt: '2026-11-29T12:00:05.000Z', lastWorkerId: 'w1' });
+    });
+  });
+
+  describe('when it is requeued with a backoff', () => {
+    it('waits, then is pending at the next attempt not before the backoff', () => {
+      const requeued = foldTask(created, ['TaskQueued', { attempt: 1 }], ['TaskAssigned', { workerId: 'w1', attempt: 1 }], ['TaskRequeued', { fromAttempt: 1 }]);
+      expect(requeued).toMatchObject({ status: 'waiting', workerId: null, lastWorkerId: 'w1' });
+      const queued = foldTask(created, ['TaskQueued', { attempt: 1 }], ['TaskAssigned', { workerId: 'w1', attempt: 1 }], ['TaskRequeued', {}], ['TaskQueued', { attempt: 2, notBefore: '2026-11-29T12:01:00.000Z' }]);
+      expect(queued).toMatchObject({ status: 'pending', attempt: 2, notBefore: '2026-11-29T12:01:00.000Z', workerId: null });
+    });
+  });
+
+  describe.each(['TaskSucceeded', 'TaskFailed', 'TaskTimedOut', 'TaskCancelled'])('when it ends with %s', (type) => {
+    it('releases its worker slot and is no longer pending', () => {
+      expect(foldTask(created, ['TaskQueued', { attempt: 1 }], ['TaskStarted', { workerId: 'w1', attempt: 1 }], [type, { attempt: 1 }])).toMatchObject({ status: 'finished', workerId: null });
+    });
+  });
+
+  describe('when it is deleted', () => {
+    it('is marked deleted', () => {
+      expect(foldTask(created, ['TaskCancelled', {}], ['TaskDeleted', {}]).status).toBe('deleted');
+    });
+  });
+
+  describe('when its priority is updated', () => {
+    it('takes the new priority', () => {
+      expect(foldTask(created, ['TaskQueued', { attempt: 1 }], ['TaskUpdated', { priority: 5 }]).priority).toBe(5);
+    });
+  });
+
+  describe('when an event type it does not know arrives', () => {
+    it('only advances the version', () => {
+      const before = foldTask(created);
+      expect(evolveTask(before, envelope('task-t1', 2, 'TaskFrobnicated', { taskId: 't1' }))).toEqual({ ...before, version: 2 });
+    });
+  });
+});
+
+describe('Worker state (allocation view)', () => {
+  const registered: [string, Record<string, unknown>] = [
+    'WorkerRegistered',
+    { ownerId: 'xavier', tools: [{ name: 'shell', version: '5' }], slots: 2, resources: { cpus: 4, memoryMb: 8_000, diskMb: 1_000 }, labels: ['linux'] },
+  ];
+
+  describe('when a worker registers, comes online and is granted to a user', () => {
+    it('knows its owner, users, tools and that it is online', () => {
+      expect(foldWorker(registered, ['WorkerRoleGranted', { userId: 'xavier', role: 'owner' }], ['WorkerWentOnline', {}], ['WorkerRoleGranted', { userId: 'yasmin', role: 'user' }])).toMatchObject({
+        registered: true,
+        ownerId: 'xavier',
+        roles: { xavier: 'owner', yasmin: 'user' },
+        tools: [{ name: 'shell', version: '5' }],
+        labels: ['linux'],
+        slots: 2,
+        online: true,
+        drained: false,
+      });
+    });
+  });
+
+  describe('when its owner is granted the user role', () => {
+    it('stays owner', () => {
+      expect(foldWorker(registered, ['WorkerRoleGranted', { userId: 'xavier', role: 'user' }]).roles.xavier).toBe('owner');
+    });
+  });
+
+  describe('when it goes offline, changes tools, is drained and loses its credential', () => {
+    it('records each', () => {
+      expect(
+        foldWorker(registered, ['WorkerWentOnline', {}], ['WorkerWentOffline', { reason: 'shutdown' }], ['WorkerToolsChanged', { tools: [] }], ['WorkerDrained', { byUserId: 'xavier' }], ['WorkerCredentialRevoked', { byUserId: 'xavier' }]),
+      ).toMatchObject({ online: false, tools: [], drained: true, revoked: true, version: 6 });
+    });
+  });
+});
+
+describe('Stream order of projected events', () => {
+  it('applies the next version, ignores a repeat, and waits on a gap', () => {
+    expect(orderOf(0, 1)).toBe('apply');
+    expect(orderOf(3, 4)).toBe('apply');
+    expect(orderOf(3, 3)).toBe('duplicate');
+    expect(orderOf(3, 1)).toBe('duplicate');
+    expect(orderOf(3, 5)).toBe('gap');
+    expect(orderOf(0, 2)).toBe('gap');
+  });
+});
+
+describe('Heartbeats that may free capacity', () => {
+  const hb = (used: number, running: string[], draining = false): Heartbeat => ({
+    workerId: 'w1',
+    sentAt: '2026-11-29T12:00:00.000Z',
+    cpuPercent: 0,
+    memUsedMb: 0,
+    memTotalMb: 1,
+    diskFreeMb: 0,
+    diskTotalMb: 0,
+    slots: { total: 2, used },
+    running: running.map((taskId) => ({ taskId, attempt: 1 })),
+    tools: [],
+    draining,
+  });
+  it('are the first one, one with a freed slot, one that stops draining, or one where a task left', () => {
+    expect(freesCapacity(undefined, hb(2, ['a', 'b']))).toBe(true);
+    expect(freesCapacity(hb(2, ['a', 'b']), hb(1, ['b']))).toBe(true);
+    expect(freesCapacity(hb(0, [], true), hb(0, []))).toBe(true);
+    expect(freesCapacity(hb(2, ['a', 'b']), hb(2, ['b', 'c']))).toBe(true);
+  });
+  it('are not a repeat of the same load or a busier one', () => {
+    expect(freesCapacity(hb(1, ['a']), hb(1, ['a']))).toBe(false);
+    expect(freesCapacity(hb(1, ['a']), hb(2, ['a', 'b']))).toBe(false);
+  });
+});

@@ -1,0 +1,46 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { newId, type CorrelationMetadata } from '@agentyard/contracts';
+import type { EventStore } from '@agentyard/event-store';
+import { handleCommand } from '@agentyard/event-sourcing';
+import type { AllocationOutcome } from '../domain/allocation.decide';
+import { allocationRecordDecider, allocationStreamId, type AttemptRecord } from '../domain/allocation-record.decider';
+import { EVENT_STORE } from './tokens';
+
+export interface RecordAllocationInput {
+  taskId: string;
+  attempt: number;
+  outcome: AllocationOutcome;
+  metadata: CorrelationMetadata;
+  now: Date;
+}
+
+export interface RecordAllocationResult {
+  /** What the stream holds for the attempt after the call (a decision may predate this call). */
+  record: AttemptRecord;
+  /** True when this call appended an event. */
+  appended: boolean;
+  /** True when a later attempt is already recorded (this one is stale). */
+  stale: boolean;
+}
+
+/** Load `allocation-<taskId>` → decide → append at the version read (retry on conflict). */
+@Injectable()
+export class RecordAllocationHandler {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  async execute(input: RecordAllocationInput): Promise<RecordAllocationResult> {
+    const result = await handleCommand({
+      store: this.store,
+      streamId: allocationStreamId(input.taskId),
+      decider: allocationRecordDecider,
+      command: { kind: 'RecordAllocation', taskId: input.taskId, attempt: input.attempt, allocationId: newId(), outcome: input.outcome },
+      metadata: input.metadata,
+      now: () => input.now,
+    });
+    return {
+      record: result.state.attempts[input.attempt] ?? { decided: null, lastDeferredPicture: null },
+      appended: result.events.length > 0,
+      stale: result.state.latestAttempt > input.attempt,
+    };
+  }
+}

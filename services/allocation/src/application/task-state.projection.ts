@@ -1,0 +1,123 @@
+/*
+ * Allocation's view of each task, projected from the tasks service's events (TASKS stream):
+ * who owns it, what it needs, and where it stands for allocation — waiting to be placed
+ * (`pending`), placed on a worker (`decided` by us, `assigned`, `running`), or out of the way.
+ *
+ * Pure `evolve(row | null, event)`; the repository applies events of one task strictly in stream
+ * order (see TaskRepository.applyInOrder), so a redelivered event changes nothing and a gap waits.
+ */
+import type { Envelope, TaskRequirements, ToolName } from '@agentyard/contracts';
+
+export const taskStatuses = ['created', 'pending', 'decided', 'assigned', 'running', 'waiting', 'finished', 'deleted'] as const;
+/**
+ * created: known, not yet queued · pending: queued, awaiting a decision · decided: allocation chose
+ * a worker, TaskAssigned not seen yet · assigned / running: per the tasks service · waiting:
+ * requeued, its next TaskQueued not seen yet · finished: terminal · deleted: hidden from queries.
+ */
+export type TaskStatus = (typeof taskStatuses)[number];
+
+export interface TaskState {
+  taskId: string;
+  /** Last applied version of stream `task-<taskId>`. */
+  version: number;
+  ownerId: string | null;
+  tool: ToolName | null;
+  requirements: TaskRequirements;
+  model: string | null;
+  priority: number;
+  createdAt: string | null;
+  status: TaskStatus;
+  attempt: number;
+  notBefore: string | null;
+  /** Id of the TaskQueued event of the current attempt (causation of our decision). */
+  queuedEventId: string | null;
+  correlationId: string | null;
+  /** Worker the current attempt is placed on (decided / assigned / running), else null. */
+  workerId: string | null;
+  boundAt: string | null;
+  /** Latest worker the task was placed on and when, kept after it finishes (affinity). */
+  lastWorkerId: string | null;
+  lastBoundAt: string | null;
+}
+
+function blank(taskId: string): TaskState {
+  return {
+    taskId,
+    version: 0,
+    ownerId: null,
+    tool: null,
+    requirements: {},
+    model: null,
+    priority: 50,
+    createdAt: null,
+    status: 'created',
+    attempt: 0,
+    notBefore: null,
+    queuedEventId: null,
+    correlationId: null,
+    workerId: null,
+    boundAt: null,
+    lastWorkerId: null,
+    lastBoundAt: null,
+  };
+}
+
+const unbound = { workerId: null, boundAt: null } as const;
+
+/** Applies one task event (already validated against its contract schema). */
+export function evolveTask(row: TaskState | null, event: Envelope): TaskState {
+  const data = event.data;
+  const current = row ?? blank(String(data.taskId ?? event.streamId.replace(/^task-/, '')));
+  const s: TaskState = { ...current, version: event.streamVersion };
+  switch (event.type) {
+    case 'TaskCreated': {
+      const input = (data.input ?? {}) as Record<string, unknown>;
+      return {
+        ...s,
+        ownerId: String(data.ownerId),
+        tool: data.tool as ToolName,
+        requirements: (data.requirements ?? {}) as TaskRequirements,
+        model: typeof input.model === 'string' && input.model !== '' ? input.model : null,
+        priority: Number(data.priority),
+        createdAt: event.occurredAt,
+      };
+    }
+    case 'TaskQueued':
+      return {
+        ...s,
+        ...unbound,
+        status: 'pending',
+        attempt: Number(data.attempt),
+        notBefore: typeof data.notBefore === 'string' ? data.notBefore : null,
+        queuedEventId: event.id,
+        correlationId: event.metadata.correlationId,
+      };
+    case 'TaskUpdated':
+      return typeof data.priority === 'number' ? { ...s, priority: data.priority } : s;
+    case 'TaskAssigned':
+    case 'TaskStarted': {
+      const at = event.type === 'TaskStarted' && typeof data.startedAt === 'string' ? data.startedAt : event.occurredAt;
+      const workerId = String(data.workerId);
+      return {
+        ...s,
+        status: event.type === 'TaskAssigned' ? 'assigned' : 'running',
+        attempt: Number(data.attempt),
+        workerId,
+        boundAt: at,
+        lastWorkerId: workerId,
+        lastBoundAt: at,
+      };
+    }
+    case 'TaskRequeued':
+      return { ...s, ...unbound, status: 'waiting' };
+    case 'TaskSucceeded':
+    case 'TaskFailed':
+    case 'TaskTimedOut':
+    case 'TaskCancelled':
+      return { ...s, ...unbound, status: 'finished' };
+    case 'TaskDeleted':
+      return { ...s, ...unbound, status: 'deleted' };
+    default:
+      return s;
+  }
+}

@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { baseConfigSchema, databaseUrlSchema } from '@agentyard/service-kit';
+
+/**
+ * Allocation's environment: the base variables (NATS_URL, LOG_LEVEL, HTTP_PORT, …), its own
+ * database, and how often the safety-net pass runs when nothing else triggers one.
+ */
+export const allocationConfigSchema = baseConfigSchema.extend({
+  DATABASE_URL: databaseUrlSchema,
+  /** Milliseconds between safety-net allocation passes. Default 2 000. */
+  SAFETY_NET_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
+});
+export type AllocationConfig = z.infer<typeof allocationConfigSchema>;

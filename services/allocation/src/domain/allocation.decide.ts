@@ -1,0 +1,273 @@
+/*
+ * Where a task runs: filter, then score (brief §7). Pure — the caller hands in the task, a
+ * snapshot of every known worker (its registration facts, its latest heartbeat and the tasks
+ * allocation knows are placed on it) and the clock.
+ *
+ * Invariants (tested in allocation.decide.unit.spec.ts):
+ *  - every worker is a candidate; an ineligible one lists each failed filter in
+ *    `rejectedBecause` and scores zero;
+ *  - a slot is never handed out twice between heartbeats: tasks placed on a worker count against
+ *    its slots until a heartbeat shows them running or done with (see `capacityOf`);
+ *  - the winner is the eligible candidate with the highest total, ties broken by the smallest
+ *    worker id, so the same inputs always pick the same worker;
+ *  - a rejection reason is `<stable text>[: <details>]`; the stable part alone is the "candidate
+ *    picture" that decides whether a new deferral is worth recording (`candidatePicture`).
+ */
+import { scoreWeights, type Candidate, type Heartbeat, type TaskRequirements, type ToolName, type WorkerResources, type WorkerTool } from '@agentyard/contracts';
+
+/** The task to place, as allocation knows it from TaskCreated / TaskQueued. */
+export interface TaskToPlace {
+  taskId: string;
+  attempt: number;
+  ownerId: string;
+  tool: ToolName;
+  requirements: TaskRequirements;
+  /** The model the task's input names (prompt tools), if any. */
+  model: string | null;
+}
+
+/** A task allocation knows is placed on a worker, from its own decision or the tasks service's events. */
+export interface PlacedTask {
+  taskId: string;
+  attempt: number;
+  /** decided = allocation chose the worker; assigned = TaskAssigned; running = TaskStarted. */
+  stage: 'decided' | 'assigned' | 'running';
+  /** When it reached that stage (ISO 8601). */
+  since: string;
+}
+
+/** Everything allocation knows about one worker at decision time. */
+export interface WorkerSnapshot {
+  workerId: string;
+  /** False until WorkerRegistered was seen (only a partial row exists). */
+  registered: boolean;
+  ownerId: string | null;
+  /** userId → role on this worker (the owner is listed as 'owner'). */
+  roles: Readonly<Record<string, 'owner' | 'user'>>;
+  tools: readonly WorkerTool[];
+  labels: readonly string[];
+  /** Slots from registration; a heartbeat's `slots.total` supersedes it. */
+  slots: number;
+  resources: WorkerResources | null;
+  online: boolean;
+  drained: boolean;
+  revoked: boolean;
+  /** Latest heartbeat from the liveness bucket, or null before the first one. */
+  heartbeat: Heartbeat | null;
+  /** Tasks placed on this worker that have not finished, as far as allocation knows. */
+  placed: readonly PlacedTask[];
+}
+
+export interface AllocationContext {
+  now: Date;
+  /** workerId → how many of the task owner's tasks were placed there recently (affinity). */
+  recentTasksOfOwner: ReadonlyMap<string, number>;
+}
+
+export type AllocationOutcome =
+  | { kind: 'decided'; workerId: string; candidates: Candidate[] }
+  | { kind: 'deferred'; candidates: Candidate[] };
+
+/** Stable part of the permission filter's reason (the task owner's view hides such candidates). */
+export const NOT_ALLOWED = "not allowed for the task's owner";
+/** A decision not confirmed by TaskAssigned within this long stops holding a slot. */
+export const DECISION_HOLD_MS = 60_000;
+/** Affinity counts the owner's tasks placed on a worker within this window… */
+export const AFFINITY_WINDOW_MS = 15 * 60_000;
+/** …and saturates at this many. */
+export const AFFINITY_SATURATION = 3;
+/** Availability share assumed for CPU or memory when no heartbeat reported it yet. */
+export const UNKNOWN_SHARE = 0.5;
+
+export interface Capacity {
+  total: number;
+  /** Running per the heartbeat (slots.used, at least its running list). */
+  reportedRunning: number;
+  /** Tasks placed on the worker that its heartbeat does not show running yet. */
+  unconfirmed: number;
+  free: number;
+}
+
+/**
+ * Slot accounting: free = total − reported running − placed tasks the heartbeat does not show.
+ * A placed task stops counting as "unconfirmed" when
+ *  - the heartbeat lists it (it is then in the reported figure), or
+ *  - it finishes (the caller drops it from `placed` on the terminal event), or
+ *  - it is running and a heartbeat sent after it started no longer lists it: the worker is done
+ *    with it (both instants come from the worker's clock), so a heartbeat alone frees the slot, or
+ *  - it is a bare decision that TaskAssigned did not confirm within DECISION_HOLD_MS.
+ * So a task started after the latest heartbeat keeps its slot until a heartbeat shows it.
+ */
+export function capacityOf(worker: Pick<WorkerSnapshot, 'slots' | 'heartbeat' | 'placed'>, now: Date): Capacity {
+  const hb = worker.heartbeat;
+  const total = hb ? hb.slots.total : worker.slots;
+  const running = new Set((hb?.running ?? []).map((r) => r.taskId));
+  const reportedRunning = hb ? Math.max(hb.slots.used, hb.running.length) : 0;
+  const holdsSlot = (p: PlacedTask): boolean => {
+    if (running.has(p.taskId)) return false;
+    if (p.stage === 'running') return !(hb && Date.parse(hb.sentAt) > Date.parse(p.since));
+    if (p.stage === 'decided') return now.getTime() - Date.parse(p.since) <= DECISION_HOLD_MS;
+    return true;
+  };
+  const unconfirmed = worker.placed.filter(holdsSlot).length;
+  return { total, reportedRunning, unconfirmed, free: Math.max(0, total - reportedRunning - unconfirmed) };
+}
+
+/** Free memory: the heartbeat's figure when there is one, else the registered total. */
+function freeMemoryMb(worker: WorkerSnapshot): number | null {
+  if (worker.heartbeat) return Math.max(0, worker.heartbeat.memTotalMb - worker.heartbeat.memUsedMb);
+  return worker.resources?.memoryMb ?? null;
+}
+
+function freeDiskMb(worker: WorkerSnapshot): number | null {
+  if (worker.heartbeat) return worker.heartbeat.diskFreeMb;
+  return worker.resources?.diskMb ?? null;
+}
+
+const shown = (n: number | null, unit = ''): string => (n === null ? 'unknown' : `${n}${unit}`);
+
+/** The filters of brief §7; returns every failed one as a human-readable reason. */
+export function rejectionsOf(task: TaskToPlace, worker: WorkerSnapshot, capacity: Capacity): string[] {
+  const reasons: string[] = [];
+  const req = task.requirements;
+  if (!worker.registered) reasons.push('not registered');
+  if (!worker.online) reasons.push('offline');
+  if (worker.revoked) reasons.push('credential revoked');
+  if (worker.drained) reasons.push('drained');
+  else if (worker.heartbeat?.draining) reasons.push('draining');
+  if (!worker.tools.some((t) => t.name === task.tool)) reasons.push(`lacks tool ${task.tool}`);
+  if (capacity.free <= 0) {
+    const waiting = capacity.unconfirmed > 0 ? `, ${capacity.unconfirmed} of them placed and not yet running` : '';
+    reasons.push(`no free slot: ${capacity.reportedRunning + capacity.unconfirmed} of ${capacity.total} in use${waiting}`);
+  }
+  if (req.minCpus !== undefined && !(worker.resources && worker.resources.cpus >= req.minCpus)) {
+    reasons.push(`too few CPUs: ${shown(worker.resources?.cpus ?? null)} < ${req.minCpus} required`);
+  }
+  if (req.minMemoryMb !== undefined) {
+    const free = freeMemoryMb(worker);
+    if (free === null || free < req.minMemoryMb) reasons.push(`not enough free memory: ${shown(free, ' MB')} free, ${req.minMemoryMb} MB required`);
+  }
+  if (req.minDiskMb !== undefined) {
+    const free = freeDiskMb(worker);
+    if (free === null || free < req.minDiskMb) reasons.push(`not enough free disk: ${shown(free, ' MB')} free, ${req.minDiskMb} MB required`);
+  }
+  const missing = (req.labels ?? []).filter((l) => !worker.labels.includes(l));
+  if (missing.length > 0) reasons.push(`missing labels: ${missing.join(', ')}`);
+  if (req.workerId !== undefined && req.workerId !== worker.workerId) reasons.push(`pinned to another worker: ${req.workerId}`);
+  if (!mayUse(task.ownerId, worker)) reasons.push(`${NOT_ALLOWED}: no role on this worker`);
+  return reasons;
+}
+
+/** The owner of a worker, and anyone granted a role on it, may run tasks there. */
+export function mayUse(userId: string, worker: Pick<WorkerSnapshot, 'ownerId' | 'roles'>): boolean {
+  return worker.ownerId === userId || worker.roles[userId] === 'owner' || worker.roles[userId] === 'user';
+}
+
+const clamp01 = (x: number): number => Math.min(1, Math.max(0, x));
+const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;
+
+/**
+ * match ∈ [0,1] = 0.6 (tool present) + 0.2 × (its version is known) + 0.2 × preference, where
+ * preference is the share of the task's preferences the worker meets: the model its input names
+ * (worker label `model:<name>`) and its required labels; 1 when the task states none.
+ */
+export function matchScore(task: TaskToPlace, worker: WorkerSnapshot): number {
+  const tool = worker.tools.find((t) => t.name === task.tool);
+  if (!tool) return 0;
+  const versionKnown = tool.version !== null && tool.version !== '' ? 1 : 0;
+  const wanted = [...(task.model ? [`model:${task.model}`] : []), ...(task.requirements.labels ?? [])];
+  const preference = wanted.length === 0 ? 1 : wanted.filter((l) => worker.labels.includes(l)).length / wanted.length;
+  return 0.6 + 0.2 * versionKnown + 0.2 * preference;
+}
+
+/**
+ * availability ∈ [0,1] = mean of free CPU share (1 − cpuPercent/100), free memory share
+ * ((memTotal − memUsed) / memTotal) and free slot share (free / total slots). CPU and memory
+ * count as UNKNOWN_SHARE before the first heartbeat.
+ */
+export function availabilityScore(worker: WorkerSnapshot, capacity: Capacity): number {
+  const hb = worker.heartbeat;
+  const cpu = hb ? clamp01(1 - hb.cpuPercent / 100) : UNKNOWN_SHARE;
+  const mem = hb && hb.memTotalMb > 0 ? clamp01((hb.memTotalMb - hb.memUsedMb) / hb.memTotalMb) : UNKNOWN_SHARE;
+  const slots = capacity.total > 0 ? clamp01(capacity.free / capacity.total) : 0;
+  return (cpu + mem + slots) / 3;
+}
+
+/** Share of a worker's slots in use (running or placed), in [0,1]. */
+export function loadOf(capacity: Capacity): number {
+  return capacity.total > 0 ? clamp01((capacity.total - capacity.free) / capacity.total) : 1;
+}
+
+/**
+ * balance ∈ [0,1] = 0.5 + (fleetLoad − load) / 2, clamped, where load = used / total slots of the
+ * worker and fleetLoad = Σ used / Σ total slots over the eligible candidates: 0.5 at the fleet's
+ * average, above it for a worker less busy than the rest, below it for a busier one.
+ */
+export function balanceScore(load: number, fleetLoad: number): number {
+  return clamp01(0.5 + (fleetLoad - load) / 2);
+}
+
+/**
+ * affinity ∈ [0,1] = max(same workflow run, same owner's recent tasks). Workflow runs do not
+ * exist yet (0); the owner part is min(1, n / AFFINITY_SATURATION) for n of the owner's tasks
+ * placed on the worker within AFFINITY_WINDOW_MS.
+ */
+export function affinityScore(recentTasksOfOwner: number): number {
+  const sameRun = 0;
+  return Math.max(sameRun, clamp01(recentTasksOfOwner / AFFINITY_SATURATION));
+}
+
+const zeroScores = { match: 0, availability: 0, balance: 0, affinity: 0, total: 0 };
+
+/** Filters and scores every worker for `task`; picks the best eligible one, or defers. */
+export function decideAllocation(task: TaskToPlace, workers: readonly WorkerSnapshot[], context: AllocationContext): AllocationOutcome {
+  const sorted = [...workers].sort((a, b) => compareIds(a.workerId, b.workerId));
+  const assessed = sorted.map((worker) => {
+    const capacity = capacityOf(worker, context.now);
+    return { worker, capacity, rejectedBecause: rejectionsOf(task, worker, capacity) };
+  });
+  const eligible = assessed.filter((a) => a.rejectedBecause.length === 0);
+  const usedTotal = eligible.reduce((s, a) => s + (a.capacity.total - a.capacity.free), 0);
+  const slotsTotal = eligible.reduce((s, a) => s + a.capacity.total, 0);
+  const fleetLoad = slotsTotal > 0 ? clamp01(usedTotal / slotsTotal) : 0;
+
+  const candidates: Candidate[] = assessed.map(({ worker, capacity, rejectedBecause }) => {
+    if (rejectedBecause.length > 0) return { workerId: worker.workerId, eligible: false, rejectedBecause, scores: { ...zeroScores } };
+    const match = matchScore(task, worker);
+    const availability = availabilityScore(worker, capacity);
+    const balance = balanceScore(loadOf(capacity), fleetLoad);
+    const affinity = affinityScore(context.recentTasksOfOwner.get(worker.workerId) ?? 0);
+    const total =
+      scoreWeights.match * match + scoreWeights.availability * availability + scoreWeights.balance * balance + scoreWeights.affinity * affinity;
+    return {
+      workerId: worker.workerId,
+      eligible: true,
+      rejectedBecause: [],
+      scores: { match: round4(match), availability: round4(availability), balance: round4(balance), affinity: round4(affinity), total: round4(total) },
+    };
+  });
+
+  let winner: Candidate | undefined;
+  for (const c of candidates) {
+    if (!c.eligible) continue;
+    // Candidates are in id order, so keeping the first of equal totals breaks ties by smallest id.
+    if (!winner || c.scores.total > winner.scores.total) winner = c;
+  }
+  return winner ? { kind: 'decided', workerId: winner.workerId, candidates } : { kind: 'deferred', candidates };
+}
+
+/**
+ * What a deferral says about the fleet, without the figures that move with every heartbeat:
+ * each candidate's id, eligibility and the stable part (before ':') of each rejection reason.
+ */
+export function candidatePicture(candidates: readonly Candidate[]): string {
+  return [...candidates]
+    .sort((a, b) => compareIds(a.workerId, b.workerId))
+    .map((c) => `${c.workerId}=${c.eligible ? 'eligible' : c.rejectedBecause.map((r) => r.split(':')[0]).join('|')}`)
+    .join(';');
+}
+
+/** Code-unit order, independent of locale, so every instance sorts ids alike. */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,308 @@
+import { scoreWeights, type Heartbeat } from '@agentyard/contracts';
+import {
+  AFFINITY_SATURATION,
+  availabilityScore,
+  balanceScore,
+  candidatePicture,
+  capacityOf,
+  DECISION_HOLD_MS,
+  decideAllocation,
+  matchScore,
+  type AllocationOutcome,
+  type PlacedTask,
+  type TaskToPlace,
+  type WorkerSnapshot,
+} from './allocation.decide';
+
+const now = new Date('2026-11-29T12:00:00.000Z');
+const ago = (ms: number): string => new Date(now.getTime() - ms).toISOString();
+
+function task(overrides: Partial<TaskToPlace> = {}): TaskToPlace {
+  return { taskId: 't-1', attempt: 1, ownerId: 'alice', tool: 'shell', requirements: {}, model: null, ...overrides };
+}
+
+function heartbeat(overrides: Partial<Heartbeat> = {}): Heartbeat {
+  return {
+    workerId: 'w',
+    sentAt: ago(1_000),
+    cpuPercent: 20,
+    memUsedMb: 4_000,
+    memTotalMb: 16_000,
+    diskFreeMb: 50_000,
+    diskTotalMb: 100_000,
+    slots: { total: 2, used: 0 },
+    running: [],
+    tools: [],
+    draining: false,
+    ...overrides,
+  };
+}
+
+function worker(workerId: string, overrides: Partial<WorkerSnapshot> = {}): WorkerSnapshot {
+  return {
+    workerId,
+    registered: true,
+    ownerId: 'alice',
+    roles: { alice: 'owner' },
+    tools: [{ name: 'shell', version: '5.2' }],
+    labels: [],
+    slots: 2,
+    resources: { cpus: 8, memoryMb: 16_000, diskMb: 100_000 },
+    online: true,
+    drained: false,
+    revoked: false,
+    heartbeat: heartbeat({ workerId }),
+    placed: [],
+    ...overrides,
+  };
+}
+
+const context = (recent: Record<string, number> = {}) => ({ now, recentTasksOfOwner: new Map(Object.entries(recent)) });
+const decide = (t: TaskToPlace, ws: WorkerSnapshot[], recent: Record<string, number> = {}): AllocationOutcome => decideAllocation(t, ws, context(recent));
+const reasonsOf = (outcome: AllocationOutcome, workerId: string): string[] => outcome.candidates.find((c) => c.workerId === workerId)!.rejectedBecause;
+const placed = (taskId: string, stage: PlacedTask['stage'], since = ago(1_000)): PlacedTask => ({ taskId, attempt: 1, stage, since });
+
+describe('decideAllocation', () => {
+  describe('filter', () => {
+    describe('when the only worker passes every filter', () => {
+      it('decides for it, with no rejection reasons', () => {
+        const outcome = decide(task(), [worker('w1')]);
+        expect(outcome).toMatchObject({ kind: 'decided', workerId: 'w1' });
+        expect(outcome.candidates).toEqual([expect.objectContaining({ workerId: 'w1', eligible: true, rejectedBecause: [] })]);
+      });
+    });
+
+    const cases: [string, TaskToPlace, Partial<WorkerSnapshot>, string][] = [
+      ['it was never registered', task(), { registered: false }, 'not registered'],
+      ['it is offline', task(), { online: false }, 'offline'],
+      ['its credential was revoked', task(), { revoked: true }, 'credential revoked'],
+      ['it is drained', task(), { drained: true }, 'drained'],
+      ['its heartbeat says it is draining', task(), { heartbeat: heartbeat({ draining: true }) }, 'draining'],
+      ['it lacks the tool', task({ tool: 'claude-code' }), {}, 'lacks tool claude-code'],
+      ['its slots are all in use', task(), { heartbeat: heartbeat({ slots: { total: 2, used: 2 }, running: [{ taskId: 'a', attempt: 1 }, { taskId: 'b', attempt: 1 }] }) }, 'no free slot: 2 of 2 in use'],
+      ['it has too few CPUs', task({ requirements: { minCpus: 16 } }), {}, 'too few CPUs: 8 < 16 required'],
+      ['its free memory is too small', task({ requirements: { minMemoryMb: 13_000 } }), {}, 'not enough free memory: 12000 MB free, 13000 MB required'],
+      ['its free disk is too small', task({ requirements: { minDiskMb: 60_000 } }), {}, 'not enough free disk: 50000 MB free, 60000 MB required'],
+      ['it lacks a required label', task({ requirements: { labels: ['gpu', 'linux'] } }), { labels: ['linux'] }, 'missing labels: gpu'],
+      ['the task is pinned to another worker', task({ requirements: { workerId: 'w9' } }), {}, 'pinned to another worker: w9'],
+      ["the task's owner has no role on it", task({ ownerId: 'bob' }), {}, "not allowed for the task's owner: no role on this worker"],
+    ];
+    describe.each(cases)('when %s', (_what, t, overrides, reason) => {
+      it(`defers, rejecting it because "${reason}"`, () => {
+        const outcome = decide(t, [worker('w1', overrides)]);
+        expect(outcome.kind).toBe('deferred');
+        expect(reasonsOf(outcome, 'w1')).toEqual([reason]);
+        expect(outcome.candidates[0]!.scores).toEqual({ match: 0, availability: 0, balance: 0, affinity: 0, total: 0 });
+      });
+    });
+
+    describe('when a worker fails several filters', () => {
+      it('lists every reason, not just the first', () => {
+        const outcome = decide(task({ tool: 'ollama', ownerId: 'bob' }), [worker('w1', { online: false, drained: true })]);
+        expect(reasonsOf(outcome, 'w1')).toEqual(['offline', 'drained', 'lacks tool ollama', "not allowed for the task's owner: no role on this worker"]);
+      });
+    });
+
+    describe('when no heartbeat arrived yet', () => {
+      it('judges memory and disk by the registered resources', () => {
+        const w = worker('w1', { heartbeat: null, resources: { cpus: 2, memoryMb: 1_000, diskMb: 500 } });
+        const outcome = decide(task({ requirements: { minMemoryMb: 2_000, minDiskMb: 400 } }), [w]);
+        expect(reasonsOf(outcome, 'w1')).toEqual(['not enough free memory: 1000 MB free, 2000 MB required']);
+      });
+      it('rejects a resource requirement it cannot check', () => {
+        const outcome = decide(task({ requirements: { minCpus: 1 } }), [worker('w1', { heartbeat: null, resources: null })]);
+        expect(reasonsOf(outcome, 'w1')).toEqual(['too few CPUs: unknown < 1 required']);
+      });
+    });
+
+    describe('when the task is pinned to this worker', () => {
+      it('accepts it', () => {
+        expect(decide(task({ requirements: { workerId: 'w1' } }), [worker('w1')])).toMatchObject({ kind: 'decided', workerId: 'w1' });
+      });
+    });
+  });
+
+  describe('permission', () => {
+    describe('when the task owner owns the worker', () => {
+      it('may use it', () => {
+        expect(decide(task({ ownerId: 'alice' }), [worker('w1')]).kind).toBe('decided');
+      });
+    });
+    describe("when the task owner holds the role 'user' on the worker", () => {
+      it('may use it', () => {
+        expect(decide(task({ ownerId: 'bob' }), [worker('w1', { roles: { alice: 'owner', bob: 'user' } })]).kind).toBe('decided');
+      });
+    });
+    describe('when only another user was granted a role', () => {
+      it("never chooses the worker for the owner's task, even when it is the best one", () => {
+        const xs = worker('x-worker', { ownerId: 'xavier', roles: { xavier: 'owner', carol: 'user' }, heartbeat: heartbeat({ cpuPercent: 0 }) });
+        const ys = worker('y-worker', { ownerId: 'yasmin', roles: { yasmin: 'owner' }, heartbeat: heartbeat({ cpuPercent: 95 }) });
+        const outcome = decide(task({ ownerId: 'yasmin' }), [xs, ys]);
+        expect(outcome).toMatchObject({ kind: 'decided', workerId: 'y-worker' });
+        expect(reasonsOf(outcome, 'x-worker')).toEqual(["not allowed for the task's owner: no role on this worker"]);
+      });
+    });
+  });
+
+  describe('slot accounting', () => {
+    describe('when allocation placed tasks the heartbeat does not show yet', () => {
+      it('counts them against the free slots', () => {
+        const w = worker('w1', { placed: [placed('a', 'decided'), placed('b', 'assigned')] });
+        const outcome = decide(task(), [w]);
+        expect(outcome.kind).toBe('deferred');
+        expect(reasonsOf(outcome, 'w1')).toEqual(['no free slot: 2 of 2 in use, 2 of them placed and not yet running']);
+      });
+    });
+    describe('when the heartbeat already shows a placed task running', () => {
+      it('counts it once', () => {
+        const w = worker('w1', { heartbeat: heartbeat({ slots: { total: 2, used: 1 }, running: [{ taskId: 'a', attempt: 1 }] }), placed: [placed('a', 'running')] });
+        expect(capacityOf(w, now)).toEqual({ total: 2, reportedRunning: 1, unconfirmed: 0, free: 1 });
+        expect(decide(task(), [w]).kind).toBe('decided');
+      });
+    });
+    describe('when a task started but the heartbeat predates it', () => {
+      it('still holds its slot', () => {
+        const w = worker('w1', { heartbeat: heartbeat({ sentAt: ago(5_000) }), placed: [placed('a', 'running', ago(1_000))] });
+        expect(capacityOf(w, now)).toMatchObject({ unconfirmed: 1, free: 1 });
+      });
+    });
+    describe('when a heartbeat sent after a task started no longer lists it', () => {
+      it('frees its slot before the task\'s terminal event arrives', () => {
+        const w = worker('w1', { heartbeat: heartbeat({ sentAt: ago(1_000) }), placed: [placed('a', 'running', ago(5_000))] });
+        expect(capacityOf(w, now)).toMatchObject({ unconfirmed: 0, free: 2 });
+      });
+    });
+    describe('when a decision was never confirmed by TaskAssigned', () => {
+      it(`stops holding the slot after ${DECISION_HOLD_MS} ms`, () => {
+        const fresh = worker('w1', { placed: [placed('a', 'decided', ago(DECISION_HOLD_MS - 1))] });
+        const stale = worker('w1', { placed: [placed('a', 'decided', ago(DECISION_HOLD_MS + 1))] });
+        expect(capacityOf(fresh, now).free).toBe(1);
+        expect(capacityOf(stale, now).free).toBe(2);
+      });
+      it('keeps holding it once assigned, however old', () => {
+        expect(capacityOf(worker('w1', { placed: [placed('a', 'assigned', ago(10 * DECISION_HOLD_MS))] }), now).free).toBe(1);
+      });
+    });
+    describe('when there is no heartbeat', () => {
+      it('uses the registered slots minus the placed tasks', () => {
+        expect(capacityOf(worker('w1', { heartbeat: null, slots: 3, placed: [placed('a', 'running')] }), now)).toEqual({ total: 3, reportedRunning: 0, unconfirmed: 1, free: 2 });
+      });
+    });
+    describe('when the heartbeat reports more used slots than running tasks', () => {
+      it('believes the larger figure', () => {
+        expect(capacityOf(worker('w1', { heartbeat: heartbeat({ slots: { total: 4, used: 3 }, running: [] }) }), now).free).toBe(1);
+      });
+    });
+  });
+
+  describe('scores', () => {
+    describe('match (40 %)', () => {
+      it('is 0.6 for the tool, +0.2 when its version is known, +0.2 × the share of preferences met', () => {
+        expect(matchScore(task(), worker('w', { tools: [{ name: 'shell', version: null }] }))).toBeCloseTo(0.8);
+        expect(matchScore(task(), worker('w'))).toBeCloseTo(1);
+        const wantsModel = task({ tool: 'ollama', model: 'llama3' });
+        const ollama = [{ name: 'ollama' as const, version: '0.5' }];
+        expect(matchScore(wantsModel, worker('w', { tools: ollama }))).toBeCloseTo(0.8);
+        expect(matchScore(wantsModel, worker('w', { tools: ollama, labels: ['model:llama3'] }))).toBeCloseTo(1);
+        const modelAndLabel = task({ tool: 'ollama', model: 'llama3', requirements: { labels: ['gpu'] } });
+        expect(matchScore(modelAndLabel, worker('w', { tools: ollama, labels: ['gpu'] }))).toBeCloseTo(0.9);
+      });
+      it('prefers the worker advertising the requested model', () => {
+        const ollama = [{ name: 'ollama' as const, version: '0.5' }];
+        const outcome = decide(task({ tool: 'ollama', model: 'llama3' }), [worker('a', { tools: ollama }), worker('b', { tools: ollama, labels: ['model:llama3'] })]);
+        expect(outcome).toMatchObject({ kind: 'decided', workerId: 'b' });
+      });
+    });
+
+    describe('availability (30 %)', () => {
+      it('is the mean of free CPU share, free memory share and free slot share', () => {
+        const w = worker('w', { heartbeat: heartbeat({ cpuPercent: 40, memUsedMb: 4_000, memTotalMb: 16_000, slots: { total: 4, used: 1 }, running: [{ taskId: 'x', attempt: 1 }] }) });
+        expect(availabilityScore(w, capacityOf(w, now))).toBeCloseTo((0.6 + 0.75 + 0.75) / 3);
+      });
+      it('assumes half for CPU and memory before the first heartbeat', () => {
+        const w = worker('w', { heartbeat: null, slots: 2 });
+        expect(availabilityScore(w, capacityOf(w, now))).toBeCloseTo((0.5 + 0.5 + 1) / 3);
+      });
+    });
+
+    describe('balance (20 %)', () => {
+      it('is 0.5 at the fleet average, higher for a less busy worker, clamped to [0, 1]', () => {
+        expect(balanceScore(0.5, 0.5)).toBe(0.5);
+        expect(balanceScore(0, 0.5)).toBe(0.75);
+        expect(balanceScore(1, 0)).toBe(0);
+        expect(balanceScore(0, 1)).toBe(1);
+      });
+      it('sends the task to the worker with fewer running tasks relative to its slots', () => {
+        const busy = worker('a', { heartbeat: heartbeat({ slots: { total: 4, used: 3 }, running: [] }) });
+        const idle = worker('b', { heartbeat: heartbeat({ slots: { total: 4, used: 0 }, running: [] }) });
+        const outcome = decide(task(), [busy, idle]);
+        expect(outcome).toMatchObject({ kind: 'decided', workerId: 'b' });
+        const scores = (id: string) => outcome.candidates.find((c) => c.workerId === id)!.scores;
+        // fleet load 3/8: a = 0.5 + (0.375 − 0.75)/2, b = 0.5 + 0.375/2
+        expect(scores('a').balance).toBeCloseTo(0.3125);
+        expect(scores('b').balance).toBeCloseTo(0.6875);
+      });
+    });
+
+    describe('affinity (10 %)', () => {
+      it(`grows with the owner's recent tasks on the worker and saturates at ${AFFINITY_SATURATION}`, () => {
+        const outcome = decide(task(), [worker('a'), worker('b'), worker('c')], { a: 1, b: 5 });
+        const affinity = (id: string) => outcome.candidates.find((c) => c.workerId === id)!.scores.affinity;
+        expect([affinity('a'), affinity('b'), affinity('c')]).toEqual([0.3333, 1, 0]);
+        expect(outcome).toMatchObject({ kind: 'decided', workerId: 'b' });
+      });
+    });
+
+    describe('total', () => {
+      it('weighs match 40 %, availability 30 %, balance 20 %, affinity 10 %', () => {
+        expect(scoreWeights.match + scoreWeights.availability + scoreWeights.balance + scoreWeights.affinity).toBeCloseTo(1);
+        const outcome = decide(task(), [worker('a'), worker('b', { heartbeat: heartbeat({ cpuPercent: 90 }), tools: [{ name: 'shell', version: null }] })], { b: 2 });
+        for (const c of outcome.candidates) {
+          const { match, availability, balance, affinity, total } = c.scores;
+          expect(total).toBeCloseTo(0.4 * match + 0.3 * availability + 0.2 * balance + 0.1 * affinity, 3);
+          for (const s of [match, availability, balance, affinity, total]) {
+            expect(s).toBeGreaterThanOrEqual(0);
+            expect(s).toBeLessThanOrEqual(1);
+          }
+        }
+      });
+      it('picks the highest total', () => {
+        const outcome = decide(task(), [worker('a', { heartbeat: heartbeat({ cpuPercent: 90 }) }), worker('b')]);
+        expect(outcome).toMatchObject({ kind: 'decided', workerId: 'b' });
+        const [a, b] = outcome.candidates;
+        expect(b!.scores.total).toBeGreaterThan(a!.scores.total);
+      });
+    });
+
+    describe('when two workers score the same', () => {
+      it('picks the smaller worker id, whatever order they come in', () => {
+        const ws = [worker('w-b'), worker('w-a'), worker('w-c')];
+        expect(decide(task(), ws)).toMatchObject({ kind: 'decided', workerId: 'w-a' });
+        expect(decide(task(), [...ws].reverse())).toMatchObject({ kind: 'decided', workerId: 'w-a' });
+      });
+      it('lists the candidates in worker id order', () => {
+        expect(decide(task(), [worker('w-b'), worker('w-a')]).candidates.map((c) => c.workerId)).toEqual(['w-a', 'w-b']);
+      });
+    });
+  });
+
+  describe('when there are no workers at all', () => {
+    it('defers with no candidates', () => {
+      expect(decide(task(), [])).toEqual({ kind: 'deferred', candidates: [] });
+    });
+  });
+});
+
+describe('candidatePicture', () => {
+  it('ignores the figures after the colon of a reason, which move with every heartbeat', () => {
+    const a = decide(task({ requirements: { minMemoryMb: 20_000 } }), [worker('w1', { heartbeat: heartbeat({ memUsedMb: 1_000 }) })]);
+    const b = decide(task({ requirements: { minMemoryMb: 20_000 } }), [worker('w1', { heartbeat: heartbeat({ memUsedMb: 9_000 }) })]);
+    expect(reasonsOf(a, 'w1')).not.toEqual(reasonsOf(b, 'w1'));
+    expect(candidatePicture(a.candidates)).toBe(candidatePicture(b.candidates));
+  });
+  it('changes when a worker comes online or a reason goes away', () => {
+    const offline = decide(task(), [worker('w1', { online: false })]);
+    const online = decide(task(), [worker('w1')]);
+    expect(candidatePicture(offline.candidates)).not.toBe(candidatePicture(online.candidates));
+  });
+});

@@ -1,0 +1,144 @@
+/*
+ * Allocation's own database (brief §2: no other service reads it). Read models projected from
+ * other services' JetStream events — `tasks` (with the `pending_tasks` view over it) and
+ * `workers` — plus the event store's schema holding the `allocation-<taskId>` streams.
+ * Migrations are in code (kysely Migrator over a map), so the compiled service needs no files.
+ */
+import { Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Migration, type MigrationProvider } from 'kysely';
+import { Pool } from 'pg';
+
+type Json<T> = ColumnType<T, string, string>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export interface TasksTable {
+  task_id: string;
+  version: number;
+  owner_id: string | null;
+  tool: string | null;
+  requirements: Json<Record<string, unknown>>;
+  model: string | null;
+  priority: number;
+  created_at: Timestamp | null;
+  status: string;
+  attempt: number;
+  not_before: Timestamp | null;
+  queued_event_id: string | null;
+  correlation_id: string | null;
+  worker_id: string | null;
+  bound_at: Timestamp | null;
+  last_worker_id: string | null;
+  last_bound_at: Timestamp | null;
+  updated_at: ColumnType<Date, never, Date>;
+}
+
+export interface WorkersTable {
+  worker_id: string;
+  version: number;
+  registered: boolean;
+  owner_id: string | null;
+  roles: Json<Record<string, 'owner' | 'user'>>;
+  tools: Json<{ name: string; version: string | null }[]>;
+  labels: Json<string[]>;
+  slots: number;
+  resources: Json<{ cpus: number; memoryMb: number; diskMb: number } | null>;
+  online: boolean;
+  drained: boolean;
+  revoked: boolean;
+  updated_at: ColumnType<Date, never, Date>;
+}
+
+/** Read-only view: the tasks waiting for a decision. */
+export interface PendingTasksView {
+  task_id: string;
+  owner_id: string;
+  tool: string;
+  requirements: Record<string, unknown>;
+  model: string | null;
+  priority: number;
+  created_at: Date | null;
+  attempt: number;
+  not_before: Date | null;
+  queued_event_id: string | null;
+  correlation_id: string | null;
+}
+
+export interface AllocationDatabase {
+  tasks: TasksTable;
+  workers: WorkersTable;
+  pending_tasks: PendingTasksView;
+}
+
+const migrations: Record<string, Migration> = {
+  '2026-11-29-001-tasks-and-workers': {
+    async up(db) {
+      await db.schema
+        .createTable('tasks')
+        .addColumn('task_id', 'text', (c) => c.primaryKey())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('owner_id', 'text')
+        .addColumn('tool', 'text')
+        .addColumn('requirements', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+        .addColumn('model', 'text')
+        .addColumn('priority', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('not_before', 'timestamptz')
+        .addColumn('queued_event_id', 'text')
+        .addColumn('correlation_id', 'text')
+        .addColumn('worker_id', 'text')
+        .addColumn('bound_at', 'timestamptz')
+        .addColumn('last_worker_id', 'text')
+        .addColumn('last_bound_at', 'timestamptz')
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await sql`create index tasks_pending_order on tasks (priority desc, created_at asc) where status = 'pending'`.execute(db);
+      await sql`create index tasks_placed on tasks (worker_id) where status in ('decided', 'assigned', 'running')`.execute(db);
+      await sql`create index tasks_recent_placements on tasks (last_bound_at) where last_worker_id is not null`.execute(db);
+      await sql`
+        create view pending_tasks as
+        select task_id, owner_id, tool, requirements, model, priority, created_at, attempt, not_before, queued_event_id, correlation_id
+        from tasks where status = 'pending' and owner_id is not null and tool is not null`.execute(db);
+      await db.schema
+        .createTable('workers')
+        .addColumn('worker_id', 'text', (c) => c.primaryKey())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('registered', 'boolean', (c) => c.notNull())
+        .addColumn('owner_id', 'text')
+        .addColumn('roles', 'jsonb', (c) => c.notNull())
+        .addColumn('tools', 'jsonb', (c) => c.notNull())
+        .addColumn('labels', 'jsonb', (c) => c.notNull())
+        .addColumn('slots', 'integer', (c) => c.notNull())
+        .addColumn('resources', 'jsonb')
+        .addColumn('online', 'boolean', (c) => c.notNull())
+        .addColumn('drained', 'boolean', (c) => c.notNull())
+        .addColumn('revoked', 'boolean', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Opens a kysely instance on allocation's database. */
+export function openAllocationDatabase(connectionString: string, max = 10): Kysely<AllocationDatabase> {
+  const pool = new Pool({ connectionString, max });
+  // An idle connection that dies (server restart) is dropped by the pool instead of crashing us.
+  pool.on('error', () => undefined);
+  return new Kysely<AllocationDatabase>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** Brings allocation's schema up to date; throws with the failing migration's name. */
+export async function migrateAllocationDatabase(db: Kysely<AllocationDatabase>): Promise<void> {
+  const { error, results } = await new Migrator({
+    db,
+    provider,
+    migrationTableName: 'allocation_migrations',
+    migrationLockTableName: 'allocation_migrations_lock',
+  }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`allocation migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

@@ -1,0 +1,189 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Envelope, TaskRequirements, ToolName } from '@agentyard/contracts';
+import type { PlacedTask } from '../domain/allocation.decide';
+import { OutOfOrderEvent, orderOf, type ApplyResult } from '../application/stream-order';
+import type { TaskState, TaskStatus } from '../application/task-state.projection';
+import type { AllocationDatabase, TasksTable } from './allocation.database';
+
+export const ALLOCATION_DB = Symbol('ALLOCATION_DB');
+
+/** A task waiting for a decision, in the order allocation should consider it. */
+export interface PendingTask {
+  taskId: string;
+  ownerId: string;
+  tool: ToolName;
+  requirements: TaskRequirements;
+  model: string | null;
+  attempt: number;
+  queuedEventId: string | null;
+  correlationId: string | null;
+}
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+
+function toState(row: Selectable<TasksTable>): TaskState {
+  return {
+    taskId: row.task_id,
+    version: row.version,
+    ownerId: row.owner_id,
+    tool: row.tool as ToolName | null,
+    requirements: row.requirements as TaskRequirements,
+    model: row.model,
+    priority: row.priority,
+    createdAt: iso(row.created_at),
+    status: row.status as TaskStatus,
+    attempt: row.attempt,
+    notBefore: iso(row.not_before),
+    queuedEventId: row.queued_event_id,
+    correlationId: row.correlation_id,
+    workerId: row.worker_id,
+    boundAt: iso(row.bound_at),
+    lastWorkerId: row.last_worker_id,
+    lastBoundAt: iso(row.last_bound_at),
+  };
+}
+
+function toRow(s: TaskState) {
+  return {
+    task_id: s.taskId,
+    version: s.version,
+    owner_id: s.ownerId,
+    tool: s.tool,
+    requirements: JSON.stringify(s.requirements),
+    model: s.model,
+    priority: s.priority,
+    created_at: s.createdAt,
+    status: s.status,
+    attempt: s.attempt,
+    not_before: s.notBefore,
+    queued_event_id: s.queuedEventId,
+    correlation_id: s.correlationId,
+    worker_id: s.workerId,
+    bound_at: s.boundAt,
+    last_worker_id: s.lastWorkerId,
+    last_bound_at: s.lastBoundAt,
+  };
+}
+
+/** The `tasks` read model (and its `pending_tasks` view). */
+@Injectable()
+export class TaskRepository {
+  constructor(@Inject(ALLOCATION_DB) private readonly db: Kysely<AllocationDatabase>) {}
+
+  /**
+   * Applies `event` to task `taskId` if it is the next of its stream (see stream-order.ts):
+   * 'duplicate' when already applied, OutOfOrderEvent when an earlier one is missing.
+   */
+  async applyInOrder(taskId: string, event: Envelope, evolve: (row: TaskState | null, event: Envelope) => TaskState): Promise<ApplyResult> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('tasks').selectAll().where('task_id', '=', taskId).forUpdate().executeTakeFirst();
+      const current = row ? toState(row) : null;
+      const order = orderOf(current?.version ?? 0, event.streamVersion);
+      if (order === 'duplicate') return 'duplicate';
+      if (order === 'gap') throw new OutOfOrderEvent(event.streamId, (current?.version ?? 0) + 1, event.streamVersion);
+      const next = toRow(evolve(current, event));
+      if (row) {
+        await trx.updateTable('tasks').set({ ...next, updated_at: new Date() }).where('task_id', '=', taskId).execute();
+        return 'applied';
+      }
+      const inserted = await trx.insertInto('tasks').values(next).onConflict((oc) => oc.column('task_id').doNothing()).executeTakeFirst();
+      // Another instance inserted the first event meanwhile: retry, and it will be a duplicate.
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new OutOfOrderEvent(event.streamId, 1, event.streamVersion);
+      return 'applied';
+    });
+  }
+
+  /** Tasks awaiting a decision and due by `now`: priority desc, then created asc, then id. */
+  async listPending(now: Date, limit: number): Promise<PendingTask[]> {
+    const rows = await this.db
+      .selectFrom('pending_tasks')
+      .selectAll()
+      .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', now)]))
+      .orderBy('priority', 'desc')
+      .orderBy(sql`created_at asc nulls last`)
+      .orderBy('task_id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      taskId: r.task_id,
+      ownerId: r.owner_id,
+      tool: r.tool as ToolName,
+      requirements: r.requirements as TaskRequirements,
+      model: r.model,
+      attempt: r.attempt,
+      queuedEventId: r.queued_event_id,
+      correlationId: r.correlation_id,
+    }));
+  }
+
+  /** The earliest `notBefore` of a pending task still in the future, if any. */
+  async nextNotBefore(now: Date): Promise<Date | null> {
+    const row = await this.db
+      .selectFrom('pending_tasks')
+      .select((eb) => eb.fn.min('not_before').as('next'))
+      .where('not_before', '>', now)
+      .executeTakeFirst();
+    return row?.next ? new Date(row.next) : null;
+  }
+
+  /** Every task placed on a worker and not finished, by worker id. */
+  async listPlaced(): Promise<Map<string, PlacedTask[]>> {
+    const rows = await this.db
+      .selectFrom('tasks')
+      .select(['task_id', 'attempt', 'status', 'worker_id', 'bound_at'])
+      .where('status', 'in', ['decided', 'assigned', 'running'])
+      .where('worker_id', 'is not', null)
+      .execute();
+    const byWorker = new Map<string, PlacedTask[]>();
+    for (const r of rows) {
+      const list = byWorker.get(r.worker_id!) ?? [];
+      list.push({ taskId: r.task_id, attempt: r.attempt, stage: r.status as PlacedTask['stage'], since: iso(r.bound_at) ?? new Date(0).toISOString() });
+      byWorker.set(r.worker_id!, list);
+    }
+    return byWorker;
+  }
+
+  /** ownerId → workerId → tasks of that owner placed on that worker since `since`. */
+  async recentPlacements(since: Date): Promise<Map<string, Map<string, number>>> {
+    const rows = await this.db
+      .selectFrom('tasks')
+      .select((eb) => ['owner_id', 'last_worker_id', eb.fn.countAll<string>().as('n')])
+      .where('last_worker_id', 'is not', null)
+      .where('last_bound_at', '>', since)
+      .groupBy(['owner_id', 'last_worker_id'])
+      .execute();
+    const result = new Map<string, Map<string, number>>();
+    for (const r of rows) {
+      if (!r.owner_id || !r.last_worker_id) continue;
+      const perWorker = result.get(r.owner_id) ?? new Map<string, number>();
+      perWorker.set(r.last_worker_id, Number(r.n));
+      result.set(r.owner_id, perWorker);
+    }
+    return result;
+  }
+
+  /** Marks a task decided for `workerId` if it is still pending at `attempt`; true when it was. */
+  async markDecided(taskId: string, attempt: number, workerId: string, at: Date): Promise<boolean> {
+    const result = await this.db
+      .updateTable('tasks')
+      .set({ status: 'decided', worker_id: workerId, bound_at: at, last_worker_id: workerId, last_bound_at: at, updated_at: new Date() })
+      .where('task_id', '=', taskId)
+      .where('attempt', '=', attempt)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** The task's owner, or null when the task is unknown here or deleted. */
+  async ownerOf(taskId: string): Promise<string | null> {
+    const row = await this.db.selectFrom('tasks').select(['owner_id', 'status']).where('task_id', '=', taskId).executeTakeFirst();
+    return row && row.status !== 'deleted' ? row.owner_id : null;
+  }
+
+  /** One task's row (tests and diagnostics). */
+  async find(taskId: string): Promise<TaskState | null> {
+    const row = await this.db.selectFrom('tasks').selectAll().where('task_id', '=', taskId).executeTakeFirst();
+    return row ? toState(row) : null;
+  }
+}

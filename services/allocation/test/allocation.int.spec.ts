@@ -1,0 +1,368 @@
+/*
+ * The allocation service as a real process (its compiled dist, `npm test` builds first) against
+ * a real nats-server and Postgres. We play the tasks and workers services: real envelopes
+ * published to TASKS / WORKERS with publishEvent, heartbeats put in the `worker-liveness` KV
+ * bucket. Decisions are read back from the ALLOCATION stream (what the relay published) and
+ * from the service's own event store (the record of truth).
+ *
+ * Each scenario uses its own users, workers and tool, so the owner filter keeps scenarios from
+ * placing tasks on each other's workers.
+ */
+import { Kvm, type KV } from '@nats-io/kv';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Client } from 'pg';
+import {
+  allocationSubjects,
+  DomainError,
+  eventSubject,
+  newId,
+  workerLivenessBucket,
+  type AllocationView,
+  type Candidate,
+  type Envelope,
+  type Heartbeat,
+  type TaskRequirements,
+  type ToolName,
+} from '@agentyard/contracts';
+import { freePort, startService, testDatabase, testNats, type NatsServer, type ServiceProcess } from '@agentyard/local-infra';
+import { NatsRpcClient, publishEvent } from '@agentyard/messaging';
+
+let nats: NatsServer;
+let dbUrl: string;
+let httpPort: number;
+let service: ServiceProcess;
+let nc: NatsConnection;
+let js: JetStreamClient;
+let jsm: JetStreamManager;
+let kv: KV;
+let rpc: NatsRpcClient;
+const published: Envelope[] = [];
+
+const SAFETY_NET_MS = 300;
+
+async function startAllocation(): Promise<ServiceProcess> {
+  return startService(
+    'allocation',
+    { NATS_URL: nats.url, DATABASE_URL: dbUrl, HTTP_PORT: String(httpPort), SAFETY_NET_INTERVAL_MS: String(SAFETY_NET_MS) },
+    `http://127.0.0.1:${httpPort}/health/ready`,
+  );
+}
+
+async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}\n--- service output ---\n${service?.output()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+// Producers: the tasks and workers services as allocation sees them ---------------------------
+
+const streamVersions = new Map<string, number>();
+
+async function emit(context: 'tasks' | 'workers', streamId: string, key: string, type: string, data: Record<string, unknown>): Promise<Envelope> {
+  const streamVersion = (streamVersions.get(streamId) ?? 0) + 1;
+  streamVersions.set(streamId, streamVersion);
+  const id = newId();
+  const envelope: Envelope = { id, type, version: 1, streamId, streamVersion, occurredAt: new Date().toISOString(), data, metadata: { correlationId: id, causationId: id } };
+  await publishEvent(js, eventSubject(context, type, key), envelope);
+  return envelope;
+}
+
+const taskEvent = (taskId: string, type: string, data: Record<string, unknown> = {}) => emit('tasks', `task-${taskId}`, taskId, type, { taskId, ...data });
+const workerEvent = (workerId: string, type: string, data: Record<string, unknown> = {}) => emit('workers', `worker-${workerId}`, workerId, type, { workerId, ...data });
+
+async function submitTask(taskId: string, ownerId: string, tool: ToolName, options: { priority?: number; requirements?: TaskRequirements } = {}): Promise<Envelope> {
+  await taskEvent(taskId, 'TaskCreated', {
+    ownerId,
+    description: `task ${taskId}`,
+    tool,
+    input: tool === 'shell' ? { command: 'true' } : { prompt: 'hello' },
+    priority: options.priority ?? 50,
+    timeoutSeconds: 60,
+    maxAttempts: 3,
+    queueTimeoutSeconds: 3600,
+    heartbeatTimeoutSeconds: 30,
+    requirements: options.requirements ?? {},
+  });
+  return taskEvent(taskId, 'TaskQueued', { attempt: 1, reason: 'created' });
+}
+
+async function registerWorker(workerId: string, ownerId: string, tools: ToolName[], options: { slots?: number; online?: boolean } = {}): Promise<void> {
+  const slots = options.slots ?? 2;
+  await workerEvent(workerId, 'WorkerRegistered', {
+    ownerId,
+    name: workerId,
+    hostname: `${workerId}.local`,
+    platform: 'linux',
+    arch: 'x64',
+    tools: tools.map((name) => ({ name, version: '1.0' })),
+    slots,
+    resources: { cpus: 8, memoryMb: 16_000, diskMb: 100_000 },
+    labels: [],
+    agentVersion: '0.1.0',
+  });
+  await workerEvent(workerId, 'WorkerRoleGranted', { userId: ownerId, role: 'owner' });
+  await beat(workerId, { slots: { total: slots, used: 0 }, running: [] });
+  if (options.online !== false) await workerEvent(workerId, 'WorkerWentOnline');
+  // TASKS and WORKERS are consumed independently: without this, a task submitted next could be
+  // deferred once before allocation knows the worker, and the scenario would see two deferrals.
+  await consumed();
+}
+
+async function beat(workerId: string, load: Pick<Heartbeat, 'slots' | 'running'>): Promise<void> {
+  const hb: Heartbeat = {
+    workerId,
+    sentAt: new Date().toISOString(),
+    cpuPercent: 10,
+    memUsedMb: 2_000,
+    memTotalMb: 16_000,
+    diskFreeMb: 80_000,
+    diskTotalMb: 100_000,
+    tools: [],
+    draining: false,
+    ...load,
+  };
+  await kv.put(workerId, JSON.stringify(hb));
+}
+
+// What allocation did --------------------------------------------------------------------------
+
+type Decided = { allocationId: string; taskId: string; attempt: number; workerId: string; candidates: Candidate[] };
+type Deferred = { taskId: string; attempt: number; candidates: Candidate[] };
+
+const decisions = (taskId: string): Decided[] => published.filter((e) => e.type === 'AllocationDecided' && e.data.taskId === taskId).map((e) => e.data as unknown as Decided);
+const deferrals = (taskId: string): Deferred[] => published.filter((e) => e.type === 'AllocationDeferred' && e.data.taskId === taskId).map((e) => e.data as unknown as Deferred);
+const decisionFor = (taskId: string, timeoutMs?: number): Promise<Decided> => eventually(() => decisions(taskId)[0], `a decision for ${taskId}`, timeoutMs);
+const deferralFor = (taskId: string): Promise<Deferred> => eventually(() => deferrals(taskId)[0], `a deferral for ${taskId}`);
+
+async function passesSoFar(): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const match = /^agentyard_allocation_passes_total (\d+)/m.exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+/** Resolves after `n` more complete allocation passes: what "it did not happen" can wait for. */
+async function afterPasses(n: number): Promise<void> {
+  const start = await passesSoFar();
+  await eventually(async () => (await passesSoFar()) >= start + n, `${n} allocation passes`);
+}
+
+/** Resolves once allocation consumed everything published to TASKS and WORKERS. */
+async function consumed(): Promise<void> {
+  await eventually(async () => {
+    for (const [stream, durable] of [['TASKS', 'allocation-tasks'], ['WORKERS', 'allocation-workers']] as const) {
+      const info = await jsm.consumers.info(stream, durable);
+      if (info.num_pending > 0 || info.num_ack_pending > 0) return false;
+    }
+    return true;
+  }, 'allocation to consume every published event');
+}
+
+async function storedDecisionCounts(): Promise<{ stream_id: string; attempt: string; n: string }[]> {
+  const client = new Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ stream_id: string; attempt: string; n: string }>(
+      `select stream_id, data->>'attempt' as attempt, count(*) as n from event_store.events where type = 'AllocationDecided' group by 1, 2`,
+    );
+    return rows;
+  } finally {
+    await client.end();
+  }
+}
+
+const getAllocation = (userId: string, taskId: string) => rpc.request<AllocationView>(allocationSubjects.getDecision, { actor: { userId }, taskId });
+
+beforeAll(async () => {
+  nats = await testNats();
+  dbUrl = await testDatabase('allocation');
+  httpPort = await freePort();
+  // Allocation boots first: it creates TASKS/WORKERS when absent and waits for the KV bucket.
+  service = await startAllocation();
+  nc = await connect({ servers: nats.url });
+  js = jetstream(nc);
+  jsm = await jetstreamManager(nc);
+  kv = await new Kvm(nc).create(workerLivenessBucket, { history: 1 });
+  rpc = new NatsRpcClient(nc);
+  const messages = await (await js.consumers.get('ALLOCATION')).consume();
+  void (async () => {
+    for await (const m of messages) published.push(m.json<Envelope>());
+  })();
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await nc?.close();
+  await nats?.stop();
+});
+
+describe('Allocation', () => {
+  describe('when only worker B has the tool a task needs', () => {
+    it('decides for B and records both candidates with their verdicts and scores', async () => {
+      await registerWorker('w1-a', 'u1', ['shell']);
+      await registerWorker('w1-b', 'u1', ['shell', 'claude-code']);
+      await submitTask('t1', 'u1', 'claude-code');
+
+      const decision = await decisionFor('t1');
+      expect(decision).toMatchObject({ taskId: 't1', attempt: 1, workerId: 'w1-b' });
+      const a = decision.candidates.find((c) => c.workerId === 'w1-a')!;
+      const b = decision.candidates.find((c) => c.workerId === 'w1-b')!;
+      expect(a).toMatchObject({ eligible: false, rejectedBecause: ['lacks tool claude-code'], scores: { total: 0 } });
+      expect(b).toMatchObject({ eligible: true, rejectedBecause: [] });
+      expect(b.scores.match).toBeCloseTo(1);
+      const { match, availability, balance, affinity, total } = b.scores;
+      expect(total).toBeCloseTo(0.4 * match + 0.3 * availability + 0.2 * balance + 0.1 * affinity, 3);
+    });
+  });
+
+  describe('when someone asks for a decision', () => {
+    it("answers the task's owner with the latest decision, and 404 to anyone else or for an unknown task", async () => {
+      const view = await getAllocation('u1', 't1');
+      expect(view).toMatchObject({ taskId: 't1', attempt: 1, workerId: 'w1-b' });
+      expect(view.candidates.map((c) => c.workerId).sort()).toEqual(['w1-a', 'w1-b']);
+      expect(typeof view.decidedAt).toBe('string');
+      await expect(getAllocation('intruder', 't1')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(getAllocation('u1', 'no-such-task')).rejects.toBeInstanceOf(DomainError);
+      await expect(getAllocation('u1', 'no-such-task')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+  });
+
+  describe('when no worker is eligible', () => {
+    it('defers once, stays quiet while nothing changes, and decides when a worker comes online', async () => {
+      await registerWorker('w2', 'u2', ['ollama'], { online: false });
+      await submitTask('t2', 'u2', 'ollama');
+      const deferral = await deferralFor('t2');
+      expect(deferral.candidates.find((c) => c.workerId === 'w2')).toMatchObject({ eligible: false, rejectedBecause: ['offline'] });
+
+      await afterPasses(4);
+      expect(deferrals('t2')).toHaveLength(1);
+      expect(decisions('t2')).toHaveLength(0);
+      await expect(getAllocation('u2', 't2')).resolves.toMatchObject({ workerId: null, attempt: 1 });
+
+      await workerEvent('w2', 'WorkerWentOnline');
+      expect(await decisionFor('t2')).toMatchObject({ workerId: 'w2', attempt: 1 });
+    });
+  });
+
+  describe('when three tasks queue for a worker with two slots', () => {
+    it('decides two, and the third only once a heartbeat shows a slot freed', async () => {
+      await registerWorker('w3', 'u3', ['gemini-cli'], { slots: 2 });
+      for (const id of ['t3-a', 't3-b', 't3-c']) await submitTask(id, 'u3', 'gemini-cli');
+
+      await decisionFor('t3-a');
+      await decisionFor('t3-b');
+      const third = await deferralFor('t3-c');
+      expect(third.candidates.find((c) => c.workerId === 'w3')!.rejectedBecause[0]).toMatch(/^no free slot: 2 of 2 in use/);
+
+      // The tasks service assigns both; they start; the heartbeat shows both running.
+      for (const id of ['t3-a', 't3-b']) {
+        const { allocationId } = decisions(id)[0]!;
+        await taskEvent(id, 'TaskAssigned', { workerId: 'w3', attempt: 1, allocationId, leaseExpiresAt: new Date(Date.now() + 30_000).toISOString() });
+        await taskEvent(id, 'TaskStarted', { workerId: 'w3', attempt: 1, startedAt: new Date().toISOString() });
+      }
+      await beat('w3', { slots: { total: 2, used: 2 }, running: [{ taskId: 't3-a', attempt: 1 }, { taskId: 't3-b', attempt: 1 }] });
+      await consumed();
+      await afterPasses(3);
+      expect(decisions('t3-c')).toHaveLength(0);
+
+      // t3-a finishes: the heartbeat shows it first, before the tasks service reports TaskSucceeded.
+      await beat('w3', { slots: { total: 2, used: 1 }, running: [{ taskId: 't3-b', attempt: 1 }] });
+      expect(await decisionFor('t3-c')).toMatchObject({ workerId: 'w3', attempt: 1 });
+    });
+  });
+
+  describe('when tasks of different priority wait for one slot', () => {
+    it('gives it to the higher priority first, although it was queued later', async () => {
+      await registerWorker('w7', 'u7', ['claude-code'], { slots: 1, online: false });
+      await submitTask('t7-low', 'u7', 'claude-code', { priority: 10 });
+      await submitTask('t7-high', 'u7', 'claude-code', { priority: 90 });
+      await deferralFor('t7-low');
+      await deferralFor('t7-high');
+
+      await workerEvent('w7', 'WorkerWentOnline');
+      expect(await decisionFor('t7-high')).toMatchObject({ workerId: 'w7' });
+      await afterPasses(2);
+      expect(decisions('t7-low')).toHaveLength(0);
+    });
+  });
+
+  describe('when TaskQueued is delivered again', () => {
+    it('still records one decision', async () => {
+      await registerWorker('w4', 'u4', ['claude-api']);
+      const queued = await submitTask('t4', 'u4', 'claude-api');
+      await decisionFor('t4');
+      // Same envelope under a new Nats-Msg-Id: JetStream's dedup cannot help, only the consumer can.
+      await js.publish(eventSubject('tasks', 'TaskQueued', 't4'), JSON.stringify(queued), { msgID: `${queued.id}-again` });
+      await consumed();
+      await afterPasses(3);
+      expect(decisions('t4')).toHaveLength(1);
+    });
+  });
+
+  describe("when the only capable worker belongs to another user", () => {
+    it("never chooses it for the task, until its owner grants the task's owner a role", async () => {
+      await registerWorker('w5-x', 'user-x', ['gemini-api']);
+      await submitTask('t5-y', 'user-y', 'gemini-api');
+      const deferral = await deferralFor('t5-y');
+      expect(deferral.candidates.find((c) => c.workerId === 'w5-x')!.rejectedBecause).toEqual(["not allowed for the task's owner: no role on this worker"]);
+      await afterPasses(3);
+      expect(decisions('t5-y')).toHaveLength(0);
+      // The owner's view does not reveal a worker the owner may not use.
+      expect((await getAllocation('user-y', 't5-y')).candidates.map((c) => c.workerId)).not.toContain('w5-x');
+
+      await workerEvent('w5-x', 'WorkerRoleGranted', { userId: 'user-y', role: 'user' });
+      expect(await decisionFor('t5-y')).toMatchObject({ workerId: 'w5-x' });
+      await submitTask('t5-z', 'user-z', 'gemini-api');
+      await deferralFor('t5-z');
+      await afterPasses(2);
+      expect(decisions('t5-z')).toHaveLength(0);
+    });
+  });
+
+  describe('when the service is killed mid-run and restarted', () => {
+    it('decides nothing twice, and decides a requeued task again at its next attempt', async () => {
+      await registerWorker('w6', 'u6', ['shell'], { slots: 50 });
+      await beat('w6', { slots: { total: 50, used: 0 }, running: [] });
+      const first = Array.from({ length: 8 }, (_, i) => `t6-${i}`);
+      for (const id of first) await submitTask(id, 'u6', 'shell');
+      await decisionFor('t6-0');
+      await service.kill();
+
+      const second = Array.from({ length: 8 }, (_, i) => `t6-${i + 8}`);
+      for (const id of second) await submitTask(id, 'u6', 'shell');
+      service = await startAllocation();
+      // The delivery the killed process held unacked comes back after the consumers' 10 s ack wait.
+      for (const id of [...first, ...second]) await decisionFor(id, 25_000);
+
+      // t6-0 is assigned, its worker is lost, and the tasks service queues attempt 2.
+      const { allocationId } = decisions('t6-0')[0]!;
+      await taskEvent('t6-0', 'TaskAssigned', { workerId: 'w6', attempt: 1, allocationId, leaseExpiresAt: new Date(Date.now() + 30_000).toISOString() });
+      await taskEvent('t6-0', 'TaskRequeued', { fromAttempt: 1, reason: 'worker-lost', workerId: 'w6' });
+      await taskEvent('t6-0', 'TaskQueued', { attempt: 2, reason: 'requeued', notBefore: new Date(Date.now() + 300).toISOString() });
+      await eventually(() => decisions('t6-0').some((d) => d.attempt === 2), 'the decision for attempt 2');
+
+      await consumed();
+      await afterPasses(3);
+      // Across every scenario: one decision per (task, attempt), on the stream and in the store.
+      const perAttempt = new Map<string, number>();
+      for (const e of published.filter((p) => p.type === 'AllocationDecided')) {
+        const key = `${String(e.data.taskId)}#${String(e.data.attempt)}`;
+        perAttempt.set(key, (perAttempt.get(key) ?? 0) + 1);
+      }
+      expect([...perAttempt.values()].every((n) => n === 1)).toBe(true);
+      expect(perAttempt.get('t6-0#2')).toBe(1);
+      const stored = await storedDecisionCounts();
+      expect(stored.length).toBe(perAttempt.size);
+      expect(stored.every((r) => Number(r.n) === 1)).toBe(true);
+    });
+  });
+});
