@@ -160,12 +160,16 @@ export type TaskView = z.infer<typeof taskViewSchema>;
 
 export const listTasksQuerySchema = z
   .object({
+    /** One status or a comma-separated list; parsing twice (edge, then service) gives the same list. */
     status: z
-      .union([taskStatusSchema, z.string().transform((s, ctx) => {
-        const parts = s.split(',');
-        for (const p of parts) if (!(taskStatuses as readonly string[]).includes(p)) ctx.addIssue({ code: 'custom', message: `unknown status ${p}` });
-        return parts as TaskStatus[];
-      })])
+      .union([
+        z.array(taskStatusSchema),
+        z.string().transform((s, ctx) => {
+          const parts = s.split(',');
+          for (const p of parts) if (!(taskStatuses as readonly string[]).includes(p)) ctx.addIssue({ code: 'custom', message: `unknown status ${p}` });
+          return parts as TaskStatus[];
+        }),
+      ])
       .optional(),
     tool: toolNameSchema.optional(),
     workerId: z.string().max(64).optional(),
@@ -204,6 +208,8 @@ export const createTaskCommandSchema = z.object({ actor: actorSchema, task: crea
 export const taskRefCommandSchema = z.object({ actor: actorSchema, taskId: z.string().min(1).max(64) });
 export const updateTaskCommandSchema = taskRefCommandSchema.extend({ patch: updateTaskBodySchema });
 export const listTasksCommandSchema = z.object({ actor: actorSchema, query: listTasksQuerySchema });
+/** Pull mode: `{ workerId }` — the gateway has already authenticated the worker's credential. */
+export const pullTaskQuerySchema = z.object({ workerId: z.string().min(1).max(64) });
 
 // Events (stream `task-<id>`) ------------------------------------------------------------------
 

@@ -21,6 +21,12 @@ export const workersConfigSchema = baseConfigSchema
     /** TTL of the `worker-liveness` KV bucket (applies when the bucket is created). Default 60 000 ms. */
     LIVENESS_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
   })
+  // A threshold close to the interval makes healthy workers flap offline/online (and their tasks
+  // get requeued): require at least two missed heartbeats before declaring a worker lost.
+  .refine((c) => c.OFFLINE_AFTER_MS >= 2 * c.HEARTBEAT_INTERVAL_MS, {
+    path: ['OFFLINE_AFTER_MS'],
+    message: 'must be at least twice HEARTBEAT_INTERVAL_MS, or healthy workers flap offline',
+  })
   .transform((c) => ({ ...c, NATS_PUBLIC_URL: c.NATS_PUBLIC_URL ?? c.NATS_URL }));
 
 export type WorkersConfig = z.infer<typeof workersConfigSchema>;

@@ -166,6 +166,7 @@ beforeAll(async () => {
       DATABASE_URL: dbUrl,
       HTTP_PORT: String(port),
       OFFLINE_AFTER_MS: String(OFFLINE_AFTER_MS),
+      HEARTBEAT_INTERVAL_MS: '500',
       SWEEP_INTERVAL_MS: '100',
     },
     `http://127.0.0.1:${port}/health/ready`,
@@ -197,7 +198,7 @@ describe('Workers service', () => {
 
       const reg = await register(token.token);
       expect(reg.credential).toMatch(workerCredentialPattern);
-      expect(reg).toMatchObject({ natsUrl: 'nats://yard.example.com:4222', heartbeatIntervalMs: 5_000 });
+      expect(reg).toMatchObject({ natsUrl: 'nats://yard.example.com:4222', heartbeatIntervalMs: 500 });
       expect(await rpc.request(workerSubjects.authenticate, { credential: reg.credential })).toEqual({ workerId: reg.workerId });
 
       const view = await eventually(() => getWorker(alice, reg.workerId), 'the worker in the read model');

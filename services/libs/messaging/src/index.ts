@@ -5,6 +5,7 @@ export {
   ensureConsumer,
   eventStreamConfig,
   deadLetterStreamConfig,
+  workStreamConfig,
   consumerConfigFor,
   consumerDefaults,
   compareConfig,

@@ -11,7 +11,7 @@
  *  - event streams use file storage, limits retention (never work-queue: it deletes on ack)
  *    and a 10-minute duplicate window, so the relay's msg-id dedup covers a restart.
  */
-import { deadLetterStream, streamName, streamSubjects, type Context } from '@agentyard/contracts';
+import { deadLetterStream, streamName, streamSubjects, type Context, workStream } from '@agentyard/contracts';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -72,6 +72,24 @@ export function eventStreamConfig(context: Context, overrides: Partial<StreamCon
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
+    duplicate_window: nanos(EVENT_DUPLICATE_WINDOW_MS),
+    ...overrides,
+  };
+}
+
+/**
+ * Config of the `WORK` stream (assignments to agents, their reports). Shared so the tasks and
+ * workers services, whichever boots first, create the same stream. Limits retention (work-queue
+ * would delete on ack), 7 days, 10 min dedup.
+ */
+export function workStreamConfig(overrides: Partial<StreamConfig> = {}): StreamSpec {
+  return {
+    name: workStream.name,
+    subjects: [...workStream.subjects],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(7 * 24 * 3600 * 1000),
     duplicate_window: nanos(EVENT_DUPLICATE_WINDOW_MS),
     ...overrides,
   };

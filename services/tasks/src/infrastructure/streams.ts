@@ -4,26 +4,11 @@
  * them only when absent, with the same config their owners use, and never update one that
  * exists — two services "correcting" each other's stream config at every boot would flap.
  */
-import { workStream } from '@agentyard/contracts';
-import { EVENT_DUPLICATE_WINDOW_MS, ensureStream, eventStreamConfig, type StreamSpec } from '@agentyard/messaging';
-import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import { ensureStream, eventStreamConfig, workStreamConfig, type StreamSpec } from '@agentyard/messaging';
+import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 
 const STREAM_NOT_FOUND = 10059;
 const STREAM_NAME_IN_USE = 10058;
-
-/** WORK: assignments and reports. Limits retention (work-queue would delete on ack), 7 days, 10 min dedup. */
-export function workStreamConfig(): StreamSpec {
-  return {
-    name: workStream.name,
-    subjects: [...workStream.subjects],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    max_age: nanos(7 * 24 * 3600 * 1000),
-    duplicate_window: nanos(EVENT_DUPLICATE_WINDOW_MS),
-  };
-}
 
 /** Creates the stream unless it exists (whatever its config). */
 export async function ensureStreamIfAbsent(jsm: JetStreamManager, config: StreamSpec): Promise<void> {

@@ -1,24 +1,10 @@
 /** Task queries over NATS request/reply. Thin: validate, call one query. */
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { z } from 'zod';
-import { listTasksCommandSchema, parseOrThrow, taskRefCommandSchema, taskSubjects, type Assignment, type Envelope, type TaskPage, type TaskView } from '@agentyard/contracts';
+import { listTasksCommandSchema, parseOrThrow, pullTaskQuerySchema, taskRefCommandSchema, taskSubjects, type Assignment, type Envelope, type TaskPage, type TaskView } from '@agentyard/contracts';
 import { GetTaskQuery } from '../application/get-task.query';
 import { ListTasksQueryHandler } from '../application/list-tasks.query';
 import { PullTaskQuery } from '../application/pull-task.query';
-
-/** The contracts name the pull subject but not its payload: `{ workerId }` (the gateway authenticated the worker). */
-const pullTaskQuerySchema = z.object({ workerId: z.string().min(1).max(64) });
-
-/**
- * The list payload may arrive already parsed by the caller with listTasksQuerySchema, whose
- * `status` turns "a,b" into an array; parsing that again would refuse the array. Join it back.
- */
-function relistable(data: unknown): unknown {
-  const query = (data as { query?: { status?: unknown } } | null)?.query;
-  if (query && Array.isArray(query.status)) return { ...(data as object), query: { ...query, status: query.status.join(',') } };
-  return data;
-}
 
 @Controller()
 export class TaskQueriesController {
@@ -36,7 +22,7 @@ export class TaskQueriesController {
 
   @MessagePattern(taskSubjects.list)
   onList(@Payload() data: unknown): Promise<TaskPage> {
-    const { actor, query } = parseOrThrow(listTasksCommandSchema, relistable(data), 'list-tasks query');
+    const { actor, query } = parseOrThrow(listTasksCommandSchema, data, 'list-tasks query');
     return this.list.execute(actor, query);
   }
 

@@ -3,7 +3,7 @@
  * The workers service creates it at registration so the agent only consumes; it is re-ensured
  * when a worker comes online, which also repairs a consumer lost with a recreated stream.
  */
-import { consumerConfigFor, ensureConsumer, ensureStream, type ConsumerSpec } from '@agentyard/messaging';
+import { consumerConfigFor, ensureConsumer, ensureStream, workStreamConfig, type ConsumerSpec } from '@agentyard/messaging';
 import { workerConsumerName, workStream, workSubjects } from '@agentyard/contracts';
 import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 
@@ -29,9 +29,9 @@ export class WorkConsumers {
 
   private constructor(private readonly jsm: JetStreamManager) {}
 
-  /** Ensures the WORK stream (name and subjects from contracts; other settings left to the server or tasks). */
+  /** Ensures the WORK stream with the shared config (the tasks service ensures the same one). */
   static async open(jsm: JetStreamManager): Promise<WorkConsumers> {
-    await ensureStream(jsm, { name: workStream.name, subjects: [...workStream.subjects] });
+    await ensureStream(jsm, workStreamConfig());
     return new WorkConsumers(jsm);
   }
 
