@@ -1,0 +1,19 @@
+/** @agentyard/event-store: the EventStore port, its Postgres adapter (default) and its KurrentDB adapter. */
+export {
+  DuplicateEventId,
+  VersionConflict,
+  type AppendOptions,
+  type AppendResult,
+  type EventStore,
+  type ExpectedVersion,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type SubscribeOptions,
+  type Subscription,
+} from './event-store.port';
+export { PostgresEventStore, type PostgresEventStoreConnectOptions, type PostgresEventStoreOptions } from './postgres/postgres-event-store';
+export { PostgresCheckpointStore } from './postgres/postgres-checkpoint-store';
+export type { KyselyTransaction } from './postgres/kysely-transaction';
+export { DEFAULT_EVENT_STORE_SCHEMA, eventStoreMigrations, migrateEventStore } from './postgres/postgres-event-store.migrations';
+export { MAX_EVENTS_PER_TRANSACTION, logPosition, ordinalOf, transactionIdOf } from './postgres/log-position';
+export { KurrentDbEventStore } from './kurrentdb/kurrentdb-event-store';

@@ -1,0 +1,143 @@
+/*
+ * LISTEN/NOTIFY wake-ups for subscribers. They only shorten the wait between polls: a lost or late
+ * notification delays delivery by at most one poll interval and never changes what is delivered.
+ *
+ * Why standalone appends notify *after* commit, from a separate statement: a transaction that
+ * issued NOTIFY takes a cluster-wide lock at commit and holds it through its WAL flush, so
+ * notifying inside every append would serialise all appending commits and defeat group commit.
+ * The separate statement writes no WAL of its own and is coalesced to at most one per
+ * `minIntervalMs`, so under load it costs a few statements per second, not one per append.
+ */
+import { sql, type QueryExecutorProvider } from 'kysely';
+import { Client } from 'pg';
+import type { WakeSignal } from './wake-signal';
+
+/** Sends coalesced `pg_notify(channel)` calls after appends that committed. */
+export class AppendNotifier {
+  private dirty = false;
+  private lastSent = 0;
+  private sending: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly db: QueryExecutorProvider,
+    private readonly channel: string,
+    private readonly minIntervalMs: number,
+  ) {}
+
+  /** Records that events were committed; a notification follows within `minIntervalMs`. */
+  appended(): void {
+    if (this.closed) return;
+    this.dirty = true;
+    if (this.sending || this.timer) return;
+    const wait = this.lastSent + this.minIntervalMs - Date.now();
+    if (wait > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.send();
+      }, wait);
+      this.timer.unref();
+    } else {
+      this.send();
+    }
+  }
+
+  /** Stops sending; resolves when no notification is in flight. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.sending;
+  }
+
+  private send(): void {
+    if (!this.dirty || this.closed) return;
+    this.dirty = false;
+    this.lastSent = Date.now();
+    this.sending = sql`select pg_notify(${this.channel}, '')`
+      .execute(this.db)
+      .then(
+        () => undefined,
+        () => undefined, // subscribers fall back to polling
+      )
+      .finally(() => {
+        this.sending = undefined;
+        if (this.dirty) this.appended();
+      });
+  }
+}
+
+/**
+ * One LISTEN connection per store, shared by its subscriptions. Without a connection string, or
+ * while the connection is down, subscriptions simply poll.
+ */
+export class AppendListener {
+  private client: Client | undefined;
+  private connecting: Promise<void> | undefined;
+  private readonly signals = new Set<WakeSignal>();
+  private closed = false;
+
+  constructor(
+    private readonly connectionString: string | undefined,
+    private readonly channel: string,
+  ) {}
+
+  /** Registers a wake signal and makes sure LISTEN is in place; resolves once it is (or failed). */
+  add(signal: WakeSignal): Promise<void> {
+    this.signals.add(signal);
+    return this.ensureListening();
+  }
+
+  /** Unregisters a wake signal; the connection closes when none is left. */
+  async remove(signal: WakeSignal): Promise<void> {
+    this.signals.delete(signal);
+    if (this.signals.size === 0) await this.disconnect();
+  }
+
+  /** (Re)connects when needed; never rejects. */
+  ensureListening(): Promise<void> {
+    if (this.closed || !this.connectionString || this.client) return Promise.resolve();
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.disconnect();
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client({ connectionString: this.connectionString });
+    client.on('error', () => {
+      if (this.client === client) this.client = undefined;
+      void client.end().catch(() => undefined);
+    });
+    client.on('notification', () => {
+      for (const signal of this.signals) signal.signal();
+    });
+    try {
+      await client.connect();
+      await client.query(`listen ${this.channel}`);
+    } catch {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    if (this.closed || this.signals.size === 0) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    // Something may have been appended while we were not listening yet.
+    for (const signal of this.signals) signal.signal();
+  }
+
+  private async disconnect(): Promise<void> {
+    await this.connecting;
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+}

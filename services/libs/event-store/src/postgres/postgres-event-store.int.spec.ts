@@ -1,0 +1,305 @@
+import { testDatabase } from '@agentyard/local-infra';
+import { Kysely, PostgresDialect, sql, type ControlledTransaction } from 'kysely';
+import { Pool } from 'pg';
+import { DuplicateEventId, type Subscription } from '../event-store.port';
+import { DeliveryLog, describeEventStoreContract, expectStrictlyIncreasingPositions, testEvent } from '../testing/event-store.contract';
+import { PostgresCheckpointStore } from './postgres-checkpoint-store';
+import { PostgresEventStore } from './postgres-event-store';
+import { migrateEventStore } from './postgres-event-store.migrations';
+
+describeEventStoreContract('PostgresEventStore', async () => {
+  const store = await PostgresEventStore.connect({ connectionString: await testDatabase('es_contract'), pollIntervalMs: 250 });
+  await store.migrate();
+  return { store, close: () => store.close() };
+});
+
+// A kysely database type for the tests' own tables, as a service would have.
+interface ServiceTables {
+  users: { id: string; name: string };
+  projected: { id: string; count: number };
+}
+
+describe('PostgresEventStore', () => {
+  let connectionString: string;
+  let db: Kysely<ServiceTables>;
+  let store: PostgresEventStore;
+  const subscriptions: Subscription[] = [];
+  const open: ControlledTransaction<ServiceTables>[] = [];
+
+  const follow = (fromCheckpoint: bigint): DeliveryLog => {
+    const log = new DeliveryLog();
+    subscriptions.push(store.subscribeToAll({ fromCheckpoint, onEvent: log.onEvent }));
+    return log;
+  };
+  const begin = async (): Promise<ControlledTransaction<ServiceTables>> => {
+    const trx = await db.startTransaction().execute();
+    open.push(trx);
+    return trx;
+  };
+  /** The position after every committed event right now. */
+  const tail = async (): Promise<bigint> => (await store.appendToStream(`marker-${testEvent().id}`, [testEvent('MarkerSet')])).lastPosition;
+  /** Resolves after the store has run `reads` more readAll queries (the subscriber's polls). */
+  const afterReads = async (reads: number): Promise<void> => {
+    const spy = jest.spyOn(store, 'readAll');
+    const target = spy.mock.calls.length + reads;
+    try {
+      while (spy.mock.calls.length < target) await new Promise((r) => setTimeout(r, 10));
+      await Promise.all(spy.mock.results.map((r) => r.value));
+    } finally {
+      spy.mockRestore();
+    }
+  };
+  const ids = (events: { id: string }[]): string[] => events.map((e) => e.id);
+
+  beforeAll(async () => {
+    connectionString = await testDatabase('es_pg');
+    db = new Kysely<ServiceTables>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString, max: 8 }) }) });
+    await migrateEventStore(db);
+    await sql`create table users (id text primary key, name text not null)`.execute(db);
+    await sql`create table projected (id text primary key, count integer not null)`.execute(db);
+    store = PostgresEventStore.fromKysely(db, { listenConnectionString: connectionString, pollIntervalMs: 200 });
+  });
+
+  afterEach(async () => {
+    await Promise.all(subscriptions.splice(0).map((s) => s.stop()));
+    for (const trx of open.splice(0)) if (!trx.isCommitted && !trx.isRolledBack) await trx.rollback().execute();
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await db?.destroy();
+  });
+
+  describe('when transactions commit out of order', () => {
+    it('holds back a transaction that committed while an older one is still open, then delivers both in transaction order', async () => {
+      const before = await tail();
+      const log = follow(before);
+      const older = await begin();
+      const e1 = testEvent('OlderAppended');
+      await store.appendInTransaction(older, 'order-a', [e1]);
+      const e2 = testEvent('YoungerAppended');
+      await store.appendToStream('order-b', [e2]);
+
+      expect(await store.readAll({ fromPosition: before })).toEqual([]);
+      await afterReads(2); // the subscriber polled (or was notified) after the younger commit
+      expect(log.events).toEqual([]);
+
+      await older.commit().execute();
+      await log.until((events) => events.length >= 2, 'both events');
+      expect(ids(log.events)).toEqual([e1.id, e2.id]);
+      expectStrictlyIncreasingPositions(log.events);
+    });
+
+    it('delivers first a transaction that took its id first, even when it inserts after a younger one committed', async () => {
+      const before = await tail();
+      const log = follow(before);
+      const older = await begin();
+      await sql`select pg_current_xact_id()`.execute(older); // takes its transaction id now
+      const younger = testEvent('YoungerAppended');
+      await store.appendToStream('late-b', [younger]);
+      const late = testEvent('OlderAppended');
+      await store.appendInTransaction(older, 'late-a', [late]);
+      await older.commit().execute();
+
+      await log.until((events) => events.length >= 2, 'both events');
+      expect(ids(log.events)).toEqual([late.id, younger.id]);
+      expectStrictlyIncreasingPositions(log.events);
+      // Insertion order (the bigserial) says the opposite: resuming from it would skip `late`.
+      const { rows } = await sql<{ event_id: string }>`
+        select event_id from event_store.events where event_id in (${late.id}, ${younger.id}) order by global_position`.execute(db);
+      expect(rows.map((r) => r.event_id)).toEqual([younger.id, late.id]);
+    });
+
+    it('never shows a rolled-back append and does not stall on the gap it leaves', async () => {
+      const before = await tail();
+      const log = follow(before);
+      const doomed = await begin();
+      const lost = testEvent('NeverHappened');
+      await store.appendInTransaction(doomed, 'rollback-a', [lost, testEvent('NeverHappened')]);
+      await doomed.rollback().execute();
+      const kept = testEvent('Happened');
+      await store.appendToStream('rollback-a', [kept], { expectedVersion: 'no_stream' });
+
+      await log.until((events) => events.length >= 1, 'the kept event');
+      expect(ids(log.events)).toEqual([kept.id]);
+      expect(await store.readStream('rollback-a')).toMatchObject([{ id: kept.id, streamVersion: 1 }]);
+      expect(ids(await store.readAll({ fromPosition: before }))).toEqual([kept.id]);
+    });
+
+    it('delivers three slow concurrent transactions whole, exactly once, in transaction order, each only after all older ones ended', async () => {
+      const before = await tail();
+      const log = follow(before);
+      const [t1, t2, t3] = [await begin(), await begin(), await begin()];
+      const written = new Map<ControlledTransaction<ServiceTables>, string[]>([
+        [t1, []],
+        [t2, []],
+        [t3, []],
+      ]);
+      // Interleaved appends: each transaction writes three times to its own stream and once to a shared one.
+      for (let round = 0; round < 3; round++) {
+        for (const [i, trx] of [t1, t2, t3].entries()) {
+          const events = [testEvent('SlowStep', { round }), testEvent('SlowStep', { round })];
+          await store.appendInTransaction(trx, `slow-${i}`, events);
+          written.get(trx)?.push(...ids(events));
+        }
+      }
+      const visible = async (): Promise<string[]> => ids(await store.readAll({ fromPosition: before }));
+
+      await t3.commit().execute();
+      expect(await visible()).toEqual([]);
+      await t1.commit().execute();
+      expect(await visible()).toEqual(written.get(t1));
+      await afterReads(2);
+      expect(ids(log.events)).toEqual(written.get(t1));
+      await t2.commit().execute();
+      const all = [...(written.get(t1) ?? []), ...(written.get(t2) ?? []), ...(written.get(t3) ?? [])];
+      expect(await visible()).toEqual(all);
+
+      await log.until((events) => events.length >= all.length, 'all three transactions');
+      expect(ids(log.events)).toEqual(all);
+      expectStrictlyIncreasingPositions(log.events);
+    });
+  });
+
+  describe('when a subscriber is idle', () => {
+    it('is woken by LISTEN/NOTIFY long before its poll interval, for standalone and in-transaction appends', async () => {
+      const sleepy = PostgresEventStore.fromKysely(db, { listenConnectionString: connectionString, pollIntervalMs: 60_000 });
+      try {
+        const before = await tail();
+        const log = new DeliveryLog();
+        const spy = jest.spyOn(sleepy, 'readAll');
+        const subscription = sleepy.subscribeToAll({ fromCheckpoint: before, onEvent: log.onEvent });
+        subscriptions.push(subscription);
+        while (spy.mock.calls.length === 0) await new Promise((r) => setTimeout(r, 10));
+        await spy.mock.results[0]?.value; // its first read is done: it now waits for a notification
+
+        const standalone = testEvent('Nudged');
+        await sleepy.appendToStream('wake-a', [standalone]);
+        await log.until((events) => events.length >= 1, 'the standalone event', 5_000);
+        const inTransaction = testEvent('Nudged');
+        await db.transaction().execute((trx) => sleepy.appendInTransaction(trx, 'wake-b', [inTransaction]));
+        await log.until((events) => events.length >= 2, 'the in-transaction event', 5_000);
+        expect(ids(log.events)).toEqual([standalone.id, inTransaction.id]);
+        spy.mockRestore();
+      } finally {
+        await sleepy.close();
+      }
+    });
+  });
+
+  describe('when appending inside a caller transaction (outbox)', () => {
+    it('commits the caller rows and the events together', async () => {
+      const event = testEvent('UserRegistered', { userId: 'u-1' });
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto('users').values({ id: 'u-1', name: 'Ada' }).execute();
+        await store.appendInTransaction(trx, 'user-u-1', [event], { expectedVersion: 'no_stream' });
+      });
+      expect(await db.selectFrom('users').selectAll().where('id', '=', 'u-1').execute()).toHaveLength(1);
+      expect(ids(await store.readStream('user-u-1'))).toEqual([event.id]);
+    });
+
+    it('rolls the events back with the caller rows', async () => {
+      await expect(
+        db.transaction().execute(async (trx) => {
+          await trx.insertInto('users').values({ id: 'u-2', name: 'Bob' }).execute();
+          await store.appendInTransaction(trx, 'user-u-2', [testEvent('UserRegistered')]);
+          throw new Error('the command failed after appending');
+        }),
+      ).rejects.toThrow('the command failed after appending');
+      expect(await db.selectFrom('users').selectAll().where('id', '=', 'u-2').execute()).toEqual([]);
+      expect(await store.readStream('user-u-2')).toEqual([]);
+    });
+
+    it('gives several appends of one transaction consecutive positions in append order', async () => {
+      const before = await tail();
+      const first = [testEvent(), testEvent()];
+      const second = [testEvent()];
+      await db.transaction().execute(async (trx) => {
+        await store.appendInTransaction(trx, 'multi-a', first);
+        await store.appendInTransaction(trx, 'multi-b', second);
+      });
+      const read = await store.readAll({ fromPosition: before });
+      expect(ids(read)).toEqual(ids([...first, ...second]));
+      const positions = read.map((e) => BigInt(e.globalPosition ?? '0'));
+      expect(positions.map((p) => p - (positions[0] ?? 0n))).toEqual([0n, 1n, 2n]);
+    });
+  });
+
+  describe('when an event id is reused', () => {
+    it('answers a lost-reply retry with the original position and stream version', async () => {
+      const events = [testEvent(), testEvent(), testEvent()];
+      const first = await store.appendToStream('retry-a', events, { expectedVersion: 'no_stream' });
+      await store.appendToStream('retry-a', [testEvent()]);
+      const again = await store.appendToStream('retry-a', events, { expectedVersion: 'no_stream' });
+      expect(again).toEqual(first);
+      expect(await store.readStream('retry-a')).toHaveLength(4);
+    });
+
+    it('rejects a batch that repeats a stored id in another stream or only in part, writing nothing', async () => {
+      const stored = testEvent();
+      await store.appendToStream('dup-a', [stored]);
+      await expect(store.appendToStream('dup-b', [stored])).rejects.toBeInstanceOf(DuplicateEventId);
+      await expect(store.appendToStream('dup-b', [testEvent(), stored])).rejects.toBeInstanceOf(DuplicateEventId);
+      await expect(store.appendToStream('dup-a', [stored, testEvent()])).rejects.toBeInstanceOf(DuplicateEventId);
+      expect(await store.readStream('dup-b')).toEqual([]);
+      expect(await store.readStream('dup-a')).toHaveLength(1);
+      const again = testEvent();
+      await expect(store.appendToStream('dup-c', [again, again])).rejects.toBeInstanceOf(DuplicateEventId);
+      expect(await store.readStream('dup-c')).toEqual([]);
+    });
+  });
+
+  describe('checkpoints', () => {
+    it('loads 0 for a name never saved and the last saved position after saving', async () => {
+      const checkpoints = PostgresCheckpointStore.fromKysely(db);
+      expect(await checkpoints.load('never-saved')).toBe(0n);
+      await checkpoints.save('projection-a', 42n);
+      await checkpoints.save('projection-a', 9_000_000_000_000n);
+      expect(await checkpoints.load('projection-a')).toBe(9_000_000_000_000n);
+    });
+
+    it('commits or rolls back a checkpoint together with the projection rows of its transaction', async () => {
+      const checkpoints = store.checkpoints;
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto('projected').values({ id: 'p', count: 1 }).execute();
+        await checkpoints.save('projection-b', 10n, trx);
+      });
+      await expect(
+        db.transaction().execute(async (trx) => {
+          await trx.updateTable('projected').set({ count: 2 }).where('id', '=', 'p').execute();
+          await checkpoints.save('projection-b', 20n, trx);
+          throw new Error('projection failed');
+        }),
+      ).rejects.toThrow('projection failed');
+      expect(await checkpoints.load('projection-b')).toBe(10n);
+      expect(await db.selectFrom('projected').select('count').where('id', '=', 'p').executeTakeFirst()).toEqual({ count: 1 });
+    });
+  });
+
+  describe('schema', () => {
+    it('keeps its tables in its own Postgres schema and migrates again at every boot without change', async () => {
+      await migrateEventStore(db);
+      const { rows } = await sql<{ table_schema: string; table_name: string }>`
+        select table_schema, table_name from information_schema.tables
+        where table_name in ('events', 'streams', 'checkpoints') order by table_schema, table_name`.execute(db);
+      expect(rows).toEqual([
+        { table_schema: 'event_store', table_name: 'checkpoints' },
+        { table_schema: 'event_store', table_name: 'events' },
+        { table_schema: 'event_store', table_name: 'streams' },
+      ]);
+    });
+
+    it('keeps two stores in different schemas of one database apart', async () => {
+      const other = PostgresEventStore.fromKysely(db, { schema: 'other_store' });
+      await other.migrate();
+      await other.appendToStream('shared-name', [testEvent()]);
+      expect(await other.readStream('shared-name')).toHaveLength(1);
+      expect(await store.readStream('shared-name')).toEqual([]);
+      await other.close();
+    });
+
+    it('refuses a schema name that is not a plain identifier', () => {
+      expect(() => PostgresEventStore.fromKysely(db, { schema: 'x; drop table users' })).toThrow(/invalid event store schema name/);
+    });
+  });
+});

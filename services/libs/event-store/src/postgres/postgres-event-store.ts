@@ -1,0 +1,343 @@
+/*
+ * The default event store: Postgres through kysely + pg.
+ *
+ * Global order invariant: readers (readAll, subscribeToAll) see only events of transactions older
+ * than every transaction still running — `transaction_id < pg_snapshot_xmin(pg_current_snapshot())`
+ * — in (transaction_id, insertion) order, and the position handed out is that order as one number
+ * (`transaction_id * 2^16 + ordinal`, see log-position.ts). So positions are strictly increasing in
+ * delivery order and `readAll({ fromPosition })` resumes without gaps or duplicates: a transaction
+ * that commits late holds readers back until it ends instead of being skipped. No timeouts or
+ * clocks are involved. A long-running write transaction anywhere in the cluster therefore delays
+ * (never reorders) delivery. Proven by postgres-event-store.int.spec.ts (late commit, rollback,
+ * three slow transactions) and the contract suite's hammer test.
+ *
+ * Concurrency: the `streams` row of a stream is the optimistic lock (see the migration's
+ * append_to_stream); a wrong expected version writes nothing and throws VersionConflict.
+ *
+ * Idempotency: appending a batch whose event ids are all stored already, in this stream and order,
+ * returns the original result (a retry after a lost reply). Any other reuse of a stored event id
+ * throws DuplicateEventId and writes nothing.
+ */
+import type { CorrelationMetadata, Envelope, NewEvent } from '@agentyard/contracts';
+import { createHash } from 'node:crypto';
+import { CompiledQuery, Kysely, PostgresDialect, sql, type QueryExecutorProvider, type QueryResult } from 'kysely';
+import { Pool } from 'pg';
+import {
+  DuplicateEventId,
+  VersionConflict,
+  type AppendOptions,
+  type AppendResult,
+  type EventStore,
+  type ExpectedVersion,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type SubscribeOptions,
+  type Subscription,
+} from '../event-store.port';
+import { AppendListener, AppendNotifier } from './append-notifications';
+import type { KyselyTransaction } from './kysely-transaction';
+import { ORDINAL_BITS } from './log-position';
+import { PollingSubscription } from './polling-subscription';
+import { preparedStatementPool } from './prepared-statement-pool';
+import { PostgresCheckpointStore } from './postgres-checkpoint-store';
+import { appendChannel, assertSchemaName, DEFAULT_EVENT_STORE_SCHEMA, migrateEventStore } from './postgres-event-store.migrations';
+
+export interface PostgresEventStoreOptions {
+  /** Postgres schema holding the store's tables. Default `event_store`. */
+  schema?: string;
+  /** Longest wait of an idle subscription between reads when no notification arrives. Default 500 ms. */
+  pollIntervalMs?: number;
+  /** Connection used for LISTEN by subscriptions. Default: none, subscriptions only poll. */
+  listenConnectionString?: string;
+  /** At most one NOTIFY per this many ms after standalone appends. Default 10 ms. */
+  notifyIntervalMs?: number;
+}
+
+export interface PostgresEventStoreConnectOptions extends Omit<PostgresEventStoreOptions, 'listenConnectionString'> {
+  connectionString: string;
+  /** Connections in the store's pool (LISTEN uses one more). Default 10. */
+  poolSize?: number;
+}
+
+/** The store's tables, as a type for its own kysely instance (it only runs raw SQL). */
+interface EventStoreTables {
+  events: {
+    position: bigint;
+    global_position: bigint;
+    stream_id: string;
+    stream_version: number;
+    event_id: string;
+    type: string;
+    version: number;
+    data: unknown;
+    metadata: unknown;
+    occurred_at: Date;
+  };
+  streams: { stream_id: string; version: number };
+  checkpoints: { name: string; position: bigint; updated_at: Date };
+}
+
+interface EventRow {
+  position: string;
+  stream_id: string;
+  stream_version: string;
+  event_id: string;
+  type: string;
+  version: number;
+  data: Record<string, unknown>;
+  metadata: CorrelationMetadata;
+  occurred_at: Date;
+}
+
+interface AppendRow {
+  o_status: 'appended' | 'stored' | 'conflict' | 'duplicate';
+  o_version: string | null;
+  o_position: string | null;
+}
+
+interface PgError {
+  code?: string;
+  constraint?: string;
+}
+
+const EVENT_COLUMNS = 'position, stream_id, stream_version, event_id, type, version, data, metadata, occurred_at';
+
+/** The store's hot SQL, fixed per schema, so it can run as named prepared statements. */
+function statements(schema: string) {
+  return {
+    append: `select o_status, o_version, o_position from ${schema}.append_to_stream($1, $2, $3::jsonb, $4)`,
+    // Both horizon predicates say the same (position = transaction_id * 2^16 + ordinal): the
+    // transaction_id one is the rule, the position one lets the index scan stop at the horizon.
+    readAll: `select ${EVENT_COLUMNS} from ${schema}.events
+      where position > $1::bigint
+        and position < (select pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${1n << ORDINAL_BITS})
+        and transaction_id < (select pg_snapshot_xmin(pg_current_snapshot()))
+      order by position
+      limit $2`,
+    readStream: `select ${EVENT_COLUMNS} from ${schema}.events
+      where stream_id = $1 and stream_version >= $2
+      order by stream_version
+      limit $3`,
+    streamVersion: `select version from ${schema}.streams where stream_id = $1`,
+  };
+}
+
+type Statements = ReturnType<typeof statements>;
+
+/** Short names (Postgres truncates statement names to 63 bytes), distinct per schema and statement. */
+function statementNames(schema: string): Map<string, string> {
+  const tag = createHash('sha1').update(schema).digest('hex').slice(0, 10);
+  return new Map(Object.entries(statements(schema)).map(([key, text]) => [text, `event_store_${tag}_${key}`]));
+}
+
+function run<R>(executor: QueryExecutorProvider, text: string, parameters: unknown[]): Promise<QueryResult<R>> {
+  return executor.getExecutor().executeQuery<R>(CompiledQuery.raw(text, parameters));
+}
+
+function toEnvelope(row: EventRow): Envelope {
+  return {
+    id: row.event_id,
+    type: row.type,
+    version: row.version,
+    streamId: row.stream_id,
+    streamVersion: Number(row.stream_version),
+    globalPosition: row.position,
+    occurredAt: row.occurred_at.toISOString(),
+    data: row.data,
+    metadata: row.metadata,
+  };
+}
+
+function expectedVersionArgument(expected: ExpectedVersion): string {
+  if (typeof expected === 'number') {
+    if (!Number.isSafeInteger(expected) || expected < 0) throw new RangeError(`expected version must be a whole number ≥ 0, got ${expected}`);
+    return String(expected);
+  }
+  return expected;
+}
+
+/** True when a stream at `actual` satisfies `expected` (0 = absent). */
+function satisfiesExpectedVersion(expected: ExpectedVersion, actual: number): boolean {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'no_stream':
+      return actual === 0;
+    case 'stream_exists':
+      return actual > 0;
+    default:
+      return actual === expected;
+  }
+}
+
+/** Event store on Postgres; see the module comment for its ordering and concurrency guarantees. */
+export class PostgresEventStore implements EventStore {
+  /** Checkpoints in the same schema, for subscribers that save them with their own rows. */
+  readonly checkpoints: PostgresCheckpointStore;
+  readonly schema: string;
+  private readonly db: Kysely<EventStoreTables>;
+  private readonly statements: Statements;
+  private readonly notifier: AppendNotifier;
+  private readonly listener: AppendListener;
+  private readonly subscriptions = new Set<PollingSubscription>();
+  private readonly pollIntervalMs: number;
+  private closed = false;
+
+  private constructor(
+    db: Kysely<EventStoreTables>,
+    options: PostgresEventStoreOptions,
+    private readonly ownsDb: boolean,
+  ) {
+    this.schema = options.schema ?? DEFAULT_EVENT_STORE_SCHEMA;
+    assertSchemaName(this.schema);
+    this.db = db;
+    this.statements = statements(this.schema);
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.notifier = new AppendNotifier(db, appendChannel(this.schema), options.notifyIntervalMs ?? 10);
+    this.listener = new AppendListener(options.listenConnectionString, appendChannel(this.schema));
+    this.checkpoints = PostgresCheckpointStore.fromKysely(db, { schema: this.schema });
+  }
+
+  /** Opens a pool of its own on `connectionString` (closed by `close()`); does not migrate. */
+  static async connect(options: PostgresEventStoreConnectOptions): Promise<PostgresEventStore> {
+    const schema = options.schema ?? DEFAULT_EVENT_STORE_SCHEMA;
+    assertSchemaName(schema);
+    const pool = new Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+    // An idle connection that dies (server restart, admin kill) is dropped by the pool; without a
+    // listener its 'error' event would crash the process.
+    pool.on('error', () => undefined);
+    const db = new Kysely<EventStoreTables>({
+      dialect: new PostgresDialect({ pool: preparedStatementPool(pool, statementNames(schema)) }),
+    });
+    try {
+      await sql`select 1`.execute(db); // fail fast on a wrong connection string
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
+    return new PostgresEventStore(db, { ...options, listenConnectionString: options.connectionString }, true);
+  }
+
+  /** Uses a caller's kysely instance (any database type); `close()` leaves it open. */
+  static fromKysely<DB>(db: Kysely<DB>, options: PostgresEventStoreOptions = {}): PostgresEventStore {
+    return new PostgresEventStore(db as unknown as Kysely<EventStoreTables>, options, false);
+  }
+
+  /** Creates or upgrades the store's tables (idempotent; run it at boot). */
+  async migrate(): Promise<void> {
+    await migrateEventStore(this.db, { schema: this.schema });
+  }
+
+  async appendToStream(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    const result = await this.append(this.db, streamId, events, options, false);
+    if (events.length > 0) this.notifier.appended();
+    return result;
+  }
+
+  /**
+   * Appends inside the caller's transaction, so the caller's own rows and these events commit or
+   * roll back together (the outbox). Subscribers are notified when that transaction commits. Keep
+   * such transactions short: readers wait for every older transaction to end. At REPEATABLE READ or
+   * SERIALIZABLE a concurrent append to the same stream surfaces as Postgres' serialization
+   * failure (40001) rather than VersionConflict; retry the transaction either way.
+   */
+  async appendInTransaction(
+    trx: KyselyTransaction,
+    streamId: string,
+    events: NewEvent[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    return this.append(trx, streamId, events, options, true);
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<Envelope[]> {
+    const { rows } = await run<EventRow>(this.db, this.statements.readStream, [streamId, options.fromVersion ?? 1, options.maxCount ?? null]);
+    return rows.map(toEnvelope);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<Envelope[]> {
+    const from = options.fromPosition ?? 0n;
+    const { rows } = await run<EventRow>(this.db, this.statements.readAll, [from.toString(), options.limit ?? 1000]);
+    return rows.map(toEnvelope);
+  }
+
+  subscribeToAll(options: SubscribeOptions): Subscription {
+    if (this.closed) throw new Error('event store is closed');
+    const subscription: PollingSubscription = new PollingSubscription({
+      ...options,
+      // LISTEN first, then read: nothing committed in between can go unnoticed.
+      beforeFirstRead: (wake) => this.listener.add(wake),
+      read: async (after, limit) => {
+        await this.listener.ensureListening();
+        return this.readAll({ fromPosition: after, limit });
+      },
+      pollIntervalMs: this.pollIntervalMs,
+      onEnded: () => {
+        this.subscriptions.delete(subscription);
+        void this.listener.remove(subscription.wake);
+      },
+    });
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** Stops subscriptions, the listener and (when the store created it) the pool. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await this.notifier.close();
+    await this.listener.close();
+    if (this.ownsDb) await this.db.destroy();
+  }
+
+  private async append(
+    executor: QueryExecutorProvider,
+    streamId: string,
+    events: NewEvent[],
+    options: AppendOptions,
+    notifyInTransaction: boolean,
+  ): Promise<AppendResult> {
+    const expected = options.expectedVersion ?? 'any';
+    if (events.length === 0) return this.checkOnly(executor, streamId, expected);
+    // NewEvent has exactly the fields the SQL reads (id, type, version, data, metadata, occurredAt).
+    const payload = JSON.stringify(events);
+    let row: AppendRow | undefined;
+    try {
+      const { rows } = await run<AppendRow>(executor, this.statements.append, [streamId, expectedVersionArgument(expected), payload, notifyInTransaction]);
+      row = rows[0];
+    } catch (error) {
+      const { code, constraint } = error as PgError;
+      if (code === '23505' && constraint === 'events_event_id_unique') {
+        throw new DuplicateEventId(streamId, events.map((e) => e.id));
+      }
+      if (code === '23505' && constraint === 'events_stream_version_unique') {
+        throw new VersionConflict(streamId, expected, await this.currentVersion(this.db, streamId));
+      }
+      throw error;
+    }
+    switch (row?.o_status) {
+      case 'appended':
+      case 'stored':
+        return { nextExpectedVersion: Number(row.o_version), lastPosition: BigInt(row.o_position ?? '0') };
+      case 'conflict':
+        throw new VersionConflict(streamId, expected, Number(row.o_version));
+      case 'duplicate':
+        throw new DuplicateEventId(streamId, events.map((e) => e.id));
+      default:
+        throw new Error(`unexpected reply from ${this.schema}.append_to_stream: ${JSON.stringify(row)}`);
+    }
+  }
+
+  private async checkOnly(executor: QueryExecutorProvider, streamId: string, expected: ExpectedVersion): Promise<AppendResult> {
+    expectedVersionArgument(expected);
+    const actual = await this.currentVersion(executor, streamId);
+    if (!satisfiesExpectedVersion(expected, actual)) throw new VersionConflict(streamId, expected, actual);
+    return { nextExpectedVersion: actual, lastPosition: 0n };
+  }
+
+  private async currentVersion(executor: QueryExecutorProvider, streamId: string): Promise<number> {
+    const { rows } = await run<{ version: string }>(executor, this.statements.streamVersion, [streamId]);
+    return rows[0] ? Number(rows[0].version) : 0;
+  }
+}
