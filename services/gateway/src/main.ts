@@ -15,6 +15,7 @@ import { toErrorResponse } from './interface/http-error.filter';
 import { OwnershipIndex } from './infrastructure/ownership-index';
 import { LiveEventsHub } from './interface/live-events.ws';
 import { buildOpenApiDocument } from './interface/openapi';
+import { serveDashboard } from './interface/dashboard.static';
 
 async function main(): Promise<void> {
   const config = loadConfig(gatewayConfigSchema);
@@ -58,8 +59,7 @@ async function main(): Promise<void> {
         const { status, body } = toErrorResponse(error);
         void reply.status(status).send({ ...body, requestId: request.id });
       });
-      // Until the dashboard is served here, `/` leads to the API docs.
-      fastify.get('/', (_request, reply) => reply.redirect('/api/docs'));
+      await serveDashboard(fastify, config.WEB_DIST_DIR);
       SwaggerModule.setup('api/docs', app, buildOpenApiDocument() as unknown as OpenAPIObject, { jsonDocumentUrl: 'api/docs/openapi.json' });
       app.get(HealthRegistry).register('nats', () => {
         if (nc.isClosed()) throw new Error('NATS connection closed');

@@ -1,0 +1,307 @@
+/*
+ * Issue 3 end to end: every service, nats-server, Postgres and two real worker agents as
+ * processes. Worker B has a `claude` CLI stand-in on its PATH (the real CLI needs a network API),
+ * so "a task that needs a tool only B has" exercises real tool detection and allocation.
+ */
+import { chmodSync, mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { Client } from 'pg';
+import type { Envelope, TaskView, WorkerView } from '@agentyard/contracts';
+import { startPlatform, type Platform, type WorkerAgentProcess } from '@agentyard/local-infra';
+import { ApiClient, eventually } from './support/api-client';
+import { LiveSocket } from './support/live-socket';
+
+let platform: Platform;
+let api: ApiClient;
+let alice: { client: ApiClient; userId: string; token: string };
+let mallory: { client: ApiClient; userId: string; token: string };
+let workerA: WorkerAgentProcess;
+let workerB: WorkerAgentProcess;
+let workerAId: string;
+let workerBId: string;
+let nc: NatsConnection;
+const fakeBin = mkdtempSync(join(tmpdir(), 'agentyard-fake-claude-'));
+
+const shell = (command: string, extra: Record<string, unknown> = {}) => ({ description: `run ${command.slice(0, 40)}`, tool: 'shell', input: { command }, ...extra });
+
+async function createTask(client: ApiClient, body: Record<string, unknown>): Promise<TaskView> {
+  const res = await client.post<TaskView>('/api/v1/tasks', body);
+  if (res.status !== 201) throw new Error(`create task: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+const taskIn = (client: ApiClient, id: string, statuses: string[], timeoutMs = 60_000) =>
+  eventually(
+    `task ${id} to reach ${statuses.join('/')}`,
+    async () => {
+      const res = await client.get<TaskView>(`/api/v1/tasks/${id}`);
+      return statuses.includes(res.body.status) ? res.body : undefined;
+    },
+    timeoutMs,
+  );
+
+async function registrationToken(client: ApiClient): Promise<string> {
+  const res = await client.post<{ token: string; installCommand: string }>('/api/v1/workers/registration-tokens', { uses: 1 });
+  expect(res.status).toBe(201);
+  expect(res.body.installCommand).toContain(res.body.token);
+  return res.body.token;
+}
+
+async function onlineWorker(client: ApiClient, name: string): Promise<WorkerView> {
+  return eventually(`worker ${name} online`, async () => {
+    const res = await client.get<{ items: WorkerView[] }>('/api/v1/workers');
+    return res.body.items.find((w) => w.name === name && w.status === 'online' && w.lastHeartbeat !== null);
+  });
+}
+
+beforeAll(async () => {
+  // Stand-in for the Claude Code CLI: answers --version and -p like the real one, offline.
+  writeFileSync(
+    join(fakeBin, 'claude'),
+    [
+      '#!/bin/sh',
+      'if [ "$1" = "--version" ]; then echo "1.0.0 (Claude Code)"; exit 0; fi',
+      'while [ $# -gt 0 ]; do if [ "$1" = "-p" ]; then shift; echo "claude stand-in says: $1"; exit 0; fi; shift; done',
+      'echo "claude stand-in: no -p prompt" >&2; exit 2',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(join(fakeBin, 'claude'), 0o755);
+  platform = await startPlatform({
+    env: {
+      // The offline threshold must stay well above the heartbeat interval, or healthy workers flap.
+      workers: { OFFLINE_AFTER_MS: '4000', SWEEP_INTERVAL_MS: '500', HEARTBEAT_INTERVAL_MS: '1000' },
+      tasks: { TIMEOUT_SCAN_INTERVAL_MS: '500' },
+    },
+  });
+  api = new ApiClient(platform.url);
+  alice = await api.signUp('alice');
+  mallory = await api.signUp('mallory');
+  workerA = platform.startWorker({ token: await registrationToken(alice.client), name: 'worker-a', slots: 4 });
+  workerB = platform.startWorker({
+    token: await registrationToken(alice.client),
+    name: 'worker-b',
+    slots: 4,
+    env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}` },
+  });
+  workerAId = (await onlineWorker(alice.client, 'worker-a')).id;
+  workerBId = (await onlineWorker(alice.client, 'worker-b')).id;
+  nc = await connect({ servers: platform.nats.url });
+}, 120_000);
+
+afterAll(async () => {
+  await nc?.close();
+  await platform?.stop();
+});
+
+describe('Tasks on worker agents', () => {
+  it('runs 50 shell tasks to success with the right output, and the WebSocket sees every status change', async () => {
+    const live = await LiveSocket.open(platform.url, alice.token);
+    const tasks = await Promise.all(Array.from({ length: 50 }, (_, i) => createTask(alice.client, shell(`echo task-${i}-$((6*7))`))));
+    expect(tasks.every((t) => t.status === 'queued' && t.attempt === 1)).toBe(true);
+    const done = await Promise.all(tasks.map((t) => taskIn(alice.client, t.id, ['succeeded', 'failed', 'timed_out', 'cancelled'], 120_000)));
+    done.forEach((t, i) => {
+      expect(t.status).toBe('succeeded');
+      expect(t.result?.exitCode).toBe(0);
+      expect(t.result?.outputTail).toContain(`task-${i}-42`);
+    });
+    await eventually('every TaskSucceeded on the socket', async () =>
+      tasks.every((t) => live.eventsOf(t.id).some((e) => e.type === 'TaskSucceeded')) ? true : undefined,
+    );
+    for (const t of tasks) {
+      const seen = live.eventsOf(t.id).map((e) => e.type);
+      expect(seen).toEqual(expect.arrayContaining(['TaskCreated', 'TaskQueued', 'TaskAssigned', 'TaskStarted', 'TaskSucceeded']));
+    }
+    live.close();
+  }, 180_000);
+
+  it('runs a task that needs a tool only worker B has on B, and the decision shows both workers scored', async () => {
+    const task = await createTask(alice.client, { description: 'ask claude', tool: 'claude-code', input: { prompt: 'hello' } });
+    const done = await taskIn(alice.client, task.id, ['succeeded', 'failed']);
+    expect(done.status).toBe('succeeded');
+    expect(done.workerId).toBe(workerBId);
+    expect(done.result?.outputTail).toContain('claude stand-in says: hello');
+    const decision = await alice.client.get<{ workerId: string; candidates: Array<{ workerId: string; eligible: boolean; rejectedBecause: string[]; scores: { total: number } }> }>(
+      `/api/v1/tasks/${task.id}/allocation`,
+    );
+    expect(decision.status).toBe(200);
+    expect(decision.body.workerId).toBe(workerBId);
+    const byId = Object.fromEntries(decision.body.candidates.map((c) => [c.workerId, c]));
+    expect(byId[workerBId]?.eligible).toBe(true);
+    expect(byId[workerBId]?.scores.total).toBeGreaterThan(0);
+    expect(byId[workerAId]?.eligible).toBe(false);
+    expect(byId[workerAId]?.rejectedBecause.join(' ')).toMatch(/claude-code/);
+  }, 60_000);
+
+  it('cancels a running `sleep 60`: the process tree is gone within 2 s and the task is cancelled', async () => {
+    const task = await createTask(alice.client, shell('echo $$ > pid; sleep 60 & echo $! > child; wait'));
+    const running = await taskIn(alice.client, task.id, ['running']);
+    const agent = running.workerId === workerAId ? workerA : workerB;
+    const pidFile = join(agent.stateDir, 'work', `${task.id}-1`, 'child');
+    const childPid = Number(await eventually('the sleep pid', async () => (existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() || undefined : undefined)));
+    expect(isAlive(childPid)).toBe(true);
+    const cancelledAt = Date.now();
+    expect((await alice.client.post(`/api/v1/tasks/${task.id}/cancel`)).status).toBe(200);
+    await eventually('the sleep to die', async () => (isAlive(childPid) ? undefined : true), 2_000, 20);
+    expect(Date.now() - cancelledAt).toBeLessThan(2_000);
+    expect((await taskIn(alice.client, task.id, ['cancelled'])).status).toBe('cancelled');
+    const again = await alice.client.post(`/api/v1/tasks/${task.id}/cancel`);
+    expect(again.status).toBe(409);
+  }, 60_000);
+
+  it('requeues the task of a worker killed with -9 and runs it as attempt 2 on the other worker; a late result from attempt 1 is rejected', async () => {
+    const task = await createTask(alice.client, shell('sleep 3; echo survived', { maxAttempts: 3 }));
+    const running = await taskIn(alice.client, task.id, ['running']);
+    const victim = running.workerId === workerAId ? workerA : workerB;
+    const victimId = running.workerId!;
+    await victim.kill();
+    const done = await taskIn(alice.client, task.id, ['succeeded', 'failed'], 90_000);
+    expect(done.status).toBe('succeeded');
+    expect(done.attempt).toBe(2);
+    expect(done.workerId).not.toBe(victimId);
+    // The dead worker's attempt-1 result arrives late: fenced off.
+    const js = jetstream(nc);
+    await js.publish(
+      `work.report.${victimId}`,
+      JSON.stringify({ kind: 'finished', taskId: task.id, attempt: 1, workerId: victimId, outcome: 'succeeded', result: { exitCode: 0, outputTail: 'late', durationMs: 1 } }),
+    );
+    const history = await eventually('the rejection in the history', async () => {
+      const res = await alice.client.get<{ items: Envelope[] }>(`/api/v1/tasks/${task.id}/events`);
+      return res.body.items.some((e) => e.type === 'TaskReportRejected') ? res.body.items : undefined;
+    });
+    const types = history.map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['TaskRequeued', 'TaskReportRejected']));
+    expect(types.filter((t) => t === 'TaskSucceeded')).toHaveLength(1);
+    const after = await alice.client.get<TaskView>(`/api/v1/tasks/${task.id}`);
+    expect(after.body.result?.outputTail).toContain('survived');
+    // Bring a worker back for the remaining tests.
+    const replacement = platform.startWorker({ stateDir: victim.stateDir, name: victim === workerA ? 'worker-a' : 'worker-b', slots: 4 });
+    if (victim === workerA) workerA = replacement;
+    else workerB = replacement;
+    await eventually('the worker back online', async () => {
+      const res = await alice.client.get<WorkerView>(`/api/v1/workers/${victimId}`);
+      return res.body.status === 'online' ? true : undefined;
+    });
+  }, 150_000);
+
+  it('loses no task and runs none twice when the tasks and allocation services restart mid-run', async () => {
+    const log = join(mkdtempSync(join(tmpdir(), 'agentyard-runs-')), 'runs.log');
+    writeFileSync(log, '');
+    const tasks = await Promise.all(Array.from({ length: 30 }, (_, i) => createTask(alice.client, shell(`echo run-${i} >> ${log}; sleep 0.2`))));
+    await platform.restart('tasks', 'kill');
+    await platform.restart('allocation', 'kill');
+    const done = await Promise.all(tasks.map((t) => taskIn(alice.client, t.id, ['succeeded', 'failed'], 120_000)));
+    expect(done.every((t) => t.status === 'succeeded')).toBe(true);
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    const counts = new Map<string, number>();
+    for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1);
+    expect(counts.size).toBe(30);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  }, 180_000);
+
+  it('rebuilds every read model from the event store equal to the live one', async () => {
+    const before = await readModels();
+    for (const service of ['tasks', 'workers'] as const) await replay(service);
+    expect(await readModels()).toEqual(before);
+  }, 60_000);
+
+  it("gives a second user 404 on the first user's tasks and workers, and none of their WebSocket messages", async () => {
+    const theirs = await createTask(alice.client, shell('echo private'));
+    const spy = await LiveSocket.open(platform.url, mallory.token);
+    const own = await LiveSocket.open(platform.url, alice.token);
+    await taskIn(alice.client, theirs.id, ['succeeded']);
+    const m = mallory.client;
+    const id = theirs.id;
+    for (const [method, path] of [
+      ['GET', `/api/v1/tasks/${id}`],
+      ['PUT', `/api/v1/tasks/${id}`],
+      ['DELETE', `/api/v1/tasks/${id}`],
+      ['POST', `/api/v1/tasks/${id}/cancel`],
+      ['POST', `/api/v1/tasks/${id}/retry`],
+      ['GET', `/api/v1/tasks/${id}/events`],
+      ['GET', `/api/v1/tasks/${id}/allocation`],
+      ['GET', `/api/v1/workers/${workerAId}`],
+      ['POST', `/api/v1/workers/${workerAId}/drain`],
+    ] as const) {
+      const res = await m.call(method, path, method === 'PUT' ? { priority: 1 } : method === 'POST' ? {} : undefined);
+      expect({ path, method, status: res.status }).toEqual({ path, method, status: 404 });
+    }
+    expect((await m.get<{ items: unknown[] }>('/api/v1/tasks')).body.items).toEqual([]);
+    expect((await m.get<{ items: unknown[] }>('/api/v1/workers')).body.items).toEqual([]);
+    // Mallory's own task: her socket must see it, proving the socket works and Alice's was filtered.
+    const hers = await createTask(m, { description: 'no worker can take it', tool: 'ollama', input: { prompt: 'x' } });
+    await eventually("mallory's own event", async () => (spy.eventsOf(hers.id).length > 0 ? true : undefined));
+    await eventually("alice's events on her socket", async () => (own.eventsOf(id).some((e) => e.type === 'TaskSucceeded') ? true : undefined));
+    expect(spy.events.filter((e) => JSON.stringify(e).includes(alice.userId))).toEqual([]);
+    expect(spy.eventsOf(id)).toEqual([]);
+    expect(spy.output.filter((c) => c.taskId === id)).toEqual([]);
+    spy.close();
+    own.close();
+  }, 60_000);
+
+  describe('bad input', () => {
+    const count = async () => (await alice.client.get<{ items: unknown[] }>('/api/v1/tasks?limit=200')).body.items.length;
+
+    it.each([
+      { name: 'an unknown tool', body: { description: 'x', tool: 'rm-rf', input: {} }, status: 400, message: /tool must be one of/ },
+      { name: 'priority out of range', body: { ...shell('true'), priority: 101 }, status: 400, message: /priority must be 0–100/ },
+      { name: 'a shell task without a command', body: { description: 'x', tool: 'shell', input: {} }, status: 400, message: /input.command/ },
+      { name: 'a 1 MB description', body: { ...shell('true'), description: 'x'.repeat(1024 * 1024) }, status: 413, message: /larger/ },
+      { name: 'a 20 kB description', body: { ...shell('true'), description: 'x'.repeat(20_000) }, status: 400, message: /description must be at most/ },
+    ])('answers $name with a clear $status and creates nothing', async ({ body, status, message }) => {
+      const before = await count();
+      const res = await alice.client.post('/api/v1/tasks', body);
+      expect(res.status).toBe(status);
+      expect(String(res.body.message)).toMatch(message);
+      expect(await count()).toBe(before);
+    });
+
+    it('answers a malformed registration token with 400 and an unknown one with 401, registering nothing', async () => {
+      const body = { name: 'x', hostname: 'h', platform: 'linux', arch: 'x64', tools: [], slots: 1, resources: { cpus: 1, memoryMb: 1, diskMb: 1 }, agentVersion: '0' };
+      const malformed = await api.post('/api/v1/workers/register', { ...body, token: 'not-a-token' });
+      expect(malformed.status).toBe(400);
+      expect(String(malformed.body.message)).toMatch(/registration token/);
+      const unknown = await api.post('/api/v1/workers/register', { ...body, token: `ayr_00000000-0000-7000-8000-000000000000.${'A'.repeat(43)}` });
+      expect(unknown.status).toBe(401);
+      expect((await alice.client.get<{ items: unknown[] }>('/api/v1/workers')).body.items).toHaveLength(2);
+    });
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function query<T extends Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function readModels(): Promise<Record<string, unknown[]>> {
+  return {
+    tasks: await query(platform.databases.tasks, 'select * from task_view order by id'),
+    workers: await query(platform.databases.workers, 'select * from worker_view order by id'),
+  };
+}
+
+async function replay(service: 'tasks' | 'workers'): Promise<void> {
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, [join(__dirname, '..', '..', service, 'dist', 'replay.js')], {
+    env: { ...process.env, DATABASE_URL: platform.databases[service] },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`replay ${service} failed: ${r.stderr}`);
+}
