@@ -6,7 +6,7 @@ delete swc.$schema;
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  testMatch: ['<rootDir>/{contracts,services,worker,bench,infra}/**/*.spec.ts'],
+  testMatch: ['<rootDir>/{contracts,services,worker,bench,infra}/**/*.spec.ts', '<rootDir>/web/e2e/**/*.e2e.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, sourceMaps: 'inline', swcrc: false }] },
   moduleNameMapper: {

@@ -63,6 +63,26 @@ if (existsSync(jestOut)) {
   failed += 1;
 }
 
+// The dashboard's component and store tests run under Vitest (Vite's own transform for .vue).
+const webConfig = ['vitest.config.ts', 'vite.config.ts'].map((f) => join(root, 'web', f)).find((f) => existsSync(f));
+if (webConfig && extraArgs.length === 0) {
+  const vitestOut = join(results, 'vitest.json');
+  const vitest = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--root', join(root, 'web'), '--reporter=default', '--reporter=json', `--outputFile.json=${vitestOut}`],
+    { stdio: 'inherit', cwd: root },
+  );
+  if (vitest.status !== 0) status = 1;
+  if (existsSync(vitestOut)) {
+    const report = JSON.parse(readFileSync(vitestOut, 'utf8'));
+    passed += report.numPassedTests;
+    failed += report.numFailedTests;
+    failed += report.testResults.filter((r) => r.status === 'failed' && r.assertionResults.length === 0).length;
+  } else {
+    failed += 1;
+  }
+}
+
 if (failed > 0) status = 1;
 process.stdout.write(`${passed} passed, ${failed} failed\n`);
 process.exit(status);
