@@ -43,6 +43,9 @@ export const promptInputSchema = z
   .strict();
 export type PromptInput = z.infer<typeof promptInputSchema>;
 
+/** Input of the `noop` tool: nothing. */
+export const noopInputSchema = z.object({}).strict();
+
 export const toolInputSchemas: Record<ToolName, z.ZodType> = {
   shell: shellInputSchema,
   'claude-code': promptInputSchema,
@@ -50,7 +53,7 @@ export const toolInputSchemas: Record<ToolName, z.ZodType> = {
   ollama: promptInputSchema,
   'claude-api': promptInputSchema,
   'gemini-api': promptInputSchema,
-  noop: z.object({}).strict(),
+  noop: noopInputSchema,
 };
 
 export const taskRequirementsSchema = z

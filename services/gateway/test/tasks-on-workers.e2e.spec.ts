@@ -118,6 +118,13 @@ describe('Tasks on worker agents', () => {
     live.close();
   }, 180_000);
 
+  it('runs a noop task through the whole pipeline without a process', async () => {
+    const task = await createTask(alice.client, { description: 'pipeline check', tool: 'noop', input: {} });
+    const done = await taskIn(alice.client, task.id, ['succeeded', 'failed']);
+    expect(done).toMatchObject({ status: 'succeeded', attempt: 1, result: { exitCode: 0 } });
+    expect([workerAId, workerBId]).toContain(done.workerId);
+  }, 60_000);
+
   it('runs a task that needs a tool only worker B has on B, and the decision shows both workers scored', async () => {
     const task = await createTask(alice.client, { description: 'ask claude', tool: 'claude-code', input: { prompt: 'hello' } });
     const done = await taskIn(alice.client, task.id, ['succeeded', 'failed']);

@@ -59,8 +59,9 @@ export interface EventStore {
   /**
    * Appends events atomically at the end of a stream. An empty `events` array only checks the
    * expected version (lastPosition 0n). Retrying an append whose event ids are all stored already,
-   * in that stream and order, returns the original result and writes nothing (idempotent retry);
-   * an event id stored elsewhere throws DuplicateEventId.
+   * in that stream and order, returns the original result and writes nothing (idempotent retry).
+   * Other reuse of a stored event id: the Postgres adapter throws DuplicateEventId (ids are unique
+   * store-wide); KurrentDB only checks ids against the stream's recent events.
    */
   appendToStream(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   /** Events of one stream in stream order; an absent stream gives []. */

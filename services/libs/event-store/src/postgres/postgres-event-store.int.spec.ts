@@ -1,8 +1,10 @@
+import type { NewEvent } from '@agentyard/contracts';
 import { testDatabase } from '@agentyard/local-infra';
 import { Kysely, PostgresDialect, sql, type ControlledTransaction } from 'kysely';
 import { Pool } from 'pg';
 import { DuplicateEventId, type Subscription } from '../event-store.port';
 import { DeliveryLog, describeEventStoreContract, expectStrictlyIncreasingPositions, testEvent } from '../testing/event-store.contract';
+import { ordinalOf } from './log-position';
 import { PostgresCheckpointStore } from './postgres-checkpoint-store';
 import { PostgresEventStore } from './postgres-event-store';
 import { migrateEventStore } from './postgres-event-store.migrations';
@@ -225,14 +227,45 @@ describe('PostgresEventStore', () => {
     });
   });
 
+  describe('when positions are assigned', () => {
+    it('numbers the events of every transaction from ordinal 0, however often a connection is reused', async () => {
+      for (let i = 0; i < 12; i++) {
+        const { lastPosition } = await store.appendToStream(`ordinal-${i % 3}`, [testEvent(), testEvent(), testEvent()]);
+        expect(ordinalOf(lastPosition)).toBe(2);
+      }
+    });
+
+    it('keeps positions increasing across a savepoint rolled back inside one transaction', async () => {
+      const before = await tail();
+      const trx = await begin();
+      const kept = [testEvent(), testEvent()];
+      await store.appendInTransaction(trx, 'savepoint-a', [kept[0] as NewEvent]);
+      const savepoint = await trx.savepoint('undo').execute();
+      await store.appendInTransaction(savepoint, 'savepoint-b', [testEvent(), testEvent()]);
+      const back = await savepoint.rollbackToSavepoint('undo').execute();
+      await store.appendInTransaction(back, 'savepoint-c', [kept[1] as NewEvent]);
+      await back.commit().execute();
+
+      const read = await store.readAll({ fromPosition: before });
+      expect(ids(read)).toEqual(ids(kept));
+      expect(read.map((e) => ordinalOf(BigInt(e.globalPosition ?? '0')))).toEqual([0, 1]);
+      expect(await store.readStream('savepoint-b')).toEqual([]);
+    });
+  });
+
   describe('when an event id is reused', () => {
-    it('answers a lost-reply retry with the original position and stream version', async () => {
+    it('answers a lost-reply retry with the original position and stream version, whatever the expectation', async () => {
       const events = [testEvent(), testEvent(), testEvent()];
       const first = await store.appendToStream('retry-a', events, { expectedVersion: 'no_stream' });
       await store.appendToStream('retry-a', [testEvent()]);
-      const again = await store.appendToStream('retry-a', events, { expectedVersion: 'no_stream' });
-      expect(again).toEqual(first);
-      expect(await store.readStream('retry-a')).toHaveLength(4);
+      expect(await store.appendToStream('retry-a', events, { expectedVersion: 'no_stream' })).toEqual(first);
+
+      const later = [testEvent()];
+      const second = await store.appendToStream('retry-a', later, { expectedVersion: 4 });
+      expect(await store.appendToStream('retry-a', later, { expectedVersion: 4 })).toEqual(second);
+      expect(await store.appendToStream('retry-a', later, { expectedVersion: 'any' })).toEqual(second);
+      expect(await store.appendToStream('retry-a', later, { expectedVersion: 'stream_exists' })).toEqual(second);
+      expect((await store.readStream('retry-a')).map((e) => e.streamVersion)).toEqual([1, 2, 3, 4, 5]);
     });
 
     it('rejects a batch that repeats a stored id in another stream or only in part, writing nothing', async () => {

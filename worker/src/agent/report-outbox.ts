@@ -1,0 +1,95 @@
+/*
+ * Reports (`started`, `finished`) go to JetStream on `work.report.<workerId>` and are retried until
+ * the stream acknowledges them: the platform's task state depends on them. Each report carries the
+ * msg id `<taskId>:<attempt>:<kind>`, so a retry of a publish that timed out but was stored is a
+ * duplicate the stream drops (platform-notes: retry with the same id, never a new one).
+ * Reports leave in FIFO order through one queue, so `started` always precedes its `finished`.
+ */
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { workReportSchema, type WorkReport } from '@agentyard/contracts';
+import { describeError, type Logger } from '../logging/logger';
+import { abortableSleep } from '../system/abortable-sleep';
+
+export interface ReportOutboxOptions {
+  /** Wait for each PubAck. Default 5 s. */
+  publishTimeoutMs?: number;
+  /** Retry backoff, doubling from min to max. Defaults 250 ms → 5 s. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+/** The msg id that makes a report's retries duplicates of each other. */
+export function reportMsgId(report: WorkReport): string {
+  return `${report.taskId}:${report.attempt}:${report.kind}`;
+}
+
+export class ReportOutbox {
+  private tail: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly subject: string,
+    private readonly logger: Logger,
+    private readonly options: ReportOutboxOptions = {},
+  ) {}
+
+  /** Queues a report; resolves true once JetStream has stored it, false if the outbox was closed first. Never rejects. */
+  send(report: WorkReport): Promise<boolean> {
+    const checked = workReportSchema.safeParse(report);
+    if (!checked.success) {
+      // Our own bug; the platform would reject it too. Say so loudly instead of retrying forever.
+      this.logger.error(`dropping an invalid ${report.kind} report for ${report.taskId}:${report.attempt}: ${checked.error.message}`);
+      return Promise.resolve(false);
+    }
+    this.pending++;
+    const sent = this.tail.then(() => this.publishUntilAcked(checked.data)).then(
+      () => true,
+      () => false,
+    );
+    this.tail = sent.then(() => {
+      this.pending--;
+    });
+    return sent;
+  }
+
+  /** Number of reports not yet acknowledged. */
+  get size(): number {
+    return this.pending;
+  }
+
+  /** Resolves when every queued report is stored, or after `timeoutMs`; true if all were stored. */
+  async flush(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const done = this.tail.then(() => true as const);
+    const result = await Promise.race([done, timedOut]);
+    clearTimeout(timer);
+    return result && this.pending === 0;
+  }
+
+  /** Stops retrying; reports still queued are abandoned (the platform's lease and timeouts recover). */
+  close(): void {
+    this.abort.abort(new Error('report outbox closed'));
+  }
+
+  private async publishUntilAcked(report: WorkReport): Promise<void> {
+    const msgID = reportMsgId(report);
+    const payload = JSON.stringify(report);
+    let delay = this.options.retryMinMs ?? 250;
+    for (let attempt = 1; ; attempt++) {
+      this.abort.signal.throwIfAborted();
+      try {
+        await this.js.publish(this.subject, payload, { msgID, timeout: this.options.publishTimeoutMs ?? 5_000 });
+        if (attempt > 1) this.logger.info(`report ${msgID} stored after ${attempt} attempts`);
+        return;
+      } catch (error) {
+        this.abort.signal.throwIfAborted();
+        this.logger.warn(`report ${msgID} not stored (${describeError(error)}); retrying in ${delay} ms`);
+        await abortableSleep(delay, this.abort.signal);
+        delay = Math.min(delay * 2, this.options.retryMaxMs ?? 5_000);
+      }
+    }
+  }
+}

@@ -1,0 +1,68 @@
+/*
+ * The command line. Commander parses flags; every value is then validated once, with the config
+ * file's, by `resolveWorkerOptions`. Exit codes: 0 ok, 1 runtime failure (refused registration,
+ * doctor found problems), 2 usage error (unknown flag, bad value, missing config file).
+ */
+import { Command, CommanderError } from 'commander';
+import { loadAgentConfig } from '../config/agent-config.loader';
+import { OptionsError, resolveWorkerOptions, type RawOptions } from '../config/worker-options';
+import { createLogger, describeError } from '../logging/logger';
+import { agentVersion } from '../version';
+import { runDoctor } from './doctor.command';
+import { runStart } from './start.command';
+
+export const usageExitCode = 2;
+
+/** Runs the CLI with `argv` (process.argv shape); resolves with the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('agentyard-worker')
+    .description('Agentyard worker agent: runs tasks from the platform on this machine.')
+    .version(agentVersion)
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('start')
+    .description('register (first run) and run tasks until SIGTERM/SIGINT')
+    .option('--url <url>', 'platform base URL, e.g. http://host:8080')
+    .option('--token <token>', 'registration token (ayr_…); needed only until credentials are stored')
+    .option('--slots <n>', 'tasks run at once (default 1)')
+    .option('--name <name>', 'worker name (default: hostname)')
+    .option('--labels <a,b>', 'comma-separated labels, e.g. gpu,linux')
+    .option('--config <file>', 'agent.yaml with the same options (flags win)')
+    .option('--state-dir <dir>', 'credentials and work directories (default ~/.agentyard)')
+    .option('--drain-timeout <seconds>', 'on SIGTERM, time running tasks get to finish (default 60)')
+    .action(async (flags: RawOptions & { config?: string }) => {
+      const options = resolve(flags);
+      exitCode = await runStart(options, createLogger());
+    });
+
+  program
+    .command('doctor')
+    .description('show tools, resources and credentials; check the platform and NATS')
+    .option('--url <url>', 'platform base URL to check')
+    .option('--config <file>', 'agent.yaml to read options from')
+    .option('--state-dir <dir>', 'state directory (default ~/.agentyard)')
+    .action(async (flags: RawOptions & { config?: string }) => {
+      exitCode = await runDoctor(resolve(flags));
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : usageExitCode;
+    if (error instanceof OptionsError) {
+      process.stderr.write(`agentyard-worker: ${error.message}\n`);
+      return usageExitCode;
+    }
+    process.stderr.write(`agentyard-worker: ${describeError(error)}\n`);
+    return 1;
+  }
+}
+
+function resolve(flags: RawOptions & { config?: string }) {
+  const { config, ...rest } = flags;
+  return resolveWorkerOptions(rest, config ? loadAgentConfig(config) : {});
+}

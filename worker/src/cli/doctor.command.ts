@@ -1,0 +1,110 @@
+/*
+ * `agentyard-worker doctor`: what this machine offers and whether it can reach the platform.
+ * Prints tools (with versions), CPU/memory/disk, the state dir, stored credentials, and checks the
+ * platform's /health/ready and — once registered — NATS. Exit 0 when every check passes, else 1.
+ * Missing credentials are not a failure: `start --token` will register.
+ */
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { connect } from '@nats-io/transport-node';
+import { describeError } from '../logging/logger';
+import { normaliseUrl, type WorkerOptions } from '../config/worker-options';
+import { CredentialStore, type StoredRegistration } from '../registration/credential.store';
+import { SystemSampler } from '../system/system-sampler';
+import { allTools, detectTools } from '../tools/tool-registry';
+import { agentVersion } from '../version';
+
+interface Check {
+  ok: boolean;
+  line: string;
+}
+
+export async function runDoctor(options: WorkerOptions, print: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+  const checks: Check[] = [];
+  print(`agentyard-worker ${agentVersion} doctor`);
+
+  const tools = await detectTools(allTools(process.env));
+  print('tools:');
+  for (const tool of allTools(process.env)) {
+    const found = tools.list.find((t) => t.name === tool.name);
+    print(`  ${found ? 'ok  ' : '--  '}${tool.name.padEnd(12)} ${found ? (found.version ?? 'available') : 'not found'}`);
+  }
+  checks.push({ ok: tools.available.has('shell'), line: 'shell tool (/bin/sh)' });
+
+  const stateOk = ensureWritable(options.stateDir);
+  print(`state dir: ${options.stateDir} (${stateOk ? 'writable' : 'NOT writable'})`);
+  checks.push({ ok: stateOk, line: 'state dir writable' });
+
+  const sampler = new SystemSampler(existsSync(options.stateDir) ? options.stateDir : '/');
+  try {
+    const [resources, sample] = await Promise.all([sampler.resources(), sampler.sample()]);
+    print(`cpu: ${resources.cpus} cores, ${sample.cpuPercent} % busy`);
+    print(`memory: ${sample.memUsedMb} MB used of ${sample.memTotalMb} MB`);
+    print(`disk (state dir): ${sample.diskFreeMb} MB free of ${sample.diskTotalMb} MB`);
+  } catch (error) {
+    print(`resources: could not be read (${describeError(error)})`);
+    checks.push({ ok: false, line: 'resources readable' });
+  }
+
+  let registration: StoredRegistration | undefined;
+  const url = options.url ? normaliseUrl(options.url) : undefined;
+  try {
+    const store = new CredentialStore(options.stateDir);
+    const all = store.all();
+    registration = url ? store.find(url) : all.length === 1 ? all[0] : undefined;
+    if (registration) print(`credentials: worker ${registration.workerId} ("${registration.name}") for ${registration.url}, stored in ${store.path}`);
+    else print(`credentials: none${url ? ` for ${url}` : ''} (start --token <registration-token> registers this machine)`);
+  } catch (error) {
+    print(`credentials: unreadable (${describeError(error)})`);
+    checks.push({ ok: false, line: 'credentials file readable' });
+  }
+
+  const platformUrl = url ?? registration?.url;
+  if (!platformUrl) {
+    print('platform: no URL (pass --url http://host:8080)');
+    checks.push({ ok: false, line: 'platform URL known' });
+  } else {
+    const ready = await checkReady(platformUrl);
+    print(`platform: ${platformUrl}/health/ready ${ready.ok ? 'ok' : 'FAILED'} (${ready.detail})`);
+    checks.push({ ok: ready.ok, line: 'platform ready' });
+  }
+
+  if (registration) {
+    const nats = await checkNats(registration.natsUrl);
+    print(`nats: ${registration.natsUrl} ${nats.ok ? 'reachable' : 'NOT reachable'}${nats.detail ? ` (${nats.detail})` : ''}`);
+    checks.push({ ok: nats.ok, line: 'NATS reachable' });
+  }
+
+  const failed = checks.filter((c) => !c.ok);
+  print(failed.length === 0 ? 'result: all good' : `result: ${failed.length} problem(s): ${failed.map((c) => c.line).join(', ')}`);
+  return failed.length === 0 ? 0 : 1;
+}
+
+function ensureWritable(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function checkReady(baseUrl: string): Promise<{ ok: boolean; detail: string }> {
+  try {
+    const response = await fetch(new URL('health/ready', `${baseUrl}/`), { signal: AbortSignal.timeout(5_000) });
+    await response.body?.cancel();
+    return { ok: response.ok, detail: `HTTP ${response.status}` };
+  } catch (error) {
+    return { ok: false, detail: describeError(error instanceof Error && error.cause instanceof Error ? error.cause : error) };
+  }
+}
+
+async function checkNats(servers: string): Promise<{ ok: boolean; detail?: string }> {
+  try {
+    const nc = await connect({ servers, name: 'agentyard-worker-doctor', timeout: 3_000, reconnect: false, maxReconnectAttempts: 0 });
+    await nc.close();
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, detail: describeError(error) };
+  }
+}

@@ -1,0 +1,153 @@
+/*
+ * `agentyard-worker start`: register once (or reuse stored credentials), connect to NATS, run
+ * the agent until SIGTERM/SIGINT, drain, exit 0. Exit 1 when the platform refuses the
+ * registration (its message is printed; a bad token is never retried in a loop).
+ */
+import { hostname } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { jetstream } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { describeError, type Logger } from '../logging/logger';
+import { ShutdownSignals } from './shutdown-signals';
+import { WorkerAgent } from '../agent/worker-agent';
+import { OptionsError, normaliseUrl, type WorkerOptions } from '../config/worker-options';
+import { CredentialStore, type StoredRegistration } from '../registration/credential.store';
+import { registerWorker, RegistrationRejected } from '../registration/registration.client';
+import { SystemSampler } from '../system/system-sampler';
+import { allTools, detectTools, type DetectedTools } from '../tools/tool-registry';
+import { agentVersion } from '../version';
+
+export async function runStart(options: WorkerOptions, logger: Logger): Promise<number> {
+  if (!options.url) throw new OptionsError('start needs --url (or `url:` in the config file)');
+  const url = normaliseUrl(options.url);
+  mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  const store = new CredentialStore(options.stateDir);
+  const sampler = new SystemSampler(options.stateDir);
+  const [tools] = await Promise.all([detectTools(allTools(process.env)), sampler.sample()]);
+  logger.info(`tools: ${tools.list.map((t) => (t.version ? `${t.name} ${t.version}` : t.name)).join(', ')}`);
+
+  const signals = new ShutdownSignals((signal, count) =>
+    count === 1
+      ? logger.info(`${signal}: stopping (running tasks get ${options.drainTimeout} s to finish)`)
+      : logger.warn(`${signal} again: handing back running tasks now`),
+  );
+  try {
+    let registration: StoredRegistration;
+    try {
+      registration = await obtainRegistration(url, options, store, sampler, tools, logger, signals.signal);
+    } catch (error) {
+      if (signals.signal.aborted) return 0;
+      if (error instanceof RegistrationRejected) {
+        logger.error(`registration refused (HTTP ${error.status}): ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
+
+    const connecting = connect({
+      servers: registration.natsUrl,
+      name: `worker-${registration.workerId}`,
+      // A worker on a laptop or behind a flaky link must come back by itself, however long it takes.
+      maxReconnectAttempts: -1,
+      waitOnFirstConnect: true,
+      reconnectTimeWait: 1_000,
+    });
+    const nc = await Promise.race([connecting, signals.requested.then(() => undefined)]);
+    if (!nc) {
+      void connecting.then((late) => late.close()).catch(() => undefined);
+      return 0;
+    }
+    watchConnection(nc, logger);
+    const agent = new WorkerAgent(
+      nc,
+      jetstream(nc),
+      {
+        workerId: registration.workerId,
+        slots: options.slots,
+        stateDir: options.stateDir,
+        heartbeatIntervalMs: registration.heartbeatIntervalMs,
+        tools,
+        hostEnv: process.env,
+      },
+      sampler,
+      logger,
+    );
+    agent.start();
+    logger.info(`worker ${registration.workerId} (${registration.name}) online at ${registration.natsUrl}: ${options.slots} slot(s)`);
+
+    // Reconnects are endless, so the connection closes on its own only for a fatal reason (e.g. an
+    // authorization error): then nothing can be reported, and a supervisor should restart us.
+    const lost = nc.closed().then((error) => error ?? new Error('NATS connection closed'));
+    const stop = await Promise.race([signals.requested.then(() => undefined), lost]);
+    if (stop instanceof Error) {
+      logger.error(`NATS connection lost for good: ${describeError(stop)}; handing back running tasks and exiting`);
+      await agent.shutdown(0).catch(() => undefined);
+      return 1;
+    }
+    try {
+      await agent.shutdown(options.drainTimeout * 1000, signals.hurried);
+    } catch (error) {
+      logger.error(`shutdown failed: ${describeError(error)}`);
+    }
+    // Drain flushes pending publishes and acks before closing.
+    await nc.drain().catch(() => nc.close());
+    logger.info('stopped');
+    return 0;
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function obtainRegistration(
+  url: string,
+  options: WorkerOptions,
+  store: CredentialStore,
+  sampler: SystemSampler,
+  tools: DetectedTools,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<StoredRegistration> {
+  const stored = store.find(url);
+  if (stored) {
+    logger.info(`using stored credentials for ${url} (worker ${stored.workerId})`);
+    return stored;
+  }
+  if (!options.token) throw new OptionsError(`no credentials stored for ${url} in ${store.path}: pass --token <registration-token> to register`);
+  const name = options.name ?? defaultName();
+  logger.info(`registering with ${url} as "${name}"`);
+  const reply = await registerWorker(
+    url,
+    {
+      token: options.token,
+      name,
+      hostname: hostname().slice(0, 255),
+      platform: process.platform,
+      arch: process.arch,
+      tools: tools.list,
+      slots: options.slots,
+      resources: await sampler.resources(),
+      labels: options.labels,
+      agentVersion,
+    },
+    { logger, signal },
+  );
+  const registration: StoredRegistration = { ...reply, url, name, registeredAt: new Date().toISOString() };
+  store.save(registration);
+  logger.info(`registered as worker ${reply.workerId}; credentials stored in ${store.path}`);
+  return registration;
+}
+
+/** The hostname, reduced to what the platform accepts as a worker name. */
+export function defaultName(host = hostname()): string {
+  const cleaned = host.replace(/[^\w.@ -]/g, '-').slice(0, 100);
+  return cleaned || 'worker';
+}
+
+function watchConnection(nc: NatsConnection, logger: Logger): void {
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') logger.warn('NATS disconnected; reconnecting');
+      else if (status.type === 'reconnect') logger.info('NATS reconnected');
+    }
+  })().catch(() => undefined);
+}

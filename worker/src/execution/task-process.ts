@@ -1,0 +1,94 @@
+/*
+ * One attempt of one task, running in a PTY (node-pty): tools behave as in a terminal (colours,
+ * progress bars, line buffering), and the PTY makes the tool a session and process-group leader,
+ * so cancel and timeout can kill the whole tree with one signal to -pid.
+ *
+ * Invariants: `finished` resolves only after the tool exited AND its process group is gone
+ * (leftover background children are killed too), so a freed slot never hides running processes.
+ * On a normal exit every byte the tool wrote has been passed to `onData` first (completion-marker.ts
+ * explains the wrapper that guarantees it). The first stop reason wins; a stop that arrives after
+ * a natural exit changes nothing.
+ */
+import { spawn, type IPty } from 'node-pty';
+import { groupAlive, killProcessTree } from '../system/process-group';
+import { CompletionMarkerFilter, wrapCommand } from './completion-marker';
+
+/** Why the agent, not the tool, ended the run. */
+export type StopReason = 'cancelled' | 'timed_out' | 'handed_back';
+
+export interface TaskProcessSpec {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** Killed (tree) with reason timed_out after this long; 0 or less = no limit. */
+  timeoutSeconds: number;
+  /** Output as the PTY delivers it (UTF-8 text). */
+  onData(data: string): void;
+  /** SIGTERM → SIGKILL grace. Default 2 s. */
+  killGraceMs?: number;
+}
+
+export interface TaskExit {
+  /** Null when a signal ended the process. */
+  exitCode: number | null;
+  signal: number | null;
+  stoppedBy: StopReason | undefined;
+  durationMs: number;
+}
+
+export class TaskProcess {
+  readonly pid: number;
+  readonly finished: Promise<TaskExit>;
+  private stoppedBy: StopReason | undefined;
+  private exited = false;
+  private released = false;
+  private killing: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly pty: IPty;
+  private readonly startedAt = Date.now();
+
+  /** Spawns the process; throws if the PTY cannot be created. */
+  constructor(private readonly spec: TaskProcessSpec) {
+    const wrapped = wrapCommand(spec.file, spec.args);
+    const filter = new CompletionMarkerFilter(wrapped.marker);
+    this.pty = spawn(wrapped.file, wrapped.args, { cwd: spec.cwd, env: spec.env, cols: 160, rows: 48 });
+    this.pid = this.pty.pid;
+    const dataSub = this.pty.onData((data) => {
+      const output = filter.push(data);
+      if (output) spec.onData(output);
+      if (filter.complete && !this.released) {
+        // All output is in: let the wrapper exit with the tool's status.
+        this.released = true;
+        this.pty.write('\n');
+      }
+    });
+    this.finished = new Promise<{ exitCode: number; signal?: number }>((resolve) => {
+      const exitSub = this.pty.onExit((event) => {
+        // Set synchronously, so a stop() racing a natural exit cannot relabel its outcome.
+        this.exited = true;
+        exitSub.dispose();
+        resolve(event);
+      });
+    }).then(async ({ exitCode, signal }) => {
+      if (this.timer) clearTimeout(this.timer);
+      // Background children may outlive the leader: kill them before the slot counts as free.
+      await (this.killing ?? (groupAlive(this.pid) ? killProcessTree(this.pid, { graceMs: spec.killGraceMs }) : undefined));
+      dataSub.dispose();
+      const rest = filter.flush();
+      if (rest) spec.onData(rest);
+      const bySignal = signal !== undefined && signal !== 0;
+      return { exitCode: bySignal ? null : exitCode, signal: bySignal ? signal : null, stoppedBy: this.stoppedBy, durationMs: Date.now() - this.startedAt };
+    });
+    if (spec.timeoutSeconds > 0) this.timer = setTimeout(() => void this.stop('timed_out'), Math.min(spec.timeoutSeconds * 1000, 2 ** 31 - 1));
+  }
+
+  /** Kills the process tree (SIGTERM, SIGKILL after the grace period); resolves when it is gone. */
+  stop(reason: StopReason): Promise<void> {
+    if (this.exited) return this.killing ?? Promise.resolve();
+    this.stoppedBy ??= reason;
+    if (this.timer) clearTimeout(this.timer);
+    this.killing ??= killProcessTree(this.pid, { graceMs: this.spec.killGraceMs });
+    return this.killing;
+  }
+}

@@ -1,0 +1,89 @@
+/*
+ * The one HTTP call the agent makes: `POST /api/v1/workers/register`. A 4xx means the token or
+ * the body is wrong — retrying cannot fix that, so it surfaces at once as RegistrationRejected
+ * with the server's message. Network errors, 5xx, 408 and 429 are transient (platform restarting,
+ * rate limit) and are retried with capped exponential backoff until the caller aborts.
+ */
+import {
+  errorBodySchema,
+  registerWorkerBodySchema,
+  workerRegistrationSchema,
+  type RegisterWorkerBody,
+  type WorkerRegistration,
+} from '@agentyard/contracts';
+import { describeError, type Logger } from '../logging/logger';
+import { abortableSleep } from '../system/abortable-sleep';
+
+/** The platform refused the registration (bad/expired token, invalid body): do not retry. */
+export class RegistrationRejected extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RegistrationRejected';
+  }
+}
+
+export interface RegisterOptions {
+  logger: Logger;
+  /** Aborts the retry loop (SIGTERM while the platform is unreachable). */
+  signal?: AbortSignal;
+  /** Backoff bounds; defaults 1 s doubling to 30 s. */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** Per-attempt timeout. Default 15 s. */
+  requestTimeoutMs?: number;
+}
+
+/** Registers with the platform at `baseUrl`; resolves with the credential and NATS details. */
+export async function registerWorker(baseUrl: string, body: RegisterWorkerBody, options: RegisterOptions): Promise<WorkerRegistration> {
+  // Validate locally first: a body the platform would reject is our bug, better named here.
+  const payload = JSON.stringify(registerWorkerBodySchema.parse(body));
+  const endpoint = new URL('api/v1/workers/register', `${baseUrl}/`).toString();
+  let delay = options.initialDelayMs ?? 1_000;
+  const maxDelay = options.maxDelayMs ?? 30_000;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    let retryReason: string;
+    try {
+      const response = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: payload,
+        signal: AbortSignal.any([AbortSignal.timeout(options.requestTimeoutMs ?? 15_000), ...(options.signal ? [options.signal] : [])]),
+      });
+      const text = await response.text();
+      if (response.ok) {
+        const parsed = workerRegistrationSchema.safeParse(safeJson(text));
+        if (!parsed.success) throw new RegistrationRejected(response.status, `the platform's registration reply is not a WorkerRegistration: ${text.slice(0, 200)}`);
+        return parsed.data;
+      }
+      if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+        throw new RegistrationRejected(response.status, serverMessage(text) ?? `registration refused with HTTP ${response.status}`);
+      }
+      retryReason = `HTTP ${response.status}${serverMessage(text) ? `: ${serverMessage(text)}` : ''}`;
+    } catch (error) {
+      if (error instanceof RegistrationRejected) throw error;
+      options.signal?.throwIfAborted();
+      retryReason = describeError(error instanceof Error && error.cause instanceof Error ? error.cause : error);
+    }
+    options.logger.warn(`registration at ${endpoint} failed (${retryReason}); retrying in ${Math.round(delay / 1000)} s`);
+    await abortableSleep(delay, options.signal);
+    delay = Math.min(delay * 2, maxDelay);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The ErrorBody `message` of a failed reply, if it has one. */
+function serverMessage(text: string): string | undefined {
+  const parsed = errorBodySchema.safeParse(safeJson(text));
+  return parsed.success ? parsed.data.message : undefined;
+}

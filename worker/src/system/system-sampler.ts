@@ -1,0 +1,88 @@
+/*
+ * CPU, memory and disk figures for registration and heartbeats, sampled cheaply: an idle agent
+ * must stay near 0 % CPU. Static figures (CPU count, memory total) are read once. Per beat we read
+ * the CPU load (systeminformation diffs /proc/stat since its last call, so each beat reports the
+ * average over the interval; only its very first call waits ~0.5 s) and /proc/meminfo. Disk is
+ * measured with statfs(2) on the state dir — the filesystem tasks actually write to — instead of
+ * systeminformation's fsSize, which spawns `df`; it is refreshed at most once a minute.
+ */
+import { statfs } from 'node:fs/promises';
+import * as si from 'systeminformation';
+import type { WorkerResources } from '@agentyard/contracts';
+
+export interface SystemSample {
+  cpuPercent: number;
+  memUsedMb: number;
+  memTotalMb: number;
+  diskFreeMb: number;
+  diskTotalMb: number;
+}
+
+interface DiskFigures {
+  freeMb: number;
+  totalMb: number;
+  at: number;
+}
+
+const MB = 1024 * 1024;
+
+export class SystemSampler {
+  private staticFigures: Promise<{ cpus: number; memTotalMb: number }> | undefined;
+  private disk: DiskFigures | undefined;
+
+  /**
+   * @param diskPath a path on the filesystem to report (the state dir)
+   * @param diskRefreshMs how long disk figures are reused; default 60 s
+   */
+  constructor(
+    private readonly diskPath: string,
+    private readonly diskRefreshMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** What the worker offers, for registration. */
+  async resources(): Promise<WorkerResources> {
+    const { cpus, memTotalMb } = await this.static();
+    const disk = await this.diskFigures();
+    return { cpus, memoryMb: Math.max(1, memTotalMb), diskMb: disk.totalMb };
+  }
+
+  /** Current load; cheap enough to call every few seconds. */
+  async sample(): Promise<SystemSample> {
+    const [{ memTotalMb }, load, mem, disk] = await Promise.all([this.static(), si.currentLoad(), si.mem(), this.diskFigures()]);
+    return {
+      cpuPercent: clampPercent(load.currentLoad),
+      // `active` = total − available: what programs hold, not the page cache the kernel can drop.
+      memUsedMb: Math.max(0, Math.round(mem.active / MB)),
+      memTotalMb,
+      diskFreeMb: disk.freeMb,
+      diskTotalMb: disk.totalMb,
+    };
+  }
+
+  private static(): Promise<{ cpus: number; memTotalMb: number }> {
+    this.staticFigures ??= Promise.all([si.cpu(), si.mem()]).then(([cpu, mem]) => ({
+      cpus: Math.max(1, cpu.cores || 1),
+      memTotalMb: Math.round(mem.total / MB),
+    }));
+    return this.staticFigures;
+  }
+
+  private async diskFigures(): Promise<DiskFigures> {
+    const now = this.now();
+    if (this.disk && now - this.disk.at < this.diskRefreshMs) return this.disk;
+    try {
+      const stats = await statfs(this.diskPath);
+      this.disk = { freeMb: Math.floor((stats.bavail * stats.bsize) / MB), totalMb: Math.floor((stats.blocks * stats.bsize) / MB), at: now };
+    } catch {
+      // The state dir vanished or is unreadable: report zeros rather than stop heartbeating.
+      this.disk = { freeMb: 0, totalMb: 0, at: now };
+    }
+    return this.disk;
+  }
+}
+
+function clampPercent(value: number): number {
+  if (!Number.isFinite(value)) return 0;
+  return Math.round(Math.min(100, Math.max(0, value)) * 10) / 10;
+}

@@ -1,0 +1,45 @@
+/*
+ * Every tool the agent knows, and detection of which ones this machine can run. Detection runs
+ * once at start-up (version probes spawn processes); the result goes into registration and every
+ * heartbeat.
+ */
+import type { ToolName, WorkerTool } from '@agentyard/contracts';
+import { apiTool, claudeApiSpec, geminiApiSpec } from './api-tool';
+import { claudeCodeSpec, cliTool, geminiCliSpec, ollamaSpec } from './cli-tool';
+import { noopTool } from './noop.tool';
+import { shellTool } from './shell.tool';
+import type { Tool } from './tool';
+
+/** All tools in the order they are reported. */
+export function allTools(env: NodeJS.ProcessEnv = process.env): Tool[] {
+  return [
+    shellTool(),
+    cliTool(claudeCodeSpec, env.PATH),
+    cliTool(geminiCliSpec, env.PATH),
+    cliTool(ollamaSpec, env.PATH),
+    apiTool(claudeApiSpec, env),
+    apiTool(geminiApiSpec, env),
+    noopTool(),
+  ];
+}
+
+export interface DetectedTools {
+  /** For registration and heartbeats. */
+  list: WorkerTool[];
+  /** Tools that can run here, by name. */
+  available: Map<ToolName, Tool>;
+}
+
+/** Asks every tool whether it runs here (in parallel; a failing probe counts as absent). */
+export async function detectTools(tools: Tool[]): Promise<DetectedTools> {
+  const results = await Promise.all(tools.map((tool) => tool.detect().catch(() => null)));
+  const list: WorkerTool[] = [];
+  const available = new Map<ToolName, Tool>();
+  tools.forEach((tool, i) => {
+    const found = results[i];
+    if (!found) return;
+    list.push({ name: tool.name, version: found.version === null ? null : found.version.slice(0, 100) });
+    available.set(tool.name, tool);
+  });
+  return { list, available };
+}

@@ -1,0 +1,109 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { apiTool, claudeApiSpec, geminiApiSpec } from './api-tool';
+import { buildApiRequest } from './api-call.script';
+import { claudeCodeSpec, cliTool, geminiCliSpec, ollamaSpec } from './cli-tool';
+import { findExecutable, parseVersion } from './executable-lookup';
+import { shellTool } from './shell.tool';
+import { ToolInputError, type ToolContext } from './tool';
+import { allTools, detectTools } from './tool-registry';
+
+const ctx = (hostEnv: NodeJS.ProcessEnv = {}): ToolContext => ({ workDir: '/w', cwd: '/w', hostEnv });
+
+describe('tools', () => {
+  let bin: string;
+  beforeAll(() => {
+    bin = mkdtempSync(join(tmpdir(), 'ayw-bin-'));
+    writeFileSync(join(bin, 'claude'), '#!/bin/sh\necho "2.0.14 (Claude Code)"\n');
+    chmodSync(join(bin, 'claude'), 0o755);
+    writeFileSync(join(bin, 'gemini'), 'not executable');
+  });
+  afterAll(() => rmSync(bin, { recursive: true, force: true }));
+
+  describe('shell', () => {
+    it('is always there and runs /bin/sh -c', async () => {
+      const tool = shellTool();
+      await expect(tool.detect()).resolves.toEqual({ version: null });
+      expect(tool.buildCommand({ command: 'echo hi' }, ctx())).toEqual({ file: '/bin/sh', args: ['-c', 'echo hi'], env: {} });
+    });
+  });
+
+  describe('CLI tools', () => {
+    it('are detected on PATH with their version, and absent otherwise', async () => {
+      const detected = await detectTools(allTools({ PATH: bin }));
+      expect(detected.list).toEqual([
+        { name: 'shell', version: null },
+        { name: 'claude-code', version: '2.0.14' },
+        { name: 'noop', version: 'builtin' },
+      ]);
+      expect(findExecutable('gemini', bin)).toBeUndefined();
+    });
+
+    it('build `claude -p <prompt> --output-format text` and forward only the auth variables', async () => {
+      const tool = cliTool(claudeCodeSpec, bin);
+      await tool.detect();
+      const command = tool.buildCommand({ prompt: '-rf everything', model: 'opus' }, ctx({ ANTHROPIC_API_KEY: 'k', SECRET_X: 's' }));
+      expect(command).toEqual({
+        file: join(bin, 'claude'),
+        args: ['-p', ' -rf everything', '--output-format', 'text', '--model', 'opus'],
+        env: { ANTHROPIC_API_KEY: 'k' },
+      });
+    });
+
+    it('refuse to build when the CLI is missing or the prompt is too large for one argument', async () => {
+      const missing = cliTool(geminiCliSpec, bin);
+      await missing.detect();
+      expect(() => missing.buildCommand({ prompt: 'hi' }, ctx())).toThrow(ToolInputError);
+      const claude = cliTool(claudeCodeSpec, bin);
+      await claude.detect();
+      expect(() => claude.buildCommand({ prompt: 'x'.repeat(200 * 1024) }, ctx())).toThrow('limited to');
+    });
+
+    it('give gemini `-p <prompt>` and ollama `run <model> <prompt>`', () => {
+      expect(geminiCliSpec.args({ prompt: 'hi', model: 'm' }, ctx())).toEqual(['-p', 'hi', '-m', 'm']);
+      expect(ollamaSpec.args({ prompt: 'hi', model: 'llama3' }, ctx())).toEqual(['run', 'llama3', 'hi']);
+      expect(ollamaSpec.args({ prompt: '-v', model: 'qwen' }, ctx())).toEqual(['run', 'qwen', ' -v']);
+      expect(ollamaSpec.args({ prompt: 'hi' }, ctx({ OLLAMA_MODEL: 'qwen' }))).toEqual(['run', 'qwen', 'hi']);
+      expect(() => ollamaSpec.args({ prompt: 'hi' }, ctx())).toThrow('needs a model');
+    });
+  });
+
+  describe('API tools', () => {
+    it('are enabled only when their API key is set', async () => {
+      await expect(apiTool(claudeApiSpec, {}).detect()).resolves.toBeNull();
+      await expect(apiTool(claudeApiSpec, { ANTHROPIC_API_KEY: 'k' }).detect()).resolves.toEqual({ version: 'api' });
+      await expect(apiTool(geminiApiSpec, { GOOGLE_API_KEY: 'k' }).detect()).resolves.toEqual({ version: 'api' });
+    });
+
+    it('run the API script with the key and prompt in its environment', () => {
+      const command = apiTool(claudeApiSpec, {}).buildCommand({ prompt: 'hello', model: 'm' }, ctx({ ANTHROPIC_API_KEY: 'k', SECRET_X: 's' }));
+      expect(command.file).toBe(process.execPath);
+      expect(command.args[1]).toBe('anthropic');
+      expect(command.env).toEqual({ ANTHROPIC_API_KEY: 'k', AGENTYARD_PROMPT: 'hello', AGENTYARD_MODEL: 'm' });
+    });
+
+    it('build provider requests and read their answers', () => {
+      const anthropic = buildApiRequest('anthropic', { AGENTYARD_PROMPT: 'hi', ANTHROPIC_API_KEY: 'k', ANTHROPIC_BASE_URL: 'http://local/' });
+      expect(anthropic.url).toBe('http://local/v1/messages');
+      expect(anthropic.headers['x-api-key']).toBe('k');
+      expect(anthropic.extract({ content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] })).toBe('ab');
+      const gemini = buildApiRequest('gemini', { AGENTYARD_PROMPT: 'hi', GEMINI_API_KEY: 'k', AGENTYARD_MODEL: 'g' });
+      expect(gemini.url).toBe('https://generativelanguage.googleapis.com/v1beta/models/g:generateContent');
+      expect(gemini.extract({ candidates: [{ content: { parts: [{ text: 'ok' }] } }] })).toBe('ok');
+      expect(() => buildApiRequest('anthropic', { AGENTYARD_PROMPT: 'hi' })).toThrow('ANTHROPIC_API_KEY');
+    });
+  });
+
+  describe('parseVersion', () => {
+    it.each([
+      ['2.0.14 (Claude Code)', '2.0.14'],
+      ['ollama version is 0.5.7', '0.5.7'],
+      ['v1.2.3-beta.1\nmore', '1.2.3-beta.1'],
+      ['no digits here', 'no digits here'],
+      ['', null],
+    ])('reads %j as %j', (text, version) => {
+      expect(parseVersion(text)).toBe(version);
+    });
+  });
+});

@@ -1,0 +1,43 @@
+/*
+ * Runs the real, compiled agent (`node worker/dist/main.js …`) as a child process, the way a
+ * machine runs it, and keeps its log for assertions and for debugging a failed test.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+export const repoRoot = join(__dirname, '..', '..');
+export const agentMain = join(repoRoot, 'worker', 'dist', 'main.js');
+
+export interface AgentProcess {
+  readonly child: ChildProcess;
+  /** stderr (the agent's log) and stdout so far. */
+  log(): string;
+  stdout(): string;
+  /** Resolves with the exit code (null if killed by a signal). */
+  readonly exited: Promise<number | null>;
+  signal(signal: NodeJS.Signals): void;
+  /** SIGKILL if still running (cleanup). */
+  kill(): Promise<void>;
+}
+
+export function runAgent(args: string[], env: NodeJS.ProcessEnv = process.env): AgentProcess {
+  const child = spawn(process.execPath, [agentMain, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  let out = '';
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    log: () => err,
+    stdout: () => out,
+    exited,
+    signal: (signal) => void child.kill(signal),
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/*
+ * A test peer for the platform side of the worker protocol: answers
+ * `POST /api/v1/workers/register` and `GET /health/ready` like the gateway + workers service will,
+ * and provisions what the workers service provisions at registration (the WORK stream exists; the
+ * worker's durable consumer `worker-<id>` is created). The real services are built concurrently
+ * by others; this keeps the agent's suite independent of them.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  registerWorkerBodySchema,
+  registrationTokenPattern,
+  workerConsumerName,
+  workStream,
+  workSubjects,
+  type RegisterWorkerBody,
+  type WorkerRegistration,
+} from '@agentyard/contracts';
+
+/** A well-formed registration token (`ayr_<uuid>.<43 base64url chars>`). */
+export function newRegistrationToken(): string {
+  return `ayr_${randomUUID()}.${randomBytes(32).toString('base64url')}`;
+}
+
+export interface FakePlatform {
+  readonly url: string;
+  /** Every accepted registration body, in order, with the worker id it got. */
+  readonly registrations: { body: RegisterWorkerBody; workerId: string }[];
+  /** Register calls, accepted or not. */
+  readonly registerCalls: number;
+  /** Tokens the platform refuses with 401. */
+  rejectTokens: Set<string>;
+  close(): Promise<void>;
+}
+
+export async function ensureWorkStream(jsm: JetStreamManager): Promise<void> {
+  await jsm.streams.add({ name: workStream.name, subjects: [...workStream.subjects] });
+}
+
+export async function startFakePlatform(jsm: JetStreamManager, natsUrl: string, heartbeatIntervalMs = 500): Promise<FakePlatform> {
+  const registrations: FakePlatform['registrations'] = [];
+  let registerCalls = 0;
+  const rejectTokens = new Set<string>();
+
+  const server: Server = createServer((req, res) => {
+    const reply = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'GET' && req.url === '/health/ready') return reply(200, { status: 'ok' });
+    if (req.method !== 'POST' || req.url !== '/api/v1/workers/register') return reply(404, { error: 'NOT_FOUND', message: 'no such route' });
+    registerCalls++;
+    let text = '';
+    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    req.on('end', () => {
+      void (async () => {
+        const parsed = registerWorkerBodySchema.safeParse(JSON.parse(text));
+        if (!parsed.success) return reply(400, { error: 'VALIDATION_FAILED', message: parsed.error.message });
+        if (!registrationTokenPattern.test(parsed.data.token) || rejectTokens.has(parsed.data.token)) {
+          return reply(401, { error: 'UNAUTHENTICATED', message: 'registration token is invalid, expired or used up' });
+        }
+        const workerId = randomUUID();
+        await jsm.consumers.add(workStream.name, {
+          durable_name: workerConsumerName(workerId),
+          filter_subject: workSubjects.assign(workerId),
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          ack_wait: 30_000 * 1_000_000,
+          max_deliver: 10,
+        });
+        registrations.push({ body: parsed.data, workerId });
+        const registration: WorkerRegistration = {
+          workerId,
+          credential: `ayw_${randomUUID()}.${randomBytes(32).toString('base64url')}`,
+          natsUrl,
+          heartbeatIntervalMs,
+        };
+        reply(201, registration);
+      })().catch((error: unknown) => reply(500, { error: 'INTERNAL', message: String(error) }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    registrations,
+    get registerCalls() {
+      return registerCalls;
+    },
+    rejectTokens,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
