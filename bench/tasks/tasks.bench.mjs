@@ -68,14 +68,20 @@ async function benchBullmq() {
   await infra.waitForPort(port);
   const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
   const starts = new Map();
+  const clients = [];
+  const client = () => {
+    const c = new IORedis(connection);
+    clients.push(c);
+    return c;
+  };
   const workers = Array.from({ length: WORKERS }, () =>
     new Worker('bench', async (job) => {
       starts.set(job.id, Date.now());
       await runNoop();
-    }, { connection: new IORedis(connection), concurrency: SLOTS }),
+    }, { connection: client(), concurrency: SLOTS }),
   );
-  const queue = new Queue('bench', { connection: new IORedis(connection) });
-  const events = new QueueEvents('bench', { connection: new IORedis(connection) });
+  const queue = new Queue('bench', { connection: client() });
+  const events = new QueueEvents('bench', { connection: client() });
   await events.waitUntilReady();
 
   // 1. latency at a steady rate
@@ -99,6 +105,8 @@ async function benchBullmq() {
   await Promise.all(workers.map((w) => w.close()));
   await queue.close();
   await events.close();
+  // BullMQ does not close connections it was given.
+  await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
   redis.kill('SIGTERM');
   return { latency, throughput };
 }

@@ -127,6 +127,11 @@ export class AllocationLoop implements OnModuleDestroy {
       return { ...w, heartbeat: this.heartbeats.get(w.workerId) ?? null, placed: list };
     });
 
+    // Phase 1, in memory and in order: decide each task against the snapshot, counting every
+    // decision of this pass against its worker's free slots at once, so two tasks of one pass can
+    // never take the same slot. Phase 2 records the outcomes concurrently (bounded): each record is
+    // fenced by its own stream's expected version, so the order of the writes does not matter.
+    const jobs: Array<{ task: PendingTask; key: string; outcome: ReturnType<typeof decideAllocation> }> = [];
     for (const task of pending) {
       if (this.stopped) return;
       const key = `${task.taskId}#${task.attempt}`;
@@ -137,7 +142,15 @@ export class AllocationLoop implements OnModuleDestroy {
         { now, recentTasksOfOwner: recentOfOwner },
       );
       if (outcome.kind === 'deferred' && this.deferred.get(key) === candidatePicture(outcome.candidates)) continue;
-
+      if (outcome.kind === 'decided') {
+        placedOn.get(outcome.workerId)?.push({ taskId: task.taskId, attempt: task.attempt, stage: 'decided', since: now.toISOString() });
+        recentOfOwner.set(outcome.workerId, (recentOfOwner.get(outcome.workerId) ?? 0) + 1);
+        recent.set(task.ownerId, recentOfOwner);
+      }
+      jobs.push({ task, key, outcome });
+    }
+    await forEachConcurrently(jobs, RECORD_CONCURRENCY, async ({ task, key, outcome }) => {
+      if (this.stopped) return;
       const correlationId = task.correlationId ?? newId();
       const result = await this.recorder.execute({
         taskId: task.taskId,
@@ -146,17 +159,14 @@ export class AllocationLoop implements OnModuleDestroy {
         metadata: { correlationId, causationId: task.queuedEventId ?? correlationId },
         now,
       });
-      if (result.stale) continue; // a later attempt is recorded: our view lags, its events will follow
+      if (result.stale) return; // a later attempt is recorded: our view lags, its events will follow
       const decided = result.record.decided;
       if (decided) {
         this.deferred.delete(key);
         await this.tasks.markDecided(task.taskId, task.attempt, decided.workerId, now);
-        placedOn.get(decided.workerId)?.push({ taskId: task.taskId, attempt: task.attempt, stage: 'decided', since: now.toISOString() });
-        recentOfOwner.set(decided.workerId, (recentOfOwner.get(decided.workerId) ?? 0) + 1);
-        recent.set(task.ownerId, recentOfOwner);
         if (result.appended) {
           this.outcomes.inc({ outcome: 'decided' });
-          this.logger.info({ taskId: task.taskId, attempt: task.attempt, workerId: decided.workerId }, 'allocation decided');
+          this.logger.debug({ taskId: task.taskId, attempt: task.attempt, workerId: decided.workerId }, 'allocation decided');
         }
       } else if (outcome.kind === 'deferred') {
         this.deferred.set(key, candidatePicture(outcome.candidates));
@@ -165,10 +175,9 @@ export class AllocationLoop implements OnModuleDestroy {
           this.logger.info({ taskId: task.taskId, attempt: task.attempt }, 'allocation deferred: no eligible worker');
         }
       }
-    }
+    });
   }
 
-  /** Wakes the loop when the earliest not-yet-due task becomes due (instead of the next tick). */
   private async scheduleNextNotBefore(now: Date): Promise<void> {
     clearTimeout(this.notBeforeTimer);
     const next = await this.tasks.nextNotBefore(now);
@@ -180,4 +189,17 @@ export class AllocationLoop implements OnModuleDestroy {
     const keep = new Set(pending.map((t) => `${t.taskId}#${t.attempt}`));
     for (const key of this.deferred.keys()) if (!keep.has(key)) this.deferred.delete(key);
   }
+}
+
+/** Decisions recorded at once per pass: enough to hide round trips, few enough for the pool. */
+const RECORD_CONCURRENCY = 8;
+
+/** Runs `fn` over `items` with at most `limit` running at a time; rejects with the first error. */
+async function forEachConcurrently<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }

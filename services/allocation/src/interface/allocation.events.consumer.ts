@@ -23,7 +23,9 @@ const retries = { maxDeliver: 30, backoffMs: [100, 500, 2_000, 5_000, 10_000], a
 
 /** The consumers NatsJetStreamServer provisions and runs for this controller. */
 export const allocationConsumers: EventConsumerOptions[] = [
-  { stream: streamName('tasks'), durable: TASKS_CONSUMER, filterSubject: 'tasks.events.>', ...retries },
+  // Events of different tasks are independent and each is applied under the task row's lock with
+  // a version check, so several may run at once; two of one task racing costs one quick redelivery.
+  { stream: streamName('tasks'), durable: TASKS_CONSUMER, filterSubject: 'tasks.events.>', concurrency: 8, ...retries },
   { stream: streamName('workers'), durable: WORKERS_CONSUMER, filterSubject: 'workers.events.>', ...retries },
 ];
 
