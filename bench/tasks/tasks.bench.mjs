@@ -127,6 +127,21 @@ async function benchAgentyard() {
   const pgServer = await infra.startPostgresServer({ ephemeral: false });
   process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
   const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' } } });
+  // However the run ends, stop every process it started (a crashed run must not leave load behind).
+  const cleanup = async () => {
+    await platform.stop().catch(() => undefined);
+    await pgServer.stop().catch(() => undefined);
+  };
+  process.once('uncaughtException', async (e) => {
+    console.error(e);
+    await cleanup();
+    process.exit(1);
+  });
+  process.once('unhandledRejection', async (e) => {
+    console.error(e);
+    await cleanup();
+    process.exit(1);
+  });
   const base = platform.url;
   await api(base, null, 'POST', '/api/v1/auth/register', { username: 'bench', email: 'bench@example.com', password: 'bench-password' });
   const { accessToken: token } = await api(base, null, 'POST', '/api/v1/auth/login', { username: 'bench', password: 'bench-password' });
