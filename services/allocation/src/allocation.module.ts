@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { EventStore } from '@agentyard/event-store';
@@ -25,27 +25,19 @@ export interface AllocationDeps {
   onShutdown: () => Promise<void>;
 }
 
-class ShutdownHook implements OnApplicationShutdown {
-  constructor(private readonly run: () => Promise<void>) {}
-  async onApplicationShutdown(): Promise<void> {
-    await this.run();
-  }
-}
-
 @Module({})
 export class AllocationModule {
   /** Allocation's Nest module over its already-opened resources. */
   static forRoot(deps: AllocationDeps): DynamicModule {
     return {
       module: AllocationModule,
-      imports: [ServiceKitModule.forRoot({ logger: deps.logger })],
+      imports: [ServiceKitModule.forRoot({ logger: deps.logger, onShutdown: deps.onShutdown })],
       controllers: [AllocationQueriesController, AllocationEventsConsumer],
       providers: [
         { provide: ALLOCATION_DB, useValue: deps.db },
         { provide: EVENT_STORE, useValue: deps.store },
         { provide: LIVE_HEARTBEATS, useValue: deps.heartbeats },
         { provide: ALLOCATION_SETTINGS, useValue: deps.settings },
-        { provide: ShutdownHook, useValue: new ShutdownHook(deps.onShutdown) },
         TaskRepository,
         WorkerRepository,
         RecordAllocationHandler,

@@ -5,11 +5,10 @@
  * to the ALLOCATION stream. Answers `allocation.queries.get-allocation`.
  */
 import 'reflect-metadata';
-import { sql } from 'kysely';
 import { eventSubject, streamName, workerLivenessBucket, type Context, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
 import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
-import { bootstrapService, createLogger, HealthRegistry, loadConfig, runMain } from '@agentyard/service-kit';
+import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, runMain } from '@agentyard/service-kit';
 import { JetStreamApiError, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { AllocationModule } from './allocation.module';
 import { AllocationLoop } from './application/allocation-loop';
@@ -77,15 +76,7 @@ async function main(): Promise<void> {
     transport: new NatsJetStreamServer({ name: 'allocation', connection: nc, consumers: allocationConsumers }),
     transportFilters: [new RpcErrorPassthroughFilter()],
     shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
-    configure: (app) => {
-      const health = app.get(HealthRegistry);
-      health.register('postgres', async () => {
-        await sql`select 1`.execute(db);
-      });
-      health.register('nats', () => {
-        if (nc.isClosed()) throw new Error('NATS connection closed');
-      });
-    },
+    healthChecks: { postgres: postgresCheck(db), nats: natsCheck(nc) },
   });
   heartbeats.start();
   relay.start();

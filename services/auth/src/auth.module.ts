@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { ServiceKitModule, type RevocationList } from '@agentyard/service-kit';
@@ -28,20 +28,13 @@ export interface AuthDeps {
   onShutdown: () => Promise<void>;
 }
 
-class ShutdownHook implements OnApplicationShutdown {
-  constructor(private readonly run: () => Promise<void>) {}
-  async onApplicationShutdown(): Promise<void> {
-    await this.run();
-  }
-}
-
 @Module({})
 export class AuthModule {
   /** Auth's Nest module over its already-opened resources (database, NATS KV, event store). */
   static forRoot(deps: AuthDeps): DynamicModule {
     return {
       module: AuthModule,
-      imports: [ServiceKitModule.forRoot({ logger: deps.logger })],
+      imports: [ServiceKitModule.forRoot({ logger: deps.logger, onShutdown: deps.onShutdown })],
       controllers: [AuthCommandsController],
       providers: [
         { provide: AUTH_DB, useValue: deps.db },
@@ -49,7 +42,6 @@ export class AuthModule {
         { provide: LoginRateLimiter, useValue: deps.limiter },
         { provide: REVOCATION_LIST, useValue: deps.revocations },
         { provide: AUTH_EVENT_LOG, useValue: deps.events },
-        { provide: ShutdownHook, useValue: new ShutdownHook(deps.onShutdown) },
         UserRepository,
         SessionRepository,
         PasswordHasher,

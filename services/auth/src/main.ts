@@ -4,12 +4,11 @@
  * the rows (the outbox) and the relay forwards them to the AUTH JetStream stream.
  */
 import 'reflect-metadata';
-import { sql } from 'kysely';
 import { Pool } from 'pg';
 import { eventSubject, jwtSettings, revokedTokensBucket, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
 import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
-import { bootstrapService, createLogger, HealthRegistry, loadConfig, RevocationList, runMain } from '@agentyard/service-kit';
+import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, RevocationList, runMain } from '@agentyard/service-kit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { AuthModule } from './auth.module';
 import { authConfigSchema } from './config';
@@ -64,15 +63,7 @@ async function main(): Promise<void> {
     transport: new NatsJetStreamServer({ name: 'auth', connection: nc }),
     transportFilters: [new RpcErrorPassthroughFilter()],
     shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
-    configure: (app) => {
-      const health = app.get(HealthRegistry);
-      health.register('postgres', async () => {
-        await sql`select 1`.execute(db);
-      });
-      health.register('nats', () => {
-        if (nc.isClosed()) throw new Error('NATS connection closed');
-      });
-    },
+    healthChecks: { postgres: postgresCheck(db), nats: natsCheck(nc) },
   });
   relay.start();
   logger.info({ port: config.HTTP_PORT }, 'auth ready');

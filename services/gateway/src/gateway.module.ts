@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AccessTokenVerifier, ServiceKitModule } from '@agentyard/service-kit';
@@ -17,25 +17,17 @@ export interface GatewayDeps {
   onShutdown: () => Promise<void>;
 }
 
-class ShutdownHook implements OnApplicationShutdown {
-  constructor(private readonly run: () => Promise<void>) {}
-  async onApplicationShutdown(): Promise<void> {
-    await this.run();
-  }
-}
-
 @Module({})
 export class GatewayModule {
   /** The gateway's Nest module, given its already-connected dependencies. */
   static forRoot(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [ServiceKitModule.forRoot({ logger: deps.logger })],
+      imports: [ServiceKitModule.forRoot({ logger: deps.logger, onShutdown: deps.onShutdown })],
       controllers: [AuthController, TasksController, WorkersController],
       providers: [
         { provide: NatsRpcClient, useValue: deps.rpc },
         { provide: AccessTokenVerifier, useValue: deps.verifier },
-        { provide: ShutdownHook, useValue: new ShutdownHook(deps.onShutdown) },
         AccessTokenGuard,
         WorkerCredentialGuard,
         { provide: APP_FILTER, useClass: HttpErrorFilter },

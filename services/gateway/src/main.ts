@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import cors from '@fastify/cors';
 import { authSubjects, jwtSettings, revokedTokensBucket, signingKeysSchema, streamName } from '@agentyard/contracts';
-import { AccessTokenVerifier, bootstrapService, createLogger, HealthRegistry, loadConfig, RevocationList, runMain } from '@agentyard/service-kit';
+import { AccessTokenVerifier, bootstrapService, createLogger, loadConfig, natsCheck, RevocationList, runMain } from '@agentyard/service-kit';
 import { connectNats, drainNats, NatsRpcClient } from '@agentyard/messaging';
 import { gatewayConfigSchema } from './config';
 import { GatewayModule } from './gateway.module';
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
+    healthChecks: { nats: natsCheck(nc) },
     configure: async (app) => {
       const fastify = app.getHttpAdapter().getInstance();
       // Only JSON bodies: a text/plain body would otherwise arrive as a string (400 instead of 415).
@@ -61,9 +62,6 @@ async function main(): Promise<void> {
       });
       await serveDashboard(fastify, config.WEB_DIST_DIR);
       SwaggerModule.setup('api/docs', app, buildOpenApiDocument() as unknown as OpenAPIObject, { jsonDocumentUrl: 'api/docs/openapi.json' });
-      app.get(HealthRegistry).register('nats', () => {
-        if (nc.isClosed()) throw new Error('NATS connection closed');
-      });
       fastify.server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
     },
   });

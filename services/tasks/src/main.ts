@@ -6,11 +6,10 @@
  * and the relay that forwards its events to the TASKS stream. Flows: docs/design/tasks-on-workers.md.
  */
 import 'reflect-metadata';
-import { sql } from 'kysely';
 import { eventSubject, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
 import { connectNats, drainNats, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
-import { bootstrapService, createLogger, HealthRegistry, loadConfig, runMain } from '@agentyard/service-kit';
+import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, runMain } from '@agentyard/service-kit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { TimeoutScanner } from './application/timeout-scanner';
 import { settingsOf, tasksConfigSchema } from './config';
@@ -70,15 +69,7 @@ async function main(): Promise<void> {
     transport: new NatsJetStreamServer({ name: 'tasks', connection: nc, consumers: taskEventConsumers(settings) }),
     transportFilters: [new RpcErrorPassthroughFilter()],
     shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
-    configure: (app) => {
-      const health = app.get(HealthRegistry);
-      health.register('postgres', async () => {
-        await sql`select 1`.execute(db);
-      });
-      health.register('nats', () => {
-        if (nc.isClosed()) throw new Error('NATS connection closed');
-      });
-    },
+    healthChecks: { postgres: postgresCheck(db), nats: natsCheck(nc) },
   });
   relay.start();
   // Stopped by Nest before shutdown (TimeoutScanner.beforeApplicationShutdown).

@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { EventStore } from '@agentyard/event-store';
 import { ServiceKitModule } from '@agentyard/service-kit';
@@ -31,20 +31,13 @@ export interface TasksDeps {
   onShutdown: () => Promise<void>;
 }
 
-class ShutdownHook implements OnApplicationShutdown {
-  constructor(private readonly run: () => Promise<void>) {}
-  async onApplicationShutdown(): Promise<void> {
-    await this.run();
-  }
-}
-
 @Module({})
 export class TasksModule {
   /** The tasks service's Nest module over its already-opened resources (database, store, NATS). */
   static forRoot(deps: TasksDeps): DynamicModule {
     return {
       module: TasksModule,
-      imports: [ServiceKitModule.forRoot({ logger: deps.logger })],
+      imports: [ServiceKitModule.forRoot({ logger: deps.logger, onShutdown: deps.onShutdown })],
       controllers: [TaskCommandsController, TaskQueriesController, TaskEventsConsumer],
       providers: [
         { provide: TASK_EVENT_STORE, useValue: deps.store },
@@ -52,7 +45,6 @@ export class TasksModule {
         { provide: TaskViewRepository, useValue: deps.repository },
         { provide: WORK_ORDERS, useValue: deps.workOrders },
         { provide: TASKS_SETTINGS, useValue: deps.settings },
-        { provide: ShutdownHook, useValue: new ShutdownHook(deps.onShutdown) },
         TaskCommandRunner,
         CreateTaskHandler,
         ChangeTaskHandler,

@@ -6,11 +6,10 @@
  * WORKERS JetStream stream. Read models are projected from its own store.
  */
 import 'reflect-metadata';
-import { sql } from 'kysely';
 import { eventSubject, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
 import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
-import { bootstrapService, createLogger, HealthRegistry, loadConfig, runMain } from '@agentyard/service-kit';
+import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, runMain } from '@agentyard/service-kit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { LivenessSweeper } from './application/liveness-sweeper';
 import { createWorkerViewProjection, workerIdOf } from './application/worker-view.projection';
@@ -82,15 +81,7 @@ async function main(): Promise<void> {
     transport: new NatsJetStreamServer({ name: 'workers', connection: nc }),
     transportFilters: [new RpcErrorPassthroughFilter()],
     shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
-    configure: (app) => {
-      const health = app.get(HealthRegistry);
-      health.register('postgres', async () => {
-        await sql`select 1`.execute(db);
-      });
-      health.register('nats', () => {
-        if (nc.isClosed()) throw new Error('NATS connection closed');
-      });
-    },
+    healthChecks: { postgres: postgresCheck(db), nats: natsCheck(nc) },
   });
   relay.start();
   app.get(LivenessSweeper).start();

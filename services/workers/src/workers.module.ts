@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { ProjectionRunner } from '@agentyard/event-sourcing';
@@ -36,20 +36,13 @@ export interface WorkersDeps {
   onShutdown: () => Promise<void>;
 }
 
-class ShutdownHook implements OnApplicationShutdown {
-  constructor(private readonly run: () => Promise<void>) {}
-  async onApplicationShutdown(): Promise<void> {
-    await this.run();
-  }
-}
-
 @Module({})
 export class WorkersModule {
   /** The workers service's Nest module over its already-opened resources (database, store, NATS). */
   static forRoot(deps: WorkersDeps): DynamicModule {
     return {
       module: WorkersModule,
-      imports: [ServiceKitModule.forRoot({ logger: deps.logger })],
+      imports: [ServiceKitModule.forRoot({ logger: deps.logger, onShutdown: deps.onShutdown })],
       controllers: [WorkersController, HeartbeatListener],
       providers: [
         { provide: WORKERS_DB, useValue: deps.db },
@@ -59,7 +52,6 @@ export class WorkersModule {
         { provide: WorkerViewRepository, useValue: deps.views },
         { provide: LivenessBucket, useValue: deps.liveness },
         { provide: WorkConsumers, useValue: deps.consumers },
-        { provide: ShutdownHook, useValue: new ShutdownHook(deps.onShutdown) },
         RegistrationTokenRepository,
         WorkerCredentialRepository,
         WorkerCommands,

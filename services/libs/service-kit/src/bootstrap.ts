@@ -12,7 +12,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { CustomTransportStrategy } from '@nestjs/microservices';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { HealthRegistry } from './health';
+import { HealthRegistry, type HealthCheck } from './health';
 
 export interface BootstrapOptions {
   name: string;
@@ -27,6 +27,8 @@ export interface BootstrapOptions {
   /** Exception filters for the transport, e.g. messaging's RpcErrorPassthroughFilter. */
   transportFilters?: ExceptionFilter[];
   shutdownTimeoutSeconds?: number;
+  /** Named readiness checks for /health/ready, e.g. `{ postgres: postgresCheck(db), nats: natsCheck(nc) }`. */
+  healthChecks?: Record<string, HealthCheck>;
   /** Runs after the app is created and before it listens (routes, hooks, docs). */
   configure?: (app: NestFastifyApplication) => Promise<void> | void;
 }
@@ -48,6 +50,7 @@ export async function bootstrapService(options: BootstrapOptions): Promise<NestF
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  for (const [name, check] of Object.entries(options.healthChecks ?? {})) app.get(HealthRegistry).register(name, check);
   await options.configure?.(app);
   if (options.transport) await app.startAllMicroservices();
   await app.listen(options.port, options.host ?? '0.0.0.0');

@@ -3,6 +3,7 @@
  * every pod restarted); readiness says "send me traffic" and runs every registered check.
  */
 import { Controller, Get, HttpCode, HttpException, HttpStatus, Injectable } from '@nestjs/common';
+import { sql, type QueryExecutorProvider } from 'kysely';
 
 export type HealthCheck = () => Promise<void> | void;
 
@@ -59,4 +60,18 @@ export class HealthController {
     if (!ok) throw new HttpException({ error: 'UNAVAILABLE', message: 'not ready', details: checks }, HttpStatus.SERVICE_UNAVAILABLE);
     return { status: 'ok', checks };
   }
+}
+
+/** Readiness check: the database answers `select 1`. */
+export function postgresCheck(db: QueryExecutorProvider): HealthCheck {
+  return async () => {
+    await sql`select 1`.execute(db);
+  };
+}
+
+/** Readiness check: the NATS connection is open. */
+export function natsCheck(nc: { isClosed(): boolean }): HealthCheck {
+  return () => {
+    if (nc.isClosed()) throw new Error('NATS connection closed');
+  };
 }

@@ -1,7 +1,7 @@
 /** @agentyard/service-kit: config, logging, health, metrics, token verification, bootstrap. */
 export { ConfigError, baseConfigSchema, databaseUrlSchema, loadConfig, type BaseConfig } from './config';
 export { createLogger, httpLoggerParams } from './logging';
-export { HealthController, HealthRegistry, type HealthCheck } from './health';
+export { HealthController, HealthRegistry, natsCheck, postgresCheck, type HealthCheck } from './health';
 export { MetricsController, MetricsRegistry } from './metrics';
 export { AccessTokenVerifier, type AccessClaims, type AccessTokenVerifierOptions, type PublicKeyEntry } from './access-token';
 export { RevocationList } from './revocation-list';
