@@ -3,10 +3,17 @@
 // other; `web` and `worker` may import `contracts` only. Tags live in each package.json ("nx").
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
+import vue from 'eslint-plugin-vue';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '.data/**', '.nx/**', 'coverage/**', 'web/e2e/screenshots/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'web/src/api/schema.d.ts', '.data/**', '.nx/**', 'coverage/**', 'web/e2e/screenshots/**'] },
   ...tseslint.configs.recommended,
+  // Error-prevention rules only; formatting is not what the lint gate is for.
+  ...vue.configs['flat/essential'],
+  {
+    files: ['**/*.vue'],
+    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.vue'], sourceType: 'module' } },
+  },
   {
     files: ['**/*.ts', '**/*.tsx', '**/*.vue', '**/*.mts'],
     plugins: { '@nx': nx },

@@ -208,7 +208,7 @@ try {
   const admin = await ensureAdmin();
   await startLocalWorker(admin);
   log('');
-  log(`Agentyard is up: open http://localhost:${PORT}`);
+  log(`Agentyard is up: open http://localhost:${PORT}  (dashboard)`);
   log(`  log in as ${admin.username} / ${admin.password}  (kept in .data/admin.json)`);
   log(`  API docs  http://localhost:${PORT}/api/docs`);
   log(`  Ctrl-C stops everything started here.`);

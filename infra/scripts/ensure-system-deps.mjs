@@ -39,3 +39,15 @@ export function ensureNatsServer() {
   }
   throw new Error(hint);
 }
+
+/** Returns Debian's Chromium for the browser end-to-end tests, installing it as root when missing. */
+export function ensureChromium() {
+  const candidates = [process.env.CHROMIUM_BIN, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean);
+  const found = () => candidates.find((c) => existsSync(c));
+  if (found()) return found();
+  if (isRoot() && existsSync('/usr/bin/apt-get')) {
+    aptInstall('chromium');
+    if (found()) return found();
+  }
+  throw new Error('Chromium is missing (the dashboard tests drive it): Debian/Ubuntu `sudo apt-get install -y chromium`');
+}

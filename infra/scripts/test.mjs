@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureNatsServer } from './ensure-system-deps.mjs';
+import { ensureChromium, ensureNatsServer } from './ensure-system-deps.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const results = join(root, '.test-results');
@@ -30,6 +30,23 @@ const build = spawnSync(process.execPath, [join(root, 'infra/scripts/build.mjs')
 if (build.status !== 0) {
   process.stdout.write('0 passed, 1 failed\n');
   process.exit(1);
+}
+
+// The dashboard's browser tests load the built dashboard from the gateway and drive Chromium.
+const hasWeb = existsSync(join(root, 'web', 'vite.config.ts'));
+if (hasWeb) {
+  try {
+    process.env.CHROMIUM_BIN = ensureChromium();
+  } catch (e) {
+    process.stderr.write(`${e.message}\n`);
+    process.stdout.write('0 passed, 1 failed\n');
+    process.exit(1);
+  }
+  const web = spawnSync('npm', ['run', 'build', '--workspace', 'web'], { stdio: 'inherit', cwd: root });
+  if (web.status !== 0) {
+    process.stdout.write('0 passed, 1 failed\n');
+    process.exit(1);
+  }
 }
 
 // Lint counts as one check: it enforces the module boundaries (services never import each
@@ -64,8 +81,7 @@ if (existsSync(jestOut)) {
 }
 
 // The dashboard's component and store tests run under Vitest (Vite's own transform for .vue).
-const webConfig = ['vitest.config.ts', 'vite.config.ts'].map((f) => join(root, 'web', f)).find((f) => existsSync(f));
-if (webConfig && extraArgs.length === 0) {
+if (hasWeb && extraArgs.length === 0) {
   const vitestOut = join(results, 'vitest.json');
   const vitest = spawnSync(
     process.execPath,

@@ -1,0 +1,93 @@
+import { flushPromises, mount } from '@vue/test-utils';
+import { NMessageProvider } from 'naive-ui';
+import { createPinia, setActivePinia } from 'pinia';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { defineComponent, h, ref } from 'vue';
+import { createMemoryHistory, createRouter } from 'vue-router';
+import { useSessionStore } from '@/stores/session.store';
+import { useWorkerStore } from '@/stores/workers.store';
+import { fakeServer, json, task, tokenPair, user, worker } from '@/test/fake-server';
+import CreateTaskDialog from './CreateTaskDialog.vue';
+
+const router = createRouter({ history: createMemoryHistory(), routes: [{ path: '/:p(.*)*', name: 'workers', component: { template: '<div />' } }] });
+
+async function open(workers: ReturnType<typeof worker>[]) {
+  const server = fakeServer()
+    .on('POST /api/v1/auth/login', () => tokenPair(1))
+    .on('GET /api/v1/auth/me', () => user)
+    .on('GET /api/v1/workers', () => ({ items: workers }))
+    .on('POST /api/v1/tasks', (req) => json(201, task({ id: 'new', ...(req.body as object) })))
+    .install();
+  const pinia = createPinia();
+  setActivePinia(pinia);
+  await useSessionStore().login('alice', 'pw');
+  await useWorkerStore().fetch();
+  const created: unknown[] = [];
+  const show = ref(false);
+  const Host = defineComponent(() => () => h(NMessageProvider, null, () => h(CreateTaskDialog, { show: show.value, 'onUpdate:show': (v: boolean) => (show.value = v), onCreated: (t: unknown) => created.push(t) })));
+  mount(Host, { global: { plugins: [pinia, router] }, attachTo: document.body });
+  show.value = true;
+  await flushPromises();
+  return { server, created, show };
+}
+
+const input = (selector: string) => document.body.querySelector<HTMLInputElement | HTMLTextAreaElement>(selector);
+async function type(selector: string, value: string) {
+  const el = input(selector);
+  if (!el) throw new Error(`no ${selector}`);
+  el.value = value;
+  el.dispatchEvent(new Event('input'));
+  await flushPromises();
+}
+
+describe('CreateTaskDialog', () => {
+  beforeEach(() => {
+    localStorage.clear();
+    document.body.innerHTML = '';
+  });
+
+  it('creates a shell task with the command as input', async () => {
+    const { server, created, show } = await open([worker()]);
+    expect(input('#task-command')).not.toBeNull();
+    expect(input('#task-prompt')).toBeNull();
+    await type('#task-description', 'Say hello');
+    await type('#task-command', 'echo hello');
+    document.body.querySelector('[data-testid="create-task-dialog"] form')?.dispatchEvent(new Event('submit'));
+    await flushPromises();
+    expect(server.requests.find((r) => r.method === 'POST' && r.path === '/api/v1/tasks')?.body).toEqual({
+      description: 'Say hello',
+      tool: 'shell',
+      input: { command: 'echo hello' },
+      priority: 50,
+      timeoutSeconds: 3600,
+      maxAttempts: 3,
+    });
+    expect(created).toHaveLength(1);
+    expect(show.value).toBe(false);
+  });
+
+  it('shows prompt fields when the only online tool is a prompt tool', async () => {
+    await open([worker({ tools: [{ name: 'claude-code', version: '1.0' }] })]);
+    expect(input('#task-prompt')).not.toBeNull();
+    expect(input('#task-model')).not.toBeNull();
+    expect(input('#task-command')).toBeNull();
+  });
+
+  it('explains that a worker is needed when none is online', async () => {
+    const { server } = await open([worker({ status: 'offline' })]);
+    expect(document.body.textContent).toContain('No worker is online');
+    document.body.querySelector('[data-testid="create-task-dialog"] form')?.dispatchEvent(new Event('submit'));
+    await flushPromises();
+    expect(server.requests.some((r) => r.method === 'POST' && r.path === '/api/v1/tasks')).toBe(false);
+  });
+
+  it('shows the server’s field errors', async () => {
+    const { server } = await open([worker()]);
+    server.on('POST /api/v1/tasks', () => json(400, { error: 'VALIDATION_FAILED', message: 'invalid body: input.command: command must be at most 64 KiB', details: [{ field: 'input.command', message: 'command must be at most 64 KiB' }] }));
+    await type('#task-description', 'Too long');
+    await type('#task-command', 'x');
+    document.body.querySelector('[data-testid="create-task-dialog"] form')?.dispatchEvent(new Event('submit'));
+    await flushPromises();
+    expect(document.body.textContent).toContain('command must be at most 64 KiB');
+  });
+});

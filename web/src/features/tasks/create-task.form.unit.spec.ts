@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { emptyTaskForm, taskLimits, toCreateBody, validateTask } from './create-task.form';
+
+describe('the create-task form', () => {
+  it('starts from the API’s defaults', () => {
+    expect(emptyTaskForm('shell')).toMatchObject({ priority: 50, timeoutSeconds: 3600, maxAttempts: 3 });
+    expect(taskLimits.priority.max).toBe(100);
+  });
+
+  it('asks for a command for shell and sends it as the input', () => {
+    const form = { ...emptyTaskForm('shell'), description: 'say hi' };
+    expect(validateTask(form, ['shell'])).toEqual({ command: 'Enter a command' });
+    form.command = 'echo hi';
+    expect(validateTask(form, ['shell'])).toEqual({});
+    expect(toCreateBody(form)).toEqual({ description: 'say hi', tool: 'shell', input: { command: 'echo hi' }, priority: 50, timeoutSeconds: 3600, maxAttempts: 3 });
+  });
+
+  it('asks prompt tools for a prompt and an optional model', () => {
+    const form = { ...emptyTaskForm('claude-code'), description: 'review', prompt: 'Review the diff' };
+    expect(toCreateBody(form).input).toEqual({ prompt: 'Review the diff' });
+    expect(toCreateBody({ ...form, model: ' opus ' }).input).toEqual({ prompt: 'Review the diff', model: 'opus' });
+  });
+
+  it('refuses a tool no online worker offers', () => {
+    const form = { ...emptyTaskForm('ollama'), description: 'x', prompt: 'y' };
+    expect(validateTask(form, ['shell']).tool).toMatch(/No online worker/);
+  });
+
+  it('checks the numeric limits', () => {
+    const form = { ...emptyTaskForm('noop'), description: 'x', priority: 101, timeoutSeconds: 0, maxAttempts: 21 };
+    expect(Object.keys(validateTask(form, ['noop'])).sort()).toEqual(['maxAttempts', 'priority', 'timeoutSeconds']);
+  });
+});

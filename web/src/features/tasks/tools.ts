@@ -1,0 +1,19 @@
+/*
+ * What the create form asks for each tool. A Record over the API's tool names, so a tool added
+ * to contracts fails the type check here until the form knows its fields.
+ */
+import type { ToolName } from '@/api/client';
+
+export type ToolFields = 'command' | 'prompt' | 'none';
+
+export const tools: Record<ToolName, { label: string; fields: ToolFields; hint: string }> = {
+  shell: { label: 'Shell', fields: 'command', hint: 'Runs one command line with /bin/sh -c in the task directory.' },
+  'claude-code': { label: 'Claude Code', fields: 'prompt', hint: 'Runs the Claude Code CLI with your prompt.' },
+  'gemini-cli': { label: 'Gemini CLI', fields: 'prompt', hint: 'Runs the Gemini CLI with your prompt.' },
+  ollama: { label: 'Ollama', fields: 'prompt', hint: 'Runs a local model through Ollama.' },
+  'claude-api': { label: 'Claude API', fields: 'prompt', hint: 'Calls the Claude API from the worker.' },
+  'gemini-api': { label: 'Gemini API', fields: 'prompt', hint: 'Calls the Gemini API from the worker.' },
+  noop: { label: 'No-op', fields: 'none', hint: 'Does nothing and succeeds: checks the pipeline end to end.' },
+};
+
+export const toolNames = Object.keys(tools) as ToolName[];
