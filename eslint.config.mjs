@@ -5,6 +5,23 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 import vue from 'eslint-plugin-vue';
 
+/** The boundary rule; `testSupport` lets web and worker tests use the test-support libs too. */
+const moduleBoundaries = (testSupport) => [
+  'error',
+  {
+    allow: [],
+    enforceBuildableLibDependency: false,
+    depConstraints: [
+      { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
+      { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'scope:contracts'] },
+      { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib', 'scope:contracts'] },
+      { sourceTag: 'type:web', onlyDependOnLibsWithTags: testSupport ? ['scope:contracts', 'type:lib'] : ['scope:contracts'] },
+      { sourceTag: 'type:worker', onlyDependOnLibsWithTags: testSupport ? ['scope:contracts', 'type:lib'] : ['scope:contracts'] },
+      { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['*'] },
+    ],
+  },
+];
+
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'web/src/api/schema.d.ts', '.data/**', '.nx/**', 'coverage/**', 'web/e2e/screenshots/**'] },
   ...tseslint.configs.recommended,
@@ -19,21 +36,7 @@ export default tseslint.config(
     plugins: { '@nx': nx },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          allow: [],
-          enforceBuildableLibDependency: false,
-          depConstraints: [
-            { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'scope:contracts'] },
-            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib', 'scope:contracts'] },
-            { sourceTag: 'type:web', onlyDependOnLibsWithTags: ['scope:contracts'] },
-            { sourceTag: 'type:worker', onlyDependOnLibsWithTags: ['scope:contracts'] },
-            { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['*'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': moduleBoundaries(false),
     },
   },
   {
@@ -41,21 +44,7 @@ export default tseslint.config(
     // shipped code still may not.
     files: ['**/*.spec.ts', '**/test/**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          allow: [],
-          enforceBuildableLibDependency: false,
-          depConstraints: [
-            { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'scope:contracts'] },
-            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib', 'scope:contracts'] },
-            { sourceTag: 'type:web', onlyDependOnLibsWithTags: ['scope:contracts', 'type:lib'] },
-            { sourceTag: 'type:worker', onlyDependOnLibsWithTags: ['scope:contracts', 'type:lib'] },
-            { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['*'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': moduleBoundaries(true),
     },
   },
   {

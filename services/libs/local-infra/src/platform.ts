@@ -61,7 +61,14 @@ export async function startPlatform(options: { env?: Partial<Record<PlatformServ
   const readyUrl = (name: PlatformService) => `http://127.0.0.1:${ports[name]}/health/ready`;
   const running = new Map<PlatformService, ServiceProcess>();
   const agents = new Set<WorkerAgentProcess>();
-  for (const name of platformServices) running.set(name, await startService(name, envFor(name), readyUrl(name)));
+  try {
+    for (const name of platformServices) running.set(name, await startService(name, envFor(name), readyUrl(name)));
+  } catch (error) {
+    // One service failed to start: stop the ones that did, so a failed run leaves nothing behind.
+    for (const s of [...running.values()].reverse()) await s.stop().catch(() => undefined);
+    await nats.stop().catch(() => undefined);
+    throw error;
+  }
 
   return {
     url,

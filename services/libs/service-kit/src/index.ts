@@ -5,5 +5,6 @@ export { HealthController, HealthRegistry, natsCheck, postgresCheck, type Health
 export { MetricsController, MetricsRegistry } from './metrics';
 export { AccessTokenVerifier, type AccessClaims, type AccessTokenVerifierOptions, type PublicKeyEntry } from './access-token';
 export { RevocationList } from './revocation-list';
+export { PeriodicJob } from './periodic-job';
 export { ServiceKitModule, ROOT_LOGGER } from './service-kit.module';
 export { bootstrapService, runMain, type BootstrapOptions } from './bootstrap';

@@ -11,7 +11,7 @@
  */
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { newId } from '@agentyard/contracts';
-import { ROOT_LOGGER } from '@agentyard/service-kit';
+import { PeriodicJob, ROOT_LOGGER } from '@agentyard/service-kit';
 import type { Logger } from 'pino';
 import type { TaskCommand } from '../domain/task.decide';
 import { TaskViewRepository } from '../infrastructure/task-view.repository';
@@ -26,28 +26,26 @@ export interface ScanResult {
 
 @Injectable()
 export class TimeoutScanner implements BeforeApplicationShutdown {
-  private timer: NodeJS.Timeout | undefined;
-  private scanning: Promise<unknown> | undefined;
-  private stopped = true;
+  private readonly job: PeriodicJob;
 
   constructor(
     private readonly commands: TaskCommandRunner,
     private readonly tasks: TaskViewRepository,
     @Inject(TASKS_SETTINGS) private readonly settings: TasksSettings,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.job = new PeriodicJob(settings.scanIntervalMs, () => this.scanOnce(), (error) =>
+      this.logger.error({ err: error }, 'timeout scan failed; retrying at the next interval'),
+    );
+  }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+    this.job.start();
   }
 
   /** Stops scanning; resolves once a scan in progress has finished. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.scanning;
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -81,14 +79,5 @@ export class TimeoutScanner implements BeforeApplicationShutdown {
       this.logger.error({ err: error, taskId, command: command.kind }, 'timeout scanner: command failed; the next scan retries it');
       return 0;
     }
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.scanning = this.scanOnce()
-        .catch((error: unknown) => this.logger.error({ err: error }, 'timeout scan failed; retrying at the next interval'))
-        .finally(() => this.schedule());
-    }, this.settings.scanIntervalMs);
   }
 }

@@ -7,34 +7,30 @@
  */
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { ROOT_LOGGER } from '@agentyard/service-kit';
+import { PeriodicJob, ROOT_LOGGER } from '@agentyard/service-kit';
 import { WorkerViewRepository } from '../infrastructure/worker-view.repository';
 import { internalContext, WORKERS_SETTINGS, type WorkersSettings } from './request-context';
 import { WorkerCommands } from './worker-commands';
 
 @Injectable()
 export class LivenessSweeper implements BeforeApplicationShutdown {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
+  private readonly job: PeriodicJob;
 
   constructor(
     private readonly views: WorkerViewRepository,
     private readonly commands: WorkerCommands,
     @Inject(WORKERS_SETTINGS) private readonly settings: WorkersSettings,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
-  ) {}
-
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule();
+  ) {
+    this.job = new PeriodicJob(settings.sweepIntervalMs, () => this.sweepOnce(), (error) => this.logger.error({ err: error }, 'liveness sweep failed'));
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  start(): void {
+    this.job.start();
+  }
+
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -54,18 +50,5 @@ export class LivenessSweeper implements BeforeApplicationShutdown {
       }
     }
     return declared;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.sweepOnce()
-        .then(() => undefined)
-        .catch((error: unknown) => this.logger.error({ err: error }, 'liveness sweep failed'))
-        .finally(() => {
-          this.running = undefined;
-          this.schedule();
-        });
-    }, this.settings.sweepIntervalMs);
   }
 }
