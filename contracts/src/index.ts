@@ -11,3 +11,4 @@ export * from './tasks/task.schemas';
 export * from './workers/worker.schemas';
 export * from './allocation/allocation.schemas';
 export * from './work/work.schemas';
+export * from './auth/api-tokens';

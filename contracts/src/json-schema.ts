@@ -1,6 +1,7 @@
 /** JSON Schema (draft 2020-12) of every HTTP body, for docs and the gateway's OpenAPI document. */
 import { z } from 'zod';
 import * as http from './auth/auth.http';
+import * as apiTokens from './auth/api-tokens';
 import * as tasks from './tasks/task.schemas';
 import * as workers from './workers/worker.schemas';
 import { allocationViewSchema } from './allocation/allocation.schemas';
@@ -27,6 +28,10 @@ export const httpSchemas = {
   Heartbeat: workers.heartbeatSchema,
   Worker: workers.workerViewSchema,
   AllocationDecision: allocationViewSchema,
+  CreateApiTokenBody: apiTokens.createApiTokenBodySchema,
+  ApiToken: apiTokens.apiTokenSchema,
+  CreatedApiToken: apiTokens.createdApiTokenSchema,
+  ApiTokenList: apiTokens.apiTokenListSchema,
   ErrorBody: errorBodySchema,
   Envelope: envelopeSchema,
 } as const;
