@@ -1,6 +1,6 @@
 import { flushPromises, mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryHistory } from 'vue-router';
 import { createAppRouter } from '@/router';
 import { fakeServer, json, tokenPair, user } from '@/test/fake-server';
@@ -61,7 +61,7 @@ describe('LoginView', () => {
   });
 });
 
+/** The target route is lazy: its chunk is transformed on first use, which takes a while on a busy machine. */
 async function vi_waitForRoute(router: ReturnType<typeof createAppRouter>, path: string): Promise<void> {
-  for (let i = 0; i < 50 && router.currentRoute.value.path !== path; i++) await new Promise((r) => setTimeout(r, 10));
-  expect(router.currentRoute.value.path).toBe(path);
+  await vi.waitFor(() => expect(router.currentRoute.value.path).toBe(path), { timeout: 5_000, interval: 20 });
 }
