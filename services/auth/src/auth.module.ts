@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { ServiceKitModule, type RevocationList } from '@agentyard/service-kit';
+import { ApiTokensHandler } from './application/api-tokens.handler';
 import { AUTH_EVENT_LOG, type AuthEventLog } from './application/auth-event-log';
 import { ChangePasswordHandler } from './application/change-password.handler';
 import { GetUserQuery } from './application/get-user.query';
@@ -11,6 +12,7 @@ import { RefreshSessionHandler } from './application/refresh-session.handler';
 import { RegisterUserHandler } from './application/register-user.handler';
 import { SessionIssuer } from './application/session-issuer';
 import type { AuthDatabase } from './infrastructure/auth.database';
+import { ApiTokenRepository } from './infrastructure/api-token.repository';
 import { LoginRateLimiter } from './infrastructure/login-rate-limiter';
 import { PasswordHasher } from './infrastructure/password-hasher';
 import { SessionRepository } from './infrastructure/session.repository';
@@ -52,6 +54,8 @@ export class AuthModule {
         LogoutHandler,
         ChangePasswordHandler,
         GetUserQuery,
+        ApiTokenRepository,
+        ApiTokensHandler,
       ],
     };
   }

@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AccessTokenVerifier, ServiceKitModule } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
+import { ApiTokenResolver } from './infrastructure/api-token-resolver';
 import { AccessTokenGuard } from './interface/access-token.guard';
 import { AuthController } from './interface/auth.controller';
 import { TasksController } from './interface/tasks.controller';
@@ -28,6 +29,7 @@ export class GatewayModule {
       providers: [
         { provide: NatsRpcClient, useValue: deps.rpc },
         { provide: AccessTokenVerifier, useValue: deps.verifier },
+        ApiTokenResolver,
         AccessTokenGuard,
         WorkerCredentialGuard,
         { provide: APP_FILTER, useClass: HttpErrorFilter },

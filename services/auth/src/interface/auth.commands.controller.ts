@@ -5,7 +5,15 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
+  apiTokenSubjects,
+  authenticateApiTokenQuerySchema,
   authSubjects,
+  createApiTokenCommandSchema,
+  listApiTokensQuerySchema,
+  revokeApiTokenCommandSchema,
+  type ApiToken,
+  type ApiTokenIdentity,
+  type CreatedApiToken,
   changePasswordCommandSchema,
   getUserQuerySchema,
   loginCommandSchema,
@@ -19,6 +27,7 @@ import {
   type User,
 } from '@agentyard/contracts';
 import { currentTrace } from '@agentyard/messaging';
+import { ApiTokensHandler } from '../application/api-tokens.handler';
 import type { RequestContext } from '../application/auth-event-log';
 import { ChangePasswordHandler } from '../application/change-password.handler';
 import { GetUserQuery } from '../application/get-user.query';
@@ -43,6 +52,7 @@ export class AuthCommandsController {
     private readonly changePassword: ChangePasswordHandler,
     private readonly getUser: GetUserQuery,
     private readonly tokens: TokenIssuer,
+    private readonly apiTokens: ApiTokensHandler,
   ) {}
 
   @MessagePattern(authSubjects.registerUser)
@@ -78,5 +88,27 @@ export class AuthCommandsController {
   @MessagePattern(authSubjects.getSigningKeys)
   onGetSigningKeys(): SigningKeys {
     return this.tokens.signingKeys();
+  }
+
+  @MessagePattern(apiTokenSubjects.create)
+  onCreateApiToken(@Payload() data: unknown): Promise<CreatedApiToken> {
+    const cmd = parseOrThrow(createApiTokenCommandSchema, data);
+    return this.apiTokens.create(cmd.userId, cmd.body);
+  }
+
+  @MessagePattern(apiTokenSubjects.list)
+  onListApiTokens(@Payload() data: unknown): Promise<{ items: ApiToken[] }> {
+    return this.apiTokens.list(parseOrThrow(listApiTokensQuerySchema, data).userId);
+  }
+
+  @MessagePattern(apiTokenSubjects.revoke)
+  onRevokeApiToken(@Payload() data: unknown): Promise<{ revoked: true }> {
+    const cmd = parseOrThrow(revokeApiTokenCommandSchema, data);
+    return this.apiTokens.revoke(cmd.userId, cmd.tokenId);
+  }
+
+  @MessagePattern(apiTokenSubjects.authenticate)
+  onAuthenticateApiToken(@Payload() data: unknown): Promise<ApiTokenIdentity> {
+    return this.apiTokens.authenticate(parseOrThrow(authenticateApiTokenQuerySchema, data).token);
   }
 }

@@ -1,14 +1,33 @@
-import { CanActivate, ExecutionContext, Injectable, createParamDecorator } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, SetMetadata, createParamDecorator } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { DomainError } from '@agentyard/contracts';
+import { DomainError, type ApiTokenScope } from '@agentyard/contracts';
 import { AccessTokenVerifier, type AccessClaims } from '@agentyard/service-kit';
+import { ApiTokenResolver, apiTokenCacheTtlMs } from '../infrastructure/api-token-resolver';
 
 type AuthedRequest = FastifyRequest & { claims?: AccessClaims; accessToken?: string };
 
-/** Reads `Authorization: Bearer <jwt>`, verifies it and puts the claims on the request. */
+const REQUIRED_SCOPE = 'agentyard:required-scope';
+const SESSION_ONLY = 'agentyard:session-only';
+
+/** The endpoint needs this scope from an API token (a session has every scope). */
+export const RequireScope = (scope: ApiTokenScope) => SetMetadata(REQUIRED_SCOPE, scope);
+
+/** The endpoint needs a real session: API tokens are refused with 403. */
+export const SessionOnly = () => SetMetadata(SESSION_ONLY, true);
+
+/**
+ * Reads `Authorization: Bearer <token>` and puts the caller's claims on the request. A session JWT
+ * is verified locally; an `ayt_…` API token is resolved by the auth service and carries scopes,
+ * which are checked against `@RequireScope` / `@SessionOnly` on the endpoint.
+ */
 @Injectable()
 export class AccessTokenGuard implements CanActivate {
-  constructor(private readonly verifier: AccessTokenVerifier) {}
+  constructor(
+    private readonly verifier: AccessTokenVerifier,
+    private readonly apiTokens: ApiTokenResolver,
+    private readonly reflector: Reflector,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthedRequest>();
@@ -16,8 +35,30 @@ export class AccessTokenGuard implements CanActivate {
     if (!header) throw new DomainError('UNAUTHENTICATED', 'send an access token: Authorization: Bearer <token>');
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1]) throw new DomainError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>"');
-    request.claims = await this.verifier.verify(match[1]);
+    const token = match[1];
+    const claims = token.startsWith('ayt_') ? await this.apiTokenClaims(token) : { ...(await this.verifier.verify(token)), kind: 'session' as const };
+    request.claims = claims;
+    if (claims.kind === 'api-token') {
+      const targets = [context.getHandler(), context.getClass()];
+      if (this.reflector.getAllAndOverride<boolean>(SESSION_ONLY, targets)) {
+        throw new DomainError('FORBIDDEN', 'this endpoint needs a logged-in session; an API token cannot manage API tokens, change the password or log out');
+      }
+      const scope = this.reflector.getAllAndOverride<ApiTokenScope | undefined>(REQUIRED_SCOPE, targets);
+      if (scope && !claims.scopes?.includes(scope)) throw new DomainError('FORBIDDEN', `this API token lacks the ${scope} scope`, { scope });
+    }
     return true;
+  }
+
+  private async apiTokenClaims(token: string): Promise<AccessClaims> {
+    const identity = await this.apiTokens.resolve(token);
+    return {
+      sub: identity.userId,
+      username: identity.username,
+      jti: `api-token:${identity.tokenId}`,
+      exp: Math.floor((Date.now() + apiTokenCacheTtlMs) / 1000),
+      kind: 'api-token',
+      scopes: identity.scopes,
+    };
   }
 }
 

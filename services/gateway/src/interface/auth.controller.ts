@@ -1,8 +1,15 @@
 /** /api/v1/auth — thin: validate, forward to the auth service over NATS, return its answer. */
-import { Body, Controller, Get, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import {
+  apiTokenListSchema,
+  apiTokenSubjects,
   authSubjects,
+  createApiTokenBodySchema,
+  createdApiTokenSchema,
+  type ApiToken,
+  type CreateApiTokenBody,
+  type CreatedApiToken,
   changePasswordBodySchema,
   loginBodySchema,
   logoutBodySchema,
@@ -18,12 +25,17 @@ import {
 } from '@agentyard/contracts';
 import type { AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
-import { AccessTokenGuard, Claims } from './access-token.guard';
+import { ApiTokenResolver } from '../infrastructure/api-token-resolver';
+import { AccessTokenGuard, Claims, SessionOnly } from './access-token.guard';
+import { ApiTokenIdPipe } from './id.pipe';
 import { ZodBodyPipe } from './zod-body.pipe';
 
 @Controller('api/v1/auth')
 export class AuthController {
-  constructor(@Inject(NatsRpcClient) private readonly rpc: NatsRpcClient) {}
+  constructor(
+    @Inject(NatsRpcClient) private readonly rpc: NatsRpcClient,
+    private readonly apiTokens: ApiTokenResolver,
+  ) {}
 
   @Post('register')
   @HttpCode(201)
@@ -46,6 +58,7 @@ export class AuthController {
   @Post('logout')
   @HttpCode(204)
   @UseGuards(AccessTokenGuard)
+  @SessionOnly()
   async logout(@Claims() claims: AccessClaims, @Body() body: unknown): Promise<void> {
     // The body is optional here; when present it must still be well-formed.
     if (body !== undefined && body !== null && body !== '') new ZodBodyPipe(logoutBodySchema).transform(body);
@@ -61,7 +74,32 @@ export class AuthController {
   @Post('change-password')
   @HttpCode(204)
   @UseGuards(AccessTokenGuard)
+  @SessionOnly()
   async changePassword(@Claims() claims: AccessClaims, @Body(new ZodBodyPipe(changePasswordBodySchema)) body: ChangePasswordBody): Promise<void> {
     await this.rpc.request(authSubjects.changePassword, { ...body, userId: claims.sub, familyId: claims.fam });
+  }
+
+  @Get('tokens')
+  @UseGuards(AccessTokenGuard)
+  @SessionOnly()
+  listTokens(@Claims() claims: AccessClaims): Promise<{ items: ApiToken[] }> {
+    return this.rpc.request(apiTokenSubjects.list, { userId: claims.sub }, { schema: apiTokenListSchema });
+  }
+
+  @Post('tokens')
+  @HttpCode(201)
+  @UseGuards(AccessTokenGuard)
+  @SessionOnly()
+  createToken(@Claims() claims: AccessClaims, @Body(new ZodBodyPipe(createApiTokenBodySchema)) body: CreateApiTokenBody): Promise<CreatedApiToken> {
+    return this.rpc.request(apiTokenSubjects.create, { userId: claims.sub, body }, { schema: createdApiTokenSchema });
+  }
+
+  @Delete('tokens/:id')
+  @HttpCode(204)
+  @UseGuards(AccessTokenGuard)
+  @SessionOnly()
+  async revokeToken(@Claims() claims: AccessClaims, @Param('id', ApiTokenIdPipe) tokenId: string): Promise<void> {
+    await this.rpc.request(apiTokenSubjects.revoke, { userId: claims.sub, tokenId });
+    this.apiTokens.forget(tokenId);
   }
 }

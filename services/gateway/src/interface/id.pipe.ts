@@ -17,3 +17,11 @@ export class WorkerIdPipe implements PipeTransform<string, string> {
     return value.toLowerCase();
   }
 }
+
+@Injectable()
+export class ApiTokenIdPipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) throw new DomainError('NOT_FOUND', 'no such API token');
+    return value.toLowerCase();
+  }
+}

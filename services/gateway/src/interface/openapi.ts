@@ -21,6 +21,11 @@ const ops: Record<string, Record<string, Op>> = {
   '/api/v1/auth/logout': { post: { summary: 'Revoke the access token and its session', ok: { status: 204, description: 'logged out' }, errors: [401], auth: true } },
   '/api/v1/auth/me': { get: { summary: 'The caller', ok: { status: 200, schema: 'User', description: 'the user' }, errors: [401], auth: true } },
   '/api/v1/auth/change-password': { post: { summary: 'Change the password; signs out other sessions', body: 'ChangePasswordBody', ok: { status: 204, description: 'changed' }, errors: [400, 401], auth: true } },
+  '/api/v1/auth/tokens': {
+    get: { summary: 'Your API tokens (never the secret); needs a session', ok: { status: 200, schema: 'ApiTokenList', description: 'the tokens, newest first' }, errors: [401, 403], auth: true },
+    post: { summary: 'Create an API token; needs a session', body: 'CreateApiTokenBody', ok: { status: 201, schema: 'CreatedApiToken', description: 'the token, shown once' }, errors: [400, 401, 403, 409], auth: true },
+  },
+  '/api/v1/auth/tokens/{id}': { delete: { summary: 'Revoke an API token; needs a session', ok: { status: 204, description: 'revoked' }, errors: [401, 403, 404], auth: true } },
   '/api/v1/tasks': {
     get: { summary: 'List your tasks (filters, sort, cursor pagination)', query: 'ListTasksQuery', ok: { status: 200, schema: 'TaskPage', description: 'a page' }, errors: [400, 401], auth: true },
     post: { summary: 'Submit a task', body: 'CreateTaskBody', ok: { status: 201, schema: 'Task', description: 'the queued task' }, errors: [400, 401, 413], auth: true },

@@ -19,7 +19,7 @@ import {
 } from '@agentyard/contracts';
 import type { AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
-import { AccessTokenGuard, Claims } from './access-token.guard';
+import { AccessTokenGuard, Claims, RequireScope } from './access-token.guard';
 import { TaskIdPipe } from './id.pipe';
 import { ZodBodyPipe } from './zod-body.pipe';
 import { ZodQueryPipe } from './zod-query.pipe';
@@ -29,39 +29,46 @@ import { ZodQueryPipe } from './zod-query.pipe';
 export class TasksController {
   constructor(@Inject(NatsRpcClient) private readonly rpc: NatsRpcClient) {}
 
+  @RequireScope('tasks:write')
   @Post()
   @HttpCode(201)
   create(@Claims() c: AccessClaims, @Body(new ZodBodyPipe(createTaskBodySchema)) task: CreateTaskBody): Promise<TaskView> {
     return this.rpc.request(taskSubjects.create, { actor: { userId: c.sub }, task }, { schema: taskViewSchema });
   }
 
+  @RequireScope('tasks:read')
   @Get()
   list(@Claims() c: AccessClaims, @Query(new ZodQueryPipe(listTasksQuerySchema)) query: ListTasksQuery): Promise<TaskPage> {
     return this.rpc.request(taskSubjects.list, { actor: { userId: c.sub }, query }, { schema: taskPageSchema });
   }
 
+  @RequireScope('tasks:read')
   @Get(':id')
   get(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<TaskView> {
     return this.rpc.request(taskSubjects.get, { actor: { userId: c.sub }, taskId }, { schema: taskViewSchema });
   }
 
+  @RequireScope('tasks:write')
   @Put(':id')
   update(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string, @Body(new ZodBodyPipe(updateTaskBodySchema)) patch: UpdateTaskBody): Promise<TaskView> {
     return this.rpc.request(taskSubjects.update, { actor: { userId: c.sub }, taskId, patch }, { schema: taskViewSchema });
   }
 
+  @RequireScope('tasks:write')
   @Delete(':id')
   @HttpCode(204)
   async remove(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<void> {
     await this.rpc.request(taskSubjects.delete, { actor: { userId: c.sub }, taskId });
   }
 
+  @RequireScope('tasks:write')
   @Post(':id/cancel')
   @HttpCode(200)
   cancel(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<TaskView> {
     return this.rpc.request(taskSubjects.cancel, { actor: { userId: c.sub }, taskId }, { schema: taskViewSchema });
   }
 
+  @RequireScope('tasks:write')
   @Post(':id/retry')
   @HttpCode(200)
   retry(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<TaskView> {
@@ -69,12 +76,14 @@ export class TasksController {
   }
 
   /** The task's full event history, in order: the audit trail. */
+  @RequireScope('tasks:read')
   @Get(':id/events')
   history(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<{ items: Envelope[] }> {
     return this.rpc.request(taskSubjects.history, { actor: { userId: c.sub }, taskId });
   }
 
   /** Why this worker: the latest allocation decision with every candidate's scores. */
+  @RequireScope('tasks:read')
   @Get(':id/allocation')
   allocation(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<AllocationView> {
     return this.rpc.request(allocationSubjects.getDecision, { actor: { userId: c.sub }, taskId }, { schema: allocationViewSchema });

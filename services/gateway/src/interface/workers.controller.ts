@@ -22,7 +22,7 @@ import {
 import type { AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
 import { z } from 'zod';
-import { AccessTokenGuard, Claims } from './access-token.guard';
+import { AccessTokenGuard, Claims, RequireScope } from './access-token.guard';
 import { WorkerIdPipe } from './id.pipe';
 import { WorkerCredentialGuard } from './worker-credential.guard';
 import { ZodBodyPipe } from './zod-body.pipe';
@@ -31,12 +31,14 @@ import { ZodBodyPipe } from './zod-body.pipe';
 export class WorkersController {
   constructor(@Inject(NatsRpcClient) private readonly rpc: NatsRpcClient) {}
 
+  @RequireScope('workers:read')
   @Get()
   @UseGuards(AccessTokenGuard)
   list(@Claims() c: AccessClaims): Promise<{ items: WorkerView[] }> {
     return this.rpc.request(workerSubjects.list, { actor: { userId: c.sub } }, { schema: z.object({ items: z.array(workerViewSchema) }) });
   }
 
+  @RequireScope('workers:write')
   @Post('registration-tokens')
   @HttpCode(201)
   @UseGuards(AccessTokenGuard)
@@ -51,12 +53,14 @@ export class WorkersController {
     return this.rpc.request(workerSubjects.register, { body }, { schema: workerRegistrationSchema });
   }
 
+  @RequireScope('workers:read')
   @Get(':id')
   @UseGuards(AccessTokenGuard)
   get(@Claims() c: AccessClaims, @Param('id', WorkerIdPipe) workerId: string): Promise<WorkerView> {
     return this.rpc.request(workerSubjects.get, { actor: { userId: c.sub }, workerId }, { schema: workerViewSchema });
   }
 
+  @RequireScope('workers:write')
   @Post(':id/drain')
   @HttpCode(200)
   @UseGuards(AccessTokenGuard)

@@ -6,7 +6,7 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
-import { DomainError } from '@agentyard/contracts';
+import { DomainError, type ApiTokenScope } from '@agentyard/contracts';
 
 export interface AccessClaims {
   /** User id. */
@@ -18,6 +18,10 @@ export interface AccessClaims {
   username: string;
   /** The session (refresh-token family) this token was issued in. */
   fam?: string;
+  /** How the caller authenticated; absent means a session JWT. */
+  kind?: 'session' | 'api-token';
+  /** API tokens only: what the token may do. A session has every scope. */
+  scopes?: ApiTokenScope[];
 }
 
 export interface PublicKeyEntry {

@@ -1,0 +1,39 @@
+/*
+ * Resolves `Bearer ayt_…` through the auth service. Positive answers are cached briefly (so a busy
+ * script does not cost a NATS round trip per request); negative answers never are. A revocation
+ * made through this gateway drops the entry at once; other instances forget it within the TTL.
+ */
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { apiTokenIdentitySchema, apiTokenSubjects, type ApiTokenIdentity } from '@agentyard/contracts';
+import { NatsRpcClient } from '@agentyard/messaging';
+
+export const apiTokenCacheTtlMs = 30_000;
+const maxEntries = 10_000;
+
+@Injectable()
+export class ApiTokenResolver {
+  private readonly cache = new Map<string, { identity: ApiTokenIdentity; until: number }>();
+
+  constructor(@Inject(NatsRpcClient) private readonly rpc: NatsRpcClient) {}
+
+  async resolve(token: string, now = Date.now()): Promise<ApiTokenIdentity> {
+    // Keyed by a hash, so the raw secret is not kept in memory longer than the request.
+    const key = createHash('sha256').update(token).digest('hex');
+    const hit = this.cache.get(key);
+    if (hit && hit.until > now) return hit.identity;
+    if (hit) this.cache.delete(key);
+    const identity = await this.rpc.request(apiTokenSubjects.authenticate, { token }, { schema: apiTokenIdentitySchema });
+    if (this.cache.size >= maxEntries) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(key, { identity, until: now + apiTokenCacheTtlMs });
+    return identity;
+  }
+
+  /** Drops every cached answer for the token (after a revocation). */
+  forget(tokenId: string): void {
+    for (const [key, entry] of this.cache) if (entry.identity.tokenId === tokenId) this.cache.delete(key);
+  }
+}
