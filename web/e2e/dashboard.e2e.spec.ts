@@ -232,6 +232,35 @@ describe('Dashboard in Chromium against the real platform', () => {
     await page.getByTestId('theme-light').click();
   });
 
+  it('creates an API token, shows it once, and revokes it', async () => {
+    const { page } = alice;
+    const name = `ci-${run}`;
+    await page.getByTestId('api-tokens').waitFor();
+    await page.getByTestId('create-api-token').click();
+    const dialog = page.getByTestId('create-api-token-dialog');
+    await dialog.getByLabel('Name').fill(name);
+    await dialog.getByTestId('create-api-token-submit').click();
+    await dialog.getByText('Choose at least one scope').waitFor();
+    await dialog.getByRole('checkbox', { name: /tasks:read/ }).click();
+    await dialog.getByTestId('create-api-token-submit').click();
+    const secret = (await dialog.getByTestId('api-token-secret').innerText()).trim();
+    expect(secret).toMatch(/^ayt_[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/);
+    await dialog.getByTestId('api-token-once-note').waitFor();
+    await shot(page, '16b-api-token-created');
+    // The secret works as a bearer credential within its scope.
+    const tasks = await fetch(`${base}/api/v1/tasks`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(tasks.status).toBe(200);
+    await dialog.getByTestId('api-token-done').click();
+    await dialog.waitFor({ state: 'hidden' });
+    const row = page.locator(`[data-testid="api-token-row"][data-token-name="${name}"]`);
+    await row.waitFor();
+    await expect(page.getByTestId('api-tokens').innerText()).resolves.not.toContain(secret);
+    await row.getByTestId('revoke-api-token').click();
+    await page.getByRole('button', { name: 'Revoke', exact: true }).click();
+    await row.waitFor({ state: 'detached' });
+    await shot(page, '16c-api-token-revoked');
+  });
+
   it('never shows one user’s tasks or workers to another user', async () => {
     bob = await openBrowser();
     const { page } = bob;
