@@ -23,9 +23,10 @@ const retries = { maxDeliver: 30, backoffMs: [100, 500, 2_000, 5_000, 10_000], a
 
 /** The consumers NatsJetStreamServer provisions and runs for this controller. */
 export const allocationConsumers: EventConsumerOptions[] = [
-  // Events of different tasks are independent and each is applied under the task row's lock with
-  // a version check, so several may run at once; two of one task racing costs one quick redelivery.
-  { stream: streamName('tasks'), durable: TASKS_CONSUMER, filterSubject: 'tasks.events.>', concurrency: 8, ...retries },
+  // One at a time on purpose: a task's TaskCreated and TaskQueued arrive back to back, and with
+  // concurrency the second would overtake the first (a redelivery later) while a younger task
+  // takes the slot — allocation would stop being first-come-first-served within a priority.
+  { stream: streamName('tasks'), durable: TASKS_CONSUMER, filterSubject: 'tasks.events.>', ...retries },
   { stream: streamName('workers'), durable: WORKERS_CONSUMER, filterSubject: 'workers.events.>', ...retries },
 ];
 
