@@ -210,6 +210,9 @@ describe('Tasks on worker agents', () => {
   }, 180_000);
 
   it('rebuilds every read model from the event store equal to the live one', async () => {
+    // Compare against a live model that has caught up: the API reads a task from its event
+    // stream, so the previous test can finish while task_view is still a few events behind.
+    await projectionsCaughtUp();
     const before = await readModels();
     for (const service of ['tasks', 'workers'] as const) await replay(service);
     expect(await readModels()).toEqual(before);
@@ -294,6 +297,20 @@ async function query<T extends Record<string, unknown>>(url: string, sql: string
     return (await client.query<T>(sql)).rows;
   } finally {
     await client.end();
+  }
+}
+
+/** Resolves once each service's read-model checkpoint has reached the head of its event store. */
+async function projectionsCaughtUp(): Promise<void> {
+  for (const [service, name] of [
+    ['tasks', 'projection:task_view'],
+    ['workers', 'projection:worker_view'],
+  ] as const) {
+    await eventually(`${name} to catch up`, async () => {
+      const [head] = await query<{ head: string | null }>(platform.databases[service], 'select max(position)::text as head from event_store.events');
+      const [cp] = await query<{ position: string }>(platform.databases[service], `select position::text from event_store.checkpoints where name = '${name}'`);
+      return head?.head !== undefined && cp?.position === head.head ? true : undefined;
+    });
   }
 }
 
