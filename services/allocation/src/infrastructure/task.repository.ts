@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Envelope, TaskRequirements, ToolName } from '@agentyard/contracts';
 import type { PlacedTask } from '../domain/allocation.decide';
-import { OutOfOrderEvent, orderOf, type ApplyResult } from '../application/stream-order';
+import { applyInStreamOrder, type ApplyResult } from '../application/stream-order';
 import type { TaskState, TaskStatus } from '../application/task-state.projection';
 import type { AllocationDatabase, TasksTable } from './allocation.database';
 
@@ -76,23 +76,27 @@ export class TaskRepository {
    * 'duplicate' when already applied, OutOfOrderEvent when an earlier one is missing.
    */
   async applyInOrder(taskId: string, event: Envelope, evolve: (row: TaskState | null, event: Envelope) => TaskState): Promise<ApplyResult> {
-    return this.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('tasks').selectAll().where('task_id', '=', taskId).forUpdate().executeTakeFirst();
-      const current = row ? toState(row) : null;
-      const order = orderOf(current?.version ?? 0, event.streamVersion);
-      if (order === 'duplicate') return 'duplicate';
-      if (order === 'gap') throw new OutOfOrderEvent(event.streamId, (current?.version ?? 0) + 1, event.streamVersion);
-      const next = toRow(evolve(current, event));
-      if (row) {
-        await trx.updateTable('tasks').set({ ...next, updated_at: new Date() }).where('task_id', '=', taskId).execute();
-        return 'applied';
-      }
-      const inserted = await trx.insertInto('tasks').values(next).onConflict((oc) => oc.column('task_id').doNothing()).executeTakeFirst();
-      // Another instance inserted the first event meanwhile: retry, and it will be a duplicate.
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new OutOfOrderEvent(event.streamId, 1, event.streamVersion);
-      return 'applied';
-    });
+    return this.db.transaction().execute((trx) =>
+      applyInStreamOrder(
+        event,
+        {
+          load: async () => {
+            const row = await trx.selectFrom('tasks').selectAll().where('task_id', '=', taskId).forUpdate().executeTakeFirst();
+            return row ? toState(row) : null;
+          },
+          update: async (next) => {
+            await trx.updateTable('tasks').set({ ...toRow(next), updated_at: new Date() }).where('task_id', '=', taskId).execute();
+          },
+          insert: async (next) => {
+            const r = await trx.insertInto('tasks').values(toRow(next)).onConflict((oc) => oc.column('task_id').doNothing()).executeTakeFirst();
+            return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+          },
+        },
+        evolve,
+      ),
+    );
   }
+
 
   /** Tasks awaiting a decision and due by `now`: priority desc, then created asc, then id. */
   async listPending(now: Date, limit: number): Promise<PendingTask[]> {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Kysely, Selectable } from 'kysely';
 import type { Envelope, WorkerResources, WorkerTool } from '@agentyard/contracts';
-import { OutOfOrderEvent, orderOf, type ApplyResult } from '../application/stream-order';
+import { applyInStreamOrder, type ApplyResult } from '../application/stream-order';
 import type { WorkerState } from '../application/worker-state.projection';
 import type { AllocationDatabase, WorkersTable } from './allocation.database';
 import { ALLOCATION_DB } from './task.repository';
@@ -47,22 +47,27 @@ export class WorkerRepository {
 
   /** Applies `event` to worker `workerId` if it is the next of its stream (see stream-order.ts). */
   async applyInOrder(workerId: string, event: Envelope, evolve: (row: WorkerState | null, event: Envelope) => WorkerState): Promise<ApplyResult> {
-    return this.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('workers').selectAll().where('worker_id', '=', workerId).forUpdate().executeTakeFirst();
-      const current = row ? toState(row) : null;
-      const order = orderOf(current?.version ?? 0, event.streamVersion);
-      if (order === 'duplicate') return 'duplicate';
-      if (order === 'gap') throw new OutOfOrderEvent(event.streamId, (current?.version ?? 0) + 1, event.streamVersion);
-      const next = toRow(evolve(current, event));
-      if (row) {
-        await trx.updateTable('workers').set({ ...next, updated_at: new Date() }).where('worker_id', '=', workerId).execute();
-        return 'applied';
-      }
-      const inserted = await trx.insertInto('workers').values(next).onConflict((oc) => oc.column('worker_id').doNothing()).executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw new OutOfOrderEvent(event.streamId, 1, event.streamVersion);
-      return 'applied';
-    });
+    return this.db.transaction().execute((trx) =>
+      applyInStreamOrder(
+        event,
+        {
+          load: async () => {
+            const row = await trx.selectFrom('workers').selectAll().where('worker_id', '=', workerId).forUpdate().executeTakeFirst();
+            return row ? toState(row) : null;
+          },
+          update: async (next) => {
+            await trx.updateTable('workers').set({ ...toRow(next), updated_at: new Date() }).where('worker_id', '=', workerId).execute();
+          },
+          insert: async (next) => {
+            const r = await trx.insertInto('workers').values(toRow(next)).onConflict((oc) => oc.column('worker_id').doNothing()).executeTakeFirst();
+            return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+          },
+        },
+        evolve,
+      ),
+    );
   }
+
 
   /** Every known worker, by id. */
   async listAll(): Promise<WorkerState[]> {
