@@ -20,6 +20,8 @@ export interface PublishEventOptions {
   traceparent?: string;
   /** Extra headers. */
   headers?: Record<string, string>;
+  /** Store the event only if the stream's last message has this msg id (ordered pipelining). */
+  expectLastMsgId?: string;
 }
 
 /** Header carrying the event type, so tools and dead-letter readers need not parse the body. */
@@ -35,7 +37,12 @@ export async function publishEvent(js: JetStreamClient, subject: string, envelop
   const payload = JSON.stringify(envelope);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await js.publish(subject, payload, { msgID: envelope.id, timeout: options.timeoutMs ?? 5_000, headers: hdrs });
+      return await js.publish(subject, payload, {
+        msgID: envelope.id,
+        timeout: options.timeoutMs ?? 5_000,
+        headers: hdrs,
+        expect: options.expectLastMsgId === undefined ? undefined : { lastMsgID: options.expectLastMsgId },
+      });
     } catch (error) {
       if (!isRetryable(error) || attempt >= attempts) throw describe(error, subject, envelope.id);
       await new Promise((r) => setTimeout(r, 200 * attempt));

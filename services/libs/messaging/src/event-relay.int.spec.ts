@@ -14,6 +14,7 @@ describe('EventRelay', () => {
   let jsm: JetStreamManager;
   const stores: PostgresEventStore[] = [];
   const relays: EventRelay[] = [];
+  let lastConnectionString = '';
 
   beforeAll(async () => {
     nats = await testNats();
@@ -31,7 +32,8 @@ describe('EventRelay', () => {
 
   /** A store in a fresh database, so each test's global log holds only its own events. */
   async function freshStore(): Promise<PostgresEventStore> {
-    const store = await PostgresEventStore.connect({ connectionString: await testDatabase('relay'), pollIntervalMs: 100 });
+    lastConnectionString = await testDatabase('relay');
+    const store = await PostgresEventStore.connect({ connectionString: lastConnectionString, pollIntervalMs: 100 });
     await store.migrate();
     stores.push(store);
     return store;
@@ -132,6 +134,46 @@ describe('EventRelay', () => {
 
     expect(ids).toHaveLength(60);
     expect(await idsOnStream('TASKS')).toEqual(ids);
+  });
+
+  it('publishes an append at once, woken by the store rather than by its poll interval', async () => {
+    const store = await freshStore();
+    const r = relay(store, { pollIntervalMs: 60_000 });
+    r.start();
+    await eventually(() => r.checkpoint === 0n, 5_000, 'the relay to load its checkpoint');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // now waiting on its long poll
+
+    await appendTaskEvents(store, 1); // this process's append: woken in-process
+    await eventually(async () => (await messagesOn('TASKS')) === 1, 5_000, 'the first event on the stream');
+
+    // Another process's append (a second store on the same database): woken by LISTEN/NOTIFY.
+    const other = await PostgresEventStore.connect({ connectionString: lastConnectionString });
+    stores.push(other);
+    await other.appendToStream('task-other', [event('TaskQueued', { n: 0 })]);
+    await eventually(async () => (await messagesOn('TASKS')) === 2, 5_000, 'the other process\'s event on the stream');
+    const { ids } = await idsInStore(store);
+    expect(await idsOnStream('TASKS')).toEqual(ids);
+  });
+
+  it('republishes from a lost publish: later ones of its batch are refused, never stored ahead of it', async () => {
+    const store = await freshStore();
+    await appendTaskEvents(store, 12);
+    const all = await store.readAll({ limit: 100 });
+    // The 4th publish of the first batch goes nowhere (no stream captures its subject) and fails.
+    let failOnce = true;
+    const r = relay(store, {
+      subjectFor: (e) => {
+        if (e.id === all[3]!.id && failOnce) {
+          failOnce = false;
+          return 'nowhere.lost';
+        }
+        return eventSubject('tasks', e.type, e.streamId);
+      },
+    });
+    r.start();
+    const last = BigInt(all.at(-1)!.globalPosition!);
+    await eventually(() => r.checkpoint === last, 15_000, 'the relay to catch up after the failure');
+    expect(await idsOnStream('TASKS')).toEqual(all.map((e) => e.id));
   });
 
   it('keeps order and loses nothing across a nats-server kill -9 and restart while publishing', async () => {

@@ -2,18 +2,24 @@
  * Forwards a write-side service's events from its event store to JetStream, in global order.
  * A fact exists once it is in the store; JetStream only carries it. Invariants (tested in
  * event-relay.int.spec.ts):
- *  - events are published one at a time in the store's global order, each only after the
- *    previous one's publish was acked, with `Nats-Msg-Id` = event id. So if event k is on the
- *    stream, every event before it is too, whatever crashed when;
+ *  - events reach the stream in the store's global order, with `Nats-Msg-Id` = event id. A batch
+ *    is published pipelined (not one ack round trip per event), and each publish but the first
+ *    of a run carries `Nats-Expected-Last-Msg-Id` = the previous event's id: the server stores
+ *    event k only right after event k-1, so a lost publish (a reconnect mid-batch) makes every
+ *    later one of the batch fail instead of overtaking it. The relay then republishes from the
+ *    first unacked event, the first of them without the expectation (the stream's last id may
+ *    not be known to the server after its restart). So if event k is on the stream, every event
+ *    before it is too, whatever crashed when;
  *  - the checkpoint is saved only after every publish up to it was acked, never before. A relay
  *    killed between publish and checkpoint republishes at most the events after its last
- *    checkpoint; the stream's 10-minute duplicate window drops those repeats, so subscribers
- *    see each event once and none skipped;
+ *    checkpoint; the stream's 10-minute duplicate window drops those repeats (the server checks
+ *    the msg id before the expectation), so subscribers see each event once and none skipped;
  *  - the store, not this relay, guarantees that `readAll` never shows position N+1 before N is
- *    visible (no gap heuristics here).
- * Run one relay per write-side service (no leader election here). Two relays at once still keep
- * the stream in order, but their checkpoints can move backwards and repeats older than the
- * duplicate window would then get through.
+ *    visible (no gap heuristics here);
+ *  - every subject the relay publishes to is captured by one stream that only this relay writes
+ *    (the expectation is about that stream's last message).
+ * It reads again as soon as the store says something was appended (`onAppended`), else every
+ * `pollIntervalMs`. Run one relay per write-side service (no leader election here).
  */
 import type { Envelope } from '@agentyard/contracts';
 import type { JetStreamClient } from '@nats-io/jetstream';
@@ -29,6 +35,8 @@ export interface CheckpointStore {
 /** The part of the EventStore port the relay reads: the global log in order, after a position. */
 export interface EventLogReader {
   readAll(options?: { fromPosition?: bigint; limit?: number }): Promise<Envelope[]>;
+  /** Wake-ups after appends (PostgresEventStore has it); without it the relay only polls. */
+  onAppended?(listener: () => void): Promise<{ close(): Promise<void> }>;
 }
 
 /** Options of an EventRelay. */
@@ -43,11 +51,11 @@ export interface EventRelayOptions {
   subjectFor(event: Envelope): string;
   /** Events read and published per checkpoint. Default 500. */
   batchSize?: number;
-  /** Wait between reads once caught up. Default 100 ms. */
+  /** Longest wait between reads once caught up, when no append wakes the relay. Default 100 ms. */
   pollIntervalMs?: number;
   /** Wait after a failed batch before trying again. Default 1 000 ms. */
   retryDelayMs?: number;
-  /** Ack timeout per publish attempt. Default 5 000 ms. */
+  /** Ack timeout per publish. Default 5 000 ms. */
   publishTimeoutMs?: number;
   /** Called with each error the relay recovers from by retrying (it is also logged). */
   onError?: (error: unknown) => void;
@@ -62,6 +70,10 @@ export class EventRelay {
   private wake: (() => void) | undefined;
   private published: bigint | undefined;
   private saved: bigint | undefined;
+  /** Id of the last event this run saw acked: the expectation of the next publish. */
+  private lastId: string | undefined;
+  /** An append was announced since the last read. */
+  private signalled = false;
 
   constructor(private readonly options: EventRelayOptions) {}
 
@@ -91,40 +103,81 @@ export class EventRelay {
   }
 
   private async run(): Promise<void> {
-    const { name, store, checkpoints, js, subjectFor } = this.options;
+    const { name, store, checkpoints } = this.options;
     const batchSize = this.options.batchSize ?? 500;
-    while (!this.stopping) {
-      try {
-        if (this.published === undefined) {
-          this.saved = await checkpoints.load(name);
-          this.published = this.saved;
+    const watch = await store.onAppended?.(() => this.signal()).catch(() => undefined);
+    try {
+      while (!this.stopping) {
+        try {
+          if (this.published === undefined) {
+            this.saved = await checkpoints.load(name);
+            this.published = this.saved;
+          }
+          this.signalled = false;
+          const events = await store.readAll({ fromPosition: this.published, limit: batchSize });
+          const complete = await this.publishInOrder(events);
+          // Only after every publish above was acked.
+          if (this.published !== this.saved) {
+            await checkpoints.save(name, this.published);
+            this.saved = this.published;
+          }
+          if (complete && events.length < batchSize) await this.pause(this.options.pollIntervalMs ?? 100, true);
+        } catch (error) {
+          this.options.onError?.(error);
+          (this.options.logger ?? console).error(`event relay ${name} failed after position ${String(this.published)}, retrying: ${(error as Error)?.message ?? String(error)}`);
+          await this.pause(this.options.retryDelayMs ?? 1_000, false);
         }
-        const events = await store.readAll({ fromPosition: this.published, limit: batchSize });
-        for (const event of events) {
-          if (this.stopping) break;
-          const position = positionOf(event);
-          await publishEvent(js, subjectFor(event), event, { timeoutMs: this.options.publishTimeoutMs });
-          this.published = position;
-        }
-        // Only after every publish above was acked.
-        if (this.published !== this.saved) {
-          await checkpoints.save(name, this.published);
-          this.saved = this.published;
-        }
-        if (events.length < batchSize) await this.pause(this.options.pollIntervalMs ?? 100);
-      } catch (error) {
-        this.options.onError?.(error);
-        (this.options.logger ?? console).error(`event relay ${name} failed after position ${String(this.published)}, retrying: ${(error as Error)?.message ?? String(error)}`);
-        await this.pause(this.options.retryDelayMs ?? 1_000);
       }
+    } finally {
+      await watch?.close().catch(() => undefined);
     }
   }
 
-  private async pause(ms: number): Promise<void> {
-    if (this.stopping) return;
+  /**
+   * Publishes `events` pipelined and advances `published` over the acked prefix. Returns false
+   * when a publish was refused only because an earlier one of the batch was lost (read again at
+   * once); throws on any other failure, after advancing over what was acked.
+   */
+  private async publishInOrder(events: Envelope[]): Promise<boolean> {
+    const { js, subjectFor } = this.options;
+    const acks: Array<Promise<unknown>> = [];
+    let failure: unknown;
+    try {
+      for (const event of events) {
+        if (this.stopping) break;
+        const expectLastMsgId = acks.length === 0 ? this.lastId : events[acks.length - 1]!.id;
+        acks.push(publishEvent(js, subjectFor(event), event, { timeoutMs: this.options.publishTimeoutMs, attempts: 1, expectLastMsgId }));
+      }
+    } catch (error) {
+      failure = error; // e.g. subjectFor threw: what was sent before still counts
+    }
+    const settled = await Promise.allSettled(acks);
+    for (let i = 0; i < settled.length; i++) {
+      const outcome = settled[i]!;
+      if (outcome.status === 'rejected') {
+        // The server's last id may be unknown (its restart) or another event's: start over without it.
+        this.lastId = undefined;
+        if (failure === undefined && isWrongLastMsgId(outcome.reason)) return false;
+        throw failure ?? outcome.reason;
+      }
+      this.published = positionOf(events[i]!);
+      this.lastId = events[i]!.id;
+    }
+    if (failure !== undefined) throw failure;
+    return true;
+  }
+
+  private signal(): void {
+    this.signalled = true;
+    this.wake?.();
+  }
+
+  /** Waits `ms`, or less when stopped or (if `wakeOnAppend`) when an append was signalled. */
+  private async pause(ms: number, wakeOnAppend: boolean): Promise<void> {
+    if (this.stopping || (wakeOnAppend && this.signalled)) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
-      this.wake = done;
+      this.wake = wakeOnAppend ? done : () => (this.stopping ? done() : undefined);
       function done(): void {
         clearTimeout(timer);
         resolve();
@@ -132,6 +185,11 @@ export class EventRelay {
     });
     this.wake = undefined;
   }
+}
+
+/** The server refused a publish whose expected previous message is not the stream's last. */
+function isWrongLastMsgId(error: unknown): boolean {
+  return error instanceof Error && /wrong last msg ?id/i.test(error.message);
 }
 
 function positionOf(event: Envelope): bigint {

@@ -10,7 +10,10 @@
  */
 import { sql, type QueryExecutorProvider } from 'kysely';
 import { Client } from 'pg';
-import type { WakeSignal } from './wake-signal';
+/** Anything woken by an append notification (a WakeSignal, a relay's wake-up). */
+export interface AppendSignal {
+  signal(): void;
+}
 
 /** Sends coalesced `pg_notify(channel)` calls after appends that committed. */
 export class AppendNotifier {
@@ -75,7 +78,7 @@ export class AppendNotifier {
 export class AppendListener {
   private client: Client | undefined;
   private connecting: Promise<void> | undefined;
-  private readonly signals = new Set<WakeSignal>();
+  private readonly signals = new Set<AppendSignal>();
   private closed = false;
 
   constructor(
@@ -84,13 +87,13 @@ export class AppendListener {
   ) {}
 
   /** Registers a wake signal and makes sure LISTEN is in place; resolves once it is (or failed). */
-  add(signal: WakeSignal): Promise<void> {
+  add(signal: AppendSignal): Promise<void> {
     this.signals.add(signal);
     return this.ensureListening();
   }
 
   /** Unregisters a wake signal; the connection closes when none is left. */
-  async remove(signal: WakeSignal): Promise<void> {
+  async remove(signal: AppendSignal): Promise<void> {
     this.signals.delete(signal);
     if (this.signals.size === 0) await this.disconnect();
   }

@@ -34,7 +34,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '../event-store.port';
-import { AppendListener, AppendNotifier } from './append-notifications';
+import { AppendListener, AppendNotifier, type AppendSignal } from './append-notifications';
 import type { KyselyTransaction } from './kysely-transaction';
 import { ORDINAL_BITS } from './log-position';
 import { PollingSubscription } from './polling-subscription';
@@ -180,6 +180,8 @@ export class PostgresEventStore implements EventStore {
   private readonly notifier: AppendNotifier;
   private readonly listener: AppendListener;
   private readonly subscriptions = new Set<PollingSubscription>();
+  /** Woken in-process right after a standalone append commits (no NOTIFY round trip). */
+  private readonly localSignals = new Set<AppendSignal>();
   private readonly pollIntervalMs: number;
   private closed = false;
 
@@ -230,7 +232,10 @@ export class PostgresEventStore implements EventStore {
 
   async appendToStream(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     const result = await this.append(this.db, streamId, events, options, false);
-    if (events.length > 0) this.notifier.appended();
+    if (events.length > 0) {
+      this.notifier.appended();
+      for (const signal of this.localSignals) signal.signal();
+    }
     return result;
   }
 
@@ -266,7 +271,10 @@ export class PostgresEventStore implements EventStore {
     const subscription: PollingSubscription = new PollingSubscription({
       ...options,
       // LISTEN first, then read: nothing committed in between can go unnoticed.
-      beforeFirstRead: (wake) => this.listener.add(wake),
+      beforeFirstRead: (wake) => {
+        this.localSignals.add(wake);
+        return this.listener.add(wake);
+      },
       read: async (after, limit) => {
         await this.listener.ensureListening();
         return this.readAll({ fromPosition: after, limit });
@@ -274,11 +282,30 @@ export class PostgresEventStore implements EventStore {
       pollIntervalMs: this.pollIntervalMs,
       onEnded: () => {
         this.subscriptions.delete(subscription);
+        this.localSignals.delete(subscription.wake);
         void this.listener.remove(subscription.wake);
       },
     });
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  /**
+   * Calls `listener` soon after events are appended: at once for this instance's standalone
+   * appends, and on LISTEN/NOTIFY for other processes' appends and for appendInTransaction (whose
+   * commit only Postgres sees). A wake-up only says "read again"; it may be late, coalesced or
+   * (while the LISTEN connection is down) missing, so callers keep a slow poll as well.
+   */
+  async onAppended(listener: () => void): Promise<{ close(): Promise<void> }> {
+    const signal: AppendSignal = { signal: listener };
+    this.localSignals.add(signal);
+    await this.listener.add(signal);
+    return {
+      close: async () => {
+        this.localSignals.delete(signal);
+        await this.listener.remove(signal);
+      },
+    };
   }
 
   /** Stops subscriptions, the listener and (when the store created it) the pool. */
