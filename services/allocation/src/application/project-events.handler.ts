@@ -1,20 +1,22 @@
 /*
  * Applies another service's event (delivered by a durable JetStream consumer) to allocation's
  * read models and says whether it may let a pending task be placed. Known event types are
- * validated (and upcast) against their contract schema first; unknown ones only advance the
- * entity's stream version, so a newer producer never stalls us.
+ * validated (and upcast) against their contract schema first, one by one, so a bad one fails
+ * alone; unknown ones only advance the entity's stream version, so a newer producer never
+ * stalls us.
  */
 import { Injectable } from '@nestjs/common';
 import { taskEvents, workerEvents, type Envelope } from '@agentyard/contracts';
 import { TaskRepository } from '../infrastructure/task.repository';
 import { WorkerRepository } from '../infrastructure/worker.repository';
-import type { ApplyResult } from './stream-order';
+import type { ApplyResult, OutOfOrderEvent } from './stream-order';
 import { evolveTask } from './task-state.projection';
 import { evolveWorker, workerEventsThatMayFreeCapacity } from './worker-state.projection';
 
 export interface ProjectionOutcome {
-  result: ApplyResult;
-  /** True when a pass should run (the event may have made a task placeable). */
+  /** Per event of the batch: applied, duplicate, or why it must wait (it is redelivered). */
+  results: Array<ApplyResult | OutOfOrderEvent>;
+  /** True when a pass should run (an applied event may have made a task placeable). */
   triggersPass: boolean;
 }
 
@@ -28,17 +30,33 @@ export class ProjectEventsHandler {
     private readonly workers: WorkerRepository,
   ) {}
 
-  async taskEvent(envelope: Envelope): Promise<ProjectionOutcome> {
-    const event = taskEvents.has(envelope.type) ? taskEvents.upcastEnvelope(envelope) : envelope;
-    const taskId = String(event.data.taskId ?? event.streamId.replace(/^task-/, ''));
-    const result = await this.tasks.applyInOrder(taskId, event, evolveTask);
-    return { result, triggersPass: result === 'applied' && taskEvents.has(event.type) && !taskEventsWithoutEffect.has(event.type) };
+  /** A task event checked (and upcast) against its contract; throws when it does not match. */
+  taskEvent(envelope: Envelope): Envelope {
+    return taskEvents.has(envelope.type) ? taskEvents.upcastEnvelope(envelope) : envelope;
   }
 
-  async workerEvent(envelope: Envelope): Promise<ProjectionOutcome> {
-    const event = workerEvents.has(envelope.type) ? workerEvents.upcastEnvelope(envelope) : envelope;
-    const workerId = String(event.data.workerId ?? event.streamId.replace(/^worker-/, ''));
-    const result = await this.workers.applyInOrder(workerId, event, evolveWorker);
-    return { result, triggersPass: result === 'applied' && workerEventsThatMayFreeCapacity.has(event.type) };
+  /** A worker event checked (and upcast) against its contract; throws when it does not match. */
+  workerEvent(envelope: Envelope): Envelope {
+    return workerEvents.has(envelope.type) ? workerEvents.upcastEnvelope(envelope) : envelope;
+  }
+
+  /** Applies a batch of task events (checked, in stream order) in one transaction. */
+  async taskEvents(events: Envelope[]): Promise<ProjectionOutcome> {
+    const results = await this.tasks.applyInOrder(
+      events.map((event) => ({ entityId: String(event.data.taskId ?? event.streamId.replace(/^task-/, '')), event })),
+      evolveTask,
+    );
+    const triggersPass = events.some((e, i) => results[i] === 'applied' && taskEvents.has(e.type) && !taskEventsWithoutEffect.has(e.type));
+    return { results, triggersPass };
+  }
+
+  /** Applies a batch of worker events (checked, in stream order) in one transaction. */
+  async workerEvents(events: Envelope[]): Promise<ProjectionOutcome> {
+    const results = await this.workers.applyInOrder(
+      events.map((event) => ({ entityId: String(event.data.workerId ?? event.streamId.replace(/^worker-/, '')), event })),
+      evolveWorker,
+    );
+    const triggersPass = events.some((e, i) => results[i] === 'applied' && workerEventsThatMayFreeCapacity.has(e.type));
+    return { results, triggersPass };
   }
 }

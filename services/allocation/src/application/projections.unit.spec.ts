@@ -1,6 +1,6 @@
 import type { Envelope, Heartbeat } from '@agentyard/contracts';
 import { freesCapacity } from './live-heartbeats';
-import { orderOf } from './stream-order';
+import { applyInStreamOrder, orderOf, OutOfOrderEvent, type EntityRowsIo } from './stream-order';
 import { evolveTask, type TaskState } from './task-state.projection';
 import { evolveWorker, type WorkerState } from './worker-state.projection';
 
@@ -131,6 +131,56 @@ describe('Stream order of projected events', () => {
     expect(orderOf(3, 1)).toBe('duplicate');
     expect(orderOf(3, 5)).toBe('gap');
     expect(orderOf(0, 2)).toBe('gap');
+  });
+});
+
+describe('Applying a batch in stream order', () => {
+  type Row = { id: string; version: number; seen: string[] };
+  const evolve = (row: Row | null, e: Envelope): Row => ({ id: e.streamId, version: e.streamVersion, seen: [...(row?.seen ?? []), e.type] });
+  /** In-memory rows; `racedIds` are inserted by "another instance" between our read and insert. */
+  function memoryIo(rows: Map<string, Row>, racedIds: string[] = []): EntityRowsIo<Row> & { writes: number } {
+    const io = {
+      writes: 0,
+      loadMany: async (ids: string[]) => new Map(ids.filter((id) => rows.has(id)).map((id) => [id, rows.get(id)!])),
+      updateMany: async (states: Row[]) => {
+        io.writes++;
+        for (const s of states) rows.set(s.id, s);
+      },
+      insertMany: async (states: Row[]) => {
+        io.writes++;
+        const raced = new Set(states.map((s) => s.id).filter((id) => racedIds.includes(id)));
+        for (const s of states) if (!raced.has(s.id)) rows.set(s.id, s);
+        return raced;
+      },
+    };
+    return io;
+  }
+  const at = (entityId: string, version: number, type: string) => ({ entityId, event: envelope(entityId, version, type, {}) });
+
+  it('applies several events of one entity in order, skips duplicates, and writes once per kind', async () => {
+    const rows = new Map<string, Row>([['a', { id: 'a', version: 1, seen: ['A1'] }]]);
+    const io = memoryIo(rows);
+    const results = await applyInStreamOrder([at('a', 1, 'A1'), at('a', 2, 'A2'), at('b', 1, 'B1'), at('a', 3, 'A3'), at('b', 2, 'B2')], io, evolve);
+    expect(results).toEqual(['duplicate', 'applied', 'applied', 'applied', 'applied']);
+    expect(rows.get('a')).toEqual({ id: 'a', version: 3, seen: ['A1', 'A2', 'A3'] });
+    expect(rows.get('b')).toEqual({ id: 'b', version: 2, seen: ['B1', 'B2'] });
+    expect(io.writes).toBe(2);
+  });
+
+  it('fails an event after a gap, and every later one of that entity, while others apply', async () => {
+    const rows = new Map<string, Row>();
+    const results = await applyInStreamOrder([at('a', 2, 'A2'), at('b', 1, 'B1'), at('a', 3, 'A3')], memoryIo(rows), evolve);
+    expect(results[0]).toBeInstanceOf(OutOfOrderEvent);
+    expect(results[1]).toBe('applied');
+    expect(results[2]).toBeInstanceOf(OutOfOrderEvent);
+    expect(rows.has('a')).toBe(false);
+  });
+
+  it('fails the events of an entity whose first row another instance inserted meanwhile', async () => {
+    const rows = new Map<string, Row>();
+    const results = await applyInStreamOrder([at('a', 1, 'A1'), at('b', 1, 'B1')], memoryIo(rows, ['a']), evolve);
+    expect(results[0]).toBeInstanceOf(OutOfOrderEvent);
+    expect(results[1]).toBe('applied');
   });
 });
 

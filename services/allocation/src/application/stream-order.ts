@@ -29,34 +29,54 @@ export class OutOfOrderEvent extends Error {
 
 export type ApplyResult = 'applied' | 'duplicate';
 
+/** One event for one entity (a task or a worker) of a batch. */
+export interface EntityEvent {
+  entityId: string;
+  event: Envelope;
+}
+
 /** The row I/O `applyInStreamOrder` needs, run inside the caller's transaction. */
-export interface EntityRowIo<S> {
-  /** The entity's current state, locked for update; null when absent. */
-  load(): Promise<S | null>;
-  update(next: S): Promise<void>;
-  /** Inserts the first row; false when another instance inserted it meanwhile. */
-  insert(next: S): Promise<boolean>;
+export interface EntityRowsIo<S> {
+  /** The current state of each of these entities that has a row, locked for update. */
+  loadMany(ids: string[]): Promise<Map<string, S>>;
+  /** Writes rows `loadMany` returned (so they exist and are locked). */
+  updateMany(states: S[]): Promise<void>;
+  /** Inserts first rows; returns the ids another instance inserted meanwhile (those not written). */
+  insertMany(states: S[]): Promise<Set<string>>;
 }
 
 /**
- * Applies `event` to one entity if it is the next of its stream: 'duplicate' when already
- * applied, OutOfOrderEvent when an earlier one is missing (also when another instance inserted
- * the first row meanwhile — the retry will then see a duplicate).
+ * Applies a batch of events, in the batch's order, each to its entity if it is the next of its
+ * stream: per event 'applied', 'duplicate' (already applied) or an OutOfOrderEvent (an earlier
+ * one is missing — also when another instance inserted the entity's first row meanwhile; the
+ * retry will then see a duplicate). Rows are read once, folded in memory and written with one
+ * statement per kind, so a batch costs a few round trips whatever its size.
  */
 export async function applyInStreamOrder<S extends { version: number }>(
-  event: Envelope,
-  io: EntityRowIo<S>,
+  batch: EntityEvent[],
+  io: EntityRowsIo<S>,
   evolve: (state: S | null, event: Envelope) => S,
-): Promise<ApplyResult> {
-  const current = await io.load();
-  const order = orderOf(current?.version ?? 0, event.streamVersion);
-  if (order === 'duplicate') return 'duplicate';
-  if (order === 'gap') throw new OutOfOrderEvent(event.streamId, (current?.version ?? 0) + 1, event.streamVersion);
-  const next = evolve(current, event);
-  if (current) {
-    await io.update(next);
+): Promise<Array<ApplyResult | OutOfOrderEvent>> {
+  // Sorted, so two instances locking overlapping batches take the locks in one order.
+  const ids = [...new Set(batch.map((b) => b.entityId))].sort();
+  const current = await io.loadMany(ids);
+  const existed = new Set(current.keys());
+  const states = new Map<string, S | null>(current);
+  const changed = new Set<string>();
+  const results = batch.map(({ entityId, event }): ApplyResult | OutOfOrderEvent => {
+    const state = states.get(entityId) ?? null;
+    const order = orderOf(state?.version ?? 0, event.streamVersion);
+    if (order === 'duplicate') return 'duplicate';
+    if (order === 'gap') return new OutOfOrderEvent(event.streamId, (state?.version ?? 0) + 1, event.streamVersion);
+    states.set(entityId, evolve(state, event));
+    changed.add(entityId);
     return 'applied';
-  }
-  if (!(await io.insert(next))) throw new OutOfOrderEvent(event.streamId, 1, event.streamVersion);
-  return 'applied';
+  });
+  const pick = (inserted: boolean) => [...changed].filter((id) => existed.has(id) !== inserted).map((id) => states.get(id)!);
+  if (pick(false).length > 0) await io.updateMany(pick(false));
+  const raced = pick(true).length > 0 ? await io.insertMany(pick(true)) : new Set<string>();
+  return results.map((result, i) => {
+    const { entityId, event } = batch[i]!;
+    return result === 'applied' && raced.has(entityId) ? new OutOfOrderEvent(event.streamId, 1, event.streamVersion) : result;
+  });
 }

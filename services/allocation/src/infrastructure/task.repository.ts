@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { excludedColumns } from './excluded-columns';
 import type { Envelope, TaskRequirements, ToolName } from '@agentyard/contracts';
 import type { PlacedTask } from '../domain/allocation.decide';
-import { applyInStreamOrder, type ApplyResult } from '../application/stream-order';
+import { applyInStreamOrder, type ApplyResult, type EntityEvent, type OutOfOrderEvent } from '../application/stream-order';
 import type { TaskState, TaskStatus } from '../application/task-state.projection';
 import type { AllocationDatabase, TasksTable } from './allocation.database';
 
@@ -71,32 +72,35 @@ function toRow(s: TaskState) {
 export class TaskRepository {
   constructor(@Inject(ALLOCATION_DB) private readonly db: Kysely<AllocationDatabase>) {}
 
-  /**
-   * Applies `event` to task `taskId` if it is the next of its stream (see stream-order.ts):
-   * 'duplicate' when already applied, OutOfOrderEvent when an earlier one is missing.
-   */
-  async applyInOrder(taskId: string, event: Envelope, evolve: (row: TaskState | null, event: Envelope) => TaskState): Promise<ApplyResult> {
+  /** Applies a batch of task events in one transaction (see stream-order.ts), per event. */
+  async applyInOrder(batch: EntityEvent[], evolve: (row: TaskState | null, event: Envelope) => TaskState): Promise<Array<ApplyResult | OutOfOrderEvent>> {
     return this.db.transaction().execute((trx) =>
       applyInStreamOrder(
-        event,
+        batch,
         {
-          load: async () => {
-            const row = await trx.selectFrom('tasks').selectAll().where('task_id', '=', taskId).forUpdate().executeTakeFirst();
-            return row ? toState(row) : null;
+          loadMany: async (ids) => {
+            const rows = await trx.selectFrom('tasks').selectAll().where('task_id', 'in', ids).orderBy('task_id').forUpdate().execute();
+            return new Map(rows.map((r) => [r.task_id, toState(r)]));
           },
-          update: async (next) => {
-            await trx.updateTable('tasks').set({ ...toRow(next), updated_at: new Date() }).where('task_id', '=', taskId).execute();
+          updateMany: async (states) => {
+            // Every row exists and is locked by us, so this upsert only ever updates.
+            const rows = states.map(toRow);
+            await trx
+              .insertInto('tasks')
+              .values(rows)
+              .onConflict((oc) => oc.column('task_id').doUpdateSet(excludedColumns(rows[0]!, 'task_id')))
+              .execute();
           },
-          insert: async (next) => {
-            const r = await trx.insertInto('tasks').values(toRow(next)).onConflict((oc) => oc.column('task_id').doNothing()).executeTakeFirst();
-            return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+          insertMany: async (states) => {
+            const inserted = await trx.insertInto('tasks').values(states.map(toRow)).onConflict((oc) => oc.column('task_id').doNothing()).returning('task_id').execute();
+            const written = new Set(inserted.map((r) => r.task_id));
+            return new Set(states.map((s) => s.taskId).filter((id) => !written.has(id)));
           },
         },
         evolve,
       ),
     );
   }
-
 
   /** Tasks awaiting a decision and due by `now`: priority desc, then created asc, then id. */
   async listPending(now: Date, limit: number): Promise<PendingTask[]> {

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Kysely, Selectable } from 'kysely';
 import type { Envelope, WorkerResources, WorkerTool } from '@agentyard/contracts';
-import { applyInStreamOrder, type ApplyResult } from '../application/stream-order';
+import { applyInStreamOrder, type ApplyResult, type EntityEvent, type OutOfOrderEvent } from '../application/stream-order';
+import { excludedColumns } from './excluded-columns';
 import type { WorkerState } from '../application/worker-state.projection';
 import type { AllocationDatabase, WorkersTable } from './allocation.database';
 import { ALLOCATION_DB } from './task.repository';
@@ -45,29 +46,35 @@ function toRow(s: WorkerState) {
 export class WorkerRepository {
   constructor(@Inject(ALLOCATION_DB) private readonly db: Kysely<AllocationDatabase>) {}
 
-  /** Applies `event` to worker `workerId` if it is the next of its stream (see stream-order.ts). */
-  async applyInOrder(workerId: string, event: Envelope, evolve: (row: WorkerState | null, event: Envelope) => WorkerState): Promise<ApplyResult> {
+  /** Applies a batch of worker events in one transaction (see stream-order.ts), per event. */
+  async applyInOrder(batch: EntityEvent[], evolve: (row: WorkerState | null, event: Envelope) => WorkerState): Promise<Array<ApplyResult | OutOfOrderEvent>> {
     return this.db.transaction().execute((trx) =>
       applyInStreamOrder(
-        event,
+        batch,
         {
-          load: async () => {
-            const row = await trx.selectFrom('workers').selectAll().where('worker_id', '=', workerId).forUpdate().executeTakeFirst();
-            return row ? toState(row) : null;
+          loadMany: async (ids) => {
+            const rows = await trx.selectFrom('workers').selectAll().where('worker_id', 'in', ids).orderBy('worker_id').forUpdate().execute();
+            return new Map(rows.map((r) => [r.worker_id, toState(r)]));
           },
-          update: async (next) => {
-            await trx.updateTable('workers').set({ ...toRow(next), updated_at: new Date() }).where('worker_id', '=', workerId).execute();
+          updateMany: async (states) => {
+            // Every row exists and is locked by us, so this upsert only ever updates.
+            const rows = states.map(toRow);
+            await trx
+              .insertInto('workers')
+              .values(rows)
+              .onConflict((oc) => oc.column('worker_id').doUpdateSet(excludedColumns(rows[0]!, 'worker_id')))
+              .execute();
           },
-          insert: async (next) => {
-            const r = await trx.insertInto('workers').values(toRow(next)).onConflict((oc) => oc.column('worker_id').doNothing()).executeTakeFirst();
-            return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+          insertMany: async (states) => {
+            const inserted = await trx.insertInto('workers').values(states.map(toRow)).onConflict((oc) => oc.column('worker_id').doNothing()).returning('worker_id').execute();
+            const written = new Set(inserted.map((r) => r.worker_id));
+            return new Set(states.map((s) => s.workerId).filter((id) => !written.has(id)));
           },
         },
         evolve,
       ),
     );
   }
-
 
   /** Every known worker, by id. */
   async listAll(): Promise<WorkerState[]> {

@@ -17,7 +17,7 @@ export {
   type EventConsumerOptions,
 } from './provisioning';
 export { NatsJetStreamServer, NATS_JETSTREAM, type NatsJetStreamServerOptions, type EventHandlerExtras } from './nats-jetstream.server';
-export { NatsRequestContext, JetStreamEventContext, type JetStreamDelivery } from './nats-jetstream.context';
+export { NatsRequestContext, JetStreamEventContext, type JetStreamDelivery, type EventBatchItem, type EventBatchResult } from './nats-jetstream.context';
 export { RpcErrorPassthroughFilter } from './rpc-error.filter';
 export { NatsRpcClient, type NatsRpcClientOptions, type RequestOptions } from './nats-rpc.client';
 export { publishEvent, EVENT_TYPE_HEADER, type PublishEventOptions } from './event-publisher';

@@ -70,3 +70,18 @@ export class JetStreamEventContext extends BaseRpcContext<EventArgs> {
     return this.args[3].deliveryCount;
   }
 }
+
+/** One message of a batch handed to a `{ batch: true }` consumer's handler. */
+export interface EventBatchItem {
+  /** The parsed JSON body. */
+  data: unknown;
+  subject: string;
+  headers: MsgHdrs | undefined;
+  delivery: JetStreamDelivery;
+}
+
+/**
+ * What a batch handler returns: per item (same index), undefined when it was handled, else why it
+ * failed (that item is nak'd and redelivered; the others are acked). void = all handled.
+ */
+export type EventBatchResult = Array<unknown> | void;

@@ -15,6 +15,9 @@
  *    as many as there are free slots, so a pulled message never waits in a buffer while its
  *    ack_wait runs. Concurrency 1 handles a consumer's messages one at a time in stream order
  *    (a nak'd message is retried after the messages behind it);
+ *  - a `batch` consumer hands its bound handlers up to `concurrency` messages per call in stream
+ *    order (the next batch starts after the previous one settled), and acks or naks each message
+ *    by the handler's per-item result;
  *  - `listen` reports ready only after every stream and consumer is provisioned and verified;
  *    `close` stops pulling and taking requests, waits for running handlers, then drains.
  *  - a request handler's DomainError is replied as its ErrorBody under ERROR_HEADER; any other
@@ -31,7 +34,7 @@ import { DomainError } from '@agentyard/contracts';
 import { deadLetterSourceOf, publishDeadLetter } from './dead-letter';
 import { ERROR_HEADER, STATUS_HEADER, statusOf, toErrorBody } from './error-reply';
 import { connectNats, drainNats, type NatsConnectOptions } from './nats-connection';
-import { JetStreamEventContext, NatsRequestContext, type JetStreamDelivery } from './nats-jetstream.context';
+import { JetStreamEventContext, NatsRequestContext, type EventBatchItem, type JetStreamDelivery } from './nats-jetstream.context';
 import {
   consumerConfigFor,
   consumerDefaults,
@@ -151,6 +154,10 @@ export class NatsJetStreamServer extends Server<Record<string, Listener>, Status
     if (consumers.length > 0 && options.ensureDeadLetterStream !== false) await ensureStream(jsm, deadLetterStreamConfig());
     for (const c of consumers) await ensureConsumer(jsm, c.stream, consumerConfigFor(c));
     this.warnAboutUnreachableRoutes(routes.events, consumers);
+    for (const c of consumers.filter((c) => c.batch)) {
+      const unbound = routes.events.filter((r) => !r.consumer && (!c.filterSubject || subjectsOverlap(r.pattern, c.filterSubject)));
+      if (unbound.length > 0) throw new Error(`batch consumer ${c.durable}: handler '${unbound[0]!.pattern}' must be bound to it with { consumer: '${c.durable}' } (it receives arrays)`);
+    }
 
     for (const { pattern, handler } of routes.requests) {
       const queue = options.queueGroup ?? options.name;
@@ -166,8 +173,15 @@ export class NatsJetStreamServer extends Server<Record<string, Listener>, Status
 
     const js = jetstream(nc);
     for (const c of consumers) {
-      const runner = new ConsumerRunner(nc, js, jsm, c, options.pullExpiresMs ?? 5_000, this.logger, (msg, data, delivery) =>
-        this.dispatchEvent(msg, data, delivery, routes.events),
+      const runner = new ConsumerRunner(
+        nc,
+        js,
+        jsm,
+        c,
+        options.pullExpiresMs ?? 5_000,
+        this.logger,
+        (msg, data, delivery) => this.dispatchEvent(msg, data, delivery, routes.events),
+        (items) => this.dispatchBatch(items, routes.events),
       );
       await runner.start();
       this.runners.push(runner);
@@ -250,6 +264,39 @@ export class NatsJetStreamServer extends Server<Record<string, Listener>, Status
     });
   }
 
+  /**
+   * Hands each handler bound to the batch's consumer the items its pattern matches; returns per
+   * item the first failure (an item no handler matches fails too).
+   */
+  private async dispatchBatch(items: EventBatchItem[], routes: EventRoute[]): Promise<unknown[]> {
+    const consumer = items[0]?.delivery.consumer;
+    const failures: unknown[] = items.map(() => undefined);
+    const matched = items.map(() => false);
+    for (const route of routes.filter((r) => r.consumer === consumer)) {
+      const indexes = items.flatMap((item, i) => (subjectMatches(route.pattern, item.subject) ? [i] : []));
+      if (indexes.length === 0) continue;
+      const first = items[indexes[0]!]!;
+      const trace = extractTrace(first.headers);
+      const ctx = new JetStreamEventContext([first.subject, first.headers, trace, first.delivery]);
+      let results: unknown;
+      try {
+        results = await runWithTrace(trace, async () => settle(await route.handler(indexes.map((i) => items[i]), ctx)));
+      } catch (error) {
+        if (isNestSwallowedError(error)) this.warnAboutFilter();
+        results = indexes.map(() => error ?? new Error('batch handler failed'));
+      }
+      const perItem: unknown[] = Array.isArray(results) ? results : [];
+      indexes.forEach((index, k) => {
+        matched[index] = true;
+        if (failures[index] === undefined) failures[index] = perItem[k];
+      });
+    }
+    items.forEach((item, i) => {
+      if (!matched[i]) failures[i] = new Error(`no @EventPattern handler matches ${item.subject} on consumer ${consumer}`);
+    });
+    return failures;
+  }
+
   private logUnexpected(what: string, error: unknown, trace: TraceContext): void {
     if (isNestSwallowedError(error)) return this.warnAboutFilter();
     const detail = error instanceof Error ? (error.stack ?? error.message) : safeJson(error);
@@ -310,6 +357,9 @@ class ConsumerRunner {
   /** Max-deliveries advisories being dead-lettered (not counted against concurrency). */
   private readonly advising = new Set<Promise<void>>();
   private waiters: (() => void)[] = [];
+  /** Batch consumers: messages waiting for the next batch, and whether one is being handled. */
+  private queued: Array<{ item: EventBatchItem; resolve: () => void; reject: (reason: unknown) => void }> = [];
+  private draining = false;
   private readonly concurrency: number;
   private readonly maxDeliver: number;
   private readonly backoffMs: readonly number[];
@@ -323,6 +373,7 @@ class ConsumerRunner {
     private readonly pullExpiresMs: number,
     private readonly logger: Logger,
     private readonly handle: (msg: JsMsg, data: unknown, delivery: JetStreamDelivery) => Promise<void>,
+    private readonly handleBatch: (items: EventBatchItem[]) => Promise<unknown[]>,
   ) {
     this.concurrency = options.concurrency ?? consumerDefaults.concurrency;
     this.maxDeliver = options.maxDeliver ?? consumerDefaults.maxDeliver;
@@ -401,7 +452,7 @@ class ConsumerRunner {
       return this.deadLetter(msg, delivery, 'payload is not valid JSON');
     }
     try {
-      await this.handle(msg, data, delivery);
+      await (this.options.batch ? this.inBatch(msg, data, delivery) : this.handle(msg, data, delivery));
       msg.ack();
     } catch (error) {
       const reason = describe(error);
@@ -412,6 +463,35 @@ class ConsumerRunner {
       this.logger.warn(`${this.name} seq ${delivery.streamSequence} (${msg.subject}) failed on delivery ${delivery.deliveryCount}/${this.maxDeliver}, retry in ${delay} ms: ${detail}`);
       // nak(delay), never a bare nak(): that redelivers at once and ignores any backoff.
       msg.nak(delay);
+    }
+  }
+
+  /** Queues a message for the next batch; settles with that message's own outcome. */
+  private inBatch(msg: JsMsg, data: unknown, delivery: JetStreamDelivery): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queued.push({ item: { data, subject: msg.subject, headers: msg.headers, delivery }, resolve, reject });
+      // On the next macrotask, so the messages a pull already buffered join this batch.
+      if (!this.draining) {
+        this.draining = true;
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queued.length > 0) {
+        const taken = this.queued.splice(0, this.concurrency);
+        let failures: unknown[];
+        try {
+          failures = await this.handleBatch(taken.map((q) => q.item));
+        } catch (error) {
+          failures = taken.map(() => error ?? new Error('batch handler failed'));
+        }
+        taken.forEach((q, i) => (failures[i] === undefined ? q.resolve() : q.reject(failures[i])));
+      }
+    } finally {
+      this.draining = false;
     }
   }
 

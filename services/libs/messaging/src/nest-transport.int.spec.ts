@@ -7,7 +7,7 @@ import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservice
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { publishEvent } from './event-publisher';
-import { JetStreamEventContext, NatsRequestContext } from './nats-jetstream.context';
+import { JetStreamEventContext, NatsRequestContext, type EventBatchItem } from './nats-jetstream.context';
 import { NatsRpcClient } from './nats-rpc.client';
 import { NatsJetStreamServer } from './nats-jetstream.server';
 import { eventStreamConfig } from './provisioning';
@@ -21,6 +21,8 @@ class Journal {
   readonly audited: string[] = [];
   failures = 0;
   slowStarted = false;
+  /** Batch consumer: the ids of each batch handed over, and each item's delivery count. */
+  readonly batches: { id: string; deliveryCount: number }[][] = [];
   private release: (() => void) | undefined;
   readonly slowGate = new Promise<void>((r) => (this.release = r));
   openSlowGate(): void {
@@ -47,6 +49,13 @@ class UsersController {
   @EventPattern('tasks.events.>', { consumer: 'auth-audit' })
   async audit(@Payload() envelope: Envelope): Promise<void> {
     this.journal.audited.push(envelope.id);
+  }
+
+  // A batch consumer: items whose data says `failOnce` fail on their first delivery only.
+  @EventPattern('tasks.events.task-updated.>', { consumer: 'auth-batch' })
+  async onUpdates(@Payload() items: EventBatchItem[]): Promise<unknown[]> {
+    this.journal.batches.push(items.map((i) => ({ id: (i.data as Envelope).id, deliveryCount: i.delivery.deliveryCount })));
+    return items.map((i) => ((i.data as Envelope).data.failOnce === true && i.delivery.deliveryCount === 1 ? new Error('not yet') : undefined));
   }
 
   @EventPattern('tasks.events.task-failed.>')
@@ -87,6 +96,7 @@ describe('NatsJetStreamServer in a NestJS microservice', () => {
           { stream: 'TASKS', durable: 'auth-task-failed', filterSubject: 'tasks.events.task-failed.>', maxDeliver: 2, backoffMs: [10] },
           { stream: 'TASKS', durable: 'auth-task-started', filterSubject: 'tasks.events.task-started.>' },
           { stream: 'TASKS', durable: 'auth-audit', filterSubject: 'tasks.events.task-queued.>' },
+          { stream: 'TASKS', durable: 'auth-batch', filterSubject: 'tasks.events.task-updated.>', batch: true, concurrency: 64, backoffMs: [10] },
         ],
         pullExpiresMs: 1_000,
       }),
@@ -137,6 +147,20 @@ describe('NatsJetStreamServer in a NestJS microservice', () => {
     await eventually(() => journal.audited.includes(second.id) && journal.queued.some((q) => q.envelope.id === second.id), 10_000, 'both consumers');
     expect(journal.audited.filter((id) => id === first.id)).toHaveLength(1);
     expect(journal.queued.filter((q) => q.envelope.id === first.id)).toHaveLength(1);
+  });
+
+  it('hands a batch consumer its messages in stream order, several per call, and redelivers only the items that failed', async () => {
+    const envelopes = Array.from({ length: 40 }, (_, i) => testEnvelope('TaskUpdated', { taskId: `b${i}`, failOnce: i === 7 }));
+    // Published without awaiting each ack, so they wait for the handler together.
+    await Promise.all(envelopes.map((e) => publishEvent(js, `tasks.events.task-updated.${e.data.taskId}`, e)));
+    await eventually(() => journal.batches.flat().filter((b) => b.deliveryCount === 2).length === 1, 10_000, 'the failed item again');
+
+    const firstDeliveries = journal.batches.flat().filter((b) => b.deliveryCount === 1).map((b) => b.id);
+    expect(firstDeliveries).toEqual(envelopes.map((e) => e.id));
+    expect(Math.max(...journal.batches.map((b) => b.length))).toBeGreaterThan(1);
+    expect(journal.batches.flat().filter((b) => b.deliveryCount === 2)).toEqual([{ id: envelopes[7]!.id, deliveryCount: 2 }]);
+    const info = await jsm.consumers.info('TASKS', 'auth-batch');
+    expect(info.num_ack_pending).toBe(0);
   });
 
   it('retries an event whose handler throws and dead-letters it after maxDeliver', async () => {

@@ -178,6 +178,13 @@ export interface EventConsumerOptions {
   backoffMs?: number[];
   /** Messages handled at once; 1 keeps stream order. Default 1. */
   concurrency?: number;
+  /**
+   * Hand the bound handlers up to `concurrency` messages per call, in stream order, as an
+   * `EventBatchItem[]`; messages arriving while a batch is handled form the next one (so a batch
+   * handler can apply a whole batch in one transaction, in order). The handler returns one entry
+   * per item: undefined when handled, else why it failed (that item alone is redelivered).
+   */
+  batch?: boolean;
   /** Server-side cap of unacked messages across all instances. Default: the server's (1 000). */
   maxAckPending?: number;
   /** Where a newly created consumer starts. Default `all` (the whole stream). */
