@@ -36,7 +36,7 @@ async function main(): Promise<void> {
 
   const db = openAllocationDatabase(config.DATABASE_URL);
   await migrateAllocationDatabase(db);
-  const store = await PostgresEventStore.connect({ connectionString: config.DATABASE_URL, poolSize: 4 });
+  const store = await PostgresEventStore.connect({ connectionString: config.DATABASE_URL, poolSize: 8 });
   await store.migrate();
 
   const nc = await connectNats({ servers: config.NATS_URL, name: 'allocation' });

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const settings = settingsOf(config);
 
   const db = openTasksDatabase(config.DATABASE_URL);
-  const store = await PostgresEventStore.connect({ connectionString: config.DATABASE_URL, poolSize: 4 });
+  const store = await PostgresEventStore.connect({ connectionString: config.DATABASE_URL, poolSize: 10 });
   await store.migrate();
   await migrateTasksDatabase(db);
   const checkpoints = PostgresCheckpointStore.fromKysely(db);

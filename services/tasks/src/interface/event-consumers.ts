@@ -1,8 +1,9 @@
 /*
  * The durable JetStream consumers feeding TaskEventsConsumer, one per source. Durable names
  * start with `tasks-` so they never collide with another service's consumers on the same
- * stream. Concurrency 1 keeps stream order where order matters (a worker's started before its
- * finished; a task's TaskAssigned before its TaskCancelled). The handlers take milliseconds, so
+ * stream. Where order matters (a worker's started before its finished; a task's TaskAssigned
+ * before its TaskCancelled) it matters per task: those consumers take batches and handle one
+ * task's messages in stream order, different tasks' at once. The handlers take milliseconds, so
  * a 10 s ack wait only bounds how long a message delivered to a crashed instance waits before
  * redelivery. Allocation decisions may be held for a requeue backoff (assign-task.handler.ts),
  * so that consumer handles several at once and its ack wait covers the longest hold.
@@ -30,11 +31,11 @@ export function taskEventConsumers(options: { assignWaitMaxMs: number }): EventC
       stream: streamName('allocation'),
       durable: consumerNames.allocationDecided,
       filterSubject: consumedSubjects.allocationDecided,
-      concurrency: 8,
+      concurrency: 32,
       ackWaitMs: options.assignWaitMaxMs + 10_000,
     },
-    { stream: workStream.name, durable: consumerNames.workReports, filterSubject: consumedSubjects.workReports, concurrency: 1, ackWaitMs: 10_000 },
+    { stream: workStream.name, durable: consumerNames.workReports, filterSubject: consumedSubjects.workReports, batch: true, concurrency: 256, ackWaitMs: 10_000 },
     { stream: streamName('workers'), durable: consumerNames.workerOffline, filterSubject: consumedSubjects.workerOffline, concurrency: 1, ackWaitMs: 10_000 },
-    { stream: streamName('tasks'), durable: consumerNames.dispatcher, filterSubject: consumedSubjects.dispatcher, concurrency: 1, ackWaitMs: 10_000 },
+    { stream: streamName('tasks'), durable: consumerNames.dispatcher, filterSubject: consumedSubjects.dispatcher, batch: true, concurrency: 256, ackWaitMs: 10_000 },
   ];
 }

@@ -2,8 +2,10 @@
  * What tasks consumes from JetStream (durable consumers in event-consumers.ts). Thin: check the
  * message against the contracts, call one handler. A message that can never be valid (bad
  * envelope, bad payload, a report whose body names another worker than its subject) is logged
- * and acked — redelivering it would fail the same way forever. Any other failure throws, so the
- * message is redelivered with backoff and dead-lettered after maxDeliver.
+ * and acked — redelivering it would fail the same way forever. Any other failure fails that
+ * message, so it is redelivered with backoff and dead-lettered after maxDeliver.
+ * Work reports and the dispatcher's task events come in batches (event-consumers.ts): one task's
+ * messages are handled one after the other in stream order, different tasks' at once.
  */
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
@@ -17,7 +19,7 @@ import {
   type EventRegistry,
   type Envelope,
 } from '@agentyard/contracts';
-import { JetStreamEventContext } from '@agentyard/messaging';
+import { extractTrace, JetStreamEventContext, runWithTrace, type EventBatchItem } from '@agentyard/messaging';
 import { ROOT_LOGGER } from '@agentyard/service-kit';
 import type { Logger } from 'pino';
 import { AssignTaskHandler } from '../application/assign-task.handler';
@@ -55,15 +57,19 @@ export class TaskEventsConsumer {
   }
 
   @EventPattern(consumedSubjects.workReports, { consumer: consumerNames.workReports })
-  async onWorkReport(@Payload() data: unknown, @Ctx() ctx: JetStreamEventContext): Promise<void> {
-    const parsed = workReportSchema.safeParse(data);
-    const where = { subject: ctx.getSubject(), seq: ctx.getDelivery().streamSequence };
+  async onWorkReports(@Payload() items: EventBatchItem[]): Promise<unknown[]> {
+    return handleByKey(items, (item) => taskIdIn(item.data), (item) => this.onWorkReport(item));
+  }
+
+  private async onWorkReport(item: EventBatchItem): Promise<void> {
+    const parsed = workReportSchema.safeParse(item.data);
+    const where = { subject: item.subject, seq: item.delivery.streamSequence };
     if (!parsed.success) {
       this.logger.warn({ ...where, issues: parsed.error.issues }, 'malformed work report dropped');
       return;
     }
     // NATS permissions scope the subject to the worker, not the body: the subject is who sent it.
-    const sender = ctx.getSubject().split('.')[2];
+    const sender = item.subject.split('.')[2];
     if (parsed.data.workerId !== sender) {
       this.logger.warn({ ...where, workerId: parsed.data.workerId }, 'work report dropped: its body names another worker than its subject');
       return;
@@ -82,14 +88,16 @@ export class TaskEventsConsumer {
   }
 
   @EventPattern(consumedSubjects.dispatcher, { consumer: consumerNames.dispatcher })
-  async onTaskEvent(@Payload() data: unknown, @Ctx() ctx: JetStreamEventContext): Promise<void> {
-    const event = this.envelope(taskEvents, undefined, data, ctx);
-    if (event) await this.dispatcher.onTaskEvent(event);
+  async onTaskEvents(@Payload() items: EventBatchItem[]): Promise<unknown[]> {
+    return handleByKey(items, (item) => taskIdIn((item.data as { data?: unknown } | null)?.data), async (item) => {
+      const event = this.envelope(taskEvents, undefined, item.data, { subject: item.subject, seq: item.delivery.streamSequence });
+      if (event) await this.dispatcher.onTaskEvent(event);
+    });
   }
 
   /** The envelope, upcast and validated; undefined (logged) when it cannot be one of `type`. */
-  private envelope(registry: EventRegistry, type: string | undefined, data: unknown, ctx: JetStreamEventContext): Envelope | undefined {
-    const where = { subject: ctx.getSubject(), seq: ctx.getDelivery().streamSequence };
+  private envelope(registry: EventRegistry, type: string | undefined, data: unknown, from: JetStreamEventContext | { subject: string; seq: number }): Envelope | undefined {
+    const where = from instanceof JetStreamEventContext ? { subject: from.getSubject(), seq: from.getDelivery().streamSequence } : from;
     const parsed = inboundEnvelopeSchema.safeParse(data);
     if (!parsed.success) {
       this.logger.warn({ ...where, issues: parsed.error.issues }, 'malformed event envelope dropped');
@@ -106,4 +114,43 @@ export class TaskEventsConsumer {
       return undefined;
     }
   }
+}
+
+/** Task id named by a message body (`{ taskId }`), or '' when it names none. */
+function taskIdIn(data: unknown): string {
+  const taskId = (data as { taskId?: unknown } | null)?.taskId;
+  return typeof taskId === 'string' ? taskId : '';
+}
+
+/** Groups of one key handled at once: enough to overlap round trips, within the pool's size. */
+const GROUPS_AT_ONCE = 16;
+
+/**
+ * Handles a batch: items of one key one after the other in batch (stream) order, up to
+ * GROUPS_AT_ONCE keys at once, each in its own message's trace. Per item: undefined when
+ * handled, else its error (that message alone is redelivered, as with one-at-a-time handling).
+ */
+async function handleByKey(items: EventBatchItem[], keyOf: (item: EventBatchItem) => string, handle: (item: EventBatchItem) => Promise<void>): Promise<unknown[]> {
+  const results: unknown[] = items.map(() => undefined);
+  const groups = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const key = keyOf(item);
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const queue = [...groups.values()];
+  await Promise.all(
+    Array.from({ length: Math.min(GROUPS_AT_ONCE, queue.length) }, async () => {
+      for (let group = queue.shift(); group; group = queue.shift()) {
+        for (const i of group) {
+          const item = items[i]!;
+          try {
+            await runWithTrace(extractTrace(item.headers), () => handle(item));
+          } catch (error) {
+            results[i] = error ?? new Error('handler failed');
+          }
+        }
+      }
+    }),
+  );
+  return results;
 }
