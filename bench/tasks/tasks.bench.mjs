@@ -126,7 +126,8 @@ async function api(base, token, method, path, body) {
 async function benchAgentyard() {
   const pgServer = await infra.startPostgresServer({ ephemeral: false });
   process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
-  const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' } } });
+  const profile = process.env.PROFILE ? { [process.env.PROFILE]: { NODE_OPTIONS: `--require ${process.env.PROFILE_PRELOAD}` } } : {};
+  const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' }, ...profile } });
   // However the run ends, stop every process it started (a crashed run must not leave load behind).
   const cleanup = async () => {
     await platform.stop().catch(() => undefined);
@@ -165,6 +166,7 @@ async function benchAgentyard() {
   while ((await countSucceeded()) < ids.length) await sleep(200);
   const { rows } = await db.query('select extract(epoch from (started_at - created_at)) * 1000 as ms from task_view where id = any($1)', [ids]);
   const latency = rows.map((r) => Number(r.ms));
+  const stages = await stageBreakdown(platform, ids);
 
   // 2. sustained throughput: submit BURST as fast as 64 concurrent clients can, until all are
   //    succeeded *and visible in task_view*.
@@ -194,7 +196,41 @@ async function benchAgentyard() {
   await db.end();
   await platform.stop();
   await pgServer.stop();
-  return { latency, throughput, cpuPercent, rssMb };
+  return { latency, throughput, cpuPercent, rssMb, stages };
+}
+
+/**
+ * Where the dispatch latency goes, from the events' own timestamps (one machine, one clock):
+ * p50 / p99 of created → AllocationDecided → TaskAssigned → TaskStarted over the paced tasks.
+ */
+async function stageBreakdown(platform, ids) {
+  const at = async (url, sql, args) => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      return (await c.query(sql, args)).rows;
+    } finally {
+      await c.end();
+    }
+  };
+  const streams = ids.map((id) => `task-${id}`);
+  const taskRows = await at(platform.databases.tasks, "select stream_id, type, occurred_at, data from event_store.events where stream_id = any($1) and type in ('TaskCreated', 'TaskAssigned', 'TaskStarted')", [streams]);
+  const decided = await at(platform.databases.allocation, "select data->>'taskId' as task_id, occurred_at from event_store.events where type = 'AllocationDecided' and data->>'taskId' = any($1)", [ids]);
+  const t = new Map(ids.map((id) => [id, {}]));
+  for (const r of taskRows) {
+    const e = t.get(r.stream_id.slice(5));
+    if (r.type === 'TaskStarted') e.TaskStarted = Date.parse(r.data.startedAt ?? r.occurred_at);
+    else e[r.type] ??= new Date(r.occurred_at).getTime();
+  }
+  for (const r of decided) {
+    const e = t.get(r.task_id);
+    if (e) e.AllocationDecided ??= new Date(r.occurred_at).getTime();
+  }
+  const steps = [['TaskCreated', 'AllocationDecided'], ['AllocationDecided', 'TaskAssigned'], ['TaskAssigned', 'TaskStarted']];
+  return steps.map(([from, to]) => {
+    const xs = [...t.values()].filter((e) => e[from] && e[to]).map((e) => e[to] - e[from]);
+    return `${from} → ${to}: p50 ${pct(xs, 50)} ms, p99 ${pct(xs, 99)} ms`;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,6 +245,7 @@ const lines = [
   row('dispatch p99', pct(ay.latency, 99), pct(bull.latency, 99), 'ms', 'lower is better'),
   row('sustained tasks/s', ay.throughput, bull.throughput, '/s', 'higher is better'),
   `idle worker agent: RSS ${ay.rssMb.toFixed(1)} MB, CPU ${ay.cpuPercent.toFixed(2)} % over ${IDLE_SECONDS} s`,
+  `Agentyard dispatch stages at ${RATE}/s: ${ay.stages.join('; ')}`,
 ];
 process.stdout.write(lines.join('\n') + '\n');
 writeFileSync(join(root, '.test-results', 'bench-tasks.txt'), lines.join('\n') + '\n');

@@ -13,14 +13,18 @@
  *  - within a pass, every decision immediately counts against its worker's slots, so one pass
  *    never hands one slot to two tasks;
  *  - a deferral is appended only when the candidate picture changed (decider); an in-memory
- *    cache of the last picture per (task, attempt) spares the stream read on an idle tick.
+ *    cache of the last picture per (task, attempt) spares the stream read on an idle tick;
+ *  - once no worker has a free slot left in a pass, a task whose deferral is already recorded
+ *    is not decided again in that pass: nothing could place it, and a backlog of thousands would
+ *    otherwise be re-scored on every pass. (A rejection that changes while every slot is busy —
+ *    say a worker loses a tool — shows in its next deferral once a slot frees.)
  */
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import { newId } from '@agentyard/contracts';
 import { MetricsRegistry, ROOT_LOGGER } from '@agentyard/service-kit';
-import { AFFINITY_WINDOW_MS, candidatePicture, decideAllocation, type PlacedTask, type WorkerSnapshot } from '../domain/allocation.decide';
+import { AFFINITY_WINDOW_MS, candidatePicture, capacityOf, decideAllocation, type PlacedTask, type WorkerSnapshot } from '../domain/allocation.decide';
 import { TaskRepository, type PendingTask } from '../infrastructure/task.repository';
 import { WorkerRepository } from '../infrastructure/worker.repository';
 import { LIVE_HEARTBEATS, type LiveHeartbeats } from './live-heartbeats';
@@ -132,9 +136,12 @@ export class AllocationLoop implements OnModuleDestroy {
     // never take the same slot. Phase 2 records the outcomes concurrently (bounded): each record is
     // fenced by its own stream's expected version, so the order of the writes does not matter.
     const jobs: Array<{ task: PendingTask; key: string; outcome: ReturnType<typeof decideAllocation> }> = [];
+    const freeSlots = new Map(snapshots.map((w) => [w.workerId, capacityOf(w, now).free]));
+    let anyFree = [...freeSlots.values()].some((n) => n > 0);
     for (const task of pending) {
       if (this.stopped) return;
       const key = `${task.taskId}#${task.attempt}`;
+      if (!anyFree && this.deferred.has(key)) continue;
       const recentOfOwner = recent.get(task.ownerId) ?? new Map<string, number>();
       const outcome = decideAllocation(
         { taskId: task.taskId, attempt: task.attempt, ownerId: task.ownerId, tool: task.tool, requirements: task.requirements, model: task.model },
@@ -144,11 +151,15 @@ export class AllocationLoop implements OnModuleDestroy {
       if (outcome.kind === 'deferred' && this.deferred.get(key) === candidatePicture(outcome.candidates)) continue;
       if (outcome.kind === 'decided') {
         placedOn.get(outcome.workerId)?.push({ taskId: task.taskId, attempt: task.attempt, stage: 'decided', since: now.toISOString() });
+        const winner = snapshots.find((w) => w.workerId === outcome.workerId);
+        if (winner) freeSlots.set(winner.workerId, capacityOf(winner, now).free);
+        anyFree = [...freeSlots.values()].some((n) => n > 0);
         recentOfOwner.set(outcome.workerId, (recentOfOwner.get(outcome.workerId) ?? 0) + 1);
         recent.set(task.ownerId, recentOfOwner);
       }
       jobs.push({ task, key, outcome });
     }
+    const decidedNow: Array<{ taskId: string; attempt: number; workerId: string }> = [];
     await forEachConcurrently(jobs, RECORD_CONCURRENCY, async ({ task, key, outcome }) => {
       if (this.stopped) return;
       const correlationId = task.correlationId ?? newId();
@@ -163,7 +174,7 @@ export class AllocationLoop implements OnModuleDestroy {
       const decided = result.record.decided;
       if (decided) {
         this.deferred.delete(key);
-        await this.tasks.markDecided(task.taskId, task.attempt, decided.workerId, now);
+        decidedNow.push({ taskId: task.taskId, attempt: task.attempt, workerId: decided.workerId });
         if (result.appended) {
           this.outcomes.inc({ outcome: 'decided' });
           this.logger.debug({ taskId: task.taskId, attempt: task.attempt, workerId: decided.workerId }, 'allocation decided');
@@ -172,10 +183,14 @@ export class AllocationLoop implements OnModuleDestroy {
         this.deferred.set(key, candidatePicture(outcome.candidates));
         if (result.appended) {
           this.outcomes.inc({ outcome: 'deferred' });
-          this.logger.info({ taskId: task.taskId, attempt: task.attempt }, 'allocation deferred: no eligible worker');
+          // Debug, not info: a busy fleet defers every task it cannot place at once.
+          this.logger.debug({ taskId: task.taskId, attempt: task.attempt }, 'allocation deferred: no eligible worker');
         }
       }
     });
+    // Marked only once stored (a crash before leaves them pending; the next pass finds the stored
+    // decisions and marks them then).
+    await this.tasks.markDecided(decidedNow, now);
   }
 
   private async scheduleNextNotBefore(now: Date): Promise<void> {

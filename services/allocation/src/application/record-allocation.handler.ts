@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { newId, type CorrelationMetadata } from '@agentyard/contracts';
 import type { EventStore } from '@agentyard/event-store';
-import { handleCommand } from '@agentyard/event-sourcing';
+import { handleCommand, StateCache } from '@agentyard/event-sourcing';
 import type { AllocationOutcome } from '../domain/allocation.decide';
-import { allocationRecordDecider, allocationStreamId, type AttemptRecord } from '../domain/allocation-record.decider';
+import { allocationRecordDecider, allocationStreamId, type AllocationRecord, type AttemptRecord } from '../domain/allocation-record.decider';
 import { EVENT_STORE } from './tokens';
 
 export interface RecordAllocationInput {
@@ -23,9 +23,14 @@ export interface RecordAllocationResult {
   stale: boolean;
 }
 
-/** Load `allocation-<taskId>` → decide → append at the version read (retry on conflict). */
+/**
+ * Load `allocation-<taskId>` → decide → append at the version read (retry on conflict). Recent
+ * streams' states are cached (a task deferred, then decided, is read once at most).
+ */
 @Injectable()
 export class RecordAllocationHandler {
+  private readonly cache = new StateCache<AllocationRecord>(5_000);
+
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   async execute(input: RecordAllocationInput): Promise<RecordAllocationResult> {
@@ -36,6 +41,7 @@ export class RecordAllocationHandler {
       command: { kind: 'RecordAllocation', taskId: input.taskId, attempt: input.attempt, allocationId: newId(), outcome: input.outcome },
       metadata: input.metadata,
       now: () => input.now,
+      cache: this.cache,
     });
     return {
       record: result.state.attempts[input.attempt] ?? { decided: null, lastDeferredPicture: null },

@@ -171,16 +171,15 @@ export class TaskRepository {
     return result;
   }
 
-  /** Marks a task decided for `workerId` if it is still pending at `attempt`; true when it was. */
-  async markDecided(taskId: string, attempt: number, workerId: string, at: Date): Promise<boolean> {
-    const result = await this.db
-      .updateTable('tasks')
-      .set({ status: 'decided', worker_id: workerId, bound_at: at, last_worker_id: workerId, last_bound_at: at, updated_at: new Date() })
-      .where('task_id', '=', taskId)
-      .where('attempt', '=', attempt)
-      .where('status', '=', 'pending')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+  /** Marks each task decided for its worker if it is still pending at that attempt (one statement). */
+  async markDecided(decisions: Array<{ taskId: string; attempt: number; workerId: string }>, at: Date): Promise<void> {
+    if (decisions.length === 0) return;
+    const values = sql.join(decisions.map((d) => sql`(${d.taskId}, ${d.attempt}::int, ${d.workerId})`));
+    await sql`
+      update tasks t
+         set status = 'decided', worker_id = d.worker_id, bound_at = ${at}, last_worker_id = d.worker_id, last_bound_at = ${at}, updated_at = now()
+        from (values ${values}) as d(task_id, attempt, worker_id)
+       where t.task_id = d.task_id and t.attempt = d.attempt and t.status = 'pending'`.execute(this.db);
   }
 
   /** The task's owner, or null when the task is unknown here or deleted. */

@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import { DomainError, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
 import { testDatabase } from '@agentyard/local-infra';
-import { fold, handleCommand, ProjectionRunner, type Decider } from './index';
+import { fold, handleCommand, ProjectionRunner, StateCache, type Decider } from './index';
 
 // A bank account: the smallest decider with an invariant worth racing (no overdraft).
 type Account = { balance: number; opened: boolean };
@@ -78,6 +78,68 @@ describe('handleCommand', () => {
       expect(refused.every((r) => r.reason instanceof DomainError && r.reason.code === 'CONFLICT')).toBe(true);
       expect(fold(account, await store.readStream('acct-2')).balance).toBe(0);
     });
+  });
+});
+
+describe('handleCommand with a StateCache', () => {
+  /** Counts the store's stream reads. */
+  function countingStore(): { store: PostgresEventStore; reads: () => number } {
+    let reads = 0;
+    const counting = Object.create(store) as PostgresEventStore;
+    counting.readStream = (...args) => {
+      reads++;
+      return store.readStream(...args);
+    };
+    return { store: counting, reads: () => reads };
+  }
+  const run = (s: PostgresEventStore, cache: StateCache<Account>, streamId: string, command: Command, assumeNew = false) =>
+    handleCommand({ store: s, streamId, decider: account, command, metadata, cache, assumeNew, maxAttempts: 50 });
+
+  it('skips the load for a stream it just wrote, and for a new stream the caller made up', async () => {
+    const { store: s, reads } = countingStore();
+    const cache = new StateCache<Account>();
+    await run(s, cache, 'acct-c1', { kind: 'open' }, true);
+    await run(s, cache, 'acct-c1', { kind: 'deposit', amount: 5 });
+    const last = await run(s, cache, 'acct-c1', { kind: 'withdraw', amount: 5 });
+    expect(reads()).toBe(0);
+    expect(last.state.balance).toBe(0);
+    expect((await store.readStream('acct-c1')).map((e) => e.streamVersion)).toEqual([1, 2, 3]);
+  });
+
+  it('reloads when another writer appended meanwhile: the stale entry costs a conflict, not a wrong write', async () => {
+    const mine = new StateCache<Account>();
+    await run(store, mine, 'acct-c2', { kind: 'deposit', amount: 10 });
+    await handleCommand({ store, streamId: 'acct-c2', decider: account, command: { kind: 'withdraw', amount: 10 }, metadata }); // another instance
+    // Cached balance 10 would allow this; the real balance is 0.
+    await expect(run(store, mine, 'acct-c2', { kind: 'withdraw', amount: 10 })).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(fold(account, await store.readStream('acct-c2')).balance).toBe(0);
+  });
+
+  it('does not believe a refusal or a no-op decided on a cached state before a fresh load', async () => {
+    const mine = new StateCache<Account>();
+    await run(store, mine, 'acct-c3', { kind: 'open' });
+    await handleCommand({ store, streamId: 'acct-c3', decider: account, command: { kind: 'deposit', amount: 7 }, metadata }); // another instance
+    // Cached balance 0 would refuse this.
+    const withdrawn = await run(store, mine, 'acct-c3', { kind: 'withdraw', amount: 7 });
+    expect(withdrawn.events.map((e) => e.type)).toEqual(['MoneyWithdrawn']);
+    expect(withdrawn.version).toBe(3);
+  });
+
+  it('keeps the invariant with racing instances, each with its own cache', async () => {
+    await handleCommand({ store, streamId: 'acct-c4', decider: account, command: { kind: 'deposit', amount: 100 }, metadata });
+    const caches = [new StateCache<Account>(), new StateCache<Account>()];
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => run(store, caches[i % 2]!, 'acct-c4', { kind: 'withdraw', amount: 10 })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+    expect(fold(account, await store.readStream('acct-c4')).balance).toBe(0);
+  });
+
+  it('drops the least recently used entry beyond its size', () => {
+    const cache = new StateCache<number>(2);
+    cache.set('a', 1, 1);
+    cache.set('b', 2, 1);
+    cache.get('a');
+    cache.set('c', 3, 1);
+    expect([cache.get('a')?.state, cache.get('b'), cache.get('c')?.state]).toEqual([1, undefined, 3]);
   });
 });
 

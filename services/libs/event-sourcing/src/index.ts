@@ -1,3 +1,3 @@
 /** @agentyard/event-sourcing: run deciders against the event store and projections into read models. */
-export { fold, handleCommand, type Decider, type DecidedEvent, type HandleCommandOptions, type HandleCommandResult } from './decider';
+export { fold, handleCommand, StateCache, type Decider, type DecidedEvent, type HandleCommandOptions, type HandleCommandResult } from './decider';
 export { ProjectionRunner, type ProjectionRunnerOptions } from './projection-runner';

@@ -4,7 +4,8 @@
  * it does not decide a task twice, so an early decision would strand the task until its queue
  * timeout. As a safety net the decision is held here until the backoff ends — at most
  * `assignWaitMaxMs` (20 s by default; the consumer's ack wait covers it) — and then decided on
- * fresh state. Tested in test/tasks.int.spec.ts ("when its worker goes offline").
+ * fresh state (the decider said "nothing to do" the first time). Tested in test/tasks.int.spec.ts
+ * ("when its worker goes offline").
  * Once TaskAssigned is stored, the Assignment goes to the agent at once (WorkDispatcher's fast
  * path). If that publish fails, the dispatcher sends it when the event comes round on JetStream.
  */
@@ -34,16 +35,22 @@ export class AssignTaskHandler {
 
   /** Assigns the task to the decided worker when it is still queued at that attempt; otherwise does nothing. */
   async execute(decision: AllocationDecision, metadata: CorrelationMetadata): Promise<void> {
-    const { state } = await this.commands.load(decision.taskId);
-    if (state.exists && state.status === 'queued' && state.attempt === decision.attempt && state.notBefore !== null) {
+    const assign = () =>
+      this.commands.run(
+        decision.taskId,
+        { kind: 'AssignTask', allocationId: decision.allocationId, attempt: decision.attempt, workerId: decision.workerId, leaseMs: this.settings.leaseMs, now: new Date() },
+        metadata,
+      );
+    let result = await assign();
+    const { state } = result;
+    if (result.events.length === 0 && state.exists && state.status === 'queued' && state.attempt === decision.attempt && state.notBefore !== null) {
       const wait = Date.parse(state.notBefore) - Date.now();
-      if (wait > 0 && wait <= this.settings.assignWaitMaxMs) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0 && wait <= this.settings.assignWaitMaxMs) {
+        // A timer may fire a millisecond early by Date.now(): the margin keeps the retry past notBefore.
+        await new Promise((r) => setTimeout(r, wait + 5));
+        result = await assign();
+      }
     }
-    const result = await this.commands.run(
-      decision.taskId,
-      { kind: 'AssignTask', allocationId: decision.allocationId, attempt: decision.attempt, workerId: decision.workerId, leaseMs: this.settings.leaseMs, now: new Date() },
-      metadata,
-    );
     const assigned = result.events.find((e) => e.type === 'TaskAssigned');
     if (!assigned) return;
     await this.dispatcher.dispatchAssigned(assigned, result.state).catch((error: unknown) => {

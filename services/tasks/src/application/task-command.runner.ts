@@ -2,10 +2,14 @@
  * The one way a task's state changes: load its stream, fold, decide, append at the version read
  * (handleCommand retries on VersionConflict, deciding again on fresh state). Handlers reply from
  * the folded state it returns, so a caller sees its own write even while task_view lags.
+ * A task's commands come in a burst (create, assign, started, finished within seconds), so the
+ * states of recent tasks are cached: most commands append without reading the stream first
+ * (StateCache: a stale entry costs a reload, never a wrong decision). A new task's stream is
+ * not read at all — its id was just made up.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { CorrelationMetadata, Envelope } from '@agentyard/contracts';
-import { fold, handleCommand, type HandleCommandResult } from '@agentyard/event-sourcing';
+import { fold, handleCommand, StateCache, type HandleCommandResult } from '@agentyard/event-sourcing';
 import type { EventStore } from '@agentyard/event-store';
 import { taskStreamId, type TaskState } from '../domain/task';
 import { taskDecider, type TaskCommand } from '../domain/task.decide';
@@ -23,6 +27,8 @@ export interface TaskViewSync {
 
 @Injectable()
 export class TaskCommandRunner {
+  private readonly cache = new StateCache<TaskState>(5_000);
+
   constructor(
     @Inject(TASK_EVENT_STORE) private readonly store: EventStore,
     @Inject(TASK_VIEW_SYNC) private readonly view: TaskViewSync,
@@ -38,6 +44,8 @@ export class TaskCommandRunner {
       metadata,
       // occurredAt and the decision's clock are the same instant.
       now: () => command.now,
+      cache: this.cache,
+      assumeNew: command.kind === 'CreateTask',
     });
     if (result.events.length > 0) this.view.nudge();
     return result;

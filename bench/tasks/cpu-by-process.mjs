@@ -1,0 +1,82 @@
+// Diagnostic: CPU seconds per process (services, agents, postgres, nats-server) spent on a burst
+// of no-op tasks, i.e. where each task's CPU goes. Usage: BURST=1000 node bench/tasks/cpu-by-process.mjs
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+const infra = require(join(root, 'services/libs/local-infra/dist/index.js'));
+const pg = require('pg');
+const BURST = Number(process.env.BURST ?? 1000);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function cpuByProcess() {
+  const out = new Map();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      let name = /services\/(\w+)\/dist/.exec(cmd)?.[1] ?? (/worker\/dist/.test(cmd) ? 'agent' : /^postgres/.test(cmd) ? 'postgres' : /nats-server/.test(cmd) ? 'nats-server' : null);
+      if (!name) continue;
+      out.set(name, (out.get(name) ?? 0) + Number(stat[11]) + Number(stat[12]));
+    } catch {}
+  }
+  return out;
+}
+
+async function api(base, token, method, path, body) {
+  const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+const pgServer = await infra.startPostgresServer({ ephemeral: false });
+process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
+const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' } } });
+try {
+  const base = platform.url;
+  await api(base, null, 'POST', '/api/v1/auth/register', { username: 'bench', email: 'bench@example.com', password: 'bench-password' });
+  const { accessToken: token } = await api(base, null, 'POST', '/api/v1/auth/login', { username: 'bench', password: 'bench-password' });
+  for (let w = 0; w < 2; w++) {
+    const { token: reg } = await api(base, token, 'POST', '/api/v1/workers/registration-tokens', { uses: 1 });
+    platform.startWorker({ token: reg, name: `bench-${w}`, slots: 8 });
+  }
+  for (;;) {
+    const { items } = await api(base, token, 'GET', '/api/v1/workers');
+    if (items.filter((w) => w.status === 'online').length === 2) break;
+    await sleep(200);
+  }
+  const db = new pg.Client({ connectionString: platform.databases.tasks });
+  await db.connect();
+  const succeeded = async () => Number((await db.query("select count(*)::int n from task_view where status = 'succeeded'")).rows[0].n);
+  await sleep(3000);
+  const before = cpuByProcess();
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: 64 }, async () => {
+    while (next < BURST) {
+      next++;
+      await api(base, token, 'POST', '/api/v1/tasks', { description: 'noop', tool: 'noop', input: {} });
+    }
+  }));
+  const submitted = performance.now();
+  while ((await succeeded()) < BURST) await sleep(50);
+  const seconds = (performance.now() - t0) / 1000;
+  const after = cpuByProcess();
+  await db.end();
+  console.log(`${BURST} tasks: submitted in ${((submitted - t0) / 1000).toFixed(1)} s, all succeeded after ${seconds.toFixed(1)} s (${(BURST / seconds).toFixed(1)} tasks/s)`);
+  let total = 0;
+  const rows = [...after].map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / 100]).sort((a, b) => b[1] - a[1]);
+  for (const [k, s] of rows) {
+    total += s;
+    console.log(`${k.padEnd(12)} ${s.toFixed(2).padStart(7)} s CPU  ${((s * 1000) / BURST).toFixed(2).padStart(6)} ms/task`);
+  }
+  console.log(`${'all'.padEnd(12)} ${total.toFixed(2).padStart(7)} s CPU  ${((total * 1000) / BURST).toFixed(2).padStart(6)} ms/task (machine: 2 cores × ${seconds.toFixed(1)} s = ${(2 * seconds).toFixed(1)} s)`);
+} finally {
+  await platform.stop();
+  await pgServer.stop();
+}
+process.exit(0);
