@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { excludedColumns } from './excluded-columns';
+import { excludedColumns } from '@agentyard/event-sourcing';
 import type { Envelope, TaskRequirements, ToolName } from '@agentyard/contracts';
 import type { PlacedTask } from '../domain/allocation.decide';
 import { applyInStreamOrder, type ApplyResult, type EntityEvent, type OutOfOrderEvent } from '../application/stream-order';
@@ -88,7 +88,7 @@ export class TaskRepository {
             await trx
               .insertInto('tasks')
               .values(rows)
-              .onConflict((oc) => oc.column('task_id').doUpdateSet(excludedColumns(rows[0]!, 'task_id')))
+              .onConflict((oc) => oc.column('task_id').doUpdateSet(excludedColumns(rows[0]!, 'task_id', { updated_at: sql`now()` })))
               .execute();
           },
           insertMany: async (states) => {

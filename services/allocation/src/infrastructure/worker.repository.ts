@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Envelope, WorkerResources, WorkerTool } from '@agentyard/contracts';
 import { applyInStreamOrder, type ApplyResult, type EntityEvent, type OutOfOrderEvent } from '../application/stream-order';
-import { excludedColumns } from './excluded-columns';
+import { excludedColumns } from '@agentyard/event-sourcing';
 import type { WorkerState } from '../application/worker-state.projection';
 import type { AllocationDatabase, WorkersTable } from './allocation.database';
 import { ALLOCATION_DB } from './task.repository';
@@ -62,7 +62,7 @@ export class WorkerRepository {
             await trx
               .insertInto('workers')
               .values(rows)
-              .onConflict((oc) => oc.column('worker_id').doUpdateSet(excludedColumns(rows[0]!, 'worker_id')))
+              .onConflict((oc) => oc.column('worker_id').doUpdateSet(excludedColumns(rows[0]!, 'worker_id', { updated_at: sql`now()` })))
               .execute();
           },
           insertMany: async (states) => {

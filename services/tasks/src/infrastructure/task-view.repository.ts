@@ -4,6 +4,7 @@
  * Every user-facing query filters by owner and hides deleted rows here, in one place.
  */
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { excludedColumns } from '@agentyard/event-sourcing';
 import type { TaskStatus, ToolName } from '@agentyard/contracts';
 import type { TaskViewRow } from '../application/task-view.projection';
 import type { TasksDatabase, TaskViewTable } from './tasks.database';
@@ -53,6 +54,24 @@ export class TaskViewRepository {
       .insertInto('task_view')
       .values(values)
       .onConflict((oc) => oc.column('id').doUpdateSet(changes))
+      .execute();
+  }
+
+  /** The rows of `ids` that exist, by id, read through `executor`. */
+  async findMany(ids: string[], executor: Kysely<TasksDatabase> = this.db): Promise<Map<string, TaskViewRow>> {
+    if (ids.length === 0) return new Map();
+    const rows = await executor.selectFrom('task_view').selectAll().where('id', 'in', ids).execute();
+    return new Map(rows.map((r) => [r.id, rowOf(r)]));
+  }
+
+  /** Upserts whole rows with one statement. */
+  async saveMany(rows: TaskViewRow[], executor: Kysely<TasksDatabase> = this.db): Promise<void> {
+    if (rows.length === 0) return;
+    const values = rows.map(valuesOf);
+    await executor
+      .insertInto('task_view')
+      .values(values)
+      .onConflict((oc) => oc.column('id').doUpdateSet(excludedColumns(values[0]!, 'id')))
       .execute();
   }
 
@@ -196,3 +215,4 @@ function valuesOf(row: TaskViewRow): Insertable<TaskViewTable> {
     deleted: row.deleted,
   };
 }
+

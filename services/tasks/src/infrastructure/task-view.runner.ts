@@ -1,7 +1,8 @@
 /*
  * Runs the task_view projection over the tasks store: each batch of events and the checkpoint
- * commit in one transaction (ProjectionRunner), each event read-modify-written through the pure
- * evolveTaskView. `catchUp()` gives read-your-writes to handlers that query the view right
+ * commit in one transaction (ProjectionRunner). A batch reads the rows it touches with one query,
+ * folds its events through the pure evolveTaskView in order, and writes the changed rows with
+ * one upsert. `catchUp()` gives read-your-writes to handlers that query the view right
  * after a fact (the worker-offline handler) without sleeping a guessed time.
  */
 import type { Kysely } from 'kysely';
@@ -41,10 +42,19 @@ export class TaskViewRunner {
       batchSize: options.batchSize,
       pollIntervalMs: options.pollIntervalMs,
       onError: options.onError,
-      apply: async (trx, event) => {
-        const current = await repository.find(taskIdOf(event), trx);
-        const next = evolveTaskView(current, event);
-        if (next !== null && next !== current) await repository.save(next, trx);
+      applyBatch: async (trx, events) => {
+        const rows = await repository.findMany([...new Set(events.map(taskIdOf))], trx);
+        const changed = new Set<string>();
+        for (const event of events) {
+          const id = taskIdOf(event);
+          const current = rows.get(id) ?? null;
+          const next = evolveTaskView(current, event);
+          if (next !== null && next !== current) {
+            rows.set(id, next);
+            changed.add(id);
+          }
+        }
+        await repository.saveMany([...changed].map((id) => rows.get(id)!), trx);
       },
       truncate: (trx) => repository.truncate(trx),
     });
