@@ -1,0 +1,86 @@
+// Diagnostic: per-hop latency of one task at a time on an idle platform, from a core NATS
+// subscription that sees every event and work message as JetStream stores it.
+// Usage: COUNT=30 node bench/tasks/hop-timings.mjs
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+const infra = require(join(root, 'services/libs/local-infra/dist/index.js'));
+const { connect } = require('@nats-io/transport-node');
+const COUNT = Number(process.env.COUNT ?? 30);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function api(base, token, method, path, body) {
+  const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+const pgServer = await infra.startPostgresServer({ ephemeral: false });
+process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
+const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' } } });
+try {
+  const base = platform.url;
+  await api(base, null, 'POST', '/api/v1/auth/register', { username: 'bench', email: 'bench@example.com', password: 'bench-password' });
+  const { accessToken: token } = await api(base, null, 'POST', '/api/v1/auth/login', { username: 'bench', password: 'bench-password' });
+  const { token: reg } = await api(base, token, 'POST', '/api/v1/workers/registration-tokens', { uses: 1 });
+  platform.startWorker({ token: reg, name: 'hops', slots: 8 });
+  for (;;) {
+    const { items } = await api(base, token, 'GET', '/api/v1/workers');
+    if (items.some((w) => w.status === 'online')) break;
+    await sleep(200);
+  }
+  const nc = await connect({ servers: platform.nats.url });
+  const seen = new Map(); // taskId → { label: ms }
+  const mark = (taskId, label) => {
+    const t = seen.get(taskId) ?? {};
+    t[label] ??= performance.timeOrigin + performance.now();
+    seen.set(taskId, t);
+  };
+  for (const subject of ['tasks.events.>', 'allocation.events.>', 'work.assign.>', 'work.report.>']) {
+    nc.subscribe(subject, {
+      callback: (_e, m) => {
+        const body = m.json();
+        const taskId = body.data?.taskId ?? body.taskId;
+        const label = subject.startsWith('work.') ? `${subject.split('.')[1]}${body.kind ? ':' + body.kind : ''}` : body.type;
+        mark(taskId, `${label}@nats`);
+        if (body.occurredAt && !subject.startsWith('work.')) mark(taskId, `${body.type}@occurred`), (seen.get(taskId)[`${body.type}@occurred`] = Date.parse(body.occurredAt));
+      },
+    });
+  }
+  await nc.flush();
+  const sent = new Map();
+  for (let i = 0; i < COUNT; i++) {
+    const t0 = Date.now();
+    const { id } = await api(base, token, 'POST', '/api/v1/tasks', { description: 'noop', tool: 'noop', input: {} });
+    sent.set(id, { post: t0, reply: Date.now() });
+    await sleep(150);
+  }
+  await sleep(1000);
+  const hops = [
+    ['post', 'TaskCreated@occurred'],
+    ['TaskCreated@occurred', 'TaskCreated@nats'],
+    ['TaskQueued@nats', 'AllocationDecided@occurred'],
+    ['AllocationDecided@occurred', 'AllocationDecided@nats'],
+    ['AllocationDecided@nats', 'TaskAssigned@occurred'],
+    ['TaskAssigned@occurred', 'assign:assign@nats'],
+    ['assign:assign@nats', 'report:started@nats'],
+    ['report:started@nats', 'TaskStarted@nats'],
+    ['TaskAssigned@occurred', 'TaskAssigned@nats'],
+    ['report:finished@nats', 'TaskSucceeded@nats'],
+    ['post', 'reply'],
+  ];
+  const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+  for (const [a, b] of hops) {
+    const xs = [...sent].map(([id, s]) => ({ post: s.post, reply: s.reply, ...seen.get(id) })).filter((t) => t[a] && t[b]).map((t) => t[b] - t[a]);
+    console.log(`${(a + ' → ' + b).padEnd(56)} p50 ${String(pct(xs, 50)?.toFixed(1)).padStart(6)} ms  p90 ${String(pct(xs, 90)?.toFixed(1)).padStart(6)} ms  (n=${xs.length})`);
+  }
+  await nc.close();
+} finally {
+  await platform.stop();
+  await pgServer.stop();
+}
+process.exit(0);
