@@ -124,11 +124,13 @@ export class AllocationLoop implements OnModuleDestroy {
       this.tasks.listPlaced(),
       this.tasks.recentPlacements(new Date(now.getTime() - AFFINITY_WINDOW_MS)),
     ]);
+    const heartbeats = new Map(workers.map((w) => [w.workerId, this.heartbeats.get(w.workerId) ?? null]));
+    const finished = await this.tasks.finishedAmong([...heartbeats.values()].flatMap((hb) => hb?.running ?? []));
     const placedOn = new Map<string, PlacedTask[]>();
     const snapshots: WorkerSnapshot[] = workers.map((w) => {
       const list = [...(placed.get(w.workerId) ?? [])];
       placedOn.set(w.workerId, list);
-      return { ...w, heartbeat: this.heartbeats.get(w.workerId) ?? null, placed: list };
+      return { ...w, heartbeat: heartbeats.get(w.workerId) ?? null, placed: list, finishedSinceHeartbeat: finished };
     });
 
     // Phase 1, in memory and in order: decide each task against the snapshot, counting every

@@ -56,6 +56,11 @@ export interface WorkerSnapshot {
   heartbeat: Heartbeat | null;
   /** Tasks placed on this worker that have not finished, as far as allocation knows. */
   placed: readonly PlacedTask[];
+  /**
+   * `taskId#attempt` of the heartbeat's running tasks that allocation has since seen finish: their
+   * slots are free although the heartbeat (up to one interval old) still lists them.
+   */
+  finishedSinceHeartbeat?: ReadonlySet<string>;
 }
 
 export interface AllocationContext {
@@ -90,6 +95,9 @@ export interface Capacity {
 
 /**
  * Slot accounting: free = total − reported running − placed tasks the heartbeat does not show.
+ * Reported running = the heartbeat's running tasks, less those allocation has seen finish since
+ * (else a heartbeat taken at a busy moment would hold every slot it saw for a whole interval),
+ * plus any used slots the heartbeat does not list.
  * A placed task stops counting as "unconfirmed" when
  *  - the heartbeat lists it (it is then in the reported figure), or
  *  - it finishes (the caller drops it from `placed` on the terminal event), or
@@ -98,11 +106,13 @@ export interface Capacity {
  *  - it is a bare decision that TaskAssigned did not confirm within DECISION_HOLD_MS.
  * So a task started after the latest heartbeat keeps its slot until a heartbeat shows it.
  */
-export function capacityOf(worker: Pick<WorkerSnapshot, 'slots' | 'heartbeat' | 'placed'>, now: Date): Capacity {
+export function capacityOf(worker: Pick<WorkerSnapshot, 'slots' | 'heartbeat' | 'placed' | 'finishedSinceHeartbeat'>, now: Date): Capacity {
   const hb = worker.heartbeat;
   const total = hb ? hb.slots.total : worker.slots;
-  const running = new Set((hb?.running ?? []).map((r) => r.taskId));
-  const reportedRunning = hb ? Math.max(hb.slots.used, hb.running.length) : 0;
+  const done = worker.finishedSinceHeartbeat;
+  const stillRunning = (hb?.running ?? []).filter((r) => !done?.has(`${r.taskId}#${r.attempt}`));
+  const running = new Set(stillRunning.map((r) => r.taskId));
+  const reportedRunning = hb ? stillRunning.length + Math.max(0, hb.slots.used - hb.running.length) : 0;
   const holdsSlot = (p: PlacedTask): boolean => {
     if (running.has(p.taskId)) return false;
     if (p.stage === 'running') return !(hb && Date.parse(hb.sentAt) > Date.parse(p.since));

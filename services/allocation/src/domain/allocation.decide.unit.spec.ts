@@ -188,6 +188,20 @@ describe('decideAllocation', () => {
         expect(capacityOf(worker('w1', { heartbeat: null, slots: 3, placed: [placed('a', 'running')] }), now)).toEqual({ total: 3, reportedRunning: 0, unconfirmed: 1, free: 2 });
       });
     });
+    describe('when tasks the heartbeat lists as running have finished since', () => {
+      it('frees their slots at once instead of waiting for the next heartbeat', () => {
+        const hb = heartbeat({ slots: { total: 2, used: 2 }, running: [{ taskId: 'a', attempt: 1 }, { taskId: 'b', attempt: 1 }] });
+        const busy = worker('w1', { heartbeat: hb, placed: [placed('b', 'running')] });
+        expect(capacityOf(busy, now).free).toBe(0);
+        const freed = worker('w1', { heartbeat: hb, placed: [placed('b', 'running')], finishedSinceHeartbeat: new Set(['a#1']) });
+        expect(capacityOf(freed, now)).toEqual({ total: 2, reportedRunning: 1, unconfirmed: 0, free: 1 });
+        expect(decide(task(), [freed]).kind).toBe('decided');
+      });
+      it('keeps counting another attempt of the same task (it may still run until cancelled)', () => {
+        const hb = heartbeat({ slots: { total: 1, used: 1 }, running: [{ taskId: 'a', attempt: 1 }] });
+        expect(capacityOf(worker('w1', { heartbeat: hb, finishedSinceHeartbeat: new Set(['a#2']) }), now).free).toBe(0);
+      });
+    });
     describe('when the heartbeat reports more used slots than running tasks', () => {
       it('believes the larger figure', () => {
         expect(capacityOf(worker('w1', { heartbeat: heartbeat({ slots: { total: 4, used: 3 }, running: [] }) }), now).free).toBe(1);

@@ -152,6 +152,19 @@ export class TaskRepository {
     return byWorker;
   }
 
+  /** `taskId#attempt` of these task attempts that allocation has seen finish (or be deleted). */
+  async finishedAmong(attempts: Array<{ taskId: string; attempt: number }>): Promise<Set<string>> {
+    if (attempts.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom('tasks')
+      .select(['task_id', 'attempt'])
+      .where('task_id', 'in', [...new Set(attempts.map((a) => a.taskId))])
+      .where('status', 'in', ['finished', 'deleted'])
+      .execute();
+    const finished = new Set(rows.map((r) => `${r.task_id}#${r.attempt}`));
+    return new Set(attempts.map((a) => `${a.taskId}#${a.attempt}`).filter((key) => finished.has(key)));
+  }
+
   /** ownerId → workerId → tasks of that owner placed on that worker since `since`. */
   async recentPlacements(since: Date): Promise<Map<string, Map<string, number>>> {
     const rows = await this.db
