@@ -47,7 +47,7 @@ try {
         const taskId = body.data?.taskId ?? body.taskId;
         const label = subject.startsWith('work.') ? `${subject.split('.')[1]}${body.kind ? ':' + body.kind : ''}` : body.type;
         mark(taskId, `${label}@nats`);
-        if (body.occurredAt && !subject.startsWith('work.')) mark(taskId, `${body.type}@occurred`), (seen.get(taskId)[`${body.type}@occurred`] = Date.parse(body.occurredAt));
+        if (body.occurredAt && !subject.startsWith('work.')) seen.get(taskId)[`${body.type}@occurred`] = Date.parse(body.occurredAt);
       },
     });
   }

@@ -77,8 +77,19 @@ describe('EventRelay', () => {
     return (await jsm.streams.info(stream)).state.messages;
   }
 
-  async function idsInStore(store: PostgresEventStore): Promise<{ ids: string[]; last: bigint }> {
-    const all = await store.readAll({ limit: 10_000 });
+  /**
+   * The store's events once `count` are visible. Visibility is cluster-wide: another suite's open
+   * transaction holds back every reader for a moment, and a relay reading then sees a short batch.
+   */
+  async function visibleEvents(store: PostgresEventStore, count: number): Promise<Envelope[]> {
+    return eventually(async () => {
+      const all = await store.readAll({ limit: 10_000 });
+      return all.length === count ? all : undefined;
+    }, 15_000, `${count} visible events`);
+  }
+
+  async function idsInStore(store: PostgresEventStore, count: number): Promise<{ ids: string[]; last: bigint }> {
+    const all = await visibleEvents(store, count);
     return { ids: all.map((e) => e.id), last: BigInt(all.at(-1)?.globalPosition ?? '0') };
   }
 
@@ -92,7 +103,7 @@ describe('EventRelay', () => {
   it('publishes every event once, in global order, with its id as msg id, then checkpoints', async () => {
     const store = await freshStore();
     await appendTaskEvents(store, 25);
-    const { ids, last } = await idsInStore(store);
+    const { ids, last } = await idsInStore(store, 25);
 
     const r = relay(store);
     r.start();
@@ -109,6 +120,7 @@ describe('EventRelay', () => {
   it('restarted after dying between publish and checkpoint, it publishes nothing twice and skips nothing', async () => {
     const store = await freshStore();
     await appendTaskEvents(store, 50);
+    await visibleEvents(store, 50); // so the relay reads full batches
 
     // Dies while handling the 27th event: 26 published and acked, checkpoint still at the 20th.
     let calls = 0;
@@ -129,7 +141,7 @@ describe('EventRelay', () => {
     const restarted = relay(store);
     restarted.start();
     await appendTaskEvents(store, 10); // keeps following new appends too
-    const { ids, last } = await idsInStore(store);
+    const { ids, last } = await idsInStore(store, 60);
     await eventually(() => restarted.checkpoint === last, 15_000, 'the restarted relay to catch up');
 
     expect(ids).toHaveLength(60);
@@ -151,14 +163,14 @@ describe('EventRelay', () => {
     stores.push(other);
     await other.appendToStream('task-other', [event('TaskQueued', { n: 0 })]);
     await eventually(async () => (await messagesOn('TASKS')) === 2, 5_000, 'the other process\'s event on the stream');
-    const { ids } = await idsInStore(store);
+    const { ids } = await idsInStore(store, 2);
     expect(await idsOnStream('TASKS')).toEqual(ids);
   });
 
   it('republishes from a lost publish: later ones of its batch are refused, never stored ahead of it', async () => {
     const store = await freshStore();
     await appendTaskEvents(store, 12);
-    const all = await store.readAll({ limit: 100 });
+    const all = await visibleEvents(store, 12);
     // The 4th publish of the first batch goes nowhere (no stream captures its subject) and fails.
     let failOnce = true;
     const r = relay(store, {
@@ -187,7 +199,7 @@ describe('EventRelay', () => {
     await appendTaskEvents(store, 20);
     await nats.restart();
 
-    const { ids, last } = await idsInStore(store);
+    const { ids, last } = await idsInStore(store, 320);
     await eventually(() => r.checkpoint === last, 30_000, 'the relay to catch up after the restart');
     await r.stop();
     expect(await idsOnStream('TASKS')).toEqual(ids);

@@ -105,6 +105,8 @@ export class EventRelay {
   private async run(): Promise<void> {
     const { name, store, checkpoints } = this.options;
     const batchSize = this.options.batchSize ?? 500;
+    const pollIntervalMs = this.options.pollIntervalMs ?? 100;
+    let recheck = 0;
     const watch = await store.onAppended?.(() => this.signal()).catch(() => undefined);
     try {
       while (!this.stopping) {
@@ -113,6 +115,7 @@ export class EventRelay {
             this.saved = await checkpoints.load(name);
             this.published = this.saved;
           }
+          const announced = this.signalled || recheck > 0;
           this.signalled = false;
           const events = await store.readAll({ fromPosition: this.published, limit: batchSize });
           const complete = await this.publishInOrder(events);
@@ -121,7 +124,11 @@ export class EventRelay {
             await checkpoints.save(name, this.published);
             this.saved = this.published;
           }
-          if (complete && events.length < batchSize) await this.pause(this.options.pollIntervalMs ?? 100, true);
+          // An announced append may not be visible yet (an older transaction anywhere in the
+          // cluster is still open): look again soon rather than after the whole poll interval.
+          // 2, 4, 8 … ms, then back to the plain poll.
+          recheck = announced && events.length === 0 && recheck * 2 < pollIntervalMs ? recheck * 2 || 2 : 0;
+          if (complete && events.length < batchSize) await this.pause(recheck || pollIntervalMs, recheck === 0);
         } catch (error) {
           this.options.onError?.(error);
           (this.options.logger ?? console).error(`event relay ${name} failed after position ${String(this.published)}, retrying: ${(error as Error)?.message ?? String(error)}`);
