@@ -8,7 +8,8 @@
 // `noop` tool (the agent reports started and succeeded without spawning a process). A process per
 // task (`sh -c true` in a PTY) costs ~8 ms of CPU here and would cap both systems near 120 tasks/s,
 // measuring fork/exec rather than the queueing machinery; PTY=1 measures that variant instead.
-// Usage: npm run bench:tasks   (env: RATE=200 SECONDS=10 BURST=2000 WORKERS=2 SLOTS=8 IDLE_SECONDS=30)
+// Usage: npm run bench:tasks   (env: RATE=200 SECONDS=10 BURST=2000 WORKERS=2 SLOTS=8 IDLE_SECONDS=30;
+//   PROFILE=<service> writes a CPU profile of that service, see cpu-profile.preload.cjs)
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -126,7 +127,7 @@ async function api(base, token, method, path, body) {
 async function benchAgentyard() {
   const pgServer = await infra.startPostgresServer({ ephemeral: false });
   process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
-  const profile = process.env.PROFILE ? { [process.env.PROFILE]: { NODE_OPTIONS: `--require ${process.env.PROFILE_PRELOAD}` } } : {};
+  const profile = process.env.PROFILE ? { [process.env.PROFILE]: { NODE_OPTIONS: `--require ${process.env.PROFILE_PRELOAD ?? join(root, "bench/tasks/cpu-profile.preload.cjs")}` } } : {};
   const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' }, ...profile } });
   // However the run ends, stop every process it started (a crashed run must not leave load behind).
   const cleanup = async () => {
