@@ -11,6 +11,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, sourceMaps: 'inline', swcrc: false }] },
   moduleNameMapper: {
     '^@agentyard/contracts$': '<rootDir>/contracts/src',
+    '^@agentyard/contracts/agent$': '<rootDir>/contracts/src/agent',
     '^@agentyard/(event-store|event-sourcing|messaging|service-kit|local-infra)$': '<rootDir>/services/libs/$1/src',
   },
   globalSetup: '<rootDir>/infra/jest/global-setup.ts',

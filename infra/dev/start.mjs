@@ -78,8 +78,8 @@ async function ensureDatabase(adminUrl, name) {
   return url.toString();
 }
 
-function startService(service, env, script = join(root, 'services', service.name, 'dist', 'main.js'), args = []) {
-  const child = spawn(process.execPath, [script, ...args], {
+function startService(service, env, script = join(root, 'services', service.name, 'dist', 'main.js'), args = [], nodeFlags = []) {
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -154,7 +154,7 @@ async function startLocalWorker(admin) {
     if (!res.ok) throw new Error(`could not create a registration token: ${await res.text()}`);
     args.push('--token', (await res.json()).token);
   }
-  startService({ name: 'worker' }, {}, agent, args);
+  startService({ name: 'worker' }, {}, agent, args, infra.agentNodeFlags(root));
   log('started a local worker agent (shell tool), state in .data/worker');
 }
 

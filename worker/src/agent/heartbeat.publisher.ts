@@ -5,7 +5,7 @@
  * out with the last figures. Beats never overlap; `beatNow()` sends one at once (drain start).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { workSubjects, type Heartbeat } from '@agentyard/contracts';
+import { workSubjects, type Heartbeat } from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
 import type { SystemSample, SystemSampler } from '../system/system-sampler';
 

@@ -6,7 +6,7 @@
  * Reports leave in FIFO order through one queue, so `started` always precedes its `finished`.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { workReportSchema, type WorkReport } from '@agentyard/contracts';
+import { workReportSchema, type WorkReport } from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
 import { abortableSleep } from '../system/abortable-sleep';
 

@@ -25,7 +25,7 @@ import {
   type WorkerTool,
   type WorkOrder,
   type WorkReport,
-} from '@agentyard/contracts';
+} from '@agentyard/contracts/agent';
 import { OutputStream } from '../execution/output-stream';
 import { buildTaskEnv } from '../execution/task-env';
 import { TaskProcess, type TaskExit } from '../execution/task-process';

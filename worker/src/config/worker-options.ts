@@ -6,7 +6,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { labelSchema, registrationTokenPattern } from '@agentyard/contracts';
+import { labelSchema, registrationTokenPattern } from '@agentyard/contracts/agent';
 
 /** Options as they arrive from flags or YAML: loosely typed, validated by `resolveWorkerOptions`. */
 export type RawOptions = Record<string, unknown>;

@@ -5,7 +5,7 @@
  * while output is pending: a quiet task costs nothing. It also keeps the last 64 KiB for the
  * result's `outputTail` and lifts `::progress N` hints into the chunk's `progress`.
  */
-import { outputChunkMaxBytes, type OutputChunk } from '@agentyard/contracts';
+import { outputChunkMaxBytes, type OutputChunk } from '@agentyard/contracts/agent';
 import { ProgressParser } from './progress-hint';
 
 export interface OutputStreamOptions {

@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { workerRegistrationSchema } from '@agentyard/contracts';
+import { workerRegistrationSchema } from '@agentyard/contracts/agent';
 
 export const storedRegistrationSchema = workerRegistrationSchema.extend({
   url: z.string(),

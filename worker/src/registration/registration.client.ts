@@ -10,7 +10,7 @@ import {
   workerRegistrationSchema,
   type RegisterWorkerBody,
   type WorkerRegistration,
-} from '@agentyard/contracts';
+} from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
 import { abortableSleep } from '../system/abortable-sleep';
 

@@ -7,8 +7,20 @@
  * systeminformation's fsSize, which spawns `df`; it is refreshed at most once a minute.
  */
 import { statfs } from 'node:fs/promises';
-import * as si from 'systeminformation';
-import type { WorkerResources } from '@agentyard/contracts';
+import type * as Systeminformation from 'systeminformation';
+import type { WorkerResources } from '@agentyard/contracts/agent';
+
+/*
+ * Only the two parts of systeminformation we call. Its index loads every module (graphics,
+ * docker, wifi, printers, …): about 7 MB of resident memory an idle agent has no use for.
+ * The version is pinned, so these paths are stable.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports -- deliberate: load two modules of the package, not its index */
+const si = {
+  ...(require('systeminformation/lib/cpu') as Pick<typeof Systeminformation, 'cpu' | 'currentLoad'>),
+  ...(require('systeminformation/lib/memory') as Pick<typeof Systeminformation, 'mem'>),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface SystemSample {
   cpuPercent: number;

@@ -5,7 +5,7 @@
  * streaming and the clean environment work exactly as for every other tool.
  */
 import { join } from 'node:path';
-import { promptInputSchema, type PromptInput, type ToolName } from '@agentyard/contracts';
+import { promptInputSchema, type PromptInput, type ToolName } from '@agentyard/contracts/agent';
 import { pickEnv } from './cli-tool';
 import { assertArgumentFits, ToolInputError, type Tool } from './tool';
 

@@ -3,7 +3,7 @@
  * `--version`, run with the prompt as an argument. Each forwards only the few variables it needs
  * to authenticate (its API key, its endpoint); the rest of the agent's environment stays out.
  */
-import { promptInputSchema, type PromptInput, type ToolName } from '@agentyard/contracts';
+import { promptInputSchema, type PromptInput, type ToolName } from '@agentyard/contracts/agent';
 import { findExecutable, probeVersion } from './executable-lookup';
 import { ToolInputError, assertArgumentFits, type Tool, type ToolContext } from './tool';
 

@@ -3,7 +3,7 @@
  * allocation → agent → result) and is the benchmarks' workload, so what they measure is the
  * platform's machinery rather than fork/exec. The agent short-circuits it (worker-agent.ts).
  */
-import { noopInputSchema } from '@agentyard/contracts';
+import { noopInputSchema } from '@agentyard/contracts/agent';
 import { ToolInputError, type Tool } from './tool';
 
 export function noopTool(): Tool {

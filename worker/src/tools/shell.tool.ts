@@ -1,6 +1,6 @@
 /* `shell`: always available; runs the input's command line with /bin/sh -c. */
 import { existsSync } from 'node:fs';
-import { shellInputSchema, type ShellInput } from '@agentyard/contracts';
+import { shellInputSchema, type ShellInput } from '@agentyard/contracts/agent';
 import type { Tool } from './tool';
 
 export const shellPath = '/bin/sh';

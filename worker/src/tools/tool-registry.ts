@@ -3,7 +3,7 @@
  * once at start-up (version probes spawn processes); the result goes into registration and every
  * heartbeat.
  */
-import type { ToolName, WorkerTool } from '@agentyard/contracts';
+import type { ToolName, WorkerTool } from '@agentyard/contracts/agent';
 import { apiTool, claudeApiSpec, geminiApiSpec } from './api-tool';
 import { claudeCodeSpec, cliTool, geminiCliSpec, ollamaSpec } from './cli-tool';
 import { noopTool } from './noop.tool';

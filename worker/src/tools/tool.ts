@@ -5,7 +5,7 @@
  * schemas, so a worker never runs something the platform would not have accepted.
  */
 import type { z } from 'zod';
-import type { ToolName } from '@agentyard/contracts';
+import type { ToolName } from '@agentyard/contracts/agent';
 
 /** What every tool input may carry (ShellInput and PromptInput both do). */
 export interface ToolInput {

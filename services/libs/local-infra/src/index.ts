@@ -5,3 +5,4 @@ export { startPostgresServer, createDatabase, findPostgresBinDir, type PostgresS
 export { testDatabase, testNats } from './test-env';
 export { startService, type ServiceProcess } from './service-process';
 export { startPlatform, platformServices, type Platform, type PlatformService, type WorkerAgentProcess } from './platform';
+export { agentNodeFlags } from './agent-flags';

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { freePort } from './free-port';
 import type { NatsServer } from './nats-server';
 import { startService, type ServiceProcess } from './service-process';
+import { agentNodeFlags } from './agent-flags';
 import { testDatabase, testNats } from './test-env';
 
 export const platformServices = ['auth', 'workers', 'tasks', 'allocation', 'gateway'] as const;
@@ -86,7 +87,7 @@ export async function startPlatform(options: { env?: Partial<Record<PlatformServ
     },
     startWorker({ token, stateDir, name, slots = 2, extraArgs = [], env = {} }) {
       const dir = stateDir ?? mkdtempSync(join(tmpdir(), 'agentyard-worker-'));
-      const args = [join(repoRoot, 'worker', 'dist', 'main.js'), 'start', '--url', url, '--name', name, '--slots', String(slots), '--state-dir', dir, ...extraArgs];
+      const args = [...agentNodeFlags(repoRoot), join(repoRoot, 'worker', 'dist', 'main.js'), 'start', '--url', url, '--name', name, '--slots', String(slots), '--state-dir', dir, ...extraArgs];
       if (token) args.push('--token', token);
       const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
