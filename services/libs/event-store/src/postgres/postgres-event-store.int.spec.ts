@@ -2,7 +2,7 @@ import type { NewEvent } from '@agentyard/contracts';
 import { testDatabase } from '@agentyard/local-infra';
 import { Kysely, PostgresDialect, sql, type ControlledTransaction } from 'kysely';
 import { Pool } from 'pg';
-import { DuplicateEventId, VersionConflict, type Subscription } from '../event-store.port';
+import { DuplicateEventId, type Subscription } from '../event-store.port';
 import { DeliveryLog, describeEventStoreContract, expectStrictlyIncreasingPositions, testEvent } from '../testing/event-store.contract';
 import { ordinalOf } from './log-position';
 import { PostgresCheckpointStore } from './postgres-checkpoint-store';
@@ -279,49 +279,6 @@ describe('PostgresEventStore', () => {
       const again = testEvent();
       await expect(store.appendToStream('dup-c', [again, again])).rejects.toBeInstanceOf(DuplicateEventId);
       expect(await store.readStream('dup-c')).toEqual([]);
-    });
-  });
-
-  describe('when many standalone appends arrive at once (group commit)', () => {
-    /** Distinct transactions that wrote the events of `streams`. */
-    const transactionsOf = async (streams: string[]): Promise<number> => {
-      const { rows } = await sql<{ n: number }>`select count(distinct transaction_id)::int as n from event_store.events where stream_id = any(${streams})`.execute(db);
-      return rows[0]!.n;
-    };
-
-    it('commits them together, fewer transactions than appends, each at its own stream version', async () => {
-      const streams = Array.from({ length: 40 }, (_, i) => `group-${i}`);
-      const results = await Promise.all(streams.map((stream) => store.appendToStream(stream, [testEvent(), testEvent()], { expectedVersion: 'no_stream' })));
-      expect(results.every((r) => r.nextExpectedVersion === 2)).toBe(true);
-      expect(await transactionsOf(streams)).toBeLessThan(streams.length);
-      for (const stream of streams) expect((await store.readStream(stream)).map((e) => e.streamVersion)).toEqual([1, 2]);
-      expectStrictlyIncreasingPositions(await store.readAll({ limit: 10_000 }));
-    });
-
-    it('fails only the append whose expectation or event id is wrong; the others of its batch commit', async () => {
-      await store.appendToStream('group-conflict', [testEvent()]);
-      const reused = testEvent();
-      await store.appendToStream('group-dup-owner', [reused]);
-      const fine = Array.from({ length: 10 }, (_, i) => `group-fine-${i}`);
-      const outcomes = await Promise.allSettled([
-        ...fine.slice(0, 5).map((stream) => store.appendToStream(stream, [testEvent()], { expectedVersion: 'no_stream' })),
-        store.appendToStream('group-conflict', [testEvent()], { expectedVersion: 'no_stream' }),
-        store.appendToStream('group-dup-thief', [testEvent(), reused]),
-        ...fine.slice(5).map((stream) => store.appendToStream(stream, [testEvent()], { expectedVersion: 'no_stream' })),
-      ]);
-      expect(outcomes[5]).toMatchObject({ status: 'rejected', reason: expect.any(VersionConflict) });
-      expect(outcomes[6]).toMatchObject({ status: 'rejected', reason: expect.any(DuplicateEventId) });
-      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(10);
-      expect(await store.readStream('group-conflict')).toHaveLength(1);
-      expect(await store.readStream('group-dup-thief')).toEqual([]);
-      for (const stream of fine) expect(await store.readStream(stream)).toHaveLength(1);
-    });
-
-    it('serialises racing appends to one stream inside a batch: one wins, the other conflicts', async () => {
-      const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => store.appendToStream('group-race', [testEvent()], { expectedVersion: 'no_stream' })));
-      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-      expect(outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof VersionConflict)).toHaveLength(5);
-      expect(await store.readStream('group-race')).toHaveLength(1);
     });
   });
 

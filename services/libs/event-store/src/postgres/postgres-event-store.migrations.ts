@@ -170,44 +170,6 @@ $fn$;
 `;
 }
 
-/**
- * Many appends to different streams in one statement and one commit (the adapter's group commit):
- * each item runs `append_to_stream` in its own subtransaction, so an item that hits a unique
- * violation (a racing duplicate) fails alone and the others still commit. Items are applied in
- * the given order; the caller sorts them by stream id so concurrent batches lock `streams` rows
- * in one order and cannot deadlock, and keeps batches ≤ 50 items (Postgres caches 64
- * subtransaction ids per backend; beyond that every snapshot in the cluster gets slower).
- */
-function appendToStreams(s: string): string {
-  return `
-create function ${s}.append_to_streams(p_batch jsonb)
-returns table (o_index integer, o_status text, o_version bigint, o_position bigint, o_sqlstate text, o_constraint text)
-language plpgsql as $fn$
-declare
-  v_item jsonb;
-begin
-  o_index := 0;
-  for v_item in select value from jsonb_array_elements(p_batch) loop
-    o_sqlstate := null;
-    o_constraint := null;
-    begin
-      select a.o_status, a.o_version, a.o_position into o_status, o_version, o_position
-        from ${s}.append_to_stream(v_item->>'streamId', v_item->>'expected', v_item->'events', false) a;
-    exception when unique_violation then
-      get stacked diagnostics o_constraint = constraint_name;
-      o_status := 'error';
-      o_version := null;
-      o_position := null;
-      o_sqlstate := '23505';
-    end;
-    return next;
-    o_index := o_index + 1;
-  end loop;
-end
-$fn$;
-`;
-}
-
 /** The store's migrations for one schema name, oldest first (names sort in apply order). */
 export function eventStoreMigrations(schema: string): Record<string, Migration> {
   assertSchemaName(schema);
@@ -218,14 +180,6 @@ export function eventStoreMigrations(schema: string): Record<string, Migration> 
       },
       down: async (db) => {
         await sql.raw(`drop schema ${schema} cascade`).execute(db);
-      },
-    },
-    '0002_append_to_streams': {
-      up: async (db) => {
-        await sql.raw(appendToStreams(schema)).execute(db);
-      },
-      down: async (db) => {
-        await sql.raw(`drop function ${schema}.append_to_streams(jsonb)`).execute(db);
       },
     },
   };

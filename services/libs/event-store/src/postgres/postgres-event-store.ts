@@ -34,7 +34,6 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '../event-store.port';
-import { AppendBatcher, type BatchItem, type BatchItemResult } from './append-batcher';
 import { AppendListener, AppendNotifier, type AppendSignal } from './append-notifications';
 import type { KyselyTransaction } from './kysely-transaction';
 import { ORDINAL_BITS } from './log-position';
@@ -107,7 +106,6 @@ const EVENT_COLUMNS = 'position, stream_id, stream_version, event_id, type, vers
 function statements(schema: string) {
   return {
     append: `select o_status, o_version, o_position from ${schema}.append_to_stream($1, $2, $3::jsonb, $4)`,
-    appendMany: `select o_index, o_status, o_version, o_position, o_sqlstate, o_constraint from ${schema}.append_to_streams($1::jsonb) order by o_index`,
     // Both horizon predicates say the same (position = transaction_id * 2^16 + ordinal): the
     // transaction_id one is the rule, the position one lets the index scan stop at the horizon.
     readAll: `select ${EVENT_COLUMNS} from ${schema}.events
@@ -180,7 +178,6 @@ export class PostgresEventStore implements EventStore {
   private readonly db: Kysely<EventStoreTables>;
   private readonly statements: Statements;
   private readonly notifier: AppendNotifier;
-  private readonly batcher: AppendBatcher;
   private readonly listener: AppendListener;
   private readonly subscriptions = new Set<PollingSubscription>();
   /** Woken in-process right after a standalone append commits (no NOTIFY round trip). */
@@ -199,10 +196,6 @@ export class PostgresEventStore implements EventStore {
     this.statements = statements(this.schema);
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.notifier = new AppendNotifier(db, appendChannel(this.schema), options.notifyIntervalMs ?? 10);
-    this.batcher = new AppendBatcher(async (items: BatchItem[]) => {
-      const { rows } = await run<BatchItemResult>(this.db, this.statements.appendMany, [JSON.stringify(items)]);
-      return rows;
-    });
     this.listener = new AppendListener(options.listenConnectionString, appendChannel(this.schema));
     this.checkpoints = PostgresCheckpointStore.fromKysely(db, { schema: this.schema });
   }
@@ -237,20 +230,12 @@ export class PostgresEventStore implements EventStore {
     await migrateEventStore(this.db, { schema: this.schema });
   }
 
-  /**
-   * Appends that arrive while others are on their way are committed together (AppendBatcher):
-   * one statement and one WAL flush for many streams, each append keeping its own outcome.
-   */
   async appendToStream(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
-    const expected = options.expectedVersion ?? 'any';
-    if (events.length === 0) return this.checkOnly(this.db, streamId, expected);
-    const row = await this.batcher.append({ streamId, expected: expectedVersionArgument(expected), events });
-    const result =
-      row.o_status === 'error'
-        ? await this.failure({ code: row.o_sqlstate ?? undefined, constraint: row.o_constraint ?? undefined }, streamId, events, expected)
-        : this.outcome(row, streamId, events, expected);
-    this.notifier.appended();
-    for (const signal of this.localSignals) signal.signal();
+    const result = await this.append(this.db, streamId, events, options, false);
+    if (events.length > 0) {
+      this.notifier.appended();
+      for (const signal of this.localSignals) signal.signal();
+    }
     return result;
   }
 
@@ -349,25 +334,15 @@ export class PostgresEventStore implements EventStore {
       const { rows } = await run<AppendRow>(executor, this.statements.append, [streamId, expectedVersionArgument(expected), payload, notifyInTransaction]);
       row = rows[0];
     } catch (error) {
-      return this.failure(error as PgError, streamId, events, expected, error);
+      const { code, constraint } = error as PgError;
+      if (code === '23505' && constraint === 'events_event_id_unique') {
+        throw new DuplicateEventId(streamId, events.map((e) => e.id));
+      }
+      if (code === '23505' && constraint === 'events_stream_version_unique') {
+        throw new VersionConflict(streamId, expected, await this.currentVersion(this.db, streamId));
+      }
+      throw error;
     }
-    return this.outcome(row, streamId, events, expected);
-  }
-
-  /** The port's answer for a unique violation an append ran into (else rethrows `original`). */
-  private async failure(error: PgError, streamId: string, events: NewEvent[], expected: ExpectedVersion, original: unknown = error): Promise<never> {
-    const { code, constraint } = error;
-    if (code === '23505' && constraint === 'events_event_id_unique') {
-      throw new DuplicateEventId(streamId, events.map((e) => e.id));
-    }
-    if (code === '23505' && constraint === 'events_stream_version_unique') {
-      throw new VersionConflict(streamId, expected, await this.currentVersion(this.db, streamId));
-    }
-    throw original instanceof Error ? original : new Error(`append to ${streamId} failed: ${JSON.stringify(error)}`);
-  }
-
-  /** The port's answer for what `append_to_stream` returned. */
-  private outcome(row: { o_status: string; o_version: string | null; o_position: string | null } | undefined, streamId: string, events: NewEvent[], expected: ExpectedVersion): AppendResult {
     switch (row?.o_status) {
       case 'appended':
       case 'stored':
