@@ -68,8 +68,11 @@ try {
     ['AllocationDecided@nats', 'TaskAssigned@occurred'],
     ['TaskAssigned@occurred', 'assign:assign@nats'],
     ['assign:assign@nats', 'report:started@nats'],
+    ['report:started@nats', 'TaskStarted@occurred'],
     ['report:started@nats', 'TaskStarted@nats'],
     ['TaskAssigned@occurred', 'TaskAssigned@nats'],
+    ['report:finished@nats', 'TaskSucceeded@occurred'],
+    ['TaskSucceeded@occurred', 'TaskSucceeded@nats'],
     ['report:finished@nats', 'TaskSucceeded@nats'],
     ['post', 'reply'],
   ];

@@ -4,7 +4,7 @@
  * replays the batch and redelivery is harmless (brief §5). `rebuild()` truncates the read model
  * and replays from position 0: a rebuilt model must equal the live one (tested by each service).
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Envelope } from '@agentyard/contracts';
 import type { PostgresCheckpointStore } from '@agentyard/event-store';
 
@@ -101,6 +101,11 @@ export class ProjectionRunner<DB> {
     if (events.length === 0) return 0;
     const last = BigInt(events[events.length - 1]!.globalPosition ?? '0');
     await db.transaction().execute(async (trx) => {
+      // Asynchronous commit: the rows and the checkpoint are lost or kept together, and lost ones
+      // are replayed from the store, so this transaction need not wait for its WAL flush — and a
+      // transaction waiting for its flush still counts as running, holding back every reader of
+      // the store in this database (the relay included) meanwhile.
+      await sql`set local synchronous_commit = off`.execute(trx);
       if (applyBatch) await applyBatch(trx, events);
       else for (const event of events) await apply!(trx, event);
       await checkpoints.save(name, last, trx);

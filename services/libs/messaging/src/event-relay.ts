@@ -19,7 +19,7 @@
  *  - every subject the relay publishes to is captured by one stream that only this relay writes
  *    (the expectation is about that stream's last message).
  * It reads again as soon as the store says something was appended (`onAppended`), else every
- * `pollIntervalMs`. Run one relay per write-side service (no leader election here).
+ * `pollIntervalMs`; while an append it was told about is not visible yet, every 2 ms. Run one relay per write-side service (no leader election here).
  */
 import type { Envelope } from '@agentyard/contracts';
 import type { JetStreamClient } from '@nats-io/jetstream';
@@ -35,8 +35,11 @@ export interface CheckpointStore {
 /** The part of the EventStore port the relay reads: the global log in order, after a position. */
 export interface EventLogReader {
   readAll(options?: { fromPosition?: bigint; limit?: number }): Promise<Envelope[]>;
-  /** Wake-ups after appends (PostgresEventStore has it); without it the relay only polls. */
-  onAppended?(listener: () => void): Promise<{ close(): Promise<void> }>;
+  /**
+   * Wake-ups after appends (PostgresEventStore has it); without it the relay only polls. The
+   * position of the last appended event comes with this process's own appends.
+   */
+  onAppended?(listener: (position?: bigint) => void): Promise<{ close(): Promise<void> }>;
 }
 
 /** Options of an EventRelay. */
@@ -74,6 +77,8 @@ export class EventRelay {
   private lastId: string | undefined;
   /** An append was announced since the last read. */
   private signalled = false;
+  /** Highest position this process's appends announced (other processes' say none). */
+  private announcedUpTo: bigint | undefined;
 
   constructor(private readonly options: EventRelayOptions) {}
 
@@ -106,8 +111,7 @@ export class EventRelay {
     const { name, store, checkpoints } = this.options;
     const batchSize = this.options.batchSize ?? 500;
     const pollIntervalMs = this.options.pollIntervalMs ?? 100;
-    let recheck = 0;
-    const watch = await store.onAppended?.(() => this.signal()).catch(() => undefined);
+    const watch = await store.onAppended?.((position) => this.signal(position)).catch(() => undefined);
     try {
       while (!this.stopping) {
         try {
@@ -115,7 +119,6 @@ export class EventRelay {
             this.saved = await checkpoints.load(name);
             this.published = this.saved;
           }
-          const announced = this.signalled || recheck > 0;
           this.signalled = false;
           const events = await store.readAll({ fromPosition: this.published, limit: batchSize });
           const complete = await this.publishInOrder(events);
@@ -124,11 +127,11 @@ export class EventRelay {
             await checkpoints.save(name, this.published);
             this.saved = this.published;
           }
-          // An announced append may not be visible yet (an older transaction anywhere in the
-          // cluster is still open): look again soon rather than after the whole poll interval.
-          // 2, 4, 8 … ms, then back to the plain poll.
-          recheck = announced && events.length === 0 && recheck * 2 < pollIntervalMs ? recheck * 2 || 2 : 0;
-          if (complete && events.length < batchSize) await this.pause(recheck || pollIntervalMs, recheck === 0);
+          // An append this process announced (with its position) may not be visible yet: an
+          // older transaction of this database is still open. Look again in 2 ms rather than
+          // after the whole poll interval; any new announcement wakes the wait at once.
+          const behind = this.announcedUpTo !== undefined && this.published !== undefined && this.announcedUpTo > this.published;
+          if (complete && events.length < batchSize) await this.pause(behind ? 2 : pollIntervalMs, true);
         } catch (error) {
           this.options.onError?.(error);
           (this.options.logger ?? console).error(`event relay ${name} failed after position ${String(this.published)}, retrying: ${(error as Error)?.message ?? String(error)}`);
@@ -174,7 +177,8 @@ export class EventRelay {
     return true;
   }
 
-  private signal(): void {
+  private signal(position?: bigint): void {
+    if (position !== undefined && (this.announcedUpTo === undefined || position > this.announcedUpTo)) this.announcedUpTo = position;
     this.signalled = true;
     this.wake?.();
   }

@@ -12,7 +12,8 @@ import { sql, type QueryExecutorProvider } from 'kysely';
 import { Client } from 'pg';
 /** Anything woken by an append notification (a WakeSignal, a relay's wake-up). */
 export interface AppendSignal {
-  signal(): void;
+  /** `position`: the last appended event's, when the append was this process's own. */
+  signal(position?: bigint): void;
 }
 
 /** Sends coalesced `pg_notify(channel)` calls after appends that committed. */

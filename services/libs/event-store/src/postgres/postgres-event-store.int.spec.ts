@@ -163,6 +163,34 @@ describe('PostgresEventStore', () => {
     });
   });
 
+  describe('when a write transaction is open in another database of the cluster', () => {
+    it('does not hold back readers of this store: it can never append here', async () => {
+      const other = new Pool({ connectionString: await testDatabase('es_other'), max: 1 });
+      const client = await other.connect();
+      try {
+        await client.query('begin');
+        await client.query('create table held (id int)'); // takes a transaction id, older than the append below
+        const event = testEvent();
+        const { lastPosition } = await store.appendToStream(`cross-db-${event.id}`, [event]);
+        const seen = await store.readAll({ fromPosition: lastPosition - 1n, limit: 10 });
+        expect(seen.map((e) => e.id)).toContain(event.id);
+
+        // An open write transaction in this database still holds the same append back.
+        const mine = await begin();
+        await sql`insert into users (id, name) values (${event.id}, 'held')`.execute(mine);
+        const later = testEvent();
+        const after = await store.appendToStream(`cross-db-${later.id}`, [later]);
+        expect((await store.readAll({ fromPosition: after.lastPosition - 1n, limit: 10 })).map((e) => e.id)).not.toContain(later.id);
+        await mine.rollback().execute();
+        expect((await store.readAll({ fromPosition: after.lastPosition - 1n, limit: 10 })).map((e) => e.id)).toContain(later.id);
+      } finally {
+        await client.query('rollback');
+        client.release();
+        await other.end();
+      }
+    });
+  });
+
   describe('when a subscriber is idle', () => {
     it('is woken by LISTEN/NOTIFY long before its poll interval, for standalone and in-transaction appends', async () => {
       const sleepy = PostgresEventStore.fromKysely(db, { listenConnectionString: connectionString, pollIntervalMs: 60_000 });

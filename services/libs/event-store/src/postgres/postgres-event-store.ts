@@ -2,12 +2,13 @@
  * The default event store: Postgres through kysely + pg.
  *
  * Global order invariant: readers (readAll, subscribeToAll) see only events of transactions older
- * than every transaction still running — `transaction_id < pg_snapshot_xmin(pg_current_snapshot())`
- * — in (transaction_id, insertion) order, and the position handed out is that order as one number
+ * than every transaction still running in this database (`transaction_id <` the horizon in
+ * `statements().readAll`; transactions of the cluster's other databases cannot write here and
+ * do not count) — in (transaction_id, insertion) order, and the position handed out is that order as one number
  * (`transaction_id * 2^16 + ordinal`, see log-position.ts). So positions are strictly increasing in
  * delivery order and `readAll({ fromPosition })` resumes without gaps or duplicates: a transaction
  * that commits late holds readers back until it ends instead of being skipped. No timeouts or
- * clocks are involved. A long-running write transaction anywhere in the cluster therefore delays
+ * clocks are involved. A long-running write transaction in this database therefore delays
  * (never reorders) delivery. Proven by postgres-event-store.int.spec.ts (late commit, rollback,
  * three slow transactions) and the contract suite's hammer test.
  *
@@ -106,12 +107,26 @@ const EVENT_COLUMNS = 'position, stream_id, stream_version, event_id, type, vers
 function statements(schema: string) {
   return {
     append: `select o_status, o_version, o_position from ${schema}.append_to_stream($1, $2, $3::jsonb, $4)`,
-    // Both horizon predicates say the same (position = transaction_id * 2^16 + ordinal): the
-    // transaction_id one is the rule, the position one lets the index scan stop at the horizon.
-    readAll: `select ${EVENT_COLUMNS} from ${schema}.events
+    // The horizon: the oldest transaction still running that could append here, else the
+    // snapshot's xmax. A running transaction of *another database* of the cluster can never write
+    // to this one, so it does not count (pg_stat_activity says which database a running xid's
+    // backend is in; an xid it does not show counts, to be safe). Both predicates say the same
+    // (position = transaction_id * 2^16 + ordinal): the transaction_id one is the rule, the
+    // position one lets the index scan stop at the horizon.
+    readAll: `with snap as materialized (select pg_current_snapshot() as s),
+      horizon as materialized (
+        select least(
+          pg_snapshot_xmax((select s from snap)),
+          (select min(x) from snap, pg_snapshot_xip(snap.s) as x
+            where not exists (
+              select 1 from pg_stat_activity a
+               where a.backend_xid::text = (x::text::bigint % 4294967296)::text
+                 and a.datid <> (select oid from pg_database where datname = current_database())))
+        ) as h)
+      select ${EVENT_COLUMNS} from ${schema}.events, horizon
       where position > $1::bigint
-        and position < (select pg_snapshot_xmin(pg_current_snapshot())::text::bigint * ${1n << ORDINAL_BITS})
-        and transaction_id < (select pg_snapshot_xmin(pg_current_snapshot()))
+        and position < horizon.h::text::bigint * ${1n << ORDINAL_BITS}
+        and transaction_id < horizon.h
       order by position
       limit $2`,
     readStream: `select ${EVENT_COLUMNS} from ${schema}.events
@@ -234,7 +249,7 @@ export class PostgresEventStore implements EventStore {
     const result = await this.append(this.db, streamId, events, options, false);
     if (events.length > 0) {
       this.notifier.appended();
-      for (const signal of this.localSignals) signal.signal();
+      for (const signal of this.localSignals) signal.signal(result.lastPosition);
     }
     return result;
   }
@@ -296,7 +311,7 @@ export class PostgresEventStore implements EventStore {
    * commit only Postgres sees). A wake-up only says "read again"; it may be late, coalesced or
    * (while the LISTEN connection is down) missing, so callers keep a slow poll as well.
    */
-  async onAppended(listener: () => void): Promise<{ close(): Promise<void> }> {
+  async onAppended(listener: (position?: bigint) => void): Promise<{ close(): Promise<void> }> {
     const signal: AppendSignal = { signal: listener };
     this.localSignals.add(signal);
     await this.listener.add(signal);
