@@ -174,6 +174,7 @@ export class AllocationLoop implements OnModuleDestroy {
         outcome,
         metadata: { correlationId, causationId: task.queuedEventId ?? correlationId },
         now,
+        probablyNew: task.attempt === 1 && !this.deferred.has(key),
       });
       if (result.stale) return; // a later attempt is recorded: our view lags, its events will follow
       const decided = result.record.decided;

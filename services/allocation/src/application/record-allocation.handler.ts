@@ -12,6 +12,11 @@ export interface RecordAllocationInput {
   outcome: AllocationOutcome;
   metadata: CorrelationMetadata;
   now: Date;
+  /**
+   * The caller believes the task's allocation stream is still empty (a first attempt it never
+   * deferred): decide without reading it. A wrong belief costs a version conflict and a reload.
+   */
+  probablyNew?: boolean;
 }
 
 export interface RecordAllocationResult {
@@ -42,6 +47,7 @@ export class RecordAllocationHandler {
       metadata: input.metadata,
       now: () => input.now,
       cache: this.cache,
+      assumeNew: input.probablyNew,
     });
     return {
       record: result.state.attempts[input.attempt] ?? { decided: null, lastDeferredPicture: null },
