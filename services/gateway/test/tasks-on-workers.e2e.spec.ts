@@ -281,10 +281,20 @@ describe('Tasks on worker agents', () => {
   });
 });
 
+/**
+ * True while `pid` runs. A zombie does not count: it has exited and holds nothing, and only waits
+ * for whoever adopted it to collect its status (here PID 1, which does so on its own schedule).
+ */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z'; // the state field follows the command name
+
   } catch {
     return false;
   }
