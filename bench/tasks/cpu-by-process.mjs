@@ -2,15 +2,11 @@
 // of no-op tasks, i.e. where each task's CPU goes. Usage: BURST=1000 node bench/tasks/cpu-by-process.mjs
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { api, sleep, startBenchPlatform } from './bench-platform.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
-const infra = require(join(root, 'services/libs/local-infra/dist/index.js'));
 const pg = require('pg');
 const BURST = Number(process.env.BURST ?? 1000);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function cpuByProcess() {
   const out = new Map();
@@ -26,29 +22,8 @@ function cpuByProcess() {
   return out;
 }
 
-async function api(base, token, method, path, body) {
-  const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-const pgServer = await infra.startPostgresServer({ ephemeral: false });
-process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
-const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' } } });
+const { platform, base, token, stop } = await startBenchPlatform({ workers: 2, slots: 8 });
 try {
-  const base = platform.url;
-  await api(base, null, 'POST', '/api/v1/auth/register', { username: 'bench', email: 'bench@example.com', password: 'bench-password' });
-  const { accessToken: token } = await api(base, null, 'POST', '/api/v1/auth/login', { username: 'bench', password: 'bench-password' });
-  for (let w = 0; w < 2; w++) {
-    const { token: reg } = await api(base, token, 'POST', '/api/v1/workers/registration-tokens', { uses: 1 });
-    platform.startWorker({ token: reg, name: `bench-${w}`, slots: 8 });
-  }
-  for (;;) {
-    const { items } = await api(base, token, 'GET', '/api/v1/workers');
-    if (items.filter((w) => w.status === 'online').length === 2) break;
-    await sleep(200);
-  }
   const db = new pg.Client({ connectionString: platform.databases.tasks });
   await db.connect();
   const succeeded = async () => Number((await db.query("select count(*)::int n from task_view where status = 'succeeded'")).rows[0].n);
@@ -76,7 +51,6 @@ try {
   }
   console.log(`${'all'.padEnd(12)} ${total.toFixed(2).padStart(7)} s CPU  ${((total * 1000) / BURST).toFixed(2).padStart(6)} ms/task (machine: 2 cores × ${seconds.toFixed(1)} s = ${(2 * seconds).toFixed(1)} s)`);
 } finally {
-  await platform.stop();
-  await pgServer.stop();
+  await stop();
 }
 process.exit(0);

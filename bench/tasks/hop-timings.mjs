@@ -2,37 +2,14 @@
 // subscription that sees every event and work message as JetStream stores it.
 // Usage: COUNT=30 node bench/tasks/hop-timings.mjs
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { api, sleep, startBenchPlatform } from './bench-platform.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
-const infra = require(join(root, 'services/libs/local-infra/dist/index.js'));
 const { connect } = require('@nats-io/transport-node');
 const COUNT = Number(process.env.COUNT ?? 30);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function api(base, token, method, path, body) {
-  const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-const pgServer = await infra.startPostgresServer({ ephemeral: false });
-process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
-const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' } } });
+const { platform, base, token, stop } = await startBenchPlatform({ workers: 1, slots: 8 });
 try {
-  const base = platform.url;
-  await api(base, null, 'POST', '/api/v1/auth/register', { username: 'bench', email: 'bench@example.com', password: 'bench-password' });
-  const { accessToken: token } = await api(base, null, 'POST', '/api/v1/auth/login', { username: 'bench', password: 'bench-password' });
-  const { token: reg } = await api(base, token, 'POST', '/api/v1/workers/registration-tokens', { uses: 1 });
-  platform.startWorker({ token: reg, name: 'hops', slots: 8 });
-  for (;;) {
-    const { items } = await api(base, token, 'GET', '/api/v1/workers');
-    if (items.some((w) => w.status === 'online')) break;
-    await sleep(200);
-  }
   const nc = await connect({ servers: platform.nats.url });
   const seen = new Map(); // taskId → { label: ms }
   const mark = (taskId, label) => {
@@ -83,7 +60,6 @@ try {
   }
   await nc.close();
 } finally {
-  await platform.stop();
-  await pgServer.stop();
+  await stop();
 }
 process.exit(0);

@@ -14,10 +14,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { api, root, sleep, startBenchPlatform } from './bench-platform.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const infra = require(join(root, 'services/libs/local-infra/dist/index.js'));
 const pty = require('node-pty');
@@ -36,7 +35,6 @@ const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const PTY = process.env.PTY === '1';
 
@@ -113,50 +111,9 @@ async function benchBullmq() {
 }
 
 // ---------------------------------------------------------------------------------------------
-async function api(base, token, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
 async function benchAgentyard() {
-  const pgServer = await infra.startPostgresServer({ ephemeral: false });
-  process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
-  const profile = process.env.PROFILE ? { [process.env.PROFILE]: { NODE_OPTIONS: `--require ${process.env.PROFILE_PRELOAD ?? join(root, "bench/tasks/cpu-profile.preload.cjs")}` } } : {};
-  const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' }, ...profile } });
-  // However the run ends, stop every process it started (a crashed run must not leave load behind).
-  const cleanup = async () => {
-    await platform.stop().catch(() => undefined);
-    await pgServer.stop().catch(() => undefined);
-  };
-  process.once('uncaughtException', async (e) => {
-    console.error(e);
-    await cleanup();
-    process.exit(1);
-  });
-  process.once('unhandledRejection', async (e) => {
-    console.error(e);
-    await cleanup();
-    process.exit(1);
-  });
-  const base = platform.url;
-  await api(base, null, 'POST', '/api/v1/auth/register', { username: 'bench', email: 'bench@example.com', password: 'bench-password' });
-  const { accessToken: token } = await api(base, null, 'POST', '/api/v1/auth/login', { username: 'bench', password: 'bench-password' });
-  const agents = [];
-  for (let w = 0; w < WORKERS; w++) {
-    const { token: reg } = await api(base, token, 'POST', '/api/v1/workers/registration-tokens', { uses: 1 });
-    agents.push(platform.startWorker({ token: reg, name: `bench-${w}`, slots: SLOTS }));
-  }
-  for (;;) {
-    const { items } = await api(base, token, 'GET', '/api/v1/workers');
-    if (items.filter((w) => w.status === 'online').length === WORKERS) break;
-    await sleep(200);
-  }
+  const profile = process.env.PROFILE ? { [process.env.PROFILE]: { NODE_OPTIONS: `--require ${process.env.PROFILE_PRELOAD ?? join(root, 'bench/tasks/cpu-profile.preload.cjs')}` } } : {};
+  const { platform, base, token, agents, stop } = await startBenchPlatform({ workers: WORKERS, slots: SLOTS, env: profile });
   const db = new pg.Client({ connectionString: platform.databases.tasks });
   await db.connect();
   const countSucceeded = async () => Number((await db.query("select count(*)::int n from task_view where status = 'succeeded'")).rows[0].n);
@@ -195,8 +152,7 @@ async function benchAgentyard() {
   const rssMb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${idle.pid}/status`, 'utf8'))[1]) / 1024;
 
   await db.end();
-  await platform.stop();
-  await pgServer.stop();
+  await stop();
   return { latency, throughput, cpuPercent, rssMb, stages };
 }
 

@@ -1,0 +1,59 @@
+// What the tasks benchmarks share: the whole platform as real processes (own Postgres, services,
+// worker agents), a registered user with a token, and a small JSON client for the gateway.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+const infra = require(join(root, 'services/libs/local-infra/dist/index.js'));
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** One JSON request to the gateway; throws with the status and body on a non-2xx answer. */
+export async function api(base, token, method, path, body) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/**
+ * Starts Postgres and the platform, registers a user and `workers` agents with `slots` each, and
+ * waits until they are online. However the run ends, `stop()` (also on a crash) stops every
+ * process it started, so a failed run leaves no load behind for the next one.
+ */
+export async function startBenchPlatform({ workers = 2, slots = 8, env = {} } = {}) {
+  const pgServer = await infra.startPostgresServer({ ephemeral: false });
+  process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
+  const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' }, ...env } });
+  const stop = async () => {
+    await platform.stop().catch(() => undefined);
+    await pgServer.stop().catch(() => undefined);
+  };
+  for (const event of ['uncaughtException', 'unhandledRejection']) {
+    process.once(event, async (e) => {
+      console.error(e);
+      await stop();
+      process.exit(1);
+    });
+  }
+  const base = platform.url;
+  await api(base, null, 'POST', '/api/v1/auth/register', { username: 'bench', email: 'bench@example.com', password: 'bench-password' });
+  const { accessToken: token } = await api(base, null, 'POST', '/api/v1/auth/login', { username: 'bench', password: 'bench-password' });
+  const agents = [];
+  for (let w = 0; w < workers; w++) {
+    const { token: reg } = await api(base, token, 'POST', '/api/v1/workers/registration-tokens', { uses: 1 });
+    agents.push(platform.startWorker({ token: reg, name: `bench-${w}`, slots }));
+  }
+  for (;;) {
+    const { items } = await api(base, token, 'GET', '/api/v1/workers');
+    if (items.filter((w) => w.status === 'online').length === workers) break;
+    await sleep(200);
+  }
+  return { platform, base, token, agents, stop };
+}
