@@ -45,7 +45,11 @@ function loadYaml(): Yaml {
 const YAML = loadYaml();
 
 // ---- helpers ---------------------------------------------------------------------------------------
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// Parsed Kubernetes/compose YAML of any shape, walked by property paths (`d.spec.template.spec…`)
+// in assertions: with `unknown` every step would need a cast, and a wrong path already fails the
+// assertion it feeds, so `any` costs no safety here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 
 const read = (file: string): string => readFileSync(file, 'utf8');
 const parseDocs = (file: string): Obj[] => YAML.parseAll(read(file), relative(ROOT, file)).filter((d): d is Obj => d != null);

@@ -23,7 +23,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import { newId } from '@agentyard/contracts';
-import { MetricsRegistry, ROOT_LOGGER } from '@agentyard/service-kit';
+import { forEachConcurrently, MetricsRegistry, ROOT_LOGGER } from '@agentyard/service-kit';
 import { AFFINITY_WINDOW_MS, candidatePicture, capacityOf, decideAllocation, type PlacedTask, type WorkerSnapshot } from '../domain/allocation.decide';
 import { TaskRepository, type PendingTask } from '../infrastructure/task.repository';
 import { WorkerRepository } from '../infrastructure/worker.repository';
@@ -217,13 +217,3 @@ const PASS_SPACING_MS = 5;
 
 /** Decisions recorded at once per pass: enough to hide round trips, few enough for the pool. */
 const RECORD_CONCURRENCY = 8;
-
-/** Runs `fn` over `items` with at most `limit` running at a time; rejects with the first error. */
-async function forEachConcurrently<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}

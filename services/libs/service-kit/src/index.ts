@@ -8,3 +8,4 @@ export { RevocationList } from './revocation-list';
 export { PeriodicJob } from './periodic-job';
 export { ServiceKitModule, ROOT_LOGGER } from './service-kit.module';
 export { bootstrapService, runMain, type BootstrapOptions } from './bootstrap';
+export { forEachConcurrently } from './concurrency';

@@ -20,7 +20,7 @@ import {
   type Envelope,
 } from '@agentyard/contracts';
 import { extractTrace, JetStreamEventContext, runWithTrace, type EventBatchItem } from '@agentyard/messaging';
-import { ROOT_LOGGER } from '@agentyard/service-kit';
+import { forEachConcurrently, ROOT_LOGGER } from '@agentyard/service-kit';
 import type { Logger } from 'pino';
 import { AssignTaskHandler } from '../application/assign-task.handler';
 import { RecordWorkReportHandler } from '../application/record-work-report.handler';
@@ -135,22 +135,20 @@ async function handleByKey(items: EventBatchItem[], keyOf: (item: EventBatchItem
   const groups = new Map<string, number[]>();
   items.forEach((item, i) => {
     const key = keyOf(item);
-    groups.set(key, [...(groups.get(key) ?? []), i]);
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
   });
-  const queue = [...groups.values()];
-  await Promise.all(
-    Array.from({ length: Math.min(GROUPS_AT_ONCE, queue.length) }, async () => {
-      for (let group = queue.shift(); group; group = queue.shift()) {
-        for (const i of group) {
-          const item = items[i]!;
-          try {
-            await runWithTrace(extractTrace(item.headers), () => handle(item));
-          } catch (error) {
-            results[i] = error ?? new Error('handler failed');
-          }
-        }
+  // A group's items one after the other; each failure is recorded and the next item still runs.
+  await forEachConcurrently([...groups.values()], GROUPS_AT_ONCE, async (group) => {
+    for (const i of group) {
+      const item = items[i]!;
+      try {
+        await runWithTrace(extractTrace(item.headers), () => handle(item));
+      } catch (error) {
+        results[i] = error ?? new Error('handler failed');
       }
-    }),
-  );
+    }
+  });
   return results;
 }
