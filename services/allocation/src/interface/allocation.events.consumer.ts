@@ -10,7 +10,7 @@
 import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { envelopeSchema, parseOrThrow, streamName, type Envelope } from '@agentyard/contracts';
-import type { EventBatchItem, EventConsumerOptions } from '@agentyard/messaging';
+import type { EventBatchItem, EventBatchResult, EventConsumerOptions } from '@agentyard/messaging';
 import { AllocationLoop } from '../application/allocation-loop';
 import { ProjectEventsHandler, type ProjectionOutcome } from '../application/project-events.handler';
 
@@ -44,12 +44,12 @@ export class AllocationEventsConsumer {
   ) {}
 
   @EventPattern('tasks.events.>', { consumer: TASKS_CONSUMER })
-  async onTaskEvents(@Payload() items: EventBatchItem[]): Promise<unknown[]> {
+  async onTaskEvents(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
     return this.applyAll(items, (e) => this.project.taskEvent(e), (events) => this.project.taskEvents(events));
   }
 
   @EventPattern('workers.events.>', { consumer: WORKERS_CONSUMER })
-  async onWorkerEvents(@Payload() items: EventBatchItem[]): Promise<unknown[]> {
+  async onWorkerEvents(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
     return this.applyAll(items, (e) => this.project.workerEvent(e), (events) => this.project.workerEvents(events));
   }
 

@@ -41,22 +41,6 @@ const activeStatuses = ['assigned', 'running'];
 export class TaskViewRepository {
   constructor(private readonly db: Kysely<TasksDatabase>) {}
 
-  /** The row of `id`, read through `executor` (the projection's transaction, or the pool). */
-  async find(id: string, executor: Kysely<TasksDatabase> = this.db): Promise<TaskViewRow | null> {
-    const row = await executor.selectFrom('task_view').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? rowOf(row) : null;
-  }
-
-  async save(row: TaskViewRow, executor: Kysely<TasksDatabase> = this.db): Promise<void> {
-    const values = valuesOf(row);
-    const { id: _id, ...changes } = values;
-    await executor
-      .insertInto('task_view')
-      .values(values)
-      .onConflict((oc) => oc.column('id').doUpdateSet(changes))
-      .execute();
-  }
-
   /** The rows of `ids` that exist, by id, read through `executor`. */
   async findMany(ids: string[], executor: Kysely<TasksDatabase> = this.db): Promise<Map<string, TaskViewRow>> {
     if (ids.length === 0) return new Map();

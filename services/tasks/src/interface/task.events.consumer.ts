@@ -19,7 +19,7 @@ import {
   type EventRegistry,
   type Envelope,
 } from '@agentyard/contracts';
-import { extractTrace, JetStreamEventContext, runWithTrace, type EventBatchItem } from '@agentyard/messaging';
+import { extractTrace, JetStreamEventContext, runWithTrace, type EventBatchItem, type EventBatchResult } from '@agentyard/messaging';
 import { forEachConcurrently, ROOT_LOGGER } from '@agentyard/service-kit';
 import type { Logger } from 'pino';
 import { AssignTaskHandler } from '../application/assign-task.handler';
@@ -57,7 +57,7 @@ export class TaskEventsConsumer {
   }
 
   @EventPattern(consumedSubjects.workReports, { consumer: consumerNames.workReports })
-  async onWorkReports(@Payload() items: EventBatchItem[]): Promise<unknown[]> {
+  async onWorkReports(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
     return handleByKey(items, (item) => taskIdIn(item.data), (item) => this.onWorkReport(item));
   }
 
@@ -88,7 +88,7 @@ export class TaskEventsConsumer {
   }
 
   @EventPattern(consumedSubjects.dispatcher, { consumer: consumerNames.dispatcher })
-  async onTaskEvents(@Payload() items: EventBatchItem[]): Promise<unknown[]> {
+  async onTaskEvents(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
     return handleByKey(items, (item) => taskIdIn((item.data as { data?: unknown } | null)?.data), async (item) => {
       const event = this.envelope(taskEvents, undefined, item.data, { subject: item.subject, seq: item.delivery.streamSequence });
       if (event) await this.dispatcher.onTaskEvent(event);
