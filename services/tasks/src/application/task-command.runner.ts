@@ -25,9 +25,13 @@ export interface TaskViewSync {
   catchUp(): Promise<void>;
 }
 
+/** Called with the events a command stored and the state they fold to; must not throw. */
+export type AfterAppend = (events: Envelope[], state: TaskState) => Promise<void>;
+
 @Injectable()
 export class TaskCommandRunner {
   private readonly cache = new StateCache<TaskState>(5_000);
+  private readonly afterAppendHooks: AfterAppend[] = [];
 
   constructor(
     @Inject(TASK_EVENT_STORE) private readonly store: EventStore,
@@ -47,8 +51,16 @@ export class TaskCommandRunner {
       cache: this.cache,
       assumeNew: command.kind === 'CreateTask',
     });
-    if (result.events.length > 0) this.view.nudge();
+    if (result.events.length > 0) {
+      this.view.nudge();
+      for (const hook of this.afterAppendHooks) await hook(result.events, result.state);
+    }
     return result;
+  }
+
+  /** Runs `hook` after every command that stored events (the dispatcher's fast path). */
+  afterAppend(hook: AfterAppend): void {
+    this.afterAppendHooks.push(hook);
   }
 
   /** The task's events and the state they fold to (an absent task folds to `exists: false`). */

@@ -4,16 +4,21 @@
  *  - TaskCancelled with a worker → Cancellation, and likewise for a run timeout we decided and
  *    for a requeue that took the task from a live-or-lost worker: whatever still runs that
  *    attempt should stop (its reports are fenced off anyway).
- * Invariant: the order's msg id is the event's id, so a redelivered event is deduplicated by
- * the WORK stream. The assign handler sends the Assignment at once from the state it just
- * appended (`dispatchAssigned`, the fast path: no relay and consumer hop before the agent hears
- * of it); the TaskAssigned event arriving here later then only confirms it — from memory when
- * this process sent it, else by sending again under the same msg id (a no-op on the stream). An Assignment is sent only while the task is still assigned (or running) at
- * that attempt on that worker: a dispatcher catching up after an outage sends no stale work.
+ * Two paths, one order per event:
+ *  - fast: every command's appended events are dispatched as soon as they are stored, from the
+ *    state the command folded (TaskCommandRunner's after-append hook) — no relay and consumer
+ *    hop before the agent hears of it;
+ *  - safety net: the events come round on the TASKS stream (`onTaskEvent`); one this process
+ *    already sent is skipped from memory, any other is sent again under the same msg id.
+ * Invariant: the order's msg id is the event's id, so a repeat is deduplicated by the WORK
+ * stream. An Assignment is sent only while the task is still assigned (or running) at that
+ * attempt on that worker: a dispatcher catching up after an outage sends no stale work.
  * Tested in test/tasks.int.spec.ts (decisions, cancel, worker offline, timeouts, restart).
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { Envelope, WorkOrder } from '@agentyard/contracts';
+import { ROOT_LOGGER } from '@agentyard/service-kit';
+import type { Logger } from 'pino';
 import { dataOf, type TaskState } from '../domain/task';
 import { TaskCommandRunner } from './task-command.runner';
 
@@ -26,7 +31,7 @@ export interface WorkOrderSink {
 
 export type DispatchOutcome = 'assignment' | 'cancellation' | 'stale' | 'none';
 
-/** TaskAssigned ids whose Assignment this process sent on the fast path (bounded, oldest dropped). */
+/** Ids of events this process dispatched on the fast path (bounded, oldest dropped). */
 const REMEMBERED = 10_000;
 
 @Injectable()
@@ -36,14 +41,35 @@ export class WorkDispatcher {
   constructor(
     private readonly commands: TaskCommandRunner,
     @Inject(WORK_ORDERS) private readonly orders: WorkOrderSink,
-  ) {}
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {
+    commands.afterAppend((events, state) => this.dispatchAppended(events, state));
+  }
 
+  /** The safety net: an event from the TASKS stream. */
   async onTaskEvent(event: Envelope): Promise<DispatchOutcome> {
+    if (this.sent.has(event.id)) return 'none';
+    return this.dispatch(event);
+  }
+
+  /** The fast path: events a command just stored, with the state it folded them to. */
+  private async dispatchAppended(events: Envelope[], state: TaskState): Promise<void> {
+    for (const event of events) {
+      try {
+        if ((await this.dispatch(event, state)) !== 'none') this.remember(event.id);
+      } catch (error) {
+        // The event is stored: the safety net sends the order when it comes round.
+        this.logger.warn({ err: error, taskId: state.id, eventId: event.id, type: event.type }, 'fast work-order publish failed; the dispatcher will send it from the event');
+      }
+    }
+  }
+
+  /** The order `event` leads to, sent; `state` (at or after the event) spares a stream read. */
+  private async dispatch(event: Envelope, state?: TaskState): Promise<DispatchOutcome> {
     switch (event.type) {
       case 'TaskAssigned': {
-        if (this.sent.has(event.id)) return 'assignment';
-        const { state } = await this.commands.load(dataOf(event, 'TaskAssigned').taskId);
-        return this.dispatchAssigned(event, state);
+        const current = state ?? (await this.commands.load(dataOf(event, 'TaskAssigned').taskId)).state;
+        return this.assign(event, current);
       }
       case 'TaskCancelled': {
         const d = dataOf(event, 'TaskCancelled');
@@ -66,7 +92,7 @@ export class WorkDispatcher {
   }
 
   /** Sends the Assignment of a TaskAssigned `event` if `state` (the task's, at or after it) still holds it. */
-  async dispatchAssigned(event: Envelope, state: TaskState): Promise<DispatchOutcome> {
+  private async assign(event: Envelope, state: TaskState): Promise<DispatchOutcome> {
     const d = dataOf(event, 'TaskAssigned');
     const current = state.attempt === d.attempt && state.workerId === d.workerId && (state.status === 'assigned' || state.status === 'running');
     if (!current) return 'stale';
@@ -84,9 +110,12 @@ export class WorkDispatcher {
       },
       event.id,
     );
-    this.sent.add(event.id);
-    if (this.sent.size > REMEMBERED) this.sent.delete(this.sent.values().next().value!);
     return 'assignment';
+  }
+
+  private remember(eventId: string): void {
+    this.sent.add(eventId);
+    if (this.sent.size > REMEMBERED) this.sent.delete(this.sent.values().next().value!);
   }
 
   private async cancel(workerId: string, taskId: string, attempt: number, msgId: string): Promise<DispatchOutcome> {
