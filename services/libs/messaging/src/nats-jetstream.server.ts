@@ -18,7 +18,8 @@
  *  - a `batch` consumer hands its bound handlers up to `concurrency` messages per call in stream
  *    order (the next batch starts after the previous one settled), and acks or naks each message
  *    by the handler's per-item result;
- *  - `listen` reports ready only after every stream and consumer is provisioned and verified;
+ *  - `listen` reports ready only after every stream and consumer is provisioned and verified
+ *    and the server has registered the request subscriptions;
  *    `close` stops pulling and taking requests, waits for running handlers, then drains.
  *  - a request handler's DomainError is replied as its ErrorBody under ERROR_HEADER; any other
  *    error replies INTERNAL with a generic message and is logged here, never sent.
@@ -170,6 +171,9 @@ export class NatsJetStreamServer extends Server<Record<string, Listener>, Status
       });
       this.subscriptions.push(sub);
     }
+    // A round trip to the server: our SUBs are registered there before we report ready, so a
+    // request sent right after `listen` can reach this instance (its queue group included).
+    await nc.flush();
 
     const js = jetstream(nc);
     for (const c of consumers) {
