@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { sanitizeToken } from '../common/subjects';
-import { taskResultSchema, toolNameSchema } from '../tasks/task.schemas';
+import { taskResultSchema, toolNameSchema } from '../tasks/tool-input.schemas';
 
 export const workStream = { name: 'WORK', subjects: ['work.assign.>', 'work.report.>'] } as const;
 export const workReportSubject = (workerId: string): string => `work.report.${sanitizeToken(workerId)}`;

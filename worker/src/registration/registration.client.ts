@@ -13,6 +13,7 @@ import {
 } from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
 import { abortableSleep } from '../system/abortable-sleep';
+import { postJson } from './post-json';
 
 /** The platform refused the registration (bad/expired token, invalid body): do not retry. */
 export class RegistrationRejected extends Error {
@@ -47,14 +48,10 @@ export async function registerWorker(baseUrl: string, body: RegisterWorkerBody, 
     options.signal?.throwIfAborted();
     let retryReason: string;
     try {
-      const response = await fetch(endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: payload,
-        signal: AbortSignal.any([AbortSignal.timeout(options.requestTimeoutMs ?? 15_000), ...(options.signal ? [options.signal] : [])]),
-      });
-      const text = await response.text();
-      if (response.ok) {
+      const signal = AbortSignal.any([AbortSignal.timeout(options.requestTimeoutMs ?? 15_000), ...(options.signal ? [options.signal] : [])]);
+      const response = await postJson(endpoint, payload, signal);
+      const text = response.text;
+      if (response.status >= 200 && response.status < 300) {
         const parsed = workerRegistrationSchema.safeParse(safeJson(text));
         if (!parsed.success) throw new RegistrationRejected(response.status, `the platform's registration reply is not a WorkerRegistration: ${text.slice(0, 200)}`);
         return parsed.data;

@@ -1,0 +1,93 @@
+/*
+ * How a worker agent registers and heartbeats: the part of the worker contracts the agent needs,
+ * kept apart from the events and views so the agent does not build every worker schema.
+ */
+import { z } from 'zod';
+import { toolNameSchema } from '../tasks/tool-input.schemas';
+
+export const workerToolSchema = z.object({ name: toolNameSchema, version: z.string().max(100).nullable() });
+export type WorkerTool = z.infer<typeof workerToolSchema>;
+
+export const workerResourcesSchema = z.object({
+  cpus: z.number().int().min(1),
+  memoryMb: z.number().int().min(1),
+  diskMb: z.number().int().min(0),
+});
+export type WorkerResources = z.infer<typeof workerResourcesSchema>;
+
+export const labelSchema = z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/, 'labels are lower-case letters, digits and _.:-');
+
+export const createRegistrationTokenBodySchema = z
+  .object({
+    /** How many workers may register with it. Default 1 (single use). */
+    uses: z.number().int().min(1).max(1000).default(1),
+    /** Lifetime in seconds. Default 1 hour. */
+    ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(3600),
+    labels: z.array(labelSchema).max(20).default([]),
+  })
+  .strict()
+  .meta({ id: 'CreateRegistrationTokenBody' });
+export type CreateRegistrationTokenBody = z.infer<typeof createRegistrationTokenBodySchema>;
+
+export const registrationTokenSchema = z
+  .object({
+    id: z.string(),
+    /** Shown once: `ayr_<id>.<secret>`. */
+    token: z.string(),
+    expiresAt: z.string(),
+    usesLeft: z.number().int(),
+    /** A command that starts a worker with this token, to paste on the machine. */
+    installCommand: z.string(),
+  })
+  .meta({ id: 'RegistrationToken' });
+export type RegistrationToken = z.infer<typeof registrationTokenSchema>;
+
+/** `ayr_` + uuid + `.` + 43 base64url chars. */
+export const registrationTokenPattern = /^ayr_[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/;
+/** `ayw_` + uuid + `.` + 43 base64url chars. */
+export const workerCredentialPattern = /^ayw_[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/;
+
+export const registerWorkerBodySchema = z
+  .object({
+    token: z.string().regex(registrationTokenPattern, 'token is not a registration token (expected ayr_…)'),
+    name: z.string().min(1).max(100).regex(/^[\w.@ -]+$/, 'name may use letters, digits, space and _.@-'),
+    hostname: z.string().max(255),
+    platform: z.string().max(50),
+    arch: z.string().max(50),
+    tools: z.array(workerToolSchema).max(20),
+    slots: z.number().int().min(1).max(256),
+    resources: workerResourcesSchema,
+    labels: z.array(labelSchema).max(20).default([]),
+    agentVersion: z.string().max(50),
+  })
+  .strict()
+  .meta({ id: 'RegisterWorkerBody' });
+export type RegisterWorkerBody = z.infer<typeof registerWorkerBodySchema>;
+
+export const workerRegistrationSchema = z
+  .object({
+    workerId: z.string(),
+    /** Shown once: `ayw_<id>.<secret>`; send as `Authorization: Worker <credential>`. */
+    credential: z.string(),
+    natsUrl: z.string(),
+    heartbeatIntervalMs: z.number().int(),
+  })
+  .meta({ id: 'WorkerRegistration' });
+export type WorkerRegistration = z.infer<typeof workerRegistrationSchema>;
+
+export const heartbeatSchema = z
+  .object({
+    workerId: z.string(),
+    sentAt: z.string(),
+    cpuPercent: z.number().min(0).max(100),
+    memUsedMb: z.number().int().min(0),
+    memTotalMb: z.number().int().min(0),
+    diskFreeMb: z.number().int().min(0),
+    diskTotalMb: z.number().int().min(0),
+    slots: z.object({ total: z.number().int().min(0), used: z.number().int().min(0) }),
+    running: z.array(z.object({ taskId: z.string(), attempt: z.number().int() })).max(256),
+    tools: z.array(workerToolSchema).max(20),
+    draining: z.boolean(),
+  })
+  .meta({ id: 'Heartbeat' });
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
