@@ -27,7 +27,9 @@ export async function api(base, token, method, path, body) {
  * waits until they are online. However the run ends, `stop()` (also on a crash) stops every
  * process it started, so a failed run leaves no load behind for the next one.
  */
-export async function startBenchPlatform({ workers = 2, slots = 8, env = {} } = {}) {
+export async function startBenchPlatform({ workers = 2, slots = 8 } = {}) {
+  // PROFILE=<service> records a CPU profile of that service (see cpu-profile.preload.cjs).
+  const env = process.env.PROFILE ? { [process.env.PROFILE]: { NODE_OPTIONS: `--require ${process.env.PROFILE_PRELOAD ?? join(root, 'bench/tasks/cpu-profile.preload.cjs')}` } } : {};
   const pgServer = await infra.startPostgresServer({ ephemeral: false });
   process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
   const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' }, ...env } });

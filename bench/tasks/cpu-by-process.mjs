@@ -1,5 +1,6 @@
 // Diagnostic: CPU seconds per process (services, agents, postgres, nats-server) spent on a burst
 // of no-op tasks, i.e. where each task's CPU goes. Usage: BURST=1000 node bench/tasks/cpu-by-process.mjs
+// (PROFILE=<service> PROF_MS=<ms> also writes a CPU profile of that service, see cpu-profile.preload.cjs)
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { api, sleep, startBenchPlatform } from './bench-platform.mjs';
@@ -28,6 +29,9 @@ try {
   await db.connect();
   const succeeded = async () => Number((await db.query("select count(*)::int n from task_view where status = 'succeeded'")).rows[0].n);
   await sleep(3000);
+  // Transactions per database (each service has its own): how many commits a task costs where.
+  const xacts = async () => new Map((await db.query("select datname, xact_commit::bigint n from pg_stat_database where datname not in ('postgres', 'template0', 'template1')")).rows.map((r) => [r.datname, Number(r.n)]));
+  const xactsBefore = await xacts();
   const before = cpuByProcess();
   const t0 = performance.now();
   let next = 0;
@@ -41,6 +45,8 @@ try {
   while ((await succeeded()) < BURST) await sleep(50);
   const seconds = (performance.now() - t0) / 1000;
   const after = cpuByProcess();
+  await sleep(600); // pg_stat_database is updated by backends at most every 500 ms
+  const xactsAfter = await xacts();
   await db.end();
   console.log(`${BURST} tasks: submitted in ${((submitted - t0) / 1000).toFixed(1)} s, all succeeded after ${seconds.toFixed(1)} s (${(BURST / seconds).toFixed(1)} tasks/s)`);
   let total = 0;
@@ -50,6 +56,7 @@ try {
     console.log(`${k.padEnd(12)} ${s.toFixed(2).padStart(7)} s CPU  ${((s * 1000) / BURST).toFixed(2).padStart(6)} ms/task`);
   }
   console.log(`${'all'.padEnd(12)} ${total.toFixed(2).padStart(7)} s CPU  ${((total * 1000) / BURST).toFixed(2).padStart(6)} ms/task (machine: 2 cores × ${seconds.toFixed(1)} s = ${(2 * seconds).toFixed(1)} s)`);
+  console.log('commits per task by database:', [...xactsAfter].map(([k, v]) => `${k} ${((v - (xactsBefore.get(k) ?? 0)) / BURST).toFixed(1)}`).join(', '));
 } finally {
   await stop();
 }

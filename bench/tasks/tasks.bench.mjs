@@ -112,8 +112,7 @@ async function benchBullmq() {
 
 // ---------------------------------------------------------------------------------------------
 async function benchAgentyard() {
-  const profile = process.env.PROFILE ? { [process.env.PROFILE]: { NODE_OPTIONS: `--require ${process.env.PROFILE_PRELOAD ?? join(root, 'bench/tasks/cpu-profile.preload.cjs')}` } } : {};
-  const { platform, base, token, agents, stop } = await startBenchPlatform({ workers: WORKERS, slots: SLOTS, env: profile });
+  const { platform, base, token, agents, stop } = await startBenchPlatform({ workers: WORKERS, slots: SLOTS });
   const db = new pg.Client({ connectionString: platform.databases.tasks });
   await db.connect();
   const countSucceeded = async () => Number((await db.query("select count(*)::int n from task_view where status = 'succeeded'")).rows[0].n);

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       db,
       store,
       heartbeats,
-      settings: { safetyNetIntervalMs: config.SAFETY_NET_INTERVAL_MS },
+      settings: { safetyNetIntervalMs: config.SAFETY_NET_INTERVAL_MS, batchSize: config.ALLOCATION_PAGE_SIZE },
       onShutdown: async () => {
         await heartbeats.stop();
         await relay.stop();

@@ -40,11 +40,13 @@ let rpc: NatsRpcClient;
 const published: Envelope[] = [];
 
 const SAFETY_NET_MS = 300;
+/** Small pages, so a queue longer than a pass reads is a few hundred tasks, not thousands. */
+const PAGE_SIZE = 40;
 
 async function startAllocation(): Promise<ServiceProcess> {
   return startService(
     'allocation',
-    { NATS_URL: nats.url, DATABASE_URL: dbUrl, HTTP_PORT: String(httpPort), SAFETY_NET_INTERVAL_MS: String(SAFETY_NET_MS) },
+    { NATS_URL: nats.url, DATABASE_URL: dbUrl, HTTP_PORT: String(httpPort), SAFETY_NET_INTERVAL_MS: String(SAFETY_NET_MS), ALLOCATION_PAGE_SIZE: String(PAGE_SIZE) },
     `http://127.0.0.1:${httpPort}/health/ready`,
   );
 }
@@ -293,6 +295,20 @@ describe('Allocation', () => {
       await afterPasses(2);
       expect(decisions('t7-low')).toHaveLength(0);
     });
+  });
+
+  describe('when more tasks than a pass reads wait ahead of one a worker can take', () => {
+    it('still places the one behind them', async () => {
+      // 450 tasks for a tool no worker of u9 has, all ahead of the noop task by priority: more
+      // than one pass reads (10 pages of PAGE_SIZE), so the pass must page past them and the
+      // next one go on from where it stopped.
+      await registerWorker('w9', 'u9', ['noop'], { slots: 2 });
+      const ahead = Array.from({ length: 450 }, (_, i) => `t9-stuck-${String(i).padStart(3, '0')}`);
+      await Promise.all(ahead.map((id) => submitTask(id, 'u9', 'gemini-api', { priority: 90 })));
+      await submitTask('t9-noop', 'u9', 'noop', { priority: 10 });
+      expect(await decisionFor('t9-noop', 60_000)).toMatchObject({ workerId: 'w9', attempt: 1 });
+      expect(decisions(ahead[0]!)).toHaveLength(0);
+    }, 90_000);
   });
 
   describe('when TaskQueued is delivered again', () => {

@@ -14,6 +14,10 @@
  *    never hands one slot to two tasks;
  *  - a deferral is appended only when the candidate picture changed (decider); an in-memory
  *    cache of the last picture per (task, attempt) spares the stream read on an idle tick;
+ *  - a pass reads the queue page by page (keyset, about four tasks per free slot a page) and
+ *    stops once no slot is left: a backlog costs what the free slots can take, not the backlog.
+ *    A head of the queue that no worker fits does not starve the tasks behind it: the pass pages
+ *    past it, and after ten full pages the next pass goes on from where this one stopped;
  *  - once no worker has a free slot left in a pass, a task whose deferral is already recorded
  *    is not decided again in that pass: nothing could place it, and a backlog of thousands would
  *    otherwise be re-scored on every pass. (A rejection that changes while every slot is busy —
@@ -25,7 +29,7 @@ import { Counter } from 'prom-client';
 import { newId } from '@agentyard/contracts';
 import { forEachConcurrently, MetricsRegistry, ROOT_LOGGER } from '@agentyard/service-kit';
 import { AFFINITY_WINDOW_MS, candidatePicture, capacityOf, decideAllocation, type PlacedTask, type WorkerSnapshot } from '../domain/allocation.decide';
-import { TaskRepository, type PendingTask } from '../infrastructure/task.repository';
+import { TaskRepository, type PendingCursor, type PendingTask } from '../infrastructure/task.repository';
 import { WorkerRepository } from '../infrastructure/worker.repository';
 import { LIVE_HEARTBEATS, type LiveHeartbeats } from './live-heartbeats';
 import { RecordAllocationHandler } from './record-allocation.handler';
@@ -40,6 +44,8 @@ export class AllocationLoop implements OnModuleDestroy {
   private notBeforeTimer: NodeJS.Timeout | undefined;
   /** `${taskId}#${attempt}` → picture of its last recorded (or confirmed) deferral. */
   private readonly deferred = new Map<string, string>();
+  /** Where the next pass starts when the last one stopped at its page limit (else the head). */
+  private resumeAfter: PendingCursor | undefined;
   private readonly passes: Counter;
   private readonly outcomes: Counter<'outcome'>;
   private readonly batchSize: number;
@@ -112,16 +118,43 @@ export class AllocationLoop implements OnModuleDestroy {
 
   private async pass(): Promise<void> {
     const now = new Date();
-    const pending = await this.tasks.listPending(now, this.batchSize);
     await this.scheduleNextNotBefore(now);
-    if (pending.length > 0) await this.place(pending, now);
-    // Full batch: there may be more behind it.
-    if (pending.length >= this.batchSize) this.requested = true;
-    else this.forgetDeferralsExcept(pending);
+    const round = await this.snapshot(now);
+    const seen = new Set<string>();
+    let after = this.resumeAfter;
+    this.resumeAfter = undefined;
+    const fromHead = after === undefined;
+    let scanned = 0;
+    for (;;) {
+      if (this.stopped) return;
+      // About as many tasks as the free slots could take, a few times over for tasks no free
+      // worker fits; with no slot free, one small page still records the deferrals of tasks new
+      // at the head of the queue.
+      const limit = Math.min(this.batchSize, Math.max(MIN_PAGE, round.freeTotal() * 4));
+      const page = await this.tasks.listPending(now, limit, after);
+      for (const task of page) seen.add(`${task.taskId}#${task.attempt}`);
+      await this.place(page, round, now);
+      scanned += page.length;
+      if (page.length < limit) {
+        // Read to the end of the queue: deferrals of tasks no longer pending can go.
+        if (fromHead) this.forgetDeferralsExcept(seen);
+        break;
+      }
+      after = page.at(-1)!.cursor;
+      if (round.freeTotal() === 0) break; // behind this, nothing could be placed now
+      if (scanned >= this.batchSize * MAX_PAGES_PER_PASS) {
+        // A long queue that no free worker fits: the next pass goes on from here, so tasks deep
+        // in the queue that do fit are not starved by the ones ahead of them.
+        this.resumeAfter = after;
+        this.requested = true;
+        break;
+      }
+    }
     this.passes.inc();
   }
 
-  private async place(pending: PendingTask[], now: Date): Promise<void> {
+  /** What a pass decides against: the workers, their heartbeats and what is placed on them. */
+  private async snapshot(now: Date): Promise<PassRound> {
     const [workers, placed, recent] = await Promise.all([
       this.workers.listAll(),
       this.tasks.listPlaced(),
@@ -135,14 +168,24 @@ export class AllocationLoop implements OnModuleDestroy {
       placedOn.set(w.workerId, list);
       return { ...w, heartbeat: heartbeats.get(w.workerId) ?? null, placed: list, finishedSinceHeartbeat: finished };
     });
+    const freeSlots = new Map(snapshots.map((w) => [w.workerId, capacityOf(w, now).free]));
+    return {
+      snapshots,
+      placedOn,
+      recent,
+      freeSlots,
+      freeTotal: () => [...freeSlots.values()].reduce((sum, n) => sum + Math.max(0, n), 0),
+    };
+  }
 
+  private async place(pending: PendingTask[], round: PassRound, now: Date): Promise<void> {
+    const { snapshots, placedOn, recent, freeSlots } = round;
     // Phase 1, in memory and in order: decide each task against the snapshot, counting every
     // decision of this pass against its worker's free slots at once, so two tasks of one pass can
     // never take the same slot. Phase 2 records the outcomes concurrently (bounded): each record is
     // fenced by its own stream's expected version, so the order of the writes does not matter.
     const jobs: Array<{ task: PendingTask; key: string; outcome: ReturnType<typeof decideAllocation> }> = [];
-    const freeSlots = new Map(snapshots.map((w) => [w.workerId, capacityOf(w, now).free]));
-    let anyFree = [...freeSlots.values()].some((n) => n > 0);
+    let anyFree = round.freeTotal() > 0;
     for (const task of pending) {
       if (this.stopped) return;
       const key = `${task.taskId}#${task.attempt}`;
@@ -158,7 +201,7 @@ export class AllocationLoop implements OnModuleDestroy {
         placedOn.get(outcome.workerId)?.push({ taskId: task.taskId, attempt: task.attempt, stage: 'decided', since: now.toISOString() });
         const winner = snapshots.find((w) => w.workerId === outcome.workerId);
         if (winner) freeSlots.set(winner.workerId, capacityOf(winner, now).free);
-        anyFree = [...freeSlots.values()].some((n) => n > 0);
+        anyFree = round.freeTotal() > 0;
         recentOfOwner.set(outcome.workerId, (recentOfOwner.get(outcome.workerId) ?? 0) + 1);
         recent.set(task.ownerId, recentOfOwner);
       }
@@ -206,14 +249,28 @@ export class AllocationLoop implements OnModuleDestroy {
     this.notBeforeTimer = setTimeout(() => this.trigger(), Math.max(0, next.getTime() - Date.now()) + 5);
   }
 
-  private forgetDeferralsExcept(pending: PendingTask[]): void {
-    const keep = new Set(pending.map((t) => `${t.taskId}#${t.attempt}`));
+  private forgetDeferralsExcept(keep: Set<string>): void {
     for (const key of this.deferred.keys()) if (!keep.has(key)) this.deferred.delete(key);
   }
 }
 
 /** Least time between the end of one pass and the start of the next when triggers keep coming. */
 const PASS_SPACING_MS = 5;
+
+/** Smallest page of pending tasks a pass reads. */
+const MIN_PAGE = 32;
+
+/** A pass reads at most this many pages of `batchSize` before yielding to the next pass. */
+const MAX_PAGES_PER_PASS = 10;
+
+/** The workers as one pass sees them; `freeSlots` and `placedOn` count the pass's own decisions. */
+interface PassRound {
+  snapshots: WorkerSnapshot[];
+  placedOn: Map<string, PlacedTask[]>;
+  recent: Map<string, Map<string, number>>;
+  freeSlots: Map<string, number>;
+  freeTotal(): number;
+}
 
 /** Decisions recorded at once per pass: enough to hide round trips, few enough for the pool. */
 const RECORD_CONCURRENCY = 8;

@@ -5,6 +5,6 @@ export const ALLOCATION_SETTINGS = Symbol('ALLOCATION_SETTINGS');
 export interface AllocationSettings {
   /** Milliseconds between safety-net passes. */
   safetyNetIntervalMs: number;
-  /** Pending tasks considered per pass (more → another pass right after). Default 500. */
+  /** Largest page of pending tasks a pass reads at once (it reads up to ten). Default 500. */
   batchSize?: number;
 }

@@ -19,6 +19,16 @@ export interface PendingTask {
   attempt: number;
   queuedEventId: string | null;
   correlationId: string | null;
+  /** Where this task sits in allocation order: pass it as `after` to read the tasks behind it. */
+  cursor: PendingCursor;
+}
+
+/** A position in allocation order (priority desc, created asc nulls last, id asc). */
+export interface PendingCursor {
+  priority: number;
+  /** `created_at` as Postgres prints it (full precision), or null. */
+  createdAt: string | null;
+  taskId: string;
 }
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
@@ -102,12 +112,27 @@ export class TaskRepository {
     );
   }
 
-  /** Tasks awaiting a decision and due by `now`: priority desc, then created asc, then id. */
-  async listPending(now: Date, limit: number): Promise<PendingTask[]> {
-    const rows = await this.db
+  /**
+   * Tasks awaiting a decision and due by `now`, in allocation order (priority desc, then created
+   * asc, then id), at most `limit` of them after `after` (keyset paging: a pass reads page after
+   * page without skipping or repeating a task while rows change under it).
+   */
+  async listPending(now: Date, limit: number, after?: PendingCursor): Promise<PendingTask[]> {
+    let query = this.db
       .selectFrom('pending_tasks')
       .selectAll()
-      .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', now)]))
+      // As text, so the cursor keeps Postgres' microseconds (a Date would round them away).
+      .select(sql<string | null>`created_at::text`.as('created_key'))
+      .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', now)]));
+    if (after) {
+      // created_at sorts nulls last: a null is after every date and equal to another null.
+      const createdAfter = after.createdAt === null ? sql<boolean>`false` : sql<boolean>`(created_at > ${after.createdAt}::timestamptz or created_at is null)`;
+      const sameCreated = after.createdAt === null ? sql<boolean>`created_at is null` : sql<boolean>`created_at = ${after.createdAt}::timestamptz`;
+      query = query.where(
+        sql<boolean>`(priority < ${after.priority} or (priority = ${after.priority} and (${createdAfter} or (${sameCreated} and task_id > ${after.taskId}))))`,
+      );
+    }
+    const rows = await query
       .orderBy('priority', 'desc')
       .orderBy(sql`created_at asc nulls last`)
       .orderBy('task_id')
@@ -122,6 +147,7 @@ export class TaskRepository {
       attempt: r.attempt,
       queuedEventId: r.queued_event_id,
       correlationId: r.correlation_id,
+      cursor: { priority: r.priority, createdAt: r.created_key, taskId: r.task_id },
     }));
   }
 
