@@ -117,6 +117,22 @@ describe('EventRelay', () => {
     expect(first?.subject).toBe('tasks.events.task-queued.task-0');
   });
 
+  it('writes its checkpoint at most every checkpointIntervalMs while events keep coming, and on stop', async () => {
+    const store = await freshStore();
+    await appendTaskEvents(store, 30);
+    const all = await visibleEvents(store, 30); // so the relay reads three full batches back to back
+    const last = BigInt(all.at(-1)!.globalPosition!);
+
+    const r = relay(store, { checkpointIntervalMs: 60_000 });
+    r.start();
+    await eventually(() => r.position === last, 15_000, 'every event published');
+    expect(await messagesOn('TASKS')).toBe(30);
+    // The first batch's checkpoint was written; the next two came within the interval.
+    expect(await store.checkpoints.load('relay:tasks')).toBe(BigInt(all[9]!.globalPosition!));
+    await r.stop();
+    expect(await store.checkpoints.load('relay:tasks')).toBe(last);
+  });
+
   it('restarted after dying between publish and checkpoint, it publishes nothing twice and skips nothing', async () => {
     const store = await freshStore();
     await appendTaskEvents(store, 50);
@@ -129,6 +145,7 @@ describe('EventRelay', () => {
         if (++calls === 27) throw new Error('simulated crash');
         return eventSubject('tasks', e.type, e.streamId);
       },
+      checkpointIntervalMs: 0, // a checkpoint after every batch, so the 20th is the last one
       onError: () => void dying.stop(),
     });
     dying.start();

@@ -10,10 +10,13 @@
  *    first unacked event, the first of them without the expectation (the stream's last id may
  *    not be known to the server after its restart). So if event k is on the stream, every event
  *    before it is too, whatever crashed when;
- *  - the checkpoint is saved only after every publish up to it was acked, never before. A relay
- *    killed between publish and checkpoint republishes at most the events after its last
- *    checkpoint; the stream's 10-minute duplicate window drops those repeats (the server checks
- *    the msg id before the expectation), so subscribers see each event once and none skipped;
+ *  - the checkpoint is saved only after every publish up to it was acked, never before, and at
+ *    most every `checkpointIntervalMs` (and on stop): a write per batch cost a commit per
+ *    batch, while under load a batch is often one event. A relay killed between publish and
+ *    checkpoint republishes at most the events after its last checkpoint (a fraction of a
+ *    second's worth); the stream's 10-minute duplicate window drops those repeats (the server
+ *    checks the msg id before the expectation), so subscribers see each event once and none
+ *    skipped;
  *  - the store, not this relay, guarantees that `readAll` never shows position N+1 before N is
  *    visible (no gap heuristics here);
  *  - every subject the relay publishes to is captured by one stream that only this relay writes
@@ -52,8 +55,13 @@ export interface EventRelayOptions {
   js: JetStreamClient;
   /** Subject of an event, e.g. `(e) => eventSubject('tasks', e.type, e.data.taskId)`. */
   subjectFor(event: Envelope): string;
-  /** Events read and published per checkpoint. Default 500. */
+  /** Events read and published per batch. Default 500. */
   batchSize?: number;
+  /**
+   * Least time between two checkpoint writes while events keep coming. Default 200 ms; keep it
+   * far below the stream's duplicate window (10 minutes), which hides the repeats after a crash.
+   */
+  checkpointIntervalMs?: number;
   /** Longest wait between reads once caught up, when no append wakes the relay. Default 100 ms. */
   pollIntervalMs?: number;
   /** Wait after a failed batch before trying again. Default 1 000 ms. */
@@ -73,6 +81,7 @@ export class EventRelay {
   private wake: (() => void) | undefined;
   private published: bigint | undefined;
   private saved: bigint | undefined;
+  private savedAt = Number.NEGATIVE_INFINITY;
   /** Id of the last event this run saw acked: the expectation of the next publish. */
   private lastId: string | undefined;
   /** An append was announced since the last read. */
@@ -111,7 +120,9 @@ export class EventRelay {
     const { name, store, checkpoints } = this.options;
     const batchSize = this.options.batchSize ?? 500;
     const pollIntervalMs = this.options.pollIntervalMs ?? 100;
+    const checkpointIntervalMs = this.options.checkpointIntervalMs ?? 200;
     const watch = await store.onAppended?.((position) => this.signal(position)).catch(() => undefined);
+    let failed = false;
     try {
       while (!this.stopping) {
         try {
@@ -122,25 +133,36 @@ export class EventRelay {
           this.signalled = false;
           const events = await store.readAll({ fromPosition: this.published, limit: batchSize });
           const complete = await this.publishInOrder(events);
+          failed = false;
           // Only after every publish above was acked.
-          if (this.published !== this.saved) {
-            await checkpoints.save(name, this.published);
-            this.saved = this.published;
-          }
+          if (this.published !== this.saved && (this.stopping || performance.now() - this.savedAt >= checkpointIntervalMs)) await this.saveCheckpoint();
           // An append this process announced (with its position) may not be visible yet: an
           // older transaction of this database is still open. Look again in 2 ms rather than
           // after the whole poll interval; any new announcement wakes the wait at once.
           const behind = this.announcedUpTo !== undefined && this.published !== undefined && this.announcedUpTo > this.published;
           if (complete && events.length < batchSize) await this.pause(behind ? 2 : pollIntervalMs, true);
         } catch (error) {
+          failed = true;
           this.options.onError?.(error);
           (this.options.logger ?? console).error(`event relay ${name} failed after position ${String(this.published)}, retrying: ${(error as Error)?.message ?? String(error)}`);
           await this.pause(this.options.retryDelayMs ?? 1_000, false);
         }
       }
+      // Stopped while waiting: what was acked since the last write is saved now. (After a
+      // failed batch nothing is saved; the next start republishes from the last checkpoint.)
+      if (!failed && this.published !== undefined && this.published !== this.saved) {
+        await this.saveCheckpoint().catch((error: unknown) => (this.options.logger ?? console).error(`event relay ${name} could not save its checkpoint on stop: ${(error as Error)?.message ?? String(error)}`));
+      }
     } finally {
       await watch?.close().catch(() => undefined);
     }
+  }
+
+  private async saveCheckpoint(): Promise<void> {
+    const position = this.published!;
+    await this.options.checkpoints.save(this.options.name, position);
+    this.saved = position;
+    this.savedAt = performance.now();
   }
 
   /**
