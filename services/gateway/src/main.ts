@@ -65,8 +65,7 @@ async function main(): Promise<void> {
       fastify.server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
     },
   });
-  feed.start();
-  hub.start();
+  hub.start(); // the feed starts with the first authenticated WebSocket
   logger.info({ port: config.PORT }, 'gateway listening');
 }
 

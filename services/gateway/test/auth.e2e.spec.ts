@@ -6,6 +6,8 @@ import { generateKeyPairSync, createPrivateKey } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader } from 'jose';
 import { Client } from 'pg';
 import WebSocket from 'ws';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect as connectNats } from '@nats-io/transport-node';
 import { freePort, startService, testDatabase, testNats, type NatsServer, type ServiceProcess } from '@agentyard/local-infra';
 
 let nats: NatsServer;
@@ -267,6 +269,26 @@ describe('Auth through the gateway', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     };
+
+    it('follows the event streams only once a socket is authenticated', async () => {
+      // No socket yet (this runs first): the gateway has no consumer on AUTH. Following every
+      // stream for nobody would cost a delivery and a parse per event.
+      const nc = await connectNats({ servers: nats.url });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const consumersOnAuth = async () => (await jsm.consumers.list('AUTH').next()).length;
+        const before = await consumersOnAuth();
+        await register('judy');
+        const socket = await connect((await login('judy')).body.accessToken as string);
+        expect(await consumersOnAuth()).toBe(before + 1);
+        // The consumer existed before `ready`: the very next event reaches the socket.
+        await login('judy');
+        await until(() => socket.events.some((e) => e.type === 'UserLoggedIn'), "judy's login event");
+        socket.ws.close();
+      } finally {
+        await nc.close();
+      }
+    });
 
     it("pushes each user their own events and none of another user's", async () => {
       const heidi = (await register('heidi')).body.id as string;

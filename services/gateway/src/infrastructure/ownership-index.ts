@@ -39,14 +39,23 @@ export class OwnershipIndex {
         remember(this.workerUsers, String(d.workerId), new Set([String(d.ownerId)]));
         break;
       case 'WorkerRoleGranted': {
-        const users = this.workerUsers.get(String(d.workerId)) ?? new Set<string>();
-        users.add(String(d.userId));
-        remember(this.workerUsers, String(d.workerId), users);
+        // Only added to a worker whose users we know; otherwise a partial set (just this user)
+        // would hide the worker from its owner. An earlier "no" for this user is stale now.
+        this.workerUsers.get(String(d.workerId))?.add(String(d.userId));
+        this.asked.delete(`${String(d.userId)}:worker:${String(d.workerId)}`);
         break;
       }
       default:
         break;
     }
+  }
+
+  /** Drops everything learned or asked (the feed stopped: it may all be stale when it restarts). */
+  forget(): void {
+    this.taskOwner.clear();
+    this.taskAttempt.clear();
+    this.workerUsers.clear();
+    this.asked.clear();
   }
 
   /** The current attempt of a task, when known. */

@@ -27,12 +27,19 @@ export const WS_CLOSE_UNAUTHENTICATED = 4401;
 /** A socket this far behind gets no more output frames until it catches up (events still flow). */
 const OUTPUT_BACKPRESSURE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * How long the feed keeps running after the last socket closed: a dashboard that reloads or
+ * reconnects comes back within this, and should not pay for consumers being created again.
+ */
+const IDLE_GRACE_MS = 30_000;
+
 export class LiveEventsHub {
   private readonly logger = new Logger('LiveEventsHub');
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private readonly sessions = new Map<WebSocket, Session>();
   private unsubscribe: (() => void) | undefined;
   private output: Subscription | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly verifier: AccessTokenVerifier,
@@ -56,13 +63,40 @@ export class LiveEventsHub {
       this.ownership.observe(event);
       void this.broadcast(event);
     });
-    this.output = this.nc.subscribe('work.output.*', {
-      callback: (err, msg) => {
-        if (err) return;
-        const parsed = outputChunkSchema.safeParse(msg.json());
-        if (parsed.success && msg.subject === `work.output.${parsed.data.taskId}`) void this.forwardOutput(parsed.data);
-      },
-    });
+  }
+
+  /**
+   * Events and output are followed only while a socket is authenticated (see EventFeed). Resolves
+   * once both are followed, so the socket's `ready` promises every later event.
+   */
+  private async goLive(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    if (!this.output) {
+      this.output = this.nc.subscribe('work.output.*', {
+        callback: (err, msg) => {
+          if (err) return;
+          const parsed = outputChunkSchema.safeParse(msg.json());
+          if (parsed.success && msg.subject === `work.output.${parsed.data.taskId}`) void this.forwardOutput(parsed.data);
+        },
+      });
+      await this.nc.flush(); // the server has the subscription
+    }
+    await this.feed.start();
+  }
+
+  /** After the last socket, stop following once the grace period passes with nobody back. */
+  private goIdleLater(): void {
+    if (this.sessions.size > 0) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.sessions.size > 0) return;
+      this.output?.unsubscribe();
+      this.output = undefined;
+      void this.feed.stop();
+      // What it learned from the feed goes stale while nobody follows it: ask again next time.
+      this.ownership.forget();
+    }, IDLE_GRACE_MS);
+    this.idleTimer.unref();
   }
 
   private onConnection(ws: WebSocket): void {
@@ -76,6 +110,7 @@ export class LiveEventsHub {
       const session = this.sessions.get(ws);
       if (session) clearTimeout(session.expiry);
       this.sessions.delete(ws);
+      this.goIdleLater();
     });
     ws.on('error', () => ws.terminate());
   }
@@ -94,6 +129,8 @@ export class LiveEventsHub {
     }
     try {
       const claims = await this.verifier.verify(token);
+      await this.goLive();
+      if (ws.readyState !== ws.OPEN) return this.goIdleLater(); // closed while we were starting
       const msLeft = claims.exp * 1000 - Date.now();
       const expiry = setTimeout(() => ws.close(WS_CLOSE_UNAUTHENTICATED, 'access token expired'), Math.max(0, msLeft));
       this.sessions.set(ws, { socket: ws, claims, expiry });
@@ -127,6 +164,7 @@ export class LiveEventsHub {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
     this.unsubscribe?.();
     this.output?.unsubscribe();
     for (const session of this.sessions.values()) {
