@@ -51,6 +51,8 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
       maxReconnectAttempts: -1,
       waitOnFirstConnect: true,
       reconnectTimeWait: 1_000,
+      // No Error objects built ahead of every report publish (see the services' connectNats).
+      noAsyncTraces: true,
     });
     const nc = await Promise.race([connecting, signals.requested.then(() => undefined)]);
     if (!nc) {
