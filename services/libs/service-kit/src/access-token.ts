@@ -3,6 +3,11 @@
  * header says `none`, `HS256` (the "public key as HMAC secret" trick) or anything else is refused
  * before any key is used. Audience, issuer and expiry are checked; then the revocation hook runs
  * (logout writes the token id to NATS KV for the rest of the token's life).
+ *
+ * A token whose signature and claims were verified is remembered (by its exact text, until it
+ * expires): the Ed25519 check cost the gateway a quarter of its CPU per request, and a client
+ * sends the same token for minutes. A remembered token is still checked for expiry, for its key
+ * (a key no longer served is no longer trusted) and for revocation on every request.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
@@ -38,11 +43,16 @@ export interface AccessTokenVerifierOptions {
   isRevoked: (jti: string) => Promise<boolean>;
 }
 
+/** Verified tokens remembered at most (about 1 KB each). */
+const VERIFIED_TOKENS_KEPT = 10_000;
+
 const unauthenticated = (message: string): DomainError => new DomainError('UNAUTHENTICATED', message);
 
 /** Verifies bearer tokens; every failure is a DomainError UNAUTHENTICATED (HTTP 401). */
 export class AccessTokenVerifier {
   private keys = new Map<string, KeyObject>();
+  /** Token text → its verified claims and signing key id; oldest dropped first. */
+  private readonly verified = new Map<string, { claims: AccessClaims; kid: string }>();
 
   constructor(private readonly options: AccessTokenVerifierOptions) {}
 
@@ -52,6 +62,15 @@ export class AccessTokenVerifier {
   }
 
   async verify(token: string): Promise<AccessClaims> {
+    const known = this.verified.get(token);
+    if (known && this.keys.has(known.kid)) {
+      if (known.claims.exp * 1000 <= Date.now()) {
+        this.verified.delete(token);
+        throw unauthenticated('the access token has expired; refresh it');
+      }
+      if (await this.options.isRevoked(known.claims.jti)) throw unauthenticated('the access token was revoked (logged out)');
+      return known.claims;
+    }
     let header: { alg?: string; kid?: string };
     try {
       header = decodeProtectedHeader(token);
@@ -78,6 +97,8 @@ export class AccessTokenVerifier {
     }
     const claims = payload as unknown as AccessClaims;
     if (await this.options.isRevoked(claims.jti)) throw unauthenticated('the access token was revoked (logged out)');
+    this.verified.set(token, { claims, kid });
+    if (this.verified.size > VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value as string);
     return claims;
   }
 }
