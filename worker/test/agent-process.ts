@@ -1,9 +1,10 @@
 /*
- * Runs the real, compiled agent (`node worker/dist/main.js …`) as a child process, the way a
+ * Runs the real, compiled agent (`node <flags> worker/dist/main.js …`) as a child process, the way a
  * machine runs it, and keeps its log for assertions and for debugging a failed test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { agentNodeFlags } from '@agentyard/local-infra';
 
 export const repoRoot = join(__dirname, '..', '..');
 export const agentMain = join(repoRoot, 'worker', 'dist', 'main.js');
@@ -21,7 +22,8 @@ export interface AgentProcess {
 }
 
 export function runAgent(args: string[], env: NodeJS.ProcessEnv = process.env): AgentProcess {
-  const child = spawn(process.execPath, [agentMain, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // With the installed command's Node flags (its shebang), so the tests run what users run.
+  const child = spawn(process.execPath, [...agentNodeFlags(repoRoot), agentMain, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));

@@ -12,6 +12,7 @@ import { CredentialStore, type StoredRegistration } from '../registration/creden
 import { SystemSampler } from '../system/system-sampler';
 import { allTools, detectTools } from '../tools/tool-registry';
 import { agentVersion } from '../version';
+import { requestJson } from '../system/http-json';
 
 interface Check {
   ok: boolean;
@@ -91,9 +92,8 @@ function ensureWritable(dir: string): boolean {
 
 async function checkReady(baseUrl: string): Promise<{ ok: boolean; detail: string }> {
   try {
-    const response = await fetch(new URL('health/ready', `${baseUrl}/`), { signal: AbortSignal.timeout(5_000) });
-    await response.body?.cancel();
-    return { ok: response.ok, detail: `HTTP ${response.status}` };
+    const response = await requestJson('GET', new URL('health/ready', `${baseUrl}/`).toString(), undefined, AbortSignal.timeout(5_000));
+    return { ok: response.status >= 200 && response.status < 300, detail: `HTTP ${response.status}` };
   } catch (error) {
     return { ok: false, detail: describeError(error instanceof Error && error.cause instanceof Error ? error.cause : error) };
   }

@@ -13,7 +13,7 @@ import {
 } from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
 import { abortableSleep } from '../system/abortable-sleep';
-import { postJson } from './post-json';
+import { requestJson } from '../system/http-json';
 
 /** The platform refused the registration (bad/expired token, invalid body): do not retry. */
 export class RegistrationRejected extends Error {
@@ -49,7 +49,7 @@ export async function registerWorker(baseUrl: string, body: RegisterWorkerBody, 
     let retryReason: string;
     try {
       const signal = AbortSignal.any([AbortSignal.timeout(options.requestTimeoutMs ?? 15_000), ...(options.signal ? [options.signal] : [])]);
-      const response = await postJson(endpoint, payload, signal);
+      const response = await requestJson('POST', endpoint, payload, signal);
       const text = response.text;
       if (response.status >= 200 && response.status < 300) {
         const parsed = workerRegistrationSchema.safeParse(safeJson(text));

@@ -1,0 +1,40 @@
+/*
+ * The agent's few HTTP calls (registration, doctor's readiness check) over node:http(s). Not
+ * `fetch`: loading undici kept about 10 MB resident for the agent's whole life, and its HTTP
+ * parser is WebAssembly, which the agent's `--lite-mode` turns off. TLS is loaded only for
+ * https URLs.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+
+export interface HttpReply {
+  status: number;
+  text: string;
+}
+
+/** A reply larger than this is not one the agent expects; reading stops there. */
+const maxReplyBytes = 1024 * 1024;
+
+/** One request; `payload`, when given, is sent as JSON. Rejects on network errors and on `signal`. */
+export async function requestJson(method: 'GET' | 'POST', url: string, payload: string | undefined, signal: AbortSignal): Promise<HttpReply> {
+  const target = new URL(url);
+  const request = target.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
+  const headers: Record<string, string | number> = { accept: 'application/json' };
+  if (payload !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = Buffer.byteLength(payload);
+  }
+  return new Promise<HttpReply>((resolve, reject) => {
+    const req = request(target, { method, headers, signal }, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= maxReplyBytes) chunks.push(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
