@@ -14,6 +14,9 @@
  *    never hands one slot to two tasks;
  *  - a deferral is appended only when the candidate picture changed (decider); an in-memory
  *    cache of the last picture per (task, attempt) spares the stream read on an idle tick;
+ *  - a task that only waits for a busy worker's slot gets no deferral (it is queued, like in
+ *    any work queue; under load every task would otherwise get one), unless it already has one
+ *    whose story changed;
  *  - a pass reads the queue page by page (keyset, about four tasks per free slot a page) and
  *    stops once no slot is left: a backlog costs what the free slots can take, not the backlog.
  *    A head of the queue that no worker fits does not starve the tasks behind it: the pass pages
@@ -28,7 +31,7 @@ import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import { newId } from '@agentyard/contracts';
 import { forEachConcurrently, MetricsRegistry, ROOT_LOGGER } from '@agentyard/service-kit';
-import { AFFINITY_WINDOW_MS, candidatePicture, capacityOf, decideAllocation, type PlacedTask, type WorkerSnapshot } from '../domain/allocation.decide';
+import { AFFINITY_WINDOW_MS, candidatePicture, capacityOf, decideAllocation, waitsOnlyForASlot, type PlacedTask, type WorkerSnapshot } from '../domain/allocation.decide';
 import { TaskRepository, type PendingCursor, type PendingTask } from '../infrastructure/task.repository';
 import { WorkerRepository } from '../infrastructure/worker.repository';
 import { LIVE_HEARTBEATS, type LiveHeartbeats } from './live-heartbeats';
@@ -42,8 +45,11 @@ export class AllocationLoop implements OnModuleDestroy {
   private stopped = true;
   private safetyNet: NodeJS.Timeout | undefined;
   private notBeforeTimer: NodeJS.Timeout | undefined;
-  /** `${taskId}#${attempt}` → picture of its last recorded (or confirmed) deferral. */
-  private readonly deferred = new Map<string, string>();
+  /**
+   * `${taskId}#${attempt}` → picture of its last recorded (or confirmed) deferral, or of its wait
+   * for a busy worker's slot (`recorded: false`: such a wait is not recorded, see place()).
+   */
+  private readonly deferred = new Map<string, { picture: string; recorded: boolean }>();
   /** Where the next pass starts when the last one stopped at its page limit (else the head). */
   private resumeAfter: PendingCursor | undefined;
   private readonly passes: Counter;
@@ -196,7 +202,17 @@ export class AllocationLoop implements OnModuleDestroy {
         snapshots,
         { now, recentTasksOfOwner: recentOfOwner },
       );
-      if (outcome.kind === 'deferred' && this.deferred.get(key) === candidatePicture(outcome.candidates)) continue;
+      if (outcome.kind === 'deferred') {
+        const picture = candidatePicture(outcome.candidates);
+        const known = this.deferred.get(key);
+        if (known?.picture === picture) continue;
+        // Only waiting for a busy worker's slot: queued, not stuck, so nothing is recorded —
+        // unless a deferral was, which would otherwise go on telling an outdated story.
+        if (!known?.recorded && waitsOnlyForASlot(outcome.candidates)) {
+          this.deferred.set(key, { picture, recorded: false });
+          continue;
+        }
+      }
       if (outcome.kind === 'decided') {
         placedOn.get(outcome.workerId)?.push({ taskId: task.taskId, attempt: task.attempt, stage: 'decided', since: now.toISOString() });
         const winner = snapshots.find((w) => w.workerId === outcome.workerId);
@@ -217,7 +233,7 @@ export class AllocationLoop implements OnModuleDestroy {
         outcome,
         metadata: { correlationId, causationId: task.queuedEventId ?? correlationId },
         now,
-        probablyNew: task.attempt === 1 && !this.deferred.has(key),
+        probablyNew: task.attempt === 1 && !this.deferred.get(key)?.recorded,
       });
       if (result.stale) return; // a later attempt is recorded: our view lags, its events will follow
       const decided = result.record.decided;
@@ -229,7 +245,7 @@ export class AllocationLoop implements OnModuleDestroy {
           this.logger.debug({ taskId: task.taskId, attempt: task.attempt, workerId: decided.workerId }, 'allocation decided');
         }
       } else if (outcome.kind === 'deferred') {
-        this.deferred.set(key, candidatePicture(outcome.candidates));
+        this.deferred.set(key, { picture: candidatePicture(outcome.candidates), recorded: true });
         if (result.appended) {
           this.outcomes.inc({ outcome: 'deferred' });
           // Debug, not info: a busy fleet defers every task it cannot place at once.

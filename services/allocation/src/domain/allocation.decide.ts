@@ -11,7 +11,9 @@
  *  - the winner is the eligible candidate with the highest total, ties broken by the smallest
  *    worker id, so the same inputs always pick the same worker;
  *  - a rejection reason is `<stable text>[: <details>]`; the stable part alone is the "candidate
- *    picture" that decides whether a new deferral is worth recording (`candidatePicture`).
+ *    picture" that decides whether a new deferral is worth recording (`candidatePicture`);
+ *  - a task some worker would take but for its busy slots is waiting its turn, not stuck
+ *    (`waitsOnlyForASlot`): allocation records no deferral for it.
  */
 import { scoreWeights, type Candidate, type Heartbeat, type TaskRequirements, type ToolName, type WorkerResources, type WorkerTool } from '@agentyard/contracts';
 
@@ -72,6 +74,9 @@ export interface AllocationContext {
 export type AllocationOutcome =
   | { kind: 'decided'; workerId: string; candidates: Candidate[] }
   | { kind: 'deferred'; candidates: Candidate[] };
+
+/** Stable part of the capacity filter's reason. */
+export const NO_FREE_SLOT = 'no free slot';
 
 /** Stable part of the permission filter's reason (the task owner's view hides such candidates). */
 export const NOT_ALLOWED = "not allowed for the task's owner";
@@ -148,7 +153,7 @@ export function rejectionsOf(task: TaskToPlace, worker: WorkerSnapshot, capacity
   if (!worker.tools.some((t) => t.name === task.tool)) reasons.push(`lacks tool ${task.tool}`);
   if (capacity.free <= 0) {
     const waiting = capacity.unconfirmed > 0 ? `, ${capacity.unconfirmed} of them placed and not yet running` : '';
-    reasons.push(`no free slot: ${capacity.reportedRunning + capacity.unconfirmed} of ${capacity.total} in use${waiting}`);
+    reasons.push(`${NO_FREE_SLOT}: ${capacity.reportedRunning + capacity.unconfirmed} of ${capacity.total} in use${waiting}`);
   }
   if (req.minCpus !== undefined && !(worker.resources && worker.resources.cpus >= req.minCpus)) {
     reasons.push(`too few CPUs: ${shown(worker.resources?.cpus ?? null)} < ${req.minCpus} required`);
@@ -275,6 +280,16 @@ export function candidatePicture(candidates: readonly Candidate[]): string {
     .sort((a, b) => compareIds(a.workerId, b.workerId))
     .map((c) => `${c.workerId}=${c.eligible ? 'eligible' : c.rejectedBecause.map((r) => r.split(':')[0]).join('|')}`)
     .join(';');
+}
+
+/**
+ * Whether a deferred task only waits for a slot: some worker fails no filter but the free-slot
+ * one. Such a task is queued behind others, like in any work queue; a deferral record would say
+ * nothing a user can act on, and under load every task would get one (it doubled allocation's
+ * writes in the burst benchmark).
+ */
+export function waitsOnlyForASlot(candidates: readonly Candidate[]): boolean {
+  return candidates.some((c) => !c.eligible && c.rejectedBecause.length > 0 && c.rejectedBecause.every((r) => r.split(':')[0] === NO_FREE_SLOT));
 }
 
 /** Code-unit order, independent of locale, so every instance sorts ids alike. */

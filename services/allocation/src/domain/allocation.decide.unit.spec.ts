@@ -4,6 +4,7 @@ import {
   availabilityScore,
   balanceScore,
   candidatePicture,
+  waitsOnlyForASlot,
   capacityOf,
   DECISION_HOLD_MS,
   decideAllocation,
@@ -318,5 +319,21 @@ describe('candidatePicture', () => {
     const offline = decide(task(), [worker('w1', { online: false })]);
     const online = decide(task(), [worker('w1')]);
     expect(candidatePicture(offline.candidates)).not.toBe(candidatePicture(online.candidates));
+  });
+});
+
+describe('waitsOnlyForASlot', () => {
+  const full = (id: string, extra: Partial<WorkerSnapshot> = {}) =>
+    worker(id, { slots: 1, heartbeat: heartbeat({ slots: { total: 1, used: 1 }, running: [{ taskId: `busy-${id}`, attempt: 1 }] }), ...extra });
+
+  it('is true when a worker would take the task but for its busy slots', () => {
+    const outcome = decide(task(), [full('w1'), worker('w2', { online: false })]);
+    expect(outcome.kind).toBe('deferred');
+    expect(waitsOnlyForASlot(outcome.candidates)).toBe(true);
+  });
+  it('is false when every worker fails another filter too, or there is no worker', () => {
+    expect(waitsOnlyForASlot(decide(task({ tool: 'ollama' }), [full('w1')]).candidates)).toBe(false); // busy and lacks the tool
+    expect(waitsOnlyForASlot(decide(task(), [worker('w1', { online: false })]).candidates)).toBe(false);
+    expect(waitsOnlyForASlot([])).toBe(false);
   });
 });
