@@ -17,8 +17,8 @@
  *  - a task that only waits for a busy worker's slot gets no deferral (it is queued, like in
  *    any work queue; under load every task would otherwise get one), unless it already has one
  *    whose story changed;
- *  - a pass reads the queue page by page (keyset, about four tasks per free slot a page) and
- *    stops once no slot is left: a backlog costs what the free slots can take, not the backlog.
+ *  - a pass reads the queue page by page (keyset; the first page about four tasks per free
+ *    slot, each next one twice as large) and stops once no slot is left: a backlog costs what the free slots can take, not the backlog.
  *    A head of the queue that no worker fits does not starve the tasks behind it: the pass pages
  *    past it, and after ten full pages the next pass goes on from where this one stopped;
  *  - once no worker has a free slot left in a pass, a task whose deferral is already recorded
@@ -131,12 +131,14 @@ export class AllocationLoop implements OnModuleDestroy {
     this.resumeAfter = undefined;
     const fromHead = after === undefined;
     let scanned = 0;
+    // The first page: about as many tasks as the free slots could take, a few times over for
+    // tasks no free worker fits; with no slot free, one small page still records the deferrals
+    // of ineligible tasks new at the head of the queue. Each further page is twice as large (a
+    // backlog that fits only busy workers, ahead of tasks an idle worker could take, costs a
+    // few reads, not one per 32 tasks).
+    let limit = Math.min(this.batchSize, Math.max(MIN_PAGE, round.freeTotal() * 4));
     for (;;) {
       if (this.stopped) return;
-      // About as many tasks as the free slots could take, a few times over for tasks no free
-      // worker fits; with no slot free, one small page still records the deferrals of tasks new
-      // at the head of the queue.
-      const limit = Math.min(this.batchSize, Math.max(MIN_PAGE, round.freeTotal() * 4));
       const page = await this.tasks.listPending(now, limit, after);
       for (const task of page) seen.add(`${task.taskId}#${task.attempt}`);
       await this.place(page, round, now);
@@ -147,6 +149,7 @@ export class AllocationLoop implements OnModuleDestroy {
         break;
       }
       after = page.at(-1)!.cursor;
+      limit = Math.min(this.batchSize, limit * 2);
       if (round.freeTotal() === 0) break; // behind this, nothing could be placed now
       if (scanned >= this.batchSize * MAX_PAGES_PER_PASS) {
         // A long queue that no free worker fits: the next pass goes on from here, so tasks deep
