@@ -22,6 +22,7 @@ export const httpSchemas = {
   TaskPage: tasks.taskPageSchema,
   ListTasksQuery: tasks.listTasksQuerySchema,
   CreateRegistrationTokenBody: workers.createRegistrationTokenBodySchema,
+  GrantWorkerRoleBody: workers.grantWorkerRoleBodySchema,
   RegistrationToken: workers.registrationTokenSchema,
   RegisterWorkerBody: workers.registerWorkerBodySchema,
   WorkerRegistration: workers.workerRegistrationSchema,

@@ -158,6 +158,15 @@ describe('Dashboard in Chromium against the real platform', () => {
     await row.getByRole('link', { name: workerName }).click();
     await page.getByText('Machine').waitFor();
     await shot(page, '09-worker-detail');
+
+    // Drain it from the page, then resume it: it takes tasks again (the next tests need it).
+    await page.getByTestId('drain-worker').click();
+    await page.locator('.n-popconfirm').getByRole('button', { name: 'Drain' }).click();
+    const drainedNote = page.getByText('Drained: this worker takes no new tasks');
+    await drainedNote.waitFor();
+    await page.getByTestId('resume-worker').click();
+    await drainedNote.waitFor({ state: 'detached' });
+    await page.getByTestId('drain-worker').waitFor();
   });
 
   it('runs a shell task and shows its output and success live, without a reload', async () => {

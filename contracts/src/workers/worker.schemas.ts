@@ -35,10 +35,24 @@ export const workerViewSchema = z
   .meta({ id: 'Worker' });
 export type WorkerView = z.infer<typeof workerViewSchema>;
 
+/** `POST /workers/{id}/roles`: share a worker with another user (or make them an owner too). */
+export const grantWorkerRoleBodySchema = z
+  .object({
+    userId: z.string().min(1, 'userId is required').max(64),
+    role: z.enum(['owner', 'user'], { error: 'role must be owner or user' }).default('user'),
+  })
+  .strict()
+  .meta({ id: 'GrantWorkerRoleBody' });
+export type GrantWorkerRoleBody = z.infer<typeof grantWorkerRoleBodySchema>;
+
 export const workerSubjects = {
   createRegistrationToken: commandSubject('workers', 'CreateRegistrationToken'),
   register: commandSubject('workers', 'RegisterWorker'),
   drain: commandSubject('workers', 'DrainWorker'),
+  /** Undoes a drain: the worker takes new tasks again. */
+  resume: commandSubject('workers', 'ResumeWorker'),
+  grantRole: commandSubject('workers', 'GrantWorkerRole'),
+  revokeCredential: commandSubject('workers', 'RevokeWorkerCredential'),
   heartbeat: commandSubject('workers', 'RecordHeartbeat'),
   /** Resolves a worker credential to its worker id (gateway auth for worker endpoints). */
   authenticate: querySubject('workers', 'AuthenticateWorker'),
@@ -75,6 +89,7 @@ export const workerToolsChangedV1 = defineEvent('WorkerToolsChanged', 1, z.objec
 export const workerWentOnlineV1 = defineEvent('WorkerWentOnline', 1, z.object({ workerId }));
 export const workerWentOfflineV1 = defineEvent('WorkerWentOffline', 1, z.object({ workerId, reason: z.enum(['heartbeat-silence', 'shutdown']) }));
 export const workerDrainedV1 = defineEvent('WorkerDrained', 1, z.object({ workerId, byUserId: z.string() }));
+export const workerResumedV1 = defineEvent('WorkerResumed', 1, z.object({ workerId, byUserId: z.string() }));
 export const workerRoleGrantedV1 = defineEvent('WorkerRoleGranted', 1, z.object({ workerId, userId: z.string(), role: z.enum(['owner', 'user']) }));
 export const workerCredentialRevokedV1 = defineEvent('WorkerCredentialRevoked', 1, z.object({ workerId, byUserId: z.string() }));
 
@@ -84,6 +99,7 @@ export const workerEvents = new EventRegistry().register(
   workerWentOnlineV1,
   workerWentOfflineV1,
   workerDrainedV1,
+  workerResumedV1,
   workerRoleGrantedV1,
   workerCredentialRevokedV1,
 );

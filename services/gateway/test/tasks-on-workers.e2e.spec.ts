@@ -143,6 +143,27 @@ describe('Tasks on worker agents', () => {
     expect(byId[workerAId]?.rejectedBecause.join(' ')).toMatch(/claude-code/);
   }, 60_000);
 
+  it('gives a drained worker no new task until its owner resumes it', async () => {
+    const drained = await alice.client.call('POST', `/api/v1/workers/${workerAId}/drain`, {});
+    expect(drained).toMatchObject({ status: 200, body: { drained: true } });
+    try {
+      const pinned = await createTask(alice.client, { ...shell('echo resumed'), requirements: { workerId: workerAId } });
+      const deferral = await eventually('a deferral naming the drain', async () => {
+        const res = await alice.client.get<{ candidates: Array<{ workerId: string; rejectedBecause: string[] }> }>(`/api/v1/tasks/${pinned.id}/allocation`);
+        return res.status === 200 && res.body.candidates.length > 0 ? res.body : undefined;
+      });
+      expect(deferral.candidates.find((c) => c.workerId === workerAId)?.rejectedBecause).toContain('drained');
+      expect((await alice.client.get<{ status: string }>(`/api/v1/tasks/${pinned.id}`)).body.status).toBe('queued');
+
+      const resumed = await alice.client.call('POST', `/api/v1/workers/${workerAId}/resume`, {});
+      expect(resumed).toMatchObject({ status: 200, body: { drained: false } });
+      const done = await taskIn(alice.client, pinned.id, ['succeeded', 'failed']);
+      expect(done).toMatchObject({ status: 'succeeded', workerId: workerAId });
+    } finally {
+      await alice.client.call('POST', `/api/v1/workers/${workerAId}/resume`, {});
+    }
+  }, 60_000);
+
   it('cancels a running `sleep 60`: the process tree is gone within 2 s and the task is cancelled', async () => {
     const task = await createTask(alice.client, shell('echo $$ > pid; sleep 60 & echo $! > child; wait'));
     const running = await taskIn(alice.client, task.id, ['running']);
@@ -235,8 +256,12 @@ describe('Tasks on worker agents', () => {
       ['GET', `/api/v1/tasks/${id}/allocation`],
       ['GET', `/api/v1/workers/${workerAId}`],
       ['POST', `/api/v1/workers/${workerAId}/drain`],
+      ['POST', `/api/v1/workers/${workerAId}/resume`],
+      ['POST', `/api/v1/workers/${workerAId}/roles`],
+      ['POST', `/api/v1/workers/${workerAId}/revoke-credential`],
     ] as const) {
-      const res = await m.call(method, path, method === 'PUT' ? { priority: 1 } : method === 'POST' ? {} : undefined);
+      const body = method === 'PUT' ? { priority: 1 } : path.endsWith('/roles') ? { userId: mallory.userId, role: 'owner' } : method === 'POST' ? {} : undefined;
+      const res = await m.call(method, path, body);
       expect({ path, method, status: res.status }).toEqual({ path, method, status: 404 });
     }
     expect((await m.get<{ items: unknown[] }>('/api/v1/tasks')).body.items).toEqual([]);

@@ -9,7 +9,7 @@ import { CreateRegistrationTokenHandler } from './application/create-registratio
 import { GetWorkerQuery } from './application/get-worker.query';
 import { ListWorkersQuery } from './application/list-workers.query';
 import { LivenessSweeper } from './application/liveness-sweeper';
-import { DrainWorkerHandler, GrantWorkerRoleHandler, RevokeWorkerCredentialHandler } from './application/manage-worker.handlers';
+import { DrainWorkerHandler, GrantWorkerRoleHandler, ResumeWorkerHandler, RevokeWorkerCredentialHandler } from './application/manage-worker.handlers';
 import { RecordHeartbeatHandler } from './application/record-heartbeat.handler';
 import { RegisterWorkerHandler } from './application/register-worker.handler';
 import { WORKERS_SETTINGS, type WorkersSettings } from './application/request-context';
@@ -60,6 +60,7 @@ export class WorkersModule {
         AuthenticateWorkerQuery,
         RecordHeartbeatHandler,
         DrainWorkerHandler,
+        ResumeWorkerHandler,
         GrantWorkerRoleHandler,
         RevokeWorkerCredentialHandler,
         GetWorkerQuery,

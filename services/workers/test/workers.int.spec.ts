@@ -357,6 +357,21 @@ describe('Workers service', () => {
     });
   });
 
+  describe('when its owner resumes a drained worker', () => {
+    it('records WorkerResumed and shows the worker undrained', async () => {
+      const { workerId } = await newWorker();
+      await rpc.request<WorkerView>(workerSubjects.drain, { actor: alice, workerId });
+      const view = await rpc.request<WorkerView>(workerSubjects.resume, { actor: alice, workerId });
+      expect(view).toMatchObject({ id: workerId, drained: false });
+      await eventually(() => eventsOf(workerId, 'WorkerResumed').length === 1, 'WorkerResumed on WORKERS');
+      expect(eventsOf(workerId, 'WorkerResumed')[0]!.data).toEqual({ workerId, byUserId: alice.userId });
+      // Not drained any more: a second resume writes nothing.
+      await rpc.request(workerSubjects.resume, { actor: alice, workerId });
+      const [stored] = await sql<{ n: string }>(`select count(*) as n from event_store.events where stream_id = $1 and type = 'WorkerResumed'`, [`worker-${workerId}`]);
+      expect(Number(stored!.n)).toBe(1);
+    });
+  });
+
   describe('when another user asks about a worker', () => {
     it('answers 404 on get and drain and lists nothing, until the owner shares it; then drain is 403', async () => {
       const { workerId } = await newWorker(alice);

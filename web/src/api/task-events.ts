@@ -133,6 +133,8 @@ export function describeEvent(event: Envelope): string {
       return `Worker ${short(worker)} offline (${str(d.reason) ?? ''})`;
     case 'WorkerDrained':
       return `Worker ${short(worker)} drained`;
+    case 'WorkerResumed':
+      return `Worker ${short(worker)} resumed`;
     default:
       return event.type.replace(/([a-z])([A-Z])/g, '$1 $2');
   }

@@ -108,6 +108,12 @@ export const useWorkerStore = defineStore('workers', () => {
     return worker;
   }
 
+  async function resume(id: string): Promise<Worker> {
+    const worker = await unwrap(session.api.POST('/api/v1/workers/{id}/resume', { params: { path: { id } } }));
+    merge(worker);
+    return worker;
+  }
+
   async function createRegistrationToken(body: Schemas['CreateRegistrationTokenBody']): Promise<RegistrationToken> {
     return unwrap(session.api.POST('/api/v1/workers/registration-tokens', { body }));
   }
@@ -146,5 +152,5 @@ export const useWorkerStore = defineStore('workers', () => {
     if (loaded.value) scheduleRefetch();
   });
 
-  return { items, loaded, loading, error, samples, online, onlineTools, byId, fetch, fetchOne, drain, createRegistrationToken, startPolling, reset, merge };
+  return { items, loaded, loading, error, samples, online, onlineTools, byId, fetch, fetchOne, drain, resume, createRegistrationToken, startPolling, reset, merge };
 });

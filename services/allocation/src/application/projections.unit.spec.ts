@@ -121,6 +121,12 @@ describe('Worker state (allocation view)', () => {
       ).toMatchObject({ online: false, tools: [], drained: true, revoked: true, version: 6 });
     });
   });
+
+  describe('when it is drained and then resumed', () => {
+    it('is placeable again', () => {
+      expect(foldWorker(registered, ['WorkerDrained', { byUserId: 'xavier' }], ['WorkerResumed', { byUserId: 'xavier' }])).toMatchObject({ drained: false, version: 3 });
+    });
+  });
 });
 
 describe('Stream order of projected events', () => {

@@ -28,7 +28,7 @@ function blank(workerId: string): WorkerState {
 }
 
 /** Events after which a pending task may have become placeable (they trigger a pass). */
-export const workerEventsThatMayFreeCapacity = new Set(['WorkerRegistered', 'WorkerToolsChanged', 'WorkerWentOnline', 'WorkerRoleGranted']);
+export const workerEventsThatMayFreeCapacity = new Set(['WorkerRegistered', 'WorkerToolsChanged', 'WorkerWentOnline', 'WorkerResumed', 'WorkerRoleGranted']);
 
 /** Applies one worker event (already validated against its contract schema). */
 export function evolveWorker(row: WorkerState | null, event: Envelope): WorkerState {
@@ -57,6 +57,8 @@ export function evolveWorker(row: WorkerState | null, event: Envelope): WorkerSt
       return { ...s, online: false };
     case 'WorkerDrained':
       return { ...s, drained: true };
+    case 'WorkerResumed':
+      return { ...s, drained: false };
     case 'WorkerRoleGranted': {
       const userId = String(data.userId);
       // The owner stays owner whatever else is granted to them.

@@ -44,6 +44,9 @@ const ops: Record<string, Record<string, Op>> = {
   '/api/v1/workers/register': { post: { summary: 'Register a worker (called by the agent)', body: 'RegisterWorkerBody', ok: { status: 201, schema: 'WorkerRegistration', description: 'credential shown once' }, errors: [400, 401] } },
   '/api/v1/workers/{id}': { get: { summary: 'One worker', ok: { status: 200, schema: 'Worker', description: 'the worker' }, errors: [401, 404], auth: true } },
   '/api/v1/workers/{id}/drain': { post: { summary: 'Stop giving this worker new tasks', ok: { status: 200, schema: 'Worker', description: 'the worker' }, errors: [401, 403, 404], auth: true } },
+  '/api/v1/workers/{id}/resume': { post: { summary: 'Give a drained worker new tasks again', ok: { status: 200, schema: 'Worker', description: 'the worker' }, errors: [401, 403, 404], auth: true } },
+  '/api/v1/workers/{id}/roles': { post: { summary: 'Share the worker with another user (role user or owner)', body: 'GrantWorkerRoleBody', ok: { status: 200, schema: 'Worker', description: 'the worker' }, errors: [400, 401, 403, 404, 409], auth: true } },
+  '/api/v1/workers/{id}/revoke-credential': { post: { summary: "Revoke the worker's credential: it is refused from now on and must register again", ok: { status: 200, schema: 'Worker', description: 'the worker' }, errors: [401, 403, 404], auth: true } },
   '/api/v1/workers/{id}/heartbeat': { post: { summary: 'Heartbeat over HTTP (agent)', body: 'Heartbeat', ok: { status: 204, description: 'recorded' }, errors: [400, 401, 403], auth: 'worker' } },
   '/api/v1/workers/{id}/pull-task': { get: { summary: 'Next assignment for a polling agent', ok: { status: 200, description: 'an Assignment; 204 when none' }, errors: [401, 403], auth: 'worker' } },
 };

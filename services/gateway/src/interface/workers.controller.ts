@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import {
   assignmentSchema,
   createRegistrationTokenBodySchema,
+  grantWorkerRoleBodySchema,
   heartbeatSchema,
   registerWorkerBodySchema,
   registrationTokenSchema,
@@ -13,6 +14,7 @@ import {
   workerViewSchema,
   type Assignment,
   type CreateRegistrationTokenBody,
+  type GrantWorkerRoleBody,
   type Heartbeat,
   type RegisterWorkerBody,
   type RegistrationToken,
@@ -66,6 +68,34 @@ export class WorkersController {
   @UseGuards(AccessTokenGuard)
   drain(@Claims() c: AccessClaims, @Param('id', WorkerIdPipe) workerId: string): Promise<WorkerView> {
     return this.rpc.request(workerSubjects.drain, { actor: { userId: c.sub }, workerId }, { schema: workerViewSchema });
+  }
+
+  @RequireScope('workers:write')
+  @Post(':id/resume')
+  @HttpCode(200)
+  @UseGuards(AccessTokenGuard)
+  resume(@Claims() c: AccessClaims, @Param('id', WorkerIdPipe) workerId: string): Promise<WorkerView> {
+    return this.rpc.request(workerSubjects.resume, { actor: { userId: c.sub }, workerId }, { schema: workerViewSchema });
+  }
+
+  @RequireScope('workers:write')
+  @Post(':id/roles')
+  @HttpCode(200)
+  @UseGuards(AccessTokenGuard)
+  grantRole(
+    @Claims() c: AccessClaims,
+    @Param('id', WorkerIdPipe) workerId: string,
+    @Body(new ZodBodyPipe(grantWorkerRoleBodySchema)) body: GrantWorkerRoleBody,
+  ): Promise<WorkerView> {
+    return this.rpc.request(workerSubjects.grantRole, { actor: { userId: c.sub }, workerId, ...body }, { schema: workerViewSchema });
+  }
+
+  @RequireScope('workers:write')
+  @Post(':id/revoke-credential')
+  @HttpCode(200)
+  @UseGuards(AccessTokenGuard)
+  revokeCredential(@Claims() c: AccessClaims, @Param('id', WorkerIdPipe) workerId: string): Promise<WorkerView> {
+    return this.rpc.request(workerSubjects.revokeCredential, { actor: { userId: c.sub }, workerId }, { schema: workerViewSchema });
   }
 
   /** HTTP alternative to `work.heartbeat.<id>` for agents that cannot hold a NATS connection. */

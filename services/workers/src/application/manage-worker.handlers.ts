@@ -1,5 +1,5 @@
 /*
- * Owner commands on a worker: drain, share (grant a role), revoke its credential. Each replies
+ * Owner commands on a worker: drain and resume, share (grant a role), revoke its credential. Each replies
  * with the worker as the actor now sees it, read after the projection applied the new events.
  * Refusals come from the decider: no role → 404 (existence does not leak), plain `user` → 403.
  */
@@ -21,6 +21,21 @@ export class DrainWorkerHandler {
 
   async execute(actorId: string, workerId: string, ctx: RequestContext): Promise<WorkerView> {
     const { version } = await this.commands.run({ kind: 'DrainWorker', workerId, actorId }, ctx, actorId);
+    await this.commands.settled(workerId, version);
+    return this.getWorker.execute(actorId, workerId);
+  }
+}
+
+/** Undoes a drain (kubectl uncordon): allocation places new tasks on the worker again. */
+@Injectable()
+export class ResumeWorkerHandler {
+  constructor(
+    private readonly commands: WorkerCommands,
+    private readonly getWorker: GetWorkerQuery,
+  ) {}
+
+  async execute(actorId: string, workerId: string, ctx: RequestContext): Promise<WorkerView> {
+    const { version } = await this.commands.run({ kind: 'ResumeWorker', workerId, actorId }, ctx, actorId);
     await this.commands.settled(workerId, version);
     return this.getWorker.execute(actorId, workerId);
   }

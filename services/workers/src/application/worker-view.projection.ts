@@ -74,6 +74,8 @@ export function evolveWorkerView(doc: WorkerViewDoc | null, event: Envelope): Wo
       return { ...doc, online: false };
     case 'WorkerDrained':
       return { ...doc, drained: true };
+    case 'WorkerResumed':
+      return { ...doc, drained: false };
     case 'WorkerCredentialRevoked':
       return { ...doc, credentialRevoked: true };
     default:

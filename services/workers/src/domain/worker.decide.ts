@@ -31,6 +31,11 @@ export interface DrainWorker {
   workerId: string;
   actorId: string;
 }
+export interface ResumeWorker {
+  kind: 'ResumeWorker';
+  workerId: string;
+  actorId: string;
+}
 export interface GrantRole {
   kind: 'GrantRole';
   workerId: string;
@@ -44,7 +49,7 @@ export interface RevokeCredential {
   actorId: string;
 }
 
-export type WorkerCommand = RegisterWorker | ChangeTools | MarkOnline | MarkOffline | DrainWorker | GrantRole | RevokeCredential;
+export type WorkerCommand = RegisterWorker | ChangeTools | MarkOnline | MarkOffline | DrainWorker | ResumeWorker | GrantRole | RevokeCredential;
 
 export function decide(command: WorkerCommand, state: WorkerState): DecidedEvent[] {
   switch (command.kind) {
@@ -70,6 +75,9 @@ export function decide(command: WorkerCommand, state: WorkerState): DecidedEvent
     case 'DrainWorker':
       requireOwner(state, command.workerId, command.actorId, 'drain');
       return state.drained ? [] : [{ type: 'WorkerDrained', data: { workerId: command.workerId, byUserId: command.actorId } }];
+    case 'ResumeWorker':
+      requireOwner(state, command.workerId, command.actorId, 'resume');
+      return state.drained ? [{ type: 'WorkerResumed', data: { workerId: command.workerId, byUserId: command.actorId } }] : [];
     case 'GrantRole': {
       requireOwner(state, command.workerId, command.actorId, 'share');
       const current = roleOf(state, command.userId);

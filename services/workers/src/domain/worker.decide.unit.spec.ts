@@ -62,6 +62,7 @@ const userGranted: DecidedEvent = { type: 'WorkerRoleGranted', data: { workerId,
 const online: DecidedEvent = { type: 'WorkerWentOnline', data: { workerId } };
 const offline: DecidedEvent = { type: 'WorkerWentOffline', data: { workerId, reason: 'heartbeat-silence' } };
 const drained: DecidedEvent = { type: 'WorkerDrained', data: { workerId, byUserId: owner } };
+const resumed: DecidedEvent = { type: 'WorkerResumed', data: { workerId, byUserId: owner } };
 const revoked: DecidedEvent = { type: 'WorkerCredentialRevoked', data: { workerId, byUserId: owner } };
 
 describe('Worker', () => {
@@ -133,6 +134,21 @@ describe('Worker', () => {
     it('is NOT_FOUND for a user without a role, so its existence does not leak', () => {
       given(registered, ownerGranted).when({ kind: 'DrainWorker', workerId, actorId: stranger }).thenThrows('NOT_FOUND');
       given().when({ kind: 'DrainWorker', workerId, actorId: stranger }).thenThrows('NOT_FOUND');
+    });
+  });
+
+  describe('when a user resumes it', () => {
+    it('resumes a drained worker for its owner, and it can be drained again', () => {
+      given(registered, ownerGranted, drained).when({ kind: 'ResumeWorker', workerId, actorId: owner }).then([resumed]);
+      given(registered, ownerGranted, drained, resumed).when({ kind: 'DrainWorker', workerId, actorId: owner }).then([drained]);
+    });
+    it('emits nothing when it is not drained', () => {
+      given(registered, ownerGranted).when({ kind: 'ResumeWorker', workerId, actorId: owner }).then([]);
+      given(registered, ownerGranted, drained, resumed).when({ kind: 'ResumeWorker', workerId, actorId: owner }).then([]);
+    });
+    it('is FORBIDDEN for a plain user and NOT_FOUND for a stranger', () => {
+      given(registered, ownerGranted, userGranted, drained).when({ kind: 'ResumeWorker', workerId, actorId: user }).thenThrows('FORBIDDEN');
+      given(registered, ownerGranted, drained).when({ kind: 'ResumeWorker', workerId, actorId: stranger }).thenThrows('NOT_FOUND');
     });
   });
 

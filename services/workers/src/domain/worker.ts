@@ -62,6 +62,8 @@ export function evolve(state: WorkerState, event: Envelope): WorkerState {
       return { ...state, online: false };
     case 'WorkerDrained':
       return { ...state, drained: true };
+    case 'WorkerResumed':
+      return { ...state, drained: false };
     case 'WorkerCredentialRevoked':
       return { ...state, credentialRevoked: true };
     default:

@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import {
   actorSchema,
-  commandSubject,
   createRegistrationTokenBodySchema,
+  grantWorkerRoleBodySchema,
   heartbeatSchema,
   registerWorkerBodySchema,
   workerSubjects,
@@ -23,14 +23,7 @@ export const authenticateWorkerQuerySchema = z.object({ credential: z.string().m
 export const recordHeartbeatCommandSchema = z.object({ workerId: workerIdSchema, heartbeat: heartbeatSchema });
 export const workerRefCommandSchema = z.object({ actor: actorSchema, workerId: workerIdSchema });
 export const listWorkersQuerySchema = z.object({ actor: actorSchema });
-export const grantWorkerRoleCommandSchema = workerRefCommandSchema.extend({
-  userId: z.string().min(1).max(64),
-  role: z.enum(['owner', 'user']).default('user'),
-});
+export const grantWorkerRoleCommandSchema = workerRefCommandSchema.extend(grantWorkerRoleBodySchema.shape);
 
-/** Subjects served: contracts' `workerSubjects` plus two owner commands contracts lacks so far. */
-export const servedSubjects = {
-  ...workerSubjects,
-  grantRole: commandSubject('workers', 'GrantWorkerRole'),
-  revokeCredential: commandSubject('workers', 'RevokeWorkerCredential'),
-} as const;
+/** Subjects served: contracts' `workerSubjects`. */
+export const servedSubjects = workerSubjects;

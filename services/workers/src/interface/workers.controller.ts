@@ -10,7 +10,7 @@ import { AuthenticateWorkerQuery } from '../application/authenticate-worker.quer
 import { CreateRegistrationTokenHandler } from '../application/create-registration-token.handler';
 import { GetWorkerQuery } from '../application/get-worker.query';
 import { ListWorkersQuery } from '../application/list-workers.query';
-import { DrainWorkerHandler, GrantWorkerRoleHandler, RevokeWorkerCredentialHandler } from '../application/manage-worker.handlers';
+import { DrainWorkerHandler, GrantWorkerRoleHandler, ResumeWorkerHandler, RevokeWorkerCredentialHandler } from '../application/manage-worker.handlers';
 import { RecordHeartbeatHandler } from '../application/record-heartbeat.handler';
 import { RegisterWorkerHandler } from '../application/register-worker.handler';
 import type { RequestContext } from '../application/request-context';
@@ -38,6 +38,7 @@ export class WorkersController {
     private readonly authenticate: AuthenticateWorkerQuery,
     private readonly heartbeat: RecordHeartbeatHandler,
     private readonly drain: DrainWorkerHandler,
+    private readonly resume: ResumeWorkerHandler,
     private readonly grantRole: GrantWorkerRoleHandler,
     private readonly revokeCredential: RevokeWorkerCredentialHandler,
     private readonly getWorker: GetWorkerQuery,
@@ -74,6 +75,12 @@ export class WorkersController {
   onDrain(@Payload() data: unknown): Promise<WorkerView> {
     const { actor, workerId } = parseOrThrow(workerRefCommandSchema, data);
     return this.drain.execute(actor.userId, workerId, requestContext());
+  }
+
+  @MessagePattern(servedSubjects.resume)
+  onResume(@Payload() data: unknown): Promise<WorkerView> {
+    const { actor, workerId } = parseOrThrow(workerRefCommandSchema, data);
+    return this.resume.execute(actor.userId, workerId, requestContext());
   }
 
   @MessagePattern(servedSubjects.grantRole)
