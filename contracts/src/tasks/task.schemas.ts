@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { commandSubject, querySubject } from '../common/subjects';
 import { defineEvent, EventRegistry } from '../common/versioning';
-import { taskResultSchema, toolInputSchemas, toolNames, toolNameSchema } from './tool-input.schemas';
+import { taskResultSchema, toolInputSchemas, toolNameSchema } from './tool-input.schemas';
 
 export * from './tool-input.schemas';
 
