@@ -4,12 +4,12 @@
  * before any key is used. Audience, issuer and expiry are checked; then the revocation hook runs
  * (logout writes the token id to NATS KV for the rest of the token's life).
  *
- * A token whose signature and claims were verified is remembered (by its exact text, until it
- * expires): the Ed25519 check cost the gateway a quarter of its CPU per request, and a client
+ * A token whose signature and claims were verified is remembered (by a SHA-256 of its text, so
+ * the bearer secret itself is not kept; until it expires): the Ed25519 check cost the gateway a quarter of its CPU per request, and a client
  * sends the same token for minutes. A remembered token is still checked for expiry, for its key
  * (a key no longer served is no longer trusted) and for revocation on every request.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
 import { DomainError, type ApiTokenScope } from '@agentyard/contracts';
 
@@ -51,7 +51,7 @@ const unauthenticated = (message: string): DomainError => new DomainError('UNAUT
 /** Verifies bearer tokens; every failure is a DomainError UNAUTHENTICATED (HTTP 401). */
 export class AccessTokenVerifier {
   private keys = new Map<string, KeyObject>();
-  /** Token text → its verified claims and signing key id; oldest dropped first. */
+  /** SHA-256 of the token text → its verified claims and signing key id; oldest dropped first. */
   private readonly verified = new Map<string, { claims: AccessClaims; kid: string }>();
 
   constructor(private readonly options: AccessTokenVerifierOptions) {}
@@ -62,10 +62,11 @@ export class AccessTokenVerifier {
   }
 
   async verify(token: string): Promise<AccessClaims> {
-    const known = this.verified.get(token);
+    const digest = createHash('sha256').update(token).digest('base64');
+    const known = this.verified.get(digest);
     if (known && this.keys.has(known.kid)) {
       if (known.claims.exp * 1000 <= Date.now()) {
-        this.verified.delete(token);
+        this.verified.delete(digest);
         throw unauthenticated('the access token has expired; refresh it');
       }
       if (await this.options.isRevoked(known.claims.jti)) throw unauthenticated('the access token was revoked (logged out)');
@@ -97,7 +98,7 @@ export class AccessTokenVerifier {
     }
     const claims = payload as unknown as AccessClaims;
     if (await this.options.isRevoked(claims.jti)) throw unauthenticated('the access token was revoked (logged out)');
-    this.verified.set(token, { claims, kid });
+    this.verified.set(digest, { claims, kid });
     if (this.verified.size > VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value as string);
     return claims;
   }
