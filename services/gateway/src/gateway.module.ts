@@ -15,6 +15,8 @@ export interface GatewayDeps {
   logger: Logger;
   rpc: NatsRpcClient;
   verifier: AccessTokenVerifier;
+  /** Shared with the WebSocket hub, so a revocation through this gateway reaches both at once. */
+  apiTokens: ApiTokenResolver;
   onShutdown: () => Promise<void>;
 }
 
@@ -29,7 +31,7 @@ export class GatewayModule {
       providers: [
         { provide: NatsRpcClient, useValue: deps.rpc },
         { provide: AccessTokenVerifier, useValue: deps.verifier },
-        ApiTokenResolver,
+        { provide: ApiTokenResolver, useValue: deps.apiTokens },
         AccessTokenGuard,
         WorkerCredentialGuard,
         { provide: APP_FILTER, useClass: HttpErrorFilter },

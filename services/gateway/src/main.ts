@@ -16,6 +16,7 @@ import { OwnershipIndex } from './infrastructure/ownership-index';
 import { LiveEventsHub } from './interface/live-events.ws';
 import { buildOpenApiDocument } from './interface/openapi';
 import { serveDashboard } from './interface/dashboard.static';
+import { ApiTokenResolver } from './infrastructure/api-token-resolver';
 
 async function main(): Promise<void> {
   const config = loadConfig(gatewayConfigSchema);
@@ -30,7 +31,8 @@ async function main(): Promise<void> {
     isRevoked: (jti) => revocations.isRevoked(jti),
   });
   const feed = new EventFeed(nc, (['auth', 'tasks', 'workers', 'allocation'] as const).map(streamName));
-  const hub = new LiveEventsHub(verifier, feed, new OwnershipIndex(rpc), nc);
+  const apiTokens = new ApiTokenResolver(rpc);
+  const hub = new LiveEventsHub(verifier, apiTokens, feed, new OwnershipIndex(rpc), nc);
 
   await bootstrapService({
     name: 'gateway',
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
       logger,
       rpc,
       verifier,
+      apiTokens,
       onShutdown: async () => {
         await hub.close();
         await feed.stop();

@@ -6,7 +6,8 @@
 import { Client } from 'pg';
 import { apiTokenPattern, type ApiToken, type CreatedApiToken, type TaskView } from '@agentyard/contracts';
 import { startPlatform, type Platform } from '@agentyard/local-infra';
-import { ApiClient } from './support/api-client';
+import { ApiClient, eventually } from './support/api-client';
+import { LiveSocket } from './support/live-socket';
 
 let platform: Platform;
 let api: ApiClient;
@@ -43,6 +44,27 @@ afterAll(async () => {
 });
 
 describe('API tokens through the gateway', () => {
+  it('open the live WebSocket for scripts: task events with tasks:read, none with workers:read alone, 4403 with neither', async () => {
+    const reader = await LiveSocket.open(platform.url, (await createToken(alice.client, { name: 'ws tasks', scopes: ['tasks:read'] })).token);
+    const workersOnly = await LiveSocket.open(platform.url, (await createToken(alice.client, { name: 'ws workers', scopes: ['workers:read'] })).token);
+    const mallorys = await LiveSocket.open(platform.url, (await createToken(mallory.client, { name: 'ws mallory', scopes: ['tasks:read'] })).token);
+    try {
+      const created = await alice.client.post<TaskView>('/api/v1/tasks', task);
+      expect(created.status).toBe(201);
+      await eventually('the task events on the tasks:read socket', async () => (reader.eventsOf(created.body.id).some((e) => e.type === 'TaskQueued') ? true : undefined));
+      // Mallory's own task proves her socket works while it saw none of Alice's.
+      const hers = await mallory.client.post<TaskView>('/api/v1/tasks', task);
+      await eventually("mallory's own task on her socket", async () => (mallorys.eventsOf(hers.body.id).length > 0 ? true : undefined));
+      expect(mallorys.eventsOf(created.body.id)).toEqual([]);
+      expect(workersOnly.eventsOf(created.body.id)).toEqual([]);
+      expect(workersOnly.events.filter((e) => e.streamId.startsWith('task-') || e.streamId.startsWith('user-'))).toEqual([]);
+    } finally {
+      for (const socket of [reader, workersOnly, mallorys]) socket.close();
+    }
+    const writeOnly = (await createToken(alice.client, { name: 'ws none', scopes: ['tasks:write'] })).token;
+    await expect(LiveSocket.open(platform.url, writeOnly)).rejects.toThrow('socket closed 4403');
+  });
+
   it('shows the secret once, lists without it, and scopes what the token can do', async () => {
     const readOnly = await createToken(alice.client, { name: 'ci read', scopes: ['tasks:read'] });
     expect(readOnly.token).toMatch(apiTokenPattern);

@@ -6,9 +6,22 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { apiTokenIdentitySchema, apiTokenSubjects, type ApiTokenIdentity } from '@agentyard/contracts';
+import type { AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
 
 export const apiTokenCacheTtlMs = 30_000;
+
+/** An API token's identity as the claims the gateway's handlers read (good for one cache TTL). */
+export function apiTokenClaims(identity: ApiTokenIdentity, now = Date.now()): AccessClaims {
+  return {
+    sub: identity.userId,
+    username: identity.username,
+    jti: `api-token:${identity.tokenId}`,
+    exp: Math.floor((now + apiTokenCacheTtlMs) / 1000),
+    kind: 'api-token',
+    scopes: identity.scopes,
+  };
+}
 const maxEntries = 10_000;
 
 @Injectable()

@@ -4,7 +4,9 @@
  * its first message (within 5 s). After that it receives `{ "type": "event", "event": … }` for
  * events that belong to it — ownership is checked per message, per socket (brief §10). The
  * socket closes with 4401 when the token expires or its user logs out; the client refreshes and
- * reconnects.
+ * reconnects. An API token (`ayt_…`, for scripts) works too: it receives task events and output
+ * with `tasks:read`, worker events with `workers:read` (4403 with neither), and is checked again
+ * every cache TTL, so a revoked token's socket closes with 4401 within about 30 s.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -13,6 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { outputChunkSchema, type Envelope, type OutputChunk } from '@agentyard/contracts';
 import type { AccessClaims, AccessTokenVerifier } from '@agentyard/service-kit';
+import { apiTokenCacheTtlMs, apiTokenClaims, type ApiTokenResolver } from '../infrastructure/api-token-resolver';
 import type { EventFeed } from '../infrastructure/event-feed';
 import type { OwnershipIndex } from '../infrastructure/ownership-index';
 
@@ -23,6 +26,7 @@ interface Session {
 }
 
 export const WS_CLOSE_UNAUTHENTICATED = 4401;
+export const WS_CLOSE_FORBIDDEN = 4403;
 
 /** A socket this far behind gets no more output frames until it catches up (events still flow). */
 const OUTPUT_BACKPRESSURE_BYTES = 4 * 1024 * 1024;
@@ -43,6 +47,7 @@ export class LiveEventsHub {
 
   constructor(
     private readonly verifier: AccessTokenVerifier,
+    private readonly apiTokens: ApiTokenResolver,
     private readonly feed: EventFeed,
     private readonly ownership: OwnershipIndex,
     private readonly nc: NatsConnection,
@@ -128,11 +133,17 @@ export class LiveEventsHub {
       return;
     }
     try {
-      const claims = await this.verifier.verify(token);
+      const apiToken = token.startsWith('ayt_');
+      const claims = apiToken ? apiTokenClaims(await this.apiTokens.resolve(token)) : await this.verifier.verify(token);
+      if (apiToken && !claims.scopes?.some((s) => s === 'tasks:read' || s === 'workers:read')) {
+        ws.close(WS_CLOSE_FORBIDDEN, 'this API token has neither the tasks:read nor the workers:read scope');
+        return;
+      }
       await this.goLive();
       if (ws.readyState !== ws.OPEN) return this.goIdleLater(); // closed while we were starting
-      const msLeft = claims.exp * 1000 - Date.now();
-      const expiry = setTimeout(() => ws.close(WS_CLOSE_UNAUTHENTICATED, 'access token expired'), Math.max(0, msLeft));
+      const expiry = apiToken
+        ? setInterval(() => void this.recheckApiToken(ws, token), apiTokenCacheTtlMs + 1_000)
+        : setTimeout(() => ws.close(WS_CLOSE_UNAUTHENTICATED, 'access token expired'), Math.max(0, claims.exp * 1000 - Date.now()));
       this.sessions.set(ws, { socket: ws, claims, expiry });
       ws.send(JSON.stringify({ type: 'ready', userId: claims.sub }));
     } catch (e) {
@@ -140,12 +151,30 @@ export class LiveEventsHub {
     }
   }
 
+  /** An API token's socket lives while the token resolves; revoked or expired → 4401. */
+  private async recheckApiToken(ws: WebSocket, token: string): Promise<void> {
+    try {
+      await this.apiTokens.resolve(token);
+    } catch {
+      ws.close(WS_CLOSE_UNAUTHENTICATED, 'the API token was revoked or has expired');
+    }
+  }
+
+  /** What an API token's scopes let its socket receive (a session receives everything it owns). */
+  private scopeAllows(claims: AccessClaims, event: Envelope | 'output'): boolean {
+    if (claims.kind !== 'api-token') return true;
+    const scopes = claims.scopes ?? [];
+    if (event === 'output' || event.streamId.startsWith('task-') || event.streamId.startsWith('allocation-')) return scopes.includes('tasks:read');
+    if (event.streamId.startsWith('worker-')) return scopes.includes('workers:read');
+    return false; // the user's own auth events are for their sessions
+  }
+
   private async forwardOutput(chunk: OutputChunk): Promise<void> {
     const current = this.ownership.attemptOf(chunk.taskId);
     if (current !== undefined && current !== chunk.attempt) return;
     const frame = JSON.stringify({ type: 'output', chunk });
     for (const session of [...this.sessions.values()]) {
-      if (session.socket.bufferedAmount > OUTPUT_BACKPRESSURE_BYTES) continue;
+      if (session.socket.bufferedAmount > OUTPUT_BACKPRESSURE_BYTES || !this.scopeAllows(session.claims, 'output')) continue;
       if (await this.ownership.mayUserSeeTask(session.claims.sub, chunk.taskId)) session.socket.send(frame);
     }
   }
@@ -153,7 +182,7 @@ export class LiveEventsHub {
   private async broadcast(event: Envelope): Promise<void> {
     const frame = JSON.stringify({ type: 'event', event });
     for (const session of [...this.sessions.values()]) {
-      if (!(await this.ownership.mayReceive(session.claims.sub, event))) continue;
+      if (!this.scopeAllows(session.claims, event) || !(await this.ownership.mayReceive(session.claims.sub, event))) continue;
       if (event.type === 'UserLoggedOut' && (!event.data.familyId || event.data.familyId === session.claims.fam)) {
         session.socket.send(frame);
         session.socket.close(WS_CLOSE_UNAUTHENTICATED, 'logged out');
