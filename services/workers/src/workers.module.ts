@@ -9,7 +9,7 @@ import { CreateRegistrationTokenHandler } from './application/create-registratio
 import { GetWorkerQuery } from './application/get-worker.query';
 import { ListWorkersQuery } from './application/list-workers.query';
 import { LivenessSweeper } from './application/liveness-sweeper';
-import { DrainWorkerHandler, GrantWorkerRoleHandler, ResumeWorkerHandler, RevokeWorkerCredentialHandler } from './application/manage-worker.handlers';
+import { GrantWorkerRoleHandler, RevokeWorkerCredentialHandler, SetWorkerDrainedHandler } from './application/manage-worker.handlers';
 import { RecordHeartbeatHandler } from './application/record-heartbeat.handler';
 import { RegisterWorkerHandler } from './application/register-worker.handler';
 import { WORKERS_SETTINGS, type WorkersSettings } from './application/request-context';
@@ -59,8 +59,7 @@ export class WorkersModule {
         RegisterWorkerHandler,
         AuthenticateWorkerQuery,
         RecordHeartbeatHandler,
-        DrainWorkerHandler,
-        ResumeWorkerHandler,
+        SetWorkerDrainedHandler,
         GrantWorkerRoleHandler,
         RevokeWorkerCredentialHandler,
         GetWorkerQuery,

@@ -12,30 +12,19 @@ import { GetWorkerQuery } from './get-worker.query';
 import type { RequestContext } from './request-context';
 import { WorkerCommands } from './worker-commands';
 
+/**
+ * Drain (stop placing new tasks, like kubectl cordon) or resume (undo it). One handler: the two
+ * differ only in the command.
+ */
 @Injectable()
-export class DrainWorkerHandler {
+export class SetWorkerDrainedHandler {
   constructor(
     private readonly commands: WorkerCommands,
     private readonly getWorker: GetWorkerQuery,
   ) {}
 
-  async execute(actorId: string, workerId: string, ctx: RequestContext): Promise<WorkerView> {
-    const { version } = await this.commands.run({ kind: 'DrainWorker', workerId, actorId }, ctx, actorId);
-    await this.commands.settled(workerId, version);
-    return this.getWorker.execute(actorId, workerId);
-  }
-}
-
-/** Undoes a drain (kubectl uncordon): allocation places new tasks on the worker again. */
-@Injectable()
-export class ResumeWorkerHandler {
-  constructor(
-    private readonly commands: WorkerCommands,
-    private readonly getWorker: GetWorkerQuery,
-  ) {}
-
-  async execute(actorId: string, workerId: string, ctx: RequestContext): Promise<WorkerView> {
-    const { version } = await this.commands.run({ kind: 'ResumeWorker', workerId, actorId }, ctx, actorId);
+  async execute(actorId: string, workerId: string, drained: boolean, ctx: RequestContext): Promise<WorkerView> {
+    const { version } = await this.commands.run({ kind: drained ? 'DrainWorker' : 'ResumeWorker', workerId, actorId }, ctx, actorId);
     await this.commands.settled(workerId, version);
     return this.getWorker.execute(actorId, workerId);
   }

@@ -10,7 +10,7 @@ import { AuthenticateWorkerQuery } from '../application/authenticate-worker.quer
 import { CreateRegistrationTokenHandler } from '../application/create-registration-token.handler';
 import { GetWorkerQuery } from '../application/get-worker.query';
 import { ListWorkersQuery } from '../application/list-workers.query';
-import { DrainWorkerHandler, GrantWorkerRoleHandler, ResumeWorkerHandler, RevokeWorkerCredentialHandler } from '../application/manage-worker.handlers';
+import { GrantWorkerRoleHandler, RevokeWorkerCredentialHandler, SetWorkerDrainedHandler } from '../application/manage-worker.handlers';
 import { RecordHeartbeatHandler } from '../application/record-heartbeat.handler';
 import { RegisterWorkerHandler } from '../application/register-worker.handler';
 import type { RequestContext } from '../application/request-context';
@@ -37,8 +37,7 @@ export class WorkersController {
     private readonly register: RegisterWorkerHandler,
     private readonly authenticate: AuthenticateWorkerQuery,
     private readonly heartbeat: RecordHeartbeatHandler,
-    private readonly drain: DrainWorkerHandler,
-    private readonly resume: ResumeWorkerHandler,
+    private readonly drained: SetWorkerDrainedHandler,
     private readonly grantRole: GrantWorkerRoleHandler,
     private readonly revokeCredential: RevokeWorkerCredentialHandler,
     private readonly getWorker: GetWorkerQuery,
@@ -74,13 +73,13 @@ export class WorkersController {
   @MessagePattern(servedSubjects.drain)
   onDrain(@Payload() data: unknown): Promise<WorkerView> {
     const { actor, workerId } = parseOrThrow(workerRefCommandSchema, data);
-    return this.drain.execute(actor.userId, workerId, requestContext());
+    return this.drained.execute(actor.userId, workerId, true, requestContext());
   }
 
   @MessagePattern(servedSubjects.resume)
   onResume(@Payload() data: unknown): Promise<WorkerView> {
     const { actor, workerId } = parseOrThrow(workerRefCommandSchema, data);
-    return this.resume.execute(actor.userId, workerId, requestContext());
+    return this.drained.execute(actor.userId, workerId, false, requestContext());
   }
 
   @MessagePattern(servedSubjects.grantRole)
