@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { apiTokenIdentitySchema, apiTokenSubjects, type ApiTokenIdentity } from '@agentyard/contracts';
-import type { AccessClaims } from '@agentyard/service-kit';
+import { setBounded, type AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
 
 export const apiTokenCacheTtlMs = 30_000;
@@ -37,11 +37,7 @@ export class ApiTokenResolver {
     if (hit && hit.until > now) return hit.identity;
     if (hit) this.cache.delete(key);
     const identity = await this.rpc.request(apiTokenSubjects.authenticate, { token }, { schema: apiTokenIdentitySchema });
-    if (this.cache.size >= maxEntries) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
-    this.cache.set(key, { identity, until: now + apiTokenCacheTtlMs });
+    setBounded(this.cache, key, { identity, until: now + apiTokenCacheTtlMs }, maxEntries);
     return identity;
   }
 

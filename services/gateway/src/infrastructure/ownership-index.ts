@@ -7,13 +7,12 @@
  */
 import { DomainError, taskSubjects, workerSubjects, type Envelope } from '@agentyard/contracts';
 import type { NatsRpcClient } from '@agentyard/messaging';
+import { setBounded } from '@agentyard/service-kit';
 
 const LIMIT = 200_000;
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > LIMIT) map.delete(map.keys().next().value as K);
+  setBounded(map, key, value, LIMIT);
 }
 
 export class OwnershipIndex {

@@ -12,6 +12,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
 import { DomainError, type ApiTokenScope } from '@agentyard/contracts';
+import { setBounded } from './bounded-map';
 
 export interface AccessClaims {
   /** User id. */
@@ -98,8 +99,7 @@ export class AccessTokenVerifier {
     }
     const claims = payload as unknown as AccessClaims;
     if (await this.options.isRevoked(claims.jti)) throw unauthenticated('the access token was revoked (logged out)');
-    this.verified.set(digest, { claims, kid });
-    if (this.verified.size > VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value as string);
+    setBounded(this.verified, digest, { claims, kid }, VERIFIED_TOKENS_KEPT);
     return claims;
   }
 }

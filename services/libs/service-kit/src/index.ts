@@ -9,3 +9,4 @@ export { PeriodicJob } from './periodic-job';
 export { ServiceKitModule, ROOT_LOGGER } from './service-kit.module';
 export { bootstrapService, runMain, type BootstrapOptions } from './bootstrap';
 export { forEachConcurrently } from './concurrency';
+export { setBounded } from './bounded-map';
