@@ -1,6 +1,7 @@
 // Diagnostic: CPU seconds per process (services, agents, postgres, nats-server) spent on a burst
 // of no-op tasks, i.e. where each task's CPU goes. Usage: BURST=1000 node bench/tasks/cpu-by-process.mjs
-// (PROFILE=<service> PROF_MS=<ms> also writes a CPU profile of that service, see cpu-profile.preload.cjs)
+// (PROFILE=<service> PROF_MS=<ms> also writes a CPU profile of that service, see cpu-profile.preload.cjs;
+// STATEMENTS=1 also prints the statements each task costs, per database, from pg_stat_statements)
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { api, sleep, startBenchPlatform } from './bench-platform.mjs';
@@ -8,6 +9,8 @@ import { api, sleep, startBenchPlatform } from './bench-platform.mjs';
 const require = createRequire(import.meta.url);
 const pg = require('pg');
 const BURST = Number(process.env.BURST ?? 1000);
+const STATEMENTS = process.env.STATEMENTS === '1';
+if (STATEMENTS) process.env.AGENTYARD_PG_SETTINGS = `${process.env.AGENTYARD_PG_SETTINGS ?? ''} shared_preload_libraries=pg_stat_statements pg_stat_statements.track=all`;
 
 function cpuByProcess() {
   const out = new Map();
@@ -32,6 +35,7 @@ try {
   // Transactions per database (each service has its own): how many commits a task costs where.
   const xacts = async () => new Map((await db.query("select datname, xact_commit::bigint n from pg_stat_database where datname not in ('postgres', 'template0', 'template1')")).rows.map((r) => [r.datname, Number(r.n)]));
   const xactsBefore = await xacts();
+  if (STATEMENTS) await db.query('create extension if not exists pg_stat_statements; select pg_stat_statements_reset()');
   const before = cpuByProcess();
   const t0 = performance.now();
   let next = 0;
@@ -47,7 +51,6 @@ try {
   const after = cpuByProcess();
   await sleep(600); // pg_stat_database is updated by backends at most every 500 ms
   const xactsAfter = await xacts();
-  await db.end();
   console.log(`${BURST} tasks: submitted in ${((submitted - t0) / 1000).toFixed(1)} s, all succeeded after ${seconds.toFixed(1)} s (${(BURST / seconds).toFixed(1)} tasks/s)`);
   let total = 0;
   const rows = [...after].map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / 100]).sort((a, b) => b[1] - a[1]);
@@ -57,6 +60,15 @@ try {
   }
   console.log(`${'all'.padEnd(12)} ${total.toFixed(2).padStart(7)} s CPU  ${((total * 1000) / BURST).toFixed(2).padStart(6)} ms/task (machine: 2 cores × ${seconds.toFixed(1)} s = ${(2 * seconds).toFixed(1)} s)`);
   console.log('commits per task by database:', [...xactsAfter].map(([k, v]) => `${k} ${((v - (xactsBefore.get(k) ?? 0)) / BURST).toFixed(1)}`).join(', '));
+  if (STATEMENTS) {
+    const { rows: statements } = await db.query(
+      `select d.datname, s.calls::bigint calls, s.total_exec_time ms, s.rows::bigint rws, left(regexp_replace(s.query, '\\s+', ' ', 'g'), 110) q
+         from pg_stat_statements s join pg_database d on d.oid = s.dbid order by s.total_exec_time desc limit 30`,
+    );
+    console.log('statements by Postgres time (calls and ms per task):');
+    for (const r of statements) console.log(`${r.datname.split('_')[0].padEnd(10)} ${(Number(r.calls) / BURST).toFixed(2).padStart(6)} calls ${(r.ms / BURST).toFixed(3).padStart(7)} ms  ${r.q}`);
+  }
+  await db.end();
 } finally {
   await stop();
 }

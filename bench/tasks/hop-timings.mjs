@@ -52,6 +52,7 @@ try {
     ['TaskSucceeded@occurred', 'TaskSucceeded@nats'],
     ['report:finished@nats', 'TaskSucceeded@nats'],
     ['post', 'reply'],
+    ['TaskCreated@occurred', 'report:started@nats'],
   ];
   const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
   for (const [a, b] of hops) {

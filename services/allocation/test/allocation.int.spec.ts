@@ -255,6 +255,21 @@ describe('Allocation', () => {
     });
   });
 
+  describe('when the only capable worker is drained right after a pass placed a task on it', () => {
+    it('defers the next task instead of deciding it from the picture that pass read', async () => {
+      await registerWorker('w20', 'u20', ['shell'], { slots: 4 });
+      await submitTask('t20a', 'u20', 'shell');
+      expect(await decisionFor('t20a')).toMatchObject({ workerId: 'w20' });
+
+      await workerEvent('w20', 'WorkerDrained', { byUserId: 'u20' });
+      await consumed();
+      await submitTask('t20b', 'u20', 'shell');
+      const deferral = await deferralFor('t20b');
+      expect(deferral.candidates.find((c) => c.workerId === 'w20')).toMatchObject({ eligible: false });
+      expect(decisions('t20b')).toHaveLength(0);
+    });
+  });
+
   describe('when three tasks queue for a worker with two slots', () => {
     it('decides two, and the third — waiting, with no deferral recorded — once a heartbeat shows a slot freed', async () => {
       await registerWorker('w3', 'u3', ['gemini-cli'], { slots: 2 });

@@ -21,6 +21,12 @@
  *    slot, each next one twice as large) and stops once no slot is left: a backlog costs what the free slots can take, not the backlog.
  *    A head of the queue that no worker fits does not starve the tasks behind it: the pass pages
  *    past it, and after ten full pages the next pass goes on from where this one stopped;
+ *  - a pass reuses the previous pass's picture of the workers (what they are, what is placed on
+ *    them, counting its own decisions) while nothing it does not show has changed: the
+ *    projection says when an applied event may have changed it (`invalidate`), as do heartbeats
+ *    freeing capacity and the safety-net timer, and it is read again after ROUND_MAX_AGE_MS
+ *    anyway (heartbeat figures move). On an idle platform a new task is then decided with one
+ *    query (the queue), not six;
  *  - once no worker has a free slot left in a pass, a task whose deferral is already recorded
  *    is not decided again in that pass: nothing could place it, and a backlog of thousands would
  *    otherwise be re-scored on every pass. (A rejection that changes while every slot is busy —
@@ -50,6 +56,10 @@ export class AllocationLoop implements OnModuleDestroy {
    * for a busy worker's slot (`recorded: false`: such a wait is not recorded, see place()).
    */
   private readonly deferred = new Map<string, { picture: string; recorded: boolean }>();
+  /** The last pass's picture of the workers, and when it was read (performance.now()). */
+  private round: { value: PassRound; readAt: number } | undefined;
+  /** Something the cached round does not show may have changed since it was read. */
+  private pictureChanged = true;
   /** Where the next pass starts when the last one stopped at its page limit (else the head). */
   private resumeAfter: PendingCursor | undefined;
   private readonly passes: Counter;
@@ -73,14 +83,20 @@ export class AllocationLoop implements OnModuleDestroy {
       labelNames: ['outcome'],
       registers: [metrics.registry],
     });
-    heartbeats.onCapacityFreed(() => this.trigger());
+    heartbeats.onCapacityFreed(() => {
+      this.invalidate();
+      this.trigger();
+    });
   }
 
   /** Starts the safety-net timer and runs a first pass. */
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.safetyNet = setInterval(() => this.trigger(), this.settings.safetyNetIntervalMs);
+    this.safetyNet = setInterval(() => {
+      this.invalidate();
+      this.trigger();
+    }, this.settings.safetyNetIntervalMs);
     this.trigger();
   }
 
@@ -94,6 +110,11 @@ export class AllocationLoop implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.stop();
+  }
+
+  /** The next pass reads the workers' picture again (an event may have changed it). */
+  invalidate(): void {
+    this.pictureChanged = true;
   }
 
   /** Asks for a pass soon; triggers during a pass coalesce into one more pass. */
@@ -110,6 +131,7 @@ export class AllocationLoop implements OnModuleDestroy {
         try {
           await this.pass();
         } catch (error) {
+          this.invalidate(); // its decisions may be counted in the round but not stored
           this.logger.error({ err: error }, 'allocation pass failed; the next trigger retries');
         }
         // Under load every event batch asks for a pass; a short breather lets the triggers of a
@@ -124,8 +146,7 @@ export class AllocationLoop implements OnModuleDestroy {
 
   private async pass(): Promise<void> {
     const now = new Date();
-    await this.scheduleNextNotBefore(now);
-    const round = await this.snapshot(now);
+    const round = await this.currentRound(now);
     const seen = new Set<string>();
     let after = this.resumeAfter;
     this.resumeAfter = undefined;
@@ -160,6 +181,18 @@ export class AllocationLoop implements OnModuleDestroy {
       }
     }
     this.passes.inc();
+  }
+
+  /** The cached round while nothing it does not show changed, else a fresh one. */
+  private async currentRound(now: Date): Promise<PassRound> {
+    if (this.round && !this.pictureChanged && performance.now() - this.round.readAt <= ROUND_MAX_AGE_MS) return this.round.value;
+    // Cleared before reading: an event applied during the reads marks the new round stale again.
+    this.pictureChanged = false;
+    const readAt = performance.now();
+    await this.scheduleNextNotBefore(now);
+    const value = await this.snapshot(now);
+    this.round = { value, readAt };
+    return value;
   }
 
   /** What a pass decides against: the workers, their heartbeats and what is placed on them. */
@@ -275,6 +308,12 @@ export class AllocationLoop implements OnModuleDestroy {
 
 /** Least time between the end of one pass and the start of the next when triggers keep coming. */
 const PASS_SPACING_MS = 5;
+
+/**
+ * Longest a pass reuses the workers' picture: heartbeats (every 5 s) move the figures it scores
+ * on, and a decision's hold on a slot runs out, without any event saying so.
+ */
+const ROUND_MAX_AGE_MS = 1_000;
 
 /** Smallest page of pending tasks a pass reads. */
 const MIN_PAGE = 32;

@@ -10,7 +10,7 @@ import { taskEvents, workerEvents, type Envelope } from '@agentyard/contracts';
 import { TaskRepository } from '../infrastructure/task.repository';
 import { WorkerRepository } from '../infrastructure/worker.repository';
 import type { ApplyResult, OutOfOrderEvent } from './stream-order';
-import { evolveTask } from './task-state.projection';
+import { evolveTask, leavesWorkersPictureAlone } from './task-state.projection';
 import { evolveWorker, workerEventsThatMayFreeCapacity } from './worker-state.projection';
 
 export interface ProjectionOutcome {
@@ -18,6 +18,11 @@ export interface ProjectionOutcome {
   results: Array<ApplyResult | OutOfOrderEvent>;
   /** True when a pass should run (an applied event may have made a task placeable). */
   triggersPass: boolean;
+  /**
+   * True when an applied event may change the workers' picture a pass decides against (or when
+   * a queued task waits for a time): the next pass must read it again, not reuse the last one.
+   */
+  changesPicture: boolean;
 }
 
 /** Task events that do not change what can be placed where. */
@@ -46,8 +51,9 @@ export class ProjectEventsHandler {
       events.map((event) => ({ entityId: String(event.data.taskId ?? event.streamId.replace(/^task-/, '')), event })),
       evolveTask,
     );
-    const triggersPass = events.some((e, i) => results[i] === 'applied' && taskEvents.has(e.type) && !taskEventsWithoutEffect.has(e.type));
-    return { results, triggersPass };
+    const applied = events.filter((_, i) => results[i] === 'applied');
+    const triggersPass = applied.some((e) => taskEvents.has(e.type) && !taskEventsWithoutEffect.has(e.type));
+    return { results, triggersPass, changesPicture: applied.some((e) => !leavesWorkersPictureAlone(e)) };
   }
 
   /** Applies a batch of worker events (checked, in stream order) in one transaction. */
@@ -57,6 +63,6 @@ export class ProjectEventsHandler {
       evolveWorker,
     );
     const triggersPass = events.some((e, i) => results[i] === 'applied' && workerEventsThatMayFreeCapacity.has(e.type));
-    return { results, triggersPass };
+    return { results, triggersPass, changesPicture: results.includes('applied') };
   }
 }

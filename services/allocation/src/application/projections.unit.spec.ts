@@ -1,7 +1,7 @@
 import type { Envelope, Heartbeat } from '@agentyard/contracts';
 import { freesCapacity } from './live-heartbeats';
 import { applyInStreamOrder, orderOf, OutOfOrderEvent, type EntityRowsIo } from './stream-order';
-import { evolveTask, type TaskState } from './task-state.projection';
+import { evolveTask, leavesWorkersPictureAlone, type TaskState } from './task-state.projection';
 import { evolveWorker, type WorkerState } from './worker-state.projection';
 
 function envelope(streamId: string, streamVersion: number, type: string, data: Record<string, unknown>, occurredAt = '2026-11-29T12:00:00.000Z'): Envelope {
@@ -84,6 +84,25 @@ describe('Task state (allocation view)', () => {
       const before = foldTask(created);
       expect(evolveTask(before, envelope('task-t1', 2, 'TaskFrobnicated', { taskId: 't1' }))).toEqual({ ...before, version: 2 });
     });
+  });
+});
+
+describe("Which task events leave the workers' picture of the last pass current", () => {
+  const event = (type: string, data: Record<string, unknown> = {}) => envelope('task-t1', 1, type, { taskId: 't1', ...data });
+
+  it('a task created, or queued with nothing to wait for, leaves it (the pass counts its own decisions)', () => {
+    expect(leavesWorkersPictureAlone(event('TaskCreated'))).toBe(true);
+    expect(leavesWorkersPictureAlone(event('TaskQueued', { attempt: 1, reason: 'created', notBefore: null }))).toBe(true);
+    expect(leavesWorkersPictureAlone(event('TaskQueued', { attempt: 1, reason: 'created' }))).toBe(true);
+  });
+
+  it.each(['TaskAssigned', 'TaskStarted', 'TaskSucceeded', 'TaskFailed', 'TaskTimedOut', 'TaskCancelled', 'TaskRequeued', 'TaskDeleted', 'TaskFrobnicated'])(
+    '%s may change it (a slot taken or freed, or unknown): the next pass reads the workers again',
+    (type) => expect(leavesWorkersPictureAlone(event(type))).toBe(false),
+  );
+
+  it('a task queued to wait for a time may change it (the pass schedules its wake-up)', () => {
+    expect(leavesWorkersPictureAlone(event('TaskQueued', { attempt: 2, reason: 'requeued', notBefore: '2026-11-29T12:00:05.000Z' }))).toBe(false);
   });
 });
 

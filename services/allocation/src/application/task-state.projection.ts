@@ -121,3 +121,13 @@ export function evolveTask(row: TaskState | null, event: Envelope): TaskState {
       return s;
   }
 }
+
+/**
+ * True when a task event cannot change the picture of the workers an allocation pass decides
+ * against (allocation-loop.ts reuses it between passes): a task created, or entering the queue
+ * with no time to wait for. Anything else — a task placed, started, finished, requeued, waiting
+ * for a time (the pass schedules a wake-up), or an event type unknown here — may.
+ */
+export function leavesWorkersPictureAlone(event: Envelope): boolean {
+  return event.type === 'TaskCreated' || event.type === 'TaskReportRejected' || (event.type === 'TaskQueued' && event.data.notBefore == null);
+}

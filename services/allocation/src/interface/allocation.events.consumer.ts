@@ -63,7 +63,8 @@ export class AllocationEventsConsumer {
       }
     });
     const valid = checked.filter((c): c is Envelope => !(c instanceof Error));
-    const outcome = valid.length > 0 ? await apply(valid) : { results: [], triggersPass: false };
+    const outcome = valid.length > 0 ? await apply(valid) : { results: [], triggersPass: false, changesPicture: false };
+    if (outcome.changesPicture) this.loop.invalidate();
     if (outcome.triggersPass) this.loop.trigger();
     let next = 0;
     return checked.map((c) => {

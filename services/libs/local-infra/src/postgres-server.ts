@@ -179,6 +179,8 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     '-c', 'shared_buffers=256MB',
   ];
   if (options.ephemeral) settings.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  // Diagnostics (bench/tasks/cpu-by-process.mjs STATEMENTS=1): extra `name=value` settings.
+  for (const setting of (process.env.AGENTYARD_PG_SETTINGS ?? '').split(/\s+/).filter(Boolean)) settings.push('-c', setting);
   const child = spawn(join(binDir, 'postgres'), ['-D', dataDir, '-p', String(port), ...settings], {
     stdio: ['ignore', 'ignore', 'pipe'],
     cwd: '/tmp',
