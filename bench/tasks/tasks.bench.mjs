@@ -10,18 +10,14 @@
 // measuring fork/exec rather than the queueing machinery; PTY=1 measures that variant instead.
 // Usage: npm run bench:tasks   (env: RATE=200 SECONDS=10 BURST=2000 WORKERS=2 SLOTS=8 IDLE_SECONDS=30;
 //   PROFILE=<service> writes a CPU profile of that service, see cpu-profile.preload.cjs)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, root, sleep, startBenchPlatform } from './bench-platform.mjs';
+import { benchBullmq, paced, pct } from './bullmq-peer.mjs';
 
 const require = createRequire(import.meta.url);
-const infra = require(join(root, 'services/libs/local-infra/dist/index.js'));
-const pty = require('node-pty');
-const { Queue, Worker, QueueEvents } = require('bullmq');
-const IORedis = require('ioredis');
 const pg = require('pg');
 
 const RATE = Number(process.env.RATE ?? 200);
@@ -31,84 +27,7 @@ const WORKERS = Number(process.env.WORKERS ?? 2);
 const SLOTS = Number(process.env.SLOTS ?? 8);
 const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 30);
 
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-
 const PTY = process.env.PTY === '1';
-
-function runNoop() {
-  if (!PTY) return Promise.resolve();
-  return new Promise((resolve) => {
-    const p = pty.spawn('/bin/sh', ['-c', 'true'], { cwd: tmpdir(), env: { PATH: process.env.PATH } });
-    p.onExit(() => resolve());
-  });
-}
-
-/** Paces `count` submissions at `rate`/s; `submit(i)` returns a promise. */
-async function paced(count, rate, submit) {
-  const started = performance.now();
-  const pending = [];
-  for (let i = 0; i < count; i++) {
-    const due = started + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait);
-    pending.push(submit(i));
-  }
-  return Promise.all(pending);
-}
-
-// ---------------------------------------------------------------------------------------------
-async function benchBullmq() {
-  const port = await infra.freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
-  const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  await infra.waitForPort(port);
-  const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
-  const starts = new Map();
-  const clients = [];
-  const client = () => {
-    const c = new IORedis(connection);
-    clients.push(c);
-    return c;
-  };
-  const workers = Array.from({ length: WORKERS }, () =>
-    new Worker('bench', async (job) => {
-      starts.set(job.id, Date.now());
-      await runNoop();
-    }, { connection: client(), concurrency: SLOTS }),
-  );
-  const queue = new Queue('bench', { connection: client() });
-  const events = new QueueEvents('bench', { connection: client() });
-  await events.waitUntilReady();
-
-  // 1. latency at a steady rate
-  const added = new Map();
-  const jobs = await paced(RATE * SECONDS, RATE, async (i) => {
-    const job = await queue.add('noop', { i }, { removeOnComplete: true });
-    added.set(job.id, job.timestamp);
-    return job.id;
-  });
-  while (starts.size < jobs.length) await sleep(20);
-  const latency = jobs.map((id) => starts.get(id) - added.get(id));
-
-  // 2. sustained throughput
-  let completed = 0;
-  events.on('completed', () => completed++);
-  const t0 = performance.now();
-  for (let i = 0; i < BURST; i += 500) await queue.addBulk(Array.from({ length: Math.min(500, BURST - i) }, (_, k) => ({ name: 'noop', data: { k }, opts: { removeOnComplete: true } })));
-  while (completed < BURST) await sleep(10);
-  const throughput = BURST / ((performance.now() - t0) / 1000);
-
-  await Promise.all(workers.map((w) => w.close()));
-  await queue.close();
-  await events.close();
-  // BullMQ does not close connections it was given.
-  await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
-  redis.kill('SIGTERM');
-  return { latency, throughput };
-}
 
 // ---------------------------------------------------------------------------------------------
 async function benchAgentyard() {
@@ -190,7 +109,7 @@ async function stageBreakdown(platform, ids) {
 }
 
 // ---------------------------------------------------------------------------------------------
-const bull = await benchBullmq();
+const bull = await benchBullmq({ rate: RATE, seconds: SECONDS, burst: BURST, workers: WORKERS, slots: SLOTS, pty: PTY });
 const ay = await benchAgentyard();
 const row = (name, a, b, unit, better) => `| ${name} | ${a.toFixed(1)} ${unit} | ${b.toFixed(1)} ${unit} | ${(a / b).toFixed(2)} (${better}) |`;
 const lines = [

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const store = await PostgresEventStore.connect({ connectionString: config.DATABASE_URL, poolSize: 8 });
   await store.migrate();
 
-  const nc = await connectNats({ servers: config.NATS_URL, name: 'allocation' });
+  const nc = await connectNats({ servers: config.NATS_URL, name: 'allocation', credsFile: config.NATS_CREDS_FILE });
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, eventStreamConfig('allocation'));
   await ensureStreamExists(jsm, 'tasks');

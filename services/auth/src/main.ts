@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const tokens = new TokenIssuer(db);
   await tokens.init();
 
-  const nc = await connectNats({ servers: config.NATS_URL, name: 'auth' });
+  const nc = await connectNats({ servers: config.NATS_URL, name: 'auth', credsFile: config.NATS_CREDS_FILE });
   await ensureStream(await jetstreamManager(nc), eventStreamConfig('auth'));
   const revocations = await RevocationList.open(nc, revokedTokensBucket, jwtSettings.accessTtlSeconds * 1000);
   const relay = new EventRelay({

@@ -21,7 +21,7 @@ import { ApiTokenResolver } from './infrastructure/api-token-resolver';
 async function main(): Promise<void> {
   const config = loadConfig(gatewayConfigSchema);
   const logger = createLogger('gateway', config.LOG_LEVEL);
-  const nc = await connectNats({ servers: config.NATS_URL, name: 'gateway' });
+  const nc = await connectNats({ servers: config.NATS_URL, name: 'gateway', credsFile: config.NATS_CREDS_FILE });
   const rpc = new NatsRpcClient(nc, { defaultTimeoutMs: config.RPC_TIMEOUT_MS });
   const revocations = await RevocationList.open(nc, revokedTokensBucket, jwtSettings.accessTtlSeconds * 1000);
   const verifier = new AccessTokenVerifier({

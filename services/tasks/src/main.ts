@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const checkpoints = PostgresCheckpointStore.fromKysely(db);
   const view = new TaskViewRunner({ store, db, checkpoints, onError: (error) => logger.error({ err: error }, 'task_view projection failed; retrying') });
 
-  const nc = await connectNats({ servers: config.NATS_URL, name: 'tasks' });
+  const nc = await connectNats({ servers: config.NATS_URL, name: 'tasks', credsFile: config.NATS_CREDS_FILE });
   await provisionStreams(await jetstreamManager(nc));
   const js = jetstream(nc);
   const relay = new EventRelay({

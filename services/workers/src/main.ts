@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     onError: (error) => logger.error({ err: error }, 'worker_view projection failed; retrying'),
   });
 
-  const nc = await connectNats({ servers: config.NATS_URL, name: 'workers' });
+  const nc = await connectNats({ servers: config.NATS_URL, name: 'workers', credsFile: config.NATS_CREDS_FILE });
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, eventStreamConfig('workers'));
   const consumers = await WorkConsumers.open(jsm);

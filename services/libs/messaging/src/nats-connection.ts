@@ -5,7 +5,8 @@
  * closing, so acks and replies already produced are not thrown away.
  */
 import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { connect, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 
 /** Options for `connectNats`; anything of the client's own options may be passed through. */
 export interface NatsConnectOptions extends Omit<NodeConnectionOptions, 'servers' | 'name'> {
@@ -13,6 +14,8 @@ export interface NatsConnectOptions extends Omit<NodeConnectionOptions, 'servers
   servers: string | string[];
   /** Connection name shown in server monitoring: use the service name. */
   name: string;
+  /** A credentials file (user JWT + seed) to authenticate with; read once, at connect. */
+  credsFile?: string;
 }
 
 /**
@@ -24,12 +27,22 @@ export interface NatsConnectOptions extends Omit<NodeConnectionOptions, 'servers
  * Each default can be overridden through `options`.
  */
 export async function connectNats(options: NatsConnectOptions): Promise<NatsConnection> {
+  const { credsFile, ...rest } = options;
+  let authenticator: NodeConnectionOptions['authenticator'];
+  if (credsFile) {
+    try {
+      authenticator = credsAuthenticator(readFileSync(credsFile));
+    } catch (error) {
+      throw new Error(`cannot read the NATS credentials file ${credsFile} (NATS_CREDS_FILE): ${(error as Error).message}`, { cause: error });
+    }
+  }
   return connect({
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,
     reconnectTimeWait: 1_000,
     noAsyncTraces: true,
-    ...options,
+    ...(authenticator ? { authenticator } : {}),
+    ...rest,
   });
 }
 

@@ -15,6 +15,11 @@ export class ConfigError extends Error {
 export const baseConfigSchema = z.object({
   SERVICE_NAME: z.string().min(1).optional(),
   NATS_URL: z.string().regex(/^(nats|tls|wss?):\/\/[^\s]+$/, 'must look like nats://host:4222').default('nats://127.0.0.1:4222'),
+  /**
+   * A NATS credentials file (user JWT + seed) when nats-server runs in operator mode
+   * (messaging's nats-auth.ts; `npm start` writes one); unset = connect without credentials.
+   */
+  NATS_CREDS_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Port of the health/metrics HTTP server (services other than the gateway). */
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
