@@ -1,16 +1,17 @@
 // Diagnostic: per-hop latency of one task at a time on an idle platform, from a core NATS
 // subscription that sees every event and work message as JetStream stores it.
 // Usage: COUNT=30 node bench/tasks/hop-timings.mjs
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { api, sleep, startBenchPlatform } from './bench-platform.mjs';
 
 const require = createRequire(import.meta.url);
-const { connect } = require('@nats-io/transport-node');
+const { connect, credsAuthenticator } = require('@nats-io/transport-node');
 const COUNT = Number(process.env.COUNT ?? 30);
 
 const { platform, base, token, stop } = await startBenchPlatform({ workers: 1, slots: 8 });
 try {
-  const nc = await connect({ servers: platform.nats.url });
+  const nc = await connect({ servers: platform.nats.url, authenticator: credsAuthenticator(readFileSync(platform.natsCredsFile)) });
   const seen = new Map(); // taskId → { label: ms }
   const mark = (taskId, label) => {
     const t = seen.get(taskId) ?? {};

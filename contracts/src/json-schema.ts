@@ -26,6 +26,7 @@ export const httpSchemas = {
   RegistrationToken: workers.registrationTokenSchema,
   RegisterWorkerBody: workers.registerWorkerBodySchema,
   WorkerRegistration: workers.workerRegistrationSchema,
+  WorkerNatsCredentials: workers.workerNatsCredentialsSchema,
   Heartbeat: workers.heartbeatSchema,
   Worker: workers.workerViewSchema,
   AllocationDecision: allocationViewSchema,

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm start`: the whole platform on one machine (brief §11). Reuses NATS (NATS_URL or
 // 127.0.0.1:4222) and Postgres (AGENTYARD_PG_URL) when reachable; otherwise starts nats-server
-// with JetStream and a local Postgres cluster under .data/. Creates each service's database,
+// with JetStream and a local Postgres cluster under .data/. NATS runs in operator mode (the
+// services share one credentials file; each worker agent gets a NATS user for its own subjects
+// only), with the operator and accounts kept in .data/nats-auth.json. Creates each service's database,
 // starts the services (each migrates its own schema), prints where to open it. Ctrl-C stops
 // everything it started, in reverse order.
 import { spawn } from 'node:child_process';
@@ -39,17 +41,44 @@ const services = [
 const stops = [];
 const children = [];
 
-async function natsUrl() {
-  if (process.env.NATS_URL) return process.env.NATS_URL;
+/**
+ * The operator-mode setup of the NATS we start, created once and kept (JetStream data belongs to
+ * the account: a new account on every start would orphan it). Secrets: mode 600.
+ */
+async function natsAuth() {
+  const file = join(dataDir, 'nats-auth.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const auth = await infra.createNatsAuth();
+  writeFileSync(file, `${JSON.stringify(auth, null, 2)}\n`, { mode: 0o600 });
+  return auth;
+}
+
+/** NATS URL, plus the services' credentials and the workers' signing key when it runs with auth. */
+async function nats() {
+  if (process.env.NATS_URL) return { url: process.env.NATS_URL };
+  const file = join(dataDir, 'nats-auth.json');
   if (await infra.isReachable(NATS_PORT)) {
-    log(`reusing NATS on 127.0.0.1:${NATS_PORT}`);
-    return `nats://127.0.0.1:${NATS_PORT}`;
+    log(`reusing NATS on 127.0.0.1:${NATS_PORT}${existsSync(file) ? ' with the credentials in .data/nats-auth.json' : ''}`);
+    return { url: `nats://127.0.0.1:${NATS_PORT}`, auth: existsSync(file) ? await natsAuth() : undefined };
   }
   process.env.NATS_SERVER_BIN = ensureNatsServer();
-  const nats = await infra.startNatsServer({ port: NATS_PORT, dataDir: join(dataDir, 'nats') });
-  stops.push(() => nats.stop());
-  log(`started nats-server (JetStream) on ${nats.url}, data in .data/nats`);
-  return nats.url;
+  const auth = await natsAuth();
+  const server = await infra.startNatsServer({ port: NATS_PORT, dataDir: join(dataDir, 'nats'), extraConfig: auth.serverConfig });
+  stops.push(() => server.stop());
+  log(`started nats-server (JetStream, operator-mode auth) on ${server.url}, data in .data/nats`);
+  return { url: server.url, auth };
+}
+
+/** Service environment for NATS: URL, credentials file, and (workers) the key to mint agents' users. */
+function natsEnv({ url, auth }, serviceName) {
+  const env = { NATS_URL: url };
+  if (process.env.NATS_CREDS_FILE) env.NATS_CREDS_FILE = process.env.NATS_CREDS_FILE;
+  if (!auth) return env;
+  const credsFile = join(dataDir, 'nats-services.creds');
+  writeFileSync(credsFile, auth.serviceCreds, { mode: 0o600 });
+  env.NATS_CREDS_FILE = credsFile;
+  if (serviceName === 'workers') Object.assign(env, { WORKER_NATS_ACCOUNT: auth.accountPublicKey, WORKER_NATS_SIGNING_SEED: auth.workerSigningSeed });
+  return env;
 }
 
 async function postgresUrl() {
@@ -196,10 +225,10 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 try {
-  const nats = await natsUrl();
+  const natsSetup = await nats();
   const pgAdmin = await postgresUrl();
   for (const service of services) {
-    const env = { NATS_URL: nats, HTTP_PORT: String(service.httpPort), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+    const env = { ...natsEnv(natsSetup, service.name), HTTP_PORT: String(service.httpPort), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
     if (service.db) env.DATABASE_URL = await ensureDatabase(pgAdmin, service.db);
     if (service.name === 'gateway') env.PORT = String(PORT);
     startService(service, env);

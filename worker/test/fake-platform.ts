@@ -50,6 +50,11 @@ export async function startFakePlatform(jsm: JetStreamManager, natsUrl: string, 
       res.end(JSON.stringify(body));
     };
     if (req.method === 'GET' && req.url === '/health/ready') return reply(200, { status: 'ok' });
+    // The fake's NATS runs without auth: what the platform answers then (all null).
+    if (req.method === 'POST' && /^\/api\/v1\/workers\/[\w-]+\/nats-credentials$/.test(req.url ?? '')) {
+      if (!/^Worker ayw_/.test(req.headers.authorization ?? '')) return reply(401, { error: 'UNAUTHENTICATED', message: 'send the worker credential' });
+      return reply(200, { creds: null, expiresAt: null, inboxPrefix: null });
+    }
     if (req.method !== 'POST' || req.url !== '/api/v1/workers/register') return reply(404, { error: 'NOT_FOUND', message: 'no such route' });
     registerCalls++;
     let text = '';

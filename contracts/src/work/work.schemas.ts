@@ -16,6 +16,36 @@ export const workReportSubject = (workerId: string): string => `work.report.${sa
 /** Durable consumer through which a worker receives its assignments. */
 export const workerConsumerName = (workerId: string): string => `worker-${sanitizeToken(workerId)}`;
 
+/** The inbox prefix a worker's NATS connection uses: its request replies arrive under it. */
+export const workerInboxPrefix = (workerId: string): string => `_INBOX.${sanitizeToken(workerId)}`;
+
+/** Tag of a worker's NATS user naming its durable consumer (`consumer:worker-<id>`). */
+export const workerNatsConsumerTag = 'consumer';
+
+/**
+ * What a worker's NATS user may do, as the permission template of the account's scoped signing
+ * key for workers: `{{name()}}` is the user's name (the worker id) and `{{tag(consumer)}}` its
+ * durable consumer (nats-server 2.9 substitutes whole subject tokens only, so
+ * `worker-{{name()}}` would stay literal). Its own heartbeat, reports and live output; pulling and
+ * acking its own consumer on WORK; replies on its own inbox prefix — nothing else.
+ */
+export function workerNatsPermissions(): { pub: { allow: string[] }; sub: { allow: string[] } } {
+  const durable = `{{tag(${workerNatsConsumerTag})}}`;
+  return {
+    pub: {
+      allow: [
+        'work.heartbeat.{{name()}}',
+        'work.report.{{name()}}',
+        'work.output.>',
+        `$JS.API.CONSUMER.INFO.${workStream.name}.${durable}`,
+        `$JS.API.CONSUMER.MSG.NEXT.${workStream.name}.${durable}`,
+        `$JS.ACK.${workStream.name}.${durable}.>`,
+      ],
+    },
+    sub: { allow: ['_INBOX.{{name()}}.>'] },
+  };
+}
+
 export const assignmentSchema = z.object({
   kind: z.literal('assign'),
   taskId: z.string(),

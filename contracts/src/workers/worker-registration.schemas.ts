@@ -75,6 +75,21 @@ export const workerRegistrationSchema = z
   .meta({ id: 'WorkerRegistration' });
 export type WorkerRegistration = z.infer<typeof workerRegistrationSchema>;
 
+/**
+ * A worker's NATS credentials (`POST /workers/{id}/nats-credentials`, worker auth): a credentials
+ * file's content (user JWT + seed) valid until `expiresAt`, letting the agent use only its own
+ * subjects, and the inbox prefix its connection must use for replies. All null when the platform's
+ * NATS runs without authentication. The agent fetches them at start and again before they expire.
+ */
+export const workerNatsCredentialsSchema = z
+  .object({
+    creds: z.string().nullable(),
+    expiresAt: z.string().nullable(),
+    inboxPrefix: z.string().nullable(),
+  })
+  .meta({ id: 'WorkerNatsCredentials' });
+export type WorkerNatsCredentials = z.infer<typeof workerNatsCredentialsSchema>;
+
 export const heartbeatSchema = z
   .object({
     workerId: z.string(),

@@ -54,6 +54,8 @@ export const workerSubjects = {
   grantRole: commandSubject('workers', 'GrantWorkerRole'),
   revokeCredential: commandSubject('workers', 'RevokeWorkerCredential'),
   heartbeat: commandSubject('workers', 'RecordHeartbeat'),
+  /** Issues an authenticated worker its (expiring) NATS credentials. */
+  issueNatsCredentials: commandSubject('workers', 'IssueWorkerNatsCredentials'),
   /** Resolves a worker credential to its worker id (gateway auth for worker endpoints). */
   authenticate: querySubject('workers', 'AuthenticateWorker'),
   get: querySubject('workers', 'GetWorker'),

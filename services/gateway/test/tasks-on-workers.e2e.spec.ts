@@ -6,7 +6,7 @@
 import { chmodSync, mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Client } from 'pg';
 import type { Envelope, TaskView, WorkerView } from '@agentyard/contracts';
@@ -89,7 +89,8 @@ beforeAll(async () => {
   });
   workerAId = (await onlineWorker(alice.client, 'worker-a')).id;
   workerBId = (await onlineWorker(alice.client, 'worker-b')).id;
-  nc = await connect({ servers: platform.nats.url });
+  // The platform's NATS refuses anonymous clients: this test listens as the services do.
+  nc = await connect({ servers: platform.nats.url, authenticator: credsAuthenticator(readFileSync(platform.natsCredsFile!)) });
 }, 120_000);
 
 afterAll(async () => {
@@ -276,6 +277,53 @@ describe('Tasks on worker agents', () => {
     spy.close();
     own.close();
   }, 60_000);
+
+  describe("a worker's NATS credentials", () => {
+    const credentialOf = (agent: WorkerAgentProcess): string =>
+      (JSON.parse(readFileSync(join(agent.stateDir, 'worker.json'), 'utf8')) as { registrations: Array<{ credential: string }> }).registrations[0]!.credential;
+    const natsCredentials = (workerId: string, credential: string) =>
+      api.call<{ creds: string | null; expiresAt: string | null; inboxPrefix: string | null }>('POST', `/api/v1/workers/${workerId}/nats-credentials`, undefined, { authorization: `Worker ${credential}` });
+
+    it("let its agent use only its own subjects: not another worker's orders, not the platform's streams", async () => {
+      const issued = await natsCredentials(workerAId, credentialOf(workerA));
+      expect(issued.status).toBe(200);
+      expect(issued.body.inboxPrefix).toBe(`_INBOX.${workerAId}`);
+      expect(Date.parse(issued.body.expiresAt!)).toBeGreaterThan(Date.now() + 30 * 60_000);
+      const asA = await connect({ servers: platform.nats.url, authenticator: credsAuthenticator(new TextEncoder().encode(issued.body.creds!)), inboxPrefix: issued.body.inboxPrefix!, reconnect: false });
+      try {
+        // Its own consumer answers; another worker's does not (the server refuses the API call).
+        await expect(jetstream(asA).consumers.get('WORK', `worker-${workerAId}`)).resolves.toBeDefined();
+        await expect(jetstream(asA).consumers.get('WORK', `worker-${workerBId}`)).rejects.toThrow(/permission|timeout|no responders/i);
+        const errors: string[] = [];
+        void (async () => {
+          for await (const s of asA.status()) if (s.type === 'error') errors.push(String((s as { error?: unknown }).error));
+        })();
+        asA.subscribe(`work.assign.${workerBId}`);
+        asA.subscribe('tasks.events.>');
+        await asA.flush().catch(() => undefined);
+        await eventually('both subscriptions refused', async () => (errors.join(' ').includes('work.assign') && errors.join(' ').includes('tasks.events') ? true : undefined));
+      } finally {
+        await asA.close().catch(() => undefined);
+      }
+    });
+
+    it("are refused to another worker's credential (403) and once the worker's credential is revoked (401)", async () => {
+      const other = await natsCredentials(workerBId, credentialOf(workerA));
+      expect(other.status).toBe(403);
+      // Another user's worker, so alice's list stays what the other tests expect.
+      const carol = await api.signUp('carol');
+      const token = await registrationToken(carol.client);
+      const registered = await api.post<{ workerId: string; credential: string }>('/api/v1/workers/register', {
+        token, name: 'revoked-soon', hostname: 'h', platform: 'linux', arch: 'x64', tools: [], slots: 1, resources: { cpus: 1, memoryMb: 1, diskMb: 1 }, agentVersion: '0',
+      });
+      expect(registered.status).toBe(201);
+      expect((await natsCredentials(registered.body.workerId, registered.body.credential)).status).toBe(200);
+      expect((await carol.client.post(`/api/v1/workers/${registered.body.workerId}/revoke-credential`)).status).toBe(200);
+      const refused = await natsCredentials(registered.body.workerId, registered.body.credential);
+      expect(refused.status).toBe(401);
+      expect(String((refused.body as { message?: string }).message)).toMatch(/revoked/);
+    });
+  });
 
   describe('bad input', () => {
     const count = async () => (await alice.client.get<{ items: unknown[] }>('/api/v1/tasks?limit=200')).body.items.length;

@@ -20,6 +20,19 @@ export const workersConfigSchema = baseConfigSchema
     HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
     /** TTL of the `worker-liveness` KV bucket (applies when the bucket is created). Default 60 000 ms. */
     LIVENESS_TTL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+    /**
+     * NATS operator mode (messaging's nats-auth.ts): the application account's public key and the
+     * seed of its scoped signing key for workers. Both set: workers get NATS credentials limited to
+     * their own subjects; both unset: NATS runs without auth and agents connect without.
+     */
+    WORKER_NATS_ACCOUNT: z.string().regex(/^A[A-Z2-7]{55}$/, 'must be an account public key (A…, 56 characters)').optional(),
+    WORKER_NATS_SIGNING_SEED: z.string().regex(/^SA[A-Z2-7]{56}$/, 'must be an account signing key seed (SA…, 58 characters)').optional(),
+    /** How long a worker's NATS credentials are valid; the agent renews them before. Default 3 600 s. */
+    WORKER_NATS_CREDS_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3_600),
+  })
+  .refine((c) => (c.WORKER_NATS_ACCOUNT === undefined) === (c.WORKER_NATS_SIGNING_SEED === undefined), {
+    path: ['WORKER_NATS_SIGNING_SEED'],
+    message: 'set WORKER_NATS_ACCOUNT and WORKER_NATS_SIGNING_SEED together (NATS operator mode), or neither',
   })
   // A threshold close to the interval makes healthy workers flap offline/online (and their tasks
   // get requeued): require at least two missed heartbeats before declaring a worker lost.

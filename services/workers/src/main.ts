@@ -16,6 +16,7 @@ import { createWorkerViewProjection, workerIdOf } from './application/worker-vie
 import { workersConfigSchema } from './config';
 import { LivenessBucket } from './infrastructure/liveness-bucket';
 import { WorkConsumers } from './infrastructure/work-consumers';
+import { ScopedKeyWorkerNatsIssuer } from './infrastructure/worker-nats-issuer';
 import { WorkerViewRepository } from './infrastructure/worker-view.repository';
 import { migrateWorkersDatabase, openWorkersDatabase } from './infrastructure/workers.database';
 import { WorkersModule } from './workers.module';
@@ -68,6 +69,10 @@ async function main(): Promise<void> {
       views,
       liveness,
       consumers,
+      natsIssuer:
+        config.WORKER_NATS_ACCOUNT && config.WORKER_NATS_SIGNING_SEED
+          ? new ScopedKeyWorkerNatsIssuer({ accountPublicKey: config.WORKER_NATS_ACCOUNT, workerSigningSeed: config.WORKER_NATS_SIGNING_SEED, ttlSeconds: config.WORKER_NATS_CREDS_TTL_SECONDS })
+          : undefined,
       onShutdown: async () => {
         await relay.stop();
         await projection.stop();

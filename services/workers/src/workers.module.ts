@@ -11,6 +11,7 @@ import { ListWorkersQuery } from './application/list-workers.query';
 import { LivenessSweeper } from './application/liveness-sweeper';
 import { GrantWorkerRoleHandler, RevokeWorkerCredentialHandler, SetWorkerDrainedHandler } from './application/manage-worker.handlers';
 import { RecordHeartbeatHandler } from './application/record-heartbeat.handler';
+import { IssueNatsCredentialsHandler, WORKER_NATS_ISSUER, type WorkerNatsIssuer } from './application/issue-nats-credentials.handler';
 import { RegisterWorkerHandler } from './application/register-worker.handler';
 import { WORKERS_SETTINGS, type WorkersSettings } from './application/request-context';
 import { WORKER_EVENT_STORE, WORKER_VIEW_PROJECTION, WorkerCommands } from './application/worker-commands';
@@ -32,6 +33,8 @@ export interface WorkersDeps {
   views: WorkerViewRepository;
   liveness: LivenessBucket;
   consumers: WorkConsumers;
+  /** Mints workers' NATS credentials; none when NATS runs without auth. */
+  natsIssuer?: WorkerNatsIssuer;
   /** Runs after every provider's shutdown hooks: stop background loops, drain NATS, close pools. */
   onShutdown: () => Promise<void>;
 }
@@ -52,6 +55,7 @@ export class WorkersModule {
         { provide: WorkerViewRepository, useValue: deps.views },
         { provide: LivenessBucket, useValue: deps.liveness },
         { provide: WorkConsumers, useValue: deps.consumers },
+        { provide: WORKER_NATS_ISSUER, useValue: deps.natsIssuer ?? null },
         RegistrationTokenRepository,
         WorkerCredentialRepository,
         WorkerCommands,
@@ -59,6 +63,7 @@ export class WorkersModule {
         RegisterWorkerHandler,
         AuthenticateWorkerQuery,
         RecordHeartbeatHandler,
+        IssueNatsCredentialsHandler,
         SetWorkerDrainedHandler,
         GrantWorkerRoleHandler,
         RevokeWorkerCredentialHandler,

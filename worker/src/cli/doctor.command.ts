@@ -6,13 +6,19 @@
  */
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
-import { describeError } from '../logging/logger';
+import type { WorkerNatsCredentials } from '@agentyard/contracts/agent';
+import { describeError, type Logger } from '../logging/logger';
 import { normaliseUrl, type WorkerOptions } from '../config/worker-options';
 import { CredentialStore, type StoredRegistration } from '../registration/credential.store';
+import { NatsCredentialsHolder } from '../registration/nats-credentials';
+import { fetchNatsCredentials } from '../registration/registration.client';
 import { SystemSampler } from '../system/system-sampler';
 import { allTools, detectTools } from '../tools/tool-registry';
 import { agentVersion } from '../version';
 import { requestJson } from '../system/http-json';
+
+/** Doctor prints its own lines; the platform client's retry warnings would only repeat them. */
+const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 interface Check {
   ok: boolean;
@@ -70,7 +76,15 @@ export async function runDoctor(options: WorkerOptions, print: (line: string) =>
   }
 
   if (registration) {
-    const nats = await checkNats(registration.natsUrl);
+    let credentials: WorkerNatsCredentials | undefined;
+    try {
+      credentials = await fetchNatsCredentials(registration.url, registration, { logger: silent, signal: AbortSignal.timeout(5_000), initialDelayMs: 500 });
+      print(`nats credentials: ${credentials.creds ? `own subjects only, valid until ${credentials.expiresAt}` : 'none (the platform runs NATS without auth)'}`);
+    } catch (error) {
+      print(`nats credentials: NOT obtained (${describeError(error)})`);
+      checks.push({ ok: false, line: 'NATS credentials' });
+    }
+    const nats = await checkNats(registration.natsUrl, credentials);
     print(`nats: ${registration.natsUrl} ${nats.ok ? 'reachable' : 'NOT reachable'}${nats.detail ? ` (${nats.detail})` : ''}`);
     checks.push({ ok: nats.ok, line: 'NATS reachable' });
   }
@@ -99,9 +113,10 @@ async function checkReady(baseUrl: string): Promise<{ ok: boolean; detail: strin
   }
 }
 
-async function checkNats(servers: string): Promise<{ ok: boolean; detail?: string }> {
+async function checkNats(servers: string, credentials: WorkerNatsCredentials | undefined): Promise<{ ok: boolean; detail?: string }> {
+  const auth = credentials ? new NatsCredentialsHolder(credentials, async () => credentials, silent).connectionOptions() : {};
   try {
-    const nc = await connect({ servers, name: 'agentyard-worker-doctor', timeout: 3_000, reconnect: false, maxReconnectAttempts: 0 });
+    const nc = await connect({ servers, name: 'agentyard-worker-doctor', timeout: 3_000, reconnect: false, maxReconnectAttempts: 0, ...auth });
     await nc.close();
     return { ok: true };
   } catch (error) {

@@ -12,7 +12,8 @@ import { ShutdownSignals } from './shutdown-signals';
 import { WorkerAgent } from '../agent/worker-agent';
 import { OptionsError, normaliseUrl, type WorkerOptions } from '../config/worker-options';
 import { CredentialStore, type StoredRegistration } from '../registration/credential.store';
-import { registerWorker, RegistrationRejected } from '../registration/registration.client';
+import { NatsCredentialsHolder } from '../registration/nats-credentials';
+import { fetchNatsCredentials, registerWorker, RegistrationRejected } from '../registration/registration.client';
 import { SystemSampler } from '../system/system-sampler';
 import { allTools, detectTools, type DetectedTools } from '../tools/tool-registry';
 import { agentVersion } from '../version';
@@ -26,6 +27,7 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
   const [tools] = await Promise.all([detectTools(allTools(process.env)), sampler.sample()]);
   logger.info(`tools: ${tools.list.map((t) => (t.version ? `${t.name} ${t.version}` : t.name)).join(', ')}`);
 
+  let credentials: NatsCredentialsHolder | undefined;
   const signals = new ShutdownSignals((signal, count) =>
     count === 1
       ? logger.info(`${signal}: stopping (running tasks get ${options.drainTimeout} s to finish)`)
@@ -35,14 +37,18 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
     let registration: StoredRegistration;
     try {
       registration = await obtainRegistration(url, options, store, sampler, tools, logger, signals.signal);
+      const worker = { workerId: registration.workerId, credential: registration.credential };
+      const fetchCredentials = () => fetchNatsCredentials(url, worker, { logger, signal: signals.signal });
+      credentials = new NatsCredentialsHolder(await fetchCredentials(), fetchCredentials, logger);
     } catch (error) {
       if (signals.signal.aborted) return 0;
       if (error instanceof RegistrationRejected) {
-        logger.error(`registration refused (HTTP ${error.status}): ${error.message}`);
+        logger.error(`the platform refused this worker (HTTP ${error.status}): ${error.message}`);
         return 1;
       }
       throw error;
     }
+    if (credentials.enabled) logger.info(`NATS credentials valid until ${credentials.expiresAt} (renewed before)`);
 
     const connecting = connect({
       servers: registration.natsUrl,
@@ -53,6 +59,8 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
       reconnectTimeWait: 1_000,
       // No Error objects built ahead of every report publish (see the services' connectNats).
       noAsyncTraces: true,
+      // This worker's own NATS user and inbox, when the platform's NATS runs with auth.
+      ...credentials.connectionOptions(),
     });
     const nc = await Promise.race([connecting, signals.requested.then(() => undefined)]);
     if (!nc) {
@@ -60,6 +68,7 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
       return 0;
     }
     watchConnection(nc, logger);
+    credentials.startRenewing(nc);
     const agent = new WorkerAgent(
       nc,
       jetstream(nc),
@@ -96,6 +105,7 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
     logger.info('stopped');
     return 0;
   } finally {
+    credentials?.stop();
     signals.dispose();
   }
 }

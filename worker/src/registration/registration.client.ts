@@ -1,21 +1,26 @@
 /*
- * The one HTTP call the agent makes: `POST /api/v1/workers/register`. A 4xx means the token or
- * the body is wrong — retrying cannot fix that, so it surfaces at once as RegistrationRejected
- * with the server's message. Network errors, 5xx, 408 and 429 are transient (platform restarting,
- * rate limit) and are retried with capped exponential backoff until the caller aborts.
+ * The agent's calls to the platform's HTTP API: `POST /api/v1/workers/register` once, and
+ * `POST /api/v1/workers/{id}/nats-credentials` at start and before its NATS credentials expire.
+ * A 4xx means the token, the credential or the body is wrong — retrying cannot fix that, so it
+ * surfaces at once as RegistrationRejected with the server's message. Network errors, 5xx, 408
+ * and 429 are transient (platform restarting, rate limit) and are retried with capped exponential
+ * backoff until the caller aborts.
  */
+import type { z } from 'zod';
 import {
   errorBodySchema,
   registerWorkerBodySchema,
+  workerNatsCredentialsSchema,
   workerRegistrationSchema,
   type RegisterWorkerBody,
+  type WorkerNatsCredentials,
   type WorkerRegistration,
 } from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
 import { abortableSleep } from '../system/abortable-sleep';
 import { requestJson } from '../system/http-json';
 
-/** The platform refused the registration (bad/expired token, invalid body): do not retry. */
+/** The platform refused the call (bad/expired token, revoked credential, invalid body): do not retry. */
 export class RegistrationRejected extends Error {
   constructor(
     readonly status: number,
@@ -41,7 +46,26 @@ export interface RegisterOptions {
 export async function registerWorker(baseUrl: string, body: RegisterWorkerBody, options: RegisterOptions): Promise<WorkerRegistration> {
   // Validate locally first: a body the platform would reject is our bug, better named here.
   const payload = JSON.stringify(registerWorkerBodySchema.parse(body));
-  const endpoint = new URL('api/v1/workers/register', `${baseUrl}/`).toString();
+  return callPlatform(baseUrl, 'api/v1/workers/register', payload, workerRegistrationSchema, 'registration', {}, options);
+}
+
+/** The worker's NATS credentials (all null when the platform's NATS runs without auth). */
+export async function fetchNatsCredentials(baseUrl: string, worker: { workerId: string; credential: string }, options: RegisterOptions): Promise<WorkerNatsCredentials> {
+  const path = `api/v1/workers/${encodeURIComponent(worker.workerId)}/nats-credentials`;
+  return callPlatform(baseUrl, path, undefined, workerNatsCredentialsSchema, 'NATS credentials', { authorization: `Worker ${worker.credential}` }, options);
+}
+
+/** POSTs to `path`, retrying transient failures; a 4xx throws RegistrationRejected. */
+async function callPlatform<T>(
+  baseUrl: string,
+  path: string,
+  payload: string | undefined,
+  schema: z.ZodType<T>,
+  what: string,
+  headers: Record<string, string>,
+  options: RegisterOptions,
+): Promise<T> {
+  const endpoint = new URL(path, `${baseUrl}/`).toString();
   let delay = options.initialDelayMs ?? 1_000;
   const maxDelay = options.maxDelayMs ?? 30_000;
   for (;;) {
@@ -49,15 +73,15 @@ export async function registerWorker(baseUrl: string, body: RegisterWorkerBody, 
     let retryReason: string;
     try {
       const signal = AbortSignal.any([AbortSignal.timeout(options.requestTimeoutMs ?? 15_000), ...(options.signal ? [options.signal] : [])]);
-      const response = await requestJson('POST', endpoint, payload, signal);
+      const response = await requestJson('POST', endpoint, payload, signal, headers);
       const text = response.text;
       if (response.status >= 200 && response.status < 300) {
-        const parsed = workerRegistrationSchema.safeParse(safeJson(text));
-        if (!parsed.success) throw new RegistrationRejected(response.status, `the platform's registration reply is not a WorkerRegistration: ${text.slice(0, 200)}`);
+        const parsed = schema.safeParse(safeJson(text));
+        if (!parsed.success) throw new RegistrationRejected(response.status, `the platform's ${what} reply is not what the agent expects: ${text.slice(0, 200)}`);
         return parsed.data;
       }
       if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
-        throw new RegistrationRejected(response.status, serverMessage(text) ?? `registration refused with HTTP ${response.status}`);
+        throw new RegistrationRejected(response.status, serverMessage(text) ?? `${what} refused with HTTP ${response.status}`);
       }
       retryReason = `HTTP ${response.status}${serverMessage(text) ? `: ${serverMessage(text)}` : ''}`;
     } catch (error) {
@@ -65,7 +89,7 @@ export async function registerWorker(baseUrl: string, body: RegisterWorkerBody, 
       options.signal?.throwIfAborted();
       retryReason = describeError(error instanceof Error && error.cause instanceof Error ? error.cause : error);
     }
-    options.logger.warn(`registration at ${endpoint} failed (${retryReason}); retrying in ${Math.round(delay / 1000)} s`);
+    options.logger.warn(`${what} at ${endpoint} failed (${retryReason}); retrying in ${Math.round(delay / 1000)} s`);
     await abortableSleep(delay, options.signal);
     delay = Math.min(delay * 2, maxDelay);
   }

@@ -1,5 +1,5 @@
 /*
- * The agent's few HTTP calls (registration, doctor's readiness check) over node:http(s). Not
+ * The agent's few HTTP calls (registration, NATS credentials, doctor's readiness check) over node:http(s). Not
  * `fetch`: loading undici kept about 10 MB resident for the agent's whole life, and its HTTP
  * parser is WebAssembly, which the agent's `--lite-mode` turns off. TLS is loaded only for
  * https URLs.
@@ -15,10 +15,10 @@ export interface HttpReply {
 const maxReplyBytes = 1024 * 1024;
 
 /** One request; `payload`, when given, is sent as JSON. Rejects on network errors and on `signal`. */
-export async function requestJson(method: 'GET' | 'POST', url: string, payload: string | undefined, signal: AbortSignal): Promise<HttpReply> {
+export async function requestJson(method: 'GET' | 'POST', url: string, payload: string | undefined, signal: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<HttpReply> {
   const target = new URL(url);
   const request = target.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
-  const headers: Record<string, string | number> = { accept: 'application/json' };
+  const headers: Record<string, string | number> = { accept: 'application/json', ...extraHeaders };
   if (payload !== undefined) {
     headers['content-type'] = 'application/json';
     headers['content-length'] = Buffer.byteLength(payload);

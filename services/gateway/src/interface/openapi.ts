@@ -48,6 +48,9 @@ const ops: Record<string, Record<string, Op>> = {
   '/api/v1/workers/{id}/roles': { post: { summary: 'Share the worker with another user (role user or owner)', body: 'GrantWorkerRoleBody', ok: { status: 200, schema: 'Worker', description: 'the worker' }, errors: [400, 401, 403, 404, 409], auth: true } },
   '/api/v1/workers/{id}/revoke-credential': { post: { summary: "Revoke the worker's credential: it is refused from now on and must register again", ok: { status: 200, schema: 'Worker', description: 'the worker' }, errors: [401, 403, 404], auth: true } },
   '/api/v1/workers/{id}/heartbeat': { post: { summary: 'Heartbeat over HTTP (agent)', body: 'Heartbeat', ok: { status: 204, description: 'recorded' }, errors: [400, 401, 403], auth: 'worker' } },
+  '/api/v1/workers/{id}/nats-credentials': {
+    post: { summary: "The worker's NATS credentials, limited to its own subjects (agent; all null when NATS runs without auth)", ok: { status: 200, schema: 'WorkerNatsCredentials', description: 'expiring credentials' }, errors: [401, 403, 404], auth: 'worker' },
+  },
   '/api/v1/workers/{id}/pull-task': { get: { summary: 'Next assignment for a polling agent', ok: { status: 200, description: 'an Assignment; 204 when none' }, errors: [401, 403], auth: 'worker' } },
 };
 

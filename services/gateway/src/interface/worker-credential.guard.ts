@@ -1,5 +1,5 @@
 /*
- * Worker endpoints (`/workers/{id}/heartbeat`, `/workers/{id}/pull-task`) authenticate with the
+ * Worker endpoints (`/workers/{id}/heartbeat`, `/pull-task`, `/nats-credentials`) authenticate with the
  * worker's own credential — `Authorization: Worker ayw_…` — never with a user's token. The
  * credential must belong to the worker named in the path.
  */

@@ -9,6 +9,7 @@ import {
   registerWorkerBodySchema,
   registrationTokenSchema,
   taskSubjects,
+  workerNatsCredentialsSchema,
   workerRegistrationSchema,
   workerSubjects,
   workerViewSchema,
@@ -18,6 +19,7 @@ import {
   type Heartbeat,
   type RegisterWorkerBody,
   type RegistrationToken,
+  type WorkerNatsCredentials,
   type WorkerRegistration,
   type WorkerView,
 } from '@agentyard/contracts';
@@ -104,6 +106,14 @@ export class WorkersController {
   @UseGuards(WorkerCredentialGuard)
   async heartbeat(@Param('id', WorkerIdPipe) workerId: string, @Body(new ZodBodyPipe(heartbeatSchema)) heartbeat: Heartbeat): Promise<void> {
     await this.rpc.request(workerSubjects.heartbeat, { workerId, heartbeat });
+  }
+
+  /** The worker's expiring NATS credentials (its own subjects only); the agent renews them before they expire. */
+  @Post(':id/nats-credentials')
+  @HttpCode(200)
+  @UseGuards(WorkerCredentialGuard)
+  natsCredentials(@Param('id', WorkerIdPipe) workerId: string): Promise<WorkerNatsCredentials> {
+    return this.rpc.request(workerSubjects.issueNatsCredentials, { workerId }, { schema: workerNatsCredentialsSchema });
   }
 
   /** Pull mode: the next assignment for this worker, or 204 when there is none. */

@@ -6,3 +6,4 @@ export { testDatabase, testNats } from './test-env';
 export { startService, type ServiceProcess } from './service-process';
 export { startPlatform, platformServices, type Platform, type PlatformService, type WorkerAgentProcess } from './platform';
 export { agentNodeFlags } from './agent-flags';
+export { createNatsAuth, type NatsAuthSetup } from './nats-auth';

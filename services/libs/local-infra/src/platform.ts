@@ -2,14 +2,17 @@
  * The whole platform as real processes, for end-to-end tests and benchmarks: one nats-server,
  * a fresh database per service on the run's Postgres cluster, every service from its compiled
  * output, and worker agents on demand. Each piece can be killed and restarted on its own, which
- * is what the crash tests need.
+ * is what the crash tests need. NATS runs in operator mode (nats-auth.ts) unless `natsAuth: false`:
+ * the services connect with their credentials file, and agents get NATS users limited to their
+ * own subjects — as in production, so the tests exercise the permissions.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from './free-port';
-import type { NatsServer } from './nats-server';
+import { createNatsAuth } from './nats-auth';
+import { startNatsServer, type NatsServer } from './nats-server';
 import { startService, type ServiceProcess } from './service-process';
 import { agentNodeFlags } from './agent-flags';
 import { testDatabase, testNats } from './test-env';
@@ -31,6 +34,8 @@ export interface WorkerAgentProcess {
 export interface Platform {
   readonly url: string;
   readonly nats: NatsServer;
+  /** The services' NATS credentials file (connect with it: anonymous clients are refused), unless `natsAuth: false`. */
+  readonly natsCredsFile: string | undefined;
   readonly databases: Record<Exclude<PlatformService, 'gateway'>, string>;
   service(name: PlatformService): ServiceProcess;
   /** Restarts one service with the same database and settings. */
@@ -43,8 +48,14 @@ export interface Platform {
 const repoRoot = resolve(__dirname, '..', '..', '..', '..');
 
 /** Starts nats-server and the services (in dependency order) and resolves when all are ready. */
-export async function startPlatform(options: { env?: Partial<Record<PlatformService, Record<string, string>>> } = {}): Promise<Platform> {
-  const nats = await testNats();
+export async function startPlatform(options: { env?: Partial<Record<PlatformService, Record<string, string>>>; natsAuth?: boolean } = {}): Promise<Platform> {
+  const auth = options.natsAuth === false ? undefined : await createNatsAuth();
+  const nats = auth ? await startNatsServer({ extraConfig: auth.serverConfig }) : await testNats();
+  let natsCredsFile: string | undefined;
+  if (auth) {
+    natsCredsFile = join(mkdtempSync(join(tmpdir(), 'agentyard-nats-creds-')), 'services.creds');
+    writeFileSync(natsCredsFile, auth.serviceCreds, { mode: 0o600 });
+  }
   const databases = {
     auth: await testDatabase('auth'),
     workers: await testDatabase('workers'),
@@ -55,6 +66,8 @@ export async function startPlatform(options: { env?: Partial<Record<PlatformServ
   const url = `http://127.0.0.1:${ports.gateway}`;
   const envFor = (name: PlatformService): Record<string, string> => ({
     NATS_URL: nats.url,
+    ...(natsCredsFile ? { NATS_CREDS_FILE: natsCredsFile } : {}),
+    ...(name === 'workers' && auth ? { WORKER_NATS_ACCOUNT: auth.accountPublicKey, WORKER_NATS_SIGNING_SEED: auth.workerSigningSeed } : {}),
     ...(name === 'gateway' ? { PORT: String(ports.gateway) } : { HTTP_PORT: String(ports[name]), DATABASE_URL: databases[name] }),
     ...(name === 'workers' ? { PUBLIC_URL: url } : {}),
     ...(options.env?.[name] ?? {}),
@@ -74,6 +87,7 @@ export async function startPlatform(options: { env?: Partial<Record<PlatformServ
   return {
     url,
     nats,
+    natsCredsFile,
     databases,
     service(name) {
       const s = running.get(name);

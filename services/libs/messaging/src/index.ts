@@ -36,4 +36,4 @@ export {
 } from './trace-context';
 export { subjectMatches, subjectsOverlap, assertSubjectPattern } from './subject-match';
 export { EventRelay, type EventRelayOptions, type CheckpointStore, type EventLogReader } from './event-relay';
-export { createNatsAuth, issueWorkerCreds, workerInboxPrefix, workerPermissions, type NatsAuthSetup } from './nats-auth';
+export { issueWorkerCreds } from './nats-auth';

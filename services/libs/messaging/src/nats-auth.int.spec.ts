@@ -1,7 +1,8 @@
-import { startNatsServer, type NatsServer } from '@agentyard/local-infra';
+import { workerInboxPrefix } from '@agentyard/contracts';
+import { createNatsAuth, startNatsServer, type NatsAuthSetup, type NatsServer } from '@agentyard/local-infra';
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { createNatsAuth, issueWorkerCreds, workerInboxPrefix, type NatsAuthSetup } from './nats-auth';
+import { issueWorkerCreds } from './nats-auth';
 
 const asAuthenticator = (creds: string) => credsAuthenticator(new TextEncoder().encode(creds));
 

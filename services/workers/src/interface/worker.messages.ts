@@ -22,6 +22,8 @@ export const authenticateWorkerQuerySchema = z.object({ credential: z.string().m
 /** HTTP heartbeat: the gateway has authenticated `workerId` from the worker's credential. */
 export const recordHeartbeatCommandSchema = z.object({ workerId: workerIdSchema, heartbeat: heartbeatSchema });
 export const workerRefCommandSchema = z.object({ actor: actorSchema, workerId: workerIdSchema });
+/** The gateway has authenticated `workerId` from the worker's credential. */
+export const issueNatsCredentialsCommandSchema = z.object({ workerId: workerIdSchema });
 export const listWorkersQuerySchema = z.object({ actor: actorSchema });
 export const grantWorkerRoleCommandSchema = workerRefCommandSchema.extend(grantWorkerRoleBodySchema.shape);
 

@@ -4,13 +4,14 @@
  */
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { DomainError, newId, parseOrThrow, type RegistrationToken, type WorkerRegistration, type WorkerView } from '@agentyard/contracts';
+import { DomainError, newId, parseOrThrow, type RegistrationToken, type WorkerNatsCredentials, type WorkerRegistration, type WorkerView } from '@agentyard/contracts';
 import { currentTrace } from '@agentyard/messaging';
 import { AuthenticateWorkerQuery } from '../application/authenticate-worker.query';
 import { CreateRegistrationTokenHandler } from '../application/create-registration-token.handler';
 import { GetWorkerQuery } from '../application/get-worker.query';
 import { ListWorkersQuery } from '../application/list-workers.query';
 import { GrantWorkerRoleHandler, RevokeWorkerCredentialHandler, SetWorkerDrainedHandler } from '../application/manage-worker.handlers';
+import { IssueNatsCredentialsHandler } from '../application/issue-nats-credentials.handler';
 import { RecordHeartbeatHandler } from '../application/record-heartbeat.handler';
 import { RegisterWorkerHandler } from '../application/register-worker.handler';
 import type { RequestContext } from '../application/request-context';
@@ -18,6 +19,7 @@ import {
   authenticateWorkerQuerySchema,
   createRegistrationTokenCommandSchema,
   grantWorkerRoleCommandSchema,
+  issueNatsCredentialsCommandSchema,
   listWorkersQuerySchema,
   recordHeartbeatCommandSchema,
   registerWorkerCommandSchema,
@@ -37,6 +39,7 @@ export class WorkersController {
     private readonly register: RegisterWorkerHandler,
     private readonly authenticate: AuthenticateWorkerQuery,
     private readonly heartbeat: RecordHeartbeatHandler,
+    private readonly natsCredentials: IssueNatsCredentialsHandler,
     private readonly drained: SetWorkerDrainedHandler,
     private readonly grantRole: GrantWorkerRoleHandler,
     private readonly revokeCredential: RevokeWorkerCredentialHandler,
@@ -68,6 +71,12 @@ export class WorkersController {
     if (outcome === 'unknown-worker') throw new DomainError('NOT_FOUND', `worker ${workerId} not found`);
     if (outcome === 'revoked') throw new DomainError('UNAUTHENTICATED', 'worker credential was revoked: register the worker again');
     return { recorded: true };
+  }
+
+  /** A worker's NATS credentials: 404 for an unknown worker, 401 once revoked, all null without NATS auth. */
+  @MessagePattern(servedSubjects.issueNatsCredentials)
+  onIssueNatsCredentials(@Payload() data: unknown): Promise<WorkerNatsCredentials> {
+    return this.natsCredentials.execute(parseOrThrow(issueNatsCredentialsCommandSchema, data).workerId);
   }
 
   @MessagePattern(servedSubjects.drain)
