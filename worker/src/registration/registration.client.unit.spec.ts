@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RegisterWorkerBody } from '@agentyard/contracts';
 import { createLogger } from '../logging/logger';
-import { registerWorker, RegistrationRejected } from './registration.client';
+import { fetchNatsCredentials, registerWorker, RegistrationRejected } from './registration.client';
 
 const body: RegisterWorkerBody = {
   token: `ayr_00000000-0000-0000-0000-000000000000.${'a'.repeat(43)}`,
@@ -23,12 +23,15 @@ describe('registerWorker', () => {
   let url: string;
   let replies: { status: number; body: unknown }[];
   let calls: number;
+  let seen: { url?: string; authorization?: string }[];
 
   beforeEach(async () => {
     calls = 0;
     replies = [];
+    seen = [];
     server = createServer((req, res) => {
       calls++;
+      seen.push({ url: req.url, authorization: req.headers.authorization });
       req.resume();
       const reply = replies.shift() ?? { status: 500, body: {} };
       res.writeHead(reply.status, { 'content-type': 'application/json' });
@@ -38,6 +41,19 @@ describe('registerWorker', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterEach(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("fetches the worker's NATS credentials with its worker credential, and gives up on a 401", async () => {
+    replies.push({ status: 200, body: { creds: 'the-creds', expiresAt: '2026-11-29T13:00:00.000Z', inboxPrefix: '_INBOX.w1' } });
+    await expect(fetchNatsCredentials(url, { workerId: 'w1', credential: 'ayw_w1.secret' }, { logger })).resolves.toEqual({
+      creds: 'the-creds',
+      expiresAt: '2026-11-29T13:00:00.000Z',
+      inboxPrefix: '_INBOX.w1',
+    });
+    expect(seen[0]).toEqual({ url: '/api/v1/workers/w1/nats-credentials', authorization: 'Worker ayw_w1.secret' });
+    replies.push({ status: 401, body: { error: 'UNAUTHENTICATED', message: 'worker credential was revoked' } });
+    await expect(fetchNatsCredentials(url, { workerId: 'w1', credential: 'ayw_w1.secret' }, { logger, initialDelayMs: 10 })).rejects.toThrow('worker credential was revoked');
+    expect(calls).toBe(2);
+  });
 
   it('returns the registration', async () => {
     replies.push({ status: 201, body: { workerId: 'w1', credential: 'ayw_x', natsUrl: 'nats://n:4222', heartbeatIntervalMs: 5_000 } });
