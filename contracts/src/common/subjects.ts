@@ -4,7 +4,7 @@
  *   <context>.events.<kebab-event>[.<key>]   one JetStream stream per context (e.g. TASKS)
  *   <context>.commands.<kebab-command>       request/reply, core NATS
  *   <context>.queries.<kebab-query>          request/reply, core NATS
- *   work.assign.<workerId> work.output.<taskId> work.heartbeat.<workerId>
+ *   work.assign.<workerId> work.output.<workerId>.<taskId> work.heartbeat.<workerId>
  */
 export const contexts = ['auth', 'tasks', 'workers', 'workflows', 'allocation'] as const;
 export type Context = (typeof contexts)[number];
@@ -49,7 +49,8 @@ export const deadLetterStream = { name: 'DLQ', subjects: ['dlq.>'] } as const;
 
 export const workSubjects = {
   assign: (workerId: string) => `work.assign.${sanitizeToken(workerId)}`,
-  output: (taskId: string) => `work.output.${sanitizeToken(taskId)}`,
+  /** Live output of a task, under the id of the worker sending it (its NATS user may send only its own). */
+  output: (workerId: string, taskId: string) => `work.output.${sanitizeToken(workerId)}.${sanitizeToken(taskId)}`,
   heartbeat: (workerId: string) => `work.heartbeat.${sanitizeToken(workerId)}`,
 } as const;
 

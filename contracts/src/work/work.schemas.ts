@@ -3,7 +3,7 @@
  * permissions can confine a worker to its own subjects:
  *   work.assign.<workerId>   platform → worker, JetStream stream WORK (durable consumer per worker)
  *   work.report.<workerId>   worker → platform, JetStream stream WORK (started / finished)
- *   work.output.<taskId>     worker → platform, core NATS: live output and progress, not stored
+ *   work.output.<workerId>.<taskId>  worker → platform, core NATS: live output and progress, not stored
  *   work.heartbeat.<workerId> worker → platform, core NATS every few seconds
  * Every assignment carries its attempt number; reports echo it so a stale attempt is fenced off.
  */
@@ -36,7 +36,7 @@ export function workerNatsPermissions(): { pub: { allow: string[] }; sub: { allo
       allow: [
         'work.heartbeat.{{name()}}',
         'work.report.{{name()}}',
-        'work.output.>',
+        'work.output.{{name()}}.*',
         `$JS.API.CONSUMER.INFO.${workStream.name}.${durable}`,
         `$JS.API.CONSUMER.MSG.NEXT.${workStream.name}.${durable}`,
         `$JS.ACK.${workStream.name}.${durable}.>`,

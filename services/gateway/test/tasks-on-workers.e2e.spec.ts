@@ -307,6 +307,22 @@ describe('Tasks on worker agents', () => {
       }
     });
 
+    it("forward a task's live output only from the worker running its current attempt", async () => {
+      const live = await LiveSocket.open(platform.url, alice.token);
+      const task = await createTask(alice.client, shell('sleep 3'));
+      const running = await taskIn(alice.client, task.id, ['running']);
+      const other = running.workerId === workerAId ? workerBId : workerAId;
+      const chunk = (data: string) => JSON.stringify({ taskId: task.id, attempt: running.attempt, seq: 1_000, data });
+      // An agent's NATS user cannot send under another worker's id (tested above); the gateway
+      // also drops a chunk sent under the id of a worker that is not running the task.
+      nc.publish(`work.output.${other}.${task.id}`, chunk('forged'));
+      nc.publish(`work.output.${running.workerId}.${task.id}`, chunk('genuine'));
+      await eventually('the genuine chunk', async () => (live.output.some((c) => c.data === 'genuine') ? true : undefined));
+      expect(live.output.filter((c) => c.data === 'forged')).toEqual([]);
+      live.close();
+      await alice.client.post(`/api/v1/tasks/${task.id}/cancel`);
+    });
+
     it("are refused to another worker's credential (403) and once the worker's credential is revoked (401)", async () => {
       const other = await natsCredentials(workerBId, credentialOf(workerA));
       expect(other.status).toBe(403);

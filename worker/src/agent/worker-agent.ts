@@ -248,7 +248,7 @@ export class WorkerAgent {
 
   private publishOutput(taskId: string, payload: string): void {
     try {
-      this.nc.publish(workSubjects.output(taskId), payload);
+      this.nc.publish(workSubjects.output(this.config.workerId, taskId), payload);
     } catch (error) {
       // Live output is best effort (core NATS, not stored); the tail still reaches the result.
       this.logger.debug(`output for ${taskId} dropped: ${describeError(error)}`);

@@ -1,7 +1,8 @@
 /*
  * Who may see what, for the WebSocket (brief §10: no object-level leaks). Built from the event
  * feed: TaskCreated gives a task's owner, WorkerRegistered/WorkerRoleGranted a worker's users,
- * TaskAssigned a task's current attempt (output of older attempts is not forwarded). For ids
+ * TaskAssigned a task's current attempt and worker (output of older attempts, or sent by another
+ * worker than the one running the attempt, is not forwarded). For ids
  * seen before this gateway started, it asks the owning service with the user as actor — a 404
  * means "not yours" — and caches the answer. Maps are bounded (oldest dropped first).
  */
@@ -17,7 +18,7 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
 
 export class OwnershipIndex {
   private readonly taskOwner = new Map<string, string>();
-  private readonly taskAttempt = new Map<string, number>();
+  private readonly taskRun = new Map<string, { attempt: number; workerId: string }>();
   private readonly workerUsers = new Map<string, Set<string>>();
   /** `${userId}:${kind}:${id}` → verdict from asking the owning service. */
   private readonly asked = new Map<string, boolean>();
@@ -32,7 +33,7 @@ export class OwnershipIndex {
         remember(this.taskOwner, String(d.taskId), String(d.ownerId));
         break;
       case 'TaskAssigned':
-        remember(this.taskAttempt, String(d.taskId), Number(d.attempt));
+        remember(this.taskRun, String(d.taskId), { attempt: Number(d.attempt), workerId: String(d.workerId) });
         break;
       case 'WorkerRegistered':
         remember(this.workerUsers, String(d.workerId), new Set([String(d.ownerId)]));
@@ -52,14 +53,14 @@ export class OwnershipIndex {
   /** Drops everything learned or asked (the feed stopped: it may all be stale when it restarts). */
   forget(): void {
     this.taskOwner.clear();
-    this.taskAttempt.clear();
+    this.taskRun.clear();
     this.workerUsers.clear();
     this.asked.clear();
   }
 
-  /** The current attempt of a task, when known. */
-  attemptOf(taskId: string): number | undefined {
-    return this.taskAttempt.get(taskId);
+  /** The current attempt of a task and the worker it was assigned to, when known. */
+  runOf(taskId: string): { attempt: number; workerId: string } | undefined {
+    return this.taskRun.get(taskId);
   }
 
   async mayUserSeeTask(userId: string, taskId: string): Promise<boolean> {

@@ -77,11 +77,13 @@ export class LiveEventsHub {
   private async goLive(): Promise<void> {
     clearTimeout(this.idleTimer);
     if (!this.output) {
-      this.output = this.nc.subscribe('work.output.*', {
+      this.output = this.nc.subscribe('work.output.*.*', {
         callback: (err, msg) => {
           if (err) return;
           const parsed = outputChunkSchema.safeParse(msg.json());
-          if (parsed.success && msg.subject === `work.output.${parsed.data.taskId}`) void this.forwardOutput(parsed.data);
+          // work.output.<sender>.<taskId>: NATS lets a worker publish only under its own id.
+          const [, , sender, taskId] = msg.subject.split('.');
+          if (parsed.success && sender && taskId === parsed.data.taskId) void this.forwardOutput(parsed.data, sender);
         },
       });
       await this.nc.flush(); // the server has the subscription
@@ -169,9 +171,12 @@ export class LiveEventsHub {
     return false; // the user's own auth events are for their sessions
   }
 
-  private async forwardOutput(chunk: OutputChunk): Promise<void> {
-    const current = this.ownership.attemptOf(chunk.taskId);
-    if (current !== undefined && current !== chunk.attempt) return;
+  private async forwardOutput(chunk: OutputChunk, senderWorkerId: string): Promise<void> {
+    // Only the worker running the current attempt speaks for the task. (Until this gateway has
+    // seen the task's TaskAssigned — the assignment reaches the agent before the event reaches
+    // us — its output is forwarded unchecked.)
+    const run = this.ownership.runOf(chunk.taskId);
+    if (run !== undefined && (run.attempt !== chunk.attempt || run.workerId !== senderWorkerId)) return;
     const frame = JSON.stringify({ type: 'output', chunk });
     for (const session of [...this.sessions.values()]) {
       if (session.socket.bufferedAmount > OUTPUT_BACKPRESSURE_BYTES || !this.scopeAllows(session.claims, 'output')) continue;

@@ -55,9 +55,12 @@ describe('NATS auth for services and worker agents (operator mode, nats-server 2
       expect(ack.stream).toBe('WORK');
 
       const heard = new Promise<string>((resolve) => services.subscribe('work.heartbeat.w1', { max: 1, callback: (_e, m) => resolve(m.string()) }));
+      const output = new Promise<string>((resolve) => services.subscribe('work.output.w1.t1', { max: 1, callback: (_e, m) => resolve(m.string()) }));
       await services.flush();
       nc.publish('work.heartbeat.w1', 'alive');
+      nc.publish('work.output.w1.t1', 'hello');
       await expect(heard).resolves.toBe('alive');
+      await expect(output).resolves.toBe('hello');
     });
   });
 
@@ -80,10 +83,12 @@ describe('NATS auth for services and worker agents (operator mode, nats-server 2
       const leaked: string[] = [];
       services.subscribe('tasks.events.>', { callback: (_e, m) => void leaked.push(m.subject) });
       services.subscribe('work.heartbeat.w2', { callback: (_e, m) => void leaked.push(m.subject) });
+      services.subscribe('work.output.w2.*', { callback: (_e, m) => void leaked.push(m.subject) });
       await services.flush();
       const other = await connectWorker('w1');
       other.publish('tasks.events.task-succeeded.t2', '{}');
       other.publish('work.heartbeat.w2', 'forged');
+      other.publish('work.output.w2.t2', 'forged output for another worker\'s task');
       await other.flush().catch(() => undefined);
       await new Promise((r) => setTimeout(r, 200));
       await services.flush();
