@@ -89,7 +89,16 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
     // Reconnects are endless, so the connection closes on its own only for a fatal reason (e.g. an
     // authorization error): then nothing can be reported, and a supervisor should restart us.
     const lost = nc.closed().then((error) => error ?? new Error('NATS connection closed'));
-    const stop = await Promise.race([signals.requested.then(() => undefined), lost]);
+    // The platform refused to renew its NATS credentials: the worker's credential was revoked.
+    // It finishes what runs (its NATS access lasts until the credentials it holds expire) and exits.
+    const revoked = credentials.refused.then((error) => ({ revoked: error }));
+    const stop = await Promise.race([signals.requested.then(() => undefined), lost, revoked]);
+    if (stop && 'revoked' in stop) {
+      logger.error(`the platform refused this worker (${describeError(stop.revoked)}): finishing running tasks, then exiting; register it again to bring it back`);
+      await agent.shutdown(options.drainTimeout * 1000, signals.hurried).catch(() => undefined);
+      await nc.drain().catch(() => nc.close());
+      return 1;
+    }
     if (stop instanceof Error) {
       logger.error(`NATS connection lost for good: ${describeError(stop)}; handing back running tasks and exiting`);
       await agent.shutdown(0).catch(() => undefined);

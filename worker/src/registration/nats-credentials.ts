@@ -6,7 +6,8 @@
  *  - they are renewed at three quarters of their remaining validity, and the connection is then
  *    re-established at once, so the server never sees the old JWT expire;
  *  - a refused renewal (the worker's credential was revoked) is logged with the time the NATS
- *    access ends, and not retried; transient failures are retried by the platform client.
+ *    access ends, reported through `refused` (the agent then stops and exits), and not retried;
+ *    transient failures are retried by the platform client.
  * All of it is off when the platform's NATS runs without auth (the credentials are null).
  */
 import { credsAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
@@ -19,6 +20,9 @@ const MIN_RENEW_DELAY_MS = 10_000;
 export class NatsCredentialsHolder {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private onRefused: (error: unknown) => void = () => undefined;
+  /** Settles with the error when the platform refuses a renewal (the worker's credential was revoked). */
+  readonly refused = new Promise<unknown>((resolve) => (this.onRefused = resolve));
 
   constructor(
     private current: WorkerNatsCredentials,
@@ -75,6 +79,7 @@ export class NatsCredentialsHolder {
     } catch (error) {
       if (this.stopped) return;
       this.logger.error(`NATS credentials not renewed (${describeError(error)}): this worker's NATS access ends at ${this.current.expiresAt}`);
+      this.onRefused(error);
     }
   }
 }

@@ -60,7 +60,7 @@ describe('NatsCredentialsHolder', () => {
       holder.stop();
     });
 
-    it('logs when its access ends if a renewal is refused, and stops renewing', async () => {
+    it('logs when its access ends if a renewal is refused, reports the refusal (the agent exits), and stops renewing', async () => {
       jest.useFakeTimers({ now: T0 });
       const renew = jest.fn().mockRejectedValue(new Error('worker credential was revoked'));
       const reconnect = jest.fn();
@@ -68,6 +68,7 @@ describe('NatsCredentialsHolder', () => {
       holder.startRenewing({ reconnect });
       await jest.advanceTimersByTimeAsync(2_700_000);
       expect(silent.error).toHaveBeenCalledWith(expect.stringContaining(`NATS access ends at ${inAnHour}`));
+      await expect(holder.refused).resolves.toThrow('worker credential was revoked');
       await jest.advanceTimersByTimeAsync(3_600_000);
       expect(renew).toHaveBeenCalledTimes(1);
       expect(reconnect).not.toHaveBeenCalled();
