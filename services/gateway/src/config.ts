@@ -15,5 +15,10 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   WEB_DIST_DIR: z.string().default(new URL('../../../web/dist', `file://${__dirname}/`).pathname),
   /** How long a request to a backend service may take before the edge answers 503. */
   RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /**
+   * How long an API token's answer is cached, and so how soon a revocation made through another
+   * gateway instance — or the recheck of a WebSocket opened with the token — takes effect.
+   */
+  API_TOKEN_CACHE_TTL_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

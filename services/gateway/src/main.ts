@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     isRevoked: (jti) => revocations.isRevoked(jti),
   });
   const feed = new EventFeed(nc, (['auth', 'tasks', 'workers', 'allocation'] as const).map(streamName));
-  const apiTokens = new ApiTokenResolver(rpc);
+  const apiTokens = new ApiTokenResolver(rpc, config.API_TOKEN_CACHE_TTL_MS);
   const hub = new LiveEventsHub(verifier, apiTokens, feed, new OwnershipIndex(rpc), nc);
 
   await bootstrapService({

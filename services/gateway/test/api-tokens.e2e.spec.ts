@@ -33,7 +33,8 @@ async function createToken(client: ApiClient, body: Record<string, unknown>): Pr
 }
 
 beforeAll(async () => {
-  platform = await startPlatform();
+  // A short cache TTL, so a socket opened with a token rechecks it every 2 s, not every 31 s.
+  platform = await startPlatform({ env: { gateway: { API_TOKEN_CACHE_TTL_MS: '1000' } } });
   api = new ApiClient(platform.url);
   alice = await api.signUp('alice');
   mallory = await api.signUp('mallory');
@@ -125,6 +126,22 @@ describe('API tokens through the gateway', () => {
     // None of them took effect: the token still works and the password is unchanged.
     expect((await script.get('/api/v1/tasks')).status).toBe(200);
     expect((await api.post('/api/v1/auth/login', { username: 'alice', password: 'correct horse battery' })).status).toBe(200);
+  });
+
+  it("closes a live WebSocket opened with a token once it is revoked (4401), and leaves other tokens' sockets open", async () => {
+    const revoked = await createToken(alice.client, { name: 'ws to revoke', scopes: ['tasks:read'] });
+    const kept = await createToken(alice.client, { name: 'ws to keep', scopes: ['tasks:read'] });
+    const doomed = await LiveSocket.open(platform.url, revoked.token);
+    const staying = await LiveSocket.open(platform.url, kept.token);
+    try {
+      expect((await alice.client.call('DELETE', `/api/v1/auth/tokens/${revoked.id}`)).status).toBe(204);
+      await expect(doomed.closed).resolves.toBe(4401);
+      // It has been rechecked at least as often as the revoked one by now.
+      expect(staying.isOpen).toBe(true);
+    } finally {
+      staying.close();
+      doomed.close();
+    }
   });
 
   it('lets only the owner revoke, and a revoked token is refused at once', async () => {

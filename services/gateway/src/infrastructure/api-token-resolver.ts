@@ -9,15 +9,16 @@ import { apiTokenIdentitySchema, apiTokenSubjects, type ApiTokenIdentity } from 
 import { setBounded, type AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
 
+/** How long a positive answer is cached by default (API_TOKEN_CACHE_TTL_MS). */
 export const apiTokenCacheTtlMs = 30_000;
 
 /** An API token's identity as the claims the gateway's handlers read (good for one cache TTL). */
-export function apiTokenClaims(identity: ApiTokenIdentity, now = Date.now()): AccessClaims {
+export function apiTokenClaims(identity: ApiTokenIdentity, now = Date.now(), ttlMs = apiTokenCacheTtlMs): AccessClaims {
   return {
     sub: identity.userId,
     username: identity.username,
     jti: `api-token:${identity.tokenId}`,
-    exp: Math.floor((now + apiTokenCacheTtlMs) / 1000),
+    exp: Math.floor((now + ttlMs) / 1000),
     kind: 'api-token',
     scopes: identity.scopes,
   };
@@ -28,7 +29,16 @@ const maxEntries = 10_000;
 export class ApiTokenResolver {
   private readonly cache = new Map<string, { identity: ApiTokenIdentity; until: number }>();
 
-  constructor(@Inject(NatsRpcClient) private readonly rpc: NatsRpcClient) {}
+  constructor(
+    @Inject(NatsRpcClient) private readonly rpc: NatsRpcClient,
+    /** Cache TTL; also how often a live WebSocket opened with a token checks it again. */
+    readonly ttlMs = apiTokenCacheTtlMs,
+  ) {}
+
+  /** The token's claims for the gateway's handlers (throws when it does not resolve). */
+  async claims(token: string, now = Date.now()): Promise<AccessClaims> {
+    return apiTokenClaims(await this.resolve(token, now), now, this.ttlMs);
+  }
 
   async resolve(token: string, now = Date.now()): Promise<ApiTokenIdentity> {
     // Keyed by a hash, so the raw secret is not kept in memory longer than the request.
@@ -37,7 +47,7 @@ export class ApiTokenResolver {
     if (hit && hit.until > now) return hit.identity;
     if (hit) this.cache.delete(key);
     const identity = await this.rpc.request(apiTokenSubjects.authenticate, { token }, { schema: apiTokenIdentitySchema });
-    setBounded(this.cache, key, { identity, until: now + apiTokenCacheTtlMs }, maxEntries);
+    setBounded(this.cache, key, { identity, until: now + this.ttlMs }, maxEntries);
     return identity;
   }
 

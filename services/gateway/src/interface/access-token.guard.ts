@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { DomainError, type ApiTokenScope } from '@agentyard/contracts';
 import { AccessTokenVerifier, type AccessClaims } from '@agentyard/service-kit';
-import { ApiTokenResolver, apiTokenClaims } from '../infrastructure/api-token-resolver';
+import { ApiTokenResolver } from '../infrastructure/api-token-resolver';
 
 type AuthedRequest = FastifyRequest & { claims?: AccessClaims; accessToken?: string };
 
@@ -36,7 +36,7 @@ export class AccessTokenGuard implements CanActivate {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1]) throw new DomainError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>"');
     const token = match[1];
-    const claims = token.startsWith('ayt_') ? apiTokenClaims(await this.apiTokens.resolve(token)) : { ...(await this.verifier.verify(token)), kind: 'session' as const };
+    const claims = token.startsWith('ayt_') ? await this.apiTokens.claims(token) : { ...(await this.verifier.verify(token)), kind: 'session' as const };
     request.claims = claims;
     if (claims.kind === 'api-token') {
       const targets = [context.getHandler(), context.getClass()];

@@ -15,7 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { outputChunkSchema, type Envelope, type OutputChunk } from '@agentyard/contracts';
 import type { AccessClaims, AccessTokenVerifier } from '@agentyard/service-kit';
-import { apiTokenCacheTtlMs, apiTokenClaims, type ApiTokenResolver } from '../infrastructure/api-token-resolver';
+import type { ApiTokenResolver } from '../infrastructure/api-token-resolver';
 import type { EventFeed } from '../infrastructure/event-feed';
 import type { OwnershipIndex } from '../infrastructure/ownership-index';
 
@@ -136,7 +136,7 @@ export class LiveEventsHub {
     }
     try {
       const apiToken = token.startsWith('ayt_');
-      const claims = apiToken ? apiTokenClaims(await this.apiTokens.resolve(token)) : await this.verifier.verify(token);
+      const claims = apiToken ? await this.apiTokens.claims(token) : await this.verifier.verify(token);
       if (apiToken && !claims.scopes?.some((s) => s === 'tasks:read' || s === 'workers:read')) {
         ws.close(WS_CLOSE_FORBIDDEN, 'this API token has neither the tasks:read nor the workers:read scope');
         return;
@@ -144,7 +144,7 @@ export class LiveEventsHub {
       await this.goLive();
       if (ws.readyState !== ws.OPEN) return this.goIdleLater(); // closed while we were starting
       const expiry = apiToken
-        ? setInterval(() => void this.recheckApiToken(ws, token), apiTokenCacheTtlMs + 1_000)
+        ? setInterval(() => void this.recheckApiToken(ws, token), this.apiTokens.ttlMs + 1_000)
         : setTimeout(() => ws.close(WS_CLOSE_UNAUTHENTICATED, 'access token expired'), Math.max(0, claims.exp * 1000 - Date.now()));
       this.sessions.set(ws, { socket: ws, claims, expiry });
       ws.send(JSON.stringify({ type: 'ready', userId: claims.sub }));

@@ -5,8 +5,16 @@ import type { Envelope, OutputChunk } from '@agentyard/contracts';
 export class LiveSocket {
   readonly events: Envelope[] = [];
   readonly output: OutputChunk[] = [];
+  /** Resolves with the close code once the server (or we) closed the socket. */
+  readonly closed: Promise<number>;
 
-  private constructor(private readonly ws: WebSocket) {}
+  private constructor(private readonly ws: WebSocket) {
+    this.closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
 
   static open(base: string, token: string): Promise<LiveSocket> {
     return new Promise((resolve, reject) => {
