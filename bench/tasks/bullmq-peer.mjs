@@ -1,6 +1,8 @@
 // The peer every tasks benchmark compares against, in the same run: BullMQ 6 on Debian's
-// `redis-server` (no persistence), `workers` Workers of `slots` concurrency, an empty processor
-// (or `sh -c true` in a PTY with `pty`), and the timing helpers the benchmarks share.
+// `redis-server` (no persistence; `durable: true` turns on the append-only file with an fsync per
+// write, Redis' nearest to our commit-before-acknowledge), `workers` Workers of `slots`
+// concurrency, an empty processor (or `sh -c true` in a PTY with `pty`), and the timing helpers
+// the benchmarks share.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync } from 'node:fs';
@@ -45,10 +47,11 @@ function runNoop(withPty) {
  * BullMQ's dispatch latency (job timestamp → processor start) at a steady `rate` for `seconds`,
  * and its sustained throughput over a burst of `burst` jobs (until every `completed` event came).
  */
-export async function benchBullmq({ rate, seconds, burst, workers: workerCount, slots, pty: withPty = false }) {
+export async function benchBullmq({ rate, seconds, burst, workers: workerCount, slots, pty: withPty = false, durable = false }) {
   const port = await infra.freePort();
   const dir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
-  const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const persistence = durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const redis = spawn('redis-server', ['--port', String(port), '--save', '', ...persistence, '--dir', dir], { stdio: 'ignore' });
   await infra.waitForPort(port);
   const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
   const starts = new Map();

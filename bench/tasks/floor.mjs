@@ -293,6 +293,8 @@ async function benchFloor() {
 
 const bull = await benchBullmq({ rate: RATE, seconds: SECONDS, burst: BURST, workers: WORKERS, slots: SLOTS });
 const bullIdle = await benchBullmq({ rate: 5, seconds: 6, burst: 100, workers: WORKERS, slots: SLOTS });
+// BullMQ with Redis fsyncing every write (appendfsync always): durability nearer to ours.
+const bullDurable = await benchBullmq({ rate: RATE, seconds: SECONDS, burst: BURST, workers: WORKERS, slots: SLOTS, durable: true });
 const f = await benchFloor();
 const ms = (x) => `${x.toFixed(1)} ms`;
 console.log(`floor of the brief's protocol vs BullMQ — workers=${WORKERS} slots=${SLOTS}, rate ${RATE}/s for ${SECONDS} s, burst ${BURST}, node ${process.version}`);
@@ -302,5 +304,6 @@ console.log(`| dispatch p50, one at a time | ${ms(pct(f.idle, 50))} | ${ms(pct(b
 console.log(`| dispatch p50 at ${RATE}/s | ${ms(pct(f.latency, 50))} | ${ms(pct(bull.latency, 50))} | ${(pct(f.latency, 50) / Math.max(1, pct(bull.latency, 50))).toFixed(1)} |`);
 console.log(`| dispatch p99 at ${RATE}/s | ${ms(pct(f.latency, 99))} | ${ms(pct(bull.latency, 99))} | ${(pct(f.latency, 99) / Math.max(1, pct(bull.latency, 99))).toFixed(1)} |`);
 console.log(`| sustained tasks/s | ${f.throughput.toFixed(0)} | ${bull.throughput.toFixed(0)} | ${(f.throughput / bull.throughput).toFixed(2)} |`);
+console.log(`BullMQ with Redis fsyncing every write: dispatch p50 ${ms(pct(bullDurable.latency, 50))}, p99 ${ms(pct(bullDurable.latency, 99))} at ${RATE}/s; ${bullDurable.throughput.toFixed(0)} tasks/s (floor/durable BullMQ ${(f.throughput / bullDurable.throughput).toFixed(2)})`);
 console.log(`floor CPU per task: ${f.cpuPerTaskMs.toFixed(2)} ms (node roles ${f.nodePerTaskMs.toFixed(2)}, postgres + nats-server ${f.serversPerTaskMs.toFixed(2)}): even with every core busy, at most ${Math.round(2000 / f.cpuPerTaskMs)} tasks/s on 2 cores`);
 process.exit(0);
