@@ -3,6 +3,7 @@
  * processes. Worker B has a `claude` CLI stand-in on its PATH (the real CLI needs a network API),
  * so "a task that needs a tool only B has" exercises real tool detection and allocation.
  */
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/trans
 import { jetstream } from '@nats-io/jetstream';
 import { Client } from 'pg';
 import type { Envelope, TaskView, WorkerView } from '@agentyard/contracts';
-import { startPlatform, type Platform, type WorkerAgentProcess } from '@agentyard/local-infra';
+import { agentNodeFlags, startPlatform, type Platform, type WorkerAgentProcess } from '@agentyard/local-infra';
 import { ApiClient, eventually } from './support/api-client';
 import { LiveSocket } from './support/live-socket';
 
@@ -321,6 +322,17 @@ describe('Tasks on worker agents', () => {
       expect(live.output.filter((c) => c.data === 'forged')).toEqual([]);
       live.close();
       await alice.client.post(`/api/v1/tasks/${task.id}/cancel`);
+    });
+
+    it("are what `agentyard-worker doctor` checks NATS with: it reaches NATS as the worker's own user", async () => {
+      const repoRoot = join(__dirname, '..', '..', '..');
+      const child = spawn(process.execPath, [...agentNodeFlags(repoRoot), join(repoRoot, 'worker', 'dist', 'main.js'), 'doctor', '--url', platform.url, '--state-dir', workerA.stateDir]);
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(out).toMatch(/nats credentials: own subjects only, valid until \d{4}-/);
+      expect(out).toMatch(/nats: nats:\/\/\S+ reachable/);
+      expect(code).toBe(0);
     });
 
     it("are refused to another worker's credential (403) and once the worker's credential is revoked (401)", async () => {

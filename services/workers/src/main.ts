@@ -90,6 +90,11 @@ async function main(): Promise<void> {
   });
   relay.start();
   app.get(LivenessSweeper).start();
+  if (config.NATS_CREDS_FILE && !config.WORKER_NATS_ACCOUNT) {
+    // Likely an operator-mode NATS whose workers' key was not passed on: agents would get no
+    // credentials, connect anonymously and be refused.
+    logger.warn('NATS_CREDS_FILE is set but WORKER_NATS_ACCOUNT / WORKER_NATS_SIGNING_SEED are not: agents get no NATS credentials and a NATS that requires them will refuse the agents');
+  }
   logger.info({ port: config.HTTP_PORT }, 'workers ready');
 }
 
