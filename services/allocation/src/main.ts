@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   const heartbeats = new HeartbeatWatcher(nc, { bucket: workerLivenessBucket, logger: { warn: (m) => logger.warn(m), info: (m) => logger.info(m) } });
   const relay = new EventRelay({
     name: 'relay:allocation',
+    stream: streamName('allocation'),
     store,
     checkpoints: PostgresCheckpointStore.fromKysely(db),
     js: jetstream(nc),

@@ -5,7 +5,7 @@
  */
 import 'reflect-metadata';
 import { Pool } from 'pg';
-import { eventSubject, jwtSettings, revokedTokensBucket, type Envelope } from '@agentyard/contracts';
+import { eventSubject, jwtSettings, revokedTokensBucket, streamName, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
 import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
 import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, RevocationList, runMain } from '@agentyard/service-kit';
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   const revocations = await RevocationList.open(nc, revokedTokensBucket, jwtSettings.accessTtlSeconds * 1000);
   const relay = new EventRelay({
     name: 'relay:auth',
+    stream: streamName('auth'),
     store,
     checkpoints: PostgresCheckpointStore.fromKysely(db),
     js: jetstream(nc),

@@ -6,7 +6,7 @@
  * and the relay that forwards its events to the TASKS stream. Flows: docs/design/tasks-on-workers.md.
  */
 import 'reflect-metadata';
-import { eventSubject, type Envelope } from '@agentyard/contracts';
+import { eventSubject, streamName, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
 import { connectNats, drainNats, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
 import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, runMain } from '@agentyard/service-kit';
@@ -38,6 +38,7 @@ async function main(): Promise<void> {
   const js = jetstream(nc);
   const relay = new EventRelay({
     name: 'relay:tasks',
+    stream: streamName('tasks'),
     store,
     checkpoints,
     js,

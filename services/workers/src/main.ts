@@ -6,7 +6,7 @@
  * WORKERS JetStream stream. Read models are projected from its own store.
  */
 import 'reflect-metadata';
-import { eventSubject, type Envelope } from '@agentyard/contracts';
+import { eventSubject, streamName, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
 import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
 import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, runMain } from '@agentyard/service-kit';
@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   const liveness = await LivenessBucket.open(nc, config.LIVENESS_TTL_MS, (message) => logger.warn(message));
   const relay = new EventRelay({
     name: 'relay:workers',
+    stream: streamName('workers'),
     store,
     checkpoints: PostgresCheckpointStore.fromKysely(db),
     js: jetstream(nc),

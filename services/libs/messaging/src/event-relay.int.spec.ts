@@ -3,6 +3,7 @@ import { PostgresEventStore } from '@agentyard/event-store';
 import { testDatabase, testNats, type NatsServer } from '@agentyard/local-infra';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { publishEvent } from './event-publisher';
 import { EventRelay, type EventRelayOptions } from './event-relay';
 import { ensureStream, eventStreamConfig } from './provisioning';
 import { eventually } from './testing/eventually';
@@ -163,6 +164,61 @@ describe('EventRelay', () => {
 
     expect(ids).toHaveLength(60);
     expect(await idsOnStream('TASKS')).toEqual(ids);
+  });
+
+  it('republishes everything when the stream comes back empty after its events were published (a nats-server that lost its data)', async () => {
+    const store = await freshStore();
+    await appendTaskEvents(store, 20);
+    const { ids, last } = await idsInStore(store, 20);
+    const first = relay(store, { stream: 'TASKS' });
+    first.start();
+    await eventually(async () => first.checkpoint === last, 15_000, 'the checkpoint at the last event');
+    await first.stop();
+
+    await resetStream(); // JetStream lost it all; the checkpoint says all was published
+    const errors: string[] = [];
+    const restarted = relay(store, { stream: 'TASKS', logger: { error: (m) => errors.push(m) } });
+    restarted.start();
+    await eventually(async () => ((await messagesOn('TASKS')) === 20 ? true : undefined), 15_000, 'every event on the stream again');
+    await restarted.stop();
+    expect(await idsOnStream('TASKS')).toEqual(ids);
+    expect(errors.join('\n')).toMatch(/stream TASKS ends at position 0, before the checkpoint/);
+  });
+
+  it('republishes from the last event the stream kept when it lost the ones after it, and nothing twice', async () => {
+    const store = await freshStore();
+    await appendTaskEvents(store, 20);
+    const all = await visibleEvents(store, 20);
+    const first = relay(store, { stream: 'TASKS' });
+    first.start();
+    await eventually(async () => first.checkpoint === BigInt(all.at(-1)!.globalPosition!), 15_000, 'the checkpoint at the last event');
+    await first.stop();
+
+    // The server kept only the first 12 (its last fsync was before the rest).
+    await resetStream();
+    for (const e of all.slice(0, 12)) await publishEvent(js, eventSubject('tasks', e.type, e.streamId), e);
+    const restarted = relay(store, { stream: 'TASKS' });
+    restarted.start();
+    await eventually(async () => ((await messagesOn('TASKS')) === 20 ? true : undefined), 15_000, 'the lost 8 back');
+    await restarted.stop();
+    expect(await idsOnStream('TASKS')).toEqual(all.map((e) => e.id));
+  });
+
+  it('trusts its checkpoint when the stream holds its last event', async () => {
+    const store = await freshStore();
+    await appendTaskEvents(store, 10);
+    const { last } = await idsInStore(store, 10);
+    const first = relay(store, { stream: 'TASKS' });
+    first.start();
+    await eventually(async () => first.checkpoint === last, 15_000, 'the checkpoint at the last event');
+    await first.stop();
+    const errors: string[] = [];
+    const again = relay(store, { stream: 'TASKS', logger: { error: (m) => errors.push(m) } });
+    again.start();
+    await appendTaskEvents(store, 1);
+    await eventually(async () => ((await messagesOn('TASKS')) === 11 ? true : undefined), 15_000, 'the new event');
+    await again.stop();
+    expect(errors).toEqual([]);
   });
 
   it('publishes an append at once, woken by the store rather than by its poll interval', async () => {

@@ -20,12 +20,16 @@
  *  - the store, not this relay, guarantees that `readAll` never shows position N+1 before N is
  *    visible (no gap heuristics here);
  *  - every subject the relay publishes to is captured by one stream that only this relay writes
- *    (the expectation is about that stream's last message).
+ *    (the expectation is about that stream's last message);
+ *  - JetStream can lose what it acknowledged (2.9 fsyncs every 60 s; a stream can be recreated
+ *    empty): at start, given `stream`, the relay reads the stream's last event and, when it lies
+ *    before its checkpoint, republishes from there — from the beginning when the stream was
+ *    recreated empty. A stream emptied by its age limit (sequence numbers went on) is left alone.
  * It reads again as soon as the store says something was appended (`onAppended`), else every
  * `pollIntervalMs`; while an append it was told about is not visible yet, every 2 ms. Run one relay per write-side service (no leader election here).
  */
 import type { Envelope } from '@agentyard/contracts';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import { publishEvent } from './event-publisher';
 
 /** Where a relay or projection remembers how far it got, by name. */
@@ -53,6 +57,11 @@ export interface EventRelayOptions {
   store: EventLogReader;
   checkpoints: CheckpointStore;
   js: JetStreamClient;
+  /**
+   * The stream capturing the relay's subjects, e.g. `TASKS`: checked at start for events it lost
+   * after the checkpoint (see the module comment). Without it the checkpoint is trusted.
+   */
+  stream?: string;
   /** Subject of an event, e.g. `(e) => eventSubject('tasks', e.type, e.data.taskId)`. */
   subjectFor(event: Envelope): string;
   /** Events read and published per batch. Default 500. */
@@ -127,8 +136,9 @@ export class EventRelay {
       while (!this.stopping) {
         try {
           if (this.published === undefined) {
-            this.saved = await checkpoints.load(name);
-            this.published = this.saved;
+            const saved = await checkpoints.load(name);
+            this.published = await this.resumeFrom(saved);
+            this.saved = saved;
           }
           this.signalled = false;
           const events = await store.readAll({ fromPosition: this.published, limit: batchSize });
@@ -156,6 +166,33 @@ export class EventRelay {
     } finally {
       await watch?.close().catch(() => undefined);
     }
+  }
+
+  /** Where to resume: the checkpoint, or earlier when the stream lost events after it. */
+  private async resumeFrom(checkpoint: bigint): Promise<bigint> {
+    const { stream, js } = this.options;
+    if (!stream || checkpoint === 0n) return checkpoint;
+    const jsm = await js.jetstreamManager();
+    let state: { messages: number; last_seq: number };
+    try {
+      state = (await jsm.streams.info(stream)).state;
+    } catch (error) {
+      // Not there (yet): whoever creates it gets it empty, so everything goes out again.
+      if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return this.rewound(stream, checkpoint, 0n);
+      throw error;
+    }
+    if (state.messages === 0) return state.last_seq === 0 ? this.rewound(stream, checkpoint, 0n) : checkpoint;
+    const last = await jsm.streams.getMessage(stream, { seq: state.last_seq });
+    const position = last?.json<Envelope>().globalPosition;
+    if (position === undefined || BigInt(position) >= checkpoint) return checkpoint;
+    return this.rewound(stream, checkpoint, BigInt(position));
+  }
+
+  private rewound(stream: string, checkpoint: bigint, position: bigint): bigint {
+    (this.options.logger ?? console).error(
+      `event relay ${this.options.name}: stream ${stream} ends at position ${position}, before the checkpoint ${checkpoint} — it lost events (a nats-server restart without its data, or a recreated stream); republishing from there`,
+    );
+    return position;
   }
 
   private async saveCheckpoint(): Promise<void> {
@@ -219,6 +256,9 @@ export class EventRelay {
     this.wake = undefined;
   }
 }
+
+/** JetStream API error code: stream not found. */
+const STREAM_NOT_FOUND = 10059;
 
 /** The server refused a publish whose expected previous message is not the stream's last. */
 function isWrongLastMsgId(error: unknown): boolean {
