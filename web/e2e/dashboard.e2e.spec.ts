@@ -293,6 +293,17 @@ describe('Dashboard in Chromium against the real platform', () => {
     await shot(page, '19-second-user-foreign-task');
   });
 
+  it("revokes a lost machine's credential from its page (after every test that needs the worker)", async () => {
+    const { page } = alice;
+    await page.getByTestId('nav-workers').click();
+    await page.locator(`[data-testid="worker-row"][data-worker-name="${workerName}"]`).getByRole('link', { name: workerName }).click();
+    await page.getByTestId('revoke-worker-credential').click();
+    await page.locator('.n-popconfirm').getByRole('button', { name: 'Revoke' }).click();
+    await page.getByText('Register the machine again to bring it back').waitFor();
+    expect(await page.getByTestId('revoke-worker-credential').count()).toBe(0);
+    await shot(page, '19b-worker-credential-revoked');
+  });
+
   it('logs out back to the login page', async () => {
     const { page } = alice;
     await page.getByTestId('logout').click();

@@ -23,6 +23,8 @@ export const workerViewSchema = z
     role: z.enum(['owner', 'user']),
     status: z.enum(workerStatuses),
     drained: z.boolean(),
+    /** Its credential was revoked: the platform refuses the agent (register the machine again). */
+    credentialRevoked: z.boolean(),
     tools: z.array(workerToolSchema),
     labels: z.array(z.string()),
     slots: z.number().int(),

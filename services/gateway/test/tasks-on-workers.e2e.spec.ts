@@ -346,7 +346,9 @@ describe('Tasks on worker agents', () => {
       });
       expect(registered.status).toBe(201);
       expect((await natsCredentials(registered.body.workerId, registered.body.credential)).status).toBe(200);
-      expect((await carol.client.post(`/api/v1/workers/${registered.body.workerId}/revoke-credential`)).status).toBe(200);
+      const revoked = await carol.client.post<WorkerView>(`/api/v1/workers/${registered.body.workerId}/revoke-credential`);
+      expect(revoked.status).toBe(200);
+      expect(revoked.body.credentialRevoked).toBe(true);
       const refused = await natsCredentials(registered.body.workerId, registered.body.credential);
       expect(refused.status).toBe(401);
       expect(String((refused.body as { message?: string }).message)).toMatch(/revoked/);

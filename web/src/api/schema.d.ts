@@ -1939,6 +1939,7 @@ export interface components {
             /** @enum {string} */
             status: "online" | "offline" | "draining";
             drained: boolean;
+            credentialRevoked: boolean;
             tools: {
                 /** @enum {string} */
                 name: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";

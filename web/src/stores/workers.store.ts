@@ -114,6 +114,13 @@ export const useWorkerStore = defineStore('workers', () => {
     return worker;
   }
 
+  /** Revokes the worker's credential: the platform refuses its agent from now on. */
+  async function revokeCredential(id: string): Promise<Worker> {
+    const worker = await unwrap(session.api.POST('/api/v1/workers/{id}/revoke-credential', { params: { path: { id } } }));
+    merge(worker);
+    return worker;
+  }
+
   async function createRegistrationToken(body: Schemas['CreateRegistrationTokenBody']): Promise<RegistrationToken> {
     return unwrap(session.api.POST('/api/v1/workers/registration-tokens', { body }));
   }
@@ -152,5 +159,5 @@ export const useWorkerStore = defineStore('workers', () => {
     if (loaded.value) scheduleRefetch();
   });
 
-  return { items, loaded, loading, error, samples, online, onlineTools, byId, fetch, fetchOne, drain, resume, createRegistrationToken, startPolling, reset, merge };
+  return { items, loaded, loading, error, samples, online, onlineTools, byId, fetch, fetchOne, drain, resume, revokeCredential, createRegistrationToken, startPolling, reset, merge };
 });

@@ -89,6 +89,20 @@ describe('useWorkerStore', () => {
     expect(workers.items[0].status).toBe('online');
   });
 
+  it("revokes a worker's credential and keeps the revoked worker it gets back", async () => {
+    list = [worker({ id: 'w-1' })];
+    const store = useWorkerStore();
+    await store.fetch();
+    let called = '';
+    server.on('POST /api/v1/workers/w-1/revoke-credential', (req) => {
+      called = `${req.method} ${req.path}`;
+      return worker({ id: 'w-1', credentialRevoked: true });
+    });
+    await store.revokeCredential('w-1');
+    expect(called).toBe('POST /api/v1/workers/w-1/revoke-credential');
+    expect(store.byId['w-1']?.credentialRevoked).toBe(true);
+  });
+
   it('creates a registration token with the chosen settings', async () => {
     server.on('POST /api/v1/workers/registration-tokens', (req) =>
       new Response(JSON.stringify({ id: 'r', token: 'ayr_x', expiresAt: '2026-11-01T11:00:00Z', usesLeft: 2, installCommand: 'npx agentyard-worker start --url http://x --token ayr_x', echo: req.body }), {

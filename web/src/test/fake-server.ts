@@ -142,6 +142,7 @@ export function worker(overrides: Partial<Worker> = {}): Worker {
     role: 'owner',
     status: 'online',
     drained: false,
+    credentialRevoked: false,
     tools: [{ name: 'shell', version: null }],
     labels: [],
     slots: 2,

@@ -15,6 +15,7 @@ export function toWorkerView(record: WorkerViewRecord): WorkerView {
     role: record.role,
     status: !doc.online ? 'offline' : doc.drained ? 'draining' : 'online',
     drained: doc.drained,
+    credentialRevoked: doc.credentialRevoked,
     tools: doc.tools,
     labels: doc.labels,
     slots: doc.slots,
