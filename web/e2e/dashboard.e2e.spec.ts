@@ -301,6 +301,7 @@ describe('Dashboard in Chromium against the real platform', () => {
     await page.locator('.n-popconfirm').getByRole('button', { name: 'Revoke' }).click();
     await page.getByText('Register the machine again to bring it back').waitFor();
     expect(await page.getByTestId('revoke-worker-credential').count()).toBe(0);
+    await page.locator('[data-testid="worker-status"][data-status="revoked"]').waitFor();
     await shot(page, '19b-worker-credential-revoked');
   });
 
