@@ -102,24 +102,17 @@ export const useWorkerStore = defineStore('workers', () => {
     return worker;
   }
 
-  async function drain(id: string): Promise<Worker> {
-    const worker = await unwrap(session.api.POST('/api/v1/workers/{id}/drain', { params: { path: { id } } }));
+  /** One of the owner's actions on a worker; the store keeps the worker it gets back. */
+  async function act(path: '/api/v1/workers/{id}/drain' | '/api/v1/workers/{id}/resume' | '/api/v1/workers/{id}/revoke-credential', id: string): Promise<Worker> {
+    const worker = await unwrap(session.api.POST(path, { params: { path: { id } } }));
     merge(worker);
     return worker;
   }
 
-  async function resume(id: string): Promise<Worker> {
-    const worker = await unwrap(session.api.POST('/api/v1/workers/{id}/resume', { params: { path: { id } } }));
-    merge(worker);
-    return worker;
-  }
-
+  const drain = (id: string) => act('/api/v1/workers/{id}/drain', id);
+  const resume = (id: string) => act('/api/v1/workers/{id}/resume', id);
   /** Revokes the worker's credential: the platform refuses its agent from now on. */
-  async function revokeCredential(id: string): Promise<Worker> {
-    const worker = await unwrap(session.api.POST('/api/v1/workers/{id}/revoke-credential', { params: { path: { id } } }));
-    merge(worker);
-    return worker;
-  }
+  const revokeCredential = (id: string) => act('/api/v1/workers/{id}/revoke-credential', id);
 
   async function createRegistrationToken(body: Schemas['CreateRegistrationTokenBody']): Promise<RegistrationToken> {
     return unwrap(session.api.POST('/api/v1/workers/registration-tokens', { body }));
