@@ -12,20 +12,17 @@ const BURST = Number(process.env.BURST ?? 1000);
 const STATEMENTS = process.env.STATEMENTS === '1';
 if (STATEMENTS) process.env.AGENTYARD_PG_SETTINGS = `${process.env.AGENTYARD_PG_SETTINGS ?? ''} shared_preload_libraries=pg_stat_statements pg_stat_statements.track=all`;
 
-/** Kernel-mode CPU ticks per process name (a part of cpuByProcess's figure): syscalls, socket I/O. */
-const sys = new Map();
-
+/** CPU ticks per process name: all (user + kernel) and the kernel part (syscalls, socket I/O). */
 function cpuByProcess() {
   const out = new Map();
-  sys.clear();
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
       let name = /services\/(\w+)\/dist/.exec(cmd)?.[1] ?? (/worker\/dist/.test(cmd) ? 'agent' : /^postgres/.test(cmd) ? 'postgres' : /nats-server/.test(cmd) ? 'nats-server' : null);
       if (!name) continue;
-      out.set(name, (out.get(name) ?? 0) + Number(stat[11]) + Number(stat[12]));
-      sys.set(name, (sys.get(name) ?? 0) + Number(stat[12]));
+      const prev = out.get(name) ?? { all: 0, kernel: 0 };
+      out.set(name, { all: prev.all + Number(stat[11]) + Number(stat[12]), kernel: prev.kernel + Number(stat[12]) });
     } catch {}
   }
   return out;
@@ -42,7 +39,6 @@ try {
   const xactsBefore = await xacts();
   if (STATEMENTS) await db.query('create extension if not exists pg_stat_statements; select pg_stat_statements_reset()');
   const before = cpuByProcess();
-  const sysBefore = new Map(sys);
   const t0 = performance.now();
   let next = 0;
   await Promise.all(Array.from({ length: 64 }, async () => {
@@ -59,10 +55,10 @@ try {
   const xactsAfter = await xacts();
   console.log(`${BURST} tasks: submitted in ${((submitted - t0) / 1000).toFixed(1)} s, all succeeded after ${seconds.toFixed(1)} s (${(BURST / seconds).toFixed(1)} tasks/s)`);
   let total = 0;
-  const rows = [...after].map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / 100]).sort((a, b) => b[1] - a[1]);
-  for (const [k, s] of rows) {
+  const since = (k, v, part) => (v[part] - (before.get(k)?.[part] ?? 0)) / 100;
+  const rows = [...after].map(([k, v]) => [k, since(k, v, 'all'), since(k, v, 'kernel')]).sort((a, b) => b[1] - a[1]);
+  for (const [k, s, kernel] of rows) {
     total += s;
-    const kernel = ((sys.get(k) ?? 0) - (sysBefore.get(k) ?? 0)) / 100;
     console.log(`${k.padEnd(12)} ${s.toFixed(2).padStart(7)} s CPU  ${((s * 1000) / BURST).toFixed(2).padStart(6)} ms/task  (${Math.round((100 * kernel) / Math.max(s, 0.01))} % in the kernel)`);
   }
   console.log(`${'all'.padEnd(12)} ${total.toFixed(2).padStart(7)} s CPU  ${((total * 1000) / BURST).toFixed(2).padStart(6)} ms/task (machine: 2 cores × ${seconds.toFixed(1)} s = ${(2 * seconds).toFixed(1)} s)`);

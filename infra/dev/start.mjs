@@ -53,31 +53,34 @@ async function natsAuth() {
   return auth;
 }
 
-/** NATS URL, plus the services' credentials and the workers' signing key when it runs with auth. */
+/** NATS URL, plus the services' credentials file and the workers' signing key when it runs with auth. */
 async function nats() {
   if (process.env.NATS_URL) return { url: process.env.NATS_URL };
   const file = join(dataDir, 'nats-auth.json');
+  let url = `nats://127.0.0.1:${NATS_PORT}`;
+  let auth;
   if (await infra.isReachable(NATS_PORT)) {
     log(`reusing NATS on 127.0.0.1:${NATS_PORT}${existsSync(file) ? ' with the credentials in .data/nats-auth.json' : ''}`);
-    return { url: `nats://127.0.0.1:${NATS_PORT}`, auth: existsSync(file) ? await natsAuth() : undefined };
+    if (existsSync(file)) auth = await natsAuth();
+  } else {
+    process.env.NATS_SERVER_BIN = ensureNatsServer();
+    auth = await natsAuth();
+    const server = await infra.startNatsServer({ port: NATS_PORT, dataDir: join(dataDir, 'nats'), extraConfig: auth.serverConfig });
+    stops.push(() => server.stop());
+    log(`started nats-server (JetStream, operator-mode auth) on ${server.url}, data in .data/nats`);
+    url = server.url;
   }
-  process.env.NATS_SERVER_BIN = ensureNatsServer();
-  const auth = await natsAuth();
-  const server = await infra.startNatsServer({ port: NATS_PORT, dataDir: join(dataDir, 'nats'), extraConfig: auth.serverConfig });
-  stops.push(() => server.stop());
-  log(`started nats-server (JetStream, operator-mode auth) on ${server.url}, data in .data/nats`);
-  return { url: server.url, auth };
+  if (!auth) return { url };
+  const credsFile = join(dataDir, 'nats-services.creds');
+  writeFileSync(credsFile, auth.serviceCreds, { mode: 0o600 });
+  return { url, auth, credsFile };
 }
 
 /** Service environment for NATS: URL, credentials file, and (workers) the key to mint agents' users. */
-function natsEnv({ url, auth }, serviceName) {
+function natsEnv({ url, auth, credsFile }, serviceName) {
   const env = { NATS_URL: url };
-  if (process.env.NATS_CREDS_FILE) env.NATS_CREDS_FILE = process.env.NATS_CREDS_FILE;
-  if (!auth) return env;
-  const credsFile = join(dataDir, 'nats-services.creds');
-  writeFileSync(credsFile, auth.serviceCreds, { mode: 0o600 });
-  env.NATS_CREDS_FILE = credsFile;
-  if (serviceName === 'workers') Object.assign(env, { WORKER_NATS_ACCOUNT: auth.accountPublicKey, WORKER_NATS_SIGNING_SEED: auth.workerSigningSeed });
+  if (credsFile ?? process.env.NATS_CREDS_FILE) env.NATS_CREDS_FILE = credsFile ?? process.env.NATS_CREDS_FILE;
+  if (auth && serviceName === 'workers') Object.assign(env, { WORKER_NATS_ACCOUNT: auth.accountPublicKey, WORKER_NATS_SIGNING_SEED: auth.workerSigningSeed });
   return env;
 }
 

@@ -10,7 +10,7 @@ import type { WorkerNatsCredentials } from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
 import { normaliseUrl, type WorkerOptions } from '../config/worker-options';
 import { CredentialStore, type StoredRegistration } from '../registration/credential.store';
-import { NatsCredentialsHolder } from '../registration/nats-credentials';
+import { natsConnectionOptions } from '../registration/nats-credentials';
 import { fetchNatsCredentials } from '../registration/registration.client';
 import { SystemSampler } from '../system/system-sampler';
 import { allTools, detectTools } from '../tools/tool-registry';
@@ -114,7 +114,7 @@ async function checkReady(baseUrl: string): Promise<{ ok: boolean; detail: strin
 }
 
 async function checkNats(servers: string, credentials: WorkerNatsCredentials | undefined): Promise<{ ok: boolean; detail?: string }> {
-  const auth = credentials ? new NatsCredentialsHolder(credentials, async () => credentials, silent).connectionOptions() : {};
+  const auth = credentials ? natsConnectionOptions(credentials) : {};
   try {
     const nc = await connect({ servers, name: 'agentyard-worker-doctor', timeout: 3_000, reconnect: false, maxReconnectAttempts: 0, ...auth });
     await nc.close();

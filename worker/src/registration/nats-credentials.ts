@@ -14,6 +14,18 @@ import { credsAuthenticator, type NatsConnection, type NodeConnectionOptions } f
 import type { WorkerNatsCredentials } from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
 
+/**
+ * Options for `connect` with `credentials`: an authenticator presenting the credentials `current()`
+ * returns at each (re)connect, and the inbox prefix. Nothing when NATS runs without auth.
+ */
+export function natsConnectionOptions(credentials: WorkerNatsCredentials, current: () => WorkerNatsCredentials = () => credentials): Pick<NodeConnectionOptions, 'authenticator' | 'inboxPrefix'> {
+  if (credentials.creds === null) return {};
+  return {
+    authenticator: (nonce?: string) => credsAuthenticator(new TextEncoder().encode(current().creds ?? ''))(nonce),
+    ...(credentials.inboxPrefix ? { inboxPrefix: credentials.inboxPrefix } : {}),
+  };
+}
+
 /** Least wait before a renewal, whatever the expiry says (a clock skew must not spin). */
 const MIN_RENEW_DELAY_MS = 10_000;
 
@@ -43,11 +55,7 @@ export class NatsCredentialsHolder {
 
   /** Options for `connect`: an authenticator presenting the newest credentials, and the inbox prefix. */
   connectionOptions(): Pick<NodeConnectionOptions, 'authenticator' | 'inboxPrefix'> {
-    if (!this.enabled) return {};
-    return {
-      authenticator: (nonce?: string) => credsAuthenticator(new TextEncoder().encode(this.current.creds ?? ''))(nonce),
-      ...(this.current.inboxPrefix ? { inboxPrefix: this.current.inboxPrefix } : {}),
-    };
+    return natsConnectionOptions(this.current, () => this.current);
   }
 
   /** Milliseconds until the next renewal is due. */

@@ -13,7 +13,7 @@ import { NatsRpcClient } from '@agentyard/messaging';
 export const apiTokenCacheTtlMs = 30_000;
 
 /** An API token's identity as the claims the gateway's handlers read (good for one cache TTL). */
-export function apiTokenClaims(identity: ApiTokenIdentity, now = Date.now(), ttlMs = apiTokenCacheTtlMs): AccessClaims {
+function apiTokenClaims(identity: ApiTokenIdentity, now = Date.now(), ttlMs = apiTokenCacheTtlMs): AccessClaims {
   return {
     sub: identity.userId,
     username: identity.username,

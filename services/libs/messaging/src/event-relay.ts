@@ -154,14 +154,14 @@ export class EventRelay {
         } catch (error) {
           failed = true;
           this.options.onError?.(error);
-          (this.options.logger ?? console).error(`event relay ${name} failed after position ${String(this.published)}, retrying: ${(error as Error)?.message ?? String(error)}`);
+          this.logError(`event relay ${name} failed after position ${String(this.published)}, retrying: ${(error as Error)?.message ?? String(error)}`);
           await this.pause(this.options.retryDelayMs ?? 1_000, false);
         }
       }
       // Stopped while waiting: what was acked since the last write is saved now. (After a
       // failed batch nothing is saved; the next start republishes from the last checkpoint.)
       if (!failed && this.published !== undefined && this.published !== this.saved) {
-        await this.saveCheckpoint().catch((error: unknown) => (this.options.logger ?? console).error(`event relay ${name} could not save its checkpoint on stop: ${(error as Error)?.message ?? String(error)}`));
+        await this.saveCheckpoint().catch((error: unknown) => this.logError(`event relay ${name} could not save its checkpoint on stop: ${(error as Error)?.message ?? String(error)}`));
       }
     } finally {
       await watch?.close().catch(() => undefined);
@@ -189,10 +189,14 @@ export class EventRelay {
   }
 
   private rewound(stream: string, checkpoint: bigint, position: bigint): bigint {
-    (this.options.logger ?? console).error(
+    this.logError(
       `event relay ${this.options.name}: stream ${stream} ends at position ${position}, before the checkpoint ${checkpoint} — it lost events (a nats-server restart without its data, or a recreated stream); republishing from there`,
     );
     return position;
+  }
+
+  private logError(message: string): void {
+    (this.options.logger ?? console).error(message);
   }
 
   private async saveCheckpoint(): Promise<void> {
