@@ -141,10 +141,9 @@ async function rawAppender(url: string, { writers, batch }: Scenario): Promise<A
   pool.on('error', () => undefined); // idle clients killed when the server stops at the end
   const versions = new Map<string, number>();
   const columns = 8;
-  const placeholders = Array.from(
-    { length: batch },
-    (_, r) => `(${Array.from({ length: columns }, (_, c) => `$${r * columns + c + 1}`).join(', ')})`,
-  ).join(', ');
+  const placeholders = Array.from({ length: batch }, (_, r) => `(${Array.from({ length: columns }, (_, c) => `$${r * columns + c + 1}`).join(', ')})`).join(
+    ', ',
+  );
   const text = `insert into raw_events (stream_id, stream_version, event_id, type, version, data, metadata, occurred_at) values ${placeholders}`;
   return {
     async append(w, round) {

@@ -29,7 +29,9 @@ export async function api(base, token, method, path, body) {
  */
 export async function startBenchPlatform({ workers = 2, slots = 8 } = {}) {
   // PROFILE=<service> records a CPU profile of that service (see cpu-profile.preload.cjs).
-  const env = process.env.PROFILE ? { [process.env.PROFILE]: { NODE_OPTIONS: `--require ${process.env.PROFILE_PRELOAD ?? join(root, 'bench/tasks/cpu-profile.preload.cjs')}` } } : {};
+  const env = process.env.PROFILE
+    ? { [process.env.PROFILE]: { NODE_OPTIONS: `--require ${process.env.PROFILE_PRELOAD ?? join(root, 'bench/tasks/cpu-profile.preload.cjs')}` } }
+    : {};
   const pgServer = await infra.startPostgresServer({ ephemeral: false });
   process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
   const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' }, ...env } });

@@ -61,11 +61,17 @@ export async function benchBullmq({ rate, seconds, burst, workers: workerCount, 
     clients.push(c);
     return c;
   };
-  const workers = Array.from({ length: workerCount }, () =>
-    new Worker('bench', async (job) => {
-      starts.set(job.id, Date.now());
-      await runNoop(withPty);
-    }, { connection: client(), concurrency: slots }),
+  const workers = Array.from(
+    { length: workerCount },
+    () =>
+      new Worker(
+        'bench',
+        async (job) => {
+          starts.set(job.id, Date.now());
+          await runNoop(withPty);
+        },
+        { connection: client(), concurrency: slots },
+      ),
   );
   const queue = new Queue('bench', { connection: client() });
   const events = new QueueEvents('bench', { connection: client() });
@@ -85,7 +91,8 @@ export async function benchBullmq({ rate, seconds, burst, workers: workerCount, 
   let completed = 0;
   events.on('completed', () => completed++);
   const t0 = performance.now();
-  for (let i = 0; i < burst; i += 500) await queue.addBulk(Array.from({ length: Math.min(500, burst - i) }, (_, k) => ({ name: 'noop', data: { k }, opts: { removeOnComplete: true } })));
+  for (let i = 0; i < burst; i += 500)
+    await queue.addBulk(Array.from({ length: Math.min(500, burst - i) }, (_, k) => ({ name: 'noop', data: { k }, opts: { removeOnComplete: true } })));
   while (completed < burst) await sleep(10);
   const throughput = burst / ((performance.now() - t0) / 1000);
 

@@ -10,7 +10,8 @@ const require = createRequire(import.meta.url);
 const pg = require('pg');
 const BURST = Number(process.env.BURST ?? 1000);
 const STATEMENTS = process.env.STATEMENTS === '1';
-if (STATEMENTS) process.env.AGENTYARD_PG_SETTINGS = `${process.env.AGENTYARD_PG_SETTINGS ?? ''} shared_preload_libraries=pg_stat_statements pg_stat_statements.track=all`;
+if (STATEMENTS)
+  process.env.AGENTYARD_PG_SETTINGS = `${process.env.AGENTYARD_PG_SETTINGS ?? ''} shared_preload_libraries=pg_stat_statements pg_stat_statements.track=all`;
 
 /** CPU ticks per process name: all (user + kernel) and the kernel part (syscalls, socket I/O). */
 function cpuByProcess() {
@@ -19,7 +20,9 @@ function cpuByProcess() {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      let name = /services\/(\w+)\/dist/.exec(cmd)?.[1] ?? (/worker\/dist/.test(cmd) ? 'agent' : /^postgres/.test(cmd) ? 'postgres' : /nats-server/.test(cmd) ? 'nats-server' : null);
+      let name =
+        /services\/(\w+)\/dist/.exec(cmd)?.[1] ??
+        (/worker\/dist/.test(cmd) ? 'agent' : /^postgres/.test(cmd) ? 'postgres' : /nats-server/.test(cmd) ? 'nats-server' : null);
       if (!name) continue;
       const prev = out.get(name) ?? { all: 0, kernel: 0 };
       out.set(name, { all: prev.all + Number(stat[11]) + Number(stat[12]), kernel: prev.kernel + Number(stat[12]) });
@@ -35,33 +38,46 @@ try {
   const succeeded = async () => Number((await db.query("select count(*)::int n from task_view where status = 'succeeded'")).rows[0].n);
   await sleep(3000);
   // Transactions per database (each service has its own): how many commits a task costs where.
-  const xacts = async () => new Map((await db.query("select datname, xact_commit::bigint n from pg_stat_database where datname not in ('postgres', 'template0', 'template1')")).rows.map((r) => [r.datname, Number(r.n)]));
+  const xacts = async () =>
+    new Map(
+      (await db.query("select datname, xact_commit::bigint n from pg_stat_database where datname not in ('postgres', 'template0', 'template1')")).rows.map(
+        (r) => [r.datname, Number(r.n)],
+      ),
+    );
   const xactsBefore = await xacts();
   if (STATEMENTS) await db.query('create extension if not exists pg_stat_statements; select pg_stat_statements_reset()');
   const before = cpuByProcess();
   const t0 = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: 64 }, async () => {
-    while (next < BURST) {
-      next++;
-      await api(base, token, 'POST', '/api/v1/tasks', { description: 'noop', tool: 'noop', input: {} });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < BURST) {
+        next++;
+        await api(base, token, 'POST', '/api/v1/tasks', { description: 'noop', tool: 'noop', input: {} });
+      }
+    }),
+  );
   const submitted = performance.now();
   while ((await succeeded()) < BURST) await sleep(50);
   const seconds = (performance.now() - t0) / 1000;
   const after = cpuByProcess();
   await sleep(600); // pg_stat_database is updated by backends at most every 500 ms
   const xactsAfter = await xacts();
-  console.log(`${BURST} tasks: submitted in ${((submitted - t0) / 1000).toFixed(1)} s, all succeeded after ${seconds.toFixed(1)} s (${(BURST / seconds).toFixed(1)} tasks/s)`);
+  console.log(
+    `${BURST} tasks: submitted in ${((submitted - t0) / 1000).toFixed(1)} s, all succeeded after ${seconds.toFixed(1)} s (${(BURST / seconds).toFixed(1)} tasks/s)`,
+  );
   let total = 0;
   const since = (k, v, part) => (v[part] - (before.get(k)?.[part] ?? 0)) / 100;
   const rows = [...after].map(([k, v]) => [k, since(k, v, 'all'), since(k, v, 'kernel')]).sort((a, b) => b[1] - a[1]);
   for (const [k, s, kernel] of rows) {
     total += s;
-    console.log(`${k.padEnd(12)} ${s.toFixed(2).padStart(7)} s CPU  ${((s * 1000) / BURST).toFixed(2).padStart(6)} ms/task  (${Math.round((100 * kernel) / Math.max(s, 0.01))} % in the kernel)`);
+    console.log(
+      `${k.padEnd(12)} ${s.toFixed(2).padStart(7)} s CPU  ${((s * 1000) / BURST).toFixed(2).padStart(6)} ms/task  (${Math.round((100 * kernel) / Math.max(s, 0.01))} % in the kernel)`,
+    );
   }
-  console.log(`${'all'.padEnd(12)} ${total.toFixed(2).padStart(7)} s CPU  ${((total * 1000) / BURST).toFixed(2).padStart(6)} ms/task (machine: 2 cores × ${seconds.toFixed(1)} s = ${(2 * seconds).toFixed(1)} s)`);
+  console.log(
+    `${'all'.padEnd(12)} ${total.toFixed(2).padStart(7)} s CPU  ${((total * 1000) / BURST).toFixed(2).padStart(6)} ms/task (machine: 2 cores × ${seconds.toFixed(1)} s = ${(2 * seconds).toFixed(1)} s)`,
+  );
   console.log('commits per task by database:', [...xactsAfter].map(([k, v]) => `${k} ${((v - (xactsBefore.get(k) ?? 0)) / BURST).toFixed(1)}`).join(', '));
   if (STATEMENTS) {
     const { rows: statements } = await db.query(
@@ -69,7 +85,10 @@ try {
          from pg_stat_statements s join pg_database d on d.oid = s.dbid order by s.total_exec_time desc limit 30`,
     );
     console.log('statements by Postgres time (calls and ms per task):');
-    for (const r of statements) console.log(`${r.datname.split('_')[0].padEnd(10)} ${(Number(r.calls) / BURST).toFixed(2).padStart(6)} calls ${(r.ms / BURST).toFixed(3).padStart(7)} ms  ${r.q}`);
+    for (const r of statements)
+      console.log(
+        `${r.datname.split('_')[0].padEnd(10)} ${(Number(r.calls) / BURST).toFixed(2).padStart(6)} calls ${(r.ms / BURST).toFixed(3).padStart(7)} ms  ${r.q}`,
+      );
   }
   await db.end();
 } finally {

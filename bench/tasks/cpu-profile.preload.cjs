@@ -7,10 +7,13 @@ const dir = process.env.PROFILE_DIR ?? '/tmp/agentyard-prof';
 const session = new inspector.Session();
 session.connect();
 session.post('Profiler.enable', () => session.post('Profiler.start'));
-setTimeout(() => {
-  session.post('Profiler.stop', (error, result) => {
-    if (error) return;
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(`${dir}/${process.pid}.cpuprofile`, JSON.stringify(result.profile));
-  });
-}, Number(process.env.PROF_MS ?? 40_000)).unref();
+setTimeout(
+  () => {
+    session.post('Profiler.stop', (error, result) => {
+      if (error) return;
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(`${dir}/${process.pid}.cpuprofile`, JSON.stringify(result.profile));
+    });
+  },
+  Number(process.env.PROF_MS ?? 40_000),
+).unref();

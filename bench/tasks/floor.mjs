@@ -68,7 +68,13 @@ class Appender {
         await client.query(
           `insert into events (stream_id, stream_version, event_id, type, data)
              select * from unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::jsonb[])`,
-          [events.map((e) => e.streamId), events.map((e) => e.version), events.map(() => randomUUID()), events.map((e) => e.type), events.map((e) => JSON.stringify(e.data))],
+          [
+            events.map((e) => e.streamId),
+            events.map((e) => e.version),
+            events.map(() => randomUUID()),
+            events.map((e) => e.type),
+            events.map((e) => JSON.stringify(e.data)),
+          ],
         );
         if (view.length > 0) {
           await client.query(
@@ -131,10 +137,15 @@ async function startFloor(natsUrl, pgUrl) {
   // One connection per role, as separate services would have.
   const [tasksNc, allocationNc, agentsNc] = await Promise.all([1, 2, 3].map(() => connect({ servers: natsUrl, noAsyncTraces: true })));
   const jsm = await jetstreamManager(tasksNc);
-  for (const [name, subjects] of [['TASKS', ['tasks.events.>']], ['ALLOCATION', ['allocation.events.>']], ['WORK', ['work.>']]]) {
+  for (const [name, subjects] of [
+    ['TASKS', ['tasks.events.>']],
+    ['ALLOCATION', ['allocation.events.>']],
+    ['WORK', ['work.>']],
+  ]) {
     await jsm.streams.add({ name, subjects, storage: StorageType.File, retention: RetentionPolicy.Limits, duplicate_window: nanos(120_000) });
   }
-  const durable = (stream, name, filter) => jsm.consumers.add(stream, { durable_name: name, ack_policy: AckPolicy.Explicit, filter_subject: filter, max_ack_pending: 10_000 });
+  const durable = (stream, name, filter) =>
+    jsm.consumers.add(stream, { durable_name: name, ack_policy: AckPolicy.Explicit, filter_subject: filter, max_ack_pending: 10_000 });
   await durable('TASKS', 'allocation-tasks', 'tasks.events.>');
   await durable('ALLOCATION', 'tasks-decisions', 'allocation.events.>');
   await durable('WORK', 'tasks-reports', 'work.report.>');
@@ -162,12 +173,19 @@ async function startFloor(natsUrl, pgUrl) {
         if (best.free === 0) break;
         best.free--;
         const taskId = pending.shift();
-        const candidates = workers.map((w) => ({ workerId: w.id, eligible: true, scores: { match: 40, availability: Math.round((30 * w.free) / SLOTS), balance: 20, affinity: 0 } }));
+        const candidates = workers.map((w) => ({
+          workerId: w.id,
+          eligible: true,
+          scores: { match: 40, availability: Math.round((30 * w.free) / SLOTS), balance: 20, affinity: 0 },
+        }));
         decided.push({ taskId, workerId: best.id, candidates });
       }
       if (decided.length === 0) return;
       await allocationDb.append(decided.map((d) => ({ streamId: `allocation-${d.taskId}`, version: 1, type: 'AllocationDecided', data: d })));
-      await publishAll(allocationJs, decided.map((d) => [`allocation.events.${d.taskId}`, { type: 'AllocationDecided', ...d }]));
+      await publishAll(
+        allocationJs,
+        decided.map((d) => [`allocation.events.${d.taskId}`, { type: 'AllocationDecided', ...d }]),
+      );
     }),
   );
 
@@ -175,20 +193,45 @@ async function startFloor(natsUrl, pgUrl) {
   subs.push(
     await consumeBatches(tasksJs, 'ALLOCATION', 'tasks-decisions', async (batch) => {
       const decisions = batch.map((m) => m.body);
-      await tasksDb.append(decisions.map((d) => ({ streamId: `task-${d.taskId}`, version: 3, type: 'TaskAssigned', data: { taskId: d.taskId, workerId: d.workerId, attempt: 1 } })));
-      await publishAll(tasksJs, decisions.flatMap((d) => [
-        [`tasks.events.${d.taskId}`, { type: 'TaskAssigned', taskId: d.taskId, workerId: d.workerId }],
-        [`work.assign.${d.workerId}`, { kind: 'assign', taskId: d.taskId, attempt: 1, tool: 'noop', input: {} }],
-      ]));
+      await tasksDb.append(
+        decisions.map((d) => ({
+          streamId: `task-${d.taskId}`,
+          version: 3,
+          type: 'TaskAssigned',
+          data: { taskId: d.taskId, workerId: d.workerId, attempt: 1 },
+        })),
+      );
+      await publishAll(
+        tasksJs,
+        decisions.flatMap((d) => [
+          [`tasks.events.${d.taskId}`, { type: 'TaskAssigned', taskId: d.taskId, workerId: d.workerId }],
+          [`work.assign.${d.workerId}`, { kind: 'assign', taskId: d.taskId, attempt: 1, tool: 'noop', input: {} }],
+        ]),
+      );
     }),
   );
   subs.push(
     await consumeBatches(tasksJs, 'WORK', 'tasks-reports', async (batch) => {
       const reports = batch.map((m) => m.body);
-      const events = reports.map((r) => ({ streamId: `task-${r.taskId}`, version: r.kind === 'started' ? 4 : 5, type: r.kind === 'started' ? 'TaskStarted' : 'TaskSucceeded', data: r }));
-      const view = reports.map((r) => ({ id: r.taskId, status: r.kind === 'started' ? 'running' : 'succeeded', startedAt: r.kind === 'started' ? new Date(r.at).toISOString() : null }));
+      const events = reports.map((r) => ({
+        streamId: `task-${r.taskId}`,
+        version: r.kind === 'started' ? 4 : 5,
+        type: r.kind === 'started' ? 'TaskStarted' : 'TaskSucceeded',
+        data: r,
+      }));
+      const view = reports.map((r) => ({
+        id: r.taskId,
+        status: r.kind === 'started' ? 'running' : 'succeeded',
+        startedAt: r.kind === 'started' ? new Date(r.at).toISOString() : null,
+      }));
       await tasksDb.append(events, view);
-      await publishAll(tasksJs, reports.map((r) => [`tasks.events.${r.taskId}`, { type: r.kind === 'started' ? 'TaskStarted' : 'TaskSucceeded', taskId: r.taskId, workerId: r.workerId }]));
+      await publishAll(
+        tasksJs,
+        reports.map((r) => [
+          `tasks.events.${r.taskId}`,
+          { type: r.kind === 'started' ? 'TaskStarted' : 'TaskSucceeded', taskId: r.taskId, workerId: r.workerId },
+        ]),
+      );
     }),
   );
 
@@ -196,14 +239,17 @@ async function startFloor(natsUrl, pgUrl) {
   for (const w of workers) {
     subs.push(
       await consumeBatches(agentsJs, 'WORK', `agent-${w.id}`, async (batch) => {
-        await publishAll(agentsJs, batch.flatMap(({ body }) => {
-          const at = Date.now();
-          started.set(body.taskId, at);
-          return [
-            [`work.report.${w.id}`, { kind: 'started', taskId: body.taskId, workerId: w.id, at }],
-            [`work.report.${w.id}`, { kind: 'finished', taskId: body.taskId, workerId: w.id, at: Date.now(), exitCode: 0 }],
-          ];
-        }));
+        await publishAll(
+          agentsJs,
+          batch.flatMap(({ body }) => {
+            const at = Date.now();
+            started.set(body.taskId, at);
+            return [
+              [`work.report.${w.id}`, { kind: 'started', taskId: body.taskId, workerId: w.id, at }],
+              [`work.report.${w.id}`, { kind: 'finished', taskId: body.taskId, workerId: w.id, at: Date.now(), exitCode: 0 }],
+            ];
+          }),
+        );
       }),
     );
   }
@@ -219,7 +265,10 @@ async function startFloor(natsUrl, pgUrl) {
       ],
       [{ id: taskId, status: 'queued' }],
     );
-    await publishAll(tasksJs, [[`tasks.events.${taskId}`, { type: 'TaskCreated', taskId }], [`tasks.events.${taskId}`, { type: 'TaskQueued', taskId }]]);
+    await publishAll(tasksJs, [
+      [`tasks.events.${taskId}`, { type: 'TaskCreated', taskId }],
+      [`tasks.events.${taskId}`, { type: 'TaskQueued', taskId }],
+    ]);
     return { taskId, createdAt };
   };
   const counter = new pg.Client({ connectionString: pgUrl });
@@ -272,18 +321,27 @@ async function benchFloor() {
     const ticks0 = serverTicks();
     const t0 = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: 64 }, async () => {
-      while (next < BURST) {
-        next++;
-        await floor.create();
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < BURST) {
+          next++;
+          await floor.create();
+        }
+      }),
+    );
     while ((await floor.succeeded()) < before + BURST) await sleep(20);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const nodeMs = (cpu.user + cpu.system) / 1000;
     const serverMs = (serverTicks() - ticks0) * 10;
-    return { idle, latency, throughput: BURST / seconds, cpuPerTaskMs: (nodeMs + serverMs) / BURST, nodePerTaskMs: nodeMs / BURST, serversPerTaskMs: serverMs / BURST };
+    return {
+      idle,
+      latency,
+      throughput: BURST / seconds,
+      cpuPerTaskMs: (nodeMs + serverMs) / BURST,
+      nodePerTaskMs: nodeMs / BURST,
+      serversPerTaskMs: serverMs / BURST,
+    };
   } finally {
     await floor.stop().catch(() => undefined);
     await nats.stop().catch(() => undefined);
@@ -297,13 +355,25 @@ const bullIdle = await benchBullmq({ rate: 5, seconds: 6, burst: 100, workers: W
 const bullDurable = await benchBullmq({ rate: RATE, seconds: SECONDS, burst: BURST, workers: WORKERS, slots: SLOTS, durable: true });
 const f = await benchFloor();
 const ms = (x) => `${x.toFixed(1)} ms`;
-console.log(`floor of the brief's protocol vs BullMQ — workers=${WORKERS} slots=${SLOTS}, rate ${RATE}/s for ${SECONDS} s, burst ${BURST}, node ${process.version}`);
+console.log(
+  `floor of the brief's protocol vs BullMQ — workers=${WORKERS} slots=${SLOTS}, rate ${RATE}/s for ${SECONDS} s, burst ${BURST}, node ${process.version}`,
+);
 console.log('| measure | floor | BullMQ | floor/BullMQ |');
 console.log('|---|---:|---:|---:|');
-console.log(`| dispatch p50, one at a time | ${ms(pct(f.idle, 50))} | ${ms(pct(bullIdle.latency, 50))} | ${(pct(f.idle, 50) / Math.max(1, pct(bullIdle.latency, 50))).toFixed(1)} |`);
-console.log(`| dispatch p50 at ${RATE}/s | ${ms(pct(f.latency, 50))} | ${ms(pct(bull.latency, 50))} | ${(pct(f.latency, 50) / Math.max(1, pct(bull.latency, 50))).toFixed(1)} |`);
-console.log(`| dispatch p99 at ${RATE}/s | ${ms(pct(f.latency, 99))} | ${ms(pct(bull.latency, 99))} | ${(pct(f.latency, 99) / Math.max(1, pct(bull.latency, 99))).toFixed(1)} |`);
+console.log(
+  `| dispatch p50, one at a time | ${ms(pct(f.idle, 50))} | ${ms(pct(bullIdle.latency, 50))} | ${(pct(f.idle, 50) / Math.max(1, pct(bullIdle.latency, 50))).toFixed(1)} |`,
+);
+console.log(
+  `| dispatch p50 at ${RATE}/s | ${ms(pct(f.latency, 50))} | ${ms(pct(bull.latency, 50))} | ${(pct(f.latency, 50) / Math.max(1, pct(bull.latency, 50))).toFixed(1)} |`,
+);
+console.log(
+  `| dispatch p99 at ${RATE}/s | ${ms(pct(f.latency, 99))} | ${ms(pct(bull.latency, 99))} | ${(pct(f.latency, 99) / Math.max(1, pct(bull.latency, 99))).toFixed(1)} |`,
+);
 console.log(`| sustained tasks/s | ${f.throughput.toFixed(0)} | ${bull.throughput.toFixed(0)} | ${(f.throughput / bull.throughput).toFixed(2)} |`);
-console.log(`BullMQ with Redis fsyncing every write: dispatch p50 ${ms(pct(bullDurable.latency, 50))}, p99 ${ms(pct(bullDurable.latency, 99))} at ${RATE}/s; ${bullDurable.throughput.toFixed(0)} tasks/s (floor/durable BullMQ ${(f.throughput / bullDurable.throughput).toFixed(2)})`);
-console.log(`floor CPU per task: ${f.cpuPerTaskMs.toFixed(2)} ms (node roles ${f.nodePerTaskMs.toFixed(2)}, postgres + nats-server ${f.serversPerTaskMs.toFixed(2)}): even with every core busy, at most ${Math.round(2000 / f.cpuPerTaskMs)} tasks/s on 2 cores`);
+console.log(
+  `BullMQ with Redis fsyncing every write: dispatch p50 ${ms(pct(bullDurable.latency, 50))}, p99 ${ms(pct(bullDurable.latency, 99))} at ${RATE}/s; ${bullDurable.throughput.toFixed(0)} tasks/s (floor/durable BullMQ ${(f.throughput / bullDurable.throughput).toFixed(2)})`,
+);
+console.log(
+  `floor CPU per task: ${f.cpuPerTaskMs.toFixed(2)} ms (node roles ${f.nodePerTaskMs.toFixed(2)}, postgres + nats-server ${f.serversPerTaskMs.toFixed(2)}): even with every core busy, at most ${Math.round(2000 / f.cpuPerTaskMs)} tasks/s on 2 cores`,
+);
 process.exit(0);

@@ -57,8 +57,13 @@ try {
   ];
   const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
   for (const [a, b] of hops) {
-    const xs = [...sent].map(([id, s]) => ({ post: s.post, reply: s.reply, ...seen.get(id) })).filter((t) => t[a] && t[b]).map((t) => t[b] - t[a]);
-    console.log(`${(a + ' → ' + b).padEnd(56)} p50 ${String(pct(xs, 50)?.toFixed(1)).padStart(6)} ms  p90 ${String(pct(xs, 90)?.toFixed(1)).padStart(6)} ms  (n=${xs.length})`);
+    const xs = [...sent]
+      .map(([id, s]) => ({ post: s.post, reply: s.reply, ...seen.get(id) }))
+      .filter((t) => t[a] && t[b])
+      .map((t) => t[b] - t[a]);
+    console.log(
+      `${(a + ' → ' + b).padEnd(56)} p50 ${String(pct(xs, 50)?.toFixed(1)).padStart(6)} ms  p90 ${String(pct(xs, 90)?.toFixed(1)).padStart(6)} ms  (n=${xs.length})`,
+    );
   }
   await nc.close();
 } finally {

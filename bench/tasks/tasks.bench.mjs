@@ -49,12 +49,14 @@ async function benchAgentyard() {
   const before = await countSucceeded();
   const t0 = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: 64 }, async () => {
-    while (next < BURST) {
-      next++;
-      await api(base, token, 'POST', '/api/v1/tasks', task);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < BURST) {
+        next++;
+        await api(base, token, 'POST', '/api/v1/tasks', task);
+      }
+    }),
+  );
   while ((await countSucceeded()) < before + BURST) await sleep(50);
   const throughput = BURST / ((performance.now() - t0) / 1000);
 
@@ -89,8 +91,16 @@ async function stageBreakdown(platform, ids) {
     }
   };
   const streams = ids.map((id) => `task-${id}`);
-  const taskRows = await at(platform.databases.tasks, "select stream_id, type, occurred_at, data from event_store.events where stream_id = any($1) and type in ('TaskCreated', 'TaskAssigned', 'TaskStarted')", [streams]);
-  const decided = await at(platform.databases.allocation, "select data->>'taskId' as task_id, occurred_at from event_store.events where type = 'AllocationDecided' and data->>'taskId' = any($1)", [ids]);
+  const taskRows = await at(
+    platform.databases.tasks,
+    "select stream_id, type, occurred_at, data from event_store.events where stream_id = any($1) and type in ('TaskCreated', 'TaskAssigned', 'TaskStarted')",
+    [streams],
+  );
+  const decided = await at(
+    platform.databases.allocation,
+    "select data->>'taskId' as task_id, occurred_at from event_store.events where type = 'AllocationDecided' and data->>'taskId' = any($1)",
+    [ids],
+  );
   const t = new Map(ids.map((id) => [id, {}]));
   for (const r of taskRows) {
     const e = t.get(r.stream_id.slice(5));
@@ -101,7 +111,11 @@ async function stageBreakdown(platform, ids) {
     const e = t.get(r.task_id);
     if (e) e.AllocationDecided ??= new Date(r.occurred_at).getTime();
   }
-  const steps = [['TaskCreated', 'AllocationDecided'], ['AllocationDecided', 'TaskAssigned'], ['TaskAssigned', 'TaskStarted']];
+  const steps = [
+    ['TaskCreated', 'AllocationDecided'],
+    ['AllocationDecided', 'TaskAssigned'],
+    ['TaskAssigned', 'TaskStarted'],
+  ];
   return steps.map(([from, to]) => {
     const xs = [...t.values()].filter((e) => e[from] && e[to]).map((e) => e[to] - e[from]);
     return `${from} → ${to}: p50 ${pct(xs, 50)} ms, p99 ${pct(xs, 99)} ms`;

@@ -21,7 +21,6 @@ const NATS_CHART_REPO = 'https://nats-io.github.io/k8s/helm/charts/';
 type Yaml = { parseAll(text: string, file: string): unknown[]; stringify(value: unknown): string };
 function loadYaml(): Yaml {
   try {
-     
     const y = require('yaml') as {
       parseAllDocuments(t: string, o: object): Array<{ errors: Error[]; toJSON(): unknown }>;
       stringify(v: unknown): string;
@@ -38,7 +37,7 @@ function loadYaml(): Yaml {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
   }
-   
+
   const j = require('js-yaml') as { loadAll(t: string, cb?: undefined, o?: object): unknown[]; dump(v: unknown): string };
   return { parseAll: (text, file) => j.loadAll(text, undefined, { filename: file }), stringify: (v) => j.dump(v) };
 }
@@ -82,7 +81,12 @@ function atLeast(v: readonly number[], min: readonly number[]): boolean {
 function natsConfigKeys(text: string): string[] {
   return text
     .split('\n')
-    .map((line) => line.replace(/#.*$/, '').replace(/\/\/.*$/, '').trim())
+    .map((line) =>
+      line
+        .replace(/#.*$/, '')
+        .replace(/\/\/.*$/, '')
+        .trim(),
+    )
     .map((line) => /^([A-Za-z_][\w-]*)\s*(?:[:=]|\{|\s)/.exec(line)?.[1])
     .filter((k): k is string => Boolean(k))
     .map((k) => k.toLowerCase());
@@ -123,9 +127,7 @@ const composeAppServices = Object.entries(composeServices)
   .sort();
 
 const initSql = read(join(ROOT, 'infra/postgres/init.sql'));
-const initDatabases = [...initSql.replace(/--.*$/gm, '').matchAll(/CREATE\s+DATABASE\s+"?([A-Za-z_][\w]*)"?/gi)]
-  .map((m) => m[1])
-  .sort();
+const initDatabases = [...initSql.replace(/--.*$/gm, '').matchAll(/CREATE\s+DATABASE\s+"?([A-Za-z_][\w]*)"?/gi)].map((m) => m[1]).sort();
 
 const k8sYamlFiles = walk(K8S, (f) => /\.ya?ml$/.test(f));
 const kustomizationFiles = k8sYamlFiles.filter((f) => basename(f) === 'kustomization.yaml');
@@ -166,8 +168,7 @@ function deploymentProblems(d: Obj): string[] {
       }
     }
     for (const kind of ['requests', 'limits'])
-      for (const res of ['cpu', 'memory'])
-        if (c.resources?.[kind]?.[res] == null) problems.push(`${where}: no resources.${kind}.${res}`);
+      for (const res of ['cpu', 'memory']) if (c.resources?.[kind]?.[res] == null) problems.push(`${where}: no resources.${kind}.${res}`);
     const runAsNonRoot = sc.runAsNonRoot ?? podSc.runAsNonRoot;
     const runAsUser = sc.runAsUser ?? podSc.runAsUser;
     if (runAsNonRoot !== true) problems.push(`${where}: runAsNonRoot is not true`);
@@ -216,7 +217,12 @@ describe('Dockerfile and .dockerignore', () => {
   it('keeps dependencies, build output, data and git out of the build context', () => {
     const ignored = read(join(ROOT, '.dockerignore'))
       .split('\n')
-      .map((l) => l.trim().replace(/^\*\*\//, '').replace(/\/$/, ''))
+      .map((l) =>
+        l
+          .trim()
+          .replace(/^\*\*\//, '')
+          .replace(/\/$/, ''),
+      )
       .filter((l) => l && !l.startsWith('#'));
     for (const entry of ['node_modules', 'dist', '.data', '.git', 'web/e2e/screenshots']) expect(ignored).toContain(entry);
   });
@@ -264,9 +270,7 @@ describe('docker-compose.yml', () => {
     const pg = composeServices.postgres;
     expect(pg.image).toMatch(/^postgres:15(\.|-|$)/);
     expect((pg.volumes as string[]).some((v) => /^\.\/infra\/postgres\/init\.sql:\/docker-entrypoint-initdb\.d\//.test(v))).toBe(true);
-    expect(initDatabases).toEqual(
-      ['agentyard_allocation', 'agentyard_auth', 'agentyard_tasks', 'agentyard_workers', 'agentyard_workflows'].sort(),
-    );
+    expect(initDatabases).toEqual(['agentyard_allocation', 'agentyard_auth', 'agentyard_tasks', 'agentyard_workers', 'agentyard_workflows'].sort());
   });
 
   it('gives every service a healthcheck and a restart policy; dependencies wait for health', () => {
@@ -279,9 +283,7 @@ describe('docker-compose.yml', () => {
 
   it('only depends on defined services, and optional (profiled) ones are not required', () => {
     for (const [name, svc] of Object.entries<Obj>(composeServices)) {
-      const deps: Obj = Array.isArray(svc.depends_on)
-        ? Object.fromEntries(svc.depends_on.map((d: string) => [d, {}]))
-        : (svc.depends_on ?? {});
+      const deps: Obj = Array.isArray(svc.depends_on) ? Object.fromEntries(svc.depends_on.map((d: string) => [d, {}])) : (svc.depends_on ?? {});
       for (const [dep, cond] of Object.entries<Obj>(deps)) {
         expect({ name, dep, defined: dep in composeServices }).toEqual({ name, dep, defined: true });
         const depProfiles: string[] = composeServices[dep]?.profiles ?? [];
@@ -430,7 +432,9 @@ describe('k8s manifests', () => {
   });
 
   it('compose and k8s name the same set of services', () => {
-    const k8sServices = ofKind(baseObjects, 'Deployment').map((d) => d.metadata.name).sort();
+    const k8sServices = ofKind(baseObjects, 'Deployment')
+      .map((d) => d.metadata.name)
+      .sort();
     expect(k8sServices).toEqual(composeAppServices);
   });
 
@@ -538,7 +542,12 @@ describe('k8s manifests', () => {
     const readme = read(join(K8S, 'README.md'));
     expect(readme).toMatch(/kustomize build --enable-helm/);
     expect(readme).toMatch(/postgresql\.cnpg\.io\/v1/);
-    expect(ofKind(k8sObjects.map((o) => o.doc), 'StatefulSet')).toEqual([]);
+    expect(
+      ofKind(
+        k8sObjects.map((o) => o.doc),
+        'StatefulSet',
+      ),
+    ).toEqual([]);
   });
 });
 

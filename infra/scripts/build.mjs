@@ -13,7 +13,11 @@ delete swcrc.$schema;
 
 const packages = ['contracts', 'worker']
   .concat(readdirSync(join(root, 'services', 'libs')).map((d) => join('services', 'libs', d)))
-  .concat(readdirSync(join(root, 'services')).filter((d) => d !== 'libs').map((d) => join('services', d)))
+  .concat(
+    readdirSync(join(root, 'services'))
+      .filter((d) => d !== 'libs')
+      .map((d) => join('services', d)),
+  )
   .filter((p) => existsSync(join(root, p, 'src')));
 
 function* walk(dir) {

@@ -60,11 +60,11 @@ else {
 
 const extraArgs = process.argv.slice(2);
 const jestOut = join(results, 'jest.json');
-const jest = spawnSync(
-  process.execPath,
-  [join(root, 'node_modules/jest/bin/jest.js'), '--ci', '--json', `--outputFile=${jestOut}`, ...extraArgs],
-  { stdio: 'inherit', cwd: root, env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' } },
-);
+const jest = spawnSync(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), '--ci', '--json', `--outputFile=${jestOut}`, ...extraArgs], {
+  stdio: 'inherit',
+  cwd: root,
+  env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' },
+});
 if (jest.status !== 0) status = 1;
 if (existsSync(jestOut)) {
   const report = JSON.parse(readFileSync(jestOut, 'utf8'));
@@ -85,7 +85,15 @@ if (hasWeb && extraArgs.length === 0) {
   const vitestOut = join(results, 'vitest.json');
   const vitest = spawnSync(
     process.execPath,
-    [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--root', join(root, 'web'), '--reporter=default', '--reporter=json', `--outputFile.json=${vitestOut}`],
+    [
+      join(root, 'node_modules/vitest/vitest.mjs'),
+      'run',
+      '--root',
+      join(root, 'web'),
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${vitestOut}`,
+    ],
     { stdio: 'inherit', cwd: root },
   );
   if (vitest.status !== 0) status = 1;

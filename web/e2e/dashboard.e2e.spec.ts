@@ -19,7 +19,16 @@ import { startPlatform, type Platform, type WorkerAgentProcess } from '@agentyar
 const webDir = resolve(__dirname, '..');
 const repoRoot = resolve(webDir, '..');
 const shots = join(webDir, 'e2e', 'screenshots');
-const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const desktop = { width: 1280, height: 800 };
 const phone = { width: 390, height: 844 };
 const stepTimeout = 120_000;
@@ -145,9 +154,12 @@ describe('Dashboard in Chromium against the real platform', () => {
     agent = platform.startWorker({ token: command.match(/--token (\S+)/)?.[1], name: workerName });
     await page.getByTestId('add-worker-done').click();
     const row = page.locator(`[data-testid="worker-row"][data-worker-name="${workerName}"]`);
-    await row.locator('[data-testid="worker-status"][data-status="online"]').waitFor({ timeout: 60_000 }).catch((e: unknown) => {
-      throw new Error(`the worker did not show as online: ${String(e)}\n--- agent output ---\n${agent?.output()}`);
-    });
+    await row
+      .locator('[data-testid="worker-status"][data-status="online"]')
+      .waitFor({ timeout: 60_000 })
+      .catch((e: unknown) => {
+        throw new Error(`the worker did not show as online: ${String(e)}\n--- agent output ---\n${agent?.output()}`);
+      });
     await expect(row.innerText()).resolves.toContain('shell');
     // Two polls give the sparklines a line rather than a dot.
     await page.waitForTimeout(11_000);
@@ -174,7 +186,9 @@ describe('Dashboard in Chromium against the real platform', () => {
     const navigations: string[] = [];
     page.on('framenavigated', (f) => f === page.mainFrame() && navigations.push(f.url()));
     shortTaskId = await createTask(page, 'Say hello from the e2e test', 'echo hello-from-e2e; for i in 1 2 3; do echo "line $i"; sleep 1; done; echo all-done');
-    await page.waitForFunction(() => document.querySelector('[data-testid="terminal"] .xterm-rows')?.textContent?.includes('hello-from-e2e'), undefined, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="terminal"] .xterm-rows')?.textContent?.includes('hello-from-e2e'), undefined, {
+      timeout: 60_000,
+    });
     await shot(page, '10-task-running');
     await page.locator('.detail [data-testid="task-status"][data-status="succeeded"]').waitFor({ timeout: 60_000 });
     expect(await terminalText(page)).toContain('all-done');
@@ -195,7 +209,9 @@ describe('Dashboard in Chromium against the real platform', () => {
     const { page } = alice;
     await createTask(page, 'A long task to cancel', 'echo started-long; sleep 300');
     await page.locator('.detail [data-testid="task-status"][data-status="running"]').waitFor({ timeout: 60_000 });
-    await page.waitForFunction(() => document.querySelector('[data-testid="terminal"] .xterm-rows')?.textContent?.includes('started-long'), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="terminal"] .xterm-rows')?.textContent?.includes('started-long'), undefined, {
+      timeout: 30_000,
+    });
     await page.getByTestId('cancel-task').click();
     await page.getByRole('button', { name: 'Cancel task' }).click();
     await page.locator('.detail [data-testid="task-status"][data-status="cancelled"]').waitFor({ timeout: 60_000 });

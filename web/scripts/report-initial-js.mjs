@@ -36,9 +36,18 @@ const total = js.reduce((s, c) => s + c.gz, 0);
 const kb = (n) => (n / 1024).toFixed(1);
 
 for (const c of js.sort((a, b) => b.gz - a.gz)) process.stdout.write(`  ${c.file.padEnd(48)} ${kb(c.gz).padStart(7)} KB gz\n`);
-process.stdout.write(`login route initial JS: ${kb(total)} KB gzipped (${js.length} chunk(s); budget ${budgetKb} KB)` + (css.length ? `; CSS ${kb(css.reduce((s, c) => s + c.gz, 0))} KB gzipped` : '') + '\n');
+process.stdout.write(
+  `login route initial JS: ${kb(total)} KB gzipped (${js.length} chunk(s); budget ${budgetKb} KB)` +
+    (css.length ? `; CSS ${kb(css.reduce((s, c) => s + c.gz, 0))} KB gzipped` : '') +
+    '\n',
+);
 
-for (const name of ['features/overview/OverviewView.vue', 'features/tasks/TaskDetailView.vue', 'features/tasks/TasksView.vue', 'features/workers/WorkersView.vue']) {
+for (const name of [
+  'features/overview/OverviewView.vue',
+  'features/tasks/TaskDetailView.vue',
+  'features/tasks/TasksView.vue',
+  'features/workers/WorkersView.vue',
+]) {
   const key = routeChunk(name);
   if (!key) continue;
   const extra = closure([key]).filter((c) => !chunks.includes(c));

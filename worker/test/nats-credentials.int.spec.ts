@@ -25,7 +25,12 @@ afterAll(async () => {
 });
 
 async function credentialsFor(workerId: string, ttlSeconds: number) {
-  const { creds, expiresAt } = await issueWorkerCreds({ accountPublicKey: auth.accountPublicKey, workerSigningSeed: auth.workerSigningSeed, workerId, expiresInSeconds: ttlSeconds });
+  const { creds, expiresAt } = await issueWorkerCreds({
+    accountPublicKey: auth.accountPublicKey,
+    workerSigningSeed: auth.workerSigningSeed,
+    workerId,
+    expiresInSeconds: ttlSeconds,
+  });
   return { creds, expiresAt, inboxPrefix: workerInboxPrefix(workerId) };
 }
 
@@ -40,11 +45,15 @@ describe("an agent's NATS credentials on a real server", () => {
     // Valid 14 s: renewed at ¾ (10.5 s) with credentials valid 10 minutes.
     const first = await credentialsFor('w1', 14);
     const renewals: string[] = [];
-    const holder = new NatsCredentialsHolder(first, async () => {
-      const next = await credentialsFor('w1', 600);
-      renewals.push(next.expiresAt);
-      return next;
-    }, createLogger('error', () => undefined));
+    const holder = new NatsCredentialsHolder(
+      first,
+      async () => {
+        const next = await credentialsFor('w1', 600);
+        renewals.push(next.expiresAt);
+        return next;
+      },
+      createLogger('error', () => undefined),
+    );
     const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 200, ...holder.connectionOptions() });
     connections.push(nc);
     holder.startRenewing(nc);

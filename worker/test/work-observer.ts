@@ -57,9 +57,11 @@ export class WorkObserver {
   }
 
   finished(taskId: string, attempt = 1, timeoutMs = 15_000): Promise<Extract<WorkReport, { kind: 'finished' }>> {
-    return this.reports.waitFor((r) => r.kind === 'finished' && r.taskId === taskId && r.attempt === attempt, timeoutMs, `finished ${taskId}:${attempt}`) as Promise<
-      Extract<WorkReport, { kind: 'finished' }>
-    >;
+    return this.reports.waitFor(
+      (r) => r.kind === 'finished' && r.taskId === taskId && r.attempt === attempt,
+      timeoutMs,
+      `finished ${taskId}:${attempt}`,
+    ) as Promise<Extract<WorkReport, { kind: 'finished' }>>;
   }
 
   started(taskId: string, attempt = 1, timeoutMs = 15_000): Promise<WorkReport> {

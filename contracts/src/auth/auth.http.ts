@@ -11,10 +11,7 @@ export const usernameSchema = z
   .max(32, 'username must be at most 32 characters')
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'username may use letters, digits, ".", "_" and "-", starting with a letter or digit');
 
-export const passwordSchema = z
-  .string()
-  .min(8, 'password must be at least 8 characters')
-  .max(256, 'password must be at most 256 characters');
+export const passwordSchema = z.string().min(8, 'password must be at least 8 characters').max(256, 'password must be at most 256 characters');
 
 export const registerBodySchema = z
   .object({

@@ -53,18 +53,10 @@ export type SigningKeys = z.infer<typeof signingKeysSchema>;
 
 // Events ------------------------------------------------------------------------------------
 
-export const userRegisteredV1 = defineEvent(
-  'UserRegistered',
-  1,
-  z.object({ userId: z.string(), username: z.string(), email: z.string() }),
-);
+export const userRegisteredV1 = defineEvent('UserRegistered', 1, z.object({ userId: z.string(), username: z.string(), email: z.string() }));
 export const userLoggedInV1 = defineEvent('UserLoggedIn', 1, z.object({ userId: z.string(), familyId: z.string() }));
 export const sessionRefreshedV1 = defineEvent('SessionRefreshed', 1, z.object({ userId: z.string(), familyId: z.string() }));
-export const refreshTokenReuseDetectedV1 = defineEvent(
-  'RefreshTokenReuseDetected',
-  1,
-  z.object({ userId: z.string(), familyId: z.string() }),
-);
+export const refreshTokenReuseDetectedV1 = defineEvent('RefreshTokenReuseDetected', 1, z.object({ userId: z.string(), familyId: z.string() }));
 export const userLoggedOutV1 = defineEvent('UserLoggedOut', 1, z.object({ userId: z.string(), familyId: z.string().optional() }));
 export const passwordChangedV1 = defineEvent('PasswordChanged', 1, z.object({ userId: z.string() }));
 

@@ -11,7 +11,10 @@ export const correlationMetadataSchema = z
     causationId: z.string().min(1),
     userId: z.string().min(1).optional(),
     /** W3C trace context: `00-<trace-id>-<span-id>-<flags>`. */
-    traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/).optional(),
+    traceparent: z
+      .string()
+      .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
+      .optional(),
   })
   .strict();
 export type CorrelationMetadata = z.infer<typeof correlationMetadataSchema>;
@@ -43,7 +46,4 @@ export interface Envelope<D = Record<string, unknown>, T extends string = string
 }
 
 /** What a writer hands the store: the envelope before the store assigns position and version. */
-export type NewEvent<D = Record<string, unknown>, T extends string = string> = Omit<
-  Envelope<D, T>,
-  'streamId' | 'streamVersion' | 'globalPosition'
->;
+export type NewEvent<D = Record<string, unknown>, T extends string = string> = Omit<Envelope<D, T>, 'streamId' | 'streamVersion' | 'globalPosition'>;

@@ -43,9 +43,7 @@ export class DomainError extends Error {
   }
 
   toBody(): ErrorBody {
-    return this.details === undefined
-      ? { error: this.code, message: this.message }
-      : { error: this.code, message: this.message, details: this.details };
+    return this.details === undefined ? { error: this.code, message: this.message } : { error: this.code, message: this.message, details: this.details };
   }
 
   static fromBody(body: ErrorBody): DomainError {
@@ -63,7 +61,13 @@ export function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; mess
 }
 
 /** Parses `value` with `schema`, or throws VALIDATION_FAILED naming each wrong field. */
-export function parseOrThrow<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } } }, value: unknown, what = 'body'): T {
+export function parseOrThrow<T>(
+  schema: {
+    safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } };
+  },
+  value: unknown,
+  what = 'body',
+): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const details = describeIssues(result.error.issues);

@@ -3,11 +3,7 @@ import { defineEvent, EventRegistry, UnknownEventError } from './versioning';
 import type { Envelope } from './envelope';
 
 const taskQueuedV1 = defineEvent('TaskQueued', 1, z.object({ taskId: z.string(), priority: z.number() }));
-const taskQueuedV2 = defineEvent(
-  'TaskQueued',
-  2,
-  z.object({ taskId: z.string(), priority: z.enum(['low', 'normal', 'high']), queue: z.string() }),
-);
+const taskQueuedV2 = defineEvent('TaskQueued', 2, z.object({ taskId: z.string(), priority: z.enum(['low', 'normal', 'high']), queue: z.string() }));
 
 const stored = (version: number, data: Record<string, unknown>): Envelope => ({
   id: '0190a6e0-0000-7000-8000-000000000001',
@@ -21,13 +17,11 @@ const stored = (version: number, data: Record<string, unknown>): Envelope => ({
 });
 
 describe('EventRegistry', () => {
-  const registry = new EventRegistry()
-    .register(taskQueuedV1, taskQueuedV2)
-    .upcast('TaskQueued', 1, (d) => ({
-      taskId: d.taskId,
-      priority: Number(d.priority) >= 70 ? 'high' : Number(d.priority) <= 30 ? 'low' : 'normal',
-      queue: 'default',
-    }));
+  const registry = new EventRegistry().register(taskQueuedV1, taskQueuedV2).upcast('TaskQueued', 1, (d) => ({
+    taskId: d.taskId,
+    priority: Number(d.priority) >= 70 ? 'high' : Number(d.priority) <= 30 ? 'low' : 'normal',
+    queue: 'default',
+  }));
 
   describe('when it reads a v1 event while v2 is current', () => {
     it('upcasts the payload to v2 and reports version 2', () => {

@@ -10,14 +10,21 @@ import { taskResultSchema, toolInputSchemas, toolNameSchema } from './tool-input
 
 export * from './tool-input.schemas';
 
-
 export const taskRequirementsSchema = z
   .object({
     minCpus: z.number().int().min(1).max(1024).optional(),
-    minMemoryMb: z.number().int().min(1).max(16 * 1024 * 1024).optional(),
+    minMemoryMb: z
+      .number()
+      .int()
+      .min(1)
+      .max(16 * 1024 * 1024)
+      .optional(),
     minDiskMb: z.number().int().min(1).optional(),
     /** Worker labels that must all be present, e.g. ["gpu", "linux"]. */
-    labels: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/)).max(20).optional(),
+    labels: z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/))
+      .max(20)
+      .optional(),
     /** Pin to one worker. */
     workerId: z.string().max(64).optional(),
   })
@@ -35,7 +42,10 @@ export const taskLimits = {
 
 export const createTaskBodySchema = z
   .object({
-    description: z.string().min(1, 'description is required').max(taskLimits.descriptionMax, `description must be at most ${taskLimits.descriptionMax} characters`),
+    description: z
+      .string()
+      .min(1, 'description is required')
+      .max(taskLimits.descriptionMax, `description must be at most ${taskLimits.descriptionMax} characters`),
     tool: toolNameSchema,
     input: z.record(z.string(), z.unknown()),
     priority: z.number().int().min(0, 'priority must be 0–100').max(100, 'priority must be 0–100').default(taskLimits.priority.default),
@@ -80,7 +90,6 @@ export const taskStatuses = ['queued', 'assigned', 'running', 'succeeded', 'fail
 export const taskStatusSchema = z.enum(taskStatuses);
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
 export const terminalStatuses: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
-
 
 export const taskViewSchema = z
   .object({
@@ -203,7 +212,12 @@ export const taskStartedV1 = defineEvent('TaskStarted', 1, z.object({ taskId, wo
 export const taskRequeuedV1 = defineEvent(
   'TaskRequeued',
   1,
-  z.object({ taskId, fromAttempt: z.number().int(), reason: z.enum(['lease-expired', 'worker-lost', 'handed-back', 'heartbeat-silence']), workerId: z.string().nullable() }),
+  z.object({
+    taskId,
+    fromAttempt: z.number().int(),
+    reason: z.enum(['lease-expired', 'worker-lost', 'handed-back', 'heartbeat-silence']),
+    workerId: z.string().nullable(),
+  }),
 );
 export const taskSucceededV1 = defineEvent('TaskSucceeded', 1, z.object({ taskId, attempt: z.number().int(), workerId: z.string(), result: taskResultSchema }));
 export const taskFailedV1 = defineEvent(
@@ -216,12 +230,23 @@ export const taskTimedOutV1 = defineEvent(
   1,
   z.object({ taskId, attempt: z.number().int(), kind: z.enum(['queue', 'run', 'heartbeat']), workerId: z.string().nullable() }),
 );
-export const taskCancelledV1 = defineEvent('TaskCancelled', 1, z.object({ taskId, attempt: z.number().int(), workerId: z.string().nullable(), byUserId: z.string() }));
+export const taskCancelledV1 = defineEvent(
+  'TaskCancelled',
+  1,
+  z.object({ taskId, attempt: z.number().int(), workerId: z.string().nullable(), byUserId: z.string() }),
+);
 /** A report (start, result) from an attempt that is no longer current: recorded for auditors, ignored otherwise. */
 export const taskReportRejectedV1 = defineEvent(
   'TaskReportRejected',
   1,
-  z.object({ taskId, attempt: z.number().int(), currentAttempt: z.number().int(), workerId: z.string(), report: z.enum(['started', 'result']), reason: z.string() }),
+  z.object({
+    taskId,
+    attempt: z.number().int(),
+    currentAttempt: z.number().int(),
+    workerId: z.string(),
+    report: z.enum(['started', 'result']),
+    reason: z.string(),
+  }),
 );
 
 /** Hidden from lists and queries (the stream stays for auditors). Only a finished task can be deleted. */

@@ -18,7 +18,10 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment 
 /** Input of the `shell` tool: one command line run by /bin/sh -c in the task's working dir. */
 export const shellInputSchema = z
   .object({
-    command: z.string().min(1, 'command is required').max(64 * 1024, 'command must be at most 64 KiB'),
+    command: z
+      .string()
+      .min(1, 'command is required')
+      .max(64 * 1024, 'command must be at most 64 KiB'),
     /** Relative to the task's working directory; `..` may not escape it. */
     cwd: z
       .string()
@@ -33,7 +36,10 @@ export type ShellInput = z.infer<typeof shellInputSchema>;
 /** Input of the prompt-driven tools (claude-code, gemini-cli, ollama, API tools). */
 export const promptInputSchema = z
   .object({
-    prompt: z.string().min(1, 'prompt is required').max(256 * 1024),
+    prompt: z
+      .string()
+      .min(1, 'prompt is required')
+      .max(256 * 1024),
     model: z.string().max(200).optional(),
     cwd: shellInputSchema.shape.cwd,
     env: shellInputSchema.shape.env,
@@ -60,6 +66,9 @@ export const taskResultSchema = z.object({
   outputTail: z.string().max(64 * 1024),
   durationMs: z.number().int().min(0),
   error: z.string().max(4096).optional(),
-  artifacts: z.array(z.object({ name: z.string(), bytes: z.number().int(), sha256: z.string() })).max(100).optional(),
+  artifacts: z
+    .array(z.object({ name: z.string(), bytes: z.number().int(), sha256: z.string() }))
+    .max(100)
+    .optional(),
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;

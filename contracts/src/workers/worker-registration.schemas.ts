@@ -22,7 +22,12 @@ export const createRegistrationTokenBodySchema = z
     /** How many workers may register with it. Default 1 (single use). */
     uses: z.number().int().min(1).max(1000).default(1),
     /** Lifetime in seconds. Default 1 hour. */
-    ttlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(3600),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600)
+      .default(3600),
     labels: z.array(labelSchema).max(20).default([]),
   })
   .strict()
@@ -50,7 +55,11 @@ export const workerCredentialPattern = /^ayw_[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/;
 export const registerWorkerBodySchema = z
   .object({
     token: z.string().regex(registrationTokenPattern, 'token is not a registration token (expected ayr_…)'),
-    name: z.string().min(1).max(100).regex(/^[\w.@ -]+$/, 'name may use letters, digits, space and _.@-'),
+    name: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[\w.@ -]+$/, 'name may use letters, digits, space and _.@-'),
     hostname: z.string().max(255),
     platform: z.string().max(50),
     arch: z.string().max(50),

@@ -10,7 +10,6 @@ import { heartbeatSchema, workerResourcesSchema, workerToolSchema } from './work
 
 export * from './worker-registration.schemas';
 
-
 export const workerStatuses = ['online', 'offline', 'draining'] as const;
 export type WorkerStatus = (typeof workerStatuses)[number];
 

@@ -46,7 +46,13 @@ const PAGE_SIZE = 40;
 async function startAllocation(): Promise<ServiceProcess> {
   return startService(
     'allocation',
-    { NATS_URL: nats.url, DATABASE_URL: dbUrl, HTTP_PORT: String(httpPort), SAFETY_NET_INTERVAL_MS: String(SAFETY_NET_MS), ALLOCATION_PAGE_SIZE: String(PAGE_SIZE) },
+    {
+      NATS_URL: nats.url,
+      DATABASE_URL: dbUrl,
+      HTTP_PORT: String(httpPort),
+      SAFETY_NET_INTERVAL_MS: String(SAFETY_NET_MS),
+      ALLOCATION_PAGE_SIZE: String(PAGE_SIZE),
+    },
     `http://127.0.0.1:${httpPort}/health/ready`,
   );
 }
@@ -74,15 +80,30 @@ async function emit(context: 'tasks' | 'workers', streamId: string, key: string,
   const streamVersion = (streamVersions.get(streamId) ?? 0) + 1;
   streamVersions.set(streamId, streamVersion);
   const id = newId();
-  const envelope: Envelope = { id, type, version: 1, streamId, streamVersion, occurredAt: new Date().toISOString(), data, metadata: { correlationId: id, causationId: id } };
+  const envelope: Envelope = {
+    id,
+    type,
+    version: 1,
+    streamId,
+    streamVersion,
+    occurredAt: new Date().toISOString(),
+    data,
+    metadata: { correlationId: id, causationId: id },
+  };
   await publishEvent(js, eventSubject(context, type, key), envelope);
   return envelope;
 }
 
 const taskEvent = (taskId: string, type: string, data: Record<string, unknown> = {}) => emit('tasks', `task-${taskId}`, taskId, type, { taskId, ...data });
-const workerEvent = (workerId: string, type: string, data: Record<string, unknown> = {}) => emit('workers', `worker-${workerId}`, workerId, type, { workerId, ...data });
+const workerEvent = (workerId: string, type: string, data: Record<string, unknown> = {}) =>
+  emit('workers', `worker-${workerId}`, workerId, type, { workerId, ...data });
 
-async function submitTask(taskId: string, ownerId: string, tool: ToolName, options: { priority?: number; requirements?: TaskRequirements } = {}): Promise<Envelope> {
+async function submitTask(
+  taskId: string,
+  ownerId: string,
+  tool: ToolName,
+  options: { priority?: number; requirements?: TaskRequirements } = {},
+): Promise<Envelope> {
   await taskEvent(taskId, 'TaskCreated', {
     ownerId,
     description: `task ${taskId}`,
@@ -141,8 +162,10 @@ async function beat(workerId: string, load: Pick<Heartbeat, 'slots' | 'running'>
 type Decided = { allocationId: string; taskId: string; attempt: number; workerId: string; candidates: Candidate[] };
 type Deferred = { taskId: string; attempt: number; candidates: Candidate[] };
 
-const decisions = (taskId: string): Decided[] => published.filter((e) => e.type === 'AllocationDecided' && e.data.taskId === taskId).map((e) => e.data as unknown as Decided);
-const deferrals = (taskId: string): Deferred[] => published.filter((e) => e.type === 'AllocationDeferred' && e.data.taskId === taskId).map((e) => e.data as unknown as Deferred);
+const decisions = (taskId: string): Decided[] =>
+  published.filter((e) => e.type === 'AllocationDecided' && e.data.taskId === taskId).map((e) => e.data as unknown as Decided);
+const deferrals = (taskId: string): Deferred[] =>
+  published.filter((e) => e.type === 'AllocationDeferred' && e.data.taskId === taskId).map((e) => e.data as unknown as Deferred);
 const decisionFor = (taskId: string, timeoutMs?: number): Promise<Decided> => eventually(() => decisions(taskId)[0], `a decision for ${taskId}`, timeoutMs);
 const deferralFor = (taskId: string): Promise<Deferred> => eventually(() => deferrals(taskId)[0], `a deferral for ${taskId}`);
 
@@ -161,7 +184,10 @@ async function afterPasses(n: number): Promise<void> {
 /** Resolves once allocation consumed everything published to TASKS and WORKERS. */
 async function consumed(): Promise<void> {
   await eventually(async () => {
-    for (const [stream, durable] of [['TASKS', 'allocation-tasks'], ['WORKERS', 'allocation-workers']] as const) {
+    for (const [stream, durable] of [
+      ['TASKS', 'allocation-tasks'],
+      ['WORKERS', 'allocation-workers'],
+    ] as const) {
       const info = await jsm.consumers.info(stream, durable);
       if (info.num_pending > 0 || info.num_ack_pending > 0) return false;
     }
@@ -288,7 +314,13 @@ describe('Allocation', () => {
         await taskEvent(id, 'TaskAssigned', { workerId: 'w3', attempt: 1, allocationId, leaseExpiresAt: new Date(Date.now() + 30_000).toISOString() });
         await taskEvent(id, 'TaskStarted', { workerId: 'w3', attempt: 1, startedAt: new Date().toISOString() });
       }
-      await beat('w3', { slots: { total: 2, used: 2 }, running: [{ taskId: 't3-a', attempt: 1 }, { taskId: 't3-b', attempt: 1 }] });
+      await beat('w3', {
+        slots: { total: 2, used: 2 },
+        running: [
+          { taskId: 't3-a', attempt: 1 },
+          { taskId: 't3-b', attempt: 1 },
+        ],
+      });
       await consumed();
       await afterPasses(3);
       expect(decisions('t3-c')).toHaveLength(0);
@@ -341,7 +373,7 @@ describe('Allocation', () => {
     });
   });
 
-  describe("when the only capable worker belongs to another user", () => {
+  describe('when the only capable worker belongs to another user', () => {
     it("never chooses it for the task, until its owner grants the task's owner a role", async () => {
       await registerWorker('w5-x', 'user-x', ['gemini-api']);
       await submitTask('t5-y', 'user-y', 'gemini-api');

@@ -8,9 +8,19 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   CORS_ORIGINS: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
   /** Largest request body, bytes. A task description may be up to 64 KiB; 1 MiB leaves room. */
-  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(1024 * 1024),
   /** The built dashboard (`npm run build -w web`), served at `/`. Default: web/dist of this checkout. */
   WEB_DIST_DIR: z.string().default(new URL('../../../web/dist', `file://${__dirname}/`).pathname),
   /** How long a request to a backend service may take before the edge answers 503. */

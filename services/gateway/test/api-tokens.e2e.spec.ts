@@ -52,7 +52,9 @@ describe('API tokens through the gateway', () => {
     try {
       const created = await alice.client.post<TaskView>('/api/v1/tasks', task);
       expect(created.status).toBe(201);
-      await eventually('the task events on the tasks:read socket', async () => (reader.eventsOf(created.body.id).some((e) => e.type === 'TaskQueued') ? true : undefined));
+      await eventually('the task events on the tasks:read socket', async () =>
+        reader.eventsOf(created.body.id).some((e) => e.type === 'TaskQueued') ? true : undefined,
+      );
       // Mallory's own task proves her socket works while it saw none of Alice's.
       const hers = await mallory.client.post<TaskView>('/api/v1/tasks', task);
       await eventually("mallory's own task on her socket", async () => (mallorys.eventsOf(hers.body.id).length > 0 ? true : undefined));
@@ -116,7 +118,10 @@ describe('API tokens through the gateway', () => {
       await script.post<{ message: string }>('/api/v1/auth/tokens', { name: 'sneaky', scopes: ['tasks:read'] }),
       await script.get<{ message: string }>('/api/v1/auth/tokens'),
       await script.call<{ message: string }>('DELETE', `/api/v1/auth/tokens/${full.id}`),
-      await script.post<{ message: string }>('/api/v1/auth/change-password', { currentPassword: 'correct horse battery', newPassword: 'another long password' }),
+      await script.post<{ message: string }>('/api/v1/auth/change-password', {
+        currentPassword: 'correct horse battery',
+        newPassword: 'another long password',
+      }),
       await script.post<{ message: string }>('/api/v1/auth/logout'),
     ];
     for (const res of attempts) {

@@ -21,7 +21,10 @@ interface Reply {
   body: Record<string, unknown>;
 }
 
-async function api(path: string, init: { method?: string; body?: unknown; raw?: string; token?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+async function api(
+  path: string,
+  init: { method?: string; body?: unknown; raw?: string; token?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   let payload: string | undefined;
@@ -162,11 +165,20 @@ describe('Auth through the gateway', () => {
     it.each([
       [
         'signed by another key',
-        () => signWith(generateKeyPairSync('ed25519').privateKey, 'EdDSA', (j) => j.setIssuer('agentyard-auth').setAudience('agentyard-api').setExpirationTime('5m')),
+        () =>
+          signWith(generateKeyPairSync('ed25519').privateKey, 'EdDSA', (j) =>
+            j.setIssuer('agentyard-auth').setAudience('agentyard-api').setExpirationTime('5m'),
+          ),
       ],
       [
         'expired',
-        () => signWith(createPrivateKey(realKeyPem), 'EdDSA', (j) => j.setIssuer('agentyard-auth').setAudience('agentyard-api').setExpirationTime(Math.floor(Date.now() / 1000) - 60)),
+        () =>
+          signWith(createPrivateKey(realKeyPem), 'EdDSA', (j) =>
+            j
+              .setIssuer('agentyard-auth')
+              .setAudience('agentyard-api')
+              .setExpirationTime(Math.floor(Date.now() / 1000) - 60),
+          ),
       ],
       [
         'for another audience',
@@ -177,7 +189,9 @@ describe('Auth through the gateway', () => {
         async () => {
           const { createPublicKey } = await import('node:crypto');
           const publicPem = createPublicKey(createPrivateKey(realKeyPem)).export({ type: 'spki', format: 'pem' }).toString();
-          return signWith(new TextEncoder().encode(publicPem), 'HS256', (j) => j.setIssuer('agentyard-auth').setAudience('agentyard-api').setExpirationTime('5m'));
+          return signWith(new TextEncoder().encode(publicPem), 'HS256', (j) =>
+            j.setIssuer('agentyard-auth').setAudience('agentyard-api').setExpirationTime('5m'),
+          );
         },
       ],
       [
@@ -206,12 +220,37 @@ describe('Auth through the gateway', () => {
 
     it.each([
       { name: 'malformed JSON', init: { raw: '{"username": "x",' } as Parameters<typeof api>[1], status: 400, message: /JSON/ },
-      { name: 'a missing field', init: { body: { username: 'frank', password: 'long enough pw' } } as Parameters<typeof api>[1], status: 400, message: /email/ },
-      { name: 'a mistyped field', init: { body: { username: 123, email: 'f@example.com', password: 'long enough pw' } } as Parameters<typeof api>[1], status: 400, message: /username/ },
-      { name: 'an unknown field', init: { body: { username: 'frank', email: 'f@example.com', password: 'long enough pw', admin: true } } as Parameters<typeof api>[1], status: 400, message: /admin/ },
-      { name: 'an empty password', init: { body: { username: 'frank', email: 'f@example.com', password: '' } } as Parameters<typeof api>[1], status: 400, message: /password/ },
+      {
+        name: 'a missing field',
+        init: { body: { username: 'frank', password: 'long enough pw' } } as Parameters<typeof api>[1],
+        status: 400,
+        message: /email/,
+      },
+      {
+        name: 'a mistyped field',
+        init: { body: { username: 123, email: 'f@example.com', password: 'long enough pw' } } as Parameters<typeof api>[1],
+        status: 400,
+        message: /username/,
+      },
+      {
+        name: 'an unknown field',
+        init: { body: { username: 'frank', email: 'f@example.com', password: 'long enough pw', admin: true } } as Parameters<typeof api>[1],
+        status: 400,
+        message: /admin/,
+      },
+      {
+        name: 'an empty password',
+        init: { body: { username: 'frank', email: 'f@example.com', password: '' } } as Parameters<typeof api>[1],
+        status: 400,
+        message: /password/,
+      },
       { name: 'a body that is not an object', init: { body: ['frank'] } as Parameters<typeof api>[1], status: 400, message: /object/ },
-      { name: 'a 2 MB body', init: { body: { username: 'frank', email: 'f@example.com', password: 'x'.repeat(2 * 1024 * 1024) } } as Parameters<typeof api>[1], status: 413, message: /larger/ },
+      {
+        name: 'a 2 MB body',
+        init: { body: { username: 'frank', email: 'f@example.com', password: 'x'.repeat(2 * 1024 * 1024) } } as Parameters<typeof api>[1],
+        status: 413,
+        message: /larger/,
+      },
     ])('answers $name with a clear $status and writes nothing', async ({ init, status, message }) => {
       const before = await countUsers();
       const res = await api('/api/v1/auth/register', init);

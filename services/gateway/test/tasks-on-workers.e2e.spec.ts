@@ -26,7 +26,12 @@ let workerBId: string;
 let nc: NatsConnection;
 const fakeBin = mkdtempSync(join(tmpdir(), 'agentyard-fake-claude-'));
 
-const shell = (command: string, extra: Record<string, unknown> = {}) => ({ description: `run ${command.slice(0, 40)}`, tool: 'shell', input: { command }, ...extra });
+const shell = (command: string, extra: Record<string, unknown> = {}) => ({
+  description: `run ${command.slice(0, 40)}`,
+  tool: 'shell',
+  input: { command },
+  ...extra,
+});
 
 async function createTask(client: ApiClient, body: Record<string, unknown>): Promise<TaskView> {
   const res = await client.post<TaskView>('/api/v1/tasks', body);
@@ -133,9 +138,10 @@ describe('Tasks on worker agents', () => {
     expect(done.status).toBe('succeeded');
     expect(done.workerId).toBe(workerBId);
     expect(done.result?.outputTail).toContain('claude stand-in says: hello');
-    const decision = await alice.client.get<{ workerId: string; candidates: Array<{ workerId: string; eligible: boolean; rejectedBecause: string[]; scores: { total: number } }> }>(
-      `/api/v1/tasks/${task.id}/allocation`,
-    );
+    const decision = await alice.client.get<{
+      workerId: string;
+      candidates: Array<{ workerId: string; eligible: boolean; rejectedBecause: string[]; scores: { total: number } }>;
+    }>(`/api/v1/tasks/${task.id}/allocation`);
     expect(decision.status).toBe(200);
     expect(decision.body.workerId).toBe(workerBId);
     const byId = Object.fromEntries(decision.body.candidates.map((c) => [c.workerId, c]));
@@ -171,7 +177,9 @@ describe('Tasks on worker agents', () => {
     const running = await taskIn(alice.client, task.id, ['running']);
     const agent = running.workerId === workerAId ? workerA : workerB;
     const pidFile = join(agent.stateDir, 'work', `${task.id}-1`, 'child');
-    const childPid = Number(await eventually('the sleep pid', async () => (existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() || undefined : undefined)));
+    const childPid = Number(
+      await eventually('the sleep pid', async () => (existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() || undefined : undefined)),
+    );
     expect(isAlive(childPid)).toBe(true);
     const cancelledAt = Date.now();
     expect((await alice.client.post(`/api/v1/tasks/${task.id}/cancel`)).status).toBe(200);
@@ -196,7 +204,14 @@ describe('Tasks on worker agents', () => {
     const js = jetstream(nc);
     await js.publish(
       `work.report.${victimId}`,
-      JSON.stringify({ kind: 'finished', taskId: task.id, attempt: 1, workerId: victimId, outcome: 'succeeded', result: { exitCode: 0, outputTail: 'late', durationMs: 1 } }),
+      JSON.stringify({
+        kind: 'finished',
+        taskId: task.id,
+        attempt: 1,
+        workerId: victimId,
+        outcome: 'succeeded',
+        result: { exitCode: 0, outputTail: 'late', durationMs: 1 },
+      }),
     );
     const history = await eventually('the rejection in the history', async () => {
       const res = await alice.client.get<{ items: Envelope[] }>(`/api/v1/tasks/${task.id}/events`);
@@ -262,7 +277,8 @@ describe('Tasks on worker agents', () => {
       ['POST', `/api/v1/workers/${workerAId}/roles`],
       ['POST', `/api/v1/workers/${workerAId}/revoke-credential`],
     ] as const) {
-      const body = method === 'PUT' ? { priority: 1 } : path.endsWith('/roles') ? { userId: mallory.userId, role: 'owner' } : method === 'POST' ? {} : undefined;
+      const body =
+        method === 'PUT' ? { priority: 1 } : path.endsWith('/roles') ? { userId: mallory.userId, role: 'owner' } : method === 'POST' ? {} : undefined;
       const res = await m.call(method, path, body);
       expect({ path, method, status: res.status }).toEqual({ path, method, status: 404 });
     }
@@ -283,14 +299,24 @@ describe('Tasks on worker agents', () => {
     const credentialOf = (agent: WorkerAgentProcess): string =>
       (JSON.parse(readFileSync(join(agent.stateDir, 'worker.json'), 'utf8')) as { registrations: Array<{ credential: string }> }).registrations[0]!.credential;
     const natsCredentials = (workerId: string, credential: string) =>
-      api.call<{ creds: string | null; expiresAt: string | null; inboxPrefix: string | null }>('POST', `/api/v1/workers/${workerId}/nats-credentials`, undefined, { authorization: `Worker ${credential}` });
+      api.call<{ creds: string | null; expiresAt: string | null; inboxPrefix: string | null }>(
+        'POST',
+        `/api/v1/workers/${workerId}/nats-credentials`,
+        undefined,
+        { authorization: `Worker ${credential}` },
+      );
 
     it("let its agent use only its own subjects: not another worker's orders, not the platform's streams", async () => {
       const issued = await natsCredentials(workerAId, credentialOf(workerA));
       expect(issued.status).toBe(200);
       expect(issued.body.inboxPrefix).toBe(`_INBOX.${workerAId}`);
       expect(Date.parse(issued.body.expiresAt!)).toBeGreaterThan(Date.now() + 30 * 60_000);
-      const asA = await connect({ servers: platform.nats.url, authenticator: credsAuthenticator(new TextEncoder().encode(issued.body.creds!)), inboxPrefix: issued.body.inboxPrefix!, reconnect: false });
+      const asA = await connect({
+        servers: platform.nats.url,
+        authenticator: credsAuthenticator(new TextEncoder().encode(issued.body.creds!)),
+        inboxPrefix: issued.body.inboxPrefix!,
+        reconnect: false,
+      });
       try {
         // Its own consumer answers; another worker's does not (the server refuses the API call).
         await expect(jetstream(asA).consumers.get('WORK', `worker-${workerAId}`)).resolves.toBeDefined();
@@ -302,7 +328,9 @@ describe('Tasks on worker agents', () => {
         asA.subscribe(`work.assign.${workerBId}`);
         asA.subscribe('tasks.events.>');
         await asA.flush().catch(() => undefined);
-        await eventually('both subscriptions refused', async () => (errors.join(' ').includes('work.assign') && errors.join(' ').includes('tasks.events') ? true : undefined));
+        await eventually('both subscriptions refused', async () =>
+          errors.join(' ').includes('work.assign') && errors.join(' ').includes('tasks.events') ? true : undefined,
+        );
       } finally {
         await asA.close().catch(() => undefined);
       }
@@ -326,7 +354,15 @@ describe('Tasks on worker agents', () => {
 
     it("are what `agentyard-worker doctor` checks NATS with: it reaches NATS as the worker's own user", async () => {
       const repoRoot = join(__dirname, '..', '..', '..');
-      const child = spawn(process.execPath, [...agentNodeFlags(repoRoot), join(repoRoot, 'worker', 'dist', 'main.js'), 'doctor', '--url', platform.url, '--state-dir', workerA.stateDir]);
+      const child = spawn(process.execPath, [
+        ...agentNodeFlags(repoRoot),
+        join(repoRoot, 'worker', 'dist', 'main.js'),
+        'doctor',
+        '--url',
+        platform.url,
+        '--state-dir',
+        workerA.stateDir,
+      ]);
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -342,7 +378,15 @@ describe('Tasks on worker agents', () => {
       const carol = await api.signUp('carol');
       const token = await registrationToken(carol.client);
       const registered = await api.post<{ workerId: string; credential: string }>('/api/v1/workers/register', {
-        token, name: 'revoked-soon', hostname: 'h', platform: 'linux', arch: 'x64', tools: [], slots: 1, resources: { cpus: 1, memoryMb: 1, diskMb: 1 }, agentVersion: '0',
+        token,
+        name: 'revoked-soon',
+        hostname: 'h',
+        platform: 'linux',
+        arch: 'x64',
+        tools: [],
+        slots: 1,
+        resources: { cpus: 1, memoryMb: 1, diskMb: 1 },
+        agentVersion: '0',
       });
       expect(registered.status).toBe(201);
       expect((await natsCredentials(registered.body.workerId, registered.body.credential)).status).toBe(200);
@@ -373,7 +417,16 @@ describe('Tasks on worker agents', () => {
     });
 
     it('answers a malformed registration token with 400 and an unknown one with 401, registering nothing', async () => {
-      const body = { name: 'x', hostname: 'h', platform: 'linux', arch: 'x64', tools: [], slots: 1, resources: { cpus: 1, memoryMb: 1, diskMb: 1 }, agentVersion: '0' };
+      const body = {
+        name: 'x',
+        hostname: 'h',
+        platform: 'linux',
+        arch: 'x64',
+        tools: [],
+        slots: 1,
+        resources: { cpus: 1, memoryMb: 1, diskMb: 1 },
+        agentVersion: '0',
+      };
       const malformed = await api.post('/api/v1/workers/register', { ...body, token: 'not-a-token' });
       expect(malformed.status).toBe(400);
       expect(String(malformed.body.message)).toMatch(/registration token/);
@@ -397,7 +450,6 @@ function isAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat[stat.lastIndexOf(')') + 2] !== 'Z'; // the state field follows the command name
-
   } catch {
     return false;
   }

@@ -97,7 +97,9 @@ async function until<T>(what: string, check: () => Promise<T | undefined | false
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}\n--- tasks service output ---\n${service.output()}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}\n--- tasks service output ---\n${service.output()}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -116,15 +118,20 @@ const create = (actor: Actor, task: Record<string, unknown> = {}): Promise<TaskV
   rpc.request<TaskView>(taskSubjects.create, { actor, task: { description: 'say hi', tool: 'shell', input: { command: 'echo hi' }, ...task } });
 const get = (actor: Actor, taskId: string) => rpc.request<TaskView>(taskSubjects.get, { actor, taskId });
 const list = (actor: Actor, query: Record<string, unknown> = {}) => rpc.request<TaskPage>(taskSubjects.list, { actor, query });
-const history = async (actor: Actor, taskId: string): Promise<Envelope[]> => (await rpc.request<{ items: Envelope[] }>(taskSubjects.history, { actor, taskId })).items;
+const history = async (actor: Actor, taskId: string): Promise<Envelope[]> =>
+  (await rpc.request<{ items: Envelope[] }>(taskSubjects.history, { actor, taskId })).items;
 const typesOf = (events: Envelope[]): string[] => events.map((e) => e.type);
 
 /** The task's history once it holds `n` events of `type`. */
 const withEvent = (actor: Actor, taskId: string, type: string, n = 1, timeoutMs = 10_000) =>
-  until(`${n} × ${type} on ${taskId}`, async () => {
-    const events = await history(actor, taskId);
-    return events.filter((e) => e.type === type).length >= n ? events : undefined;
-  }, timeoutMs);
+  until(
+    `${n} × ${type} on ${taskId}`,
+    async () => {
+      const events = await history(actor, taskId);
+      return events.filter((e) => e.type === type).length >= n ? events : undefined;
+    },
+    timeoutMs,
+  );
 
 function envelope(type: string, streamId: string, data: Record<string, unknown>): Envelope {
   const id = newId();
@@ -132,13 +139,21 @@ function envelope(type: string, streamId: string, data: Record<string, unknown>)
 }
 
 /** Publishes AllocationDecided as the allocation service's relay would. */
-async function decide(taskId: string, attempt: number, worker: string, event = envelope('AllocationDecided', `allocation-${taskId}`, { allocationId: newId(), taskId, attempt, workerId: worker, candidates: [] })) {
+async function decide(
+  taskId: string,
+  attempt: number,
+  worker: string,
+  event = envelope('AllocationDecided', `allocation-${taskId}`, { allocationId: newId(), taskId, attempt, workerId: worker, candidates: [] }),
+) {
   await publishEvent(js, eventSubject('allocation', 'AllocationDecided', taskId), event);
   return event;
 }
 
 async function workerWentOffline(worker: string, occurredAt = new Date()): Promise<void> {
-  const event = { ...envelope('WorkerWentOffline', `worker-${worker}`, { workerId: worker, reason: 'heartbeat-silence' }), occurredAt: occurredAt.toISOString() };
+  const event = {
+    ...envelope('WorkerWentOffline', `worker-${worker}`, { workerId: worker, reason: 'heartbeat-silence' }),
+    occurredAt: occurredAt.toISOString(),
+  };
   await publishEvent(js, eventSubject('workers', 'WorkerWentOffline', worker), event);
 }
 
@@ -152,7 +167,12 @@ const reportFinished = (worker: string, taskId: string, attempt = 1, outcome = '
 
 /** Every message a stream holds on `subject`, read through a throwaway consumer. */
 async function streamMessages(stream: string, subject: string): Promise<JsMsg[]> {
-  const info = await jsm.consumers.add(stream, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, filter_subject: subject, inactive_threshold: nanos(30_000) });
+  const info = await jsm.consumers.add(stream, {
+    ack_policy: AckPolicy.None,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: subject,
+    inactive_threshold: nanos(30_000),
+  });
   const messages: JsMsg[] = [];
   try {
     if (info.num_pending > 0) {
@@ -234,7 +254,16 @@ describe('The tasks service', () => {
     it('replies with the queued view folded from the new events and relays TaskCreated and TaskQueued to TASKS', async () => {
       const alice = user('alice');
       const view = await create(alice, { description: 'say hi', priority: 70 });
-      expect(view).toMatchObject({ ownerId: alice.userId, status: 'queued', attempt: 1, maxAttempts: 3, priority: 70, workerId: null, version: 2, result: null });
+      expect(view).toMatchObject({
+        ownerId: alice.userId,
+        status: 'queued',
+        attempt: 1,
+        maxAttempts: 3,
+        priority: 70,
+        workerId: null,
+        version: 2,
+        result: null,
+      });
       const relayed = await until('TaskCreated and TaskQueued on TASKS', async () => {
         const messages = await streamMessages('TASKS', `tasks.events.*.${view.id}`);
         return messages.length === 2 ? messages : undefined;
@@ -337,7 +366,10 @@ describe('The tasks service', () => {
       const w = workerId('w');
       const task = await assignedTask(alice, w);
       await js.publish(workReportSubject(w), JSON.stringify({ kind: 'started', taskId: task.id })); // no attempt, no workerId
-      await js.publish(workReportSubject(w), JSON.stringify({ kind: 'started', taskId: task.id, attempt: 1, workerId: workerId('someone-else'), at: new Date().toISOString() }));
+      await js.publish(
+        workReportSubject(w),
+        JSON.stringify({ kind: 'started', taskId: task.id, attempt: 1, workerId: workerId('someone-else'), at: new Date().toISOString() }),
+      );
       await reportStarted(w, task.id);
       await until('running', async () => (await get(alice, task.id)).status === 'running');
       await settled(alice, [task.id]);
@@ -615,12 +647,16 @@ describe('The tasks service', () => {
         }
       }
       const head = async () => (await query<{ p: string | null }>('select max(position)::text as p from event_store.events'))[0]!.p;
-      const checkpoint = async () => (await query<{ p: string }>(`select position::text as p from event_store.checkpoints where name = 'projection:task_view'`))[0]?.p;
+      const checkpoint = async () =>
+        (await query<{ p: string }>(`select position::text as p from event_store.checkpoints where name = 'projection:task_view'`))[0]?.p;
       await until('task_view caught up with the store', async () => (await head()) === (await checkpoint()));
       const live = await query('select * from task_view order by id');
       expect(live.length).toBeGreaterThan(20);
 
-      const out = execFileSync(process.execPath, [join(repoRoot, 'services', 'tasks', 'dist', 'replay.js')], { env: { ...process.env, DATABASE_URL: databaseUrl }, encoding: 'utf8' });
+      const out = execFileSync(process.execPath, [join(repoRoot, 'services', 'tasks', 'dist', 'replay.js')], {
+        env: { ...process.env, DATABASE_URL: databaseUrl },
+        encoding: 'utf8',
+      });
       expect(out).toMatch(/task_view rebuilt from the event store: \d+ row\(s\)/);
       expect(await query('select * from task_view order by id')).toEqual(live);
     });

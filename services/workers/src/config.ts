@@ -25,8 +25,14 @@ export const workersConfigSchema = baseConfigSchema
      * seed of its scoped signing key for workers. Both set: workers get NATS credentials limited to
      * their own subjects; both unset: NATS runs without auth and agents connect without.
      */
-    WORKER_NATS_ACCOUNT: z.string().regex(/^A[A-Z2-7]{55}$/, 'must be an account public key (A…, 56 characters)').optional(),
-    WORKER_NATS_SIGNING_SEED: z.string().regex(/^SA[A-Z2-7]{56}$/, 'must be an account signing key seed (SA…, 58 characters)').optional(),
+    WORKER_NATS_ACCOUNT: z
+      .string()
+      .regex(/^A[A-Z2-7]{55}$/, 'must be an account public key (A…, 56 characters)')
+      .optional(),
+    WORKER_NATS_SIGNING_SEED: z
+      .string()
+      .regex(/^SA[A-Z2-7]{56}$/, 'must be an account signing key seed (SA…, 58 characters)')
+      .optional(),
     /** How long a worker's NATS credentials are valid; the agent renews them before. Default 3 600 s. */
     WORKER_NATS_CREDS_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3_600),
   })

@@ -72,7 +72,11 @@ async function main(): Promise<void> {
       consumers,
       natsIssuer:
         config.WORKER_NATS_ACCOUNT && config.WORKER_NATS_SIGNING_SEED
-          ? new ScopedKeyWorkerNatsIssuer({ accountPublicKey: config.WORKER_NATS_ACCOUNT, workerSigningSeed: config.WORKER_NATS_SIGNING_SEED, ttlSeconds: config.WORKER_NATS_CREDS_TTL_SECONDS })
+          ? new ScopedKeyWorkerNatsIssuer({
+              accountPublicKey: config.WORKER_NATS_ACCOUNT,
+              workerSigningSeed: config.WORKER_NATS_SIGNING_SEED,
+              ttlSeconds: config.WORKER_NATS_CREDS_TTL_SECONDS,
+            })
           : undefined,
       onShutdown: async () => {
         await relay.stop();
@@ -94,7 +98,9 @@ async function main(): Promise<void> {
   if (config.NATS_CREDS_FILE && !config.WORKER_NATS_ACCOUNT) {
     // Likely an operator-mode NATS whose workers' key was not passed on: agents would get no
     // credentials, connect anonymously and be refused.
-    logger.warn('NATS_CREDS_FILE is set but WORKER_NATS_ACCOUNT / WORKER_NATS_SIGNING_SEED are not: agents get no NATS credentials and a NATS that requires them will refuse the agents');
+    logger.warn(
+      'NATS_CREDS_FILE is set but WORKER_NATS_ACCOUNT / WORKER_NATS_SIGNING_SEED are not: agents get no NATS credentials and a NATS that requires them will refuse the agents',
+    );
   }
   logger.info({ port: config.HTTP_PORT }, 'workers ready');
 }

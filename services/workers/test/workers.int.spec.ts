@@ -202,7 +202,15 @@ describe('Workers service', () => {
       expect(await rpc.request(workerSubjects.authenticate, { credential: reg.credential })).toEqual({ workerId: reg.workerId });
 
       const view = await eventually(() => getWorker(alice, reg.workerId), 'the worker in the read model');
-      expect(view).toMatchObject({ id: reg.workerId, ownerId: alice.userId, role: 'owner', status: 'offline', drained: false, labels: ['gpu', 'linux'], lastHeartbeat: null });
+      expect(view).toMatchObject({
+        id: reg.workerId,
+        ownerId: alice.userId,
+        role: 'owner',
+        status: 'offline',
+        drained: false,
+        labels: ['gpu', 'linux'],
+        lastHeartbeat: null,
+      });
       await eventually(() => eventsOf(reg.workerId).length === 2, 'WorkerRegistered and WorkerRoleGranted on WORKERS');
       expect(eventsOf(reg.workerId).map((e) => [e.type, e.subject])).toEqual([
         ['WorkerRegistered', `workers.events.worker-registered.${reg.workerId}`],
@@ -352,7 +360,9 @@ describe('Workers service', () => {
       await eventually(() => eventsOf(workerId, 'WorkerDrained').length === 1, 'WorkerDrained on WORKERS');
       expect(eventsOf(workerId, 'WorkerDrained')[0]!.data).toEqual({ workerId, byUserId: alice.userId });
       await rpc.request(workerSubjects.drain, { actor: alice, workerId });
-      const [stored] = await sql<{ n: string }>(`select count(*) as n from event_store.events where stream_id = $1 and type = 'WorkerDrained'`, [`worker-${workerId}`]);
+      const [stored] = await sql<{ n: string }>(`select count(*) as n from event_store.events where stream_id = $1 and type = 'WorkerDrained'`, [
+        `worker-${workerId}`,
+      ]);
       expect(Number(stored!.n)).toBe(1);
     });
   });
@@ -367,7 +377,9 @@ describe('Workers service', () => {
       expect(eventsOf(workerId, 'WorkerResumed')[0]!.data).toEqual({ workerId, byUserId: alice.userId });
       // Not drained any more: a second resume writes nothing.
       await rpc.request(workerSubjects.resume, { actor: alice, workerId });
-      const [stored] = await sql<{ n: string }>(`select count(*) as n from event_store.events where stream_id = $1 and type = 'WorkerResumed'`, [`worker-${workerId}`]);
+      const [stored] = await sql<{ n: string }>(`select count(*) as n from event_store.events where stream_id = $1 and type = 'WorkerResumed'`, [
+        `worker-${workerId}`,
+      ]);
       expect(Number(stored!.n)).toBe(1);
     });
   });
@@ -379,7 +391,9 @@ describe('Workers service', () => {
       expect((await rejection(rpc.request(workerSubjects.drain, { actor: bob, workerId }))).code).toBe('NOT_FOUND');
       expect(await rpc.request(workerSubjects.list, { actor: bob })).toEqual({ items: [] });
       const unknownWorker = await rejection(getWorker(bob, '0190a6e0-0000-7000-8000-00000000beef'));
-      expect(unknownWorker.message.replace(/worker \S+/, 'worker X')).toBe((await rejection(getWorker(bob, workerId))).message.replace(/worker \S+/, 'worker X'));
+      expect(unknownWorker.message.replace(/worker \S+/, 'worker X')).toBe(
+        (await rejection(getWorker(bob, workerId))).message.replace(/worker \S+/, 'worker X'),
+      );
 
       const shared = await rpc.request<WorkerView>(grantRoleSubject, { actor: alice, workerId, userId: bob.userId, role: 'user' });
       expect(shared.role).toBe('owner');

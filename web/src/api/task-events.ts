@@ -68,7 +68,16 @@ export function applyTaskEvent(task: Task, event: Envelope): Task {
   const finished = (status: TaskStatus, extra: Partial<Task> = {}): Task => ({ ...base, status, finishedAt: at, ...extra });
   switch (event.type) {
     case 'TaskQueued':
-      return { ...base, status: 'queued', attempt: num(d.attempt) ?? task.attempt, workerId: null, progress: null, startedAt: null, finishedAt: null, result: null };
+      return {
+        ...base,
+        status: 'queued',
+        attempt: num(d.attempt) ?? task.attempt,
+        workerId: null,
+        progress: null,
+        startedAt: null,
+        finishedAt: null,
+        result: null,
+      };
     case 'TaskAssigned':
       return { ...base, status: 'assigned', attempt: num(d.attempt) ?? task.attempt, workerId: str(d.workerId) };
     case 'TaskStarted':

@@ -36,7 +36,10 @@ export function formatMb(mb: number): string {
 }
 
 /** Run time of a task: finished − started, or so far when still running. */
-export function taskDurationMs(task: { startedAt: string | null; finishedAt: string | null; result?: { durationMs: number } | null }, now = Date.now()): number | null {
+export function taskDurationMs(
+  task: { startedAt: string | null; finishedAt: string | null; result?: { durationMs: number } | null },
+  now = Date.now(),
+): number | null {
   if (task.result?.durationMs) return task.result.durationMs;
   if (!task.startedAt) return null;
   return (task.finishedAt ? Date.parse(task.finishedAt) : now) - Date.parse(task.startedAt);

@@ -25,9 +25,21 @@ export const routes: RouteRecordRaw[] = [
     children: [
       { path: '', name: 'overview', component: () => import('@/features/overview/OverviewView.vue'), meta: { requiresAuth: true, title: 'Overview' } },
       { path: 'tasks', name: 'tasks', component: () => import('@/features/tasks/TasksView.vue'), meta: { requiresAuth: true, title: 'Tasks' } },
-      { path: 'tasks/:id', name: 'task', component: () => import('@/features/tasks/TaskDetailView.vue'), props: true, meta: { requiresAuth: true, title: 'Task' } },
+      {
+        path: 'tasks/:id',
+        name: 'task',
+        component: () => import('@/features/tasks/TaskDetailView.vue'),
+        props: true,
+        meta: { requiresAuth: true, title: 'Task' },
+      },
       { path: 'workers', name: 'workers', component: () => import('@/features/workers/WorkersView.vue'), meta: { requiresAuth: true, title: 'Workers' } },
-      { path: 'workers/:id', name: 'worker', component: () => import('@/features/workers/WorkerDetailView.vue'), props: true, meta: { requiresAuth: true, title: 'Worker' } },
+      {
+        path: 'workers/:id',
+        name: 'worker',
+        component: () => import('@/features/workers/WorkerDetailView.vue'),
+        props: true,
+        meta: { requiresAuth: true, title: 'Worker' },
+      },
       { path: 'settings', name: 'settings', component: () => import('@/features/settings/SettingsView.vue'), meta: { requiresAuth: true, title: 'Settings' } },
     ],
   },

@@ -38,7 +38,14 @@ export const useApiTokenStore = defineStore('apiTokens', () => {
   /** Creates a token; the returned value carries the secret, which is not kept. Throws ApiError. */
   async function create(body: CreateApiTokenBody): Promise<CreatedApiToken> {
     const created = await createApiToken(session.api, body);
-    const listed: ApiToken = { id: created.id, name: created.name, scopes: created.scopes, createdAt: created.createdAt, expiresAt: created.expiresAt, lastUsedAt: created.lastUsedAt };
+    const listed: ApiToken = {
+      id: created.id,
+      name: created.name,
+      scopes: created.scopes,
+      createdAt: created.createdAt,
+      expiresAt: created.expiresAt,
+      lastUsedAt: created.lastUsedAt,
+    };
     items.value = [listed, ...items.value.filter((t) => t.id !== created.id)];
     return created;
   }

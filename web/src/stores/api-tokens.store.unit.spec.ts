@@ -51,7 +51,11 @@ describe('useApiTokenStore', () => {
     const tokens = useApiTokenStore();
     await tokens.fetch();
     const created = await tokens.create({ name: 'CI', scopes: ['tasks:read', 'tasks:write'], expiresInDays: 30 });
-    expect(server.requests.find((r) => r.method === 'POST' && r.path === '/api/v1/auth/tokens')?.body).toEqual({ name: 'CI', scopes: ['tasks:read', 'tasks:write'], expiresInDays: 30 });
+    expect(server.requests.find((r) => r.method === 'POST' && r.path === '/api/v1/auth/tokens')?.body).toEqual({
+      name: 'CI',
+      scopes: ['tasks:read', 'tasks:write'],
+      expiresInDays: 30,
+    });
     expect(created.token).toBe('ayt_secret');
     expect(tokens.items[0]).toMatchObject({ id: 'new', name: 'CI' });
     expect(tokens.items[0]).not.toHaveProperty('token');
@@ -60,7 +64,11 @@ describe('useApiTokenStore', () => {
 
   it('rejects a failed create with the server’s message and field errors', async () => {
     server.on('POST /api/v1/auth/tokens', () =>
-      json(400, { error: 'VALIDATION_FAILED', message: 'invalid body: scopes: choose at least one scope', details: [{ field: 'scopes', message: 'choose at least one scope' }] }),
+      json(400, {
+        error: 'VALIDATION_FAILED',
+        message: 'invalid body: scopes: choose at least one scope',
+        details: [{ field: 'scopes', message: 'choose at least one scope' }],
+      }),
     );
     const tokens = useApiTokenStore();
     const failure = await tokens.create({ name: 'x', scopes: [] }).catch((e: unknown) => e);

@@ -14,7 +14,9 @@ describe('useSessionStore', () => {
     setActivePinia(createPinia());
     refreshCount = 0;
     server = fakeServer()
-      .on('POST /api/v1/auth/login', (req) => ((req.body as { password: string }).password === 'right-password' ? tokenPair(1) : json(401, { error: 'UNAUTHENTICATED', message: 'bad credentials' })))
+      .on('POST /api/v1/auth/login', (req) =>
+        (req.body as { password: string }).password === 'right-password' ? tokenPair(1) : json(401, { error: 'UNAUTHENTICATED', message: 'bad credentials' }),
+      )
       .on('POST /api/v1/auth/refresh', () => tokenPair(100 + ++refreshCount))
       .on('GET /api/v1/auth/me', (req) => (req.auth?.startsWith('Bearer access-') ? user : json(401, { error: 'UNAUTHENTICATED', message: 'no' })))
       .on('POST /api/v1/auth/logout', () => json(204))
@@ -62,7 +64,9 @@ describe('useSessionStore', () => {
       const session = useSessionStore();
       await session.login('alice', 'right-password');
       let calls = 0;
-      server.on('GET /api/v1/workers', (req) => (++calls === 1 ? json(401, { error: 'UNAUTHENTICATED', message: 'expired' }) : { items: [], seenAuth: req.auth }));
+      server.on('GET /api/v1/workers', (req) =>
+        ++calls === 1 ? json(401, { error: 'UNAUTHENTICATED', message: 'expired' }) : { items: [], seenAuth: req.auth },
+      );
       const { data } = await session.api.GET('/api/v1/workers');
       expect(data).toMatchObject({ seenAuth: 'Bearer access-101' });
       expect(refreshCount).toBe(1);
@@ -110,7 +114,10 @@ describe('useSessionStore', () => {
     it('adopts that tab’s pair instead of spending the used token', async () => {
       const session = useSessionStore();
       await session.login('alice', 'right-password');
-      localStorage.setItem('agentyard.session', JSON.stringify({ accessToken: 'access-other', refreshToken: 'refresh-other', expiresAt: Date.now() + 600_000 }));
+      localStorage.setItem(
+        'agentyard.session',
+        JSON.stringify({ accessToken: 'access-other', refreshToken: 'refresh-other', expiresAt: Date.now() + 600_000 }),
+      );
       expect(await session.refresh()).toBe(true);
       expect(refreshCount).toBe(0);
       server.on('GET /api/v1/workers', (req) => ({ items: [], seenAuth: req.auth }));

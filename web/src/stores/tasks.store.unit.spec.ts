@@ -66,7 +66,10 @@ describe('useTaskStore', () => {
       expect(tasks.byId.a.status).toBe('assigned');
       expect(tasks.byId.a.workerId).toBe('w-1');
       live.dispatch({ type: 'event', event: envelope('TaskStarted', { taskId: 'a', workerId: 'w-1', attempt: 1, startedAt: '2026-11-01T10:00:05.000Z' }, 4) });
-      live.dispatch({ type: 'event', event: envelope('TaskSucceeded', { taskId: 'a', workerId: 'w-1', attempt: 1, result: { exitCode: 0, outputTail: 'ok\n', durationMs: 20 } }, 5) });
+      live.dispatch({
+        type: 'event',
+        event: envelope('TaskSucceeded', { taskId: 'a', workerId: 'w-1', attempt: 1, result: { exitCode: 0, outputTail: 'ok\n', durationMs: 20 } }, 5),
+      });
       expect(tasks.byId.a).toMatchObject({ status: 'succeeded', version: 5, result: { exitCode: 0 } });
     });
 
@@ -82,7 +85,10 @@ describe('useTaskStore', () => {
       const tasks = useTaskStore();
       await tasks.fetchList({});
       const before = server.requests.filter((r) => r.path === '/api/v1/tasks').length;
-      useLiveStore().dispatch({ type: 'event', event: envelope('TaskCreated', { taskId: 'z', description: 'new one', tool: 'shell', input: {}, priority: 50, maxAttempts: 1, timeoutSeconds: 5 }, 1) });
+      useLiveStore().dispatch({
+        type: 'event',
+        event: envelope('TaskCreated', { taskId: 'z', description: 'new one', tool: 'shell', input: {}, priority: 50, maxAttempts: 1, timeoutSeconds: 5 }, 1),
+      });
       expect(tasks.byId.z).toMatchObject({ description: 'new one', status: 'queued' });
       await vi.advanceTimersByTimeAsync(500);
       expect(server.requests.filter((r) => r.path === '/api/v1/tasks').length).toBe(before + 1);

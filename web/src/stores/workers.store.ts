@@ -103,7 +103,10 @@ export const useWorkerStore = defineStore('workers', () => {
   }
 
   /** One of the owner's actions on a worker; the store keeps the worker it gets back. */
-  async function act(path: '/api/v1/workers/{id}/drain' | '/api/v1/workers/{id}/resume' | '/api/v1/workers/{id}/revoke-credential', id: string): Promise<Worker> {
+  async function act(
+    path: '/api/v1/workers/{id}/drain' | '/api/v1/workers/{id}/resume' | '/api/v1/workers/{id}/revoke-credential',
+    id: string,
+  ): Promise<Worker> {
     const worker = await unwrap(session.api.POST(path, { params: { path: { id } } }));
     merge(worker);
     return worker;
@@ -152,5 +155,23 @@ export const useWorkerStore = defineStore('workers', () => {
     if (loaded.value) scheduleRefetch();
   });
 
-  return { items, loaded, loading, error, samples, online, onlineTools, byId, fetch, fetchOne, drain, resume, revokeCredential, createRegistrationToken, startPolling, reset, merge };
+  return {
+    items,
+    loaded,
+    loading,
+    error,
+    samples,
+    online,
+    onlineTools,
+    byId,
+    fetch,
+    fetchOne,
+    drain,
+    resume,
+    revokeCredential,
+    createRegistrationToken,
+    startPolling,
+    reset,
+    merge,
+  };
 });

@@ -38,7 +38,13 @@ describe('useWorkerStore', () => {
 
   it('offers only the tools of online, undrained workers', async () => {
     list = [
-      worker({ id: 'a', tools: [{ name: 'shell', version: null }, { name: 'ollama', version: '0.5' }] }),
+      worker({
+        id: 'a',
+        tools: [
+          { name: 'shell', version: null },
+          { name: 'ollama', version: '0.5' },
+        ],
+      }),
       worker({ id: 'b', status: 'offline', tools: [{ name: 'claude-code', version: null }] }),
       worker({ id: 'c', drained: true, tools: [{ name: 'gemini-cli', version: null }] }),
     ];
@@ -104,11 +110,23 @@ describe('useWorkerStore', () => {
   });
 
   it('creates a registration token with the chosen settings', async () => {
-    server.on('POST /api/v1/workers/registration-tokens', (req) =>
-      new Response(JSON.stringify({ id: 'r', token: 'ayr_x', expiresAt: '2026-11-01T11:00:00Z', usesLeft: 2, installCommand: 'npx agentyard-worker start --url http://x --token ayr_x', echo: req.body }), {
-        status: 201,
-        headers: { 'content-type': 'application/json' },
-      }),
+    server.on(
+      'POST /api/v1/workers/registration-tokens',
+      (req) =>
+        new Response(
+          JSON.stringify({
+            id: 'r',
+            token: 'ayr_x',
+            expiresAt: '2026-11-01T11:00:00Z',
+            usesLeft: 2,
+            installCommand: 'npx agentyard-worker start --url http://x --token ayr_x',
+            echo: req.body,
+          }),
+          {
+            status: 201,
+            headers: { 'content-type': 'application/json' },
+          },
+        ),
     );
     const token = await useWorkerStore().createRegistrationToken({ uses: 2, ttlSeconds: 900, labels: ['gpu'] });
     expect(token).toMatchObject({ token: 'ayr_x', echo: { uses: 2, ttlSeconds: 900, labels: ['gpu'] } });

@@ -25,7 +25,13 @@ export function fakeServer() {
   const fetch = vi.fn(async (input: Request) => {
     const url = new URL(input.url);
     const text = await input.text();
-    const req: Recorded = { method: input.method, path: url.pathname, search: url.search, auth: input.headers.get('authorization'), body: text ? JSON.parse(text) : undefined };
+    const req: Recorded = {
+      method: input.method,
+      path: url.pathname,
+      search: url.search,
+      auth: input.headers.get('authorization'),
+      body: text ? JSON.parse(text) : undefined,
+    };
     requests.push(req);
     const handler = routes.get(`${req.method} ${req.path}`) ?? [...routes.entries()].find(([k]) => matches(k, `${req.method} ${req.path}`))?.[1];
     if (!handler) return json(404, { error: 'NOT_FOUND', message: `no fake for ${req.method} ${req.path}` });
@@ -91,7 +97,12 @@ export class FakeWebSocket {
 }
 
 /** A JWT-shaped token pair (the client never decodes tokens; it trusts expiresIn). */
-export const tokenPair = (n: number, expiresIn = 900) => ({ accessToken: `access-${n}`, refreshToken: `refresh-${n}`, tokenType: 'Bearer' as const, expiresIn });
+export const tokenPair = (n: number, expiresIn = 900) => ({
+  accessToken: `access-${n}`,
+  refreshToken: `refresh-${n}`,
+  tokenType: 'Bearer' as const,
+  expiresIn,
+});
 
 export const user = { id: 'u-1', username: 'alice', email: 'alice@example.com', createdAt: '2026-11-01T10:00:00.000Z' };
 

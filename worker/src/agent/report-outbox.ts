@@ -44,10 +44,12 @@ export class ReportOutbox {
       return Promise.resolve(false);
     }
     this.pending++;
-    const sent = this.tail.then(() => this.publishUntilAcked(checked.data)).then(
-      () => true,
-      () => false,
-    );
+    const sent = this.tail
+      .then(() => this.publishUntilAcked(checked.data))
+      .then(
+        () => true,
+        () => false,
+      );
     this.tail = sent.then(() => {
       this.pending--;
     });

@@ -172,7 +172,13 @@ export class WorkerAgent {
 
     const parsed = tool.inputSchema.safeParse(assignment.input);
     if (!parsed.success) {
-      return settle(this.finished(assignment, 'failed', emptyResult(`invalid ${assignment.tool} input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`)));
+      return settle(
+        this.finished(
+          assignment,
+          'failed',
+          emptyResult(`invalid ${assignment.tool} input: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`),
+        ),
+      );
     }
     const input = parsed.data;
     if (assignment.tool === 'noop') return this.runNoop(assignment, key, msg);
@@ -202,7 +208,13 @@ export class WorkerAgent {
     const run: RunningAttempt = { taskId: assignment.taskId, attempt: assignment.attempt, process: proc };
     this.running.set(key, run);
     this.logger.info(`started ${key} (${assignment.tool}, pid ${proc.pid}) — ${this.running.size}/${this.config.slots} slots used`);
-    const started: WorkReport = { kind: 'started', taskId: assignment.taskId, attempt: assignment.attempt, workerId: this.config.workerId, at: new Date().toISOString() };
+    const started: WorkReport = {
+      kind: 'started',
+      taskId: assignment.taskId,
+      attempt: assignment.attempt,
+      workerId: this.config.workerId,
+      at: new Date().toISOString(),
+    };
     void this.outbox.send(started).then((stored) => stored && msg.ack());
     const root = workRoot;
     void proc.finished
@@ -219,7 +231,10 @@ export class WorkerAgent {
         (error: unknown) => {
           // Should not happen (the exit path only waits and kills); still, every attempt gets a result.
           this.logger.error(`lost track of ${key}: ${describeError(error)}`);
-          return this.finished(assignment, 'failed', { ...emptyResult(`the agent lost track of the process: ${describeError(error)}`), outputTail: output.tail() });
+          return this.finished(assignment, 'failed', {
+            ...emptyResult(`the agent lost track of the process: ${describeError(error)}`),
+            outputTail: output.tail(),
+          });
         },
       )
       .then((report) => {
@@ -234,7 +249,13 @@ export class WorkerAgent {
   /** `noop`: started and succeeded, no process; acked once `started` is stored, like any task. */
   private runNoop(assignment: Assignment, key: string, msg: JsMsg): void {
     this.remember(key);
-    const started: WorkReport = { kind: 'started', taskId: assignment.taskId, attempt: assignment.attempt, workerId: this.config.workerId, at: new Date().toISOString() };
+    const started: WorkReport = {
+      kind: 'started',
+      taskId: assignment.taskId,
+      attempt: assignment.attempt,
+      workerId: this.config.workerId,
+      at: new Date().toISOString(),
+    };
     void this.outbox.send(started).then((stored) => {
       if (!stored) return;
       msg.ack();

@@ -79,7 +79,9 @@ export async function runDoctor(options: WorkerOptions, print: (line: string) =>
     let credentials: WorkerNatsCredentials | undefined;
     try {
       credentials = await fetchNatsCredentials(registration.url, registration, { logger: silent, signal: AbortSignal.timeout(5_000), initialDelayMs: 500 });
-      print(`nats credentials: ${credentials.creds ? `own subjects only, valid until ${credentials.expiresAt}` : 'none (the platform runs NATS without auth)'}`);
+      print(
+        `nats credentials: ${credentials.creds ? `own subjects only, valid until ${credentials.expiresAt}` : 'none (the platform runs NATS without auth)'}`,
+      );
     } catch (error) {
       print(`nats credentials: NOT obtained (${describeError(error)})`);
       checks.push({ ok: false, line: 'NATS credentials' });

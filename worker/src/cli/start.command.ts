@@ -94,7 +94,9 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
     const revoked = credentials.refused.then((error) => ({ revoked: error }));
     const stop = await Promise.race([signals.requested.then(() => undefined), lost, revoked]);
     if (stop && 'revoked' in stop) {
-      logger.error(`the platform refused this worker (${describeError(stop.revoked)}): finishing running tasks, then exiting; register it again to bring it back`);
+      logger.error(
+        `the platform refused this worker (${describeError(stop.revoked)}): finishing running tasks, then exiting; register it again to bring it back`,
+      );
       await agent.shutdown(options.drainTimeout * 1000, signals.hurried).catch(() => undefined);
       await nc.drain().catch(() => nc.close());
       return 1;

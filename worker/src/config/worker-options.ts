@@ -12,7 +12,13 @@ import { labelSchema, registrationTokenPattern } from '@agentyard/contracts/agen
 export type RawOptions = Record<string, unknown>;
 
 const commaList = z.preprocess(
-  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : value,
   z.array(labelSchema).max(20, 'at most 20 labels'),
 );
 
@@ -36,7 +42,12 @@ export const workerOptionsSchema = z
     /** Credentials and task working directories. Default ~/.agentyard. */
     stateDir: z.string().min(1).default('~/.agentyard'),
     /** Seconds running tasks may finish after SIGTERM before they are killed and handed back. Default 60. */
-    drainTimeout: z.coerce.number().int('must be a whole number').min(0).max(24 * 3600).default(60),
+    drainTimeout: z.coerce
+      .number()
+      .int('must be a whole number')
+      .min(0)
+      .max(24 * 3600)
+      .default(60),
   })
   .strict();
 export type WorkerOptions = z.infer<typeof workerOptionsSchema>;

@@ -16,7 +16,7 @@ export const wrapperScript = [
   'nonce=$1; shift',
   '"$@"',
   'rc=$?',
-  "printf '\\033]9999;agentyard-done-%s\\007' \"$nonce\"",
+  'printf \'\\033]9999;agentyard-done-%s\\007\' "$nonce"',
   'IFS= read -r _ack',
   'exit "$rc"',
 ].join('\n');

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { CredentialStore, type StoredRegistration } from './credential.store';
 
 function registration(url: string, workerId: string): StoredRegistration {
-  return { url, workerId, credential: `ayw_${workerId}.secret`, natsUrl: 'nats://127.0.0.1:4222', heartbeatIntervalMs: 5_000, name: 'w', registeredAt: '2026-01-01T00:00:00.000Z' };
+  return {
+    url,
+    workerId,
+    credential: `ayw_${workerId}.secret`,
+    natsUrl: 'nats://127.0.0.1:4222',
+    heartbeatIntervalMs: 5_000,
+    name: 'w',
+    registeredAt: '2026-01-01T00:00:00.000Z',
+  };
 }
 
 describe('CredentialStore', () => {
@@ -20,7 +28,12 @@ describe('CredentialStore', () => {
     store.save(registration('http://b', 'w2'));
     store.save(registration('http://a', 'w3'));
     expect(new CredentialStore(stateDir).find('http://a')?.workerId).toBe('w3');
-    expect(store.all().map((r) => r.workerId).sort()).toEqual(['w2', 'w3']);
+    expect(
+      store
+        .all()
+        .map((r) => r.workerId)
+        .sort(),
+    ).toEqual(['w2', 'w3']);
     expect(statSync(store.path).mode & 0o777).toBe(0o600);
     expect(statSync(stateDir).mode & 0o777).toBe(0o700);
   });

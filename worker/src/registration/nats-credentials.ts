@@ -18,7 +18,10 @@ import { describeError, type Logger } from '../logging/logger';
  * Options for `connect` with `credentials`: an authenticator presenting the credentials `current()`
  * returns at each (re)connect, and the inbox prefix. Nothing when NATS runs without auth.
  */
-export function natsConnectionOptions(credentials: WorkerNatsCredentials, current: () => WorkerNatsCredentials = () => credentials): Pick<NodeConnectionOptions, 'authenticator' | 'inboxPrefix'> {
+export function natsConnectionOptions(
+  credentials: WorkerNatsCredentials,
+  current: () => WorkerNatsCredentials = () => credentials,
+): Pick<NodeConnectionOptions, 'authenticator' | 'inboxPrefix'> {
   if (credentials.creds === null) return {};
   return {
     authenticator: (nonce?: string) => credsAuthenticator(new TextEncoder().encode(current().creds ?? ''))(nonce),

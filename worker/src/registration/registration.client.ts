@@ -50,7 +50,11 @@ export async function registerWorker(baseUrl: string, body: RegisterWorkerBody, 
 }
 
 /** The worker's NATS credentials (all null when the platform's NATS runs without auth). */
-export async function fetchNatsCredentials(baseUrl: string, worker: { workerId: string; credential: string }, options: RegisterOptions): Promise<WorkerNatsCredentials> {
+export async function fetchNatsCredentials(
+  baseUrl: string,
+  worker: { workerId: string; credential: string },
+  options: RegisterOptions,
+): Promise<WorkerNatsCredentials> {
   const path = `api/v1/workers/${encodeURIComponent(worker.workerId)}/nats-credentials`;
   return callPlatform(baseUrl, path, undefined, workerNatsCredentialsSchema, 'NATS credentials', { authorization: `Worker ${worker.credential}` }, options);
 }
@@ -77,7 +81,8 @@ async function callPlatform<T>(
       const text = response.text;
       if (response.status >= 200 && response.status < 300) {
         const parsed = schema.safeParse(safeJson(text));
-        if (!parsed.success) throw new RegistrationRejected(response.status, `the platform's ${what} reply is not what the agent expects: ${text.slice(0, 200)}`);
+        if (!parsed.success)
+          throw new RegistrationRejected(response.status, `the platform's ${what} reply is not what the agent expects: ${text.slice(0, 200)}`);
         return parsed.data;
       }
       if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {

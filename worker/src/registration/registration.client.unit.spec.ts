@@ -51,7 +51,9 @@ describe('registerWorker', () => {
     });
     expect(seen[0]).toEqual({ url: '/api/v1/workers/w1/nats-credentials', authorization: 'Worker ayw_w1.secret' });
     replies.push({ status: 401, body: { error: 'UNAUTHENTICATED', message: 'worker credential was revoked' } });
-    await expect(fetchNatsCredentials(url, { workerId: 'w1', credential: 'ayw_w1.secret' }, { logger, initialDelayMs: 10 })).rejects.toThrow('worker credential was revoked');
+    await expect(fetchNatsCredentials(url, { workerId: 'w1', credential: 'ayw_w1.secret' }, { logger, initialDelayMs: 10 })).rejects.toThrow(
+      'worker credential was revoked',
+    );
     expect(calls).toBe(2);
   });
 

@@ -15,7 +15,13 @@ export interface HttpReply {
 const maxReplyBytes = 1024 * 1024;
 
 /** One request; `payload`, when given, is sent as JSON. Rejects on network errors and on `signal`. */
-export async function requestJson(method: 'GET' | 'POST', url: string, payload: string | undefined, signal: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<HttpReply> {
+export async function requestJson(
+  method: 'GET' | 'POST',
+  url: string,
+  payload: string | undefined,
+  signal: AbortSignal,
+  extraHeaders: Record<string, string> = {},
+): Promise<HttpReply> {
   const target = new URL(url);
   const request = target.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
   const headers: Record<string, string | number> = { accept: 'application/json', ...extraHeaders };

@@ -9,7 +9,12 @@ import { delimiter, isAbsolute, join } from 'node:path';
 
 /** Absolute path of `name` on `path` (default $PATH), if an executable file is there. */
 export function findExecutable(name: string, path = process.env.PATH ?? ''): string | undefined {
-  const candidates = isAbsolute(name) ? [name] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, name));
+  const candidates = isAbsolute(name)
+    ? [name]
+    : path
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, name));
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);

@@ -87,7 +87,14 @@ describe('tools', () => {
       const anthropic = buildApiRequest('anthropic', { AGENTYARD_PROMPT: 'hi', ANTHROPIC_API_KEY: 'k', ANTHROPIC_BASE_URL: 'http://local/' });
       expect(anthropic.url).toBe('http://local/v1/messages');
       expect(anthropic.headers['x-api-key']).toBe('k');
-      expect(anthropic.extract({ content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] })).toBe('ab');
+      expect(
+        anthropic.extract({
+          content: [
+            { type: 'text', text: 'a' },
+            { type: 'text', text: 'b' },
+          ],
+        }),
+      ).toBe('ab');
       const gemini = buildApiRequest('gemini', { AGENTYARD_PROMPT: 'hi', GEMINI_API_KEY: 'k', AGENTYARD_MODEL: 'g' });
       expect(gemini.url).toBe('https://generativelanguage.googleapis.com/v1beta/models/g:generateContent');
       expect(gemini.extract({ candidates: [{ content: { parts: [{ text: 'ok' }] } }] })).toBe('ok');

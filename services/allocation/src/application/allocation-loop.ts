@@ -37,7 +37,15 @@ import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import { newId } from '@agentyard/contracts';
 import { forEachConcurrently, MetricsRegistry, ROOT_LOGGER } from '@agentyard/service-kit';
-import { AFFINITY_WINDOW_MS, candidatePicture, capacityOf, decideAllocation, waitsOnlyForASlot, type PlacedTask, type WorkerSnapshot } from '../domain/allocation.decide';
+import {
+  AFFINITY_WINDOW_MS,
+  candidatePicture,
+  capacityOf,
+  decideAllocation,
+  waitsOnlyForASlot,
+  type PlacedTask,
+  type WorkerSnapshot,
+} from '../domain/allocation.decide';
 import { TaskRepository, type PendingCursor, type PendingTask } from '../infrastructure/task.repository';
 import { WorkerRepository } from '../infrastructure/worker.repository';
 import { LIVE_HEARTBEATS, type LiveHeartbeats } from './live-heartbeats';

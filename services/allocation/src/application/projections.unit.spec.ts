@@ -5,7 +5,16 @@ import { evolveTask, leavesWorkersPictureAlone, type TaskState } from './task-st
 import { evolveWorker, type WorkerState } from './worker-state.projection';
 
 function envelope(streamId: string, streamVersion: number, type: string, data: Record<string, unknown>, occurredAt = '2026-11-29T12:00:00.000Z'): Envelope {
-  return { id: `00000000-0000-7000-8000-${String(streamVersion).padStart(12, '0')}`, type, version: 1, streamId, streamVersion, occurredAt, data, metadata: { correlationId: 'corr', causationId: 'cause' } };
+  return {
+    id: `00000000-0000-7000-8000-${String(streamVersion).padStart(12, '0')}`,
+    type,
+    version: 1,
+    streamId,
+    streamVersion,
+    occurredAt,
+    data,
+    metadata: { correlationId: 'corr', causationId: 'cause' },
+  };
 }
 
 function foldTask(...events: [string, Record<string, unknown>][]): TaskState {
@@ -47,23 +56,42 @@ describe('Task state (allocation view)', () => {
 
   describe('when it is assigned and started', () => {
     it('is placed on the worker, and remembered there for affinity', () => {
-      const s = foldTask(created, ['TaskQueued', { attempt: 1 }], ['TaskAssigned', { workerId: 'w1', attempt: 1 }], ['TaskStarted', { workerId: 'w1', attempt: 1, startedAt: '2026-11-29T12:00:05.000Z' }]);
+      const s = foldTask(
+        created,
+        ['TaskQueued', { attempt: 1 }],
+        ['TaskAssigned', { workerId: 'w1', attempt: 1 }],
+        ['TaskStarted', { workerId: 'w1', attempt: 1, startedAt: '2026-11-29T12:00:05.000Z' }],
+      );
       expect(s).toMatchObject({ status: 'running', workerId: 'w1', boundAt: '2026-11-29T12:00:05.000Z', lastWorkerId: 'w1' });
     });
   });
 
   describe('when it is requeued with a backoff', () => {
     it('waits, then is pending at the next attempt not before the backoff', () => {
-      const requeued = foldTask(created, ['TaskQueued', { attempt: 1 }], ['TaskAssigned', { workerId: 'w1', attempt: 1 }], ['TaskRequeued', { fromAttempt: 1 }]);
+      const requeued = foldTask(
+        created,
+        ['TaskQueued', { attempt: 1 }],
+        ['TaskAssigned', { workerId: 'w1', attempt: 1 }],
+        ['TaskRequeued', { fromAttempt: 1 }],
+      );
       expect(requeued).toMatchObject({ status: 'waiting', workerId: null, lastWorkerId: 'w1' });
-      const queued = foldTask(created, ['TaskQueued', { attempt: 1 }], ['TaskAssigned', { workerId: 'w1', attempt: 1 }], ['TaskRequeued', {}], ['TaskQueued', { attempt: 2, notBefore: '2026-11-29T12:01:00.000Z' }]);
+      const queued = foldTask(
+        created,
+        ['TaskQueued', { attempt: 1 }],
+        ['TaskAssigned', { workerId: 'w1', attempt: 1 }],
+        ['TaskRequeued', {}],
+        ['TaskQueued', { attempt: 2, notBefore: '2026-11-29T12:01:00.000Z' }],
+      );
       expect(queued).toMatchObject({ status: 'pending', attempt: 2, notBefore: '2026-11-29T12:01:00.000Z', workerId: null });
     });
   });
 
   describe.each(['TaskSucceeded', 'TaskFailed', 'TaskTimedOut', 'TaskCancelled'])('when it ends with %s', (type) => {
     it('releases its worker slot and is no longer pending', () => {
-      expect(foldTask(created, ['TaskQueued', { attempt: 1 }], ['TaskStarted', { workerId: 'w1', attempt: 1 }], [type, { attempt: 1 }])).toMatchObject({ status: 'finished', workerId: null });
+      expect(foldTask(created, ['TaskQueued', { attempt: 1 }], ['TaskStarted', { workerId: 'w1', attempt: 1 }], [type, { attempt: 1 }])).toMatchObject({
+        status: 'finished',
+        workerId: null,
+      });
     });
   });
 
@@ -114,7 +142,14 @@ describe('Worker state (allocation view)', () => {
 
   describe('when a worker registers, comes online and is granted to a user', () => {
     it('knows its owner, users, tools and that it is online', () => {
-      expect(foldWorker(registered, ['WorkerRoleGranted', { userId: 'xavier', role: 'owner' }], ['WorkerWentOnline', {}], ['WorkerRoleGranted', { userId: 'yasmin', role: 'user' }])).toMatchObject({
+      expect(
+        foldWorker(
+          registered,
+          ['WorkerRoleGranted', { userId: 'xavier', role: 'owner' }],
+          ['WorkerWentOnline', {}],
+          ['WorkerRoleGranted', { userId: 'yasmin', role: 'user' }],
+        ),
+      ).toMatchObject({
         registered: true,
         ownerId: 'xavier',
         roles: { xavier: 'owner', yasmin: 'user' },
@@ -136,14 +171,24 @@ describe('Worker state (allocation view)', () => {
   describe('when it goes offline, changes tools, is drained and loses its credential', () => {
     it('records each', () => {
       expect(
-        foldWorker(registered, ['WorkerWentOnline', {}], ['WorkerWentOffline', { reason: 'shutdown' }], ['WorkerToolsChanged', { tools: [] }], ['WorkerDrained', { byUserId: 'xavier' }], ['WorkerCredentialRevoked', { byUserId: 'xavier' }]),
+        foldWorker(
+          registered,
+          ['WorkerWentOnline', {}],
+          ['WorkerWentOffline', { reason: 'shutdown' }],
+          ['WorkerToolsChanged', { tools: [] }],
+          ['WorkerDrained', { byUserId: 'xavier' }],
+          ['WorkerCredentialRevoked', { byUserId: 'xavier' }],
+        ),
       ).toMatchObject({ online: false, tools: [], drained: true, revoked: true, version: 6 });
     });
   });
 
   describe('when it is drained and then resumed', () => {
     it('is placeable again', () => {
-      expect(foldWorker(registered, ['WorkerDrained', { byUserId: 'xavier' }], ['WorkerResumed', { byUserId: 'xavier' }])).toMatchObject({ drained: false, version: 3 });
+      expect(foldWorker(registered, ['WorkerDrained', { byUserId: 'xavier' }], ['WorkerResumed', { byUserId: 'xavier' }])).toMatchObject({
+        drained: false,
+        version: 3,
+      });
     });
   });
 });

@@ -24,7 +24,20 @@ export interface WorkerState {
 }
 
 function blank(workerId: string): WorkerState {
-  return { workerId, version: 0, registered: false, ownerId: null, roles: {}, tools: [], labels: [], slots: 0, resources: null, online: false, drained: false, revoked: false };
+  return {
+    workerId,
+    version: 0,
+    registered: false,
+    ownerId: null,
+    roles: {},
+    tools: [],
+    labels: [],
+    slots: 0,
+    resources: null,
+    online: false,
+    drained: false,
+    revoked: false,
+  };
 }
 
 /** Events after which a pending task may have become placeable (they trigger a pass). */

@@ -73,7 +73,12 @@ export function decide(command: AllocationCommand, state: AllocationRecord): All
       if (record?.decided) return [];
       const { outcome, taskId, attempt } = command;
       if (outcome.kind === 'decided') {
-        return [{ type: 'AllocationDecided', data: { allocationId: command.allocationId, taskId, attempt, workerId: outcome.workerId, candidates: outcome.candidates } }];
+        return [
+          {
+            type: 'AllocationDecided',
+            data: { allocationId: command.allocationId, taskId, attempt, workerId: outcome.workerId, candidates: outcome.candidates },
+          },
+        ];
       }
       if (record?.lastDeferredPicture === candidatePicture(outcome.candidates)) return [];
       return [{ type: 'AllocationDeferred', data: { taskId, attempt, candidates: outcome.candidates } }];

@@ -36,7 +36,13 @@ const decided = (attempt: number, workerId: string): AllocationEvent => ({
   data: { allocationId: `a-${attempt}`, taskId: 't1', attempt, workerId, candidates: [eligible(workerId)] },
 });
 const deferred = (attempt: number, candidates: Candidate[]): AllocationEvent => ({ type: 'AllocationDeferred', data: { taskId: 't1', attempt, candidates } });
-const record = (attempt: number, outcome: AllocationOutcome): RecordAllocation => ({ kind: 'RecordAllocation', taskId: 't1', attempt, allocationId: `new-${attempt}`, outcome });
+const record = (attempt: number, outcome: AllocationOutcome): RecordAllocation => ({
+  kind: 'RecordAllocation',
+  taskId: 't1',
+  attempt,
+  allocationId: `new-${attempt}`,
+  outcome,
+});
 
 /** given(events).when(command).then(events) */
 function given(...events: AllocationEvent[]) {
@@ -56,8 +62,12 @@ describe('The allocation record of a task', () => {
 
   describe('when the attempt is already decided', () => {
     it('records nothing, whatever the new outcome says (one decision per attempt)', () => {
-      given(decided(1, 'b')).when(record(1, { kind: 'decided', workerId: 'a', candidates: [eligible('a')] })).then([]);
-      given(decided(1, 'b')).when(record(1, { kind: 'deferred', candidates: [rejected('b', 'offline')] })).then([]);
+      given(decided(1, 'b'))
+        .when(record(1, { kind: 'decided', workerId: 'a', candidates: [eligible('a')] }))
+        .then([]);
+      given(decided(1, 'b'))
+        .when(record(1, { kind: 'deferred', candidates: [rejected('b', 'offline')] }))
+        .then([]);
     });
   });
 
@@ -71,14 +81,18 @@ describe('The allocation record of a task', () => {
 
   describe('when the command is for an attempt older than one recorded', () => {
     it('records nothing (stale)', () => {
-      given(deferred(2, [])).when(record(1, { kind: 'decided', workerId: 'a', candidates: [eligible('a')] })).then([]);
+      given(deferred(2, []))
+        .when(record(1, { kind: 'decided', workerId: 'a', candidates: [eligible('a')] }))
+        .then([]);
     });
   });
 
   describe('when no worker is eligible for the first time', () => {
     it('records AllocationDeferred', () => {
       const candidates = [rejected('a', 'offline')];
-      given().when(record(1, { kind: 'deferred', candidates })).then([{ type: 'AllocationDeferred', data: { taskId: 't1', attempt: 1, candidates } }]);
+      given()
+        .when(record(1, { kind: 'deferred', candidates }))
+        .then([{ type: 'AllocationDeferred', data: { taskId: 't1', attempt: 1, candidates } }]);
     });
   });
 
@@ -86,7 +100,9 @@ describe('The allocation record of a task', () => {
     it('records nothing, even if figures in the reasons moved', () => {
       const before = [rejected('a', 'not enough free memory: 100 MB free, 2000 MB required')];
       const now = [rejected('a', 'not enough free memory: 180 MB free, 2000 MB required')];
-      given(deferred(1, before)).when(record(1, { kind: 'deferred', candidates: now })).then([]);
+      given(deferred(1, before))
+        .when(record(1, { kind: 'deferred', candidates: now }))
+        .then([]);
     });
   });
 

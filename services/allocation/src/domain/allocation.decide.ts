@@ -15,7 +15,15 @@
  *  - a task some worker would take but for its busy slots is waiting its turn, not stuck
  *    (`waitsOnlyForASlot`): allocation records no deferral for it.
  */
-import { scoreWeights, type Candidate, type Heartbeat, type TaskRequirements, type ToolName, type WorkerResources, type WorkerTool } from '@agentyard/contracts';
+import {
+  scoreWeights,
+  type Candidate,
+  type Heartbeat,
+  type TaskRequirements,
+  type ToolName,
+  type WorkerResources,
+  type WorkerTool,
+} from '@agentyard/contracts';
 
 /** The task to place, as allocation knows it from TaskCreated / TaskQueued. */
 export interface TaskToPlace {
@@ -71,9 +79,7 @@ export interface AllocationContext {
   recentTasksOfOwner: ReadonlyMap<string, number>;
 }
 
-export type AllocationOutcome =
-  | { kind: 'decided'; workerId: string; candidates: Candidate[] }
-  | { kind: 'deferred'; candidates: Candidate[] };
+export type AllocationOutcome = { kind: 'decided'; workerId: string; candidates: Candidate[] } | { kind: 'deferred'; candidates: Candidate[] };
 
 /** Stable part of the capacity filter's reason. */
 export const NO_FREE_SLOT = 'no free slot';
@@ -252,8 +258,7 @@ export function decideAllocation(task: TaskToPlace, workers: readonly WorkerSnap
     const availability = availabilityScore(worker, capacity);
     const balance = balanceScore(loadOf(capacity), fleetLoad);
     const affinity = affinityScore(context.recentTasksOfOwner.get(worker.workerId) ?? 0);
-    const total =
-      scoreWeights.match * match + scoreWeights.availability * availability + scoreWeights.balance * balance + scoreWeights.affinity * affinity;
+    const total = scoreWeights.match * match + scoreWeights.availability * availability + scoreWeights.balance * balance + scoreWeights.affinity * affinity;
     return {
       workerId: worker.workerId,
       eligible: true,

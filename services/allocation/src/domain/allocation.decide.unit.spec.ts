@@ -80,7 +80,20 @@ describe('decideAllocation', () => {
       ['it is drained', task(), { drained: true }, 'drained'],
       ['its heartbeat says it is draining', task(), { heartbeat: heartbeat({ draining: true }) }, 'draining'],
       ['it lacks the tool', task({ tool: 'claude-code' }), {}, 'lacks tool claude-code'],
-      ['its slots are all in use', task(), { heartbeat: heartbeat({ slots: { total: 2, used: 2 }, running: [{ taskId: 'a', attempt: 1 }, { taskId: 'b', attempt: 1 }] }) }, 'no free slot: 2 of 2 in use'],
+      [
+        'its slots are all in use',
+        task(),
+        {
+          heartbeat: heartbeat({
+            slots: { total: 2, used: 2 },
+            running: [
+              { taskId: 'a', attempt: 1 },
+              { taskId: 'b', attempt: 1 },
+            ],
+          }),
+        },
+        'no free slot: 2 of 2 in use',
+      ],
       ['it has too few CPUs', task({ requirements: { minCpus: 16 } }), {}, 'too few CPUs: 8 < 16 required'],
       ['its free memory is too small', task({ requirements: { minMemoryMb: 13_000 } }), {}, 'not enough free memory: 12000 MB free, 13000 MB required'],
       ['its free disk is too small', task({ requirements: { minDiskMb: 60_000 } }), {}, 'not enough free disk: 50000 MB free, 60000 MB required'],
@@ -156,7 +169,10 @@ describe('decideAllocation', () => {
     });
     describe('when the heartbeat already shows a placed task running', () => {
       it('counts it once', () => {
-        const w = worker('w1', { heartbeat: heartbeat({ slots: { total: 2, used: 1 }, running: [{ taskId: 'a', attempt: 1 }] }), placed: [placed('a', 'running')] });
+        const w = worker('w1', {
+          heartbeat: heartbeat({ slots: { total: 2, used: 1 }, running: [{ taskId: 'a', attempt: 1 }] }),
+          placed: [placed('a', 'running')],
+        });
         expect(capacityOf(w, now)).toEqual({ total: 2, reportedRunning: 1, unconfirmed: 0, free: 1 });
         expect(decide(task(), [w]).kind).toBe('decided');
       });
@@ -168,7 +184,7 @@ describe('decideAllocation', () => {
       });
     });
     describe('when a heartbeat sent after a task started no longer lists it', () => {
-      it('frees its slot before the task\'s terminal event arrives', () => {
+      it("frees its slot before the task's terminal event arrives", () => {
         const w = worker('w1', { heartbeat: heartbeat({ sentAt: ago(1_000) }), placed: [placed('a', 'running', ago(5_000))] });
         expect(capacityOf(w, now)).toMatchObject({ unconfirmed: 0, free: 2 });
       });
@@ -186,12 +202,23 @@ describe('decideAllocation', () => {
     });
     describe('when there is no heartbeat', () => {
       it('uses the registered slots minus the placed tasks', () => {
-        expect(capacityOf(worker('w1', { heartbeat: null, slots: 3, placed: [placed('a', 'running')] }), now)).toEqual({ total: 3, reportedRunning: 0, unconfirmed: 1, free: 2 });
+        expect(capacityOf(worker('w1', { heartbeat: null, slots: 3, placed: [placed('a', 'running')] }), now)).toEqual({
+          total: 3,
+          reportedRunning: 0,
+          unconfirmed: 1,
+          free: 2,
+        });
       });
     });
     describe('when tasks the heartbeat lists as running have finished since', () => {
       it('frees their slots at once instead of waiting for the next heartbeat', () => {
-        const hb = heartbeat({ slots: { total: 2, used: 2 }, running: [{ taskId: 'a', attempt: 1 }, { taskId: 'b', attempt: 1 }] });
+        const hb = heartbeat({
+          slots: { total: 2, used: 2 },
+          running: [
+            { taskId: 'a', attempt: 1 },
+            { taskId: 'b', attempt: 1 },
+          ],
+        });
         const busy = worker('w1', { heartbeat: hb, placed: [placed('b', 'running')] });
         expect(capacityOf(busy, now).free).toBe(0);
         const freed = worker('w1', { heartbeat: hb, placed: [placed('b', 'running')], finishedSinceHeartbeat: new Set(['a#1']) });
@@ -224,14 +251,19 @@ describe('decideAllocation', () => {
       });
       it('prefers the worker advertising the requested model', () => {
         const ollama = [{ name: 'ollama' as const, version: '0.5' }];
-        const outcome = decide(task({ tool: 'ollama', model: 'llama3' }), [worker('a', { tools: ollama }), worker('b', { tools: ollama, labels: ['model:llama3'] })]);
+        const outcome = decide(task({ tool: 'ollama', model: 'llama3' }), [
+          worker('a', { tools: ollama }),
+          worker('b', { tools: ollama, labels: ['model:llama3'] }),
+        ]);
         expect(outcome).toMatchObject({ kind: 'decided', workerId: 'b' });
       });
     });
 
     describe('availability (30 %)', () => {
       it('is the mean of free CPU share, free memory share and free slot share', () => {
-        const w = worker('w', { heartbeat: heartbeat({ cpuPercent: 40, memUsedMb: 4_000, memTotalMb: 16_000, slots: { total: 4, used: 1 }, running: [{ taskId: 'x', attempt: 1 }] }) });
+        const w = worker('w', {
+          heartbeat: heartbeat({ cpuPercent: 40, memUsedMb: 4_000, memTotalMb: 16_000, slots: { total: 4, used: 1 }, running: [{ taskId: 'x', attempt: 1 }] }),
+        });
         expect(availabilityScore(w, capacityOf(w, now))).toBeCloseTo((0.6 + 0.75 + 0.75) / 3);
       });
       it('assumes half for CPU and memory before the first heartbeat', () => {
@@ -271,7 +303,9 @@ describe('decideAllocation', () => {
     describe('total', () => {
       it('weighs match 40 %, availability 30 %, balance 20 %, affinity 10 %', () => {
         expect(scoreWeights.match + scoreWeights.availability + scoreWeights.balance + scoreWeights.affinity).toBeCloseTo(1);
-        const outcome = decide(task(), [worker('a'), worker('b', { heartbeat: heartbeat({ cpuPercent: 90 }), tools: [{ name: 'shell', version: null }] })], { b: 2 });
+        const outcome = decide(task(), [worker('a'), worker('b', { heartbeat: heartbeat({ cpuPercent: 90 }), tools: [{ name: 'shell', version: null }] })], {
+          b: 2,
+        });
         for (const c of outcome.candidates) {
           const { match, availability, balance, affinity, total } = c.scores;
           expect(total).toBeCloseTo(0.4 * match + 0.3 * availability + 0.2 * balance + 0.1 * affinity, 3);

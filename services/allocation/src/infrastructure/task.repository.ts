@@ -102,7 +102,12 @@ export class TaskRepository {
               .execute();
           },
           insertMany: async (states) => {
-            const inserted = await trx.insertInto('tasks').values(states.map(toRow)).onConflict((oc) => oc.column('task_id').doNothing()).returning('task_id').execute();
+            const inserted = await trx
+              .insertInto('tasks')
+              .values(states.map(toRow))
+              .onConflict((oc) => oc.column('task_id').doNothing())
+              .returning('task_id')
+              .execute();
             const written = new Set(inserted.map((r) => r.task_id));
             return new Set(states.map((s) => s.taskId).filter((id) => !written.has(id)));
           },

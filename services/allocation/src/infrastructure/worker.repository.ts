@@ -66,7 +66,12 @@ export class WorkerRepository {
               .execute();
           },
           insertMany: async (states) => {
-            const inserted = await trx.insertInto('workers').values(states.map(toRow)).onConflict((oc) => oc.column('worker_id').doNothing()).returning('worker_id').execute();
+            const inserted = await trx
+              .insertInto('workers')
+              .values(states.map(toRow))
+              .onConflict((oc) => oc.column('worker_id').doNothing())
+              .returning('worker_id')
+              .execute();
             const written = new Set(inserted.map((r) => r.worker_id));
             return new Set(states.map((s) => s.workerId).filter((id) => !written.has(id)));
           },

@@ -45,16 +45,28 @@ export class AllocationEventsConsumer {
 
   @EventPattern('tasks.events.>', { consumer: TASKS_CONSUMER })
   async onTaskEvents(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
-    return this.applyAll(items, (e) => this.project.taskEvent(e), (events) => this.project.taskEvents(events));
+    return this.applyAll(
+      items,
+      (e) => this.project.taskEvent(e),
+      (events) => this.project.taskEvents(events),
+    );
   }
 
   @EventPattern('workers.events.>', { consumer: WORKERS_CONSUMER })
   async onWorkerEvents(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
-    return this.applyAll(items, (e) => this.project.workerEvent(e), (events) => this.project.workerEvents(events));
+    return this.applyAll(
+      items,
+      (e) => this.project.workerEvent(e),
+      (events) => this.project.workerEvents(events),
+    );
   }
 
   /** Per item: undefined when applied or a duplicate, else why it failed (it alone is redelivered). */
-  private async applyAll(items: EventBatchItem[], check: (event: Envelope) => Envelope, apply: (events: Envelope[]) => Promise<ProjectionOutcome>): Promise<unknown[]> {
+  private async applyAll(
+    items: EventBatchItem[],
+    check: (event: Envelope) => Envelope,
+    apply: (events: Envelope[]) => Promise<ProjectionOutcome>,
+  ): Promise<unknown[]> {
     const checked = items.map((item): Envelope | Error => {
       try {
         return check(parseOrThrow(envelopeSchema, item.data, 'event') as Envelope);

@@ -34,9 +34,7 @@ export class RefreshSessionHandler {
     });
     switch (decision.kind) {
       case 'reject':
-        throw rejected(
-          decision.reason === 'expired' ? 'the refresh token has expired; log in again' : 'the refresh token is not valid; log in again',
-        );
+        throw rejected(decision.reason === 'expired' ? 'the refresh token has expired; log in again' : 'the refresh token is not valid; log in again');
       case 'reuse-detected':
         await this.revokeForReuse(decision.userId, decision.familyId, ctx);
         throw rejected('the refresh token was already used; every session of this login was revoked');

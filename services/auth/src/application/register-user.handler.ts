@@ -23,9 +23,7 @@ export class RegisterUserHandler {
     return this.db.transaction().execute(async (trx) => {
       const row = await this.users.insert(trx, { id, username: cmd.username, email: cmd.email, passwordHash });
       if (row === 'taken') throw new DomainError('CONFLICT', 'that username or email is already registered');
-      await this.events.append(trx, userStream(id), [
-        authEvent('UserRegistered', { userId: id, username: row.username, email: row.email }, ctx, id),
-      ]);
+      await this.events.append(trx, userStream(id), [authEvent('UserRegistered', { userId: id, username: row.username, email: row.email }, ctx, id)]);
       return toUserView(row);
     });
   }

@@ -89,7 +89,12 @@ export class ApiTokenRepository {
     const owned = await this.db.selectFrom('api_tokens').select(['id', 'revoked_at']).where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
     if (!owned) return false;
     if (!owned.revoked_at) {
-      await this.db.updateTable('api_tokens').set({ revoked_at: sql`now()` }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+      await this.db
+        .updateTable('api_tokens')
+        .set({ revoked_at: sql`now()` })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .execute();
     }
     return true;
   }

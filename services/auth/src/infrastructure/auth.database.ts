@@ -132,7 +132,12 @@ export function openAuthDatabase(connectionString: string, max = 10): Kysely<Aut
 
 /** Brings auth's schema up to date; throws with the failing migration's name. */
 export async function migrateAuthDatabase(db: Kysely<AuthDatabase>): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider, migrationTableName: 'auth_migrations', migrationLockTableName: 'auth_migrations_lock' }).migrateToLatest();
+  const { error, results } = await new Migrator({
+    db,
+    provider,
+    migrationTableName: 'auth_migrations',
+    migrationLockTableName: 'auth_migrations_lock',
+  }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`auth migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -40,17 +40,31 @@ export class SessionRepository {
 
   /** Marks the token used; false when another request used it first (then it is a reuse). */
   async markUsed(trx: Transaction<AuthDatabase>, tokenId: string): Promise<boolean> {
-    const res = await trx.updateTable('refresh_tokens').set({ used_at: sql`now()` }).where('id', '=', tokenId).where('used_at', 'is', null).executeTakeFirst();
+    const res = await trx
+      .updateTable('refresh_tokens')
+      .set({ used_at: sql`now()` })
+      .where('id', '=', tokenId)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
     return res.numUpdatedRows === 1n;
   }
 
   async revokeFamily(trx: Transaction<AuthDatabase> | Kysely<AuthDatabase>, familyId: string, reason: string): Promise<void> {
-    await trx.updateTable('refresh_families').set({ revoked_at: sql`now()`, revoked_reason: reason }).where('id', '=', familyId).where('revoked_at', 'is', null).execute();
+    await trx
+      .updateTable('refresh_families')
+      .set({ revoked_at: sql`now()`, revoked_reason: reason })
+      .where('id', '=', familyId)
+      .where('revoked_at', 'is', null)
+      .execute();
   }
 
   /** Revokes every live family of a user except `keepFamilyId` (the caller's own session). */
   async revokeAllFamilies(trx: Transaction<AuthDatabase>, userId: string, reason: string, keepFamilyId?: string): Promise<void> {
-    let q = trx.updateTable('refresh_families').set({ revoked_at: sql`now()`, revoked_reason: reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+    let q = trx
+      .updateTable('refresh_families')
+      .set({ revoked_at: sql`now()`, revoked_reason: reason })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null);
     if (keepFamilyId) q = q.where('id', '!=', keepFamilyId);
     await q.execute();
   }

@@ -37,6 +37,10 @@ export class UserRepository {
   }
 
   async updatePassword(trx: Transaction<AuthDatabase>, userId: string, passwordHash: string): Promise<void> {
-    await trx.updateTable('users').set({ password_hash: passwordHash, password_changed_at: sql`now()` }).where('id', '=', userId).execute();
+    await trx
+      .updateTable('users')
+      .set({ password_hash: passwordHash, password_changed_at: sql`now()` })
+      .where('id', '=', userId)
+      .execute();
   }
 }

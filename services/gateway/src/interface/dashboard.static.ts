@@ -15,7 +15,9 @@ export async function serveDashboard(fastify: FastifyInstance, distDir: string):
     fastify.get('/', (_request, reply) => {
       void reply
         .type('text/html')
-        .send('<!doctype html><title>Agentyard</title><p>The dashboard is not built: run <code>npm run build:web</code>. The API docs are at <a href="/api/docs">/api/docs</a>.</p>');
+        .send(
+          '<!doctype html><title>Agentyard</title><p>The dashboard is not built: run <code>npm run build:web</code>. The API docs are at <a href="/api/docs">/api/docs</a>.</p>',
+        );
     });
     return;
   }

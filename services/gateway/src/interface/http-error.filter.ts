@@ -9,8 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, errorCodes, type ErrorBody, type ErrorCode } from '@agentyard/contracts';
 
 const codeForStatus = (status: number): ErrorCode =>
-  (Object.entries(errorCodes).find(([, s]) => s === status)?.[0] as ErrorCode | undefined) ??
-  (status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED');
+  (Object.entries(errorCodes).find(([, s]) => s === status)?.[0] as ErrorCode | undefined) ?? (status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED');
 
 interface FastifyLikeError {
   statusCode?: number;
@@ -24,7 +23,14 @@ export function toErrorResponse(exception: unknown): { status: number; body: Err
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse();
-    if (typeof response === 'object' && response && 'error' in response && 'message' in response && typeof response.error === 'string' && /^[A-Z_]+$/.test(response.error)) {
+    if (
+      typeof response === 'object' &&
+      response &&
+      'error' in response &&
+      'message' in response &&
+      typeof response.error === 'string' &&
+      /^[A-Z_]+$/.test(response.error)
+    ) {
       return { status, body: response as ErrorBody, unexpected: false };
     }
     const friendly: Record<number, string> = {
@@ -43,7 +49,9 @@ export function toErrorResponse(exception: unknown): { status: number; body: Err
       FST_ERR_CTP_EMPTY_JSON_BODY: 'the body is empty; send a JSON object',
       FST_ERR_CTP_INVALID_JSON_BODY: 'the body is not valid JSON',
     };
-    const message = (fe.code && messages[fe.code]) ?? (fe.message?.startsWith('Unexpected') || fe.message?.includes('JSON') ? `the body is not valid JSON: ${fe.message}` : (fe.message ?? 'bad request'));
+    const message =
+      (fe.code && messages[fe.code]) ??
+      (fe.message?.startsWith('Unexpected') || fe.message?.includes('JSON') ? `the body is not valid JSON: ${fe.message}` : (fe.message ?? 'bad request'));
     return { status: fe.statusCode, body: { error: codeForStatus(fe.statusCode), message }, unexpected: false };
   }
   return { status: 500, body: { error: 'INTERNAL', message: 'something went wrong on our side; it was logged' }, unexpected: true };

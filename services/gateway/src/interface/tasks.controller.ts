@@ -50,7 +50,11 @@ export class TasksController {
 
   @RequireScope('tasks:write')
   @Put(':id')
-  update(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string, @Body(new ZodBodyPipe(updateTaskBodySchema)) patch: UpdateTaskBody): Promise<TaskView> {
+  update(
+    @Claims() c: AccessClaims,
+    @Param('id', TaskIdPipe) taskId: string,
+    @Body(new ZodBodyPipe(updateTaskBodySchema)) patch: UpdateTaskBody,
+  ): Promise<TaskView> {
     return this.rpc.request(taskSubjects.update, { actor: { userId: c.sub }, taskId, patch }, { schema: taskViewSchema });
   }
 

@@ -46,7 +46,10 @@ export class WorkersController {
   @Post('registration-tokens')
   @HttpCode(201)
   @UseGuards(AccessTokenGuard)
-  createToken(@Claims() c: AccessClaims, @Body(new ZodBodyPipe(createRegistrationTokenBodySchema)) body: CreateRegistrationTokenBody): Promise<RegistrationToken> {
+  createToken(
+    @Claims() c: AccessClaims,
+    @Body(new ZodBodyPipe(createRegistrationTokenBodySchema)) body: CreateRegistrationTokenBody,
+  ): Promise<RegistrationToken> {
     return this.rpc.request(workerSubjects.createRegistrationToken, { actor: { userId: c.sub }, body }, { schema: registrationTokenSchema });
   }
 

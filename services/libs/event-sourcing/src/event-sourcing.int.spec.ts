@@ -168,7 +168,8 @@ describe('ProjectionRunner', () => {
   const snapshot = async () => db.selectFrom('balances').selectAll().orderBy('account').execute();
 
   it('projects every event once, and a rebuild from zero equals the live model', async () => {
-    for (let i = 0; i < 30; i++) await handleCommand({ store, streamId: `p-${i % 4}`, decider: account, command: { kind: 'deposit', amount: i + 100 }, metadata });
+    for (let i = 0; i < 30; i++)
+      await handleCommand({ store, streamId: `p-${i % 4}`, decider: account, command: { kind: 'deposit', amount: i + 100 }, metadata });
     const live = runner('projection:balances');
     live.start();
     const { lastPosition } = await store.appendToStream('p-0', [

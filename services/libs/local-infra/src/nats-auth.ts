@@ -39,7 +39,20 @@ export async function createNatsAuth(): Promise<NatsAuthSetup> {
     app,
     {
       // Operator mode enables JetStream per account, by giving it limits (-1 = unlimited).
-      limits: { disk_storage: -1, mem_storage: -1, streams: -1, consumer: -1, subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 },
+      limits: {
+        disk_storage: -1,
+        mem_storage: -1,
+        streams: -1,
+        consumer: -1,
+        subs: -1,
+        data: -1,
+        payload: -1,
+        imports: -1,
+        exports: -1,
+        wildcards: true,
+        conn: -1,
+        leaf: -1,
+      },
       signing_keys: [newScopedSigner(workerSigner, WORKER_ROLE, workerNatsPermissions())],
     },
     { ...opts, signer: operator },

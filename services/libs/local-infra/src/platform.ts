@@ -41,7 +41,14 @@ export interface Platform {
   /** Restarts one service with the same database and settings. */
   restart(name: PlatformService, how?: 'stop' | 'kill'): Promise<void>;
   /** Starts a worker agent process: `agentyard-worker start --url … --token …`. */
-  startWorker(options: { token?: string; stateDir?: string; name: string; slots?: number; extraArgs?: string[]; env?: Record<string, string> }): WorkerAgentProcess;
+  startWorker(options: {
+    token?: string;
+    stateDir?: string;
+    name: string;
+    slots?: number;
+    extraArgs?: string[];
+    env?: Record<string, string>;
+  }): WorkerAgentProcess;
   stop(): Promise<void>;
 }
 
@@ -101,7 +108,20 @@ export async function startPlatform(options: { env?: Partial<Record<PlatformServ
     },
     startWorker({ token, stateDir, name, slots = 2, extraArgs = [], env = {} }) {
       const dir = stateDir ?? mkdtempSync(join(tmpdir(), 'agentyard-worker-'));
-      const args = [...agentNodeFlags(repoRoot), join(repoRoot, 'worker', 'dist', 'main.js'), 'start', '--url', url, '--name', name, '--slots', String(slots), '--state-dir', dir, ...extraArgs];
+      const args = [
+        ...agentNodeFlags(repoRoot),
+        join(repoRoot, 'worker', 'dist', 'main.js'),
+        'start',
+        '--url',
+        url,
+        '--name',
+        name,
+        '--slots',
+        String(slots),
+        '--state-dir',
+        dir,
+        ...extraArgs,
+      ];
       if (token) args.push('--token', token);
       const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';

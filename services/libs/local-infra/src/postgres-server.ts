@@ -173,10 +173,14 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
   writeFileSync(join(dataDir, 'agentyard.marker'), 'started by @agentyard/local-infra\n');
 
   const settings = [
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', `unix_socket_directories=${socketDir}`,
-    '-c', 'max_connections=400',
-    '-c', 'shared_buffers=256MB',
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    `unix_socket_directories=${socketDir}`,
+    '-c',
+    'max_connections=400',
+    '-c',
+    'shared_buffers=256MB',
   ];
   if (options.ephemeral) settings.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   // Diagnostics (bench/tasks/cpu-by-process.mjs STATEMENTS=1): extra `name=value` settings.

@@ -78,6 +78,9 @@ export async function publishDeadLetter(js: JetStreamClient, source: DeadLetterS
 
 /** Header values are one line of printable text; keep errors short. */
 function headerSafe(text: string): string {
-  const line = text.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e]/g, '?').trim();
+  const line = text
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .trim();
   return (line || 'unknown error').slice(0, 1_000);
 }

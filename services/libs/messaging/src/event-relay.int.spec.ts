@@ -83,10 +83,14 @@ describe('EventRelay', () => {
    * transaction holds back every reader for a moment, and a relay reading then sees a short batch.
    */
   async function visibleEvents(store: PostgresEventStore, count: number): Promise<Envelope[]> {
-    return eventually(async () => {
-      const all = await store.readAll({ limit: 10_000 });
-      return all.length === count ? all : undefined;
-    }, 15_000, `${count} visible events`);
+    return eventually(
+      async () => {
+        const all = await store.readAll({ limit: 10_000 });
+        return all.length === count ? all : undefined;
+      },
+      15_000,
+      `${count} visible events`,
+    );
   }
 
   async function idsInStore(store: PostgresEventStore, count: number): Promise<{ ids: string[]; last: bigint }> {
@@ -235,7 +239,7 @@ describe('EventRelay', () => {
     const other = await PostgresEventStore.connect({ connectionString: lastConnectionString });
     stores.push(other);
     await other.appendToStream('task-other', [event('TaskQueued', { n: 0 })]);
-    await eventually(async () => (await messagesOn('TASKS')) === 2, 5_000, 'the other process\'s event on the stream');
+    await eventually(async () => (await messagesOn('TASKS')) === 2, 5_000, "the other process's event on the stream");
     const { ids } = await idsInStore(store, 2);
     expect(await idsOnStream('TASKS')).toEqual(ids);
   });

@@ -161,7 +161,9 @@ export class EventRelay {
       // Stopped while waiting: what was acked since the last write is saved now. (After a
       // failed batch nothing is saved; the next start republishes from the last checkpoint.)
       if (!failed && this.published !== undefined && this.published !== this.saved) {
-        await this.saveCheckpoint().catch((error: unknown) => this.logError(`event relay ${name} could not save its checkpoint on stop: ${(error as Error)?.message ?? String(error)}`));
+        await this.saveCheckpoint().catch((error: unknown) =>
+          this.logError(`event relay ${name} could not save its checkpoint on stop: ${(error as Error)?.message ?? String(error)}`),
+        );
       }
     } finally {
       await watch?.close().catch(() => undefined);

@@ -258,10 +258,14 @@ describe('NatsJetStreamServer with NatsRpcClient and publishEvent', () => {
       expect(info.num_ack_pending).toBe(3);
       expect(info.num_pending).toBe(3);
 
-      await eventually(() => {
-        gate.splice(0).forEach((open) => open());
-        return started === 6;
-      }, 10_000, 'all six handled');
+      await eventually(
+        () => {
+          gate.splice(0).forEach((open) => open());
+          return started === 6;
+        },
+        10_000,
+        'all six handled',
+      );
       expect(maxActive).toBe(3);
     });
   });

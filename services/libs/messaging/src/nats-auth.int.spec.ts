@@ -13,7 +13,12 @@ describe('NATS auth for services and worker agents (operator mode, nats-server 2
   const workers: NatsConnection[] = [];
 
   async function connectWorker(workerId: string): Promise<NatsConnection> {
-    const { creds } = await issueWorkerCreds({ accountPublicKey: auth.accountPublicKey, workerSigningSeed: auth.workerSigningSeed, workerId, expiresInSeconds: 600 });
+    const { creds } = await issueWorkerCreds({
+      accountPublicKey: auth.accountPublicKey,
+      workerSigningSeed: auth.workerSigningSeed,
+      workerId,
+      expiresInSeconds: 600,
+    });
     const nc = await connect({ servers: server.url, authenticator: asAuthenticator(creds), inboxPrefix: workerInboxPrefix(workerId) });
     workers.push(nc);
     return nc;
@@ -25,7 +30,8 @@ describe('NATS auth for services and worker agents (operator mode, nats-server 2
     services = await connect({ servers: server.url, authenticator: asAuthenticator(auth.serviceCreds) });
     const jsm = await jetstreamManager(services);
     await jsm.streams.add({ name: 'WORK', subjects: ['work.assign.>', 'work.report.>'], storage: StorageType.File, retention: RetentionPolicy.Limits });
-    for (const id of ['w1', 'w2']) await jsm.consumers.add('WORK', { durable_name: `worker-${id}`, ack_policy: AckPolicy.Explicit, filter_subject: `work.assign.${id}` });
+    for (const id of ['w1', 'w2'])
+      await jsm.consumers.add('WORK', { durable_name: `worker-${id}`, ack_policy: AckPolicy.Explicit, filter_subject: `work.assign.${id}` });
     const js = jetstream(services);
     await js.publish('work.assign.w1', JSON.stringify({ kind: 'assign', taskId: 't1' }));
     await js.publish('work.assign.w2', JSON.stringify({ kind: 'assign', taskId: 't2', input: { secret: 'of another user' } }));
@@ -88,7 +94,7 @@ describe('NATS auth for services and worker agents (operator mode, nats-server 2
       const other = await connectWorker('w1');
       other.publish('tasks.events.task-succeeded.t2', '{}');
       other.publish('work.heartbeat.w2', 'forged');
-      other.publish('work.output.w2.t2', 'forged output for another worker\'s task');
+      other.publish('work.output.w2.t2', "forged output for another worker's task");
       await other.flush().catch(() => undefined);
       await new Promise((r) => setTimeout(r, 200));
       await services.flush();
@@ -105,7 +111,9 @@ describe('NATS auth for services and worker agents (operator mode, nats-server 2
         expiresInSeconds: 60,
         now: new Date(Date.now() - 3_600_000),
       });
-      await expect(connect({ servers: server.url, authenticator: asAuthenticator(creds), reconnect: false })).rejects.toThrow(/Authorization Violation|expired/i);
+      await expect(connect({ servers: server.url, authenticator: asAuthenticator(creds), reconnect: false })).rejects.toThrow(
+        /Authorization Violation|expired/i,
+      );
     });
   });
 });

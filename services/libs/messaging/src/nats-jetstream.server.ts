@@ -157,7 +157,10 @@ export class NatsJetStreamServer extends Server<Record<string, Listener>, Status
     this.warnAboutUnreachableRoutes(routes.events, consumers);
     for (const c of consumers.filter((c) => c.batch)) {
       const unbound = routes.events.filter((r) => !r.consumer && (!c.filterSubject || subjectsOverlap(r.pattern, c.filterSubject)));
-      if (unbound.length > 0) throw new Error(`batch consumer ${c.durable}: handler '${unbound[0]!.pattern}' must be bound to it with { consumer: '${c.durable}' } (it receives arrays)`);
+      if (unbound.length > 0)
+        throw new Error(
+          `batch consumer ${c.durable}: handler '${unbound[0]!.pattern}' must be bound to it with { consumer: '${c.durable}' } (it receives arrays)`,
+        );
     }
 
     for (const { pattern, handler } of routes.requests) {
@@ -284,7 +287,14 @@ export class NatsJetStreamServer extends Server<Record<string, Listener>, Status
       const ctx = new JetStreamEventContext([first.subject, first.headers, trace, first.delivery]);
       let results: unknown;
       try {
-        results = await runWithTrace(trace, async () => settle(await route.handler(indexes.map((i) => items[i]), ctx)));
+        results = await runWithTrace(trace, async () =>
+          settle(
+            await route.handler(
+              indexes.map((i) => items[i]),
+              ctx,
+            ),
+          ),
+        );
       } catch (error) {
         if (isNestSwallowedError(error)) this.warnAboutFilter();
         results = indexes.map(() => error ?? new Error('batch handler failed'));
@@ -318,7 +328,9 @@ export class NatsJetStreamServer extends Server<Record<string, Listener>, Status
 
   private warnAboutUnreachableRoutes(routes: EventRoute[], consumers: EventConsumerOptions[]): void {
     for (const route of routes) {
-      const feeding = consumers.filter((c) => (!route.consumer || c.durable === route.consumer) && (!c.filterSubject || subjectsOverlap(route.pattern, c.filterSubject)));
+      const feeding = consumers.filter(
+        (c) => (!route.consumer || c.durable === route.consumer) && (!c.filterSubject || subjectsOverlap(route.pattern, c.filterSubject)),
+      );
       if (feeding.length === 0) {
         const bound = route.consumer ? ` bound to consumer '${route.consumer}'` : '';
         this.logger.warn(`@EventPattern('${route.pattern}')${bound} matches no configured consumer's filterSubject: it will never be called`);
@@ -464,7 +476,9 @@ class ConsumerRunner {
       const delay = this.backoffMs[Math.min(delivery.deliveryCount, this.backoffMs.length) - 1] ?? 0;
       // The stack once, on the first failure; later ones repeat it.
       const detail = delivery.deliveryCount === 1 && error instanceof Error && error.stack ? error.stack : reason;
-      this.logger.warn(`${this.name} seq ${delivery.streamSequence} (${msg.subject}) failed on delivery ${delivery.deliveryCount}/${this.maxDeliver}, retry in ${delay} ms: ${detail}`);
+      this.logger.warn(
+        `${this.name} seq ${delivery.streamSequence} (${msg.subject}) failed on delivery ${delivery.deliveryCount}/${this.maxDeliver}, retry in ${delay} ms: ${detail}`,
+      );
       // nak(delay), never a bare nak(): that redelivers at once and ignores any backoff.
       msg.nak(delay);
     }

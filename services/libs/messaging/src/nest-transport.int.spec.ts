@@ -155,7 +155,10 @@ describe('NatsJetStreamServer in a NestJS microservice', () => {
     await Promise.all(envelopes.map((e) => publishEvent(js, `tasks.events.task-updated.${e.data.taskId}`, e)));
     await eventually(() => journal.batches.flat().filter((b) => b.deliveryCount === 2).length === 1, 10_000, 'the failed item again');
 
-    const firstDeliveries = journal.batches.flat().filter((b) => b.deliveryCount === 1).map((b) => b.id);
+    const firstDeliveries = journal.batches
+      .flat()
+      .filter((b) => b.deliveryCount === 1)
+      .map((b) => b.id);
     expect(firstDeliveries).toEqual(envelopes.map((e) => e.id));
     expect(Math.max(...journal.batches.map((b) => b.length))).toBeGreaterThan(1);
     expect(journal.batches.flat().filter((b) => b.deliveryCount === 2)).toEqual([{ id: envelopes[7]!.id, deliveryCount: 2 }]);
@@ -166,7 +169,11 @@ describe('NatsJetStreamServer in a NestJS microservice', () => {
   it('retries an event whose handler throws and dead-letters it after maxDeliver', async () => {
     const envelope = testEnvelope('TaskFailed', { taskId: 't2' });
     await publishEvent(js, 'tasks.events.task-failed.t2', envelope);
-    const dead = await eventually(() => jsm.streams.getMessage('DLQ', { last_by_subj: 'dlq.TASKS.auth-task-failed' }).catch(() => null), 10_000, 'the dead letter');
+    const dead = await eventually(
+      () => jsm.streams.getMessage('DLQ', { last_by_subj: 'dlq.TASKS.auth-task-failed' }).catch(() => null),
+      10_000,
+      'the dead letter',
+    );
     expect(dead.json<Envelope>().id).toBe(envelope.id);
     expect(journal.failures).toBe(2);
   });

@@ -1,14 +1,7 @@
 import { testNats, type NatsServer } from '@agentyard/local-infra';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import {
-  consumerConfigFor,
-  deadLetterStreamConfig,
-  ensureConsumer,
-  ensureStream,
-  eventStreamConfig,
-  ProvisioningMismatchError,
-} from './provisioning';
+import { consumerConfigFor, deadLetterStreamConfig, ensureConsumer, ensureStream, eventStreamConfig, ProvisioningMismatchError } from './provisioning';
 
 describe('JetStream provisioning', () => {
   let server: NatsServer;

@@ -61,10 +61,13 @@ export async function bootstrapService(options: BootstrapOptions): Promise<NestF
     closing = true;
     options.logger.info({ signal }, 'shutting down');
     app.get(HealthRegistry).markShuttingDown();
-    const timer = setTimeout(() => {
-      options.logger.error('shutdown timed out; exiting');
-      process.exit(1);
-    }, (options.shutdownTimeoutSeconds ?? 20) * 1000);
+    const timer = setTimeout(
+      () => {
+        options.logger.error('shutdown timed out; exiting');
+        process.exit(1);
+      },
+      (options.shutdownTimeoutSeconds ?? 20) * 1000,
+    );
     timer.unref();
     app
       .close()

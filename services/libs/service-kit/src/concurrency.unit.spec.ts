@@ -16,8 +16,10 @@ describe('forEachConcurrently', () => {
   });
 
   it('rejects with the first error', async () => {
-    await expect(forEachConcurrently([1, 2], 2, async (n) => {
-      if (n === 2) throw new Error('boom');
-    })).rejects.toThrow('boom');
+    await expect(
+      forEachConcurrently([1, 2], 2, async (n) => {
+        if (n === 2) throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
   });
 });

@@ -14,7 +14,10 @@ export class ConfigError extends Error {
 /** Variables every service reads. Defaults suit a single machine (`npm start`). */
 export const baseConfigSchema = z.object({
   SERVICE_NAME: z.string().min(1).optional(),
-  NATS_URL: z.string().regex(/^(nats|tls|wss?):\/\/[^\s]+$/, 'must look like nats://host:4222').default('nats://127.0.0.1:4222'),
+  NATS_URL: z
+    .string()
+    .regex(/^(nats|tls|wss?):\/\/[^\s]+$/, 'must look like nats://host:4222')
+    .default('nats://127.0.0.1:4222'),
   /**
    * A NATS credentials file (user JWT + seed) when nats-server runs in operator mode
    * (messaging's nats-auth.ts; `npm start` writes one); unset = connect without credentials.
@@ -36,7 +39,5 @@ export const databaseUrlSchema = z
 export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((issue) => ({ variable: issue.path.map(String).join('.') || '(env)', message: issue.message })),
-  );
+  throw new ConfigError(result.error.issues.map((issue) => ({ variable: issue.path.map(String).join('.') || '(env)', message: issue.message })));
 }

@@ -31,7 +31,14 @@ export class AssignTaskHandler {
     const assign = () =>
       this.commands.run(
         decision.taskId,
-        { kind: 'AssignTask', allocationId: decision.allocationId, attempt: decision.attempt, workerId: decision.workerId, leaseMs: this.settings.leaseMs, now: new Date() },
+        {
+          kind: 'AssignTask',
+          allocationId: decision.allocationId,
+          attempt: decision.attempt,
+          workerId: decision.workerId,
+          leaseMs: this.settings.leaseMs,
+          now: new Date(),
+        },
         metadata,
       );
     const { events, state } = await assign();

@@ -76,10 +76,22 @@ describe('task_view projection', () => {
     it('keeps what the scanner and the pull query need: lease, queue time, backoff, heartbeat timeout', () => {
       const assignedAt = lifecycle.findIndex((e) => e.type === 'TaskAssigned');
       const assigned = project(lifecycle.slice(0, assignedAt + 1));
-      expect(assigned).toMatchObject({ status: 'assigned', workerId: 'w1', leaseExpiresAt: new Date(T0 + 2000 + 30_000).toISOString(), heartbeatTimeoutSeconds: 30 });
+      expect(assigned).toMatchObject({
+        status: 'assigned',
+        workerId: 'w1',
+        leaseExpiresAt: new Date(T0 + 2000 + 30_000).toISOString(),
+        heartbeatTimeoutSeconds: 30,
+      });
       const requeuedAt = lifecycle.findIndex((e) => e.type === 'TaskQueued' && e.data.reason === 'requeued');
       const requeued = project(lifecycle.slice(0, requeuedAt + 1));
-      expect(requeued).toMatchObject({ status: 'queued', attempt: 2, workerId: null, leaseExpiresAt: null, queuedAt: at(3).toISOString(), notBefore: at(4).toISOString() });
+      expect(requeued).toMatchObject({
+        status: 'queued',
+        attempt: 2,
+        workerId: null,
+        leaseExpiresAt: null,
+        queuedAt: at(3).toISOString(),
+        notBefore: at(4).toISOString(),
+      });
     });
   });
 

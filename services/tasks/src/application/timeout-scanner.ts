@@ -34,8 +34,10 @@ export class TimeoutScanner implements BeforeApplicationShutdown {
     @Inject(TASKS_SETTINGS) private readonly settings: TasksSettings,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {
-    this.job = new PeriodicJob(settings.scanIntervalMs, () => this.scanOnce(), (error) =>
-      this.logger.error({ err: error }, 'timeout scan failed; retrying at the next interval'),
+    this.job = new PeriodicJob(
+      settings.scanIntervalMs,
+      () => this.scanOnce(),
+      (error) => this.logger.error({ err: error }, 'timeout scan failed; retrying at the next interval'),
     );
   }
 
@@ -61,12 +63,14 @@ export class TimeoutScanner implements BeforeApplicationShutdown {
       this.tasks.runningTooLong(now, runGraceSeconds, limit),
     ]);
     const result: ScanResult = { queueTimeouts: 0, leaseExpiries: 0, runTimeouts: 0 };
-    for (const t of queued) result.queueTimeouts += await this.issue(t.id, { kind: 'TimeOutTask', timeout: 'queue', attempt: t.attempt, graceSeconds: runGraceSeconds, now });
+    for (const t of queued)
+      result.queueTimeouts += await this.issue(t.id, { kind: 'TimeOutTask', timeout: 'queue', attempt: t.attempt, graceSeconds: runGraceSeconds, now });
     for (const t of leases) {
       if (t.workerId === null) continue;
       result.leaseExpiries += await this.issue(t.id, { kind: 'RequeueTask', reason: 'lease-expired', attempt: t.attempt, workerId: t.workerId, now });
     }
-    for (const t of running) result.runTimeouts += await this.issue(t.id, { kind: 'TimeOutTask', timeout: 'run', attempt: t.attempt, graceSeconds: runGraceSeconds, now });
+    for (const t of running)
+      result.runTimeouts += await this.issue(t.id, { kind: 'TimeOutTask', timeout: 'run', attempt: t.attempt, graceSeconds: runGraceSeconds, now });
     return result;
   }
 

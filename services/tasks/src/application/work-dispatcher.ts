@@ -59,7 +59,10 @@ export class WorkDispatcher {
         if ((await this.dispatch(event, state)) !== 'none') this.remember(event.id);
       } catch (error) {
         // The event is stored: the safety net sends the order when it comes round.
-        this.logger.warn({ err: error, taskId: state.id, eventId: event.id, type: event.type }, 'fast work-order publish failed; the dispatcher will send it from the event');
+        this.logger.warn(
+          { err: error, taskId: state.id, eventId: event.id, type: event.type },
+          'fast work-order publish failed; the dispatcher will send it from the event',
+        );
       }
     }
   }

@@ -213,7 +213,8 @@ function reportFinished(command: Extract<TaskCommand, { kind: 'ReportFinished' }
 function fence(s: TaskState, report: 'started' | 'result', attempt: number, workerId: string): DecidedEvent[] | undefined {
   let reason: string | undefined;
   if (attempt !== s.attempt) reason = `attempt ${attempt} is not the current attempt ${s.attempt}`;
-  else if (s.workerId !== workerId) reason = s.workerId === null ? `attempt ${attempt} is not assigned to any worker` : `attempt ${attempt} is assigned to another worker`;
+  else if (s.workerId !== workerId)
+    reason = s.workerId === null ? `attempt ${attempt} is not assigned to any worker` : `attempt ${attempt} is assigned to another worker`;
   if (reason === undefined) return undefined;
   if (s.rejectedReports.includes(rejectedReportKey(report, attempt, workerId))) return [];
   return [event('TaskReportRejected', { taskId: s.id, attempt, currentAttempt: s.attempt, workerId, report, reason })];

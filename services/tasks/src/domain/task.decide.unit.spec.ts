@@ -88,14 +88,19 @@ const failure: TaskResult = { exitCode: 2, outputTail: 'boom\n', durationMs: 7 }
 const created = (overrides: Partial<typeof body> = {}) => ev('TaskCreated', { taskId: TASK, ownerId: OWNER, ...body, ...overrides });
 const queued = (attempt = 1, reason: 'created' | 'requeued' | 'retried' = 'created', notBefore?: string) =>
   ev('TaskQueued', notBefore ? { taskId: TASK, attempt, reason, notBefore } : { taskId: TASK, attempt, reason });
-const assigned = (attempt = 1, workerId = W1, leaseExpiresAt = isoAt(30)) => ev('TaskAssigned', { taskId: TASK, workerId, attempt, allocationId: `alloc-${attempt}`, leaseExpiresAt });
+const assigned = (attempt = 1, workerId = W1, leaseExpiresAt = isoAt(30)) =>
+  ev('TaskAssigned', { taskId: TASK, workerId, attempt, allocationId: `alloc-${attempt}`, leaseExpiresAt });
 const started = (attempt = 1, workerId = W1, startedAt = isoAt(1)) => ev('TaskStarted', { taskId: TASK, workerId, attempt, startedAt });
 const succeeded = (attempt = 1, workerId = W1) => ev('TaskSucceeded', { taskId: TASK, attempt, workerId, result });
-const failed = (attempt = 1, workerId: string | null = W1, reason = 'exited with code 2') => ev('TaskFailed', { taskId: TASK, attempt, workerId, result: workerId ? failure : null, reason });
+const failed = (attempt = 1, workerId: string | null = W1, reason = 'exited with code 2') =>
+  ev('TaskFailed', { taskId: TASK, attempt, workerId, result: workerId ? failure : null, reason });
 const timedOut = (attempt = 1, kind: 'queue' | 'run' = 'run', workerId: string | null = W1) => ev('TaskTimedOut', { taskId: TASK, attempt, kind, workerId });
 const cancelled = (attempt = 1, workerId: string | null = null, byUserId = OWNER) => ev('TaskCancelled', { taskId: TASK, attempt, workerId, byUserId });
-const requeued = (fromAttempt = 1, reason: 'lease-expired' | 'worker-lost' | 'handed-back' | 'heartbeat-silence' = 'worker-lost', workerId: string | null = W1) =>
-  ev('TaskRequeued', { taskId: TASK, fromAttempt, reason, workerId });
+const requeued = (
+  fromAttempt = 1,
+  reason: 'lease-expired' | 'worker-lost' | 'handed-back' | 'heartbeat-silence' = 'worker-lost',
+  workerId: string | null = W1,
+) => ev('TaskRequeued', { taskId: TASK, fromAttempt, reason, workerId });
 const rejected = (attempt: number, currentAttempt: number, workerId: string, report: 'started' | 'result', reason: string) =>
   ev('TaskReportRejected', { taskId: TASK, attempt, currentAttempt, workerId, report, reason });
 const deleted = () => ev('TaskDeleted', { taskId: TASK, byUserId: OWNER });
@@ -104,9 +109,21 @@ const owner = { userId: OWNER };
 const stranger = { userId: OTHER };
 const now = at(10);
 
-const assign = (attempt = 1, workerId = W1, when = now): TaskCommand => ({ kind: 'AssignTask', allocationId: `alloc-${attempt}`, attempt, workerId, leaseMs: 30_000, now: when });
+const assign = (attempt = 1, workerId = W1, when = now): TaskCommand => ({
+  kind: 'AssignTask',
+  allocationId: `alloc-${attempt}`,
+  attempt,
+  workerId,
+  leaseMs: 30_000,
+  now: when,
+});
 const reportStarted = (attempt = 1, workerId = W1): TaskCommand => ({ kind: 'ReportStarted', attempt, workerId, now });
-const reportFinished = (outcome: 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'handed_back', attempt = 1, workerId = W1, r: TaskResult = result): TaskCommand => ({
+const reportFinished = (
+  outcome: 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'handed_back',
+  attempt = 1,
+  workerId = W1,
+  r: TaskResult = result,
+): TaskCommand => ({
   kind: 'ReportFinished',
   attempt,
   workerId,
@@ -344,9 +361,7 @@ describe('Task', () => {
     });
 
     it('ignores a late report of an attempt that has ended (cancelled meanwhile)', () => {
-      given(created(), queued(), assigned(), cancelled(1, W1))
-        .when(reportStarted())
-        .thenNothing();
+      given(created(), queued(), assigned(), cancelled(1, W1)).when(reportStarted()).thenNothing();
     });
 
     it('fences off a report for a stale attempt and leaves the state as it was', () => {
@@ -391,7 +406,9 @@ describe('Task', () => {
         .then([failed(1, W1, 'exited with code 2')]);
       given(...lifecycles.running)
         .when(reportFinished('failed', 1, W1, { ...failure, error: 'tool not installed' }))
-        .then([ev('TaskFailed', { taskId: TASK, attempt: 1, workerId: W1, result: { ...failure, error: 'tool not installed' }, reason: 'tool not installed' })]);
+        .then([
+          ev('TaskFailed', { taskId: TASK, attempt: 1, workerId: W1, result: { ...failure, error: 'tool not installed' }, reason: 'tool not installed' }),
+        ]);
     });
 
     it('records a run timeout the agent enforced', () => {
@@ -431,9 +448,7 @@ describe('Task', () => {
     });
 
     it('ignores the worker confirming a cancel the owner made', () => {
-      given(created(), queued(), assigned(), started(), cancelled(1, W1))
-        .when(reportFinished('cancelled'))
-        .thenNothing();
+      given(created(), queued(), assigned(), started(), cancelled(1, W1)).when(reportFinished('cancelled')).thenNothing();
     });
 
     it('fences off a result for a stale attempt', () => {

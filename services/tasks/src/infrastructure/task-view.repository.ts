@@ -85,7 +85,13 @@ export class TaskViewRepository {
 
   /** Tasks a worker holds (assigned or running). */
   async heldBy(workerId: string): Promise<TaskViewRow[]> {
-    const rows = await this.db.selectFrom('task_view').selectAll().where('worker_id', '=', workerId).where('status', 'in', activeStatuses).orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('task_view')
+      .selectAll()
+      .where('worker_id', '=', workerId)
+      .where('status', 'in', activeStatuses)
+      .orderBy('id')
+      .execute();
     return rows.map(rowOf);
   }
 
@@ -199,4 +205,3 @@ function valuesOf(row: TaskViewRow): Insertable<TaskViewTable> {
     deleted: row.deleted,
   };
 }
-

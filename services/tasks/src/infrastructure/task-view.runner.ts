@@ -54,7 +54,10 @@ export class TaskViewRunner {
             changed.add(id);
           }
         }
-        await repository.saveMany([...changed].map((id) => rows.get(id)!), trx);
+        await repository.saveMany(
+          [...changed].map((id) => rows.get(id)!),
+          trx,
+        );
       },
       truncate: (trx) => repository.truncate(trx),
     });

@@ -101,7 +101,12 @@ export function openTasksDatabase(connectionString: string, max = 10): Kysely<Ta
 
 /** Brings the tasks schema up to date; throws with the failing migration's name. */
 export async function migrateTasksDatabase(db: Kysely<TasksDatabase>): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider, migrationTableName: 'tasks_migrations', migrationLockTableName: 'tasks_migrations_lock' }).migrateToLatest();
+  const { error, results } = await new Migrator({
+    db,
+    provider,
+    migrationTableName: 'tasks_migrations',
+    migrationLockTableName: 'tasks_migrations_lock',
+  }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`tasks migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);

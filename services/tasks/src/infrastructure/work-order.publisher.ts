@@ -37,7 +37,8 @@ export class WorkOrderPublisher {
         return;
       } catch (error) {
         const retryable = error instanceof errors.TimeoutError || (error instanceof Error && error.name === 'JetStreamNotEnabled');
-        if (!retryable || attempt >= attempts) throw new Error(`cannot publish ${order.kind} order ${msgId} to ${subject}: ${(error as Error).message}`, { cause: error });
+        if (!retryable || attempt >= attempts)
+          throw new Error(`cannot publish ${order.kind} order ${msgId} to ${subject}: ${(error as Error).message}`, { cause: error });
         await new Promise((r) => setTimeout(r, 200 * attempt));
       }
     }

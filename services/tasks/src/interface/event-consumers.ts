@@ -34,8 +34,22 @@ export function taskEventConsumers(options: { assignWaitMaxMs: number }): EventC
       concurrency: 32,
       ackWaitMs: options.assignWaitMaxMs + 10_000,
     },
-    { stream: workStream.name, durable: consumerNames.workReports, filterSubject: consumedSubjects.workReports, batch: true, concurrency: 256, ackWaitMs: 10_000 },
+    {
+      stream: workStream.name,
+      durable: consumerNames.workReports,
+      filterSubject: consumedSubjects.workReports,
+      batch: true,
+      concurrency: 256,
+      ackWaitMs: 10_000,
+    },
     { stream: streamName('workers'), durable: consumerNames.workerOffline, filterSubject: consumedSubjects.workerOffline, concurrency: 1, ackWaitMs: 10_000 },
-    { stream: streamName('tasks'), durable: consumerNames.dispatcher, filterSubject: consumedSubjects.dispatcher, batch: true, concurrency: 256, ackWaitMs: 10_000 },
+    {
+      stream: streamName('tasks'),
+      durable: consumerNames.dispatcher,
+      filterSubject: consumedSubjects.dispatcher,
+      batch: true,
+      concurrency: 256,
+      ackWaitMs: 10_000,
+    },
   ];
 }

@@ -10,15 +10,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
-import {
-  allocationEvents,
-  envelopeSchema,
-  taskEvents,
-  workerEvents,
-  workReportSchema,
-  type EventRegistry,
-  type Envelope,
-} from '@agentyard/contracts';
+import { allocationEvents, envelopeSchema, taskEvents, workerEvents, workReportSchema, type EventRegistry, type Envelope } from '@agentyard/contracts';
 import { extractTrace, JetStreamEventContext, runWithTrace, type EventBatchItem, type EventBatchResult } from '@agentyard/messaging';
 import { forEachConcurrently, ROOT_LOGGER } from '@agentyard/service-kit';
 import type { Logger } from 'pino';
@@ -35,7 +27,12 @@ import { causedBy } from './message-metadata';
  * still checked strictly, by the event's registry.
  */
 const inboundEnvelopeSchema = envelopeSchema.extend({
-  metadata: z.looseObject({ correlationId: z.string().optional(), causationId: z.string().optional(), userId: z.string().optional(), traceparent: z.string().optional() }),
+  metadata: z.looseObject({
+    correlationId: z.string().optional(),
+    causationId: z.string().optional(),
+    userId: z.string().optional(),
+    traceparent: z.string().optional(),
+  }),
 });
 
 @Controller()
@@ -58,7 +55,11 @@ export class TaskEventsConsumer {
 
   @EventPattern(consumedSubjects.workReports, { consumer: consumerNames.workReports })
   async onWorkReports(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
-    return handleByKey(items, (item) => taskIdIn(item.data), (item) => this.onWorkReport(item));
+    return handleByKey(
+      items,
+      (item) => taskIdIn(item.data),
+      (item) => this.onWorkReport(item),
+    );
   }
 
   private async onWorkReport(item: EventBatchItem): Promise<void> {
@@ -89,14 +90,23 @@ export class TaskEventsConsumer {
 
   @EventPattern(consumedSubjects.dispatcher, { consumer: consumerNames.dispatcher })
   async onTaskEvents(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
-    return handleByKey(items, (item) => taskIdIn((item.data as { data?: unknown } | null)?.data), async (item) => {
-      const event = this.envelope(taskEvents, undefined, item.data, { subject: item.subject, seq: item.delivery.streamSequence });
-      if (event) await this.dispatcher.onTaskEvent(event);
-    });
+    return handleByKey(
+      items,
+      (item) => taskIdIn((item.data as { data?: unknown } | null)?.data),
+      async (item) => {
+        const event = this.envelope(taskEvents, undefined, item.data, { subject: item.subject, seq: item.delivery.streamSequence });
+        if (event) await this.dispatcher.onTaskEvent(event);
+      },
+    );
   }
 
   /** The envelope, upcast and validated; undefined (logged) when it cannot be one of `type`. */
-  private envelope(registry: EventRegistry, type: string | undefined, data: unknown, from: JetStreamEventContext | { subject: string; seq: number }): Envelope | undefined {
+  private envelope(
+    registry: EventRegistry,
+    type: string | undefined,
+    data: unknown,
+    from: JetStreamEventContext | { subject: string; seq: number },
+  ): Envelope | undefined {
     const where = from instanceof JetStreamEventContext ? { subject: from.getSubject(), seq: from.getDelivery().streamSequence } : from;
     const parsed = inboundEnvelopeSchema.safeParse(data);
     if (!parsed.success) {
@@ -130,7 +140,11 @@ const GROUPS_AT_ONCE = 16;
  * GROUPS_AT_ONCE keys at once, each in its own message's trace. Per item: undefined when
  * handled, else its error (that message alone is redelivered, as with one-at-a-time handling).
  */
-async function handleByKey(items: EventBatchItem[], keyOf: (item: EventBatchItem) => string, handle: (item: EventBatchItem) => Promise<void>): Promise<unknown[]> {
+async function handleByKey(
+  items: EventBatchItem[],
+  keyOf: (item: EventBatchItem) => string,
+  handle: (item: EventBatchItem) => Promise<void>,
+): Promise<unknown[]> {
   const results: unknown[] = items.map(() => undefined);
   const groups = new Map<string, number[]>();
   items.forEach((item, i) => {

@@ -1,7 +1,17 @@
 /** Task queries over NATS request/reply. Thin: validate, call one query. */
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { listTasksCommandSchema, parseOrThrow, pullTaskQuerySchema, taskRefCommandSchema, taskSubjects, type Assignment, type Envelope, type TaskPage, type TaskView } from '@agentyard/contracts';
+import {
+  listTasksCommandSchema,
+  parseOrThrow,
+  pullTaskQuerySchema,
+  taskRefCommandSchema,
+  taskSubjects,
+  type Assignment,
+  type Envelope,
+  type TaskPage,
+  type TaskView,
+} from '@agentyard/contracts';
 import { GetTaskQuery } from '../application/get-task.query';
 import { ListTasksQueryHandler } from '../application/list-tasks.query';
 import { PullTaskQuery } from '../application/pull-task.query';

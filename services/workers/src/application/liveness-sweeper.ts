@@ -22,7 +22,11 @@ export class LivenessSweeper implements BeforeApplicationShutdown {
     @Inject(WORKERS_SETTINGS) private readonly settings: WorkersSettings,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {
-    this.job = new PeriodicJob(settings.sweepIntervalMs, () => this.sweepOnce(), (error) => this.logger.error({ err: error }, 'liveness sweep failed'));
+    this.job = new PeriodicJob(
+      settings.sweepIntervalMs,
+      () => this.sweepOnce(),
+      (error) => this.logger.error({ err: error }, 'liveness sweep failed'),
+    );
   }
 
   start(): void {

@@ -39,7 +39,10 @@ export class RegisterWorkerHandler {
 
   async execute(body: RegisterWorkerBody, ctx: RequestContext, now = new Date()): Promise<WorkerRegistration> {
     const presented = parseSecret('ayr_', body.token);
-    if (!presented) throw new DomainError('VALIDATION_FAILED', 'invalid body: token: token is not a registration token (expected ayr_…)', [{ field: 'token', message: 'expected ayr_<id>.<secret>' }]);
+    if (!presented)
+      throw new DomainError('VALIDATION_FAILED', 'invalid body: token: token is not a registration token (expected ayr_…)', [
+        { field: 'token', message: 'expected ayr_<id>.<secret>' },
+      ]);
     const workerId = newId();
     const credential = issueSecret('ayw_', workerId);
     let consumerCreated = false;

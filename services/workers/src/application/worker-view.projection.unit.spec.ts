@@ -66,7 +66,12 @@ describe('worker_view projection', () => {
         event('WorkerDrained', { workerId, byUserId: 'u-1' }),
       );
       expect(doc).toMatchObject({ online: true, tools, drained: true, credentialRevoked: false });
-      const later = project(registered, event('WorkerWentOnline', { workerId }), event('WorkerWentOffline', { workerId, reason: 'heartbeat-silence' }), event('WorkerCredentialRevoked', { workerId, byUserId: 'u-1' }));
+      const later = project(
+        registered,
+        event('WorkerWentOnline', { workerId }),
+        event('WorkerWentOffline', { workerId, reason: 'heartbeat-silence' }),
+        event('WorkerCredentialRevoked', { workerId, byUserId: 'u-1' }),
+      );
       expect(later).toMatchObject({ online: false, credentialRevoked: true });
     });
   });

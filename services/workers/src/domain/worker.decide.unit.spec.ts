@@ -68,10 +68,14 @@ const revoked: DecidedEvent = { type: 'WorkerCredentialRevoked', data: { workerI
 describe('Worker', () => {
   describe('when it registers', () => {
     it('records the registration and makes the token creator its owner', () => {
-      given().when({ kind: 'RegisterWorker', ...registration }).then([registered, ownerGranted]);
+      given()
+        .when({ kind: 'RegisterWorker', ...registration })
+        .then([registered, ownerGranted]);
     });
     it('refuses a second registration under the same id', () => {
-      given(registered, ownerGranted).when({ kind: 'RegisterWorker', ...registration }).thenThrows('CONFLICT');
+      given(registered, ownerGranted)
+        .when({ kind: 'RegisterWorker', ...registration })
+        .thenThrows('CONFLICT');
     });
   });
 
@@ -109,7 +113,9 @@ describe('Worker', () => {
         { name: 'shell' as const, version: null },
         { name: 'claude-code' as const, version: '1.2.0' },
       ];
-      given(registered, ownerGranted).when({ kind: 'ChangeTools', workerId, tools }).then([{ type: 'WorkerToolsChanged', data: { workerId, tools } }]);
+      given(registered, ownerGranted)
+        .when({ kind: 'ChangeTools', workerId, tools })
+        .then([{ type: 'WorkerToolsChanged', data: { workerId, tools } }]);
     });
     it('emits nothing for the same tools in another order', () => {
       const tools = [
@@ -117,7 +123,9 @@ describe('Worker', () => {
         { name: 'ollama' as const, version: '0.3' },
       ];
       const changed: DecidedEvent = { type: 'WorkerToolsChanged', data: { workerId, tools } };
-      given(registered, ownerGranted, changed).when({ kind: 'ChangeTools', workerId, tools: [...tools].reverse() }).then([]);
+      given(registered, ownerGranted, changed)
+        .when({ kind: 'ChangeTools', workerId, tools: [...tools].reverse() })
+        .then([]);
     });
   });
 
@@ -181,7 +189,14 @@ describe('Worker', () => {
   describe('folded state', () => {
     it('tracks roles, tools, online, drained and revoked', () => {
       const state = [registered, ownerGranted, userGranted, online, drained, revoked].map(envelope).reduce(workerDecider.evolve, workerDecider.initialState());
-      expect(state).toMatchObject({ registered: true, ownerId: owner, roles: { [owner]: 'owner', [user]: 'user' }, online: true, drained: true, credentialRevoked: true });
+      expect(state).toMatchObject({
+        registered: true,
+        ownerId: owner,
+        roles: { [owner]: 'owner', [user]: 'user' },
+        online: true,
+        drained: true,
+        credentialRevoked: true,
+      });
     });
     it('compares tool lists regardless of order', () => {
       expect(sameTools([{ name: 'shell', version: null }], [{ name: 'shell', version: '1' }])).toBe(false);

@@ -140,7 +140,12 @@ export function openWorkersDatabase(connectionString: string, max = 10): Kysely<
 
 /** Brings the schema up to date; throws with the failing migration's name. */
 export async function migrateWorkersDatabase(db: Kysely<WorkersDatabase>): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider, migrationTableName: 'workers_migrations', migrationLockTableName: 'workers_migrations_lock' }).migrateToLatest();
+  const { error, results } = await new Migrator({
+    db,
+    provider,
+    migrationTableName: 'workers_migrations',
+    migrationLockTableName: 'workers_migrations_lock',
+  }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`workers migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -4,7 +4,15 @@
  */
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { DomainError, newId, parseOrThrow, type RegistrationToken, type WorkerNatsCredentials, type WorkerRegistration, type WorkerView } from '@agentyard/contracts';
+import {
+  DomainError,
+  newId,
+  parseOrThrow,
+  type RegistrationToken,
+  type WorkerNatsCredentials,
+  type WorkerRegistration,
+  type WorkerView,
+} from '@agentyard/contracts';
 import { currentTrace } from '@agentyard/messaging';
 import { AuthenticateWorkerQuery } from '../application/authenticate-worker.query';
 import { CreateRegistrationTokenHandler } from '../application/create-registration-token.handler';
@@ -66,7 +74,8 @@ export class WorkersController {
   @MessagePattern(servedSubjects.heartbeat)
   async onRecordHeartbeat(@Payload() data: unknown): Promise<{ recorded: true }> {
     const { workerId, heartbeat } = parseOrThrow(recordHeartbeatCommandSchema, data);
-    if (heartbeat.workerId !== workerId) throw new DomainError('FORBIDDEN', `heartbeat.workerId ${heartbeat.workerId} is not the authenticated worker ${workerId}`);
+    if (heartbeat.workerId !== workerId)
+      throw new DomainError('FORBIDDEN', `heartbeat.workerId ${heartbeat.workerId} is not the authenticated worker ${workerId}`);
     const outcome = await this.heartbeat.execute(heartbeat, requestContext());
     if (outcome === 'unknown-worker') throw new DomainError('NOT_FOUND', `worker ${workerId} not found`);
     if (outcome === 'revoked') throw new DomainError('UNAUTHENTICATED', 'worker credential was revoked: register the worker again');

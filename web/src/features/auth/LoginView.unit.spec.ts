@@ -21,7 +21,9 @@ describe('LoginView', () => {
     localStorage.clear();
     document.body.innerHTML = '';
     server = fakeServer()
-      .on('POST /api/v1/auth/login', (req) => ((req.body as { password: string }).password === 'secret-pw' ? tokenPair(1) : json(401, { error: 'UNAUTHENTICATED', message: 'invalid credentials' })))
+      .on('POST /api/v1/auth/login', (req) =>
+        (req.body as { password: string }).password === 'secret-pw' ? tokenPair(1) : json(401, { error: 'UNAUTHENTICATED', message: 'invalid credentials' }),
+      )
       .on('GET /api/v1/auth/me', () => user)
       .install();
   });

@@ -52,7 +52,9 @@ export function useTasksPerMinute(windowMinutes = 30) {
     const all: Task[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < maxPages; page++) {
-      const res = await unwrap(session.api.GET('/api/v1/tasks', { params: { query: { createdFrom, limit: 200, sort: '-created', ...(cursor ? { cursor } : {}) } } }));
+      const res = await unwrap(
+        session.api.GET('/api/v1/tasks', { params: { query: { createdFrom, limit: 200, sort: '-created', ...(cursor ? { cursor } : {}) } } }),
+      );
       all.push(...res.items);
       if (!res.nextCursor) break;
       cursor = res.nextCursor;
@@ -69,7 +71,8 @@ export function useTasksPerMinute(windowMinutes = 30) {
     timer = setTimeout(() => void refresh().catch(() => undefined), 1_000);
   }
   const offEvent = tasks.onTaskEvent((e) => {
-    if (e.type === 'TaskCreated' || e.type === 'TaskSucceeded' || e.type === 'TaskFailed' || e.type === 'TaskTimedOut' || e.type === 'TaskCancelled') schedule();
+    if (e.type === 'TaskCreated' || e.type === 'TaskSucceeded' || e.type === 'TaskFailed' || e.type === 'TaskTimedOut' || e.type === 'TaskCancelled')
+      schedule();
   });
   const offResync = live.onResync(schedule);
   const tick = setInterval(() => (now.value = Date.now()), 15_000);

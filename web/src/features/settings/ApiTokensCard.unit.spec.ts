@@ -9,7 +9,14 @@ import ApiTokensCard from './ApiTokensCard.vue';
 
 const tokens = [
   { id: 'a', name: 'CI deploy', scopes: ['tasks:read', 'tasks:write'], createdAt: '2026-11-01T10:00:00.000Z', expiresAt: null, lastUsedAt: null },
-  { id: 'b', name: 'Old script', scopes: ['workers:read'], createdAt: '2026-10-01T10:00:00.000Z', expiresAt: '2026-10-02T10:00:00.000Z', lastUsedAt: '2026-10-01T12:00:00.000Z' },
+  {
+    id: 'b',
+    name: 'Old script',
+    scopes: ['workers:read'],
+    createdAt: '2026-10-01T10:00:00.000Z',
+    expiresAt: '2026-10-02T10:00:00.000Z',
+    lastUsedAt: '2026-10-01T12:00:00.000Z',
+  },
 ];
 
 async function render(list: unknown = { items: tokens }) {

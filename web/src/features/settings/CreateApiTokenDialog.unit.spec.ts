@@ -22,7 +22,9 @@ async function open() {
   setActivePinia(pinia);
   await useSessionStore().login('alice', 'pw');
   const show = ref(false);
-  const Host = defineComponent(() => () => h(NMessageProvider, null, () => h(CreateApiTokenDialog, { show: show.value, 'onUpdate:show': (v: boolean) => (show.value = v) })));
+  const Host = defineComponent(
+    () => () => h(NMessageProvider, null, () => h(CreateApiTokenDialog, { show: show.value, 'onUpdate:show': (v: boolean) => (show.value = v) })),
+  );
   mount(Host, { global: { plugins: [pinia] }, attachTo: document.body });
   show.value = true;
   await flushPromises();

@@ -30,7 +30,8 @@ export function validateApiTokenForm(form: ApiTokenForm): ApiTokenFormErrors {
   else if (name.length > nameMax) e.name = `At most ${nameMax} characters`;
   if (form.scopes.length === 0) e.scopes = 'Choose at least one scope';
   const d = form.expiresInDays;
-  if (d !== null && (!Number.isInteger(d) || d < 1 || d > expiryMaxDays)) e.expiresInDays = `A whole number of days from 1 to ${expiryMaxDays}, or empty for never`;
+  if (d !== null && (!Number.isInteger(d) || d < 1 || d > expiryMaxDays))
+    e.expiresInDays = `A whole number of days from 1 to ${expiryMaxDays}, or empty for never`;
   return e;
 }
 

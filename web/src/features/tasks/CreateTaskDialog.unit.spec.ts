@@ -24,7 +24,12 @@ async function open(workers: ReturnType<typeof worker>[]) {
   await useWorkerStore().fetch();
   const created: unknown[] = [];
   const show = ref(false);
-  const Host = defineComponent(() => () => h(NMessageProvider, null, () => h(CreateTaskDialog, { show: show.value, 'onUpdate:show': (v: boolean) => (show.value = v), onCreated: (t: unknown) => created.push(t) })));
+  const Host = defineComponent(
+    () => () =>
+      h(NMessageProvider, null, () =>
+        h(CreateTaskDialog, { show: show.value, 'onUpdate:show': (v: boolean) => (show.value = v), onCreated: (t: unknown) => created.push(t) }),
+      ),
+  );
   mount(Host, { global: { plugins: [pinia, router] }, attachTo: document.body });
   show.value = true;
   await flushPromises();
@@ -83,7 +88,13 @@ describe('CreateTaskDialog', () => {
 
   it('shows the server’s field errors', async () => {
     const { server } = await open([worker()]);
-    server.on('POST /api/v1/tasks', () => json(400, { error: 'VALIDATION_FAILED', message: 'invalid body: input.command: command must be at most 64 KiB', details: [{ field: 'input.command', message: 'command must be at most 64 KiB' }] }));
+    server.on('POST /api/v1/tasks', () =>
+      json(400, {
+        error: 'VALIDATION_FAILED',
+        message: 'invalid body: input.command: command must be at most 64 KiB',
+        details: [{ field: 'input.command', message: 'command must be at most 64 KiB' }],
+      }),
+    );
     await type('#task-description', 'Too long');
     await type('#task-command', 'x');
     document.body.querySelector('[data-testid="create-task-dialog"] form')?.dispatchEvent(new Event('submit'));

@@ -56,7 +56,11 @@ export function toCreateBody(form: TaskForm): CreateTaskBody {
   if (!form.tool) throw new Error('toCreateBody: no tool');
   const fields = tools[form.tool].fields;
   const input: Record<string, unknown> =
-    fields === 'command' ? { command: form.command } : fields === 'prompt' ? { prompt: form.prompt, ...(form.model.trim() ? { model: form.model.trim() } : {}) } : {};
+    fields === 'command'
+      ? { command: form.command }
+      : fields === 'prompt'
+        ? { prompt: form.prompt, ...(form.model.trim() ? { model: form.model.trim() } : {}) }
+        : {};
   return {
     description: form.description.trim(),
     tool: form.tool,

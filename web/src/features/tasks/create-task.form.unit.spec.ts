@@ -12,7 +12,14 @@ describe('the create-task form', () => {
     expect(validateTask(form, ['shell'])).toEqual({ command: 'Enter a command' });
     form.command = 'echo hi';
     expect(validateTask(form, ['shell'])).toEqual({});
-    expect(toCreateBody(form)).toEqual({ description: 'say hi', tool: 'shell', input: { command: 'echo hi' }, priority: 50, timeoutSeconds: 3600, maxAttempts: 3 });
+    expect(toCreateBody(form)).toEqual({
+      description: 'say hi',
+      tool: 'shell',
+      input: { command: 'echo hi' },
+      priority: 50,
+      timeoutSeconds: 3600,
+      maxAttempts: 3,
+    });
   });
 
   it('asks prompt tools for a prompt and an optional model', () => {

@@ -3,7 +3,15 @@ import { emptyFilters, filtersToApi, filtersToQuery, hasFilters, parseFilters } 
 
 describe('task filters in the URL', () => {
   it('survive a round trip through the query string', () => {
-    const filters = { status: ['running' as const, 'failed' as const], tool: 'shell' as const, workerId: 'w-1', q: 'deploy', from: '2026-11-01T10:00:00.000Z', to: '2026-11-01T12:00:00.000Z', sort: '-priority' as const };
+    const filters = {
+      status: ['running' as const, 'failed' as const],
+      tool: 'shell' as const,
+      workerId: 'w-1',
+      q: 'deploy',
+      from: '2026-11-01T10:00:00.000Z',
+      to: '2026-11-01T12:00:00.000Z',
+      sort: '-priority' as const,
+    };
     expect(parseFilters(filtersToQuery(filters) as Record<string, string>)).toEqual(filters);
   });
 

@@ -86,9 +86,7 @@ export function isSystemEvent(event: { type: string; streamId: string }): boolea
  */
 export function toEnvelope(event: RecordedEvent, position: bigint | undefined): Envelope {
   const metadata = isRecord(event.metadata) ? event.metadata : {};
-  const correlation = isRecord(metadata.correlation)
-    ? (metadata.correlation as CorrelationMetadata)
-    : { correlationId: event.id, causationId: event.id };
+  const correlation = isRecord(metadata.correlation) ? (metadata.correlation as CorrelationMetadata) : { correlationId: event.id, causationId: event.id };
   const envelope: Envelope = {
     id: event.id,
     type: event.type,

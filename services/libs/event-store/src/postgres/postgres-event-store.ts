@@ -261,12 +261,7 @@ export class PostgresEventStore implements EventStore {
    * SERIALIZABLE a concurrent append to the same stream surfaces as Postgres' serialization
    * failure (40001) rather than VersionConflict; retry the transaction either way.
    */
-  async appendInTransaction(
-    trx: KyselyTransaction,
-    streamId: string,
-    events: NewEvent[],
-    options: AppendOptions = {},
-  ): Promise<AppendResult> {
+  async appendInTransaction(trx: KyselyTransaction, streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     return this.append(trx, streamId, events, options, true);
   }
 
@@ -351,7 +346,10 @@ export class PostgresEventStore implements EventStore {
     } catch (error) {
       const { code, constraint } = error as PgError;
       if (code === '23505' && constraint === 'events_event_id_unique') {
-        throw new DuplicateEventId(streamId, events.map((e) => e.id));
+        throw new DuplicateEventId(
+          streamId,
+          events.map((e) => e.id),
+        );
       }
       if (code === '23505' && constraint === 'events_stream_version_unique') {
         throw new VersionConflict(streamId, expected, await this.currentVersion(this.db, streamId));
@@ -365,7 +363,10 @@ export class PostgresEventStore implements EventStore {
       case 'conflict':
         throw new VersionConflict(streamId, expected, Number(row.o_version));
       case 'duplicate':
-        throw new DuplicateEventId(streamId, events.map((e) => e.id));
+        throw new DuplicateEventId(
+          streamId,
+          events.map((e) => e.id),
+        );
       default:
         throw new Error(`unexpected reply from ${this.schema}.append_to_stream: ${JSON.stringify(row)}`);
     }

@@ -14,10 +14,7 @@ export function preparedStatementPool(pool: Pool, names: ReadonlyMap<string, str
   const wrap = (client: PoolClient): PostgresPoolClient => {
     function query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
     function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
-    function query<R>(
-      sqlOrCursor: string | PostgresCursor<R>,
-      parameters?: ReadonlyArray<unknown>,
-    ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
+    function query<R>(sqlOrCursor: string | PostgresCursor<R>, parameters?: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
       if (typeof sqlOrCursor !== 'string') return client.query(sqlOrCursor as unknown as Submittable) as unknown as PostgresCursor<R>;
       const name = names.get(sqlOrCursor);
       const values = parameters ? [...parameters] : [];

@@ -15,11 +15,7 @@ export interface EventStoreUnderTest {
 }
 
 /** A NewEvent with fresh ids, for tests. */
-export function testEvent(
-  type = 'ThingHappened',
-  data: Record<string, unknown> = {},
-  metadata: Partial<NewEvent['metadata']> = {},
-): NewEvent {
+export function testEvent(type = 'ThingHappened', data: Record<string, unknown> = {}, metadata: Partial<NewEvent['metadata']> = {}): NewEvent {
   const id = newId();
   return {
     id,
