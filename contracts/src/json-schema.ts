@@ -4,6 +4,7 @@ import * as http from './auth/auth.http';
 import * as apiTokens from './auth/api-tokens';
 import * as tasks from './tasks/task.schemas';
 import * as workers from './workers/worker.schemas';
+import * as workflows from './workflows/workflow.schemas';
 import { allocationViewSchema } from './allocation/allocation.schemas';
 import { errorBodySchema } from './common/errors';
 import { envelopeSchema } from './common/envelope';
@@ -34,6 +35,27 @@ export const httpSchemas = {
   ApiToken: apiTokens.apiTokenSchema,
   CreatedApiToken: apiTokens.createdApiTokenSchema,
   ApiTokenList: apiTokens.apiTokenListSchema,
+  WorkflowDefinition: workflows.saveWorkflowBodySchema,
+  Workflow: workflows.workflowViewSchema,
+  WorkflowSummary: workflows.workflowSummarySchema,
+  WorkflowPage: workflows.workflowPageSchema,
+  ListWorkflowsQuery: workflows.listWorkflowsQuerySchema,
+  WorkflowValidation: workflows.validationReportSchema,
+  ExecuteWorkflowBody: workflows.executeWorkflowBodySchema,
+  Run: workflows.runViewSchema,
+  RunSummary: workflows.runSummarySchema,
+  RunPage: workflows.runPageSchema,
+  ListRunsQuery: workflows.listRunsQuerySchema,
+  RunGraph: workflows.runGraphSchema,
+  AddScheduleBody: workflows.addScheduleBodySchema,
+  WorkflowSchedule: workflows.scheduleViewSchema,
+  ApprovalBody: workflows.approvalBodySchema,
+  PickWinnerBody: workflows.pickWinnerBodySchema,
+  WorkflowTemplate: workflows.templateViewSchema,
+  SaveTemplateBody: workflows.saveTemplateBodySchema,
+  InstantiateTemplateBody: workflows.instantiateTemplateBodySchema,
+  InstantiatedTemplate: workflows.instantiatedTemplateSchema,
+  WorkflowPlan: workflows.workflowPlanSchema,
   ErrorBody: errorBodySchema,
   Envelope: envelopeSchema,
 } as const;

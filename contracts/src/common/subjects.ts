@@ -27,10 +27,14 @@ export function streamSubjects(context: Context): string[] {
   return [`${context}.events.>`];
 }
 
-/** Event subject; the key (an aggregate id) lets consumers and permissions filter by entity. */
-export function eventSubject(context: Context, eventType: string, key?: string): string {
+/**
+ * Event subject; the key (an aggregate id) lets consumers and permissions filter by entity, and
+ * further keys narrow it more (a workflow task's events end with its run id).
+ */
+export function eventSubject(context: Context, eventType: string, key?: string, ...more: string[]): string {
   const base = `${context}.events.${kebab(eventType)}`;
-  return key ? `${base}.${sanitizeToken(key)}` : base;
+  if (!key) return base;
+  return [base, sanitizeToken(key), ...more.map(sanitizeToken)].join('.');
 }
 
 export function commandSubject(context: Context, command: string): string {

@@ -27,6 +27,11 @@ export const taskRequirementsSchema = z
       .optional(),
     /** Pin to one worker. */
     workerId: z.string().max(64).optional(),
+    /** Tasks with the same key run on distinct workers (a Concurrent workflow's copies). */
+    antiAffinity: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'an anti-affinity key is letters, digits and _.:-')
+      .optional(),
   })
   .strict();
 export type TaskRequirements = z.infer<typeof taskRequirementsSchema>;
@@ -91,6 +96,15 @@ export const taskStatusSchema = z.enum(taskStatuses);
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
 export const terminalStatuses: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
 
+/** Where a task created by a workflow run belongs (absent for tasks submitted directly). */
+export const taskWorkflowRefSchema = z.object({
+  runId: z.string(),
+  nodeId: z.string(),
+  iteration: z.number().int().min(0),
+  generation: z.number().int().min(0),
+});
+export type TaskWorkflowRef = z.infer<typeof taskWorkflowRefSchema>;
+
 export const taskViewSchema = z
   .object({
     id: z.string(),
@@ -112,6 +126,8 @@ export const taskViewSchema = z
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
     version: z.number().int(),
+    /** The workflow run and node that created this task, if any. */
+    workflow: taskWorkflowRefSchema.nullable(),
   })
   .meta({ id: 'Task' });
 export type TaskView = z.infer<typeof taskViewSchema>;
@@ -172,6 +188,12 @@ export const pullTaskQuerySchema = z.object({ workerId: z.string().min(1).max(64
 // Events (stream `task-<id>`) ------------------------------------------------------------------
 
 const taskId = z.string();
+/**
+ * Set on TaskStarted and the terminal events of a task a workflow run created: the relay adds it
+ * to the subject (`tasks.events.<event>.<taskId>.<runId>`), so the workflows service consumes
+ * only its own tasks' events.
+ */
+const runRef = z.string().optional();
 export const taskCreatedV1 = defineEvent(
   'TaskCreated',
   1,
@@ -187,6 +209,8 @@ export const taskCreatedV1 = defineEvent(
     queueTimeoutSeconds: z.number().int(),
     heartbeatTimeoutSeconds: z.number().int(),
     requirements: taskRequirementsSchema,
+    /** Set when a workflow run created the task (from its NodeScheduled event). */
+    workflow: taskWorkflowRefSchema.optional(),
   }),
 );
 /** Ready for allocation. `attempt` is the attempt the next assignment will carry. */
@@ -207,7 +231,11 @@ export const taskAssignedV1 = defineEvent(
   1,
   z.object({ taskId, workerId: z.string(), attempt: z.number().int(), allocationId: z.string(), leaseExpiresAt: z.string() }),
 );
-export const taskStartedV1 = defineEvent('TaskStarted', 1, z.object({ taskId, workerId: z.string(), attempt: z.number().int(), startedAt: z.string() }));
+export const taskStartedV1 = defineEvent(
+  'TaskStarted',
+  1,
+  z.object({ taskId, workerId: z.string(), attempt: z.number().int(), startedAt: z.string(), runId: runRef }),
+);
 /** Lease expiry, worker loss or a worker handing the task back: back to the queue or, out of attempts, failed. */
 export const taskRequeuedV1 = defineEvent(
   'TaskRequeued',
@@ -219,21 +247,25 @@ export const taskRequeuedV1 = defineEvent(
     workerId: z.string().nullable(),
   }),
 );
-export const taskSucceededV1 = defineEvent('TaskSucceeded', 1, z.object({ taskId, attempt: z.number().int(), workerId: z.string(), result: taskResultSchema }));
+export const taskSucceededV1 = defineEvent(
+  'TaskSucceeded',
+  1,
+  z.object({ taskId, attempt: z.number().int(), workerId: z.string(), result: taskResultSchema, runId: runRef }),
+);
 export const taskFailedV1 = defineEvent(
   'TaskFailed',
   1,
-  z.object({ taskId, attempt: z.number().int(), workerId: z.string().nullable(), result: taskResultSchema.nullable(), reason: z.string() }),
+  z.object({ taskId, attempt: z.number().int(), workerId: z.string().nullable(), result: taskResultSchema.nullable(), reason: z.string(), runId: runRef }),
 );
 export const taskTimedOutV1 = defineEvent(
   'TaskTimedOut',
   1,
-  z.object({ taskId, attempt: z.number().int(), kind: z.enum(['queue', 'run', 'heartbeat']), workerId: z.string().nullable() }),
+  z.object({ taskId, attempt: z.number().int(), kind: z.enum(['queue', 'run', 'heartbeat']), workerId: z.string().nullable(), runId: runRef }),
 );
 export const taskCancelledV1 = defineEvent(
   'TaskCancelled',
   1,
-  z.object({ taskId, attempt: z.number().int(), workerId: z.string().nullable(), byUserId: z.string() }),
+  z.object({ taskId, attempt: z.number().int(), workerId: z.string().nullable(), byUserId: z.string(), runId: runRef }),
 );
 /** A report (start, result) from an attempt that is no longer current: recorded for auditors, ignored otherwise. */
 export const taskReportRejectedV1 = defineEvent(

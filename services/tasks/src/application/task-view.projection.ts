@@ -9,7 +9,7 @@
  * live one (test/tasks.int.spec.ts, "replay"); the row agrees with the decider's fold of the
  * same events (task-view.projection.unit.spec.ts).
  */
-import type { Envelope, TaskRequirements, TaskResult, TaskStatus, TaskView, ToolName } from '@agentyard/contracts';
+import type { Envelope, TaskRequirements, TaskResult, TaskStatus, TaskView, TaskWorkflowRef, ToolName } from '@agentyard/contracts';
 import { dataOf } from '../domain/task';
 
 /** Checkpoint name of the projection (in the event store's checkpoints table). */
@@ -41,6 +41,7 @@ export interface TaskViewRow {
   queuedAt: string | null;
   notBefore: string | null;
   deleted: boolean;
+  workflow: TaskWorkflowRef | null;
 }
 
 /** The row after `event`; null while there is no task (an event before TaskCreated is ignored). */
@@ -79,6 +80,7 @@ function created(event: Envelope): TaskViewRow {
     queuedAt: null,
     notBefore: null,
     deleted: false,
+    workflow: d.workflow ?? null,
   };
 }
 
@@ -155,5 +157,6 @@ export function taskViewOf(row: TaskViewRow): TaskView {
     startedAt: row.startedAt,
     finishedAt: row.finishedAt,
     version: row.version,
+    workflow: row.workflow,
   };
 }

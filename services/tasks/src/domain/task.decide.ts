@@ -16,9 +16,18 @@
  *    handled late does not take back work assigned to the worker after it came back online.
  */
 import type { DecidedEvent, Decider } from '@agentyard/event-sourcing';
-import { taskEvents, type CreateTaskBody, type TaskResult, type TaskStatus, type UpdateTaskBody } from '@agentyard/contracts';
+import {
+  taskEvents,
+  taskLimits,
+  type CreateTaskBody,
+  type NodeTask,
+  type TaskResult,
+  type TaskStatus,
+  type TaskWorkflowRef,
+  type UpdateTaskBody,
+} from '@agentyard/contracts';
 import { isFinished, rejectedReportKey, type TaskEventData, type TaskEventType, type TaskState, initialState, evolve } from './task';
-import { taskAlreadyExists, taskAlreadyFinished, taskNotFound, taskNotInStatus } from './task.errors';
+import { taskAlreadyExists, taskAlreadyFinished, taskBelongsToRun, taskNotFound, taskNotInStatus } from './task.errors';
 
 export interface Actor {
   userId: string;
@@ -29,6 +38,13 @@ export type WorkOutcome = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | '
 
 export type TaskCommand =
   | { kind: 'CreateTask'; taskId: string; actor: Actor; task: CreateTaskBody; now: Date }
+  /**
+   * From a run's NodeScheduled event. The id is derived from (run, node, iteration, generation),
+   * so a redelivered or replayed event finds the task and decides nothing: one task per node run.
+   */
+  | { kind: 'CreateWorkflowTask'; taskId: string; ownerId: string; task: NodeTask; workflow: TaskWorkflowRef; now: Date }
+  /** From a run's NodeCancelled event: cancels the task if it still belongs to that run and is unfinished. */
+  | { kind: 'CancelWorkflowTask'; runId: string; now: Date }
   | { kind: 'UpdateTask'; actor: Actor; patch: UpdateTaskBody; now: Date }
   | { kind: 'CancelTask'; actor: Actor; now: Date }
   | { kind: 'RetryTask'; actor: Actor; now: Date }
@@ -62,6 +78,11 @@ function event<T extends TaskEventType>(type: T, data: TaskEventData[T]): Decide
   return { type, data: taskEvents.validate(type, 1, data) };
 }
 
+/** The run id a workflow task's started and terminal events carry (the relay puts it in the subject). */
+function runOf(s: TaskState): { runId?: string } {
+  return s.workflow ? { runId: s.workflow.runId } : {};
+}
+
 const iso = (d: Date): string => d.toISOString();
 const plusMs = (d: Date, ms: number): string => new Date(d.getTime() + ms).toISOString();
 const reached = (deadline: string | null, now: Date): boolean => deadline !== null && Date.parse(deadline) <= now.getTime();
@@ -76,6 +97,32 @@ export function decide(command: TaskCommand, state: TaskState): DecidedEvent[] {
   switch (command.kind) {
     case 'CreateTask':
       return create(command, state);
+    case 'CreateWorkflowTask': {
+      if (state.exists) return [];
+      const t = command.task;
+      return [
+        event('TaskCreated', {
+          taskId: command.taskId,
+          ownerId: command.ownerId,
+          description: t.description,
+          tool: t.tool,
+          input: t.input,
+          priority: t.priority,
+          timeoutSeconds: t.timeoutSeconds,
+          maxAttempts: t.maxAttempts,
+          queueTimeoutSeconds: taskLimits.queueTimeoutSeconds.default,
+          heartbeatTimeoutSeconds: taskLimits.heartbeatTimeoutSeconds.default,
+          requirements: t.requirements,
+          workflow: command.workflow,
+        }),
+        event('TaskQueued', { taskId: command.taskId, attempt: 1, reason: 'created' }),
+      ];
+    }
+    case 'CancelWorkflowTask': {
+      const s = state;
+      if (!s.exists || s.workflow?.runId !== command.runId || isFinished(s.status)) return [];
+      return [event('TaskCancelled', { taskId: s.id, attempt: s.attempt, workerId: s.workerId, byUserId: `run:${command.runId}`, ...runOf(s) })];
+    }
     case 'UpdateTask': {
       const s = ownTask(state, command.actor);
       if (s.status !== 'queued') throw taskNotInStatus('update', s.status, ['queued']);
@@ -87,10 +134,12 @@ export function decide(command: TaskCommand, state: TaskState): DecidedEvent[] {
     case 'CancelTask': {
       const s = ownTask(state, command.actor);
       if (isFinished(s.status)) throw taskAlreadyFinished(s.status);
-      return [event('TaskCancelled', { taskId: s.id, attempt: s.attempt, workerId: s.workerId, byUserId: command.actor.userId })];
+      return [event('TaskCancelled', { taskId: s.id, attempt: s.attempt, workerId: s.workerId, byUserId: command.actor.userId, ...runOf(s) })];
     }
     case 'RetryTask': {
       const s = ownTask(state, command.actor);
+      // A run decides its nodes' tasks: a retry outside it would run work the run no longer waits for.
+      if (s.workflow) throw taskBelongsToRun(s.workflow.runId, s.workflow.nodeId);
       if (!userRetryable.includes(s.status)) throw taskNotInStatus('retry', s.status, userRetryable);
       // evolve raises maxAttempts to this attempt when needed: a retry always gets one run.
       return [event('TaskQueued', { taskId: s.id, attempt: s.attempt + 1, reason: 'retried' })];
@@ -123,7 +172,7 @@ export function decide(command: TaskCommand, state: TaskState): DecidedEvent[] {
       if (stale) return stale;
       // Running already (a duplicate) or ended meanwhile (cancelled, timed out): nothing to record.
       if (s.status !== 'assigned') return [];
-      return [event('TaskStarted', { taskId: s.id, workerId: command.workerId, attempt: command.attempt, startedAt: iso(command.now) })];
+      return [event('TaskStarted', { taskId: s.id, workerId: command.workerId, attempt: command.attempt, startedAt: iso(command.now), ...runOf(s) })];
     }
     case 'ReportFinished':
       return reportFinished(command, state);
@@ -144,11 +193,11 @@ export function decide(command: TaskCommand, state: TaskState): DecidedEvent[] {
       if (command.timeout === 'queue') {
         if (s.status !== 'queued' || s.queuedAt === null) return [];
         if (!reached(plusMs(new Date(s.queuedAt), s.queueTimeoutSeconds * 1000), command.now)) return [];
-        return [event('TaskTimedOut', { taskId: s.id, attempt: s.attempt, kind: 'queue', workerId: null })];
+        return [event('TaskTimedOut', { taskId: s.id, attempt: s.attempt, kind: 'queue', workerId: null, ...runOf(s) })];
       }
       if (s.status !== 'running' || s.startedAt === null) return [];
       if (!reached(plusMs(new Date(s.startedAt), (s.timeoutSeconds + command.graceSeconds) * 1000), command.now)) return [];
-      return [event('TaskTimedOut', { taskId: s.id, attempt: s.attempt, kind: 'run', workerId: s.workerId })];
+      return [event('TaskTimedOut', { taskId: s.id, attempt: s.attempt, kind: 'run', workerId: s.workerId, ...runOf(s) })];
     }
     default: {
       const never: never = command;
@@ -184,7 +233,7 @@ function reportFinished(command: Extract<TaskCommand, { kind: 'ReportFinished' }
   if (stale) return stale;
   // Ended already: a duplicate result, or the worker confirming a cancel or timeout we decided.
   if (s.status !== 'assigned' && s.status !== 'running') return [];
-  const base = { taskId: s.id, attempt: s.attempt, workerId: command.workerId };
+  const base = { taskId: s.id, attempt: s.attempt, workerId: command.workerId, ...runOf(s) };
   const r = command.result;
   switch (command.outcome) {
     case 'succeeded':
@@ -230,6 +279,7 @@ function requeue(s: TaskState, reason: RequeueReason, now: Date): DecidedEvent[]
         workerId: s.workerId,
         result: null,
         reason: `out of attempts: attempt ${s.attempt} of ${s.maxAttempts} ended by ${reason}`,
+        ...runOf(s),
       }),
     ];
   }

@@ -187,6 +187,7 @@ describe('Task', () => {
         startedAt: null,
         finishedAt: null,
         version: 2,
+        workflow: null,
       });
     });
   });
@@ -619,6 +620,65 @@ describe('Task', () => {
         updatedAt: isoAt(9),
         version: 8,
       });
+    });
+  });
+  describe('when a workflow run created it', () => {
+    const ref = { runId: 'run-1', nodeId: 'test', iteration: 0, generation: 0 };
+    const nodeTask = {
+      description: 'run the tests',
+      tool: 'shell' as const,
+      input: { command: 'npm test' },
+      priority: 50,
+      timeoutSeconds: 60,
+      maxAttempts: 1,
+      requirements: {},
+    };
+    const createFromRun: TaskCommand = { kind: 'CreateWorkflowTask', taskId: TASK, ownerId: OWNER, task: nodeTask, workflow: ref, now };
+    const fromRun = () =>
+      ev('TaskCreated', {
+        taskId: TASK,
+        ownerId: OWNER,
+        ...nodeTask,
+        queueTimeoutSeconds: 24 * 3600,
+        heartbeatTimeoutSeconds: 30,
+        workflow: ref,
+      });
+
+    it('is created and queued once, for the run owner, carrying the run and node', () => {
+      given().when(createFromRun).then([fromRun(), queued()]);
+    });
+
+    it('is not created again when the node event is delivered twice', () => {
+      given(fromRun(), queued()).when(createFromRun).thenNothing();
+    });
+
+    it('names its run on its started and terminal events, so the run consumes only its own tasks', () => {
+      given(fromRun(), queued(), assigned())
+        .when(reportStarted())
+        .then([ev('TaskStarted', { taskId: TASK, workerId: W1, attempt: 1, startedAt: now.toISOString(), runId: 'run-1' })]);
+      given(fromRun(), queued(), assigned(), started())
+        .when(reportFinished('succeeded'))
+        .then([ev('TaskSucceeded', { taskId: TASK, attempt: 1, workerId: W1, result, runId: 'run-1' })]);
+    });
+
+    it('is cancelled by its run, and only by its own run', () => {
+      given(fromRun(), queued(), assigned())
+        .when({ kind: 'CancelWorkflowTask', runId: 'run-1', now })
+        .then([ev('TaskCancelled', { taskId: TASK, attempt: 1, workerId: W1, byUserId: 'run:run-1', runId: 'run-1' })]);
+      given(fromRun(), queued()).when({ kind: 'CancelWorkflowTask', runId: 'run-2', now }).thenNothing();
+      given(created(), queued()).when({ kind: 'CancelWorkflowTask', runId: 'run-1', now }).thenNothing();
+      given(fromRun(), queued(), assigned(), started(), succeeded()).when({ kind: 'CancelWorkflowTask', runId: 'run-1', now }).thenNothing();
+    });
+
+    it('cannot be retried outside its run (the run decides its nodes), and says how to retry the node', () => {
+      given(fromRun(), queued(), assigned(), started(), failed())
+        .when({ kind: 'RetryTask', actor: owner, now })
+        .thenThrows('CONFLICT', /runs\/run-1\/nodes\/test\/retry/);
+    });
+
+    it('shows its run and node in the task view', () => {
+      expect(toTaskView(given(fromRun(), queued()).state).workflow).toEqual(ref);
+      expect(toTaskView(given(created(), queued()).state).workflow).toBeNull();
     });
   });
 });

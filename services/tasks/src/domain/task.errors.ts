@@ -19,3 +19,11 @@ export function taskAlreadyFinished(status: TaskStatus): DomainError {
 export function taskNotInStatus(action: string, status: TaskStatus, allowed: readonly TaskStatus[]): DomainError {
   return new DomainError('CONFLICT', `cannot ${action} a task that is ${status}; only a ${allowed.join(', ')} task can be`, { status });
 }
+
+export function taskBelongsToRun(runId: string, nodeId: string): DomainError {
+  return new DomainError(
+    'CONFLICT',
+    `this task belongs to workflow run ${runId} (node ${nodeId}): retry the node instead (POST /api/v1/runs/${runId}/nodes/${nodeId}/retry)`,
+    { runId, nodeId },
+  );
+}

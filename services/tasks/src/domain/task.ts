@@ -26,6 +26,7 @@ import {
   type TaskResult,
   type TaskStatus,
   type TaskView,
+  type TaskWorkflowRef,
   type ToolName,
 } from '@agentyard/contracts';
 
@@ -99,6 +100,8 @@ export interface TaskState {
   version: number;
   /** Stale reports already recorded as `<report>:<attempt>:<workerId>`, so a redelivery is recorded once. */
   rejectedReports: string[];
+  /** The workflow run and node that created the task, if any. */
+  workflow: TaskWorkflowRef | null;
 }
 
 export const taskStreamId = (taskId: string): string => `task-${taskId}`;
@@ -137,6 +140,7 @@ export function initialState(): TaskState {
     updatedAt: '',
     version: 0,
     rejectedReports: [],
+    workflow: null,
   };
 }
 
@@ -167,6 +171,7 @@ function applyEvent(s: TaskState, event: Envelope): TaskState {
         queueTimeoutSeconds: d.queueTimeoutSeconds,
         heartbeatTimeoutSeconds: d.heartbeatTimeoutSeconds,
         requirements: d.requirements,
+        workflow: d.workflow ?? null,
         createdAt: at,
       };
     }
@@ -249,5 +254,6 @@ export function toTaskView(s: TaskState): TaskView {
     startedAt: s.startedAt,
     finishedAt: s.finishedAt,
     version: s.version,
+    workflow: s.workflow,
   };
 }

@@ -173,6 +173,7 @@ function rowOf(r: Selectable<TaskViewTable>): TaskViewRow {
     queuedAt: iso(r.queued_at),
     notBefore: iso(r.not_before),
     deleted: r.deleted,
+    workflow: r.workflow,
   };
 }
 
@@ -203,5 +204,6 @@ function valuesOf(row: TaskViewRow): Insertable<TaskViewTable> {
     queued_at: row.queuedAt,
     not_before: row.notBefore,
     deleted: row.deleted,
+    workflow: row.workflow === null ? null : JSON.stringify(row.workflow),
   };
 }

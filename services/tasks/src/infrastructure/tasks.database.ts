@@ -5,7 +5,7 @@
  */
 import { Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Migration, type MigrationProvider } from 'kysely';
 import { Pool } from 'pg';
-import type { TaskRequirements, TaskResult } from '@agentyard/contracts';
+import type { TaskRequirements, TaskResult, TaskWorkflowRef } from '@agentyard/contracts';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
@@ -38,6 +38,7 @@ export interface TaskViewTable {
   queued_at: NullableTimestamp;
   not_before: NullableTimestamp;
   deleted: boolean;
+  workflow: ColumnType<TaskWorkflowRef | null, string | null, string | null>;
 }
 
 export interface TasksDatabase {
@@ -85,6 +86,12 @@ const migrations: Record<string, Migration> = {
       await sql`create index task_view_queued_since on task_view (queued_at) where status = 'queued'`.execute(db);
       await sql`create index task_view_lease on task_view (lease_expires_at) where status = 'assigned'`.execute(db);
       await sql`create index task_view_running_since on task_view (started_at) where status = 'running'`.execute(db);
+    },
+  },
+  '2026-12-04-001-task-view-workflow': {
+    async up(db) {
+      // The run and node of a task a workflow created (null for tasks submitted directly).
+      await db.schema.alterTable('task_view').addColumn('workflow', 'jsonb').execute();
     },
   },
 };

@@ -1,0 +1,289 @@
+/*
+ * Workflows over the API: what a client sends and gets back, and the NATS subjects the gateway
+ * uses to reach the workflows service. Ids are UUIDs; bodies are strict (an unknown field is a
+ * 400 naming it).
+ */
+import { z } from 'zod';
+import { commandSubject, querySubject } from '../common/subjects';
+import { actorSchema } from '../tasks/task.schemas';
+import { nodeIdSchema, workflowDefinitionSchema, workflowKinds, workflowLimits, workflowParameterSchema } from './workflow-definition.schemas';
+import {
+  nodeStatusSchema,
+  runGraphSchema,
+  runStatusSchema,
+  runStatuses,
+  runTriggerSchema,
+  scheduleMissedPolicies,
+  scheduleOverlapPolicies,
+} from './workflow-run.schemas';
+
+export * from './workflow-definition.schemas';
+export * from './workflow-run.schemas';
+export * from './expression';
+
+const jsonRecord = z.record(z.string().max(64), z.unknown());
+
+export const scheduleViewSchema = z
+  .object({
+    id: z.string(),
+    workflowId: z.string(),
+    cron: z.string(),
+    timezone: z.string(),
+    overlap: z.enum(scheduleOverlapPolicies),
+    missed: z.enum(scheduleMissedPolicies),
+    input: jsonRecord,
+    lastFireAt: z.string().nullable(),
+    nextFireAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'WorkflowSchedule' });
+export type ScheduleView = z.infer<typeof scheduleViewSchema>;
+
+export const runSummarySchema = z
+  .object({
+    id: z.string(),
+    workflowId: z.string(),
+    workflowVersion: z.number().int(),
+    name: z.string(),
+    kind: z.enum(workflowKinds),
+    status: runStatusSchema,
+    trigger: runTriggerSchema,
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    updatedAt: z.string(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'RunSummary' });
+export type RunSummary = z.infer<typeof runSummarySchema>;
+
+export const workflowSummarySchema = z
+  .object({
+    id: z.string(),
+    ownerId: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    kind: z.enum(workflowKinds),
+    version: z.number().int(),
+    paused: z.boolean(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    lastRun: runSummarySchema.pick({ id: true, status: true, startedAt: true, finishedAt: true }).nullable(),
+    activeRuns: z.number().int(),
+    schedules: z.array(scheduleViewSchema),
+  })
+  .meta({ id: 'WorkflowSummary' });
+export type WorkflowSummary = z.infer<typeof workflowSummarySchema>;
+
+export const workflowViewSchema = workflowSummarySchema.extend({ definition: workflowDefinitionSchema }).meta({ id: 'Workflow' });
+export type WorkflowView = z.infer<typeof workflowViewSchema>;
+
+export const workflowPageSchema = z.object({ items: z.array(workflowSummarySchema), nextCursor: z.string().nullable() }).meta({ id: 'WorkflowPage' });
+export type WorkflowPage = z.infer<typeof workflowPageSchema>;
+
+export const runNodeViewSchema = z
+  .object({
+    status: nodeStatusSchema,
+    iteration: z.number().int(),
+    generation: z.number().int(),
+    taskId: z.string().nullable(),
+    workerId: z.string().nullable(),
+    exitCode: z.number().int().nullable(),
+    output: z.unknown().optional(),
+    text: z.string().nullable(),
+    reason: z.string().nullable(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    /** Select nodes: the chosen predecessor. */
+    winner: z.string().nullable(),
+    /** Approval nodes waiting: when the default applies. */
+    deadline: z.string().nullable(),
+    /** Tasks this node ran, oldest first (every iteration and retry). */
+    history: z.array(z.object({ taskId: z.string(), iteration: z.number().int(), generation: z.number().int(), status: nodeStatusSchema })),
+  })
+  .meta({ id: 'RunNode' });
+export type RunNodeView = z.infer<typeof runNodeViewSchema>;
+
+export const runViewSchema = runSummarySchema
+  .extend({
+    ownerId: z.string(),
+    input: jsonRecord,
+    deadline: z.string().nullable(),
+    graph: runGraphSchema,
+    nodes: z.record(z.string(), runNodeViewSchema),
+    version: z.number().int(),
+  })
+  .meta({ id: 'Run' });
+export type RunView = z.infer<typeof runViewSchema>;
+
+export const runPageSchema = z.object({ items: z.array(runSummarySchema), nextCursor: z.string().nullable() }).meta({ id: 'RunPage' });
+export type RunPage = z.infer<typeof runPageSchema>;
+
+export const templateViewSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    kind: z.enum(workflowKinds),
+    builtIn: z.boolean(),
+    ownerId: z.string().nullable(),
+    parameters: z.array(workflowParameterSchema),
+    definition: workflowDefinitionSchema,
+    createdAt: z.string(),
+  })
+  .meta({ id: 'WorkflowTemplate' });
+export type TemplateView = z.infer<typeof templateViewSchema>;
+
+// Bodies --------------------------------------------------------------------------------------
+
+/** POST /workflows and PUT /workflows/{id}: a whole definition (every save is a new version). */
+export const saveWorkflowBodySchema = workflowDefinitionSchema.meta({ id: 'WorkflowDefinition' });
+export type SaveWorkflowBody = z.infer<typeof saveWorkflowBodySchema>;
+
+export const executeWorkflowBodySchema = z
+  .object({
+    input: jsonRecord.default({}),
+    /** Run an older version (default: the latest). */
+    version: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .meta({ id: 'ExecuteWorkflowBody' });
+export type ExecuteWorkflowBody = z.infer<typeof executeWorkflowBodySchema>;
+
+export const addScheduleBodySchema = z
+  .object({
+    /** Five fields (minute precision) or six (the first is seconds), as croner reads them. */
+    cron: z.string().min(1).max(200),
+    /** IANA zone, e.g. Europe/Berlin. Default UTC. */
+    timezone: z.string().max(64).default('UTC'),
+    /** A fire while this schedule's previous run is active: skip it, queue one run behind it, or run both. */
+    overlap: z.enum(scheduleOverlapPolicies).default('skip'),
+    /** Fires missed while the service was down: skip them, or run once for all of them. */
+    missed: z.enum(scheduleMissedPolicies).default('skip'),
+    input: jsonRecord.default({}),
+  })
+  .strict()
+  .meta({ id: 'AddScheduleBody' });
+export type AddScheduleBody = z.infer<typeof addScheduleBodySchema>;
+
+export const approvalBodySchema = z
+  .object({ decision: z.enum(['approve', 'reject']), comment: z.string().max(4_000).optional() })
+  .strict()
+  .meta({ id: 'ApprovalBody' });
+export type ApprovalBody = z.infer<typeof approvalBodySchema>;
+
+export const pickWinnerBodySchema = z.object({ winner: nodeIdSchema }).strict().meta({ id: 'PickWinnerBody' });
+export type PickWinnerBody = z.infer<typeof pickWinnerBodySchema>;
+
+export const saveTemplateBodySchema = z
+  .object({
+    workflowId: z.uuid(),
+    name: z.string().min(1).max(workflowLimits.nameMax).optional(),
+    description: z.string().max(workflowLimits.descriptionMax).optional(),
+    /** Named parameters: `{{params.<name>}}` placeholders in the definition, and defaults of its run parameters. */
+    parameters: z.array(workflowParameterSchema).max(workflowLimits.parametersMax).optional(),
+  })
+  .strict()
+  .meta({ id: 'SaveTemplateBody' });
+export type SaveTemplateBody = z.infer<typeof saveTemplateBodySchema>;
+
+export const instantiateTemplateBodySchema = z
+  .object({
+    name: z.string().min(1).max(workflowLimits.nameMax).optional(),
+    parameters: jsonRecord.default({}),
+    /** Start a run right away, with this input. */
+    execute: z
+      .object({ input: jsonRecord.default({}) })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .meta({ id: 'InstantiateTemplateBody' });
+export type InstantiateTemplateBody = z.infer<typeof instantiateTemplateBodySchema>;
+
+export const instantiatedTemplateSchema = z.object({ workflow: workflowViewSchema, run: runViewSchema.nullable() }).meta({ id: 'InstantiatedTemplate' });
+export type InstantiatedTemplate = z.infer<typeof instantiatedTemplateSchema>;
+
+export const validationReportSchema = z
+  .object({
+    valid: z.boolean(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })),
+    graph: runGraphSchema.nullable(),
+  })
+  .meta({ id: 'WorkflowValidation' });
+export type ValidationReport = z.infer<typeof validationReportSchema>;
+
+const cursor = z
+  .string()
+  .max(500)
+  .regex(/^[A-Za-z0-9_-]*$/, 'not a cursor this API returned')
+  .optional();
+
+export const listWorkflowsQuerySchema = z
+  .object({
+    q: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor,
+  })
+  .strict()
+  .meta({ id: 'ListWorkflowsQuery' });
+export type ListWorkflowsQuery = z.infer<typeof listWorkflowsQuerySchema>;
+
+export const listRunsQuerySchema = z
+  .object({
+    status: z.enum(runStatuses).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor,
+  })
+  .strict()
+  .meta({ id: 'ListRunsQuery' });
+export type ListRunsQuery = z.infer<typeof listRunsQuerySchema>;
+
+// Messages ------------------------------------------------------------------------------------
+
+export const workflowSubjects = {
+  create: commandSubject('workflows', 'CreateWorkflow'),
+  update: commandSubject('workflows', 'UpdateWorkflow'),
+  delete: commandSubject('workflows', 'DeleteWorkflow'),
+  execute: commandSubject('workflows', 'ExecuteWorkflow'),
+  pause: commandSubject('workflows', 'PauseWorkflow'),
+  resume: commandSubject('workflows', 'ResumeWorkflow'),
+  addSchedule: commandSubject('workflows', 'AddSchedule'),
+  removeSchedule: commandSubject('workflows', 'RemoveSchedule'),
+  pauseRun: commandSubject('workflows', 'PauseRun'),
+  resumeRun: commandSubject('workflows', 'ResumeRun'),
+  cancelRun: commandSubject('workflows', 'CancelRun'),
+  retryNode: commandSubject('workflows', 'RetryNode'),
+  decideApproval: commandSubject('workflows', 'DecideApproval'),
+  pickWinner: commandSubject('workflows', 'PickWinner'),
+  saveTemplate: commandSubject('workflows', 'SaveTemplate'),
+  deleteTemplate: commandSubject('workflows', 'DeleteTemplate'),
+  instantiateTemplate: commandSubject('workflows', 'InstantiateTemplate'),
+  validate: querySubject('workflows', 'ValidateWorkflow'),
+  list: querySubject('workflows', 'ListWorkflows'),
+  get: querySubject('workflows', 'GetWorkflow'),
+  getVersion: querySubject('workflows', 'GetWorkflowVersion'),
+  history: querySubject('workflows', 'GetWorkflowHistory'),
+  listRuns: querySubject('workflows', 'ListRuns'),
+  getRun: querySubject('workflows', 'GetRun'),
+  runHistory: querySubject('workflows', 'GetRunHistory'),
+  listSchedules: querySubject('workflows', 'ListSchedules'),
+  listTemplates: querySubject('workflows', 'ListTemplates'),
+} as const;
+
+const id = z.string().min(1).max(64);
+export const workflowRefCommandSchema = z.object({ actor: actorSchema, workflowId: id });
+export const saveWorkflowCommandSchema = z.object({ actor: actorSchema, workflowId: id.optional(), definition: saveWorkflowBodySchema });
+export const validateWorkflowQuerySchema = z.object({ actor: actorSchema, definition: z.unknown() });
+export const executeWorkflowCommandSchema = workflowRefCommandSchema.extend({ body: executeWorkflowBodySchema });
+export const getWorkflowVersionQuerySchema = workflowRefCommandSchema.extend({ version: z.number().int().min(1) });
+export const addScheduleCommandSchema = workflowRefCommandSchema.extend({ body: addScheduleBodySchema });
+export const removeScheduleCommandSchema = workflowRefCommandSchema.extend({ scheduleId: id });
+export const listWorkflowsCommandSchema = z.object({ actor: actorSchema, query: listWorkflowsQuerySchema });
+export const listRunsCommandSchema = z.object({ actor: actorSchema, workflowId: id.optional(), query: listRunsQuerySchema });
+export const runRefCommandSchema = z.object({ actor: actorSchema, runId: id });
+export const nodeRefCommandSchema = runRefCommandSchema.extend({ nodeId: z.string().min(1).max(200) });
+export const decideApprovalCommandSchema = nodeRefCommandSchema.extend({ body: approvalBodySchema });
+export const pickWinnerCommandSchema = nodeRefCommandSchema.extend({ body: pickWinnerBodySchema });
+export const saveTemplateCommandSchema = z.object({ actor: actorSchema, body: saveTemplateBodySchema });
+export const templateRefCommandSchema = z.object({ actor: actorSchema, templateId: id });
+export const instantiateTemplateCommandSchema = templateRefCommandSchema.extend({ body: instantiateTemplateBodySchema });
