@@ -191,11 +191,11 @@ export function referencedPaths(ast: ExpressionNode): { root: string; key: strin
   return out;
 }
 
-/** Filters a template placeholder may end with: `| json` (JSON text), `| shell` (one quoted shell word). */
+/** Filters a placeholder may end with, applied left to right: `| json` (JSON text), `| shell` (one quoted shell word). */
 export const templateFilters = ['json', 'shell'] as const;
 export type TemplateFilter = (typeof templateFilters)[number];
 
-export type TemplatePart = { kind: 'text'; text: string } | { kind: 'expr'; source: string; ast: ExpressionNode; filter: TemplateFilter | undefined };
+export type TemplatePart = { kind: 'text'; text: string } | { kind: 'expr'; source: string; ast: ExpressionNode; filters: TemplateFilter[] };
 
 const placeholder = /\{\{([\s\S]*?)\}\}/g;
 const filterSuffix = /(?<!\|)\|\s*([A-Za-z]+)\s*$/;
@@ -216,16 +216,15 @@ export function parseTemplate(text: string): TemplatePart[] {
     const at = m.index ?? 0;
     if (at > last) parts.push({ kind: 'text', text: text.slice(last, at) });
     let source = m[1]!;
-    let filter: TemplateFilter | undefined;
-    const f = filterSuffix.exec(source);
-    if (f) {
+    const filters: TemplateFilter[] = [];
+    for (let f = filterSuffix.exec(source); f; f = filterSuffix.exec(source)) {
       if (!(templateFilters as readonly string[]).includes(f[1]!))
         throw new ExpressionError(`unknown filter ${f[1]}; known: ${templateFilters.join(', ')}`, at + 2 + (f.index ?? 0));
-      filter = f[1] as TemplateFilter;
+      filters.unshift(f[1] as TemplateFilter);
       source = source.slice(0, f.index);
     }
     try {
-      parts.push({ kind: 'expr', source: source.trim(), ast: parseExpression(source), filter });
+      parts.push({ kind: 'expr', source: source.trim(), ast: parseExpression(source), filters });
     } catch (error) {
       if (error instanceof ExpressionError)
         throw new ExpressionError(`in {{${m[1]}}}: ${error.message.replace(/ \(at character \d+\)$/, '')}`, at + 2 + (error.position ?? 0));

@@ -141,6 +141,15 @@ export const nodeFailedV1 = defineEvent(
     text: z.string().optional(),
   }),
 );
+/**
+ * Edges whose source has finished, decided: taken (its condition held) or not. A loop-back edge
+ * whose condition held after its last iteration is `exhausted` (not taken).
+ */
+export const edgesDecidedV1 = defineEvent(
+  'EdgesDecided',
+  1,
+  z.object({ runId, edges: z.array(z.object({ edgeId: z.string(), taken: z.boolean(), exhausted: z.boolean().optional() })).min(1) }),
+);
 export const nodeSkippedV1 = defineEvent('NodeSkipped', 1, z.object({ runId, nodeId, iteration, reason: z.string() }));
 /** The node's task (if any) is to be cancelled: the tasks service does it. */
 export const nodeCancelledV1 = defineEvent(
@@ -203,6 +212,7 @@ export const runEvents = new EventRegistry().register(
   nodeStartedV1,
   nodeSucceededV1,
   nodeFailedV1,
+  edgesDecidedV1,
   nodeSkippedV1,
   nodeCancelledV1,
   approvalRequestedV1,
@@ -262,7 +272,7 @@ export const scheduleFiredV1 = defineEvent(
     workflowId,
     scheduleId: z.string(),
     fireAt: z.string(),
-    outcome: z.enum(['started', 'queued', 'skipped-overlap', 'skipped-missed', 'caught-up']),
+    outcome: z.enum(['started', 'queued', 'skipped-overlap', 'skipped-missed', 'skipped-paused', 'caught-up']),
     runId: z.string().nullable(),
   }),
 );
