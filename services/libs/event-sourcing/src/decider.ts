@@ -93,7 +93,30 @@ export function fold<S, C>(decider: Decider<S, C>, events: Envelope[], from: S =
 
 /** Load (or take from the cache) → decide → append with optimistic concurrency, retrying on VersionConflict. */
 export async function handleCommand<S, C>(options: HandleCommandOptions<S, C>): Promise<HandleCommandResult<S>> {
-  const { store, streamId, decider, command, metadata, cache } = options;
+  const [outcome] = await handleCommands({ ...options, commands: [options.command] });
+  if (!outcome!.ok) throw outcome!.error;
+  return { state: outcome!.state, events: outcome!.events, version: outcome!.version };
+}
+
+export interface HandleCommandsOptions<S, C> extends Omit<HandleCommandOptions<S, C>, 'command' | 'metadata'> {
+  commands: readonly C[];
+  /** Metadata of each command's events (same order as `commands`), or one for all. */
+  metadata: CorrelationMetadata | readonly CorrelationMetadata[];
+}
+
+/** What one command of a batch came to: its events and the state after them, or its refusal. */
+export type CommandOutcome<S> = ({ ok: true } & HandleCommandResult<S>) | { ok: false; error: unknown };
+
+/**
+ * Several commands on one stream, decided in order on the state each leaves, appended in ONE
+ * append (a group commit: a run's fan-in of a thousand results costs a few appends, not a
+ * thousand racing ones). A command that is refused fails alone; the others still apply. On
+ * VersionConflict the whole batch is decided again on fresh state. A refusal or an empty decision
+ * made on cached state is only believed after a fresh load, as with one command.
+ */
+export async function handleCommands<S, C>(options: HandleCommandsOptions<S, C>): Promise<CommandOutcome<S>[]> {
+  const { store, streamId, decider, commands, cache } = options;
+  const metadataOf = (i: number): CorrelationMetadata => (Array.isArray(options.metadata) ? options.metadata[i]! : (options.metadata as CorrelationMetadata));
   const maxAttempts = options.maxAttempts ?? 10;
   for (let attempt = 1; ; attempt++) {
     // Only the first attempt may trust what we knew; every retry loads.
@@ -108,27 +131,46 @@ export async function handleCommand<S, C>(options: HandleCommandOptions<S, C>): 
       version = history.length === 0 ? 0 : history[history.length - 1]!.streamVersion;
       cache?.set(streamId, state, version);
     }
-    let decided: DecidedEvent[];
-    try {
-      decided = decider.decide(command, state);
-    } catch (error) {
-      if (!known) throw error;
-      cache?.delete(streamId);
-      continue; // believe a refusal only on fresh state
-    }
-    if (decided.length === 0) {
-      if (!known) return { state, events: [], version };
-      cache?.delete(streamId);
-      continue; // likewise "nothing to do"
-    }
     const occurredAt = (options.now?.() ?? new Date()).toISOString();
-    const newEvents: NewEvent[] = decided.map((d) => ({ id: newId(), type: d.type, version: d.version ?? 1, occurredAt, data: d.data, metadata }));
+    const outcomes: CommandOutcome<S>[] = [];
+    const newEvents: NewEvent[] = [];
+    let doubt = false;
+    let next = state;
+    let nextVersion = version;
+    for (const [i, command] of commands.entries()) {
+      let decided: DecidedEvent[];
+      try {
+        decided = decider.decide(command, next);
+      } catch (error) {
+        outcomes.push({ ok: false, error });
+        if (known) doubt = true;
+        continue;
+      }
+      if (decided.length === 0 && known) doubt = true;
+      const events: NewEvent[] = decided.map((d) => ({
+        id: newId(),
+        type: d.type,
+        version: d.version ?? 1,
+        occurredAt,
+        data: d.data,
+        metadata: metadataOf(i),
+      }));
+      const appended: Envelope[] = events.map((e, j) => ({ ...e, streamId, streamVersion: nextVersion + j + 1 }));
+      next = fold(decider, appended, next);
+      nextVersion += appended.length;
+      newEvents.push(...events);
+      outcomes.push({ ok: true, state: next, events: appended, version: nextVersion });
+    }
+    if (doubt) {
+      // Believe a refusal or "nothing to do" only on fresh state.
+      cache?.delete(streamId);
+      continue;
+    }
+    if (newEvents.length === 0) return outcomes;
     try {
       const result = await store.appendToStream(streamId, newEvents, { expectedVersion: version });
-      const appended: Envelope[] = newEvents.map((e, i) => ({ ...e, streamId, streamVersion: version + i + 1 }));
-      const next = fold(decider, appended, state);
       cache?.set(streamId, next, result.nextExpectedVersion);
-      return { state: next, events: appended, version: result.nextExpectedVersion };
+      return outcomes;
     } catch (error) {
       cache?.delete(streamId);
       if (!(error instanceof VersionConflict) || attempt >= maxAttempts) throw error;

@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import { DomainError, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
 import { testDatabase } from '@agentyard/local-infra';
-import { fold, handleCommand, ProjectionRunner, StateCache, type Decider } from './index';
+import { fold, handleCommand, handleCommands, ProjectionRunner, StateCache, type Decider } from './index';
 
 // A bank account: the smallest decider with an invariant worth racing (no overdraft).
 type Account = { balance: number; opened: boolean };
@@ -53,6 +53,31 @@ beforeAll(async () => {
 afterAll(async () => {
   await store.close();
   await db.destroy();
+});
+
+describe('handleCommands', () => {
+  it('decides a batch in order on the state each command leaves, appends it in one go, and fails only the refused command', async () => {
+    const outcomes = await handleCommands({
+      store,
+      streamId: 'acct-batch',
+      decider: account,
+      commands: [
+        { kind: 'deposit', amount: 5 },
+        { kind: 'withdraw', amount: 8 },
+        { kind: 'deposit', amount: 5 },
+        { kind: 'withdraw', amount: 8 },
+      ],
+      metadata,
+    });
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, true, true]);
+    expect(outcomes[1]).toMatchObject({ ok: false, error: expect.objectContaining({ code: 'CONFLICT' }) });
+    const events = await store.readStream('acct-batch');
+    expect(events.map((e) => e.type)).toEqual(['MoneyDeposited', 'MoneyDeposited', 'MoneyWithdrawn']);
+    // One append: every event carries the same commit instant and consecutive versions.
+    expect(new Set(events.map((e) => e.occurredAt)).size).toBe(1);
+    expect(outcomes[3]).toMatchObject({ ok: true, version: 3 });
+    expect(fold(account, events).balance).toBe(2);
+  });
 });
 
 describe('handleCommand', () => {

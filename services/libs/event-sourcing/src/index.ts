@@ -1,4 +1,15 @@
 /** @agentyard/event-sourcing: run deciders against the event store and projections into read models. */
-export { fold, handleCommand, StateCache, type Decider, type DecidedEvent, type HandleCommandOptions, type HandleCommandResult } from './decider';
+export {
+  fold,
+  handleCommand,
+  handleCommands,
+  StateCache,
+  type CommandOutcome,
+  type Decider,
+  type DecidedEvent,
+  type HandleCommandOptions,
+  type HandleCommandResult,
+  type HandleCommandsOptions,
+} from './decider';
 export { ProjectionRunner, type ProjectionRunnerOptions } from './projection-runner';
 export { excludedColumns } from './read-model-sql';
