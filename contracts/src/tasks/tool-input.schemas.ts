@@ -70,5 +70,27 @@ export const taskResultSchema = z.object({
     .array(z.object({ name: z.string(), bytes: z.number().int(), sha256: z.string() }))
     .max(100)
     .optional(),
+  /**
+   * The structured result: the JSON document the process wrote to the file named by its
+   * `AGENTYARD_OUTPUT` environment variable (absent when it wrote none). At most 64 KiB.
+   */
+  output: z
+    .unknown()
+    .optional()
+    .refine(
+      (v) => v === undefined || jsonBytes(v) <= structuredOutputMaxBytes,
+      `structured output must be at most ${structuredOutputMaxBytes / 1024} KiB of JSON`,
+    ),
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;
+
+/** Largest structured output (`AGENTYARD_OUTPUT`) a task may pass on, serialised. */
+export const structuredOutputMaxBytes = 64 * 1024;
+
+function jsonBytes(v: unknown): number {
+  try {
+    return new TextEncoder().encode(JSON.stringify(v) ?? '').length;
+  } catch {
+    return Infinity;
+  }
+}
