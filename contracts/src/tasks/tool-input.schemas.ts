@@ -60,6 +60,9 @@ export const toolInputSchemas: Record<ToolName, z.ZodType> = {
   noop: noopInputSchema,
 };
 
+/** Largest structured output (`AGENTYARD_OUTPUT`) a task may pass on, serialised. */
+export const structuredOutputMaxBytes = 64 * 1024;
+
 export const taskResultSchema = z.object({
   exitCode: z.number().int().nullable(),
   /** The last 64 KiB of output. */
@@ -83,9 +86,6 @@ export const taskResultSchema = z.object({
     ),
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;
-
-/** Largest structured output (`AGENTYARD_OUTPUT`) a task may pass on, serialised. */
-export const structuredOutputMaxBytes = 64 * 1024;
 
 function jsonBytes(v: unknown): number {
   try {
