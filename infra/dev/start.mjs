@@ -31,6 +31,7 @@ const services = [
   { name: 'workers', db: 'agentyard_workers', httpPort: 3103 },
   { name: 'tasks', db: 'agentyard_tasks', httpPort: 3102 },
   { name: 'allocation', db: 'agentyard_allocation', httpPort: 3104 },
+  { name: 'workflows', db: 'agentyard_workflows', httpPort: 3105 },
   { name: 'gateway', httpPort: PORT },
 ].filter((s) => {
   const built = existsSync(join(root, 'services', s.name, 'dist', 'main.js'));

@@ -9,6 +9,7 @@ import { AuthController } from './interface/auth.controller';
 import { TasksController } from './interface/tasks.controller';
 import { WorkerCredentialGuard } from './interface/worker-credential.guard';
 import { WorkersController } from './interface/workers.controller';
+import { RunsController, WorkflowsController, WorkflowTemplatesController } from './interface/workflows.controller';
 import { HttpErrorFilter } from './interface/http-error.filter';
 
 export interface GatewayDeps {
@@ -27,7 +28,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceKitModule.forRoot({ logger: deps.logger, onShutdown: deps.onShutdown })],
-      controllers: [AuthController, TasksController, WorkersController],
+      controllers: [AuthController, TasksController, WorkersController, WorkflowsController, RunsController, WorkflowTemplatesController],
       providers: [
         { provide: NatsRpcClient, useValue: deps.rpc },
         { provide: AccessTokenVerifier, useValue: deps.verifier },

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     loadKeys: async () => (await rpc.request(authSubjects.getSigningKeys, {}, { schema: signingKeysSchema })).keys,
     isRevoked: (jti) => revocations.isRevoked(jti),
   });
-  const feed = new EventFeed(nc, (['auth', 'tasks', 'workers', 'allocation'] as const).map(streamName));
+  const feed = new EventFeed(nc, (['auth', 'tasks', 'workers', 'allocation', 'workflows'] as const).map(streamName));
   const apiTokens = new ApiTokenResolver(rpc, config.API_TOKEN_CACHE_TTL_MS);
   const hub = new LiveEventsHub(verifier, apiTokens, feed, new OwnershipIndex(rpc), nc);
 

@@ -6,7 +6,7 @@
  * seen before this gateway started, it asks the owning service with the user as actor — a 404
  * means "not yours" — and caches the answer. Maps are bounded (oldest dropped first).
  */
-import { DomainError, taskSubjects, workerSubjects, type Envelope } from '@agentyard/contracts';
+import { DomainError, taskSubjects, workerSubjects, workflowSubjects, type Envelope } from '@agentyard/contracts';
 import type { NatsRpcClient } from '@agentyard/messaging';
 import { setBounded } from '@agentyard/service-kit';
 
@@ -20,6 +20,8 @@ export class OwnershipIndex {
   private readonly taskOwner = new Map<string, string>();
   private readonly taskRun = new Map<string, { attempt: number; workerId: string }>();
   private readonly workerUsers = new Map<string, Set<string>>();
+  /** Run or workflow id → owner (from RunStarted / WorkflowCreated). */
+  private readonly workflowOwner = new Map<string, string>();
   /** `${userId}:${kind}:${id}` → verdict from asking the owning service. */
   private readonly asked = new Map<string, boolean>();
 
@@ -34,6 +36,12 @@ export class OwnershipIndex {
         break;
       case 'TaskAssigned':
         remember(this.taskRun, String(d.taskId), { attempt: Number(d.attempt), workerId: String(d.workerId) });
+        break;
+      case 'RunStarted':
+        remember(this.workflowOwner, String(d.runId), String(d.ownerId));
+        break;
+      case 'WorkflowCreated':
+        remember(this.workflowOwner, String(d.workflowId), String(d.ownerId));
         break;
       case 'WorkerRegistered':
         remember(this.workerUsers, String(d.workerId), new Set([String(d.ownerId)]));
@@ -55,6 +63,7 @@ export class OwnershipIndex {
     this.taskOwner.clear();
     this.taskRun.clear();
     this.workerUsers.clear();
+    this.workflowOwner.clear();
     this.asked.clear();
   }
 
@@ -75,11 +84,24 @@ export class OwnershipIndex {
     return this.ask(userId, 'worker', workerId, () => this.rpc.request(workerSubjects.get, { actor: { userId }, workerId }, { timeoutMs: 2_000 }));
   }
 
+  /** A run or workflow: its owner only (RunStarted / WorkflowCreated, else the workflows service). */
+  private async mayUserSeeWorkflowThing(userId: string, kind: 'run' | 'workflow', id: string): Promise<boolean> {
+    const owner = this.workflowOwner.get(id);
+    if (owner !== undefined) return owner === userId;
+    return this.ask(userId, kind, id, () =>
+      kind === 'run'
+        ? this.rpc.request(workflowSubjects.getRun, { actor: { userId }, runId: id }, { timeoutMs: 2_000 })
+        : this.rpc.request(workflowSubjects.get, { actor: { userId }, workflowId: id }, { timeoutMs: 2_000 }),
+    );
+  }
+
   /** Whether `userId` may receive `event`. */
   async mayReceive(userId: string, event: Envelope): Promise<boolean> {
     const d = event.data as Record<string, unknown>;
     if (event.streamId.startsWith('task-') || event.streamId.startsWith('allocation-')) return this.mayUserSeeTask(userId, String(d.taskId));
     if (event.streamId.startsWith('worker-')) return this.mayUserSeeWorker(userId, String(d.workerId));
+    if (event.streamId.startsWith('run-')) return this.mayUserSeeWorkflowThing(userId, 'run', event.streamId.slice(4));
+    if (event.streamId.startsWith('workflow-')) return this.mayUserSeeWorkflowThing(userId, 'workflow', event.streamId.slice(9));
     // Auth events (stream user-<id>) and anything else: only the user the event is about.
     return event.metadata.userId === userId;
   }

@@ -137,8 +137,8 @@ export class LiveEventsHub {
     try {
       const apiToken = token.startsWith('ayt_');
       const claims = apiToken ? await this.apiTokens.claims(token) : await this.verifier.verify(token);
-      if (apiToken && !claims.scopes?.some((s) => s === 'tasks:read' || s === 'workers:read')) {
-        ws.close(WS_CLOSE_FORBIDDEN, 'this API token has neither the tasks:read nor the workers:read scope');
+      if (apiToken && !claims.scopes?.some((s) => s === 'tasks:read' || s === 'workers:read' || s === 'workflows:read')) {
+        ws.close(WS_CLOSE_FORBIDDEN, 'this API token has none of the tasks:read, workers:read and workflows:read scopes');
         return;
       }
       await this.goLive();
@@ -168,6 +168,7 @@ export class LiveEventsHub {
     const scopes = claims.scopes ?? [];
     if (event === 'output' || event.streamId.startsWith('task-') || event.streamId.startsWith('allocation-')) return scopes.includes('tasks:read');
     if (event.streamId.startsWith('worker-')) return scopes.includes('workers:read');
+    if (event.streamId.startsWith('run-') || event.streamId.startsWith('workflow-')) return scopes.includes('workflows:read');
     return false; // the user's own auth events are for their sessions
   }
 

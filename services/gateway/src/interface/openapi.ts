@@ -172,6 +172,187 @@ const ops: Record<string, Record<string, Op>> = {
       auth: 'worker',
     },
   },
+  '/api/v1/workflows': {
+    get: {
+      summary: 'List your workflows',
+      query: 'ListWorkflowsQuery',
+      ok: { status: 200, schema: 'WorkflowPage', description: 'a page' },
+      errors: [400, 401],
+      auth: true,
+    },
+    post: {
+      summary: 'Create a workflow (version 1)',
+      body: 'WorkflowDefinition',
+      ok: { status: 201, schema: 'Workflow', description: 'the workflow' },
+      errors: [400, 401, 413],
+      auth: true,
+    },
+  },
+  '/api/v1/workflows/validate': {
+    post: {
+      summary: 'Check a definition without saving it',
+      body: 'WorkflowDefinition',
+      ok: { status: 200, schema: 'WorkflowValidation', description: 'every problem found, or the compiled graph' },
+      errors: [400, 401],
+      auth: true,
+    },
+  },
+  '/api/v1/workflows/{id}': {
+    get: {
+      summary: 'One workflow with its latest definition',
+      ok: { status: 200, schema: 'Workflow', description: 'the workflow' },
+      errors: [401, 404],
+      auth: true,
+    },
+    put: {
+      summary: 'Save a new version',
+      body: 'WorkflowDefinition',
+      ok: { status: 200, schema: 'Workflow', description: 'the workflow' },
+      errors: [400, 401, 404],
+      auth: true,
+    },
+    delete: {
+      summary: 'Delete a workflow without active runs (history is kept)',
+      ok: { status: 204, description: 'deleted' },
+      errors: [401, 404, 409],
+      auth: true,
+    },
+  },
+  '/api/v1/workflows/{id}/versions/{version}': {
+    get: { summary: 'The definition of one version', ok: { status: 200, description: '{ version, definition }' }, errors: [401, 404], auth: true },
+  },
+  '/api/v1/workflows/{id}/events': {
+    get: { summary: "The workflow's event history, in order", ok: { status: 200, description: '{ items: Envelope[] }' }, errors: [401, 404], auth: true },
+  },
+  '/api/v1/workflows/{id}/execute': {
+    post: {
+      summary: 'Start a run (latest version, or `version`)',
+      body: 'ExecuteWorkflowBody',
+      ok: { status: 201, schema: 'Run', description: 'the run' },
+      errors: [400, 401, 404, 409],
+      auth: true,
+    },
+  },
+  '/api/v1/workflows/{id}/pause': {
+    post: {
+      summary: 'Pause its schedules and active runs',
+      ok: { status: 200, schema: 'Workflow', description: 'the workflow' },
+      errors: [401, 404],
+      auth: true,
+    },
+  },
+  '/api/v1/workflows/{id}/resume': {
+    post: {
+      summary: 'Resume its schedules and paused runs',
+      ok: { status: 200, schema: 'Workflow', description: 'the workflow' },
+      errors: [401, 404],
+      auth: true,
+    },
+  },
+  '/api/v1/workflows/{id}/runs': {
+    get: {
+      summary: "The workflow's runs, newest first",
+      query: 'ListRunsQuery',
+      ok: { status: 200, schema: 'RunPage', description: 'a page' },
+      errors: [400, 401, 404],
+      auth: true,
+    },
+  },
+  '/api/v1/workflows/{id}/schedules': {
+    get: { summary: "The workflow's cron schedules", ok: { status: 200, description: '{ items: WorkflowSchedule[] }' }, errors: [401, 404], auth: true },
+    post: {
+      summary: 'Add a cron schedule',
+      body: 'AddScheduleBody',
+      ok: { status: 201, schema: 'Workflow', description: 'the workflow' },
+      errors: [400, 401, 404, 409],
+      auth: true,
+    },
+  },
+  '/api/v1/workflows/{id}/schedules/{scheduleId}': {
+    delete: { summary: 'Remove a schedule', ok: { status: 200, schema: 'Workflow', description: 'the workflow' }, errors: [401, 404], auth: true },
+  },
+  '/api/v1/runs': {
+    get: {
+      summary: 'Your runs, newest first',
+      query: 'ListRunsQuery',
+      ok: { status: 200, schema: 'RunPage', description: 'a page' },
+      errors: [400, 401],
+      auth: true,
+    },
+  },
+  '/api/v1/runs/{id}': {
+    get: { summary: 'One run: its graph and every node', ok: { status: 200, schema: 'Run', description: 'the run' }, errors: [401, 404], auth: true },
+  },
+  '/api/v1/runs/{id}/events': {
+    get: {
+      summary: "The run's event history (every decision), in order",
+      ok: { status: 200, description: '{ items: Envelope[] }' },
+      errors: [401, 404],
+      auth: true,
+    },
+  },
+  '/api/v1/runs/{id}/pause': {
+    post: {
+      summary: 'Pause: no new node starts; running ones finish',
+      ok: { status: 200, schema: 'Run', description: 'the run' },
+      errors: [401, 404, 409],
+      auth: true,
+    },
+  },
+  '/api/v1/runs/{id}/resume': {
+    post: { summary: 'Resume a paused run', ok: { status: 200, schema: 'Run', description: 'the run' }, errors: [401, 404, 409], auth: true },
+  },
+  '/api/v1/runs/{id}/cancel': {
+    post: { summary: 'Cancel: running tasks are cancelled', ok: { status: 200, schema: 'Run', description: 'the run' }, errors: [401, 404, 409], auth: true },
+  },
+  '/api/v1/runs/{id}/nodes/{nodeId}/retry': {
+    post: {
+      summary: 'Run a failed or cancelled node again, with what depends on it',
+      ok: { status: 200, schema: 'Run', description: 'the run' },
+      errors: [401, 404, 409],
+      auth: true,
+    },
+  },
+  '/api/v1/runs/{id}/nodes/{nodeId}/approval': {
+    post: {
+      summary: 'Approve or reject a waiting approval node',
+      body: 'ApprovalBody',
+      ok: { status: 200, schema: 'Run', description: 'the run' },
+      errors: [400, 401, 404, 409],
+      auth: true,
+    },
+  },
+  '/api/v1/runs/{id}/nodes/{nodeId}/winner': {
+    post: {
+      summary: "Choose a select node's winner (strategy manual)",
+      body: 'PickWinnerBody',
+      ok: { status: 200, schema: 'Run', description: 'the run' },
+      errors: [400, 401, 404, 409],
+      auth: true,
+    },
+  },
+  '/api/v1/workflow-templates': {
+    get: { summary: 'Built-in templates and yours', ok: { status: 200, description: '{ items: WorkflowTemplate[] }' }, errors: [401], auth: true },
+    post: {
+      summary: 'Save one of your workflows as a template',
+      body: 'SaveTemplateBody',
+      ok: { status: 201, schema: 'WorkflowTemplate', description: 'the template' },
+      errors: [400, 401, 404, 409],
+      auth: true,
+    },
+  },
+  '/api/v1/workflow-templates/{id}': {
+    delete: { summary: 'Delete one of your templates', ok: { status: 204, description: 'deleted' }, errors: [401, 404], auth: true },
+  },
+  '/api/v1/workflow-templates/{id}/instantiate': {
+    post: {
+      summary: 'Create a workflow from a template (and optionally run it)',
+      body: 'InstantiateTemplateBody',
+      ok: { status: 201, schema: 'InstantiatedTemplate', description: 'the workflow (and run)' },
+      errors: [400, 401, 404],
+      auth: true,
+    },
+  },
   '/api/v1/workers/{id}/pull-task': {
     get: {
       summary: 'Next assignment for a polling agent',
@@ -188,6 +369,21 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 function queryParameters(name: string): unknown[] {
   const schema = toJsonSchemas()[name] as { properties?: Record<string, unknown> } | undefined;
   return Object.entries(schema?.properties ?? {}).map(([param, s]) => ({ name: param, in: 'query', required: false, schema: s }));
+}
+
+/** Schemas of path parameters, by name; `{id}` is a UUID except a template's (built-ins are named). */
+function pathParameterSchema(path: string, name: string): Record<string, unknown> {
+  if (name === 'id' && path.startsWith('/api/v1/workflow-templates/')) return { type: 'string', pattern: '^([0-9a-f-]{36}|builtin-[a-z0-9-]+)$' };
+  if (name === 'id' || name === 'scheduleId') return { type: 'string', format: 'uuid' };
+  if (name === 'version') return { type: 'integer', minimum: 1 };
+  if (name === 'nodeId') return { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,199}$' };
+  return { type: 'string' };
+}
+
+/** Every `{name}` of the path, then the query's parameters. */
+function parametersOf(path: string, op: Op): unknown[] {
+  const inPath = [...path.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: pathParameterSchema(path, m[1]!) }));
+  return [...inPath, ...(op.query ? queryParameters(op.query) : [])];
 }
 
 function stripMeta(schema: JsonSchema): JsonSchema {
@@ -214,8 +410,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             summary: op.summary,
             tags: [path.split('/')[3]],
             ...(op.auth === true ? { security: [{ bearer: [] }] } : op.auth === 'worker' ? { security: [{ workerCredential: [] }] } : {}),
-            ...(path.includes('{id}') ? { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }] } : {}),
-            ...(op.query ? { parameters: queryParameters(op.query) } : {}),
+            ...(parametersOf(path, op).length > 0 ? { parameters: parametersOf(path, op) } : {}),
             ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
             responses,
           },

@@ -75,6 +75,26 @@ export class ProjectionRunner<DB> {
     });
   }
 
+  /**
+   * Resolves once every event committed to the store before the call is applied, or after
+   * `timeoutMs` (read-your-writes for handlers that query the model right after a fact).
+   */
+  async catchUp(timeoutMs = 5_000): Promise<void> {
+    let from = this.position ?? (await this.options.checkpoints.load(this.options.name));
+    let last: bigint | undefined;
+    for (;;) {
+      const pending = await this.options.store.readAll({ fromPosition: from, limit: 1_000 });
+      const position = pending.at(-1)?.globalPosition;
+      if (position === undefined) break;
+      last = from = BigInt(position);
+      if (pending.length < 1_000) break;
+    }
+    if (last === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.caughtUpTo(last), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
   /** Stops, empties the read model and its checkpoint, and replays everything; then runs on. */
   async rebuild(): Promise<void> {
     await this.stop();

@@ -17,7 +17,7 @@ import { startService, type ServiceProcess } from './service-process';
 import { agentNodeFlags } from './agent-flags';
 import { testDatabase, testNats } from './test-env';
 
-export const platformServices = ['auth', 'workers', 'tasks', 'allocation', 'gateway'] as const;
+export const platformServices = ['auth', 'workers', 'tasks', 'allocation', 'workflows', 'gateway'] as const;
 export type PlatformService = (typeof platformServices)[number];
 
 export interface WorkerAgentProcess {
@@ -68,6 +68,7 @@ export async function startPlatform(options: { env?: Partial<Record<PlatformServ
     workers: await testDatabase('workers'),
     tasks: await testDatabase('tasks'),
     allocation: await testDatabase('allocation'),
+    workflows: await testDatabase('workflows'),
   };
   const ports = Object.fromEntries(await Promise.all(platformServices.map(async (s) => [s, await freePort()] as const))) as Record<PlatformService, number>;
   const url = `http://127.0.0.1:${ports.gateway}`;

@@ -2,6 +2,7 @@
 export { connectNats, drainNats, NatsConnectionProvider, type NatsConnectOptions } from './nats-connection';
 export {
   ensureStream,
+  ensureStreamIfAbsent,
   ensureConsumer,
   eventStreamConfig,
   deadLetterStreamConfig,
@@ -37,3 +38,6 @@ export {
 export { subjectMatches, subjectsOverlap, assertSubjectPattern } from './subject-match';
 export { EventRelay, type EventRelayOptions, type CheckpointStore, type EventLogReader } from './event-relay';
 export { issueWorkerCreds } from './nats-auth';
+export { requestMetadata, causedBy } from './correlation';
+export { handleBatchByKey, KEYS_AT_ONCE } from './batch-by-key';
+export { parseInboundEvent, type InboundEvent } from './inbound-event';

@@ -132,6 +132,21 @@ export async function ensureStream(jsm: JetStreamManager, config: StreamSpec): P
   return info;
 }
 
+/**
+ * Creates the stream only when it is absent, whatever the config of one that exists: for streams
+ * another service owns (it ensures their exact config), so a fresh start in any order works and
+ * two services never "correct" each other's stream at every boot.
+ */
+export async function ensureStreamIfAbsent(jsm: JetStreamManager, config: StreamSpec): Promise<void> {
+  if (await streamInfoOrUndefined(jsm, config.name)) return;
+  try {
+    await jsm.streams.add(config);
+  } catch (error) {
+    // Its owner created it between our info and add: theirs stands.
+    if (apiCode(error) !== API_STREAM_NAME_IN_USE) throw error;
+  }
+}
+
 /** Creates the durable consumer if absent, updates it if it differs, then verifies it. */
 export async function ensureConsumer(jsm: JetStreamManager, stream: string, config: ConsumerSpec): Promise<ConsumerInfo> {
   const name = `${stream}/${config.durable_name}`;

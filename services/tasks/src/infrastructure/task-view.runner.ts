@@ -81,20 +81,8 @@ export class TaskViewRunner {
     return this.runner.rebuild();
   }
 
-  /** Resolves once every event committed before the call is in task_view (or after `timeoutMs`). */
-  async catchUp(timeoutMs = 5_000): Promise<void> {
-    let from = this.runner.checkpoint ?? (await this.options.checkpoints.load(TASK_VIEW_PROJECTION));
-    let last: bigint | undefined;
-    for (;;) {
-      const pending = await this.options.store.readAll({ fromPosition: from, limit: 1_000 });
-      const position = pending.at(-1)?.globalPosition;
-      if (position === undefined) break;
-      last = from = BigInt(position);
-      if (pending.length < 1_000) break;
-    }
-    if (last === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.runner.caughtUpTo(last), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+  /** Resolves once every event committed before the call is projected (or after `timeoutMs`). */
+  catchUp(timeoutMs = 5_000): Promise<void> {
+    return this.runner.catchUp(timeoutMs);
   }
 }

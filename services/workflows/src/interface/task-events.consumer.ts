@@ -1,0 +1,80 @@
+/**
+ * The tasks service's events about the tasks this service's runs created. The tasks relay puts
+ * a workflow task's run id at the end of the subject (`tasks.events.<event>.<taskId>.<runId>`),
+ * so this consumer's filter receives only those: TaskStarted and the terminal events. Thin:
+ * check the event against the contracts, hand the fact to the run. One run's events are handled
+ * in stream order, different runs' at once; the run's command runner batches a burst into one
+ * append. A message that can never be valid is logged and acked (shared policy: parseInboundEvent).
+ */
+import { Controller, Inject } from '@nestjs/common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { streamName, taskEvents, type TaskResult } from '@agentyard/contracts';
+import { causedBy, handleBatchByKey, parseInboundEvent, type EventBatchItem, type EventBatchResult, type EventConsumerOptions } from '@agentyard/messaging';
+import { ROOT_LOGGER } from '@agentyard/service-kit';
+import type { Logger } from 'pino';
+import { RunsHandler } from '../application/runs.handler';
+
+export const TASK_EVENTS_CONSUMER = 'workflows-task-events';
+/** Five tokens: only events that carry a run id (workflow tasks). */
+export const TASK_EVENTS_SUBJECT = 'tasks.events.*.*.*';
+
+export function workflowEventConsumers(): EventConsumerOptions[] {
+  return [{ stream: streamName('tasks'), durable: TASK_EVENTS_CONSUMER, filterSubject: TASK_EVENTS_SUBJECT, batch: true, concurrency: 256, ackWaitMs: 10_000 }];
+}
+
+@Controller()
+export class TaskEventsConsumer {
+  constructor(
+    private readonly runs: RunsHandler,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @EventPattern(TASK_EVENTS_SUBJECT, { consumer: TASK_EVENTS_CONSUMER })
+  async onTaskEvents(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
+    return handleBatchByKey(
+      items,
+      (item) => item.subject.split('.')[4] ?? '',
+      (item) => this.onTaskEvent(item),
+    );
+  }
+
+  private async onTaskEvent(item: EventBatchItem): Promise<void> {
+    const parsed = parseInboundEvent(taskEvents, item.data);
+    if (!parsed.ok) {
+      this.logger.warn({ subject: item.subject, seq: item.delivery.streamSequence, details: parsed.details }, parsed.problem);
+      return;
+    }
+    const e = parsed.event;
+    const d = e.data as { taskId: string; runId?: string; workerId?: string | null; attempt?: number; result?: TaskResult | null; reason?: string };
+    if (!d.runId) return;
+    const metadata = causedBy(e);
+    switch (e.type) {
+      case 'TaskStarted':
+        await this.runs.taskStarted({ runId: d.runId, taskId: d.taskId, workerId: String(d.workerId), attempt: Number(d.attempt) }, metadata);
+        return;
+      case 'TaskSucceeded':
+      case 'TaskFailed':
+      case 'TaskTimedOut':
+      case 'TaskCancelled': {
+        const result = d.result ?? null;
+        const outcome = e.type === 'TaskSucceeded' ? 'succeeded' : e.type === 'TaskFailed' ? 'failed' : e.type === 'TaskTimedOut' ? 'timed_out' : 'cancelled';
+        await this.runs.taskFinished(
+          {
+            runId: d.runId,
+            taskId: d.taskId,
+            outcome,
+            exitCode: result?.exitCode ?? null,
+            output: result?.output,
+            text: result?.outputTail ?? '',
+            error: e.type === 'TaskFailed' ? (d.reason ?? result?.error ?? null) : (result?.error ?? null),
+            durationMs: result?.durationMs ?? null,
+          },
+          metadata,
+        );
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}
