@@ -12,3 +12,4 @@ export * from './workers/worker.schemas';
 export * from './allocation/allocation.schemas';
 export * from './work/work.schemas';
 export * from './auth/api-tokens';
+export * from './secrets/secrets';

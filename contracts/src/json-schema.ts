@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import * as http from './auth/auth.http';
 import * as apiTokens from './auth/api-tokens';
+import * as secrets from './secrets/secrets';
 import * as tasks from './tasks/task.schemas';
 import * as workers from './workers/worker.schemas';
 import { allocationViewSchema } from './allocation/allocation.schemas';
@@ -34,6 +35,12 @@ export const httpSchemas = {
   ApiToken: apiTokens.apiTokenSchema,
   CreatedApiToken: apiTokens.createdApiTokenSchema,
   ApiTokenList: apiTokens.apiTokenListSchema,
+  CreateSecretBody: secrets.createSecretBodySchema,
+  UpdateSecretBody: secrets.updateSecretBodySchema,
+  Secret: secrets.secretSchema,
+  SecretList: secrets.secretListSchema,
+  TaskSecretsRequest: secrets.taskSecretsRequestSchema,
+  TaskSecrets: secrets.taskSecretsSchema,
   ErrorBody: errorBodySchema,
   Envelope: envelopeSchema,
 } as const;

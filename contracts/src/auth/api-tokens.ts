@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { commandSubject, querySubject } from '../common/subjects';
 
-export const apiTokenScopes = ['tasks:read', 'tasks:write', 'workers:read', 'workers:write'] as const;
+export const apiTokenScopes = ['tasks:read', 'tasks:write', 'workers:read', 'workers:write', 'secrets:read', 'secrets:write'] as const;
 export const apiTokenScopeSchema = z.enum(apiTokenScopes, { error: `scopes are: ${apiTokenScopes.join(', ')}` });
 export type ApiTokenScope = z.infer<typeof apiTokenScopeSchema>;
 
