@@ -3,7 +3,7 @@
  * 2020-12, which is what zod emits), so docs and validation cannot drift. The dashboard's API
  * types are generated from this document.
  */
-import { toJsonSchemas, type JsonSchema } from '@agentyard/contracts';
+import { secretNamePattern, toJsonSchemas, type JsonSchema } from '@agentyard/contracts';
 
 type Op = {
   summary: string;
@@ -180,7 +180,57 @@ const ops: Record<string, Record<string, Op>> = {
       auth: 'worker',
     },
   },
+  '/api/v1/workers/{id}/tasks/{taskId}/secrets': {
+    post: {
+      summary: "The values of the secrets a task's env references, for the agent running its current attempt (agent; never cached)",
+      body: 'TaskSecretsRequest',
+      ok: { status: 200, schema: 'TaskSecrets', description: 'values by secret name' },
+      errors: [400, 401, 403, 404],
+      auth: 'worker',
+    },
+  },
+  '/api/v1/secrets': {
+    get: {
+      summary: 'Your secrets: names and dates, never the values',
+      ok: { status: 200, schema: 'SecretList', description: 'the secrets, by name' },
+      errors: [401, 403],
+      auth: true,
+    },
+    post: {
+      summary: 'Store a secret (encrypted at rest); tasks reference it as {"secret": "<name>"} in their env',
+      body: 'CreateSecretBody',
+      ok: { status: 201, schema: 'Secret', description: 'the secret, without its value' },
+      errors: [400, 401, 403, 409, 413],
+      auth: true,
+    },
+  },
+  '/api/v1/secrets/{name}': {
+    put: {
+      summary: "Change a secret's value (tasks that start later get the new one)",
+      body: 'UpdateSecretBody',
+      ok: { status: 200, schema: 'Secret', description: 'the secret, without its value' },
+      errors: [400, 401, 403, 404],
+      auth: true,
+    },
+    delete: {
+      summary: 'Delete a secret; a task still referencing it fails when it starts',
+      ok: { status: 204, description: 'deleted' },
+      errors: [401, 403, 404],
+      auth: true,
+    },
+  },
 };
+
+/** Path parameters by name. */
+const pathParameterSchemas: Record<string, unknown> = {
+  id: { type: 'string', format: 'uuid' },
+  taskId: { type: 'string', format: 'uuid' },
+  name: { type: 'string', pattern: secretNamePattern.source },
+};
+
+function pathParameters(path: string): unknown[] {
+  return [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: pathParameterSchemas[name!] ?? { type: 'string' } }));
+}
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
@@ -214,8 +264,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             summary: op.summary,
             tags: [path.split('/')[3]],
             ...(op.auth === true ? { security: [{ bearer: [] }] } : op.auth === 'worker' ? { security: [{ workerCredential: [] }] } : {}),
-            ...(path.includes('{id}') ? { parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }] } : {}),
-            ...(op.query ? { parameters: queryParameters(op.query) } : {}),
+            ...(path.includes('{') || op.query ? { parameters: [...pathParameters(path), ...(op.query ? queryParameters(op.query) : [])] } : {}),
             ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
             responses,
           },
