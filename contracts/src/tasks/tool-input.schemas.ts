@@ -46,7 +46,11 @@ export const shellInputSchema = z
   .strict();
 export type ShellInput = z.infer<typeof shellInputSchema>;
 
-/** Input of the prompt-driven tools (claude-code, gemini-cli, ollama, API tools). */
+/**
+ * Input of the prompt-driven tools (claude-code, gemini-cli, ollama, API tools). The prompt, like
+ * a shell command, is stored with the task (its events, JetStream, every answer about it): a
+ * credential the tool needs goes in `env` as a secret reference, never in the prompt.
+ */
 export const promptInputSchema = z
   .object({
     prompt: z
