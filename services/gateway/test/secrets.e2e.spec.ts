@@ -312,7 +312,7 @@ describe('Secrets', () => {
         input: { command: 'true', env: { GH: { secret: 'nope_1' }, NPM: { secret: 'nope_2' } } },
       });
       expect(res.status).toBe(400);
-      expect(res.body.message).toBe('secrets nope_1, nope_2 do not exist: create it first (POST /api/v1/secrets)');
+      expect(res.body.message).toBe('secrets nope_1, nope_2 do not exist: create them first (POST /api/v1/secrets)');
       expect(res.body.details).toEqual([
         { field: 'input.env.GH', message: 'you have no secret named nope_1' },
         { field: 'input.env.NPM', message: 'you have no secret named nope_2' },

@@ -46,8 +46,9 @@ export class TaskSecretBroker {
         message: `you have no secret named ${name}`,
       })),
     );
-    const what = missing.length === 1 ? `secret ${missing[0]} does not exist` : `secrets ${missing.join(', ')} do not exist`;
-    throw new DomainError('VALIDATION_FAILED', `${what}: create it first (POST /api/v1/secrets)`, details);
+    const what =
+      missing.length === 1 ? `secret ${missing[0]} does not exist: create it first` : `secrets ${missing.join(', ')} do not exist: create them first`;
+    throw new DomainError('VALIDATION_FAILED', `${what} (POST /api/v1/secrets)`, details);
   }
 
   /** The values of a task's secrets, for the worker holding its current `attempt` (the guard has authenticated the worker). */
