@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { workerConsumerName, workStream, workSubjects, type Assignment, type Cancellation, type WorkOrder } from '@agentyard/contracts';
+import { workerConsumerName, workStream, workSubjects, type Assignment, type Cancellation, type EnvValue, type WorkOrder } from '@agentyard/contracts';
 import { testNats, type NatsServer } from '@agentyard/local-infra';
 import { processAlive } from '../src/system/process-group';
 import { repoRoot, runAgent, type AgentProcess } from './agent-process';
@@ -83,7 +83,7 @@ async function order(workerId: string, workOrder: WorkOrder): Promise<void> {
   await js.publish(workSubjects.assign(workerId), JSON.stringify(workOrder), { msgID: `${workOrder.kind}:${workOrder.taskId}:${workOrder.attempt}` });
 }
 
-function shellTask(command: string, extra: Partial<Assignment> & { env?: Record<string, string>; cwd?: string } = {}): Assignment {
+function shellTask(command: string, extra: Partial<Assignment> & { env?: Record<string, EnvValue>; cwd?: string } = {}): Assignment {
   const { env, cwd, ...rest } = extra;
   return {
     kind: 'assign',
@@ -200,6 +200,61 @@ describe('Worker agent', () => {
       expect(finished.result.outputTail).toContain('secret=absent');
       expect(finished.result.outputTail).toContain('mine=present');
       expect(finished.result.outputTail).toContain('home=set');
+    });
+
+    describe('given a task whose env references secrets', () => {
+      const value = 'ghp_S3CRETvalue0123';
+
+      it('fetches their values for its attempt, puts them in the environment only, and masks them in the output', async () => {
+        const task = shellTask(
+          [
+            `test "$TOKEN" = "${value}" && echo env-ok`,
+            'echo "plain=$PLAIN leaked=$TOKEN"',
+            // The value printed in two pieces, 300 ms apart: two output chunks.
+            "printf 'split:'; printf '%s' \"$TOKEN\" | cut -c1-9 | tr -d '\\n'; sleep 0.3; printf '%s\\n' \"$TOKEN\" | cut -c10-",
+          ].join('; '),
+          { env: { TOKEN: { secret: 'gh' }, PLAIN: 'visible' } },
+        );
+        platform.taskSecrets.set(task.taskId, { status: 200, body: { values: { gh: value } } });
+        await order(worker.workerId, task);
+        const finished = await observer.finished(task.taskId);
+        expect(finished).toMatchObject({ outcome: 'succeeded', result: { exitCode: 0 } });
+        expect(finished.result.outputTail).toContain('env-ok');
+        expect(finished.result.outputTail).toContain('plain=visible leaked=***');
+        expect(finished.result.outputTail).toContain('split:***');
+        expect(finished.result.outputTail).not.toContain(value);
+        expect(observer.textOf(task.taskId)).toContain('split:***');
+        expect(JSON.stringify(observer.outputOf(task.taskId))).not.toContain(value);
+        expect(JSON.stringify(observer.reports.items)).not.toContain(value);
+        expect(worker.agent.log()).not.toContain(value);
+        const request = platform.secretRequests.find((r) => r.taskId === task.taskId);
+        expect(request).toEqual({ taskId: task.taskId, body: { attempt: 1 }, authorization: expect.stringMatching(/^Worker ayw_/) });
+      });
+
+      it('fails the attempt with the platform’s reason when it refuses them, without starting the process', async () => {
+        const task = shellTask('echo should-not-run', { env: { TOKEN: { secret: 'gh' } } });
+        platform.taskSecrets.set(task.taskId, { status: 404, body: { error: 'NOT_FOUND', message: 'secret gh was deleted' } });
+        await order(worker.workerId, task);
+        const finished = await observer.finished(task.taskId);
+        expect(finished).toMatchObject({ outcome: 'failed', result: { exitCode: null, error: 'secret gh was deleted' } });
+        expect(observer.reports.items.filter((i) => i.value.taskId === task.taskId).map((i) => i.value.kind)).toEqual(['finished']);
+        expect(observer.textOf(task.taskId)).toBe('');
+      });
+
+      it('ends an attempt cancelled while its secrets are fetched without starting it, and frees the slot', async () => {
+        const task = shellTask('echo should-not-run', { env: { TOKEN: { secret: 'gh' } } });
+        platform.taskSecrets.set(task.taskId, { status: 200, body: { values: { gh: value } }, delayMs: 1_500 });
+        await order(worker.workerId, task);
+        await observer.heartbeats.waitFor((h) => h.running.some((r) => r.taskId === task.taskId), 10_000, 'the fetching attempt in a heartbeat');
+        const cancel: Cancellation = { kind: 'cancel', taskId: task.taskId, attempt: 1 };
+        await order(worker.workerId, cancel);
+        const finished = await observer.finished(task.taskId);
+        expect(finished).toMatchObject({ outcome: 'cancelled', result: { error: 'cancelled' } });
+        expect(observer.reports.items.filter((i) => i.value.taskId === task.taskId).map((i) => i.value.kind)).toEqual(['finished']);
+        const after = new Date().toISOString();
+        const beat = await observer.heartbeats.waitFor((h) => h.workerId === worker.workerId && h.sentAt > after, 10_000, 'a heartbeat after the cancel');
+        expect(beat.slots.used).toBe(0);
+      });
     });
 
     it('runs claude-code with the prompt, forwarding only its API key', async () => {

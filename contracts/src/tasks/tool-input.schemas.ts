@@ -4,6 +4,7 @@
  * (and keep resident) every task schema.
  */
 import { z } from 'zod';
+import { maxSecretRefsPerTask, secretRefSchema, secretRefsOf } from '../secrets/secret-ref';
 
 /**
  * `noop` does nothing and succeeds: it checks the whole pipeline (queue → allocation → agent →
@@ -14,6 +15,18 @@ export const toolNameSchema = z.enum(toolNames, { error: `tool must be one of: $
 export type ToolName = z.infer<typeof toolNameSchema>;
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment variable names are letters, digits and _');
+
+/**
+ * An env value: a plain string (stored with the task, so visible in its events — never put a
+ * credential here), or `{ "secret": "<name>" }`, one of the owner's secrets, resolved only on the
+ * worker that runs the task (secret-ref.ts).
+ */
+const envValue = z.union([z.string().max(32 * 1024), secretRefSchema], {
+  error: 'an env value is a string or {"secret": "<name>"}',
+});
+const envSchema = z
+  .record(envName, envValue)
+  .refine((env) => secretRefsOf({ env }).length <= maxSecretRefsPerTask, `a task may reference at most ${maxSecretRefsPerTask} secrets`);
 
 /** Input of the `shell` tool: one command line run by /bin/sh -c in the task's working dir. */
 export const shellInputSchema = z
@@ -28,12 +41,16 @@ export const shellInputSchema = z
       .max(1024)
       .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'cwd must be relative and stay inside the task directory')
       .optional(),
-    env: z.record(envName, z.string().max(32 * 1024)).optional(),
+    env: envSchema.optional(),
   })
   .strict();
 export type ShellInput = z.infer<typeof shellInputSchema>;
 
-/** Input of the prompt-driven tools (claude-code, gemini-cli, ollama, API tools). */
+/**
+ * Input of the prompt-driven tools (claude-code, gemini-cli, ollama, API tools). The prompt, like
+ * a shell command, is stored with the task (its events, JetStream, every answer about it): a
+ * credential the tool needs goes in `env` as a secret reference, never in the prompt.
+ */
 export const promptInputSchema = z
   .object({
     prompt: z

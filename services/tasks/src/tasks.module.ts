@@ -10,6 +10,7 @@ import { ListTasksQueryHandler } from './application/list-tasks.query';
 import { PullTaskQuery } from './application/pull-task.query';
 import { RecordWorkReportHandler } from './application/record-work-report.handler';
 import { RequeueWorkerTasksHandler } from './application/requeue-worker-tasks.handler';
+import { TaskSecretRefsQuery } from './application/task-secret-refs.query';
 import { TASK_EVENT_STORE, TASK_VIEW_SYNC, TaskCommandRunner, type TaskViewSync } from './application/task-command.runner';
 import { TASKS_SETTINGS, type TasksSettings } from './application/tasks.settings';
 import { TimeoutScanner } from './application/timeout-scanner';
@@ -56,6 +57,7 @@ export class TasksModule {
         GetTaskQuery,
         ListTasksQueryHandler,
         PullTaskQuery,
+        TaskSecretRefsQuery,
       ],
     };
   }
