@@ -55,6 +55,7 @@ export function taskFromCreated(event: Envelope): Task | null {
     startedAt: null,
     finishedAt: null,
     version: event.streamVersion,
+    workflow: (d.workflow as Task['workflow'] | undefined) ?? null,
   };
 }
 

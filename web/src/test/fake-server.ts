@@ -140,6 +140,7 @@ export function task(overrides: Partial<Task> = {}): Task {
     startedAt: null,
     finishedAt: null,
     version: 2,
+    workflow: null,
     ...overrides,
   };
 }
