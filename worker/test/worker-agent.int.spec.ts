@@ -170,6 +170,7 @@ describe('Worker agent', () => {
       const finished = await observer.finished(task.taskId);
 
       expect(finished).toMatchObject({ outcome: 'succeeded', workerId: worker.workerId, attempt: 1, result: { exitCode: 0 } });
+      expect(finished.result).not.toHaveProperty('output'); // it wrote no AGENTYARD_OUTPUT file
       expect(finished.result.outputTail).toContain('hello-agentyard');
       expect(finished.result.outputTail).toContain('line-3');
       // `started` came first, and live output carried the text, numbered from 0, with the progress hint.
@@ -274,6 +275,38 @@ describe('Worker agent', () => {
       const finished = await observer.finished(task.taskId);
       expect(finished.outcome).toBe('handed_back');
       expect(finished.result.error).toContain('ollama');
+    });
+
+    it('reports the JSON a task wrote to AGENTYARD_OUTPUT, a file in its own attempt directory, as the result’s output', async () => {
+      // The task's own env cannot point the agent elsewhere.
+      const task = shellTask('echo "file=$AGENTYARD_OUTPUT"; printf \'{"steps":[1,2]}\' > "$AGENTYARD_OUTPUT"', {
+        env: { AGENTYARD_OUTPUT: '/tmp/elsewhere' },
+      });
+      await order(worker.workerId, task);
+      const finished = await observer.finished(task.taskId);
+      expect(finished).toMatchObject({ outcome: 'succeeded', result: { exitCode: 0, output: { steps: [1, 2] } } });
+      expect(finished.result.outputTail).toContain(`file=${join(worker.stateDir, 'work', `${task.taskId}-1`, '.agentyard', 'output.json')}`);
+    });
+
+    it('fails an attempt whose AGENTYARD_OUTPUT is not JSON, larger than 64 KiB, or a link out of its directory, saying why', async () => {
+      const cases: Array<[string, string]> = [
+        ['printf \'{"steps":\\n  [1, 2\' > "$AGENTYARD_OUTPUT"', 'AGENTYARD_OUTPUT: not valid JSON at line 2, column 8 (close bracket expected)'],
+        ['head -c 81920 /dev/zero > "$AGENTYARD_OUTPUT"', 'AGENTYARD_OUTPUT: 80 KiB, more than the 64 KiB allowed'],
+        // The agent's credential file is JSON: following the link would hand it to the task's owner.
+        [`ln -s '${join(worker.stateDir, 'worker.json')}' "$AGENTYARD_OUTPUT"`, 'AGENTYARD_OUTPUT: is a symbolic link; write the JSON to the file itself'],
+      ];
+      for (const [command, error] of cases) {
+        const task = shellTask(command);
+        await order(worker.workerId, task);
+        const finished = await observer.finished(task.taskId);
+        expect({ command, outcome: finished.outcome, exitCode: finished.result.exitCode, error: finished.result.error }).toEqual({
+          command,
+          outcome: 'failed',
+          exitCode: 0,
+          error,
+        });
+        expect(finished.result).not.toHaveProperty('output');
+      }
     });
 
     it('runs in a fresh directory per attempt and refuses a cwd outside it', async () => {

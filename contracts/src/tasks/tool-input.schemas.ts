@@ -77,8 +77,30 @@ export const toolInputSchemas: Record<ToolName, z.ZodType> = {
   noop: noopInputSchema,
 };
 
-/** Largest structured output (`AGENTYARD_OUTPUT`) a task may pass on, serialised. */
+/** Largest structured output a task may report: its `AGENTYARD_OUTPUT` file, and the JSON its result carries. */
 export const structuredOutputMaxBytes = 64 * 1024;
+/**
+ * Deepest nesting of a structured output. 64 KiB of `[[[…]]]` is 32 Ki levels, which overflows
+ * Postgres' jsonb parser and JSON.stringify alike; no honest output comes near 64.
+ */
+export const structuredOutputMaxDepth = 64;
+
+/** Why `value` cannot be a task's structured output (too deep, too large), or undefined when it can. */
+export function structuredOutputProblem(value: unknown): string | undefined {
+  // Depth first, and without recursing past the limit: serialising a deep value would overflow.
+  if (depthExceeds(value, structuredOutputMaxDepth)) return `nested deeper than the ${structuredOutputMaxDepth} levels allowed`;
+  const text = JSON.stringify(value);
+  const bytes = text === undefined ? 0 : new TextEncoder().encode(text).length;
+  if (bytes > structuredOutputMaxBytes) return `${Math.ceil(bytes / 1024)} KiB, more than the ${structuredOutputMaxBytes / 1024} KiB allowed`;
+  return undefined;
+}
+
+function depthExceeds(value: unknown, levelsLeft: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (levelsLeft === 0) return true;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return children.some((child) => depthExceeds(child, levelsLeft - 1));
+}
 
 export const taskResultSchema = z.object({
   exitCode: z.number().int().nullable(),
@@ -86,28 +108,17 @@ export const taskResultSchema = z.object({
   outputTail: z.string().max(64 * 1024),
   durationMs: z.number().int().min(0),
   error: z.string().max(4096).optional(),
+  /** The task's structured output: the JSON it wrote to the file named by `AGENTYARD_OUTPUT` (worker/README.md). */
+  output: z
+    .unknown()
+    .optional()
+    .superRefine((value, ctx) => {
+      const problem = value === undefined ? undefined : structuredOutputProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: `structured output: ${problem}` });
+    }),
   artifacts: z
     .array(z.object({ name: z.string(), bytes: z.number().int(), sha256: z.string() }))
     .max(100)
     .optional(),
-  /**
-   * The structured result: the JSON document the process wrote to the file named by its
-   * `AGENTYARD_OUTPUT` environment variable (absent when it wrote none). At most 64 KiB.
-   */
-  output: z
-    .unknown()
-    .optional()
-    .refine(
-      (v) => v === undefined || jsonBytes(v) <= structuredOutputMaxBytes,
-      `structured output must be at most ${structuredOutputMaxBytes / 1024} KiB of JSON`,
-    ),
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;
-
-function jsonBytes(v: unknown): number {
-  try {
-    return new TextEncoder().encode(JSON.stringify(v) ?? '').length;
-  } catch {
-    return Infinity;
-  }
-}

@@ -15,6 +15,7 @@ import { TASK_EVENT_STORE, TASK_VIEW_SYNC, TaskCommandRunner, type TaskViewSync 
 import { TASKS_SETTINGS, type TasksSettings } from './application/tasks.settings';
 import { TimeoutScanner } from './application/timeout-scanner';
 import { WORK_ORDERS, WorkDispatcher, type WorkOrderSink } from './application/work-dispatcher';
+import { WorkflowTaskHandler } from './application/workflow-task.handler';
 import { TaskViewRepository } from './infrastructure/task-view.repository';
 import { TaskCommandsController } from './interface/task.commands.controller';
 import { TaskEventsConsumer } from './interface/task.events.consumer';
@@ -52,6 +53,7 @@ export class TasksModule {
         AssignTaskHandler,
         RecordWorkReportHandler,
         RequeueWorkerTasksHandler,
+        WorkflowTaskHandler,
         WorkDispatcher,
         TimeoutScanner,
         GetTaskQuery,

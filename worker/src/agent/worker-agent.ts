@@ -33,6 +33,7 @@ import {
 } from '@agentyard/contracts/agent';
 import { OutputStream } from '../execution/output-stream';
 import { SecretMasker } from '../execution/secret-masker';
+import { addStructuredOutput, outputEnvName, prepareStructuredOutput, readStructuredOutput } from '../execution/structured-output';
 import { buildTaskEnv, withSecretValues } from '../execution/task-env';
 import { TaskProcess, type StopReason, type TaskExit } from '../execution/task-process';
 import { createWorkDir, removeWorkDir, WorkDirError } from '../execution/work-dir';
@@ -236,15 +237,18 @@ export class WorkerAgent {
     const output = new OutputStream(assignment.taskId, assignment.attempt, (chunk) => this.publishOutput(chunk.taskId, JSON.stringify(chunk)));
     const masker = new SecretMasker(Object.values(secrets));
     let workRoot: string | undefined;
+    let outputFile: string;
     let proc: TaskProcess;
     try {
       const dir = createWorkDir(this.config.stateDir, assignment.taskId, assignment.attempt, input.cwd);
       workRoot = dir.root;
+      outputFile = prepareStructuredOutput(dir.root);
       const command = tool.buildCommand(input, { workDir: dir.root, cwd: dir.cwd, hostEnv: this.config.hostEnv });
       proc = new TaskProcess({
         file: command.file,
         args: command.args,
-        env: buildTaskEnv(this.config.hostEnv, command.env, withSecretValues(input.env, secrets)),
+        // Set last: the file the agent reads is the one the task is told about, whatever its env says.
+        env: { ...buildTaskEnv(this.config.hostEnv, command.env, withSecretValues(input.env, secrets)), [outputEnvName]: outputFile },
         cwd: dir.cwd,
         timeoutSeconds: assignment.timeoutSeconds,
         killGraceMs: this.config.killGraceMs,
@@ -278,10 +282,12 @@ export class WorkerAgent {
         (exit) => {
           output.write(masker.flush());
           output.flush();
-          const outcome = outcomeOf(exit);
+          let outcome = outcomeOf(exit);
           const result: TaskResult = { exitCode: exit.exitCode, outputTail: output.tail(), durationMs: exit.durationMs };
           const error = errorOf(exit, assignment.timeoutSeconds);
           if (error) result.error = error;
+          // Only a process that ran to its end has its say; one cancelled or killed may have written half a file.
+          if (!exit.stoppedBy && !addStructuredOutput(result, readStructuredOutput(outputFile))) outcome = 'failed';
           this.logger.info(`finished ${key}: ${outcome} (exit ${exit.exitCode ?? `signal ${exit.signal}`}, ${exit.durationMs} ms)`);
           return this.finished(assignment, outcome, result);
         },
