@@ -23,8 +23,8 @@ import {
   type nodeCancelledV1,
   type nodeScheduledV1,
 } from '@agentyard/contracts';
-import { extractTrace, JetStreamEventContext, runWithTrace, type EventBatchItem, type EventBatchResult } from '@agentyard/messaging';
-import { forEachConcurrently, ROOT_LOGGER } from '@agentyard/service-kit';
+import { causedBy, handleBatchByKey as handleByKey, JetStreamEventContext, type EventBatchItem, type EventBatchResult } from '@agentyard/messaging';
+import { ROOT_LOGGER } from '@agentyard/service-kit';
 import type { Logger } from 'pino';
 import { AssignTaskHandler } from '../application/assign-task.handler';
 import { RecordWorkReportHandler } from '../application/record-work-report.handler';
@@ -32,7 +32,6 @@ import { RequeueWorkerTasksHandler } from '../application/requeue-worker-tasks.h
 import { WorkDispatcher } from '../application/work-dispatcher';
 import { WorkflowTaskHandler } from '../application/workflow-task.handler';
 import { consumedSubjects, consumerNames } from './event-consumers';
-import { causedBy } from './message-metadata';
 
 /**
  * The contracts' envelope, with metadata checked loosely: a producer adding a metadata field must
@@ -195,39 +194,4 @@ function typeIn(data: unknown): unknown {
 function taskIdIn(data: unknown): string {
   const taskId = (data as { taskId?: unknown } | null)?.taskId;
   return typeof taskId === 'string' ? taskId : '';
-}
-
-/** Groups of one key handled at once: enough to overlap round trips, within the pool's size. */
-const GROUPS_AT_ONCE = 16;
-
-/**
- * Handles a batch: items of one key one after the other in batch (stream) order, up to
- * GROUPS_AT_ONCE keys at once, each in its own message's trace. Per item: undefined when
- * handled, else its error (that message alone is redelivered, as with one-at-a-time handling).
- */
-async function handleByKey(
-  items: EventBatchItem[],
-  keyOf: (item: EventBatchItem) => string,
-  handle: (item: EventBatchItem) => Promise<void>,
-): Promise<unknown[]> {
-  const results: unknown[] = items.map(() => undefined);
-  const groups = new Map<string, number[]>();
-  items.forEach((item, i) => {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(i);
-    else groups.set(key, [i]);
-  });
-  // A group's items one after the other; each failure is recorded and the next item still runs.
-  await forEachConcurrently([...groups.values()], GROUPS_AT_ONCE, async (group) => {
-    for (const i of group) {
-      const item = items[i]!;
-      try {
-        await runWithTrace(extractTrace(item.headers), () => handle(item));
-      } catch (error) {
-        results[i] = error ?? new Error('handler failed');
-      }
-    }
-  });
-  return results;
 }
