@@ -4,6 +4,7 @@
  * a 500 or a half-written task.
  */
 import { z } from 'zod';
+import { text } from '../common/text';
 import { commandSubject, querySubject } from '../common/subjects';
 import { defineEvent, EventRegistry } from '../common/versioning';
 import { taskResultSchema, toolInputSchemas, toolNameSchema } from './tool-input.schemas';
@@ -22,11 +23,11 @@ export const taskRequirementsSchema = z
     minDiskMb: z.number().int().min(1).optional(),
     /** Worker labels that must all be present, e.g. ["gpu", "linux"]. */
     labels: z
-      .array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/))
+      .array(text().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/))
       .max(20)
       .optional(),
     /** Pin to one worker. */
-    workerId: z.string().max(64).optional(),
+    workerId: text().max(64).optional(),
   })
   .strict();
 export type TaskRequirements = z.infer<typeof taskRequirementsSchema>;
@@ -47,7 +48,7 @@ export const createTaskBodySchema = z
       .min(1, 'description is required')
       .max(taskLimits.descriptionMax, `description must be at most ${taskLimits.descriptionMax} characters`),
     tool: toolNameSchema,
-    input: z.record(z.string(), z.unknown()),
+    input: z.record(text(), z.unknown()),
     priority: z.number().int().min(0, 'priority must be 0–100').max(100, 'priority must be 0–100').default(taskLimits.priority.default),
     timeoutSeconds: z.number().int().min(taskLimits.timeoutSeconds.min).max(taskLimits.timeoutSeconds.max).default(taskLimits.timeoutSeconds.default),
     maxAttempts: z.number().int().min(taskLimits.maxAttempts.min).max(taskLimits.maxAttempts.max).default(taskLimits.maxAttempts.default),
@@ -93,24 +94,24 @@ export const terminalStatuses: readonly TaskStatus[] = ['succeeded', 'failed', '
 
 export const taskViewSchema = z
   .object({
-    id: z.string(),
-    ownerId: z.string(),
-    description: z.string(),
+    id: text(),
+    ownerId: text(),
+    description: text(),
     tool: toolNameSchema,
-    input: z.record(z.string(), z.unknown()),
+    input: z.record(text(), z.unknown()),
     priority: z.number().int(),
     status: taskStatusSchema,
     attempt: z.number().int(),
     maxAttempts: z.number().int(),
     timeoutSeconds: z.number().int(),
     requirements: taskRequirementsSchema,
-    workerId: z.string().nullable(),
+    workerId: text().nullable(),
     progress: z.number().int().min(0).max(100).nullable(),
     result: taskResultSchema.nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    startedAt: z.string().nullable(),
-    finishedAt: z.string().nullable(),
+    createdAt: text(),
+    updatedAt: text(),
+    startedAt: text().nullable(),
+    finishedAt: text().nullable(),
     version: z.number().int(),
   })
   .meta({ id: 'Task' });
@@ -122,7 +123,7 @@ export const listTasksQuerySchema = z
     status: z
       .union([
         z.array(taskStatusSchema),
-        z.string().transform((s, ctx) => {
+        text().transform((s, ctx) => {
           const parts = s.split(',');
           for (const p of parts) if (!(taskStatuses as readonly string[]).includes(p)) ctx.addIssue({ code: 'custom', message: `unknown status ${p}` });
           return parts as TaskStatus[];
@@ -130,19 +131,19 @@ export const listTasksQuerySchema = z
       ])
       .optional(),
     tool: toolNameSchema.optional(),
-    workerId: z.string().max(64).optional(),
-    q: z.string().max(200).optional(),
+    workerId: text().max(64).optional(),
+    q: text().max(200).optional(),
     createdFrom: z.iso.datetime({ offset: true }).optional(),
     createdTo: z.iso.datetime({ offset: true }).optional(),
     sort: z.enum(['created', '-created', 'priority', '-priority']).default('-created'),
     limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().max(500).optional(),
+    cursor: text().max(500).optional(),
   })
   .strict()
   .meta({ id: 'ListTasksQuery' });
 export type ListTasksQuery = z.infer<typeof listTasksQuerySchema>;
 
-export const taskPageSchema = z.object({ items: z.array(taskViewSchema), nextCursor: z.string().nullable() }).meta({ id: 'TaskPage' });
+export const taskPageSchema = z.object({ items: z.array(taskViewSchema), nextCursor: text().nullable() }).meta({ id: 'TaskPage' });
 export type TaskPage = z.infer<typeof taskPageSchema>;
 
 // Messages -------------------------------------------------------------------------------------
@@ -161,26 +162,26 @@ export const taskSubjects = {
 } as const;
 
 /** Every command and query carries the acting user; the service filters by it (no object-level leaks). */
-export const actorSchema = z.object({ userId: z.string().min(1) });
+export const actorSchema = z.object({ userId: text().min(1) });
 export const createTaskCommandSchema = z.object({ actor: actorSchema, task: createTaskBodySchema });
-export const taskRefCommandSchema = z.object({ actor: actorSchema, taskId: z.string().min(1).max(64) });
+export const taskRefCommandSchema = z.object({ actor: actorSchema, taskId: text().min(1).max(64) });
 export const updateTaskCommandSchema = taskRefCommandSchema.extend({ patch: updateTaskBodySchema });
 export const listTasksCommandSchema = z.object({ actor: actorSchema, query: listTasksQuerySchema });
 /** Pull mode: `{ workerId }` — the gateway has already authenticated the worker's credential. */
-export const pullTaskQuerySchema = z.object({ workerId: z.string().min(1).max(64) });
+export const pullTaskQuerySchema = z.object({ workerId: text().min(1).max(64) });
 
 // Events (stream `task-<id>`) ------------------------------------------------------------------
 
-const taskId = z.string();
+const taskId = text();
 export const taskCreatedV1 = defineEvent(
   'TaskCreated',
   1,
   z.object({
     taskId,
-    ownerId: z.string(),
-    description: z.string(),
+    ownerId: text(),
+    description: text(),
     tool: toolNameSchema,
-    input: z.record(z.string(), z.unknown()),
+    input: z.record(text(), z.unknown()),
     priority: z.number().int(),
     timeoutSeconds: z.number().int(),
     maxAttempts: z.number().int(),
@@ -198,16 +199,16 @@ export const taskQueuedV1 = defineEvent(
     attempt: z.number().int().min(1),
     reason: z.enum(['created', 'requeued', 'retried']),
     /** Backoff: do not assign before this instant. */
-    notBefore: z.string().optional(),
+    notBefore: text().optional(),
   }),
 );
-export const taskUpdatedV1 = defineEvent('TaskUpdated', 1, z.object({ taskId, description: z.string().optional(), priority: z.number().int().optional() }));
+export const taskUpdatedV1 = defineEvent('TaskUpdated', 1, z.object({ taskId, description: text().optional(), priority: z.number().int().optional() }));
 export const taskAssignedV1 = defineEvent(
   'TaskAssigned',
   1,
-  z.object({ taskId, workerId: z.string(), attempt: z.number().int(), allocationId: z.string(), leaseExpiresAt: z.string() }),
+  z.object({ taskId, workerId: text(), attempt: z.number().int(), allocationId: text(), leaseExpiresAt: text() }),
 );
-export const taskStartedV1 = defineEvent('TaskStarted', 1, z.object({ taskId, workerId: z.string(), attempt: z.number().int(), startedAt: z.string() }));
+export const taskStartedV1 = defineEvent('TaskStarted', 1, z.object({ taskId, workerId: text(), attempt: z.number().int(), startedAt: text() }));
 /** Lease expiry, worker loss or a worker handing the task back: back to the queue or, out of attempts, failed. */
 export const taskRequeuedV1 = defineEvent(
   'TaskRequeued',
@@ -216,25 +217,21 @@ export const taskRequeuedV1 = defineEvent(
     taskId,
     fromAttempt: z.number().int(),
     reason: z.enum(['lease-expired', 'worker-lost', 'handed-back', 'heartbeat-silence']),
-    workerId: z.string().nullable(),
+    workerId: text().nullable(),
   }),
 );
-export const taskSucceededV1 = defineEvent('TaskSucceeded', 1, z.object({ taskId, attempt: z.number().int(), workerId: z.string(), result: taskResultSchema }));
+export const taskSucceededV1 = defineEvent('TaskSucceeded', 1, z.object({ taskId, attempt: z.number().int(), workerId: text(), result: taskResultSchema }));
 export const taskFailedV1 = defineEvent(
   'TaskFailed',
   1,
-  z.object({ taskId, attempt: z.number().int(), workerId: z.string().nullable(), result: taskResultSchema.nullable(), reason: z.string() }),
+  z.object({ taskId, attempt: z.number().int(), workerId: text().nullable(), result: taskResultSchema.nullable(), reason: text() }),
 );
 export const taskTimedOutV1 = defineEvent(
   'TaskTimedOut',
   1,
-  z.object({ taskId, attempt: z.number().int(), kind: z.enum(['queue', 'run', 'heartbeat']), workerId: z.string().nullable() }),
+  z.object({ taskId, attempt: z.number().int(), kind: z.enum(['queue', 'run', 'heartbeat']), workerId: text().nullable() }),
 );
-export const taskCancelledV1 = defineEvent(
-  'TaskCancelled',
-  1,
-  z.object({ taskId, attempt: z.number().int(), workerId: z.string().nullable(), byUserId: z.string() }),
-);
+export const taskCancelledV1 = defineEvent('TaskCancelled', 1, z.object({ taskId, attempt: z.number().int(), workerId: text().nullable(), byUserId: text() }));
 /** A report (start, result) from an attempt that is no longer current: recorded for auditors, ignored otherwise. */
 export const taskReportRejectedV1 = defineEvent(
   'TaskReportRejected',
@@ -243,14 +240,14 @@ export const taskReportRejectedV1 = defineEvent(
     taskId,
     attempt: z.number().int(),
     currentAttempt: z.number().int(),
-    workerId: z.string(),
+    workerId: text(),
     report: z.enum(['started', 'result']),
-    reason: z.string(),
+    reason: text(),
   }),
 );
 
 /** Hidden from lists and queries (the stream stays for auditors). Only a finished task can be deleted. */
-export const taskDeletedV1 = defineEvent('TaskDeleted', 1, z.object({ taskId, byUserId: z.string() }));
+export const taskDeletedV1 = defineEvent('TaskDeleted', 1, z.object({ taskId, byUserId: text() }));
 
 export const taskEvents = new EventRegistry().register(
   taskDeletedV1,

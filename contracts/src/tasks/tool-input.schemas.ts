@@ -4,6 +4,7 @@
  * (and keep resident) every task schema.
  */
 import { z } from 'zod';
+import { text } from '../common/text';
 
 /**
  * `noop` does nothing and succeeds: it checks the whole pipeline (queue → allocation → agent →
@@ -13,7 +14,7 @@ export const toolNames = ['shell', 'claude-code', 'gemini-cli', 'ollama', 'claud
 export const toolNameSchema = z.enum(toolNames, { error: `tool must be one of: ${toolNames.join(', ')}` });
 export type ToolName = z.infer<typeof toolNameSchema>;
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment variable names are letters, digits and _');
+const envName = text().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment variable names are letters, digits and _');
 
 /** Input of the `shell` tool: one command line run by /bin/sh -c in the task's working dir. */
 export const shellInputSchema = z
@@ -28,7 +29,7 @@ export const shellInputSchema = z
       .max(1024)
       .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'cwd must be relative and stay inside the task directory')
       .optional(),
-    env: z.record(envName, z.string().max(32 * 1024)).optional(),
+    env: z.record(envName, text().max(32 * 1024)).optional(),
   })
   .strict();
 export type ShellInput = z.infer<typeof shellInputSchema>;
@@ -40,7 +41,7 @@ export const promptInputSchema = z
       .string()
       .min(1, 'prompt is required')
       .max(256 * 1024),
-    model: z.string().max(200).optional(),
+    model: text().max(200).optional(),
     cwd: shellInputSchema.shape.cwd,
     env: shellInputSchema.shape.env,
   })
@@ -63,11 +64,11 @@ export const toolInputSchemas: Record<ToolName, z.ZodType> = {
 export const taskResultSchema = z.object({
   exitCode: z.number().int().nullable(),
   /** The last 64 KiB of output. */
-  outputTail: z.string().max(64 * 1024),
+  outputTail: text().max(64 * 1024),
   durationMs: z.number().int().min(0),
-  error: z.string().max(4096).optional(),
+  error: text().max(4096).optional(),
   artifacts: z
-    .array(z.object({ name: z.string(), bytes: z.number().int(), sha256: z.string() }))
+    .array(z.object({ name: text(), bytes: z.number().int(), sha256: text() }))
     .max(100)
     .optional(),
 });

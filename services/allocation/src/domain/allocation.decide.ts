@@ -16,6 +16,7 @@
  *    (`waitsOnlyForASlot`): allocation records no deferral for it.
  */
 import {
+  notAllowedForOwner,
   scoreWeights,
   type Candidate,
   type Heartbeat,
@@ -84,8 +85,8 @@ export type AllocationOutcome = { kind: 'decided'; workerId: string; candidates:
 /** Stable part of the capacity filter's reason. */
 export const NO_FREE_SLOT = 'no free slot';
 
-/** Stable part of the permission filter's reason (the task owner's view hides such candidates). */
-export const NOT_ALLOWED = "not allowed for the task's owner";
+/** Stable part of the permission filter's reason (the task owner's view hides such candidates: contracts' candidatesVisibleToOwner). */
+export const NOT_ALLOWED = notAllowedForOwner;
 /** A decision not confirmed by TaskAssigned within this long stops holding a slot. */
 export const DECISION_HOLD_MS = 60_000;
 /** Affinity counts the owner's tasks placed on a worker within this window… */
