@@ -7,8 +7,7 @@ import { z } from 'zod';
 import { uuidSource } from '../common/ids';
 import { text } from '../common/text';
 
-export const usernameSchema = z
-  .string()
+export const usernameSchema = text()
   .min(3, 'username must be at least 3 characters')
   .max(32, 'username must be at most 32 characters')
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'username may use letters, digits, ".", "_" and "-", starting with a letter or digit');

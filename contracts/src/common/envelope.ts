@@ -12,8 +12,7 @@ export const correlationMetadataSchema = z
     causationId: text().min(1),
     userId: text().min(1).optional(),
     /** W3C trace context: `00-<trace-id>-<span-id>-<flags>`. */
-    traceparent: z
-      .string()
+    traceparent: text()
       .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
       .optional(),
   })

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { DomainError, parseOrThrow } from './errors';
 import { findUnstorableText, isStorableText, text, unstorableTextMessage } from './text';
 import { createTaskBodySchema, listTasksQuerySchema } from '../tasks/task.schemas';
@@ -54,7 +55,7 @@ describe('the contracts refuse unstorable text with a 400 naming the field', () 
     ['a login name', loginBodySchema, { username: `ada${NUL}`, password: 'whatever' }, 'username'],
     ['a registration password', registerBodySchema, { username: 'ada', email: 'a@example.com', password: `long enough ${LONE_LOW}` }, 'password'],
     ['?q=', listTasksQuerySchema, { q: `find ${NUL}` }, 'q'],
-  ])('%s', (_name, schema, value, field) => {
+  ] as Array<[string, z.ZodType, unknown, string]>)('%s', (_name, schema, value, field) => {
     const fields = fieldsOf(() => parseOrThrow(schema, value));
     expect(fields).toEqual([field]);
     expect(() => parseOrThrow(schema, value)).toThrow(unstorableTextMessage);
@@ -68,7 +69,7 @@ describe('the contracts refuse unstorable text with a 400 naming the field', () 
   it.each([
     ['a worker hostname', registerWorkerBodySchema, 'hostname', `host${NUL}`],
     ['a heartbeat tool version', heartbeatSchema, 'tools', [{ name: 'shell', version: `1${LONE_HIGH}` }]],
-  ])('%s, also when parsed directly (messages a service reads with safeParse)', (_name, schema, key, bad) => {
+  ] as Array<[string, z.ZodType, string, unknown]>)('%s, also when parsed directly (messages a service reads with safeParse)', (_name, schema, key, bad) => {
     const result = schema.safeParse({ [key]: bad });
     expect(result.success).toBe(false);
     expect(result.error!.issues.some((i) => i.message === unstorableTextMessage)).toBe(true);

@@ -43,10 +43,7 @@ export const taskLimits = {
 
 export const createTaskBodySchema = z
   .object({
-    description: z
-      .string()
-      .min(1, 'description is required')
-      .max(taskLimits.descriptionMax, `description must be at most ${taskLimits.descriptionMax} characters`),
+    description: text().min(1, 'description is required').max(taskLimits.descriptionMax, `description must be at most ${taskLimits.descriptionMax} characters`),
     tool: toolNameSchema,
     input: z.record(text(), z.unknown()),
     priority: z.number().int().min(0, 'priority must be 0–100').max(100, 'priority must be 0–100').default(taskLimits.priority.default),

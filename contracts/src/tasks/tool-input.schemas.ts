@@ -19,13 +19,11 @@ const envName = text().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment vari
 /** Input of the `shell` tool: one command line run by /bin/sh -c in the task's working dir. */
 export const shellInputSchema = z
   .object({
-    command: z
-      .string()
+    command: text()
       .min(1, 'command is required')
       .max(64 * 1024, 'command must be at most 64 KiB'),
     /** Relative to the task's working directory; `..` may not escape it. */
-    cwd: z
-      .string()
+    cwd: text()
       .max(1024)
       .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'cwd must be relative and stay inside the task directory')
       .optional(),
@@ -37,8 +35,7 @@ export type ShellInput = z.infer<typeof shellInputSchema>;
 /** Input of the prompt-driven tools (claude-code, gemini-cli, ollama, API tools). */
 export const promptInputSchema = z
   .object({
-    prompt: z
-      .string()
+    prompt: text()
       .min(1, 'prompt is required')
       .max(256 * 1024),
     model: text().max(200).optional(),

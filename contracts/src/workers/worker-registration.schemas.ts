@@ -57,8 +57,7 @@ export const workerCredentialPattern = new RegExp(`^ayw_${uuidSource}\\.[A-Za-z0
 export const registerWorkerBodySchema = z
   .object({
     token: text().regex(registrationTokenPattern, 'token is not a registration token (expected ayr_…)'),
-    name: z
-      .string()
+    name: text()
       .min(1)
       .max(100)
       .regex(/^[\w.@ -]+$/, 'name may use letters, digits, space and _.@-'),
