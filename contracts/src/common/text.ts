@@ -47,3 +47,19 @@ export function findUnstorableText(value: unknown, path: (string | number)[] = [
   }
   return undefined;
 }
+
+/**
+ * An ISO 8601 date-time with an offset that Postgres' `timestamptz` accepts: year 1 to 9999 in
+ * UTC (`0000-…` is valid ISO but no year Postgres knows, a 500 before).
+ */
+export function timestamp(): z.ZodISODateTime {
+  return z.iso.datetime({ offset: true }).refine(isStorableTimestamp, { message: 'must be a date-time between the years 1 and 9999' });
+}
+
+/** True when `value` is a date-time whose UTC year lies in 1…9999. */
+export function isStorableTimestamp(value: string): boolean {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) return false;
+  const year = new Date(ms).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+}

@@ -4,7 +4,7 @@
  * a 500 or a half-written task.
  */
 import { z } from 'zod';
-import { text } from '../common/text';
+import { text, timestamp } from '../common/text';
 import { commandSubject, querySubject } from '../common/subjects';
 import { defineEvent, EventRegistry } from '../common/versioning';
 import { taskResultSchema, toolInputSchemas, toolNameSchema } from './tool-input.schemas';
@@ -130,8 +130,8 @@ export const listTasksQuerySchema = z
     tool: toolNameSchema.optional(),
     workerId: text().max(64).optional(),
     q: text().max(200).optional(),
-    createdFrom: z.iso.datetime({ offset: true }).optional(),
-    createdTo: z.iso.datetime({ offset: true }).optional(),
+    createdFrom: timestamp().optional(),
+    createdTo: timestamp().optional(),
     sort: z.enum(['created', '-created', 'priority', '-priority']).default('-created'),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: text().max(500).optional(),

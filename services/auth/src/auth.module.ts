@@ -7,7 +7,7 @@ import { AUTH_EVENT_LOG, type AuthEventLog } from './application/auth-event-log'
 import { ChangePasswordHandler } from './application/change-password.handler';
 import { GetUserQuery } from './application/get-user.query';
 import { LoginHandler } from './application/login.handler';
-import { LogoutHandler, REVOCATION_LIST } from './application/logout.handler';
+import { LogoutHandler, REVOCATION_LIST, REVOKED_FAMILIES } from './application/logout.handler';
 import { RefreshSessionHandler } from './application/refresh-session.handler';
 import { RegisterUserHandler } from './application/register-user.handler';
 import { SessionIssuer } from './application/session-issuer';
@@ -26,6 +26,8 @@ export interface AuthDeps {
   tokens: TokenIssuer;
   limiter: LoginRateLimiter;
   revocations: RevocationList;
+  /** Revoked session families (contracts' revokedFamiliesBucket). */
+  revokedFamilies: RevocationList;
   events: AuthEventLog;
   onShutdown: () => Promise<void>;
 }
@@ -43,6 +45,7 @@ export class AuthModule {
         { provide: TokenIssuer, useValue: deps.tokens },
         { provide: LoginRateLimiter, useValue: deps.limiter },
         { provide: REVOCATION_LIST, useValue: deps.revocations },
+        { provide: REVOKED_FAMILIES, useValue: deps.revokedFamilies },
         { provide: AUTH_EVENT_LOG, useValue: deps.events },
         UserRepository,
         SessionRepository,

@@ -1,16 +1,31 @@
 /*
  * Who may see what, for the WebSocket (brief §10: no object-level leaks). Built from the event
  * feed: TaskCreated gives a task's owner, WorkerRegistered/WorkerRoleGranted a worker's users,
- * TaskAssigned a task's current attempt and worker (output of older attempts, or sent by another
- * worker than the one running the attempt, is not forwarded). For ids
- * seen before this gateway started, it asks the owning service with the user as actor — a 404
- * means "not yours" — and caches the answer. Maps are bounded (oldest dropped first).
+ * TaskAssigned a task's current attempt and the worker running it, and the events that end an
+ * attempt (requeued, finished, cancelled, deleted, queued again) say that nobody runs it any
+ * more. Live output is forwarded only from a worker KNOWN to run the task's current attempt: for
+ * a task this gateway has not seen assigned (it started following later, or a chunk beat
+ * TaskAssigned to it), it asks the tasks service (GetTask, as the owner) instead of trusting the
+ * chunk. For ids seen before this gateway started, it asks the owning service with the user as
+ * actor — a 404 means "not yours" — and caches the answer. Maps are bounded (oldest dropped
+ * first), and concurrent questions about one task share one request.
+ * Tested in test/edge-security.e2e.spec.ts ("live output").
  */
-import { DomainError, taskSubjects, workerSubjects, type Envelope } from '@agentyard/contracts';
+import { DomainError, taskSubjects, taskViewSchema, workerSubjects, type Envelope, type TaskView } from '@agentyard/contracts';
 import type { NatsRpcClient } from '@agentyard/messaging';
 import { setBounded } from '@agentyard/service-kit';
 
 const LIMIT = 200_000;
+
+/** Who runs a task's current attempt; `running: false` once nobody does (queued, finished). */
+export interface TaskRun {
+  attempt: number;
+  workerId: string | null;
+  running: boolean;
+}
+
+/** Events after which no worker runs the task until the next TaskAssigned. */
+const attemptEnded = new Set(['TaskQueued', 'TaskRequeued', 'TaskSucceeded', 'TaskFailed', 'TaskTimedOut', 'TaskCancelled', 'TaskDeleted']);
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
   setBounded(map, key, value, LIMIT);
@@ -18,7 +33,9 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
 
 export class OwnershipIndex {
   private readonly taskOwner = new Map<string, string>();
-  private readonly taskRun = new Map<string, { attempt: number; workerId: string }>();
+  private readonly taskRun = new Map<string, TaskRun>();
+  /** GetTask requests under way, by task id: a burst of chunks for one task asks once. */
+  private readonly fetching = new Map<string, Promise<TaskView | undefined>>();
   private readonly workerUsers = new Map<string, Set<string>>();
   /** `${userId}:${kind}:${id}` → verdict from asking the owning service. */
   private readonly asked = new Map<string, boolean>();
@@ -33,7 +50,7 @@ export class OwnershipIndex {
         remember(this.taskOwner, String(d.taskId), String(d.ownerId));
         break;
       case 'TaskAssigned':
-        remember(this.taskRun, String(d.taskId), { attempt: Number(d.attempt), workerId: String(d.workerId) });
+        remember(this.taskRun, String(d.taskId), { attempt: Number(d.attempt), workerId: String(d.workerId), running: true });
         break;
       case 'WorkerRegistered':
         remember(this.workerUsers, String(d.workerId), new Set([String(d.ownerId)]));
@@ -46,6 +63,10 @@ export class OwnershipIndex {
         break;
       }
       default:
+        if (attemptEnded.has(event.type)) {
+          const run = this.taskRun.get(String(d.taskId));
+          remember(this.taskRun, String(d.taskId), { attempt: run?.attempt ?? Number(d.attempt ?? 0), workerId: run?.workerId ?? null, running: false });
+        }
         break;
     }
   }
@@ -54,19 +75,56 @@ export class OwnershipIndex {
   forget(): void {
     this.taskOwner.clear();
     this.taskRun.clear();
+    this.fetching.clear();
     this.workerUsers.clear();
     this.asked.clear();
   }
 
-  /** The current attempt of a task and the worker it was assigned to, when known. */
-  runOf(taskId: string): { attempt: number; workerId: string } | undefined {
+  /** The current attempt of a task and whether a worker runs it, when known. */
+  runOf(taskId: string): TaskRun | undefined {
     return this.taskRun.get(taskId);
+  }
+
+  /**
+   * Whether `workerId` runs attempt `attempt` of the task right now. When the events have not
+   * told this gateway, it asks the tasks service as `ownerId` (who must be the task's owner);
+   * unknown or unreachable is a no.
+   */
+  async runsCurrentAttempt(ownerId: string, taskId: string, attempt: number, workerId: string): Promise<boolean> {
+    let run = this.taskRun.get(taskId);
+    if (run === undefined) {
+      await this.fetchTask(ownerId, taskId).catch(() => undefined);
+      run = this.taskRun.get(taskId);
+    }
+    return run !== undefined && run.running && run.attempt === attempt && run.workerId === workerId;
   }
 
   async mayUserSeeTask(userId: string, taskId: string): Promise<boolean> {
     const owner = this.taskOwner.get(taskId);
     if (owner !== undefined) return owner === userId;
-    return this.ask(userId, 'task', taskId, () => this.rpc.request(taskSubjects.get, { actor: { userId }, taskId }, { timeoutMs: 2_000 }));
+    return this.ask(userId, 'task', taskId, () => this.fetchTask(userId, taskId));
+  }
+
+  /**
+   * GetTask as `userId` (throws NOT_FOUND when it is not theirs). What it says about the owner
+   * and the current attempt is learnt — unless an event said otherwise meanwhile (events are newer).
+   */
+  private fetchTask(userId: string, taskId: string): Promise<TaskView | undefined> {
+    const key = `${userId}:${taskId}`;
+    const pending = this.fetching.get(key);
+    if (pending) return pending;
+    const request = this.rpc
+      .request(taskSubjects.get, { actor: { userId }, taskId }, { timeoutMs: 2_000, schema: taskViewSchema })
+      .then((view) => {
+        if (!this.taskOwner.has(taskId)) remember(this.taskOwner, taskId, view.ownerId);
+        if (!this.taskRun.has(taskId)) {
+          remember(this.taskRun, taskId, { attempt: view.attempt, workerId: view.workerId, running: view.status === 'assigned' || view.status === 'running' });
+        }
+        return view;
+      })
+      .finally(() => this.fetching.delete(key));
+    this.fetching.set(key, request);
+    return request;
   }
 
   async mayUserSeeWorker(userId: string, workerId: string): Promise<boolean> {
