@@ -82,7 +82,7 @@ describe('AccessTokenVerifier', () => {
     await expect(verifier.verify(token)).resolves.toMatchObject({ jti: 't6' });
   });
 
-  it("refuses every token of a revoked session family, remembered or new, and leaves other families alone", async () => {
+  it('refuses every token of a revoked session family, remembered or new, and leaves other families alone', async () => {
     const remembered = await sign(first, 't7', 900, 'fam-a');
     await verifier.verify(remembered);
     const other = await sign(first, 't8', 900, 'fam-b');

@@ -41,7 +41,11 @@ describe('loadConfig', () => {
     });
 
     it('takes a comma-separated list of addresses and CIDRs', () => {
-      expect(loadConfig(baseConfigSchema, { TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,fd00::/8' }).TRUSTED_PROXIES).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8']);
+      expect(loadConfig(baseConfigSchema, { TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,fd00::/8' }).TRUSTED_PROXIES).toEqual([
+        '10.0.0.0/8',
+        '127.0.0.1',
+        'fd00::/8',
+      ]);
     });
 
     it.each(['ingress.local', '10.0.0.0/33', '10.0.0.1/8/1', '*'])('refuses %s, naming it', (bad) => {

@@ -36,11 +36,13 @@ export async function serveInternalEndpoints(options: {
     }
     if (path === '/health/live') return send(200, 'application/json', JSON.stringify({ status: 'ok' }));
     if (path === '/health/ready') {
-      void options.health.run().then(({ ok, checks }) =>
-        ok
-          ? send(200, 'application/json', JSON.stringify({ status: 'ok', checks }))
-          : send(503, 'application/json', JSON.stringify({ error: 'UNAVAILABLE', message: 'not ready', details: checks })),
-      );
+      void options.health
+        .run()
+        .then(({ ok, checks }) =>
+          ok
+            ? send(200, 'application/json', JSON.stringify({ status: 'ok', checks }))
+            : send(503, 'application/json', JSON.stringify({ error: 'UNAVAILABLE', message: 'not ready', details: checks })),
+        );
       return;
     }
     send(404, 'application/json', JSON.stringify({ error: 'NOT_FOUND', message: 'no such endpoint' }));

@@ -19,11 +19,7 @@ const cursorSchema = z.object({ s: z.enum(['created', '-created', 'priority', '-
 /** A created_at key: a date-time Postgres' timestamptz can hold. */
 const createdKey = timestamp();
 /** A priority key: an integer in the range a task's priority has. */
-const priorityKey = z
-  .number()
-  .int()
-  .min(taskLimits.priority.min)
-  .max(taskLimits.priority.max);
+const priorityKey = z.number().int().min(taskLimits.priority.min).max(taskLimits.priority.max);
 
 export function encodeCursor(sort: Sort, row: Pick<TaskViewRow, 'createdAt' | 'priority' | 'id'>): string {
   const key = sort.endsWith('created') ? row.createdAt : row.priority;
