@@ -6,7 +6,7 @@
     var t = JSON.parse(localStorage.getItem('agentyard.preferences') || '{}').theme || 'system';
     var dark = t === 'dark' || (t === 'system' && matchMedia('(prefers-color-scheme: dark)').matches);
     document.documentElement.dataset.theme = dark ? 'dark' : 'light';
-  } catch (e) {
+  } catch {
     document.documentElement.dataset.theme = 'light';
   }
 })();

@@ -49,7 +49,8 @@ async function main(): Promise<void> {
   const apiTokens = new ApiTokenResolver(rpc, config.API_TOKEN_CACHE_TTL_MS);
   const hub = new LiveEventsHub(verifier, apiTokens, feed, new OwnershipIndex(rpc), nc, { revokedFamilies, allowedOrigins: config.CORS_ORIGINS });
   await hub.start(); // watches revoked sessions at once; the feed starts with the first authenticated WebSocket
-  let internal: InternalEndpoints | undefined;
+  /** The internal port's server, started once the public port listens (closed on shutdown). */
+  const internal: { endpoints?: InternalEndpoints } = {};
 
   const app = await bootstrapService({
     name: 'gateway',
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
       verifier,
       apiTokens,
       onShutdown: async () => {
-        await internal?.close();
+        await internal.endpoints?.close();
         await hub.close();
         await feed.stop();
         await drainNats(nc);
@@ -87,8 +88,8 @@ async function main(): Promise<void> {
     },
   });
   // /metrics is not on the public port: Prometheus scrapes it here, with health, on HTTP_PORT.
-  internal = await serveInternalEndpoints({ port: config.HTTP_PORT, metrics: app.get(MetricsRegistry), health: app.get(HealthRegistry) });
-  logger.info({ port: config.PORT, internalPort: internal.port }, 'gateway listening');
+  internal.endpoints = await serveInternalEndpoints({ port: config.HTTP_PORT, metrics: app.get(MetricsRegistry), health: app.get(HealthRegistry) });
+  logger.info({ port: config.PORT, internalPort: internal.endpoints.port }, 'gateway listening');
 }
 
 runMain('gateway', main);
