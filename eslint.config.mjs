@@ -48,6 +48,20 @@ export default tseslint.config(
     },
   },
   {
+    // Every string schema of the contracts refuses what Postgres cannot store (common/text.ts).
+    files: ['contracts/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='z'][callee.property.name='string']",
+          message: 'use text() from contracts/src/common/text.ts: it refuses NUL and unpaired surrogates, which Postgres cannot store',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', 'bench/**', 'infra/**', '*.config.js', '**/bin/*.js'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root, sleep } from './bench-platform.mjs';
+import { ensureRedisServer } from '../../infra/scripts/ensure-system-deps.mjs';
 
 const require = createRequire(import.meta.url);
 const infra = require(join(root, 'services/libs/local-infra/dist/index.js'));
@@ -51,7 +52,10 @@ export async function benchBullmq({ rate, seconds, burst, workers: workerCount, 
   const port = await infra.freePort();
   const dir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
   const persistence = durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-  const redis = spawn('redis-server', ['--port', String(port), '--save', '', ...persistence, '--dir', dir], { stdio: 'ignore' });
+  // tasks.bench.mjs resolves (or installs) it before starting anything; other callers here.
+  const redis = spawn(process.env.REDIS_SERVER_BIN ?? ensureRedisServer(), ['--port', String(port), '--save', '', ...persistence, '--dir', dir], {
+    stdio: 'ignore',
+  });
   await infra.waitForPort(port);
   const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
   const starts = new Map();

@@ -14,8 +14,17 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, root, sleep, startBenchPlatform } from './bench-platform.mjs';
-import { benchBullmq, paced, pct } from './bullmq-peer.mjs';
+import { ensureRedisServer } from '../../infra/scripts/ensure-system-deps.mjs';
+
+// Before anything starts: the BullMQ peer needs redis-server (a fresh machine has none).
+try {
+  process.env.REDIS_SERVER_BIN = ensureRedisServer();
+} catch (e) {
+  process.stderr.write(`bench:tasks cannot run: ${e.message}\n`);
+  process.exit(1);
+}
+const { api, root, sleep, startBenchPlatform } = await import('./bench-platform.mjs');
+const { benchBullmq, paced, pct } = await import('./bullmq-peer.mjs');
 
 const require = createRequire(import.meta.url);
 const pg = require('pg');

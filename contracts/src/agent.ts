@@ -7,6 +7,7 @@ export * from './common/envelope';
 export * from './common/errors';
 export * from './common/ids';
 export * from './common/subjects';
+export * from './common/text';
 export * from './tasks/tool-input.schemas';
 export * from './secrets/secret-ref';
 export * from './workers/worker-registration.schemas';

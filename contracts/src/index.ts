@@ -3,6 +3,7 @@ export * from './common/envelope';
 export * from './common/errors';
 export * from './common/ids';
 export * from './common/subjects';
+export * from './common/text';
 export * from './common/versioning';
 export * from './auth/auth.http';
 export * from './auth/auth.messages';

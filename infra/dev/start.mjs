@@ -31,8 +31,9 @@ const services = [
   { name: 'workers', db: 'agentyard_workers', httpPort: 3103 },
   { name: 'tasks', db: 'agentyard_tasks', httpPort: 3102 },
   { name: 'allocation', db: 'agentyard_allocation', httpPort: 3104 },
-  { name: 'workflows', db: 'agentyard_workflows', httpPort: 3105 },
-  { name: 'gateway', httpPort: PORT },
+  { name: 'workflows', db: 'agentyard_workflows', httpPort: 3106 },
+  // The gateway's API and dashboard are on PORT; its health and metrics on httpPort, like the others.
+  { name: 'gateway', httpPort: 3105 },
 ].filter((s) => {
   const built = existsSync(join(root, 'services', s.name, 'dist', 'main.js'));
   if (!built) log(`skipping ${s.name}: not built (services/${s.name}/src/main.ts does not exist yet)`);

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { isAddressOrCidr } from '@agentyard/service-kit';
 
 const ROOT = resolve(__dirname, '../..');
 const K8S = join(ROOT, 'k8s');
@@ -329,6 +330,20 @@ describe('docker-compose.yml', () => {
         expect(env.CORS_ORIGINS).toBeDefined();
         expect(env.DATABASE_URL).toBeUndefined();
       });
+
+      it('serves metrics on an internal HTTP_PORT that is not published, and Prometheus scrapes that one', () => {
+        expect(env.HTTP_PORT).toBeDefined();
+        expect(env.HTTP_PORT).not.toBe(env.PORT);
+        expect((svc.ports as string[]).some((p) => String(p).endsWith(`:${env.HTTP_PORT}`))).toBe(false);
+        const prometheus = parseOne(join(ROOT, 'infra/prometheus/prometheus.yml'));
+        const targets: string[] = (prometheus.scrape_configs as Obj[]).flatMap((c) => (c.static_configs ?? []).flatMap((sc: Obj) => sc.targets ?? []));
+        expect(targets).toContain(`gateway:${env.HTTP_PORT}`);
+        expect(targets).not.toContain(`gateway:${env.PORT}`);
+      });
+
+      it('trusts no forwarding proxy unless told (TRUSTED_PROXIES, empty by default)', () => {
+        expect(env.TRUSTED_PROXIES).toBe('${TRUSTED_PROXIES:-}');
+      });
     } else {
       it('uses its own database, created by init.sql, and waits for Postgres', () => {
         const db = dbNameOf(String(env.DATABASE_URL).replace(/\$\{[^}]*\}/g, 'x'));
@@ -506,6 +521,33 @@ describe('k8s manifests', () => {
       ({ doc }) => JSON.stringify(doc.data ?? {}).includes('SECRETS_MASTER_KEY') || JSON.stringify(doc.stringData ?? {}).includes('SECRETS_MASTER_KEY'),
     );
     expect(inGit.map(({ file }) => file)).toEqual([]);
+  });
+
+  it("the gateway's metrics are scraped on its internal port, which its Service does not expose", () => {
+    const gateway = ofKind(baseObjects, 'Deployment').find((d) => d.metadata?.name === 'gateway')!;
+    const container: Obj = gateway.spec.template.spec.containers[0];
+    const scrapePort = Number(gateway.spec.template.metadata.annotations['prometheus.io/port']);
+    const cm = ofKind(baseObjects, 'ConfigMap').find((c) => c.metadata?.name === 'agentyard-config');
+    expect(scrapePort).toBe(Number(cm!.data.HTTP_PORT));
+    const declared: Obj | undefined = (container.ports as Obj[]).find((p) => p.containerPort === scrapePort);
+    expect(declared).toBeDefined();
+    expect(scrapePort).not.toBe(Number(container.env.find((e: Obj) => e.name === 'PORT')?.value));
+    const service = ofKind(baseObjects, 'Service').find((s) => s.spec?.selector?.['app.kubernetes.io/name'] === 'gateway')!;
+    for (const p of service.spec.ports as Obj[]) expect([declared!.name, declared!.containerPort]).not.toContain(p.targetPort);
+  });
+
+  it('trusts no forwarding proxy in the base, and each overlay names its ingress network in TRUSTED_PROXIES', () => {
+    const cm = ofKind(baseObjects, 'ConfigMap').find((c) => c.metadata?.name === 'agentyard-config');
+    expect(cm!.data.TRUSTED_PROXIES).toBe('');
+    for (const overlay of ['dev', 'production']) {
+      const patch = parseOne(join(K8S, 'overlays', overlay, 'patches/config.yaml'));
+      const entries = String(patch.data?.TRUSTED_PROXIES ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
+      expect({ overlay, entries: entries.length > 0 }).toEqual({ overlay, entries: true });
+      for (const e of entries) expect({ overlay, e, valid: isAddressOrCidr(e) }).toEqual({ overlay, e, valid: true });
+    }
   });
 
   it('the database Secret is a clearly marked placeholder whose databases match init.sql', () => {

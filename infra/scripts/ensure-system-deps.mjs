@@ -1,5 +1,6 @@
-// Makes sure nats-server exists (tests and `npm start` need a real one). On Debian/Ubuntu as root
-// it installs the distribution package; elsewhere it prints the one-line install hint and fails.
+// Makes sure nats-server exists (tests and `npm start` need a real one), and redis-server for the
+// tasks benchmark's BullMQ peer. On Debian/Ubuntu as root it installs the distribution package;
+// elsewhere (or with AGENTYARD_NO_INSTALL=1) it throws the one-line install hint instead.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -16,6 +17,7 @@ export function findNatsServer() {
 }
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
+const mayInstall = () => isRoot() && existsSync('/usr/bin/apt-get') && process.env.AGENTYARD_NO_INSTALL !== '1';
 
 function aptInstall(pkg) {
   process.stdout.write(`installing ${pkg} from Debian packages (apt-get)…\n`);
@@ -32,7 +34,7 @@ function aptInstall(pkg) {
 export function ensureNatsServer() {
   let bin = findNatsServer();
   if (bin) return bin;
-  if (isRoot() && existsSync('/usr/bin/apt-get')) {
+  if (mayInstall()) {
     aptInstall('nats-server');
     bin = findNatsServer();
     if (bin) return bin;
@@ -45,9 +47,32 @@ export function ensureChromium() {
   const candidates = [process.env.CHROMIUM_BIN, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean);
   const found = () => candidates.find((c) => existsSync(c));
   if (found()) return found();
-  if (isRoot() && existsSync('/usr/bin/apt-get')) {
+  if (mayInstall()) {
     aptInstall('chromium');
     if (found()) return found();
   }
   throw new Error('Chromium is missing (the dashboard tests drive it): Debian/Ubuntu `sudo apt-get install -y chromium`');
+}
+
+/** redis-server: REDIS_SERVER_BIN when set (and only it), else the first on PATH or in the usual dirs. */
+export function findRedisServer() {
+  if (process.env.REDIS_SERVER_BIN) return existsSync(process.env.REDIS_SERVER_BIN) ? process.env.REDIS_SERVER_BIN : undefined;
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/sbin', '/usr/local/bin']) {
+    if (dir && existsSync(`${dir}/redis-server`)) return `${dir}/redis-server`;
+  }
+  return undefined;
+}
+
+/** Returns the redis-server path (the tasks benchmark's BullMQ peer), installing Debian's package as root. */
+export function ensureRedisServer() {
+  let bin = findRedisServer();
+  if (bin) return bin;
+  if (mayInstall() && !process.env.REDIS_SERVER_BIN) {
+    aptInstall('redis-server');
+    bin = findRedisServer();
+    if (bin) return bin;
+  }
+  throw new Error(
+    'redis-server is missing (the tasks benchmark compares against BullMQ on Redis). Install it: Debian/Ubuntu `sudo apt-get install -y redis-server` · macOS `brew install redis`',
+  );
 }

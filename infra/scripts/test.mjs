@@ -16,6 +16,8 @@ mkdirSync(results, { recursive: true });
 
 let passed = 0;
 let failed = 0;
+/** Tests reported as skipped (e.g. the KurrentDB contract suite without KURRENTDB_URL). */
+let skipped = 0;
 let status = 0;
 
 try {
@@ -70,6 +72,7 @@ if (existsSync(jestOut)) {
   const report = JSON.parse(readFileSync(jestOut, 'utf8'));
   passed += report.numPassedTests;
   failed += report.numFailedTests;
+  skipped += report.numPendingTests + (report.numTodoTests ?? 0);
   // Suites that crashed before running a test (syntax error, failing import, global setup).
   failed += report.testResults.filter((r) => r.status === 'failed' && r.assertionResults.length === 0).length;
   if (report.numTotalTests === 0) {
@@ -108,5 +111,5 @@ if (hasWeb && extraArgs.length === 0) {
 }
 
 if (failed > 0) status = 1;
-process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.stdout.write(skipped > 0 ? `${passed} passed, ${failed} failed, ${skipped} skipped\n` : `${passed} passed, ${failed} failed\n`);
 process.exit(status);

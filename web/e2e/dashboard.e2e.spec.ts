@@ -33,6 +33,8 @@ const desktop = { width: 1280, height: 800 };
 const phone = { width: 390, height: 844 };
 const stepTimeout = 120_000;
 const run = Date.now().toString(36);
+/** What Chromium reported blocking under the gateway's Content-Security-Policy, on any page. */
+const cspViolations: string[] = [];
 
 jest.setTimeout(stepTimeout);
 
@@ -47,6 +49,9 @@ async function openBrowser(): Promise<{ context: BrowserContext; page: Page; dir
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(30_000);
+  page.on('console', (msg) => {
+    if (/Content Security Policy|Refused to (load|apply|execute|connect|frame)/i.test(msg.text())) cspViolations.push(`${page.url()}: ${msg.text()}`);
+  });
   return { context, page, dir };
 }
 
@@ -329,5 +334,20 @@ describe('Dashboard in Chromium against the real platform', () => {
     await page.waitForURL(/\/login/);
     await shot(page, '20-logged-out');
     await agent?.stop();
+  });
+
+  it('serves the API docs (Swagger UI) under the same Content-Security-Policy', async () => {
+    const { page } = alice;
+    await page.goto(`${base}/api/docs`);
+    await page.locator('.swagger-ui .info .title').waitFor();
+    await page.locator('.opblock-summary-path', { hasText: '/api/v1/auth/login' }).first().waitFor();
+    await shot(page, '21-api-docs');
+  });
+
+  // Last: every screen above ran under the policy the gateway sends.
+  it('ran every screen under the gateway’s Content-Security-Policy without a violation', async () => {
+    const res = await fetch(`${base}/`, { headers: { accept: 'text/html' } });
+    expect(res.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+    expect(cspViolations).toEqual([]);
   });
 });

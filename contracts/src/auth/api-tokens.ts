@@ -5,6 +5,8 @@
  * never manage tokens or change a password (those need a session).
  */
 import { z } from 'zod';
+import { text } from '../common/text';
+import { uuidSource } from '../common/ids';
 import { commandSubject, querySubject } from '../common/subjects';
 
 export const apiTokenScopes = [
@@ -21,11 +23,11 @@ export const apiTokenScopeSchema = z.enum(apiTokenScopes, { error: `scopes are: 
 export type ApiTokenScope = z.infer<typeof apiTokenScopeSchema>;
 
 /** `ayt_` + uuid + `.` + 43 base64url chars. */
-export const apiTokenPattern = /^ayt_[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/;
+export const apiTokenPattern = new RegExp(`^ayt_${uuidSource}\\.[A-Za-z0-9_-]{43}$`);
 
 export const createApiTokenBodySchema = z
   .object({
-    name: z.string().min(1, 'name is required').max(100, 'name must be at most 100 characters'),
+    name: text().min(1, 'name is required').max(100, 'name must be at most 100 characters'),
     scopes: z.array(apiTokenScopeSchema).min(1, 'choose at least one scope').max(apiTokenScopes.length),
     /** Days until it expires; absent = never. */
     expiresInDays: z.number().int().min(1).max(365).optional(),
@@ -36,18 +38,18 @@ export type CreateApiTokenBody = z.infer<typeof createApiTokenBodySchema>;
 
 export const apiTokenSchema = z
   .object({
-    id: z.string(),
-    name: z.string(),
+    id: text(),
+    name: text(),
     scopes: z.array(apiTokenScopeSchema),
-    createdAt: z.string(),
-    expiresAt: z.string().nullable(),
-    lastUsedAt: z.string().nullable(),
+    createdAt: text(),
+    expiresAt: text().nullable(),
+    lastUsedAt: text().nullable(),
   })
   .meta({ id: 'ApiToken' });
 export type ApiToken = z.infer<typeof apiTokenSchema>;
 
 /** The reply to creation: the only time the secret is shown. */
-export const createdApiTokenSchema = apiTokenSchema.extend({ token: z.string() }).meta({ id: 'CreatedApiToken' });
+export const createdApiTokenSchema = apiTokenSchema.extend({ token: text() }).meta({ id: 'CreatedApiToken' });
 export type CreatedApiToken = z.infer<typeof createdApiTokenSchema>;
 
 export const apiTokenListSchema = z.object({ items: z.array(apiTokenSchema) }).meta({ id: 'ApiTokenList' });
@@ -60,9 +62,9 @@ export const apiTokenSubjects = {
   authenticate: querySubject('auth', 'AuthenticateApiToken'),
 } as const;
 
-export const createApiTokenCommandSchema = z.object({ userId: z.string(), body: createApiTokenBodySchema });
-export const listApiTokensQuerySchema = z.object({ userId: z.string() });
-export const revokeApiTokenCommandSchema = z.object({ userId: z.string(), tokenId: z.string().max(64) });
-export const authenticateApiTokenQuerySchema = z.object({ token: z.string().max(200) });
-export const apiTokenIdentitySchema = z.object({ userId: z.string(), username: z.string(), scopes: z.array(apiTokenScopeSchema), tokenId: z.string() });
+export const createApiTokenCommandSchema = z.object({ userId: text(), body: createApiTokenBodySchema });
+export const listApiTokensQuerySchema = z.object({ userId: text() });
+export const revokeApiTokenCommandSchema = z.object({ userId: text(), tokenId: text().max(64) });
+export const authenticateApiTokenQuerySchema = z.object({ token: text().max(200) });
+export const apiTokenIdentitySchema = z.object({ userId: text(), username: text(), scopes: z.array(apiTokenScopeSchema), tokenId: text() });
 export type ApiTokenIdentity = z.infer<typeof apiTokenIdentitySchema>;

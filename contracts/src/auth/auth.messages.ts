@@ -5,6 +5,7 @@
  * to the access token lifetime.
  */
 import { z } from 'zod';
+import { text } from '../common/text';
 import { commandSubject, querySubject } from '../common/subjects';
 import { defineEvent, EventRegistry } from '../common/versioning';
 import { loginBodySchema, registerBodySchema, changePasswordBodySchema } from './auth.http';
@@ -22,6 +23,14 @@ export const authSubjects = {
 /** NATS KV bucket of revoked access-token ids (key = jti); entries expire with the token. */
 export const revokedTokensBucket = 'auth-revoked-tokens';
 
+/**
+ * NATS KV bucket of revoked sessions (key = the refresh-token family id, the access token's
+ * `fam`), with the same TTL: once an entry expires, every access token of that family has
+ * expired too. Written on a password change (every other session), a refresh-token reuse and a
+ * logout; the gateway refuses the family's tokens and closes its WebSockets.
+ */
+export const revokedFamiliesBucket = 'auth-revoked-families';
+
 export const jwtSettings = {
   algorithm: 'EdDSA',
   issuer: 'agentyard-auth',
@@ -30,35 +39,37 @@ export const jwtSettings = {
   refreshTtlSeconds: 30 * 24 * 60 * 60,
 } as const;
 
-export const registerUserCommandSchema = registerBodySchema;
-export const loginCommandSchema = loginBodySchema.extend({ ip: z.string().max(64) });
+/** `ip`: the client's address, for the per-client registration limit. */
+export const registerUserCommandSchema = registerBodySchema.extend({ ip: text().max(64) });
+export type RegisterUserCommand = z.infer<typeof registerUserCommandSchema>;
+export const loginCommandSchema = loginBodySchema.extend({ ip: text().max(64) });
 export type LoginCommand = z.infer<typeof loginCommandSchema>;
-export const refreshCommandSchema = z.object({ refreshToken: z.string().min(1).max(512) });
+export const refreshCommandSchema = z.object({ refreshToken: text().min(1).max(512) });
 export const logoutCommandSchema = z.object({
-  userId: z.string(),
-  jti: z.string(),
+  userId: text(),
+  jti: text(),
   /** Access token expiry, epoch seconds: the revocation entry must outlive it. */
   exp: z.number().int(),
   /** The session (refresh-token family) the access token belongs to: revoked too. */
-  familyId: z.string().optional(),
+  familyId: text().optional(),
 });
 export type LogoutCommand = z.infer<typeof logoutCommandSchema>;
-export const changePasswordCommandSchema = changePasswordBodySchema.extend({ userId: z.string(), familyId: z.string().optional() });
+export const changePasswordCommandSchema = changePasswordBodySchema.extend({ userId: text(), familyId: text().optional() });
 export type ChangePasswordCommand = z.infer<typeof changePasswordCommandSchema>;
-export const getUserQuerySchema = z.object({ userId: z.string() });
+export const getUserQuerySchema = z.object({ userId: text() });
 export const signingKeysSchema = z.object({
-  keys: z.array(z.object({ kid: z.string(), alg: z.literal('EdDSA'), publicKeyPem: z.string() })),
+  keys: z.array(z.object({ kid: text(), alg: z.literal('EdDSA'), publicKeyPem: text() })),
 });
 export type SigningKeys = z.infer<typeof signingKeysSchema>;
 
 // Events ------------------------------------------------------------------------------------
 
-export const userRegisteredV1 = defineEvent('UserRegistered', 1, z.object({ userId: z.string(), username: z.string(), email: z.string() }));
-export const userLoggedInV1 = defineEvent('UserLoggedIn', 1, z.object({ userId: z.string(), familyId: z.string() }));
-export const sessionRefreshedV1 = defineEvent('SessionRefreshed', 1, z.object({ userId: z.string(), familyId: z.string() }));
-export const refreshTokenReuseDetectedV1 = defineEvent('RefreshTokenReuseDetected', 1, z.object({ userId: z.string(), familyId: z.string() }));
-export const userLoggedOutV1 = defineEvent('UserLoggedOut', 1, z.object({ userId: z.string(), familyId: z.string().optional() }));
-export const passwordChangedV1 = defineEvent('PasswordChanged', 1, z.object({ userId: z.string() }));
+export const userRegisteredV1 = defineEvent('UserRegistered', 1, z.object({ userId: text(), username: text(), email: text() }));
+export const userLoggedInV1 = defineEvent('UserLoggedIn', 1, z.object({ userId: text(), familyId: text() }));
+export const sessionRefreshedV1 = defineEvent('SessionRefreshed', 1, z.object({ userId: text(), familyId: text() }));
+export const refreshTokenReuseDetectedV1 = defineEvent('RefreshTokenReuseDetected', 1, z.object({ userId: text(), familyId: text() }));
+export const userLoggedOutV1 = defineEvent('UserLoggedOut', 1, z.object({ userId: text(), familyId: text().optional() }));
+export const passwordChangedV1 = defineEvent('PasswordChanged', 1, z.object({ userId: text() }));
 
 export const authEvents = new EventRegistry().register(
   userRegisteredV1,

@@ -4,15 +4,15 @@
  * store on read (absent before append).
  */
 import { z } from 'zod';
+import { text } from './text';
 
 export const correlationMetadataSchema = z
   .object({
-    correlationId: z.string().min(1),
-    causationId: z.string().min(1),
-    userId: z.string().min(1).optional(),
+    correlationId: text().min(1),
+    causationId: text().min(1),
+    userId: text().min(1).optional(),
     /** W3C trace context: `00-<trace-id>-<span-id>-<flags>`. */
-    traceparent: z
-      .string()
+    traceparent: text()
       .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
       .optional(),
   })
@@ -21,13 +21,13 @@ export type CorrelationMetadata = z.infer<typeof correlationMetadataSchema>;
 
 export const envelopeSchema = z.object({
   id: z.uuid(),
-  type: z.string().regex(/^[A-Z][A-Za-z0-9]+$/, 'event types are PascalCase past tense, e.g. TaskQueued'),
+  type: text().regex(/^[A-Z][A-Za-z0-9]+$/, 'event types are PascalCase past tense, e.g. TaskQueued'),
   version: z.number().int().min(1),
-  streamId: z.string().min(1).max(200),
+  streamId: text().min(1).max(200),
   streamVersion: z.number().int().min(1),
-  globalPosition: z.string().regex(/^\d+$/).optional(),
+  globalPosition: text().regex(/^\d+$/).optional(),
   occurredAt: z.iso.datetime({ offset: true }),
-  data: z.record(z.string(), z.unknown()),
+  data: z.record(text(), z.unknown()),
   metadata: correlationMetadataSchema,
 });
 

@@ -4,6 +4,7 @@
  * mapping cannot drift between the replying service and the edge.
  */
 import { z } from 'zod';
+import { findUnstorableText, text, unstorableTextMessage } from './text';
 
 export const errorCodes = {
   VALIDATION_FAILED: 400,
@@ -19,10 +20,10 @@ export const errorCodes = {
 export type ErrorCode = keyof typeof errorCodes;
 
 export const errorBodySchema = z.object({
-  error: z.string().describe('machine-readable code, e.g. VALIDATION_FAILED'),
-  message: z.string().describe('what went wrong, for a person'),
+  error: text().describe('machine-readable code, e.g. VALIDATION_FAILED'),
+  message: text().describe('what went wrong, for a person'),
   details: z.unknown().optional(),
-  requestId: z.string().optional(),
+  requestId: text().optional(),
 });
 /** The JSON body of every HTTP error and every failed request/reply. */
 export type ErrorBody = z.infer<typeof errorBodySchema>;
@@ -60,7 +61,11 @@ export function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; mess
   return issues.map((i) => ({ field: i.path.map(String).join('.') || '(body)', message: i.message }));
 }
 
-/** Parses `value` with `schema`, or throws VALIDATION_FAILED naming each wrong field. */
+/**
+ * Parses `value` with `schema`, or throws VALIDATION_FAILED naming each wrong field. Any string
+ * in `value` that Postgres could not store (NUL, unpaired surrogate) is refused first, whatever
+ * the schema says about that spot (see text.ts).
+ */
 export function parseOrThrow<T>(
   schema: {
     safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } };
@@ -68,6 +73,11 @@ export function parseOrThrow<T>(
   value: unknown,
   what = 'body',
 ): T {
+  const unstorable = findUnstorableText(value);
+  if (unstorable) {
+    const details = describeIssues([{ path: unstorable, message: unstorableTextMessage }]);
+    throw new DomainError('VALIDATION_FAILED', `invalid ${what}: ${details[0]!.field}: ${unstorableTextMessage}`, details);
+  }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const details = describeIssues(result.error.issues);

@@ -6,13 +6,12 @@
  * goes into the process environment only. This part is shared with the agent (contracts/agent).
  */
 import { z } from 'zod';
+import { text } from '../common/text';
 
 /** A secret's name: a letter or `_`, then up to 63 letters, digits and `_.-` (env-variable friendly). */
 export const secretNamePattern = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 
-export const secretNameSchema = z
-  .string()
-  .regex(secretNamePattern, 'a secret name is a letter or _, then up to 63 letters, digits and _.- (e.g. github_token)');
+export const secretNameSchema = text().regex(secretNamePattern, 'a secret name is a letter or _, then up to 63 letters, digits and _.- (e.g. github_token)');
 
 /** At most this many distinct secrets per task: each is fetched and masked by the agent. */
 export const maxSecretRefsPerTask = 20;
@@ -56,5 +55,5 @@ export const taskSecretsRequestSchema = z
 export type TaskSecretsRequest = z.infer<typeof taskSecretsRequestSchema>;
 
 /** The values of the secrets a task references, by secret name. Sent to the running worker only. */
-export const taskSecretsSchema = z.object({ values: z.record(z.string(), z.string()) }).meta({ id: 'TaskSecrets' });
+export const taskSecretsSchema = z.object({ values: z.record(text(), text()) }).meta({ id: 'TaskSecrets' });
 export type TaskSecrets = z.infer<typeof taskSecretsSchema>;

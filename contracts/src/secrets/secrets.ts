@@ -6,6 +6,7 @@
  * runs the current attempt of a task referencing it.
  */
 import { z } from 'zod';
+import { text } from '../common/text';
 import { commandSubject, querySubject } from '../common/subjects';
 import { defineEvent, EventRegistry } from '../common/versioning';
 import { secretNameSchema } from './secret-ref';
@@ -19,12 +20,10 @@ export const maxSecretsPerUser = 200;
 
 const utf8Bytes = (s: string): number => new TextEncoder().encode(s).length;
 
-export const secretValueSchema = z
-  .string()
+export const secretValueSchema = text()
   .min(1, 'value is required')
-  .refine((v) => utf8Bytes(v) <= secretValueMaxBytes, `value must be at most ${secretValueMaxBytes / 1024} KiB`)
-  // An environment variable cannot hold a NUL byte: the process would see a truncated value.
-  .refine((v) => !v.includes('\0'), 'value may not contain NUL bytes');
+  // text() refuses NUL (an environment variable cannot hold one: the process would see a truncated value).
+  .refine((v) => utf8Bytes(v) <= secretValueMaxBytes, `value must be at most ${secretValueMaxBytes / 1024} KiB`);
 
 export const createSecretBodySchema = z.object({ name: secretNameSchema, value: secretValueSchema }).strict().meta({ id: 'CreateSecretBody' });
 export type CreateSecretBody = z.infer<typeof createSecretBodySchema>;
@@ -35,9 +34,9 @@ export type UpdateSecretBody = z.infer<typeof updateSecretBodySchema>;
 /** What the API shows of a secret: never its value. */
 export const secretSchema = z
   .object({
-    name: z.string(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
+    name: text(),
+    createdAt: text(),
+    updatedAt: text(),
   })
   .meta({ id: 'Secret' });
 export type Secret = z.infer<typeof secretSchema>;
@@ -61,30 +60,30 @@ export const secretSubjects = {
   resolve: querySubject('auth', 'ResolveSecrets'),
 } as const;
 
-export const createSecretCommandSchema = z.object({ userId: z.string(), body: createSecretBodySchema });
-export const updateSecretCommandSchema = z.object({ userId: z.string(), name: secretNameSchema, body: updateSecretBodySchema });
-export const secretRefCommandSchema = z.object({ userId: z.string(), name: secretNameSchema });
-export const listSecretsQuerySchema = z.object({ userId: z.string() });
-export const findMissingSecretsQuerySchema = z.object({ userId: z.string(), names: z.array(secretNameSchema).max(100) });
-export const missingSecretsSchema = z.object({ missing: z.array(z.string()) });
+export const createSecretCommandSchema = z.object({ userId: text(), body: createSecretBodySchema });
+export const updateSecretCommandSchema = z.object({ userId: text(), name: secretNameSchema, body: updateSecretBodySchema });
+export const secretRefCommandSchema = z.object({ userId: text(), name: secretNameSchema });
+export const listSecretsQuerySchema = z.object({ userId: text() });
+export const findMissingSecretsQuerySchema = z.object({ userId: text(), names: z.array(secretNameSchema).max(100) });
+export const missingSecretsSchema = z.object({ missing: z.array(text()) });
 export const resolveSecretsQuerySchema = z.object({
-  userId: z.string(),
+  userId: text(),
   names: z.array(secretNameSchema).min(1).max(100),
   /** For the audit event: which task, attempt and worker the values went to. */
-  task: z.object({ taskId: z.string().max(64), attempt: z.number().int().min(1), workerId: z.string().max(64) }),
+  task: z.object({ taskId: text().max(64), attempt: z.number().int().min(1), workerId: text().max(64) }),
 });
 export type ResolveSecretsQuery = z.infer<typeof resolveSecretsQuerySchema>;
 
 // Events (auth's stream `user-<id>`): names and owner, never a value ----------------------------
 
-export const secretCreatedV1 = defineEvent('SecretCreated', 1, z.object({ userId: z.string(), name: z.string() }));
-export const secretUpdatedV1 = defineEvent('SecretUpdated', 1, z.object({ userId: z.string(), name: z.string() }));
-export const secretDeletedV1 = defineEvent('SecretDeleted', 1, z.object({ userId: z.string(), name: z.string() }));
+export const secretCreatedV1 = defineEvent('SecretCreated', 1, z.object({ userId: text(), name: text() }));
+export const secretUpdatedV1 = defineEvent('SecretUpdated', 1, z.object({ userId: text(), name: text() }));
+export const secretDeletedV1 = defineEvent('SecretDeleted', 1, z.object({ userId: text(), name: text() }));
 /** Values were handed to a worker for a task's attempt: the audit trail of who read what. */
 export const secretsResolvedV1 = defineEvent(
   'SecretsResolved',
   1,
-  z.object({ userId: z.string(), names: z.array(z.string()), taskId: z.string(), attempt: z.number().int(), workerId: z.string() }),
+  z.object({ userId: text(), names: z.array(text()), taskId: text(), attempt: z.number().int(), workerId: text() }),
 );
 
 export const secretEvents = new EventRegistry().register(secretCreatedV1, secretUpdatedV1, secretDeletedV1, secretsResolvedV1);

@@ -55,7 +55,9 @@ describe('A secret body', () => {
     const tooBig = issues(updateSecretBodySchema.safeParse({ value: big }));
     expect(tooBig).toEqual(['value: value must be at most 32 KiB']);
     expect(updateSecretBodySchema.safeParse({ value: 'é'.repeat(16 * 1024) }).success).toBe(true);
-    expect(issues(updateSecretBodySchema.safeParse({ value: 'top\u0000secret' }))).toEqual(['value: value may not contain NUL bytes']);
+    expect(issues(updateSecretBodySchema.safeParse({ value: 'top\u0000secret' }))).toEqual([
+      'value: must not contain NUL characters (\\u0000) or unpaired UTF-16 surrogates',
+    ]);
     expect(JSON.stringify(updateSecretBodySchema.safeParse({ value: 'top\u0000secret' }))).not.toContain('top');
   });
 });

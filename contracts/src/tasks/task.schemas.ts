@@ -4,6 +4,7 @@
  * a 500 or a half-written task.
  */
 import { z } from 'zod';
+import { text, timestamp } from '../common/text';
 import { commandSubject, querySubject } from '../common/subjects';
 import { defineEvent, EventRegistry } from '../common/versioning';
 import { taskResultSchema, toolInputSchemas, toolNameSchema } from './tool-input.schemas';
@@ -22,14 +23,13 @@ export const taskRequirementsSchema = z
     minDiskMb: z.number().int().min(1).optional(),
     /** Worker labels that must all be present, e.g. ["gpu", "linux"]. */
     labels: z
-      .array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/))
+      .array(text().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/))
       .max(20)
       .optional(),
     /** Pin to one worker. */
-    workerId: z.string().max(64).optional(),
+    workerId: text().max(64).optional(),
     /** Tasks with the same key run on distinct workers (a Concurrent workflow's copies). */
-    antiAffinity: z
-      .string()
+    antiAffinity: text()
       .regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'an anti-affinity key is letters, digits and _.:-')
       .optional(),
   })
@@ -47,12 +47,9 @@ export const taskLimits = {
 
 export const createTaskBodySchema = z
   .object({
-    description: z
-      .string()
-      .min(1, 'description is required')
-      .max(taskLimits.descriptionMax, `description must be at most ${taskLimits.descriptionMax} characters`),
+    description: text().min(1, 'description is required').max(taskLimits.descriptionMax, `description must be at most ${taskLimits.descriptionMax} characters`),
     tool: toolNameSchema,
-    input: z.record(z.string(), z.unknown()),
+    input: z.record(text(), z.unknown()),
     priority: z.number().int().min(0, 'priority must be 0–100').max(100, 'priority must be 0–100').default(taskLimits.priority.default),
     timeoutSeconds: z.number().int().min(taskLimits.timeoutSeconds.min).max(taskLimits.timeoutSeconds.max).default(taskLimits.timeoutSeconds.default),
     maxAttempts: z.number().int().min(taskLimits.maxAttempts.min).max(taskLimits.maxAttempts.max).default(taskLimits.maxAttempts.default),
@@ -98,8 +95,8 @@ export const terminalStatuses: readonly TaskStatus[] = ['succeeded', 'failed', '
 
 /** Where a task created by a workflow run belongs (absent for tasks submitted directly). */
 export const taskWorkflowRefSchema = z.object({
-  runId: z.string(),
-  nodeId: z.string(),
+  runId: text(),
+  nodeId: text(),
   iteration: z.number().int().min(0),
   generation: z.number().int().min(0),
 });
@@ -107,24 +104,24 @@ export type TaskWorkflowRef = z.infer<typeof taskWorkflowRefSchema>;
 
 export const taskViewSchema = z
   .object({
-    id: z.string(),
-    ownerId: z.string(),
-    description: z.string(),
+    id: text(),
+    ownerId: text(),
+    description: text(),
     tool: toolNameSchema,
-    input: z.record(z.string(), z.unknown()),
+    input: z.record(text(), z.unknown()),
     priority: z.number().int(),
     status: taskStatusSchema,
     attempt: z.number().int(),
     maxAttempts: z.number().int(),
     timeoutSeconds: z.number().int(),
     requirements: taskRequirementsSchema,
-    workerId: z.string().nullable(),
+    workerId: text().nullable(),
     progress: z.number().int().min(0).max(100).nullable(),
     result: taskResultSchema.nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    startedAt: z.string().nullable(),
-    finishedAt: z.string().nullable(),
+    createdAt: text(),
+    updatedAt: text(),
+    startedAt: text().nullable(),
+    finishedAt: text().nullable(),
     version: z.number().int(),
     /** The workflow run and node that created this task, if any. */
     workflow: taskWorkflowRefSchema.nullable(),
@@ -138,7 +135,7 @@ export const listTasksQuerySchema = z
     status: z
       .union([
         z.array(taskStatusSchema),
-        z.string().transform((s, ctx) => {
+        text().transform((s, ctx) => {
           const parts = s.split(',');
           for (const p of parts) if (!(taskStatuses as readonly string[]).includes(p)) ctx.addIssue({ code: 'custom', message: `unknown status ${p}` });
           return parts as TaskStatus[];
@@ -146,19 +143,19 @@ export const listTasksQuerySchema = z
       ])
       .optional(),
     tool: toolNameSchema.optional(),
-    workerId: z.string().max(64).optional(),
-    q: z.string().max(200).optional(),
-    createdFrom: z.iso.datetime({ offset: true }).optional(),
-    createdTo: z.iso.datetime({ offset: true }).optional(),
+    workerId: text().max(64).optional(),
+    q: text().max(200).optional(),
+    createdFrom: timestamp().optional(),
+    createdTo: timestamp().optional(),
     sort: z.enum(['created', '-created', 'priority', '-priority']).default('-created'),
     limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().max(500).optional(),
+    cursor: text().max(500).optional(),
   })
   .strict()
   .meta({ id: 'ListTasksQuery' });
 export type ListTasksQuery = z.infer<typeof listTasksQuerySchema>;
 
-export const taskPageSchema = z.object({ items: z.array(taskViewSchema), nextCursor: z.string().nullable() }).meta({ id: 'TaskPage' });
+export const taskPageSchema = z.object({ items: z.array(taskViewSchema), nextCursor: text().nullable() }).meta({ id: 'TaskPage' });
 export type TaskPage = z.infer<typeof taskPageSchema>;
 
 // Messages -------------------------------------------------------------------------------------
@@ -183,38 +180,38 @@ export const taskSubjects = {
 } as const;
 
 /** Every command and query carries the acting user; the service filters by it (no object-level leaks). */
-export const actorSchema = z.object({ userId: z.string().min(1) });
+export const actorSchema = z.object({ userId: text().min(1) });
 export const createTaskCommandSchema = z.object({ actor: actorSchema, task: createTaskBodySchema });
-export const taskRefCommandSchema = z.object({ actor: actorSchema, taskId: z.string().min(1).max(64) });
+export const taskRefCommandSchema = z.object({ actor: actorSchema, taskId: text().min(1).max(64) });
 export const updateTaskCommandSchema = taskRefCommandSchema.extend({ patch: updateTaskBodySchema });
 export const listTasksCommandSchema = z.object({ actor: actorSchema, query: listTasksQuerySchema });
 /** Pull mode: `{ workerId }` — the gateway has already authenticated the worker's credential. */
-export const pullTaskQuerySchema = z.object({ workerId: z.string().min(1).max(64) });
+export const pullTaskQuerySchema = z.object({ workerId: text().min(1).max(64) });
 /** The gateway has authenticated the worker; the attempt is the one the agent says it runs. */
-export const taskSecretRefsQuerySchema = z.object({ workerId: z.string().min(1).max(64), taskId: z.string().min(1).max(64), attempt: z.number().int().min(1) });
+export const taskSecretRefsQuerySchema = z.object({ workerId: text().min(1).max(64), taskId: text().min(1).max(64), attempt: z.number().int().min(1) });
 export type TaskSecretRefsQuery = z.infer<typeof taskSecretRefsQuerySchema>;
 /** Whose secrets, and which: the task's owner and the names its env references. */
-export const taskSecretRefsSchema = z.object({ ownerId: z.string(), names: z.array(z.string()) });
+export const taskSecretRefsSchema = z.object({ ownerId: text(), names: z.array(text()) });
 export type TaskSecretRefs = z.infer<typeof taskSecretRefsSchema>;
 
 // Events (stream `task-<id>`) ------------------------------------------------------------------
 
-const taskId = z.string();
+const taskId = text();
 /**
  * Set on TaskStarted and the terminal events of a task a workflow run created: the relay adds it
  * to the subject (`tasks.events.<event>.<taskId>.<runId>`), so the workflows service consumes
  * only its own tasks' events.
  */
-const runRef = z.string().optional();
+const runRef = text().optional();
 export const taskCreatedV1 = defineEvent(
   'TaskCreated',
   1,
   z.object({
     taskId,
-    ownerId: z.string(),
-    description: z.string(),
+    ownerId: text(),
+    description: text(),
     tool: toolNameSchema,
-    input: z.record(z.string(), z.unknown()),
+    input: z.record(text(), z.unknown()),
     priority: z.number().int(),
     timeoutSeconds: z.number().int(),
     maxAttempts: z.number().int(),
@@ -234,20 +231,16 @@ export const taskQueuedV1 = defineEvent(
     attempt: z.number().int().min(1),
     reason: z.enum(['created', 'requeued', 'retried']),
     /** Backoff: do not assign before this instant. */
-    notBefore: z.string().optional(),
+    notBefore: text().optional(),
   }),
 );
-export const taskUpdatedV1 = defineEvent('TaskUpdated', 1, z.object({ taskId, description: z.string().optional(), priority: z.number().int().optional() }));
+export const taskUpdatedV1 = defineEvent('TaskUpdated', 1, z.object({ taskId, description: text().optional(), priority: z.number().int().optional() }));
 export const taskAssignedV1 = defineEvent(
   'TaskAssigned',
   1,
-  z.object({ taskId, workerId: z.string(), attempt: z.number().int(), allocationId: z.string(), leaseExpiresAt: z.string() }),
+  z.object({ taskId, workerId: text(), attempt: z.number().int(), allocationId: text(), leaseExpiresAt: text() }),
 );
-export const taskStartedV1 = defineEvent(
-  'TaskStarted',
-  1,
-  z.object({ taskId, workerId: z.string(), attempt: z.number().int(), startedAt: z.string(), runId: runRef }),
-);
+export const taskStartedV1 = defineEvent('TaskStarted', 1, z.object({ taskId, workerId: text(), attempt: z.number().int(), startedAt: text(), runId: runRef }));
 /** Lease expiry, worker loss or a worker handing the task back: back to the queue or, out of attempts, failed. */
 export const taskRequeuedV1 = defineEvent(
   'TaskRequeued',
@@ -256,28 +249,28 @@ export const taskRequeuedV1 = defineEvent(
     taskId,
     fromAttempt: z.number().int(),
     reason: z.enum(['lease-expired', 'worker-lost', 'handed-back', 'heartbeat-silence']),
-    workerId: z.string().nullable(),
+    workerId: text().nullable(),
   }),
 );
 export const taskSucceededV1 = defineEvent(
   'TaskSucceeded',
   1,
-  z.object({ taskId, attempt: z.number().int(), workerId: z.string(), result: taskResultSchema, runId: runRef }),
+  z.object({ taskId, attempt: z.number().int(), workerId: text(), result: taskResultSchema, runId: runRef }),
 );
 export const taskFailedV1 = defineEvent(
   'TaskFailed',
   1,
-  z.object({ taskId, attempt: z.number().int(), workerId: z.string().nullable(), result: taskResultSchema.nullable(), reason: z.string(), runId: runRef }),
+  z.object({ taskId, attempt: z.number().int(), workerId: text().nullable(), result: taskResultSchema.nullable(), reason: text(), runId: runRef }),
 );
 export const taskTimedOutV1 = defineEvent(
   'TaskTimedOut',
   1,
-  z.object({ taskId, attempt: z.number().int(), kind: z.enum(['queue', 'run', 'heartbeat']), workerId: z.string().nullable(), runId: runRef }),
+  z.object({ taskId, attempt: z.number().int(), kind: z.enum(['queue', 'run', 'heartbeat']), workerId: text().nullable(), runId: runRef }),
 );
 export const taskCancelledV1 = defineEvent(
   'TaskCancelled',
   1,
-  z.object({ taskId, attempt: z.number().int(), workerId: z.string().nullable(), byUserId: z.string(), runId: runRef }),
+  z.object({ taskId, attempt: z.number().int(), workerId: text().nullable(), byUserId: text(), runId: runRef }),
 );
 /** A report (start, result) from an attempt that is no longer current: recorded for auditors, ignored otherwise. */
 export const taskReportRejectedV1 = defineEvent(
@@ -287,14 +280,14 @@ export const taskReportRejectedV1 = defineEvent(
     taskId,
     attempt: z.number().int(),
     currentAttempt: z.number().int(),
-    workerId: z.string(),
+    workerId: text(),
     report: z.enum(['started', 'result']),
-    reason: z.string(),
+    reason: text(),
   }),
 );
 
 /** Hidden from lists and queries (the stream stays for auditors). Only a finished task can be deleted. */
-export const taskDeletedV1 = defineEvent('TaskDeleted', 1, z.object({ taskId, byUserId: z.string() }));
+export const taskDeletedV1 = defineEvent('TaskDeleted', 1, z.object({ taskId, byUserId: text() }));
 
 export const taskEvents = new EventRegistry().register(
   taskDeletedV1,

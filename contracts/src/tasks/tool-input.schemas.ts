@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { maxSecretRefsPerTask, secretRefSchema, secretRefsOf } from '../secrets/secret-ref';
+import { text } from '../common/text';
 
 /**
  * `noop` does nothing and succeeds: it checks the whole pipeline (queue → allocation → agent →
@@ -14,14 +15,14 @@ export const toolNames = ['shell', 'claude-code', 'gemini-cli', 'ollama', 'claud
 export const toolNameSchema = z.enum(toolNames, { error: `tool must be one of: ${toolNames.join(', ')}` });
 export type ToolName = z.infer<typeof toolNameSchema>;
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment variable names are letters, digits and _');
+const envName = text().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment variable names are letters, digits and _');
 
 /**
  * An env value: a plain string (stored with the task, so visible in its events — never put a
  * credential here), or `{ "secret": "<name>" }`, one of the owner's secrets, resolved only on the
  * worker that runs the task (secret-ref.ts).
  */
-const envValue = z.union([z.string().max(32 * 1024), secretRefSchema], {
+const envValue = z.union([text().max(32 * 1024), secretRefSchema], {
   error: 'an env value is a string or {"secret": "<name>"}',
 });
 const envSchema = z
@@ -31,13 +32,11 @@ const envSchema = z
 /** Input of the `shell` tool: one command line run by /bin/sh -c in the task's working dir. */
 export const shellInputSchema = z
   .object({
-    command: z
-      .string()
+    command: text()
       .min(1, 'command is required')
       .max(64 * 1024, 'command must be at most 64 KiB'),
     /** Relative to the task's working directory; `..` may not escape it. */
-    cwd: z
-      .string()
+    cwd: text()
       .max(1024)
       .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'cwd must be relative and stay inside the task directory')
       .optional(),
@@ -53,11 +52,10 @@ export type ShellInput = z.infer<typeof shellInputSchema>;
  */
 export const promptInputSchema = z
   .object({
-    prompt: z
-      .string()
+    prompt: text()
       .min(1, 'prompt is required')
       .max(256 * 1024),
-    model: z.string().max(200).optional(),
+    model: text().max(200).optional(),
     cwd: shellInputSchema.shape.cwd,
     env: shellInputSchema.shape.env,
   })
@@ -105,9 +103,9 @@ function depthExceeds(value: unknown, levelsLeft: number): boolean {
 export const taskResultSchema = z.object({
   exitCode: z.number().int().nullable(),
   /** The last 64 KiB of output. */
-  outputTail: z.string().max(64 * 1024),
+  outputTail: text().max(64 * 1024),
   durationMs: z.number().int().min(0),
-  error: z.string().max(4096).optional(),
+  error: text().max(4096).optional(),
   /** The task's structured output: the JSON it wrote to the file named by `AGENTYARD_OUTPUT` (worker/README.md). */
   output: z
     .unknown()
@@ -117,7 +115,7 @@ export const taskResultSchema = z.object({
       if (problem) ctx.addIssue({ code: 'custom', message: `structured output: ${problem}` });
     }),
   artifacts: z
-    .array(z.object({ name: z.string(), bytes: z.number().int(), sha256: z.string() }))
+    .array(z.object({ name: text(), bytes: z.number().int(), sha256: text() }))
     .max(100)
     .optional(),
 });

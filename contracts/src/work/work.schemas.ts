@@ -8,6 +8,7 @@
  * Every assignment carries its attempt number; reports echo it so a stale attempt is fenced off.
  */
 import { z } from 'zod';
+import { text } from '../common/text';
 import { sanitizeToken } from '../common/subjects';
 import { taskResultSchema, toolNameSchema } from '../tasks/tool-input.schemas';
 
@@ -48,15 +49,15 @@ export function workerNatsPermissions(): { pub: { allow: string[] }; sub: { allo
 
 export const assignmentSchema = z.object({
   kind: z.literal('assign'),
-  taskId: z.string(),
+  taskId: text(),
   attempt: z.number().int().min(1),
   tool: toolNameSchema,
-  input: z.record(z.string(), z.unknown()),
-  description: z.string(),
+  input: z.record(text(), z.unknown()),
+  description: text(),
   timeoutSeconds: z.number().int(),
   heartbeatTimeoutSeconds: z.number().int(),
 });
-export const cancellationSchema = z.object({ kind: z.literal('cancel'), taskId: z.string(), attempt: z.number().int().min(1) });
+export const cancellationSchema = z.object({ kind: z.literal('cancel'), taskId: text(), attempt: z.number().int().min(1) });
 export const workOrderSchema = z.discriminatedUnion('kind', [assignmentSchema, cancellationSchema]);
 export type Assignment = z.infer<typeof assignmentSchema>;
 export type Cancellation = z.infer<typeof cancellationSchema>;
@@ -64,12 +65,12 @@ export type WorkOrder = z.infer<typeof workOrderSchema>;
 
 export const taskOutcomes = ['succeeded', 'failed', 'timed_out', 'cancelled', 'handed_back'] as const;
 export const workReportSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('started'), taskId: z.string(), attempt: z.number().int(), workerId: z.string(), at: z.string() }),
+  z.object({ kind: z.literal('started'), taskId: text(), attempt: z.number().int(), workerId: text(), at: text() }),
   z.object({
     kind: z.literal('finished'),
-    taskId: z.string(),
+    taskId: text(),
     attempt: z.number().int(),
-    workerId: z.string(),
+    workerId: text(),
     outcome: z.enum(taskOutcomes),
     result: taskResultSchema,
   }),
@@ -78,10 +79,10 @@ export type WorkReport = z.infer<typeof workReportSchema>;
 
 /** One live output chunk (≤ 16 KiB of UTF-8) and/or a progress figure. */
 export const outputChunkSchema = z.object({
-  taskId: z.string(),
+  taskId: text(),
   attempt: z.number().int(),
   seq: z.number().int().min(0),
-  data: z.string().max(16 * 1024),
+  data: text().max(16 * 1024),
   progress: z.number().int().min(0).max(100).optional(),
 });
 export type OutputChunk = z.infer<typeof outputChunkSchema>;

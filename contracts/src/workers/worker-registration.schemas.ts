@@ -3,9 +3,11 @@
  * kept apart from the events and views so the agent does not build every worker schema.
  */
 import { z } from 'zod';
+import { uuidSource } from '../common/ids';
+import { text } from '../common/text';
 import { toolNameSchema } from '../tasks/tool-input.schemas';
 
-export const workerToolSchema = z.object({ name: toolNameSchema, version: z.string().max(100).nullable() });
+export const workerToolSchema = z.object({ name: toolNameSchema, version: text().max(100).nullable() });
 export type WorkerTool = z.infer<typeof workerToolSchema>;
 
 export const workerResourcesSchema = z.object({
@@ -15,7 +17,7 @@ export const workerResourcesSchema = z.object({
 });
 export type WorkerResources = z.infer<typeof workerResourcesSchema>;
 
-export const labelSchema = z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/, 'labels are lower-case letters, digits and _.:-');
+export const labelSchema = text().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/, 'labels are lower-case letters, digits and _.:-');
 
 export const createRegistrationTokenBodySchema = z
   .object({
@@ -36,38 +38,37 @@ export type CreateRegistrationTokenBody = z.infer<typeof createRegistrationToken
 
 export const registrationTokenSchema = z
   .object({
-    id: z.string(),
+    id: text(),
     /** Shown once: `ayr_<id>.<secret>`. */
-    token: z.string(),
-    expiresAt: z.string(),
+    token: text(),
+    expiresAt: text(),
     usesLeft: z.number().int(),
     /** A command that starts a worker with this token, to paste on the machine. */
-    installCommand: z.string(),
+    installCommand: text(),
   })
   .meta({ id: 'RegistrationToken' });
 export type RegistrationToken = z.infer<typeof registrationTokenSchema>;
 
 /** `ayr_` + uuid + `.` + 43 base64url chars. */
-export const registrationTokenPattern = /^ayr_[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/;
+export const registrationTokenPattern = new RegExp(`^ayr_${uuidSource}\\.[A-Za-z0-9_-]{43}$`);
 /** `ayw_` + uuid + `.` + 43 base64url chars. */
-export const workerCredentialPattern = /^ayw_[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/;
+export const workerCredentialPattern = new RegExp(`^ayw_${uuidSource}\\.[A-Za-z0-9_-]{43}$`);
 
 export const registerWorkerBodySchema = z
   .object({
-    token: z.string().regex(registrationTokenPattern, 'token is not a registration token (expected ayr_…)'),
-    name: z
-      .string()
+    token: text().regex(registrationTokenPattern, 'token is not a registration token (expected ayr_…)'),
+    name: text()
       .min(1)
       .max(100)
       .regex(/^[\w.@ -]+$/, 'name may use letters, digits, space and _.@-'),
-    hostname: z.string().max(255),
-    platform: z.string().max(50),
-    arch: z.string().max(50),
+    hostname: text().max(255),
+    platform: text().max(50),
+    arch: text().max(50),
     tools: z.array(workerToolSchema).max(20),
     slots: z.number().int().min(1).max(256),
     resources: workerResourcesSchema,
     labels: z.array(labelSchema).max(20).default([]),
-    agentVersion: z.string().max(50),
+    agentVersion: text().max(50),
   })
   .strict()
   .meta({ id: 'RegisterWorkerBody' });
@@ -75,10 +76,10 @@ export type RegisterWorkerBody = z.infer<typeof registerWorkerBodySchema>;
 
 export const workerRegistrationSchema = z
   .object({
-    workerId: z.string(),
+    workerId: text(),
     /** Shown once: `ayw_<id>.<secret>`; send as `Authorization: Worker <credential>`. */
-    credential: z.string(),
-    natsUrl: z.string(),
+    credential: text(),
+    natsUrl: text(),
     heartbeatIntervalMs: z.number().int(),
   })
   .meta({ id: 'WorkerRegistration' });
@@ -92,24 +93,24 @@ export type WorkerRegistration = z.infer<typeof workerRegistrationSchema>;
  */
 export const workerNatsCredentialsSchema = z
   .object({
-    creds: z.string().nullable(),
-    expiresAt: z.string().nullable(),
-    inboxPrefix: z.string().nullable(),
+    creds: text().nullable(),
+    expiresAt: text().nullable(),
+    inboxPrefix: text().nullable(),
   })
   .meta({ id: 'WorkerNatsCredentials' });
 export type WorkerNatsCredentials = z.infer<typeof workerNatsCredentialsSchema>;
 
 export const heartbeatSchema = z
   .object({
-    workerId: z.string(),
-    sentAt: z.string(),
+    workerId: text(),
+    sentAt: text(),
     cpuPercent: z.number().min(0).max(100),
     memUsedMb: z.number().int().min(0),
     memTotalMb: z.number().int().min(0),
     diskFreeMb: z.number().int().min(0),
     diskTotalMb: z.number().int().min(0),
     slots: z.object({ total: z.number().int().min(0), used: z.number().int().min(0) }),
-    running: z.array(z.object({ taskId: z.string(), attempt: z.number().int() })).max(256),
+    running: z.array(z.object({ taskId: text(), attempt: z.number().int() })).max(256),
     tools: z.array(workerToolSchema).max(20),
     draining: z.boolean(),
   })

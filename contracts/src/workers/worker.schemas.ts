@@ -4,6 +4,7 @@
  * once, stored hashed) and from then on heartbeats over NATS (or HTTP).
  */
 import { z } from 'zod';
+import { text } from '../common/text';
 import { commandSubject, querySubject } from '../common/subjects';
 import { defineEvent, EventRegistry } from '../common/versioning';
 import { heartbeatSchema, workerResourcesSchema, workerToolSchema } from './worker-registration.schemas';
@@ -15,23 +16,23 @@ export type WorkerStatus = (typeof workerStatuses)[number];
 
 export const workerViewSchema = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    hostname: z.string(),
-    ownerId: z.string(),
+    id: text(),
+    name: text(),
+    hostname: text(),
+    ownerId: text(),
     role: z.enum(['owner', 'user']),
     status: z.enum(workerStatuses),
     drained: z.boolean(),
     /** Its credential was revoked: the platform refuses the agent (register the machine again). */
     credentialRevoked: z.boolean(),
     tools: z.array(workerToolSchema),
-    labels: z.array(z.string()),
+    labels: z.array(text()),
     slots: z.number().int(),
     resources: workerResourcesSchema,
     /** Latest heartbeat figures, null before the first heartbeat. */
     lastHeartbeat: heartbeatSchema.nullable(),
-    lastSeenAt: z.string().nullable(),
-    registeredAt: z.string(),
+    lastSeenAt: text().nullable(),
+    registeredAt: text(),
   })
   .meta({ id: 'Worker' });
 export type WorkerView = z.infer<typeof workerViewSchema>;
@@ -39,7 +40,7 @@ export type WorkerView = z.infer<typeof workerViewSchema>;
 /** `POST /workers/{id}/roles`: share a worker with another user (or make them an owner too). */
 export const grantWorkerRoleBodySchema = z
   .object({
-    userId: z.string().min(1, 'userId is required').max(64),
+    userId: text().min(1, 'userId is required').max(64),
     role: z.enum(['owner', 'user'], { error: 'role must be owner or user' }).default('user'),
   })
   .strict()
@@ -70,31 +71,31 @@ export const workerOfflineAfterMs = 15_000;
 
 // Events (stream `worker-<id>`) ----------------------------------------------------------------
 
-const workerId = z.string();
+const workerId = text();
 export const workerRegisteredV1 = defineEvent(
   'WorkerRegistered',
   1,
   z.object({
     workerId,
-    ownerId: z.string(),
-    name: z.string(),
-    hostname: z.string(),
-    platform: z.string(),
-    arch: z.string(),
+    ownerId: text(),
+    name: text(),
+    hostname: text(),
+    platform: text(),
+    arch: text(),
     tools: z.array(workerToolSchema),
     slots: z.number().int(),
     resources: workerResourcesSchema,
-    labels: z.array(z.string()),
-    agentVersion: z.string(),
+    labels: z.array(text()),
+    agentVersion: text(),
   }),
 );
 export const workerToolsChangedV1 = defineEvent('WorkerToolsChanged', 1, z.object({ workerId, tools: z.array(workerToolSchema) }));
 export const workerWentOnlineV1 = defineEvent('WorkerWentOnline', 1, z.object({ workerId }));
 export const workerWentOfflineV1 = defineEvent('WorkerWentOffline', 1, z.object({ workerId, reason: z.enum(['heartbeat-silence', 'shutdown']) }));
-export const workerDrainedV1 = defineEvent('WorkerDrained', 1, z.object({ workerId, byUserId: z.string() }));
-export const workerResumedV1 = defineEvent('WorkerResumed', 1, z.object({ workerId, byUserId: z.string() }));
-export const workerRoleGrantedV1 = defineEvent('WorkerRoleGranted', 1, z.object({ workerId, userId: z.string(), role: z.enum(['owner', 'user']) }));
-export const workerCredentialRevokedV1 = defineEvent('WorkerCredentialRevoked', 1, z.object({ workerId, byUserId: z.string() }));
+export const workerDrainedV1 = defineEvent('WorkerDrained', 1, z.object({ workerId, byUserId: text() }));
+export const workerResumedV1 = defineEvent('WorkerResumed', 1, z.object({ workerId, byUserId: text() }));
+export const workerRoleGrantedV1 = defineEvent('WorkerRoleGranted', 1, z.object({ workerId, userId: text(), role: z.enum(['owner', 'user']) }));
+export const workerCredentialRevokedV1 = defineEvent('WorkerCredentialRevoked', 1, z.object({ workerId, byUserId: text() }));
 
 export const workerEvents = new EventRegistry().register(
   workerRegisteredV1,

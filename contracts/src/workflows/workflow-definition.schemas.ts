@@ -7,6 +7,7 @@
  * 400 naming the edge, the node or the character position.
  */
 import { z } from 'zod';
+import { text } from '../common/text';
 import { taskRequirementsSchema, taskLimits } from '../tasks/task.schemas';
 import { toolInputSchemas, toolNameSchema, toolNames } from '../tasks/tool-input.schemas';
 
@@ -36,11 +37,12 @@ export const workflowLimits = {
 } as const;
 
 /** A node id is an identifier, so expressions can name it: `nodes.test.exitCode`. */
-export const nodeIdSchema = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a node id is letters, digits and _, starting with a letter or _ (at most 64), e.g. test or fix_1');
+export const nodeIdSchema = text().regex(
+  /^[A-Za-z_][A-Za-z0-9_]{0,63}$/,
+  'a node id is letters, digits and _, starting with a letter or _ (at most 64), e.g. test or fix_1',
+);
 
-const templateString = (max: number) => z.string().max(max, `at most ${max} characters`);
+const templateString = (max: number) => text().max(max, `at most ${max} characters`);
 
 /**
  * A node's task: what the node asks a worker to run. String fields (and strings nested in
@@ -51,7 +53,7 @@ export const taskSpecSchema = z
   .object({
     description: templateString(taskLimits.descriptionMax).optional(),
     tool: toolNameSchema,
-    input: z.record(z.string(), z.unknown()).default({}),
+    input: z.record(text(), z.unknown()).default({}),
     priority: z.number().int().min(taskLimits.priority.min).max(taskLimits.priority.max).optional(),
     timeoutSeconds: z.number().int().min(taskLimits.timeoutSeconds.min).max(taskLimits.timeoutSeconds.max).optional(),
     maxAttempts: z.number().int().min(taskLimits.maxAttempts.min).max(taskLimits.maxAttempts.max).optional(),
@@ -93,7 +95,7 @@ export type PlanSettings = z.infer<typeof planSettingsSchema>;
 const nodeBase = {
   id: nodeIdSchema,
   /** Shown in the editor and run view. */
-  label: z.string().max(200).optional(),
+  label: text().max(200).optional(),
   join: joinSchema.optional(),
 };
 
@@ -136,8 +138,7 @@ export const graphNodeSchema = z.discriminatedUnion('type', [
       /** For `judge`: the predecessor task node whose output names the winner. */
       judge: nodeIdSchema.optional(),
       /** For `vote`: a path into each candidate's output (default: the whole output). */
-      voteOn: z
-        .string()
+      voteOn: text()
         .max(200)
         .regex(/^[A-Za-z0-9_.[\]-]*$/, 'a path such as verdict or result.answer')
         .optional(),
@@ -153,7 +154,7 @@ export const graphEdgeSchema = z
     from: nodeIdSchema,
     to: nodeIdSchema,
     /** Taken when true. Default: taken when `from` succeeded (approved, for an approval). */
-    condition: z.string().max(2_000).optional(),
+    condition: text().max(2_000).optional(),
     /** A loop-back edge: points at a node that runs before `from`; taken at most maxIterations times. */
     loop: z
       .object({
@@ -169,8 +170,8 @@ export type GraphEdge = z.infer<typeof graphEdgeSchema>;
 
 export const workflowParameterSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a parameter name is letters, digits and _'),
-    description: z.string().max(1_000).optional(),
+    name: text().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a parameter name is letters, digits and _'),
+    description: text().max(1_000).optional(),
     required: z.boolean().default(false),
     /** JSON value used when a run does not give one. */
     default: z.unknown().optional(),
@@ -189,18 +190,18 @@ export const workflowSettingsSchema = z
 export type WorkflowSettings = z.infer<typeof workflowSettingsSchema>;
 
 /** Editor positions, by node id (display only; never affects a run). */
-export const workflowLayoutSchema = z.record(z.string().max(64), z.object({ x: z.number().finite(), y: z.number().finite() }).strict());
+export const workflowLayoutSchema = z.record(text().max(64), z.object({ x: z.number().finite(), y: z.number().finite() }).strict());
 
 const definitionBase = {
-  name: z.string().min(1, 'name is required').max(workflowLimits.nameMax),
-  description: z.string().max(workflowLimits.descriptionMax).optional(),
+  name: text().min(1, 'name is required').max(workflowLimits.nameMax),
+  description: text().max(workflowLimits.descriptionMax).optional(),
   parameters: z.array(workflowParameterSchema).max(workflowLimits.parametersMax).default([]),
   settings: workflowSettingsSchema.default({ maxParallel: workflowLimits.maxParallel.default }),
   layout: workflowLayoutSchema.optional(),
 };
 
 /** A step of a compact kind: a task node with an id (optional: `step1`, `step2`… by position). */
-export const stepSpecSchema = z.object({ id: nodeIdSchema.optional(), label: z.string().max(200).optional(), task: taskSpecSchema }).strict();
+export const stepSpecSchema = z.object({ id: nodeIdSchema.optional(), label: text().max(200).optional(), task: taskSpecSchema }).strict();
 export type StepSpec = z.infer<typeof stepSpecSchema>;
 
 export const workflowKinds = ['sequential', 'concurrent', 'graph', 'hierarchical', 'mixture'] as const;
@@ -261,7 +262,7 @@ export const workflowDefinitionSchema = z
             strategy: selectStrategySchema,
             /** For `judge`: the task that sees every candidate (`{{inputs | json}}`) and writes `{"winner": "<id>"}`. */
             judge: taskSpecSchema.optional(),
-            voteOn: z.string().max(200).optional(),
+            voteOn: text().max(200).optional(),
           })
           .strict(),
         then: taskSpecSchema.optional(),
@@ -288,20 +289,18 @@ export type WorkflowDefinitionInput = z.input<typeof workflowDefinitionSchema>;
  */
 export const planStepSchema = z
   .object({
-    id: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/, 'a step id is letters, digits and _ (at most 32)'),
-    description: z.string().min(1).max(2_000),
+    id: text().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/, 'a step id is letters, digits and _ (at most 32)'),
+    description: text().min(1).max(2_000),
     tool: z.enum(toolNames).optional(),
-    input: z.record(z.string(), z.unknown()).optional(),
+    input: z.record(text(), z.unknown()).optional(),
     /** Free fields the step task's templates may use, e.g. `{{step.command}}`. */
-    command: z
-      .string()
+    command: text()
       .max(64 * 1024)
       .optional(),
-    prompt: z
-      .string()
+    prompt: text()
       .max(256 * 1024)
       .optional(),
-    dependsOn: z.array(z.string().max(32)).max(workflowLimits.planStepsMax).default([]),
+    dependsOn: z.array(text().max(32)).max(workflowLimits.planStepsMax).default([]),
     /** This step plans again (needs depth left). */
     director: z.boolean().default(false),
   })
@@ -309,7 +308,7 @@ export const planStepSchema = z
 export const workflowPlanSchema = z
   .object({
     steps: z.array(planStepSchema).min(1, 'a plan has at least one step'),
-    summary: z.string().max(10_000).optional(),
+    summary: text().max(10_000).optional(),
   })
   .strict()
   .meta({ id: 'WorkflowPlan' });
@@ -317,4 +316,4 @@ export type WorkflowPlan = z.infer<typeof workflowPlanSchema>;
 export type PlanStep = z.infer<typeof planStepSchema>;
 
 /** The judge's structured output. */
-export const judgeVerdictSchema = z.object({ winner: z.string().min(1).max(64), reason: z.string().max(10_000).optional() }).strict();
+export const judgeVerdictSchema = z.object({ winner: text().min(1).max(64), reason: text().max(10_000).optional() }).strict();

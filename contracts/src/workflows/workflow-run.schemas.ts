@@ -4,6 +4,7 @@
  * change to the compiler or to the workflow never changes what a stored run decides.
  */
 import { z } from 'zod';
+import { text } from '../common/text';
 import { defineEvent, EventRegistry } from '../common/versioning';
 import { taskRequirementsSchema } from '../tasks/task.schemas';
 import { toolNameSchema } from '../tasks/tool-input.schemas';
@@ -20,31 +21,31 @@ import {
 
 /** A node of the runtime graph (every kind compiles to these). */
 export const runNodeSchema = z.object({
-  id: z.string(),
-  label: z.string().optional(),
+  id: text(),
+  label: text().optional(),
   type: z.enum(['task', 'director', 'approval', 'gate', 'select']),
   join: joinSchema,
   task: taskSpecSchema.optional(),
   plan: planSettingsSchema.optional(),
-  approval: z.object({ message: z.string().optional(), timeoutSeconds: z.number().int(), onTimeout: z.enum(['approve', 'reject']) }).optional(),
-  select: z.object({ strategy: selectStrategySchema, judge: z.string().optional(), voteOn: z.string().optional() }).optional(),
+  approval: z.object({ message: text().optional(), timeoutSeconds: z.number().int(), onTimeout: z.enum(['approve', 'reject']) }).optional(),
+  select: z.object({ strategy: selectStrategySchema, judge: text().optional(), voteOn: text().optional() }).optional(),
   cancelRemaining: z.boolean().optional(),
   /** Copies with the same group run on distinct workers (prefixed with the run id when scheduled). */
-  antiAffinity: z.string().optional(),
+  antiAffinity: text().optional(),
   /** 0 for the definition's nodes; a plan's steps are one deeper than their director. */
   depth: z.number().int().min(0),
   /** The director whose plan made this node. */
-  parent: z.string().optional(),
+  parent: text().optional(),
   /** The plan step this node runs (`{{step.*}}`). */
   step: planStepSchema.optional(),
 });
 export type RunNode = z.infer<typeof runNodeSchema>;
 
 export const runEdgeSchema = z.object({
-  id: z.string(),
-  from: z.string(),
-  to: z.string(),
-  condition: z.string().optional(),
+  id: text(),
+  from: text(),
+  to: text(),
+  condition: text().optional(),
   loop: z.object({ maxIterations: z.number().int(), onExhausted: z.enum(['fail', 'continue']) }).optional(),
 });
 export type RunEdge = z.infer<typeof runEdgeSchema>;
@@ -63,17 +64,17 @@ export const nodeStatusSchema = z.enum(nodeStatuses);
 export type NodeStatus = z.infer<typeof nodeStatusSchema>;
 
 export const runTriggerSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('manual'), userId: z.string() }),
-  z.object({ kind: z.literal('schedule'), scheduleId: z.string(), fireAt: z.string() }),
-  z.object({ kind: z.literal('template'), templateId: z.string(), userId: z.string() }),
+  z.object({ kind: z.literal('manual'), userId: text() }),
+  z.object({ kind: z.literal('schedule'), scheduleId: text(), fireAt: text() }),
+  z.object({ kind: z.literal('template'), templateId: text(), userId: text() }),
 ]);
 export type RunTrigger = z.infer<typeof runTriggerSchema>;
 
 /** The task a node asks the tasks service to create (templates rendered). */
 export const nodeTaskSchema = z.object({
-  description: z.string(),
+  description: text(),
   tool: toolNameSchema,
-  input: z.record(z.string(), z.unknown()),
+  input: z.record(text(), z.unknown()),
   priority: z.number().int(),
   timeoutSeconds: z.number().int(),
   maxAttempts: z.number().int(),
@@ -83,8 +84,8 @@ export type NodeTask = z.infer<typeof nodeTaskSchema>;
 
 // Run events (stream `run-<runId>`) -------------------------------------------------------------
 
-const runId = z.string();
-const nodeId = z.string();
+const runId = text();
+const nodeId = text();
 const iteration = z.number().int().min(0);
 
 export const runStartedV1 = defineEvent(
@@ -92,26 +93,26 @@ export const runStartedV1 = defineEvent(
   1,
   z.object({
     runId,
-    workflowId: z.string(),
+    workflowId: text(),
     workflowVersion: z.number().int().min(1),
-    ownerId: z.string(),
-    name: z.string(),
+    ownerId: text(),
+    name: text(),
     kind: z.enum(workflowKinds),
-    input: z.record(z.string(), z.unknown()),
+    input: z.record(text(), z.unknown()),
     graph: runGraphSchema,
     settings: workflowSettingsSchema,
     trigger: runTriggerSchema,
     /** When the run times out (settings.timeoutSeconds), if it has a limit. */
-    deadline: z.string().nullable(),
+    deadline: text().nullable(),
   }),
 );
 /** A node's task is due: the tasks service creates task `taskId` (idempotently) from this event. */
 export const nodeScheduledV1 = defineEvent(
   'NodeScheduled',
   1,
-  z.object({ runId, nodeId, iteration, generation: z.number().int().min(0), taskId: z.string(), ownerId: z.string(), task: nodeTaskSchema }),
+  z.object({ runId, nodeId, iteration, generation: z.number().int().min(0), taskId: text(), ownerId: text(), task: nodeTaskSchema }),
 );
-export const nodeStartedV1 = defineEvent('NodeStarted', 1, z.object({ runId, nodeId, taskId: z.string(), workerId: z.string(), attempt: z.number().int() }));
+export const nodeStartedV1 = defineEvent('NodeStarted', 1, z.object({ runId, nodeId, taskId: text(), workerId: text(), attempt: z.number().int() }));
 export const nodeSucceededV1 = defineEvent(
   'NodeSucceeded',
   1,
@@ -119,10 +120,10 @@ export const nodeSucceededV1 = defineEvent(
     runId,
     nodeId,
     iteration,
-    taskId: z.string().nullable(),
+    taskId: text().nullable(),
     exitCode: z.number().int().nullable(),
     output: z.unknown().optional(),
-    text: z.string().optional(),
+    text: text().optional(),
     durationMs: z.number().int().nullable(),
   }),
 );
@@ -133,12 +134,12 @@ export const nodeFailedV1 = defineEvent(
     runId,
     nodeId,
     iteration,
-    taskId: z.string().nullable(),
+    taskId: text().nullable(),
     exitCode: z.number().int().nullable(),
     /** What a person should read: the task's failure, a template or plan validation message. */
-    reason: z.string(),
+    reason: text(),
     output: z.unknown().optional(),
-    text: z.string().optional(),
+    text: text().optional(),
   }),
 );
 /**
@@ -148,19 +149,19 @@ export const nodeFailedV1 = defineEvent(
 export const edgesDecidedV1 = defineEvent(
   'EdgesDecided',
   1,
-  z.object({ runId, edges: z.array(z.object({ edgeId: z.string(), taken: z.boolean(), exhausted: z.boolean().optional() })).min(1) }),
+  z.object({ runId, edges: z.array(z.object({ edgeId: text(), taken: z.boolean(), exhausted: z.boolean().optional() })).min(1) }),
 );
-export const nodeSkippedV1 = defineEvent('NodeSkipped', 1, z.object({ runId, nodeId, iteration, reason: z.string() }));
+export const nodeSkippedV1 = defineEvent('NodeSkipped', 1, z.object({ runId, nodeId, iteration, reason: text() }));
 /** The node's task (if any) is to be cancelled: the tasks service does it. */
 export const nodeCancelledV1 = defineEvent(
   'NodeCancelled',
   1,
-  z.object({ runId, nodeId, iteration, taskId: z.string().nullable(), ownerId: z.string(), reason: z.string() }),
+  z.object({ runId, nodeId, iteration, taskId: text().nullable(), ownerId: text(), reason: text() }),
 );
 export const approvalRequestedV1 = defineEvent(
   'ApprovalRequested',
   1,
-  z.object({ runId, nodeId, iteration, message: z.string().nullable(), deadline: z.string(), onTimeout: z.enum(['approve', 'reject']) }),
+  z.object({ runId, nodeId, iteration, message: text().nullable(), deadline: text(), onTimeout: z.enum(['approve', 'reject']) }),
 );
 export const approvalDecidedV1 = defineEvent(
   'ApprovalDecided',
@@ -171,15 +172,15 @@ export const approvalDecidedV1 = defineEvent(
     iteration,
     decision: z.enum(['approved', 'rejected']),
     /** Null when the timeout applied the default. */
-    byUserId: z.string().nullable(),
-    comment: z.string().nullable(),
+    byUserId: text().nullable(),
+    comment: text().nullable(),
   }),
 );
-export const selectionRequestedV1 = defineEvent('SelectionRequested', 1, z.object({ runId, nodeId, iteration, candidates: z.array(z.string()) }));
+export const selectionRequestedV1 = defineEvent('SelectionRequested', 1, z.object({ runId, nodeId, iteration, candidates: z.array(text()) }));
 export const winnerChosenV1 = defineEvent(
   'WinnerChosen',
   1,
-  z.object({ runId, nodeId, iteration, winner: z.string(), strategy: selectStrategySchema, byUserId: z.string().nullable(), reason: z.string() }),
+  z.object({ runId, nodeId, iteration, winner: text(), strategy: selectStrategySchema, byUserId: text().nullable(), reason: text() }),
 );
 export const planExpandedV1 = defineEvent(
   'PlanExpanded',
@@ -190,21 +191,21 @@ export const planExpandedV1 = defineEvent(
     nodes: z.array(runNodeSchema),
     edges: z.array(runEdgeSchema),
     /** The director's outgoing edges, now leaving from the expansion's exit node. */
-    redirected: z.array(z.object({ edgeId: z.string(), from: z.string() })),
+    redirected: z.array(z.object({ edgeId: text(), from: text() })),
   }),
 );
-export const loopedBackV1 = defineEvent('LoopedBack', 1, z.object({ runId, edgeId: z.string(), count: z.number().int().min(1), reset: z.array(z.string()) }));
+export const loopedBackV1 = defineEvent('LoopedBack', 1, z.object({ runId, edgeId: text(), count: z.number().int().min(1), reset: z.array(text()) }));
 export const nodesRetriedV1 = defineEvent(
   'NodesRetried',
   1,
-  z.object({ runId, nodeId, reset: z.array(z.string()), byUserId: z.string(), deadline: z.string().nullable() }),
+  z.object({ runId, nodeId, reset: z.array(text()), byUserId: text(), deadline: text().nullable() }),
 );
-export const runPausedV1 = defineEvent('RunPaused', 1, z.object({ runId, byUserId: z.string() }));
-export const runResumedV1 = defineEvent('RunResumed', 1, z.object({ runId, byUserId: z.string() }));
-export const runCancelledV1 = defineEvent('RunCancelled', 1, z.object({ runId, byUserId: z.string(), reason: z.string() }));
-export const runTimedOutV1 = defineEvent('RunTimedOut', 1, z.object({ runId, deadline: z.string() }));
+export const runPausedV1 = defineEvent('RunPaused', 1, z.object({ runId, byUserId: text() }));
+export const runResumedV1 = defineEvent('RunResumed', 1, z.object({ runId, byUserId: text() }));
+export const runCancelledV1 = defineEvent('RunCancelled', 1, z.object({ runId, byUserId: text(), reason: text() }));
+export const runTimedOutV1 = defineEvent('RunTimedOut', 1, z.object({ runId, deadline: text() }));
 export const runSucceededV1 = defineEvent('RunSucceeded', 1, z.object({ runId }));
-export const runFailedV1 = defineEvent('RunFailed', 1, z.object({ runId, reason: z.string(), failedNodes: z.array(z.string()) }));
+export const runFailedV1 = defineEvent('RunFailed', 1, z.object({ runId, reason: text(), failedNodes: z.array(text()) }));
 
 export const runEvents = new EventRegistry().register(
   runStartedV1,
@@ -235,31 +236,31 @@ export const runEvents = new EventRegistry().register(
 export const scheduleOverlapPolicies = ['skip', 'queue', 'allow'] as const;
 export const scheduleMissedPolicies = ['skip', 'run-once'] as const;
 
-const workflowId = z.string();
-export const workflowCreatedV1 = defineEvent('WorkflowCreated', 1, z.object({ workflowId, ownerId: z.string(), definition: workflowDefinitionSchema }));
+const workflowId = text();
+export const workflowCreatedV1 = defineEvent('WorkflowCreated', 1, z.object({ workflowId, ownerId: text(), definition: workflowDefinitionSchema }));
 /** Every save is a new immutable version; runs pin the version they started from. */
 export const workflowVersionSavedV1 = defineEvent(
   'WorkflowVersionSaved',
   1,
   z.object({ workflowId, version: z.number().int().min(2), definition: workflowDefinitionSchema }),
 );
-export const workflowDeletedV1 = defineEvent('WorkflowDeleted', 1, z.object({ workflowId, byUserId: z.string() }));
-export const workflowPausedV1 = defineEvent('WorkflowPaused', 1, z.object({ workflowId, byUserId: z.string() }));
-export const workflowResumedV1 = defineEvent('WorkflowResumed', 1, z.object({ workflowId, byUserId: z.string() }));
+export const workflowDeletedV1 = defineEvent('WorkflowDeleted', 1, z.object({ workflowId, byUserId: text() }));
+export const workflowPausedV1 = defineEvent('WorkflowPaused', 1, z.object({ workflowId, byUserId: text() }));
+export const workflowResumedV1 = defineEvent('WorkflowResumed', 1, z.object({ workflowId, byUserId: text() }));
 export const scheduleAddedV1 = defineEvent(
   'ScheduleAdded',
   1,
   z.object({
     workflowId,
-    scheduleId: z.string(),
-    cron: z.string(),
-    timezone: z.string(),
+    scheduleId: text(),
+    cron: text(),
+    timezone: text(),
     overlap: z.enum(scheduleOverlapPolicies),
     missed: z.enum(scheduleMissedPolicies),
-    input: z.record(z.string(), z.unknown()),
+    input: z.record(text(), z.unknown()),
   }),
 );
-export const scheduleRemovedV1 = defineEvent('ScheduleRemoved', 1, z.object({ workflowId, scheduleId: z.string() }));
+export const scheduleRemovedV1 = defineEvent('ScheduleRemoved', 1, z.object({ workflowId, scheduleId: text() }));
 /**
  * One due fire time, decided: a run started (`runId`), queued behind the active run, or skipped
  * (overlap, or missed while the service was down). Appended before the run starts, so a fire is
@@ -270,14 +271,14 @@ export const scheduleFiredV1 = defineEvent(
   1,
   z.object({
     workflowId,
-    scheduleId: z.string(),
-    fireAt: z.string(),
+    scheduleId: text(),
+    fireAt: text(),
     outcome: z.enum(['started', 'queued', 'skipped-overlap', 'skipped-missed', 'skipped-paused', 'caught-up']),
-    runId: z.string().nullable(),
+    runId: text().nullable(),
   }),
 );
 /** A queued fire's run started (the active run ended). */
-export const queuedFireStartedV1 = defineEvent('QueuedFireStarted', 1, z.object({ workflowId, scheduleId: z.string(), fireAt: z.string(), runId: z.string() }));
+export const queuedFireStartedV1 = defineEvent('QueuedFireStarted', 1, z.object({ workflowId, scheduleId: text(), fireAt: text(), runId: text() }));
 
 export const workflowEvents = new EventRegistry().register(
   workflowCreatedV1,

@@ -4,6 +4,7 @@
  * 400 naming it).
  */
 import { z } from 'zod';
+import { text } from '../common/text';
 import { commandSubject, querySubject } from '../common/subjects';
 import { actorSchema } from '../tasks/task.schemas';
 import { nodeIdSchema, workflowDefinitionSchema, workflowKinds, workflowLimits, workflowParameterSchema } from './workflow-definition.schemas';
@@ -21,52 +22,52 @@ export * from './workflow-definition.schemas';
 export * from './workflow-run.schemas';
 export * from './expression';
 
-const jsonRecord = z.record(z.string().max(64), z.unknown());
+const jsonRecord = z.record(text().max(64), z.unknown());
 
 export const scheduleViewSchema = z
   .object({
-    id: z.string(),
-    workflowId: z.string(),
-    cron: z.string(),
-    timezone: z.string(),
+    id: text(),
+    workflowId: text(),
+    cron: text(),
+    timezone: text(),
     overlap: z.enum(scheduleOverlapPolicies),
     missed: z.enum(scheduleMissedPolicies),
     input: jsonRecord,
-    lastFireAt: z.string().nullable(),
-    nextFireAt: z.string().nullable(),
-    createdAt: z.string(),
+    lastFireAt: text().nullable(),
+    nextFireAt: text().nullable(),
+    createdAt: text(),
   })
   .meta({ id: 'WorkflowSchedule' });
 export type ScheduleView = z.infer<typeof scheduleViewSchema>;
 
 export const runSummarySchema = z
   .object({
-    id: z.string(),
-    workflowId: z.string(),
+    id: text(),
+    workflowId: text(),
     workflowVersion: z.number().int(),
-    name: z.string(),
+    name: text(),
     kind: z.enum(workflowKinds),
     status: runStatusSchema,
     trigger: runTriggerSchema,
-    startedAt: z.string(),
-    finishedAt: z.string().nullable(),
-    updatedAt: z.string(),
-    error: z.string().nullable(),
+    startedAt: text(),
+    finishedAt: text().nullable(),
+    updatedAt: text(),
+    error: text().nullable(),
   })
   .meta({ id: 'RunSummary' });
 export type RunSummary = z.infer<typeof runSummarySchema>;
 
 export const workflowSummarySchema = z
   .object({
-    id: z.string(),
-    ownerId: z.string(),
-    name: z.string(),
-    description: z.string().nullable(),
+    id: text(),
+    ownerId: text(),
+    name: text(),
+    description: text().nullable(),
     kind: z.enum(workflowKinds),
     version: z.number().int(),
     paused: z.boolean(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
+    createdAt: text(),
+    updatedAt: text(),
     lastRun: runSummarySchema.pick({ id: true, status: true, startedAt: true, finishedAt: true }).nullable(),
     activeRuns: z.number().int(),
     schedules: z.array(scheduleViewSchema),
@@ -77,7 +78,7 @@ export type WorkflowSummary = z.infer<typeof workflowSummarySchema>;
 export const workflowViewSchema = workflowSummarySchema.extend({ definition: workflowDefinitionSchema }).meta({ id: 'Workflow' });
 export type WorkflowView = z.infer<typeof workflowViewSchema>;
 
-export const workflowPageSchema = z.object({ items: z.array(workflowSummarySchema), nextCursor: z.string().nullable() }).meta({ id: 'WorkflowPage' });
+export const workflowPageSchema = z.object({ items: z.array(workflowSummarySchema), nextCursor: text().nullable() }).meta({ id: 'WorkflowPage' });
 export type WorkflowPage = z.infer<typeof workflowPageSchema>;
 
 export const runNodeViewSchema = z
@@ -85,50 +86,50 @@ export const runNodeViewSchema = z
     status: nodeStatusSchema,
     iteration: z.number().int(),
     generation: z.number().int(),
-    taskId: z.string().nullable(),
-    workerId: z.string().nullable(),
+    taskId: text().nullable(),
+    workerId: text().nullable(),
     exitCode: z.number().int().nullable(),
     output: z.unknown().optional(),
-    text: z.string().nullable(),
-    reason: z.string().nullable(),
-    startedAt: z.string().nullable(),
-    finishedAt: z.string().nullable(),
+    text: text().nullable(),
+    reason: text().nullable(),
+    startedAt: text().nullable(),
+    finishedAt: text().nullable(),
     /** Select nodes: the chosen predecessor. */
-    winner: z.string().nullable(),
+    winner: text().nullable(),
     /** Approval nodes waiting: when the default applies. */
-    deadline: z.string().nullable(),
+    deadline: text().nullable(),
     /** Tasks this node ran, oldest first (every iteration and retry). */
-    history: z.array(z.object({ taskId: z.string(), iteration: z.number().int(), generation: z.number().int(), status: nodeStatusSchema })),
+    history: z.array(z.object({ taskId: text(), iteration: z.number().int(), generation: z.number().int(), status: nodeStatusSchema })),
   })
   .meta({ id: 'RunNode' });
 export type RunNodeView = z.infer<typeof runNodeViewSchema>;
 
 export const runViewSchema = runSummarySchema
   .extend({
-    ownerId: z.string(),
+    ownerId: text(),
     input: jsonRecord,
-    deadline: z.string().nullable(),
+    deadline: text().nullable(),
     graph: runGraphSchema,
-    nodes: z.record(z.string(), runNodeViewSchema),
+    nodes: z.record(text(), runNodeViewSchema),
     version: z.number().int(),
   })
   .meta({ id: 'Run' });
 export type RunView = z.infer<typeof runViewSchema>;
 
-export const runPageSchema = z.object({ items: z.array(runSummarySchema), nextCursor: z.string().nullable() }).meta({ id: 'RunPage' });
+export const runPageSchema = z.object({ items: z.array(runSummarySchema), nextCursor: text().nullable() }).meta({ id: 'RunPage' });
 export type RunPage = z.infer<typeof runPageSchema>;
 
 export const templateViewSchema = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    description: z.string().nullable(),
+    id: text(),
+    name: text(),
+    description: text().nullable(),
     kind: z.enum(workflowKinds),
     builtIn: z.boolean(),
-    ownerId: z.string().nullable(),
+    ownerId: text().nullable(),
     parameters: z.array(workflowParameterSchema),
     definition: workflowDefinitionSchema,
-    createdAt: z.string(),
+    createdAt: text(),
   })
   .meta({ id: 'WorkflowTemplate' });
 export type TemplateView = z.infer<typeof templateViewSchema>;
@@ -152,9 +153,9 @@ export type ExecuteWorkflowBody = z.infer<typeof executeWorkflowBodySchema>;
 export const addScheduleBodySchema = z
   .object({
     /** Five fields (minute precision) or six (the first is seconds), as croner reads them. */
-    cron: z.string().min(1).max(200),
+    cron: text().min(1).max(200),
     /** IANA zone, e.g. Europe/Berlin. Default UTC. */
-    timezone: z.string().max(64).default('UTC'),
+    timezone: text().max(64).default('UTC'),
     /** A fire while this schedule's previous run is active: skip it, queue one run behind it, or run both. */
     overlap: z.enum(scheduleOverlapPolicies).default('skip'),
     /** Fires missed while the service was down: skip them, or run once for all of them. */
@@ -166,7 +167,7 @@ export const addScheduleBodySchema = z
 export type AddScheduleBody = z.infer<typeof addScheduleBodySchema>;
 
 export const approvalBodySchema = z
-  .object({ decision: z.enum(['approve', 'reject']), comment: z.string().max(4_000).optional() })
+  .object({ decision: z.enum(['approve', 'reject']), comment: text().max(4_000).optional() })
   .strict()
   .meta({ id: 'ApprovalBody' });
 export type ApprovalBody = z.infer<typeof approvalBodySchema>;
@@ -177,8 +178,8 @@ export type PickWinnerBody = z.infer<typeof pickWinnerBodySchema>;
 export const saveTemplateBodySchema = z
   .object({
     workflowId: z.uuid(),
-    name: z.string().min(1).max(workflowLimits.nameMax).optional(),
-    description: z.string().max(workflowLimits.descriptionMax).optional(),
+    name: text().min(1).max(workflowLimits.nameMax).optional(),
+    description: text().max(workflowLimits.descriptionMax).optional(),
     /** Named parameters: `{{params.<name>}}` placeholders in the definition, and defaults of its run parameters. */
     parameters: z.array(workflowParameterSchema).max(workflowLimits.parametersMax).optional(),
   })
@@ -188,7 +189,7 @@ export type SaveTemplateBody = z.infer<typeof saveTemplateBodySchema>;
 
 export const instantiateTemplateBodySchema = z
   .object({
-    name: z.string().min(1).max(workflowLimits.nameMax).optional(),
+    name: text().min(1).max(workflowLimits.nameMax).optional(),
     parameters: jsonRecord.default({}),
     /** Start a run right away, with this input. */
     execute: z
@@ -206,21 +207,20 @@ export type InstantiatedTemplate = z.infer<typeof instantiatedTemplateSchema>;
 export const validationReportSchema = z
   .object({
     valid: z.boolean(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })),
+    errors: z.array(z.object({ field: text(), message: text() })),
     graph: runGraphSchema.nullable(),
   })
   .meta({ id: 'WorkflowValidation' });
 export type ValidationReport = z.infer<typeof validationReportSchema>;
 
-const cursor = z
-  .string()
+const cursor = text()
   .max(500)
   .regex(/^[A-Za-z0-9_-]*$/, 'not a cursor this API returned')
   .optional();
 
 export const listWorkflowsQuerySchema = z
   .object({
-    q: z.string().max(200).optional(),
+    q: text().max(200).optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor,
   })
@@ -270,7 +270,7 @@ export const workflowSubjects = {
   listTemplates: querySubject('workflows', 'ListTemplates'),
 } as const;
 
-const id = z.string().min(1).max(64);
+const id = text().min(1).max(64);
 export const workflowRefCommandSchema = z.object({ actor: actorSchema, workflowId: id });
 export const saveWorkflowCommandSchema = z.object({ actor: actorSchema, workflowId: id.optional(), definition: saveWorkflowBodySchema });
 export const validateWorkflowQuerySchema = z.object({ actor: actorSchema, definition: z.unknown() });
@@ -281,7 +281,7 @@ export const removeScheduleCommandSchema = workflowRefCommandSchema.extend({ sch
 export const listWorkflowsCommandSchema = z.object({ actor: actorSchema, query: listWorkflowsQuerySchema });
 export const listRunsCommandSchema = z.object({ actor: actorSchema, workflowId: id.optional(), query: listRunsQuerySchema });
 export const runRefCommandSchema = z.object({ actor: actorSchema, runId: id });
-export const nodeRefCommandSchema = runRefCommandSchema.extend({ nodeId: z.string().min(1).max(200) });
+export const nodeRefCommandSchema = runRefCommandSchema.extend({ nodeId: text().min(1).max(200) });
 export const decideApprovalCommandSchema = nodeRefCommandSchema.extend({ body: approvalBodySchema });
 export const pickWinnerCommandSchema = nodeRefCommandSchema.extend({ body: pickWinnerBodySchema });
 export const saveTemplateCommandSchema = z.object({ actor: actorSchema, body: saveTemplateBodySchema });

@@ -7,7 +7,7 @@ import { AUTH_EVENT_LOG, type AuthEventLog } from './application/auth-event-log'
 import { ChangePasswordHandler } from './application/change-password.handler';
 import { GetUserQuery } from './application/get-user.query';
 import { LoginHandler } from './application/login.handler';
-import { LogoutHandler, REVOCATION_LIST } from './application/logout.handler';
+import { LogoutHandler, REVOCATION_LIST, REVOKED_FAMILIES } from './application/logout.handler';
 import { RefreshSessionHandler } from './application/refresh-session.handler';
 import { RegisterUserHandler } from './application/register-user.handler';
 import { SecretsHandler } from './application/secrets.handler';
@@ -30,6 +30,8 @@ export interface AuthDeps {
   tokens: TokenIssuer;
   limiter: LoginRateLimiter;
   revocations: RevocationList;
+  /** Revoked session families (contracts' revokedFamiliesBucket). */
+  revokedFamilies: RevocationList;
   events: AuthEventLog;
   /** Seals and opens user secrets with the configured master key(s). */
   cipher: SecretCipher;
@@ -49,6 +51,7 @@ export class AuthModule {
         { provide: TokenIssuer, useValue: deps.tokens },
         { provide: LoginRateLimiter, useValue: deps.limiter },
         { provide: REVOCATION_LIST, useValue: deps.revocations },
+        { provide: REVOKED_FAMILIES, useValue: deps.revokedFamilies },
         { provide: AUTH_EVENT_LOG, useValue: deps.events },
         { provide: SecretCipher, useValue: deps.cipher },
         UserRepository,

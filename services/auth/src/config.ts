@@ -32,4 +32,6 @@ export const authConfigSchema = baseConfigSchema.extend({
       }
       return keys;
     }),
+  /** Registrations one client address may attempt per hour (POST /auth/register). */
+  REGISTRATIONS_PER_IP_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(30),
 });

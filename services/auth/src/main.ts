@@ -5,7 +5,7 @@
  */
 import 'reflect-metadata';
 import { Pool } from 'pg';
-import { eventSubject, jwtSettings, revokedTokensBucket, streamName, type Envelope } from '@agentyard/contracts';
+import { eventSubject, jwtSettings, revokedFamiliesBucket, revokedTokensBucket, streamName, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
 import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
 import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, RevocationList, runMain } from '@agentyard/service-kit';
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const store = await PostgresEventStore.connect({ connectionString: config.DATABASE_URL, poolSize: 2 });
   await store.migrate();
   const limiterPool = new Pool({ connectionString: config.DATABASE_URL, max: 4 });
-  const limiter = await LoginRateLimiter.create(limiterPool);
+  const limiter = await LoginRateLimiter.create(limiterPool, { registrationsPerIp: config.REGISTRATIONS_PER_IP_PER_HOUR });
   const tokens = new TokenIssuer(db);
   await tokens.init();
   const cipher = new SecretCipher(config.SECRETS_MASTER_KEY, config.SECRETS_PREVIOUS_MASTER_KEYS);
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   const nc = await connectNats({ servers: config.NATS_URL, name: 'auth', credsFile: config.NATS_CREDS_FILE });
   await ensureStream(await jetstreamManager(nc), eventStreamConfig('auth'));
   const revocations = await RevocationList.open(nc, revokedTokensBucket, jwtSettings.accessTtlSeconds * 1000);
+  const revokedFamilies = await RevocationList.open(nc, revokedFamiliesBucket, jwtSettings.accessTtlSeconds * 1000);
   const relay = new EventRelay({
     name: 'relay:auth',
     stream: streamName('auth'),
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
       tokens,
       limiter,
       revocations,
+      revokedFamilies,
       events: { append: (trx, streamId, events) => store.appendInTransaction(trx, streamId, events).then(() => undefined) },
       cipher,
       onShutdown: async () => {

@@ -29,7 +29,8 @@ export class GatewayModule {
   static forRoot(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [ServiceKitModule.forRoot({ logger: deps.logger, onShutdown: deps.onShutdown })],
+      // /metrics is served on the internal port only (main.ts), not on the public edge.
+      imports: [ServiceKitModule.forRoot({ logger: deps.logger, onShutdown: deps.onShutdown, metricsRoute: false })],
       controllers: [AuthController, TasksController, WorkersController, WorkflowsController, RunsController, WorkflowTemplatesController, SecretsController],
       providers: [
         { provide: NatsRpcClient, useValue: deps.rpc },

@@ -5,8 +5,20 @@
 import 'reflect-metadata';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import cors from '@fastify/cors';
-import { authSubjects, jwtSettings, revokedTokensBucket, signingKeysSchema, streamName } from '@agentyard/contracts';
-import { AccessTokenVerifier, bootstrapService, createLogger, loadConfig, natsCheck, RevocationList, runMain } from '@agentyard/service-kit';
+import { authSubjects, jwtSettings, revokedFamiliesBucket, revokedTokensBucket, signingKeysSchema, streamName } from '@agentyard/contracts';
+import {
+  AccessTokenVerifier,
+  bootstrapService,
+  createLogger,
+  HealthRegistry,
+  loadConfig,
+  MetricsRegistry,
+  natsCheck,
+  RevocationList,
+  runMain,
+  serveInternalEndpoints,
+  type InternalEndpoints,
+} from '@agentyard/service-kit';
 import { connectNats, drainNats, NatsRpcClient } from '@agentyard/messaging';
 import { gatewayConfigSchema } from './config';
 import { GatewayModule } from './gateway.module';
@@ -17,6 +29,7 @@ import { LiveEventsHub } from './interface/live-events.ws';
 import { buildOpenApiDocument } from './interface/openapi';
 import { serveDashboard } from './interface/dashboard.static';
 import { ApiTokenResolver } from './infrastructure/api-token-resolver';
+import { registerSecurityHeaders } from './interface/security-headers';
 
 async function main(): Promise<void> {
   const config = loadConfig(gatewayConfigSchema);
@@ -24,17 +37,22 @@ async function main(): Promise<void> {
   const nc = await connectNats({ servers: config.NATS_URL, name: 'gateway', credsFile: config.NATS_CREDS_FILE });
   const rpc = new NatsRpcClient(nc, { defaultTimeoutMs: config.RPC_TIMEOUT_MS });
   const revocations = await RevocationList.open(nc, revokedTokensBucket, jwtSettings.accessTtlSeconds * 1000);
+  const revokedFamilies = await RevocationList.open(nc, revokedFamiliesBucket, jwtSettings.accessTtlSeconds * 1000);
   const verifier = new AccessTokenVerifier({
     issuer: jwtSettings.issuer,
     audience: jwtSettings.audience,
     loadKeys: async () => (await rpc.request(authSubjects.getSigningKeys, {}, { schema: signingKeysSchema })).keys,
     isRevoked: (jti) => revocations.isRevoked(jti),
+    isFamilyRevoked: (familyId) => revokedFamilies.isRevoked(familyId),
   });
   const feed = new EventFeed(nc, (['auth', 'tasks', 'workers', 'allocation', 'workflows'] as const).map(streamName));
   const apiTokens = new ApiTokenResolver(rpc, config.API_TOKEN_CACHE_TTL_MS);
-  const hub = new LiveEventsHub(verifier, apiTokens, feed, new OwnershipIndex(rpc), nc);
+  const hub = new LiveEventsHub(verifier, apiTokens, feed, new OwnershipIndex(rpc), nc, { revokedFamilies, allowedOrigins: config.CORS_ORIGINS });
+  await hub.start(); // watches revoked sessions at once; the feed starts with the first authenticated WebSocket
+  /** The internal port's server, started once the public port listens (closed on shutdown). */
+  const internal: { endpoints?: InternalEndpoints } = {};
 
-  await bootstrapService({
+  const app = await bootstrapService({
     name: 'gateway',
     module: GatewayModule.forRoot({
       logger,
@@ -42,6 +60,7 @@ async function main(): Promise<void> {
       verifier,
       apiTokens,
       onShutdown: async () => {
+        await internal.endpoints?.close();
         await hub.close();
         await feed.stop();
         await drainNats(nc);
@@ -51,12 +70,12 @@ async function main(): Promise<void> {
     host: config.HOST,
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    trustedProxies: config.TRUSTED_PROXIES,
     shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
     healthChecks: { nats: natsCheck(nc) },
     configure: async (app) => {
       const fastify = app.getHttpAdapter().getInstance();
-      // Only JSON bodies: a text/plain body would otherwise arrive as a string (400 instead of 415).
-      fastify.removeContentTypeParser(['text/plain']);
+      await registerSecurityHeaders(fastify);
       await fastify.register(cors, { origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false, credentials: true });
       // Errors raised by Fastify itself (bad JSON, too large) before Nest sees the request.
       fastify.setErrorHandler((error: unknown, request, reply) => {
@@ -68,8 +87,9 @@ async function main(): Promise<void> {
       fastify.server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
     },
   });
-  hub.start(); // the feed starts with the first authenticated WebSocket
-  logger.info({ port: config.PORT }, 'gateway listening');
+  // /metrics is not on the public port: Prometheus scrapes it here, with health, on HTTP_PORT.
+  internal.endpoints = await serveInternalEndpoints({ port: config.HTTP_PORT, metrics: app.get(MetricsRegistry), health: app.get(HealthRegistry) });
+  logger.info({ port: config.PORT, internalPort: internal.endpoints.port }, 'gateway listening');
 }
 
 runMain('gateway', main);

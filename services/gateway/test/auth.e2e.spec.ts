@@ -14,6 +14,7 @@ let nats: NatsServer;
 let auth: ServiceProcess;
 let gateway: ServiceProcess;
 let base: string;
+let internalBase: string;
 let authDbUrl: string;
 
 interface Reply {
@@ -55,13 +56,19 @@ beforeAll(async () => {
   authDbUrl = await testDatabase('auth');
   const authPort = await freePort();
   const gatewayPort = await freePort();
+  const gatewayInternalPort = await freePort();
   auth = await startService(
     'auth',
     { NATS_URL: nats.url, DATABASE_URL: authDbUrl, HTTP_PORT: String(authPort), SECRETS_MASTER_KEY: randomBytes(32).toString('base64') },
     `http://127.0.0.1:${authPort}/health/ready`,
   );
-  gateway = await startService('gateway', { NATS_URL: nats.url, PORT: String(gatewayPort) }, `http://127.0.0.1:${gatewayPort}/health/ready`);
+  gateway = await startService(
+    'gateway',
+    { NATS_URL: nats.url, PORT: String(gatewayPort), HTTP_PORT: String(gatewayInternalPort) },
+    `http://127.0.0.1:${gatewayPort}/health/ready`,
+  );
   base = `http://127.0.0.1:${gatewayPort}`;
+  internalBase = `http://127.0.0.1:${gatewayInternalPort}`;
 });
 
 afterAll(async () => {
@@ -100,10 +107,15 @@ describe('Auth through the gateway', () => {
       expect(reuse.body.message).toMatch(/already used/);
       const afterReuse = await api('/api/v1/auth/refresh', { body: { refreshToken: rotated.body.refreshToken } });
       expect(afterReuse.status).toBe(401);
+      // ...and so do its access tokens, at once (not at their expiry).
+      const revokedAccess = await api('/api/v1/auth/me', { token: rotated.body.accessToken as string });
+      expect(revokedAccess.status).toBe(401);
+      expect(revokedAccess.body.message).toMatch(/signed out/);
       // Another login's family is untouched.
-      expect((await api('/api/v1/auth/refresh', { body: { refreshToken: byEmail.body.refreshToken } })).status).toBe(200);
+      const other = await api('/api/v1/auth/refresh', { body: { refreshToken: byEmail.body.refreshToken } });
+      expect(other.status).toBe(200);
 
-      const access = rotated.body.accessToken as string;
+      const access = other.body.accessToken as string;
       expect((await api('/api/v1/auth/logout', { method: 'POST', token: access })).status).toBe(204);
       const rejected = await api('/api/v1/auth/me', { token: access });
       expect(rejected.status).toBe(401);
@@ -367,9 +379,13 @@ describe('Auth through the gateway', () => {
       expect((await fetch(`${base}/api/docs`)).status).toBe(200);
     });
 
-    it('exposes Prometheus metrics and echoes request ids', async () => {
-      const res = await fetch(`${base}/metrics`);
+    it('exposes Prometheus metrics on the internal port only, and echoes request ids', async () => {
+      const res = await fetch(`${internalBase}/metrics`);
       expect(await res.text()).toContain('process_cpu_user_seconds_total');
+      expect((await fetch(`${internalBase}/health/ready`)).status).toBe(200);
+      const publicMetrics = await fetch(`${base}/metrics`);
+      expect(publicMetrics.status).toBe(404);
+      expect(await publicMetrics.text()).not.toContain('process_cpu_user_seconds_total');
       const withId = await fetch(`${base}/api/v1/auth/me`, { headers: { 'x-request-id': 'req-42' } });
       expect(withId.headers.get('x-request-id')).toBe('req-42');
       expect(((await withId.json()) as { requestId: string }).requestId).toBe('req-42');

@@ -163,7 +163,7 @@ describe('Secrets', () => {
       { name: 'a 65-character name', body: { name: `a${'b'.repeat(64)}`, value: 'v' }, message: /name: a secret name/ },
       { name: 'an empty value', body: { name: 'ok_name', value: '' }, message: /value: value is required/ },
       { name: 'a value over 32 KiB', body: { name: 'ok_name', value: 'é'.repeat(16 * 1024 + 1) }, message: /value: value must be at most 32 KiB/ },
-      { name: 'a NUL byte in the value', body: { name: 'ok_name', value: 'a\u0000b' }, message: /value: value may not contain NUL bytes/ },
+      { name: 'a NUL byte in the value', body: { name: 'ok_name', value: 'a\u0000b' }, message: /value: must not contain NUL characters/ },
       { name: 'an unknown field', body: { name: 'ok_name', value: 'v', description: 'x' }, message: /description/ },
       { name: 'a missing value', body: { name: 'ok_name' }, message: /value/ },
     ])('refuses $name with a 400 naming the field, and stores nothing', async ({ body, message }) => {

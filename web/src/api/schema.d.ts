@@ -13,7 +13,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account */
+        /** Create an account (a common password is refused; limited per client) */
         post: {
             parameters: {
                 query?: never;
@@ -56,6 +56,24 @@ export interface paths {
                 };
                 /** @description error */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -293,7 +311,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change the password; signs out other sessions */
+        /** Change the password; signs out other sessions at once (API tokens stay valid) */
         post: {
             parameters: {
                 query?: never;
@@ -3822,12 +3840,12 @@ export interface components {
                 outputTail: string;
                 durationMs: number;
                 error?: string;
+                output?: unknown;
                 artifacts?: {
                     name: string;
                     bytes: number;
                     sha256: string;
                 }[];
-                output?: unknown;
             } | null;
             createdAt: string;
             updatedAt: string;

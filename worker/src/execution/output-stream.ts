@@ -3,7 +3,8 @@
  * limit; never splitting a character), published when full or ~50 ms after the first unsent byte,
  * numbered by `seq` from 0 per attempt so the reader can order and spot gaps. The timer only runs
  * while output is pending: a quiet task costs nothing. It also keeps the last 64 KiB for the
- * result's `outputTail` and lifts `::progress N` hints into the chunk's `progress`.
+ * result's `outputTail` and lifts `::progress N` hints into the chunk's `progress`. A NUL (a process
+ * printing binary) becomes U+FFFD: Postgres cannot store it, and the contracts refuse it.
  */
 import { outputChunkMaxBytes, type OutputChunk } from '@agentyard/contracts/agent';
 import { ProgressParser } from './progress-hint';
@@ -47,8 +48,9 @@ export class OutputStream {
     return this.lastProgress;
   }
 
-  write(data: string): void {
-    if (!data) return;
+  write(raw: string): void {
+    if (!raw) return;
+    const data = raw.includes('\u0000') ? raw.replaceAll('\u0000', '\uFFFD') : raw;
     const progress = this.parser.push(data);
     if (progress !== undefined && progress !== this.lastProgress) {
       this.lastProgress = progress;

@@ -1,4 +1,4 @@
-import type { OutputChunk } from '@agentyard/contracts';
+import { outputChunkSchema, taskResultSchema, type OutputChunk } from '@agentyard/contracts';
 import { OutputStream, splitAtByte } from './output-stream';
 
 function collect(options = {}) {
@@ -68,6 +68,17 @@ describe('OutputStream', () => {
       // Unchanged figures are not repeated.
       expect(chunks[1]!.progress).toBeUndefined();
     });
+  });
+});
+
+describe('OutputStream with a process printing binary', () => {
+  it('replaces NUL characters, so its chunks and its result tail are text the platform can store', () => {
+    const { chunks, stream } = collect();
+    stream.write('head\u0000\u0000tail');
+    stream.flush();
+    expect(chunks[0]!.data).toBe('head\uFFFD\uFFFDtail');
+    expect(outputChunkSchema.safeParse(chunks[0]).success).toBe(true);
+    expect(taskResultSchema.safeParse({ exitCode: 0, outputTail: stream.tail(), durationMs: 1 }).success).toBe(true);
   });
 });
 

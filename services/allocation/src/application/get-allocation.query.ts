@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { allocationEvents, DomainError, type AllocationView, type Candidate } from '@agentyard/contracts';
+import { allocationEvents, candidatesVisibleToOwner, DomainError, type AllocationView, type Candidate } from '@agentyard/contracts';
 import type { EventStore } from '@agentyard/event-store';
-import { NOT_ALLOWED } from '../domain/allocation.decide';
 import { allocationStreamId } from '../domain/allocation-record.decider';
 import { TaskRepository } from '../infrastructure/task.repository';
 import { EVENT_STORE } from './tokens';
@@ -32,7 +31,7 @@ export class GetAllocationQuery {
       attempt: data.attempt,
       workerId: event.type === 'AllocationDecided' ? (data.workerId ?? null) : null,
       decidedAt: event.occurredAt,
-      candidates: data.candidates.filter((c) => !c.rejectedBecause.some((r) => r.startsWith(NOT_ALLOWED))),
+      candidates: candidatesVisibleToOwner(data.candidates),
     };
   }
 }

@@ -19,6 +19,7 @@
  *    current within a pass, so two tasks of a group decided in one pass part ways too).
  */
 import {
+  notAllowedForOwner,
   scoreWeights,
   type Candidate,
   type Heartbeat,
@@ -106,8 +107,8 @@ export const NO_FREE_SLOT = 'no free slot';
 /** Stable part of the anti-affinity filter's reason. */
 export const ANTI_AFFINITY = 'anti-affinity';
 
-/** Stable part of the permission filter's reason (the task owner's view hides such candidates). */
-export const NOT_ALLOWED = "not allowed for the task's owner";
+/** Stable part of the permission filter's reason (the task owner's view hides such candidates: contracts' candidatesVisibleToOwner). */
+export const NOT_ALLOWED = notAllowedForOwner;
 /** A decision not confirmed by TaskAssigned within this long stops holding a slot. */
 export const DECISION_HOLD_MS = 60_000;
 /** Affinity counts the owner's tasks placed on a worker within this window… */

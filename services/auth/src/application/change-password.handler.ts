@@ -2,9 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Kysely } from 'kysely';
 import { DomainError, type ChangePasswordCommand } from '@agentyard/contracts';
 import type { AuthDatabase } from '../infrastructure/auth.database';
+import { refuseCommonPassword } from '../infrastructure/common-passwords';
 import { PasswordHasher } from '../infrastructure/password-hasher';
 import { SessionRepository } from '../infrastructure/session.repository';
 import { AUTH_DB, UserRepository } from '../infrastructure/user.repository';
+import { REVOKED_FAMILIES } from './logout.handler';
+import type { RevocationList } from '@agentyard/service-kit';
 import { AUTH_EVENT_LOG, authEvent, userStream, type AuthEventLog, type RequestContext } from './auth-event-log';
 
 @Injectable()
@@ -15,9 +18,14 @@ export class ChangePasswordHandler {
     private readonly sessions: SessionRepository,
     private readonly hasher: PasswordHasher,
     @Inject(AUTH_EVENT_LOG) private readonly events: AuthEventLog,
+    @Inject(REVOKED_FAMILIES) private readonly revokedFamilies: RevocationList,
   ) {}
 
-  /** Changes the password and signs out every other session of the user. */
+  /**
+   * Changes the password and signs out every other session of the user: their refresh tokens
+   * stop working, and their families go to the revoked-families KV, so the gateway refuses their
+   * access tokens and closes their WebSockets at once. API tokens are not sessions and live on.
+   */
   async execute(cmd: ChangePasswordCommand, ctx: RequestContext): Promise<{ changed: true }> {
     const user = await this.users.findById(cmd.userId);
     if (!user) throw new DomainError('UNAUTHENTICATED', 'the account no longer exists');
@@ -27,12 +35,16 @@ export class ChangePasswordHandler {
     if (cmd.currentPassword === cmd.newPassword) {
       throw new DomainError('VALIDATION_FAILED', 'the new password must differ from the current one', [{ field: 'newPassword', message: 'same as current' }]);
     }
+    refuseCommonPassword(cmd.newPassword, 'newPassword');
     const hash = await this.hasher.hash(cmd.newPassword);
-    await this.db.transaction().execute(async (trx) => {
+    const revoked = await this.db.transaction().execute(async (trx) => {
       await this.users.updatePassword(trx, user.id, hash);
-      await this.sessions.revokeAllFamilies(trx, user.id, 'password-changed', cmd.familyId);
+      const families = await this.sessions.revokeAllFamilies(trx, user.id, 'password-changed', cmd.familyId);
       await this.events.append(trx, userStream(user.id), [authEvent('PasswordChanged', { userId: user.id }, ctx, user.id)]);
+      return families;
     });
+    // After the commit: a failed change must not sign anybody out.
+    await Promise.all(revoked.map((familyId) => this.revokedFamilies.revoke(familyId)));
     return { changed: true };
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Kysely } from 'kysely';
 import { DomainError, newId, type LoginCommand, type TokenPair } from '@agentyard/contracts';
 import type { AuthDatabase } from '../infrastructure/auth.database';
-import { LoginRateLimiter } from '../infrastructure/login-rate-limiter';
+import { accountKey, LoginRateLimiter } from '../infrastructure/login-rate-limiter';
 import { PasswordHasher } from '../infrastructure/password-hasher';
 import { SessionRepository } from '../infrastructure/session.repository';
 import { AUTH_DB, UserRepository } from '../infrastructure/user.repository';
@@ -25,14 +25,17 @@ export class LoginHandler {
   ) {}
 
   async execute(cmd: LoginCommand, ctx: RequestContext): Promise<TokenPair> {
-    await this.limiter.beforeAttempt(cmd.ip, cmd.username);
+    await this.limiter.beforeAttempt(cmd.ip);
     const user = await this.users.findByLogin(cmd.username);
+    // Failures count against the account, whichever of its names was typed (and in any case).
+    const account = accountKey(user, cmd.username);
+    await this.limiter.beforeAccountAttempt(account);
     const ok = user ? await this.hasher.verify(user.password_hash, cmd.password) : await this.hasher.verifyDummy(cmd.password);
     if (!user || !ok) {
-      await this.limiter.onFailure(cmd.username);
+      await this.limiter.onFailure(account);
       throw badCredentials();
     }
-    await this.limiter.onSuccess(cmd.username);
+    await this.limiter.onSuccess(account);
     const familyId = newId();
     return this.db.transaction().execute(async (trx) => {
       await this.sessions.createFamily(trx, familyId, user.id);

@@ -8,6 +8,8 @@ import { AUTH_DB } from '../infrastructure/user.repository';
 import { AUTH_EVENT_LOG, authEvent, userStream, type AuthEventLog, type RequestContext } from './auth-event-log';
 
 export const REVOCATION_LIST = Symbol('REVOCATION_LIST');
+/** The revoked-families KV (contracts' revokedFamiliesBucket): the gateway refuses their access tokens. */
+export const REVOKED_FAMILIES = Symbol('REVOKED_FAMILIES');
 
 @Injectable()
 export class LogoutHandler {
@@ -15,12 +17,16 @@ export class LogoutHandler {
     @Inject(AUTH_DB) private readonly db: Kysely<AuthDatabase>,
     private readonly sessions: SessionRepository,
     @Inject(REVOCATION_LIST) private readonly revocations: RevocationList,
+    @Inject(REVOKED_FAMILIES) private readonly revokedFamilies: RevocationList,
     @Inject(AUTH_EVENT_LOG) private readonly events: AuthEventLog,
   ) {}
 
-  /** Revokes the access token at once (KV) and the refresh family it came from. Idempotent. */
+  /**
+   * Revokes the access token at once (KV) and the session it came from: its refresh family, and
+   * (KV) every other access token of that family still alive. Idempotent.
+   */
   async execute(cmd: LogoutCommand, ctx: RequestContext): Promise<{ loggedOut: true }> {
-    await this.revocations.revoke(cmd.jti);
+    await Promise.all([this.revocations.revoke(cmd.jti), cmd.familyId ? this.revokedFamilies.revoke(cmd.familyId) : undefined]);
     await this.db.transaction().execute(async (trx) => {
       if (cmd.familyId) await this.sessions.revokeFamily(trx, cmd.familyId, 'logout');
       await this.events.append(trx, userStream(cmd.userId), [

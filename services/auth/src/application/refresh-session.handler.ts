@@ -8,6 +8,8 @@ import { parseRefreshToken, secretMatches } from '../infrastructure/token-issuer
 import { AUTH_DB, UserRepository } from '../infrastructure/user.repository';
 import { AUTH_EVENT_LOG, authEvent, userStream, type AuthEventLog, type RequestContext } from './auth-event-log';
 import { SessionIssuer } from './session-issuer';
+import { REVOKED_FAMILIES } from './logout.handler';
+import type { RevocationList } from '@agentyard/service-kit';
 
 const rejected = (message: string): DomainError => new DomainError('UNAUTHENTICATED', message);
 
@@ -19,6 +21,7 @@ export class RefreshSessionHandler {
     private readonly sessions: SessionRepository,
     private readonly issuer: SessionIssuer,
     @Inject(AUTH_EVENT_LOG) private readonly events: AuthEventLog,
+    @Inject(REVOKED_FAMILIES) private readonly revokedFamilies: RevocationList,
   ) {}
 
   /** Rotates the refresh token; a reused one revokes its whole family (then 401). */
@@ -61,10 +64,12 @@ export class RefreshSessionHandler {
     }
   }
 
+  /** The family's refresh tokens stop working, and (KV) so do its live access tokens and sockets. */
   private async revokeForReuse(userId: string, familyId: string, ctx: RequestContext): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await this.sessions.revokeFamily(trx, familyId, 'reuse-detected');
       await this.events.append(trx, userStream(userId), [authEvent('RefreshTokenReuseDetected', { userId, familyId }, ctx, userId)]);
     });
+    await this.revokedFamilies.revoke(familyId);
   }
 }

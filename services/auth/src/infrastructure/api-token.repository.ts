@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { apiTokenPattern, newId } from '@agentyard/contracts';
+import { apiTokenPattern, isUuid, newId } from '@agentyard/contracts';
 import type { ApiTokensTable, AuthDatabase } from './auth.database';
 import { AUTH_DB } from './user.repository';
 
@@ -73,7 +73,7 @@ export class ApiTokenRepository {
   }
 
   async findById(id: string): Promise<(ApiTokenRow & { username: string }) | undefined> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+    if (!isUuid(id)) return undefined;
     return (await this.db
       .selectFrom('api_tokens')
       .innerJoin('users', 'users.id', 'api_tokens.user_id')
@@ -85,7 +85,7 @@ export class ApiTokenRepository {
 
   /** Marks the owner's token revoked; true when the token exists and belongs to the user (idempotent). */
   async revoke(userId: string, id: string): Promise<boolean> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+    if (!isUuid(id)) return false;
     const owned = await this.db.selectFrom('api_tokens').select(['id', 'revoked_at']).where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
     if (!owned) return false;
     if (!owned.revoked_at) {

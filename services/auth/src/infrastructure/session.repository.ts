@@ -1,6 +1,7 @@
 /** Refresh-token families and tokens. Marking a token used is atomic (first presenter wins). */
 import { Inject, Injectable } from '@nestjs/common';
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { isUuid } from '@agentyard/contracts';
 import type { RefreshFamilyRecord, RefreshTokenRecord } from '../domain/refresh-token.decide';
 import type { AuthDatabase } from './auth.database';
 import { AUTH_DB } from './user.repository';
@@ -24,7 +25,7 @@ export class SessionRepository {
   }
 
   async load(tokenId: string): Promise<{ token?: RefreshTokenRecord & { secretHash: string }; family?: RefreshFamilyRecord }> {
-    if (!/^[0-9a-f-]{36}$/i.test(tokenId)) return {};
+    if (!isUuid(tokenId)) return {};
     const row = await this.db
       .selectFrom('refresh_tokens as t')
       .innerJoin('refresh_families as f', 'f.id', 't.family_id')
@@ -58,14 +59,17 @@ export class SessionRepository {
       .execute();
   }
 
-  /** Revokes every live family of a user except `keepFamilyId` (the caller's own session). */
-  async revokeAllFamilies(trx: Transaction<AuthDatabase>, userId: string, reason: string, keepFamilyId?: string): Promise<void> {
+  /**
+   * Revokes every live family of a user except `keepFamilyId` (the caller's own session);
+   * returns the ids of the families it revoked.
+   */
+  async revokeAllFamilies(trx: Transaction<AuthDatabase>, userId: string, reason: string, keepFamilyId?: string): Promise<string[]> {
     let q = trx
       .updateTable('refresh_families')
       .set({ revoked_at: sql`now()`, revoked_reason: reason })
       .where('user_id', '=', userId)
       .where('revoked_at', 'is', null);
-    if (keepFamilyId) q = q.where('id', '!=', keepFamilyId);
-    await q.execute();
+    if (keepFamilyId && isUuid(keepFamilyId)) q = q.where('id', '!=', keepFamilyId);
+    return (await q.returning('id').execute()).map((r) => r.id);
   }
 }

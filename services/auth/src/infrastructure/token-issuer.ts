@@ -8,7 +8,7 @@ import { createHash, generateKeyPairSync, createPrivateKey, randomBytes, timingS
 import { Inject, Injectable } from '@nestjs/common';
 import type { Kysely } from 'kysely';
 import { SignJWT } from 'jose';
-import { jwtSettings, newId, type SigningKeys } from '@agentyard/contracts';
+import { jwtSettings, newId, refreshTokenPattern, type SigningKeys } from '@agentyard/contracts';
 import type { AuthDatabase } from './auth.database';
 import { AUTH_DB } from './user.repository';
 
@@ -83,11 +83,10 @@ export class TokenIssuer {
   }
 }
 
-/** Splits `<id>.<secret>`; undefined when the shape is wrong. */
+/** Splits `<uuid>.<secret>`; undefined when the shape is wrong (the id must be a real UUID). */
 export function parseRefreshToken(wire: string): { id: string; secret: string } | undefined {
-  const dot = wire.indexOf('.');
-  if (dot <= 0) return undefined;
-  return { id: wire.slice(0, dot), secret: wire.slice(dot + 1) };
+  const match = refreshTokenPattern.exec(wire);
+  return match ? { id: match[1]!, secret: match[2]! } : undefined;
 }
 
 export function secretMatches(secret: string, storedHash: string): boolean {

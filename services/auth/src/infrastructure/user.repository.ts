@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { isUuid } from '@agentyard/contracts';
 import type { AuthDatabase, UsersTable } from './auth.database';
 
 export const AUTH_DB = Symbol('AUTH_DB');
@@ -21,7 +22,7 @@ export class UserRepository {
   }
 
   async findById(id: string): Promise<UserRow | undefined> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+    if (!isUuid(id)) return undefined;
     return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst() as Promise<UserRow | undefined>;
   }
 

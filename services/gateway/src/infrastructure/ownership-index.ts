@@ -1,16 +1,36 @@
 /*
  * Who may see what, for the WebSocket (brief §10: no object-level leaks). Built from the event
  * feed: TaskCreated gives a task's owner, WorkerRegistered/WorkerRoleGranted a worker's users,
- * TaskAssigned a task's current attempt and worker (output of older attempts, or sent by another
- * worker than the one running the attempt, is not forwarded). For ids
- * seen before this gateway started, it asks the owning service with the user as actor — a 404
- * means "not yours" — and caches the answer. Maps are bounded (oldest dropped first).
+ * TaskAssigned a task's current attempt and the worker running it, and the events that end an
+ * attempt (requeued, finished, cancelled, deleted) or queue the next one say that nobody runs it.
+ * Live output is forwarded only from a worker KNOWN to run the task's current attempt: for a
+ * chunk the events cannot vouch for (this gateway started following later, or the chunk beat
+ * TaskAssigned to it) it asks the tasks service (GetTask, as the owner; at most once a second
+ * per task) instead of trusting the chunk. For ids seen before this gateway started, it asks the owning service with the user as
+ * actor — a 404 means "not yours" — and caches the answer. Maps are bounded (oldest dropped
+ * first), and concurrent questions about one task share one request.
+ * Tested in test/edge-security.e2e.spec.ts ("live output").
  */
-import { DomainError, taskSubjects, workerSubjects, workflowSubjects, type Envelope } from '@agentyard/contracts';
+import { DomainError, taskSubjects, taskViewSchema, workerSubjects, workflowSubjects, type Envelope, type TaskView } from '@agentyard/contracts';
 import type { NatsRpcClient } from '@agentyard/messaging';
 import { setBounded } from '@agentyard/service-kit';
 
 const LIMIT = 200_000;
+
+/** Who runs a task's current attempt; `running: false` once nobody does (queued, finished). */
+export interface TaskRun {
+  attempt: number;
+  workerId: string | null;
+  running: boolean;
+  /** Queued: attempt `attempt` may be assigned at any moment (so this gateway may be behind). */
+  awaitingAssignment: boolean;
+}
+
+/** Events after which no worker runs the task (TaskQueued: until attempt `attempt` is assigned). */
+const attemptEnded = new Set(['TaskRequeued', 'TaskSucceeded', 'TaskFailed', 'TaskTimedOut', 'TaskCancelled', 'TaskDeleted']);
+
+/** A task whose run was asked about this recently is not asked about again (a flood of forged chunks costs one request a second). */
+const ASK_AGAIN_AFTER_MS = 1_000;
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
   setBounded(map, key, value, LIMIT);
@@ -18,7 +38,11 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
 
 export class OwnershipIndex {
   private readonly taskOwner = new Map<string, string>();
-  private readonly taskRun = new Map<string, { attempt: number; workerId: string }>();
+  private readonly taskRun = new Map<string, TaskRun>();
+  /** GetTask requests under way, by user and task: a burst of chunks for one task asks once. */
+  private readonly fetching = new Map<string, Promise<TaskView | undefined>>();
+  /** When each task's run was last asked about (for chunks the events could not vouch for). */
+  private readonly runAskedAt = new Map<string, number>();
   private readonly workerUsers = new Map<string, Set<string>>();
   /** Run or workflow id → owner (from RunStarted / WorkflowCreated). */
   private readonly workflowOwner = new Map<string, string>();
@@ -35,7 +59,10 @@ export class OwnershipIndex {
         remember(this.taskOwner, String(d.taskId), String(d.ownerId));
         break;
       case 'TaskAssigned':
-        remember(this.taskRun, String(d.taskId), { attempt: Number(d.attempt), workerId: String(d.workerId) });
+        remember(this.taskRun, String(d.taskId), { attempt: Number(d.attempt), workerId: String(d.workerId), running: true, awaitingAssignment: false });
+        break;
+      case 'TaskQueued':
+        remember(this.taskRun, String(d.taskId), { attempt: Number(d.attempt), workerId: null, running: false, awaitingAssignment: true });
         break;
       case 'RunStarted':
         remember(this.workflowOwner, String(d.runId), String(d.ownerId));
@@ -54,6 +81,11 @@ export class OwnershipIndex {
         break;
       }
       default:
+        if (attemptEnded.has(event.type)) {
+          const run = this.taskRun.get(String(d.taskId));
+          const attempt = Number(d.attempt ?? d.fromAttempt ?? run?.attempt ?? 0);
+          remember(this.taskRun, String(d.taskId), { attempt, workerId: run?.workerId ?? null, running: false, awaitingAssignment: false });
+        }
         break;
     }
   }
@@ -62,20 +94,65 @@ export class OwnershipIndex {
   forget(): void {
     this.taskOwner.clear();
     this.taskRun.clear();
+    this.fetching.clear();
+    this.runAskedAt.clear();
     this.workerUsers.clear();
     this.workflowOwner.clear();
     this.asked.clear();
   }
 
-  /** The current attempt of a task and the worker it was assigned to, when known. */
-  runOf(taskId: string): { attempt: number; workerId: string } | undefined {
+  /** The current attempt of a task and whether a worker runs it, when known. */
+  runOf(taskId: string): TaskRun | undefined {
     return this.taskRun.get(taskId);
+  }
+
+  /**
+   * Whether `workerId` runs attempt `attempt` of the task right now. When the events have not
+   * told this gateway, it asks the tasks service as `ownerId` (who must be the task's owner);
+   * unknown or unreachable is a no.
+   */
+  async runsCurrentAttempt(ownerId: string, taskId: string, attempt: number, workerId: string): Promise<boolean> {
+    const known = this.taskRun.get(taskId);
+    // The events vouch for a chunk when they know its attempt (running, or over). A chunk for an
+    // attempt they have not seen assigned yet may be newer than they are: ask, at most once a second.
+    const mayBeBehind = known === undefined || (known.awaitingAssignment ? attempt >= known.attempt : attempt > known.attempt);
+    if (mayBeBehind && Date.now() - (this.runAskedAt.get(taskId) ?? 0) >= ASK_AGAIN_AFTER_MS) {
+      remember(this.runAskedAt, taskId, Date.now());
+      await this.fetchTask(ownerId, taskId).catch(() => undefined);
+    }
+    const run = this.taskRun.get(taskId);
+    return run !== undefined && run.running && run.attempt === attempt && run.workerId === workerId;
   }
 
   async mayUserSeeTask(userId: string, taskId: string): Promise<boolean> {
     const owner = this.taskOwner.get(taskId);
     if (owner !== undefined) return owner === userId;
-    return this.ask(userId, 'task', taskId, () => this.rpc.request(taskSubjects.get, { actor: { userId }, taskId }, { timeoutMs: 2_000 }));
+    return this.ask(userId, 'task', taskId, () => this.fetchTask(userId, taskId));
+  }
+
+  /**
+   * GetTask as `userId` (throws NOT_FOUND when it is not theirs). What it says about the owner
+   * and the current attempt is learnt, unless the events already told more: a later attempt, or
+   * this attempt running or over (the answer may have been read before that event).
+   */
+  private fetchTask(userId: string, taskId: string): Promise<TaskView | undefined> {
+    const key = `${userId}:${taskId}`;
+    const pending = this.fetching.get(key);
+    if (pending) return pending;
+    const request = this.rpc
+      .request(taskSubjects.get, { actor: { userId }, taskId }, { timeoutMs: 2_000, schema: taskViewSchema })
+      .then((view) => {
+        if (!this.taskOwner.has(taskId)) remember(this.taskOwner, taskId, view.ownerId);
+        const known = this.taskRun.get(taskId);
+        if (known === undefined || view.attempt > known.attempt || (view.attempt === known.attempt && known.awaitingAssignment)) {
+          const running = view.status === 'assigned' || view.status === 'running';
+          remember(this.taskRun, taskId, { attempt: view.attempt, workerId: view.workerId, running, awaitingAssignment: view.status === 'queued' });
+        }
+        return view;
+      })
+      .finally(() => this.fetching.delete(key));
+    this.fetching.set(key, request);
+    return request;
   }
 
   async mayUserSeeWorker(userId: string, workerId: string): Promise<boolean> {

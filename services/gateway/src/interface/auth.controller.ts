@@ -20,6 +20,7 @@ import {
   type ChangePasswordBody,
   type LoginBody,
   type RefreshBody,
+  type RegisterBody,
   type TokenPair,
   type User,
 } from '@agentyard/contracts';
@@ -39,8 +40,9 @@ export class AuthController {
 
   @Post('register')
   @HttpCode(201)
-  register(@Body(new ZodBodyPipe(registerBodySchema)) body: unknown): Promise<User> {
-    return this.rpc.request(authSubjects.registerUser, body, { schema: userSchema });
+  register(@Body(new ZodBodyPipe(registerBodySchema)) body: RegisterBody, @Req() req: FastifyRequest): Promise<User> {
+    // The client's address (a trusted proxy's X-Forwarded-For, else the peer) for auth's per-client limit.
+    return this.rpc.request(authSubjects.registerUser, { ...body, ip: req.ip }, { schema: userSchema });
   }
 
   @Post('login')

@@ -7,14 +7,22 @@
  * reconnects. An API token (`ayt_…`, for scripts) works too: it receives task events and output
  * with `tasks:read`, worker events with `workers:read` (4403 with neither), and is checked again
  * every cache TTL, so a revoked token's socket closes with 4401 within about 30 s.
+ *
+ * A session's sockets also close with 4401 as soon as its family is revoked (a password change
+ * signs out every other session, a refresh-token reuse its family, a logout its own): the hub
+ * watches auth's revoked-families KV bucket. A browser page may open the socket only from the
+ * dashboard's own origin or one of CORS_ORIGINS (a missing Origin — scripts, the CLI — is
+ * allowed: only browsers send one, and they cannot forge it). Allocation events reach the task's
+ * owner with only the candidates the owner may see (contracts' candidatesVisibleToOwner), as in
+ * GET /tasks/{id}/allocation. Tested in test/edge-security.e2e.spec.ts.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { outputChunkSchema, type Envelope, type OutputChunk } from '@agentyard/contracts';
-import type { AccessClaims, AccessTokenVerifier } from '@agentyard/service-kit';
+import { candidatesVisibleToOwner, outputChunkSchema, type Candidate, type Envelope, type OutputChunk } from '@agentyard/contracts';
+import { setBounded, type AccessClaims, type AccessTokenVerifier, type RevocationList } from '@agentyard/service-kit';
 import type { ApiTokenResolver } from '../infrastructure/api-token-resolver';
 import type { EventFeed } from '../infrastructure/event-feed';
 import type { OwnershipIndex } from '../infrastructure/ownership-index';
@@ -37,6 +45,16 @@ const OUTPUT_BACKPRESSURE_BYTES = 4 * 1024 * 1024;
  */
 const IDLE_GRACE_MS = 30_000;
 
+/** Families revoked lately, remembered so a socket that authenticated just before is closed too. */
+const RECENT_REVOCATIONS_KEPT = 10_000;
+
+export interface LiveEventsHubOptions {
+  /** Auth's revoked-families bucket (contracts' revokedFamiliesBucket), watched for sign-outs. */
+  revokedFamilies: RevocationList;
+  /** Browser origins besides the gateway's own that may open the socket (CORS_ORIGINS). */
+  allowedOrigins: string[];
+}
+
 export class LiveEventsHub {
   private readonly logger = new Logger('LiveEventsHub');
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
@@ -44,6 +62,9 @@ export class LiveEventsHub {
   private unsubscribe: (() => void) | undefined;
   private output: Subscription | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  private stopFamilyWatch: (() => void) | undefined;
+  private readonly recentlyRevokedFamilies = new Map<string, true>();
+  private readonly allowedOrigins: Set<string>;
 
   constructor(
     private readonly verifier: AccessTokenVerifier,
@@ -51,7 +72,10 @@ export class LiveEventsHub {
     private readonly feed: EventFeed,
     private readonly ownership: OwnershipIndex,
     private readonly nc: NatsConnection,
-  ) {}
+    private readonly options: LiveEventsHubOptions,
+  ) {
+    this.allowedOrigins = new Set(options.allowedOrigins.map((o) => originOf(o)).filter((o): o is string => o !== undefined));
+  }
 
   /** Call from the HTTP server's `upgrade` event. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -60,14 +84,40 @@ export class LiveEventsHub {
       socket.destroy();
       return;
     }
+    if (!this.originAllowed(req)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nthis origin may not open the live socket\n');
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
   }
 
-  start(): void {
+  /**
+   * A browser names the page's origin; a page elsewhere must not ride a user's token into the
+   * socket (cross-site WebSocket hijacking). Same origin = the Host the request was sent to.
+   */
+  private originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    const parsed = originOf(origin);
+    if (parsed === undefined) return false;
+    if (this.allowedOrigins.has(parsed)) return true;
+    return req.headers.host !== undefined && new URL(parsed).host === req.headers.host.toLowerCase();
+  }
+
+  /** Follows the event feed (once live) and, from now on, auth's revoked families. */
+  async start(): Promise<void> {
     this.unsubscribe = this.feed.onEvent((event) => {
       this.ownership.observe(event);
       void this.broadcast(event);
     });
+    this.stopFamilyWatch = await this.options.revokedFamilies.watch((familyId) => this.onFamilyRevoked(familyId));
+  }
+
+  private onFamilyRevoked(familyId: string): void {
+    setBounded(this.recentlyRevokedFamilies, familyId, true, RECENT_REVOCATIONS_KEPT);
+    for (const session of this.sessions.values()) {
+      if (session.claims.fam === familyId) session.socket.close(WS_CLOSE_UNAUTHENTICATED, 'this session was signed out');
+    }
   }
 
   /**
@@ -147,6 +197,11 @@ export class LiveEventsHub {
         ? setInterval(() => void this.recheckApiToken(ws, token), this.apiTokens.ttlMs + 1_000)
         : setTimeout(() => ws.close(WS_CLOSE_UNAUTHENTICATED, 'access token expired'), Math.max(0, claims.exp * 1000 - Date.now()));
       this.sessions.set(ws, { socket: ws, claims, expiry });
+      // Revoked while this socket was being authenticated (the watch saw it before the session existed).
+      if (claims.fam !== undefined && this.recentlyRevokedFamilies.has(claims.fam)) {
+        ws.close(WS_CLOSE_UNAUTHENTICATED, 'this session was signed out');
+        return;
+      }
       ws.send(JSON.stringify({ type: 'ready', userId: claims.sub }));
     } catch (e) {
       ws.close(WS_CLOSE_UNAUTHENTICATED, e instanceof Error ? e.message.slice(0, 120) : 'unauthenticated');
@@ -173,19 +228,21 @@ export class LiveEventsHub {
   }
 
   private async forwardOutput(chunk: OutputChunk, senderWorkerId: string): Promise<void> {
-    // Only the worker running the current attempt speaks for the task. (Until this gateway has
-    // seen the task's TaskAssigned — the assignment reaches the agent before the event reaches
-    // us — its output is forwarded unchecked.)
-    const run = this.ownership.runOf(chunk.taskId);
-    if (run !== undefined && (run.attempt !== chunk.attempt || run.workerId !== senderWorkerId)) return;
-    const frame = JSON.stringify({ type: 'output', chunk });
+    const viewers: Session[] = [];
     for (const session of [...this.sessions.values()]) {
       if (session.socket.bufferedAmount > OUTPUT_BACKPRESSURE_BYTES || !this.scopeAllows(session.claims, 'output')) continue;
-      if (await this.ownership.mayUserSeeTask(session.claims.sub, chunk.taskId)) session.socket.send(frame);
+      if (await this.ownership.mayUserSeeTask(session.claims.sub, chunk.taskId)) viewers.push(session);
     }
+    if (viewers.length === 0) return;
+    // Only the worker KNOWN to run the current attempt speaks for the task (a worker's NATS user
+    // may publish output for any task id under its own worker id). Viewers of a task are its owner.
+    if (!(await this.ownership.runsCurrentAttempt(viewers[0]!.claims.sub, chunk.taskId, chunk.attempt, senderWorkerId))) return;
+    const frame = JSON.stringify({ type: 'output', chunk });
+    for (const session of viewers) if (session.socket.readyState === session.socket.OPEN) session.socket.send(frame);
   }
 
-  private async broadcast(event: Envelope): Promise<void> {
+  private async broadcast(received: Envelope): Promise<void> {
+    const event = visibleToOwner(received);
     const frame = JSON.stringify({ type: 'event', event });
     for (const session of [...this.sessions.values()]) {
       if (!this.scopeAllows(session.claims, event) || !(await this.ownership.mayReceive(session.claims.sub, event))) continue;
@@ -200,6 +257,7 @@ export class LiveEventsHub {
 
   async close(): Promise<void> {
     clearTimeout(this.idleTimer);
+    this.stopFamilyWatch?.();
     this.unsubscribe?.();
     this.output?.unsubscribe();
     for (const session of this.sessions.values()) {
@@ -209,4 +267,25 @@ export class LiveEventsHub {
     this.wss.close();
     this.logger.log('closed');
   }
+}
+
+/** `https://host:port` of an origin or URL, lower-cased; undefined when it is not one. */
+function originOf(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin.toLowerCase() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An allocation event as the task's owner (the only user who receives it) may see it: without
+ * the candidates the owner has no role on — other users' workers.
+ */
+export function visibleToOwner(event: Envelope): Envelope {
+  if (event.type !== 'AllocationDecided' && event.type !== 'AllocationDeferred') return event;
+  const candidates = (event.data as { candidates?: Candidate[] }).candidates;
+  if (!Array.isArray(candidates)) return event;
+  return { ...event, data: { ...event.data, candidates: candidatesVisibleToOwner(candidates) } };
 }

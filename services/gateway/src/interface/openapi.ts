@@ -16,7 +16,12 @@ type Op = {
 
 const ops: Record<string, Record<string, Op>> = {
   '/api/v1/auth/register': {
-    post: { summary: 'Create an account', body: 'RegisterBody', ok: { status: 201, schema: 'User', description: 'the new user' }, errors: [400, 409, 413] },
+    post: {
+      summary: 'Create an account (a common password is refused; limited per client)',
+      body: 'RegisterBody',
+      ok: { status: 201, schema: 'User', description: 'the new user' },
+      errors: [400, 409, 413, 415, 429],
+    },
   },
   '/api/v1/auth/login': {
     post: {
@@ -40,7 +45,7 @@ const ops: Record<string, Record<string, Op>> = {
   '/api/v1/auth/me': { get: { summary: 'The caller', ok: { status: 200, schema: 'User', description: 'the user' }, errors: [401], auth: true } },
   '/api/v1/auth/change-password': {
     post: {
-      summary: 'Change the password; signs out other sessions',
+      summary: 'Change the password; signs out other sessions at once (API tokens stay valid)',
       body: 'ChangePasswordBody',
       ok: { status: 204, description: 'changed' },
       errors: [400, 401],

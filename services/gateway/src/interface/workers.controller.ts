@@ -3,6 +3,9 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res, UseGuards } 
 import type { FastifyReply } from 'fastify';
 import {
   assignmentSchema,
+  authSubjects,
+  DomainError,
+  userSchema,
   createRegistrationTokenBodySchema,
   grantWorkerRoleBodySchema,
   heartbeatSchema,
@@ -94,12 +97,27 @@ export class WorkersController {
   @Post(':id/roles')
   @HttpCode(200)
   @UseGuards(AccessTokenGuard)
-  grantRole(
+  async grantRole(
     @Claims() c: AccessClaims,
     @Param('id', WorkerIdPipe) workerId: string,
     @Body(new ZodBodyPipe(grantWorkerRoleBodySchema)) body: GrantWorkerRoleBody,
   ): Promise<WorkerView> {
+    // The workers service cannot read auth's users, so the edge asks auth whether the grantee
+    // exists — only for an owner of the worker (anyone else gets the workers service's answer),
+    // so a stranger cannot use this endpoint to learn which user ids exist.
+    const worker = await this.rpc.request(workerSubjects.get, { actor: { userId: c.sub }, workerId }, { schema: workerViewSchema });
+    if (worker.role === 'owner') await this.requireUser(body.userId);
     return this.rpc.request(workerSubjects.grantRole, { actor: { userId: c.sub }, workerId, ...body }, { schema: workerViewSchema });
+  }
+
+  private async requireUser(userId: string): Promise<void> {
+    try {
+      await this.rpc.request(authSubjects.getUser, { userId }, { schema: userSchema });
+    } catch (e) {
+      if (!(e instanceof DomainError) || e.code !== 'NOT_FOUND') throw e;
+      const message = `no user has the id ${userId}`;
+      throw new DomainError('VALIDATION_FAILED', message, [{ field: 'userId', message }]);
+    }
   }
 
   @RequireScope('workers:write')

@@ -35,6 +35,8 @@ export interface WorkerAgentProcess {
 
 export interface Platform {
   readonly url: string;
+  /** The gateway's internal port (GET /metrics, /health/*), e.g. `http://127.0.0.1:41234`. */
+  readonly internalUrl: string;
   readonly nats: NatsServer;
   /** The services' NATS credentials file (connect with it: anonymous clients are refused), unless `natsAuth: false`. */
   readonly natsCredsFile: string | undefined;
@@ -81,13 +83,17 @@ export async function startPlatform(
     workflows: await testDatabase('workflows'),
   };
   const ports = Object.fromEntries(await Promise.all(platformServices.map(async (s) => [s, await freePort()] as const))) as Record<PlatformService, number>;
+  // The gateway's health+metrics port (its public port serves no /metrics).
+  const gatewayInternalPort = await freePort();
   const url = `http://127.0.0.1:${ports.gateway}`;
   const secretsMasterKey = randomBytes(32).toString('base64');
   const envFor = (name: PlatformService): Record<string, string> => ({
     NATS_URL: nats.url,
     ...(natsCredsFile ? { NATS_CREDS_FILE: natsCredsFile } : {}),
     ...(name === 'workers' && auth ? { WORKER_NATS_ACCOUNT: auth.accountPublicKey, WORKER_NATS_SIGNING_SEED: auth.workerSigningSeed } : {}),
-    ...(name === 'gateway' ? { PORT: String(ports.gateway) } : { HTTP_PORT: String(ports[name]), DATABASE_URL: databases[name] }),
+    ...(name === 'gateway'
+      ? { PORT: String(ports.gateway), HTTP_PORT: String(gatewayInternalPort) }
+      : { HTTP_PORT: String(ports[name]), DATABASE_URL: databases[name] }),
     ...(name === 'workers' ? { PUBLIC_URL: url } : {}),
     ...(name === 'auth' ? { SECRETS_MASTER_KEY: secretsMasterKey } : {}),
     ...(options.env?.[name] ?? {}),
@@ -106,6 +112,7 @@ export async function startPlatform(
 
   return {
     url,
+    internalUrl: `http://127.0.0.1:${gatewayInternalPort}`,
     nats,
     natsCredsFile,
     databases,

@@ -1,8 +1,10 @@
 /*
  * Access-token verification for every HTTP edge. The algorithm is pinned to EdDSA: a token whose
  * header says `none`, `HS256` (the "public key as HMAC secret" trick) or anything else is refused
- * before any key is used. Audience, issuer and expiry are checked; then the revocation hook runs
- * (logout writes the token id to NATS KV for the rest of the token's life).
+ * before any key is used. Audience, issuer and expiry are checked; then the revocation hooks run:
+ * the token's own id (logout writes it to NATS KV for the rest of the token's life) and its
+ * session family (a password change, a refresh-token reuse and a logout revoke the whole
+ * family, so its other access tokens stop working at once instead of at their expiry).
  *
  * A token whose signature and claims were verified is remembered (by a SHA-256 of its text, so
  * the bearer secret itself is not kept; until it expires): the Ed25519 check cost the gateway a quarter of its CPU per request, and a client
@@ -42,6 +44,8 @@ export interface AccessTokenVerifierOptions {
   loadKeys: () => Promise<PublicKeyEntry[]>;
   /** Resolves true when the token id was revoked. */
   isRevoked: (jti: string) => Promise<boolean>;
+  /** Resolves true when the session family (`fam`) was revoked; checked for tokens that carry one. */
+  isFamilyRevoked?: (familyId: string) => Promise<boolean>;
 }
 
 /** Verified tokens remembered at most (about 1 KB each). */
@@ -70,7 +74,7 @@ export class AccessTokenVerifier {
         this.verified.delete(digest);
         throw unauthenticated('the access token has expired; refresh it');
       }
-      if (await this.options.isRevoked(known.claims.jti)) throw unauthenticated('the access token was revoked (logged out)');
+      await this.refuseRevoked(known.claims);
       return known.claims;
     }
     let header: { alg?: string; kid?: string };
@@ -98,8 +102,16 @@ export class AccessTokenVerifier {
       throw unauthenticated('the access token signature is invalid');
     }
     const claims = payload as unknown as AccessClaims;
-    if (await this.options.isRevoked(claims.jti)) throw unauthenticated('the access token was revoked (logged out)');
+    await this.refuseRevoked(claims);
     setBounded(this.verified, digest, { claims, kid }, VERIFIED_TOKENS_KEPT);
     return claims;
+  }
+
+  /** Throws when the token or its session was revoked; both are asked at once. */
+  private async refuseRevoked(claims: AccessClaims): Promise<void> {
+    const family = claims.fam && this.options.isFamilyRevoked ? this.options.isFamilyRevoked(claims.fam) : Promise.resolve(false);
+    const [tokenRevoked, familyRevoked] = await Promise.all([this.options.isRevoked(claims.jti), family]);
+    if (tokenRevoked) throw unauthenticated('the access token was revoked (logged out)');
+    if (familyRevoked) throw unauthenticated('this session was signed out (the password was changed, or it logged out); log in again');
   }
 }

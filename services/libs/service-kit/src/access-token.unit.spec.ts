@@ -10,8 +10,8 @@ function keyPair(kid: string): { kid: string; privateKey: KeyObject; entry: Publ
   return { kid, privateKey, entry: { kid, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() } };
 }
 
-function sign(key: { kid: string; privateKey: KeyObject }, jti: string, expiresInSeconds = 900): Promise<string> {
-  return new SignJWT({ username: 'ann' })
+function sign(key: { kid: string; privateKey: KeyObject }, jti: string, expiresInSeconds = 900, fam?: string): Promise<string> {
+  return new SignJWT(fam ? { username: 'ann', fam } : { username: 'ann' })
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
     .setSubject('user-1')
     .setJti(jti)
@@ -27,12 +27,20 @@ describe('AccessTokenVerifier', () => {
   const second = keyPair('k2');
   let served: PublicKeyEntry[];
   let revoked: Set<string>;
+  let revokedFamilies: Set<string>;
   let verifier: AccessTokenVerifier;
 
   beforeEach(() => {
     served = [first.entry];
     revoked = new Set();
-    verifier = new AccessTokenVerifier({ issuer, audience, loadKeys: async () => served, isRevoked: async (jti) => revoked.has(jti) });
+    revokedFamilies = new Set();
+    verifier = new AccessTokenVerifier({
+      issuer,
+      audience,
+      loadKeys: async () => served,
+      isRevoked: async (jti) => revoked.has(jti),
+      isFamilyRevoked: async (fam) => revokedFamilies.has(fam),
+    });
   });
   afterEach(() => jest.restoreAllMocks());
 
@@ -72,5 +80,15 @@ describe('AccessTokenVerifier', () => {
     await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     revoked.delete('t6'); // say the revocation was a mistake and is lifted
     await expect(verifier.verify(token)).resolves.toMatchObject({ jti: 't6' });
+  });
+
+  it('refuses every token of a revoked session family, remembered or new, and leaves other families alone', async () => {
+    const remembered = await sign(first, 't7', 900, 'fam-a');
+    await verifier.verify(remembered);
+    const other = await sign(first, 't8', 900, 'fam-b');
+    revokedFamilies.add('fam-a');
+    await expect(verifier.verify(remembered)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/signed out/) });
+    await expect(verifier.verify(await sign(first, 't9', 900, 'fam-a'))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(verifier.verify(other)).resolves.toMatchObject({ fam: 'fam-b' });
   });
 });

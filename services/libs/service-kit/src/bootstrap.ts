@@ -22,6 +22,11 @@ export interface BootstrapOptions {
   logger: Logger;
   /** Largest request body accepted, in bytes. Default 1 MiB. */
   bodyLimit?: number;
+  /**
+   * Reverse proxies (IPs/CIDRs) whose `X-Forwarded-*` headers are believed (TRUSTED_PROXIES).
+   * Default none: `request.ip` is then the peer's address, which a client cannot forge.
+   */
+  trustedProxies?: string[];
   /** NATS transport (request/reply + JetStream consumers) started with the app. */
   transport?: CustomTransportStrategy;
   /** Exception filters for the transport, e.g. messaging's RpcErrorPassthroughFilter. */
@@ -35,10 +40,18 @@ export interface BootstrapOptions {
 
 /** Creates, configures and starts a service; resolves with the running app. */
 export async function bootstrapService(options: BootstrapOptions): Promise<NestFastifyApplication> {
+  const trustedProxies = options.trustedProxies ?? [];
   const app = await NestFactory.create<NestFastifyApplication>(
     options.module,
-    new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, trustProxy: true, requestIdHeader: false, genReqId: requestId }),
-    { bufferLogs: true },
+    new FastifyAdapter({
+      bodyLimit: options.bodyLimit ?? 1024 * 1024,
+      trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
+      requestIdHeader: false,
+      genReqId: requestId,
+    }),
+    // JSON bodies only: Nest's body parsers would add application/x-www-form-urlencoded, which a
+    // cross-site HTML form can send without a CORS preflight. Fastify's own JSON parser stays.
+    { bufferLogs: true, bodyParser: false },
   );
   app.useLogger(app.get(PinoNestLogger));
   if (options.transport) {
@@ -47,6 +60,9 @@ export async function bootstrapService(options: BootstrapOptions): Promise<NestF
     for (const filter of options.transportFilters ?? []) microservice.useGlobalFilters(filter);
   }
   const fastify = app.getHttpAdapter().getInstance();
+  // ...and Fastify's text/plain parser goes too (a form can send text/plain as well): any body
+  // that is not application/json is a 415 on every route, whether the route reads a body or not.
+  fastify.removeContentTypeParser(['text/plain']);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

@@ -2,6 +2,7 @@
  * Environment configuration, validated with zod at boot. A wrong or missing variable stops the
  * process with one message naming every bad variable, instead of failing later at first use.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -26,10 +27,35 @@ export const baseConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Port of the health/metrics HTTP server (services other than the gateway). */
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /**
+   * Addresses (IPs or CIDRs, comma-separated) of the reverse proxies in front of this service,
+   * whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed. Default none: a client could
+   * otherwise name any address it likes and slip past per-client limits.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const entries = s
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
+      for (const e of entries) if (!isAddressOrCidr(e)) ctx.addIssue({ code: 'custom', message: `${e} is not an IP address or CIDR (e.g. 10.0.0.0/8)` });
+      return entries;
+    }),
   /** Seconds to wait for in-flight work on SIGTERM before exiting anyway. */
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
 });
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+/** True for `1.2.3.4`, `::1`, `10.0.0.0/8`, `fd00::/8`: what Fastify's trustProxy list takes. */
+export function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 export const databaseUrlSchema = z
   .string({ error: 'is required (a postgres:// connection string)' })

@@ -34,4 +34,22 @@ describe('loadConfig', () => {
       );
     });
   });
+
+  describe('TRUSTED_PROXIES', () => {
+    it('trusts no proxy by default', () => {
+      expect(loadConfig(baseConfigSchema, {}).TRUSTED_PROXIES).toEqual([]);
+    });
+
+    it('takes a comma-separated list of addresses and CIDRs', () => {
+      expect(loadConfig(baseConfigSchema, { TRUSTED_PROXIES: '10.0.0.0/8, 127.0.0.1,fd00::/8' }).TRUSTED_PROXIES).toEqual([
+        '10.0.0.0/8',
+        '127.0.0.1',
+        'fd00::/8',
+      ]);
+    });
+
+    it.each(['ingress.local', '10.0.0.0/33', '10.0.0.1/8/1', '*'])('refuses %s, naming it', (bad) => {
+      expect(() => loadConfig(baseConfigSchema, { TRUSTED_PROXIES: bad })).toThrow(`TRUSTED_PROXIES: ${bad} is not an IP address or CIDR`);
+    });
+  });
 });

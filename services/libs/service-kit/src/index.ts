@@ -1,8 +1,9 @@
 /** @agentyard/service-kit: config, logging, health, metrics, token verification, bootstrap. */
-export { ConfigError, baseConfigSchema, databaseUrlSchema, loadConfig, type BaseConfig } from './config';
+export { ConfigError, baseConfigSchema, databaseUrlSchema, isAddressOrCidr, loadConfig, type BaseConfig } from './config';
 export { createLogger, httpLoggerParams } from './logging';
 export { HealthController, HealthRegistry, natsCheck, postgresCheck, type HealthCheck } from './health';
 export { MetricsController, MetricsRegistry } from './metrics';
+export { serveInternalEndpoints, type InternalEndpoints } from './internal-endpoints';
 export { AccessTokenVerifier, type AccessClaims, type AccessTokenVerifierOptions, type PublicKeyEntry } from './access-token';
 export { RevocationList } from './revocation-list';
 export { PeriodicJob } from './periodic-job';

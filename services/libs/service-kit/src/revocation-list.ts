@@ -1,10 +1,10 @@
 /*
- * Revoked access-token ids in a NATS KV bucket whose TTL equals the access-token lifetime, so an
+ * Revoked ids (access-token ids, or session families) in a NATS KV bucket whose TTL equals the access-token lifetime, so an
  * entry lives exactly as long as the token it blocks and the bucket never grows without bound.
  * Bucket-level TTL (`max_age`) works on nats-server 2.9; per-key TTL does not (platform-notes).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Kvm, type KV } from '@nats-io/kv';
+import { Kvm, KvWatchInclude, type KV } from '@nats-io/kv';
 
 export class RevocationList {
   private constructor(private readonly kv: KV) {}
@@ -17,9 +17,9 @@ export class RevocationList {
     return new RevocationList(kv);
   }
 
-  /** Revokes a token id. */
-  async revoke(jti: string): Promise<void> {
-    await this.kv.put(jti, String(Date.now()));
+  /** Revokes an id (a token id or a session family id). */
+  async revoke(id: string): Promise<void> {
+    await this.kv.put(id, String(Date.now()));
   }
 
   /** True when the token id is revoked and its entry has not expired. */
@@ -27,5 +27,17 @@ export class RevocationList {
     if (!/^[A-Za-z0-9_-]{1,100}$/.test(jti)) return true;
     const entry = await this.kv.get(jti);
     return entry !== null && entry.operation === 'PUT';
+  }
+
+  /**
+   * Calls `onRevoked` with each id revoked from now on (not the ones already in the bucket).
+   * Resolves once the watch is in place, with a function that stops it.
+   */
+  async watch(onRevoked: (id: string) => void): Promise<() => void> {
+    const updates = await this.kv.watch({ include: KvWatchInclude.UpdatesOnly, ignoreDeletes: true });
+    void (async () => {
+      for await (const entry of updates) if (entry.operation === 'PUT') onRevoked(entry.key);
+    })();
+    return () => updates.stop();
   }
 }

@@ -19,11 +19,15 @@ class ShutdownHook implements OnApplicationShutdown {
 @Global()
 @Module({})
 export class ServiceKitModule {
-  static forRoot(options: { logger: Logger; onShutdown?: () => Promise<void> }): DynamicModule {
+  /**
+   * `metricsRoute: false` leaves /metrics off the app's own port (a public edge serves it with
+   * serveInternalEndpoints on an internal port instead).
+   */
+  static forRoot(options: { logger: Logger; onShutdown?: () => Promise<void>; metricsRoute?: boolean }): DynamicModule {
     return {
       module: ServiceKitModule,
       imports: [LoggerModule.forRoot(httpLoggerParams(options.logger))],
-      controllers: [HealthController, MetricsController],
+      controllers: options.metricsRoute === false ? [HealthController] : [HealthController, MetricsController],
       providers: [
         HealthRegistry,
         MetricsRegistry,

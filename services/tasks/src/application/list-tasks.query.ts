@@ -8,14 +8,18 @@
  */
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import { DomainError, type ListTasksQuery, type TaskPage, type TaskStatus } from '@agentyard/contracts';
+import { DomainError, isUuid, taskLimits, text, timestamp, type ListTasksQuery, type TaskPage, type TaskStatus } from '@agentyard/contracts';
 import type { Actor } from '../domain/task.decide';
 import { TaskViewRepository, type TaskListPage } from '../infrastructure/task-view.repository';
 import { taskViewOf, type TaskViewRow } from './task-view.projection';
 
 type Sort = ListTasksQuery['sort'];
 
-const cursorSchema = z.object({ s: z.enum(['created', '-created', 'priority', '-priority']), k: z.union([z.string(), z.number()]), i: z.string() });
+const cursorSchema = z.object({ s: z.enum(['created', '-created', 'priority', '-priority']), k: z.union([text(), z.number()]), i: text() });
+/** A created_at key: a date-time Postgres' timestamptz can hold. */
+const createdKey = timestamp();
+/** A priority key: an integer in the range a task's priority has. */
+const priorityKey = z.number().int().min(taskLimits.priority.min).max(taskLimits.priority.max);
 
 export function encodeCursor(sort: Sort, row: Pick<TaskViewRow, 'createdAt' | 'priority' | 'id'>): string {
   const key = sort.endsWith('created') ? row.createdAt : row.priority;
@@ -35,8 +39,10 @@ export function decodeCursor(cursor: string, sort: Sort): { key: string | number
   if (!parsed.success) throw invalid('cursor is not valid: pass back the nextCursor of a previous page');
   if (parsed.data.s !== sort) throw invalid(`cursor belongs to sort=${parsed.data.s}, not sort=${sort}`);
   const { k, i } = parsed.data;
-  const keyOk = sort.endsWith('created') ? typeof k === 'string' && !Number.isNaN(Date.parse(k)) : typeof k === 'number';
-  if (!keyOk) throw invalid('cursor is not valid: pass back the nextCursor of a previous page');
+  // The key must be what its column holds (a fractional, huge or out-of-range one reached
+  // Postgres as a cast error, a 500), and the id a task id.
+  const keyOk = sort.endsWith('created') ? typeof k === 'string' && createdKey.safeParse(k).success : priorityKey.safeParse(k).success;
+  if (!keyOk || !isUuid(i)) throw invalid('cursor is not valid: pass back the nextCursor of a previous page');
   return { key: k, id: i };
 }
 

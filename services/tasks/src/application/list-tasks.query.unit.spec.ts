@@ -30,4 +30,20 @@ describe('ListTasks cursor', () => {
       expect(() => decodeCursor(encodeCursor('created', row), 'priority')).toThrow('cursor belongs to sort=created, not sort=priority');
     });
   });
+
+  describe('when a crafted cursor carries a key its column cannot hold', () => {
+    const crafted = (s: string, k: unknown, i: string = row.id) => Buffer.from(JSON.stringify({ s, k, i })).toString('base64url');
+    it.each([
+      ['a fractional priority', crafted('priority', 1.5), 'priority'],
+      ['a huge priority', crafted('priority', 1e20), 'priority'],
+      ['a priority beyond the range', crafted('priority', 101), 'priority'],
+      ['a negative priority', crafted('priority', -1), 'priority'],
+      ['a year-0 date', crafted('created', '0000-01-01T00:00:00.000Z'), 'created'],
+      ['a date that is not one', crafted('created', '2026-13-45T99:00:00Z'), 'created'],
+      ['a date without an offset', crafted('created', '2026-01-01 00:00'), 'created'],
+      ['an id that is not a task id', crafted('created', row.createdAt, 'x\u0000y'), 'created'],
+    ] as const)('refuses %s with VALIDATION_FAILED', (_name, cursor, sort) => {
+      expect(() => decodeCursor(cursor, sort)).toThrow(/cursor is not valid/);
+    });
+  });
 });

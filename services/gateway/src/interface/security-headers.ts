@@ -1,0 +1,48 @@
+/*
+ * Security headers on every answer of the edge — the dashboard, the API, the docs — with
+ * @fastify/helmet. The Content-Security-Policy fits what the gateway serves:
+ *  - scripts only from the gateway itself (the Vite build and Swagger UI load theirs from files);
+ *  - styles from itself and inline: Naive UI (css-render) and Vue's `:style` bindings write
+ *    styles at run time, and Swagger UI's page has a <style> block. A nonce cannot cover
+ *    style attributes, so 'unsafe-inline' stays for styles only (no script can be injected by it);
+ *  - images and fonts from itself plus data: (icons, Swagger UI);
+ *  - connections (fetch, the WebSocket) to itself only: CSP's 'self' covers ws:/wss: to the same
+ *    host in current browsers;
+ *  - no plugins, no <base> elsewhere, forms post only here, no framing (frame-ancestors 'none',
+ *    and X-Frame-Options: DENY for older browsers).
+ * Plus nosniff and Referrer-Policy: no-referrer. HSTS is sent only on requests that arrived over
+ * TLS (directly or through a trusted proxy's X-Forwarded-Proto): over plain HTTP, as in local use,
+ * it would mean nothing, and a wrong max-age there could lock a host out of http for a year.
+ * Tested in test/edge-security.e2e.spec.ts and in the browser by web/e2e.
+ */
+import helmet from '@fastify/helmet';
+import type { FastifyInstance } from 'fastify';
+
+export const contentSecurityPolicy = {
+  'default-src': ["'self'"],
+  'script-src': ["'self'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+  'img-src': ["'self'", 'data:', 'blob:'],
+  'font-src': ["'self'", 'data:'],
+  'connect-src': ["'self'"],
+  'worker-src': ["'self'", 'blob:'],
+  'object-src': ["'none'"],
+  'base-uri': ["'self'"],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+};
+
+const hsts = 'max-age=31536000; includeSubDomains';
+
+export async function registerSecurityHeaders(fastify: FastifyInstance): Promise<void> {
+  await fastify.register(helmet, {
+    global: true,
+    contentSecurityPolicy: { useDefaults: false, directives: contentSecurityPolicy },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    strictTransportSecurity: false,
+  });
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (request.protocol === 'https') void reply.header('strict-transport-security', hsts);
+  });
+}
