@@ -97,7 +97,10 @@ function check(node: Record<string, unknown>): ExpressionNode {
       return { type: 'MemberExpression', computed: Boolean(node.computed), object: check(node.object as Record<string, unknown>), property };
     }
     case 'BinaryExpression':
-      if (!binaryOperators.has(String(node.operator))) throw new ExpressionError(`operator ${String(node.operator)} is not supported`);
+      if (!binaryOperators.has(String(node.operator))) {
+        const instead = ({ '===': '==', '!==': '!=' } as Record<string, string>)[String(node.operator)];
+        throw new ExpressionError(`operator ${String(node.operator)} is not supported${instead ? ` (write ${instead})` : ''}`);
+      }
       return {
         type: 'BinaryExpression',
         operator: String(node.operator),

@@ -190,7 +190,9 @@ export const workflowSettingsSchema = z
 export type WorkflowSettings = z.infer<typeof workflowSettingsSchema>;
 
 /** Editor positions, by node id (display only; never affects a run). */
-export const workflowLayoutSchema = z.record(text().max(64), z.object({ x: z.number().finite(), y: z.number().finite() }).strict());
+export const workflowLayoutSchema = z
+  .record(text().max(64), z.object({ x: z.number().finite(), y: z.number().finite() }).strict())
+  .refine((layout) => Object.keys(layout).length <= workflowLimits.nodesMax, `layout: at most ${workflowLimits.nodesMax} positions`);
 
 const definitionBase = {
   name: text().min(1, 'name is required').max(workflowLimits.nameMax),
@@ -270,6 +272,13 @@ export const workflowDefinitionSchema = z
       .strict(),
   ])
   .superRefine((d, ctx) => {
+    const bytes = new TextEncoder().encode(JSON.stringify(d)).length;
+    if (bytes > workflowLimits.definitionBytesMax)
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: `the definition is ${Math.ceil(bytes / 1024)} KiB, more than the ${workflowLimits.definitionBytesMax / 1024} KiB allowed`,
+      });
     if (d.kind === 'mixture' && d.aggregator.strategy === 'judge' && !d.aggregator.judge)
       ctx.addIssue({ code: 'custom', path: ['aggregator', 'judge'], message: 'the judge strategy needs a judge task' });
     const names = new Set<string>();
