@@ -1666,6 +1666,1683 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List your workflows */
+        get: {
+            parameters: {
+                query?: {
+                    q?: string;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description a page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WorkflowPage"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a workflow (version 1) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WorkflowDefinition"];
+                };
+            };
+            responses: {
+                /** @description the workflow */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check a definition without saving it */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WorkflowDefinition"];
+                };
+            };
+            responses: {
+                /** @description every problem found, or the compiled graph */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WorkflowValidation"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One workflow with its latest definition */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the workflow */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        /** Save a new version */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WorkflowDefinition"];
+                };
+            };
+            responses: {
+                /** @description the workflow */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Delete a workflow without active runs (history is kept) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The definition of one version */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    version: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description { version, definition } */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workflow's event history, in order */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description { items: Envelope[] } */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a run (latest version, or `version`) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ExecuteWorkflowBody"];
+                };
+            };
+            responses: {
+                /** @description the run */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause its schedules and active runs */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the workflow */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume its schedules and paused runs */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the workflow */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workflow's runs, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "running" | "paused" | "succeeded" | "failed" | "cancelled" | "timed_out";
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description a page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RunPage"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workflow's cron schedules */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description { items: WorkflowSchedule[] } */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add a cron schedule */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AddScheduleBody"];
+                };
+            };
+            responses: {
+                /** @description the workflow */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/schedules/{scheduleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a schedule */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    scheduleId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the workflow */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Workflow"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your runs, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "running" | "paused" | "succeeded" | "failed" | "cancelled" | "timed_out";
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description a page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RunPage"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One run: its graph and every node */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the run */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The run's event history (every decision), in order */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description { items: Envelope[] } */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause: no new node starts; running ones finish */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the run */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a paused run */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the run */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel: running tasks are cancelled */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the run */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/nodes/{nodeId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a failed or cancelled node again, with what depends on it */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    nodeId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the run */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/nodes/{nodeId}/approval": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve or reject a waiting approval node */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    nodeId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ApprovalBody"];
+                };
+            };
+            responses: {
+                /** @description the run */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{id}/nodes/{nodeId}/winner": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Choose a select node's winner (strategy manual) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    nodeId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PickWinnerBody"];
+                };
+            };
+            responses: {
+                /** @description the run */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflow-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Built-in templates and yours */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description { items: WorkflowTemplate[] } */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Save one of your workflows as a template */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SaveTemplateBody"];
+                };
+            };
+            responses: {
+                /** @description the template */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WorkflowTemplate"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflow-templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete one of your templates */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflow-templates/{id}/instantiate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a workflow from a template (and optionally run it) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["InstantiateTemplateBody"];
+                };
+            };
+            responses: {
+                /** @description the workflow (and run) */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InstantiatedTemplate"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workers/{id}/pull-task": {
         parameters: {
             query?: never;
@@ -1781,6 +3458,7 @@ export interface components {
                 minDiskMb?: number;
                 labels?: string[];
                 workerId?: string;
+                antiAffinity?: string;
             };
         };
         UpdateTaskBody: {
@@ -1808,6 +3486,7 @@ export interface components {
                 minDiskMb?: number;
                 labels?: string[];
                 workerId?: string;
+                antiAffinity?: string;
             };
             workerId: string | null;
             progress: number | null;
@@ -1821,12 +3500,19 @@ export interface components {
                     bytes: number;
                     sha256: string;
                 }[];
+                output?: unknown;
             } | null;
             createdAt: string;
             updatedAt: string;
             startedAt: string | null;
             finishedAt: string | null;
             version: number;
+            workflow: {
+                runId: string;
+                nodeId: string;
+                iteration: number;
+                generation: number;
+            } | null;
         };
         TaskPage: {
             items: components["schemas"]["Task"][];
@@ -1976,13 +3662,13 @@ export interface components {
         };
         CreateApiTokenBody: {
             name: string;
-            scopes: ("tasks:read" | "tasks:write" | "workers:read" | "workers:write")[];
+            scopes: ("tasks:read" | "tasks:write" | "workers:read" | "workers:write" | "workflows:read" | "workflows:write")[];
             expiresInDays?: number;
         };
         ApiToken: {
             id: string;
             name: string;
-            scopes: ("tasks:read" | "tasks:write" | "workers:read" | "workers:write")[];
+            scopes: ("tasks:read" | "tasks:write" | "workers:read" | "workers:write" | "workflows:read" | "workflows:write")[];
             createdAt: string;
             expiresAt: string | null;
             lastUsedAt: string | null;
@@ -1990,7 +3676,7 @@ export interface components {
         CreatedApiToken: {
             id: string;
             name: string;
-            scopes: ("tasks:read" | "tasks:write" | "workers:read" | "workers:write")[];
+            scopes: ("tasks:read" | "tasks:write" | "workers:read" | "workers:write" | "workflows:read" | "workflows:write")[];
             createdAt: string;
             expiresAt: string | null;
             lastUsedAt: string | null;
@@ -1998,6 +3684,1948 @@ export interface components {
         };
         ApiTokenList: {
             items: components["schemas"]["ApiToken"][];
+        };
+        WorkflowDefinition: {
+            name: string;
+            description?: string;
+            /** @default [] */
+            parameters?: {
+                name: string;
+                description?: string;
+                /** @default false */
+                required?: boolean;
+                default?: unknown;
+            }[];
+            /**
+             * @default {
+             *       "maxParallel": 10
+             *     }
+             */
+            settings?: {
+                /** @default 10 */
+                maxParallel?: number;
+                timeoutSeconds?: number;
+            };
+            layout?: {
+                [key: string]: {
+                    x: number;
+                    y: number;
+                };
+            };
+            /** @constant */
+            kind: "sequential";
+            steps: {
+                id?: string;
+                label?: string;
+                task: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+            }[];
+        } | {
+            name: string;
+            description?: string;
+            /** @default [] */
+            parameters?: {
+                name: string;
+                description?: string;
+                /** @default false */
+                required?: boolean;
+                default?: unknown;
+            }[];
+            /**
+             * @default {
+             *       "maxParallel": 10
+             *     }
+             */
+            settings?: {
+                /** @default 10 */
+                maxParallel?: number;
+                timeoutSeconds?: number;
+            };
+            layout?: {
+                [key: string]: {
+                    x: number;
+                    y: number;
+                };
+            };
+            /** @constant */
+            kind: "concurrent";
+            task: {
+                description?: string;
+                /** @enum {string} */
+                tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                /** @default {} */
+                input?: {
+                    [key: string]: unknown;
+                };
+                priority?: number;
+                timeoutSeconds?: number;
+                maxAttempts?: number;
+                requirements?: {
+                    minCpus?: number;
+                    minMemoryMb?: number;
+                    minDiskMb?: number;
+                    labels?: string[];
+                    workerId?: string;
+                    antiAffinity?: string;
+                };
+            };
+            count: number;
+            /** @default all */
+            join?: ("all" | "any" | "done") | {
+                k: number;
+            };
+            /** @default true */
+            distinctWorkers?: boolean;
+            /** @default true */
+            cancelRemaining?: boolean;
+            then?: {
+                description?: string;
+                /** @enum {string} */
+                tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                /** @default {} */
+                input?: {
+                    [key: string]: unknown;
+                };
+                priority?: number;
+                timeoutSeconds?: number;
+                maxAttempts?: number;
+                requirements?: {
+                    minCpus?: number;
+                    minMemoryMb?: number;
+                    minDiskMb?: number;
+                    labels?: string[];
+                    workerId?: string;
+                    antiAffinity?: string;
+                };
+            };
+        } | {
+            name: string;
+            description?: string;
+            /** @default [] */
+            parameters?: {
+                name: string;
+                description?: string;
+                /** @default false */
+                required?: boolean;
+                default?: unknown;
+            }[];
+            /**
+             * @default {
+             *       "maxParallel": 10
+             *     }
+             */
+            settings?: {
+                /** @default 10 */
+                maxParallel?: number;
+                timeoutSeconds?: number;
+            };
+            layout?: {
+                [key: string]: {
+                    x: number;
+                    y: number;
+                };
+            };
+            /** @constant */
+            kind: "graph";
+            nodes: ({
+                id: string;
+                label?: string;
+                join?: ("all" | "any" | "done") | {
+                    k: number;
+                };
+                /** @constant */
+                type: "task";
+                task: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+            } | {
+                id: string;
+                label?: string;
+                join?: ("all" | "any" | "done") | {
+                    k: number;
+                };
+                /** @constant */
+                type: "director";
+                task: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+                /**
+                 * @default {
+                 *       "maxSteps": 10,
+                 *       "maxDepth": 1
+                 *     }
+                 */
+                plan?: {
+                    /** @default 10 */
+                    maxSteps?: number;
+                    /** @default 1 */
+                    maxDepth?: number;
+                    step?: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                    review?: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                };
+            } | {
+                id: string;
+                label?: string;
+                join?: ("all" | "any" | "done") | {
+                    k: number;
+                };
+                /** @constant */
+                type: "approval";
+                message?: string;
+                /** @default 86400 */
+                timeoutSeconds?: number;
+                /**
+                 * @default reject
+                 * @enum {string}
+                 */
+                onTimeout?: "approve" | "reject";
+            } | {
+                id: string;
+                label?: string;
+                join?: ("all" | "any" | "done") | {
+                    k: number;
+                };
+                /** @constant */
+                type: "gate";
+                /** @default false */
+                cancelRemaining?: boolean;
+            } | {
+                id: string;
+                label?: string;
+                join?: ("all" | "any" | "done") | {
+                    k: number;
+                };
+                /** @constant */
+                type: "select";
+                /** @enum {string} */
+                strategy: "first-success" | "shortest" | "vote" | "judge" | "manual";
+                judge?: string;
+                voteOn?: string;
+                /** @default true */
+                cancelRemaining?: boolean;
+            })[];
+            /** @default [] */
+            edges?: {
+                from: string;
+                to: string;
+                condition?: string;
+                loop?: {
+                    maxIterations: number;
+                    /**
+                     * @default fail
+                     * @enum {string}
+                     */
+                    onExhausted?: "fail" | "continue";
+                };
+            }[];
+        } | {
+            name: string;
+            description?: string;
+            /** @default [] */
+            parameters?: {
+                name: string;
+                description?: string;
+                /** @default false */
+                required?: boolean;
+                default?: unknown;
+            }[];
+            /**
+             * @default {
+             *       "maxParallel": 10
+             *     }
+             */
+            settings?: {
+                /** @default 10 */
+                maxParallel?: number;
+                timeoutSeconds?: number;
+            };
+            layout?: {
+                [key: string]: {
+                    x: number;
+                    y: number;
+                };
+            };
+            /** @constant */
+            kind: "hierarchical";
+            director: {
+                description?: string;
+                /** @enum {string} */
+                tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                /** @default {} */
+                input?: {
+                    [key: string]: unknown;
+                };
+                priority?: number;
+                timeoutSeconds?: number;
+                maxAttempts?: number;
+                requirements?: {
+                    minCpus?: number;
+                    minMemoryMb?: number;
+                    minDiskMb?: number;
+                    labels?: string[];
+                    workerId?: string;
+                    antiAffinity?: string;
+                };
+            };
+            /**
+             * @default {
+             *       "maxSteps": 10,
+             *       "maxDepth": 1
+             *     }
+             */
+            plan?: {
+                /** @default 10 */
+                maxSteps?: number;
+                /** @default 1 */
+                maxDepth?: number;
+                step?: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+                review?: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+            };
+        } | {
+            name: string;
+            description?: string;
+            /** @default [] */
+            parameters?: {
+                name: string;
+                description?: string;
+                /** @default false */
+                required?: boolean;
+                default?: unknown;
+            }[];
+            /**
+             * @default {
+             *       "maxParallel": 10
+             *     }
+             */
+            settings?: {
+                /** @default 10 */
+                maxParallel?: number;
+                timeoutSeconds?: number;
+            };
+            layout?: {
+                [key: string]: {
+                    x: number;
+                    y: number;
+                };
+            };
+            /** @constant */
+            kind: "mixture";
+            candidates: {
+                id?: string;
+                label?: string;
+                task: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+            }[];
+            aggregator: {
+                /** @enum {string} */
+                strategy: "first-success" | "shortest" | "vote" | "judge" | "manual";
+                judge?: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+                voteOn?: string;
+            };
+            then?: {
+                description?: string;
+                /** @enum {string} */
+                tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                /** @default {} */
+                input?: {
+                    [key: string]: unknown;
+                };
+                priority?: number;
+                timeoutSeconds?: number;
+                maxAttempts?: number;
+                requirements?: {
+                    minCpus?: number;
+                    minMemoryMb?: number;
+                    minDiskMb?: number;
+                    labels?: string[];
+                    workerId?: string;
+                    antiAffinity?: string;
+                };
+            };
+        };
+        Workflow: {
+            id: string;
+            ownerId: string;
+            name: string;
+            description: string | null;
+            /** @enum {string} */
+            kind: "sequential" | "concurrent" | "graph" | "hierarchical" | "mixture";
+            version: number;
+            paused: boolean;
+            createdAt: string;
+            updatedAt: string;
+            lastRun: {
+                id: string;
+                /** @enum {string} */
+                status: "running" | "paused" | "succeeded" | "failed" | "cancelled" | "timed_out";
+                startedAt: string;
+                finishedAt: string | null;
+            } | null;
+            activeRuns: number;
+            schedules: components["schemas"]["WorkflowSchedule"][];
+            definition: {
+                name: string;
+                description?: string;
+                /** @default [] */
+                parameters?: {
+                    name: string;
+                    description?: string;
+                    /** @default false */
+                    required?: boolean;
+                    default?: unknown;
+                }[];
+                /**
+                 * @default {
+                 *       "maxParallel": 10
+                 *     }
+                 */
+                settings?: {
+                    /** @default 10 */
+                    maxParallel?: number;
+                    timeoutSeconds?: number;
+                };
+                layout?: {
+                    [key: string]: {
+                        x: number;
+                        y: number;
+                    };
+                };
+                /** @constant */
+                kind: "sequential";
+                steps: {
+                    id?: string;
+                    label?: string;
+                    task: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                }[];
+            } | {
+                name: string;
+                description?: string;
+                /** @default [] */
+                parameters?: {
+                    name: string;
+                    description?: string;
+                    /** @default false */
+                    required?: boolean;
+                    default?: unknown;
+                }[];
+                /**
+                 * @default {
+                 *       "maxParallel": 10
+                 *     }
+                 */
+                settings?: {
+                    /** @default 10 */
+                    maxParallel?: number;
+                    timeoutSeconds?: number;
+                };
+                layout?: {
+                    [key: string]: {
+                        x: number;
+                        y: number;
+                    };
+                };
+                /** @constant */
+                kind: "concurrent";
+                task: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+                count: number;
+                /** @default all */
+                join?: ("all" | "any" | "done") | {
+                    k: number;
+                };
+                /** @default true */
+                distinctWorkers?: boolean;
+                /** @default true */
+                cancelRemaining?: boolean;
+                then?: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+            } | {
+                name: string;
+                description?: string;
+                /** @default [] */
+                parameters?: {
+                    name: string;
+                    description?: string;
+                    /** @default false */
+                    required?: boolean;
+                    default?: unknown;
+                }[];
+                /**
+                 * @default {
+                 *       "maxParallel": 10
+                 *     }
+                 */
+                settings?: {
+                    /** @default 10 */
+                    maxParallel?: number;
+                    timeoutSeconds?: number;
+                };
+                layout?: {
+                    [key: string]: {
+                        x: number;
+                        y: number;
+                    };
+                };
+                /** @constant */
+                kind: "graph";
+                nodes: ({
+                    id: string;
+                    label?: string;
+                    join?: ("all" | "any" | "done") | {
+                        k: number;
+                    };
+                    /** @constant */
+                    type: "task";
+                    task: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                } | {
+                    id: string;
+                    label?: string;
+                    join?: ("all" | "any" | "done") | {
+                        k: number;
+                    };
+                    /** @constant */
+                    type: "director";
+                    task: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                    /**
+                     * @default {
+                     *       "maxSteps": 10,
+                     *       "maxDepth": 1
+                     *     }
+                     */
+                    plan?: {
+                        /** @default 10 */
+                        maxSteps?: number;
+                        /** @default 1 */
+                        maxDepth?: number;
+                        step?: {
+                            description?: string;
+                            /** @enum {string} */
+                            tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                            /** @default {} */
+                            input?: {
+                                [key: string]: unknown;
+                            };
+                            priority?: number;
+                            timeoutSeconds?: number;
+                            maxAttempts?: number;
+                            requirements?: {
+                                minCpus?: number;
+                                minMemoryMb?: number;
+                                minDiskMb?: number;
+                                labels?: string[];
+                                workerId?: string;
+                                antiAffinity?: string;
+                            };
+                        };
+                        review?: {
+                            description?: string;
+                            /** @enum {string} */
+                            tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                            /** @default {} */
+                            input?: {
+                                [key: string]: unknown;
+                            };
+                            priority?: number;
+                            timeoutSeconds?: number;
+                            maxAttempts?: number;
+                            requirements?: {
+                                minCpus?: number;
+                                minMemoryMb?: number;
+                                minDiskMb?: number;
+                                labels?: string[];
+                                workerId?: string;
+                                antiAffinity?: string;
+                            };
+                        };
+                    };
+                } | {
+                    id: string;
+                    label?: string;
+                    join?: ("all" | "any" | "done") | {
+                        k: number;
+                    };
+                    /** @constant */
+                    type: "approval";
+                    message?: string;
+                    /** @default 86400 */
+                    timeoutSeconds?: number;
+                    /**
+                     * @default reject
+                     * @enum {string}
+                     */
+                    onTimeout?: "approve" | "reject";
+                } | {
+                    id: string;
+                    label?: string;
+                    join?: ("all" | "any" | "done") | {
+                        k: number;
+                    };
+                    /** @constant */
+                    type: "gate";
+                    /** @default false */
+                    cancelRemaining?: boolean;
+                } | {
+                    id: string;
+                    label?: string;
+                    join?: ("all" | "any" | "done") | {
+                        k: number;
+                    };
+                    /** @constant */
+                    type: "select";
+                    /** @enum {string} */
+                    strategy: "first-success" | "shortest" | "vote" | "judge" | "manual";
+                    judge?: string;
+                    voteOn?: string;
+                    /** @default true */
+                    cancelRemaining?: boolean;
+                })[];
+                /** @default [] */
+                edges?: {
+                    from: string;
+                    to: string;
+                    condition?: string;
+                    loop?: {
+                        maxIterations: number;
+                        /**
+                         * @default fail
+                         * @enum {string}
+                         */
+                        onExhausted?: "fail" | "continue";
+                    };
+                }[];
+            } | {
+                name: string;
+                description?: string;
+                /** @default [] */
+                parameters?: {
+                    name: string;
+                    description?: string;
+                    /** @default false */
+                    required?: boolean;
+                    default?: unknown;
+                }[];
+                /**
+                 * @default {
+                 *       "maxParallel": 10
+                 *     }
+                 */
+                settings?: {
+                    /** @default 10 */
+                    maxParallel?: number;
+                    timeoutSeconds?: number;
+                };
+                layout?: {
+                    [key: string]: {
+                        x: number;
+                        y: number;
+                    };
+                };
+                /** @constant */
+                kind: "hierarchical";
+                director: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+                /**
+                 * @default {
+                 *       "maxSteps": 10,
+                 *       "maxDepth": 1
+                 *     }
+                 */
+                plan?: {
+                    /** @default 10 */
+                    maxSteps?: number;
+                    /** @default 1 */
+                    maxDepth?: number;
+                    step?: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                    review?: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                };
+            } | {
+                name: string;
+                description?: string;
+                /** @default [] */
+                parameters?: {
+                    name: string;
+                    description?: string;
+                    /** @default false */
+                    required?: boolean;
+                    default?: unknown;
+                }[];
+                /**
+                 * @default {
+                 *       "maxParallel": 10
+                 *     }
+                 */
+                settings?: {
+                    /** @default 10 */
+                    maxParallel?: number;
+                    timeoutSeconds?: number;
+                };
+                layout?: {
+                    [key: string]: {
+                        x: number;
+                        y: number;
+                    };
+                };
+                /** @constant */
+                kind: "mixture";
+                candidates: {
+                    id?: string;
+                    label?: string;
+                    task: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                }[];
+                aggregator: {
+                    /** @enum {string} */
+                    strategy: "first-success" | "shortest" | "vote" | "judge" | "manual";
+                    judge?: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                    voteOn?: string;
+                };
+                then?: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+            };
+        };
+        WorkflowSummary: {
+            id: string;
+            ownerId: string;
+            name: string;
+            description: string | null;
+            /** @enum {string} */
+            kind: "sequential" | "concurrent" | "graph" | "hierarchical" | "mixture";
+            version: number;
+            paused: boolean;
+            createdAt: string;
+            updatedAt: string;
+            lastRun: {
+                id: string;
+                /** @enum {string} */
+                status: "running" | "paused" | "succeeded" | "failed" | "cancelled" | "timed_out";
+                startedAt: string;
+                finishedAt: string | null;
+            } | null;
+            activeRuns: number;
+            schedules: components["schemas"]["WorkflowSchedule"][];
+        };
+        WorkflowPage: {
+            items: components["schemas"]["WorkflowSummary"][];
+            nextCursor: string | null;
+        };
+        ListWorkflowsQuery: {
+            q?: string;
+            /** @default 50 */
+            limit?: number;
+            cursor?: string;
+        };
+        WorkflowValidation: {
+            valid: boolean;
+            errors: {
+                field: string;
+                message: string;
+            }[];
+            graph: components["schemas"]["RunGraph"] | null;
+        };
+        ExecuteWorkflowBody: {
+            /** @default {} */
+            input?: {
+                [key: string]: unknown;
+            };
+            version?: number;
+        };
+        Run: {
+            id: string;
+            workflowId: string;
+            workflowVersion: number;
+            name: string;
+            /** @enum {string} */
+            kind: "sequential" | "concurrent" | "graph" | "hierarchical" | "mixture";
+            /** @enum {string} */
+            status: "running" | "paused" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            trigger: {
+                /** @constant */
+                kind: "manual";
+                userId: string;
+            } | {
+                /** @constant */
+                kind: "schedule";
+                scheduleId: string;
+                fireAt: string;
+            } | {
+                /** @constant */
+                kind: "template";
+                templateId: string;
+                userId: string;
+            };
+            startedAt: string;
+            finishedAt: string | null;
+            updatedAt: string;
+            error: string | null;
+            ownerId: string;
+            input: {
+                [key: string]: unknown;
+            };
+            deadline: string | null;
+            graph: components["schemas"]["RunGraph"];
+            nodes: {
+                [key: string]: components["schemas"]["RunNode"];
+            };
+            version: number;
+        };
+        RunSummary: {
+            id: string;
+            workflowId: string;
+            workflowVersion: number;
+            name: string;
+            /** @enum {string} */
+            kind: "sequential" | "concurrent" | "graph" | "hierarchical" | "mixture";
+            /** @enum {string} */
+            status: "running" | "paused" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            trigger: {
+                /** @constant */
+                kind: "manual";
+                userId: string;
+            } | {
+                /** @constant */
+                kind: "schedule";
+                scheduleId: string;
+                fireAt: string;
+            } | {
+                /** @constant */
+                kind: "template";
+                templateId: string;
+                userId: string;
+            };
+            startedAt: string;
+            finishedAt: string | null;
+            updatedAt: string;
+            error: string | null;
+        };
+        RunPage: {
+            items: components["schemas"]["RunSummary"][];
+            nextCursor: string | null;
+        };
+        ListRunsQuery: {
+            /** @enum {string} */
+            status?: "running" | "paused" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            /** @default 50 */
+            limit?: number;
+            cursor?: string;
+        };
+        RunGraph: {
+            nodes: {
+                id: string;
+                label?: string;
+                /** @enum {string} */
+                type: "task" | "director" | "approval" | "gate" | "select";
+                join: ("all" | "any" | "done") | {
+                    k: number;
+                };
+                task?: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+                plan?: {
+                    /** @default 10 */
+                    maxSteps?: number;
+                    /** @default 1 */
+                    maxDepth?: number;
+                    step?: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                    review?: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                };
+                approval?: {
+                    message?: string;
+                    timeoutSeconds: number;
+                    /** @enum {string} */
+                    onTimeout: "approve" | "reject";
+                };
+                select?: {
+                    /** @enum {string} */
+                    strategy: "first-success" | "shortest" | "vote" | "judge" | "manual";
+                    judge?: string;
+                    voteOn?: string;
+                };
+                cancelRemaining?: boolean;
+                antiAffinity?: string;
+                depth: number;
+                parent?: string;
+                step?: {
+                    id: string;
+                    description: string;
+                    /** @enum {string} */
+                    tool?: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    command?: string;
+                    prompt?: string;
+                    /** @default [] */
+                    dependsOn?: string[];
+                    /** @default false */
+                    director?: boolean;
+                };
+            }[];
+            edges: {
+                id: string;
+                from: string;
+                to: string;
+                condition?: string;
+                loop?: {
+                    maxIterations: number;
+                    /** @enum {string} */
+                    onExhausted: "fail" | "continue";
+                };
+            }[];
+        };
+        AddScheduleBody: {
+            cron: string;
+            /** @default UTC */
+            timezone?: string;
+            /**
+             * @default skip
+             * @enum {string}
+             */
+            overlap?: "skip" | "queue" | "allow";
+            /**
+             * @default skip
+             * @enum {string}
+             */
+            missed?: "skip" | "run-once";
+            /** @default {} */
+            input?: {
+                [key: string]: unknown;
+            };
+        };
+        WorkflowSchedule: {
+            id: string;
+            workflowId: string;
+            cron: string;
+            timezone: string;
+            /** @enum {string} */
+            overlap: "skip" | "queue" | "allow";
+            /** @enum {string} */
+            missed: "skip" | "run-once";
+            input: {
+                [key: string]: unknown;
+            };
+            lastFireAt: string | null;
+            nextFireAt: string | null;
+            createdAt: string;
+        };
+        ApprovalBody: {
+            /** @enum {string} */
+            decision: "approve" | "reject";
+            comment?: string;
+        };
+        PickWinnerBody: {
+            winner: string;
+        };
+        WorkflowTemplate: {
+            id: string;
+            name: string;
+            description: string | null;
+            /** @enum {string} */
+            kind: "sequential" | "concurrent" | "graph" | "hierarchical" | "mixture";
+            builtIn: boolean;
+            ownerId: string | null;
+            parameters: {
+                name: string;
+                description?: string;
+                /** @default false */
+                required?: boolean;
+                default?: unknown;
+            }[];
+            definition: {
+                name: string;
+                description?: string;
+                /** @default [] */
+                parameters?: {
+                    name: string;
+                    description?: string;
+                    /** @default false */
+                    required?: boolean;
+                    default?: unknown;
+                }[];
+                /**
+                 * @default {
+                 *       "maxParallel": 10
+                 *     }
+                 */
+                settings?: {
+                    /** @default 10 */
+                    maxParallel?: number;
+                    timeoutSeconds?: number;
+                };
+                layout?: {
+                    [key: string]: {
+                        x: number;
+                        y: number;
+                    };
+                };
+                /** @constant */
+                kind: "sequential";
+                steps: {
+                    id?: string;
+                    label?: string;
+                    task: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                }[];
+            } | {
+                name: string;
+                description?: string;
+                /** @default [] */
+                parameters?: {
+                    name: string;
+                    description?: string;
+                    /** @default false */
+                    required?: boolean;
+                    default?: unknown;
+                }[];
+                /**
+                 * @default {
+                 *       "maxParallel": 10
+                 *     }
+                 */
+                settings?: {
+                    /** @default 10 */
+                    maxParallel?: number;
+                    timeoutSeconds?: number;
+                };
+                layout?: {
+                    [key: string]: {
+                        x: number;
+                        y: number;
+                    };
+                };
+                /** @constant */
+                kind: "concurrent";
+                task: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+                count: number;
+                /** @default all */
+                join?: ("all" | "any" | "done") | {
+                    k: number;
+                };
+                /** @default true */
+                distinctWorkers?: boolean;
+                /** @default true */
+                cancelRemaining?: boolean;
+                then?: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+            } | {
+                name: string;
+                description?: string;
+                /** @default [] */
+                parameters?: {
+                    name: string;
+                    description?: string;
+                    /** @default false */
+                    required?: boolean;
+                    default?: unknown;
+                }[];
+                /**
+                 * @default {
+                 *       "maxParallel": 10
+                 *     }
+                 */
+                settings?: {
+                    /** @default 10 */
+                    maxParallel?: number;
+                    timeoutSeconds?: number;
+                };
+                layout?: {
+                    [key: string]: {
+                        x: number;
+                        y: number;
+                    };
+                };
+                /** @constant */
+                kind: "graph";
+                nodes: ({
+                    id: string;
+                    label?: string;
+                    join?: ("all" | "any" | "done") | {
+                        k: number;
+                    };
+                    /** @constant */
+                    type: "task";
+                    task: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                } | {
+                    id: string;
+                    label?: string;
+                    join?: ("all" | "any" | "done") | {
+                        k: number;
+                    };
+                    /** @constant */
+                    type: "director";
+                    task: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                    /**
+                     * @default {
+                     *       "maxSteps": 10,
+                     *       "maxDepth": 1
+                     *     }
+                     */
+                    plan?: {
+                        /** @default 10 */
+                        maxSteps?: number;
+                        /** @default 1 */
+                        maxDepth?: number;
+                        step?: {
+                            description?: string;
+                            /** @enum {string} */
+                            tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                            /** @default {} */
+                            input?: {
+                                [key: string]: unknown;
+                            };
+                            priority?: number;
+                            timeoutSeconds?: number;
+                            maxAttempts?: number;
+                            requirements?: {
+                                minCpus?: number;
+                                minMemoryMb?: number;
+                                minDiskMb?: number;
+                                labels?: string[];
+                                workerId?: string;
+                                antiAffinity?: string;
+                            };
+                        };
+                        review?: {
+                            description?: string;
+                            /** @enum {string} */
+                            tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                            /** @default {} */
+                            input?: {
+                                [key: string]: unknown;
+                            };
+                            priority?: number;
+                            timeoutSeconds?: number;
+                            maxAttempts?: number;
+                            requirements?: {
+                                minCpus?: number;
+                                minMemoryMb?: number;
+                                minDiskMb?: number;
+                                labels?: string[];
+                                workerId?: string;
+                                antiAffinity?: string;
+                            };
+                        };
+                    };
+                } | {
+                    id: string;
+                    label?: string;
+                    join?: ("all" | "any" | "done") | {
+                        k: number;
+                    };
+                    /** @constant */
+                    type: "approval";
+                    message?: string;
+                    /** @default 86400 */
+                    timeoutSeconds?: number;
+                    /**
+                     * @default reject
+                     * @enum {string}
+                     */
+                    onTimeout?: "approve" | "reject";
+                } | {
+                    id: string;
+                    label?: string;
+                    join?: ("all" | "any" | "done") | {
+                        k: number;
+                    };
+                    /** @constant */
+                    type: "gate";
+                    /** @default false */
+                    cancelRemaining?: boolean;
+                } | {
+                    id: string;
+                    label?: string;
+                    join?: ("all" | "any" | "done") | {
+                        k: number;
+                    };
+                    /** @constant */
+                    type: "select";
+                    /** @enum {string} */
+                    strategy: "first-success" | "shortest" | "vote" | "judge" | "manual";
+                    judge?: string;
+                    voteOn?: string;
+                    /** @default true */
+                    cancelRemaining?: boolean;
+                })[];
+                /** @default [] */
+                edges?: {
+                    from: string;
+                    to: string;
+                    condition?: string;
+                    loop?: {
+                        maxIterations: number;
+                        /**
+                         * @default fail
+                         * @enum {string}
+                         */
+                        onExhausted?: "fail" | "continue";
+                    };
+                }[];
+            } | {
+                name: string;
+                description?: string;
+                /** @default [] */
+                parameters?: {
+                    name: string;
+                    description?: string;
+                    /** @default false */
+                    required?: boolean;
+                    default?: unknown;
+                }[];
+                /**
+                 * @default {
+                 *       "maxParallel": 10
+                 *     }
+                 */
+                settings?: {
+                    /** @default 10 */
+                    maxParallel?: number;
+                    timeoutSeconds?: number;
+                };
+                layout?: {
+                    [key: string]: {
+                        x: number;
+                        y: number;
+                    };
+                };
+                /** @constant */
+                kind: "hierarchical";
+                director: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+                /**
+                 * @default {
+                 *       "maxSteps": 10,
+                 *       "maxDepth": 1
+                 *     }
+                 */
+                plan?: {
+                    /** @default 10 */
+                    maxSteps?: number;
+                    /** @default 1 */
+                    maxDepth?: number;
+                    step?: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                    review?: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                };
+            } | {
+                name: string;
+                description?: string;
+                /** @default [] */
+                parameters?: {
+                    name: string;
+                    description?: string;
+                    /** @default false */
+                    required?: boolean;
+                    default?: unknown;
+                }[];
+                /**
+                 * @default {
+                 *       "maxParallel": 10
+                 *     }
+                 */
+                settings?: {
+                    /** @default 10 */
+                    maxParallel?: number;
+                    timeoutSeconds?: number;
+                };
+                layout?: {
+                    [key: string]: {
+                        x: number;
+                        y: number;
+                    };
+                };
+                /** @constant */
+                kind: "mixture";
+                candidates: {
+                    id?: string;
+                    label?: string;
+                    task: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                }[];
+                aggregator: {
+                    /** @enum {string} */
+                    strategy: "first-success" | "shortest" | "vote" | "judge" | "manual";
+                    judge?: {
+                        description?: string;
+                        /** @enum {string} */
+                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        /** @default {} */
+                        input?: {
+                            [key: string]: unknown;
+                        };
+                        priority?: number;
+                        timeoutSeconds?: number;
+                        maxAttempts?: number;
+                        requirements?: {
+                            minCpus?: number;
+                            minMemoryMb?: number;
+                            minDiskMb?: number;
+                            labels?: string[];
+                            workerId?: string;
+                            antiAffinity?: string;
+                        };
+                    };
+                    voteOn?: string;
+                };
+                then?: {
+                    description?: string;
+                    /** @enum {string} */
+                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    /** @default {} */
+                    input?: {
+                        [key: string]: unknown;
+                    };
+                    priority?: number;
+                    timeoutSeconds?: number;
+                    maxAttempts?: number;
+                    requirements?: {
+                        minCpus?: number;
+                        minMemoryMb?: number;
+                        minDiskMb?: number;
+                        labels?: string[];
+                        workerId?: string;
+                        antiAffinity?: string;
+                    };
+                };
+            };
+            createdAt: string;
+        };
+        SaveTemplateBody: {
+            /** Format: uuid */
+            workflowId: string;
+            name?: string;
+            description?: string;
+            parameters?: {
+                name: string;
+                description?: string;
+                /** @default false */
+                required?: boolean;
+                default?: unknown;
+            }[];
+        };
+        InstantiateTemplateBody: {
+            name?: string;
+            /** @default {} */
+            parameters?: {
+                [key: string]: unknown;
+            };
+            execute?: {
+                /** @default {} */
+                input?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        InstantiatedTemplate: {
+            workflow: components["schemas"]["Workflow"];
+            run: components["schemas"]["Run"] | null;
+        };
+        WorkflowPlan: {
+            steps: {
+                id: string;
+                description: string;
+                /** @enum {string} */
+                tool?: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                input?: {
+                    [key: string]: unknown;
+                };
+                command?: string;
+                prompt?: string;
+                /** @default [] */
+                dependsOn?: string[];
+                /** @default false */
+                director?: boolean;
+            }[];
+            summary?: string;
         };
         ErrorBody: {
             /** @description machine-readable code, e.g. VALIDATION_FAILED */
@@ -2026,6 +5654,29 @@ export interface components {
                 userId?: string;
                 traceparent?: string;
             };
+        };
+        RunNode: {
+            /** @enum {string} */
+            status: "pending" | "scheduled" | "running" | "waiting" | "succeeded" | "failed" | "skipped" | "cancelled" | "rejected";
+            iteration: number;
+            generation: number;
+            taskId: string | null;
+            workerId: string | null;
+            exitCode: number | null;
+            output?: unknown;
+            text: string | null;
+            reason: string | null;
+            startedAt: string | null;
+            finishedAt: string | null;
+            winner: string | null;
+            deadline: string | null;
+            history: {
+                taskId: string;
+                iteration: number;
+                generation: number;
+                /** @enum {string} */
+                status: "pending" | "scheduled" | "running" | "waiting" | "succeeded" | "failed" | "skipped" | "cancelled" | "rejected";
+            }[];
         };
     };
     responses: never;

@@ -54,6 +54,7 @@ export function taskFromCreated(event: Envelope): Task | null {
     updatedAt: event.occurredAt,
     startedAt: null,
     finishedAt: null,
+    workflow: (d.workflow as Task['workflow'] | undefined) ?? null,
     version: event.streamVersion,
   };
 }
