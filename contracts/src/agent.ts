@@ -8,5 +8,6 @@ export * from './common/errors';
 export * from './common/ids';
 export * from './common/subjects';
 export * from './tasks/tool-input.schemas';
+export * from './secrets/secret-ref';
 export * from './workers/worker-registration.schemas';
 export * from './work/work.schemas';

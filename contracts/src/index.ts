@@ -13,3 +13,4 @@ export * from './allocation/allocation.schemas';
 export * from './work/work.schemas';
 export * from './auth/api-tokens';
 export * from './workflows/workflow.schemas';
+export * from './secrets/secrets';

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import * as http from './auth/auth.http';
 import * as apiTokens from './auth/api-tokens';
+import * as secrets from './secrets/secrets';
 import * as tasks from './tasks/task.schemas';
 import * as workers from './workers/worker.schemas';
 import * as workflows from './workflows/workflow.schemas';
@@ -56,6 +57,12 @@ export const httpSchemas = {
   InstantiateTemplateBody: workflows.instantiateTemplateBodySchema,
   InstantiatedTemplate: workflows.instantiatedTemplateSchema,
   WorkflowPlan: workflows.workflowPlanSchema,
+  CreateSecretBody: secrets.createSecretBodySchema,
+  UpdateSecretBody: secrets.updateSecretBodySchema,
+  Secret: secrets.secretSchema,
+  SecretList: secrets.secretListSchema,
+  TaskSecretsRequest: secrets.taskSecretsRequestSchema,
+  TaskSecrets: secrets.taskSecretsSchema,
   ErrorBody: errorBodySchema,
   Envelope: envelopeSchema,
 } as const;

@@ -54,6 +54,18 @@ async function natsAuth() {
   return auth;
 }
 
+/**
+ * The key that encrypts users' secrets at rest (auth's SECRETS_MASTER_KEY): taken from the
+ * environment when set, else created once and kept in .data/secrets-master.key (mode 600) —
+ * losing it makes every stored secret unreadable.
+ */
+function secretsMasterKey() {
+  if (process.env.SECRETS_MASTER_KEY) return process.env.SECRETS_MASTER_KEY;
+  const file = join(dataDir, 'secrets-master.key');
+  if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
 /** NATS URL, plus the services' credentials file and the workers' signing key when it runs with auth. */
 async function nats() {
   if (process.env.NATS_URL) return { url: process.env.NATS_URL };
@@ -235,6 +247,7 @@ try {
     const env = { ...natsEnv(natsSetup, service.name), HTTP_PORT: String(service.httpPort), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
     if (service.db) env.DATABASE_URL = await ensureDatabase(pgAdmin, service.db);
     if (service.name === 'gateway') env.PORT = String(PORT);
+    if (service.name === 'auth') env.SECRETS_MASTER_KEY = secretsMasterKey();
     startService(service, env);
     await waitReady(`http://127.0.0.1:${service.httpPort}/health/ready`);
   }

@@ -317,6 +317,11 @@ describe('docker-compose.yml', () => {
       expect(test).toContain(`:${port}/health/ready`);
     });
 
+    it(name === 'auth' ? 'requires SECRETS_MASTER_KEY from the environment, with no default' : 'has no secrets master key', () => {
+      if (name === 'auth') expect(String(env.SECRETS_MASTER_KEY)).toMatch(/^\$\{SECRETS_MASTER_KEY:\?[^}]+\}$/);
+      else expect(env.SECRETS_MASTER_KEY).toBeUndefined();
+    });
+
     if (isGateway) {
       it('publishes 8080 and has CORS_ORIGINS, and no database', () => {
         expect(env.PORT).toBe('8080');
@@ -488,6 +493,19 @@ describe('k8s manifests', () => {
         expect(container.ports?.some((p: Obj) => p.containerPort === 3000)).toBe(true);
       });
     }
+  });
+
+  it('gives auth alone its secrets master key, from a Secret that is not in git', () => {
+    for (const d of ofKind(baseObjects, 'Deployment')) {
+      const env: Obj[] = d.spec?.template?.spec?.containers?.[0]?.env ?? [];
+      const key = env.find((e) => e.name === 'SECRETS_MASTER_KEY');
+      if (d.metadata.name !== 'auth') expect({ service: d.metadata.name, key }).toEqual({ service: d.metadata.name, key: undefined });
+      else expect(key?.valueFrom?.secretKeyRef).toEqual({ name: 'agentyard-secrets-master-key', key: 'SECRETS_MASTER_KEY' });
+    }
+    const inGit = k8sObjects.filter(
+      ({ doc }) => JSON.stringify(doc.data ?? {}).includes('SECRETS_MASTER_KEY') || JSON.stringify(doc.stringData ?? {}).includes('SECRETS_MASTER_KEY'),
+    );
+    expect(inGit.map(({ file }) => file)).toEqual([]);
   });
 
   it('the database Secret is a clearly marked placeholder whose databases match init.sql', () => {

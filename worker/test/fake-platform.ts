@@ -32,6 +32,10 @@ export interface FakePlatform {
   readonly registerCalls: number;
   /** Tokens the platform refuses with 401. */
   rejectTokens: Set<string>;
+  /** What `POST /workers/{id}/tasks/{taskId}/secrets` answers, by task id (404 when absent), after `delayMs`. */
+  taskSecrets: Map<string, { status: number; body: unknown; delayMs?: number }>;
+  /** Secrets requests received: task id, the body and the Authorization header. */
+  readonly secretRequests: { taskId: string; body: unknown; authorization: string | undefined }[];
   close(): Promise<void>;
 }
 
@@ -43,6 +47,8 @@ export async function startFakePlatform(jsm: JetStreamManager, natsUrl: string, 
   const registrations: FakePlatform['registrations'] = [];
   let registerCalls = 0;
   const rejectTokens = new Set<string>();
+  const taskSecrets: FakePlatform['taskSecrets'] = new Map();
+  const secretRequests: FakePlatform['secretRequests'] = [];
 
   const server: Server = createServer((req, res) => {
     const reply = (status: number, body: unknown): void => {
@@ -54,6 +60,18 @@ export async function startFakePlatform(jsm: JetStreamManager, natsUrl: string, 
     if (req.method === 'POST' && /^\/api\/v1\/workers\/[\w-]+\/nats-credentials$/.test(req.url ?? '')) {
       if (!/^Worker ayw_/.test(req.headers.authorization ?? '')) return reply(401, { error: 'UNAUTHENTICATED', message: 'send the worker credential' });
       return reply(200, { creds: null, expiresAt: null, inboxPrefix: null });
+    }
+    const secrets = /^\/api\/v1\/workers\/[\w-]+\/tasks\/([\w-]+)\/secrets$/.exec(req.url ?? '');
+    if (req.method === 'POST' && secrets) {
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      req.on('end', () => {
+        const taskId = secrets[1]!;
+        secretRequests.push({ taskId, body: JSON.parse(text || 'null'), authorization: req.headers.authorization });
+        const answer = taskSecrets.get(taskId) ?? { status: 404, body: { error: 'NOT_FOUND', message: 'no such task' } };
+        setTimeout(() => reply(answer.status, answer.body), answer.delayMs ?? 0);
+      });
+      return;
     }
     if (req.method !== 'POST' || req.url !== '/api/v1/workers/register') return reply(404, { error: 'NOT_FOUND', message: 'no such route' });
     registerCalls++;
@@ -95,6 +113,8 @@ export async function startFakePlatform(jsm: JetStreamManager, natsUrl: string, 
       return registerCalls;
     },
     rejectTokens,
+    taskSecrets,
+    secretRequests,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { workerConsumerName, workStream, workSubjects, type Assignment, type Cancellation, type WorkOrder } from '@agentyard/contracts';
+import { workerConsumerName, workStream, workSubjects, type Assignment, type Cancellation, type EnvValue, type WorkOrder } from '@agentyard/contracts';
 import { testNats, type NatsServer } from '@agentyard/local-infra';
 import { processAlive } from '../src/system/process-group';
 import { repoRoot, runAgent, type AgentProcess } from './agent-process';
@@ -83,7 +83,7 @@ async function order(workerId: string, workOrder: WorkOrder): Promise<void> {
   await js.publish(workSubjects.assign(workerId), JSON.stringify(workOrder), { msgID: `${workOrder.kind}:${workOrder.taskId}:${workOrder.attempt}` });
 }
 
-function shellTask(command: string, extra: Partial<Assignment> & { env?: Record<string, string>; cwd?: string } = {}): Assignment {
+function shellTask(command: string, extra: Partial<Assignment> & { env?: Record<string, EnvValue>; cwd?: string } = {}): Assignment {
   const { env, cwd, ...rest } = extra;
   return {
     kind: 'assign',
@@ -170,6 +170,7 @@ describe('Worker agent', () => {
       const finished = await observer.finished(task.taskId);
 
       expect(finished).toMatchObject({ outcome: 'succeeded', workerId: worker.workerId, attempt: 1, result: { exitCode: 0 } });
+      expect(finished.result).not.toHaveProperty('output'); // it wrote no AGENTYARD_OUTPUT file
       expect(finished.result.outputTail).toContain('hello-agentyard');
       expect(finished.result.outputTail).toContain('line-3');
       // `started` came first, and live output carried the text, numbered from 0, with the progress hint.
@@ -202,6 +203,61 @@ describe('Worker agent', () => {
       expect(finished.result.outputTail).toContain('home=set');
     });
 
+    describe('given a task whose env references secrets', () => {
+      const value = 'ghp_S3CRETvalue0123';
+
+      it('fetches their values for its attempt, puts them in the environment only, and masks them in the output', async () => {
+        const task = shellTask(
+          [
+            `test "$TOKEN" = "${value}" && echo env-ok`,
+            'echo "plain=$PLAIN leaked=$TOKEN"',
+            // The value printed in two pieces, 300 ms apart: two output chunks.
+            "printf 'split:'; printf '%s' \"$TOKEN\" | cut -c1-9 | tr -d '\\n'; sleep 0.3; printf '%s\\n' \"$TOKEN\" | cut -c10-",
+          ].join('; '),
+          { env: { TOKEN: { secret: 'gh' }, PLAIN: 'visible' } },
+        );
+        platform.taskSecrets.set(task.taskId, { status: 200, body: { values: { gh: value } } });
+        await order(worker.workerId, task);
+        const finished = await observer.finished(task.taskId);
+        expect(finished).toMatchObject({ outcome: 'succeeded', result: { exitCode: 0 } });
+        expect(finished.result.outputTail).toContain('env-ok');
+        expect(finished.result.outputTail).toContain('plain=visible leaked=***');
+        expect(finished.result.outputTail).toContain('split:***');
+        expect(finished.result.outputTail).not.toContain(value);
+        expect(observer.textOf(task.taskId)).toContain('split:***');
+        expect(JSON.stringify(observer.outputOf(task.taskId))).not.toContain(value);
+        expect(JSON.stringify(observer.reports.items)).not.toContain(value);
+        expect(worker.agent.log()).not.toContain(value);
+        const request = platform.secretRequests.find((r) => r.taskId === task.taskId);
+        expect(request).toEqual({ taskId: task.taskId, body: { attempt: 1 }, authorization: expect.stringMatching(/^Worker ayw_/) });
+      });
+
+      it('fails the attempt with the platform’s reason when it refuses them, without starting the process', async () => {
+        const task = shellTask('echo should-not-run', { env: { TOKEN: { secret: 'gh' } } });
+        platform.taskSecrets.set(task.taskId, { status: 404, body: { error: 'NOT_FOUND', message: 'secret gh was deleted' } });
+        await order(worker.workerId, task);
+        const finished = await observer.finished(task.taskId);
+        expect(finished).toMatchObject({ outcome: 'failed', result: { exitCode: null, error: 'secret gh was deleted' } });
+        expect(observer.reports.items.filter((i) => i.value.taskId === task.taskId).map((i) => i.value.kind)).toEqual(['finished']);
+        expect(observer.textOf(task.taskId)).toBe('');
+      });
+
+      it('ends an attempt cancelled while its secrets are fetched without starting it, and frees the slot', async () => {
+        const task = shellTask('echo should-not-run', { env: { TOKEN: { secret: 'gh' } } });
+        platform.taskSecrets.set(task.taskId, { status: 200, body: { values: { gh: value } }, delayMs: 1_500 });
+        await order(worker.workerId, task);
+        await observer.heartbeats.waitFor((h) => h.running.some((r) => r.taskId === task.taskId), 10_000, 'the fetching attempt in a heartbeat');
+        const cancel: Cancellation = { kind: 'cancel', taskId: task.taskId, attempt: 1 };
+        await order(worker.workerId, cancel);
+        const finished = await observer.finished(task.taskId);
+        expect(finished).toMatchObject({ outcome: 'cancelled', result: { error: 'cancelled' } });
+        expect(observer.reports.items.filter((i) => i.value.taskId === task.taskId).map((i) => i.value.kind)).toEqual(['finished']);
+        const after = new Date().toISOString();
+        const beat = await observer.heartbeats.waitFor((h) => h.workerId === worker.workerId && h.sentAt > after, 10_000, 'a heartbeat after the cancel');
+        expect(beat.slots.used).toBe(0);
+      });
+    });
+
     it('runs claude-code with the prompt, forwarding only its API key', async () => {
       const registration = platform.registrations.find((r) => r.workerId === worker.workerId)!;
       expect(registration.body.tools).toContainEqual({ name: 'claude-code', version: '1.0.0' });
@@ -219,6 +275,38 @@ describe('Worker agent', () => {
       const finished = await observer.finished(task.taskId);
       expect(finished.outcome).toBe('handed_back');
       expect(finished.result.error).toContain('ollama');
+    });
+
+    it('reports the JSON a task wrote to AGENTYARD_OUTPUT, a file in its own attempt directory, as the result’s output', async () => {
+      // The task's own env cannot point the agent elsewhere.
+      const task = shellTask('echo "file=$AGENTYARD_OUTPUT"; printf \'{"steps":[1,2]}\' > "$AGENTYARD_OUTPUT"', {
+        env: { AGENTYARD_OUTPUT: '/tmp/elsewhere' },
+      });
+      await order(worker.workerId, task);
+      const finished = await observer.finished(task.taskId);
+      expect(finished).toMatchObject({ outcome: 'succeeded', result: { exitCode: 0, output: { steps: [1, 2] } } });
+      expect(finished.result.outputTail).toContain(`file=${join(worker.stateDir, 'work', `${task.taskId}-1`, '.agentyard', 'output.json')}`);
+    });
+
+    it('fails an attempt whose AGENTYARD_OUTPUT is not JSON, larger than 64 KiB, or a link out of its directory, saying why', async () => {
+      const cases: Array<[string, string]> = [
+        ['printf \'{"steps":\\n  [1, 2\' > "$AGENTYARD_OUTPUT"', 'AGENTYARD_OUTPUT: not valid JSON at line 2, column 8 (close bracket expected)'],
+        ['head -c 81920 /dev/zero > "$AGENTYARD_OUTPUT"', 'AGENTYARD_OUTPUT: 80 KiB, more than the 64 KiB allowed'],
+        // The agent's credential file is JSON: following the link would hand it to the task's owner.
+        [`ln -s '${join(worker.stateDir, 'worker.json')}' "$AGENTYARD_OUTPUT"`, 'AGENTYARD_OUTPUT: is a symbolic link; write the JSON to the file itself'],
+      ];
+      for (const [command, error] of cases) {
+        const task = shellTask(command);
+        await order(worker.workerId, task);
+        const finished = await observer.finished(task.taskId);
+        expect({ command, outcome: finished.outcome, exitCode: finished.result.exitCode, error: finished.result.error }).toEqual({
+          command,
+          outcome: 'failed',
+          exitCode: 0,
+          error,
+        });
+        expect(finished.result).not.toHaveProperty('output');
+      }
     });
 
     it('runs in a fresh directory per attempt and refuses a cwd outside it', async () => {

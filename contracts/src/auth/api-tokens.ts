@@ -7,7 +7,16 @@
 import { z } from 'zod';
 import { commandSubject, querySubject } from '../common/subjects';
 
-export const apiTokenScopes = ['tasks:read', 'tasks:write', 'workers:read', 'workers:write', 'workflows:read', 'workflows:write'] as const;
+export const apiTokenScopes = [
+  'tasks:read',
+  'tasks:write',
+  'workers:read',
+  'workers:write',
+  'workflows:read',
+  'workflows:write',
+  'secrets:read',
+  'secrets:write',
+] as const;
 export const apiTokenScopeSchema = z.enum(apiTokenScopes, { error: `scopes are: ${apiTokenScopes.join(', ')}` });
 export type ApiTokenScope = z.infer<typeof apiTokenScopeSchema>;
 

@@ -174,6 +174,12 @@ export const taskSubjects = {
   history: querySubject('tasks', 'GetTaskHistory'),
   /** Pull mode: the next task assigned to a worker that polls instead of holding a connection. */
   pull: querySubject('tasks', 'PullTask'),
+  /**
+   * Fenced: `{ workerId, taskId, attempt }` → TaskSecretRefs when that worker holds the task's
+   * current attempt (assigned or running), else FORBIDDEN/NOT_FOUND. The gateway asks it before
+   * handing the task's secret values to an agent.
+   */
+  secretRefs: querySubject('tasks', 'GetTaskSecretRefs'),
 } as const;
 
 /** Every command and query carries the acting user; the service filters by it (no object-level leaks). */
@@ -184,6 +190,12 @@ export const updateTaskCommandSchema = taskRefCommandSchema.extend({ patch: upda
 export const listTasksCommandSchema = z.object({ actor: actorSchema, query: listTasksQuerySchema });
 /** Pull mode: `{ workerId }` — the gateway has already authenticated the worker's credential. */
 export const pullTaskQuerySchema = z.object({ workerId: z.string().min(1).max(64) });
+/** The gateway has authenticated the worker; the attempt is the one the agent says it runs. */
+export const taskSecretRefsQuerySchema = z.object({ workerId: z.string().min(1).max(64), taskId: z.string().min(1).max(64), attempt: z.number().int().min(1) });
+export type TaskSecretRefsQuery = z.infer<typeof taskSecretRefsQuerySchema>;
+/** Whose secrets, and which: the task's owner and the names its env references. */
+export const taskSecretRefsSchema = z.object({ ownerId: z.string(), names: z.array(z.string()) });
+export type TaskSecretRefs = z.infer<typeof taskSecretRefsSchema>;
 
 // Events (stream `task-<id>`) ------------------------------------------------------------------
 

@@ -4,6 +4,7 @@
  * (and keep resident) every task schema.
  */
 import { z } from 'zod';
+import { maxSecretRefsPerTask, secretRefSchema, secretRefsOf } from '../secrets/secret-ref';
 
 /**
  * `noop` does nothing and succeeds: it checks the whole pipeline (queue → allocation → agent →
@@ -14,6 +15,18 @@ export const toolNameSchema = z.enum(toolNames, { error: `tool must be one of: $
 export type ToolName = z.infer<typeof toolNameSchema>;
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment variable names are letters, digits and _');
+
+/**
+ * An env value: a plain string (stored with the task, so visible in its events — never put a
+ * credential here), or `{ "secret": "<name>" }`, one of the owner's secrets, resolved only on the
+ * worker that runs the task (secret-ref.ts).
+ */
+const envValue = z.union([z.string().max(32 * 1024), secretRefSchema], {
+  error: 'an env value is a string or {"secret": "<name>"}',
+});
+const envSchema = z
+  .record(envName, envValue)
+  .refine((env) => secretRefsOf({ env }).length <= maxSecretRefsPerTask, `a task may reference at most ${maxSecretRefsPerTask} secrets`);
 
 /** Input of the `shell` tool: one command line run by /bin/sh -c in the task's working dir. */
 export const shellInputSchema = z
@@ -28,12 +41,16 @@ export const shellInputSchema = z
       .max(1024)
       .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'cwd must be relative and stay inside the task directory')
       .optional(),
-    env: z.record(envName, z.string().max(32 * 1024)).optional(),
+    env: envSchema.optional(),
   })
   .strict();
 export type ShellInput = z.infer<typeof shellInputSchema>;
 
-/** Input of the prompt-driven tools (claude-code, gemini-cli, ollama, API tools). */
+/**
+ * Input of the prompt-driven tools (claude-code, gemini-cli, ollama, API tools). The prompt, like
+ * a shell command, is stored with the task (its events, JetStream, every answer about it): a
+ * credential the tool needs goes in `env` as a secret reference, never in the prompt.
+ */
 export const promptInputSchema = z
   .object({
     prompt: z
@@ -60,8 +77,30 @@ export const toolInputSchemas: Record<ToolName, z.ZodType> = {
   noop: noopInputSchema,
 };
 
-/** Largest structured output (`AGENTYARD_OUTPUT`) a task may pass on, serialised. */
+/** Largest structured output a task may report: its `AGENTYARD_OUTPUT` file, and the JSON its result carries. */
 export const structuredOutputMaxBytes = 64 * 1024;
+/**
+ * Deepest nesting of a structured output. 64 KiB of `[[[…]]]` is 32 Ki levels, which overflows
+ * Postgres' jsonb parser and JSON.stringify alike; no honest output comes near 64.
+ */
+export const structuredOutputMaxDepth = 64;
+
+/** Why `value` cannot be a task's structured output (too deep, too large), or undefined when it can. */
+export function structuredOutputProblem(value: unknown): string | undefined {
+  // Depth first, and without recursing past the limit: serialising a deep value would overflow.
+  if (depthExceeds(value, structuredOutputMaxDepth)) return `nested deeper than the ${structuredOutputMaxDepth} levels allowed`;
+  const text = JSON.stringify(value);
+  const bytes = text === undefined ? 0 : new TextEncoder().encode(text).length;
+  if (bytes > structuredOutputMaxBytes) return `${Math.ceil(bytes / 1024)} KiB, more than the ${structuredOutputMaxBytes / 1024} KiB allowed`;
+  return undefined;
+}
+
+function depthExceeds(value: unknown, levelsLeft: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (levelsLeft === 0) return true;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return children.some((child) => depthExceeds(child, levelsLeft - 1));
+}
 
 export const taskResultSchema = z.object({
   exitCode: z.number().int().nullable(),
@@ -69,28 +108,17 @@ export const taskResultSchema = z.object({
   outputTail: z.string().max(64 * 1024),
   durationMs: z.number().int().min(0),
   error: z.string().max(4096).optional(),
+  /** The task's structured output: the JSON it wrote to the file named by `AGENTYARD_OUTPUT` (worker/README.md). */
+  output: z
+    .unknown()
+    .optional()
+    .superRefine((value, ctx) => {
+      const problem = value === undefined ? undefined : structuredOutputProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: `structured output: ${problem}` });
+    }),
   artifacts: z
     .array(z.object({ name: z.string(), bytes: z.number().int(), sha256: z.string() }))
     .max(100)
     .optional(),
-  /**
-   * The structured result: the JSON document the process wrote to the file named by its
-   * `AGENTYARD_OUTPUT` environment variable (absent when it wrote none). At most 64 KiB.
-   */
-  output: z
-    .unknown()
-    .optional()
-    .refine(
-      (v) => v === undefined || jsonBytes(v) <= structuredOutputMaxBytes,
-      `structured output must be at most ${structuredOutputMaxBytes / 1024} KiB of JSON`,
-    ),
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;
-
-function jsonBytes(v: unknown): number {
-  try {
-    return new TextEncoder().encode(JSON.stringify(v) ?? '').length;
-  } catch {
-    return Infinity;
-  }
-}

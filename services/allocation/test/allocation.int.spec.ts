@@ -102,7 +102,7 @@ async function submitTask(
   taskId: string,
   ownerId: string,
   tool: ToolName,
-  options: { priority?: number; requirements?: TaskRequirements } = {},
+  options: { priority?: number; requirements?: TaskRequirements; notBefore?: string } = {},
 ): Promise<Envelope> {
   await taskEvent(taskId, 'TaskCreated', {
     ownerId,
@@ -116,7 +116,7 @@ async function submitTask(
     heartbeatTimeoutSeconds: 30,
     requirements: options.requirements ?? {},
   });
-  return taskEvent(taskId, 'TaskQueued', { attempt: 1, reason: 'created' });
+  return taskEvent(taskId, 'TaskQueued', { attempt: 1, reason: 'created', ...(options.notBefore ? { notBefore: options.notBefore } : {}) });
 }
 
 async function registerWorker(workerId: string, ownerId: string, tools: ToolName[], options: { slots?: number; online?: boolean } = {}): Promise<void> {
@@ -358,6 +358,52 @@ describe('Allocation', () => {
       expect(await decisionFor('t9-noop', 60_000)).toMatchObject({ workerId: 'w9', attempt: 1 });
       expect(decisions(ahead[0]!)).toHaveLength(0);
     }, 90_000);
+  });
+
+  describe('when three tasks of one anti-affinity group queue for two workers', () => {
+    it('places two on distinct workers in one pass, keeps the third waiting with the reason even once a copy finished, and places it on a third worker', async () => {
+      await registerWorker('w30-a', 'u30', ['shell'], { slots: 2 });
+      await registerWorker('w30-b', 'u30', ['shell'], { slots: 2 });
+      const requirements = { antiAffinity: 'run-30:copy' };
+      // One notBefore for all three: they come due together, so one pass decides them.
+      const notBefore = new Date(Date.now() + 1_000).toISOString();
+      for (const id of ['t30-1', 't30-2', 't30-3']) await submitTask(id, 'u30', 'shell', { requirements, notBefore });
+
+      const [first, second] = [await decisionFor('t30-1'), await decisionFor('t30-2')];
+      expect([first.workerId, second.workerId].sort()).toEqual(['w30-a', 'w30-b']);
+      const waiting = await deferralFor('t30-3');
+      const reason = 'anti-affinity: already has a task of group run-30:copy';
+      expect(waiting.candidates.filter((c) => c.workerId.startsWith('w30-')).map((c) => [c.workerId, c.rejectedBecause])).toEqual([
+        ['w30-a', [reason]],
+        ['w30-b', [reason]],
+      ]);
+      const at = (taskId: string) => published.find((e) => e.type.startsWith('Allocation') && e.data.taskId === taskId)!.occurredAt;
+      expect(new Set([at('t30-1'), at('t30-2'), at('t30-3')]).size).toBe(1);
+      await expect(getAllocation('u30', 't30-3')).resolves.toMatchObject({
+        workerId: null,
+        candidates: [{ rejectedBecause: [reason] }, { rejectedBecause: [reason] }],
+      });
+
+      // A copy that has run keeps its worker out of the group's reach.
+      const { allocationId } = decisions('t30-1')[0]!;
+      await taskEvent('t30-1', 'TaskAssigned', {
+        workerId: first.workerId,
+        attempt: 1,
+        allocationId,
+        leaseExpiresAt: new Date(Date.now() + 30_000).toISOString(),
+      });
+      await taskEvent('t30-1', 'TaskStarted', { workerId: first.workerId, attempt: 1, startedAt: new Date().toISOString() });
+      await taskEvent('t30-1', 'TaskSucceeded', { workerId: first.workerId, attempt: 1, result: { exitCode: 0, outputTail: '', durationMs: 1 } });
+      await consumed();
+      await afterPasses(3);
+      expect(decisions('t30-3')).toHaveLength(0);
+      // A task outside the group still goes to either worker.
+      await submitTask('t30-plain', 'u30', 'shell');
+      expect(['w30-a', 'w30-b']).toContain((await decisionFor('t30-plain')).workerId);
+
+      await registerWorker('w30-c', 'u30', ['shell'], { slots: 2 });
+      expect(await decisionFor('t30-3')).toMatchObject({ workerId: 'w30-c', attempt: 1 });
+    });
   });
 
   describe('when TaskQueued is delivered again', () => {

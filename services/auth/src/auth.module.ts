@@ -10,15 +10,19 @@ import { LoginHandler } from './application/login.handler';
 import { LogoutHandler, REVOCATION_LIST } from './application/logout.handler';
 import { RefreshSessionHandler } from './application/refresh-session.handler';
 import { RegisterUserHandler } from './application/register-user.handler';
+import { SecretsHandler } from './application/secrets.handler';
 import { SessionIssuer } from './application/session-issuer';
 import type { AuthDatabase } from './infrastructure/auth.database';
 import { ApiTokenRepository } from './infrastructure/api-token.repository';
 import { LoginRateLimiter } from './infrastructure/login-rate-limiter';
 import { PasswordHasher } from './infrastructure/password-hasher';
+import { SecretCipher } from './infrastructure/secret-cipher';
+import { SecretRepository } from './infrastructure/secret.repository';
 import { SessionRepository } from './infrastructure/session.repository';
 import { TokenIssuer } from './infrastructure/token-issuer';
 import { AUTH_DB, UserRepository } from './infrastructure/user.repository';
 import { AuthCommandsController } from './interface/auth.commands.controller';
+import { SecretsController } from './interface/secrets.controller';
 
 export interface AuthDeps {
   logger: Logger;
@@ -27,6 +31,8 @@ export interface AuthDeps {
   limiter: LoginRateLimiter;
   revocations: RevocationList;
   events: AuthEventLog;
+  /** Seals and opens user secrets with the configured master key(s). */
+  cipher: SecretCipher;
   onShutdown: () => Promise<void>;
 }
 
@@ -37,13 +43,14 @@ export class AuthModule {
     return {
       module: AuthModule,
       imports: [ServiceKitModule.forRoot({ logger: deps.logger, onShutdown: deps.onShutdown })],
-      controllers: [AuthCommandsController],
+      controllers: [AuthCommandsController, SecretsController],
       providers: [
         { provide: AUTH_DB, useValue: deps.db },
         { provide: TokenIssuer, useValue: deps.tokens },
         { provide: LoginRateLimiter, useValue: deps.limiter },
         { provide: REVOCATION_LIST, useValue: deps.revocations },
         { provide: AUTH_EVENT_LOG, useValue: deps.events },
+        { provide: SecretCipher, useValue: deps.cipher },
         UserRepository,
         SessionRepository,
         PasswordHasher,
@@ -56,6 +63,8 @@ export class AuthModule {
         GetUserQuery,
         ApiTokenRepository,
         ApiTokensHandler,
+        SecretRepository,
+        SecretsHandler,
       ],
     };
   }

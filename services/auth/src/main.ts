@@ -10,10 +10,13 @@ import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-st
 import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
 import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, RevocationList, runMain } from '@agentyard/service-kit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { SecretsHandler } from './application/secrets.handler';
 import { AuthModule } from './auth.module';
 import { authConfigSchema } from './config';
 import { migrateAuthDatabase, openAuthDatabase } from './infrastructure/auth.database';
 import { LoginRateLimiter } from './infrastructure/login-rate-limiter';
+import { SecretCipher } from './infrastructure/secret-cipher';
 import { TokenIssuer } from './infrastructure/token-issuer';
 
 async function main(): Promise<void> {
@@ -28,6 +31,7 @@ async function main(): Promise<void> {
   const limiter = await LoginRateLimiter.create(limiterPool);
   const tokens = new TokenIssuer(db);
   await tokens.init();
+  const cipher = new SecretCipher(config.SECRETS_MASTER_KEY, config.SECRETS_PREVIOUS_MASTER_KEYS);
 
   const nc = await connectNats({ servers: config.NATS_URL, name: 'auth', credsFile: config.NATS_CREDS_FILE });
   await ensureStream(await jetstreamManager(nc), eventStreamConfig('auth'));
@@ -42,7 +46,7 @@ async function main(): Promise<void> {
     logger: { error: (m) => logger.error(m) },
   });
 
-  await bootstrapService({
+  const app = await bootstrapService({
     name: 'auth',
     module: AuthModule.forRoot({
       logger,
@@ -51,6 +55,7 @@ async function main(): Promise<void> {
       limiter,
       revocations,
       events: { append: (trx, streamId, events) => store.appendInTransaction(trx, streamId, events).then(() => undefined) },
+      cipher,
       onShutdown: async () => {
         await relay.stop();
         await drainNats(nc);
@@ -67,7 +72,20 @@ async function main(): Promise<void> {
     healthChecks: { postgres: postgresCheck(db), nats: natsCheck(nc) },
   });
   relay.start();
-  logger.info({ port: config.HTTP_PORT }, 'auth ready');
+  await rewrapSecrets(app.get(SecretsHandler), cipher, logger);
+  logger.info({ port: config.HTTP_PORT, secretsKeyId: cipher.currentKeyId }, 'auth ready');
+}
+
+/**
+ * Key rotation: values still sealed with an older configured key are sealed again with the
+ * current one; values no configured key opens are counted and reported (never skipped silently).
+ */
+async function rewrapSecrets(handler: SecretsHandler, cipher: SecretCipher, logger: Logger): Promise<void> {
+  const { resealed, unreadable } = await handler.rewrap();
+  if (resealed > 0) logger.info({ resealed, keyId: cipher.currentKeyId }, 'secrets re-encrypted with the current master key');
+  if (unreadable > 0) {
+    logger.error({ unreadable }, 'secrets sealed with a master key this service does not have: set it in SECRETS_PREVIOUS_MASTER_KEYS (was the key rotated?)');
+  }
 }
 
 runMain('auth', main);

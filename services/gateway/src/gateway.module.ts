@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import { AccessTokenVerifier, ServiceKitModule } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
 import { ApiTokenResolver } from './infrastructure/api-token-resolver';
+import { TaskSecretBroker } from './infrastructure/task-secret-broker';
 import { AccessTokenGuard } from './interface/access-token.guard';
 import { AuthController } from './interface/auth.controller';
+import { SecretsController } from './interface/secrets.controller';
 import { TasksController } from './interface/tasks.controller';
 import { WorkerCredentialGuard } from './interface/worker-credential.guard';
 import { WorkersController } from './interface/workers.controller';
@@ -28,13 +30,14 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [ServiceKitModule.forRoot({ logger: deps.logger, onShutdown: deps.onShutdown })],
-      controllers: [AuthController, TasksController, WorkersController, WorkflowsController, RunsController, WorkflowTemplatesController],
+      controllers: [AuthController, TasksController, WorkersController, WorkflowsController, RunsController, WorkflowTemplatesController, SecretsController],
       providers: [
         { provide: NatsRpcClient, useValue: deps.rpc },
         { provide: AccessTokenVerifier, useValue: deps.verifier },
         { provide: ApiTokenResolver, useValue: deps.apiTokens },
         AccessTokenGuard,
         WorkerCredentialGuard,
+        TaskSecretBroker,
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
     };

@@ -2,7 +2,7 @@
  * Auth end to end against real processes: nats-server, Postgres, the auth service and the
  * gateway, each a child process started from its compiled output (`npm test` builds first).
  */
-import { generateKeyPairSync, createPrivateKey } from 'node:crypto';
+import { generateKeyPairSync, createPrivateKey, randomBytes } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader } from 'jose';
 import { Client } from 'pg';
 import WebSocket from 'ws';
@@ -55,7 +55,11 @@ beforeAll(async () => {
   authDbUrl = await testDatabase('auth');
   const authPort = await freePort();
   const gatewayPort = await freePort();
-  auth = await startService('auth', { NATS_URL: nats.url, DATABASE_URL: authDbUrl, HTTP_PORT: String(authPort) }, `http://127.0.0.1:${authPort}/health/ready`);
+  auth = await startService(
+    'auth',
+    { NATS_URL: nats.url, DATABASE_URL: authDbUrl, HTTP_PORT: String(authPort), SECRETS_MASTER_KEY: randomBytes(32).toString('base64') },
+    `http://127.0.0.1:${authPort}/health/ready`,
+  );
   gateway = await startService('gateway', { NATS_URL: nats.url, PORT: String(gatewayPort) }, `http://127.0.0.1:${gatewayPort}/health/ready`);
   base = `http://127.0.0.1:${gatewayPort}`;
 });

@@ -132,6 +132,20 @@ describe('Tasks on worker agents', () => {
     expect([workerAId, workerBId]).toContain(done.workerId);
   }, 60_000);
 
+  it('shows the JSON a task wrote to AGENTYARD_OUTPUT as result.output, and fails one that wrote something else, saying why', async () => {
+    const task = await createTask(alice.client, shell(`printf '{"steps":[1,2]}' > "$AGENTYARD_OUTPUT"`));
+    const done = await taskIn(alice.client, task.id, ['succeeded', 'failed']);
+    expect(done).toMatchObject({ status: 'succeeded', result: { exitCode: 0, output: { steps: [1, 2] } } });
+
+    const broken = await createTask(alice.client, shell(`echo '{"steps":' > "$AGENTYARD_OUTPUT"`, { maxAttempts: 1 }));
+    const failed = await taskIn(alice.client, broken.id, ['succeeded', 'failed']);
+    expect(failed).toMatchObject({
+      status: 'failed',
+      result: { exitCode: 0, error: 'AGENTYARD_OUTPUT: not valid JSON at line 2, column 1 (value expected)' },
+    });
+    expect(failed.result).not.toHaveProperty('output');
+  }, 60_000);
+
   it('runs a task that needs a tool only worker B has on B, and the decision shows both workers scored', async () => {
     const task = await createTask(alice.client, { description: 'ask claude', tool: 'claude-code', input: { prompt: 'hello' } });
     const done = await taskIn(alice.client, task.id, ['succeeded', 'failed']);

@@ -1,12 +1,12 @@
 /*
  * The tasks service: `task-<id>` event streams in its own Postgres database (the store of
  * record), the task_view read model projected from them, NATS request/reply for task commands
- * and queries, durable JetStream consumers for allocation decisions, worker reports and workers
- * going offline, the dispatcher that turns task events into work orders, the timeout scanner,
+ * and queries, durable JetStream consumers for allocation decisions, worker reports, workers
+ * going offline and workflow runs' node events, the dispatcher that turns task events into work orders, the timeout scanner,
  * and the relay that forwards its events to the TASKS stream. Flows: docs/design/tasks-on-workers.md.
  */
 import 'reflect-metadata';
-import { eventSubject, streamName, type Envelope } from '@agentyard/contracts';
+import { streamName } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
 import { connectNats, drainNats, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
 import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, runMain } from '@agentyard/service-kit';
@@ -16,7 +16,8 @@ import { settingsOf, tasksConfigSchema } from './config';
 import { provisionStreams } from './infrastructure/streams';
 import { migrateTasksDatabase, openTasksDatabase } from './infrastructure/tasks.database';
 import { TaskViewRepository } from './infrastructure/task-view.repository';
-import { taskIdOf, TaskViewRunner } from './infrastructure/task-view.runner';
+import { taskEventSubject } from './infrastructure/task-event-subject';
+import { TaskViewRunner } from './infrastructure/task-view.runner';
 import { WorkOrderPublisher } from './infrastructure/work-order.publisher';
 import { taskEventConsumers } from './interface/event-consumers';
 import { TasksModule } from './tasks.module';
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
     store,
     checkpoints,
     js,
-    subjectFor: (e: Envelope) => eventSubject('tasks', e.type, taskIdOf(e)),
+    subjectFor: taskEventSubject,
     logger: { error: (m) => logger.error(m) },
   });
 

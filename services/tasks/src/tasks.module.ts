@@ -10,10 +10,12 @@ import { ListTasksQueryHandler } from './application/list-tasks.query';
 import { PullTaskQuery } from './application/pull-task.query';
 import { RecordWorkReportHandler } from './application/record-work-report.handler';
 import { RequeueWorkerTasksHandler } from './application/requeue-worker-tasks.handler';
+import { TaskSecretRefsQuery } from './application/task-secret-refs.query';
 import { TASK_EVENT_STORE, TASK_VIEW_SYNC, TaskCommandRunner, type TaskViewSync } from './application/task-command.runner';
 import { TASKS_SETTINGS, type TasksSettings } from './application/tasks.settings';
 import { TimeoutScanner } from './application/timeout-scanner';
 import { WORK_ORDERS, WorkDispatcher, type WorkOrderSink } from './application/work-dispatcher';
+import { WorkflowTaskHandler } from './application/workflow-task.handler';
 import { TaskViewRepository } from './infrastructure/task-view.repository';
 import { TaskCommandsController } from './interface/task.commands.controller';
 import { TaskEventsConsumer } from './interface/task.events.consumer';
@@ -51,11 +53,13 @@ export class TasksModule {
         AssignTaskHandler,
         RecordWorkReportHandler,
         RequeueWorkerTasksHandler,
+        WorkflowTaskHandler,
         WorkDispatcher,
         TimeoutScanner,
         GetTaskQuery,
         ListTasksQueryHandler,
         PullTaskQuery,
+        TaskSecretRefsQuery,
       ],
     };
   }

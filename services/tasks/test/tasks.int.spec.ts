@@ -21,6 +21,7 @@ import {
   type Assignment,
   type Envelope,
   type TaskPage,
+  type TaskResult,
   type TaskView,
   type WorkOrder,
 } from '@agentyard/contracts';
@@ -162,8 +163,13 @@ async function report(worker: string, body: Record<string, unknown>): Promise<vo
   await js.publish(workReportSubject(worker), JSON.stringify({ workerId: worker, ...body }));
 }
 const reportStarted = (worker: string, taskId: string, attempt = 1) => report(worker, { kind: 'started', taskId, attempt, at: new Date().toISOString() });
-const reportFinished = (worker: string, taskId: string, attempt = 1, outcome = 'succeeded', result = { exitCode: 0, outputTail: 'hi\n', durationMs: 5 }) =>
-  report(worker, { kind: 'finished', taskId, attempt, outcome, result });
+const reportFinished = (
+  worker: string,
+  taskId: string,
+  attempt = 1,
+  outcome = 'succeeded',
+  result: TaskResult = { exitCode: 0, outputTail: 'hi\n', durationMs: 5 },
+) => report(worker, { kind: 'finished', taskId, attempt, outcome, result });
 
 /** Every message a stream holds on `subject`, read through a throwaway consumer. */
 async function streamMessages(stream: string, subject: string): Promise<JsMsg[]> {
@@ -203,7 +209,14 @@ const tasksConsumers: Array<[string, string]> = [
   ['WORK', 'tasks-work-reports'],
   ['WORKERS', 'tasks-worker-offline'],
   ['TASKS', 'tasks-dispatcher'],
+  ['WORKFLOWS', 'tasks-workflow-nodes'],
 ];
+
+/** A task's events on TASKS: `tasks.events.<event>.<taskId>`, or with `.<runId>` after it for a workflow task's. */
+async function relayedOf(taskId: string): Promise<JsMsg[]> {
+  const [plain, ofRun] = await Promise.all([streamMessages('TASKS', `tasks.events.*.${taskId}`), streamMessages('TASKS', `tasks.events.*.${taskId}.*`)]);
+  return [...plain, ...ofRun].sort((a, b) => a.seq - b.seq);
+}
 
 /**
  * Waits until everything published so far has been handled: the inbound consumers are drained,
@@ -220,7 +233,7 @@ async function settled(actor: Actor, taskIds: string[]): Promise<void> {
   await until('the inbound consumers to drain', drained);
   for (const id of taskIds) {
     const stored = (await history(actor, id)).length;
-    await until(`every event of ${id} on TASKS`, async () => (await streamMessages('TASKS', `tasks.events.*.${id}`)).length === stored);
+    await until(`every event of ${id} on TASKS`, async () => (await relayedOf(id)).length === stored);
   }
   await until('the dispatcher to drain', drained);
 }
@@ -603,6 +616,168 @@ describe('The tasks service', () => {
       expect((await refusal(list(carol, { sort: 'created', cursor: firstPage.nextCursor }))).message).toMatch(/cursor belongs to sort=-priority/);
       expect((await refusal(list(carol, { cursor: 'not-a-cursor' }))).code).toBe('VALIDATION_FAILED');
       expect((await refusal(list(carol, { limit: 201 }))).code).toBe('VALIDATION_FAILED');
+    });
+  });
+
+  describe('when a workflow run schedules and cancels nodes', () => {
+    const nodeTask = {
+      description: 'build the node',
+      tool: 'shell',
+      input: { command: 'make' },
+      priority: 60,
+      timeoutSeconds: 120,
+      maxAttempts: 2,
+      requirements: { antiAffinity: 'group-1' },
+    };
+    /** A run's NodeScheduled, as its relay publishes it: msg id = event id, subject keyed by the run. */
+    function nodeScheduled(runId: string, owner: Actor, taskId: string, nodeId = 'build'): Envelope {
+      return envelope('NodeScheduled', `run-${runId}`, { runId, nodeId, iteration: 0, generation: 1, taskId, ownerId: owner.userId, task: nodeTask });
+    }
+    const nodeCancelled = (runId: string, owner: Actor, taskId: string | null) =>
+      envelope('NodeCancelled', `run-${runId}`, { runId, nodeId: 'build', iteration: 0, taskId, ownerId: owner.userId, reason: 'run cancelled' });
+    const publishRunEvent = (event: Envelope) => publishEvent(js, eventSubject('workflows', event.type, String(event.data.runId)), event);
+    /** The same event again under another msg id: a republish after the duplicate window, which JetStream lets through. */
+    const republish = (event: Envelope) =>
+      js.publish(eventSubject('workflows', event.type, String(event.data.runId)), JSON.stringify(event), { msgID: newId() });
+    const nodeTaskId = () => `node-${newId()}`;
+
+    it('creates exactly one task with the derived id, for the run owner, carrying the run and node — however often the event comes, also across a restart', async () => {
+      const alice = user('alice');
+      const runId = newId();
+      const taskId = nodeTaskId();
+      const event = nodeScheduled(runId, alice, taskId);
+      await publishRunEvent(event);
+      await publishRunEvent(event); // deduplicated by the stream (msg id)
+      await republish(event); // delivered a second time
+      const view = await until('the node task', () => get(alice, taskId).catch(() => undefined));
+      expect(view).toMatchObject({
+        id: taskId,
+        ownerId: alice.userId,
+        status: 'queued',
+        attempt: 1,
+        description: 'build the node',
+        tool: 'shell',
+        input: { command: 'make' },
+        priority: 60,
+        timeoutSeconds: 120,
+        maxAttempts: 2,
+        requirements: { antiAffinity: 'group-1' },
+        workflow: { runId, nodeId: 'build', iteration: 0, generation: 1 },
+      });
+      await settled(alice, [taskId]);
+      const events = await history(alice, taskId);
+      expect(typesOf(events)).toEqual(['TaskCreated', 'TaskQueued']);
+      // The run's correlation carries on into the task; the node event is its cause.
+      expect(events[0]!.metadata).toMatchObject({ correlationId: event.metadata.correlationId, causationId: event.id });
+
+      await service.stop();
+      await republish(event);
+      service = await startTasks();
+      await settled(alice, [taskId]);
+      expect(typesOf(await history(alice, taskId))).toEqual(['TaskCreated', 'TaskQueued']);
+      expect((await list(alice)).items.filter((t) => t.id === taskId)).toHaveLength(1);
+      // A later node execution has its own id and its own task.
+      const next = nodeTaskId();
+      await publishRunEvent({ ...nodeScheduled(runId, alice, next), data: { ...nodeScheduled(runId, alice, next).data, generation: 2 } });
+      expect(await until('the next node task', () => get(alice, next).catch(() => undefined))).toMatchObject({ workflow: { generation: 2 } });
+    }, 60_000);
+
+    it('acks the run’s other events, a malformed one and a node whose ids cannot name a subject, without creating or redelivering anything', async () => {
+      const alice = user('alice');
+      const runId = newId();
+      await publishRunEvent(envelope('NodeSkipped', `run-${runId}`, { runId, nodeId: 'n', iteration: 0, reason: 'condition false' }));
+      await publishRunEvent(envelope('NodeScheduled', `run-${runId}`, { runId, nodeId: 'n' })); // no task
+      await publishRunEvent(nodeScheduled(runId, alice, 'not.a.token'));
+      await publishRunEvent(nodeScheduled(runId, alice, 'x'.repeat(65)));
+      const good = nodeTaskId();
+      await publishRunEvent(nodeScheduled(runId, alice, good));
+      await until('the good node task', () => get(alice, good).catch(() => undefined));
+      await settled(alice, [good]);
+      const info = await jsm.consumers.info('WORKFLOWS', 'tasks-workflow-nodes');
+      expect(info.num_redelivered).toBe(0);
+      expect(await jsm.streams.getMessage('DLQ', { last_by_subj: 'dlq.WORKFLOWS.tasks-workflow-nodes' }).catch(() => null)).toBeNull();
+      const streams = await query<{ stream_id: string }>(`select distinct stream_id from event_store.events where data->>'ownerId' = '${alice.userId}'`);
+      expect(streams.map((r) => r.stream_id)).toEqual([`task-${good}`]);
+    });
+
+    it('cancels the node task on NodeCancelled and tells its worker, and ignores a NodeCancelled of another run or naming no task', async () => {
+      const alice = user('alice');
+      const w = workerId('w');
+      const runId = newId();
+      const taskId = nodeTaskId();
+      await publishRunEvent(nodeScheduled(runId, alice, taskId));
+      await until('the node task', () => get(alice, taskId).catch(() => undefined));
+      await decide(taskId, 1, w);
+      await orderOf(w, 'assign', taskId, 1);
+
+      await publishRunEvent(nodeCancelled(newId(), alice, taskId)); // another run naming our task
+      await publishRunEvent(nodeCancelled(runId, alice, null)); // a node that had no task
+      await settled(alice, [taskId]);
+      expect(await get(alice, taskId)).toMatchObject({ status: 'assigned', workerId: w });
+
+      await publishRunEvent(nodeCancelled(runId, alice, taskId));
+      const events = await withEvent(alice, taskId, 'TaskCancelled');
+      expect(events.at(-1)!.data).toEqual({ taskId, attempt: 1, workerId: w, byUserId: `run:${runId}`, runId });
+      expect((await orderOf(w, 'cancel', taskId, 1)).order).toEqual({ kind: 'cancel', taskId, attempt: 1 });
+      await publishRunEvent(nodeCancelled(runId, alice, taskId)); // again: already cancelled, nothing more
+      await settled(alice, [taskId]);
+      expect(typesOf(await history(alice, taskId))).toEqual(['TaskCreated', 'TaskQueued', 'TaskAssigned', 'TaskCancelled']);
+      expect((await relayedOf(taskId)).at(-1)!.subject).toBe(`tasks.events.task-cancelled.${taskId}.${runId}`);
+    });
+
+    it('runs the node task like any other — same work order, same reports — and relays its started and terminal events with the run id as the last token', async () => {
+      const alice = user('alice');
+      const w = workerId('w');
+      const runId = newId();
+      const taskId = nodeTaskId();
+      await publishRunEvent(nodeScheduled(runId, alice, taskId));
+      await until('the node task', () => get(alice, taskId).catch(() => undefined));
+      const plain = await create(alice, { description: 'not in a run' });
+      for (const id of [taskId, plain.id]) await decide(id, 1, w);
+      const { order } = await orderOf(w, 'assign', taskId, 1);
+      expect(order).toEqual<Assignment>({
+        kind: 'assign',
+        taskId,
+        attempt: 1,
+        tool: 'shell',
+        input: { command: 'make' },
+        description: 'build the node',
+        timeoutSeconds: 120,
+        heartbeatTimeoutSeconds: 30,
+      });
+      await orderOf(w, 'assign', plain.id, 1);
+      const output = { steps: [1, 2] };
+      for (const id of [taskId, plain.id]) {
+        await reportStarted(w, id);
+        await until(`${id} running`, async () => (await get(alice, id)).status === 'running');
+        await reportFinished(w, id, 1, 'succeeded', { exitCode: 0, outputTail: 'ok\n', durationMs: 5, output });
+      }
+      for (const id of [taskId, plain.id]) {
+        const done = await until(`${id} succeeded`, async () => {
+          const view = await get(alice, id);
+          return view.status === 'succeeded' ? view : undefined;
+        });
+        expect(done.result).toEqual({ exitCode: 0, outputTail: 'ok\n', durationMs: 5, output });
+      }
+      await settled(alice, [taskId, plain.id]);
+      expect((await relayedOf(taskId)).map((m) => m.subject)).toEqual([
+        `tasks.events.task-created.${taskId}`,
+        `tasks.events.task-queued.${taskId}`,
+        `tasks.events.task-assigned.${taskId}`,
+        `tasks.events.task-started.${taskId}.${runId}`,
+        `tasks.events.task-succeeded.${taskId}.${runId}`,
+      ]);
+      expect((await relayedOf(plain.id)).map((m) => m.subject)).toEqual(
+        ['task-created', 'task-queued', 'task-assigned', 'task-started', 'task-succeeded'].map((e) => `tasks.events.${e}.${plain.id}`),
+      );
+      // What the workflows service consumes: its tasks' events, and no plain task's.
+      const runFilter = (await streamMessages('TASKS', 'tasks.events.*.*.*')).map((m) => m.subject);
+      expect(runFilter).toEqual(expect.arrayContaining([`tasks.events.task-started.${taskId}.${runId}`, `tasks.events.task-succeeded.${taskId}.${runId}`]));
+      expect(runFilter.filter((subject) => subject.includes(plain.id))).toEqual([]);
+      expect((await streamMessages('TASKS', `tasks.events.task-succeeded.${taskId}.${runId}`))[0]!.json<Envelope>().data).toMatchObject({
+        runId,
+        result: { output },
+      });
     });
   });
 

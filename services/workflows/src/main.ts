@@ -60,7 +60,7 @@ async function main(): Promise<void> {
       views,
       readModels: new ReadModelRepository(db),
       templates: new TemplateRepository(db),
-      scheduler: { intervalMs: config.SCHEDULER_INTERVAL_MS },
+      scheduler: { intervalMs: config.SCHEDULER_INTERVAL_MS, missedAfterMs: config.SCHEDULE_MISSED_AFTER_MS },
       onShutdown: async () => {
         await relay.stop();
         await views.stop();

@@ -3397,6 +3397,333 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workers/{id}/tasks/{taskId}/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The values of the secrets a task's env references, for the agent running its current attempt (agent; never cached) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    taskId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TaskSecretsRequest"];
+                };
+            };
+            responses: {
+                /** @description values by secret name */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskSecrets"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your secrets: names and dates, never the values */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the secrets, by name */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SecretList"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Store a secret (encrypted at rest); tasks reference it as {"secret": "<name>"} in their env */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateSecretBody"];
+                };
+            };
+            responses: {
+                /** @description the secret, without its value */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Secret"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/secrets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change a secret's value (tasks that start later get the new one) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UpdateSecretBody"];
+                };
+            };
+            responses: {
+                /** @description the secret, without its value */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Secret"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Delete a secret; a task still referencing it fails when it starts */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3495,12 +3822,12 @@ export interface components {
                 outputTail: string;
                 durationMs: number;
                 error?: string;
+                output?: unknown;
                 artifacts?: {
                     name: string;
                     bytes: number;
                     sha256: string;
                 }[];
-                output?: unknown;
             } | null;
             createdAt: string;
             updatedAt: string;
@@ -3662,13 +3989,13 @@ export interface components {
         };
         CreateApiTokenBody: {
             name: string;
-            scopes: ("tasks:read" | "tasks:write" | "workers:read" | "workers:write" | "workflows:read" | "workflows:write")[];
+            scopes: ("tasks:read" | "tasks:write" | "workers:read" | "workers:write" | "workflows:read" | "workflows:write" | "secrets:read" | "secrets:write")[];
             expiresInDays?: number;
         };
         ApiToken: {
             id: string;
             name: string;
-            scopes: ("tasks:read" | "tasks:write" | "workers:read" | "workers:write" | "workflows:read" | "workflows:write")[];
+            scopes: ("tasks:read" | "tasks:write" | "workers:read" | "workers:write" | "workflows:read" | "workflows:write" | "secrets:read" | "secrets:write")[];
             createdAt: string;
             expiresAt: string | null;
             lastUsedAt: string | null;
@@ -3676,7 +4003,7 @@ export interface components {
         CreatedApiToken: {
             id: string;
             name: string;
-            scopes: ("tasks:read" | "tasks:write" | "workers:read" | "workers:write" | "workflows:read" | "workflows:write")[];
+            scopes: ("tasks:read" | "tasks:write" | "workers:read" | "workers:write" | "workflows:read" | "workflows:write" | "secrets:read" | "secrets:write")[];
             createdAt: string;
             expiresAt: string | null;
             lastUsedAt: string | null;
@@ -5626,6 +5953,29 @@ export interface components {
                 director?: boolean;
             }[];
             summary?: string;
+        };
+        CreateSecretBody: {
+            name: string;
+            value: string;
+        };
+        UpdateSecretBody: {
+            value: string;
+        };
+        Secret: {
+            name: string;
+            createdAt: string;
+            updatedAt: string;
+        };
+        SecretList: {
+            items: components["schemas"]["Secret"][];
+        };
+        TaskSecretsRequest: {
+            attempt: number;
+        };
+        TaskSecrets: {
+            values: {
+                [key: string]: string;
+            };
         };
         ErrorBody: {
             /** @description machine-readable code, e.g. VALIDATION_FAILED */

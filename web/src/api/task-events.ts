@@ -54,8 +54,8 @@ export function taskFromCreated(event: Envelope): Task | null {
     updatedAt: event.occurredAt,
     startedAt: null,
     finishedAt: null,
-    workflow: (d.workflow as Task['workflow'] | undefined) ?? null,
     version: event.streamVersion,
+    workflow: (d.workflow as Task['workflow'] | undefined) ?? null,
   };
 }
 

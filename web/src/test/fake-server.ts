@@ -139,8 +139,8 @@ export function task(overrides: Partial<Task> = {}): Task {
     updatedAt: '2026-11-01T10:00:00.000Z',
     startedAt: null,
     finishedAt: null,
-    workflow: null,
     version: 2,
+    workflow: null,
     ...overrides,
   };
 }

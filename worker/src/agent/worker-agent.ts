@@ -10,6 +10,10 @@
  * - A cancel for an unknown task or attempt is acked and ignored (it may be for an attempt that
  *   already finished or was never delivered here).
  * - Attempt numbers come from the assignment, never from JetStream delivery counts.
+ * - An attempt whose env references secrets holds its slot while their values are fetched (over
+ *   HTTP, task-secrets.ts); a cancel or shutdown meanwhile ends it without starting the process.
+ *   The values live only in the process environment and this attempt's output masker: what the
+ *   task prints is masked before it is streamed or reported.
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -25,17 +29,21 @@ import {
   type WorkerTool,
   type WorkOrder,
   type WorkReport,
+  secretRefsOf,
 } from '@agentyard/contracts/agent';
 import { OutputStream } from '../execution/output-stream';
-import { buildTaskEnv } from '../execution/task-env';
-import { TaskProcess, type TaskExit } from '../execution/task-process';
+import { SecretMasker } from '../execution/secret-masker';
+import { addStructuredOutput, outputEnvName, prepareStructuredOutput, readStructuredOutput } from '../execution/structured-output';
+import { buildTaskEnv, withSecretValues } from '../execution/task-env';
+import { TaskProcess, type StopReason, type TaskExit } from '../execution/task-process';
 import { createWorkDir, removeWorkDir, WorkDirError } from '../execution/work-dir';
 import { describeError, type Logger } from '../logging/logger';
 import type { SystemSampler } from '../system/system-sampler';
-import { ToolInputError, type Tool } from '../tools/tool';
+import { ToolInputError, type Tool, type ToolInput } from '../tools/tool';
 import { HeartbeatPublisher } from './heartbeat.publisher';
 import { OrderConsumer } from './order-consumer';
 import { ReportOutbox } from './report-outbox';
+import { SecretsRefused, type TaskSecretSource } from './task-secrets';
 
 type Outcome = Extract<WorkReport, { kind: 'finished' }>['outcome'];
 
@@ -49,12 +57,19 @@ export interface WorkerAgentConfig {
   hostEnv: NodeJS.ProcessEnv;
   /** SIGTERM → SIGKILL grace when killing a task's tree. Default 2 s. */
   killGraceMs?: number;
+  /** Where the values of a task's secret references come from (the platform, over HTTP). */
+  secrets: TaskSecretSource;
 }
 
 interface RunningAttempt {
   taskId: string;
   attempt: number;
-  process: TaskProcess;
+  /** Undefined while the attempt's secrets are being fetched. */
+  process: TaskProcess | undefined;
+  /** A cancel or shutdown that came before the process started. */
+  stoppedEarly?: StopReason;
+  /** Aborts the secrets fetch. */
+  abort?: AbortController;
 }
 
 /** How many finished attempt keys are remembered to recognise redeliveries. */
@@ -111,7 +126,7 @@ export class WorkerAgent {
     }
     const left = [...this.running.values()];
     if (left.length > 0) this.logger.warn(`grace period over: handing back ${left.map((r) => `${r.taskId}:${r.attempt}`).join(', ')}`);
-    await Promise.all(left.map((r) => r.process.stop('handed_back')));
+    await Promise.all(left.map((r) => this.stopRun(r, 'handed_back')));
     await this.whenIdle();
     await this.consumer.stop();
     this.heartbeat.stop();
@@ -148,7 +163,7 @@ export class WorkerAgent {
       msg.ack();
       if (!run) return this.logger.debug(`ignoring cancel for ${key}: not running here`);
       this.logger.info(`cancelling ${key}`);
-      void run.process.stop('cancelled');
+      void this.stopRun(run, 'cancelled');
       return;
     }
     if (this.running.has(key) || this.recent.has(key)) {
@@ -161,10 +176,7 @@ export class WorkerAgent {
 
   /** Refuses, fails or starts one assignment; the message is acked once the report is stored. */
   private accept(assignment: Assignment, key: string, msg: JsMsg): void {
-    const settle = (report: WorkReport): void => {
-      this.remember(key);
-      void this.outbox.send(report).then((stored) => stored && msg.ack());
-    };
+    const settle = (report: WorkReport): void => this.settle(key, msg, report);
     if (this.draining) return settle(this.finished(assignment, 'handed_back', emptyResult('worker is draining')));
     if (this.running.size >= this.config.slots) return settle(this.finished(assignment, 'handed_back', emptyResult('worker has no free slot')));
     const tool = this.config.tools.available.get(assignment.tool);
@@ -182,31 +194,79 @@ export class WorkerAgent {
     }
     const input = parsed.data;
     if (assignment.tool === 'noop') return this.runNoop(assignment, key, msg);
+    const run: RunningAttempt = { taskId: assignment.taskId, attempt: assignment.attempt, process: undefined };
+    this.running.set(key, run);
+    if (secretRefsOf(input).length === 0) return this.launch(assignment, key, msg, tool, input, run, {});
+    // The slot is held while the values are fetched; the process starts only with all of them.
+    run.abort = new AbortController();
+    void this.fetchSecrets(assignment, run.abort.signal).then((fetched) => {
+      const stopped = run.stoppedEarly;
+      if (stopped) {
+        this.release(key);
+        return settle(this.finished(assignment, stopped, emptyResult(stopMessage(stopped))));
+      }
+      if ('error' in fetched) {
+        this.release(key);
+        return settle(this.finished(assignment, fetched.outcome, emptyResult(fetched.error)));
+      }
+      this.launch(assignment, key, msg, tool, input, run, fetched.values);
+    });
+  }
+
+  /** The attempt's secret values, or how the attempt ends without them. Never throws. */
+  private async fetchSecrets(
+    assignment: Assignment,
+    signal: AbortSignal,
+  ): Promise<{ values: Record<string, string> } | { outcome: 'failed' | 'handed_back'; error: string }> {
+    const key = `${assignment.taskId}:${assignment.attempt}`;
+    try {
+      return { values: await this.config.secrets.fetch({ taskId: assignment.taskId, attempt: assignment.attempt }, signal) };
+    } catch (error) {
+      if (error instanceof SecretsRefused) {
+        this.logger.warn(`${key}: the platform refused its secrets: ${error.message}`);
+        return { outcome: 'failed', error: error.message };
+      }
+      // Unreachable platform: another attempt (here or elsewhere) may get them.
+      this.logger.warn(`${key}: could not fetch its secrets (${describeError(error)}); handing it back`);
+      return { outcome: 'handed_back', error: `could not fetch the task's secrets: ${describeError(error)}` };
+    }
+  }
+
+  /** Starts the attempt's process in `run` (its slot is already held), streams its output masked, reports. */
+  private launch(assignment: Assignment, key: string, msg: JsMsg, tool: Tool, input: ToolInput, run: RunningAttempt, secrets: Record<string, string>): void {
     const output = new OutputStream(assignment.taskId, assignment.attempt, (chunk) => this.publishOutput(chunk.taskId, JSON.stringify(chunk)));
+    const masker = new SecretMasker(Object.values(secrets));
     let workRoot: string | undefined;
+    let outputFile: string;
     let proc: TaskProcess;
     try {
       const dir = createWorkDir(this.config.stateDir, assignment.taskId, assignment.attempt, input.cwd);
       workRoot = dir.root;
+      outputFile = prepareStructuredOutput(dir.root);
       const command = tool.buildCommand(input, { workDir: dir.root, cwd: dir.cwd, hostEnv: this.config.hostEnv });
       proc = new TaskProcess({
         file: command.file,
         args: command.args,
-        env: buildTaskEnv(this.config.hostEnv, command.env, input.env),
+        // Set last: the file the agent reads is the one the task is told about, whatever its env says.
+        env: { ...buildTaskEnv(this.config.hostEnv, command.env, withSecretValues(input.env, secrets)), [outputEnvName]: outputFile },
         cwd: dir.cwd,
         timeoutSeconds: assignment.timeoutSeconds,
         killGraceMs: this.config.killGraceMs,
-        onData: (data) => output.write(data),
+        onData: (data) => output.write(masker.push(data)),
       });
     } catch (error) {
       if (workRoot) removeWorkDir(workRoot);
+      this.release(key);
       const expected = error instanceof ToolInputError || error instanceof WorkDirError;
       if (!expected) this.logger.error(`could not start ${key}: ${describeError(error)}`);
-      return settle(this.finished(assignment, 'failed', emptyResult(expected ? describeError(error) : `could not start the tool: ${describeError(error)}`)));
+      return this.settle(
+        key,
+        msg,
+        this.finished(assignment, 'failed', emptyResult(expected ? describeError(error) : `could not start the tool: ${describeError(error)}`)),
+      );
     }
 
-    const run: RunningAttempt = { taskId: assignment.taskId, attempt: assignment.attempt, process: proc };
-    this.running.set(key, run);
+    run.process = proc;
     this.logger.info(`started ${key} (${assignment.tool}, pid ${proc.pid}) — ${this.running.size}/${this.config.slots} slots used`);
     const started: WorkReport = {
       kind: 'started',
@@ -220,11 +280,14 @@ export class WorkerAgent {
     void proc.finished
       .then(
         (exit) => {
+          output.write(masker.flush());
           output.flush();
-          const outcome = outcomeOf(exit);
+          let outcome = outcomeOf(exit);
           const result: TaskResult = { exitCode: exit.exitCode, outputTail: output.tail(), durationMs: exit.durationMs };
           const error = errorOf(exit, assignment.timeoutSeconds);
           if (error) result.error = error;
+          // Only a process that ran to its end has its say; one cancelled or killed may have written half a file.
+          if (!exit.stoppedBy && !addStructuredOutput(result, readStructuredOutput(outputFile))) outcome = 'failed';
           this.logger.info(`finished ${key}: ${outcome} (exit ${exit.exitCode ?? `signal ${exit.signal}`}, ${exit.durationMs} ms)`);
           return this.finished(assignment, outcome, result);
         },
@@ -241,9 +304,28 @@ export class WorkerAgent {
         void this.outbox.send(report);
         removeWorkDir(root);
         this.remember(key);
-        this.running.delete(key);
-        if (this.running.size === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
+        this.release(key);
       });
+  }
+
+  /** Ends an attempt: kills its process, or stops it from starting while its secrets are fetched. */
+  private stopRun(run: RunningAttempt, reason: StopReason): Promise<void> {
+    if (run.process) return run.process.stop(reason);
+    run.stoppedEarly ??= reason;
+    run.abort?.abort();
+    return Promise.resolve();
+  }
+
+  /** Remembers the attempt and stores its report; the order is acked once the report is stored. */
+  private settle(key: string, msg: JsMsg, report: WorkReport): void {
+    this.remember(key);
+    void this.outbox.send(report).then((stored) => stored && msg.ack());
+  }
+
+  /** Frees the attempt's slot. */
+  private release(key: string): void {
+    this.running.delete(key);
+    if (this.running.size === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
   }
 
   /** `noop`: started and succeeded, no process; acked once `started` is stored, like any task. */
@@ -287,6 +369,10 @@ export class WorkerAgent {
 
 function emptyResult(error: string): TaskResult {
   return { exitCode: null, outputTail: '', durationMs: 0, error: error.slice(0, 4096) };
+}
+
+function stopMessage(reason: StopReason): string {
+  return reason === 'cancelled' ? 'cancelled' : reason === 'timed_out' ? 'timed out' : 'the worker shut down before the task started; handed back';
 }
 
 function outcomeOf(exit: TaskExit): Outcome {

@@ -9,6 +9,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { describeError, type Logger } from '../logging/logger';
 import { ShutdownSignals } from './shutdown-signals';
+import { platformSecretSource } from '../agent/task-secrets';
 import { WorkerAgent } from '../agent/worker-agent';
 import { OptionsError, normaliseUrl, type WorkerOptions } from '../config/worker-options';
 import { CredentialStore, type StoredRegistration } from '../registration/credential.store';
@@ -79,6 +80,7 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
         heartbeatIntervalMs: registration.heartbeatIntervalMs,
         tools,
         hostEnv: process.env,
+        secrets: platformSecretSource(url, { workerId: registration.workerId, credential: registration.credential }, logger),
       },
       sampler,
       logger,

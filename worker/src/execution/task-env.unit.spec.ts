@@ -1,4 +1,4 @@
-import { buildTaskEnv } from './task-env';
+import { buildTaskEnv, withSecretValues } from './task-env';
 
 describe('buildTaskEnv', () => {
   const host = { PATH: '/bin', HOME: '/home/me', SECRET_X: 'nope', AWS_SECRET_ACCESS_KEY: 'nope', LANG: 'C.UTF-8' };
@@ -15,5 +15,19 @@ describe('buildTaskEnv', () => {
 
   it('falls back to a standard PATH when the agent has none', () => {
     expect(buildTaskEnv({}, {}).PATH).toContain('/usr/bin');
+  });
+});
+
+describe('withSecretValues', () => {
+  it('replaces secret references by their values and keeps plain values', () => {
+    expect(withSecretValues({ A: 'plain', TOKEN: { secret: 'gh' }, AGAIN: { secret: 'gh' } }, { gh: 'v4lue' })).toEqual({
+      A: 'plain',
+      TOKEN: 'v4lue',
+      AGAIN: 'v4lue',
+    });
+  });
+
+  it('refuses to start without a value for a reference, naming it', () => {
+    expect(() => withSecretValues({ TOKEN: { secret: 'gh' } }, {})).toThrow('the platform sent no value for secret gh (env TOKEN)');
   });
 });

@@ -1,6 +1,7 @@
 /*
- * The agent's calls to the platform's HTTP API: `POST /api/v1/workers/register` once, and
- * `POST /api/v1/workers/{id}/nats-credentials` at start and before its NATS credentials expire.
+ * The agent's calls to the platform's HTTP API: `POST /api/v1/workers/register` once,
+ * `POST /api/v1/workers/{id}/nats-credentials` at start and before its NATS credentials expire, and
+ * `POST /api/v1/workers/{id}/tasks/{taskId}/secrets` when an attempt's env references secrets.
  * A 4xx means the token, the credential or the body is wrong — retrying cannot fix that, so it
  * surfaces at once as RegistrationRejected with the server's message. Network errors, 5xx, 408
  * and 429 are transient (platform restarting, rate limit) and are retried with capped exponential
@@ -10,6 +11,7 @@ import type { z } from 'zod';
 import {
   errorBodySchema,
   registerWorkerBodySchema,
+  taskSecretsSchema,
   workerNatsCredentialsSchema,
   workerRegistrationSchema,
   type RegisterWorkerBody,
@@ -59,7 +61,29 @@ export async function fetchNatsCredentials(
   return callPlatform(baseUrl, path, undefined, workerNatsCredentialsSchema, 'NATS credentials', { authorization: `Worker ${worker.credential}` }, options);
 }
 
-/** POSTs to `path`, retrying transient failures; a 4xx throws RegistrationRejected. */
+/**
+ * The values of the secrets a task's env references, for the attempt this worker runs. The
+ * platform answers only while this worker holds that attempt; a refusal (4xx: not ours any more,
+ * a secret was deleted) throws RegistrationRejected with its message. Transient failures are
+ * retried until `options.signal` aborts — the caller bounds it.
+ */
+export async function fetchTaskSecrets(
+  baseUrl: string,
+  worker: { workerId: string; credential: string },
+  task: { taskId: string; attempt: number },
+  options: RegisterOptions,
+): Promise<Record<string, string>> {
+  const path = `api/v1/workers/${encodeURIComponent(worker.workerId)}/tasks/${encodeURIComponent(task.taskId)}/secrets`;
+  const payload = JSON.stringify({ attempt: task.attempt });
+  const headers = { authorization: `Worker ${worker.credential}` };
+  const reply = await callPlatform(baseUrl, path, payload, taskSecretsSchema, 'task secrets', headers, options, true);
+  return reply.values;
+}
+
+/**
+ * POSTs to `path`, retrying transient failures; a 4xx throws RegistrationRejected. A reply that
+ * holds secret values (`secretReply`) is never quoted in an error: errors end up in logs and events.
+ */
 async function callPlatform<T>(
   baseUrl: string,
   path: string,
@@ -68,6 +92,7 @@ async function callPlatform<T>(
   what: string,
   headers: Record<string, string>,
   options: RegisterOptions,
+  secretReply = false,
 ): Promise<T> {
   const endpoint = new URL(path, `${baseUrl}/`).toString();
   let delay = options.initialDelayMs ?? 1_000;
@@ -81,8 +106,10 @@ async function callPlatform<T>(
       const text = response.text;
       if (response.status >= 200 && response.status < 300) {
         const parsed = schema.safeParse(safeJson(text));
-        if (!parsed.success)
-          throw new RegistrationRejected(response.status, `the platform's ${what} reply is not what the agent expects: ${text.slice(0, 200)}`);
+        if (!parsed.success) {
+          const shown = secretReply ? '(not shown: it holds secret values)' : text.slice(0, 200);
+          throw new RegistrationRejected(response.status, `the platform's ${what} reply is not what the agent expects: ${shown}`);
+        }
         return parsed.data;
       }
       if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {

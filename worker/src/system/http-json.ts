@@ -1,5 +1,6 @@
 /*
- * The agent's few HTTP calls (registration, NATS credentials, doctor's readiness check) over node:http(s). Not
+ * The agent's few HTTP calls (registration, NATS credentials, a task's secrets, doctor's readiness
+ * check) over node:http(s). Not
  * `fetch`: loading undici kept about 10 MB resident for the agent's whole life, and its HTTP
  * parser is WebAssembly, which the agent's `--lite-mode` turns off. TLS is loaded only for
  * https URLs.
@@ -11,8 +12,11 @@ export interface HttpReply {
   text: string;
 }
 
-/** A reply larger than this is not one the agent expects; reading stops there. */
-const maxReplyBytes = 1024 * 1024;
+/**
+ * A reply larger than this is not one the agent expects; reading stops there. The largest it
+ * expects is a task's secret values: up to 20 × 32 KiB, which JSON escaping can inflate.
+ */
+const maxReplyBytes = 4 * 1024 * 1024;
 
 /** One request; `payload`, when given, is sent as JSON. Rejects on network errors and on `signal`. */
 export async function requestJson(

@@ -5,12 +5,13 @@
  * schemas, so a worker never runs something the platform would not have accepted.
  */
 import type { z } from 'zod';
-import type { ToolName } from '@agentyard/contracts/agent';
+import type { EnvValue, ToolName } from '@agentyard/contracts/agent';
 
 /** What every tool input may carry (ShellInput and PromptInput both do). */
 export interface ToolInput {
   cwd?: string;
-  env?: Record<string, string>;
+  /** Plain values and secret references; the agent resolves the references before the process starts. */
+  env?: Record<string, EnvValue>;
 }
 
 export interface ToolContext {

@@ -27,6 +27,9 @@
  *    freeing capacity and the safety-net timer, and it is read again after ROUND_MAX_AGE_MS
  *    anyway (heartbeat figures move). On an idle platform a new task is then decided with one
  *    query (the queue), not six;
+ *  - anti-affinity holds within a pass too: a page's groups are read once (only for a page with
+ *    a task that names a group, so the rest pay nothing), and each decision of the pass joins its
+ *    group's placements at once, before the next task of the group is decided;
  *  - once no worker has a free slot left in a pass, a task whose deferral is already recorded
  *    is not decided again in that pass: nothing could place it, and a backlog of thousands would
  *    otherwise be re-scored on every pass. (A rejection that changes while every slot is busy —
@@ -43,6 +46,7 @@ import {
   capacityOf,
   decideAllocation,
   waitsOnlyForASlot,
+  workersOfGroup,
   type PlacedTask,
   type WorkerSnapshot,
 } from '../domain/allocation.decide';
@@ -236,15 +240,18 @@ export class AllocationLoop implements OnModuleDestroy {
     // fenced by its own stream's expected version, so the order of the writes does not matter.
     const jobs: Array<{ task: PendingTask; key: string; outcome: ReturnType<typeof decideAllocation> }> = [];
     let anyFree = round.freeTotal() > 0;
+    // Read after the previous page's decisions were marked, so they are in it.
+    const groups = await this.tasks.groupPlacements([...new Set(pending.flatMap((t) => t.requirements.antiAffinity ?? []))]);
     for (const task of pending) {
       if (this.stopped) return;
       const key = `${task.taskId}#${task.attempt}`;
       if (!anyFree && this.deferred.has(key)) continue;
       const recentOfOwner = recent.get(task.ownerId) ?? new Map<string, number>();
+      const group = task.requirements.antiAffinity === undefined ? undefined : groups.get(task.requirements.antiAffinity);
       const outcome = decideAllocation(
         { taskId: task.taskId, attempt: task.attempt, ownerId: task.ownerId, tool: task.tool, requirements: task.requirements, model: task.model },
         snapshots,
-        { now, recentTasksOfOwner: recentOfOwner },
+        { now, recentTasksOfOwner: recentOfOwner, ...(group ? { groupWorkers: workersOfGroup(group, task.taskId) } : {}) },
       );
       if (outcome.kind === 'deferred') {
         const picture = candidatePicture(outcome.candidates);
@@ -264,6 +271,7 @@ export class AllocationLoop implements OnModuleDestroy {
         anyFree = round.freeTotal() > 0;
         recentOfOwner.set(outcome.workerId, (recentOfOwner.get(outcome.workerId) ?? 0) + 1);
         recent.set(task.ownerId, recentOfOwner);
+        group?.push({ taskId: task.taskId, workerId: outcome.workerId });
       }
       jobs.push({ task, key, outcome });
     }

@@ -13,7 +13,10 @@
  *  - a rejection reason is `<stable text>[: <details>]`; the stable part alone is the "candidate
  *    picture" that decides whether a new deferral is worth recording (`candidatePicture`);
  *  - a task some worker would take but for its busy slots is waiting its turn, not stuck
- *    (`waitsOnlyForASlot`): allocation records no deferral for it.
+ *    (`waitsOnlyForASlot`): allocation records no deferral for it;
+ *  - anti-affinity: a task whose `requirements.antiAffinity` names a group never goes to a worker
+ *    that holds or has run another task of that group (`groupWorkers`, which the caller keeps
+ *    current within a pass, so two tasks of a group decided in one pass part ways too).
  */
 import {
   scoreWeights,
@@ -77,12 +80,31 @@ export interface AllocationContext {
   now: Date;
   /** workerId → how many of the task owner's tasks were placed there recently (affinity). */
   recentTasksOfOwner: ReadonlyMap<string, number>;
+  /**
+   * Workers that hold (decided, assigned, running) or have run another task of the task's
+   * anti-affinity group (`workersOfGroup`). Read only for a task that names a group.
+   */
+  groupWorkers?: ReadonlySet<string>;
+}
+
+/** Where a task of an anti-affinity group is or was last placed (the task repository's `groupPlacements`). */
+export interface GroupPlacement {
+  taskId: string;
+  workerId: string;
+}
+
+/** The workers `taskId` must avoid: those holding or having run another task of its group. */
+export function workersOfGroup(placements: readonly GroupPlacement[], taskId: string): Set<string> {
+  return new Set(placements.filter((p) => p.taskId !== taskId).map((p) => p.workerId));
 }
 
 export type AllocationOutcome = { kind: 'decided'; workerId: string; candidates: Candidate[] } | { kind: 'deferred'; candidates: Candidate[] };
 
 /** Stable part of the capacity filter's reason. */
 export const NO_FREE_SLOT = 'no free slot';
+
+/** Stable part of the anti-affinity filter's reason. */
+export const ANTI_AFFINITY = 'anti-affinity';
 
 /** Stable part of the permission filter's reason (the task owner's view hides such candidates). */
 export const NOT_ALLOWED = "not allowed for the task's owner";
@@ -147,8 +169,10 @@ function freeDiskMb(worker: WorkerSnapshot): number | null {
 
 const shown = (n: number | null, unit = ''): string => (n === null ? 'unknown' : `${n}${unit}`);
 
-/** The filters of brief §7; returns every failed one as a human-readable reason. */
-export function rejectionsOf(task: TaskToPlace, worker: WorkerSnapshot, capacity: Capacity): string[] {
+const noWorkers: ReadonlySet<string> = new Set();
+
+/** The filters of brief §7, and anti-affinity; returns every failed one as a human-readable reason. */
+export function rejectionsOf(task: TaskToPlace, worker: WorkerSnapshot, capacity: Capacity, groupWorkers: ReadonlySet<string> = noWorkers): string[] {
   const reasons: string[] = [];
   const req = task.requirements;
   if (!worker.registered) reasons.push('not registered');
@@ -175,6 +199,7 @@ export function rejectionsOf(task: TaskToPlace, worker: WorkerSnapshot, capacity
   const missing = (req.labels ?? []).filter((l) => !worker.labels.includes(l));
   if (missing.length > 0) reasons.push(`missing labels: ${missing.join(', ')}`);
   if (req.workerId !== undefined && req.workerId !== worker.workerId) reasons.push(`pinned to another worker: ${req.workerId}`);
+  if (req.antiAffinity !== undefined && groupWorkers.has(worker.workerId)) reasons.push(`${ANTI_AFFINITY}: already has a task of group ${req.antiAffinity}`);
   if (!mayUse(task.ownerId, worker)) reasons.push(`${NOT_ALLOWED}: no role on this worker`);
   return reasons;
 }
@@ -245,7 +270,7 @@ export function decideAllocation(task: TaskToPlace, workers: readonly WorkerSnap
   const sorted = [...workers].sort((a, b) => compareIds(a.workerId, b.workerId));
   const assessed = sorted.map((worker) => {
     const capacity = capacityOf(worker, context.now);
-    return { worker, capacity, rejectedBecause: rejectionsOf(task, worker, capacity) };
+    return { worker, capacity, rejectedBecause: rejectionsOf(task, worker, capacity, context.groupWorkers) };
   });
   const eligible = assessed.filter((a) => a.rejectedBecause.length === 0);
   const usedTotal = eligible.reduce((s, a) => s + (a.capacity.total - a.capacity.free), 0);

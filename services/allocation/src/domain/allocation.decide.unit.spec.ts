@@ -13,6 +13,7 @@ import {
   type PlacedTask,
   type TaskToPlace,
   type WorkerSnapshot,
+  workersOfGroup,
 } from './allocation.decide';
 
 const now = new Date('2026-11-29T12:00:00.000Z');
@@ -331,6 +332,50 @@ describe('decideAllocation', () => {
       });
       it('lists the candidates in worker id order', () => {
         expect(decide(task(), [worker('w-b'), worker('w-a')]).candidates.map((c) => c.workerId)).toEqual(['w-a', 'w-b']);
+      });
+    });
+  });
+
+  describe('anti-affinity', () => {
+    const grouped = task({ taskId: 't-3', requirements: { antiAffinity: 'run-1:build' } });
+    const withGroup = (t: TaskToPlace, ws: WorkerSnapshot[], groupWorkers: string[]) =>
+      decideAllocation(t, ws, { now, recentTasksOfOwner: new Map(), groupWorkers: new Set(groupWorkers) });
+
+    describe('when a worker holds or has run another task of the group', () => {
+      it('rejects it, saying which group, and places the task on a worker without one', () => {
+        const outcome = withGroup(grouped, [worker('w1'), worker('w2'), worker('w3')], ['w1', 'w3']);
+        expect(outcome).toMatchObject({ kind: 'decided', workerId: 'w2' });
+        expect(reasonsOf(outcome, 'w1')).toEqual(['anti-affinity: already has a task of group run-1:build']);
+        expect(reasonsOf(outcome, 'w3')).toEqual(['anti-affinity: already has a task of group run-1:build']);
+      });
+    });
+
+    describe('when every worker has one', () => {
+      it('defers with the reason on each candidate — a wait worth recording, not one for a slot', () => {
+        const outcome = withGroup(grouped, [worker('w1'), worker('w2', { slots: 1, heartbeat: heartbeat({ slots: { total: 1, used: 1 } }) })], ['w1', 'w2']);
+        expect(outcome.kind).toBe('deferred');
+        expect(reasonsOf(outcome, 'w1')).toEqual(['anti-affinity: already has a task of group run-1:build']);
+        expect(reasonsOf(outcome, 'w2')).toEqual(['no free slot: 1 of 1 in use', 'anti-affinity: already has a task of group run-1:build']);
+        expect(waitsOnlyForASlot(outcome.candidates)).toBe(false);
+        expect(candidatePicture(outcome.candidates)).toBe('w1=anti-affinity;w2=no free slot|anti-affinity');
+      });
+    });
+
+    describe('when the task names no group', () => {
+      it('ignores where other tasks ran', () => {
+        expect(withGroup(task(), [worker('w1')], ['w1'])).toMatchObject({ kind: 'decided', workerId: 'w1' });
+      });
+    });
+
+    describe('workersOfGroup', () => {
+      it('lists the workers of the group’s other tasks, not where the task itself was placed before', () => {
+        const placements = [
+          { taskId: 't-1', workerId: 'w1' },
+          { taskId: 't-2', workerId: 'w2' },
+          { taskId: 't-3', workerId: 'w3' },
+        ];
+        expect([...workersOfGroup(placements, 't-3')].sort()).toEqual(['w1', 'w2']);
+        expect(workersOfGroup([], 't-3').size).toBe(0);
       });
     });
   });

@@ -28,6 +28,8 @@ export interface TasksTable {
   bound_at: Timestamp | null;
   last_worker_id: string | null;
   last_bound_at: Timestamp | null;
+  /** `requirements.antiAffinity`, as a column so the group's placements are one indexed read. */
+  anti_affinity: string | null;
   updated_at: ColumnType<Date, never, Date>;
 }
 
@@ -115,6 +117,15 @@ const migrations: Record<string, Migration> = {
         .addColumn('revoked', 'boolean', (c) => c.notNull())
         .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .execute();
+    },
+  },
+  '2026-12-04-001-tasks-anti-affinity': {
+    async up(db) {
+      // A plain column (set by the projection), not a generated one: adding it rewrites nothing.
+      await db.schema.alterTable('tasks').addColumn('anti_affinity', 'text').execute();
+      await sql`update tasks set anti_affinity = requirements->>'antiAffinity' where requirements ? 'antiAffinity'`.execute(db);
+      // Only tasks of a group are indexed: the (vast) rest cost the index nothing.
+      await sql`create index tasks_anti_affinity on tasks (anti_affinity) where anti_affinity is not null`.execute(db);
     },
   },
 };

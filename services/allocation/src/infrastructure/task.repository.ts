@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { excludedColumns } from '@agentyard/event-sourcing';
 import type { Envelope, TaskRequirements, ToolName } from '@agentyard/contracts';
-import type { PlacedTask } from '../domain/allocation.decide';
+import type { GroupPlacement, PlacedTask } from '../domain/allocation.decide';
 import { applyInStreamOrder, type ApplyResult, type EntityEvent, type OutOfOrderEvent } from '../application/stream-order';
 import type { TaskState, TaskStatus } from '../application/task-state.projection';
 import type { AllocationDatabase, TasksTable } from './allocation.database';
@@ -74,6 +74,7 @@ function toRow(s: TaskState) {
     bound_at: s.boundAt,
     last_worker_id: s.lastWorkerId,
     last_bound_at: s.lastBoundAt,
+    anti_affinity: s.requirements.antiAffinity ?? null,
   };
 }
 
@@ -181,6 +182,24 @@ export class TaskRepository {
       byWorker.set(r.worker_id!, list);
     }
     return byWorker;
+  }
+
+  /**
+   * group → where each of its tasks is placed or last ran (decided, assigned, running, and kept
+   * once finished), for the anti-affinity groups named. A task requeued off a worker still counts
+   * there until it is placed again.
+   */
+  async groupPlacements(groups: string[]): Promise<Map<string, GroupPlacement[]>> {
+    const byGroup = new Map<string, GroupPlacement[]>(groups.map((g) => [g, []]));
+    if (groups.length === 0) return byGroup;
+    const rows = await this.db
+      .selectFrom('tasks')
+      .select(['anti_affinity', 'task_id', 'last_worker_id'])
+      .where('anti_affinity', 'in', groups)
+      .where('last_worker_id', 'is not', null)
+      .execute();
+    for (const r of rows) byGroup.get(r.anti_affinity!)?.push({ taskId: r.task_id, workerId: r.last_worker_id! });
+    return byGroup;
   }
 
   /** `taskId#attempt` of these task attempts that allocation has seen finish (or be deleted). */

@@ -1,7 +1,7 @@
 /*
  * Auth's own database (brief §2: no other service reads it). Users, refresh-token families and
- * tokens, and the EdDSA signing key. Migrations are in code (kysely Migrator over a map), so the
- * compiled service needs no migration files on disk.
+ * tokens, the EdDSA signing key, and users' encrypted secrets. Migrations are in code (kysely
+ * Migrator over a map), so the compiled service needs no migration files on disk.
  */
 import { Kysely, Migrator, PostgresDialect, sql, type Generated, type Migration, type MigrationProvider } from 'kysely';
 import { Pool } from 'pg';
@@ -52,8 +52,22 @@ export interface ApiTokensTable {
   revoked_at: Date | null;
 }
 
+/** A user's secret, encrypted (secret-cipher.ts): the value never sits here in clear. */
+export interface SecretsTable {
+  user_id: string;
+  name: string;
+  /** Fingerprint of the master key that sealed the value (rotation). */
+  key_id: string;
+  nonce: Buffer;
+  /** AES-256-GCM ciphertext with its 16-byte tag appended. */
+  ciphertext: Buffer;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 export interface AuthDatabase {
   users: UsersTable;
+  secrets: SecretsTable;
   api_tokens: ApiTokensTable;
   refresh_families: RefreshFamiliesTable;
   refresh_tokens: RefreshTokensTable;
@@ -119,6 +133,23 @@ const migrations: Record<string, Migration> = {
         .addColumn('revoked_at', 'timestamptz')
         .execute();
       await db.schema.createIndex('api_tokens_user').on('api_tokens').columns(['user_id', 'created_at']).execute();
+    },
+  },
+  '2026-12-04-003-secrets': {
+    async up(db) {
+      await db.schema
+        .createTable('secrets')
+        .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'bytea', (c) => c.notNull())
+        .addColumn('ciphertext', 'bytea', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('secrets_pkey', ['user_id', 'name'])
+        .execute();
+      // Rotation finds the rows still sealed with an older key.
+      await db.schema.createIndex('secrets_key_id').on('secrets').column('key_id').execute();
     },
   },
 };

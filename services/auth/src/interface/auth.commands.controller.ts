@@ -18,7 +18,6 @@ import {
   getUserQuerySchema,
   loginCommandSchema,
   logoutCommandSchema,
-  newId,
   parseOrThrow,
   refreshCommandSchema,
   registerUserCommandSchema,
@@ -26,9 +25,7 @@ import {
   type TokenPair,
   type User,
 } from '@agentyard/contracts';
-import { currentTrace } from '@agentyard/messaging';
 import { ApiTokensHandler } from '../application/api-tokens.handler';
-import type { RequestContext } from '../application/auth-event-log';
 import { ChangePasswordHandler } from '../application/change-password.handler';
 import { GetUserQuery } from '../application/get-user.query';
 import { LoginHandler } from '../application/login.handler';
@@ -36,11 +33,7 @@ import { LogoutHandler } from '../application/logout.handler';
 import { RefreshSessionHandler } from '../application/refresh-session.handler';
 import { RegisterUserHandler } from '../application/register-user.handler';
 import { TokenIssuer } from '../infrastructure/token-issuer';
-
-function requestContext(): RequestContext {
-  const trace = currentTrace();
-  return trace ? { correlationId: trace.traceId, traceparent: trace.traceparent } : { correlationId: newId() };
-}
+import { requestContext } from './request-context';
 
 @Controller()
 export class AuthCommandsController {

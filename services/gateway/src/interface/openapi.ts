@@ -3,7 +3,7 @@
  * 2020-12, which is what zod emits), so docs and validation cannot drift. The dashboard's API
  * types are generated from this document.
  */
-import { toJsonSchemas, type JsonSchema } from '@agentyard/contracts';
+import { secretNamePattern, toJsonSchemas, type JsonSchema } from '@agentyard/contracts';
 
 type Op = {
   summary: string;
@@ -361,6 +361,45 @@ const ops: Record<string, Record<string, Op>> = {
       auth: 'worker',
     },
   },
+  '/api/v1/workers/{id}/tasks/{taskId}/secrets': {
+    post: {
+      summary: "The values of the secrets a task's env references, for the agent running its current attempt (agent; never cached)",
+      body: 'TaskSecretsRequest',
+      ok: { status: 200, schema: 'TaskSecrets', description: 'values by secret name' },
+      errors: [400, 401, 403, 404],
+      auth: 'worker',
+    },
+  },
+  '/api/v1/secrets': {
+    get: {
+      summary: 'Your secrets: names and dates, never the values',
+      ok: { status: 200, schema: 'SecretList', description: 'the secrets, by name' },
+      errors: [401, 403],
+      auth: true,
+    },
+    post: {
+      summary: 'Store a secret (encrypted at rest); tasks reference it as {"secret": "<name>"} in their env',
+      body: 'CreateSecretBody',
+      ok: { status: 201, schema: 'Secret', description: 'the secret, without its value' },
+      errors: [400, 401, 403, 409, 413],
+      auth: true,
+    },
+  },
+  '/api/v1/secrets/{name}': {
+    put: {
+      summary: "Change a secret's value (tasks that start later get the new one)",
+      body: 'UpdateSecretBody',
+      ok: { status: 200, schema: 'Secret', description: 'the secret, without its value' },
+      errors: [400, 401, 403, 404],
+      auth: true,
+    },
+    delete: {
+      summary: 'Delete a secret; a task still referencing it fails when it starts',
+      ok: { status: 204, description: 'deleted' },
+      errors: [401, 403, 404],
+      auth: true,
+    },
+  },
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -374,7 +413,8 @@ function queryParameters(name: string): unknown[] {
 /** Schemas of path parameters, by name; `{id}` is a UUID except a template's (built-ins are named). */
 function pathParameterSchema(path: string, name: string): Record<string, unknown> {
   if (name === 'id' && path.startsWith('/api/v1/workflow-templates/')) return { type: 'string', pattern: '^([0-9a-f-]{36}|builtin-[a-z0-9-]+)$' };
-  if (name === 'id' || name === 'scheduleId') return { type: 'string', format: 'uuid' };
+  if (name === 'id' || name === 'scheduleId' || name === 'taskId') return { type: 'string', format: 'uuid' };
+  if (name === 'name') return { type: 'string', pattern: secretNamePattern.source };
   if (name === 'version') return { type: 'integer', minimum: 1 };
   if (name === 'nodeId') return { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,199}$' };
   return { type: 'string' };

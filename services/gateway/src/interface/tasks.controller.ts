@@ -1,4 +1,4 @@
-/** /api/v1/tasks — thin: validate, attach the caller as actor, forward to the tasks service. */
+/** /api/v1/tasks — thin: validate, attach the caller as actor, forward to the tasks service (secret refs checked first). */
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import {
   allocationSubjects,
@@ -19,6 +19,7 @@ import {
 } from '@agentyard/contracts';
 import type { AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
+import { TaskSecretBroker } from '../infrastructure/task-secret-broker';
 import { AccessTokenGuard, Claims, RequireScope } from './access-token.guard';
 import { TaskIdPipe } from './id.pipe';
 import { ZodBodyPipe } from './zod-body.pipe';
@@ -27,12 +28,16 @@ import { ZodQueryPipe } from './zod-query.pipe';
 @Controller('api/v1/tasks')
 @UseGuards(AccessTokenGuard)
 export class TasksController {
-  constructor(@Inject(NatsRpcClient) private readonly rpc: NatsRpcClient) {}
+  constructor(
+    @Inject(NatsRpcClient) private readonly rpc: NatsRpcClient,
+    private readonly secrets: TaskSecretBroker,
+  ) {}
 
   @RequireScope('tasks:write')
   @Post()
   @HttpCode(201)
-  create(@Claims() c: AccessClaims, @Body(new ZodBodyPipe(createTaskBodySchema)) task: CreateTaskBody): Promise<TaskView> {
+  async create(@Claims() c: AccessClaims, @Body(new ZodBodyPipe(createTaskBodySchema)) task: CreateTaskBody): Promise<TaskView> {
+    await this.secrets.assertUsable(c, task.input);
     return this.rpc.request(taskSubjects.create, { actor: { userId: c.sub }, task }, { schema: taskViewSchema });
   }
 

@@ -8,6 +8,7 @@ import {
   heartbeatSchema,
   registerWorkerBodySchema,
   registrationTokenSchema,
+  taskSecretsRequestSchema,
   taskSubjects,
   workerNatsCredentialsSchema,
   workerRegistrationSchema,
@@ -19,6 +20,8 @@ import {
   type Heartbeat,
   type RegisterWorkerBody,
   type RegistrationToken,
+  type TaskSecrets,
+  type TaskSecretsRequest,
   type WorkerNatsCredentials,
   type WorkerRegistration,
   type WorkerView,
@@ -26,14 +29,18 @@ import {
 import type { AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
 import { z } from 'zod';
+import { TaskSecretBroker } from '../infrastructure/task-secret-broker';
 import { AccessTokenGuard, Claims, RequireScope } from './access-token.guard';
-import { WorkerIdPipe } from './id.pipe';
+import { TaskIdPipe, WorkerIdPipe } from './id.pipe';
 import { WorkerCredentialGuard } from './worker-credential.guard';
 import { ZodBodyPipe } from './zod-body.pipe';
 
 @Controller('api/v1/workers')
 export class WorkersController {
-  constructor(@Inject(NatsRpcClient) private readonly rpc: NatsRpcClient) {}
+  constructor(
+    @Inject(NatsRpcClient) private readonly rpc: NatsRpcClient,
+    private readonly secrets: TaskSecretBroker,
+  ) {}
 
   @RequireScope('workers:read')
   @Get()
@@ -126,5 +133,22 @@ export class WorkersController {
     const next = await this.rpc.request(taskSubjects.pull, { workerId }, { schema: assignmentSchema.nullable() });
     if (!next) void reply.status(204);
     return next ?? undefined;
+  }
+
+  /**
+   * The values of the secrets a task's env references, for the agent running its current attempt
+   * (404/403 otherwise). The only answer that carries a secret value: never cached.
+   */
+  @Post(':id/tasks/:taskId/secrets')
+  @HttpCode(200)
+  @UseGuards(WorkerCredentialGuard)
+  taskSecrets(
+    @Param('id', WorkerIdPipe) workerId: string,
+    @Param('taskId', TaskIdPipe) taskId: string,
+    @Body(new ZodBodyPipe(taskSecretsRequestSchema)) body: TaskSecretsRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TaskSecrets> {
+    void reply.header('cache-control', 'no-store');
+    return this.secrets.resolve(workerId, taskId, body.attempt);
   }
 }

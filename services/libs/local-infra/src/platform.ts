@@ -4,9 +4,11 @@
  * output, and worker agents on demand. Each piece can be killed and restarted on its own, which
  * is what the crash tests need. NATS runs in operator mode (nats-auth.ts) unless `natsAuth: false`:
  * the services connect with their credentials file, and agents get NATS users limited to their
- * own subjects — as in production, so the tests exercise the permissions.
+ * own subjects — as in production, so the tests exercise the permissions. Auth gets a fresh
+ * secrets master key per platform (SECRETS_MASTER_KEY).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -55,7 +57,15 @@ export interface Platform {
 const repoRoot = resolve(__dirname, '..', '..', '..', '..');
 
 /** Starts nats-server and the services (in dependency order) and resolves when all are ready. */
-export async function startPlatform(options: { env?: Partial<Record<PlatformService, Record<string, string>>>; natsAuth?: boolean } = {}): Promise<Platform> {
+export async function startPlatform(
+  options: {
+    env?: Partial<Record<PlatformService, Record<string, string>>>;
+    natsAuth?: boolean;
+    /** Output kept per service and agent process (default 20 kB): more for a test that searches every log line. */
+    keepOutputBytes?: number;
+  } = {},
+): Promise<Platform> {
+  const keep = options.keepOutputBytes ?? 20_000;
   const auth = options.natsAuth === false ? undefined : await createNatsAuth();
   const nats = auth ? await startNatsServer({ extraConfig: auth.serverConfig }) : await testNats();
   let natsCredsFile: string | undefined;
@@ -72,19 +82,21 @@ export async function startPlatform(options: { env?: Partial<Record<PlatformServ
   };
   const ports = Object.fromEntries(await Promise.all(platformServices.map(async (s) => [s, await freePort()] as const))) as Record<PlatformService, number>;
   const url = `http://127.0.0.1:${ports.gateway}`;
+  const secretsMasterKey = randomBytes(32).toString('base64');
   const envFor = (name: PlatformService): Record<string, string> => ({
     NATS_URL: nats.url,
     ...(natsCredsFile ? { NATS_CREDS_FILE: natsCredsFile } : {}),
     ...(name === 'workers' && auth ? { WORKER_NATS_ACCOUNT: auth.accountPublicKey, WORKER_NATS_SIGNING_SEED: auth.workerSigningSeed } : {}),
     ...(name === 'gateway' ? { PORT: String(ports.gateway) } : { HTTP_PORT: String(ports[name]), DATABASE_URL: databases[name] }),
     ...(name === 'workers' ? { PUBLIC_URL: url } : {}),
+    ...(name === 'auth' ? { SECRETS_MASTER_KEY: secretsMasterKey } : {}),
     ...(options.env?.[name] ?? {}),
   });
   const readyUrl = (name: PlatformService) => `http://127.0.0.1:${ports[name]}/health/ready`;
   const running = new Map<PlatformService, ServiceProcess>();
   const agents = new Set<WorkerAgentProcess>();
   try {
-    for (const name of platformServices) running.set(name, await startService(name, envFor(name), readyUrl(name)));
+    for (const name of platformServices) running.set(name, await startService(name, envFor(name), readyUrl(name), undefined, keep));
   } catch (error) {
     // One service failed to start: stop the ones that did, so a failed run leaves nothing behind.
     for (const s of [...running.values()].reverse()) await s.stop().catch(() => undefined);
@@ -105,7 +117,7 @@ export async function startPlatform(options: { env?: Partial<Record<PlatformServ
     async restart(name, how = 'stop') {
       const s = running.get(name);
       if (s) await (how === 'kill' ? s.kill() : s.stop());
-      running.set(name, await startService(name, envFor(name), readyUrl(name)));
+      running.set(name, await startService(name, envFor(name), readyUrl(name), undefined, keep));
     },
     startWorker({ token, stateDir, name, slots = 2, extraArgs = [], env = {} }) {
       const dir = stateDir ?? mkdtempSync(join(tmpdir(), 'agentyard-worker-'));
@@ -126,11 +138,11 @@ export async function startPlatform(options: { env?: Partial<Record<PlatformServ
       if (token) args.push('--token', token);
       const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
-      const keep = (c: Buffer) => {
-        out = (out + c.toString()).slice(-20_000);
+      const collect = (c: Buffer) => {
+        out = (out + c.toString()).slice(-keep);
       };
-      child.stdout?.on('data', keep);
-      child.stderr?.on('data', keep);
+      child.stdout?.on('data', collect);
+      child.stderr?.on('data', collect);
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       const waitFor = async (signal: NodeJS.Signals) => {
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);

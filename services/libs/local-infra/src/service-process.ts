@@ -18,15 +18,24 @@ export interface ServiceProcess {
 
 const repoRoot = resolve(__dirname, '..', '..', '..', '..');
 
-/** Starts `services/<name>/dist/main.js` with `env` and resolves once `readyUrl` answers 200. */
-export async function startService(name: string, env: Record<string, string>, readyUrl: string, timeoutMs = 30_000): Promise<ServiceProcess> {
+/**
+ * Starts `services/<name>/dist/main.js` with `env` and resolves once `readyUrl` answers 200. The
+ * last `keepOutputBytes` of its output are kept (a test that searches all of it asks for more).
+ */
+export async function startService(
+  name: string,
+  env: Record<string, string>,
+  readyUrl: string,
+  timeoutMs = 30_000,
+  keepOutputBytes = 20_000,
+): Promise<ServiceProcess> {
   const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'services', name, 'dist', 'main.js')], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   const keep = (c: Buffer) => {
-    out = (out + c.toString()).slice(-20_000);
+    out = (out + c.toString()).slice(-keepOutputBytes);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);

@@ -7,6 +7,9 @@
  * a 10 s ack wait only bounds how long a message delivered to a crashed instance waits before
  * redelivery. Allocation decisions may be held for a requeue backoff (assign-task.handler.ts),
  * so that consumer handles several at once and its ack wait covers the longest hold.
+ * Workflow runs' events come from one consumer over the whole WORKFLOWS stream (2.9 has one filter
+ * subject per consumer): a node's NodeScheduled and its NodeCancelled must be handled in order,
+ * which two consumers could not promise. The other run events are acked unread.
  */
 import { streamName, workStream } from '@agentyard/contracts';
 import type { EventConsumerOptions } from '@agentyard/messaging';
@@ -16,6 +19,7 @@ export const consumerNames = {
   workReports: 'tasks-work-reports',
   workerOffline: 'tasks-worker-offline',
   dispatcher: 'tasks-dispatcher',
+  workflowNodes: 'tasks-workflow-nodes',
 } as const;
 
 export const consumedSubjects = {
@@ -23,6 +27,7 @@ export const consumedSubjects = {
   workReports: 'work.report.>',
   workerOffline: 'workers.events.worker-went-offline.>',
   dispatcher: 'tasks.events.>',
+  workflowNodes: 'workflows.events.>',
 } as const;
 
 export function taskEventConsumers(options: { assignWaitMaxMs: number }): EventConsumerOptions[] {
@@ -47,6 +52,14 @@ export function taskEventConsumers(options: { assignWaitMaxMs: number }): EventC
       stream: streamName('tasks'),
       durable: consumerNames.dispatcher,
       filterSubject: consumedSubjects.dispatcher,
+      batch: true,
+      concurrency: 256,
+      ackWaitMs: 10_000,
+    },
+    {
+      stream: streamName('workflows'),
+      durable: consumerNames.workflowNodes,
+      filterSubject: consumedSubjects.workflowNodes,
       batch: true,
       concurrency: 256,
       ackWaitMs: 10_000,

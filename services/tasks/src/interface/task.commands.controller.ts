@@ -7,7 +7,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { createTaskCommandSchema, parseOrThrow, taskRefCommandSchema, taskSubjects, updateTaskCommandSchema, type TaskView } from '@agentyard/contracts';
 import { ChangeTaskHandler } from '../application/change-task.handler';
 import { CreateTaskHandler } from '../application/create-task.handler';
-import { requestMetadata } from './message-metadata';
+import { requestMetadata } from '@agentyard/messaging';
 
 @Controller()
 export class TaskCommandsController {

@@ -4,22 +4,34 @@
  * envelope, bad payload, a report whose body names another worker than its subject) is logged
  * and acked — redelivering it would fail the same way forever. Any other failure fails that
  * message, so it is redelivered with backoff and dead-lettered after maxDeliver.
- * Work reports and the dispatcher's task events come in batches (event-consumers.ts): one task's
- * messages are handled one after the other in stream order, different tasks' at once.
+ * Work reports, the dispatcher's task events and workflow runs' events come in batches
+ * (event-consumers.ts): one task's messages are handled one after the other in stream order,
+ * different tasks' at once.
  */
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
-import { allocationEvents, envelopeSchema, taskEvents, workerEvents, workReportSchema, type EventRegistry, type Envelope } from '@agentyard/contracts';
-import { extractTrace, JetStreamEventContext, runWithTrace, type EventBatchItem, type EventBatchResult } from '@agentyard/messaging';
-import { forEachConcurrently, ROOT_LOGGER } from '@agentyard/service-kit';
+import {
+  allocationEvents,
+  envelopeSchema,
+  runEvents,
+  taskEvents,
+  workerEvents,
+  workReportSchema,
+  type EventRegistry,
+  type Envelope,
+  type nodeCancelledV1,
+  type nodeScheduledV1,
+} from '@agentyard/contracts';
+import { causedBy, handleBatchByKey as handleByKey, JetStreamEventContext, type EventBatchItem, type EventBatchResult } from '@agentyard/messaging';
+import { ROOT_LOGGER } from '@agentyard/service-kit';
 import type { Logger } from 'pino';
 import { AssignTaskHandler } from '../application/assign-task.handler';
 import { RecordWorkReportHandler } from '../application/record-work-report.handler';
 import { RequeueWorkerTasksHandler } from '../application/requeue-worker-tasks.handler';
 import { WorkDispatcher } from '../application/work-dispatcher';
+import { WorkflowTaskHandler } from '../application/workflow-task.handler';
 import { consumedSubjects, consumerNames } from './event-consumers';
-import { causedBy } from './message-metadata';
 
 /**
  * The contracts' envelope, with metadata checked loosely: a producer adding a metadata field must
@@ -35,6 +47,20 @@ const inboundEnvelopeSchema = envelopeSchema.extend({
   }),
 });
 
+type NodeScheduled = z.infer<(typeof nodeScheduledV1)['schema']>;
+type NodeCancelled = z.infer<(typeof nodeCancelledV1)['schema']>;
+
+/** The run events tasks acts on; every other one is acked unread. */
+const nodeEventTypes: ReadonlySet<unknown> = new Set(['NodeScheduled', 'NodeCancelled']);
+
+/**
+ * A task id names subjects (`tasks.events.<event>.<taskId>`), API paths (at most 64 characters)
+ * and the agent's work directory; a run id names subjects too. The contracts leave both free-form,
+ * and an id the relay cannot put in a subject would stop it for good: such a node is refused here.
+ */
+const taskIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
+const runIdPattern = /^[A-Za-z0-9_-]{1,128}$/;
+
 @Controller()
 export class TaskEventsConsumer {
   constructor(
@@ -42,6 +68,7 @@ export class TaskEventsConsumer {
     private readonly reports: RecordWorkReportHandler,
     private readonly workerLost: RequeueWorkerTasksHandler,
     private readonly dispatcher: WorkDispatcher,
+    private readonly workflowTasks: WorkflowTaskHandler,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -100,6 +127,38 @@ export class TaskEventsConsumer {
     );
   }
 
+  @EventPattern(consumedSubjects.workflowNodes, { consumer: consumerNames.workflowNodes })
+  async onRunEvents(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
+    return handleByKey(
+      items,
+      (item) => (nodeEventTypes.has(typeIn(item.data)) ? taskIdIn((item.data as { data?: unknown }).data) : ''),
+      (item) => this.onRunEvent(item),
+    );
+  }
+
+  /** NodeScheduled → CreateWorkflowTask; NodeCancelled naming a task → CancelWorkflowTask. */
+  private async onRunEvent(item: EventBatchItem): Promise<void> {
+    if (!nodeEventTypes.has(typeIn(item.data))) return;
+    const where = { subject: item.subject, seq: item.delivery.streamSequence };
+    const event = this.envelope(runEvents, undefined, item.data, where);
+    if (!event) return;
+    if (event.type === 'NodeScheduled') {
+      const d = event.data as NodeScheduled;
+      if (!taskIdPattern.test(d.taskId) || !runIdPattern.test(d.runId)) {
+        this.logger.warn(
+          { ...where, taskId: d.taskId, runId: d.runId },
+          'NodeScheduled dropped: a task id is 1–64 and a run id 1–128 letters, digits, _ or - (they name subjects)',
+        );
+        return;
+      }
+      const workflow = { runId: d.runId, nodeId: d.nodeId, iteration: d.iteration, generation: d.generation };
+      await this.workflowTasks.create({ taskId: d.taskId, ownerId: d.ownerId, task: d.task, workflow }, causedBy(event));
+      return;
+    }
+    const d = event.data as NodeCancelled;
+    if (d.taskId !== null) await this.workflowTasks.cancel(d.taskId, d.runId, causedBy(event));
+  }
+
   /** The envelope, upcast and validated; undefined (logged) when it cannot be one of `type`. */
   private envelope(
     registry: EventRegistry,
@@ -126,43 +185,13 @@ export class TaskEventsConsumer {
   }
 }
 
+/** An envelope's `type`, read without validating it. */
+function typeIn(data: unknown): unknown {
+  return (data as { type?: unknown } | null)?.type;
+}
+
 /** Task id named by a message body (`{ taskId }`), or '' when it names none. */
 function taskIdIn(data: unknown): string {
   const taskId = (data as { taskId?: unknown } | null)?.taskId;
   return typeof taskId === 'string' ? taskId : '';
-}
-
-/** Groups of one key handled at once: enough to overlap round trips, within the pool's size. */
-const GROUPS_AT_ONCE = 16;
-
-/**
- * Handles a batch: items of one key one after the other in batch (stream) order, up to
- * GROUPS_AT_ONCE keys at once, each in its own message's trace. Per item: undefined when
- * handled, else its error (that message alone is redelivered, as with one-at-a-time handling).
- */
-async function handleByKey(
-  items: EventBatchItem[],
-  keyOf: (item: EventBatchItem) => string,
-  handle: (item: EventBatchItem) => Promise<void>,
-): Promise<unknown[]> {
-  const results: unknown[] = items.map(() => undefined);
-  const groups = new Map<string, number[]>();
-  items.forEach((item, i) => {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(i);
-    else groups.set(key, [i]);
-  });
-  // A group's items one after the other; each failure is recorded and the next item still runs.
-  await forEachConcurrently([...groups.values()], GROUPS_AT_ONCE, async (group) => {
-    for (const i of group) {
-      const item = items[i]!;
-      try {
-        await runWithTrace(extractTrace(item.headers), () => handle(item));
-      } catch (error) {
-        results[i] = error ?? new Error('handler failed');
-      }
-    }
-  });
-  return results;
 }

@@ -6,15 +6,18 @@ import {
   parseOrThrow,
   pullTaskQuerySchema,
   taskRefCommandSchema,
+  taskSecretRefsQuerySchema,
   taskSubjects,
   type Assignment,
   type Envelope,
   type TaskPage,
+  type TaskSecretRefs,
   type TaskView,
 } from '@agentyard/contracts';
 import { GetTaskQuery } from '../application/get-task.query';
 import { ListTasksQueryHandler } from '../application/list-tasks.query';
 import { PullTaskQuery } from '../application/pull-task.query';
+import { TaskSecretRefsQuery } from '../application/task-secret-refs.query';
 
 @Controller()
 export class TaskQueriesController {
@@ -22,6 +25,7 @@ export class TaskQueriesController {
     private readonly get: GetTaskQuery,
     private readonly list: ListTasksQueryHandler,
     private readonly pull: PullTaskQuery,
+    private readonly secretRefs: TaskSecretRefsQuery,
   ) {}
 
   @MessagePattern(taskSubjects.get)
@@ -45,5 +49,10 @@ export class TaskQueriesController {
   @MessagePattern(taskSubjects.pull)
   onPull(@Payload() data: unknown): Promise<Assignment | null> {
     return this.pull.execute(parseOrThrow(pullTaskQuerySchema, data, 'pull-task query').workerId);
+  }
+
+  @MessagePattern(taskSubjects.secretRefs)
+  onSecretRefs(@Payload() data: unknown): Promise<TaskSecretRefs> {
+    return this.secretRefs.execute(parseOrThrow(taskSecretRefsQuerySchema, data, 'get-task-secret-refs query'));
   }
 }

@@ -23,6 +23,8 @@ import { RunsHandler } from './runs.handler';
 export const SCHEDULER_SETTINGS = Symbol('SCHEDULER_SETTINGS');
 export interface SchedulerSettings {
   intervalMs: number;
+  /** A fire seen later than this after its time counts as missed (the schedule's missed policy). */
+  missedAfterMs: number;
 }
 
 const metadata = (): CorrelationMetadata => {
@@ -40,7 +42,7 @@ export class Scheduler implements BeforeApplicationShutdown {
     private readonly runsHandler: RunsHandler,
     private readonly views: ReadModelRepository,
     @Inject(READ_MODEL_SYNC) private readonly sync: ReadModelSync,
-    @Inject(SCHEDULER_SETTINGS) settings: SchedulerSettings,
+    @Inject(SCHEDULER_SETTINGS) private readonly settings: SchedulerSettings,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {
     this.job = new PeriodicJob(
@@ -86,7 +88,11 @@ export class Scheduler implements BeforeApplicationShutdown {
       for (const e of events) await this.startRun(s.workflowId, s.scheduleId, String(e.data.fireAt), String(e.data.runId));
     }
     if (s.nextFireAt === null || Date.parse(s.nextFireAt) > now.getTime()) return;
-    const { events } = await this.workflows.run(s.workflowId, { kind: 'FireSchedule', scheduleId: s.scheduleId, activeRuns, now }, metadata());
+    const { events } = await this.workflows.run(
+      s.workflowId,
+      { kind: 'FireSchedule', scheduleId: s.scheduleId, activeRuns, onTimeMs: this.settings.missedAfterMs, now },
+      metadata(),
+    );
     for (const e of events) {
       const outcome = String(e.data.outcome);
       if (outcome === 'started' || outcome === 'caught-up') await this.startRun(s.workflowId, s.scheduleId, String(e.data.fireAt), String(e.data.runId));

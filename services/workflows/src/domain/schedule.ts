@@ -15,7 +15,7 @@ import { Cron } from 'croner';
 import { v5 as uuidv5 } from 'uuid';
 import { DomainError } from '@agentyard/contracts';
 
-/** A fire seen later than this after its time was missed (the scheduler ticks every ~0.5 s). */
+/** Default: a fire seen later than this after its time was missed (the scheduler ticks every ~0.5 s). */
 export const ON_TIME_MS = 30_000;
 
 export interface ScheduleState {
@@ -94,12 +94,17 @@ export interface FireDecision {
  * What is due at `now`, or null when nothing is. Only the latest due fire time is decided (older
  * ones are covered by it or missed together), so one decision per tick at most.
  */
-export function decideFire(scheduleId: string, s: ScheduleState, now: Date, ctx: { activeRuns: number; paused: boolean }): FireDecision | null {
+export function decideFire(
+  scheduleId: string,
+  s: ScheduleState,
+  now: Date,
+  ctx: { activeRuns: number; paused: boolean; onTimeMs?: number },
+): FireDecision | null {
   const latest = latestFire(cronOf(s.cron, s.timezone), new Date(s.lastFireAt ?? s.createdAt), now);
   if (latest === null) return null;
   const fireAt = latest.toISOString();
   if (ctx.paused) return { fireAt, outcome: 'skipped-paused', runId: null };
-  const onTime = now.getTime() - latest.getTime() <= ON_TIME_MS;
+  const onTime = now.getTime() - latest.getTime() <= (ctx.onTimeMs ?? ON_TIME_MS);
   if (!onTime && s.missed === 'skip') return { fireAt, outcome: 'skipped-missed', runId: null };
   const runId = fireRunId(scheduleId, fireAt);
   if (ctx.activeRuns > 0 && s.overlap !== 'allow') {

@@ -149,8 +149,11 @@ export type WorkflowCommand =
   | { kind: 'ResumeWorkflow'; actor: Actor; now: Date }
   | { kind: 'AddSchedule'; actor: Actor; scheduleId: string; schedule: AddScheduleBody; now: Date }
   | { kind: 'RemoveSchedule'; actor: Actor; scheduleId: string; now: Date }
-  /** The scheduler's tick for one schedule; `activeRuns`: its runs still running or paused. */
-  | { kind: 'FireSchedule'; scheduleId: string; activeRuns: number; now: Date }
+  /**
+   * The scheduler's tick for one schedule; `activeRuns`: its runs still running or paused;
+   * `onTimeMs`: a fire seen later than this is a missed one.
+   */
+  | { kind: 'FireSchedule'; scheduleId: string; activeRuns: number; onTimeMs?: number; now: Date }
   /** The active run ended: start the fire queued behind it. */
   | { kind: 'StartQueuedFire'; scheduleId: string; activeRuns: number; now: Date };
 
@@ -224,7 +227,7 @@ export function decideWorkflow(command: WorkflowCommand, state: WorkflowState): 
     case 'FireSchedule': {
       const sched = state.schedules[command.scheduleId];
       if (!state.exists || state.deleted || !sched) return [];
-      const fire = decideFire(command.scheduleId, sched, command.now, { activeRuns: command.activeRuns, paused: state.paused });
+      const fire = decideFire(command.scheduleId, sched, command.now, { activeRuns: command.activeRuns, paused: state.paused, onTimeMs: command.onTimeMs });
       if (!fire) return [];
       return [
         event('ScheduleFired', { workflowId: state.workflowId, scheduleId: command.scheduleId, fireAt: fire.fireAt, outcome: fire.outcome, runId: fire.runId }),

@@ -1,0 +1,33 @@
+import { structuredOutputMaxBytes, structuredOutputProblem, taskResultSchema } from './tool-input.schemas';
+
+const result = { exitCode: 0, outputTail: '', durationMs: 1 };
+const nested = (levels: number): unknown => (levels === 0 ? 1 : [nested(levels - 1)]);
+
+describe('A task result', () => {
+  describe('with a structured output', () => {
+    it('carries any JSON value up to 64 KiB', () => {
+      for (const output of [{ steps: [1, 2] }, [1, 'two'], 'text', 3, null, false]) {
+        expect(taskResultSchema.parse({ ...result, output })).toEqual({ ...result, output });
+      }
+      expect(taskResultSchema.parse(result)).toEqual(result);
+      const justFits = 'x'.repeat(structuredOutputMaxBytes - 2); // the quotes make up the rest
+      expect(taskResultSchema.safeParse({ ...result, output: justFits }).success).toBe(true);
+    });
+
+    it('refuses one larger than 64 KiB, counting UTF-8 bytes of its JSON, and says by how much', () => {
+      expect(structuredOutputProblem('x'.repeat(structuredOutputMaxBytes - 1))).toBe('65 KiB, more than the 64 KiB allowed');
+      expect(structuredOutputProblem('é'.repeat(40 * 1024))).toBe('81 KiB, more than the 64 KiB allowed');
+      const parsed = taskResultSchema.safeParse({ ...result, output: { big: 'x'.repeat(80 * 1024) } });
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues[0]).toMatchObject({ path: ['output'], message: 'structured output: 81 KiB, more than the 64 KiB allowed' });
+    });
+
+    it('refuses one nested deeper than 64 levels (Postgres and JSON.stringify overflow on a few thousand), without overflowing itself', () => {
+      expect(structuredOutputProblem(nested(64))).toBeUndefined();
+      expect(structuredOutputProblem(nested(65))).toBe('nested deeper than the 64 levels allowed');
+      const deep = JSON.parse('['.repeat(30_000) + ']'.repeat(30_000)) as unknown;
+      expect(structuredOutputProblem(deep)).toBe('nested deeper than the 64 levels allowed');
+      expect(taskResultSchema.safeParse({ ...result, output: { a: deep } }).success).toBe(false);
+    });
+  });
+});
