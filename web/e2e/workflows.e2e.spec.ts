@@ -174,7 +174,7 @@ describe('Workflows in Chromium against the real platform', () => {
     const form = page.getByTestId('node-form');
     await form.getByLabel('Command').fill('echo planning; sleep 3; echo planned');
     await form.getByLabel('Label').fill('Plan');
-    await node(page, 'task1').getByText('Plan').waitFor();
+    await node(page, 'task1').getByText('Plan', { exact: true }).waitFor();
 
     // An edge's condition is parsed as it is typed; the error names the character and a caret marks it.
     await page.locator('.vue-flow__edge').first().click({ force: true });
