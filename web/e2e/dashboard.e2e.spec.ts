@@ -10,7 +10,7 @@
  * The steps share one browser session and run in order; a step that fails makes the rest fail
  * fast rather than hang.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -102,8 +102,9 @@ describe('Dashboard in Chromium against the real platform', () => {
     for (const needed of ['web/dist/index.html', 'services/gateway/dist/main.js', 'worker/dist/main.js']) {
       if (!existsSync(join(repoRoot, needed))) throw new Error(`${needed} is missing: run \`node infra/scripts/build.mjs\` and \`npm run build:web\` first`);
     }
-    rmSync(shots, { recursive: true, force: true });
+    // Only this spec's screenshots: workflows.e2e.spec.ts saves its own (wf-*) in the same folder.
     mkdirSync(shots, { recursive: true });
+    for (const f of readdirSync(shots)) if (!f.startsWith('wf-')) rmSync(join(shots, f), { force: true });
     platform = await startPlatform();
     base = platform.url;
     alice = await openBrowser();

@@ -47,6 +47,9 @@ for (const name of [
   'features/tasks/TaskDetailView.vue',
   'features/tasks/TasksView.vue',
   'features/workers/WorkersView.vue',
+  'features/workflows/WorkflowsView.vue',
+  'features/workflows/WorkflowEditorView.vue',
+  'features/workflows/RunView.vue',
 ]) {
   const key = routeChunk(name);
   if (!key) continue;

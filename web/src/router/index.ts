@@ -1,6 +1,7 @@
 /*
  * Routes are lazy so each screen's libraries load with it: the login route needs only Vue and a
- * few form components; echarts comes with the overview, xterm with task detail.
+ * few form components; echarts comes with the overview, xterm with task detail, vue-flow and dagre
+ * with the workflow editor and run view.
  */
 import { createRouter, createWebHistory, type Router, type RouteRecordRaw } from 'vue-router';
 import { useSessionStore } from '@/stores/session.store';
@@ -12,6 +13,8 @@ declare module 'vue-router' {
     /** Signed-in visitors skip this page (login, register). */
     guestOnly?: boolean;
     title?: string;
+    /** The nav link a page belongs to, when its name is not the link's. */
+    nav?: string;
   }
 }
 
@@ -31,6 +34,39 @@ export const routes: RouteRecordRaw[] = [
         component: () => import('@/features/tasks/TaskDetailView.vue'),
         props: true,
         meta: { requiresAuth: true, title: 'Task' },
+      },
+      {
+        path: 'workflows',
+        name: 'workflows',
+        component: () => import('@/features/workflows/WorkflowsView.vue'),
+        meta: { requiresAuth: true, title: 'Workflows' },
+      },
+      {
+        path: 'workflows/new',
+        name: 'workflow-new',
+        component: () => import('@/features/workflows/WorkflowEditorView.vue'),
+        meta: { requiresAuth: true, title: 'New workflow', nav: 'workflows' },
+      },
+      {
+        path: 'workflows/:id',
+        name: 'workflow',
+        component: () => import('@/features/workflows/WorkflowDetailView.vue'),
+        props: true,
+        meta: { requiresAuth: true, title: 'Workflow', nav: 'workflows' },
+      },
+      {
+        path: 'workflows/:id/edit',
+        name: 'workflow-edit',
+        component: () => import('@/features/workflows/WorkflowEditorView.vue'),
+        props: true,
+        meta: { requiresAuth: true, title: 'Edit workflow', nav: 'workflows' },
+      },
+      {
+        path: 'runs/:id',
+        name: 'run',
+        component: () => import('@/features/workflows/RunView.vue'),
+        props: true,
+        meta: { requiresAuth: true, title: 'Run', nav: 'workflows' },
       },
       { path: 'workers', name: 'workers', component: () => import('@/features/workers/WorkersView.vue'), meta: { requiresAuth: true, title: 'Workers' } },
       {
