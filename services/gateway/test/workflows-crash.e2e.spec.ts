@@ -21,9 +21,7 @@ function definition(file: string): Record<string, unknown> {
     name: 'count me once',
     kind: 'graph',
     nodes: ids.map((id) => ({ id, type: 'task', task: { tool: 'shell', input: { command: `echo {{node.id}} >> ${file}; sleep 0.7` } } })),
-    edges: [
-      ...['a', 'b'].flatMap((chain) => [1, 2, 3, 4].map((i) => ({ from: `${chain}${i}`, to: `${chain}${i + 1}` }))),
-    ],
+    edges: [...['a', 'b'].flatMap((chain) => [1, 2, 3, 4].map((i) => ({ from: `${chain}${i}`, to: `${chain}${i + 1}` })))],
   };
 }
 
