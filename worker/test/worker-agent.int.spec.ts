@@ -16,6 +16,7 @@ import { testNats, type NatsServer } from '@agentyard/local-infra';
 import { processAlive } from '../src/system/process-group';
 import { repoRoot, runAgent, type AgentProcess } from './agent-process';
 import { ensureWorkStream, newRegistrationToken, startFakePlatform, type FakePlatform } from './fake-platform';
+import { pidsWith, uniqueSleep } from './agent-harness';
 import { WorkObserver } from './work-observer';
 
 jest.setTimeout(60_000);
@@ -31,8 +32,11 @@ let observer: WorkObserver;
 const agents: AgentProcess[] = [];
 
 /** Stand-in for the Claude Code CLI on the agents' PATH: answers --version, echoes what -p got. */
-const fakeBin = mkdtempSync(join(tmpdir(), 'agentyard-bin-'));
+// Not under /tmp: a sandboxed task has a private /tmp and would not find the tool there. As root,
+// tasks run under a uid of their own: the tool must be reachable for it too.
+const fakeBin = mkdtempSync('/var/tmp/agentyard-bin-');
 dirs.push(fakeBin);
+chmodSync(fakeBin, 0o755);
 writeFileSync(
   join(fakeBin, 'claude'),
   [
@@ -236,11 +240,14 @@ describe('Worker agent', () => {
     });
 
     it('kills the whole process tree on cancel and reports cancelled', async () => {
-      const task = shellTask('sleep 60 & echo "child=$!"; echo "shell=$$"; wait');
+      // The task runs in its own pid namespace: its $$ and $! mean nothing here, so its processes
+      // are found by the unique sleep in their command lines (the shell's includes it too).
+      const sleep = uniqueSleep(60);
+      const task = shellTask(`sleep ${sleep} & echo started; wait`);
       await order(worker.workerId, task);
-      await observer.output.waitFor((c) => c.taskId === task.taskId && /shell=\d+/.test(observer.textOf(task.taskId)), 10_000, 'pids');
-      const text = observer.textOf(task.taskId);
-      const pids = [Number(/child=(\d+)/.exec(text)![1]), Number(/shell=(\d+)/.exec(text)![1])];
+      await observer.output.waitFor((c) => c.taskId === task.taskId && observer.textOf(task.taskId).includes('started'), 10_000, 'started');
+      const pids = pidsWith(sleep);
+      expect(pids.length).toBeGreaterThanOrEqual(2);
       expect(pids.every(processAlive)).toBe(true);
 
       const cancelledAt = Date.now();
@@ -408,6 +415,7 @@ describe('Worker agent', () => {
       expect(await doctor.exited).toBe(0);
       const out = doctor.stdout();
       expect(out).toMatch(/ok {2}shell/);
+      expect(out).toMatch(/isolation: (bubblewrap|task-user): each task runs/);
       expect(out).toContain(`platform: ${platform.url}/health/ready ok`);
       expect(out).toContain('reachable');
       expect(out).toContain('result: all good');

@@ -29,7 +29,8 @@ import {
 import { OutputStream } from '../execution/output-stream';
 import { buildTaskEnv } from '../execution/task-env';
 import { TaskProcess, type TaskExit } from '../execution/task-process';
-import { createWorkDir, removeWorkDir, WorkDirError } from '../execution/work-dir';
+import { WorkDirError } from '../execution/work-dir';
+import type { PreparedAttempt, TaskIsolation } from '../isolation/task-isolation';
 import { describeError, type Logger } from '../logging/logger';
 import type { SystemSampler } from '../system/system-sampler';
 import { ToolInputError, type Tool } from '../tools/tool';
@@ -47,6 +48,8 @@ export interface WorkerAgentConfig {
   tools: { list: WorkerTool[]; available: Map<ToolName, Tool> };
   /** The agent's environment; tasks get only an allow-listed part of it. */
   hostEnv: NodeJS.ProcessEnv;
+  /** Where and as whom each attempt runs (its directories, sandbox, uid). */
+  isolation: TaskIsolation;
   /** SIGTERM → SIGKILL grace when killing a task's tree. Default 2 s. */
   killGraceMs?: number;
 }
@@ -124,6 +127,7 @@ export class WorkerAgent {
       slots: { total: this.config.slots, used: this.running.size },
       running: [...this.running.values()].map((r) => ({ taskId: r.taskId, attempt: r.attempt })),
       draining: this.draining,
+      isolation: this.config.isolation.level,
     };
   }
 
@@ -183,23 +187,25 @@ export class WorkerAgent {
     const input = parsed.data;
     if (assignment.tool === 'noop') return this.runNoop(assignment, key, msg);
     const output = new OutputStream(assignment.taskId, assignment.attempt, (chunk) => this.publishOutput(chunk.taskId, JSON.stringify(chunk)));
-    let workRoot: string | undefined;
+    let prepared: PreparedAttempt | undefined;
     let proc: TaskProcess;
     try {
-      const dir = createWorkDir(this.config.stateDir, assignment.taskId, assignment.attempt, input.cwd);
-      workRoot = dir.root;
+      prepared = this.config.isolation.prepare(assignment.taskId, assignment.attempt, input.cwd);
+      const { dir, launch } = prepared;
       const command = tool.buildCommand(input, { workDir: dir.root, cwd: dir.cwd, hostEnv: this.config.hostEnv });
       proc = new TaskProcess({
         file: command.file,
         args: command.args,
-        env: buildTaskEnv(this.config.hostEnv, command.env, input.env),
+        // The isolation's HOME/TMPDIR/USER replace the agent's; the tool's and the task's own come after.
+        env: buildTaskEnv(this.config.hostEnv, { ...prepared.env, ...command.env }, input.env),
         cwd: dir.cwd,
+        launch,
         timeoutSeconds: assignment.timeoutSeconds,
         killGraceMs: this.config.killGraceMs,
         onData: (data) => output.write(data),
       });
     } catch (error) {
-      if (workRoot) removeWorkDir(workRoot);
+      if (prepared) this.config.isolation.release(prepared);
       const expected = error instanceof ToolInputError || error instanceof WorkDirError;
       if (!expected) this.logger.error(`could not start ${key}: ${describeError(error)}`);
       return settle(this.finished(assignment, 'failed', emptyResult(expected ? describeError(error) : `could not start the tool: ${describeError(error)}`)));
@@ -216,7 +222,7 @@ export class WorkerAgent {
       at: new Date().toISOString(),
     };
     void this.outbox.send(started).then((stored) => stored && msg.ack());
-    const root = workRoot;
+    const attemptDirs = prepared;
     void proc.finished
       .then(
         (exit) => {
@@ -239,7 +245,7 @@ export class WorkerAgent {
       )
       .then((report) => {
         void this.outbox.send(report);
-        removeWorkDir(root);
+        this.config.isolation.release(attemptDirs);
         this.remember(key);
         this.running.delete(key);
         if (this.running.size === 0) this.idleWaiters.splice(0).forEach((wake) => wake());

@@ -1,7 +1,8 @@
 /*
  * `agentyard-worker start`: register once (or reuse stored credentials), connect to NATS, run
  * the agent until SIGTERM/SIGINT, drain, exit 0. Exit 1 when the platform refuses the
- * registration (its message is printed; a bad token is never retried in a loop).
+ * registration (its message is printed; a bad token is never retried in a loop) or when tasks
+ * cannot be isolated (isolation.decide.ts) and `--isolation none` was not given.
  */
 import { hostname } from 'node:os';
 import { mkdirSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { OptionsError, normaliseUrl, type WorkerOptions } from '../config/worker
 import { CredentialStore, type StoredRegistration } from '../registration/credential.store';
 import { NatsCredentialsHolder } from '../registration/nats-credentials';
 import { fetchNatsCredentials, registerWorker, RegistrationRejected } from '../registration/registration.client';
+import { detectIsolation } from '../isolation/task-isolation';
 import { SystemSampler } from '../system/system-sampler';
 import { allTools, detectTools, type DetectedTools } from '../tools/tool-registry';
 import { agentVersion } from '../version';
@@ -24,8 +26,21 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
   const store = new CredentialStore(options.stateDir);
   const sampler = new SystemSampler(options.stateDir);
-  const [tools] = await Promise.all([detectTools(allTools(process.env)), sampler.sample()]);
+  const [tools, detected] = await Promise.all([detectTools(allTools(process.env)), detectIsolation(options.isolation, options.stateDir), sampler.sample()]);
   logger.info(`tools: ${tools.list.map((t) => (t.version ? `${t.name} ${t.version}` : t.name)).join(', ')}`);
+  // Before registering: a machine that cannot protect the agent from its tasks takes no token.
+  if (!detected.ok) {
+    logger.error(detected.message);
+    return 1;
+  }
+  const isolation = detected.isolation;
+  for (const problem of detected.tried) logger.warn(`isolation: not used: ${problem}`);
+  if (isolation.level === 'none') {
+    logger.warn('!!! TASKS ON THIS WORKER ARE NOT ISOLATED (--isolation none) !!!');
+    logger.warn(`isolation: ${isolation.description}. Install bubblewrap (or run the agent as root) and drop --isolation none to isolate them.`);
+  } else {
+    logger.info(`isolation: ${isolation.description}`);
+  }
 
   let credentials: NatsCredentialsHolder | undefined;
   const signals = new ShutdownSignals((signal, count) =>
@@ -79,12 +94,15 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
         heartbeatIntervalMs: registration.heartbeatIntervalMs,
         tools,
         hostEnv: process.env,
+        isolation,
       },
       sampler,
       logger,
     );
     agent.start();
-    logger.info(`worker ${registration.workerId} (${registration.name}) online at ${registration.natsUrl}: ${options.slots} slot(s)`);
+    logger.info(
+      `worker ${registration.workerId} (${registration.name}) online at ${registration.natsUrl}: ${options.slots} slot(s), isolation ${isolation.level}`,
+    );
 
     // Reconnects are endless, so the connection closes on its own only for a fatal reason (e.g. an
     // authorization error): then nothing can be reported, and a supervisor should restart us.
