@@ -327,6 +327,46 @@ describe('Worker agent', () => {
     });
   });
 
+  describe('when started with a new token on a machine that already holds a worker for the URL', () => {
+    it('refuses, naming --state-dir, and neither registers nor runs the old worker', async () => {
+      const first = await startWorker([]);
+      expect(await stopAgent(first.agent)).toBe(0);
+      const calls = platform.registerCalls;
+      const heartbeatsBefore = observer.heartbeats.items.filter((i) => i.value.workerId === first.workerId).length;
+
+      const again = start(['--token', newRegistrationToken(), '--state-dir', first.stateDir]);
+      expect(await again.exited).toBe(2);
+      expect(again.log()).toContain(`already holds worker ${first.workerId}`);
+      expect(again.log()).toContain('--state-dir');
+      expect(again.log()).toContain('the new token was not used');
+      expect(platform.registerCalls).toBe(calls);
+      expect(observer.heartbeats.items.filter((i) => i.value.workerId === first.workerId)).toHaveLength(heartbeatsBefore);
+
+      // Another state dir registers the machine as a new worker with that token.
+      const second = await startWorker([]);
+      expect(second.workerId).not.toBe(first.workerId);
+      expect(platform.registerCalls).toBe(calls + 1);
+      expect(await stopAgent(second.agent)).toBe(0);
+    });
+
+    it('runs on with the stored worker when the token is the one that registered it (a supervisor restarting the install command)', async () => {
+      const token = newRegistrationToken();
+      const stateDir = tempDir();
+      const before = platform.registrations.length;
+      const first = start(['--token', token, '--state-dir', stateDir]);
+      await observer.heartbeats.waitFor((h) => platform.registrations.slice(before).some((r) => r.workerId === h.workerId), 15_000, 'first heartbeat');
+      const workerId = platform.registrations[before]!.workerId;
+      expect(await stopAgent(first)).toBe(0);
+      const calls = platform.registerCalls;
+
+      const restartedAt = new Date().toISOString();
+      const again = start(['--token', token, '--state-dir', stateDir]);
+      await observer.heartbeats.waitFor((h) => h.workerId === workerId && h.sentAt > restartedAt, 10_000, 'heartbeat after restart');
+      expect(platform.registerCalls).toBe(calls);
+      expect(await stopAgent(again)).toBe(0);
+    });
+  });
+
   describe('when the platform refuses the token', () => {
     it('prints the server’s message and exits 1 without retrying', async () => {
       const token = newRegistrationToken();
