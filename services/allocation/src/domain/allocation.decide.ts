@@ -13,7 +13,9 @@
  *  - a rejection reason is `<stable text>[: <details>]`; the stable part alone is the "candidate
  *    picture" that decides whether a new deferral is worth recording (`candidatePicture`);
  *  - a task some worker would take but for its busy slots is waiting its turn, not stuck
- *    (`waitsOnlyForASlot`): allocation records no deferral for it.
+ *    (`waitsOnlyForASlot`): allocation records no deferral for it;
+ *  - a worker whose agent does not isolate tasks (heartbeat `isolation` none or absent) gets only
+ *    tasks of its owners: a shared user's task there could read the worker's credential.
  */
 import {
   scoreWeights,
@@ -86,6 +88,8 @@ export const NO_FREE_SLOT = 'no free slot';
 
 /** Stable part of the permission filter's reason (the task owner's view hides such candidates). */
 export const NOT_ALLOWED = "not allowed for the task's owner";
+/** Stable part of the isolation filter's reason: a shared user's task on a worker that runs tasks unisolated. */
+export const NOT_ISOLATED = 'not isolated';
 /** A decision not confirmed by TaskAssigned within this long stops holding a slot. */
 export const DECISION_HOLD_MS = 60_000;
 /** Affinity counts the owner's tasks placed on a worker within this window… */
@@ -176,7 +180,25 @@ export function rejectionsOf(task: TaskToPlace, worker: WorkerSnapshot, capacity
   if (missing.length > 0) reasons.push(`missing labels: ${missing.join(', ')}`);
   if (req.workerId !== undefined && req.workerId !== worker.workerId) reasons.push(`pinned to another worker: ${req.workerId}`);
   if (!mayUse(task.ownerId, worker)) reasons.push(`${NOT_ALLOWED}: no role on this worker`);
+  else if (!ownsIt(task.ownerId, worker) && !isolatesTasks(worker)) {
+    reasons.push(`${NOT_ISOLATED}: its agent runs tasks without isolation (${worker.heartbeat?.isolation ?? 'not reported'}), so only its owners' tasks`);
+  }
   return reasons;
+}
+
+/**
+ * A worker whose agent isolates tasks from itself and from each other (its latest heartbeat says
+ * bubblewrap or task-user). Anything else — `none`, or an agent too old to say — could hand a
+ * task the worker's credential and other tasks' files, so it takes only its owners' tasks.
+ */
+export function isolatesTasks(worker: Pick<WorkerSnapshot, 'heartbeat'>): boolean {
+  const isolation = worker.heartbeat?.isolation;
+  return isolation === 'bubblewrap' || isolation === 'task-user';
+}
+
+/** The worker's owner, or a user granted the role owner. */
+function ownsIt(userId: string, worker: Pick<WorkerSnapshot, 'ownerId' | 'roles'>): boolean {
+  return worker.ownerId === userId || worker.roles[userId] === 'owner';
 }
 
 /** The owner of a worker, and anyone granted a role on it, may run tasks there. */
