@@ -1,5 +1,6 @@
-// Makes sure nats-server exists (tests and `npm start` need a real one). On Debian/Ubuntu as root
-// it installs the distribution package; elsewhere it prints the one-line install hint and fails.
+// Makes sure nats-server exists (tests and `npm start` need a real one), and bubblewrap (worker
+// agents sandbox their tasks with it; the tests prove the sandbox). On Debian/Ubuntu as root it
+// installs the distribution package; elsewhere it prints the one-line install hint and fails.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -50,4 +51,25 @@ export function ensureChromium() {
     if (found()) return found();
   }
   throw new Error('Chromium is missing (the dashboard tests drive it): Debian/Ubuntu `sudo apt-get install -y chromium`');
+}
+
+/** The bubblewrap binary on PATH (or the usual places), if any. */
+export function findBubblewrap() {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/local/bin']) {
+    if (dir && existsSync(`${dir}/bwrap`)) return `${dir}/bwrap`;
+  }
+  return undefined;
+}
+
+/** Returns the bwrap path, installing Debian's bubblewrap as root when missing; throws the hint otherwise. */
+export function ensureBubblewrap() {
+  if (findBubblewrap()) return findBubblewrap();
+  if (isRoot() && existsSync('/usr/bin/apt-get')) {
+    aptInstall('bubblewrap');
+    if (findBubblewrap()) return findBubblewrap();
+  }
+  throw new Error(
+    'bubblewrap is missing (worker agents sandbox their tasks with it, and the tests check the sandbox): ' +
+      'Debian/Ubuntu `sudo apt-get install -y bubblewrap` · Fedora `sudo dnf install bubblewrap`',
+  );
 }
