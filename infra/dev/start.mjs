@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { ensureNatsServer } from '../scripts/ensure-system-deps.mjs';
+import { ensureNatsServer, findBubblewrap } from '../scripts/ensure-system-deps.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // swc emits CommonJS whose exports Node's ESM loader cannot see by name: load it with require.
@@ -195,6 +195,12 @@ async function startLocalWorker(admin) {
   }
   const stateDir = join(dataDir, 'worker');
   const args = ['start', '--url', `http://127.0.0.1:${PORT}`, '--name', 'local', '--slots', '4', '--state-dir', stateDir];
+  // The agent refuses to run tasks unisolated unless told to. This local worker is the admin's own
+  // (the platform gives an unisolated worker only its owners' tasks), so say so instead of failing.
+  if (!findBubblewrap() && process.getuid?.() !== 0) {
+    args.push('--isolation', 'none');
+    log('the local worker runs tasks WITHOUT isolation (install bubblewrap to sandbox them); it takes only the admin’s tasks');
+  }
   if (!existsSync(join(stateDir, 'worker.json'))) {
     const res = await admin.api('/workers/registration-tokens', { uses: 1, ttlSeconds: 600 }, admin.accessToken);
     if (!res.ok) throw new Error(`could not create a registration token: ${await res.text()}`);

@@ -1,4 +1,5 @@
-// Makes sure nats-server exists (tests and `npm start` need a real one), and redis-server for the
+// Makes sure nats-server exists (tests and `npm start` need a real one), bubblewrap (worker
+// agents sandbox their tasks with it; the tests prove the sandbox), and redis-server for the
 // tasks benchmark's BullMQ peer. On Debian/Ubuntu as root it installs the distribution package;
 // elsewhere (or with AGENTYARD_NO_INSTALL=1) it throws the one-line install hint instead.
 import { execFileSync } from 'node:child_process';
@@ -74,5 +75,26 @@ export function ensureRedisServer() {
   }
   throw new Error(
     'redis-server is missing (the tasks benchmark compares against BullMQ on Redis). Install it: Debian/Ubuntu `sudo apt-get install -y redis-server` · macOS `brew install redis`',
+  );
+}
+
+/** The bubblewrap binary on PATH (or the usual places), if any. */
+export function findBubblewrap() {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/local/bin']) {
+    if (dir && existsSync(`${dir}/bwrap`)) return `${dir}/bwrap`;
+  }
+  return undefined;
+}
+
+/** Returns the bwrap path, installing Debian's bubblewrap as root when missing; throws the hint otherwise. */
+export function ensureBubblewrap() {
+  if (findBubblewrap()) return findBubblewrap();
+  if (mayInstall()) {
+    aptInstall('bubblewrap');
+    if (findBubblewrap()) return findBubblewrap();
+  }
+  throw new Error(
+    'bubblewrap is missing (worker agents sandbox their tasks with it, and the tests check the sandbox): ' +
+      'Debian/Ubuntu `sudo apt-get install -y bubblewrap` · Fedora `sudo dnf install bubblewrap`',
   );
 }

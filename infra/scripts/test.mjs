@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The full test suite (`npm test`): installs nats-server when missing, builds (end-to-end tests
+// The full test suite (`npm test`): installs nats-server and bubblewrap when missing, builds (end-to-end tests
 // start the compiled services as real processes), runs every Jest suite, and ends with one plain
 // line `N passed, N failed` summed over all suites — CI reads that line, not Jest's summary.
 // A suite that fails to load counts as one failure, so a broken file cannot pass silently.
@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureChromium, ensureNatsServer } from './ensure-system-deps.mjs';
+import { ensureBubblewrap, ensureChromium, ensureNatsServer } from './ensure-system-deps.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const results = join(root, '.test-results');
@@ -22,6 +22,7 @@ let status = 0;
 
 try {
   process.env.NATS_SERVER_BIN = ensureNatsServer();
+  ensureBubblewrap();
 } catch (e) {
   process.stderr.write(`${e.message}\n`);
   process.stdout.write('0 passed, 1 failed\n');

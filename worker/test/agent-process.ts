@@ -21,9 +21,10 @@ export interface AgentProcess {
   kill(): Promise<void>;
 }
 
-export function runAgent(args: string[], env: NodeJS.ProcessEnv = process.env): AgentProcess {
+/** `as`: run the agent under this uid/gid (the suite runs as root in CI; some cases need a plain user). */
+export function runAgent(args: string[], env: NodeJS.ProcessEnv = process.env, as?: { uid: number; gid: number }): AgentProcess {
   // With the installed command's Node flags (its shebang), so the tests run what users run.
-  const child = spawn(process.execPath, [...agentNodeFlags(repoRoot), agentMain, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...agentNodeFlags(repoRoot), agentMain, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], ...as });
   let err = '';
   let out = '';
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));

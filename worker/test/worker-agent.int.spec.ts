@@ -16,6 +16,7 @@ import { testNats, type NatsServer } from '@agentyard/local-infra';
 import { processAlive } from '../src/system/process-group';
 import { repoRoot, runAgent, type AgentProcess } from './agent-process';
 import { ensureWorkStream, newRegistrationToken, startFakePlatform, type FakePlatform } from './fake-platform';
+import { pidsWith, uniqueSleep } from './agent-harness';
 import { WorkObserver } from './work-observer';
 
 jest.setTimeout(60_000);
@@ -31,8 +32,11 @@ let observer: WorkObserver;
 const agents: AgentProcess[] = [];
 
 /** Stand-in for the Claude Code CLI on the agents' PATH: answers --version, echoes what -p got. */
-const fakeBin = mkdtempSync(join(tmpdir(), 'agentyard-bin-'));
+// Not under /tmp: a sandboxed task has a private /tmp and would not find the tool there. As root,
+// tasks run under a uid of their own: the tool must be reachable for it too.
+const fakeBin = mkdtempSync('/var/tmp/agentyard-bin-');
 dirs.push(fakeBin);
+chmodSync(fakeBin, 0o755);
 writeFileSync(
   join(fakeBin, 'claude'),
   [
@@ -324,11 +328,14 @@ describe('Worker agent', () => {
     });
 
     it('kills the whole process tree on cancel and reports cancelled', async () => {
-      const task = shellTask('sleep 60 & echo "child=$!"; echo "shell=$$"; wait');
+      // The task runs in its own pid namespace: its $$ and $! mean nothing here, so its processes
+      // are found by the unique sleep in their command lines (the shell's includes it too).
+      const sleep = uniqueSleep(60);
+      const task = shellTask(`sleep ${sleep} & echo started; wait`);
       await order(worker.workerId, task);
-      await observer.output.waitFor((c) => c.taskId === task.taskId && /shell=\d+/.test(observer.textOf(task.taskId)), 10_000, 'pids');
-      const text = observer.textOf(task.taskId);
-      const pids = [Number(/child=(\d+)/.exec(text)![1]), Number(/shell=(\d+)/.exec(text)![1])];
+      await observer.output.waitFor((c) => c.taskId === task.taskId && observer.textOf(task.taskId).includes('started'), 10_000, 'started');
+      const pids = pidsWith(sleep);
+      expect(pids.length).toBeGreaterThanOrEqual(2);
       expect(pids.every(processAlive)).toBe(true);
 
       const cancelledAt = Date.now();
@@ -404,6 +411,46 @@ describe('Worker agent', () => {
       expect(beat.workerId).toBe(first.workerId);
       expect(platform.registerCalls).toBe(calls);
       expect(again.log()).toContain('using stored credentials');
+      expect(await stopAgent(again)).toBe(0);
+    });
+  });
+
+  describe('when started with a new token on a machine that already holds a worker for the URL', () => {
+    it('refuses, naming --state-dir, and neither registers nor runs the old worker', async () => {
+      const first = await startWorker([]);
+      expect(await stopAgent(first.agent)).toBe(0);
+      const calls = platform.registerCalls;
+      const heartbeatsBefore = observer.heartbeats.items.filter((i) => i.value.workerId === first.workerId).length;
+
+      const again = start(['--token', newRegistrationToken(), '--state-dir', first.stateDir]);
+      expect(await again.exited).toBe(2);
+      expect(again.log()).toContain(`already holds worker ${first.workerId}`);
+      expect(again.log()).toContain('--state-dir');
+      expect(again.log()).toContain('the new token was not used');
+      expect(platform.registerCalls).toBe(calls);
+      expect(observer.heartbeats.items.filter((i) => i.value.workerId === first.workerId)).toHaveLength(heartbeatsBefore);
+
+      // Another state dir registers the machine as a new worker with that token.
+      const second = await startWorker([]);
+      expect(second.workerId).not.toBe(first.workerId);
+      expect(platform.registerCalls).toBe(calls + 1);
+      expect(await stopAgent(second.agent)).toBe(0);
+    });
+
+    it('runs on with the stored worker when the token is the one that registered it (a supervisor restarting the install command)', async () => {
+      const token = newRegistrationToken();
+      const stateDir = tempDir();
+      const before = platform.registrations.length;
+      const first = start(['--token', token, '--state-dir', stateDir]);
+      await observer.heartbeats.waitFor((h) => platform.registrations.slice(before).some((r) => r.workerId === h.workerId), 15_000, 'first heartbeat');
+      const workerId = platform.registrations[before]!.workerId;
+      expect(await stopAgent(first)).toBe(0);
+      const calls = platform.registerCalls;
+
+      const restartedAt = new Date().toISOString();
+      const again = start(['--token', token, '--state-dir', stateDir]);
+      await observer.heartbeats.waitFor((h) => h.workerId === workerId && h.sentAt > restartedAt, 10_000, 'heartbeat after restart');
+      expect(platform.registerCalls).toBe(calls);
       expect(await stopAgent(again)).toBe(0);
     });
   });
@@ -496,6 +543,7 @@ describe('Worker agent', () => {
       expect(await doctor.exited).toBe(0);
       const out = doctor.stdout();
       expect(out).toMatch(/ok {2}shell/);
+      expect(out).toMatch(/isolation: (bubblewrap|task-user): each task runs/);
       expect(out).toContain(`platform: ${platform.url}/health/ready ok`);
       expect(out).toContain('reachable');
       expect(out).toContain('result: all good');

@@ -100,6 +100,16 @@ export const workerNatsCredentialsSchema = z
   .meta({ id: 'WorkerNatsCredentials' });
 export type WorkerNatsCredentials = z.infer<typeof workerNatsCredentialsSchema>;
 
+/**
+ * How a worker agent keeps its tasks away from itself (its credential, its NATS user, its memory)
+ * and from each other: `bubblewrap` = each task in a sandbox (own pid/mount namespaces, state
+ * hidden; as root also under its own uid), `task-user` = each task under its own unprivileged
+ * uid, `none` = tasks run as the agent's own user and could read its credential. Allocation gives
+ * a worker that is not isolated (or does not say) only tasks of its owners.
+ */
+export const workerIsolationSchema = z.enum(['bubblewrap', 'task-user', 'none']);
+export type WorkerIsolation = z.infer<typeof workerIsolationSchema>;
+
 export const heartbeatSchema = z
   .object({
     workerId: text(),
@@ -113,6 +123,8 @@ export const heartbeatSchema = z
     running: z.array(z.object({ taskId: text(), attempt: z.number().int() })).max(256),
     tools: z.array(workerToolSchema).max(20),
     draining: z.boolean(),
+    /** Absent from agents older than the field: treated as `none`. */
+    isolation: workerIsolationSchema.optional(),
   })
   .meta({ id: 'Heartbeat' });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;

@@ -141,7 +141,7 @@ async function registerWorker(workerId: string, ownerId: string, tools: ToolName
   await consumed();
 }
 
-async function beat(workerId: string, load: Pick<Heartbeat, 'slots' | 'running'>): Promise<void> {
+async function beat(workerId: string, load: Pick<Heartbeat, 'slots' | 'running'> & Partial<Pick<Heartbeat, 'isolation'>>): Promise<void> {
   const hb: Heartbeat = {
     workerId,
     sentAt: new Date().toISOString(),
@@ -152,6 +152,8 @@ async function beat(workerId: string, load: Pick<Heartbeat, 'slots' | 'running'>
     diskTotalMb: 100_000,
     tools: [],
     draining: false,
+    // What current agents report; a worker that runs tasks unisolated would take only its owners' tasks.
+    isolation: 'bubblewrap',
     ...load,
   };
   await kv.put(workerId, JSON.stringify(hb));
@@ -436,6 +438,31 @@ describe('Allocation', () => {
       await deferralFor('t5-z');
       await afterPasses(2);
       expect(decisions('t5-z')).toHaveLength(0);
+    });
+  });
+
+  describe("when a shared worker's agent runs tasks unisolated", () => {
+    it("keeps the shared user's task off it until its heartbeat says it isolates tasks", async () => {
+      await registerWorker('w7', 'u7-owner', ['claude-code']);
+      await beat('w7', { slots: { total: 2, used: 0 }, running: [], isolation: 'none' });
+      await workerEvent('w7', 'WorkerRoleGranted', { userId: 'u7-guest', role: 'user' });
+      await consumed();
+      await submitTask('t7-guest', 'u7-guest', 'claude-code');
+      // A pass may still hold a picture read before the worker's events were applied (it then
+      // defers for "offline" first); the deferral that matters is the one naming the isolation.
+      const reasons = await eventually(
+        () => deferrals('t7-guest').find((d) => d.candidates.some((c) => c.rejectedBecause.some((r) => r.startsWith('not isolated'))))?.candidates,
+        "a deferral naming the worker's isolation",
+      );
+      // The detail is "(none)", or "(not reported)" when the pass saw no heartbeat yet: either way not isolated.
+      expect(reasons.find((c) => c.workerId === 'w7')!.rejectedBecause).toEqual([
+        expect.stringMatching(/^not isolated: its agent runs tasks without isolation \((none|not reported)\), so only its owners' tasks$/),
+      ]);
+      await afterPasses(2);
+      expect(decisions('t7-guest')).toHaveLength(0);
+
+      await beat('w7', { slots: { total: 2, used: 0 }, running: [], isolation: 'task-user' });
+      expect(await decisionFor('t7-guest')).toMatchObject({ workerId: 'w7' });
     });
   });
 

@@ -2,10 +2,14 @@
  * Issue 3 end to end: every service, nats-server, Postgres and two real worker agents as
  * processes. Worker B has a `claude` CLI stand-in on its PATH (the real CLI needs a network API),
  * so "a task that needs a tool only B has" exercises real tool detection and allocation.
+ * Agents isolate their tasks (bubblewrap, or a task uid): a task has a private /tmp and its own
+ * pid namespace, so the tests watch tasks from the host by what they send over HTTP or by unique
+ * command lines, never by files in /tmp or pids the task prints.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
@@ -24,7 +28,9 @@ let workerB: WorkerAgentProcess;
 let workerAId: string;
 let workerBId: string;
 let nc: NatsConnection;
-const fakeBin = mkdtempSync(join(tmpdir(), 'agentyard-fake-claude-'));
+// Not under /tmp (a sandboxed task has its own), and open to a task uid (agents run as root here).
+const fakeBin = mkdtempSync('/var/tmp/agentyard-fake-claude-');
+chmodSync(fakeBin, 0o755);
 
 const shell = (command: string, extra: Record<string, unknown> = {}) => ({
   description: `run ${command.slice(0, 40)}`,
@@ -102,6 +108,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await nc?.close();
   await platform?.stop();
+  rmSync(fakeBin, { recursive: true, force: true });
 });
 
 describe('Tasks on worker agents', () => {
@@ -187,13 +194,13 @@ describe('Tasks on worker agents', () => {
   }, 60_000);
 
   it('cancels a running `sleep 60`: the process tree is gone within 2 s and the task is cancelled', async () => {
-    const task = await createTask(alice.client, shell('echo $$ > pid; sleep 60 & echo $! > child; wait'));
+    // The task's pids are its sandbox's: the sleep is found on the host by its unique duration.
+    const sleep = uniqueSleep(60);
+    const task = await createTask(alice.client, shell(`sleep ${sleep} & echo started > started; wait`));
     const running = await taskIn(alice.client, task.id, ['running']);
     const agent = running.workerId === workerAId ? workerA : workerB;
-    const pidFile = join(agent.stateDir, 'work', `${task.id}-1`, 'child');
-    const childPid = Number(
-      await eventually('the sleep pid', async () => (existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() || undefined : undefined)),
-    );
+    await eventually('the sleep to start', async () => (existsSync(join(agent.stateDir, 'work', `${task.id}-1`, 'started')) ? true : undefined));
+    const childPid = await eventually('the sleep pid', async () => pidsWith(`sleep\0${sleep}`)[0]);
     expect(isAlive(childPid)).toBe(true);
     const cancelledAt = Date.now();
     expect((await alice.client.post(`/api/v1/tasks/${task.id}/cancel`)).status).toBe(200);
@@ -247,18 +254,29 @@ describe('Tasks on worker agents', () => {
   }, 150_000);
 
   it('loses no task and runs none twice when the tasks and allocation services restart mid-run', async () => {
-    const log = join(mkdtempSync(join(tmpdir(), 'agentyard-runs-')), 'runs.log');
-    writeFileSync(log, '');
-    const tasks = await Promise.all(Array.from({ length: 30 }, (_, i) => createTask(alice.client, shell(`echo run-${i} >> ${log}; sleep 0.2`))));
-    await platform.restart('tasks', 'kill');
-    await platform.restart('allocation', 'kill');
-    const done = await Promise.all(tasks.map((t) => taskIn(alice.client, t.id, ['succeeded', 'failed'], 120_000)));
-    expect(done.every((t) => t.status === 'succeeded')).toBe(true);
-    const lines = readFileSync(log, 'utf8').trim().split('\n');
-    const counts = new Map<string, number>();
-    for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1);
-    expect(counts.size).toBe(30);
-    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    // Each run reports itself over HTTP: a sandboxed task can write nothing the host sees but its own directory.
+    const runs: string[] = [];
+    const counter: Server = createServer((req, res) => {
+      runs.push(req.url ?? '');
+      res.end();
+    });
+    await new Promise<void>((resolve) => counter.listen(0, '127.0.0.1', resolve));
+    const port = (counter.address() as AddressInfo).port;
+    try {
+      // bash's /dev/tcp: no HTTP client to install, and far lighter than starting node 30 times.
+      const report = (i: number) => `bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}; printf "GET /run-${i} HTTP/1.0\\r\\n\\r\\n" >&3; cat <&3 >/dev/null'`;
+      const tasks = await Promise.all(Array.from({ length: 30 }, (_, i) => createTask(alice.client, shell(`${report(i)}; sleep 0.2`))));
+      await platform.restart('tasks', 'kill');
+      await platform.restart('allocation', 'kill');
+      const done = await Promise.all(tasks.map((t) => taskIn(alice.client, t.id, ['succeeded', 'failed'], 120_000)));
+      expect(done.every((t) => t.status === 'succeeded')).toBe(true);
+      const counts = new Map<string, number>();
+      for (const r of runs) counts.set(r, (counts.get(r) ?? 0) + 1);
+      expect(counts.size).toBe(30);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    } finally {
+      counter.close();
+    }
   }, 180_000);
 
   it('rebuilds every read model from the event store equal to the live one', async () => {
@@ -413,6 +431,122 @@ describe('Tasks on worker agents', () => {
     });
   });
 
+  describe('on a worker shared with another user (role user)', () => {
+    /** In the agents' environment: must never reach a task. */
+    const agentSecret = 'agent-environment-secret';
+    let owen: { client: ApiClient; userId: string };
+    let sam: { client: ApiClient; userId: string };
+    const shared = new Map<string, { agent: WorkerAgentProcess; id: string }>();
+
+    beforeAll(async () => {
+      owen = await api.signUp('owen');
+      sam = await api.signUp('sam');
+      // Both isolation mechanisms: bubblewrap (auto, bwrap is installed) and a task uid forced on;
+      // and an agent told to run tasks unisolated.
+      for (const [isolation, extraArgs] of [
+        ['bubblewrap', []],
+        ['task-user', ['--isolation', 'task-user']],
+        ['none', ['--isolation', 'none']],
+      ] as const) {
+        const name = `shared-${isolation}`;
+        const agent = platform.startWorker({
+          token: await registrationToken(owen.client),
+          name,
+          slots: 2,
+          extraArgs: [...extraArgs],
+          env: { AGENT_SECRET: agentSecret },
+        });
+        const id = (await onlineWorker(owen.client, name)).id;
+        const granted = await owen.client.post<WorkerView>(`/api/v1/workers/${id}/roles`, { userId: sam.userId, role: 'user' });
+        expect(granted.status).toBe(200);
+        shared.set(isolation, { agent, id });
+      }
+    }, 60_000);
+
+    /**
+     * What a malicious sharer would run: each attempt prints DENIED:<name> or LEAK:<name> plus what
+     * it read; then proves the task itself works (its directory, HOME and /tmp are writable).
+     */
+    const battery = (stateDir: string, otherTaskDir: string, agentPid: number): string =>
+      [
+        'try() { if sh -c "$2" >/dev/null 2>&1; then echo "LEAK:$1"; sh -c "$2" 2>/dev/null | head -c 2000; else echo "DENIED:$1"; fi; }',
+        `try worker.json-relative 'cat ../../worker.json'`,
+        `try worker.json-absolute 'cat ${stateDir}/worker.json'`,
+        `try state-dir 'ls ${stateDir} | grep -q worker.json'`,
+        `try services-nats-creds 'cat ${platform.natsCredsFile}'`,
+        `try agent-environ 'cat /proc/${agentPid}/environ'`,
+        `try agent-mem 'exec 3</proc/${agentPid}/mem'`,
+        `try agent-maps 'cat /proc/${agentPid}/maps | grep -q .'`,
+        `try other-task-file 'cat ${otherTaskDir}/secret.txt'`,
+        `try other-task-dir 'ls ${otherTaskDir} | grep -q secret'`,
+        'touch ./mine "$HOME/mine" "${TMPDIR:-/tmp}/mine" && echo "task works"',
+      ].join('\n');
+    const denied = [
+      'worker.json-relative',
+      'worker.json-absolute',
+      'state-dir',
+      'services-nats-creds',
+      'agent-environ',
+      'agent-mem',
+      'agent-maps',
+      'other-task-file',
+      'other-task-dir',
+    ];
+
+    it.each(['bubblewrap', 'task-user'])(
+      "keeps the sharer's task on the %s worker from its credential, NATS credentials, state dir, the agent's memory and the owner's running task, and runs it",
+      async (isolation) => {
+        const { agent, id } = shared.get(isolation)!;
+        const view = await owen.client.get<WorkerView>(`/api/v1/workers/${id}`);
+        expect(view.body.lastHeartbeat?.isolation).toBe(isolation);
+
+        // The owner's task keeps a secret in its directory while the sharer's task runs.
+        const owners = await createTask(owen.client, { ...shell(`echo owner-secret > secret.txt; sleep ${uniqueSleep(120)}`), requirements: { workerId: id } });
+        await taskIn(owen.client, owners.id, ['running']);
+        const ownerDir = join(agent.stateDir, 'work', `${owners.id}-1`);
+        await eventually("the owner's secret on disk", async () => (existsSync(join(ownerDir, 'secret.txt')) ? true : undefined));
+        const credential = (JSON.parse(readFileSync(join(agent.stateDir, 'worker.json'), 'utf8')) as { registrations: Array<{ credential: string }> })
+          .registrations[0]!.credential;
+        expect(readFileSync(`/proc/${agent.pid}/environ`, 'utf8')).toContain(agentSecret);
+
+        const task = await createTask(sam.client, { ...shell(battery(agent.stateDir, ownerDir, agent.pid!)), requirements: { workerId: id } });
+        const done = await taskIn(sam.client, task.id, ['succeeded', 'failed', 'timed_out', 'cancelled']);
+        const output = done.result?.outputTail ?? '';
+        expect({ status: done.status, workerId: done.workerId }).toEqual({ status: 'succeeded', workerId: id });
+        expect(output).toContain('task works');
+        for (const name of denied) expect(output).toContain(`DENIED:${name}`);
+        expect(output).not.toContain('LEAK:');
+        expect(output).not.toContain(credential.slice(credential.indexOf('.') + 1));
+        expect(output).not.toContain('NATS USER JWT');
+        expect(output).not.toContain('USER NKEY SEED');
+        expect(output).not.toContain(agentSecret);
+        expect(output).not.toContain('owner-secret');
+
+        expect((await owen.client.post(`/api/v1/tasks/${owners.id}/cancel`)).status).toBe(200);
+        await taskIn(owen.client, owners.id, ['cancelled']);
+      },
+      60_000,
+    );
+
+    it("runs only the owner's tasks on a worker whose agent does not isolate them, and tells the sharer why", async () => {
+      const { id } = shared.get('none')!;
+      expect((await owen.client.get<WorkerView>(`/api/v1/workers/${id}`)).body.lastHeartbeat?.isolation).toBe('none');
+      const samsTask = await createTask(sam.client, { ...shell('cat ../../worker.json'), requirements: { workerId: id } });
+      const deferral = await eventually('a deferral naming the isolation', async () => {
+        const res = await sam.client.get<{ candidates: Array<{ workerId: string; rejectedBecause: string[] }> }>(`/api/v1/tasks/${samsTask.id}/allocation`);
+        const reasons = res.status === 200 ? res.body.candidates.find((c) => c.workerId === id)?.rejectedBecause : undefined;
+        return reasons?.some((r) => r.startsWith('not isolated')) ? reasons : undefined;
+      });
+      expect(deferral).toEqual([expect.stringContaining("its agent runs tasks without isolation (none), so only its owners' tasks")]);
+      expect((await sam.client.get<TaskView>(`/api/v1/tasks/${samsTask.id}`)).body.status).toBe('queued');
+
+      const owners = await createTask(owen.client, { ...shell('echo owner-runs-here'), requirements: { workerId: id } });
+      expect(await taskIn(owen.client, owners.id, ['succeeded', 'failed'])).toMatchObject({ status: 'succeeded', workerId: id });
+      expect((await sam.client.get<TaskView>(`/api/v1/tasks/${samsTask.id}`)).body.status).toBe('queued');
+      await sam.client.post(`/api/v1/tasks/${samsTask.id}/cancel`);
+    }, 60_000);
+  });
+
   describe('bad input', () => {
     const count = async () => (await alice.client.get<{ items: unknown[] }>('/api/v1/tasks?limit=200')).body.items.length;
 
@@ -467,6 +601,25 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** A `sleep` duration no other process uses (`60.000123` sleeps 60 s), to find the sleep from the host. */
+function uniqueSleep(seconds: number): string {
+  return `${seconds}.${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`;
+}
+
+/** Host pids of live processes whose command line contains `marker`. */
+function pidsWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker) && isAlive(Number(entry))) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }
 
 async function query<T extends Record<string, unknown>>(url: string, sql: string): Promise<T[]> {

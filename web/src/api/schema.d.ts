@@ -3959,6 +3959,8 @@ export interface components {
                 version: string | null;
             }[];
             draining: boolean;
+            /** @enum {string} */
+            isolation?: "bubblewrap" | "task-user" | "none";
         };
         Worker: {
             id: string;

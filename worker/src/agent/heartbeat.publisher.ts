@@ -1,11 +1,11 @@
 /*
  * Publishes a Heartbeat on `work.heartbeat.<workerId>` (core NATS) every `intervalMs`: load,
- * slots, running attempts, tools, draining. The workers service declares a worker offline after
+ * slots, running attempts, tools, draining, isolation. The workers service declares a worker offline after
  * 15 s of silence, so a beat is never skipped for slow sampling: if sampling fails, the beat goes
  * out with the last figures. Beats never overlap; `beatNow()` sends one at once (drain start).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { workSubjects, type Heartbeat } from '@agentyard/contracts/agent';
+import { workSubjects, type Heartbeat, type WorkerIsolation } from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
 import type { SystemSample, SystemSampler } from '../system/system-sampler';
 
@@ -13,6 +13,8 @@ export interface HeartbeatState {
   slots: { total: number; used: number };
   running: { taskId: string; attempt: number }[];
   draining: boolean;
+  /** How tasks are isolated: the platform shows it and keeps others' tasks off an unisolated worker. */
+  isolation: WorkerIsolation;
 }
 
 export class HeartbeatPublisher {

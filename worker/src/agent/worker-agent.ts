@@ -36,7 +36,8 @@ import { SecretMasker } from '../execution/secret-masker';
 import { addStructuredOutput, outputEnvName, prepareStructuredOutput, readStructuredOutput } from '../execution/structured-output';
 import { buildTaskEnv, withSecretValues } from '../execution/task-env';
 import { TaskProcess, type StopReason, type TaskExit } from '../execution/task-process';
-import { createWorkDir, removeWorkDir, WorkDirError } from '../execution/work-dir';
+import { WorkDirError } from '../execution/work-dir';
+import type { PreparedAttempt, TaskIsolation } from '../isolation/task-isolation';
 import { describeError, type Logger } from '../logging/logger';
 import type { SystemSampler } from '../system/system-sampler';
 import { ToolInputError, type Tool, type ToolInput } from '../tools/tool';
@@ -55,6 +56,8 @@ export interface WorkerAgentConfig {
   tools: { list: WorkerTool[]; available: Map<ToolName, Tool> };
   /** The agent's environment; tasks get only an allow-listed part of it. */
   hostEnv: NodeJS.ProcessEnv;
+  /** Where and as whom each attempt runs (its directories, sandbox, uid). */
+  isolation: TaskIsolation;
   /** SIGTERM → SIGKILL grace when killing a task's tree. Default 2 s. */
   killGraceMs?: number;
   /** Where the values of a task's secret references come from (the platform, over HTTP). */
@@ -139,6 +142,7 @@ export class WorkerAgent {
       slots: { total: this.config.slots, used: this.running.size },
       running: [...this.running.values()].map((r) => ({ taskId: r.taskId, attempt: r.attempt })),
       draining: this.draining,
+      isolation: this.config.isolation.level,
     };
   }
 
@@ -236,26 +240,29 @@ export class WorkerAgent {
   private launch(assignment: Assignment, key: string, msg: JsMsg, tool: Tool, input: ToolInput, run: RunningAttempt, secrets: Record<string, string>): void {
     const output = new OutputStream(assignment.taskId, assignment.attempt, (chunk) => this.publishOutput(chunk.taskId, JSON.stringify(chunk)));
     const masker = new SecretMasker(Object.values(secrets));
-    let workRoot: string | undefined;
+    let prepared: PreparedAttempt | undefined;
     let outputFile: string;
     let proc: TaskProcess;
     try {
-      const dir = createWorkDir(this.config.stateDir, assignment.taskId, assignment.attempt, input.cwd);
-      workRoot = dir.root;
+      prepared = this.config.isolation.prepare(assignment.taskId, assignment.attempt, input.cwd);
+      const { dir, launch } = prepared;
+      // After the isolation made the attempt's directory its task's: the output file is the task's too.
       outputFile = prepareStructuredOutput(dir.root);
       const command = tool.buildCommand(input, { workDir: dir.root, cwd: dir.cwd, hostEnv: this.config.hostEnv });
       proc = new TaskProcess({
         file: command.file,
         args: command.args,
-        // Set last: the file the agent reads is the one the task is told about, whatever its env says.
-        env: { ...buildTaskEnv(this.config.hostEnv, command.env, withSecretValues(input.env, secrets)), [outputEnvName]: outputFile },
+        // The isolation's HOME/TMPDIR/USER replace the agent's; the tool's and the task's own come after.
+        // AGENTYARD_OUTPUT is set last: the file the agent reads is the one the task is told about.
+        env: { ...buildTaskEnv(this.config.hostEnv, { ...prepared.env, ...command.env }, withSecretValues(input.env, secrets)), [outputEnvName]: outputFile },
         cwd: dir.cwd,
+        launch,
         timeoutSeconds: assignment.timeoutSeconds,
         killGraceMs: this.config.killGraceMs,
         onData: (data) => output.write(masker.push(data)),
       });
     } catch (error) {
-      if (workRoot) removeWorkDir(workRoot);
+      if (prepared) this.config.isolation.release(prepared);
       this.release(key);
       const expected = error instanceof ToolInputError || error instanceof WorkDirError;
       if (!expected) this.logger.error(`could not start ${key}: ${describeError(error)}`);
@@ -276,7 +283,7 @@ export class WorkerAgent {
       at: new Date().toISOString(),
     };
     void this.outbox.send(started).then((stored) => stored && msg.ack());
-    const root = workRoot;
+    const attemptDirs = prepared;
     void proc.finished
       .then(
         (exit) => {
@@ -302,7 +309,7 @@ export class WorkerAgent {
       )
       .then((report) => {
         void this.outbox.send(report);
-        removeWorkDir(root);
+        this.config.isolation.release(attemptDirs);
         this.remember(key);
         this.release(key);
       });

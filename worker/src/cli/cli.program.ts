@@ -13,6 +13,12 @@ import { runStart } from './start.command';
 
 export const usageExitCode = 2;
 
+/** `agentyard-worker <args>` with the value of `--token` replaced by `***`, for the process title. */
+export function redactedTitle(argv: string[]): string {
+  const args = argv.slice(2).map((arg, i, all) => (all[i - 1] === '--token' ? '***' : arg.startsWith('--token=') ? '--token=***' : arg));
+  return ['agentyard-worker', ...args].join(' ');
+}
+
 /** Runs the CLI with `argv` (process.argv shape); resolves with the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -33,6 +39,10 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--config <file>', 'agent.yaml with the same options (flags win)')
     .option('--state-dir <dir>', 'credentials and work directories (default ~/.agentyard)')
     .option('--drain-timeout <seconds>', 'on SIGTERM, time running tasks get to finish (default 60)')
+    .option(
+      '--isolation <mode>',
+      "auto (default: bubblewrap sandbox, else as root a task uid, else refuse to start) | bubblewrap | task-user | none (tasks can read this worker's credential)",
+    )
     .action(async (flags: RawOptions & { config?: string }) => {
       const options = resolve(flags);
       exitCode = await runStart(options, createLogger());
@@ -44,6 +54,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--url <url>', 'platform base URL to check')
     .option('--config <file>', 'agent.yaml to read options from')
     .option('--state-dir <dir>', 'state directory (default ~/.agentyard)')
+    .option('--isolation <mode>', 'the isolation start would use (default auto)')
     .action(async (flags: RawOptions & { config?: string }) => {
       exitCode = await runDoctor(resolve(flags));
     });

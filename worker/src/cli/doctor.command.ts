@@ -1,8 +1,9 @@
 /*
  * `agentyard-worker doctor`: what this machine offers and whether it can reach the platform.
- * Prints tools (with versions), CPU/memory/disk, the state dir, stored credentials, and checks the
- * platform's /health/ready and — once registered — NATS. Exit 0 when every check passes, else 1.
- * Missing credentials are not a failure: `start --token` will register.
+ * Prints tools (with versions), CPU/memory/disk, the state dir, the task isolation `start` would
+ * apply (probed for real), stored credentials, and checks the platform's /health/ready and — once
+ * registered — NATS. Exit 0 when every check passes, else 1. Missing credentials are not a
+ * failure: `start --token` will register. Tasks that would run unisolated are one.
  */
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
@@ -16,6 +17,7 @@ import { SystemSampler } from '../system/system-sampler';
 import { allTools, detectTools } from '../tools/tool-registry';
 import { agentVersion } from '../version';
 import { requestJson } from '../system/http-json';
+import { detectIsolation } from '../isolation/task-isolation';
 
 /** Doctor prints its own lines; the platform client's retry warnings would only repeat them. */
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -40,6 +42,14 @@ export async function runDoctor(options: WorkerOptions, print: (line: string) =>
   const stateOk = ensureWritable(options.stateDir);
   print(`state dir: ${options.stateDir} (${stateOk ? 'writable' : 'NOT writable'})`);
   checks.push({ ok: stateOk, line: 'state dir writable' });
+
+  if (stateOk) {
+    const detected = await detectIsolation(options.isolation, options.stateDir);
+    if (!detected.ok) print(`isolation: NOT AVAILABLE — ${detected.message}`);
+    else print(`isolation: ${detected.isolation.description}`);
+    if (detected.ok) for (const problem of detected.tried) print(`  (not used: ${problem})`);
+    checks.push({ ok: detected.ok && detected.isolation.level !== 'none', line: 'tasks isolated from the agent' });
+  }
 
   const sampler = new SystemSampler(existsSync(options.stateDir) ? options.stateDir : '/');
   try {

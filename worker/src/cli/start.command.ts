@@ -1,7 +1,9 @@
 /*
  * `agentyard-worker start`: register once (or reuse stored credentials), connect to NATS, run
  * the agent until SIGTERM/SIGINT, drain, exit 0. Exit 1 when the platform refuses the
- * registration (its message is printed; a bad token is never retried in a loop).
+ * registration (its message is printed; a bad token is never retried in a loop) or when tasks
+ * cannot be isolated (isolation.decide.ts) and `--isolation none` was not given. Exit 2 when
+ * `--token` names another registration than the one stored for the URL (token-reuse.ts).
  */
 import { hostname } from 'node:os';
 import { mkdirSync } from 'node:fs';
@@ -15,6 +17,8 @@ import { OptionsError, normaliseUrl, type WorkerOptions } from '../config/worker
 import { CredentialStore, type StoredRegistration } from '../registration/credential.store';
 import { NatsCredentialsHolder } from '../registration/nats-credentials';
 import { fetchNatsCredentials, registerWorker, RegistrationRejected } from '../registration/registration.client';
+import { registrationTokenId, tokenConflict } from '../registration/token-reuse';
+import { detectIsolation } from '../isolation/task-isolation';
 import { SystemSampler } from '../system/system-sampler';
 import { allTools, detectTools, type DetectedTools } from '../tools/tool-registry';
 import { agentVersion } from '../version';
@@ -24,9 +28,25 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
   const url = normaliseUrl(options.url);
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
   const store = new CredentialStore(options.stateDir);
+  const stored = store.find(url);
+  const conflict = stored && tokenConflict(stored, options.token, store.path);
+  if (conflict) throw new OptionsError(conflict);
   const sampler = new SystemSampler(options.stateDir);
-  const [tools] = await Promise.all([detectTools(allTools(process.env)), sampler.sample()]);
+  const [tools, detected] = await Promise.all([detectTools(allTools(process.env)), detectIsolation(options.isolation, options.stateDir), sampler.sample()]);
   logger.info(`tools: ${tools.list.map((t) => (t.version ? `${t.name} ${t.version}` : t.name)).join(', ')}`);
+  // Before registering: a machine that cannot protect the agent from its tasks takes no token.
+  if (!detected.ok) {
+    logger.error(detected.message);
+    return 1;
+  }
+  const isolation = detected.isolation;
+  for (const problem of detected.tried) logger.warn(`isolation: not used: ${problem}`);
+  if (isolation.level === 'none') {
+    logger.warn('!!! TASKS ON THIS WORKER ARE NOT ISOLATED (--isolation none) !!!');
+    logger.warn(`isolation: ${isolation.description}. Install bubblewrap (or run the agent as root) and drop --isolation none to isolate them.`);
+  } else {
+    logger.info(`isolation: ${isolation.description}`);
+  }
 
   let credentials: NatsCredentialsHolder | undefined;
   const signals = new ShutdownSignals((signal, count) =>
@@ -81,12 +101,15 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
         tools,
         hostEnv: process.env,
         secrets: platformSecretSource(url, { workerId: registration.workerId, credential: registration.credential }, logger),
+        isolation,
       },
       sampler,
       logger,
     );
     agent.start();
-    logger.info(`worker ${registration.workerId} (${registration.name}) online at ${registration.natsUrl}: ${options.slots} slot(s)`);
+    logger.info(
+      `worker ${registration.workerId} (${registration.name}) online at ${registration.natsUrl}: ${options.slots} slot(s), isolation ${isolation.level}`,
+    );
 
     // Reconnects are endless, so the connection closes on its own only for a fatal reason (e.g. an
     // authorization error): then nothing can be reported, and a supervisor should restart us.
@@ -134,6 +157,7 @@ async function obtainRegistration(
 ): Promise<StoredRegistration> {
   const stored = store.find(url);
   if (stored) {
+    // runStart refused a token that names another registration before getting here.
     logger.info(`using stored credentials for ${url} (worker ${stored.workerId})`);
     return stored;
   }
@@ -156,7 +180,7 @@ async function obtainRegistration(
     },
     { logger, signal },
   );
-  const registration: StoredRegistration = { ...reply, url, name, registeredAt: new Date().toISOString() };
+  const registration: StoredRegistration = { ...reply, url, name, registeredAt: new Date().toISOString(), tokenId: registrationTokenId(options.token) };
   store.save(registration);
   logger.info(`registered as worker ${reply.workerId}; credentials stored in ${store.path}`);
   return registration;

@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { labelSchema, registrationTokenPattern } from '@agentyard/contracts/agent';
+import { isolationModes } from '../isolation/isolation.decide';
 
 /** Options as they arrive from flags or YAML: loosely typed, validated by `resolveWorkerOptions`. */
 export type RawOptions = Record<string, unknown>;
@@ -48,6 +49,11 @@ export const workerOptionsSchema = z
       .min(0)
       .max(24 * 3600)
       .default(60),
+    /**
+     * How tasks are kept from the agent and each other (isolation.decide.ts). Default auto:
+     * bubblewrap, else (as root) a task uid, else refuse to start; `none` runs them unisolated.
+     */
+    isolation: z.enum(isolationModes, { error: `must be one of ${isolationModes.join(', ')}` }).default('auto'),
   })
   .strict();
 export type WorkerOptions = z.infer<typeof workerOptionsSchema>;

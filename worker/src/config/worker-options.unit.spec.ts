@@ -14,6 +14,7 @@ describe('resolveWorkerOptions', () => {
       labels: [],
       stateDir: join(homedir(), '.agentyard'),
       drainTimeout: 60,
+      isolation: 'auto',
     });
   });
 
@@ -34,6 +35,7 @@ describe('resolveWorkerOptions', () => {
     [{ token: 'secret' }, '--token: is not a registration token'],
     [{ labels: 'GPU' }, '--labels'],
     [{ drainTimeout: '-1' }, '--drain-timeout'],
+    [{ isolation: 'chroot' }, '--isolation: must be one of auto, bubblewrap, task-user, none'],
   ])('rejects %j naming the flag', (flags, message) => {
     expect(() => resolveWorkerOptions(flags)).toThrow(OptionsError);
     expect(() => resolveWorkerOptions(flags)).toThrow(message);

@@ -8,12 +8,18 @@
  * the tool wrote; it then answers with a newline and the wrapper exits with the tool's status.
  * A tool that prints the marker itself only truncates its own output: the exit status still
  * comes from the process.
+ *
+ * The wrapper catches SIGTERM (a handler, not an ignore, so the tool keeps the default action):
+ * on cancel or timeout the tool gets its grace period while the wrapper waits for it. In a
+ * bubblewrap sandbox this matters: the wrapper is the sandbox init's only child, and its death
+ * would end the sandbox — and the tool — at once.
  */
 import { randomBytes } from 'node:crypto';
 
 /** The wrapper: `sh -c <script> agentyard-task <nonce> <file> <args…>`. */
 export const wrapperScript = [
   'nonce=$1; shift',
+  'trap : TERM',
   '"$@"',
   'rc=$?',
   'printf \'\\033]9999;agentyard-done-%s\\007\' "$nonce"',

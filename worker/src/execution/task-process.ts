@@ -1,16 +1,18 @@
 /*
  * One attempt of one task, running in a PTY (node-pty): tools behave as in a terminal (colours,
  * progress bars, line buffering), and the PTY makes the tool a session and process-group leader,
- * so cancel and timeout can kill the whole tree with one signal to -pid.
+ * so cancel and timeout can kill the whole tree with one signal to -pid. An isolated task runs
+ * behind a launch prefix (bubblewrap, setpriv: isolation/task-isolation.ts), whose sandbox or uid
+ * widens "the tree" to everything the task started (system/process-group.ts).
  *
- * Invariants: `finished` resolves only after the tool exited AND its process group is gone
+ * Invariants: `finished` resolves only after the tool exited AND its process tree is gone
  * (leftover background children are killed too), so a freed slot never hides running processes.
  * On a normal exit every byte the tool wrote has been passed to `onData` first (completion-marker.ts
  * explains the wrapper that guarantees it). The first stop reason wins; a stop that arrives after
  * a natural exit changes nothing.
  */
 import { spawn, type IPty } from 'node-pty';
-import { groupAlive, killProcessTree } from '../system/process-group';
+import { killProcessTree, treeAlive, type ProcessTree } from '../system/process-group';
 import { CompletionMarkerFilter, wrapCommand } from './completion-marker';
 
 /** Why the agent, not the tool, ended the run. */
@@ -27,10 +29,22 @@ export interface TaskProcessSpec {
   onData(data: string): void;
   /** SIGTERM → SIGKILL grace. Default 2 s. */
   killGraceMs?: number;
+  /** How the task is isolated (task-isolation.ts); none = run as the agent's user. */
+  launch?: TaskLaunch;
+}
+
+/** A command prefix that runs the (wrapped) task isolated, and what then belongs to its tree. */
+export interface TaskLaunch {
+  /** e.g. `bwrap … --` or `setpriv … --`; the wrapped command follows it. */
+  prefix: string[];
+  /** The uid only this task runs as, if any: its processes are the task's wherever they went. */
+  uid?: number;
+  /** The leader is a bubblewrap monitor (see process-group.ts). */
+  spareLeader?: boolean;
 }
 
 export interface TaskExit {
-  /** Null when a signal ended the process. */
+  /** Null when a signal ended the process, or the agent stopped it. */
   exitCode: number | null;
   signal: number | null;
   stoppedBy: StopReason | undefined;
@@ -46,14 +60,17 @@ export class TaskProcess {
   private killing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly pty: IPty;
+  private readonly tree: ProcessTree;
   private readonly startedAt = Date.now();
 
   /** Spawns the process; throws if the PTY cannot be created. */
   constructor(private readonly spec: TaskProcessSpec) {
     const wrapped = wrapCommand(spec.file, spec.args);
     const filter = new CompletionMarkerFilter(wrapped.marker);
-    this.pty = spawn(wrapped.file, wrapped.args, { cwd: spec.cwd, env: spec.env, cols: 160, rows: 48 });
+    const [file, ...args] = [...(spec.launch?.prefix ?? []), wrapped.file, ...wrapped.args] as [string, ...string[]];
+    this.pty = spawn(file, args, { cwd: spec.cwd, env: spec.env, cols: 160, rows: 48 });
     this.pid = this.pty.pid;
+    this.tree = { pgid: this.pid, uid: spec.launch?.uid, spareLeader: spec.launch?.spareLeader };
     const dataSub = this.pty.onData((data) => {
       const output = filter.push(data);
       if (output) spec.onData(output);
@@ -73,12 +90,14 @@ export class TaskProcess {
     }).then(async ({ exitCode, signal }) => {
       if (this.timer) clearTimeout(this.timer);
       // Background children may outlive the leader: kill them before the slot counts as free.
-      await (this.killing ?? (groupAlive(this.pid) ? killProcessTree(this.pid, { graceMs: spec.killGraceMs }) : undefined));
+      await (this.killing ?? (treeAlive(this.tree) ? this.killTree() : undefined));
       dataSub.dispose();
       const rest = filter.flush();
       if (rest) spec.onData(rest);
       const bySignal = signal !== undefined && signal !== 0;
-      return { exitCode: bySignal ? null : exitCode, signal: bySignal ? signal : null, stoppedBy: this.stoppedBy, durationMs: Date.now() - this.startedAt };
+      // A stopped tool's status says only how it died (the wrapper outlives it and passes on 143).
+      const exit = bySignal || this.stoppedBy ? null : exitCode;
+      return { exitCode: exit, signal: bySignal ? signal : null, stoppedBy: this.stoppedBy, durationMs: Date.now() - this.startedAt };
     });
     if (spec.timeoutSeconds > 0) this.timer = setTimeout(() => void this.stop('timed_out'), Math.min(spec.timeoutSeconds * 1000, 2 ** 31 - 1));
   }
@@ -88,7 +107,11 @@ export class TaskProcess {
     if (this.exited) return this.killing ?? Promise.resolve();
     this.stoppedBy ??= reason;
     if (this.timer) clearTimeout(this.timer);
-    this.killing ??= killProcessTree(this.pid, { graceMs: this.spec.killGraceMs });
+    this.killing ??= this.killTree();
     return this.killing;
+  }
+
+  private killTree(): Promise<void> {
+    return killProcessTree(this.tree.pgid, { graceMs: this.spec.killGraceMs, uid: this.tree.uid, spareLeader: this.tree.spareLeader });
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createWorkDir, resolveInside, WorkDirError } from './work-dir';
+import { createWorkDir, removeWorkDir, resolveInside, WorkDirError } from './work-dir';
 
 describe('work directories', () => {
   let stateDir: string;
@@ -29,6 +29,18 @@ describe('work directories', () => {
   it('accepts a cwd that only looks like an escape', () => {
     expect(resolveInside('/w/t-1', 'a/../b')).toBe('/w/t-1/b');
     expect(resolveInside('/w/t-1', '..hidden')).toBe('/w/t-1/..hidden');
+  });
+
+  it('gives an isolated attempt its own HOME and /tmp beside it, and removes both', () => {
+    const dir = createWorkDir(stateDir, 'task-1', 1, undefined, { sandbox: true });
+    expect(dir.sandbox).toEqual({
+      dir: join(stateDir, 'work', 'task-1-1.sandbox'),
+      home: join(stateDir, 'work', 'task-1-1.sandbox', 'home'),
+      tmp: join(stateDir, 'work', 'task-1-1.sandbox', 'tmp'),
+    });
+    expect(existsSync(dir.sandbox!.home) && existsSync(dir.sandbox!.tmp)).toBe(true);
+    removeWorkDir(dir);
+    expect(existsSync(dir.root) || existsSync(dir.sandbox!.dir)).toBe(false);
   });
 
   it('refuses a task id that is not a plain name', () => {

@@ -12,6 +12,11 @@ export const storedRegistrationSchema = workerRegistrationSchema.extend({
   url: z.string(),
   name: z.string(),
   registeredAt: z.string(),
+  /**
+   * `ayr_<id>` of the registration token used (never its secret): a later `start` with that same
+   * token is a restart, any other token is refused (token-reuse.ts). Absent in older files.
+   */
+  tokenId: z.string().optional(),
 });
 export type StoredRegistration = z.infer<typeof storedRegistrationSchema>;
 

@@ -3,10 +3,26 @@
  * is also its process-group id and `kill(-pgid)` reaches every child that did not deliberately
  * leave the group (platform-notes.md). Escalation: SIGTERM, then SIGKILL if anything is left after
  * the grace period. Zombies count as gone: an orphan killed here is reparented to PID 1, which may
- * reap it late, but it no longer runs. Proven by the cancel and timeout cases in
- * test/worker-agent.int.spec.ts.
+ * reap it late, but it no longer runs.
+ *
+ * Two additions for isolated tasks (see execution/task-isolation.ts):
+ *  - `uid`: the task runs under a uid no other process uses, so "the tree" is also every process
+ *    of that uid — a child that left the group with `setsid` is still found and killed.
+ *  - `spareLeader`: the leader is a bubblewrap monitor whose death takes the whole sandbox (its
+ *    pid namespace) down at once; SIGTERM goes to the rest of the group only, so the tool gets its
+ *    grace period, and the SIGKILL to the leader at the end ends everything left in the sandbox.
+ * Proven by process-group.unit.spec.ts and the cancel/timeout cases in test/worker-agent.int.spec.ts.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+
+/** What belongs to one task: its process group, and with `uid` every process of that uid. */
+export interface ProcessTree {
+  pgid: number;
+  /** A uid that only this task uses (isolated tasks); undefined = the group only. */
+  uid?: number;
+  /** The group leader is a sandbox monitor that must get SIGKILL only (see above). */
+  spareLeader?: boolean;
+}
 
 /** Sends `signal` to every process in the group; false when the group no longer exists. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
@@ -21,12 +37,13 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 /** True while some live (non-zombie) process is in the group. */
 export function groupAlive(pgid: number): boolean {
   if (process.platform !== 'linux') return signalGroup(pgid, 0);
-  for (const entry of readdirSync('/proc')) {
-    if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue;
-    const stat = readProcStat(Number(entry));
-    if (stat && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X') return true;
-  }
-  return false;
+  return members({ pgid }).length > 0;
+}
+
+/** True while some live process of the tree (its group, or its uid) runs. */
+export function treeAlive(tree: ProcessTree): boolean {
+  if (process.platform !== 'linux') return signalGroup(tree.pgid, 0);
+  return members(tree).length > 0;
 }
 
 /** True if `pid` runs (exists and is not a zombie). */
@@ -43,6 +60,19 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** Live pids in the tree's group or (with `uid`) running as its uid. */
+function members(tree: ProcessTree): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue;
+    const pid = Number(entry);
+    const stat = readProcStat(pid);
+    if (!stat || stat.state === 'Z' || stat.state === 'X') continue;
+    if (stat.pgrp === tree.pgid || (tree.uid !== undefined && realUid(pid) === tree.uid)) found.push(pid);
+  }
+  return found;
+}
+
 function readProcStat(pid: number): { state: string; pgrp: number } | undefined {
   let text: string;
   try {
@@ -55,24 +85,57 @@ function readProcStat(pid: number): { state: string; pgrp: number } | undefined 
   return { state: fields[0] ?? '', pgrp: Number(fields[2]) };
 }
 
-export interface KillTreeOptions {
+/** The real uid from /proc/<pid>/status (its owner in /proc can be root for a non-dumpable process). */
+function realUid(pid: number): number | undefined {
+  try {
+    const match = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Signals every process of the tree; with `spareLeader`, SIGTERM skips the leader. */
+function signalTree(tree: ProcessTree, signal: NodeJS.Signals): void {
+  if (!tree.spareLeader && tree.uid === undefined) {
+    signalGroup(tree.pgid, signal);
+    return;
+  }
+  if (!tree.spareLeader || signal === 'SIGKILL') signalGroup(tree.pgid, signal);
+  if (process.platform !== 'linux') return;
+  for (const pid of members(tree)) {
+    if (tree.spareLeader && signal !== 'SIGKILL' && pid === tree.pgid) continue;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+export interface KillTreeOptions extends Omit<ProcessTree, 'pgid'> {
   /** Time between SIGTERM and SIGKILL. Default 2 s. */
   graceMs?: number;
-  /** How often to look whether the group is gone. Default 50 ms. */
+  /** How often to look whether the tree is gone. Default 50 ms. */
   pollMs?: number;
 }
 
-/** SIGTERM the group, SIGKILL whatever is left after the grace period; resolves once it is gone. */
+/** SIGTERM the tree, SIGKILL whatever is left after the grace period; resolves once it is gone. */
 export async function killProcessTree(pgid: number, options: KillTreeOptions = {}): Promise<void> {
   const graceMs = options.graceMs ?? 2_000;
   const pollMs = options.pollMs ?? 50;
-  if (!signalGroup(pgid, 'SIGTERM')) return;
+  const tree: ProcessTree = { pgid, uid: options.uid, spareLeader: options.spareLeader };
+  if (!treeAlive(tree)) return;
+  signalTree(tree, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, pollMs));
-    if (!groupAlive(pgid)) return;
+    if (!treeAlive(tree)) return;
   }
-  signalGroup(pgid, 'SIGKILL');
-  // SIGKILL cannot be caught; give the kernel a moment to tear the processes down.
-  for (let i = 0; i < 20 && groupAlive(pgid); i++) await new Promise((r) => setTimeout(r, pollMs));
+  // SIGKILL cannot be caught; give the kernel a moment to tear the processes down (a process
+  // forked between two sweeps of a uid is caught by the next one).
+  for (let i = 0; i < 40 && treeAlive(tree); i++) {
+    signalTree(tree, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }

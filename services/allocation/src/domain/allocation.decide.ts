@@ -17,6 +17,8 @@
  *  - anti-affinity: a task whose `requirements.antiAffinity` names a group never goes to a worker
  *    that holds or has run another task of that group (`groupWorkers`, which the caller keeps
  *    current within a pass, so two tasks of a group decided in one pass part ways too).
+ *  - a worker whose agent does not isolate tasks (heartbeat `isolation` none or absent) gets only
+ *    tasks of its owners: a shared user's task there could read the worker's credential.
  */
 import {
   notAllowedForOwner,
@@ -109,6 +111,8 @@ export const ANTI_AFFINITY = 'anti-affinity';
 
 /** Stable part of the permission filter's reason (the task owner's view hides such candidates: contracts' candidatesVisibleToOwner). */
 export const NOT_ALLOWED = notAllowedForOwner;
+/** Stable part of the isolation filter's reason: a shared user's task on a worker that runs tasks unisolated. */
+export const NOT_ISOLATED = 'not isolated';
 /** A decision not confirmed by TaskAssigned within this long stops holding a slot. */
 export const DECISION_HOLD_MS = 60_000;
 /** Affinity counts the owner's tasks placed on a worker within this window… */
@@ -202,7 +206,25 @@ export function rejectionsOf(task: TaskToPlace, worker: WorkerSnapshot, capacity
   if (req.workerId !== undefined && req.workerId !== worker.workerId) reasons.push(`pinned to another worker: ${req.workerId}`);
   if (req.antiAffinity !== undefined && groupWorkers.has(worker.workerId)) reasons.push(`${ANTI_AFFINITY}: already has a task of group ${req.antiAffinity}`);
   if (!mayUse(task.ownerId, worker)) reasons.push(`${NOT_ALLOWED}: no role on this worker`);
+  else if (!ownsIt(task.ownerId, worker) && !isolatesTasks(worker)) {
+    reasons.push(`${NOT_ISOLATED}: its agent runs tasks without isolation (${worker.heartbeat?.isolation ?? 'not reported'}), so only its owners' tasks`);
+  }
   return reasons;
+}
+
+/**
+ * A worker whose agent isolates tasks from itself and from each other (its latest heartbeat says
+ * bubblewrap or task-user). Anything else — `none`, or an agent too old to say — could hand a
+ * task the worker's credential and other tasks' files, so it takes only its owners' tasks.
+ */
+export function isolatesTasks(worker: Pick<WorkerSnapshot, 'heartbeat'>): boolean {
+  const isolation = worker.heartbeat?.isolation;
+  return isolation === 'bubblewrap' || isolation === 'task-user';
+}
+
+/** The worker's owner, or a user granted the role owner. */
+function ownsIt(userId: string, worker: Pick<WorkerSnapshot, 'ownerId' | 'roles'>): boolean {
+  return worker.ownerId === userId || worker.roles[userId] === 'owner';
 }
 
 /** The owner of a worker, and anyone granted a role on it, may run tasks there. */

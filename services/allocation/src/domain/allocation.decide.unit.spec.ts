@@ -144,8 +144,28 @@ describe('decideAllocation', () => {
       });
     });
     describe("when the task owner holds the role 'user' on the worker", () => {
+      const shared = (isolation: Heartbeat['isolation']) =>
+        worker('w1', { roles: { alice: 'owner', bob: 'user' }, heartbeat: heartbeat({ workerId: 'w1', ...(isolation ? { isolation } : {}) }) });
+
+      it.each(['bubblewrap', 'task-user'] as const)('may use it when its agent isolates tasks (%s)', (isolation) => {
+        expect(decide(task({ ownerId: 'bob' }), [shared(isolation)]).kind).toBe('decided');
+      });
+
+      it.each([
+        ['none', 'none'],
+        [undefined, 'not reported'],
+      ] as const)('may not use it when its agent runs tasks unisolated (isolation %s), and the reason says so', (isolation, shown) => {
+        const outcome = decide(task({ ownerId: 'bob' }), [shared(isolation)]);
+        expect(outcome.kind).toBe('deferred');
+        expect(reasonsOf(outcome, 'w1')).toEqual([`not isolated: its agent runs tasks without isolation (${shown}), so only its owners' tasks`]);
+      });
+    });
+
+    describe('when the task owner owns an unisolated worker, or was made an owner of it', () => {
       it('may use it', () => {
-        expect(decide(task({ ownerId: 'bob' }), [worker('w1', { roles: { alice: 'owner', bob: 'user' } })]).kind).toBe('decided');
+        const unisolated = worker('w1', { roles: { alice: 'owner', carol: 'owner' }, heartbeat: heartbeat({ workerId: 'w1', isolation: 'none' }) });
+        expect(decide(task({ ownerId: 'alice' }), [unisolated]).kind).toBe('decided');
+        expect(decide(task({ ownerId: 'carol' }), [unisolated]).kind).toBe('decided');
       });
     });
     describe('when only another user was granted a role', () => {
