@@ -13,7 +13,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { AuthModule } from './auth.module';
 import { authConfigSchema } from './config';
 import { migrateAuthDatabase, openAuthDatabase } from './infrastructure/auth.database';
-import { LoginRateLimiter } from './infrastructure/login-rate-limiter';
+import { defaultLoginLimits, LoginRateLimiter } from './infrastructure/login-rate-limiter';
 import { TokenIssuer } from './infrastructure/token-issuer';
 
 async function main(): Promise<void> {
@@ -25,8 +25,12 @@ async function main(): Promise<void> {
   const store = await PostgresEventStore.connect({ connectionString: config.DATABASE_URL, poolSize: 2 });
   await store.migrate();
   const limiterPool = new Pool({ connectionString: config.DATABASE_URL, max: 4 });
-  const limiter = await LoginRateLimiter.create(limiterPool);
-  const tokens = new TokenIssuer(db);
+  const limiter = await LoginRateLimiter.create(limiterPool, {
+    ...defaultLoginLimits,
+    perIpPoints: config.LOGIN_MAX_ATTEMPTS_PER_IP,
+    perAccountFailures: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+  });
+  const tokens = new TokenIssuer(db, config.ACCESS_TOKEN_TTL_SECONDS);
   await tokens.init();
 
   const nc = await connectNats({ servers: config.NATS_URL, name: 'auth', credsFile: config.NATS_CREDS_FILE });

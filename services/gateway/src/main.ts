@@ -3,6 +3,8 @@
  * queries to the owning service over NATS request/reply, and pushes each user their own events.
  */
 import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import cors from '@fastify/cors';
 import { authSubjects, jwtSettings, revokedTokensBucket, signingKeysSchema, streamName } from '@agentyard/contracts';
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
     healthChecks: { nats: natsCheck(nc) },
     configure: async (app) => {
       const fastify = app.getHttpAdapter().getInstance();
+      if (config.ROUTE_LIST_FILE) recordRoutes(fastify, config.ROUTE_LIST_FILE);
       // Only JSON bodies: a text/plain body would otherwise arrive as a string (400 instead of 415).
       fastify.removeContentTypeParser(['text/plain']);
       await fastify.register(cors, { origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false, credentials: true });
@@ -70,6 +73,19 @@ async function main(): Promise<void> {
   });
   hub.start(); // the feed starts with the first authenticated WebSocket
   logger.info({ port: config.PORT }, 'gateway listening');
+}
+
+/**
+ * Writes every route Fastify registers (Nest's controllers, docs, dashboard, health) to `file`
+ * once the server is ready. `onRoute` sees each one as it is added, which a route listing parsed
+ * from `printRoutes()` text could not promise.
+ */
+function recordRoutes(fastify: FastifyInstance, file: string): void {
+  const routes: Array<{ method: string; url: string }> = [];
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
+  fastify.addHook('onReady', async () => writeFileSync(file, JSON.stringify(routes)));
 }
 
 runMain('gateway', main);

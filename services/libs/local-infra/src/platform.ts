@@ -38,8 +38,11 @@ export interface Platform {
   readonly natsCredsFile: string | undefined;
   readonly databases: Record<Exclude<PlatformService, 'gateway'>, string>;
   service(name: PlatformService): ServiceProcess;
-  /** Restarts one service with the same database and settings. */
-  restart(name: PlatformService, how?: 'stop' | 'kill'): Promise<void>;
+  /**
+   * Restarts one service with the same database and settings; `env` is laid over its settings
+   * from now on (e.g. a shorter token lifetime for one phase of a test).
+   */
+  restart(name: PlatformService, how?: 'stop' | 'kill', env?: Record<string, string>): Promise<void>;
   /** Starts a worker agent process: `agentyard-worker start --url … --token …`. */
   startWorker(options: {
     token?: string;
@@ -71,6 +74,7 @@ export async function startPlatform(options: { env?: Partial<Record<PlatformServ
   };
   const ports = Object.fromEntries(await Promise.all(platformServices.map(async (s) => [s, await freePort()] as const))) as Record<PlatformService, number>;
   const url = `http://127.0.0.1:${ports.gateway}`;
+  const overrides: Partial<Record<PlatformService, Record<string, string>>> = {};
   const envFor = (name: PlatformService): Record<string, string> => ({
     NATS_URL: nats.url,
     ...(natsCredsFile ? { NATS_CREDS_FILE: natsCredsFile } : {}),
@@ -78,6 +82,7 @@ export async function startPlatform(options: { env?: Partial<Record<PlatformServ
     ...(name === 'gateway' ? { PORT: String(ports.gateway) } : { HTTP_PORT: String(ports[name]), DATABASE_URL: databases[name] }),
     ...(name === 'workers' ? { PUBLIC_URL: url } : {}),
     ...(options.env?.[name] ?? {}),
+    ...(overrides[name] ?? {}),
   });
   const readyUrl = (name: PlatformService) => `http://127.0.0.1:${ports[name]}/health/ready`;
   const running = new Map<PlatformService, ServiceProcess>();
@@ -101,7 +106,8 @@ export async function startPlatform(options: { env?: Partial<Record<PlatformServ
       if (!s) throw new Error(`${name} is not running`);
       return s;
     },
-    async restart(name, how = 'stop') {
+    async restart(name, how = 'stop', env) {
+      if (env) overrides[name] = { ...overrides[name], ...env };
       const s = running.get(name);
       if (s) await (how === 'kill' ? s.kill() : s.stop());
       running.set(name, await startService(name, envFor(name), readyUrl(name)));
