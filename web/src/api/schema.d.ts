@@ -1757,6 +1757,15 @@ export interface components {
             tokenType: "Bearer";
             expiresIn: number;
         };
+        /**
+         * @example {
+         *       "description": "say hello",
+         *       "tool": "shell",
+         *       "input": {
+         *         "command": "echo hello"
+         *       }
+         *     }
+         */
         CreateTaskBody: {
             description: string;
             /** @enum {string} */
@@ -1783,6 +1792,11 @@ export interface components {
                 workerId?: string;
             };
         };
+        /**
+         * @example {
+         *       "priority": 60
+         *     }
+         */
         UpdateTaskBody: {
             description?: string;
             priority?: number;

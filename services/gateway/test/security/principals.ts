@@ -121,9 +121,9 @@ export async function buildPrincipals(sp: SecurityPlatform, ctx: { other: User; 
   return principals;
 }
 
-/** Changes `user`'s password in its kept session (`user.token`), which must stay signed in. */
+/** Changes `user`'s password in its kept session (`user.token`), which must stay signed in; it toggles between two. */
 export async function changePassword(sp: SecurityPlatform, user: User): Promise<void> {
-  const newPassword = `${user.password} (changed)`;
+  const newPassword = user.password.endsWith(' (changed)') ? user.password.slice(0, -' (changed)'.length) : `${user.password} (changed)`;
   const res = await sp.send({
     method: 'POST',
     path: '/api/v1/auth/change-password',

@@ -4,6 +4,9 @@
  * exactly as sent, and users with known passwords.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startPlatform, type Platform, type PlatformService } from '@agentyard/local-infra';
 
 export { eventually } from '../support/api-client';
@@ -59,6 +62,8 @@ export interface User {
 export interface SecurityPlatform {
   platform: Platform;
   url: string;
+  /** Where the gateway wrote every route it registered (ROUTE_LIST_FILE). */
+  routeListFile: string;
   send(req: Request): Promise<Answer>;
   /** Registers a user (name made unique) and logs it in. */
   signUp(name: string): Promise<User>;
@@ -69,7 +74,8 @@ export interface SecurityPlatform {
 
 /** Starts the platform; `env` per service as for startPlatform. */
 export async function startSecurityPlatform(env: Partial<Record<PlatformService, Record<string, string>>> = {}): Promise<SecurityPlatform> {
-  const platform = await startPlatform({ env });
+  const routeListFile = join(mkdtempSync(join(tmpdir(), 'agentyard-routes-')), 'routes.json');
+  const platform = await startPlatform({ env: { ...env, gateway: { ROUTE_LIST_FILE: routeListFile, ...env.gateway } } });
   const url = platform.url;
   const call = (req: Request) => send(url, req);
   const login = async (user: Pick<User, 'username' | 'password'>) => {
@@ -80,6 +86,7 @@ export async function startSecurityPlatform(env: Partial<Record<PlatformService,
   return {
     platform,
     url,
+    routeListFile,
     send: call,
     login,
     async signUp(name) {

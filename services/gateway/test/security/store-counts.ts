@@ -11,8 +11,8 @@ const notData = new Set(['login_rate_limits', 'checkpoints', 'kysely_migration',
 export interface StoreCounter {
   /** `db.schema.table` → rows. */
   snapshot(): Promise<Record<string, number>>;
-  /** Waits until two snapshots 100 ms apart agree (what an accepted request set off has landed). */
-  settled(timeoutMs?: number): Promise<Record<string, number>>;
+  /** Waits until nothing changed for `quietMs` (what an accepted request set off has landed). */
+  settled(quietMs?: number, timeoutMs?: number): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -58,11 +58,11 @@ export async function openStoreCounter(databases: Record<string, string>): Promi
   };
   return {
     snapshot,
-    async settled(timeoutMs = 5_000) {
+    async settled(quietMs = 100, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       let last = await snapshot();
       for (;;) {
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, quietMs));
         const next = await snapshot();
         if (JSON.stringify(next) === JSON.stringify(last) || Date.now() > deadline) return next;
         last = next;
