@@ -13,11 +13,15 @@ export interface Created {
   credential?: string;
 }
 
-export type Fixture = (sp: SecurityPlatform, owner: User) => Promise<Created>;
+/**
+ * Creates an object owned by `owner`. `read`: the caller will read it, so wait until it has
+ * settled (listed, allocated); `change`: it only has to exist.
+ */
+export type Fixture = (sp: SecurityPlatform, owner: User, use: 'read' | 'change') => Promise<Created>;
 
 export const fixtures: Record<string, Fixture> = {
   /** A task that has reached allocation: it has history and a decision or deferral to show. */
-  tasks: async (sp, owner) => {
+  tasks: async (sp, owner, use) => {
     const res = await sp.send({
       method: 'POST',
       path: '/api/v1/tasks',
@@ -26,18 +30,20 @@ export const fixtures: Record<string, Fixture> = {
     });
     if (res.status !== 201) throw new Error(`task fixture: ${res.status} ${res.text}`);
     const id = (res.json as { id: string }).id;
-    await eventually(`task ${id} allocated`, async () =>
-      (await sp.send({ method: 'GET', path: `/api/v1/tasks/${id}/allocation`, headers: bearer(owner.token) })).status === 200 ? true : undefined,
-    );
+    if (use === 'read')
+      await eventually(`task ${id} allocated`, async () =>
+        (await sp.send({ method: 'GET', path: `/api/v1/tasks/${id}/allocation`, headers: bearer(owner.token) })).status === 200 ? true : undefined,
+      );
     return { id };
   },
   /** A registered worker (no agent runs it: it stays offline) and its credential. */
-  workers: async (sp, owner) => {
+  workers: async (sp, owner, use) => {
     const registered = await registerWorker(sp, owner, `worker of ${owner.username}`);
     const id = registered.workerId;
-    await eventually(`worker ${id} listed`, async () =>
-      (await sp.send({ method: 'GET', path: `/api/v1/workers/${id}`, headers: bearer(owner.token) })).status === 200 ? true : undefined,
-    );
+    if (use === 'read')
+      await eventually(`worker ${id} listed`, async () =>
+        (await sp.send({ method: 'GET', path: `/api/v1/workers/${id}`, headers: bearer(owner.token) })).status === 200 ? true : undefined,
+      );
     return { id, credential: registered.credential };
   },
   /** An API token of the owner. */
