@@ -7,7 +7,7 @@
  *  - a refused request writes nothing: the row counts of every table of every service database
  *    are the same before and after it, and so are the caller's tasks, workers and tokens.
  * Budget: every listed case, plus FUZZ_RUNS drawn ones per route (default 15) from FUZZ_SEED
- * (default 1). `FUZZ_RUNS=2000 npx jest services/gateway/test/security/fuzz` digs deeper.
+ * (default 1). `FUZZ_RUNS=2000 npx jest services/gateway/test/security/api-routes -t "under hostile"` digs deeper.
  */
 import fc from 'fast-check';
 import { buildOpenApiDocument } from '../../src/interface/openapi';
@@ -56,55 +56,59 @@ export function describeFuzzing(platform: () => SecurityPlatform): void {
   }
 
   describe.each(operations.map((op) => [labelOf(op), op] as const))('%s under hostile input', (_label, op) => {
-    it(`answers below 500, refuses what is invalid as it should, and writes nothing when it refuses (FUZZ_RUNS=${runs}, FUZZ_SEED=${seed})`, async () => {
-      // Fresh objects per route: one route's accepted request (a revoke, a delete) cannot starve the next.
-      const objects: Record<string, Created> = {};
-      for (const { resource } of op.params) objects[resource] ??= await fixtureFor(resource, op.path)(sp, alice, 'read');
-      const ids = Object.fromEntries(op.params.map((p) => [p.name, objects[p.resource]!.id]));
-      const { listed, drawn } = hostileRequests(op, ids);
-      const requests: HostileRequest[] = [...listed, ...fc.sample(drawn, { numRuns: runs, seed })];
+    it(
+      `answers below 500, refuses what is invalid as it should, and writes nothing when it refuses (FUZZ_RUNS=${runs}, FUZZ_SEED=${seed})`,
+      async () => {
+        // Fresh objects per route: one route's accepted request (a revoke, a delete) cannot starve the next.
+        const objects: Record<string, Created> = {};
+        for (const { resource } of op.params) objects[resource] ??= await fixtureFor(resource, op.path)(sp, alice, 'read');
+        const ids = Object.fromEntries(op.params.map((p) => [p.name, objects[p.resource]!.id]));
+        const { listed, drawn } = hostileRequests(op, ids);
+        const requests: HostileRequest[] = [...listed, ...fc.sample(drawn, { numRuns: runs, seed })];
 
-      const violations: string[] = [];
-      /** Status and text; status 0 when the server closed the connection before answering (an oversize body). */
-      const send = async (r: HostileRequest): Promise<{ status: number; text: string }> => {
-        const headers: Record<string, string> = { ...credentialsFor(op, objects), ...(r.authorization ? { authorization: r.authorization } : {}) };
-        if (r.body !== undefined) headers['content-type'] = r.contentType ?? 'application/json';
-        try {
-          const res = await fetch(`${sp.url}${r.path}`, { method: op.method, headers, body: r.body });
-          return { status: res.status, text: await res.text() };
-        } catch (e) {
-          if ((r.body?.length ?? 0) < 1024 * 1024) throw e;
-          return { status: 0, text: String((e as { cause?: unknown }).cause ?? e) };
-        }
-      };
-      const apiBefore = await apiCounts();
-      let before = await counter.settled(250);
-      let accepted = 0;
-      for (const r of requests) {
-        const res = await send(r);
-        if (res.status >= 500) violations.push(`${r.what} → ${res.status} ${res.text.slice(0, 120)}`);
-        else if (r.refusedWith && !r.refusedWith.includes(res.status)) violations.push(`${r.what} → ${res.status}, expected ${r.refusedWith.join('/')}`);
-        if (res.status >= 400 || res.status === 0) {
-          // Refused: every table of every service database has as many rows as before it.
-          const after = await counter.snapshot();
-          const wrote = changedTables(before, after);
-          if (wrote.length > 0) violations.push(`${r.what} → ${res.status} but wrote: ${wrote.join(', ')}`);
-          before = after;
-        } else {
-          accepted += 1;
-          if (op.method !== 'GET') {
-            await session.heal!(); // an accepted logout ends the session the next requests use
-            // What it set off (projections, an allocation deferral) lands before the next request is judged.
-            before = await counter.settled(250);
+        const violations: string[] = [];
+        /** Status and text; status 0 when the server closed the connection before answering (an oversize body). */
+        const send = async (r: HostileRequest): Promise<{ status: number; text: string }> => {
+          const headers: Record<string, string> = { ...credentialsFor(op, objects), ...(r.authorization ? { authorization: r.authorization } : {}) };
+          if (r.body !== undefined) headers['content-type'] = r.contentType ?? 'application/json';
+          try {
+            const res = await fetch(`${sp.url}${r.path}`, { method: op.method, headers, body: r.body });
+            return { status: res.status, text: await res.text() };
+          } catch (e) {
+            if ((r.body?.length ?? 0) < 1024 * 1024) throw e;
+            return { status: 0, text: String((e as { cause?: unknown }).cause ?? e) };
+          }
+        };
+        const apiBefore = await apiCounts();
+        let before = await counter.settled(250);
+        let accepted = 0;
+        for (const r of requests) {
+          const res = await send(r);
+          if (res.status >= 500) violations.push(`${r.what} → ${res.status} ${res.text.slice(0, 120)}`);
+          else if (r.refusedWith && !r.refusedWith.includes(res.status)) violations.push(`${r.what} → ${res.status}, expected ${r.refusedWith.join('/')}`);
+          if (res.status >= 400 || res.status === 0) {
+            // Refused: every table of every service database has as many rows as before it.
+            const after = await counter.snapshot();
+            const wrote = changedTables(before, after);
+            if (wrote.length > 0) violations.push(`${r.what} → ${res.status} but wrote: ${wrote.join(', ')}`);
+            before = after;
+          } else {
+            accepted += 1;
+            if (op.method !== 'GET') {
+              await session.heal!(); // an accepted logout ends the session the next requests use
+              // What it set off (projections, an allocation deferral) lands before the next request is judged.
+              before = await counter.settled(250);
+            }
           }
         }
-      }
-      if (accepted === 0) {
-        const apiAfter = await apiCounts();
-        if (JSON.stringify(apiAfter) !== JSON.stringify(apiBefore))
-          violations.push(`the API counts moved with every request refused: ${JSON.stringify(apiBefore)} → ${JSON.stringify(apiAfter)}`);
-      }
-      expect(violations).toEqual([]);
-    });
+        if (accepted === 0) {
+          const apiAfter = await apiCounts();
+          if (JSON.stringify(apiAfter) !== JSON.stringify(apiBefore))
+            violations.push(`the API counts moved with every request refused: ${JSON.stringify(apiBefore)} → ${JSON.stringify(apiAfter)}`);
+        }
+        expect(violations).toEqual([]);
+      },
+      60_000 + runs * 300,
+    ); // a long FUZZ_RUNS gets the time it needs
   });
 }
