@@ -57,6 +57,11 @@ export class EventRegistry {
     return this.defs.has(type);
   }
 
+  /** Every registered event type, in registration order (what a consumer of the stream may see). */
+  types(): string[] {
+    return [...this.defs.keys()];
+  }
+
   /** Validates a payload against the schema of (type, version); throws a ZodError when wrong. */
   validate(type: string, version: number, data: unknown): Record<string, unknown> {
     const def = this.defs.get(type)?.get(version);

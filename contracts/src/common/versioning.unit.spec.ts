@@ -31,6 +31,13 @@ describe('EventRegistry', () => {
     });
   });
 
+  describe('when asked for its event types', () => {
+    it('lists each type once, however many versions it has', () => {
+      const more = new EventRegistry().register(taskQueuedV1, taskQueuedV2, defineEvent('TaskStarted', 1, z.object({})));
+      expect(more.types()).toEqual(['TaskQueued', 'TaskStarted']);
+    });
+  });
+
   describe('when it reads a v2 event', () => {
     it('leaves it as written', () => {
       const data = { taskId: 't1', priority: 'low', queue: 'gpu' };

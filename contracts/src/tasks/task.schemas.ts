@@ -75,7 +75,9 @@ export const createTaskBodySchema = z
       for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['input', ...issue.path], message: issue.message });
     }
   })
-  .meta({ id: 'CreateTaskBody' });
+  // An example that passes the tool-specific input rule (JSON Schema cannot say it): docs show it,
+  // and the security suite sends it as the route's valid body.
+  .meta({ id: 'CreateTaskBody', examples: [{ description: 'say hello', tool: 'shell', input: { command: 'echo hello' } }] });
 export type CreateTaskBody = z.infer<typeof createTaskBodySchema>;
 
 export const updateTaskBodySchema = z
@@ -85,7 +87,7 @@ export const updateTaskBodySchema = z
   })
   .strict()
   .refine((b) => b.description !== undefined || b.priority !== undefined, 'send description and/or priority')
-  .meta({ id: 'UpdateTaskBody' });
+  .meta({ id: 'UpdateTaskBody', examples: [{ priority: 60 }] });
 export type UpdateTaskBody = z.infer<typeof updateTaskBodySchema>;
 
 export const taskStatuses = ['queued', 'assigned', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const;

@@ -15,7 +15,7 @@ import { SecretsHandler } from './application/secrets.handler';
 import { AuthModule } from './auth.module';
 import { authConfigSchema } from './config';
 import { migrateAuthDatabase, openAuthDatabase } from './infrastructure/auth.database';
-import { LoginRateLimiter } from './infrastructure/login-rate-limiter';
+import { defaultLoginLimits, LoginRateLimiter } from './infrastructure/login-rate-limiter';
 import { SecretCipher } from './infrastructure/secret-cipher';
 import { TokenIssuer } from './infrastructure/token-issuer';
 
@@ -28,8 +28,13 @@ async function main(): Promise<void> {
   const store = await PostgresEventStore.connect({ connectionString: config.DATABASE_URL, poolSize: 2 });
   await store.migrate();
   const limiterPool = new Pool({ connectionString: config.DATABASE_URL, max: 4 });
-  const limiter = await LoginRateLimiter.create(limiterPool, { registrationsPerIp: config.REGISTRATIONS_PER_IP_PER_HOUR });
-  const tokens = new TokenIssuer(db);
+  const limiter = await LoginRateLimiter.create(limiterPool, {
+    ...defaultLoginLimits,
+    perIpPoints: config.LOGIN_MAX_ATTEMPTS_PER_IP,
+    perAccountFailures: config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+    registrationsPerIp: config.REGISTRATIONS_PER_IP_PER_HOUR,
+  });
+  const tokens = new TokenIssuer(db, config.ACCESS_TOKEN_TTL_SECONDS);
   await tokens.init();
   const cipher = new SecretCipher(config.SECRETS_MASTER_KEY, config.SECRETS_PREVIOUS_MASTER_KEYS);
 

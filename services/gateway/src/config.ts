@@ -30,5 +30,10 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
    * gateway instance — or the recheck of a WebSocket opened with the token — takes effect.
    */
   API_TOKEN_CACHE_TTL_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
+  /**
+   * Test aid: once listening, write every route the HTTP server registered (`[{ method, url }]`)
+   * to this file, so the security suite can check that each one is in the OpenAPI document.
+   */
+  ROUTE_LIST_FILE: z.string().min(1).optional(),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

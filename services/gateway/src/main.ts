@@ -3,6 +3,8 @@
  * queries to the owning service over NATS request/reply, and pushes each user their own events.
  */
 import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import cors from '@fastify/cors';
 import { authSubjects, jwtSettings, revokedFamiliesBucket, revokedTokensBucket, signingKeysSchema, streamName } from '@agentyard/contracts';
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
     configure: async (app) => {
       const fastify = app.getHttpAdapter().getInstance();
       await registerSecurityHeaders(fastify);
+      if (config.ROUTE_LIST_FILE) recordRoutes(fastify, config.ROUTE_LIST_FILE);
       await fastify.register(cors, { origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false, credentials: true });
       // Errors raised by Fastify itself (bad JSON, too large) before Nest sees the request.
       fastify.setErrorHandler((error: unknown, request, reply) => {
@@ -90,6 +93,19 @@ async function main(): Promise<void> {
   // /metrics is not on the public port: Prometheus scrapes it here, with health, on HTTP_PORT.
   internal.endpoints = await serveInternalEndpoints({ port: config.HTTP_PORT, metrics: app.get(MetricsRegistry), health: app.get(HealthRegistry) });
   logger.info({ port: config.PORT, internalPort: internal.endpoints.port }, 'gateway listening');
+}
+
+/**
+ * Writes every route Fastify registers (Nest's controllers, docs, dashboard, health) to `file`
+ * once the server is ready. `onRoute` sees each one as it is added, which a route listing parsed
+ * from `printRoutes()` text could not promise.
+ */
+function recordRoutes(fastify: FastifyInstance, file: string): void {
+  const routes: Array<{ method: string; url: string }> = [];
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
+  fastify.addHook('onReady', async () => writeFileSync(file, JSON.stringify(routes)));
 }
 
 runMain('gateway', main);

@@ -3779,6 +3779,15 @@ export interface components {
             tokenType: "Bearer";
             expiresIn: number;
         };
+        /**
+         * @example {
+         *       "description": "say hello",
+         *       "tool": "shell",
+         *       "input": {
+         *         "command": "echo hello"
+         *       }
+         *     }
+         */
         CreateTaskBody: {
             description: string;
             /** @enum {string} */
@@ -3806,6 +3815,11 @@ export interface components {
                 antiAffinity?: string;
             };
         };
+        /**
+         * @example {
+         *       "priority": 60
+         *     }
+         */
         UpdateTaskBody: {
             description?: string;
             priority?: number;

@@ -1,5 +1,5 @@
 /*
- * Issues access JWTs (EdDSA, 15 min) and opaque refresh tokens `<id>.<secret>`. Only a SHA-256 of
+ * Issues access JWTs (EdDSA, 15 min unless ACCESS_TOKEN_TTL_SECONDS shortens it) and opaque refresh tokens `<id>.<secret>`. Only a SHA-256 of
  * the refresh secret is stored: the secret has 256 bits of entropy, so a slow hash adds nothing.
  * The signing key is created on first boot and kept in auth's database, so a restart does not
  * log everybody out; the gateway fetches the public half over NATS.
@@ -22,7 +22,11 @@ export interface IssuedAccessToken {
 export class TokenIssuer {
   private key: { kid: string; privateKey: KeyObject; publicKeyPem: string } | undefined;
 
-  constructor(@Inject(AUTH_DB) private readonly db: Kysely<AuthDatabase>) {}
+  constructor(
+    @Inject(AUTH_DB) private readonly db: Kysely<AuthDatabase>,
+    /** Access-token lifetime; shorter than the standard one only in tests (ACCESS_TOKEN_TTL_SECONDS). */
+    private readonly accessTtlSeconds: number = jwtSettings.accessTtlSeconds,
+  ) {}
 
   /** Loads the signing key, creating it on first boot (race-safe across instances). */
   async init(): Promise<void> {
@@ -60,9 +64,9 @@ export class TokenIssuer {
       .setIssuer(jwtSettings.issuer)
       .setAudience(jwtSettings.audience)
       .setIssuedAt(iat)
-      .setExpirationTime(iat + jwtSettings.accessTtlSeconds)
+      .setExpirationTime(iat + this.accessTtlSeconds)
       .sign(key.privateKey);
-    return { token, jti, expiresIn: jwtSettings.accessTtlSeconds };
+    return { token, jti, expiresIn: this.accessTtlSeconds };
   }
 
   /** A new refresh token: the wire form and what to store. */

@@ -5,6 +5,8 @@ import type { Envelope, OutputChunk } from '@agentyard/contracts';
 export class LiveSocket {
   readonly events: Envelope[] = [];
   readonly output: OutputChunk[] = [];
+  /** Every frame as sent, for checks on what a frame names anywhere in it. */
+  readonly frames: string[] = [];
   /** Resolves with the close code once the server (or we) closed the socket. */
   readonly closed: Promise<number>;
 
@@ -22,6 +24,7 @@ export class LiveSocket {
       const live = new LiveSocket(ws);
       ws.on('open', () => ws.send(JSON.stringify({ type: 'auth', token })));
       ws.on('message', (raw) => {
+        live.frames.push(raw.toString());
         const msg = JSON.parse(raw.toString()) as { type: string; event?: Envelope; chunk?: OutputChunk };
         if (msg.type === 'ready') resolve(live);
         if (msg.type === 'event' && msg.event) live.events.push(msg.event);

@@ -7,3 +7,4 @@ export { startService, type ServiceProcess } from './service-process';
 export { startPlatform, platformServices, type Platform, type PlatformService, type WorkerAgentProcess } from './platform';
 export { agentNodeFlags } from './agent-flags';
 export { createNatsAuth, type NatsAuthSetup } from './nats-auth';
+export { foreignSubjects, ownSubjects, probeNatsPermissions, type SubjectProbe } from './nats-subject-families';

@@ -42,8 +42,11 @@ export interface Platform {
   readonly natsCredsFile: string | undefined;
   readonly databases: Record<Exclude<PlatformService, 'gateway'>, string>;
   service(name: PlatformService): ServiceProcess;
-  /** Restarts one service with the same database and settings. */
-  restart(name: PlatformService, how?: 'stop' | 'kill'): Promise<void>;
+  /**
+   * Restarts one service with the same database and settings; `env` is laid over its settings
+   * from now on (e.g. a shorter token lifetime for one phase of a test).
+   */
+  restart(name: PlatformService, how?: 'stop' | 'kill', env?: Record<string, string>): Promise<void>;
   /** Starts a worker agent process: `agentyard-worker start --url … --token …`. */
   startWorker(options: {
     token?: string;
@@ -87,6 +90,7 @@ export async function startPlatform(
   const gatewayInternalPort = await freePort();
   const url = `http://127.0.0.1:${ports.gateway}`;
   const secretsMasterKey = randomBytes(32).toString('base64');
+  const overrides: Partial<Record<PlatformService, Record<string, string>>> = {};
   const envFor = (name: PlatformService): Record<string, string> => ({
     NATS_URL: nats.url,
     ...(natsCredsFile ? { NATS_CREDS_FILE: natsCredsFile } : {}),
@@ -97,6 +101,7 @@ export async function startPlatform(
     ...(name === 'workers' ? { PUBLIC_URL: url } : {}),
     ...(name === 'auth' ? { SECRETS_MASTER_KEY: secretsMasterKey } : {}),
     ...(options.env?.[name] ?? {}),
+    ...(overrides[name] ?? {}),
   });
   const readyUrl = (name: PlatformService) => `http://127.0.0.1:${ports[name]}/health/ready`;
   const running = new Map<PlatformService, ServiceProcess>();
@@ -121,7 +126,8 @@ export async function startPlatform(
       if (!s) throw new Error(`${name} is not running`);
       return s;
     },
-    async restart(name, how = 'stop') {
+    async restart(name, how = 'stop', env) {
+      if (env) overrides[name] = { ...overrides[name], ...env };
       const s = running.get(name);
       if (s) await (how === 'kill' ? s.kill() : s.stop());
       running.set(name, await startService(name, envFor(name), readyUrl(name), undefined, keep));

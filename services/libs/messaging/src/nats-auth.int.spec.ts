@@ -1,5 +1,13 @@
 import { workerInboxPrefix } from '@agentyard/contracts';
-import { createNatsAuth, startNatsServer, type NatsAuthSetup, type NatsServer } from '@agentyard/local-infra';
+import {
+  createNatsAuth,
+  foreignSubjects,
+  ownSubjects,
+  probeNatsPermissions,
+  startNatsServer,
+  type NatsAuthSetup,
+  type NatsServer,
+} from '@agentyard/local-infra';
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { issueWorkerCreds } from './nats-auth';
@@ -99,6 +107,21 @@ describe('NATS auth for services and worker agents (operator mode, nats-server 2
       await new Promise((r) => setTimeout(r, 200));
       await services.flush();
       expect(leaked).toEqual([]);
+    });
+  });
+
+  describe('every subject family the contracts name', () => {
+    it("is refused to a worker unless it is the worker's own (streams, commands, queries, work, $JS API, KV, inboxes, $SYS)", async () => {
+      const nc = await connectWorker('w1');
+      const foreign = foreignSubjects('w1', 'w2');
+      expect(foreign.publish.length).toBeGreaterThan(50);
+      expect(await probeNatsPermissions(nc, foreign)).toEqual({ publish: [], subscribe: [] });
+    });
+
+    it('leaves the worker its own subjects (so the refusals above are not a dead connection)', async () => {
+      const nc = await connectWorker('w1');
+      const own = ownSubjects('w1');
+      expect(await probeNatsPermissions(nc, own)).toEqual(own);
     });
   });
 
