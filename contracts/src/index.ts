@@ -15,3 +15,4 @@ export * from './work/work.schemas';
 export * from './auth/api-tokens';
 export * from './workflows/workflow.schemas';
 export * from './secrets/secrets';
+export * from './events';

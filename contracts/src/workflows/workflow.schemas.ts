@@ -137,7 +137,11 @@ export type TemplateView = z.infer<typeof templateViewSchema>;
 // Bodies --------------------------------------------------------------------------------------
 
 /** POST /workflows and PUT /workflows/{id}: a whole definition (every save is a new version). */
-export const saveWorkflowBodySchema = workflowDefinitionSchema.meta({ id: 'WorkflowDefinition' });
+export const saveWorkflowBodySchema = workflowDefinitionSchema.meta({
+  id: 'WorkflowDefinition',
+  // The tool-specific input rule cannot be said in JSON Schema: a valid example for generators.
+  examples: [{ name: 'hello', kind: 'sequential', steps: [{ id: 'greet', task: { tool: 'shell', input: { command: 'echo hello' } } }] }],
+});
 export type SaveWorkflowBody = z.infer<typeof saveWorkflowBodySchema>;
 
 export const executeWorkflowBodySchema = z

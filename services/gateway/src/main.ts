@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import cors from '@fastify/cors';
-import { authSubjects, jwtSettings, revokedFamiliesBucket, revokedTokensBucket, signingKeysSchema, streamName } from '@agentyard/contracts';
+import { authSubjects, jwtSettings, revokedFamiliesBucket, revokedTokensBucket, signingKeysSchema, streamName, liveContexts } from '@agentyard/contracts';
 import {
   AccessTokenVerifier,
   bootstrapService,
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     isRevoked: (jti) => revocations.isRevoked(jti),
     isFamilyRevoked: (familyId) => revokedFamilies.isRevoked(familyId),
   });
-  const feed = new EventFeed(nc, (['auth', 'tasks', 'workers', 'allocation', 'workflows'] as const).map(streamName));
+  const feed = new EventFeed(nc, liveContexts.map(streamName));
   const apiTokens = new ApiTokenResolver(rpc, config.API_TOKEN_CACHE_TTL_MS);
   const hub = new LiveEventsHub(verifier, apiTokens, feed, new OwnershipIndex(rpc), nc, { revokedFamilies, allowedOrigins: config.CORS_ORIGINS });
   await hub.start(); // watches revoked sessions at once; the feed starts with the first authenticated WebSocket

@@ -13,7 +13,9 @@
  * Plus nosniff and Referrer-Policy: no-referrer. HSTS is sent only on requests that arrived over
  * TLS (directly or through a trusted proxy's X-Forwarded-Proto): over plain HTTP, as in local use,
  * it would mean nothing, and a wrong max-age there could lock a host out of http for a year.
- * Tested in test/edge-security.e2e.spec.ts and in the browser by web/e2e.
+ * API answers are `Cache-Control: no-store`: many carry a credential (a login, a refresh, a new
+ * token — RFC 6749 §5.1) or another user's private data, and none is worth a shared cache's copy.
+ * Tested in test/edge-security.e2e.spec.ts, the security suite, and in the browser by web/e2e.
  */
 import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
@@ -44,5 +46,6 @@ export async function registerSecurityHeaders(fastify: FastifyInstance): Promise
   });
   fastify.addHook('onRequest', async (request, reply) => {
     if (request.protocol === 'https') void reply.header('strict-transport-security', hsts);
+    if (request.url.startsWith('/api/v1/')) void reply.header('cache-control', 'no-store');
   });
 }

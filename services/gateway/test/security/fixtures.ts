@@ -15,9 +15,22 @@ export interface Created {
 
 /**
  * Creates an object owned by `owner`. `read`: the caller will read it, so wait until it has
- * settled (listed, allocated); `change`: it only has to exist.
+ * settled (listed, allocated); `change`: it only has to exist. `parents`: the ids of the path's
+ * earlier parameters (`{id}` of `/runs/{id}/nodes/{nodeId}`), which a nested object belongs to.
  */
-export type Fixture = (sp: SecurityPlatform, owner: User, use: 'read' | 'change') => Promise<Created>;
+export type Fixture = (sp: SecurityPlatform, owner: User, use: 'read' | 'change', parents: Record<string, string>) => Promise<Created>;
+
+/** A one-step workflow of the owner (its step, `step`, runs the noop tool). */
+async function workflowOf(sp: SecurityPlatform, owner: User): Promise<string> {
+  const res = await sp.send({
+    method: 'POST',
+    path: '/api/v1/workflows',
+    headers: bearer(owner.token),
+    body: { name: `workflow of ${owner.username}`, kind: 'sequential', steps: [{ id: 'step', task: { tool: 'noop', input: {} } }] },
+  });
+  if (res.status !== 201) throw new Error(`workflow fixture: ${res.status} ${res.text}`);
+  return (res.json as { id: string }).id;
+}
 
 export const fixtures: Record<string, Fixture> = {
   /** A task that has reached allocation: it has history and a decision or deferral to show. */
@@ -37,14 +50,62 @@ export const fixtures: Record<string, Fixture> = {
     return { id };
   },
   /** A registered worker (no agent runs it: it stays offline) and its credential. */
-  workers: async (sp, owner, use) => {
+  workers: async (sp, owner) => {
     const registered = await registerWorker(sp, owner, `worker of ${owner.username}`);
     const id = registered.workerId;
-    if (use === 'read')
-      await eventually(`worker ${id} listed`, async () =>
-        (await sp.send({ method: 'GET', path: `/api/v1/workers/${id}`, headers: bearer(owner.token) })).status === 200 ? true : undefined,
-      );
+    // Listed before any use: a command on it (share, drain) must find it too.
+    await eventually(`worker ${id} listed`, async () =>
+      (await sp.send({ method: 'GET', path: `/api/v1/workers/${id}`, headers: bearer(owner.token) })).status === 200 ? true : undefined,
+    );
     return { id, credential: registered.credential };
+  },
+  /** A workflow (version 1). */
+  workflows: async (sp, owner) => ({ id: await workflowOf(sp, owner) }),
+  /** A version of the workflow the path names. */
+  versions: async () => ({ id: '1' }),
+  /** A schedule of the workflow the path names (one that never fires during the suite). */
+  schedules: async (sp, owner, _use, parents) => {
+    const res = await sp.send({ method: 'POST', path: `/api/v1/workflows/${parents.id}/schedules`, headers: bearer(owner.token), body: { cron: '0 0 1 1 *' } });
+    if (res.status !== 201) throw new Error(`schedule fixture: ${res.status} ${res.text}`);
+    return { id: (res.json as { schedules: Array<{ id: string }> }).schedules.at(-1)!.id };
+  },
+  /** A run of a fresh workflow (its node waits for a worker that offers noop); read: once listed. */
+  runs: async (sp, owner, use) => {
+    const workflowId = await workflowOf(sp, owner);
+    const res = await sp.send({ method: 'POST', path: `/api/v1/workflows/${workflowId}/execute`, headers: bearer(owner.token), body: {} });
+    if (res.status !== 201) throw new Error(`run fixture: ${res.status} ${res.text}`);
+    const id = (res.json as { id: string }).id;
+    if (use === 'read')
+      await eventually(`run ${id} listed, its node's task created`, async () => {
+        const runs = await sp.send({ method: 'GET', path: '/api/v1/runs', headers: bearer(owner.token) });
+        if (!(runs.json as { items: Array<{ id: string }> }).items.some((r) => r.id === id)) return undefined;
+        const run = (await sp.send({ method: 'GET', path: `/api/v1/runs/${id}`, headers: bearer(owner.token) })).json as {
+          nodes: Record<string, { taskId: string | null }>;
+        };
+        const taskId = run.nodes.step?.taskId;
+        return taskId && (await sp.send({ method: 'GET', path: `/api/v1/tasks/${taskId}`, headers: bearer(owner.token) })).status === 200 ? true : undefined;
+      });
+    return { id };
+  },
+  /** The node of the run the path names. */
+  nodes: async () => ({ id: 'step' }),
+  /** A template saved from a workflow of the owner. */
+  'workflow-templates': async (sp, owner) => {
+    const res = await sp.send({
+      method: 'POST',
+      path: '/api/v1/workflow-templates',
+      headers: bearer(owner.token),
+      body: { workflowId: await workflowOf(sp, owner) },
+    });
+    if (res.status !== 201) throw new Error(`template fixture: ${res.status} ${res.text}`);
+    return { id: (res.json as { id: string }).id };
+  },
+  /** A secret of the owner (its name is its id). */
+  secrets: async (sp, owner) => {
+    const name = `s_${randomUUID().slice(0, 8)}`;
+    const res = await sp.send({ method: 'POST', path: '/api/v1/secrets', headers: bearer(owner.token), body: { name, value: 'fixture-secret-value' } });
+    if (res.status !== 201) throw new Error(`secret fixture: ${res.status} ${res.text}`);
+    return { id: name };
   },
   /** An API token of the owner. */
   tokens: async (sp, owner) => {
@@ -66,8 +127,17 @@ export function fixtureFor(resource: string, path: string): Fixture {
   return fixture;
 }
 
-/** An id of the right shape that names nothing. */
-export const randomId = (): string => randomUUID();
+/**
+ * An id of the right shape for its collection that names nothing: a foreign id must be answered
+ * exactly like this one, so both must pass the same shape checks.
+ */
+export function randomId(resource = ''): string {
+  const hex = randomUUID().replace(/-/g, '').slice(0, 12);
+  if (resource === 'nodes') return `n_${hex}`;
+  if (resource === 'secrets') return `s_${hex}`;
+  if (resource === 'versions') return '999999';
+  return randomUUID();
+}
 
 /** Registers a worker for `owner` through the API, as an agent would. */
 export async function registerWorker(sp: SecurityPlatform, owner: User, name: string): Promise<{ workerId: string; credential: string }> {

@@ -61,8 +61,11 @@ export function describeFuzzing(platform: () => SecurityPlatform): void {
       async () => {
         // Fresh objects per route: one route's accepted request (a revoke, a delete) cannot starve the next.
         const objects: Record<string, Created> = {};
-        for (const { resource } of op.params) objects[resource] ??= await fixtureFor(resource, op.path)(sp, alice, 'read');
-        const ids = Object.fromEntries(op.params.map((p) => [p.name, objects[p.resource]!.id]));
+        const ids: Record<string, string> = {};
+        for (const { name, resource } of op.params) {
+          objects[resource] ??= await fixtureFor(resource, op.path)(sp, alice, 'read', { ...ids });
+          ids[name] = objects[resource]!.id;
+        }
         const { listed, drawn } = hostileRequests(op, ids);
         const requests: HostileRequest[] = [...listed, ...fc.sample(drawn, { numRuns: runs, seed })];
 

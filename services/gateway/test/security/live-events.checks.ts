@@ -1,7 +1,7 @@
 /*
  * The WebSocket and the workers' NATS users, on the real platform with real worker agents.
  * A scenario drives every kind of event the gateway forwards — the kinds come from the
- * contracts' registries (auth, tasks, workers, allocation), so a new kind fails here until the
+ * contracts' registries of the streams the gateway follows (liveEventTypes), so a new kind fails here until the
  * scenario produces it. Per kind: the platform produced it, user A's socket received it, and
  * neither a socket of user B's session nor one of B's API token received anything of A's. No
  * frame to anyone names a worker its viewer may not see. Then: a worker cannot put output into a
@@ -13,15 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { allocationEvents, authEvents, taskEvents, workerEvents, type Envelope, type TaskView } from '@agentyard/contracts';
+import { liveEventTypes, type Envelope, type RunView, type TaskView, type WorkflowView } from '@agentyard/contracts';
 import { foreignSubjects, ownSubjects, probeNatsPermissions, type WorkerAgentProcess } from '@agentyard/local-infra';
 import { LiveSocket } from '../support/live-socket';
 import { registerWorker } from './fixtures';
 import { changePassword } from './principals';
 import { bearer, eventually, type SecurityPlatform, type User } from './security-platform';
 
-/** Every kind the gateway forwards: it follows exactly these four contexts' streams. */
-const kinds = [...authEvents.types(), ...taskEvents.types(), ...workerEvents.types(), ...allocationEvents.types()];
+/** Every kind the gateway forwards (contracts' liveContexts: the gateway follows exactly these streams). */
+const kinds = liveEventTypes();
 /** Kinds the user they are about can never receive, and why (the other checks still hold for them). */
 const unseeable: Record<string, string> = { UserRegistered: 'it is about an account that cannot have had a socket before it existed' };
 
@@ -161,6 +161,9 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
     aliceSecrets.add(spare.workerId);
     expect((await call(alice, 'POST', `/api/v1/workers/${spare.workerId}/revoke-credential`)).status).toBe(200);
 
+    await workflowScenario();
+    await secretScenario();
+
     // Sessions: log in, refresh, reuse an old refresh token, log out another session, change the password.
     const second = await sp.login(alice);
     const refreshed = await sp.send({ method: 'POST', path: '/api/v1/auth/refresh', body: { refreshToken: second.refreshToken } });
@@ -173,6 +176,142 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
     // Bob's own task on his own worker: his sockets work, so what they lack was filtered.
     const own = await createTask(bob, { description: 'bob runs', tool: 'shell', input: { command: 'echo bob-output' } });
     await taskIn(bob, own.id, ['succeeded']);
+  }
+
+  /** A workflow of alice's (its id counts as hers); returns it. */
+  async function workflow(definition: Record<string, unknown>): Promise<WorkflowView> {
+    const res = await call(alice, 'POST', '/api/v1/workflows', definition);
+    if (res.status !== 201) throw new Error(`create workflow: ${res.status} ${res.text}`);
+    const wf = res.json as WorkflowView;
+    aliceSecrets.add(wf.id);
+    return wf;
+  }
+
+  async function execute(workflowId: string): Promise<RunView> {
+    const res = await call(alice, 'POST', `/api/v1/workflows/${workflowId}/execute`, {});
+    if (res.status !== 201) throw new Error(`execute: ${res.status} ${res.text}`);
+    const run = res.json as RunView;
+    aliceSecrets.add(run.id);
+    return run;
+  }
+
+  const runWhere = (runId: string, what: string, ok: (r: RunView) => boolean) =>
+    eventually(`run ${runId}: ${what}`, async () => {
+      const r = (await call(alice, 'GET', `/api/v1/runs/${runId}`)).json as RunView;
+      return ok(r) ? r : undefined;
+    });
+  const runDone = (runId: string) => runWhere(runId, 'finished', (r) => ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(r.status));
+  const sh = (command: string) => ({ tool: 'shell', input: { command } });
+
+  /** Every workflow and run event kind, from alice's workflows on her worker. */
+  async function workflowScenario(): Promise<void> {
+    // Conditions, a loop back, a skipped branch, an approval: edges decided, nodes failed and succeeded.
+    const graph = await workflow({
+      name: 'live graph',
+      kind: 'graph',
+      nodes: [
+        { id: 'test', type: 'task', task: sh('test {{node.iteration}} -ge 1') },
+        { id: 'fix', type: 'task', task: sh('echo fix') },
+        { id: 'ok', type: 'approval', timeoutSeconds: 600 },
+      ],
+      edges: [
+        { from: 'test', to: 'fix', condition: 'nodes.test.exitCode != 0' },
+        { from: 'fix', to: 'test', loop: { maxIterations: 2 } },
+        { from: 'test', to: 'ok', condition: 'nodes.test.exitCode == 0' },
+      ],
+    });
+    const g = await execute(graph.id);
+    await runWhere(g.id, 'waiting for approval', (r) => r.nodes.ok?.status === 'waiting');
+    expect((await call(alice, 'POST', `/api/v1/runs/${g.id}/nodes/ok/approval`, { decision: 'approve' })).status).toBe(200);
+    await runDone(g.id);
+    // A new version of it; a failed run retried from its node.
+    expect(
+      (
+        await call(alice, 'PUT', `/api/v1/workflows/${graph.id}`, {
+          name: 'live graph v2',
+          kind: 'sequential',
+          steps: [{ id: 'flaky', task: sh('test {{node.generation}} -ge 1') }],
+        })
+      ).status,
+    ).toBe(200);
+    const flaky = await execute(graph.id);
+    await runDone(flaky.id);
+    expect((await call(alice, 'POST', `/api/v1/runs/${flaky.id}/nodes/flaky/retry`)).status).toBe(200);
+    await runDone(flaky.id);
+    // A plan expanded; a choice by hand; a join on any that cancels the copy still running.
+    const director = await workflow({
+      name: 'live plan',
+      kind: 'hierarchical',
+      director: sh(`printf '{"steps":[{"id":"one","description":"one","tool":"shell","input":{"command":"echo one"}}]}' > "$AGENTYARD_OUTPUT"`),
+    });
+    await runDone((await execute(director.id)).id);
+    const mixture = await workflow({
+      name: 'live pick',
+      kind: 'mixture',
+      candidates: [
+        { id: 'x', task: sh('echo x') },
+        { id: 'y', task: sh('echo y') },
+      ],
+      aggregator: { strategy: 'manual' },
+    });
+    const m = await execute(mixture.id);
+    await runWhere(m.id, 'waiting for a choice', (r) => r.nodes.pick?.status === 'waiting');
+    expect((await call(alice, 'POST', `/api/v1/runs/${m.id}/nodes/pick/winner`, { winner: 'x' })).status).toBe(200);
+    await runDone(m.id);
+    const any = await workflow({
+      name: 'live any',
+      kind: 'concurrent',
+      count: 2,
+      join: 'any',
+      distinctWorkers: false,
+      task: sh('sleep {{node.id == "copy1" ? 0 : 30}}'),
+    });
+    await runDone((await execute(any.id)).id);
+    // Paused and resumed, cancelled, out of time.
+    const slow = await workflow({
+      name: 'live slow',
+      kind: 'sequential',
+      steps: [
+        { id: 'a', task: sh('sleep 1') },
+        { id: 'b', task: sh('sleep 30') },
+      ],
+    });
+    const p = await execute(slow.id);
+    expect((await call(alice, 'POST', `/api/v1/runs/${p.id}/pause`)).status).toBe(200);
+    expect((await call(alice, 'POST', `/api/v1/runs/${p.id}/resume`)).status).toBe(200);
+    await runWhere(p.id, 'b running', (r) => r.nodes.b?.status === 'running');
+    expect((await call(alice, 'POST', `/api/v1/runs/${p.id}/cancel`)).status).toBe(200);
+    const limited = await workflow({ name: 'live limit', kind: 'sequential', settings: { timeoutSeconds: 1 }, steps: [{ task: sh('sleep 30') }] });
+    await runDone((await execute(limited.id)).id);
+    // A schedule whose second fire queues behind the first run; the workflow paused, resumed, deleted.
+    const scheduled = await workflow({ name: 'live cron', kind: 'sequential', steps: [{ task: sh('sleep 3') }] });
+    const added = (await call(alice, 'POST', `/api/v1/workflows/${scheduled.id}/schedules`, { cron: '*/2 * * * * *', overlap: 'queue' })).json as WorkflowView;
+    await eventually('a queued fire started', async () =>
+      ((await call(alice, 'GET', `/api/v1/workflows/${scheduled.id}/events`)).json as { items: Envelope[] }).items.some((e) => e.type === 'QueuedFireStarted')
+        ? true
+        : undefined,
+    );
+    expect((await call(alice, 'DELETE', `/api/v1/workflows/${scheduled.id}/schedules/${added.schedules[0]!.id}`)).status).toBe(200);
+    for (const action of ['pause', 'resume']) expect((await call(alice, 'POST', `/api/v1/workflows/${scheduled.id}/${action}`)).status).toBe(200);
+    await eventually('its runs ended', async () =>
+      ((await call(alice, 'GET', `/api/v1/workflows/${scheduled.id}/runs`)).json as { items: RunView[] }).items.every((r) => r.finishedAt !== null)
+        ? true
+        : undefined,
+    );
+    expect((await call(alice, 'DELETE', `/api/v1/workflows/${scheduled.id}`)).status).toBe(204);
+  }
+
+  /** Every secret event kind: created, updated, resolved for a task of alice's, deleted. */
+  async function secretScenario(): Promise<void> {
+    expect((await call(alice, 'POST', '/api/v1/secrets', { name: 'live_secret', value: 'first value' })).status).toBe(201);
+    expect((await call(alice, 'PUT', '/api/v1/secrets/live_secret', { value: 'second value' })).status).toBe(200);
+    const uses = await createTask(alice, {
+      description: 'uses a secret',
+      tool: 'shell',
+      input: { command: 'test -n "$S"', env: { S: { secret: 'live_secret' } } },
+    });
+    await taskIn(alice, uses.id, ['succeeded']);
+    expect((await call(alice, 'DELETE', '/api/v1/secrets/live_secret')).status).toBe(204);
   }
 
   beforeAll(async () => {

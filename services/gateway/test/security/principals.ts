@@ -45,7 +45,12 @@ export async function sessionPrincipal(sp: SecurityPlatform, name: string, user:
 }
 
 async function apiToken(sp: SecurityPlatform, user: User, scopes: readonly string[]): Promise<{ id: string; token: string }> {
-  const res = await sp.send({ method: 'POST', path: '/api/v1/auth/tokens', headers: bearer(user.token), body: { name: `${scopes.join(' ')} script`, scopes } });
+  const res = await sp.send({
+    method: 'POST',
+    path: '/api/v1/auth/tokens',
+    headers: bearer(user.token),
+    body: { name: `${scopes.join(' ')} script`.slice(0, 100), scopes },
+  });
   if (res.status !== 201) throw new Error(`create API token: ${res.status} ${res.text}`);
   return res.json as { id: string; token: string };
 }

@@ -21,6 +21,7 @@ import {
 import { ReadModelRepository, type Page } from '../infrastructure/read-model.repository';
 import { RunCommandRunner, WorkflowCommandRunner } from './command-runners';
 import { runSummaryOf, runViewOf, scheduleViewOf, workflowSummaryOf, workflowViewOf } from './read-models.projection';
+import { rowOfState } from './workflows.handler';
 
 const cursorSchema = z.object({ at: z.iso.datetime({ offset: true }), id: z.string().min(1).max(64) }).strict();
 
@@ -70,9 +71,14 @@ export class WorkflowQueries {
     };
   }
 
+  /** The workflow, from its stream when the read model has not seen it yet (saved a moment ago). */
   async getWorkflow(userId: string, workflowId: string): Promise<WorkflowView> {
-    const row = await this.views.workflowOf(userId, workflowId);
-    if (!row) throw notFound('workflow');
+    let row = await this.views.workflowOf(userId, workflowId);
+    if (!row) {
+      const { state } = await this.workflows.load(workflowId);
+      if (!state.exists || state.deleted || state.ownerId !== userId) throw notFound('workflow');
+      row = rowOfState(state);
+    }
     const [schedules, stats] = await Promise.all([this.views.schedulesOf([row.id]), this.views.runStats([row.id])]);
     return workflowViewOf(row, schedules.get(row.id) ?? [], stats.get(row.id)!.lastRun, stats.get(row.id)!.activeRuns);
   }
