@@ -443,26 +443,26 @@ describe('Allocation', () => {
 
   describe("when a shared worker's agent runs tasks unisolated", () => {
     it("keeps the shared user's task off it until its heartbeat says it isolates tasks", async () => {
-      await registerWorker('w7', 'u7-owner', ['claude-code']);
-      await beat('w7', { slots: { total: 2, used: 0 }, running: [], isolation: 'none' });
-      await workerEvent('w7', 'WorkerRoleGranted', { userId: 'u7-guest', role: 'user' });
+      await registerWorker('w8-shared', 'u8-owner', ['claude-code']);
+      await beat('w8-shared', { slots: { total: 2, used: 0 }, running: [], isolation: 'none' });
+      await workerEvent('w8-shared', 'WorkerRoleGranted', { userId: 'u8-guest', role: 'user' });
       await consumed();
-      await submitTask('t7-guest', 'u7-guest', 'claude-code');
+      await submitTask('t8-guest', 'u8-guest', 'claude-code');
       // A pass may still hold a picture read before the worker's events were applied (it then
       // defers for "offline" first); the deferral that matters is the one naming the isolation.
       const reasons = await eventually(
-        () => deferrals('t7-guest').find((d) => d.candidates.some((c) => c.rejectedBecause.some((r) => r.startsWith('not isolated'))))?.candidates,
+        () => deferrals('t8-guest').find((d) => d.candidates.some((c) => c.rejectedBecause.some((r) => r.startsWith('not isolated'))))?.candidates,
         "a deferral naming the worker's isolation",
       );
       // The detail is "(none)", or "(not reported)" when the pass saw no heartbeat yet: either way not isolated.
-      expect(reasons.find((c) => c.workerId === 'w7')!.rejectedBecause).toEqual([
+      expect(reasons.find((c) => c.workerId === 'w8-shared')!.rejectedBecause).toEqual([
         expect.stringMatching(/^not isolated: its agent runs tasks without isolation \((none|not reported)\), so only its owners' tasks$/),
       ]);
       await afterPasses(2);
-      expect(decisions('t7-guest')).toHaveLength(0);
+      expect(decisions('t8-guest')).toHaveLength(0);
 
-      await beat('w7', { slots: { total: 2, used: 0 }, running: [], isolation: 'task-user' });
-      expect(await decisionFor('t7-guest')).toMatchObject({ workerId: 'w7' });
+      await beat('w8-shared', { slots: { total: 2, used: 0 }, running: [], isolation: 'task-user' });
+      expect(await decisionFor('t8-guest')).toMatchObject({ workerId: 'w8-shared' });
     });
   });
 

@@ -19,10 +19,15 @@ export function reportedFreeSlots(hb: Heartbeat): number {
   return hb.slots.total - Math.max(hb.slots.used, hb.running.length);
 }
 
-/** True when `next` may let a task be placed that `previous` did not (new, freed slot, undrained). */
+/**
+ * True when `next` may let a task be placed that `previous` did not: new, a freed slot, undrained,
+ * or now isolating tasks (an unisolated worker takes only its owners' tasks, so a shared user's
+ * deferred task may fit once it isolates; without this it waited for the safety-net pass).
+ */
 export function freesCapacity(previous: Heartbeat | undefined, next: Heartbeat): boolean {
   if (!previous) return true;
   if (previous.draining && !next.draining) return true;
+  if ((previous.isolation ?? 'none') !== (next.isolation ?? 'none')) return true;
   if (reportedFreeSlots(next) > reportedFreeSlots(previous)) return true;
   const stillRunning = new Set(next.running.map((r) => r.taskId));
   return previous.running.some((r) => !stillRunning.has(r.taskId));
