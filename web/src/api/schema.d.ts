@@ -4046,6 +4046,22 @@ export interface components {
         ApiTokenList: {
             items: components["schemas"]["ApiToken"][];
         };
+        /**
+         * @example {
+         *       "name": "hello",
+         *       "kind": "sequential",
+         *       "steps": [
+         *         {
+         *           "task": {
+         *             "tool": "shell",
+         *             "input": {
+         *               "command": "echo hello"
+         *             }
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
         WorkflowDefinition: {
             name: string;
             description?: string;
