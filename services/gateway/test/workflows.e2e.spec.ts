@@ -366,12 +366,21 @@ describe('Cron schedules', () => {
   it('missed fires while the service was down: skipped, or run once for all of them', async () => {
     const skip = await createWorkflow(alice.client, { name: 'missed skip', kind: 'sequential', steps: [{ task: sh('echo x') }] });
     const once = await createWorkflow(alice.client, { name: 'missed once', kind: 'sequential', steps: [{ task: sh('echo x') }] });
-    const skipSchedule = await schedule(skip.id, { cron: '*/5 * * * * *', missed: 'skip', overlap: 'allow' });
-    const onceSchedule = await schedule(once.id, { cron: '*/5 * * * * *', missed: 'run-once', overlap: 'allow' });
-    await eventually('both fired once', async () => ((await fires(skip.id)).length >= 1 && (await fires(once.id)).length >= 1 ? true : undefined), 15_000);
-    // Down across at least one fire time of each (every 5 s) and longer than the 1.5 s on-time window.
+    const skipSchedule = await schedule(skip.id, { cron: '*/10 * * * * *', missed: 'skip', overlap: 'allow' });
+    const onceSchedule = await schedule(once.id, { cron: '*/10 * * * * *', missed: 'run-once', overlap: 'allow' });
+    const fired = await eventually(
+      'both fired once',
+      async () => {
+        const [s, o] = [(await fires(skip.id))[0], (await fires(once.id))[0]];
+        return s && o ? Math.max(Date.parse((s as { fireAt: string }).fireAt), Date.parse((o as { fireAt: string }).fireAt)) : undefined;
+      },
+      25_000,
+    );
+    // Down across the next fire time (fired + 10 s) and 2.5 s past it, longer than the 1.5 s
+    // on-time window; back well before the one after (fired + 20 s), which would be on time and
+    // cover the missed one (a restart that lands within 1.5 s of a fire starts it as on time).
     await platform.service('workflows').stop();
-    await new Promise((resolve) => setTimeout(resolve, 7_500));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, fired + 12_500 - Date.now())));
     await platform.restart('workflows');
     await eventually(
       'the missed fires decided',
@@ -387,7 +396,7 @@ describe('Cron schedules', () => {
     const caughtUp = (await fires(once.id)).filter((f) => f.outcome === 'caught-up');
     expect(caughtUp).toHaveLength(1);
     expect((await runsOf(once.id)).some((r) => r.id === caughtUp[0]!.runId)).toBe(true);
-  });
+  }, 90_000);
 });
 
 describe('Ownership', () => {
