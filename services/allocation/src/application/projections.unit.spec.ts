@@ -274,7 +274,7 @@ describe('Heartbeats that may free capacity', () => {
     expect(freesCapacity(hb(0, [], true), hb(0, []))).toBe(true);
     expect(freesCapacity(hb(2, ['a', 'b']), hb(2, ['b', 'c']))).toBe(true);
   });
-  it('are one whose agent now isolates tasks (a shared user's task may fit it now)', () => {
+  it('are one whose agent now isolates tasks (a shared user’s task may fit it now)', () => {
     expect(freesCapacity({ ...hb(1, ['a']), isolation: 'none' }, { ...hb(1, ['a']), isolation: 'task-user' })).toBe(true);
     expect(freesCapacity({ ...hb(1, ['a']), isolation: 'bubblewrap' }, { ...hb(1, ['a']), isolation: 'bubblewrap' })).toBe(false);
   });

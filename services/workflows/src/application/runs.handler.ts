@@ -3,10 +3,10 @@
  * approval, pick a winner), the results of its nodes' tasks (from the tasks service's events),
  * and time (Tick). Each person's command replies with the run as folded right after it.
  */
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { CorrelationMetadata, RunView } from '@agentyard/contracts';
 import type { Actor, RunCommand, TaskOutcome } from '../domain/run.decide';
-import { RunCommandRunner } from './command-runners';
+import { READ_MODEL_SYNC, RunCommandRunner, type ReadModelSync } from './command-runners';
 import { runViewOf } from './read-models.projection';
 
 /** A task's terminal event, as the run needs it. */
@@ -23,7 +23,10 @@ export interface TaskResultFact {
 
 @Injectable()
 export class RunsHandler {
-  constructor(private readonly runs: RunCommandRunner) {}
+  constructor(
+    private readonly runs: RunCommandRunner,
+    @Inject(READ_MODEL_SYNC) private readonly sync: ReadModelSync,
+  ) {}
 
   pause(actor: Actor, runId: string, metadata: CorrelationMetadata): Promise<RunView> {
     return this.person(runId, { kind: 'PauseRun', actor, now: new Date() }, metadata);
@@ -90,6 +93,10 @@ export class RunsHandler {
   }
 
   private async person(runId: string, command: RunCommand, metadata: CorrelationMetadata): Promise<RunView> {
-    return runViewOf((await this.runs.run(runId, command, metadata)).state);
+    const { state } = await this.runs.run(runId, command, metadata);
+    // Read-your-writes: a client that retries a node and then reads the run must not see it
+    // still failed (the read model is projected asynchronously).
+    await this.sync.catchUp();
+    return runViewOf(state);
   }
 }

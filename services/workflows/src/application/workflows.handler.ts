@@ -125,6 +125,8 @@ export class WorkflowsHandler {
       metadata,
       { assumeNew: true },
     );
+    // Read-your-writes: the client reads the run it just started right after this answer.
+    await this.sync.catchUp();
     return runViewOf(run.state);
   }
 
@@ -145,6 +147,8 @@ export class WorkflowsHandler {
   }
 
   private async viewOf(state: WorkflowState): Promise<WorkflowView> {
+    // Read-your-writes for the list the client shows next (and the run stats read below).
+    await this.sync.catchUp();
     const row = rowOfState(state);
     const stats = (await this.views.runStats([row.id])).get(row.id)!;
     return workflowViewOf(row, scheduleRowsOf(row), stats.lastRun, stats.activeRuns);
