@@ -8,6 +8,7 @@ import { RunsHandler } from './application/runs.handler';
 import { Scheduler, SCHEDULER_SETTINGS, type SchedulerSettings } from './application/scheduler';
 import { TemplatesHandler } from './application/templates.handler';
 import { WorkflowsHandler } from './application/workflows.handler';
+import { WorkflowMetrics } from './application/workflow.metrics';
 import { ReadModelRepository } from './infrastructure/read-model.repository';
 import { TemplateRepository } from './infrastructure/template.repository';
 import { TaskEventsConsumer } from './interface/task-events.consumer';
@@ -46,6 +47,7 @@ export class WorkflowsModule {
         TemplatesHandler,
         WorkflowQueries,
         Scheduler,
+        WorkflowMetrics,
       ],
     };
   }

@@ -37,6 +37,8 @@ export interface Platform {
   readonly url: string;
   /** The gateway's internal port (GET /metrics, /health/*), e.g. `http://127.0.0.1:41234`. */
   readonly internalUrl: string;
+  /** A service's health and metrics port, e.g. `internalUrlOf('workflows') + '/metrics'`. */
+  internalUrlOf(name: PlatformService): string;
   readonly nats: NatsServer;
   /** The services' NATS credentials file (connect with it: anonymous clients are refused), unless `natsAuth: false`. */
   readonly natsCredsFile: string | undefined;
@@ -118,6 +120,7 @@ export async function startPlatform(
   return {
     url,
     internalUrl: `http://127.0.0.1:${gatewayInternalPort}`,
+    internalUrlOf: (name) => `http://127.0.0.1:${name === 'gateway' ? gatewayInternalPort : ports[name]}`,
     nats,
     natsCredsFile,
     databases,

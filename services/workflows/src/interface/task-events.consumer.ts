@@ -13,6 +13,7 @@ import { causedBy, handleBatchByKey, parseInboundEvent, type EventBatchItem, typ
 import { ROOT_LOGGER } from '@agentyard/service-kit';
 import type { Logger } from 'pino';
 import { RunsHandler } from '../application/runs.handler';
+import { WorkflowMetrics } from '../application/workflow.metrics';
 
 export const TASK_EVENTS_CONSUMER = 'workflows-task-events';
 /** Five tokens: only events that carry a run id (workflow tasks). */
@@ -26,19 +27,22 @@ export function workflowEventConsumers(): EventConsumerOptions[] {
 export class TaskEventsConsumer {
   constructor(
     private readonly runs: RunsHandler,
+    private readonly metrics: WorkflowMetrics,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
 
   @EventPattern(TASK_EVENTS_SUBJECT, { consumer: TASK_EVENTS_CONSUMER })
   async onTaskEvents(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
+    // Received now: time spent queued behind other runs' events in this batch is ours too.
+    const receivedAt = performance.now();
     return handleBatchByKey(
       items,
       (item) => item.subject.split('.')[4] ?? '',
-      (item) => this.onTaskEvent(item),
+      (item) => this.onTaskEvent(item, receivedAt),
     );
   }
 
-  private async onTaskEvent(item: EventBatchItem): Promise<void> {
+  private async onTaskEvent(item: EventBatchItem, receivedAt: number): Promise<void> {
     const parsed = parseInboundEvent(taskEvents, item.data);
     if (!parsed.ok) {
       this.logger.warn({ subject: item.subject, seq: item.delivery.streamSequence, details: parsed.details }, parsed.problem);
@@ -71,6 +75,7 @@ export class TaskEventsConsumer {
           },
           metadata,
         );
+        this.metrics.taskEventToCommit.observe((performance.now() - receivedAt) / 1000);
         return;
       }
       default:
