@@ -1,6 +1,8 @@
 /*
- * Static checks of the deploy files: docker-compose.yml, Dockerfile, infra/nats, infra/postgres and
- * every k8s/ manifest. No Docker engine or cluster is needed. Two optional extras run when the tool
+ * Static checks of the deploy files: docker-compose.yml, Dockerfile, infra/nats, infra/postgres,
+ * infra/prometheus and every k8s/ manifest. Compose, the k8s base and the Prometheus targets must
+ * each name exactly the backend services under services/ (every folder with a src/main.ts, libs
+ * aside). No Docker engine or cluster is needed. Two optional extras run when the tool
  * is installed: `nats-server -t` (config test mode) on the NATS configs, and `kubectl kustomize` on
  * each overlay (with its helmCharts stripped, since rendering the chart needs helm and the network).
  *
@@ -126,6 +128,16 @@ const composeAppServices = Object.entries(composeServices)
   .filter(([, s]) => s?.build?.args?.SERVICE)
   .map(([name]) => name)
   .sort();
+/** The backend services in the source tree: every services/<name> with a src/main.ts. */
+const backendServices = readdirSync(join(ROOT, 'services'))
+  .filter((d) => d !== 'libs' && existsSync(join(ROOT, 'services', d, 'src/main.ts')))
+  .sort();
+
+const prometheus = parseOne(join(ROOT, 'infra/prometheus/prometheus.yml'));
+/** Every static scrape target (`host:port`) of every job in the compose Prometheus config. */
+const scrapeTargets: string[] = ((prometheus.scrape_configs ?? []) as Obj[]).flatMap((c) =>
+  ((c.static_configs ?? []) as Obj[]).flatMap((sc) => (sc.targets ?? []) as string[]),
+);
 
 const initSql = read(join(ROOT, 'infra/postgres/init.sql'));
 const initDatabases = [...initSql.replace(/--.*$/gm, '').matchAll(/CREATE\s+DATABASE\s+"?([A-Za-z_][\w]*)"?/gi)].map((m) => m[1]).sort();
@@ -238,6 +250,11 @@ describe('docker-compose.yml', () => {
     expect(composeServices.kurrentdb.image).toMatch(/^(docker\.kurrent\.io\/kurrent-[\w-]+\/kurrentdb|eventstore\/eventstore):/);
   });
 
+  it('runs every backend service under services/ (and nothing else from the Dockerfile)', () => {
+    expect(backendServices.length).toBeGreaterThan(0);
+    expect(composeAppServices).toEqual(backendServices);
+  });
+
   it(`runs nats-server >= ${MIN_NATS.join('.')} (a 2.12.x or 2.14.x+ tag, never latest or 2.9)`, () => {
     const image: string = composeServices.nats.image;
     const [repo, tag] = image.split(':');
@@ -335,10 +352,8 @@ describe('docker-compose.yml', () => {
         expect(env.HTTP_PORT).toBeDefined();
         expect(env.HTTP_PORT).not.toBe(env.PORT);
         expect((svc.ports as string[]).some((p) => String(p).endsWith(`:${env.HTTP_PORT}`))).toBe(false);
-        const prometheus = parseOne(join(ROOT, 'infra/prometheus/prometheus.yml'));
-        const targets: string[] = (prometheus.scrape_configs as Obj[]).flatMap((c) => (c.static_configs ?? []).flatMap((sc: Obj) => sc.targets ?? []));
-        expect(targets).toContain(`gateway:${env.HTTP_PORT}`);
-        expect(targets).not.toContain(`gateway:${env.PORT}`);
+        expect(scrapeTargets).toContain(`gateway:${env.HTTP_PORT}`);
+        expect(scrapeTargets).not.toContain(`gateway:${env.PORT}`);
       });
 
       it('trusts no forwarding proxy unless told (TRUSTED_PROXIES, empty by default)', () => {
@@ -352,6 +367,25 @@ describe('docker-compose.yml', () => {
         expect(svc.depends_on?.postgres?.condition).toBe('service_healthy');
       });
     }
+  });
+});
+
+// =====================================================================================================
+describe('infra/prometheus/prometheus.yml', () => {
+  it('scrapes exactly the backend services, one target each (a missing or commented-out one fails)', () => {
+    const hosts = scrapeTargets.map((t) => t.split(':')[0]).sort();
+    expect(hosts).toEqual(backendServices);
+    expect(hosts).toEqual(composeAppServices);
+  });
+
+  it("scrapes each service on its compose HTTP_PORT, /metrics, never the gateway's public port", () => {
+    for (const target of scrapeTargets) {
+      const [host, port] = target.split(':');
+      const env: Obj = composeServices[host]?.environment ?? {};
+      expect({ target, port }).toEqual({ target, port: String(env.HTTP_PORT ?? '3000') });
+    }
+    for (const job of (prometheus.scrape_configs ?? []) as Obj[])
+      expect({ job: job.job_name, path: job.metrics_path ?? '/metrics' }).toEqual({ job: job.job_name, path: '/metrics' });
   });
 });
 
@@ -451,11 +485,30 @@ describe('k8s manifests', () => {
     expect(all.flatMap(({ doc }) => deploymentProblems(doc))).toEqual([]);
   });
 
-  it('compose and k8s name the same set of services', () => {
+  it('compose, k8s and Prometheus name the same set of services', () => {
     const k8sServices = ofKind(baseObjects, 'Deployment')
       .map((d) => d.metadata.name)
       .sort();
     expect(k8sServices).toEqual(composeAppServices);
+    expect(k8sServices).toEqual(backendServices);
+    expect(scrapeTargets.map((t) => t.split(':')[0]).sort()).toEqual(k8sServices);
+    // A service folder the base kustomization does not list would pass the file checks above but
+    // never be deployed: the base lists exactly one folder per service.
+    const baseFolders = ((parseOne(join(K8S, 'base/kustomization.yaml')).resources ?? []) as string[]).filter((r) => !/\.ya?ml$/.test(r)).sort();
+    expect(baseFolders).toEqual(k8sServices);
+  });
+
+  it('every Deployment is annotated for Prometheus on HTTP_PORT and /metrics', () => {
+    const cm = ofKind(baseObjects, 'ConfigMap').find((c) => c.metadata?.name === 'agentyard-config');
+    for (const d of ofKind(baseObjects, 'Deployment')) {
+      const a: Obj = d.spec?.template?.metadata?.annotations ?? {};
+      expect({ service: d.metadata.name, scrape: a['prometheus.io/scrape'], port: a['prometheus.io/port'], path: a['prometheus.io/path'] }).toEqual({
+        service: d.metadata.name,
+        scrape: 'true',
+        port: cm!.data.HTTP_PORT,
+        path: '/metrics',
+      });
+    }
   });
 
   describe.each(composeAppServices)('k8s service %s', (name) => {
