@@ -82,8 +82,10 @@ export function describeFuzzing(platform: () => SecurityPlatform): void {
             return { status: 0, text: String((e as { cause?: unknown }).cause ?? e) };
           }
         };
-        const apiBefore = await apiCounts();
+        // Settled first: what an earlier route set off (a run's task created a moment later) must
+        // not count against this one.
         let before = await counter.settled(250);
+        const apiBefore = await apiCounts();
         let accepted = 0;
         for (const r of requests) {
           const res = await send(r);

@@ -39,5 +39,5 @@ export { subjectMatches, subjectsOverlap, assertSubjectPattern } from './subject
 export { EventRelay, type EventRelayOptions, type CheckpointStore, type EventLogReader } from './event-relay';
 export { issueWorkerCreds } from './nats-auth';
 export { requestMetadata, causedBy } from './correlation';
-export { handleBatchByKey, KEYS_AT_ONCE } from './batch-by-key';
+export { handleBatchByKey, handleBatchInOrder, KEYS_AT_ONCE } from './batch-by-key';
 export { parseInboundEvent, type InboundEvent } from './inbound-event';

@@ -82,7 +82,9 @@ export class RegisterWorkerHandler {
       if (consumerCreated) await this.consumers.remove(workerId).catch(() => undefined);
       throw error;
     }
-    this.projection.nudge();
+    // Read-your-writes: the owner shares or drains the new worker right after this answer, and
+    // the gateway checks their role on the read model first (it 404'd under load before this).
+    await this.projection.catchUp();
     return { workerId, credential: credential.wire, natsUrl: this.settings.natsPublicUrl, heartbeatIntervalMs: this.settings.heartbeatIntervalMs };
   }
 }

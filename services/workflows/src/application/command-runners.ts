@@ -97,7 +97,9 @@ export class RunCommandRunner {
         return;
       }
       this.queues.set(runId, [item]);
-      void this.drain(runId);
+      // Start on the next microtask: commands handed over in the same turn (a batch of results
+      // from the consumer) are then decided and appended together.
+      queueMicrotask(() => void this.drain(runId));
     });
   }
 

@@ -496,11 +496,9 @@ export function descendants(graph: RunGraph, id: string): string[] {
 
 /** What an expression or template of a node can read. */
 function contextFor(s: RunState, node?: RunNode): Record<string, unknown> {
-  const nodes: Record<string, unknown> = {};
-  for (const [id, n] of Object.entries(s.nodes)) nodes[id] = nodeData(n);
   const ctx: Record<string, unknown> = {
     run: { id: s.runId, input: s.input, workflowId: s.workflowId, workflowVersion: s.workflowVersion, name: s.name, startedAt: s.startedAt },
-    nodes,
+    nodes: nodesView(s.nodes),
   };
   if (node) {
     const n = s.nodes[node.id]!;
@@ -514,6 +512,33 @@ function contextFor(s: RunState, node?: RunNode): Record<string, unknown> {
     if (node.step) ctx.step = node.step;
   }
   return ctx;
+}
+
+/**
+ * `nodes` as templates and conditions read it, each node's data made when first read: rendering
+ * one task of a 1,000-node fan-out must not copy all 1,000 nodes (it did, for every node). To
+ * the evaluator (own properties only, Object.keys) it is a plain read-only object.
+ */
+function nodesView(nodes: RunState['nodes']): Record<string, unknown> {
+  const made = new Map<string, Record<string, unknown>>();
+  const own = (key: string | symbol): key is string => typeof key === 'string' && Object.prototype.hasOwnProperty.call(nodes, key);
+  const data = (id: string) => {
+    let d = made.get(id);
+    if (!d) made.set(id, (d = nodeData(nodes[id]!)));
+    return d;
+  };
+  return new Proxy<Record<string, unknown>>(
+    {},
+    {
+      get: (_, key) => (own(key) ? data(key) : undefined),
+      has: (_, key) => own(key),
+      ownKeys: () => Object.keys(nodes),
+      getOwnPropertyDescriptor: (_, key) => (own(key) ? { value: data(key), writable: false, enumerable: true, configurable: true } : undefined),
+      set: () => false,
+      defineProperty: () => false,
+      deleteProperty: () => false,
+    },
+  );
 }
 
 function nodeData(n: NodeRun): Record<string, unknown> {

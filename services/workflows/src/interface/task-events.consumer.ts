@@ -2,14 +2,14 @@
  * The tasks service's events about the tasks this service's runs created. The tasks relay puts
  * a workflow task's run id at the end of the subject (`tasks.events.<event>.<taskId>.<runId>`),
  * so this consumer's filter receives only those: TaskStarted and the terminal events. Thin:
- * check the event against the contracts, hand the fact to the run. One run's events are handled
- * in stream order, different runs' at once; the run's command runner batches a burst into one
- * append. A message that can never be valid is logged and acked (shared policy: parseInboundEvent).
+ * check the event against the contracts, hand the fact to the run. Every event of a batch is
+ * handed over at once, in stream order: the run's command runner queues them per run in that
+ * order and decides what queued meanwhile as one batch (one append for a burst of results). A message that can never be valid is logged and acked (shared policy: parseInboundEvent).
  */
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { streamName, taskEvents, type TaskResult } from '@agentyard/contracts';
-import { causedBy, handleBatchByKey, parseInboundEvent, type EventBatchItem, type EventBatchResult, type EventConsumerOptions } from '@agentyard/messaging';
+import { causedBy, handleBatchInOrder, parseInboundEvent, type EventBatchItem, type EventBatchResult, type EventConsumerOptions } from '@agentyard/messaging';
 import { ROOT_LOGGER } from '@agentyard/service-kit';
 import type { Logger } from 'pino';
 import { RunsHandler } from '../application/runs.handler';
@@ -35,11 +35,9 @@ export class TaskEventsConsumer {
   async onTaskEvents(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
     // Received now: time spent queued behind other runs' events in this batch is ours too.
     const receivedAt = performance.now();
-    return handleBatchByKey(
-      items,
-      (item) => item.subject.split('.')[4] ?? '',
-      (item) => this.onTaskEvent(item, receivedAt),
-    );
+    // onTaskEvent reaches the runner's queue synchronously (before its first await), so starting
+    // them all in order keeps each run's order.
+    return handleBatchInOrder(items, (item) => this.onTaskEvent(item, receivedAt));
   }
 
   private async onTaskEvent(item: EventBatchItem, receivedAt: number): Promise<void> {
