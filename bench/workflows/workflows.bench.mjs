@@ -136,7 +136,9 @@ async function benchAgentyard() {
     steps: Array.from({ length: CHAIN }, (_, i) => ({ id: `s${i}`, task: noop })),
   });
   const runs = [];
+  const probe = await commitProbe(platform.databases.workflows);
   for (let round = 0; round < ROUNDS; round++) runs.push(await runToEnd(chain.id));
+  const bareCommits = await probe.stop();
   const share = await workflowsShare(platform);
   const { steps, hops } = await chainSteps(query, runs);
 
@@ -167,7 +169,38 @@ async function benchAgentyard() {
   const fanoutRunMs = Date.parse(view.finishedAt) - Date.parse(view.startedAt);
 
   await stop();
-  return { steps, hops, share, fanoutMs, fanoutRunMs, rssBefore, rssPeak };
+  return { steps, hops, share, bareCommits, fanoutMs, fanoutRunMs, rssBefore, rssPeak };
+}
+
+/**
+ * The peer of the workflows service's share: while the chain runs, a durable commit of three
+ * ~1 KB jsonb rows in the workflows database (its own table, not the event store) every 25 ms,
+ * from this process — what one commit costs in that database under the same load.
+ */
+async function commitProbe(connectionString) {
+  const c = new pg.Client({ connectionString });
+  await c.connect();
+  await c.query('create table if not exists bench_commit_probe (id bigserial primary key, data jsonb not null)');
+  const row = JSON.stringify({ nodeId: 's1', task: { tool: 'noop', input: {}, description: 'x'.repeat(900) } });
+  const times = [];
+  let stopping = false;
+  const loop = (async () => {
+    while (!stopping) {
+      const t = now();
+      await c.query('insert into bench_commit_probe (data) values ($1), ($1), ($1)', [row]);
+      times.push(now() - t);
+      await sleep(25);
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await loop;
+      await c.query('drop table bench_commit_probe');
+      await c.end();
+      return times;
+    },
+  };
 }
 
 /** p50 / p90 / p99 of the workflows service's summary, in ms (one process, so exactly ours). */
@@ -175,7 +208,8 @@ async function workflowsShare(platform) {
   const text = await (await fetch(`${platform.internalUrlOf('workflows')}/metrics`)).text();
   const q = (p) => Number(new RegExp(`agentyard_workflows_task_event_to_commit_seconds\\{quantile="${p}"\\} (\\S+)`).exec(text)?.[1]) * 1000;
   const count = Number(/agentyard_workflows_task_event_to_commit_seconds_count (\S+)/.exec(text)?.[1]);
-  return { p50: q('0.5'), p90: q('0.9'), p99: q('0.99'), count };
+  const a = (p) => Number(new RegExp(`agentyard_workflows_run_append_seconds\\{quantile="${p}"\\} (\\S+)`).exec(text)?.[1]) * 1000;
+  return { p50: q('0.5'), p90: q('0.9'), p99: q('0.99'), count, append: { p50: a('0.5'), p90: a('0.9'), p99: a('0.99') } };
 }
 
 /**
@@ -245,6 +279,7 @@ const lines = [
   `| chain step p99 | ${f1(pct(ay.steps, 99))} ms | ${f1(pct(bull.steps, 99))} ms | ${ratio(pct(ay.steps, 99), pct(bull.steps, 99))} |`,
   `| fan-out/fan-in of ${FANOUT}, total | ${f1(ay.fanoutMs)} ms | ${f1(bull.fanoutMs)} ms | ${ratio(ay.fanoutMs, bull.fanoutMs)} |`,
   `workflows service's share of a step (terminal event received → decision committed, n=${ay.share.count}): p50 ${f1(ay.share.p50)} ms, p90 ${f1(ay.share.p90)} ms, p99 ${f1(ay.share.p99)} ms (goal p50 ≤ 5 ms)`,
+  `  of which the run's append to the event store: p50 ${f1(ay.share.append.p50)} ms, p90 ${f1(ay.share.append.p90)} ms, p99 ${f1(ay.share.append.p99)} ms; a bare durable commit in the same database meanwhile (n=${ay.bareCommits.length}): p50 ${f1(pct(ay.bareCommits, 50))} ms, p90 ${f1(pct(ay.bareCommits, 90))} ms — share/bare commit p50 ${ratio(ay.share.p50, pct(ay.bareCommits, 50))}`,
   `chain step by hop: ${ay.hops.join('; ')}`,
   `fan-out run (its own startedAt → finishedAt): ${f1(ay.fanoutRunMs)} ms; workflows service RSS ${f1(ay.rssBefore)} MB before, ${f1(ay.rssPeak)} MB peak`,
 ];

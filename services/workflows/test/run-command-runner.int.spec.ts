@@ -7,7 +7,9 @@ import { DomainError, workflowDefinitionSchema } from '@agentyard/contracts';
 import { PostgresEventStore } from '@agentyard/event-store';
 import type { EventStore } from '@agentyard/event-store';
 import { testDatabase } from '@agentyard/local-infra';
+import { MetricsRegistry } from '@agentyard/service-kit';
 import { RunCommandRunner, type ReadModelSync } from '../src/application/command-runners';
+import { WorkflowMetrics } from '../src/application/workflow.metrics';
 import { compileDefinition } from '../src/domain/compile';
 import type { RunCommand } from '../src/domain/run.decide';
 
@@ -19,6 +21,7 @@ describe('RunCommandRunner', () => {
   let store: PostgresEventStore;
   let appends: number;
   let runner: RunCommandRunner;
+  let metrics: WorkflowMetrics;
 
   beforeAll(async () => {
     store = await PostgresEventStore.connect({ connectionString: await testDatabase('wf_runner'), pollIntervalMs: 250 });
@@ -31,7 +34,8 @@ describe('RunCommandRunner', () => {
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     }) as EventStore;
-    runner = new RunCommandRunner(counting, noViews);
+    metrics = new WorkflowMetrics(new MetricsRegistry());
+    runner = new RunCommandRunner(counting, noViews, metrics);
   });
   afterAll(() => store.close());
 
@@ -74,6 +78,7 @@ describe('RunCommandRunner', () => {
     });
     const results = await Promise.all(tasks.map((t) => runner.run(runId, finished(t), meta)));
     expect(appends).toBe(1);
+    expect((await metrics.runAppend.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value).toBeGreaterThanOrEqual(2);
     const last = results.at(-1)!.state;
     expect(last.nodes.join!.status).toBe('scheduled');
     expect(results.map((r) => r.state.finished)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));

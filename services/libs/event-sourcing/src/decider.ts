@@ -102,6 +102,8 @@ export interface HandleCommandsOptions<S, C> extends Omit<HandleCommandOptions<S
   commands: readonly C[];
   /** Metadata of each command's events (same order as `commands`), or one for all. */
   metadata: CorrelationMetadata | readonly CorrelationMetadata[];
+  /** Told how long each append took (seconds): what the store costs apart from the deciding. */
+  observeAppend?: (seconds: number) => void;
 }
 
 /** What one command of a batch came to: its events and the state after them, or its refusal. */
@@ -168,7 +170,9 @@ export async function handleCommands<S, C>(options: HandleCommandsOptions<S, C>)
     }
     if (newEvents.length === 0) return outcomes;
     try {
+      const appendStarted = performance.now();
       const result = await store.appendToStream(streamId, newEvents, { expectedVersion: version });
+      options.observeAppend?.((performance.now() - appendStarted) / 1000);
       cache?.set(streamId, next, result.nextExpectedVersion);
       return outcomes;
     } catch (error) {

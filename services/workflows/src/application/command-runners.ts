@@ -16,6 +16,7 @@ import type { EventStore } from '@agentyard/event-store';
 import { runStreamId, type RunState } from '../domain/run';
 import { runDecider, type RunCommand } from '../domain/run.decide';
 import { workflowDecider, workflowStreamId, type WorkflowCommand, type WorkflowState } from '../domain/workflow.decide';
+import { WorkflowMetrics } from './workflow.metrics';
 
 export const WORKFLOWS_EVENT_STORE = Symbol('WORKFLOWS_EVENT_STORE');
 export const READ_MODEL_SYNC = Symbol('READ_MODEL_SYNC');
@@ -85,6 +86,7 @@ export class RunCommandRunner {
   constructor(
     @Inject(WORKFLOWS_EVENT_STORE) private readonly store: EventStore,
     @Inject(READ_MODEL_SYNC) private readonly views: ReadModelSync,
+    private readonly metrics: WorkflowMetrics,
   ) {}
 
   /** Decides `command` on the run (queued behind this process's other commands for it). */
@@ -123,6 +125,7 @@ export class RunCommandRunner {
           now: () => batch.at(-1)!.command.now,
           cache: this.cache,
           assumeNew: batch.length === 1 && batch[0]!.assumeNew,
+          observeAppend: (seconds) => this.metrics.runAppend.observe(seconds),
         });
         if (outcomes.some((o) => o.ok && o.events.length > 0)) this.views.nudge();
         outcomes.forEach((o, i) => (o.ok ? batch[i]!.resolve({ state: o.state, events: o.events, version: o.version }) : batch[i]!.reject(o.error)));
