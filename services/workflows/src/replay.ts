@@ -1,8 +1,8 @@
 /*
  * `node services/workflows/dist/replay.js` — drops the workflows read models (workflow_view,
  * schedule_view, run_view) and rebuilds them from the workflows event store (brief §5). Safe
- * while the service runs: a row skips events it has already seen. test/workflows.int.spec.ts
- * checks that the rebuilt models equal the live ones.
+ * while the service runs: a row skips events it has already seen. The gateway's
+ * test/workflows.e2e.spec.ts ("Read models") checks that the rebuilt models equal the live ones.
  */
 import { sql } from 'kysely';
 import { z } from 'zod';

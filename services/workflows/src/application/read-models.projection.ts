@@ -3,7 +3,7 @@
  * the service's own events. A row carries the state the domain folds (`evolveWorkflow`, the run's
  * `evolve`), so a view can never disagree with what the deciders know, plus the columns queries
  * filter on. Applying an event twice changes nothing: a row remembers the stream version it has
- * seen. A rebuilt model equals the live one (test/workflows.int.spec.ts, "replay").
+ * seen. A rebuilt model equals the live one (services/gateway/test/workflows.e2e.spec.ts, "Read models").
  */
 import type { Envelope, RunNodeView, RunSummary, RunView, ScheduleView, WorkflowSummary, WorkflowView } from '@agentyard/contracts';
 import { evolve as evolveRun, initialState as initialRunState, type RunState } from '../domain/run';

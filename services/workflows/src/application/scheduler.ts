@@ -8,7 +8,7 @@
  *  - ticks runs whose approval default or time limit is due.
  * At boot it reconciles: a fire decided just before a crash, whose run never started, starts now.
  * The views only nominate; every command reloads its stream and decides again. Runs never overlap.
- * Tested in test/workflows.int.spec.ts ("schedules").
+ * Tested in services/gateway/test/workflows.e2e.spec.ts ("Cron schedules").
  */
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DomainError, newId, type CorrelationMetadata } from '@agentyard/contracts';
