@@ -277,9 +277,11 @@ export function balanceScore(load: number, fleetLoad: number): number {
 }
 
 /**
- * affinity ∈ [0,1] = max(same workflow run, same owner's recent tasks). Workflow runs do not
- * exist yet (0); the owner part is min(1, n / AFFINITY_SATURATION) for n of the owner's tasks
- * placed on the worker within AFFINITY_WINDOW_MS.
+ * affinity ∈ [0,1] = max(same workflow run, same owner's recent tasks). The same-run part is
+ * not built (0): allocation does not keep a task's run id yet — it matters once a node continues
+ * on a checkout an earlier node left on its worker (the agents issue). The owner part is
+ * min(1, n / AFFINITY_SATURATION) for n of the owner's tasks placed on the worker within
+ * AFFINITY_WINDOW_MS.
  */
 export function affinityScore(recentTasksOfOwner: number): number {
   const sameRun = 0;
