@@ -181,7 +181,7 @@ export type WorkflowParameter = z.infer<typeof workflowParameterSchema>;
 
 export const workflowSettingsSchema = z
   .object({
-    /** Most nodes of one run with a task (or a wait) in flight at once. */
+    /** Most task and director nodes of one run in flight at once (an approval waiting does not count). */
     maxParallel: z.number().int().min(workflowLimits.maxParallel.min).max(workflowLimits.maxParallel.max).default(workflowLimits.maxParallel.default),
     /** The whole run's time limit; running tasks are cancelled when it passes. */
     timeoutSeconds: z.number().int().min(workflowLimits.runTimeoutSeconds.min).max(workflowLimits.runTimeoutSeconds.max).optional(),

@@ -269,9 +269,15 @@ export function runInput(parameters: readonly WorkflowParameter[], given: Record
 
 // --- task results -----------------------------------------------------------------------------
 
+/** The last textBytesMax bytes of UTF-8 (not characters: a CJK or emoji tail is 3–4 × longer), cut on a character boundary. */
 const textTail = (text: string): string => {
   const max = workflowLimits.textBytesMax;
-  return text.length <= max ? text : text.slice(text.length - max);
+  if (text.length * 3 <= max) return text;
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= max) return text;
+  let start = bytes.length - max;
+  while (start < bytes.length && (bytes[start]! & 0xc0) === 0x80) start++; // a continuation byte: step to the next character
+  return bytes.subarray(start).toString('utf8');
 };
 
 function taskFinished(d: Decision, nodeId: string, c: Extract<RunCommand, { kind: 'RecordTaskFinished' }>): void {

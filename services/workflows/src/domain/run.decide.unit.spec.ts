@@ -29,6 +29,19 @@ describe('Run', () => {
       ],
     };
 
+    it("keeps the last 8 KiB of a node's text in bytes of UTF-8, cut on a character boundary", () => {
+      const s = new RunScenario();
+      s.start(definition, { repo: 'r' });
+      s.started('plan');
+      const text = 'head ' + '€'.repeat(5_000); // 3 bytes each: 15,005 bytes, 5,005 characters
+      const events = s.finish('plan', 'succeeded', { text });
+      const kept = (events.find((e) => e.type === 'NodeSucceeded')!.data as { text: string }).text;
+      expect(Buffer.byteLength(kept, 'utf8')).toBeLessThanOrEqual(8 * 1024);
+      expect(Buffer.byteLength(kept, 'utf8')).toBeGreaterThan(8 * 1024 - 3);
+      expect(kept).toMatch(/^€+$/);
+      expect((s.finish('plan', 'succeeded', { text: 'short' }), s.node('plan').text)).toBe(kept);
+    });
+
     it('schedules the first step with its templates rendered and a task id derived from its position', () => {
       const s = new RunScenario();
       const events = s.start(definition, { repo: 'git@x:y' });
