@@ -39,29 +39,35 @@ describe('RunCommandRunner', () => {
   });
   afterAll(() => store.close());
 
+  /** Starts a run of `raw` (a workflow definition) as the workflows handler would. */
+  const startRun = (runId: string, raw: unknown, now: Date) => {
+    const definition = workflowDefinitionSchema.parse(raw);
+    const workflow = {
+      id: 'wf',
+      version: 1,
+      name: definition.name,
+      kind: definition.kind,
+      ownerId: 'u',
+      parameters: definition.parameters,
+      settings: definition.settings,
+    };
+    const graph = compileDefinition(definition);
+    return runner.run(runId, { kind: 'StartRun', runId, workflow, graph, input: {}, trigger: { kind: 'manual', userId: 'u' }, now }, meta, { assumeNew: true });
+  };
+
   it('decides the results of a 50-way fan-out handed over in one turn in one append, in order', async () => {
     const runId = '0193a000-0000-7000-8000-0000000000a1';
-    const definition = workflowDefinitionSchema.parse({
-      name: 'fan',
-      kind: 'graph',
-      settings: { maxParallel: 100 },
-      nodes: [...Array.from({ length: 50 }, (_, i) => ({ id: `n${i}`, type: 'task', task: sh })), { id: 'join', type: 'task', task: sh }],
-      edges: Array.from({ length: 50 }, (_, i) => ({ from: `n${i}`, to: 'join' })),
-    });
     const now = new Date();
-    const started = await runner.run(
+    const started = await startRun(
       runId,
       {
-        kind: 'StartRun',
-        runId,
-        workflow: { id: 'wf', version: 1, name: 'fan', kind: 'graph', ownerId: 'u', parameters: definition.parameters, settings: definition.settings },
-        graph: compileDefinition(definition),
-        input: {},
-        trigger: { kind: 'manual', userId: 'u' },
-        now,
+        name: 'fan',
+        kind: 'graph',
+        settings: { maxParallel: 100 },
+        nodes: [...Array.from({ length: 50 }, (_, i) => ({ id: `n${i}`, type: 'task', task: sh })), { id: 'join', type: 'task', task: sh }],
+        edges: Array.from({ length: 50 }, (_, i) => ({ from: `n${i}`, to: 'join' })),
       },
-      meta,
-      { assumeNew: true },
+      now,
     );
     const tasks = Array.from({ length: 50 }, (_, i) => started.state.nodes[`n${i}`]!.taskId!);
     appends = 0;
@@ -88,22 +94,8 @@ describe('RunCommandRunner', () => {
 
   it('fails a refused command alone and still appends the others of its turn', async () => {
     const runId = '0193a000-0000-7000-8000-0000000000a2';
-    const definition = workflowDefinitionSchema.parse({ name: 'one', kind: 'sequential', steps: [{ id: 'a', task: sh }] });
     const now = new Date();
-    await runner.run(
-      runId,
-      {
-        kind: 'StartRun',
-        runId,
-        workflow: { id: 'wf', version: 1, name: 'one', kind: 'sequential', ownerId: 'u', parameters: [], settings: definition.settings },
-        graph: compileDefinition(definition),
-        input: {},
-        trigger: { kind: 'manual', userId: 'u' },
-        now,
-      },
-      meta,
-      { assumeNew: true },
-    );
+    await startRun(runId, { name: 'one', kind: 'sequential', steps: [{ id: 'a', task: sh }] }, now);
     const [retry, pause] = await Promise.allSettled([
       runner.run(runId, { kind: 'RetryNode', actor: { userId: 'u' }, nodeId: 'a', now }, meta),
       runner.run(runId, { kind: 'PauseRun', actor: { userId: 'u' }, now }, meta),
