@@ -11,7 +11,7 @@ import { text } from '../common/text';
  * `noop` does nothing and succeeds: it checks the whole pipeline (queue → allocation → agent →
  * result) without running a process, and it is the benchmarks' workload.
  */
-export const toolNames = ['shell', 'claude-code', 'gemini-cli', 'ollama', 'claude-api', 'gemini-api', 'noop'] as const;
+export const toolNames = ['shell', 'claude-code', 'gemini-cli', 'codex', 'ollama', 'claude-api', 'gemini-api', 'noop'] as const;
 export const toolNameSchema = z.enum(toolNames, { error: `tool must be one of: ${toolNames.join(', ')}` });
 export type ToolName = z.infer<typeof toolNameSchema>;
 
@@ -56,6 +56,18 @@ export const promptInputSchema = z
       .min(1, 'prompt is required')
       .max(256 * 1024),
     model: text().max(200).optional(),
+    /**
+     * What an agent CLI may do in its working directory: `read-only` (the default; each CLI's own
+     * headless default) or `edit` (its documented edit mode: claude-code `acceptEdits`, gemini-cli
+     * `auto_edit`, codex `workspace-write`). Ignored by the chat tools.
+     */
+    permissionMode: z.enum(['read-only', 'edit'], { error: 'permissionMode must be read-only or edit' }).optional(),
+    /** Most agent turns (claude-code `--max-turns`; others ignore it). */
+    maxTurns: z.number().int().min(1).max(500).optional(),
+    /** Continue the tool's earlier session (the `sessionId` a previous task's usage reported). */
+    resumeSession: text()
+      .regex(/^[A-Za-z0-9._:-]{1,200}$/, 'resumeSession is a session id: letters, digits and . _ : -')
+      .optional(),
     cwd: shellInputSchema.shape.cwd,
     env: shellInputSchema.shape.env,
   })
@@ -69,6 +81,7 @@ export const toolInputSchemas: Record<ToolName, z.ZodType> = {
   shell: shellInputSchema,
   'claude-code': promptInputSchema,
   'gemini-cli': promptInputSchema,
+  codex: promptInputSchema,
   ollama: promptInputSchema,
   'claude-api': promptInputSchema,
   'gemini-api': promptInputSchema,
@@ -100,6 +113,32 @@ function depthExceeds(value: unknown, levelsLeft: number): boolean {
   return children.some((child) => depthExceeds(child, levelsLeft - 1));
 }
 
+const tokens = z.number().int().min(0);
+
+/**
+ * Tokens and cost of one agent task, all of the tool's model calls included (the tool's side
+ * calls too, where it reports them per model). `costUsd` is the tool's own figure, or null when
+ * it reports none.
+ */
+export const agentUsageSchema = z
+  .object({
+    inputTokens: tokens,
+    outputTokens: tokens,
+    /** Input tokens served from the provider's cache (part of, or beside, inputTokens as the tool counts them). */
+    cachedInputTokens: tokens.optional(),
+    costUsd: z.number().min(0).nullable(),
+    /** Per model, when the tool says (e.g. claude-code's side calls to a smaller model). */
+    models: z
+      .record(text().max(200), z.object({ inputTokens: tokens, outputTokens: tokens, costUsd: z.number().min(0).nullable() }))
+      .optional()
+      .refine((m) => m === undefined || Object.keys(m).length <= 20, 'at most 20 models'),
+    /** The tool's session, to resume in a follow-up task (`resumeSession`). */
+    sessionId: text().max(200).optional(),
+    turns: z.number().int().min(0).optional(),
+  })
+  .strict();
+export type AgentUsage = z.infer<typeof agentUsageSchema>;
+
 export const taskResultSchema = z.object({
   exitCode: z.number().int().nullable(),
   /** The last 64 KiB of output. */
@@ -117,6 +156,12 @@ export const taskResultSchema = z.object({
   artifacts: z
     .array(z.object({ name: text(), bytes: z.number().int(), sha256: text() }))
     .max(100)
+    .optional(),
+  /** What an agent tool reported using (its structured stream): tokens, cost, its session. */
+  usage: agentUsageSchema.optional(),
+  /** An agent tool's final answer (its result message), at most 16 KiB. */
+  summary: text()
+    .max(16 * 1024)
     .optional(),
 });
 export type TaskResult = z.infer<typeof taskResultSchema>;

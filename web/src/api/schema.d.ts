@@ -547,7 +547,7 @@ export interface paths {
             parameters: {
                 query?: {
                     status?: ("queued" | "assigned" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled")[] | string;
-                    tool?: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     workerId?: string;
                     q?: string;
                     createdFrom?: string;
@@ -3791,7 +3791,7 @@ export interface components {
         CreateTaskBody: {
             description: string;
             /** @enum {string} */
-            tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
             input: {
                 [key: string]: unknown;
             };
@@ -3829,7 +3829,7 @@ export interface components {
             ownerId: string;
             description: string;
             /** @enum {string} */
-            tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
             input: {
                 [key: string]: unknown;
             };
@@ -3860,6 +3860,22 @@ export interface components {
                     bytes: number;
                     sha256: string;
                 }[];
+                usage?: {
+                    inputTokens: number;
+                    outputTokens: number;
+                    cachedInputTokens?: number;
+                    costUsd: number | null;
+                    models?: {
+                        [key: string]: {
+                            inputTokens: number;
+                            outputTokens: number;
+                            costUsd: number | null;
+                        };
+                    };
+                    sessionId?: string;
+                    turns?: number;
+                };
+                summary?: string;
             } | null;
             createdAt: string;
             updatedAt: string;
@@ -3880,7 +3896,7 @@ export interface components {
         ListTasksQuery: {
             status?: ("queued" | "assigned" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled")[] | string;
             /** @enum {string} */
-            tool?: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+            tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
             workerId?: string;
             q?: string;
             /** Format: date-time */
@@ -3927,7 +3943,7 @@ export interface components {
             arch: string;
             tools: {
                 /** @enum {string} */
-                name: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                name: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                 version: string | null;
             }[];
             slots: number;
@@ -3969,7 +3985,7 @@ export interface components {
             }[];
             tools: {
                 /** @enum {string} */
-                name: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                name: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                 version: string | null;
             }[];
             draining: boolean;
@@ -3989,7 +4005,7 @@ export interface components {
             credentialRevoked: boolean;
             tools: {
                 /** @enum {string} */
-                name: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                name: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                 version: string | null;
             }[];
             labels: string[];
@@ -4097,7 +4113,7 @@ export interface components {
                 task: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4147,7 +4163,7 @@ export interface components {
             task: {
                 description?: string;
                 /** @enum {string} */
-                tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                 /** @default {} */
                 input?: {
                     [key: string]: unknown;
@@ -4176,7 +4192,7 @@ export interface components {
             then?: {
                 description?: string;
                 /** @enum {string} */
-                tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                 /** @default {} */
                 input?: {
                     [key: string]: unknown;
@@ -4233,7 +4249,7 @@ export interface components {
                 task: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4261,7 +4277,7 @@ export interface components {
                 task: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4292,7 +4308,7 @@ export interface components {
                     step?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -4312,7 +4328,7 @@ export interface components {
                     review?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -4417,7 +4433,7 @@ export interface components {
             director: {
                 description?: string;
                 /** @enum {string} */
-                tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                 /** @default {} */
                 input?: {
                     [key: string]: unknown;
@@ -4448,7 +4464,7 @@ export interface components {
                 step?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4468,7 +4484,7 @@ export interface components {
                 review?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4521,7 +4537,7 @@ export interface components {
                 task: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4545,7 +4561,7 @@ export interface components {
                 judge?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4567,7 +4583,7 @@ export interface components {
             then?: {
                 description?: string;
                 /** @enum {string} */
-                tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                 /** @default {} */
                 input?: {
                     [key: string]: unknown;
@@ -4640,7 +4656,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -4690,7 +4706,7 @@ export interface components {
                 task: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4719,7 +4735,7 @@ export interface components {
                 then?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4776,7 +4792,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -4804,7 +4820,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -4835,7 +4851,7 @@ export interface components {
                         step?: {
                             description?: string;
                             /** @enum {string} */
-                            tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                             /** @default {} */
                             input?: {
                                 [key: string]: unknown;
@@ -4855,7 +4871,7 @@ export interface components {
                         review?: {
                             description?: string;
                             /** @enum {string} */
-                            tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                             /** @default {} */
                             input?: {
                                 [key: string]: unknown;
@@ -4960,7 +4976,7 @@ export interface components {
                 director: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4991,7 +5007,7 @@ export interface components {
                     step?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5011,7 +5027,7 @@ export interface components {
                     review?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5064,7 +5080,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5088,7 +5104,7 @@ export interface components {
                     judge?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5110,7 +5126,7 @@ export interface components {
                 then?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -5266,7 +5282,7 @@ export interface components {
                 task?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -5291,7 +5307,7 @@ export interface components {
                     step?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5311,7 +5327,7 @@ export interface components {
                     review?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5349,7 +5365,7 @@ export interface components {
                     id: string;
                     description: string;
                     /** @enum {string} */
-                    tool?: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     input?: {
                         [key: string]: unknown;
                     };
@@ -5466,7 +5482,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5516,7 +5532,7 @@ export interface components {
                 task: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -5545,7 +5561,7 @@ export interface components {
                 then?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -5602,7 +5618,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5630,7 +5646,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5661,7 +5677,7 @@ export interface components {
                         step?: {
                             description?: string;
                             /** @enum {string} */
-                            tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                             /** @default {} */
                             input?: {
                                 [key: string]: unknown;
@@ -5681,7 +5697,7 @@ export interface components {
                         review?: {
                             description?: string;
                             /** @enum {string} */
-                            tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                             /** @default {} */
                             input?: {
                                 [key: string]: unknown;
@@ -5786,7 +5802,7 @@ export interface components {
                 director: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -5817,7 +5833,7 @@ export interface components {
                     step?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5837,7 +5853,7 @@ export interface components {
                     review?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5890,7 +5906,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5914,7 +5930,7 @@ export interface components {
                     judge?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5936,7 +5952,7 @@ export interface components {
                 then?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -5991,7 +6007,7 @@ export interface components {
                 id: string;
                 description: string;
                 /** @enum {string} */
-                tool?: "shell" | "claude-code" | "gemini-cli" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
                 input?: {
                     [key: string]: unknown;
                 };

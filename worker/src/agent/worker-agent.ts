@@ -18,6 +18,7 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
+  agentUsageSchema,
   workerConsumerName,
   workOrderSchema,
   workReportSubject,
@@ -33,6 +34,7 @@ import {
 } from '@agentyard/contracts/agent';
 import { OutputStream } from '../execution/output-stream';
 import { SecretMasker } from '../execution/secret-masker';
+import { LineSplitter, outcomeOf as agentOutcomeOf, type AgentEvent } from '../tools/agent-stream';
 import { addStructuredOutput, outputEnvName, prepareStructuredOutput, readStructuredOutput } from '../execution/structured-output';
 import { buildTaskEnv, withSecretValues } from '../execution/task-env';
 import { TaskProcess, type StopReason, type TaskExit } from '../execution/task-process';
@@ -240,6 +242,15 @@ export class WorkerAgent {
   private launch(assignment: Assignment, key: string, msg: JsMsg, tool: Tool, input: ToolInput, run: RunningAttempt, secrets: Record<string, string>): void {
     const output = new OutputStream(assignment.taskId, assignment.attempt, (chunk) => this.publishOutput(chunk.taskId, JSON.stringify(chunk)));
     const masker = new SecretMasker(Object.values(secrets));
+    // An agent CLI's structured stream, read from the masked output (a secret never reaches a summary).
+    const parser = tool.streamParser?.();
+    const lines = new LineSplitter();
+    const agentEvents: AgentEvent[] = [];
+    const readStream = (text: string, last = false): string => {
+      if (parser) for (const line of [...lines.feed(text), ...(last ? lines.flush() : [])]) agentEvents.push(...parser.push(line));
+      if (parser && last) agentEvents.push(...parser.end());
+      return text;
+    };
     let prepared: PreparedAttempt | undefined;
     let outputFile: string;
     let proc: TaskProcess;
@@ -259,7 +270,7 @@ export class WorkerAgent {
         launch,
         timeoutSeconds: assignment.timeoutSeconds,
         killGraceMs: this.config.killGraceMs,
-        onData: (data) => output.write(masker.push(data)),
+        onData: (data) => output.write(readStream(masker.push(data))),
       });
     } catch (error) {
       if (prepared) this.config.isolation.release(prepared);
@@ -287,10 +298,16 @@ export class WorkerAgent {
     void proc.finished
       .then(
         (exit) => {
-          output.write(masker.flush());
+          output.write(readStream(masker.flush(), true));
           output.flush();
           let outcome = outcomeOf(exit);
           const result: TaskResult = { exitCode: exit.exitCode, outputTail: output.tail(), durationMs: exit.durationMs };
+          const agent = agentOutcomeOf(agentEvents);
+          // Checked here: a report the tasks service refused would lose the whole result.
+          const usage = agent.usage ? agentUsageSchema.safeParse(agent.usage) : undefined;
+          if (usage?.success) result.usage = usage.data;
+          else if (usage) this.logger.warn(`${key}: the tool's usage is not recorded (${usage.error.issues[0]?.message ?? 'invalid'})`);
+          if (agent.summary !== undefined) result.summary = agent.summary.slice(0, 16 * 1024);
           const error = errorOf(exit, assignment.timeoutSeconds);
           if (error) result.error = error;
           // Only a process that ran to its end has its say; one cancelled or killed may have written half a file.

@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import type { EnvValue, ToolName } from '@agentyard/contracts/agent';
+import type { StreamParser } from './agent-stream';
 
 /** What every tool input may carry (ShellInput and PromptInput both do). */
 export interface ToolInput {
@@ -51,6 +52,8 @@ export interface Tool<I extends ToolInput = ToolInput> {
   detect(): Promise<ToolVersion | null>;
   /** Throws ToolInputError for an input it cannot turn into a command. */
   buildCommand(input: I, ctx: ToolContext): ToolCommand;
+  /** For a tool that prints a structured stream: a fresh parser for one attempt's stdout lines. */
+  streamParser?(): StreamParser;
 }
 
 /**

@@ -1,0 +1,93 @@
+/*
+ * What an agent CLI did, in one shape for every tool. Each agent CLI prints a structured stream
+ * (claude-code `--output-format stream-json`, gemini-cli `--output-format stream-json`, codex
+ * `exec --json`): one JSON object per line, each tool with its own vocabulary. A tool's
+ * `StreamParser` turns those lines into `AgentEvent`s, so the rest of the agent (the task's
+ * result, its usage, later the live transcript) never needs to know which CLI ran.
+ *
+ * Parsers are pure and stateful per attempt: lines in, events out, no I/O. A line that is not
+ * JSON (a CLI's warning on stderr, which the PTY mixes in) is ignored, never fatal.
+ */
+import type { AgentUsage } from '@agentyard/contracts/agent';
+
+export type AgentEvent =
+  /** The tool's session (resume it with `resumeSession`) and, when it says, the model. */
+  | { kind: 'session'; sessionId: string; model?: string }
+  /** Text the model wrote (a whole message or a delta, as the tool streams it). */
+  | { kind: 'text'; text: string }
+  /** The model called one of the tool's own tools (read a file, run a command, edit). */
+  | { kind: 'tool_call'; name: string; id?: string; input?: unknown }
+  | { kind: 'tool_result'; id?: string; isError: boolean }
+  /** A file the tool changed in its working directory. */
+  | { kind: 'file_edit'; path: string; change: 'add' | 'update' | 'delete' }
+  /** The tool's final answer with the whole run's usage. */
+  | { kind: 'result'; summary: string; isError: boolean; usage: AgentUsage };
+
+export interface StreamParser {
+  /** One line of the tool's stdout (without its line break). */
+  push(line: string): AgentEvent[];
+  /** The stream ended: whatever the tool left unsaid (a usage summed from turns). */
+  end(): AgentEvent[];
+}
+
+/** The JSON object on `line`, or undefined when the line is not one. */
+export function jsonLine(line: string): Record<string, unknown> | undefined {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith('{')) return undefined;
+  try {
+    const value: unknown = JSON.parse(trimmed);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What an attempt's agent events amount to: its usage and final answer (the last result wins). */
+export function outcomeOf(events: readonly AgentEvent[]): { usage?: AgentUsage; summary?: string; sessionId?: string } {
+  let usage: AgentUsage | undefined;
+  let summary: string | undefined;
+  let sessionId: string | undefined;
+  for (const e of events) {
+    if (e.kind === 'session') sessionId = e.sessionId;
+    if (e.kind === 'result') {
+      usage = e.usage;
+      summary = e.summary;
+    }
+  }
+  if (usage && sessionId && !usage.sessionId) usage = { ...usage, sessionId };
+  return { ...(usage ? { usage } : {}), ...(summary !== undefined ? { summary } : {}), ...(sessionId ? { sessionId } : {}) };
+}
+
+/** A line longer than this is dropped (no CLI event comes near it; a runaway one must not eat memory). */
+export const maxStreamLineBytes = 4 * 1024 * 1024;
+
+/**
+ * Splits terminal output into lines for a parser: the PTY turns `\n` into `\r\n`, and a chunk
+ * may end mid-line.
+ */
+export class LineSplitter {
+  private partial = '';
+  private dropping = false;
+
+  feed(data: string): string[] {
+    const parts = (this.partial + data).split('\n');
+    this.partial = parts.pop() ?? '';
+    const lines: string[] = [];
+    for (const part of parts) {
+      if (!this.dropping) lines.push(part.endsWith('\r') ? part.slice(0, -1) : part);
+      this.dropping = false;
+    }
+    if (this.partial.length > maxStreamLineBytes) {
+      this.partial = '';
+      this.dropping = true;
+    }
+    return lines;
+  }
+
+  flush(): string[] {
+    const rest = this.dropping ? '' : this.partial.replace(/\r$/, '');
+    this.partial = '';
+    this.dropping = false;
+    return rest === '' ? [] : [rest];
+  }
+}
