@@ -46,3 +46,20 @@ export function taskDurationMs(
 }
 
 export const shortId = (id: string | null | undefined): string => (id ? id.slice(0, 8) : '—');
+
+/** A token count for people: 950, 12.3k, 1.2M. */
+export function formatTokens(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+/** What an agent task used: "1.2k in · 340 out (800 cached) · $0.0123", or "—" without usage. */
+export function formatUsage(
+  usage: { inputTokens: number; outputTokens: number; cachedInputTokens?: number; costUsd: number | null } | null | undefined,
+): string {
+  if (!usage) return '—';
+  const cached = usage.cachedInputTokens ? ` (${formatTokens(usage.cachedInputTokens)} cached)` : '';
+  const cost = usage.costUsd === null ? 'cost not reported' : `$${usage.costUsd < 1 ? usage.costUsd.toFixed(4) : usage.costUsd.toFixed(2)}`;
+  return `${formatTokens(usage.inputTokens)} in · ${formatTokens(usage.outputTokens)} out${cached} · ${cost}`;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatMb, formatRelative, taskDurationMs } from './format';
+import { formatDuration, formatMb, formatRelative, formatTokens, formatUsage, taskDurationMs } from './format';
 
 describe('format', () => {
   it('formats durations for people', () => {
@@ -27,5 +27,13 @@ describe('format', () => {
   it('formats sizes', () => {
     expect(formatMb(512)).toBe('512 MB');
     expect(formatMb(8192)).toBe('8.0 GB');
+  });
+
+  it("formats token counts and an agent task's usage", () => {
+    expect([950, 1234, 12_345, 1_234_567].map(formatTokens)).toEqual(['950', '1.2k', '12k', '1.2M']);
+    expect(formatUsage({ inputTokens: 1234, outputTokens: 340, cachedInputTokens: 800, costUsd: 0.0123 })).toBe('1.2k in · 340 out (800 cached) · $0.0123');
+    expect(formatUsage({ inputTokens: 10, outputTokens: 2, costUsd: 1.5 })).toBe('10 in · 2 out · $1.50');
+    expect(formatUsage({ inputTokens: 10, outputTokens: 2, costUsd: null })).toBe('10 in · 2 out · cost not reported');
+    expect(formatUsage(undefined)).toBe('—');
   });
 });
