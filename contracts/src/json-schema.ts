@@ -23,6 +23,8 @@ export const httpSchemas = {
   Task: tasks.taskViewSchema,
   TaskPage: tasks.taskPageSchema,
   ListTasksQuery: tasks.listTasksQuerySchema,
+  UsageQuery: tasks.usageQuerySchema,
+  UsageReport: tasks.usageReportSchema,
   CreateRegistrationTokenBody: workers.createRegistrationTokenBodySchema,
   GrantWorkerRoleBody: workers.grantWorkerRoleBodySchema,
   RegistrationToken: workers.registrationTokenSchema,

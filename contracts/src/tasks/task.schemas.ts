@@ -179,7 +179,48 @@ export const taskSubjects = {
    * handing the task's secret values to an agent.
    */
   secretRefs: querySubject('tasks', 'GetTaskSecretRefs'),
+  /** The caller's agent usage per day and tool (usage_daily). */
+  usage: querySubject('tasks', 'GetUsage'),
 } as const;
+
+/** A calendar day, YYYY-MM-DD (UTC), that exists (2026-02-30 does not). */
+const isoDay = text()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a day is YYYY-MM-DD')
+  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'no such day');
+
+/** `GET /usage`: the caller's agent usage per UTC day and tool, at most 366 days; default the last 30. */
+export const usageQuerySchema = z
+  .object({ from: isoDay.optional(), to: isoDay.optional() })
+  .strict()
+  .superRefine((q, ctx) => {
+    if (q.from && q.to) {
+      const days = (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000;
+      if (days < 0) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from is after to' });
+      if (days > 365) ctx.addIssue({ code: 'custom', path: ['to'], message: 'at most 366 days at once' });
+    }
+  })
+  .meta({ id: 'UsageQuery' });
+export type UsageQuery = z.infer<typeof usageQuerySchema>;
+
+const usageFigures = {
+  tasks: z.number().int().min(0),
+  inputTokens: z.number().int().min(0),
+  outputTokens: z.number().int().min(0),
+  cachedInputTokens: z.number().int().min(0),
+  /** Dollars the tools reported; a lower bound when costUnknownTasks > 0. */
+  costUsd: z.number().min(0),
+  /** Tasks whose tool reported no cost. */
+  costUnknownTasks: z.number().int().min(0),
+};
+export const usageReportSchema = z
+  .object({
+    from: text(),
+    to: text(),
+    days: z.array(z.object({ day: text(), tool: text(), ...usageFigures })),
+    total: z.object(usageFigures),
+  })
+  .meta({ id: 'UsageReport' });
+export type UsageReport = z.infer<typeof usageReportSchema>;
 
 /** Every command and query carries the acting user; the service filters by it (no object-level leaks). */
 export const actorSchema = z.object({ userId: text().min(1) });
@@ -187,6 +228,7 @@ export const createTaskCommandSchema = z.object({ actor: actorSchema, task: crea
 export const taskRefCommandSchema = z.object({ actor: actorSchema, taskId: text().min(1).max(64) });
 export const updateTaskCommandSchema = taskRefCommandSchema.extend({ patch: updateTaskBodySchema });
 export const listTasksCommandSchema = z.object({ actor: actorSchema, query: listTasksQuerySchema });
+export const usageQueryCommandSchema = z.object({ actor: actorSchema, query: usageQuerySchema });
 /** Pull mode: `{ workerId }` — the gateway has already authenticated the worker's credential. */
 export const pullTaskQuerySchema = z.object({ workerId: text().min(1).max(64) });
 /** The gateway has authenticated the worker; the attempt is the one the agent says it runs. */

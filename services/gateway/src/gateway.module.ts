@@ -9,6 +9,7 @@ import { AccessTokenGuard } from './interface/access-token.guard';
 import { AuthController } from './interface/auth.controller';
 import { SecretsController } from './interface/secrets.controller';
 import { TasksController } from './interface/tasks.controller';
+import { UsageController } from './interface/usage.controller';
 import { WorkerCredentialGuard } from './interface/worker-credential.guard';
 import { WorkersController } from './interface/workers.controller';
 import { RunsController, WorkflowsController, WorkflowTemplatesController } from './interface/workflows.controller';
@@ -31,7 +32,16 @@ export class GatewayModule {
       module: GatewayModule,
       // /metrics is served on the internal port only (main.ts), not on the public edge.
       imports: [ServiceKitModule.forRoot({ logger: deps.logger, onShutdown: deps.onShutdown, metricsRoute: false })],
-      controllers: [AuthController, TasksController, WorkersController, WorkflowsController, RunsController, WorkflowTemplatesController, SecretsController],
+      controllers: [
+        AuthController,
+        TasksController,
+        WorkersController,
+        WorkflowsController,
+        RunsController,
+        WorkflowTemplatesController,
+        SecretsController,
+        UsageController,
+      ],
       providers: [
         { provide: NatsRpcClient, useValue: deps.rpc },
         { provide: AccessTokenVerifier, useValue: deps.verifier },

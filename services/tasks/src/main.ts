@@ -16,6 +16,7 @@ import { settingsOf, tasksConfigSchema } from './config';
 import { provisionStreams } from './infrastructure/streams';
 import { migrateTasksDatabase, openTasksDatabase } from './infrastructure/tasks.database';
 import { TaskViewRepository } from './infrastructure/task-view.repository';
+import { UsageRepository } from './infrastructure/usage.repository';
 import { taskEventSubject } from './infrastructure/task-event-subject';
 import { TaskViewRunner } from './infrastructure/task-view.runner';
 import { WorkOrderPublisher } from './infrastructure/work-order.publisher';
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
       store,
       view,
       repository: new TaskViewRepository(db),
+      usage: new UsageRepository(db),
       workOrders: new WorkOrderPublisher(js),
       settings,
       onShutdown: async () => {

@@ -17,6 +17,8 @@ import { TimeoutScanner } from './application/timeout-scanner';
 import { WORK_ORDERS, WorkDispatcher, type WorkOrderSink } from './application/work-dispatcher';
 import { WorkflowTaskHandler } from './application/workflow-task.handler';
 import { TaskViewRepository } from './infrastructure/task-view.repository';
+import { UsageRepository } from './infrastructure/usage.repository';
+import { UsageQueryHandler } from './application/usage.query';
 import { TaskCommandsController } from './interface/task.commands.controller';
 import { TaskEventsConsumer } from './interface/task.events.consumer';
 import { TaskQueriesController } from './interface/task.queries.controller';
@@ -28,6 +30,7 @@ export interface TasksDeps {
   /** The running task_view projection. */
   view: TaskViewSync;
   repository: TaskViewRepository;
+  usage: UsageRepository;
   workOrders: WorkOrderSink;
   settings: TasksSettings;
   onShutdown: () => Promise<void>;
@@ -45,6 +48,7 @@ export class TasksModule {
         { provide: TASK_EVENT_STORE, useValue: deps.store },
         { provide: TASK_VIEW_SYNC, useValue: deps.view },
         { provide: TaskViewRepository, useValue: deps.repository },
+        { provide: UsageRepository, useValue: deps.usage },
         { provide: WORK_ORDERS, useValue: deps.workOrders },
         { provide: TASKS_SETTINGS, useValue: deps.settings },
         TaskCommandRunner,
@@ -60,6 +64,7 @@ export class TasksModule {
         ListTasksQueryHandler,
         PullTaskQuery,
         TaskSecretRefsQuery,
+        UsageQueryHandler,
       ],
     };
   }

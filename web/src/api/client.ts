@@ -8,6 +8,7 @@ import type { components, paths } from './schema';
 
 export type Schemas = components['schemas'];
 export type Task = Schemas['Task'];
+export type UsageReport = Schemas['UsageReport'];
 export type TaskStatus = Task['status'];
 export type ToolName = Task['tool'];
 export type TaskPage = Schemas['TaskPage'];

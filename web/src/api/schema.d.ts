@@ -1055,6 +1055,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your agent usage (tokens, cost) per UTC day and tool; default the last 30 days */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description days and their total */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UsageReport"];
+                    };
+                };
+                /** @description error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workers": {
         parameters: {
             query?: never;
@@ -3911,6 +3968,32 @@ export interface components {
             /** @default 50 */
             limit?: number;
             cursor?: string;
+        };
+        UsageQuery: {
+            from?: string;
+            to?: string;
+        };
+        UsageReport: {
+            from: string;
+            to: string;
+            days: {
+                day: string;
+                tool: string;
+                tasks: number;
+                inputTokens: number;
+                outputTokens: number;
+                cachedInputTokens: number;
+                costUsd: number;
+                costUnknownTasks: number;
+            }[];
+            total: {
+                tasks: number;
+                inputTokens: number;
+                outputTokens: number;
+                cachedInputTokens: number;
+                costUsd: number;
+                costUnknownTasks: number;
+            };
         };
         CreateRegistrationTokenBody: {
             /** @default 1 */

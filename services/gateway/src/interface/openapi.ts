@@ -114,6 +114,15 @@ const ops: Record<string, Record<string, Op>> = {
       auth: true,
     },
   },
+  '/api/v1/usage': {
+    get: {
+      summary: 'Your agent usage (tokens, cost) per UTC day and tool; default the last 30 days',
+      query: 'UsageQuery',
+      ok: { status: 200, schema: 'UsageReport', description: 'days and their total' },
+      errors: [400, 401],
+      auth: true,
+    },
+  },
   '/api/v1/workers': { get: { summary: 'Workers you have a role on', ok: { status: 200, description: '{ items: Worker[] }' }, errors: [401], auth: true } },
   '/api/v1/workers/registration-tokens': {
     post: {

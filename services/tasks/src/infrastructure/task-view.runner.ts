@@ -2,7 +2,8 @@
  * Runs the task_view projection over the tasks store: each batch of events and the checkpoint
  * commit in one transaction (ProjectionRunner). A batch reads the rows it touches with one query,
  * folds its events through the pure evolveTaskView in order, and writes the changed rows with
- * one upsert. `catchUp()` gives read-your-writes to handlers that query the view right
+ * one upsert; the agent usage those events report is added to usage_daily in the same
+ * transaction. `catchUp()` gives read-your-writes to handlers that query the view right
  * after a fact (the worker-offline handler) without sleeping a guessed time.
  */
 import type { Kysely } from 'kysely';
@@ -10,8 +11,10 @@ import type { Envelope } from '@agentyard/contracts';
 import { ProjectionRunner } from '@agentyard/event-sourcing';
 import type { PostgresCheckpointStore } from '@agentyard/event-store';
 import { evolveTaskView, TASK_VIEW_PROJECTION } from '../application/task-view.projection';
+import { sumDeltas, usageDeltaOf, type UsageDelta } from '../application/usage.projection';
 import type { TasksDatabase } from './tasks.database';
 import { TaskViewRepository } from './task-view.repository';
+import { UsageRepository } from './usage.repository';
 
 export interface TaskViewRunnerOptions {
   store: { readAll(options: { fromPosition?: bigint; limit?: number }): Promise<Envelope[]> };
@@ -34,6 +37,7 @@ export class TaskViewRunner {
 
   constructor(private readonly options: TaskViewRunnerOptions) {
     const repository = new TaskViewRepository(options.db);
+    const usage = new UsageRepository(options.db);
     this.runner = new ProjectionRunner<TasksDatabase>({
       name: TASK_VIEW_PROJECTION,
       store: options.store,
@@ -45,6 +49,7 @@ export class TaskViewRunner {
       applyBatch: async (trx, events) => {
         const rows = await repository.findMany([...new Set(events.map(taskIdOf))], trx);
         const changed = new Set<string>();
+        const used: UsageDelta[] = [];
         for (const event of events) {
           const id = taskIdOf(event);
           const current = rows.get(id) ?? null;
@@ -52,14 +57,21 @@ export class TaskViewRunner {
           if (next !== null && next !== current) {
             rows.set(id, next);
             changed.add(id);
+            // Only an event that changed its row counts: a repeat adds no usage twice.
+            const delta = usageDeltaOf(next, event);
+            if (delta) used.push(delta);
           }
         }
+        await usage.add(sumDeltas(used), trx);
         await repository.saveMany(
           [...changed].map((id) => rows.get(id)!),
           trx,
         );
       },
-      truncate: (trx) => repository.truncate(trx),
+      truncate: async (trx) => {
+        await repository.truncate(trx);
+        await usage.truncate(trx);
+      },
     });
   }
 

@@ -41,8 +41,22 @@ export interface TaskViewTable {
   workflow: ColumnType<TaskWorkflowRef | null, string | null, string | null>;
 }
 
+/** Agent usage per owner, UTC day and tool (usage.projection.ts), kept with task_view. */
+export interface UsageDailyTable {
+  owner_id: string;
+  day: ColumnType<string, string, string>;
+  tool: string;
+  tasks: number;
+  input_tokens: ColumnType<string, number, number>;
+  output_tokens: ColumnType<string, number, number>;
+  cached_input_tokens: ColumnType<string, number, number>;
+  cost_usd: ColumnType<string, number, number>;
+  cost_unknown_tasks: number;
+}
+
 export interface TasksDatabase {
   task_view: TaskViewTable;
+  usage_daily: UsageDailyTable;
 }
 
 const migrations: Record<string, Migration> = {
@@ -92,6 +106,23 @@ const migrations: Record<string, Migration> = {
     async up(db) {
       // The run and node of a task a workflow created (null for tasks submitted directly).
       await db.schema.alterTable('task_view').addColumn('workflow', 'jsonb').execute();
+    },
+  },
+  '2026-12-05-001-usage-daily': {
+    async up(db) {
+      // bigint and numeric: a busy team's tokens overflow an int within weeks; dollars need no float error.
+      await sql`create table usage_daily (
+        owner_id text not null,
+        day date not null,
+        tool text not null,
+        tasks integer not null,
+        input_tokens bigint not null,
+        output_tokens bigint not null,
+        cached_input_tokens bigint not null,
+        cost_usd numeric(18, 6) not null,
+        cost_unknown_tasks integer not null,
+        primary key (owner_id, day, tool)
+      )`.execute(db);
     },
   },
 };

@@ -8,16 +8,19 @@ import {
   taskRefCommandSchema,
   taskSecretRefsQuerySchema,
   taskSubjects,
+  usageQueryCommandSchema,
   type Assignment,
   type Envelope,
   type TaskPage,
   type TaskSecretRefs,
   type TaskView,
+  type UsageReport,
 } from '@agentyard/contracts';
 import { GetTaskQuery } from '../application/get-task.query';
 import { ListTasksQueryHandler } from '../application/list-tasks.query';
 import { PullTaskQuery } from '../application/pull-task.query';
 import { TaskSecretRefsQuery } from '../application/task-secret-refs.query';
+import { UsageQueryHandler } from '../application/usage.query';
 
 @Controller()
 export class TaskQueriesController {
@@ -26,6 +29,7 @@ export class TaskQueriesController {
     private readonly list: ListTasksQueryHandler,
     private readonly pull: PullTaskQuery,
     private readonly secretRefs: TaskSecretRefsQuery,
+    private readonly usage: UsageQueryHandler,
   ) {}
 
   @MessagePattern(taskSubjects.get)
@@ -54,5 +58,11 @@ export class TaskQueriesController {
   @MessagePattern(taskSubjects.secretRefs)
   onSecretRefs(@Payload() data: unknown): Promise<TaskSecretRefs> {
     return this.secretRefs.execute(parseOrThrow(taskSecretRefsQuerySchema, data, 'get-task-secret-refs query'));
+  }
+
+  @MessagePattern(taskSubjects.usage)
+  onUsage(@Payload() data: unknown): Promise<UsageReport> {
+    const { actor, query } = parseOrThrow(usageQueryCommandSchema, data, 'get-usage query');
+    return this.usage.execute(actor, query);
   }
 }
