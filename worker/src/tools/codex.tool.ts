@@ -15,12 +15,15 @@
  *    config file: nothing to write, nothing for the task to rewrite before codex reads it).
  *  - `--disable plugins --disable remote_plugin` and `analytics.enabled=false`: without them codex
  *    contacts github.com and chatgpt.com at start (plugin sync), which an offline worker cannot.
- *  - permissionMode: read-only → `-s read-only` (codex's own default), edit → `-s workspace-write`.
- *    Codex enforces both with its own Linux sandbox; inside the agent's bubblewrap that sandbox
- *    cannot start and every write fails (status "failed" on the file_change) — see the report in
- *    test/codex.int.spec.ts.
+ *  - permissionMode: read-only → codex's own default sandbox, edit → workspace-write, given as
+ *    `-c sandbox_mode=…` (same as `-s`, which `exec resume` does not accept). Codex enforces both
+ *    with its own Linux sandbox. Checked by hand (0.171.0, as root): inside the agent's bubblewrap
+ *    (with or without the setpriv drop) that sandbox cannot start, and every write reports a
+ *    file_change with status "failed"; only danger-full-access writes there. Choosing that when
+ *    the agent's isolation is on is the agent's call, not this tool's (it cannot see the level).
  *  - resumeSession: `codex exec resume <id> <prompt>` (0.171 supports it headless). The session
- *    lives in CODEX_HOME, so it is found only when the same CODEX_HOME is used again.
+ *    lives in CODEX_HOME, inside the attempt dir, so a later attempt finds it only if that
+ *    directory is kept; and a resumed turn's usage counts the whole thread, earlier turns included.
  */
 import { chownSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
