@@ -259,7 +259,12 @@ export class WorkerAgent {
       const { dir, launch } = prepared;
       // After the isolation made the attempt's directory its task's: the output file is the task's too.
       outputFile = prepareStructuredOutput(dir.root);
-      const command = tool.buildCommand(input, { workDir: dir.root, cwd: dir.cwd, hostEnv: this.config.hostEnv });
+      const command = tool.buildCommand(input, {
+        workDir: dir.root,
+        cwd: dir.cwd,
+        hostEnv: this.config.hostEnv,
+        sandboxed: this.config.isolation.level === 'bubblewrap',
+      });
       proc = new TaskProcess({
         file: command.file,
         args: command.args,

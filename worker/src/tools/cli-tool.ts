@@ -69,14 +69,6 @@ export const geminiCliSpec: CliToolSpec = {
   passEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_CLOUD_PROJECT', 'GOOGLE_GENAI_USE_VERTEXAI', 'GOOGLE_APPLICATION_CREDENTIALS'],
 };
 
-/** codex: `codex exec --json --skip-git-repo-check [-m model] <prompt>` (read-only sandbox by default). */
-export const codexSpec: CliToolSpec = {
-  name: 'codex',
-  binary: 'codex',
-  args: (input) => ['exec', '--json', '--skip-git-repo-check', ...(input.model ? ['-m', input.model] : []), promptArg(input.prompt)],
-  passEnv: ['OPENAI_API_KEY', 'CODEX_HOME'],
-};
-
 /** ollama: `ollama run <model> <prompt>`; a model is required (input.model or $OLLAMA_MODEL). */
 export const ollamaSpec: CliToolSpec = {
   name: 'ollama',

@@ -20,7 +20,7 @@
  *    with its own Linux sandbox. Checked by hand (0.171.0, as root): inside the agent's bubblewrap
  *    (with or without the setpriv drop) that sandbox cannot start, and every write reports a
  *    file_change with status "failed"; only danger-full-access writes there. Choosing that when
- *    the agent's isolation is on is the agent's call, not this tool's (it cannot see the level).
+ *    the agent's bubblewrap confines the task is what codexArgs does (ToolContext.sandboxed).
  *  - resumeSession: `codex exec resume <id> <prompt>` (0.171 supports it headless). The session
  *    lives in CODEX_HOME, inside the attempt dir, so a later attempt finds it only if that
  *    directory is kept; and a resumed turn's usage counts the whole thread, earlier turns included.
@@ -70,8 +70,11 @@ export function codexTool(path?: string): Tool<PromptInput> {
 }
 
 /** The argv after `codex` for one attempt (pure; see the module comment for each option). */
-export function codexArgs(input: PromptInput, ctx: Pick<ToolContext, 'hostEnv'>): string[] {
-  const sandbox = input.permissionMode === 'edit' ? 'workspace-write' : 'read-only';
+export function codexArgs(input: PromptInput, ctx: Pick<ToolContext, 'hostEnv' | 'sandboxed'>): string[] {
+  // Inside the agent's bubblewrap codex's own sandbox cannot start (every write fails): there the
+  // agent's sandbox is the boundary (writes only to the attempt's directory, HOME and /tmp), and
+  // codex is told not to sandbox again. Read-only keeps codex's own policy either way.
+  const sandbox = input.permissionMode !== 'edit' ? 'read-only' : ctx.sandboxed ? 'danger-full-access' : 'workspace-write';
   // `exec resume` has no --sandbox flag; the config key sets the same policy for both forms.
   const args = ['exec', ...(input.resumeSession ? ['resume'] : []), '--json', '--skip-git-repo-check', '-c', `sandbox_mode="${sandbox}"`];
   args.push('--disable', 'plugins', '--disable', 'remote_plugin', '-c', 'analytics.enabled=false', '-c', 'check_for_update_on_startup=false');

@@ -134,6 +134,11 @@ describe('codexArgs', () => {
     expect(args.slice(-3)).toEqual(['-m', 'gpt-5.1-codex', 'hi']);
   });
 
+  it('inside the agent’s bubblewrap edits without sandboxing again (codex’s sandbox cannot start there); read-only stays read-only', () => {
+    expect(codexArgs({ prompt: 'hi', permissionMode: 'edit' }, { hostEnv: {}, sandboxed: true })).toContain('sandbox_mode="danger-full-access"');
+    expect(codexArgs({ prompt: 'hi' }, { hostEnv: {}, sandboxed: true })).toContain('sandbox_mode="read-only"');
+  });
+
   it('declares a custom provider only when the worker has a base URL', () => {
     expect(codexArgs({ prompt: 'hi' }, { hostEnv: { OPENAI_API_KEY: 'k' } }).join(' ')).not.toContain('model_provider');
     const args = codexArgs({ prompt: 'hi' }, { hostEnv });

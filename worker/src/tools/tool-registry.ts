@@ -5,7 +5,8 @@
  */
 import type { ToolName, WorkerTool } from '@agentyard/contracts/agent';
 import { apiTool, claudeApiSpec, geminiApiSpec } from './api-tool';
-import { claudeCodeSpec, cliTool, codexSpec, geminiCliSpec, ollamaSpec } from './cli-tool';
+import { claudeCodeSpec, cliTool, geminiCliSpec, ollamaSpec } from './cli-tool';
+import { codexTool } from './codex.tool';
 import { noopTool } from './noop.tool';
 import { shellTool } from './shell.tool';
 import type { Tool } from './tool';
@@ -16,7 +17,7 @@ export function allTools(env: NodeJS.ProcessEnv = process.env): Tool[] {
     shellTool(),
     cliTool(claudeCodeSpec, env.PATH),
     cliTool(geminiCliSpec, env.PATH),
-    cliTool(codexSpec, env.PATH),
+    codexTool(env.PATH),
     cliTool(ollamaSpec, env.PATH),
     apiTool(claudeApiSpec, env),
     apiTool(geminiApiSpec, env),

@@ -22,6 +22,12 @@ export interface ToolContext {
   cwd: string;
   /** The agent's own environment, to read API keys a tool forwards; never passed through whole. */
   hostEnv: NodeJS.ProcessEnv;
+  /**
+   * The agent already runs the task in its bubblewrap sandbox (only the attempt's directory, HOME
+   * and /tmp writable). A tool with a sandbox of its own (codex) cannot start that one inside it,
+   * so it relies on the agent's instead.
+   */
+  sandboxed?: boolean;
 }
 
 export interface ToolCommand {
