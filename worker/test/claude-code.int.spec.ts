@@ -10,11 +10,12 @@
  * Write tool, then answers with text. The usage the parser reports must equal the sum of every
  * answer the stand-in gave.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { PromptInput } from '@agentyard/contracts/agent';
+import { agentUsageSchema, type PromptInput } from '@agentyard/contracts/agent';
 import { TaskProcess, type TaskExit } from '../src/execution/task-process';
+import { detectIsolation } from '../src/isolation/task-isolation';
 import { LineSplitter, outcomeOf, type AgentEvent } from '../src/tools/agent-stream';
 import { claudeCodeTool } from '../src/tools/claude-code.tool';
 import {
@@ -162,6 +163,8 @@ describe('claude-code against a stand-in Anthropic API', () => {
       const { totals, byModel } = standInTotals(standIn);
       expect(summary).toBe('Wrote hello.txt as asked.');
       expect(usage).toMatchObject(totals);
+      // What the agent checks before it keeps a usage in the task's result.
+      expect(agentUsageSchema.safeParse(usage).success).toBe(true);
       expect(usage!.turns).toBeGreaterThanOrEqual(3);
       // Each model the stand-in served (the CLI may suffix the name, e.g. `[1m]`) with its share.
       const models = Object.entries(usage!.models ?? {});
@@ -233,6 +236,70 @@ describe('claude-code against a stand-in Anthropic API', () => {
 
     it('still reports the whole usage', () => {
       expect(outcomeOf(run.events).usage).toMatchObject(standInTotals(standIn).totals);
+    });
+  });
+
+  describe('inside the sandbox the agent runs tasks in (bubblewrap; as root, a task uid)', () => {
+    it('runs with the sandbox HOME and writes in the attempt directory', async () => {
+      const stateDir = join(root, 'state');
+      mkdirSync(stateDir, { recursive: true });
+      const detected = await detectIsolation('bubblewrap', stateDir);
+      if (!detected.ok) throw new Error(`bubblewrap is needed here: ${detected.message}`);
+      const prepared = detected.isolation.prepare('claude-code-task', 1, undefined);
+      const standIn = await startAnthropicStandIn(editScript(join(prepared.dir.cwd, 'hello.txt'), 'sandboxed\n'));
+      try {
+        const tool = claudeCodeTool(binDir, { ANTHROPIC_API_KEY: apiKey });
+        await tool.detect();
+        const hostEnv = { ANTHROPIC_API_KEY: apiKey, ANTHROPIC_BASE_URL: standIn.url };
+        const command = tool.buildCommand(
+          { prompt: 'Write hello.txt', permissionMode: 'edit' },
+          { workDir: prepared.dir.root, cwd: prepared.dir.cwd, hostEnv },
+        );
+        const parser = tool.streamParser!();
+        const lines = new LineSplitter();
+        const events: AgentEvent[] = [];
+        const proc = new TaskProcess({
+          file: command.file,
+          args: command.args,
+          // As worker-agent.ts builds it: the isolation's HOME (and USER) under the tool's variables.
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...prepared.env, ...command.env },
+          cwd: prepared.dir.cwd,
+          launch: prepared.launch,
+          timeoutSeconds: 45,
+          onData: (data) => lines.feed(data).forEach((line) => events.push(...parser.push(line))),
+        });
+        const exit = await proc.finished;
+        lines.flush().forEach((line) => events.push(...parser.push(line)));
+        expect(exit.exitCode).toBe(0);
+        expect(readFileSync(join(prepared.dir.cwd, 'hello.txt'), 'utf8')).toBe('sandboxed\n');
+        expect(outcomeOf(events).usage).toMatchObject(standInTotals(standIn).totals);
+        // The CLI kept its state in the sandbox HOME, owned by the task's user.
+        expect(existsSync(join(prepared.env.HOME!, '.claude'))).toBe(true);
+        if (prepared.launch?.uid !== undefined) expect(statSync(join(prepared.dir.cwd, 'hello.txt')).uid).toBe(prepared.launch.uid);
+      } finally {
+        await standIn.close();
+        detected.isolation.release(prepared);
+      }
+    });
+  });
+
+  describe('resuming a session this HOME has never seen', () => {
+    it('fails with an error result that says so, before any API call', async () => {
+      // Every attempt gets a fresh HOME, where the CLI keeps its sessions: an earlier task's session is not there.
+      const standIn = await startAnthropicStandIn(editScript(join(root, 'unknown-session', 'x.txt'), 'x'));
+      try {
+        const missing = '30410da0-ce53-4950-a8e3-0d7a1f62ecf8';
+        const run = await runClaude(standIn, { prompt: 'Go on.', resumeSession: missing }, 'unknown-session');
+        expect(run.exit.exitCode).toBe(1);
+        expect(run.events.find((e) => e.kind === 'result')).toMatchObject({
+          isError: true,
+          summary: `error_during_execution: No conversation found with session ID: ${missing}`,
+          usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
+        });
+        expect(standIn.requests.filter((r) => r.method === 'POST')).toEqual([]);
+      } finally {
+        await standIn.close();
+      }
     });
   });
 

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { agentUsageSchema } from '@agentyard/contracts/agent';
 import { outcomeOf, type AgentEvent } from './agent-stream';
 import { claudeCodeArgs, claudeCodeStreamParser, claudeCodeTool } from './claude-code.tool';
 import { ToolInputError, type ToolContext } from './tool';
@@ -100,6 +101,10 @@ describe('claudeCodeStreamParser', () => {
       expect(resultLine.usage.input_tokens).toBe(290);
       expect(outcomeOf(events).usage?.inputTokens).toBe(352);
     });
+
+    it('gives a usage the agent keeps (it drops one that fails agentUsageSchema)', () => {
+      expect(agentUsageSchema.safeParse(outcomeOf(events).usage).success).toBe(true);
+    });
   });
 
   it('reports a denied write as a failed tool result and no file edit', () => {
@@ -129,6 +134,19 @@ describe('claudeCodeStreamParser', () => {
           turns: 3,
           models: { 'claude-opus-4-8[1m]': { inputTokens: 80, outputTokens: 8, costUsd: 0.0006000000000000001 } },
         },
+      },
+    ]);
+  });
+
+  it('reports a --resume of a session this HOME does not have as an error result with zero usage', () => {
+    const line =
+      '{"type":"result","subtype":"error_during_execution","duration_ms":0,"duration_api_ms":0,"is_error":true,"num_turns":0,"stop_reason":null,"session_id":"30410da0-ce53-4950-a8e3-0d7a1f62ecf8","total_cost_usd":0,"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0,"server_tool_use":{"web_search_requests":0,"web_fetch_requests":0},"service_tier":"standard","cache_creation":{"ephemeral_1h_input_tokens":0,"ephemeral_5m_input_tokens":0},"inference_geo":"","iterations":[],"speed":"standard"},"modelUsage":{},"permission_denials":[],"uuid":"a3641991-57ab-41be-bcc3-c119e488f851","errors":["No conversation found with session ID: 30410da0-ce53-4950-a8e3-0d7a1f62ecf8"]}';
+    expect(parse([line])).toEqual([
+      {
+        kind: 'result',
+        summary: 'error_during_execution: No conversation found with session ID: 30410da0-ce53-4950-a8e3-0d7a1f62ecf8',
+        isError: true,
+        usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, sessionId: '30410da0-ce53-4950-a8e3-0d7a1f62ecf8', turns: 0 },
       },
     ]);
   });
