@@ -1,9 +1,10 @@
 /*
  * claude-code (`claude`, @anthropic-ai/claude-code 2.1.197), headless:
  *   claude -p PROMPT --output-format stream-json --verbose [--model M] [--max-turns N]
- *          [--resume SESSION] [--permission-mode acceptEdits]
- * `stream-json` needs `--verbose` in -p mode. Read-only is the CLI's own default in -p mode: a
- * write is denied and the model is told so; `edit` maps to `acceptEdits`, which lets its Write /
+ *          [--resume SESSION] --permission-mode default|acceptEdits
+ * `stream-json` needs `--verbose` in -p mode. Read-only is `default` (the CLI's own in -p mode,
+ * passed explicitly so a project's settings cannot widen it): a write is denied and the model is
+ * told so; `edit` maps to `acceptEdits`, which lets its Write /
  * Edit tools change files in the working directory (never --dangerously-skip-permissions).
  *
  * Usage: the `result` line's `usage` counts the main loop's API calls only; its `modelUsage`
@@ -63,7 +64,9 @@ export function claudeCodeArgs(input: PromptInput): string[] {
     ...(input.model ? ['--model', input.model] : []),
     ...(input.maxTurns !== undefined ? ['--max-turns', String(input.maxTurns)] : []),
     ...(input.resumeSession ? ['--resume', input.resumeSession] : []),
-    ...(input.permissionMode === 'edit' ? ['--permission-mode', 'acceptEdits'] : []),
+    // Explicit even for read-only: a `.claude/settings.json` in the work dir (a repository's) must not widen it.
+    '--permission-mode',
+    input.permissionMode === 'edit' ? 'acceptEdits' : 'default',
   ];
 }
 

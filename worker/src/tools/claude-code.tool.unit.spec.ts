@@ -184,9 +184,17 @@ describe('claudeCodeTool', () => {
   };
 
   describe('argv', () => {
-    it('is headless with the stream format, and leaves the read-only default alone', () => {
-      expect(claudeCodeArgs({ prompt: 'hi' })).toEqual(['-p', 'hi', '--output-format', 'stream-json', '--verbose']);
-      expect(claudeCodeArgs({ prompt: 'hi', permissionMode: 'read-only' })).toEqual(['-p', 'hi', '--output-format', 'stream-json', '--verbose']);
+    it('is headless with the stream format, and says read-only explicitly (a project setting cannot widen it)', () => {
+      expect(claudeCodeArgs({ prompt: 'hi', permissionMode: 'read-only' })).toEqual([
+        '-p',
+        'hi',
+        '--output-format',
+        'stream-json',
+        '--verbose',
+        '--permission-mode',
+        'default',
+      ]);
+      expect(claudeCodeArgs({ prompt: 'hi' })).toEqual(claudeCodeArgs({ prompt: 'hi', permissionMode: 'read-only' }));
     });
 
     it('maps edit to acceptEdits, and passes model, max turns and the session to resume', () => {

@@ -53,14 +53,6 @@ export function promptArg(prompt: string): string {
   return prompt.startsWith('-') ? ` ${prompt}` : prompt;
 }
 
-/** claude-code: `claude -p <prompt> --output-format text [--model m]`. */
-export const claudeCodeSpec: CliToolSpec = {
-  name: 'claude-code',
-  binary: 'claude',
-  args: (input) => ['-p', promptArg(input.prompt), '--output-format', 'text', ...(input.model ? ['--model', input.model] : [])],
-  passEnv: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'CLAUDE_CODE_USE_BEDROCK', 'CLAUDE_CODE_USE_VERTEX'],
-};
-
 /** gemini-cli: `gemini -p <prompt> [-m model]`. */
 export const geminiCliSpec: CliToolSpec = {
   name: 'gemini-cli',

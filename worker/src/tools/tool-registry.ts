@@ -5,7 +5,8 @@
  */
 import type { ToolName, WorkerTool } from '@agentyard/contracts/agent';
 import { apiTool, claudeApiSpec, geminiApiSpec } from './api-tool';
-import { claudeCodeSpec, cliTool, geminiCliSpec, ollamaSpec } from './cli-tool';
+import { claudeCodeTool } from './claude-code.tool';
+import { cliTool, geminiCliSpec, ollamaSpec } from './cli-tool';
 import { codexTool } from './codex.tool';
 import { noopTool } from './noop.tool';
 import { shellTool } from './shell.tool';
@@ -15,7 +16,7 @@ import type { Tool } from './tool';
 export function allTools(env: NodeJS.ProcessEnv = process.env): Tool[] {
   return [
     shellTool(),
-    cliTool(claudeCodeSpec, env.PATH),
+    claudeCodeTool(env.PATH, env),
     cliTool(geminiCliSpec, env.PATH),
     codexTool(env.PATH),
     cliTool(ollamaSpec, env.PATH),

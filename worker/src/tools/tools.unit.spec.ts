@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiTool, claudeApiSpec, geminiApiSpec } from './api-tool';
 import { buildApiRequest } from './api-call.script';
-import { claudeCodeSpec, cliTool, geminiCliSpec, ollamaSpec } from './cli-tool';
+import { claudeCodeTool } from './claude-code.tool';
+import { cliTool, geminiCliSpec, ollamaSpec } from './cli-tool';
 import { findExecutable, parseVersion } from './executable-lookup';
 import { shellTool } from './shell.tool';
 import { ToolInputError, type ToolContext } from './tool';
@@ -31,7 +32,7 @@ describe('tools', () => {
 
   describe('CLI tools', () => {
     it('are detected on PATH with their version, and absent otherwise', async () => {
-      const detected = await detectTools(allTools({ PATH: bin }));
+      const detected = await detectTools(allTools({ PATH: bin, ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' }));
       expect(detected.list).toEqual([
         { name: 'shell', version: null },
         { name: 'claude-code', version: '2.0.14' },
@@ -40,22 +41,20 @@ describe('tools', () => {
       expect(findExecutable('gemini', bin)).toBeUndefined();
     });
 
-    it('build `claude -p <prompt> --output-format text` and forward only the auth variables', async () => {
-      const tool = cliTool(claudeCodeSpec, bin);
+    it('build `claude -p <prompt> --output-format stream-json` and forward only the auth variables', async () => {
+      const tool = claudeCodeTool(bin, { ANTHROPIC_API_KEY: 'k' });
       await tool.detect();
       const command = tool.buildCommand({ prompt: '-rf everything', model: 'opus' }, ctx({ ANTHROPIC_API_KEY: 'k', SECRET_X: 's' }));
-      expect(command).toEqual({
-        file: join(bin, 'claude'),
-        args: ['-p', ' -rf everything', '--output-format', 'text', '--model', 'opus'],
-        env: { ANTHROPIC_API_KEY: 'k' },
-      });
+      expect(command.file).toBe(join(bin, 'claude'));
+      expect(command.args.slice(0, 2)).toEqual(['-p', ' -rf everything']);
+      expect(command.env).toEqual({ ANTHROPIC_API_KEY: 'k', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' });
     });
 
     it('refuse to build when the CLI is missing or the prompt is too large for one argument', async () => {
       const missing = cliTool(geminiCliSpec, bin);
       await missing.detect();
       expect(() => missing.buildCommand({ prompt: 'hi' }, ctx())).toThrow(ToolInputError);
-      const claude = cliTool(claudeCodeSpec, bin);
+      const claude = claudeCodeTool(bin, { ANTHROPIC_API_KEY: 'k' });
       await claude.detect();
       expect(() => claude.buildCommand({ prompt: 'x'.repeat(200 * 1024) }, ctx())).toThrow('limited to');
     });
