@@ -12,7 +12,15 @@ import type { AgentUsage, PromptInput } from '@agentyard/contracts/agent';
 import { LineSplitter, outcomeOf, type AgentEvent } from '../src/tools/agent-stream';
 import { geminiCliTool } from '../src/tools/gemini-cli.tool';
 import type { Tool } from '../src/tools/tool';
-import { declaredTool, functionResponses, requestTexts, startGeminiStandIn, writeFileCall, type GeminiStandIn, type GeminiStandInScript } from './stand-ins/gemini.stand-in';
+import {
+  declaredTool,
+  functionResponses,
+  requestTexts,
+  startGeminiStandIn,
+  writeFileCall,
+  type GeminiStandIn,
+  type GeminiStandInScript,
+} from './stand-ins/gemini.stand-in';
 
 jest.setTimeout(60_000);
 
@@ -127,7 +135,9 @@ describe('gemini-cli tool, real CLI against a Gemini API stand-in', () => {
 
     it('streams the text, the write_file call, its result and the file edit, and ends with the final answer', () => {
       expect(run.events).toContainEqual({ kind: 'text', text: 'I will write notes.txt.' });
-      expect(run.events).toContainEqual(expect.objectContaining({ kind: 'tool_call', name: 'write_file', input: expect.objectContaining({ file_path: 'notes.txt' }) }));
+      expect(run.events).toContainEqual(
+        expect.objectContaining({ kind: 'tool_call', name: 'write_file', input: expect.objectContaining({ file_path: 'notes.txt' }) }),
+      );
       expect(run.events).toContainEqual(expect.objectContaining({ kind: 'tool_result', isError: false }));
       expect(run.events).toContainEqual({ kind: 'file_edit', path: 'notes.txt', change: 'update' });
       expect(run.events.at(-1)).toMatchObject({ kind: 'result', isError: false, summary: 'Done: notes.txt now says hello.' });
@@ -160,11 +170,18 @@ describe('gemini-cli tool, real CLI against a Gemini API stand-in', () => {
       const first = run.standIn.requests.find((r) => r.action === 'streamGenerateContent')!;
       expect(declaredTool(first, 'write_file')).toBeUndefined();
       expect(run.events).not.toContainEqual(expect.objectContaining({ kind: 'file_edit' }));
+      // The CLI answers the undeclared call with an error, sent back to the model and shown in the stream.
+      expect(run.events).toContainEqual(expect.objectContaining({ kind: 'tool_result', isError: true }));
+      const second = run.standIn.requests.filter((r) => r.action === 'streamGenerateContent')[1]!;
+      expect(JSON.stringify(functionResponses(second))).toContain('not found');
     });
 
     it('asks the named model only, with no routing call, and reports exactly what it was charged', () => {
       expect(run.exitCode).toBe(0);
-      expect(run.standIn.requests.map((r) => `${r.model}:${r.action}`)).toEqual(['gemini-2.5-flash:streamGenerateContent', 'gemini-2.5-flash:streamGenerateContent']);
+      expect(run.standIn.requests.map((r) => `${r.model}:${r.action}`)).toEqual([
+        'gemini-2.5-flash:streamGenerateContent',
+        'gemini-2.5-flash:streamGenerateContent',
+      ]);
       expect(outcomeOf(run.events).usage).toMatchObject({ ...chargedUsage(run.standIn), costUsd: null });
       expect(run.events).toContainEqual(expect.objectContaining({ kind: 'session', model: 'gemini-2.5-flash' }));
     });

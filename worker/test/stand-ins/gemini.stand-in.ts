@@ -96,7 +96,13 @@ export async function startGeminiStandIn(script: GeminiStandInScript): Promise<G
       served.push({ model, usage });
       res.writeHead(200, { 'content-type': 'application/json' });
       const text = JSON.stringify(sideCallAnswer(request.body));
-      res.end(JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP', index: 0 }], usageMetadata: usageMetadata(usage), modelVersion: model }));
+      res.end(
+        JSON.stringify({
+          candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP', index: 0 }],
+          usageMetadata: usageMetadata(usage),
+          modelVersion: model,
+        }),
+      );
       return;
     }
     if (action === 'countTokens') {
