@@ -81,11 +81,12 @@ function chargedUsage(standIn: GeminiStandIn): Pick<AgentUsage, 'inputTokens' | 
   let cachedInputTokens = 0;
   for (const { model, usage } of standIn.served) {
     inputTokens += usage.promptTokenCount;
-    outputTokens += usage.candidatesTokenCount;
+    // Thoughts are output (billed so); the CLI reports them only inside its total.
+    outputTokens += usage.candidatesTokenCount + (usage.thoughtsTokenCount ?? 0);
     cachedInputTokens += usage.cachedContentTokenCount ?? 0;
     const m = (models[model] ??= { inputTokens: 0, outputTokens: 0, costUsd: null });
     m.inputTokens += usage.promptTokenCount;
-    m.outputTokens += usage.candidatesTokenCount;
+    m.outputTokens += usage.candidatesTokenCount + (usage.thoughtsTokenCount ?? 0);
   }
   return { inputTokens, outputTokens, cachedInputTokens, models };
 }
@@ -97,7 +98,7 @@ const editScript = (): GeminiStandInScript => ({
   turns: [
     (request) => ({
       parts: [{ text: 'I will write notes.txt.' }, writeFileCall(request, 'notes.txt', 'hello from the stand-in\n')],
-      usage: { promptTokenCount: 1000, candidatesTokenCount: 20, cachedContentTokenCount: 400 },
+      usage: { promptTokenCount: 1000, candidatesTokenCount: 20, thoughtsTokenCount: 45, cachedContentTokenCount: 400 },
     }),
     { parts: [{ text: 'Done: notes.txt now says hello.' }], usage: { promptTokenCount: 1100, candidatesTokenCount: 8, cachedContentTokenCount: 600 } },
   ],
@@ -124,6 +125,7 @@ describe('gemini-cli tool, real CLI against a Gemini API stand-in', () => {
       const { usage } = outcomeOf(run.events);
       expect(usage).toMatchObject({ ...charged, costUsd: null, turns: 2 });
       expect(usage?.inputTokens).toBe(70 + 1000 + 1100);
+      expect(usage?.outputTokens).toBe(3 + 20 + 45 + 8);
       expect(Object.keys(usage?.models ?? {})).toHaveLength(2);
     });
 

@@ -44,6 +44,10 @@ export function geminiCliTool(path?: string, hostEnv: NodeJS.ProcessEnv = proces
     buildCommand(input, ctx) {
       if (!resolved) throw new ToolInputError('gemini-cli is not installed on this worker (gemini not on PATH)');
       if (!ctx.hostEnv.GEMINI_API_KEY) throw new ToolInputError("gemini-cli needs GEMINI_API_KEY in the worker's environment");
+      // 0.61 resumes (`--resume <uuid>`, headless too) only a session stored under its CLI home for
+      // the same project directory; both are fresh per attempt, so it would exit 42 ("No previous
+      // sessions found"). Refused here with the reason rather than silently starting a new session.
+      if (input.resumeSession) throw new ToolInputError('gemini-cli cannot resume a session yet: its sessions stay in the attempt that made them');
       assertArgumentFits('prompt', input.prompt);
       const home = prepareGeminiHome(ctx.workDir, input);
       return { file: resolved, args: geminiCliArgs(input), env: geminiCliEnv(ctx, home) };
@@ -52,11 +56,7 @@ export function geminiCliTool(path?: string, hostEnv: NodeJS.ProcessEnv = proces
   };
 }
 
-/**
- * The argv after `gemini`. `resumeSession` is not passed: 0.61 resumes (`--resume <uuid>`) only a
- * session stored under the CLI home for the same project directory, and both are fresh per
- * attempt, so the CLI would refuse every id. `maxTurns` goes into the settings (geminiSettings).
- */
+/** The argv after `gemini`. `maxTurns` goes into the settings (geminiSettings). */
 export function geminiCliArgs(input: PromptInput): string[] {
   return [
     '-p',
@@ -193,12 +193,12 @@ export class GeminiStreamParser implements StreamParser {
     const s = (stats ?? {}) as GeminiStats;
     const models: NonNullable<AgentUsage['models']> = {};
     for (const [name, m] of Object.entries(s.models ?? {})) {
-      models[name] = { inputTokens: count(m.input_tokens), outputTokens: count(m.output_tokens), costUsd: null };
+      models[name] = { inputTokens: count(m.input_tokens), outputTokens: outputTokens(m), costUsd: null };
     }
     return {
       // input_tokens is the whole prompt (Gemini's promptTokenCount); `cached` is the part of it served from cache.
       inputTokens: count(s.input_tokens),
-      outputTokens: count(s.output_tokens),
+      outputTokens: outputTokens(s),
       cachedInputTokens: count(s.cached),
       costUsd: null,
       ...(Object.keys(models).length > 0 ? { models } : {}),
@@ -209,6 +209,7 @@ export class GeminiStreamParser implements StreamParser {
 }
 
 interface GeminiTokenStats {
+  total_tokens?: unknown;
   input_tokens?: unknown;
   output_tokens?: unknown;
   cached?: unknown;
@@ -216,6 +217,16 @@ interface GeminiTokenStats {
 
 interface GeminiStats extends GeminiTokenStats {
   models?: Record<string, GeminiTokenStats>;
+}
+
+/**
+ * Output tokens including a thinking model's thoughts, which are billed as output. 0.61's
+ * output_tokens counts only candidatesTokenCount and the stream has no thoughts figure, but its
+ * total_tokens sums totalTokenCount (prompt + candidates + thoughts), so the difference is the
+ * whole output.
+ */
+function outputTokens(stats: GeminiTokenStats): number {
+  return Math.max(count(stats.output_tokens), count(stats.total_tokens) - count(stats.input_tokens));
 }
 
 /** A token count as the schema takes it: a non-negative integer (anything else counts as 0). */

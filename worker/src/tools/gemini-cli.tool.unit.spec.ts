@@ -42,6 +42,18 @@ const apiErrorRun = [
   '{"type":"result","timestamp":"2026-12-05T07:43:14.101Z","status":"error","error":{"type":"unknown","message":"[API Error: {\\"error\\":{\\"code\\":400,\\"message\\":\\"API key not valid. Please pass a valid API key.\\",\\"status\\":\\"INVALID_ARGUMENT\\"}}]"},"stats":{"total_tokens":0,"input_tokens":0,"output_tokens":0,"cached":0,"input":0,"duration_ms":0,"tool_calls":0,"models":{"gemini-2.5-flash":{"total_tokens":0,"input_tokens":0,"output_tokens":0,"cached":0,"input":0}}}}',
 ];
 
+/** A thinking model (40 thought tokens per call) stopped by maxSessionTurns: 2 after two tool rounds. */
+const turnLimitedRun = [
+  '{"type":"init","timestamp":"2026-12-05T07:45:48.283Z","session_id":"18f29227-0570-41d0-bea6-313a40933747","model":"gemini-2.5-flash"}',
+  '{"type":"message","timestamp":"2026-12-05T07:45:48.465Z","role":"assistant","content":"looking","delta":true}',
+  '{"type":"tool_use","timestamp":"2026-12-05T07:45:48.580Z","tool_name":"list_directory","tool_id":"list_directory__list_directory_1796456748465_0","parameters":{"dir_path":"."}}',
+  '{"type":"tool_result","timestamp":"2026-12-05T07:45:48.660Z","tool_id":"list_directory__list_directory_1796456748465_0","status":"success","output":"Directory is empty."}',
+  '{"type":"message","timestamp":"2026-12-05T07:45:48.675Z","role":"assistant","content":"looking","delta":true}',
+  '{"type":"tool_use","timestamp":"2026-12-05T07:45:48.676Z","tool_name":"list_directory","tool_id":"list_directory__list_directory_1796456748675_0","parameters":{"dir_path":"."}}',
+  '{"type":"tool_result","timestamp":"2026-12-05T07:45:48.682Z","tool_id":"list_directory__list_directory_1796456748675_0","status":"success","output":"Directory is empty."}',
+  '{"type":"result","timestamp":"2026-12-05T07:46:01.713Z","status":"error","error":{"type":"FatalTurnLimitedError","message":"Reached max session turns for this session. Increase the number of turns by specifying maxSessionTurns in settings.json."},"stats":{"total_tokens":300,"input_tokens":200,"output_tokens":20,"cached":0,"input":200,"duration_ms":0,"tool_calls":2,"models":{"gemini-2.5-flash":{"total_tokens":300,"input_tokens":200,"output_tokens":20,"cached":0,"input":200}}}}',
+];
+
 const parse = (lines: string[]): AgentEvent[] => {
   const parser = new GeminiStreamParser();
   return [...lines.flatMap((line) => parser.push(line)), ...parser.end()];
@@ -116,6 +128,22 @@ describe('GeminiStreamParser', () => {
     });
   });
 
+  describe('on a thinking model stopped by the turn limit', () => {
+    const events = parse(turnLimitedRun);
+
+    it('counts the thought tokens as output (the stream has them only in its total)', () => {
+      expect(events.at(-1)).toMatchObject({
+        kind: 'result',
+        usage: { inputTokens: 200, outputTokens: 100, models: { 'gemini-2.5-flash': { inputTokens: 200, outputTokens: 100 } }, turns: 2 },
+      });
+    });
+
+    it('ends with an error result saying why it stopped', () => {
+      expect(events.at(-1)).toMatchObject({ kind: 'result', isError: true, summary: expect.stringContaining('max session turns') });
+      expect(events.filter((e) => e.kind === 'file_edit')).toEqual([]);
+    });
+  });
+
   it('ignores lines that are not JSON, and everything after the result', () => {
     const parser = new GeminiStreamParser();
     expect(parser.push('Ripgrep is not available. Falling back to GrepTool.')).toEqual([]);
@@ -155,11 +183,14 @@ describe('geminiCliTool', () => {
     ]);
   });
 
-  it('keeps a prompt that looks like an option from being read as one, and passes no resume flag', () => {
-    const args = geminiCliArgs({ prompt: '--yolo', resumeSession: 'abc' });
+  it('keeps a prompt that looks like an option from being read as one', () => {
+    const args = geminiCliArgs({ prompt: '--yolo' });
     expect(args.slice(0, 2)).toEqual(['-p', ' --yolo']);
-    expect(args).not.toContain('--resume');
     expect(args).not.toContain('--yolo');
+  });
+
+  it('refuses resumeSession, which the fresh per-attempt CLI home cannot honour', () => {
+    expect(() => build({ prompt: 'hi', resumeSession: '18f29227-0570-41d0-bea6-313a40933747' })).toThrow(/cannot resume/);
   });
 
   it('forwards only its key and base URL, and points the CLI home into the attempt dir', () => {

@@ -15,6 +15,8 @@ import type { AddressInfo } from 'node:net';
 export interface GeminiUsage {
   promptTokenCount: number;
   candidatesTokenCount: number;
+  /** A thinking model's thought tokens: billed as output, reported apart from candidatesTokenCount. */
+  thoughtsTokenCount?: number;
   cachedContentTokenCount?: number;
 }
 
@@ -165,7 +167,8 @@ function usageMetadata(usage: GeminiUsage) {
   return {
     promptTokenCount: usage.promptTokenCount,
     candidatesTokenCount: usage.candidatesTokenCount,
-    totalTokenCount: usage.promptTokenCount + usage.candidatesTokenCount,
+    totalTokenCount: usage.promptTokenCount + usage.candidatesTokenCount + (usage.thoughtsTokenCount ?? 0),
+    ...(usage.thoughtsTokenCount !== undefined ? { thoughtsTokenCount: usage.thoughtsTokenCount } : {}),
     ...(usage.cachedContentTokenCount !== undefined ? { cachedContentTokenCount: usage.cachedContentTokenCount } : {}),
   };
 }
