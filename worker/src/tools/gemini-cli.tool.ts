@@ -14,8 +14,8 @@
  * prompt, the shell still is not offered. Tested in test/gemini-cli.int.spec.ts against the real
  * CLI and a stand-in of the Gemini API.
  */
-import { chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promptInputSchema, type AgentUsage, type PromptInput } from '@agentyard/contracts/agent';
 import { jsonLine, type AgentEvent, type StreamParser } from './agent-stream';
 import { pickEnv, promptArg } from './cli-tool';
@@ -39,7 +39,7 @@ export function geminiCliTool(path?: string, hostEnv: NodeJS.ProcessEnv = proces
       // probing the API from detection would cost a request (and fail offline). A wrong key shows
       // up as the task's error instead.
       if (!resolved || !hostEnv.GEMINI_API_KEY) return null;
-      return { version: await probeVersion(resolved) };
+      return { version: installedVersion(resolved) ?? (await probeVersion(resolved)) };
     },
     buildCommand(input, ctx) {
       if (!resolved) throw new ToolInputError('gemini-cli is not installed on this worker (gemini not on PATH)');
@@ -54,6 +54,28 @@ export function geminiCliTool(path?: string, hostEnv: NodeJS.ProcessEnv = proces
     },
     streamParser: () => new GeminiStreamParser(),
   };
+}
+
+/**
+ * The version in the npm package the `gemini` link points into. Asking `gemini --version` takes
+ * seconds (the whole CLI starts) and registers the current directory in the agent's own
+ * ~/.gemini; the package says the same for free. Undefined for an install of another shape.
+ */
+export function installedVersion(executable: string): string | undefined {
+  try {
+    let dir = dirname(realpathSync(executable));
+    for (let up = 0; up < 3; up++, dir = dirname(dir)) {
+      try {
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+        if (pkg.name === '@google/gemini-cli' && typeof pkg.version === 'string') return pkg.version;
+      } catch {
+        // no package.json at this level; look further up
+      }
+    }
+  } catch {
+    // a dangling link: let the version probe say
+  }
+  return undefined;
 }
 
 /** The argv after `gemini`. `maxTurns` goes into the settings (geminiSettings). */

@@ -3,7 +3,7 @@
  * writes, and its parser fed with lines the real CLI (0.61.0) printed in a PTY against the
  * Gemini API stand-in (test/gemini-cli.int.spec.ts runs the same thing live).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentUsageSchema, type PromptInput } from '@agentyard/contracts/agent';
@@ -220,6 +220,13 @@ describe('geminiCliTool', () => {
     const workDir = attemptDir();
     expect(() => tool.buildCommand({ prompt: 'hi' }, { workDir, cwd: workDir, hostEnv: {} })).toThrow(ToolInputError);
     expect(await geminiCliTool(bin, {}).detect()).toBeNull();
+  });
+
+  it('asks an executable outside an npm package for its version', async () => {
+    const dir = attemptDir();
+    writeFileSync(join(dir, 'gemini'), '#!/bin/sh\necho 9.8.7\n');
+    chmodSync(join(dir, 'gemini'), 0o755);
+    expect(await geminiCliTool(dir, hostEnv).detect()).toEqual({ version: '9.8.7' });
   });
 
   it('is not detected where gemini is not installed, and then refuses to build', async () => {
