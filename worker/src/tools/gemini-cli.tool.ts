@@ -6,12 +6,15 @@
  * Each attempt gets its own CLI home, `<attempt>/.agentyard/gemini-home` (GEMINI_CLI_HOME; HOME
  * stays the isolation's), holding only the settings this file writes: API-key auth (without it
  * 0.61 picks another auth type when GOOGLE_GEMINI_BASE_URL is set and exits 41), no telemetry,
- * no usage statistics, no update checks, and the turn limit. Nothing of the machine's user
- * config reaches the CLI. Stdin is the task's PTY, so the CLI never waits for piped input.
+ * no usage statistics, no update checks, and the turn limit. No user config of the machine
+ * reaches the CLI; the admin's system settings (/etc/gemini-cli) and a `.gemini/settings.json` in
+ * the task's own workspace (trusted by --skip-trust) still apply, as the CLI intends. Stdin is the
+ * task's PTY, a terminal, so the CLI does not read it as part of the prompt or wait on it.
  *
  * read-only is the CLI's headless `default` mode: it does not even declare its edit tools
- * (write_file, replace) or the shell to the model. edit is `auto_edit`: edit tools run without a
- * prompt, the shell still is not offered. Tested in test/gemini-cli.int.spec.ts against the real
+ * (write_file, replace) or the shell to the model, and answers a call of one with "not found".
+ * edit is `auto_edit`: edit tools run without a prompt, the shell still is not offered. Both
+ * offer web_fetch and google_web_search. Tested in test/gemini-cli.int.spec.ts against the real
  * CLI and a stand-in of the Gemini API.
  */
 import { chownSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
