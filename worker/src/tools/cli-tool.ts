@@ -1,5 +1,5 @@
 /*
- * The agent CLIs (claude-code, gemini-cli, ollama) share one shape: found on PATH, versioned with
+ * What the simple CLI tools (today: ollama) share: found on PATH, versioned with
  * `--version`, run with the prompt as an argument. Each forwards only the few variables it needs
  * to authenticate (its API key, its endpoint); the rest of the agent's environment stays out.
  */
@@ -52,14 +52,6 @@ export function pickEnv(env: NodeJS.ProcessEnv, names: readonly string[]): Recor
 export function promptArg(prompt: string): string {
   return prompt.startsWith('-') ? ` ${prompt}` : prompt;
 }
-
-/** gemini-cli: `gemini -p <prompt> [-m model]`. */
-export const geminiCliSpec: CliToolSpec = {
-  name: 'gemini-cli',
-  binary: 'gemini',
-  args: (input) => ['-p', promptArg(input.prompt), ...(input.model ? ['-m', input.model] : [])],
-  passEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_CLOUD_PROJECT', 'GOOGLE_GENAI_USE_VERTEXAI', 'GOOGLE_APPLICATION_CREDENTIALS'],
-};
 
 /** ollama: `ollama run <model> <prompt>`; a model is required (input.model or $OLLAMA_MODEL). */
 export const ollamaSpec: CliToolSpec = {

@@ -6,7 +6,8 @@
 import type { ToolName, WorkerTool } from '@agentyard/contracts/agent';
 import { apiTool, claudeApiSpec, geminiApiSpec } from './api-tool';
 import { claudeCodeTool } from './claude-code.tool';
-import { cliTool, geminiCliSpec, ollamaSpec } from './cli-tool';
+import { cliTool, ollamaSpec } from './cli-tool';
+import { geminiCliTool } from './gemini-cli.tool';
 import { codexTool } from './codex.tool';
 import { noopTool } from './noop.tool';
 import { shellTool } from './shell.tool';
@@ -17,7 +18,7 @@ export function allTools(env: NodeJS.ProcessEnv = process.env): Tool[] {
   return [
     shellTool(),
     claudeCodeTool(env.PATH, env),
-    cliTool(geminiCliSpec, env.PATH),
+    geminiCliTool(env.PATH, env),
     codexTool(env.PATH),
     cliTool(ollamaSpec, env.PATH),
     apiTool(claudeApiSpec, env),

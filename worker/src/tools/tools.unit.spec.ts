@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { apiTool, claudeApiSpec, geminiApiSpec } from './api-tool';
 import { buildApiRequest } from './api-call.script';
 import { claudeCodeTool } from './claude-code.tool';
-import { cliTool, geminiCliSpec, ollamaSpec } from './cli-tool';
+import { ollamaSpec } from './cli-tool';
+import { geminiCliTool } from './gemini-cli.tool';
 import { findExecutable, parseVersion } from './executable-lookup';
 import { shellTool } from './shell.tool';
 import { ToolInputError, type ToolContext } from './tool';
@@ -51,7 +52,7 @@ describe('tools', () => {
     });
 
     it('refuse to build when the CLI is missing or the prompt is too large for one argument', async () => {
-      const missing = cliTool(geminiCliSpec, bin);
+      const missing = geminiCliTool(bin, { GEMINI_API_KEY: 'k' });
       await missing.detect();
       expect(() => missing.buildCommand({ prompt: 'hi' }, ctx())).toThrow(ToolInputError);
       const claude = claudeCodeTool(bin, { ANTHROPIC_API_KEY: 'k' });
@@ -59,8 +60,7 @@ describe('tools', () => {
       expect(() => claude.buildCommand({ prompt: 'x'.repeat(200 * 1024) }, ctx())).toThrow('limited to');
     });
 
-    it('give gemini `-p <prompt>` and ollama `run <model> <prompt>`', () => {
-      expect(geminiCliSpec.args({ prompt: 'hi', model: 'm' }, ctx())).toEqual(['-p', 'hi', '-m', 'm']);
+    it('give ollama `run <model> <prompt>`', () => {
       expect(ollamaSpec.args({ prompt: 'hi', model: 'llama3' }, ctx())).toEqual(['run', 'llama3', 'hi']);
       expect(ollamaSpec.args({ prompt: '-v', model: 'qwen' }, ctx())).toEqual(['run', 'qwen', ' -v']);
       expect(ollamaSpec.args({ prompt: 'hi' }, ctx({ OLLAMA_MODEL: 'qwen' }))).toEqual(['run', 'qwen', 'hi']);
