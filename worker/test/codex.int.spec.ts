@@ -52,9 +52,9 @@ async function runCodex(permissionMode: 'read-only' | 'edit', prompt: string): P
   const tmp = join(root, 'tmp');
   for (const dir of [workDir, home, tmp]) mkdirSync(dir, { recursive: true });
   writeFileSync(join(workDir, 'notes.txt'), original);
-  const tool = codexTool(bin);
-  expect(await tool.detect()).toMatchObject({ version: '0.171.0' });
   const hostEnv = { OPENAI_API_KEY: 'sk-stand-in', OPENAI_BASE_URL: standIn.url, SECRET_X: 'not forwarded' };
+  const tool = codexTool(bin, hostEnv);
+  expect(await tool.detect()).toMatchObject({ version: '0.171.0' });
   const command = tool.buildCommand({ prompt, permissionMode }, { workDir, cwd: workDir, hostEnv });
   expect(command.env.SECRET_X).toBeUndefined();
 

@@ -105,7 +105,8 @@ beforeAll(async () => {
     token: await registrationToken(alice.client),
     name: 'worker-b',
     slots: 4,
-    env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}` },
+    // claude-code counts as present only with a key or base URL configured (agent-tools.e2e drives the real CLI).
+    env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}`, ANTHROPIC_API_KEY: 'sk-not-used' },
   });
   workerAId = (await onlineWorker(alice.client, 'worker-a')).id;
   workerBId = (await onlineWorker(alice.client, 'worker-b')).id;

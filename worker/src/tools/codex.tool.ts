@@ -48,16 +48,19 @@ export interface CodexVersion extends ToolVersion {
   authenticated: boolean;
 }
 
-export function codexTool(path?: string): Tool<PromptInput> {
+export function codexTool(path?: string, hostEnv: NodeJS.ProcessEnv = process.env): Tool<PromptInput> {
   let resolved: string | undefined;
   return {
     name: 'codex',
     inputSchema: promptInputSchema,
     async detect(): Promise<CodexVersion | null> {
-      resolved = findExecutable('codex', path);
+      // Like claude-code and gemini-cli: installed but with nothing to authenticate with, it could
+      // only fail every task, so it is not offered (tasks run with a fresh HOME: a login of the
+      // machine's user is not theirs).
+      const authenticated = codexKeyEnv.some((name) => !!hostEnv[name]) || !!hostEnv[codexBaseUrlEnv];
+      resolved = authenticated ? findExecutable('codex', path) : undefined;
       if (!resolved) return null;
-      const env = process.env;
-      return { version: await probeVersion(resolved), authenticated: codexKeyEnv.some((name) => !!env[name]) || !!env[codexBaseUrlEnv] };
+      return { version: await probeVersion(resolved), authenticated };
     },
     buildCommand(input, ctx) {
       if (!resolved) throw new ToolInputError('codex is not installed on this worker (codex not on PATH)');

@@ -170,8 +170,12 @@ describe('codexTool', () => {
     expect(() => codexTool(dir).buildCommand({ prompt: 'hi' }, { workDir: dir, cwd: dir, hostEnv: {} })).toThrow(ToolInputError);
   });
 
+  it('is not offered without a key or base URL on the worker', async () => {
+    await expect(codexTool(dir, {}).detect()).resolves.toBeNull();
+  });
+
   it('forwards only its key variables and a fresh CODEX_HOME in the attempt dir', async () => {
-    const tool = codexTool(dir);
+    const tool = codexTool(dir, { OPENAI_API_KEY: 'sk-x' });
     await expect(tool.detect()).resolves.toMatchObject({ version: '0.171.0' });
     const hostEnv = { OPENAI_API_KEY: 'sk-x', OPENAI_BASE_URL: 'http://127.0.0.1:1', AWS_SECRET_ACCESS_KEY: 'no', HOME: '/root' };
     const command = tool.buildCommand({ prompt: 'hi', permissionMode: 'edit' }, { workDir: dir, cwd: dir, hostEnv });
@@ -182,7 +186,7 @@ describe('codexTool', () => {
   });
 
   it('refuses a prompt too large for one argument', async () => {
-    const tool = codexTool(dir);
+    const tool = codexTool(dir, { OPENAI_API_KEY: 'sk-x' });
     await tool.detect();
     expect(() => tool.buildCommand({ prompt: 'x'.repeat(200 * 1024) }, { workDir: dir, cwd: dir, hostEnv: {} })).toThrow(ToolInputError);
   });

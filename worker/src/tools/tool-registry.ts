@@ -19,7 +19,7 @@ export function allTools(env: NodeJS.ProcessEnv = process.env): Tool[] {
     shellTool(),
     claudeCodeTool(env.PATH, env),
     geminiCliTool(env.PATH, env),
-    codexTool(env.PATH),
+    codexTool(env.PATH, env),
     cliTool(ollamaSpec, env.PATH),
     apiTool(claudeApiSpec, env),
     apiTool(geminiApiSpec, env),
