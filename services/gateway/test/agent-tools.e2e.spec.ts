@@ -1,0 +1,175 @@
+/*
+ * The agent CLIs through the whole platform: a task for claude-code, gemini-cli and codex goes
+ * from the API through allocation to a real worker agent (as root, so each attempt runs in the
+ * agent's bubblewrap sandbox under a task uid), which runs the REAL CLI from node_modules in edit
+ * mode against a local stand-in of its vendor's API. The task's result carries the usage the
+ * stand-in reported and the CLI's final answer; the owner's usage report sums them; nobody
+ * else's does. (Each adapter's parsing is tested in depth in worker/test/*.int.spec.ts.)
+ */
+import { resolve } from 'node:path';
+import type { TaskView, UsageReport, WorkerView } from '@agentyard/contracts';
+import { startPlatform, type Platform } from '@agentyard/local-infra';
+import { startAnthropicStandIn, toolResults, type AnthropicStandIn, type MessagesRequest } from '../../../worker/test/stand-ins/anthropic.stand-in';
+import { functionResponses, startGeminiStandIn, writeFileCall, type GeminiStandIn } from '../../../worker/test/stand-ins/gemini.stand-in';
+import { startResponsesStandIn, toolOutputs, type ResponsesStandIn } from '../../../worker/test/stand-ins/openai-responses.stand-in';
+import { ApiClient, eventually } from './support/api-client';
+
+jest.setTimeout(120_000);
+
+const binDir = resolve(__dirname, '../../../node_modules/.bin');
+let platform: Platform;
+let alice: { client: ApiClient; userId: string; token: string };
+let bob: { client: ApiClient; userId: string; token: string };
+let anthropic: AnthropicStandIn;
+let gemini: GeminiStandIn;
+let openai: ResponsesStandIn;
+
+/** Claude Code names its working directory in its prompt; the Write tool wants an absolute path. */
+function workingDirectory(request: MessagesRequest): string {
+  const text = JSON.stringify([request.system, request.messages]);
+  const match = /[Ww]orking directory: ([^\s"\\]+)/.exec(text);
+  if (!match) throw new Error('the request names no working directory');
+  return match[1]!;
+}
+
+const taskIn = (client: ApiClient, id: string, statuses: string[]) =>
+  eventually(
+    `task ${id} to reach ${statuses.join('/')}`,
+    async () => {
+      const res = await client.get<TaskView>(`/api/v1/tasks/${id}`);
+      return statuses.includes(res.body.status) ? res.body : undefined;
+    },
+    90_000,
+  );
+
+async function agentTask(tool: string, prompt: string): Promise<TaskView> {
+  const res = await alice.client.post<TaskView>('/api/v1/tasks', {
+    description: `${tool} edits`,
+    tool,
+    input: { prompt, permissionMode: 'edit' },
+    maxAttempts: 1,
+  });
+  if (res.status !== 201) throw new Error(`create: ${res.status} ${JSON.stringify(res.body)}`);
+  return taskIn(alice.client, res.body.id, ['succeeded', 'failed', 'timed_out', 'cancelled']);
+}
+
+beforeAll(async () => {
+  anthropic = await startAnthropicStandIn((request) => {
+    const isMainLoop = request.tools?.some((t) => t.name === 'Write') ?? false;
+    if (!isMainLoop) return { content: [{ type: 'text', text: 'side answer' }], usage: { input_tokens: 11, output_tokens: 3 } };
+    if (toolResults(request).length === 0)
+      return {
+        content: [
+          { type: 'tool_use', id: 'toolu_w', name: 'Write', input: { file_path: `${workingDirectory(request)}/hello.txt`, content: 'hi from claude\n' } },
+        ],
+        usage: { input_tokens: 100, output_tokens: 20, cache_read_input_tokens: 7 },
+      };
+    return { content: [{ type: 'text', text: 'Wrote hello.txt.' }], usage: { input_tokens: 130, output_tokens: 9 } };
+  });
+  gemini = await startGeminiStandIn({
+    turns: [
+      (request) => ({
+        parts: [writeFileCall(request, 'notes.txt', 'hi from gemini\n')],
+        usage: { promptTokenCount: 200, candidatesTokenCount: 10 },
+      }),
+      { parts: [{ text: 'Wrote notes.txt.' }], usage: { promptTokenCount: 240, candidatesTokenCount: 6 } },
+    ],
+  });
+  openai = await startResponsesStandIn([
+    {
+      kind: 'patch',
+      patch: '*** Begin Patch\n*** Add File: codex.txt\n+hi from codex\n*** End Patch\n',
+      usage: { inputTokens: 1000, cachedTokens: 200, outputTokens: 30, reasoningTokens: 0 },
+    },
+    { kind: 'text', text: 'Added codex.txt.', usage: { inputTokens: 1100, cachedTokens: 900, outputTokens: 12, reasoningTokens: 0 } },
+  ]);
+  platform = await startPlatform();
+  const api = new ApiClient(platform.url);
+  alice = await api.signUp('alice');
+  bob = await api.signUp('bob');
+  const token = await alice.client.post<{ token: string }>('/api/v1/workers/registration-tokens', { uses: 1 });
+  platform.startWorker({
+    token: token.body.token,
+    name: 'agents',
+    slots: 3,
+    env: {
+      PATH: `${binDir}:${process.env.PATH ?? ''}`,
+      ANTHROPIC_API_KEY: 'sk-ant-stand-in',
+      ANTHROPIC_BASE_URL: anthropic.url,
+      GEMINI_API_KEY: 'gemini-stand-in',
+      GOOGLE_GEMINI_BASE_URL: gemini.url,
+      OPENAI_API_KEY: 'sk-openai-stand-in',
+      OPENAI_BASE_URL: openai.url,
+    },
+  });
+  const worker = await eventually('the agent worker online', async () => {
+    const res = await alice.client.get<{ items: WorkerView[] }>('/api/v1/workers');
+    return res.body.items.find((w) => w.name === 'agents' && w.status === 'online');
+  });
+  expect(worker.tools).toEqual(
+    expect.arrayContaining([
+      { name: 'claude-code', version: '2.1.197' },
+      { name: 'gemini-cli', version: '0.61.0' },
+      { name: 'codex', version: '0.171.0' },
+    ]),
+  );
+}, 180_000);
+
+afterAll(async () => {
+  await platform?.stop();
+  await Promise.all([anthropic?.close(), gemini?.close(), openai?.close()]);
+});
+
+describe('Agent tools on a real worker', () => {
+  it('claude-code edits in its sandbox and reports the usage and cost the API reported, and its answer', async () => {
+    const done = await agentTask('claude-code', 'Write hello.txt');
+    expect(done.status).toBe('succeeded');
+    const write = anthropic.requests.flatMap((r) => (r.body ? toolResults(r.body) : [])).find((r) => r.tool_use_id === 'toolu_w');
+    expect(write?.is_error ?? false).toBe(false);
+    const served = anthropic.answers.reduce(
+      (sum, { answer }) => ({
+        inputTokens: sum.inputTokens + answer.usage.input_tokens + (answer.usage.cache_creation_input_tokens ?? 0),
+        outputTokens: sum.outputTokens + answer.usage.output_tokens,
+      }),
+      { inputTokens: 0, outputTokens: 0 },
+    );
+    expect(done.result?.usage).toMatchObject({ ...served, cachedInputTokens: 7 });
+    expect(done.result?.usage?.costUsd).toBeGreaterThan(0);
+    expect(done.result?.usage?.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(done.result?.summary).toBe('Wrote hello.txt.');
+  });
+
+  it('gemini-cli writes its file and reports every call it made (the model router too)', async () => {
+    const done = await agentTask('gemini-cli', 'Put a greeting into notes.txt');
+    expect(done.status).toBe('succeeded');
+    expect(functionResponses(gemini.requests.at(-1)!).some((r) => r.name === 'write_file' && !JSON.stringify(r.response).includes('error'))).toBe(true);
+    const served = gemini.served.reduce(
+      (sum, s) => ({ inputTokens: sum.inputTokens + s.usage.promptTokenCount, outputTokens: sum.outputTokens + s.usage.candidatesTokenCount }),
+      {
+        inputTokens: 0,
+        outputTokens: 0,
+      },
+    );
+    expect(done.result?.usage).toMatchObject({ ...served, costUsd: null });
+    expect(done.result?.summary).toContain('Wrote notes.txt.');
+  });
+
+  it('codex applies its patch inside the agent sandbox and reports the tokens of both turns', async () => {
+    const done = await agentTask('codex', 'Add codex.txt');
+    expect(done.status).toBe('succeeded');
+    expect(toolOutputs(openai.requests.at(-1)!).join('\n')).not.toMatch(/sandbox|denied|failed/i);
+    expect(done.result?.usage).toMatchObject({ inputTokens: 2100, cachedInputTokens: 1100, outputTokens: 42, costUsd: null });
+    expect(done.result?.summary).toBe('Added codex.txt.');
+  });
+
+  it('sums the owner’s usage per day and tool, and shows none of it to another user', async () => {
+    const report = await eventually('three agent tasks counted', async () => {
+      const res = await alice.client.get<UsageReport>('/api/v1/usage');
+      return res.body.total.tasks === 3 ? res.body : undefined;
+    });
+    expect(report.days.map((d) => d.tool).sort()).toEqual(['claude-code', 'codex', 'gemini-cli']);
+    expect(report.total.costUnknownTasks).toBe(2);
+    expect((await bob.client.get<UsageReport>('/api/v1/usage')).body.total.tasks).toBe(0);
+    expect((await alice.client.get('/api/v1/usage?from=2026-02-30')).status).toBe(400);
+  });
+});
