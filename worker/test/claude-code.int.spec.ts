@@ -1,7 +1,7 @@
 /*
  * The real `claude` CLI (node_modules/.bin, 2.1.197) run through claudeCodeTool's command, in a
  * PTY exactly as the agent runs a task (TaskProcess: cols 160, the completion-marker wrapper),
- * against a stand-in Anthropic API (stand-ins/anthropic.stand-in.ts). Its output goes through
+ * against a stand-in Anthropic API (services/libs/local-infra/src/stand-ins/anthropic.stand-in.ts). Its output goes through
  * LineSplitter and the tool's stream parser, as worker-agent.ts feeds them. Each run has its own
  * HOME under the test's temp dir, so no user config of this machine reaches the CLI.
  *
@@ -18,15 +18,7 @@ import { TaskProcess, type TaskExit } from '../src/execution/task-process';
 import { detectIsolation } from '../src/isolation/task-isolation';
 import { LineSplitter, outcomeOf, type AgentEvent } from '../src/tools/agent-stream';
 import { claudeCodeTool } from '../src/tools/claude-code.tool';
-import {
-  lastUserText,
-  startAnthropicStandIn,
-  toolResults,
-  userTexts,
-  type Answer,
-  type AnthropicStandIn,
-  type MessagesRequest,
-} from './stand-ins/anthropic.stand-in';
+import { lastUserText, startAnthropicStandIn, toolResults, userTexts, type Answer, type AnthropicStandIn, type MessagesRequest } from '@agentyard/local-infra';
 
 jest.setTimeout(60_000);
 

@@ -15,7 +15,14 @@ import { join, resolve } from 'node:path';
 import { spawn } from 'node-pty';
 import { LineSplitter, outcomeOf, type AgentEvent } from '../src/tools/agent-stream';
 import { codexTool } from '../src/tools/codex.tool';
-import { declaredTools, startResponsesStandIn, toolOutputs, userTexts, type ResponsesStandIn, type StandInStep } from './stand-ins/openai-responses.stand-in';
+import {
+  declaredTools,
+  responsesUserTexts as userTexts,
+  startResponsesStandIn,
+  toolOutputs,
+  type ResponsesStandIn,
+  type StandInStep,
+} from '@agentyard/local-infra';
 
 jest.setTimeout(60_000);
 

@@ -2,7 +2,7 @@
  * The gemini-cli tool with the real CLI (node_modules/.bin/gemini, @google/gemini-cli 0.61.0),
  * run as production runs it: the tool's argv and env in a PTY of 160 columns, its output split
  * into lines and parsed by the tool's own parser. The only stand-in is the Gemini API
- * (test/stand-ins/gemini.stand-in.ts), scripted per test and recording every request.
+ * (services/libs/local-infra/src/stand-ins/gemini.stand-in.ts), scripted per test and recording every request.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import {
   writeFileCall,
   type GeminiStandIn,
   type GeminiStandInScript,
-} from './stand-ins/gemini.stand-in';
+} from '@agentyard/local-infra';
 
 jest.setTimeout(60_000);
 

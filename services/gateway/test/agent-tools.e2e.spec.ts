@@ -4,14 +4,26 @@
  * agent's bubblewrap sandbox under a task uid), which runs the REAL CLI from node_modules in edit
  * mode against a local stand-in of its vendor's API. The task's result carries the usage the
  * stand-in reported and the CLI's final answer; the owner's usage report sums them; nobody
- * else's does. (Each adapter's parsing is tested in depth in worker/test/*.int.spec.ts.)
+ * else's does. (Each adapter's parsing is tested in depth in worker/test/*.int.spec.ts; the
+ * stand-ins live in services/libs/local-infra/src/stand-ins.)
  */
 import { resolve } from 'node:path';
 import type { TaskView, UsageReport, WorkerView } from '@agentyard/contracts';
-import { startPlatform, type Platform } from '@agentyard/local-infra';
-import { startAnthropicStandIn, toolResults, type AnthropicStandIn, type MessagesRequest } from '../../../worker/test/stand-ins/anthropic.stand-in';
-import { functionResponses, startGeminiStandIn, writeFileCall, type GeminiStandIn } from '../../../worker/test/stand-ins/gemini.stand-in';
-import { startResponsesStandIn, toolOutputs, type ResponsesStandIn } from '../../../worker/test/stand-ins/openai-responses.stand-in';
+import {
+  functionResponses,
+  startAnthropicStandIn,
+  startGeminiStandIn,
+  startPlatform,
+  startResponsesStandIn,
+  toolOutputs,
+  toolResults,
+  writeFileCall,
+  type AnthropicStandIn,
+  type GeminiStandIn,
+  type MessagesRequest,
+  type Platform,
+  type ResponsesStandIn,
+} from '@agentyard/local-infra';
 import { ApiClient, eventually } from './support/api-client';
 
 jest.setTimeout(120_000);

@@ -7,7 +7,7 @@ import { ToolInputError } from './tool';
 
 /*
  * Lines printed by the real codex 0.171.0 (`exec --json`) against the Responses API stand-in
- * (test/stand-ins/openai-responses.stand-in.ts), pasted unchanged.
+ * (services/libs/local-infra/src/stand-ins/openai-responses.stand-in.ts), pasted unchanged.
  */
 const editRun = [
   '{"type":"thread.started","thread_id":"01a24527-9791-78e2-8653-98eabc3426d7"}',

@@ -149,7 +149,10 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
         ? true
         : undefined,
     );
-    await startAgent(alice, 'alice-2', { stateDir: agents['alice-2']!.process.stateDir, env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}`, ANTHROPIC_API_KEY: 'sk-not-used' } });
+    await startAgent(alice, 'alice-2', {
+      stateDir: agents['alice-2']!.process.stateDir,
+      env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}`, ANTHROPIC_API_KEY: 'sk-not-used' },
+    });
     await call(alice, 'POST', `/api/v1/tasks/${pinned.id}/cancel`);
 
     // Drain, resume, share with carol; a registered worker whose credential is revoked.

@@ -8,3 +8,7 @@ export { startPlatform, platformServices, type Platform, type PlatformService, t
 export { agentNodeFlags } from './agent-flags';
 export { createNatsAuth, type NatsAuthSetup } from './nats-auth';
 export { foreignSubjects, ownSubjects, probeNatsPermissions, type SubjectProbe } from './nats-subject-families';
+// Stand-ins of third-party AI APIs (the only stand-ins the tests may use), speaking each vendor's HTTP API.
+export * from './stand-ins/anthropic.stand-in';
+export * from './stand-ins/gemini.stand-in';
+export * from './stand-ins/openai-responses.stand-in';

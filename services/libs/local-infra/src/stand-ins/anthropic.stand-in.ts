@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 /** What the stand-in received: method, path and the parsed JSON body (undefined when none). */
-export interface RecordedRequest {
+export interface AnthropicRecordedRequest {
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
@@ -47,7 +47,7 @@ export interface AnthropicStandIn {
   /** Base URL for ANTHROPIC_BASE_URL. */
   url: string;
   /** Every request, in arrival order (HEAD probes included). */
-  requests: RecordedRequest[];
+  requests: AnthropicRecordedRequest[];
   /** Every answer given to a Messages request, with the model the request named. */
   answers: Array<{ model: string; answer: Answer }>;
   close(): Promise<void>;
@@ -55,7 +55,7 @@ export interface AnthropicStandIn {
 
 /** Starts the stand-in; `answer` picks the reply to each Messages request. */
 export async function startAnthropicStandIn(answer: (request: MessagesRequest, index: number) => Answer): Promise<AnthropicStandIn> {
-  const requests: RecordedRequest[] = [];
+  const requests: AnthropicRecordedRequest[] = [];
   const answers: AnthropicStandIn['answers'] = [];
   let messageCount = 0;
   const server = createServer((req, res) => {

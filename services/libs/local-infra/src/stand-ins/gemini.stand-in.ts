@@ -29,7 +29,7 @@ export interface GeminiReply {
   usage: GeminiUsage;
 }
 
-export interface RecordedRequest {
+export interface GeminiRecordedRequest {
   method: string;
   /** Path and query, e.g. `/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`. */
   url: string;
@@ -49,7 +49,7 @@ export interface GeminiRequestBody {
 
 export interface GeminiStandInScript {
   /** Answers to the streaming turns, in order; a turn past the end gets a fixed text answer with zero usage. */
-  turns: (GeminiReply | ((request: RecordedRequest) => GeminiReply))[];
+  turns: (GeminiReply | ((request: GeminiRecordedRequest) => GeminiReply))[];
   /** Usage of each side call (`:generateContent`, e.g. the model router). Default 50 in, 5 out. */
   sideCallUsage?: GeminiUsage;
 }
@@ -57,21 +57,28 @@ export interface GeminiStandInScript {
 export interface GeminiStandIn {
   /** For GOOGLE_GEMINI_BASE_URL. */
   url: string;
-  requests: RecordedRequest[];
+  requests: GeminiRecordedRequest[];
   /** Every usageMetadata this server sent, with the model it answered as. */
   served: { model: string; usage: GeminiUsage }[];
   close(): Promise<void>;
 }
 
 export async function startGeminiStandIn(script: GeminiStandInScript): Promise<GeminiStandIn> {
-  const requests: RecordedRequest[] = [];
+  const requests: GeminiRecordedRequest[] = [];
   const served: GeminiStandIn['served'] = [];
   let turn = 0;
 
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string): void => {
     const match = /^\/v1(?:beta)?\/models\/([^/:?]+):(\w+)/.exec(req.url ?? '');
     const action = (['streamGenerateContent', 'generateContent', 'countTokens'] as const).find((a) => a === match?.[2]) ?? 'other';
-    const request: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', model: match?.[1], action, headers: req.headers, body: parseBody(raw) };
+    const request: GeminiRecordedRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      model: match?.[1],
+      action,
+      headers: req.headers,
+      body: parseBody(raw),
+    };
     requests.push(request);
     const model = request.model ?? 'unknown';
 
@@ -136,7 +143,7 @@ export async function startGeminiStandIn(script: GeminiStandInScript): Promise<G
 }
 
 /** A `write_file` call with the argument names the request declared (falls back to 0.61's names when it declared none). */
-export function writeFileCall(request: RecordedRequest, path: string, content: string): GeminiPart {
+export function writeFileCall(request: GeminiRecordedRequest, path: string, content: string): GeminiPart {
   const declared = declaredTool(request, 'write_file')?.parametersJsonSchema?.properties ?? {};
   const pathArg = Object.keys(declared).find((k) => /path/i.test(k)) ?? 'file_path';
   const contentArg = Object.keys(declared).find((k) => /content/i.test(k)) ?? 'content';
@@ -144,17 +151,17 @@ export function writeFileCall(request: RecordedRequest, path: string, content: s
 }
 
 /** The declaration of tool `name` in a request, if the CLI offered it. */
-export function declaredTool(request: RecordedRequest, name: string) {
+export function declaredTool(request: GeminiRecordedRequest, name: string) {
   return request.body?.tools?.flatMap((t) => t.functionDeclarations ?? []).find((d) => d.name === name);
 }
 
 /** All text parts of a request's contents (the prompt arrives as one of them). */
-export function requestTexts(request: RecordedRequest): string[] {
+export function requestTexts(request: GeminiRecordedRequest): string[] {
   return (request.body?.contents ?? []).flatMap((c) => (c.parts ?? []).map((p) => p.text)).filter((t): t is string => typeof t === 'string');
 }
 
 /** The functionResponse parts a request carries back (the CLI's tool results). */
-export function functionResponses(request: RecordedRequest): { name?: string; response?: Record<string, unknown> }[] {
+export function functionResponses(request: GeminiRecordedRequest): { name?: string; response?: Record<string, unknown> }[] {
   return (request.body?.contents ?? []).flatMap((c) => (c.parts ?? []).map((p) => p.functionResponse)).filter(Boolean) as {
     name?: string;
     response?: Record<string, unknown>;

@@ -26,7 +26,7 @@ export type StandInStep =
   /** Answer with a final assistant message. */
   | { kind: 'text'; text: string; usage: StandInUsage };
 
-export interface RecordedRequest {
+export interface ResponsesRecordedRequest {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
@@ -38,13 +38,13 @@ export interface RecordedRequest {
 export interface ResponsesStandIn {
   /** Base URL without `/v1` (as OPENAI_BASE_URL is usually given). */
   url: string;
-  requests: RecordedRequest[];
+  requests: ResponsesRecordedRequest[];
   close(): Promise<void>;
 }
 
 /** Starts the stand-in on 127.0.0.1 (a free port); steps are answered in order, the last one repeated. */
 export async function startResponsesStandIn(steps: StandInStep[]): Promise<ResponsesStandIn> {
-  const requests: RecordedRequest[] = [];
+  const requests: ResponsesRecordedRequest[] = [];
   let answered = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -57,7 +57,7 @@ export async function startResponsesStandIn(steps: StandInStep[]): Promise<Respo
       } catch {
         body = undefined;
       }
-      const recorded: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+      const recorded: ResponsesRecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
       requests.push(recorded);
       if (req.method !== 'POST' || !req.url?.startsWith('/v1/responses') || steps.length === 0) {
         res.writeHead(404, { 'content-type': 'application/json' });
@@ -116,7 +116,7 @@ function sseEvents(step: StandInStep, index: number): Array<Record<string, unkno
 }
 
 /** The text of every user message in a recorded request (codex puts its environment context first). */
-export function userTexts(request: RecordedRequest): string[] {
+export function responsesUserTexts(request: ResponsesRecordedRequest): string[] {
   const input = Array.isArray(request.body?.input) ? (request.body.input as Array<Record<string, unknown>>) : [];
   return input
     .filter((item) => item.type === 'message' && item.role === 'user' && Array.isArray(item.content))
@@ -124,7 +124,7 @@ export function userTexts(request: RecordedRequest): string[] {
 }
 
 /** The outputs codex sent back for the stand-in's tool calls (custom_tool_call_output items), as text. */
-export function toolOutputs(request: RecordedRequest): string[] {
+export function toolOutputs(request: ResponsesRecordedRequest): string[] {
   const input = Array.isArray(request.body?.input) ? (request.body.input as Array<Record<string, unknown>>) : [];
   return input
     .filter((item) => item.type === 'custom_tool_call_output' || item.type === 'function_call_output')
@@ -132,7 +132,7 @@ export function toolOutputs(request: RecordedRequest): string[] {
 }
 
 /** Names of the tools a request declares, nested namespaces included (e.g. `functions.exec`). */
-export function declaredTools(request: RecordedRequest): string[] {
+export function declaredTools(request: ResponsesRecordedRequest): string[] {
   const names: string[] = [];
   const walk = (tools: unknown, prefix: string): void => {
     if (!Array.isArray(tools)) return;
