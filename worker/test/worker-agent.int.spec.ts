@@ -269,7 +269,7 @@ describe('Worker agent', () => {
       await order(worker.workerId, task);
       const finished = await observer.finished(task.taskId);
       expect(finished.outcome).toBe('succeeded');
-      expect(finished.result.outputTail).toContain('args=-p say hi --output-format text');
+      expect(finished.result.outputTail).toContain('args=-p say hi --output-format stream-json --verbose --permission-mode default');
       expect(finished.result.outputTail).toContain('key=test-key secret=absent');
     });
 
