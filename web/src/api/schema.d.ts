@@ -547,7 +547,7 @@ export interface paths {
             parameters: {
                 query?: {
                     status?: ("queued" | "assigned" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled")[] | string;
-                    tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     workerId?: string;
                     q?: string;
                     createdFrom?: string;
@@ -3848,7 +3848,7 @@ export interface components {
         CreateTaskBody: {
             description: string;
             /** @enum {string} */
-            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
             input: {
                 [key: string]: unknown;
             };
@@ -3886,7 +3886,7 @@ export interface components {
             ownerId: string;
             description: string;
             /** @enum {string} */
-            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
             input: {
                 [key: string]: unknown;
             };
@@ -3953,7 +3953,7 @@ export interface components {
         ListTasksQuery: {
             status?: ("queued" | "assigned" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled")[] | string;
             /** @enum {string} */
-            tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+            tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
             workerId?: string;
             q?: string;
             /** Format: date-time */
@@ -4026,7 +4026,7 @@ export interface components {
             arch: string;
             tools: {
                 /** @enum {string} */
-                name: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                name: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                 version: string | null;
             }[];
             slots: number;
@@ -4068,7 +4068,7 @@ export interface components {
             }[];
             tools: {
                 /** @enum {string} */
-                name: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                name: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                 version: string | null;
             }[];
             draining: boolean;
@@ -4088,7 +4088,7 @@ export interface components {
             credentialRevoked: boolean;
             tools: {
                 /** @enum {string} */
-                name: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                name: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                 version: string | null;
             }[];
             labels: string[];
@@ -4196,7 +4196,7 @@ export interface components {
                 task: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4246,7 +4246,7 @@ export interface components {
             task: {
                 description?: string;
                 /** @enum {string} */
-                tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                 /** @default {} */
                 input?: {
                     [key: string]: unknown;
@@ -4275,7 +4275,7 @@ export interface components {
             then?: {
                 description?: string;
                 /** @enum {string} */
-                tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                 /** @default {} */
                 input?: {
                     [key: string]: unknown;
@@ -4332,7 +4332,7 @@ export interface components {
                 task: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4360,7 +4360,7 @@ export interface components {
                 task: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4391,7 +4391,7 @@ export interface components {
                     step?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -4411,7 +4411,7 @@ export interface components {
                     review?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -4516,7 +4516,7 @@ export interface components {
             director: {
                 description?: string;
                 /** @enum {string} */
-                tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                 /** @default {} */
                 input?: {
                     [key: string]: unknown;
@@ -4547,7 +4547,7 @@ export interface components {
                 step?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4567,7 +4567,7 @@ export interface components {
                 review?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4620,7 +4620,7 @@ export interface components {
                 task: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4644,7 +4644,7 @@ export interface components {
                 judge?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4666,7 +4666,7 @@ export interface components {
             then?: {
                 description?: string;
                 /** @enum {string} */
-                tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                 /** @default {} */
                 input?: {
                     [key: string]: unknown;
@@ -4739,7 +4739,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -4789,7 +4789,7 @@ export interface components {
                 task: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4818,7 +4818,7 @@ export interface components {
                 then?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -4875,7 +4875,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -4903,7 +4903,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -4934,7 +4934,7 @@ export interface components {
                         step?: {
                             description?: string;
                             /** @enum {string} */
-                            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                             /** @default {} */
                             input?: {
                                 [key: string]: unknown;
@@ -4954,7 +4954,7 @@ export interface components {
                         review?: {
                             description?: string;
                             /** @enum {string} */
-                            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                             /** @default {} */
                             input?: {
                                 [key: string]: unknown;
@@ -5059,7 +5059,7 @@ export interface components {
                 director: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -5090,7 +5090,7 @@ export interface components {
                     step?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5110,7 +5110,7 @@ export interface components {
                     review?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5163,7 +5163,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5187,7 +5187,7 @@ export interface components {
                     judge?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5209,7 +5209,7 @@ export interface components {
                 then?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -5365,7 +5365,7 @@ export interface components {
                 task?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -5390,7 +5390,7 @@ export interface components {
                     step?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5410,7 +5410,7 @@ export interface components {
                     review?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5448,7 +5448,7 @@ export interface components {
                     id: string;
                     description: string;
                     /** @enum {string} */
-                    tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     input?: {
                         [key: string]: unknown;
                     };
@@ -5565,7 +5565,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5615,7 +5615,7 @@ export interface components {
                 task: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -5644,7 +5644,7 @@ export interface components {
                 then?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -5701,7 +5701,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5729,7 +5729,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5760,7 +5760,7 @@ export interface components {
                         step?: {
                             description?: string;
                             /** @enum {string} */
-                            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                             /** @default {} */
                             input?: {
                                 [key: string]: unknown;
@@ -5780,7 +5780,7 @@ export interface components {
                         review?: {
                             description?: string;
                             /** @enum {string} */
-                            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                            tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                             /** @default {} */
                             input?: {
                                 [key: string]: unknown;
@@ -5885,7 +5885,7 @@ export interface components {
                 director: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -5916,7 +5916,7 @@ export interface components {
                     step?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5936,7 +5936,7 @@ export interface components {
                     review?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -5989,7 +5989,7 @@ export interface components {
                     task: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -6013,7 +6013,7 @@ export interface components {
                     judge?: {
                         description?: string;
                         /** @enum {string} */
-                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                        tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                         /** @default {} */
                         input?: {
                             [key: string]: unknown;
@@ -6035,7 +6035,7 @@ export interface components {
                 then?: {
                     description?: string;
                     /** @enum {string} */
-                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                    tool: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     /** @default {} */
                     input?: {
                         [key: string]: unknown;
@@ -6090,7 +6090,7 @@ export interface components {
                 id: string;
                 description: string;
                 /** @enum {string} */
-                tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "noop";
+                tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                 input?: {
                     [key: string]: unknown;
                 };

@@ -14,6 +14,7 @@ export const tools: Record<ToolName, { label: string; fields: ToolFields; hint: 
   ollama: { label: 'Ollama', fields: 'prompt', hint: 'Runs a local model through Ollama.' },
   'claude-api': { label: 'Claude API', fields: 'prompt', hint: 'Calls the Claude API from the worker.' },
   'gemini-api': { label: 'Gemini API', fields: 'prompt', hint: 'Calls the Gemini API from the worker.' },
+  'openai-compatible': { label: 'OpenAI-compatible API', fields: 'prompt', hint: 'Calls an OpenAI-compatible server (vLLM, LM Studio, …) from the worker.' },
   noop: { label: 'No-op', fields: 'none', hint: 'Does nothing and succeeds: checks the pipeline end to end.' },
 };
 
