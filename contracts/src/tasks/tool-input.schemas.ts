@@ -11,7 +11,7 @@ import { text } from '../common/text';
  * `noop` does nothing and succeeds: it checks the whole pipeline (queue → allocation → agent →
  * result) without running a process, and it is the benchmarks' workload.
  */
-export const toolNames = ['shell', 'claude-code', 'gemini-cli', 'codex', 'ollama', 'claude-api', 'gemini-api', 'noop'] as const;
+export const toolNames = ['shell', 'claude-code', 'gemini-cli', 'codex', 'ollama', 'claude-api', 'gemini-api', 'openai-compatible', 'noop'] as const;
 export const toolNameSchema = z.enum(toolNames, { error: `tool must be one of: ${toolNames.join(', ')}` });
 export type ToolName = z.infer<typeof toolNameSchema>;
 
@@ -85,6 +85,7 @@ export const toolInputSchemas: Record<ToolName, z.ZodType> = {
   ollama: promptInputSchema,
   'claude-api': promptInputSchema,
   'gemini-api': promptInputSchema,
+  'openai-compatible': promptInputSchema,
   noop: noopInputSchema,
 };
 
