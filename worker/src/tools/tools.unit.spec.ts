@@ -1,8 +1,8 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiTool, claudeApiSpec, geminiApiSpec } from './api-tool';
-import { buildApiRequest } from './api-call.script';
+import { apiTool, claudeApiSpec, geminiApiSpec, ollamaApiTool, openaiCompatibleTool } from './api-tool';
+import { chatStreamParser } from './chat-stream';
 import { claudeCodeTool } from './claude-code.tool';
 import { ollamaSpec } from './cli-tool';
 import { geminiCliTool } from './gemini-cli.tool';
@@ -82,22 +82,33 @@ describe('tools', () => {
       expect(command.env).toEqual({ ANTHROPIC_API_KEY: 'k', AGENTYARD_PROMPT: 'hello', AGENTYARD_MODEL: 'm' });
     });
 
-    it('build provider requests and read their answers', () => {
-      const anthropic = buildApiRequest('anthropic', { AGENTYARD_PROMPT: 'hi', ANTHROPIC_API_KEY: 'k', ANTHROPIC_BASE_URL: 'http://local/' });
-      expect(anthropic.url).toBe('http://local/v1/messages');
-      expect(anthropic.headers['x-api-key']).toBe('k');
-      expect(
-        anthropic.extract({
-          content: [
-            { type: 'text', text: 'a' },
-            { type: 'text', text: 'b' },
-          ],
-        }),
-      ).toBe('ab');
-      const gemini = buildApiRequest('gemini', { AGENTYARD_PROMPT: 'hi', GEMINI_API_KEY: 'k', AGENTYARD_MODEL: 'g' });
-      expect(gemini.url).toBe('https://generativelanguage.googleapis.com/v1beta/models/g:generateContent');
-      expect(gemini.extract({ candidates: [{ content: { parts: [{ text: 'ok' }] } }] })).toBe('ok');
-      expect(() => buildApiRequest('anthropic', { AGENTYARD_PROMPT: 'hi' })).toThrow('ANTHROPIC_API_KEY');
+    it('stream their answers through the chat parser', () => {
+      for (const tool of [apiTool(claudeApiSpec, {}), apiTool(geminiApiSpec, {}), openaiCompatibleTool({}), ollamaApiTool({})])
+        expect(tool.streamParser).toBe(chatStreamParser);
+    });
+
+    it('enable openai-compatible by its base URL and ollama by OLLAMA_HOST or its binary on PATH', async () => {
+      await expect(openaiCompatibleTool({}).detect()).resolves.toBeNull();
+      await expect(openaiCompatibleTool({ OPENAI_COMPATIBLE_BASE_URL: 'http://local:8000' }).detect()).resolves.toEqual({ version: 'api' });
+      await expect(ollamaApiTool({ PATH: bin }).detect()).resolves.toBeNull();
+      await expect(ollamaApiTool({ OLLAMA_HOST: '127.0.0.1:11434' }).detect()).resolves.toEqual({ version: 'api' });
+      writeFileSync(join(bin, 'ollama'), '#!/bin/sh\n');
+      chmodSync(join(bin, 'ollama'), 0o755);
+      try {
+        await expect(ollamaApiTool({ PATH: bin }).detect()).resolves.toEqual({ version: 'api' });
+      } finally {
+        rmSync(join(bin, 'ollama'));
+      }
+    });
+
+    it('refuse openai-compatible and ollama inputs without a model', () => {
+      expect(() => ollamaApiTool({}).buildCommand({ prompt: 'hi' }, ctx({ OLLAMA_HOST: 'h' }))).toThrow('needs a model');
+      expect(ollamaApiTool({}).buildCommand({ prompt: 'hi' }, ctx({ OLLAMA_HOST: 'h', OLLAMA_MODEL: 'qwen' })).env).toEqual({
+        OLLAMA_HOST: 'h',
+        OLLAMA_MODEL: 'qwen',
+        AGENTYARD_PROMPT: 'hi',
+      });
+      expect(() => openaiCompatibleTool({}).buildCommand({ prompt: 'hi' }, ctx({ OPENAI_COMPATIBLE_BASE_URL: 'u' }))).toThrow('needs a model');
     });
   });
 

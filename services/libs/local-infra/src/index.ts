@@ -12,3 +12,5 @@ export { foreignSubjects, ownSubjects, probeNatsPermissions, type SubjectProbe }
 export * from './stand-ins/anthropic.stand-in';
 export * from './stand-ins/gemini.stand-in';
 export * from './stand-ins/openai-responses.stand-in';
+export * from './stand-ins/openai-chat.stand-in';
+export * from './stand-ins/ollama.stand-in';
