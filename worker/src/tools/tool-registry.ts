@@ -4,9 +4,8 @@
  * heartbeat.
  */
 import type { ToolName, WorkerTool } from '@agentyard/contracts/agent';
-import { apiTool, claudeApiSpec, geminiApiSpec } from './api-tool';
+import { claudeApiTool, geminiApiTool, ollamaApiTool, openaiCompatibleTool } from './api-tool';
 import { claudeCodeTool } from './claude-code.tool';
-import { cliTool, ollamaSpec } from './cli-tool';
 import { geminiCliTool } from './gemini-cli.tool';
 import { codexTool } from './codex.tool';
 import { noopTool } from './noop.tool';
@@ -20,9 +19,10 @@ export function allTools(env: NodeJS.ProcessEnv = process.env): Tool[] {
     claudeCodeTool(env.PATH, env),
     geminiCliTool(env.PATH, env),
     codexTool(env.PATH, env),
-    cliTool(ollamaSpec, env.PATH),
-    apiTool(claudeApiSpec, env),
-    apiTool(geminiApiSpec, env),
+    ollamaApiTool(env),
+    claudeApiTool(env),
+    geminiApiTool(env),
+    openaiCompatibleTool(env),
     noopTool(),
   ];
 }

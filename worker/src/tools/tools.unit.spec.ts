@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { apiTool, claudeApiSpec, geminiApiSpec, ollamaApiTool, openaiCompatibleTool } from './api-tool';
 import { chatStreamParser } from './chat-stream';
 import { claudeCodeTool } from './claude-code.tool';
-import { ollamaSpec } from './cli-tool';
 import { geminiCliTool } from './gemini-cli.tool';
 import { findExecutable, parseVersion } from './executable-lookup';
 import { shellTool } from './shell.tool';
@@ -58,13 +57,6 @@ describe('tools', () => {
       const claude = claudeCodeTool(bin, { ANTHROPIC_API_KEY: 'k' });
       await claude.detect();
       expect(() => claude.buildCommand({ prompt: 'x'.repeat(200 * 1024) }, ctx())).toThrow('limited to');
-    });
-
-    it('give ollama `run <model> <prompt>`', () => {
-      expect(ollamaSpec.args({ prompt: 'hi', model: 'llama3' }, ctx())).toEqual(['run', 'llama3', 'hi']);
-      expect(ollamaSpec.args({ prompt: '-v', model: 'qwen' }, ctx())).toEqual(['run', 'qwen', ' -v']);
-      expect(ollamaSpec.args({ prompt: 'hi' }, ctx({ OLLAMA_MODEL: 'qwen' }))).toEqual(['run', 'qwen', 'hi']);
-      expect(() => ollamaSpec.args({ prompt: 'hi' }, ctx())).toThrow('needs a model');
     });
   });
 
