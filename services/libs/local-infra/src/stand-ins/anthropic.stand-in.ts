@@ -6,7 +6,7 @@
  * a change in what the CLI sends shows up as a failing assertion, not as a silent pass.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from './listen-local';
 
 /** What the stand-in received: method, path and the parsed JSON body (undefined when none). */
 export interface AnthropicRecordedRequest {
@@ -85,17 +85,12 @@ export async function startAnthropicStandIn(answer: (request: MessagesRequest, i
         .end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: `no ${path}` } }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url, close } = await listenLocal(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     answers,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 

@@ -6,7 +6,7 @@
  * Each test scripts the answers and reads back every request.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from './listen-local';
 
 /** The part of an /api/chat request the tests look at. */
 export interface OllamaChatRequestBody {
@@ -78,17 +78,12 @@ export async function startOllamaStandIn(
       return void res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url, close } = await listenLocal(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     answers,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 
