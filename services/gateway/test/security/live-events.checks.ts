@@ -4,8 +4,8 @@
  * contracts' registries of the streams the gateway follows (liveEventTypes), so a new kind fails here until the
  * scenario produces it. Per kind: the platform produced it, user A's socket received it, and
  * neither a socket of user B's session nor one of B's API token received anything of A's. No
- * frame to anyone names a worker its viewer may not see. Then: a worker cannot put output into a
- * task it does not run, a task cannot read its agent's credential, and a worker's NATS user is
+ * frame to anyone names a worker its viewer may not see. Then: a worker cannot put output (nor
+ * the agent events that ride in an output chunk: the live transcript) into a task it does not run, a task cannot read its agent's credential, and a worker's NATS user is
  * refused every subject family but its own.
  */
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -388,7 +388,7 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
   });
 
   describe('A worker agent', () => {
-    it('cannot put live output into a task it does not run', async () => {
+    it('cannot put live output or an agent transcript into a task it does not run', async () => {
       // A socket of its own: the scenario's password change may have closed the others' sessions' sockets.
       const watcher = await LiveSocket.open(sp.url, alice.token);
       const queued = await createTask(alice, { description: 'nobody runs this', tool: 'ollama', input: { prompt: 'x' } });
@@ -396,7 +396,17 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
       try {
         asBob.publish(
           `work.output.${agents['bob-1']!.id}.${queued.id}`,
-          JSON.stringify({ taskId: queued.id, attempt: 1, seq: 0, data: 'forged by another worker' }),
+          JSON.stringify({
+            taskId: queued.id,
+            attempt: 1,
+            seq: 0,
+            data: 'forged by another worker',
+            // A forged transcript too: agent events ride in output chunks, fenced like their output.
+            events: [
+              { kind: 'text', text: 'forged agent text' },
+              { kind: 'tool_call', name: 'Bash', input: '{"command":"forged"}' },
+            ],
+          }),
         );
         await asBob.flush();
         // A genuine chunk after it: once that arrived, the forged one has been judged.
@@ -404,6 +414,7 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
         await taskIn(alice, after.id, ['succeeded']);
         await eventually('the genuine output', async () => (watcher.output.some((c) => c.data.includes('after-forgery')) ? true : undefined));
         expect(watcher.output.filter((c) => c.taskId === queued.id)).toEqual([]);
+        expect(watcher.frames.filter((f) => f.includes('forged'))).toEqual([]);
       } finally {
         watcher.close();
         await asBob.close();
