@@ -159,7 +159,10 @@ describe('Agent tools on a real worker', () => {
 
     // Its transcript reached the owner's socket live, in order, with the output it came in.
     const transcript = await eventually('the final answer in the transcript', async () => {
-      const events = sockets.alice!.output.filter((c) => c.taskId === done.id).sort((a, b) => a.seq - b.seq).flatMap((c) => c.events ?? []);
+      const events = sockets
+        .alice!.output.filter((c) => c.taskId === done.id)
+        .sort((a, b) => a.seq - b.seq)
+        .flatMap((c) => c.events ?? []);
       return events.some((e) => e.kind === 'result') ? events : undefined;
     });
     const call = transcript.findIndex((e) => e.kind === 'tool_call' && e.name === 'Write');
