@@ -246,8 +246,6 @@ export class WorkerAgent {
     // An agent CLI's structured stream, read from the masked output (a secret never reaches a summary).
     // Each piece goes live with the events parsed from the lines it ended: the live transcript.
     const agentOutput = new AgentOutput(output, tool.streamParser?.());
-    const agentEvents = agentOutput.events;
-    const writeOutput = (text: string, last = false): void => agentOutput.write(text, last);
     let prepared: PreparedAttempt | undefined;
     let outputFile: string;
     let proc: TaskProcess;
@@ -272,7 +270,7 @@ export class WorkerAgent {
         launch,
         timeoutSeconds: assignment.timeoutSeconds,
         killGraceMs: this.config.killGraceMs,
-        onData: (data) => writeOutput(masker.push(data)),
+        onData: (data) => agentOutput.write(masker.push(data)),
       });
     } catch (error) {
       if (prepared) this.config.isolation.release(prepared);
@@ -300,11 +298,11 @@ export class WorkerAgent {
     void proc.finished
       .then(
         (exit) => {
-          writeOutput(masker.flush(), true);
+          agentOutput.write(masker.flush(), true);
           output.flush();
           let outcome = outcomeOf(exit);
           const result: TaskResult = { exitCode: exit.exitCode, outputTail: output.tail(), durationMs: exit.durationMs };
-          const agent = agentOutcomeOf(agentEvents);
+          const agent = agentOutcomeOf(agentOutput.events);
           // Checked here: a report the tasks service refused would lose the whole result.
           const usage = agent.usage ? agentUsageSchema.safeParse(agent.usage) : undefined;
           if (usage?.success) result.usage = usage.data;

@@ -8,12 +8,11 @@
  * the agent events that ride in an output chunk: the live transcript) into a task it does not run, a task cannot read its agent's credential, and a worker's NATS user is
  * refused every subject family but its own.
  */
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { liveEventTypes, type Envelope, type RunView, type TaskView, type WorkflowView } from '@agentyard/contracts';
+import { liveAgentEventSchema, liveEventTypes, type Envelope, type RunView, type TaskView, type WorkflowView } from '@agentyard/contracts';
 import { foreignSubjects, ownSubjects, probeNatsPermissions, type WorkerAgentProcess } from '@agentyard/local-infra';
 import { LiveSocket } from '../support/live-socket';
 import { registerWorker } from './fixtures';
@@ -22,6 +21,10 @@ import { bearer, eventually, type SecurityPlatform, type User } from './security
 
 /** Every kind the gateway forwards (contracts' liveContexts: the gateway follows exactly these streams). */
 const kinds = liveEventTypes();
+/** Every kind of agent event the live transcript carries (in output chunks, fenced like them). */
+const agentEventKinds = liveAgentEventSchema.options.map((o) => o.shape.kind.value);
+/** A fake claude CLI (in the repository: a task's sandbox has a private /tmp) whose run yields every agent event kind. */
+const fakeBin = join(__dirname, 'fake-agent-cli');
 /** Kinds the user they are about can never receive, and why (the other checks still hold for them). */
 const unseeable: Record<string, string> = { UserRegistered: 'it is about an account that cannot have had a socket before it existed' };
 
@@ -44,6 +47,8 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
   /** Everything that identifies user A or A's objects. */
   const aliceSecrets = new Set<string>();
   const aliceTasks = new Set<string>();
+  /** Alice's agent CLI task, whose live transcript the checks look for. */
+  let transcriptTask = '';
 
   const call = (user: User, method: string, path: string, body?: unknown) => sp.send({ method, path, headers: bearer(user.token), body });
 
@@ -99,10 +104,6 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
 
   /** Drives activity that produces every kind of event, most of it user A's. */
   async function scenario(): Promise<void> {
-    const fakeBin = mkdtempSync(join(tmpdir(), 'agentyard-fake-claude-'));
-    writeFileSync(join(fakeBin, 'claude'), '#!/bin/sh\necho "1.0.0 (Claude Code)"\n');
-    chmodSync(join(fakeBin, 'claude'), 0o755);
-
     // A task that runs: created, queued, decided, assigned, started, succeeded, with live output.
     const ran = await createTask(alice, { description: 'runs', tool: 'shell', input: { command: 'echo live-output-marker' } });
     await taskIn(alice, ran.id, ['succeeded']);
@@ -154,6 +155,15 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
       env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}`, ANTHROPIC_API_KEY: 'sk-not-used' },
     });
     await call(alice, 'POST', `/api/v1/tasks/${pinned.id}/cancel`);
+    // An agent CLI's task: its transcript goes live with its output.
+    const agent = await createTask(alice, {
+      description: 'agent transcript',
+      tool: 'claude-code',
+      input: { prompt: 'write a file' },
+      requirements: { workerId: agents['alice-2']!.id },
+    });
+    transcriptTask = agent.id;
+    await taskIn(alice, agent.id, ['succeeded']);
 
     // Drain, resume, share with carol; a registered worker whose credential is revoked.
     const a1 = agents['alice-1']!.id;
@@ -357,6 +367,15 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
       for (const spy of ['bobSession', 'bobScript'] as const) {
         const leaked = sockets[spy].events.filter((e) => e.type === kind).filter((e) => mentionsAlice(JSON.stringify(e)).length > 0);
         expect({ spy, leaked }).toEqual({ spy, leaked: [] });
+      }
+    });
+
+    it.each(agentEventKinds.map((k) => [k]))('agent event %s: in the live transcript of its owner, and of no other user', async (kind) => {
+      const seen = () => sockets.alice.output.filter((c) => c.taskId === transcriptTask).flatMap((c) => c.events ?? []);
+      await eventually(`${kind} in the transcript`, async () => (seen().some((e) => e.kind === kind) ? true : undefined), 10_000).catch(() => undefined);
+      expect({ kind, receivedByOwner: seen().some((e) => e.kind === kind) }).toEqual({ kind, receivedByOwner: true });
+      for (const spy of ['bobSession', 'bobScript'] as const) {
+        expect({ spy, leaked: sockets[spy].frames.filter((f) => f.includes(transcriptTask) || f.includes('transcript-marker')) }).toEqual({ spy, leaked: [] });
       }
     });
 
