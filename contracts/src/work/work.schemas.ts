@@ -77,13 +77,41 @@ export const workReportSchema = z.discriminatedUnion('kind', [
 ]);
 export type WorkReport = z.infer<typeof workReportSchema>;
 
-/** One live output chunk (≤ 16 KiB of UTF-8) and/or a progress figure. */
+/** Longest text of a live agent event (a message, a final summary), in UTF-16 units. */
+export const liveAgentTextMax = 4 * 1024;
+/** Longest tool input of a live `tool_call`, as JSON, in UTF-16 units. */
+export const liveAgentInputMax = 2 * 1024;
+/** Most agent events one output chunk carries (the agent publishes a chunk before it holds more). */
+export const outputChunkMaxEvents = 256;
+
+const shortText = () => text().max(1024);
+
+/**
+ * What an agent CLI did, as the live transcript shows it: the worker's AgentEvents made small
+ * (text and summaries cut to 4 KiB, a tool's input to 2 KiB of JSON, no usage — that is in the
+ * result). Not stored: only the owner's open dashboards see them.
+ */
+export const liveAgentEventSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('session'), sessionId: shortText(), model: shortText().optional() }),
+  z.object({ kind: z.literal('text'), text: text().max(liveAgentTextMax) }),
+  z.object({ kind: z.literal('tool_call'), name: shortText(), id: shortText().optional(), input: text().max(liveAgentInputMax).optional() }),
+  z.object({ kind: z.literal('tool_result'), id: shortText().optional(), isError: z.boolean() }),
+  z.object({ kind: z.literal('file_edit'), path: text().max(4096), change: z.enum(['add', 'update', 'delete']) }),
+  z.object({ kind: z.literal('result'), summary: text().max(liveAgentTextMax), isError: z.boolean() }),
+]);
+export type LiveAgentEvent = z.infer<typeof liveAgentEventSchema>;
+
+/**
+ * One live output chunk (≤ 16 KiB of UTF-8) and/or a progress figure, with the agent events
+ * parsed from the lines that ended in it (in order; an agent CLI's transcript).
+ */
 export const outputChunkSchema = z.object({
   taskId: text(),
   attempt: z.number().int(),
   seq: z.number().int().min(0),
   data: text().max(16 * 1024),
   progress: z.number().int().min(0).max(100).optional(),
+  events: z.array(liveAgentEventSchema).max(outputChunkMaxEvents).optional(),
 });
 export type OutputChunk = z.infer<typeof outputChunkSchema>;
 export const outputChunkMaxBytes = 16 * 1024;

@@ -4,7 +4,8 @@
  * agent's bubblewrap sandbox under a task uid), which runs the REAL CLI from node_modules in edit
  * mode against a local stand-in of its vendor's API. The task's result carries the usage the
  * stand-in reported and the CLI's final answer; the owner's usage report sums them; nobody
- * else's does. (Each adapter's parsing is tested in depth in worker/test/*.int.spec.ts; the
+ * else's does. The owner's open dashboard sees claude's transcript live (its tool call and its
+ * text, with the output they came in); another user's sees nothing of it. (Each adapter's parsing is tested in depth in worker/test/*.int.spec.ts; the
  * stand-ins live in services/libs/local-infra/src/stand-ins.)
  */
 import { resolve } from 'node:path';
@@ -25,6 +26,7 @@ import {
   type ResponsesStandIn,
 } from '@agentyard/local-infra';
 import { ApiClient, eventually } from './support/api-client';
+import { LiveSocket } from './support/live-socket';
 
 jest.setTimeout(120_000);
 
@@ -35,6 +37,7 @@ let bob: { client: ApiClient; userId: string; token: string };
 let anthropic: AnthropicStandIn;
 let gemini: GeminiStandIn;
 let openai: ResponsesStandIn;
+const sockets: { alice?: LiveSocket; bob?: LiveSocket } = {};
 
 /** Claude Code names its working directory in its prompt; the Write tool wants an absolute path. */
 function workingDirectory(request: MessagesRequest): string {
@@ -128,12 +131,16 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  sockets.alice?.close();
+  sockets.bob?.close();
   await platform?.stop();
   await Promise.all([anthropic?.close(), gemini?.close(), openai?.close()]);
 });
 
 describe('Agent tools on a real worker', () => {
   it('claude-code edits in its sandbox and reports the usage and cost the API reported, and its answer', async () => {
+    sockets.alice = await LiveSocket.open(platform.url, alice.token);
+    sockets.bob = await LiveSocket.open(platform.url, bob.token);
     const done = await agentTask('claude-code', 'Write hello.txt');
     expect(done.status).toBe('succeeded');
     const write = anthropic.requests.flatMap((r) => (r.body ? toolResults(r.body) : [])).find((r) => r.tool_use_id === 'toolu_w');
@@ -149,6 +156,22 @@ describe('Agent tools on a real worker', () => {
     expect(done.result?.usage?.costUsd).toBeGreaterThan(0);
     expect(done.result?.usage?.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(done.result?.summary).toBe('Wrote hello.txt.');
+
+    // Its transcript reached the owner's socket live, in order, with the output it came in.
+    const transcript = await eventually('the final answer in the transcript', async () => {
+      const events = sockets
+        .alice!.output.filter((c) => c.taskId === done.id)
+        .sort((a, b) => a.seq - b.seq)
+        .flatMap((c) => c.events ?? []);
+      return events.some((e) => e.kind === 'result') ? events : undefined;
+    });
+    const call = transcript.findIndex((e) => e.kind === 'tool_call' && e.name === 'Write');
+    const said = transcript.findIndex((e) => e.kind === 'text' && e.text === 'Wrote hello.txt.');
+    expect(transcript[call]).toMatchObject({ kind: 'tool_call', id: 'toolu_w', input: expect.stringContaining('hello.txt') });
+    expect(transcript.slice(call + 1).some((e) => e.kind === 'tool_result' && e.id === 'toolu_w' && !e.isError)).toBe(true);
+    expect(said).toBeGreaterThan(call);
+    expect(transcript.at(-1)).toEqual({ kind: 'result', summary: 'Wrote hello.txt.', isError: false });
+    expect(sockets.bob!.output.filter((c) => c.taskId === done.id)).toEqual([]);
   });
 
   it('gemini-cli writes its file and reports every call it made (the model router too)', async () => {

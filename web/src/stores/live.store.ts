@@ -9,8 +9,11 @@
  */
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
+import type { LiveAgentEvent } from '@agentyard/contracts';
 import type { Envelope } from '@/api/client';
 import { useSessionStore } from './session.store';
+
+export type { LiveAgentEvent };
 
 export interface OutputChunk {
   taskId: string;
@@ -18,6 +21,8 @@ export interface OutputChunk {
   seq: number;
   data: string;
   progress?: number;
+  /** What an agent CLI did, parsed from the output that ended in this chunk (the live transcript). */
+  events?: LiveAgentEvent[];
 }
 
 export type LiveStatus = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'stopped';

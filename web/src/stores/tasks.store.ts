@@ -1,27 +1,38 @@
 /*
  * Tasks the user is looking at: rows by id, the current list (ids in server order), and live
  * output buffered per task so a detail page opened a moment after the task started still shows
- * everything since this tab connected. Live events patch rows at once (task-events.ts); a
+ * everything since this tab connected, with the agent events of an agent CLI's transcript that
+ * came in the same chunks (kept in chunk order; not stored by the platform). Live events patch rows at once (task-events.ts); a
  * debounced refetch then makes filtered lists exact. Tested in tasks.store.unit.spec.ts.
  */
 import { defineStore } from 'pinia';
 import { ref, shallowRef, triggerRef } from 'vue';
 import { ApiError, unwrap, type AllocationDecision, type CreateTaskBody, type Envelope, type Items, type ListTasksQuery, type Task } from '@/api/client';
 import { applyTaskEvent, taskFromCreated, taskIdOf } from '@/api/task-events';
-import { useLiveStore, type OutputChunk } from './live.store';
+import { useLiveStore, type LiveAgentEvent, type OutputChunk } from './live.store';
 import { useSessionStore } from './session.store';
 
 /** Output kept per task in the browser; older text is dropped from the front. */
 const outputCapChars = 512 * 1024;
 const listRefreshDelayMs = 400;
+/** Agent events kept per task; older ones are dropped from the front. */
+const transcriptCap = 2_000;
 
 export interface TaskOutput {
   attempt: number;
   /** Next seq expected; chunks ahead of it wait in `pending`. */
   nextSeq: number;
   text: string;
-  pending: Map<number, string>;
+  pending: Map<number, OutputChunk>;
   /** True when the buffer holds the attempt from its first chunk (nothing dropped or missed). */
+  complete: boolean;
+}
+
+/** An agent CLI's live transcript of one attempt, as this tab received it. */
+export interface TaskTranscript {
+  attempt: number;
+  events: LiveAgentEvent[];
+  /** True when it holds the attempt from its first chunk (nothing dropped or missed). */
   complete: boolean;
 }
 
@@ -37,6 +48,8 @@ export const useTaskStore = defineStore('tasks', () => {
   const listQuery = shallowRef<ListTasksQuery | null>(null);
   /** Latest progress from output chunks (events carry none), by task id. */
   const liveProgress = ref<Record<string, number>>({});
+  /** Live transcripts by task id (only tasks whose tool sent agent events). */
+  const transcripts = shallowRef<Record<string, TaskTranscript>>({});
 
   const outputs = new Map<string, TaskOutput>();
   const outputListeners = new Map<string, Set<(text: string, reset: boolean) => void>>();
@@ -186,13 +199,16 @@ export const useTaskStore = defineStore('tasks', () => {
       outputs.set(chunk.taskId, out);
     }
     if (chunk.attempt < out.attempt || chunk.seq < out.nextSeq) return; // stale attempt or duplicate
-    out.pending.set(chunk.seq, chunk.data);
+    out.pending.set(chunk.seq, chunk);
     let added = '';
-    while (out.pending.has(out.nextSeq)) {
-      added += out.pending.get(out.nextSeq);
+    const events: LiveAgentEvent[] = [];
+    for (let next = out.pending.get(out.nextSeq); next; next = out.pending.get(out.nextSeq)) {
+      added += next.data;
+      if (next.events) events.push(...next.events);
       out.pending.delete(out.nextSeq);
       out.nextSeq += 1;
     }
+    if (events.length > 0 || (reset && transcripts.value[chunk.taskId])) addTranscript(chunk.taskId, out, events);
     if (chunk.progress !== undefined) liveProgress.value = { ...liveProgress.value, [chunk.taskId]: chunk.progress };
     if (!added && !reset) return;
     out.text += added;
@@ -201,6 +217,23 @@ export const useTaskStore = defineStore('tasks', () => {
       out.complete = false;
     }
     for (const fn of outputListeners.get(chunk.taskId) ?? []) fn(reset ? out.text : added, reset);
+  }
+
+  function addTranscript(taskId: string, out: TaskOutput, events: LiveAgentEvent[]): void {
+    const current = transcripts.value[taskId];
+    const same = current && current.attempt === out.attempt;
+    let all = same ? [...current.events, ...events] : events;
+    let complete = same ? current.complete : out.complete;
+    if (all.length > transcriptCap) {
+      all = all.slice(all.length - transcriptCap);
+      complete = false;
+    }
+    transcripts.value = { ...transcripts.value, [taskId]: { attempt: out.attempt, events: all, complete } };
+  }
+
+  /** The live transcript of a task's agent CLI, or null when no agent event arrived here. */
+  function transcriptOf(id: string): TaskTranscript | null {
+    return transcripts.value[id] ?? null;
   }
 
   /** The output buffered for a task (possibly partial), or null when none arrived here. */
@@ -227,6 +260,7 @@ export const useTaskStore = defineStore('tasks', () => {
     listQuery.value = null;
     outputs.clear();
     liveProgress.value = {};
+    transcripts.value = {};
     triggerRef(byId);
   }
 
@@ -242,6 +276,7 @@ export const useTaskStore = defineStore('tasks', () => {
     listError,
     listQuery,
     liveProgress,
+    transcripts,
     fetchList,
     loadMore,
     stopList,
@@ -258,6 +293,7 @@ export const useTaskStore = defineStore('tasks', () => {
     appendOutput,
     onTaskEvent,
     outputOf,
+    transcriptOf,
     watchOutput,
     reset,
   };

@@ -138,6 +138,33 @@ describe('useTaskStore', () => {
       expect(tasks.liveProgress.a).toBe(40);
     });
 
+    it("keeps an agent CLI's transcript in chunk order, whatever order the chunks arrived in", () => {
+      const tasks = useTaskStore();
+      tasks.appendOutput({ taskId: 'a', attempt: 1, seq: 0, data: 'a', events: [{ kind: 'text', text: 'reading' }] });
+      tasks.appendOutput({ taskId: 'a', attempt: 1, seq: 3, data: 'd', events: [{ kind: 'tool_result', id: 't1', isError: false }] });
+      tasks.appendOutput({ taskId: 'a', attempt: 1, seq: 2, data: 'c' });
+      expect(tasks.transcriptOf('a')?.events).toEqual([{ kind: 'text', text: 'reading' }]);
+      tasks.appendOutput({ taskId: 'a', attempt: 1, seq: 1, data: 'b', events: [{ kind: 'tool_call', name: 'Read', id: 't1' }] });
+      tasks.appendOutput({ taskId: 'a', attempt: 1, seq: 1, data: 'b', events: [{ kind: 'tool_call', name: 'Read', id: 't1' }] });
+      expect(tasks.transcriptOf('a')).toEqual({
+        attempt: 1,
+        complete: true,
+        events: [
+          { kind: 'text', text: 'reading' },
+          { kind: 'tool_call', name: 'Read', id: 't1' },
+          { kind: 'tool_result', id: 't1', isError: false },
+        ],
+      });
+    });
+
+    it('starts the transcript over for a new attempt, and marks one joined mid-stream as partial', () => {
+      const tasks = useTaskStore();
+      tasks.appendOutput({ taskId: 'a', attempt: 1, seq: 0, data: 'x', events: [{ kind: 'text', text: 'first try' }] });
+      tasks.appendOutput({ taskId: 'a', attempt: 2, seq: 4, data: 'y', events: [{ kind: 'text', text: 'second' }] });
+      tasks.appendOutput({ taskId: 'a', attempt: 1, seq: 1, data: 'z', events: [{ kind: 'text', text: 'late' }] });
+      expect(tasks.transcriptOf('a')).toEqual({ attempt: 2, complete: false, events: [{ kind: 'text', text: 'second' }] });
+    });
+
     it('marks a buffer joined mid-stream as partial', () => {
       const tasks = useTaskStore();
       tasks.appendOutput({ taskId: 'a', attempt: 1, seq: 7, data: 'tail' });

@@ -34,7 +34,7 @@ import {
 } from '@agentyard/contracts/agent';
 import { OutputStream } from '../execution/output-stream';
 import { SecretMasker } from '../execution/secret-masker';
-import { LineSplitter, outcomeOf as agentOutcomeOf, type AgentEvent } from '../tools/agent-stream';
+import { outcomeOf as agentOutcomeOf } from '../tools/agent-stream';
 import { addStructuredOutput, outputEnvName, prepareStructuredOutput, readStructuredOutput } from '../execution/structured-output';
 import { buildTaskEnv, withSecretValues } from '../execution/task-env';
 import { TaskProcess, type StopReason, type TaskExit } from '../execution/task-process';
@@ -44,6 +44,7 @@ import { describeError, type Logger } from '../logging/logger';
 import type { SystemSampler } from '../system/system-sampler';
 import { ToolInputError, type Tool, type ToolInput } from '../tools/tool';
 import { HeartbeatPublisher } from './heartbeat.publisher';
+import { AgentOutput } from './live-agent-event';
 import { OrderConsumer } from './order-consumer';
 import { ReportOutbox } from './report-outbox';
 import { SecretsRefused, type TaskSecretSource } from './task-secrets';
@@ -243,14 +244,8 @@ export class WorkerAgent {
     const output = new OutputStream(assignment.taskId, assignment.attempt, (chunk) => this.publishOutput(chunk.taskId, JSON.stringify(chunk)));
     const masker = new SecretMasker(Object.values(secrets));
     // An agent CLI's structured stream, read from the masked output (a secret never reaches a summary).
-    const parser = tool.streamParser?.();
-    const lines = new LineSplitter();
-    const agentEvents: AgentEvent[] = [];
-    const readStream = (text: string, last = false): string => {
-      if (parser) for (const line of [...lines.feed(text), ...(last ? lines.flush() : [])]) agentEvents.push(...parser.push(line));
-      if (parser && last) agentEvents.push(...parser.end());
-      return text;
-    };
+    // Each piece goes live with the events parsed from the lines it ended: the live transcript.
+    const agentOutput = new AgentOutput(output, tool.streamParser?.());
     let prepared: PreparedAttempt | undefined;
     let outputFile: string;
     let proc: TaskProcess;
@@ -275,7 +270,7 @@ export class WorkerAgent {
         launch,
         timeoutSeconds: assignment.timeoutSeconds,
         killGraceMs: this.config.killGraceMs,
-        onData: (data) => output.write(readStream(masker.push(data))),
+        onData: (data) => agentOutput.write(masker.push(data)),
       });
     } catch (error) {
       if (prepared) this.config.isolation.release(prepared);
@@ -303,11 +298,11 @@ export class WorkerAgent {
     void proc.finished
       .then(
         (exit) => {
-          output.write(readStream(masker.flush(), true));
+          agentOutput.write(masker.flush(), true);
           output.flush();
           let outcome = outcomeOf(exit);
           const result: TaskResult = { exitCode: exit.exitCode, outputTail: output.tail(), durationMs: exit.durationMs };
-          const agent = agentOutcomeOf(agentEvents);
+          const agent = agentOutcomeOf(agentOutput.events);
           // Checked here: a report the tasks service refused would lose the whole result.
           const usage = agent.usage ? agentUsageSchema.safeParse(agent.usage) : undefined;
           if (usage?.success) result.usage = usage.data;

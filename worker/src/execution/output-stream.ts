@@ -5,8 +5,13 @@
  * while output is pending: a quiet task costs nothing. It also keeps the last 64 KiB for the
  * result's `outputTail` and lifts `::progress N` hints into the chunk's `progress`. A NUL (a process
  * printing binary) becomes U+FFFD: Postgres cannot store it, and the contracts refuse it.
+ *
+ * An agent CLI's events (the live transcript) ride in the chunk that carries the end of the
+ * output they were parsed from, in the order they were written, so a reader that orders chunks
+ * by `seq` has them in order too; a chunk is published early rather than hold more than
+ * `outputChunkMaxEvents`. Tested in output-stream.unit.spec.ts.
  */
-import { outputChunkMaxBytes, type OutputChunk } from '@agentyard/contracts/agent';
+import { outputChunkMaxBytes, outputChunkMaxEvents, type LiveAgentEvent, type OutputChunk } from '@agentyard/contracts/agent';
 import { ProgressParser } from './progress-hint';
 
 export interface OutputStreamOptions {
@@ -23,6 +28,7 @@ export class OutputStream {
   private pending = '';
   private pendingBytes = 0;
   private pendingProgress: number | undefined;
+  private pendingEvents: LiveAgentEvent[] = [];
   private lastProgress: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private tailPieces: string[] = [];
@@ -48,8 +54,9 @@ export class OutputStream {
     return this.lastProgress;
   }
 
-  write(raw: string): void {
-    if (!raw) return;
+  /** Output of the task, and the agent events parsed from output that ended in it (published with its last byte). */
+  write(raw: string, events: readonly LiveAgentEvent[] = []): void {
+    if (!raw && events.length === 0) return;
     const data = raw.includes('\u0000') ? raw.replaceAll('\u0000', '\uFFFD') : raw;
     const progress = this.parser.push(data);
     if (progress !== undefined && progress !== this.lastProgress) {
@@ -72,21 +79,31 @@ export class OutputStream {
       this.flush();
       rest = tail;
     }
+    for (const event of events) {
+      if (this.pendingEvents.length >= outputChunkMaxEvents) this.flush();
+      this.pendingEvents.push(event);
+    }
     if (this.pendingBytes >= this.maxBytes) this.flush();
-    else if ((this.pending || this.pendingProgress !== undefined) && !this.timer) this.timer = setTimeout(() => this.flush(), this.flushMs);
+    else if (this.hasPending() && !this.timer) this.timer = setTimeout(() => this.flush(), this.flushMs);
   }
 
   /** Publishes whatever is pending now (called on exit, before the result is reported). */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.pending && this.pendingProgress === undefined) return;
+    if (!this.hasPending()) return;
     const chunk: OutputChunk = { taskId: this.taskId, attempt: this.attempt, seq: this.seq++, data: this.pending };
     if (this.pendingProgress !== undefined) chunk.progress = this.pendingProgress;
+    if (this.pendingEvents.length > 0) chunk.events = this.pendingEvents;
     this.pending = '';
     this.pendingBytes = 0;
     this.pendingProgress = undefined;
+    this.pendingEvents = [];
     this.publish(chunk);
+  }
+
+  private hasPending(): boolean {
+    return this.pending !== '' || this.pendingProgress !== undefined || this.pendingEvents.length > 0;
   }
 
   /** The last `tailChars` characters of all output. */

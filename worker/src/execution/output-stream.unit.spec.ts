@@ -1,4 +1,4 @@
-import { outputChunkSchema, taskResultSchema, type OutputChunk } from '@agentyard/contracts';
+import { outputChunkMaxEvents, outputChunkSchema, taskResultSchema, type OutputChunk } from '@agentyard/contracts';
 import { OutputStream, splitAtByte } from './output-stream';
 
 function collect(options = {}) {
@@ -87,5 +87,60 @@ describe('splitAtByte', () => {
     expect(splitAtByte('aé', 2)).toEqual(['a', 'é']);
     expect(splitAtByte('abc', 2)).toEqual(['ab', 'c']);
     expect(splitAtByte('ab', 5)).toEqual(['ab', '']);
+  });
+});
+
+describe('OutputStream with agent events', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('batches the events with the output they came with, in order, and publishes them on the timer', () => {
+    const { chunks, stream } = collect();
+    stream.write('line one\n', [{ kind: 'text', text: 'one' }]);
+    stream.write('line two\n', [{ kind: 'tool_call', name: 'Read', input: '{"file_path":"a"}' }]);
+    jest.advanceTimersByTime(50);
+    expect(chunks).toEqual([
+      {
+        taskId: 'task-1',
+        attempt: 2,
+        seq: 0,
+        data: 'line one\nline two\n',
+        events: [
+          { kind: 'text', text: 'one' },
+          { kind: 'tool_call', name: 'Read', input: '{"file_path":"a"}' },
+        ],
+      },
+    ]);
+  });
+
+  it('puts events of output longer than a chunk into the chunk with its last byte', () => {
+    const { chunks, stream } = collect();
+    stream.write('x'.repeat(20_000), [{ kind: 'tool_result', isError: true }]);
+    stream.flush();
+    expect(chunks.map((c) => [c.data.length, c.events])).toEqual([
+      [16 * 1024, undefined],
+      [20_000 - 16 * 1024, [{ kind: 'tool_result', isError: true }]],
+    ]);
+  });
+
+  it('publishes events that come without output (what the CLI said at its end)', () => {
+    const { chunks, stream } = collect();
+    stream.write('', [{ kind: 'result', summary: 'done', isError: false }]);
+    stream.flush();
+    expect(chunks).toEqual([{ taskId: 'task-1', attempt: 2, seq: 0, data: '', events: [{ kind: 'result', summary: 'done', isError: false }] }]);
+  });
+
+  it('publishes a chunk early rather than carry more events than the contracts allow', () => {
+    const { chunks, stream } = collect();
+    stream.write(
+      'a',
+      Array.from({ length: outputChunkMaxEvents + 1 }, (_, i) => ({ kind: 'text' as const, text: String(i) })),
+    );
+    stream.flush();
+    expect(chunks.map((c) => c.events?.length)).toEqual([outputChunkMaxEvents, 1]);
+    expect(chunks.flatMap((c) => c.events ?? []).map((e) => (e as { text: string }).text)).toEqual(
+      Array.from({ length: outputChunkMaxEvents + 1 }, (_, i) => String(i)),
+    );
+    for (const c of chunks) expect(outputChunkSchema.safeParse(c).success).toBe(true);
   });
 });

@@ -236,6 +236,7 @@ export class LiveEventsHub {
     if (viewers.length === 0) return;
     // Only the worker KNOWN to run the current attempt speaks for the task (a worker's NATS user
     // may publish output for any task id under its own worker id). Viewers of a task are its owner.
+    // The agent events of the live transcript ride in the chunk (`events`), so this fence is theirs too.
     if (!(await this.ownership.runsCurrentAttempt(viewers[0]!.claims.sub, chunk.taskId, chunk.attempt, senderWorkerId))) return;
     const frame = JSON.stringify({ type: 'output', chunk });
     for (const session of viewers) if (session.socket.readyState === session.socket.OPEN) session.socket.send(frame);

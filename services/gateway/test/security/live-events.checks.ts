@@ -4,16 +4,15 @@
  * contracts' registries of the streams the gateway follows (liveEventTypes), so a new kind fails here until the
  * scenario produces it. Per kind: the platform produced it, user A's socket received it, and
  * neither a socket of user B's session nor one of B's API token received anything of A's. No
- * frame to anyone names a worker its viewer may not see. Then: a worker cannot put output into a
- * task it does not run, a task cannot read its agent's credential, and a worker's NATS user is
+ * frame to anyone names a worker its viewer may not see. Then: a worker cannot put output (nor
+ * the agent events that ride in an output chunk: the live transcript) into a task it does not run, a task cannot read its agent's credential, and a worker's NATS user is
  * refused every subject family but its own.
  */
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { liveEventTypes, type Envelope, type RunView, type TaskView, type WorkflowView } from '@agentyard/contracts';
+import { liveAgentEventSchema, liveEventTypes, type Envelope, type RunView, type TaskView, type WorkflowView } from '@agentyard/contracts';
 import { foreignSubjects, ownSubjects, probeNatsPermissions, type WorkerAgentProcess } from '@agentyard/local-infra';
 import { LiveSocket } from '../support/live-socket';
 import { registerWorker } from './fixtures';
@@ -22,6 +21,10 @@ import { bearer, eventually, type SecurityPlatform, type User } from './security
 
 /** Every kind the gateway forwards (contracts' liveContexts: the gateway follows exactly these streams). */
 const kinds = liveEventTypes();
+/** Every kind of agent event the live transcript carries (in output chunks, fenced like them). */
+const agentEventKinds = liveAgentEventSchema.options.map((o) => o.shape.kind.value);
+/** A fake claude CLI (in the repository: a task's sandbox has a private /tmp) whose run yields every agent event kind. */
+const fakeBin = join(__dirname, 'fake-agent-cli');
 /** Kinds the user they are about can never receive, and why (the other checks still hold for them). */
 const unseeable: Record<string, string> = { UserRegistered: 'it is about an account that cannot have had a socket before it existed' };
 
@@ -44,6 +47,8 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
   /** Everything that identifies user A or A's objects. */
   const aliceSecrets = new Set<string>();
   const aliceTasks = new Set<string>();
+  /** Alice's agent CLI task, whose live transcript the checks look for. */
+  let transcriptTask = '';
 
   const call = (user: User, method: string, path: string, body?: unknown) => sp.send({ method, path, headers: bearer(user.token), body });
 
@@ -99,10 +104,6 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
 
   /** Drives activity that produces every kind of event, most of it user A's. */
   async function scenario(): Promise<void> {
-    const fakeBin = mkdtempSync(join(tmpdir(), 'agentyard-fake-claude-'));
-    writeFileSync(join(fakeBin, 'claude'), '#!/bin/sh\necho "1.0.0 (Claude Code)"\n');
-    chmodSync(join(fakeBin, 'claude'), 0o755);
-
     // A task that runs: created, queued, decided, assigned, started, succeeded, with live output.
     const ran = await createTask(alice, { description: 'runs', tool: 'shell', input: { command: 'echo live-output-marker' } });
     await taskIn(alice, ran.id, ['succeeded']);
@@ -154,6 +155,15 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
       env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}`, ANTHROPIC_API_KEY: 'sk-not-used' },
     });
     await call(alice, 'POST', `/api/v1/tasks/${pinned.id}/cancel`);
+    // An agent CLI's task: its transcript goes live with its output.
+    const agent = await createTask(alice, {
+      description: 'agent transcript',
+      tool: 'claude-code',
+      input: { prompt: 'write a file' },
+      requirements: { workerId: agents['alice-2']!.id },
+    });
+    transcriptTask = agent.id;
+    await taskIn(alice, agent.id, ['succeeded']);
 
     // Drain, resume, share with carol; a registered worker whose credential is revoked.
     const a1 = agents['alice-1']!.id;
@@ -360,6 +370,15 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
       }
     });
 
+    it.each(agentEventKinds.map((k) => [k]))('agent event %s: in the live transcript of its owner, and of no other user', async (kind) => {
+      const seen = () => sockets.alice.output.filter((c) => c.taskId === transcriptTask).flatMap((c) => c.events ?? []);
+      await eventually(`${kind} in the transcript`, async () => (seen().some((e) => e.kind === kind) ? true : undefined), 10_000).catch(() => undefined);
+      expect({ kind, receivedByOwner: seen().some((e) => e.kind === kind) }).toEqual({ kind, receivedByOwner: true });
+      for (const spy of ['bobSession', 'bobScript'] as const) {
+        expect({ spy, leaked: sockets[spy].frames.filter((f) => f.includes(transcriptTask) || f.includes('transcript-marker')) }).toEqual({ spy, leaked: [] });
+      }
+    });
+
     it("reaches the other user's sockets for their own activity (the filter is not simply closed)", () => {
       expect(sockets.bobSession.events.some((e) => e.type === 'TaskSucceeded')).toBe(true);
       expect(sockets.bobScript.events.some((e) => e.type === 'TaskSucceeded')).toBe(true);
@@ -388,7 +407,7 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
   });
 
   describe('A worker agent', () => {
-    it('cannot put live output into a task it does not run', async () => {
+    it('cannot put live output or an agent transcript into a task it does not run', async () => {
       // A socket of its own: the scenario's password change may have closed the others' sessions' sockets.
       const watcher = await LiveSocket.open(sp.url, alice.token);
       const queued = await createTask(alice, { description: 'nobody runs this', tool: 'ollama', input: { prompt: 'x' } });
@@ -396,7 +415,17 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
       try {
         asBob.publish(
           `work.output.${agents['bob-1']!.id}.${queued.id}`,
-          JSON.stringify({ taskId: queued.id, attempt: 1, seq: 0, data: 'forged by another worker' }),
+          JSON.stringify({
+            taskId: queued.id,
+            attempt: 1,
+            seq: 0,
+            data: 'forged by another worker',
+            // A forged transcript too: agent events ride in output chunks, fenced like their output.
+            events: [
+              { kind: 'text', text: 'forged agent text' },
+              { kind: 'tool_call', name: 'Bash', input: '{"command":"forged"}' },
+            ],
+          }),
         );
         await asBob.flush();
         // A genuine chunk after it: once that arrived, the forged one has been judged.
@@ -404,6 +433,7 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
         await taskIn(alice, after.id, ['succeeded']);
         await eventually('the genuine output', async () => (watcher.output.some((c) => c.data.includes('after-forgery')) ? true : undefined));
         expect(watcher.output.filter((c) => c.taskId === queued.id)).toEqual([]);
+        expect(watcher.frames.filter((f) => f.includes('forged'))).toEqual([]);
       } finally {
         watcher.close();
         await asBob.close();
