@@ -15,6 +15,10 @@ export interface TaskForm {
   command: string;
   prompt: string;
   model: string;
+  /** Agent CLIs: may the tool change files in the task's directory. */
+  permissionMode: 'read-only' | 'edit';
+  /** Agent CLIs: most turns (claude-code honours it); null = the tool's default. */
+  maxTurns: number | null;
   priority: number;
   timeoutSeconds: number;
   maxAttempts: number;
@@ -27,6 +31,8 @@ export function emptyTaskForm(tool: ToolName | null = null): TaskForm {
     command: '',
     prompt: '',
     model: '',
+    permissionMode: 'read-only',
+    maxTurns: null,
     priority: taskLimits.priority.default,
     timeoutSeconds: taskLimits.timeoutSeconds.default,
     maxAttempts: taskLimits.maxAttempts.default,
@@ -46,6 +52,7 @@ export function validateTask(form: TaskForm, availableTools: readonly ToolName[]
   const fields = form.tool ? tools[form.tool].fields : 'none';
   if (fields === 'command' && !form.command.trim()) e.command = 'Enter a command';
   if (fields === 'prompt' && !form.prompt.trim()) e.prompt = 'Enter a prompt';
+  if (form.maxTurns !== null && !inRange(form.maxTurns, { min: 1, max: 500 })) e.maxTurns = '1–500 turns, or empty for the tool’s default';
   if (!inRange(form.priority, taskLimits.priority)) e.priority = `${taskLimits.priority.min}–${taskLimits.priority.max}`;
   if (!inRange(form.timeoutSeconds, taskLimits.timeoutSeconds)) e.timeoutSeconds = `${taskLimits.timeoutSeconds.min}–${taskLimits.timeoutSeconds.max} seconds`;
   if (!inRange(form.maxAttempts, taskLimits.maxAttempts)) e.maxAttempts = `${taskLimits.maxAttempts.min}–${taskLimits.maxAttempts.max}`;
@@ -55,11 +62,17 @@ export function validateTask(form: TaskForm, availableTools: readonly ToolName[]
 export function toCreateBody(form: TaskForm): CreateTaskBody {
   if (!form.tool) throw new Error('toCreateBody: no tool');
   const fields = tools[form.tool].fields;
+  const agent = tools[form.tool].agent === true;
   const input: Record<string, unknown> =
     fields === 'command'
       ? { command: form.command }
       : fields === 'prompt'
-        ? { prompt: form.prompt, ...(form.model.trim() ? { model: form.model.trim() } : {}) }
+        ? {
+            prompt: form.prompt,
+            ...(form.model.trim() ? { model: form.model.trim() } : {}),
+            ...(agent ? { permissionMode: form.permissionMode } : {}),
+            ...(agent && form.maxTurns !== null ? { maxTurns: form.maxTurns } : {}),
+          }
         : {};
   return {
     description: form.description.trim(),

@@ -24,8 +24,20 @@ describe('the create-task form', () => {
 
   it('asks prompt tools for a prompt and an optional model', () => {
     const form = { ...emptyTaskForm('claude-code'), description: 'review', prompt: 'Review the diff' };
-    expect(toCreateBody(form).input).toEqual({ prompt: 'Review the diff' });
-    expect(toCreateBody({ ...form, model: ' opus ' }).input).toEqual({ prompt: 'Review the diff', model: 'opus' });
+    expect(toCreateBody(form).input).toEqual({ prompt: 'Review the diff', permissionMode: 'read-only' });
+    expect(toCreateBody({ ...form, model: ' opus ' }).input).toEqual({ prompt: 'Review the diff', model: 'opus', permissionMode: 'read-only' });
+  });
+
+  it('asks an agent CLI what it may do in the task directory and how many turns, and sends that', () => {
+    const form = { ...emptyTaskForm('codex'), description: 'fix', prompt: 'Fix the test' };
+    expect(toCreateBody(form).input).toEqual({ prompt: 'Fix the test', permissionMode: 'read-only' });
+    expect(toCreateBody({ ...form, permissionMode: 'edit', maxTurns: 12 }).input).toEqual({ prompt: 'Fix the test', permissionMode: 'edit', maxTurns: 12 });
+    // A chat tool has no directory to edit: neither field is sent.
+    expect(toCreateBody({ ...emptyTaskForm('claude-api'), description: 'q', prompt: 'Hi', permissionMode: 'edit', maxTurns: 3 }).input).toEqual({
+      prompt: 'Hi',
+    });
+    expect(validateTask({ ...form, maxTurns: 0 }, ['codex']).maxTurns).toMatch(/1–500/);
+    expect(validateTask({ ...form, maxTurns: 50 }, ['codex']).maxTurns).toBeUndefined();
   });
 
   it('refuses a tool no online worker offers', () => {

@@ -6,11 +6,12 @@ import type { ToolName } from '@/api/client';
 
 export type ToolFields = 'command' | 'prompt' | 'none';
 
-export const tools: Record<ToolName, { label: string; fields: ToolFields; hint: string }> = {
+/** `agent`: an agent CLI that works in the task's directory (it may be allowed to edit there). */
+export const tools: Record<ToolName, { label: string; fields: ToolFields; hint: string; agent?: boolean }> = {
   shell: { label: 'Shell', fields: 'command', hint: 'Runs one command line with /bin/sh -c in the task directory.' },
-  'claude-code': { label: 'Claude Code', fields: 'prompt', hint: 'Runs the Claude Code CLI with your prompt.' },
-  'gemini-cli': { label: 'Gemini CLI', fields: 'prompt', hint: 'Runs the Gemini CLI with your prompt.' },
-  codex: { label: 'Codex', fields: 'prompt', hint: 'Runs the OpenAI Codex CLI with your prompt.' },
+  'claude-code': { label: 'Claude Code', fields: 'prompt', hint: 'Runs the Claude Code CLI with your prompt.', agent: true },
+  'gemini-cli': { label: 'Gemini CLI', fields: 'prompt', hint: 'Runs the Gemini CLI with your prompt.', agent: true },
+  codex: { label: 'Codex', fields: 'prompt', hint: 'Runs the OpenAI Codex CLI with your prompt.', agent: true },
   ollama: { label: 'Ollama', fields: 'prompt', hint: 'Runs a local model through Ollama.' },
   'claude-api': { label: 'Claude API', fields: 'prompt', hint: 'Calls the Claude API from the worker.' },
   'gemini-api': { label: 'Gemini API', fields: 'prompt', hint: 'Calls the Gemini API from the worker.' },
