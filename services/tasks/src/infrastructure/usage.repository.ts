@@ -3,19 +3,12 @@
  * runner (in its transaction), read by the usage query.
  */
 import { sql, type Kysely } from 'kysely';
+import type { UsageReport } from '@agentyard/contracts';
 import type { UsageDelta } from '../application/usage.projection';
 import type { TasksDatabase } from './tasks.database';
 
-export interface UsageDay {
-  day: string;
-  tool: string;
-  tasks: number;
-  inputTokens: number;
-  outputTokens: number;
-  cachedInputTokens: number;
-  costUsd: number;
-  costUnknownTasks: number;
-}
+/** One day and tool of an owner's usage, as the API reports it. */
+export type UsageDay = UsageReport['days'][number];
 
 export class UsageRepository {
   constructor(private readonly db: Kysely<TasksDatabase>) {}
