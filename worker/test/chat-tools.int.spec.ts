@@ -9,6 +9,7 @@
  * Each run must print the stand-in's text, report exactly the usage the stand-in served, and the
  * stand-in must have received the prompt (and the key, where there is one).
  */
+import { runToolInPty, type ToolRun } from './support/run-tool-in-pty';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +27,7 @@ import {
   type OllamaStandIn,
   type OpenAiChatStandIn,
 } from '@agentyard/local-infra';
-import { TaskProcess, type TaskExit } from '../src/execution/task-process';
-import { LineSplitter, outcomeOf, type AgentEvent } from '../src/tools/agent-stream';
+import { outcomeOf } from '../src/tools/agent-stream';
 import { apiCallScript, claudeApiTool, geminiApiTool, ollamaApiTool, openaiCompatibleTool } from '../src/tools/api-tool';
 import type { Tool } from '../src/tools/tool';
 
@@ -50,11 +50,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-interface Run {
-  events: AgentEvent[];
-  exit: TaskExit;
-  output: string;
-}
+type Run = ToolRun;
 
 async function run(tool: Tool<PromptInput>, hostEnv: NodeJS.ProcessEnv, input: PromptInput, name: string): Promise<Run> {
   expect(await tool.detect()).toEqual({ version: 'api' });
@@ -63,25 +59,16 @@ async function run(tool: Tool<PromptInput>, hostEnv: NodeJS.ProcessEnv, input: P
   const command = tool.buildCommand(input, { workDir, cwd: workDir, hostEnv: { ...hostEnv, AGENT_ONLY_SECRET: 'not-for-tasks' } });
   expect(command.env).not.toHaveProperty('AGENT_ONLY_SECRET');
   expect(command.args[0]).toBe(apiCallScript);
-  const parser = tool.streamParser!();
-  const lines = new LineSplitter();
-  const events: AgentEvent[] = [];
-  let output = '';
-  const proc = new TaskProcess({
-    file: command.file,
-    args: [script, ...command.args.slice(1)],
-    env: { ...command.env, PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workDir },
-    cwd: workDir,
-    timeoutSeconds: 30,
-    onData: (data) => {
-      output += data;
-      for (const line of lines.feed(data)) events.push(...parser.push(line));
+  return runToolInPty(
+    {
+      file: command.file,
+      args: [script, ...command.args.slice(1)],
+      env: { ...command.env, PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workDir },
+      cwd: workDir,
     },
-  });
-  const exit = await proc.finished;
-  for (const line of lines.flush()) events.push(...parser.push(line));
-  events.push(...parser.end());
-  return { events, exit, output };
+    tool.streamParser!(),
+    30,
+  );
 }
 
 function expectAnswered(r: Run): ReturnType<typeof outcomeOf> {

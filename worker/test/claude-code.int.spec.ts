@@ -10,11 +10,12 @@
  * Write tool, then answers with text. The usage the parser reports must equal the sum of every
  * answer the stand-in gave.
  */
+import { runToolInPty, type ToolRun } from './support/run-tool-in-pty';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { agentUsageSchema, type PromptInput } from '@agentyard/contracts/agent';
-import { TaskProcess, type TaskExit } from '../src/execution/task-process';
+import { TaskProcess } from '../src/execution/task-process';
 import { detectIsolation } from '../src/isolation/task-isolation';
 import { LineSplitter, outcomeOf, type AgentEvent } from '../src/tools/agent-stream';
 import { claudeCodeTool } from '../src/tools/claude-code.tool';
@@ -66,10 +67,7 @@ function editScript(target: string, content: string): (request: MessagesRequest)
   };
 }
 
-interface Run {
-  events: AgentEvent[];
-  exit: TaskExit;
-  output: string;
+interface Run extends ToolRun {
   workDir: string;
 }
 
@@ -84,25 +82,11 @@ async function runClaude(standIn: AnthropicStandIn, input: PromptInput, name: st
   const hostEnv = { ANTHROPIC_API_KEY: apiKey, ANTHROPIC_BASE_URL: standIn.url, AGENT_ONLY_SECRET: 'not-for-tasks', PATH: process.env.PATH };
   const command = tool.buildCommand(input, { workDir, cwd: workDir, hostEnv });
   expect(command.env).not.toHaveProperty('AGENT_ONLY_SECRET');
-  const parser = tool.streamParser!();
-  const lines = new LineSplitter();
-  const events: AgentEvent[] = [];
-  let output = '';
-  const proc = new TaskProcess({
-    file: command.file,
-    args: command.args,
-    env: { ...command.env, PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
-    cwd: workDir,
-    timeoutSeconds: 45,
-    onData: (data) => {
-      output += data;
-      for (const line of lines.feed(data)) events.push(...parser.push(line));
-    },
-  });
-  const exit = await proc.finished;
-  for (const line of lines.flush()) events.push(...parser.push(line));
-  events.push(...parser.end());
-  return { events, exit, output, workDir };
+  const run = await runToolInPty(
+    { ...command, env: { ...command.env, PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home }, cwd: workDir },
+    tool.streamParser!(),
+  );
+  return { ...run, workDir };
 }
 
 /** What the stand-in handed out, summed as the parser reports it (cache writes count as input). */
