@@ -62,6 +62,8 @@ export const useWorkflowEditorStore = defineStore('workflow-editor', () => {
   function clearState(): void {
     clearTimeout(timer);
     revision += 1;
+    // A check in flight belongs to the old revision: its answer is dropped, so it must not leave "Checking…" behind.
+    checking.value = false;
     selection.value = null;
     issues.value = [];
     checkError.value = null;
@@ -220,6 +222,8 @@ export const useWorkflowEditorStore = defineStore('workflow-editor', () => {
     saveError.value = null;
     clearTimeout(timer);
     const mine = ++revision;
+    // As in clearState: a check in flight now answers for a revision nobody shows, and would never clear this.
+    checking.value = false;
     try {
       const definition = toDefinition(draft.value);
       const w = workflowId.value ? await workflows.update(workflowId.value, definition) : await workflows.create(definition);

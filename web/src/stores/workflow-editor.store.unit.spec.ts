@@ -60,6 +60,23 @@ describe('useWorkflowEditorStore', () => {
     expect(editor.issues).toEqual([]);
   });
 
+  it('is not left "checking" by a check that was in flight when the draft was saved', async () => {
+    const editor = useWorkflowEditorStore();
+    editor.startNew();
+    let release: (r: Response) => void = () => undefined;
+    server.on('POST /api/v1/workflows/validate', () => new Promise<Response>((r) => (release = r)));
+    server.on('POST /api/v1/workflows', (req) => json(201, workflow({ id: 'w-9', version: 1, definition: req.body as never })));
+    editor.addNode('task', null);
+    const inFlight = editor.check();
+    await vi.waitFor(() => expect(validations()).toHaveLength(1));
+    expect(editor.checking).toBe(true);
+    expect((await editor.save())?.id).toBe('w-9');
+    release(json(200, { valid: false, errors: [{ field: 'nodes[0].id', message: 'stale' }], graph: null }));
+    await inFlight;
+    expect(editor.checking).toBe(false);
+    expect(editor.issues).toEqual([]);
+  });
+
   it('shows a refused save’s errors where their paths point and keeps the draft unsaved', async () => {
     const editor = useWorkflowEditorStore();
     editor.startNew();

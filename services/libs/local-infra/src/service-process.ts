@@ -39,8 +39,16 @@ export async function startService(
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let stopping = false;
+  const exited = new Promise<void>((r) =>
+    child.once('exit', (code, signal) => {
+      // A service that dies mid-test shows up as "no service answers" far from the cause: say it here, with its output.
+      if (!stopping) process.stderr.write(`[local-infra] ${name} exited unexpectedly (code ${code}, signal ${signal}); its last output:\n${out}\n`);
+      r();
+    }),
+  );
   const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
+    stopping = true;
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
