@@ -34,7 +34,8 @@ export async function startBenchPlatform({ workers = 2, slots = 8 } = {}) {
     : {};
   const pgServer = await infra.startPostgresServer({ ephemeral: false });
   process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
-  const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' }, ...env } });
+  // The per-user limit stays on (its count is part of what a create costs) but far above any backlog a bench queues.
+  const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' }, tasks: { USER_MAX_ACTIVE_TASKS: '1000000' }, ...env } });
   const stop = async () => {
     await platform.stop().catch(() => undefined);
     await pgServer.stop().catch(() => undefined);

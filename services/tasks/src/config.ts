@@ -19,6 +19,10 @@ export const tasksConfigSchema = baseConfigSchema.extend({
   TIMEOUT_SCAN_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(100),
   /** Longest an early allocation decision is held for a requeue backoff to end. Default 20 000 ms. */
   ASSIGN_WAIT_MAX_MS: z.coerce.number().int().min(0).max(120_000).default(20_000),
+  /** Most unfinished (queued, assigned, running) tasks one user may have; 0 = no limit. Default 1 000. */
+  USER_MAX_ACTIVE_TASKS: z.coerce.number().int().min(0).max(10_000_000).default(1_000),
+  /** Agent cost (USD) a user's tasks may report per UTC day before their new tasks are refused; 0 = no limit (default). */
+  USER_DAILY_COST_LIMIT_USD: z.coerce.number().min(0).max(1_000_000).default(0),
 });
 export type TasksConfig = z.infer<typeof tasksConfigSchema>;
 
@@ -29,5 +33,9 @@ export function settingsOf(config: TasksConfig): TasksSettings {
     scanIntervalMs: config.TIMEOUT_SCAN_INTERVAL_MS,
     scanBatchSize: config.TIMEOUT_SCAN_BATCH_SIZE,
     assignWaitMaxMs: config.ASSIGN_WAIT_MAX_MS,
+    userLimits: {
+      maxActiveTasks: config.USER_MAX_ACTIVE_TASKS === 0 ? null : config.USER_MAX_ACTIVE_TASKS,
+      dailyCostUsd: config.USER_DAILY_COST_LIMIT_USD === 0 ? null : config.USER_DAILY_COST_LIMIT_USD,
+    },
   };
 }

@@ -79,10 +79,10 @@ const ops: Record<string, Record<string, Op>> = {
       auth: true,
     },
     post: {
-      summary: 'Submit a task',
+      summary: 'Submit a task (429 past your unfinished-task or daily agent-cost limit)',
       body: 'CreateTaskBody',
       ok: { status: 201, schema: 'Task', description: 'the queued task' },
-      errors: [400, 401, 413],
+      errors: [400, 401, 413, 429],
       auth: true,
     },
   },

@@ -75,7 +75,10 @@ export interface SecurityPlatform {
 /** Starts the platform; `env` per service as for startPlatform. */
 export async function startSecurityPlatform(env: Partial<Record<PlatformService, Record<string, string>>> = {}): Promise<SecurityPlatform> {
   const routeListFile = join(mkdtempSync(join(tmpdir(), 'agentyard-routes-')), 'routes.json');
-  const platform = await startPlatform({ env: { ...env, gateway: { ROUTE_LIST_FILE: routeListFile, ...env.gateway } } });
+  // A long fuzz (FUZZ_RUNS=2000) leaves thousands of queued tasks with no worker: the per-user limit must not turn its valid draws into 429s.
+  const platform = await startPlatform({
+    env: { ...env, gateway: { ROUTE_LIST_FILE: routeListFile, ...env.gateway }, tasks: { USER_MAX_ACTIVE_TASKS: '1000000', ...env.tasks } },
+  });
   const url = platform.url;
   const call = (req: Request) => send(url, req);
   const login = async (user: Pick<User, 'username' | 'password'>) => {

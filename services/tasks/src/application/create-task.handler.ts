@@ -1,17 +1,57 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { newId, type CorrelationMetadata, type CreateTaskBody, type TaskView } from '@agentyard/contracts';
 import { toTaskView } from '../domain/task';
 import type { Actor } from '../domain/task.decide';
-import { TaskCommandRunner } from './task-command.runner';
+import { refuseOverLimit } from '../domain/user-limits';
+import { TaskViewRepository } from '../infrastructure/task-view.repository';
+import { UsageRepository } from '../infrastructure/usage.repository';
+import { TASK_VIEW_SYNC, TaskCommandRunner, type TaskViewSync } from './task-command.runner';
+import { TASKS_SETTINGS, type TasksSettings } from './tasks.settings';
 
 @Injectable()
 export class CreateTaskHandler {
-  constructor(private readonly commands: TaskCommandRunner) {}
+  constructor(
+    private readonly commands: TaskCommandRunner,
+    private readonly tasks: TaskViewRepository,
+    private readonly usage: UsageRepository,
+    @Inject(TASK_VIEW_SYNC) private readonly view: TaskViewSync,
+    @Inject(TASKS_SETTINGS) private readonly settings: TasksSettings,
+  ) {}
 
   /** Creates and queues a task; replies with the view folded from the new events (the read model may lag). */
   async execute(command: { actor: Actor; task: CreateTaskBody }, metadata: CorrelationMetadata): Promise<TaskView> {
+    const now = new Date();
+    await this.checkLimits(command.actor.userId, now);
     const taskId = newId();
-    const { state } = await this.commands.run(taskId, { kind: 'CreateTask', taskId, actor: command.actor, task: command.task, now: new Date() }, metadata);
+    const { state } = await this.commands.run(taskId, { kind: 'CreateTask', taskId, actor: command.actor, task: command.task, now }, metadata);
     return toTaskView(state);
   }
+
+  private async checkLimits(userId: string, now: Date): Promise<void> {
+    const limits = this.settings.userLimits;
+    if (limits.maxActiveTasks === null && limits.dailyCostUsd === null) return;
+    const day = now.toISOString().slice(0, 10);
+    const [activeTasks, costTodayUsd] = await Promise.all([
+      limits.maxActiveTasks === null ? 0 : this.activeTasks(userId, limits.maxActiveTasks),
+      limits.dailyCostUsd === null ? 0 : this.usage.costOn(userId, day),
+    ]);
+    const refusal = refuseOverLimit(limits, { activeTasks, costTodayUsd }, now);
+    if (refusal) throw refusal;
+  }
+
+  /**
+   * The user's unfinished tasks as the read model counts them. Far below the limit its lag of a
+   * few milliseconds cannot matter; near it, the count waits for the read model to hold every task
+   * created before, so a user's own creates in a row see each other (and the common case pays one
+   * indexed count, not a catch-up, on every create).
+   */
+  private async activeTasks(userId: string, max: number): Promise<number> {
+    const quick = await this.tasks.countActive(userId);
+    if (quick < max - nearLimit) return quick;
+    await this.view.catchUp();
+    return this.tasks.countActive(userId);
+  }
 }
+
+/** How close to the unfinished-task limit a count must be exact. */
+const nearLimit = 50;

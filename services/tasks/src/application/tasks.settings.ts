@@ -1,4 +1,6 @@
 /** Tunables of the tasks service (from config.ts), shared by the handlers that need them. */
+import type { UserLimits } from '../domain/user-limits';
+
 export const TASKS_SETTINGS = Symbol('TASKS_SETTINGS');
 
 export interface TasksSettings {
@@ -12,4 +14,6 @@ export interface TasksSettings {
   scanBatchSize: number;
   /** Longest an allocation decision that arrives inside a requeue backoff is held until the backoff ends (20 s). */
   assignWaitMaxMs: number;
+  /** Per-user limits on new tasks submitted directly (POST /tasks). */
+  userLimits: UserLimits;
 }

@@ -63,6 +63,18 @@ export class TaskViewRepository {
     await executor.deleteFrom('task_view').execute();
   }
 
+  /** How many of an owner's tasks are unfinished (queued, assigned or running). */
+  async countActive(ownerId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('task_view')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('owner_id', '=', ownerId)
+      .where('status', 'in', ['queued', 'assigned', 'running'])
+      .where('deleted', '=', false)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   /** One page of an owner's tasks (deleted ones never), in sort order. */
   async list(filter: TaskListFilter, page: TaskListPage): Promise<TaskViewRow[]> {
     const column = page.sortBy === 'created' ? 'created_at' : 'priority';

@@ -125,6 +125,12 @@ const migrations: Record<string, Migration> = {
       )`.execute(db);
     },
   },
+  '2026-12-05-002-task-view-owner-active': {
+    async up(db) {
+      // The per-user limit counts a user's unfinished tasks on every create: only those rows.
+      await sql`create index task_view_owner_active on task_view (owner_id) where status in ('queued', 'assigned', 'running') and not deleted`.execute(db);
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -48,6 +48,17 @@ export class UsageRepository {
     await executor.deleteFrom('usage_daily').execute();
   }
 
+  /** An owner's reported agent cost (USD) on one UTC day (YYYY-MM-DD), over every tool. */
+  async costOn(ownerId: string, day: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('usage_daily')
+      .select(sql<string>`coalesce(sum(cost_usd), 0)`.as('cost'))
+      .where('owner_id', '=', ownerId)
+      .where('day', '=', day)
+      .executeTakeFirstOrThrow();
+    return Number(row.cost);
+  }
+
   /** An owner's days from `from` to `to` (inclusive, YYYY-MM-DD), oldest first, per tool. */
   async days(ownerId: string, from: string, to: string): Promise<UsageDay[]> {
     const rows = await this.db
