@@ -14,7 +14,7 @@ import { runToolInPty, type ToolRun } from './support/run-tool-in-pty';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { agentUsageSchema, type PromptInput } from '@agentyard/contracts/agent';
+import { agentUsageSchema, type ClaudeCodeInput } from '@agentyard/contracts/agent';
 import { TaskProcess } from '../src/execution/task-process';
 import { detectIsolation } from '../src/isolation/task-isolation';
 import { LineSplitter, outcomeOf, type AgentEvent } from '../src/tools/agent-stream';
@@ -72,7 +72,7 @@ interface Run extends ToolRun {
 }
 
 /** One attempt: a fresh attempt dir, the tool's command in a TaskProcess, the parser on its lines. */
-async function runClaude(standIn: AnthropicStandIn, input: PromptInput, name: string, home = join(root, `${name}-home`)): Promise<Run> {
+async function runClaude(standIn: AnthropicStandIn, input: ClaudeCodeInput, name: string, home = join(root, `${name}-home`)): Promise<Run> {
   const workDir = join(root, name);
   mkdirSync(workDir, { recursive: true });
   mkdirSync(home, { recursive: true });
@@ -291,9 +291,32 @@ describe('claude-code against a stand-in Anthropic API', () => {
         writeFileSync(join(root, 'turns', 'keep.txt'), 'some text\n');
         const run = await runClaude(standIn, { prompt: 'Read keep.txt forever.', maxTurns: 2 }, 'turns');
         const result = run.events.find((e) => e.kind === 'result');
-        expect(result).toMatchObject({ kind: 'result', isError: true, summary: expect.stringContaining('max_turns') });
+        expect(result).toMatchObject({ kind: 'result', isError: true, summary: expect.stringContaining('max_turns'), limit: 'max_turns' });
         expect(outcomeOf(run.events).usage).toMatchObject(standInTotals(standIn).totals);
         expect(standIn.answers).toHaveLength(2);
+      } finally {
+        await standIn.close();
+      }
+    });
+  });
+
+  describe('with maxCostUsd', () => {
+    it('passes it as --max-budget-usd: the CLI stops after the call that crosses it, its tool call never run, and the result says budget_exceeded', async () => {
+      // Each answer costs about $0.53 on the CLI's price list (100k input, 1k output tokens) and asks for another command.
+      const standIn = await startAnthropicStandIn((_request, index) => ({
+        content: [{ type: 'tool_use', id: `toolu_bash_${index}`, name: 'Bash', input: { command: `touch ran-${index}` } }],
+        usage: { input_tokens: 100_000, output_tokens: 1_000 },
+      }));
+      try {
+        const run = await runClaude(standIn, { prompt: 'Keep going.', permissionMode: 'edit', maxCostUsd: 0.5 }, 'budget');
+        expect(claudeCodeTool(binDir, { ANTHROPIC_API_KEY: apiKey }).inputSchema.parse({ prompt: 'p', maxCostUsd: 0.5 })).toMatchObject({ maxCostUsd: 0.5 });
+        expect(run.exit.exitCode).not.toBe(0);
+        const outcome = outcomeOf(run.events);
+        expect(outcome.limit).toBe('budget_exceeded');
+        expect(outcome.summary).toMatch(/Reached maximum budget \(\$0\.5\)/);
+        expect(outcome.usage?.costUsd).toBeGreaterThan(0.5);
+        expect(standIn.answers).toHaveLength(1);
+        expect(existsSync(join(run.workDir, 'ran-0'))).toBe(false);
       } finally {
         await standIn.close();
       }

@@ -74,12 +74,29 @@ export const promptInputSchema = z
   .strict();
 export type PromptInput = z.infer<typeof promptInputSchema>;
 
+/**
+ * claude-code's input: a prompt input and a spending cap. `maxCostUsd` is the CLI's own
+ * `--max-budget-usd` (it stops the run once its model calls cost that much, and the task fails
+ * with `budget_exceeded`). Only claude-code takes it: the other CLIs have no such limit, and a
+ * cap they silently ignored would be worse than none (the other tools refuse the key).
+ */
+export const claudeCodeInputSchema = promptInputSchema
+  .extend({
+    maxCostUsd: z
+      .number({ error: 'maxCostUsd must be a number of US dollars' })
+      .positive('maxCostUsd must be more than 0')
+      .max(10_000, 'maxCostUsd is at most 10000')
+      .optional(),
+  })
+  .strict();
+export type ClaudeCodeInput = z.infer<typeof claudeCodeInputSchema>;
+
 /** Input of the `noop` tool: nothing. */
 export const noopInputSchema = z.object({}).strict();
 
 export const toolInputSchemas: Record<ToolName, z.ZodType> = {
   shell: shellInputSchema,
-  'claude-code': promptInputSchema,
+  'claude-code': claudeCodeInputSchema,
   'gemini-cli': promptInputSchema,
   codex: promptInputSchema,
   ollama: promptInputSchema,

@@ -1,4 +1,4 @@
-import { structuredOutputMaxBytes, structuredOutputProblem, taskResultSchema } from './tool-input.schemas';
+import { structuredOutputMaxBytes, structuredOutputProblem, taskResultSchema, toolInputSchemas } from './tool-input.schemas';
 
 const result = { exitCode: 0, outputTail: '', durationMs: 1 };
 const nested = (levels: number): unknown => (levels === 0 ? 1 : [nested(levels - 1)]);
@@ -29,5 +29,20 @@ describe('A task result', () => {
       expect(structuredOutputProblem(deep)).toBe('nested deeper than the 64 levels allowed');
       expect(taskResultSchema.safeParse({ ...result, output: { a: deep } }).success).toBe(false);
     });
+  });
+});
+
+describe('A cost cap (maxCostUsd)', () => {
+  it('is taken by claude-code, which enforces it, as a positive number of dollars', () => {
+    expect(toolInputSchemas['claude-code'].parse({ prompt: 'p', maxCostUsd: 0.5 })).toEqual({ prompt: 'p', maxCostUsd: 0.5 });
+    for (const bad of [0, -1, 10_001, '1']) expect(toolInputSchemas['claude-code'].safeParse({ prompt: 'p', maxCostUsd: bad }).success).toBe(false);
+  });
+
+  it('is refused by every tool that could not enforce it, naming the key', () => {
+    for (const tool of ['gemini-cli', 'codex', 'ollama', 'claude-api', 'gemini-api', 'openai-compatible'] as const) {
+      const parsed = toolInputSchemas[tool].safeParse({ prompt: 'p', maxCostUsd: 1 });
+      expect(parsed.success).toBe(false);
+      expect(JSON.stringify(parsed.error?.issues)).toContain('maxCostUsd');
+    }
   });
 });

@@ -207,4 +207,27 @@ describe('Agent tools on a real worker', () => {
     expect((await bob.client.get<UsageReport>('/api/v1/usage')).body.total.tasks).toBe(0);
     expect((await alice.client.get('/api/v1/usage?from=2026-02-30')).status).toBe(400);
   });
+
+  it('stops claude-code at the task’s cost cap and fails the task with budget_exceeded, its spend recorded', async () => {
+    const writesAnswered = () => anthropic.requests.filter((r) => r.body && toolResults(r.body).some((t) => t.tool_use_id === 'toolu_w')).length;
+    const before = writesAnswered();
+    const res = await alice.client.post<TaskView>('/api/v1/tasks', {
+      description: 'capped',
+      tool: 'claude-code',
+      // The stand-in's first answer costs about $0.003 on the CLI's price list: past this cap at once.
+      input: { prompt: 'Write hello.txt', permissionMode: 'edit', maxCostUsd: 0.0001 },
+      maxAttempts: 1,
+    });
+    expect(res.status).toBe(201);
+    const done = await taskIn(alice.client, res.body.id, ['succeeded', 'failed', 'timed_out', 'cancelled']);
+    expect(done.status).toBe('failed');
+    expect(done.result?.error).toMatch(/^budget_exceeded: error_max_budget_usd: Reached maximum budget \(\$0\.0001\)/);
+    expect(done.result?.usage?.costUsd).toBeGreaterThan(0.0001);
+    // The CLI stopped after the call that crossed the cap: the Write it asked for was never run and answered back.
+    expect(writesAnswered()).toBe(before);
+    // A tool with no cap of its own refuses one rather than ignore it.
+    const gemini = await alice.client.post('/api/v1/tasks', { description: 'x', tool: 'gemini-cli', input: { prompt: 'p', maxCostUsd: 1 } });
+    expect(gemini.status).toBe(400);
+    expect(JSON.stringify(gemini.body)).toContain('maxCostUsd');
+  });
 });

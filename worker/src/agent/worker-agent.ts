@@ -308,7 +308,10 @@ export class WorkerAgent {
           if (usage?.success) result.usage = usage.data;
           else if (usage) this.logger.warn(`${key}: the tool's usage is not recorded (${usage.error.issues[0]?.message ?? 'invalid'})`);
           if (agent.summary !== undefined) result.summary = agent.summary.slice(0, 16 * 1024);
-          const error = errorOf(exit, assignment.timeoutSeconds);
+          // A limit the task set (its budget, its turns) is why it failed: say so first, then what the tool said.
+          const error =
+            errorOf(exit, assignment.timeoutSeconds) ??
+            (agent.limit ? `${agent.limit}: ${agent.summary ?? 'the tool stopped at a limit of the task'}`.slice(0, 4096) : undefined);
           if (error) result.error = error;
           // Only a process that ran to its end has its say; one cancelled or killed may have written half a file.
           if (!exit.stoppedBy && !addStructuredOutput(result, readStructuredOutput(outputFile))) outcome = 'failed';

@@ -20,8 +20,14 @@ export type AgentEvent =
   | { kind: 'tool_result'; id?: string; isError: boolean }
   /** A file the tool changed in its working directory. */
   | { kind: 'file_edit'; path: string; change: 'add' | 'update' | 'delete' }
-  /** The tool's final answer with the whole run's usage. */
-  | { kind: 'result'; summary: string; isError: boolean; usage: AgentUsage };
+  /**
+   * The tool's final answer with the whole run's usage; `limit` when the tool stopped at a limit
+   * the task set (its budget, its turns) rather than because the work was done or failed.
+   */
+  | { kind: 'result'; summary: string; isError: boolean; usage: AgentUsage; limit?: AgentLimit };
+
+/** A limit of the task's that stopped the agent; the task's `result.error` starts with it. */
+export type AgentLimit = 'budget_exceeded' | 'max_turns';
 
 export interface StreamParser {
   /** One line of the tool's stdout (without its line break). */
@@ -43,19 +49,26 @@ export function jsonLine(line: string): Record<string, unknown> | undefined {
 }
 
 /** What an attempt's agent events amount to: its usage and final answer (the last result wins). */
-export function outcomeOf(events: readonly AgentEvent[]): { usage?: AgentUsage; summary?: string; sessionId?: string } {
+export function outcomeOf(events: readonly AgentEvent[]): { usage?: AgentUsage; summary?: string; sessionId?: string; limit?: AgentLimit } {
   let usage: AgentUsage | undefined;
   let summary: string | undefined;
   let sessionId: string | undefined;
+  let limit: AgentLimit | undefined;
   for (const e of events) {
     if (e.kind === 'session') sessionId = e.sessionId;
     if (e.kind === 'result') {
       usage = e.usage;
       summary = e.summary;
+      limit = e.limit;
     }
   }
   if (usage && sessionId && !usage.sessionId) usage = { ...usage, sessionId };
-  return { ...(usage ? { usage } : {}), ...(summary !== undefined ? { summary } : {}), ...(sessionId ? { sessionId } : {}) };
+  return {
+    ...(usage ? { usage } : {}),
+    ...(summary !== undefined ? { summary } : {}),
+    ...(sessionId ? { sessionId } : {}),
+    ...(limit ? { limit } : {}),
+  };
 }
 
 /** A line longer than this is dropped (no CLI event comes near it; a runaway one must not eat memory). */

@@ -12,8 +12,8 @@
  * model), so the totals are summed from `modelUsage`. Checked against a stand-in API in
  * test/claude-code.int.spec.ts; lines pasted from those runs are the unit spec's fixtures.
  */
-import { promptInputSchema, type AgentUsage, type PromptInput } from '@agentyard/contracts/agent';
-import { jsonLine, type AgentEvent, type StreamParser } from './agent-stream';
+import { claudeCodeInputSchema, type AgentUsage, type ClaudeCodeInput } from '@agentyard/contracts/agent';
+import { jsonLine, type AgentEvent, type AgentLimit, type StreamParser } from './agent-stream';
 import { pickEnv, promptArg } from './cli-tool';
 import { findExecutable, probeVersion } from './executable-lookup';
 import { assertArgumentFits, ToolInputError, type Tool } from './tool';
@@ -30,11 +30,11 @@ const fileTools: Record<string, string> = { Write: 'file_path', Edit: 'file_path
 /** The schema allows 20 models per usage; a run never comes near that, and a usage over it would be dropped whole. */
 const maxModels = 20;
 
-export function claudeCodeTool(path?: string, hostEnv: NodeJS.ProcessEnv = process.env): Tool<PromptInput> {
+export function claudeCodeTool(path?: string, hostEnv: NodeJS.ProcessEnv = process.env): Tool<ClaudeCodeInput> {
   let resolved: string | undefined;
   return {
     name: 'claude-code',
-    inputSchema: promptInputSchema,
+    inputSchema: claudeCodeInputSchema,
     async detect() {
       resolved = findExecutable('claude', path);
       if (!resolved) return null;
@@ -54,7 +54,7 @@ export function claudeCodeTool(path?: string, hostEnv: NodeJS.ProcessEnv = proce
 }
 
 /** The CLI's arguments for one prompt input (the prompt already size-checked). */
-export function claudeCodeArgs(input: PromptInput): string[] {
+export function claudeCodeArgs(input: ClaudeCodeInput): string[] {
   return [
     '-p',
     promptArg(input.prompt),
@@ -63,6 +63,7 @@ export function claudeCodeArgs(input: PromptInput): string[] {
     '--verbose',
     ...(input.model ? ['--model', input.model] : []),
     ...(input.maxTurns !== undefined ? ['--max-turns', String(input.maxTurns)] : []),
+    ...(input.maxCostUsd !== undefined ? ['--max-budget-usd', String(input.maxCostUsd)] : []),
     ...(input.resumeSession ? ['--resume', input.resumeSession] : []),
     // Explicit even for read-only: a `.claude/settings.json` in the work dir (a repository's) must not widen it.
     '--permission-mode',
@@ -140,7 +141,15 @@ function toolResultEvents(event: Record<string, unknown>, pendingEdits: Map<stri
 
 function resultEvent(event: Record<string, unknown>): AgentEvent {
   const summary = typeof event.result === 'string' ? event.result : errorSummary(event);
-  return { kind: 'result', summary, isError: event.is_error === true || event.subtype !== 'success', usage: usageOf(event) };
+  const limit = limitOf(event.subtype);
+  return { kind: 'result', summary, isError: event.is_error === true || event.subtype !== 'success', usage: usageOf(event), ...(limit ? { limit } : {}) };
+}
+
+/** The CLI's result subtypes for the limits a task sets (`--max-budget-usd`, `--max-turns`). */
+function limitOf(subtype: unknown): AgentLimit | undefined {
+  if (subtype === 'error_max_budget_usd') return 'budget_exceeded';
+  if (subtype === 'error_max_turns') return 'max_turns';
+  return undefined;
 }
 
 /** An error result (e.g. `error_max_turns`) has no `result` text: its subtype and `errors` say what happened. */

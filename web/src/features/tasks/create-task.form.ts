@@ -19,6 +19,8 @@ export interface TaskForm {
   permissionMode: 'read-only' | 'edit';
   /** Agent CLIs: most turns (claude-code honours it); null = the tool's default. */
   maxTurns: number | null;
+  /** claude-code only (the one CLI that enforces a cap): most dollars its model calls may cost; null = no cap. */
+  maxCostUsd: number | null;
   priority: number;
   timeoutSeconds: number;
   maxAttempts: number;
@@ -33,6 +35,7 @@ export function emptyTaskForm(tool: ToolName | null = null): TaskForm {
     model: '',
     permissionMode: 'read-only',
     maxTurns: null,
+    maxCostUsd: null,
     priority: taskLimits.priority.default,
     timeoutSeconds: taskLimits.timeoutSeconds.default,
     maxAttempts: taskLimits.maxAttempts.default,
@@ -53,6 +56,7 @@ export function validateTask(form: TaskForm, availableTools: readonly ToolName[]
   if (fields === 'command' && !form.command.trim()) e.command = 'Enter a command';
   if (fields === 'prompt' && !form.prompt.trim()) e.prompt = 'Enter a prompt';
   if (form.maxTurns !== null && !inRange(form.maxTurns, { min: 1, max: 500 })) e.maxTurns = '1–500 turns, or empty for the tool’s default';
+  if (form.maxCostUsd !== null && !(form.maxCostUsd > 0 && form.maxCostUsd <= 10_000)) e.maxCostUsd = 'More than $0 and at most $10,000, or empty for no cap';
   if (!inRange(form.priority, taskLimits.priority)) e.priority = `${taskLimits.priority.min}–${taskLimits.priority.max}`;
   if (!inRange(form.timeoutSeconds, taskLimits.timeoutSeconds)) e.timeoutSeconds = `${taskLimits.timeoutSeconds.min}–${taskLimits.timeoutSeconds.max} seconds`;
   if (!inRange(form.maxAttempts, taskLimits.maxAttempts)) e.maxAttempts = `${taskLimits.maxAttempts.min}–${taskLimits.maxAttempts.max}`;
@@ -72,6 +76,7 @@ export function toCreateBody(form: TaskForm): CreateTaskBody {
             ...(form.model.trim() ? { model: form.model.trim() } : {}),
             ...(agent ? { permissionMode: form.permissionMode } : {}),
             ...(agent && form.maxTurns !== null ? { maxTurns: form.maxTurns } : {}),
+            ...(form.tool === 'claude-code' && form.maxCostUsd !== null ? { maxCostUsd: form.maxCostUsd } : {}),
           }
         : {};
   return {

@@ -40,6 +40,14 @@ describe('the create-task form', () => {
     expect(validateTask({ ...form, maxTurns: 50 }, ['codex']).maxTurns).toBeUndefined();
   });
 
+  it('sends a cost cap only to claude-code, the CLI that enforces one, and checks its range', () => {
+    const form = { ...emptyTaskForm('claude-code'), description: 'fix', prompt: 'Fix it', maxCostUsd: 2.5 };
+    expect(toCreateBody(form).input).toEqual({ prompt: 'Fix it', permissionMode: 'read-only', maxCostUsd: 2.5 });
+    expect(toCreateBody({ ...form, tool: 'gemini-cli' }).input).not.toHaveProperty('maxCostUsd');
+    expect(validateTask({ ...form, maxCostUsd: 0 }, ['claude-code']).maxCostUsd).toMatch(/More than \$0/);
+    expect(validateTask(form, ['claude-code']).maxCostUsd).toBeUndefined();
+  });
+
   it('refuses a tool no online worker offers', () => {
     const form = { ...emptyTaskForm('ollama'), description: 'x', prompt: 'y' };
     expect(validateTask(form, ['shell']).tool).toMatch(/No online worker/);

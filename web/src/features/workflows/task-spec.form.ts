@@ -19,6 +19,7 @@ export function specToForm(spec: TaskSpec): TaskForm {
     model: typeof input.model === 'string' ? input.model : '',
     permissionMode: input.permissionMode === 'edit' ? 'edit' : 'read-only',
     maxTurns: typeof input.maxTurns === 'number' ? input.maxTurns : null,
+    maxCostUsd: typeof input.maxCostUsd === 'number' ? input.maxCostUsd : null,
     priority: spec.priority ?? form.priority,
     timeoutSeconds: spec.timeoutSeconds ?? form.timeoutSeconds,
     maxAttempts: spec.maxAttempts ?? form.maxAttempts,
@@ -28,7 +29,7 @@ export function specToForm(spec: TaskSpec): TaskForm {
 /** The node's task from the form; keeps what the form does not show (requirements, other input fields). */
 export function formToSpec(form: TaskForm, previous?: TaskSpec): TaskSpec {
   const body = toCreateBody(form);
-  const known = new Set(['command', 'prompt', 'model', 'permissionMode', 'maxTurns']);
+  const known = new Set(['command', 'prompt', 'model', 'permissionMode', 'maxTurns', 'maxCostUsd']);
   const kept = Object.fromEntries(Object.entries(previous?.input ?? {}).filter(([k]) => !known.has(k)));
   const spec: TaskSpec = {
     ...(form.description.trim() ? { description: form.description.trim() } : {}),
