@@ -592,7 +592,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Submit a task */
+        /** Submit a task (429 past your unfinished-task or daily agent-cost limit) */
         post: {
             parameters: {
                 query?: never;
@@ -635,6 +635,15 @@ export interface paths {
                 };
                 /** @description error */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
