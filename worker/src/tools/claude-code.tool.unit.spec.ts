@@ -119,12 +119,13 @@ describe('claudeCodeStreamParser', () => {
     ]);
   });
 
-  it('reports a run stopped by --max-turns as an error result, its reason as the summary, with its usage', () => {
+  it('reports a run stopped by --max-turns as an error result at the max_turns limit, its reason as the summary, with its usage', () => {
     expect(parse(maxTurnsResult)).toEqual([
       {
         kind: 'result',
         summary: 'error_max_turns: Reached maximum number of turns (2)',
         isError: true,
+        limit: 'max_turns',
         usage: {
           inputTokens: 80,
           outputTokens: 8,
@@ -197,8 +198,10 @@ describe('claudeCodeTool', () => {
       expect(claudeCodeArgs({ prompt: 'hi' })).toEqual(claudeCodeArgs({ prompt: 'hi', permissionMode: 'read-only' }));
     });
 
-    it('maps edit to acceptEdits, and passes model, max turns and the session to resume', () => {
-      expect(claudeCodeArgs({ prompt: 'hi', permissionMode: 'edit', model: 'claude-sonnet-4-6', maxTurns: 7, resumeSession: 'abc-123' })).toEqual([
+    it('maps edit to acceptEdits, and passes model, max turns, the cost cap and the session to resume', () => {
+      expect(
+        claudeCodeArgs({ prompt: 'hi', permissionMode: 'edit', model: 'claude-sonnet-4-6', maxTurns: 7, maxCostUsd: 1.5, resumeSession: 'abc-123' }),
+      ).toEqual([
         '-p',
         'hi',
         '--output-format',
@@ -208,6 +211,8 @@ describe('claudeCodeTool', () => {
         'claude-sonnet-4-6',
         '--max-turns',
         '7',
+        '--max-budget-usd',
+        '1.5',
         '--resume',
         'abc-123',
         '--permission-mode',
