@@ -202,6 +202,52 @@ describe('Tasks on worker agents', () => {
     }
   }, 60_000);
 
+  it('stops placing a tool’s tasks on a worker whose CLI stopped working, and places them again once it works', async () => {
+    // Worker C probes its tools every second; its claude is a copy we can take away and put back.
+    const binC = mkdtempSync('/var/tmp/agentyard-fake-claude-c-');
+    chmodSync(binC, 0o755);
+    const claudeC = join(binC, 'claude');
+    writeFileSync(claudeC, readFileSync(join(fakeBin, 'claude')));
+    chmodSync(claudeC, 0o755);
+    const workerC = platform.startWorker({
+      token: await registrationToken(alice.client),
+      name: 'worker-c',
+      extraArgs: ['--tool-probe-interval', '1'],
+      env: { PATH: `${binC}:${process.env.PATH ?? ''}`, ANTHROPIC_API_KEY: 'sk-not-used' },
+    });
+    try {
+      const toolsOfC = async () =>
+        (await alice.client.get<{ items: WorkerView[] }>('/api/v1/workers')).body.items.find((w) => w.name === 'worker-c')?.tools.map((t) => t.name) ?? [];
+      const workerCId = (await onlineWorker(alice.client, 'worker-c')).id;
+      expect(await toolsOfC()).toContain('claude-code');
+
+      rmSync(claudeC);
+      await eventually('worker C to stop offering claude-code', async () => ((await toolsOfC()).includes('claude-code') ? undefined : true), 20_000);
+      expect(workerC.output()).toMatch(/tool claude-code no longer runs here/);
+      const pinned = await createTask(alice.client, {
+        description: 'claude on C',
+        tool: 'claude-code',
+        input: { prompt: 'again' },
+        requirements: { workerId: workerCId },
+      });
+      const deferral = await eventually('a deferral naming the missing tool', async () => {
+        const res = await alice.client.get<{ candidates: Array<{ workerId: string; rejectedBecause: string[] }> }>(`/api/v1/tasks/${pinned.id}/allocation`);
+        return res.status === 200 && res.body.candidates.length > 0 ? res.body : undefined;
+      });
+      expect(deferral.candidates.find((c) => c.workerId === workerCId)?.rejectedBecause.join(' ')).toMatch(/claude-code/);
+      expect((await alice.client.get<TaskView>(`/api/v1/tasks/${pinned.id}`)).body.status).toBe('queued');
+
+      writeFileSync(claudeC, readFileSync(join(fakeBin, 'claude')));
+      chmodSync(claudeC, 0o755);
+      const done = await taskIn(alice.client, pinned.id, ['succeeded', 'failed'], 30_000);
+      expect(done).toMatchObject({ status: 'succeeded', workerId: workerCId });
+      expect(done.result?.outputTail).toContain('claude stand-in says: again');
+    } finally {
+      await workerC.stop();
+      rmSync(binC, { recursive: true, force: true });
+    }
+  }, 90_000);
+
   it('cancels a running `sleep 60`: the process tree is gone within 2 s and the task is cancelled', async () => {
     // The task's pids are its sandbox's: the sleep is found on the host by its unique duration.
     const sleep = uniqueSleep(60);
@@ -578,12 +624,13 @@ describe('Tasks on worker agents', () => {
         resources: { cpus: 1, memoryMb: 1, diskMb: 1 },
         agentVersion: '0',
       };
+      const workersBefore = (await alice.client.get<{ items: unknown[] }>('/api/v1/workers')).body.items.length;
       const malformed = await api.post('/api/v1/workers/register', { ...body, token: 'not-a-token' });
       expect(malformed.status).toBe(400);
       expect(String(malformed.body.message)).toMatch(/registration token/);
       const unknown = await api.post('/api/v1/workers/register', { ...body, token: `ayr_00000000-0000-7000-8000-000000000000.${'A'.repeat(43)}` });
       expect(unknown.status).toBe(401);
-      expect((await alice.client.get<{ items: unknown[] }>('/api/v1/workers')).body.items).toHaveLength(2);
+      expect((await alice.client.get<{ items: unknown[] }>('/api/v1/workers')).body.items).toHaveLength(workersBefore);
     });
   });
 });

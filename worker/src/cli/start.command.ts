@@ -20,7 +20,7 @@ import { fetchNatsCredentials, registerWorker, RegistrationRejected } from '../r
 import { registrationTokenId, tokenConflict } from '../registration/token-reuse';
 import { detectIsolation } from '../isolation/task-isolation';
 import { SystemSampler } from '../system/system-sampler';
-import { allTools, detectTools, type DetectedTools } from '../tools/tool-registry';
+import { allTools, detectTools, refreshTools, type DetectedTools } from '../tools/tool-registry';
 import { agentVersion } from '../version';
 
 export async function runStart(options: WorkerOptions, logger: Logger): Promise<number> {
@@ -107,6 +107,7 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
       logger,
     );
     agent.start();
+    const stopProbing = probeToolsEvery(options.toolProbeInterval, tools, logger);
     logger.info(
       `worker ${registration.workerId} (${registration.name}) online at ${registration.natsUrl}: ${options.slots} slot(s), isolation ${isolation.level}`,
     );
@@ -118,6 +119,7 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
     // It finishes what runs (its NATS access lasts until the credentials it holds expire) and exits.
     const revoked = credentials.refused.then((error) => ({ revoked: error }));
     const stop = await Promise.race([signals.requested.then(() => undefined), lost, revoked]);
+    stopProbing();
     if (stop && 'revoked' in stop) {
       logger.error(
         `the platform refused this worker (${describeError(stop.revoked)}): finishing running tasks, then exiting; register it again to bring it back`,
@@ -199,4 +201,26 @@ function watchConnection(nc: NatsConnection, logger: Logger): void {
       else if (status.type === 'reconnect') logger.info('NATS reconnected');
     }
   })().catch(() => undefined);
+}
+
+/**
+ * Probes the tools again every `seconds` (0 = never) and logs what changed; the heartbeat carries
+ * the new list. Returns the stop function. Probes never overlap (a hung version check waits).
+ */
+function probeToolsEvery(seconds: number, detected: DetectedTools, logger: Logger): () => void {
+  if (seconds <= 0) return () => undefined;
+  let probing = false;
+  const timer = setInterval(() => {
+    if (probing) return;
+    probing = true;
+    void refreshTools(detected, allTools(process.env))
+      .then(({ added, removed }) => {
+        for (const name of removed) logger.warn(`tool ${name} no longer runs here (its probe failed): no new ${name} tasks come to this worker`);
+        for (const t of added) logger.info(`tool ${t.name}${t.version ? ` ${t.version}` : ''} now runs here`);
+      })
+      .catch((error: unknown) => logger.warn(`probing the tools failed: ${String(error)}`))
+      .finally(() => (probing = false));
+  }, seconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -54,6 +54,12 @@ export const workerOptionsSchema = z
      * bubblewrap, else (as root) a task uid, else refuse to start; `none` runs them unisolated.
      */
     isolation: z.enum(isolationModes, { error: `must be one of ${isolationModes.join(', ')}` }).default('auto'),
+    /**
+     * Seconds between two probes of the tools (their version checks): a CLI removed, broken by an
+     * upgrade or installed since drops out of (or joins) the heartbeat, so allocation places its
+     * tasks only where it runs. Default 300; 0 = probe only at start.
+     */
+    toolProbeInterval: z.coerce.number().int('must be a whole number').min(0).max(86_400).default(300),
   })
   .strict();
 export type WorkerOptions = z.infer<typeof workerOptionsSchema>;

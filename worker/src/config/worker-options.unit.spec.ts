@@ -15,6 +15,7 @@ describe('resolveWorkerOptions', () => {
       stateDir: join(homedir(), '.agentyard'),
       drainTimeout: 60,
       isolation: 'auto',
+      toolProbeInterval: 300,
     });
   });
 
