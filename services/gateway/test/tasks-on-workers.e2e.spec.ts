@@ -213,7 +213,8 @@ describe('Tasks on worker agents', () => {
       token: await registrationToken(alice.client),
       name: 'worker-c',
       extraArgs: ['--tool-probe-interval', '1'],
-      env: { PATH: `${binC}:${process.env.PATH ?? ''}`, ANTHROPIC_API_KEY: 'sk-not-used' },
+      // Without node_modules/.bin (`npm test` puts it on PATH): the real claude there would stand in for the removed one.
+      env: { PATH: [binC, ...(process.env.PATH ?? '').split(':').filter((d) => !d.includes('node_modules'))].join(':'), ANTHROPIC_API_KEY: 'sk-not-used' },
     });
     try {
       const toolsOfC = async () =>
