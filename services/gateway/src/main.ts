@@ -4,7 +4,8 @@
  */
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import cors from '@fastify/cors';
 import { authSubjects, jwtSettings, revokedFamiliesBucket, revokedTokensBucket, signingKeysSchema, streamName, liveContexts } from '@agentyard/contracts';
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
       // Errors raised by Fastify itself (bad JSON, too large) before Nest sees the request.
       fastify.setErrorHandler((error: unknown, request, reply) => {
         const { status, body } = toErrorResponse(error);
+        if (status === 413) discardRestOfBody(request.raw, reply);
         void reply.status(status).send({ ...body, requestId: request.id });
       });
       await serveDashboard(fastify, config.WEB_DIST_DIR);
@@ -109,3 +111,21 @@ function recordRoutes(fastify: FastifyInstance, file: string): void {
 }
 
 runMain('gateway', main);
+
+/**
+ * Fastify answers an oversize body before reading it and closes the connection; the body still in
+ * flight then makes the kernel reset the socket, and a client still writing loses the 413 (it
+ * sees EPIPE). Instead the rest of the body is read and thrown away and the connection stays
+ * open, so the client gets its answer — for at most 10 s, after which an unfinished upload's
+ * socket is closed (nobody may hold a connection open by trickling a body that is refused anyway).
+ */
+function discardRestOfBody(raw: IncomingMessage, reply: FastifyReply): void {
+  if (raw.complete) return;
+  reply.removeHeader('connection');
+  raw.resume();
+  const timer = setTimeout(() => {
+    if (!raw.complete) raw.socket?.destroy();
+  }, 10_000);
+  timer.unref();
+  raw.once('end', () => clearTimeout(timer));
+}

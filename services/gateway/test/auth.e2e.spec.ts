@@ -32,23 +32,9 @@ async function api(
   if (init.raw !== undefined) payload = init.raw;
   else if (init.body !== undefined) payload = JSON.stringify(init.body);
   if (payload !== undefined) headers['content-type'] ??= 'application/json';
-  const send = () => fetch(`${base}${path}`, { method: init.method ?? (payload === undefined ? 'GET' : 'POST'), headers, body: payload });
-  let res: Response;
-  try {
-    res = await send();
-  } catch (error) {
-    // The gateway answers an oversize body's 413 before reading it and closes; a client still
-    // writing can then see EPIPE instead of the answer (fetch gives up on it). Ask again.
-    if (!isWriteRace(error) || (payload?.length ?? 0) < 1024 * 1024) throw error;
-    res = await send();
-  }
+  const res = await fetch(`${base}${path}`, { method: init.method ?? (payload === undefined ? 'GET' : 'POST'), headers, body: payload });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
-function isWriteRace(error: unknown): boolean {
-  const code = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
-  return code === 'EPIPE' || code === 'ECONNRESET';
 }
 
 async function sql<T extends Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
