@@ -4,8 +4,7 @@
  */
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import cors from '@fastify/cors';
 import { authSubjects, jwtSettings, revokedFamiliesBucket, revokedTokensBucket, signingKeysSchema, streamName, liveContexts } from '@agentyard/contracts';
@@ -26,7 +25,7 @@ import { connectNats, drainNats, NatsRpcClient } from '@agentyard/messaging';
 import { gatewayConfigSchema } from './config';
 import { GatewayModule } from './gateway.module';
 import { EventFeed } from './infrastructure/event-feed';
-import { toErrorResponse } from './interface/http-error.filter';
+import { discardRestOfBody, toErrorResponse } from './interface/http-error.filter';
 import { OwnershipIndex } from './infrastructure/ownership-index';
 import { LiveEventsHub } from './interface/live-events.ws';
 import { buildOpenApiDocument } from './interface/openapi';
@@ -111,21 +110,3 @@ function recordRoutes(fastify: FastifyInstance, file: string): void {
 }
 
 runMain('gateway', main);
-
-/**
- * Fastify answers an oversize body before reading it and closes the connection; the body still in
- * flight then makes the kernel reset the socket, and a client still writing loses the 413 (it
- * sees EPIPE). Instead the rest of the body is read and thrown away and the connection stays
- * open, so the client gets its answer — for at most 10 s, after which an unfinished upload's
- * socket is closed (nobody may hold a connection open by trickling a body that is refused anyway).
- */
-function discardRestOfBody(raw: IncomingMessage, reply: FastifyReply): void {
-  if (raw.complete) return;
-  reply.removeHeader('connection');
-  raw.resume();
-  const timer = setTimeout(() => {
-    if (!raw.complete) raw.socket?.destroy();
-  }, 10_000);
-  timer.unref();
-  raw.once('end', () => clearTimeout(timer));
-}

@@ -277,6 +277,14 @@ describe('Auth through the gateway', () => {
       expect(await countUsers()).toBe(before);
     });
 
+    it('answers an oversize body on a connection it keeps open, so a client still writing gets the 413', async () => {
+      const body = JSON.stringify({ username: 'gina', email: 'g@example.com', password: 'x'.repeat(2 * 1024 * 1024) });
+      const res = await fetch(`${base}/api/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(res.status).toBe(413);
+      // Closing with the body still in flight resets the socket, and the client loses the answer (EPIPE).
+      expect(res.headers.get('connection')).not.toBe('close');
+    });
+
     it('answers an unknown endpoint with a JSON 404', async () => {
       const res = await api('/api/v1/nope');
       expect(res.status).toBe(404);

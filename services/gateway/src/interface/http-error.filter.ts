@@ -6,6 +6,7 @@
  */
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import { DomainError, errorCodes, type ErrorBody, type ErrorCode } from '@agentyard/contracts';
 
 const codeForStatus = (status: number): ErrorCode =>
@@ -67,9 +68,28 @@ export class HttpErrorFilter implements ExceptionFilter {
     const request = ctx.getRequest<FastifyRequest>();
     const { status, body, unexpected } = toErrorResponse(exception);
     if (unexpected) this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
+    if (status === 413) discardRestOfBody(request.raw, reply);
     if (status === 429 && typeof (body.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds === 'number') {
       void reply.header('retry-after', String((body.details as { retryAfterSeconds: number }).retryAfterSeconds));
     }
     void reply.status(status).send({ ...body, requestId: request.id });
   }
+}
+
+/**
+ * Fastify answers an oversize body before reading it and closes the connection; the body still in
+ * flight then makes the kernel reset the socket, and a client still writing loses the 413 (it
+ * sees EPIPE). Instead the rest of the body is read and thrown away and the connection stays
+ * open, so the client gets its answer — for at most 10 s, after which an unfinished upload's
+ * socket is closed (nobody may hold a connection open by trickling a body that is refused anyway).
+ */
+export function discardRestOfBody(raw: IncomingMessage, reply: FastifyReply): void {
+  if (raw.complete) return;
+  reply.removeHeader('connection');
+  raw.resume();
+  const timer = setTimeout(() => {
+    if (!raw.complete) raw.socket?.destroy();
+  }, 10_000);
+  timer.unref();
+  raw.once('end', () => clearTimeout(timer));
 }
