@@ -4,57 +4,32 @@
  * same sums. Driven through the real task decider and event store.
  */
 import { createTaskBodySchema, newId, type TaskResult } from '@agentyard/contracts';
-import { handleCommand } from '@agentyard/event-sourcing';
-import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
-import { testDatabase } from '@agentyard/local-infra';
-import type { Kysely } from 'kysely';
 import { UsageQueryHandler } from '../src/application/usage.query';
-import { taskDecider, type TaskCommand } from '../src/domain/task.decide';
-import { migrateTasksDatabase, openTasksDatabase, type TasksDatabase } from '../src/infrastructure/tasks.database';
-import { TaskViewRunner } from '../src/infrastructure/task-view.runner';
 import { UsageRepository } from '../src/infrastructure/usage.repository';
-
-const meta = { correlationId: 'c', causationId: 'c' };
+import { startTasksOnPostgres, type TasksOnPostgres } from './support/tasks-on-postgres';
 const NOW = new Date('2026-12-05T10:00:00.000Z');
 
 describe('usage_daily', () => {
-  let db: Kysely<TasksDatabase>;
-  let store: PostgresEventStore;
-  let runner: TaskViewRunner;
+  let tasks: TasksOnPostgres;
   let usage: UsageQueryHandler;
 
   beforeAll(async () => {
-    const url = await testDatabase('tasks_usage');
-    store = await PostgresEventStore.connect({ connectionString: url, pollIntervalMs: 50 });
-    await store.migrate();
-    db = openTasksDatabase(url, 4);
-    await migrateTasksDatabase(db);
-    runner = new TaskViewRunner({ store, db, checkpoints: PostgresCheckpointStore.fromKysely(db), pollIntervalMs: 20 });
-    runner.start();
-    usage = new UsageQueryHandler(new UsageRepository(db));
+    tasks = await startTasksOnPostgres('tasks_usage');
+    usage = new UsageQueryHandler(new UsageRepository(tasks.db));
   });
-  afterAll(async () => {
-    await runner.stop();
-    await store.close();
-    await db.destroy();
-  });
-
-  const run = (taskId: string, command: TaskCommand) =>
-    handleCommand({ store, streamId: `task-${taskId}`, decider: taskDecider, command, metadata: meta, now: () => command.now });
+  afterAll(() => tasks.close());
 
   /** A claude-code task of `owner` that ends with `result` (succeeded or failed). */
   async function finishedTask(owner: string, result: TaskResult, outcome: 'succeeded' | 'failed', now = NOW): Promise<void> {
     const taskId = newId();
-    await run(taskId, {
+    await tasks.run(taskId, {
       kind: 'CreateTask',
       taskId,
       actor: { userId: owner },
       task: createTaskBodySchema.parse({ description: 'agent', tool: 'claude-code', input: { prompt: 'p' } }),
       now,
     });
-    await run(taskId, { kind: 'AssignTask', allocationId: newId(), attempt: 1, workerId: 'w', leaseMs: 60_000, now });
-    await run(taskId, { kind: 'ReportStarted', attempt: 1, workerId: 'w', now });
-    await run(taskId, { kind: 'ReportFinished', attempt: 1, workerId: 'w', outcome, result, now });
+    await tasks.finish(taskId, outcome, result, now);
   }
 
   const result = (usage: TaskResult['usage']): TaskResult => ({ exitCode: 0, outputTail: '', durationMs: 5, ...(usage ? { usage } : {}) });
@@ -65,7 +40,7 @@ describe('usage_daily', () => {
     await finishedTask('ann', result(undefined), 'succeeded'); // a shell-like result: nothing to add
     await finishedTask('bob', result({ inputTokens: 7, outputTokens: 7, costUsd: 1 }), 'succeeded');
     await finishedTask('ann', result({ inputTokens: 1, outputTokens: 1, costUsd: 0.5 }), 'succeeded', new Date('2026-12-04T23:59:59.000Z'));
-    await runner.catchUp();
+    await tasks.runner.catchUp();
 
     const ann = await usage.execute({ userId: 'ann' }, { from: '2026-12-01', to: '2026-12-05' }, NOW);
     expect(ann.days).toEqual([
@@ -80,8 +55,8 @@ describe('usage_daily', () => {
 
   it('gives the same sums after a rebuild (a replayed event adds nothing twice)', async () => {
     const before = await usage.execute({ userId: 'ann' }, { from: '2026-12-01', to: '2026-12-05' }, NOW);
-    await runner.rebuild();
-    await runner.catchUp();
+    await tasks.runner.rebuild();
+    await tasks.runner.catchUp();
     expect(await usage.execute({ userId: 'ann' }, { from: '2026-12-01', to: '2026-12-05' }, NOW)).toEqual(before);
   });
 
