@@ -29,6 +29,46 @@ const envSchema = z
   .record(envName, envValue)
   .refine((env) => secretRefsOf({ env }).length <= maxSecretRefsPerTask, `a task may reference at most ${maxSecretRefsPerTask} secrets`);
 
+/**
+ * A git ref a task names: a branch, tag or commit as `git check-ref-format` would take it, and
+ * never an option (`-…`) nor a range (`..`). Checked again by git on the worker.
+ */
+const gitRefSchema = text()
+  .min(1)
+  .max(255)
+  .regex(
+    /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!.*\.lock$)(?!\/)(?!.*\/$)[A-Za-z0-9._\/-]+$/,
+    'ref is a branch, tag or commit: letters, digits and . _ / - (no "..", no leading "-")',
+  );
+
+/**
+ * Where a task works: a git repository the agent checks out for the attempt as a worktree on a
+ * branch of its own (`agentyard/<task>-<attempt>`). After the process ends the agent itself (not
+ * the tool) commits what changed, stores the diff as the artifacts `diff.patch` and `diff.stat`,
+ * and pushes the branch when asked. The task's `cwd` is relative to the worktree.
+ */
+export const workspaceInputSchema = z
+  .object({
+    /**
+     * A git URL (`https://…`, `ssh://…`, `git@host:path`) or an absolute path on the worker under
+     * one of the roots it allows (`--repo-root`).
+     */
+    repo: text()
+      .min(1, 'workspace.repo is required')
+      .max(2048)
+      .refine((r) => !r.startsWith('-'), 'workspace.repo may not start with "-"')
+      .refine(
+        (r) => /^(https?:\/\/|ssh:\/\/|git@[A-Za-z0-9.-]+:)/.test(r) || r.startsWith('/'),
+        'workspace.repo is an https://, ssh:// or git@host: URL, or an absolute path on the worker',
+      ),
+    /** The base to start from: a branch, tag or commit (default: the repository's HEAD). An earlier task's `agentyard/…` branch continues its work. */
+    ref: gitRefSchema.optional(),
+    /** Push the attempt's branch to the repository once committed. */
+    push: z.boolean().optional(),
+  })
+  .strict();
+export type WorkspaceInput = z.infer<typeof workspaceInputSchema>;
+
 /** Input of the `shell` tool: one command line run by /bin/sh -c in the task's working dir. */
 export const shellInputSchema = z
   .object({
@@ -41,6 +81,7 @@ export const shellInputSchema = z
       .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'cwd must be relative and stay inside the task directory')
       .optional(),
     env: envSchema.optional(),
+    workspace: workspaceInputSchema.optional(),
   })
   .strict();
 export type ShellInput = z.infer<typeof shellInputSchema>;
@@ -70,6 +111,7 @@ export const promptInputSchema = z
       .optional(),
     cwd: shellInputSchema.shape.cwd,
     env: shellInputSchema.shape.env,
+    workspace: workspaceInputSchema.optional(),
   })
   .strict();
 export type PromptInput = z.infer<typeof promptInputSchema>;
@@ -157,6 +199,25 @@ export const agentUsageSchema = z
   .strict();
 export type AgentUsage = z.infer<typeof agentUsageSchema>;
 
+/** What became of a workspace task's worktree. */
+export const workspaceResultSchema = z.object({
+  repo: text().max(2048),
+  /** The ref the worktree started from, and the commit it named. */
+  baseRef: text().max(255),
+  baseCommit: text().max(64),
+  /** `agentyard/<task>-<attempt>`. */
+  branch: text().max(255),
+  /** The agent's commit of the attempt's changes; null when nothing changed. */
+  commit: text().max(64).nullable(),
+  filesChanged: z.number().int().min(0),
+  insertions: z.number().int().min(0),
+  deletions: z.number().int().min(0),
+  pushed: z.boolean(),
+  /** Why the push (when asked) or the commit did not happen. */
+  error: text().max(4096).optional(),
+});
+export type WorkspaceResult = z.infer<typeof workspaceResultSchema>;
+
 export const taskResultSchema = z.object({
   exitCode: z.number().int().nullable(),
   /** The last 64 KiB of output. */
@@ -175,6 +236,8 @@ export const taskResultSchema = z.object({
     .array(z.object({ name: text(), bytes: z.number().int(), sha256: text() }))
     .max(100)
     .optional(),
+  /** A workspace task's checkout: its branch, the commit the agent made of its changes, the diff's size, the push. */
+  workspace: workspaceResultSchema.optional(),
   /** What an agent tool reported using (its structured stream): tokens, cost, its session. */
   usage: agentUsageSchema.optional(),
   /** An agent tool's final answer (its result message), at most 16 KiB. */

@@ -46,3 +46,23 @@ describe('A cost cap (maxCostUsd)', () => {
     }
   });
 });
+
+describe('A workspace', () => {
+  const withRef = (ref: string) => toolInputSchemas.shell.safeParse({ command: 'x', workspace: { repo: '/srv/repo', ref } }).success;
+  const withRepo = (repo: string) => toolInputSchemas.shell.safeParse({ command: 'x', workspace: { repo } }).success;
+
+  it('takes a repository as a URL or an absolute path, with a branch, tag or commit as its base', () => {
+    for (const repo of ['/srv/repo', 'https://git.example.com/a/b.git', 'git@github.com:a/b.git', 'ssh://git@h/r']) expect(withRepo(repo)).toBe(true);
+    for (const ref of ['main', 'v1.2', 'agentyard/3f0c-1', 'HEAD', 'feature/x_y', '0123abcd']) expect(withRef(ref)).toBe(true);
+    expect(toolInputSchemas['claude-code'].parse({ prompt: 'p', workspace: { repo: '/r', ref: 'main', push: true } })).toEqual({
+      prompt: 'p',
+      workspace: { repo: '/r', ref: 'main', push: true },
+    });
+  });
+
+  it('refuses a ref that is an option, a range or not a ref, and a repository git would run or read as a path relative to the worker', () => {
+    for (const ref of ['-x', '--upload-pack=sh', 'a..b', 'a//b', 'x.lock', '/a', 'a/', 'a@{1}', 'a b', '']) expect(withRef(ref)).toBe(false);
+    for (const repo of ['-u', 'rel/dir', 'ext::sh -c id', 'file:///etc', '', 'fd::3']) expect(withRepo(repo)).toBe(false);
+    expect(toolInputSchemas.shell.safeParse({ command: 'x', workspace: { repo: '/r', extra: 1 } }).success).toBe(false);
+  });
+});
