@@ -8,8 +8,8 @@
  * it: its own HOME and /tmp, and the passwd/group files of its uid. With a task uid, the task's
  * directories belong to that uid (0700), so no other task — another uid — can enter them.
  */
-import { chownSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
+import { chownSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, relative, resolve, isAbsolute, sep } from 'node:path';
 
 /** The task input points outside its directory or the ids cannot name a directory. */
 export class WorkDirError extends Error {
@@ -26,6 +26,11 @@ export interface WorkDir {
   cwd: string;
   /** Isolated attempts: `<root>.sandbox`, holding `home` and `tmp`. */
   sandbox?: { dir: string; home: string; tmp: string };
+  /**
+   * A workspace task's worktree, `<root>/repo` (not made yet: the agent checks it out, then makes
+   * `cwd`, which lies inside it). The root keeps what is not the repository's (the structured output file).
+   */
+  repo?: string;
 }
 
 export interface WorkDirOptions {
@@ -33,6 +38,8 @@ export interface WorkDirOptions {
   sandbox?: boolean;
   /** The uid/gid the task runs as, when not the agent's: it gets its directories. */
   owner?: { uid: number; gid: number };
+  /** The task works in a repository checked out at `<root>/repo`; its cwd is relative to that. */
+  workspace?: boolean;
 }
 
 /** Resolves `cwd` inside `root`; throws WorkDirError if it would leave it. */
@@ -49,13 +56,15 @@ export function resolveInside(root: string, cwd: string | undefined): string {
 export function createWorkDir(stateDir: string, taskId: string, attempt: number, cwd?: string, options: WorkDirOptions = {}): WorkDir {
   if (!/^[A-Za-z0-9_-]{1,100}$/.test(taskId)) throw new WorkDirError(`task id ${JSON.stringify(taskId)} cannot name a directory`);
   const root = join(stateDir, 'work', `${taskId}-${attempt}`);
-  const start = resolveInside(root, cwd);
-  const dir: WorkDir = { root, cwd: start };
+  const repo = options.workspace ? join(root, 'repo') : undefined;
+  const start = resolveInside(repo ?? root, cwd);
+  const dir: WorkDir = { root, cwd: start, ...(repo ? { repo } : {}) };
   // A redelivered assignment after a crash may find the old directory: start from empty.
   rmSync(root, { recursive: true, force: true });
-  mkdirSync(start, { recursive: true, mode: 0o700 });
   const { owner } = options;
-  if (owner) for (let path = start; path.startsWith(root); path = dirname(path)) chownSync(path, owner.uid, owner.gid);
+  mkdirSync(repo ? root : start, { recursive: true, mode: 0o700 });
+  if (owner && !repo) for (let path = start; path.startsWith(root); path = dirname(path)) chownSync(path, owner.uid, owner.gid);
+  if (owner && repo) chownSync(root, owner.uid, owner.gid);
   if (options.sandbox) {
     const sandboxDir = `${root}.sandbox`;
     rmSync(sandboxDir, { recursive: true, force: true });
@@ -68,6 +77,28 @@ export function createWorkDir(stateDir: string, taskId: string, attempt: number,
     }
   }
   return dir;
+}
+
+/**
+ * Makes a workspace task's `cwd` once its repository is checked out (the repository may not have
+ * it). The repository is untrusted: a component that is a symlink in it is refused, so the agent
+ * never makes directories, nor starts the task, outside the worktree.
+ */
+export function makeCwdInRepo(dir: WorkDir, owner?: { uid: number; gid: number }): void {
+  if (!dir.repo || dir.cwd === dir.repo) return;
+  let path = dir.repo;
+  for (const part of relative(dir.repo, dir.cwd).split(sep)) {
+    path = join(path, part);
+    let stat;
+    try {
+      stat = lstatSync(path);
+    } catch {
+      mkdirSync(path, { mode: 0o700 });
+      if (owner) chownSync(path, owner.uid, owner.gid);
+      continue;
+    }
+    if (!stat.isDirectory()) throw new WorkDirError(`cwd ${relative(dir.repo, dir.cwd)}: ${relative(dir.repo, path)} in the repository is not a directory`);
+  }
 }
 
 /** Removes an attempt's directories once its result is reported (never throws). */

@@ -46,6 +46,12 @@ export interface PreparedAttempt {
   env: Record<string, string>;
 }
 
+/** The uid/gid the attempt's files must belong to, when not the agent's. */
+export function ownerOf(prepared: PreparedAttempt): { uid: number; gid: number } | undefined {
+  const uid = prepared.launch?.uid;
+  return uid === undefined ? undefined : { uid, gid: uid };
+}
+
 export class TaskIsolation {
   private readonly uidsInUse = new Set<number>();
 
@@ -62,12 +68,13 @@ export class TaskIsolation {
   }
 
   /** Creates the attempt's directories and says how to launch it. Throws WorkDirError for a bad cwd. */
-  prepare(taskId: string, attempt: number, cwd: string | undefined): PreparedAttempt {
-    if (this.level === 'none') return { dir: createWorkDir(this.stateDir, taskId, attempt, cwd), launch: undefined, env: {} };
+  prepare(taskId: string, attempt: number, cwd: string | undefined, options: { workspace?: boolean } = {}): PreparedAttempt {
+    const { workspace } = options;
+    if (this.level === 'none') return { dir: createWorkDir(this.stateDir, taskId, attempt, cwd, { workspace }), launch: undefined, env: {} };
     const uid = this.facts.isRoot ? this.allocateUid() : undefined;
     try {
       const owner = uid === undefined ? undefined : { uid, gid: uid };
-      const dir = createWorkDir(this.stateDir, taskId, attempt, cwd, { sandbox: true, owner });
+      const dir = createWorkDir(this.stateDir, taskId, attempt, cwd, { sandbox: true, owner, workspace });
       const sandbox = dir.sandbox!;
       const user: Record<string, string> = uid === undefined ? {} : { USER: taskUserName, LOGNAME: taskUserName };
       if (this.level === 'task-user') {

@@ -1,0 +1,260 @@
+/*
+ * Workspaces: a git worktree per attempt, made and finished by the agent itself, outside the
+ * task's sandbox.
+ *
+ * - The agent keeps one bare mirror per (owner, repository) in `<state-dir>/repos/` (never
+ *   visible to a task: the sandbox covers the state dir), fetched before each attempt.
+ * - The attempt's worktree is `<attempt-dir>/repo` on the branch `agentyard/<task>-<attempt>`,
+ *   from the task's ref. Its files belong to the task's uid; its git metadata stays in the mirror.
+ * - When the process has ended, the agent commits every change on that branch, records the diff
+ *   (patch and stat) and pushes the branch when asked. The branch stays in the mirror, so a
+ *   follow-up task on this worker can continue from it (`ref: agentyard/<task>-<attempt>`) even
+ *   unpushed; the worktree goes with the attempt's directory.
+ * Calls on one mirror are serialised (git's own locks would fail a second fetch, not wait).
+ */
+import { existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WorkspaceInput, WorkspaceResult } from '@agentyard/contracts/agent';
+import { describeError, type Logger } from '../logging/logger';
+import { git, GitError, gitText } from './git';
+import { branchFor, isUnder, locateRepo, mirrorName, parseNumstat, refCandidates, remoteHeadRef, WorkspaceError } from './workspace-rules';
+
+/** A worktree made for one attempt. */
+export interface Checkout {
+  input: WorkspaceInput;
+  mirror: string;
+  /** The worktree's own git dir (inside the mirror), read before the task ran. */
+  gitDir: string;
+  path: string;
+  branch: string;
+  baseRef: string;
+  baseCommit: string;
+}
+
+export interface FinishedWorkspace {
+  result: WorkspaceResult;
+  /** `git diff <base> <commit>`, empty when nothing changed. */
+  patch: Buffer;
+  /** `git diff --stat`. */
+  stat: string;
+}
+
+/** Largest patch kept as an artifact; a larger one is cut with a note (the branch has it all). */
+export const patchLimitBytes = 32 * 1024 * 1024;
+
+export class WorkspaceManager {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly stateDir: string,
+    /** Directories local repositories may be taken from (`--repo-root`). */
+    private readonly repoRoots: readonly string[],
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Makes the attempt's worktree at `path` (which must not exist yet) and gives it to `owner`.
+   * Throws WorkspaceError with a message for the task: repository not allowed or not reachable, ref unknown.
+   */
+  async checkout(
+    task: { taskId: string; attempt: number; ownerId?: string },
+    input: WorkspaceInput,
+    path: string,
+    owner?: { uid: number; gid: number },
+  ): Promise<Checkout> {
+    const location = locateRepo(input.repo, this.repoRoots);
+    let source: string;
+    if (location.kind === 'path') {
+      let real: string;
+      try {
+        real = realpathSync(location.path);
+      } catch {
+        throw new WorkspaceError(`workspace.repo ${location.path} does not exist on this worker`);
+      }
+      if (!this.repoRoots.some((root) => isUnder(real, safeRealpath(root)))) {
+        throw new WorkspaceError(`workspace.repo ${location.path} leads outside the directories this worker allows (--repo-root)`);
+      }
+      source = real;
+    } else {
+      source = location.url;
+    }
+    const mirror = join(this.stateDir, 'repos', mirrorName(task.ownerId, input.repo));
+    const branch = branchFor(task.taskId, task.attempt);
+    const baseRef = input.ref ?? 'HEAD';
+    const baseCommit = await this.serial(mirror, async () => {
+      await this.fetch(mirror, source, input.repo);
+      const commit = await resolveRef(mirror, input.ref);
+      if (!commit) throw new WorkspaceError(`ref ${baseRef} is not a branch, tag or commit of ${input.repo}`);
+      // A crashed agent may have left this attempt's worktree registered: forget it, then (re)make it.
+      await git(['worktree', 'prune'], { cwd: mirror });
+      await git(['worktree', 'add', '--quiet', '-B', branch, path, commit], { cwd: mirror });
+      return commit;
+    });
+    const gitDir = readGitDir(path);
+    if (owner) chownTree(path, owner);
+    return { input, mirror, gitDir, path, branch, baseRef, baseCommit };
+  }
+
+  /**
+   * Commits what the task changed (as the agent, with the task's files read but not trusted),
+   * records the diff and pushes when asked and `push` is true. Never throws: a failure is the result's `error`.
+   */
+  async finish(checkout: Checkout, task: { taskId: string; attempt: number }, push: boolean): Promise<FinishedWorkspace> {
+    const result: WorkspaceResult = {
+      repo: checkout.input.repo,
+      baseRef: checkout.baseRef,
+      baseCommit: checkout.baseCommit,
+      branch: checkout.branch,
+      commit: null,
+      filesChanged: 0,
+      insertions: 0,
+      deletions: 0,
+      pushed: false,
+    };
+    // The task owned the worktree: a symlink in its place would have the agent read (and commit) files outside it.
+    if (!isPlainDirectory(checkout.path)) {
+      result.error = `the worktree ${checkout.path} is no longer a directory (the task replaced it); nothing was committed`;
+      return { result, patch: Buffer.alloc(0), stat: '' };
+    }
+    const inTree = ['--git-dir', checkout.gitDir, '--work-tree', checkout.path];
+    const opts = { cwd: checkout.path, isolatedConfig: true };
+    try {
+      await git([...inTree, 'add', '--all', '--', '.'], opts);
+      const staged = await git([...inTree, 'diff', '--cached', '--quiet'], { ...opts, okExitCodes: [1] });
+      if (staged.exitCode === 1) {
+        const who = ['-c', 'user.name=Agentyard', '-c', 'user.email=agent@agentyard.invalid'];
+        await git(
+          [...who, ...inTree, 'commit', '--quiet', '--no-verify', '--no-gpg-sign', '-m', `agentyard: task ${task.taskId} attempt ${task.attempt}`],
+          opts,
+        );
+        result.commit = await gitText([...inTree, 'rev-parse', 'HEAD'], opts);
+      }
+    } catch (error) {
+      result.error = `could not commit the task's changes: ${describeError(error)}`;
+      return { result, patch: Buffer.alloc(0), stat: '' };
+    }
+    if (result.commit === null) return { result, patch: Buffer.alloc(0), stat: '' };
+    const range = [checkout.baseCommit, result.commit];
+    const [numstat, stat, patch] = await Promise.all([
+      gitText(['diff', '--numstat', '--no-renames', ...range], { cwd: checkout.mirror, isolatedConfig: true }),
+      gitText(['diff', '--stat=200', ...range], { cwd: checkout.mirror, isolatedConfig: true }),
+      git(['diff', '--no-color', '--no-ext-diff', '--no-textconv', ...range], { cwd: checkout.mirror, isolatedConfig: true, maxBuffer: 512 * 1024 * 1024 }),
+    ]);
+    Object.assign(result, parseNumstat(numstat));
+    let patchBytes = patch.stdout;
+    if (patchBytes.length > patchLimitBytes) {
+      patchBytes = Buffer.concat([
+        patchBytes.subarray(0, patchLimitBytes),
+        Buffer.from(`\n[agentyard: patch cut at ${patchLimitBytes} bytes; the branch ${checkout.branch} has every change]\n`),
+      ]);
+    }
+    if (push && checkout.input.push) {
+      try {
+        await this.serial(checkout.mirror, () =>
+          git(['push', '--quiet', 'origin', `refs/heads/${checkout.branch}:refs/heads/${checkout.branch}`], { cwd: checkout.mirror }),
+        );
+        result.pushed = true;
+      } catch (error) {
+        result.error = `could not push ${checkout.branch}: ${describeError(error)}`;
+      }
+    }
+    return { result, patch: patchBytes, stat: `${stat}\n` };
+  }
+
+  /** Unregisters the worktree (its files go with the attempt's directory); the branch stays. Never throws. */
+  async release(checkout: Checkout): Promise<void> {
+    try {
+      rmSync(checkout.path, { recursive: true, force: true });
+      await this.serial(checkout.mirror, () => git(['worktree', 'prune'], { cwd: checkout.mirror }));
+    } catch (error) {
+      this.logger.debug(`could not prune the worktree of ${checkout.branch}: ${describeError(error)}`);
+    }
+  }
+
+  /** Creates the mirror if needed and fetches the remote's branches, tags and HEAD into it. */
+  private async fetch(mirror: string, source: string, repo: string): Promise<void> {
+    const created = !existsSync(join(mirror, 'HEAD'));
+    if (created) {
+      mkdirSync(join(this.stateDir, 'repos'), { recursive: true, mode: 0o700 });
+      await git(['init', '--quiet', '--bare', mirror]);
+      await git(['remote', 'add', 'origin', source], { cwd: mirror });
+    } else {
+      await git(['remote', 'set-url', 'origin', source], { cwd: mirror });
+    }
+    try {
+      await git(
+        [
+          'fetch',
+          '--quiet',
+          '--prune',
+          '--no-recurse-submodules',
+          'origin',
+          '+refs/heads/*:refs/remotes/origin/*',
+          '+refs/tags/*:refs/tags/*',
+          `+HEAD:${remoteHeadRef}`,
+        ],
+        {
+          cwd: mirror,
+          timeoutMs: 600_000,
+        },
+      );
+    } catch (error) {
+      // A first fetch that failed leaves nothing behind.
+      if (created) rmSync(mirror, { recursive: true, force: true });
+      throw new WorkspaceError(`could not fetch ${repo}: ${error instanceof GitError ? error.message : describeError(error)}`);
+    }
+  }
+
+  /** Runs `work` after every earlier call on the same mirror has settled. */
+  private serial<T>(mirror: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(mirror) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.locks.set(mirror, settled);
+    void settled.then(() => {
+      if (this.locks.get(mirror) === settled) this.locks.delete(mirror);
+    });
+    return next;
+  }
+}
+
+/** The commit `ref` names in the mirror (refCandidates' order), or undefined. */
+async function resolveRef(mirror: string, ref: string | undefined): Promise<string | undefined> {
+  for (const candidate of refCandidates(ref)) {
+    const out = await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${candidate}^{commit}`], { cwd: mirror, okExitCodes: [1, 128] });
+    const commit = out.stdout.toString('utf8').trim();
+    if (out.exitCode === 0 && /^[0-9a-f]{40,64}$/.test(commit)) return commit;
+  }
+  return undefined;
+}
+
+/** The worktree's git dir, from the `.git` file `worktree add` just wrote (before any task ran). */
+function readGitDir(path: string): string {
+  const match = /^gitdir: (.+)$/m.exec(readFileSync(join(path, '.git'), 'utf8'));
+  if (!match?.[1]) throw new WorkspaceError(`the worktree at ${path} has no git dir`);
+  return match[1].trim();
+}
+
+/** Gives every file of the fresh checkout to the task's uid (links themselves, never their targets). */
+function chownTree(path: string, owner: { uid: number; gid: number }): void {
+  lchownSync(path, owner.uid, owner.gid);
+  for (const entry of readdirSync(path, { withFileTypes: true, recursive: true })) {
+    lchownSync(join(entry.parentPath, entry.name), owner.uid, owner.gid);
+  }
+}
+
+function isPlainDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function safeRealpath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
