@@ -56,6 +56,8 @@ export const assignmentSchema = z.object({
   description: text(),
   timeoutSeconds: z.number().int(),
   heartbeatTimeoutSeconds: z.number().int(),
+  /** The task's owner: the agent keeps one repository mirror per owner, so unpushed branches stay theirs. */
+  ownerId: text().optional(),
 });
 export const cancellationSchema = z.object({ kind: z.literal('cancel'), taskId: text(), attempt: z.number().int().min(1) });
 export const workOrderSchema = z.discriminatedUnion('kind', [assignmentSchema, cancellationSchema]);

@@ -24,6 +24,7 @@ export class PullTaskQuery {
       description: row.description,
       timeoutSeconds: row.timeoutSeconds,
       heartbeatTimeoutSeconds: row.heartbeatTimeoutSeconds,
+      ownerId: row.ownerId,
     };
   }
 }

@@ -110,6 +110,7 @@ export class WorkDispatcher {
         description: state.description,
         timeoutSeconds: state.timeoutSeconds,
         heartbeatTimeoutSeconds: state.heartbeatTimeoutSeconds,
+        ownerId: state.ownerId,
       },
       event.id,
     );
