@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { text, timestamp } from '../common/text';
 import { commandSubject, querySubject } from '../common/subjects';
 import { defineEvent, EventRegistry } from '../common/versioning';
-import { taskResultSchema, toolInputSchemas, toolNameSchema } from './tool-input.schemas';
+import { taskResultSchema, toolInputSchemas, toolNameSchema, watchdogActions } from './tool-input.schemas';
 
 export * from './tool-input.schemas';
 
@@ -286,7 +286,8 @@ export const taskRequeuedV1 = defineEvent(
   z.object({
     taskId,
     fromAttempt: z.number().int(),
-    reason: z.enum(['lease-expired', 'worker-lost', 'handed-back', 'heartbeat-silence']),
+    /** `stalled`: the task's watchdog policy restarts a silent attempt (TaskStalled, action restart). */
+    reason: z.enum(['lease-expired', 'worker-lost', 'handed-back', 'heartbeat-silence', 'stalled']),
     workerId: text().nullable(),
   }),
 );
@@ -319,8 +320,28 @@ export const taskReportRejectedV1 = defineEvent(
     attempt: z.number().int(),
     currentAttempt: z.number().int(),
     workerId: text(),
-    report: z.enum(['started', 'result']),
+    report: z.enum(['started', 'result', 'stalled']),
     reason: text(),
+  }),
+);
+
+/**
+ * The running attempt's watchdog flagged it (its worker's `stalled` report, fenced like the
+ * others): no output, CPU or file change for `silentSeconds`. `action` is the task's policy
+ * (`input.watchdog.action`; notify when only the worker's default applies): notify records it,
+ * restart requeues the task (TaskRequeued `stalled`, bounded), fail lets the worker stop it.
+ */
+export const taskStalledV1 = defineEvent(
+  'TaskStalled',
+  1,
+  z.object({
+    taskId,
+    attempt: z.number().int(),
+    workerId: text(),
+    silentSeconds: z.number().int().min(0),
+    action: z.enum(watchdogActions),
+    /** When the worker saw the stall (its report's `at`). */
+    at: text(),
   }),
 );
 
@@ -340,4 +361,5 @@ export const taskEvents = new EventRegistry().register(
   taskTimedOutV1,
   taskCancelledV1,
   taskReportRejectedV1,
+  taskStalledV1,
 );

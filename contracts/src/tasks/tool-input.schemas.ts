@@ -69,6 +69,28 @@ export const workspaceInputSchema = z
   .strict();
 export type WorkspaceInput = z.infer<typeof workspaceInputSchema>;
 
+/** The actions a task's watchdog policy may take on a stall. */
+export const watchdogActions = ['notify', 'restart', 'fail'] as const;
+export type WatchdogAction = (typeof watchdogActions)[number];
+
+/**
+ * A task's watchdog: a running attempt that prints nothing, uses no CPU in its process tree and
+ * changes no file in its working directory for `stallSeconds` (while its worker still heartbeats)
+ * is flagged `TaskStalled`; then `notify` only records it, `restart` runs the task again as a new
+ * attempt (at most 3 times for stalls), `fail` stops it and fails the task.
+ */
+export const watchdogSchema = z
+  .object({
+    stallSeconds: z
+      .number({ error: 'watchdog.stallSeconds must be a number of seconds' })
+      .int('watchdog.stallSeconds must be a whole number of seconds')
+      .min(10, 'watchdog.stallSeconds must be at least 10')
+      .max(86_400, 'watchdog.stallSeconds must be at most 86400 (a day)'),
+    action: z.enum(watchdogActions, { error: `watchdog.action must be one of: ${watchdogActions.join(', ')}` }),
+  })
+  .strict();
+export type WatchdogPolicy = z.infer<typeof watchdogSchema>;
+
 /** Input of the `shell` tool: one command line run by /bin/sh -c in the task's working dir. */
 export const shellInputSchema = z
   .object({
@@ -82,6 +104,8 @@ export const shellInputSchema = z
       .optional(),
     env: envSchema.optional(),
     workspace: workspaceInputSchema.optional(),
+    /** What happens when the running task goes silent (no output, CPU or file change); default: the worker's `--stall-seconds`, notify only. */
+    watchdog: watchdogSchema.optional(),
   })
   .strict();
 export type ShellInput = z.infer<typeof shellInputSchema>;
@@ -112,6 +136,7 @@ export const promptInputSchema = z
     cwd: shellInputSchema.shape.cwd,
     env: shellInputSchema.shape.env,
     workspace: workspaceInputSchema.optional(),
+    watchdog: watchdogSchema.optional(),
   })
   .strict();
 export type PromptInput = z.infer<typeof promptInputSchema>;

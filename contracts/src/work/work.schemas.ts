@@ -2,7 +2,7 @@
  * The worker agent's wire protocol over NATS. Subjects carry the worker id (or task id) so NATS
  * permissions can confine a worker to its own subjects:
  *   work.assign.<workerId>   platform → worker, JetStream stream WORK (durable consumer per worker)
- *   work.report.<workerId>   worker → platform, JetStream stream WORK (started / finished)
+ *   work.report.<workerId>   worker → platform, JetStream stream WORK (started / stalled / finished)
  *   work.output.<workerId>.<taskId>  worker → platform, core NATS: live output and progress, not stored
  *   work.heartbeat.<workerId> worker → platform, core NATS every few seconds
  * Every assignment carries its attempt number; reports echo it so a stale attempt is fenced off.
@@ -75,6 +75,19 @@ export const workReportSchema = z.discriminatedUnion('kind', [
     workerId: text(),
     outcome: z.enum(taskOutcomes),
     result: taskResultSchema,
+  }),
+  /**
+   * The attempt's watchdog flagged it: no output, no CPU in its process tree and no file change in
+   * its working directory for `silentSeconds` (once per stall; activity re-arms it). The task's
+   * policy says what follows (tool-input.schemas.ts `watchdogSchema`).
+   */
+  z.object({
+    kind: z.literal('stalled'),
+    taskId: text(),
+    attempt: z.number().int(),
+    workerId: text(),
+    silentSeconds: z.number().int().min(0),
+    at: text(),
   }),
 ]);
 export type WorkReport = z.infer<typeof workReportSchema>;

@@ -1,5 +1,5 @@
 /*
- * Reports (`started`, `finished`) go to JetStream on `work.report.<workerId>` and are retried until
+ * Reports (`started`, `stalled`, `finished`) go to JetStream on `work.report.<workerId>` and are retried until
  * the stream acknowledges them: the platform's task state depends on them. Each report carries the
  * msg id `<taskId>:<attempt>:<kind>`, so a retry of a publish that timed out but was stored is a
  * duplicate the stream drops (platform-notes: retry with the same id, never a new one).
@@ -18,9 +18,10 @@ export interface ReportOutboxOptions {
   retryMaxMs?: number;
 }
 
-/** The msg id that makes a report's retries duplicates of each other. */
+/** The msg id that makes a report's retries duplicates of each other (an attempt may stall more than once: each stall has its own). */
 export function reportMsgId(report: WorkReport): string {
-  return `${report.taskId}:${report.attempt}:${report.kind}`;
+  const base = `${report.taskId}:${report.attempt}:${report.kind}`;
+  return report.kind === 'stalled' ? `${base}:${report.at}` : base;
 }
 
 export class ReportOutbox {

@@ -38,6 +38,7 @@ import { outcomeOf as agentOutcomeOf } from '../tools/agent-stream';
 import { addStructuredOutput, outputEnvName, prepareStructuredOutput, readStructuredOutput } from '../execution/structured-output';
 import { buildTaskEnv, withSecretValues } from '../execution/task-env';
 import { TaskProcess, type StopReason, type TaskExit } from '../execution/task-process';
+import { StallWatch, stallPolicyOf } from '../execution/stall-watch';
 import { WorkDirError } from '../execution/work-dir';
 import type { PreparedAttempt, TaskIsolation } from '../isolation/task-isolation';
 import { describeError, type Logger } from '../logging/logger';
@@ -59,6 +60,8 @@ export interface WorkerAgentConfig {
   tools: { list: WorkerTool[]; available: Map<ToolName, Tool> };
   /** The agent's environment; tasks get only an allow-listed part of it. */
   hostEnv: NodeJS.ProcessEnv;
+  /** The watchdog's default for tasks without a policy (`--stall-seconds`, notify only); 0 or none = off. */
+  stallSeconds?: number;
   /** Where and as whom each attempt runs (its directories, sandbox, uid). */
   isolation: TaskIsolation;
   /** SIGTERM → SIGKILL grace when killing a task's tree. Default 2 s. */
@@ -270,7 +273,10 @@ export class WorkerAgent {
         launch,
         timeoutSeconds: assignment.timeoutSeconds,
         killGraceMs: this.config.killGraceMs,
-        onData: (data) => agentOutput.write(masker.push(data)),
+        onData: (data) => {
+          watch?.noteOutput();
+          agentOutput.write(masker.push(data));
+        },
       });
     } catch (error) {
       if (prepared) this.config.isolation.release(prepared);
@@ -285,6 +291,7 @@ export class WorkerAgent {
     }
 
     run.process = proc;
+    const watch = this.watchStalls(assignment, input, proc, prepared.dir.root);
     this.logger.info(`started ${key} (${assignment.tool}, pid ${proc.pid}) — ${this.running.size}/${this.config.slots} slots used`);
     const started: WorkReport = {
       kind: 'started',
@@ -301,6 +308,8 @@ export class WorkerAgent {
           agentOutput.write(masker.flush(), true);
           output.flush();
           let outcome = outcomeOf(exit);
+          // The watchdog stopped it (policy `fail`): a failure, whatever the kill looked like.
+          if (watch?.failure) outcome = 'failed';
           const result: TaskResult = { exitCode: exit.exitCode, outputTail: output.tail(), durationMs: exit.durationMs };
           const agent = agentOutcomeOf(agentOutput.events);
           // Checked here: a report the tasks service refused would lose the whole result.
@@ -310,6 +319,7 @@ export class WorkerAgent {
           if (agent.summary !== undefined) result.summary = agent.summary.slice(0, 16 * 1024);
           // A limit the task set (its budget, its turns) is why it failed: say so first, then what the tool said.
           const error =
+            watch?.failure ??
             errorOf(exit, assignment.timeoutSeconds) ??
             (agent.limit ? `${agent.limit}: ${agent.summary ?? 'the tool stopped at a limit of the task'}`.slice(0, 4096) : undefined);
           if (error) result.error = error;
@@ -333,6 +343,33 @@ export class WorkerAgent {
         this.remember(key);
         this.release(key);
       });
+  }
+
+  /**
+   * The attempt's watchdog (stall-watch.ts), when the task or the worker sets a policy: on a
+   * stall it reports `stalled` (the platform records TaskStalled and, for `restart`, requeues the
+   * task and cancels this attempt); for `fail` it also stops the process, which then fails.
+   */
+  private watchStalls(assignment: Assignment, input: ToolInput, proc: TaskProcess, dir: string): StallWatch | undefined {
+    const policy = stallPolicyOf(input, this.config.stallSeconds ?? 0, this.config.hostEnv);
+    if (!policy) return undefined;
+    const { taskId, attempt } = assignment;
+    const watch = new StallWatch({
+      policy,
+      tree: proc.tree,
+      dir,
+      onStall: (silentSeconds) => {
+        this.logger.warn(`${taskId}:${attempt} stalled: no output, CPU or file change for ${silentSeconds} s (${policy.action})`);
+        const at = new Date().toISOString();
+        void this.outbox.send({ kind: 'stalled', taskId, attempt, workerId: this.config.workerId, silentSeconds, at });
+        if (policy.action === 'fail') void proc.stop('cancelled');
+      },
+    });
+    void proc.finished.then(
+      () => watch.stop(),
+      () => watch.stop(),
+    );
+    return watch;
   }
 
   /** Ends an attempt: kills its process, or stops it from starting while its secrets are fetched. */

@@ -40,6 +40,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--state-dir <dir>', 'credentials and work directories (default ~/.agentyard)')
     .option('--drain-timeout <seconds>', 'on SIGTERM, time running tasks get to finish (default 60)')
     .option('--tool-probe-interval <seconds>', 'how often the tools are probed again, so a broken or new one is noticed (default 300; 0 = only at start)')
+    .option('--stall-seconds <seconds>', 'report a silent task (no output, CPU or file change) as stalled after this long (default 0 = off)')
     .option(
       '--isolation <mode>',
       "auto (default: bubblewrap sandbox, else as root a task uid, else refuse to start) | bubblewrap | task-user | none (tasks can read this worker's credential)",

@@ -100,6 +100,7 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
         heartbeatIntervalMs: registration.heartbeatIntervalMs,
         tools,
         hostEnv: process.env,
+        stallSeconds: options.stallSeconds,
         secrets: platformSecretSource(url, { workerId: registration.workerId, credential: registration.credential }, logger),
         isolation,
       },

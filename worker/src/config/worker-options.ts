@@ -60,6 +60,16 @@ export const workerOptionsSchema = z
      * tasks only where it runs. Default 300; 0 = probe only at start.
      */
     toolProbeInterval: z.coerce.number().int('must be a whole number').min(0).max(86_400).default(300),
+    /**
+     * The watchdog's default for tasks without a policy of their own: a running task with no
+     * output, no CPU and no file change for this many seconds is reported stalled (notify only;
+     * execution/stall-watch.ts). Default 0 = off.
+     */
+    stallSeconds: z.coerce
+      .number()
+      .int('must be a whole number')
+      .refine((s) => s === 0 || (s >= 10 && s <= 86_400), 'must be 0 (off) or 10–86400 seconds')
+      .default(0),
   })
   .strict();
 export type WorkerOptions = z.infer<typeof workerOptionsSchema>;

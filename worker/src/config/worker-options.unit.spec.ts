@@ -16,6 +16,7 @@ describe('resolveWorkerOptions', () => {
       drainTimeout: 60,
       isolation: 'auto',
       toolProbeInterval: 300,
+      stallSeconds: 0,
     });
   });
 
@@ -37,6 +38,7 @@ describe('resolveWorkerOptions', () => {
     [{ labels: 'GPU' }, '--labels'],
     [{ drainTimeout: '-1' }, '--drain-timeout'],
     [{ isolation: 'chroot' }, '--isolation: must be one of auto, bubblewrap, task-user, none'],
+    [{ stallSeconds: '5' }, '--stall-seconds: must be 0 (off) or 10–86400 seconds'],
   ])('rejects %j naming the flag', (flags, message) => {
     expect(() => resolveWorkerOptions(flags)).toThrow(OptionsError);
     expect(() => resolveWorkerOptions(flags)).toThrow(message);

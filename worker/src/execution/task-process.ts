@@ -60,7 +60,8 @@ export class TaskProcess {
   private killing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly pty: IPty;
-  private readonly tree: ProcessTree;
+  /** What belongs to this attempt (its group, with a task uid every process of that uid): the watchdog samples its CPU. */
+  readonly tree: ProcessTree;
   private readonly startedAt = Date.now();
 
   /** Spawns the process; throws if the PTY cannot be created. */

@@ -73,7 +73,20 @@ function members(tree: ProcessTree): number[] {
   return found;
 }
 
-function readProcStat(pid: number): { state: string; pgrp: number } | undefined {
+/**
+ * CPU time the tree's live processes have used, in clock ticks (utime + stime, plus cutime +
+ * cstime: the children they already reaped, so a shell looping over short commands counts). The
+ * watchdog compares successive samples (execution/stall-watch.ts); the sum can drop when a member
+ * exits unreaped. Undefined off Linux (no /proc).
+ */
+export function treeCpuTicks(tree: ProcessTree): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  let ticks = 0;
+  for (const pid of members(tree)) ticks += readProcStat(pid)?.cpuTicks ?? 0;
+  return ticks;
+}
+
+function readProcStat(pid: number): { state: string; pgrp: number; cpuTicks: number } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -81,8 +94,10 @@ function readProcStat(pid: number): { state: string; pgrp: number } | undefined 
     return undefined;
   }
   // The command name (field 2) may contain spaces and parentheses: parse after its last ')'.
+  // From there fields[0] is field 3 (state), fields[2] field 5 (pgrp), fields[11..14] fields 14–17 (utime, stime, cutime, cstime).
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0] ?? '', pgrp: Number(fields[2]) };
+  const cpuTicks = [11, 12, 13, 14].reduce((sum, i) => sum + (Number(fields[i]) || 0), 0);
+  return { state: fields[0] ?? '', pgrp: Number(fields[2]), cpuTicks };
 }
 
 /** The real uid from /proc/<pid>/status (its owner in /proc can be root for a non-dumpable process). */
