@@ -127,6 +127,10 @@ export const taskViewSchema = z
     version: z.number().int(),
     /** The workflow run and node that created this task, if any. */
     workflow: taskWorkflowRefSchema.nullable(),
+    /** How often the watchdog flagged the task stalled (every attempt counted). */
+    stalls: z.number().int().min(0),
+    /** When the current attempt was last flagged stalled; null before that and for each new attempt. */
+    stalledAt: text().nullable(),
   })
   .meta({ id: 'Task' });
 export type TaskView = z.infer<typeof taskViewSchema>;

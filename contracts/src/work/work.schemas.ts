@@ -8,7 +8,7 @@
  * Every assignment carries its attempt number; reports echo it so a stale attempt is fenced off.
  */
 import { z } from 'zod';
-import { text } from '../common/text';
+import { text, timestamp } from '../common/text';
 import { sanitizeToken } from '../common/subjects';
 import { taskResultSchema, toolNameSchema } from '../tasks/tool-input.schemas';
 
@@ -87,7 +87,7 @@ export const workReportSchema = z.discriminatedUnion('kind', [
     attempt: z.number().int(),
     workerId: text(),
     silentSeconds: z.number().int().min(0),
-    at: text(),
+    at: timestamp(),
   }),
 ]);
 export type WorkReport = z.infer<typeof workReportSchema>;

@@ -26,7 +26,7 @@ export interface ProjectionOutcome {
 }
 
 /** Task events that do not change what can be placed where. */
-const taskEventsWithoutEffect = new Set(['TaskCreated', 'TaskReportRejected']);
+const taskEventsWithoutEffect = new Set(['TaskCreated', 'TaskReportRejected', 'TaskStalled']);
 
 @Injectable()
 export class ProjectEventsHandler {

@@ -129,5 +129,10 @@ export function evolveTask(row: TaskState | null, event: Envelope): TaskState {
  * for a time (the pass schedules a wake-up), or an event type unknown here — may.
  */
 export function leavesWorkersPictureAlone(event: Envelope): boolean {
-  return event.type === 'TaskCreated' || event.type === 'TaskReportRejected' || (event.type === 'TaskQueued' && event.data.notBefore == null);
+  return (
+    event.type === 'TaskCreated' ||
+    event.type === 'TaskReportRejected' ||
+    event.type === 'TaskStalled' ||
+    (event.type === 'TaskQueued' && event.data.notBefore == null)
+  );
 }

@@ -6,11 +6,16 @@ import { TaskCommandRunner } from './task-command.runner';
 export class RecordWorkReportHandler {
   constructor(private readonly commands: TaskCommandRunner) {}
 
-  /** A worker's `started` / `finished` report → ReportStarted / ReportFinished (fenced by the decider). */
+  /** A worker's `started` / `stalled` / `finished` report → ReportStarted / ReportStalled / ReportFinished (fenced by the decider). */
   async execute(report: WorkReport, metadata: CorrelationMetadata): Promise<void> {
     const now = new Date();
     if (report.kind === 'started') {
       await this.commands.run(report.taskId, { kind: 'ReportStarted', attempt: report.attempt, workerId: report.workerId, now }, metadata);
+      return;
+    }
+    if (report.kind === 'stalled') {
+      const { attempt, workerId, silentSeconds, at } = report;
+      await this.commands.run(report.taskId, { kind: 'ReportStalled', attempt, workerId, silentSeconds, at, now }, metadata);
       return;
     }
     await this.commands.run(

@@ -42,6 +42,8 @@ export interface TaskViewRow {
   notBefore: string | null;
   deleted: boolean;
   workflow: TaskWorkflowRef | null;
+  stalls: number;
+  stalledAt: string | null;
 }
 
 /** The row after `event`; null while there is no task (an event before TaskCreated is ignored). */
@@ -81,6 +83,8 @@ function created(event: Envelope): TaskViewRow {
     notBefore: null,
     deleted: false,
     workflow: d.workflow ?? null,
+    stalls: 0,
+    stalledAt: null,
   };
 }
 
@@ -103,6 +107,7 @@ function change(row: TaskViewRow, event: Envelope): TaskViewRow {
         finishedAt: null,
         result: null,
         progress: null,
+        stalledAt: null,
       };
     }
     case 'TaskUpdated': {
@@ -125,6 +130,10 @@ function change(row: TaskViewRow, event: Envelope): TaskViewRow {
       return { ...row, status: 'timed_out', finishedAt: at, leaseExpiresAt: null };
     case 'TaskCancelled':
       return { ...row, status: 'cancelled', finishedAt: at, leaseExpiresAt: null };
+    case 'TaskStalled': {
+      const d = dataOf(event, 'TaskStalled');
+      return { ...row, stalls: row.stalls + 1, stalledAt: d.at };
+    }
     case 'TaskReportRejected':
       // Audit only: the task does not change, but the row has seen this stream version.
       return { ...row };
@@ -158,5 +167,7 @@ export function taskViewOf(row: TaskViewRow): TaskView {
     finishedAt: row.finishedAt,
     version: row.version,
     workflow: row.workflow,
+    stalls: row.stalls,
+    stalledAt: row.stalledAt,
   };
 }

@@ -53,6 +53,8 @@ const lifecycle = history([
   (now) => ({ kind: 'AssignTask', allocationId: 'a2', attempt: 2, workerId: 'w2', leaseMs: 30_000, now }),
   (now) => ({ kind: 'ReportStarted', attempt: 1, workerId: 'w1', now }),
   (now) => ({ kind: 'ReportStarted', attempt: 2, workerId: 'w2', now }),
+  (now) => ({ kind: 'ReportStalled', attempt: 2, workerId: 'w2', silentSeconds: 30, at: now.toISOString(), now }),
+  (now) => ({ kind: 'ReportStalled', attempt: 1, workerId: 'w1', silentSeconds: 30, at: now.toISOString(), now }),
   (now) => ({ kind: 'ReportFinished', attempt: 2, workerId: 'w2', outcome: 'failed', result: { exitCode: 1, outputTail: 'no', durationMs: 5 }, now }),
   (now) => ({ kind: 'RetryTask', actor: owner, now }),
   (now) => ({ kind: 'CancelTask', actor: owner, now }),
@@ -71,6 +73,7 @@ describe('task_view projection', () => {
         expect(row?.deleted).toBe(state.deleted);
       }
       expect(lifecycle.map((e) => e.type)).toContain('TaskReportRejected');
+      expect(lifecycle.map((e) => e.type)).toContain('TaskStalled');
     });
 
     it('keeps what the scanner and the pull query need: lease, queue time, backoff, heartbeat timeout', () => {

@@ -1,9 +1,10 @@
 /*
  * The dispatcher turns task events into work orders for agents, on `work.assign.<workerId>`:
  *  - TaskAssigned → Assignment (tool, input and timeouts from the task's folded state);
- *  - TaskCancelled with a worker → Cancellation, and likewise for a run timeout we decided and
- *    for a requeue that took the task from a live-or-lost worker: whatever still runs that
- *    attempt should stop (its reports are fenced off anyway).
+ *  - TaskCancelled with a worker → Cancellation, and likewise for a run timeout we decided, for
+ *    a requeue that took the task from a live-or-lost worker, and for a failure we decided
+ *    without the worker's result (out of attempts, out of stall restarts): whatever still runs
+ *    that attempt should stop (its reports are fenced off anyway).
  * Two paths, one order per event:
  *  - fast: every command's appended events are dispatched as soon as they are stored, from the
  *    state the command folded (TaskCommandRunner's after-append hook) — no relay and consumer
@@ -83,6 +84,11 @@ export class WorkDispatcher {
       case 'TaskTimedOut': {
         const d = dataOf(event, 'TaskTimedOut');
         return d.kind === 'run' && d.workerId !== null ? this.cancel(d.workerId, d.taskId, d.attempt, event.id) : 'none';
+      }
+      case 'TaskFailed': {
+        const d = dataOf(event, 'TaskFailed');
+        // A result means the worker reported the failure: its attempt has ended already.
+        return d.result === null && d.workerId !== null ? this.cancel(d.workerId, d.taskId, d.attempt, event.id) : 'none';
       }
       case 'TaskRequeued': {
         const d = dataOf(event, 'TaskRequeued');

@@ -14,11 +14,17 @@
  *  - OWNERSHIP. User commands on another user's task, or on a deleted one, fail NOT_FOUND.
  *  - A worker declared lost loses only the tasks it held at that instant: a WorkerWentOffline
  *    handled late does not take back work assigned to the worker after it came back online.
+ *  - STALLS. A `stalled` report is fenced like the others and recorded once (TaskStalled). The
+ *    action is the task's own policy (`input.watchdog`), never the worker's say; `restart`
+ *    requeues the task as a new attempt (the old one is cancelled by the dispatcher) at most
+ *    MAX_STALL_RESTARTS times, then fails it.
  */
 import type { DecidedEvent, Decider } from '@agentyard/event-sourcing';
 import {
   taskEvents,
   taskLimits,
+  watchdogSchema,
+  type WatchdogAction,
   type CreateTaskBody,
   type NodeTask,
   type TaskResult,
@@ -33,7 +39,7 @@ export interface Actor {
   userId: string;
 }
 
-export type RequeueReason = 'lease-expired' | 'worker-lost' | 'handed-back' | 'heartbeat-silence';
+export type RequeueReason = 'lease-expired' | 'worker-lost' | 'handed-back' | 'heartbeat-silence' | 'stalled';
 export type WorkOutcome = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'handed_back';
 
 export type TaskCommand =
@@ -53,6 +59,8 @@ export type TaskCommand =
   | { kind: 'AssignTask'; allocationId: string; attempt: number; workerId: string; leaseMs: number; now: Date }
   | { kind: 'ReportStarted'; attempt: number; workerId: string; now: Date }
   | { kind: 'ReportFinished'; attempt: number; workerId: string; outcome: WorkOutcome; result: TaskResult; now: Date }
+  /** The worker's watchdog flagged the attempt: silent for `silentSeconds` as of `at` (the worker's clock). */
+  | { kind: 'ReportStalled'; attempt: number; workerId: string; silentSeconds: number; at: string; now: Date }
   /**
    * Takes the task back from `workerId` at `attempt`; a no-op when it has moved on since.
    * `workerLostAt`: when the worker was declared lost; a task assigned to it after that instant
@@ -61,6 +69,9 @@ export type TaskCommand =
   | { kind: 'RequeueTask'; reason: RequeueReason; attempt: number; workerId: string; workerLostAt?: Date; now: Date }
   /** `queue`: queued too long. `run`: running past timeoutSeconds + graceSeconds. */
   | { kind: 'TimeOutTask'; timeout: 'queue' | 'run'; attempt: number; graceSeconds: number; now: Date };
+
+/** Restarts a task's stalls may cause; the next stall that asks for one fails the task. */
+export const MAX_STALL_RESTARTS = 3;
 
 /** Cap of the requeue backoff (design: min(2^(n-1) s, 60 s)). */
 export const MAX_BACKOFF_SECONDS = 60;
@@ -176,6 +187,8 @@ export function decide(command: TaskCommand, state: TaskState): DecidedEvent[] {
     }
     case 'ReportFinished':
       return reportFinished(command, state);
+    case 'ReportStalled':
+      return reportStalled(command, state);
     case 'RequeueTask': {
       const s = state;
       if (!s.exists || s.attempt !== command.attempt || s.workerId !== command.workerId) return [];
@@ -255,11 +268,41 @@ function reportFinished(command: Extract<TaskCommand, { kind: 'ReportFinished' }
   }
 }
 
+function reportStalled(command: Extract<TaskCommand, { kind: 'ReportStalled' }>, s: TaskState): DecidedEvent[] {
+  if (!s.exists) return [];
+  const stale = fence(s, 'stalled', command.attempt, command.workerId);
+  if (stale) return stale;
+  if (s.status !== 'assigned' && s.status !== 'running') return [];
+  // A redelivered report, or one older than the stall already recorded: nothing new.
+  if (s.lastStall?.attempt === command.attempt && Date.parse(command.at) <= Date.parse(s.lastStall.at)) return [];
+  const action = watchdogActionOf(s.input);
+  const stalled = event('TaskStalled', {
+    taskId: s.id,
+    attempt: s.attempt,
+    workerId: command.workerId,
+    silentSeconds: command.silentSeconds,
+    action,
+    at: command.at,
+  });
+  if (action !== 'restart') return [stalled];
+  if (s.stallRestarts >= MAX_STALL_RESTARTS) {
+    const reason = `stalled: no output, CPU or file change for ${command.silentSeconds} s; restarted ${s.stallRestarts} times for stalls already`;
+    return [stalled, event('TaskFailed', { taskId: s.id, attempt: s.attempt, workerId: s.workerId, result: null, reason, ...runOf(s) })];
+  }
+  return [stalled, ...requeue(s, 'stalled', command.now)];
+}
+
+/** What the task's own watchdog policy does on a stall; a stall flagged by the worker's default only notifies. */
+function watchdogActionOf(input: Record<string, unknown>): WatchdogAction {
+  const policy = watchdogSchema.safeParse(input.watchdog);
+  return policy.success ? policy.data.action : 'notify';
+}
+
 /**
  * The fence: a report for another attempt, or from a worker that does not hold the task, is
  * recorded once for auditors and changes nothing. Returns undefined when the report is current.
  */
-function fence(s: TaskState, report: 'started' | 'result', attempt: number, workerId: string): DecidedEvent[] | undefined {
+function fence(s: TaskState, report: 'started' | 'result' | 'stalled', attempt: number, workerId: string): DecidedEvent[] | undefined {
   let reason: string | undefined;
   if (attempt !== s.attempt) reason = `attempt ${attempt} is not the current attempt ${s.attempt}`;
   else if (s.workerId !== workerId)

@@ -1,7 +1,7 @@
 import { DomainError, type Envelope, type TaskResult } from '@agentyard/contracts';
 import type { DecidedEvent } from '@agentyard/event-sourcing';
 import { evolve, initialState, toTaskView, type TaskEventData, type TaskEventType, type TaskState } from './task';
-import { decide, requeueBackoffSeconds, type TaskCommand } from './task.decide';
+import { decide, MAX_STALL_RESTARTS, requeueBackoffSeconds, type TaskCommand } from './task.decide';
 
 // --- given / when / then ----------------------------------------------------------------------
 
@@ -98,12 +98,14 @@ const timedOut = (attempt = 1, kind: 'queue' | 'run' = 'run', workerId: string |
 const cancelled = (attempt = 1, workerId: string | null = null, byUserId = OWNER) => ev('TaskCancelled', { taskId: TASK, attempt, workerId, byUserId });
 const requeued = (
   fromAttempt = 1,
-  reason: 'lease-expired' | 'worker-lost' | 'handed-back' | 'heartbeat-silence' = 'worker-lost',
+  reason: 'lease-expired' | 'worker-lost' | 'handed-back' | 'heartbeat-silence' | 'stalled' = 'worker-lost',
   workerId: string | null = W1,
 ) => ev('TaskRequeued', { taskId: TASK, fromAttempt, reason, workerId });
-const rejected = (attempt: number, currentAttempt: number, workerId: string, report: 'started' | 'result', reason: string) =>
+const rejected = (attempt: number, currentAttempt: number, workerId: string, report: 'started' | 'result' | 'stalled', reason: string) =>
   ev('TaskReportRejected', { taskId: TASK, attempt, currentAttempt, workerId, report, reason });
 const deleted = () => ev('TaskDeleted', { taskId: TASK, byUserId: OWNER });
+const stalledEvent = (action: 'notify' | 'restart' | 'fail', attempt = 1, seconds = 8, workerId = W1) =>
+  ev('TaskStalled', { taskId: TASK, attempt, workerId, silentSeconds: 60, action, at: isoAt(seconds) });
 
 const owner = { userId: OWNER };
 const stranger = { userId: OTHER };
@@ -129,6 +131,14 @@ const reportFinished = (
   workerId,
   outcome,
   result: r,
+  now,
+});
+const reportStalled = (attempt = 1, workerId = W1, seconds = 8): TaskCommand => ({
+  kind: 'ReportStalled',
+  attempt,
+  workerId,
+  silentSeconds: 60,
+  at: isoAt(seconds),
   now,
 });
 const requeue = (reason: 'lease-expired' | 'worker-lost' | 'handed-back' | 'heartbeat-silence', attempt = 1, workerId = W1, when = now): TaskCommand => ({
@@ -188,6 +198,8 @@ describe('Task', () => {
         finishedAt: null,
         version: 2,
         workflow: null,
+        stalls: 0,
+        stalledAt: null,
       });
     });
   });
@@ -468,6 +480,111 @@ describe('Task', () => {
       given(...lifecycles.failed, queued(2, 'retried'))
         .when(reportFinished('succeeded', 1, W1))
         .then([rejected(1, 2, W1, 'result', 'attempt 1 is not the current attempt 2')]);
+    });
+  });
+
+  describe('when its worker reports the attempt stalled', () => {
+    const watched = (action: 'notify' | 'restart' | 'fail', maxAttempts = 3) =>
+      created({ maxAttempts, input: { command: 'sleep 1000', watchdog: { stallSeconds: 60, action } } });
+
+    it("records the stall with the task's own action: notify and fail change nothing else", () => {
+      given(watched('notify'), queued(), assigned(), started())
+        .when(reportStalled())
+        .then([stalledEvent('notify')]);
+      // The worker stops a `fail` task itself; its failed result follows.
+      given(watched('fail'), queued(), assigned(), started())
+        .when(reportStalled())
+        .then([stalledEvent('fail')]);
+    });
+
+    it("only notifies when the task has no policy (the worker's default flagged it)", () => {
+      given(...lifecycles.running)
+        .when(reportStalled())
+        .then([stalledEvent('notify')]);
+    });
+
+    it('requeues a task whose policy is restart as the next attempt (the old attempt is cancelled by the dispatcher)', () => {
+      given(watched('restart'), queued(), assigned(), started())
+        .when(reportStalled())
+        .then([stalledEvent('restart'), requeued(1, 'stalled', W1), queued(2, 'requeued', isoAt(11))]);
+    });
+
+    it(`fails the task instead of restarting it a ${MAX_STALL_RESTARTS + 1}th time for stalls`, () => {
+      const restarts = Array.from({ length: MAX_STALL_RESTARTS }, (_, i) => [
+        stalledEvent('restart', i + 1, 8),
+        requeued(i + 1, 'stalled', W1),
+        queued(i + 2, 'requeued', isoAt(9)),
+        assigned(i + 2, W1),
+        started(i + 2, W1),
+      ]).flat();
+      const last = MAX_STALL_RESTARTS + 1;
+      given(watched('restart', 10), queued(), assigned(), started(), ...restarts)
+        .when(reportStalled(last))
+        .then([
+          stalledEvent('restart', last),
+          ev('TaskFailed', {
+            taskId: TASK,
+            attempt: last,
+            workerId: W1,
+            result: null,
+            reason: `stalled: no output, CPU or file change for 60 s; restarted ${MAX_STALL_RESTARTS} times for stalls already`,
+          }),
+        ]);
+    });
+
+    it('fails a restart that has no attempt left, like any requeue', () => {
+      given(watched('restart', 1), queued(), assigned(), started())
+        .when(reportStalled())
+        .then([
+          stalledEvent('restart'),
+          ev('TaskFailed', { taskId: TASK, attempt: 1, workerId: W1, result: null, reason: 'out of attempts: attempt 1 of 1 ended by stalled' }),
+        ]);
+    });
+
+    it('records a repeated or older report of the same stall once', () => {
+      given(watched('notify'), queued(), assigned(), started(), stalledEvent('notify', 1, 8))
+        .when(reportStalled(1, W1, 8))
+        .thenNothing();
+      given(watched('notify'), queued(), assigned(), started(), stalledEvent('notify', 1, 8))
+        .when(reportStalled(1, W1, 7))
+        .thenNothing();
+      // A later stall of the same attempt (it showed activity in between) is a new one.
+      given(watched('notify'), queued(), assigned(), started(), stalledEvent('notify', 1, 8))
+        .when(reportStalled(1, W1, 90))
+        .then([stalledEvent('notify', 1, 90)]);
+    });
+
+    it('fences off a report from a stale attempt or another worker, recorded once, and restarts nothing', () => {
+      const moved = [
+        watched('restart'),
+        queued(),
+        assigned(),
+        started(),
+        requeued(1, 'worker-lost'),
+        queued(2, 'requeued', isoAt(1)),
+        assigned(2, W2),
+        started(2, W2),
+      ];
+      given(...moved)
+        .when(reportStalled(1, W1))
+        .then([rejected(1, 2, W1, 'stalled', 'attempt 1 is not the current attempt 2')]);
+      given(...moved, rejected(1, 2, W1, 'stalled', 'attempt 1 is not the current attempt 2'))
+        .when(reportStalled(1, W1, 20))
+        .thenNothing();
+      given(watched('restart'), queued(), assigned(), started())
+        .when(reportStalled(1, W2))
+        .then([rejected(1, 1, W2, 'stalled', 'attempt 1 is assigned to another worker')]);
+    });
+
+    it('ignores a late report once the task has ended', () => {
+      given(watched('restart'), queued(), assigned(), started(), failed()).when(reportStalled()).thenNothing();
+    });
+
+    it('shows the stall count and when the current attempt stalled, until the next attempt', () => {
+      const state = fold([watched('notify'), queued(), assigned(), started(), stalledEvent('notify', 1, 8)]);
+      expect(toTaskView(state)).toMatchObject({ stalls: 1, stalledAt: isoAt(8) });
+      const next = fold([watched('restart'), queued(), assigned(), started(), stalledEvent('restart', 1, 8), requeued(1, 'stalled'), queued(2, 'requeued')]);
+      expect(toTaskView(next)).toMatchObject({ stalls: 1, stalledAt: null, attempt: 2 });
     });
   });
 

@@ -16,6 +16,7 @@ import {
   taskQueuedV1,
   taskReportRejectedV1,
   taskRequeuedV1,
+  taskStalledV1,
   taskStartedV1,
   taskSucceededV1,
   taskTimedOutV1,
@@ -42,6 +43,7 @@ export type TaskTimedOut = z.infer<typeof taskTimedOutV1.schema>;
 export type TaskCancelled = z.infer<typeof taskCancelledV1.schema>;
 export type TaskReportRejected = z.infer<typeof taskReportRejectedV1.schema>;
 export type TaskDeleted = z.infer<typeof taskDeletedV1.schema>;
+export type TaskStalled = z.infer<typeof taskStalledV1.schema>;
 
 /** Event type → payload, for code that switches over `envelope.type`. */
 export interface TaskEventData {
@@ -57,6 +59,7 @@ export interface TaskEventData {
   TaskCancelled: TaskCancelled;
   TaskReportRejected: TaskReportRejected;
   TaskDeleted: TaskDeleted;
+  TaskStalled: TaskStalled;
 }
 export type TaskEventType = keyof TaskEventData;
 
@@ -102,6 +105,14 @@ export interface TaskState {
   rejectedReports: string[];
   /** The workflow run and node that created the task, if any. */
   workflow: TaskWorkflowRef | null;
+  /** Stalls the watchdog flagged over the task's life (TaskStalled). */
+  stalls: number;
+  /** The last stall recorded (attempt, the worker's `at`): a repeated or older report of it decides nothing. */
+  lastStall: { attempt: number; at: string } | null;
+  /** When the current attempt was last flagged stalled (the worker's clock); null before that and for each new attempt. */
+  stalledAt: string | null;
+  /** Times a stall restarted the task (TaskRequeued `stalled`), bounded by MAX_STALL_RESTARTS. */
+  stallRestarts: number;
 }
 
 export const taskStreamId = (taskId: string): string => `task-${taskId}`;
@@ -141,10 +152,14 @@ export function initialState(): TaskState {
     version: 0,
     rejectedReports: [],
     workflow: null,
+    stalls: 0,
+    lastStall: null,
+    stalledAt: null,
+    stallRestarts: 0,
   };
 }
 
-export const rejectedReportKey = (report: 'started' | 'result', attempt: number, workerId: string): string => `${report}:${attempt}:${workerId}`;
+export const rejectedReportKey = (report: 'started' | 'result' | 'stalled', attempt: number, workerId: string): string => `${report}:${attempt}:${workerId}`;
 
 /** Folds one event into the state. Unknown event types leave the state as it was (forward compatibility). */
 export function evolve(state: TaskState, event: Envelope): TaskState {
@@ -192,6 +207,7 @@ function applyEvent(s: TaskState, event: Envelope): TaskState {
         finishedAt: null,
         result: null,
         progress: null,
+        stalledAt: null,
       };
     }
     case 'TaskUpdated': {
@@ -208,7 +224,11 @@ function applyEvent(s: TaskState, event: Envelope): TaskState {
     }
     case 'TaskRequeued':
       // The TaskQueued that always follows carries the new attempt; this one is the "why".
-      return { ...s, leaseExpiresAt: null };
+      return { ...s, leaseExpiresAt: null, stallRestarts: s.stallRestarts + (dataOf(event, 'TaskRequeued').reason === 'stalled' ? 1 : 0) };
+    case 'TaskStalled': {
+      const d = dataOf(event, 'TaskStalled');
+      return { ...s, stalls: s.stalls + 1, lastStall: { attempt: d.attempt, at: d.at }, stalledAt: d.at };
+    }
     case 'TaskSucceeded': {
       const d = dataOf(event, 'TaskSucceeded');
       return { ...s, status: 'succeeded', result: d.result, progress: 100, finishedAt: at, leaseExpiresAt: null };
@@ -255,5 +275,7 @@ export function toTaskView(s: TaskState): TaskView {
     finishedAt: s.finishedAt,
     version: s.version,
     workflow: s.workflow,
+    stalls: s.stalls,
+    stalledAt: s.stalledAt,
   };
 }

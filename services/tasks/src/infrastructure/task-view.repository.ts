@@ -186,6 +186,8 @@ function rowOf(r: Selectable<TaskViewTable>): TaskViewRow {
     notBefore: iso(r.not_before),
     deleted: r.deleted,
     workflow: r.workflow,
+    stalls: r.stalls,
+    stalledAt: iso(r.stalled_at),
   };
 }
 
@@ -217,5 +219,7 @@ function valuesOf(row: TaskViewRow): Insertable<TaskViewTable> {
     not_before: row.notBefore,
     deleted: row.deleted,
     workflow: row.workflow === null ? null : JSON.stringify(row.workflow),
+    stalls: row.stalls,
+    stalled_at: row.stalledAt,
   };
 }

@@ -39,6 +39,8 @@ export interface TaskViewTable {
   not_before: NullableTimestamp;
   deleted: boolean;
   workflow: ColumnType<TaskWorkflowRef | null, string | null, string | null>;
+  stalls: ColumnType<number, number | undefined, number>;
+  stalled_at: NullableTimestamp;
 }
 
 /** Agent usage per owner, UTC day and tool (usage.projection.ts), kept with task_view. */
@@ -129,6 +131,12 @@ const migrations: Record<string, Migration> = {
     async up(db) {
       // The per-user limit counts a user's unfinished tasks on every create: only those rows.
       await sql`create index task_view_owner_active on task_view (owner_id) where status in ('queued', 'assigned', 'running') and not deleted`.execute(db);
+    },
+  },
+  '2026-12-08-002-task-view-stalls': {
+    async up(db) {
+      // The watchdog's flags: how often the task stalled, and when its current attempt last did.
+      await sql`alter table task_view add column stalls integer not null default 0, add column stalled_at timestamptz`.execute(db);
     },
   },
 };
