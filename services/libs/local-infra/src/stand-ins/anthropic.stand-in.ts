@@ -41,6 +41,12 @@ export interface Answer {
   usage: Usage;
   /** Defaults to `tool_use` when a block calls a tool, else `end_turn`. */
   stopReason?: string;
+  /**
+   * Stall mid-answer: stream the start of the message and the first half of its first text, then
+   * send nothing more and keep the connection open (until `close()`), like a vendor stream that
+   * hangs. A non-streamed request gets no answer at all. The watchdog tests use it.
+   */
+  hang?: boolean;
 }
 
 export interface AnthropicStandIn {
@@ -74,6 +80,7 @@ export async function startAnthropicStandIn(answer: (request: MessagesRequest, i
       if (req.method === 'POST' && path.split('?')[0] === '/v1/messages' && body) {
         const reply = answer(body, messageCount++);
         answers.push({ model: body.model, answer: reply });
+        if (reply.hang && !body.stream) return; // no answer, the connection stays open
         return body.stream ? streamMessage(res, body.model, reply, messageCount) : jsonMessage(res, body.model, reply, messageCount);
       }
       if (req.method === 'HEAD' || (req.method === 'GET' && path === '/')) {
@@ -157,6 +164,17 @@ function streamMessage(res: ServerResponse, model: string, answer: Answer, n: nu
       usage: { cache_read_input_tokens: 0, cache_creation_input_tokens: 0, ...inputUsage, output_tokens: 1 },
     },
   });
+  if (answer.hang) {
+    const first = answer.content.find((b) => b.type === 'text');
+    send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+    if (first)
+      send('content_block_delta', {
+        type: 'content_block_delta',
+        index: 0,
+        delta: { type: 'text_delta', text: first.text.slice(0, Math.ceil(first.text.length / 2)) },
+      });
+    return; // …and nothing more: the response stays open.
+  }
   answer.content.forEach((block, index) => {
     if (block.type === 'text') {
       send('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
