@@ -109,6 +109,14 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
     await taskIn(alice, ran.id, ['succeeded']);
     const failed = await createTask(alice, { description: 'fails', tool: 'shell', input: { command: 'exit 3' } });
     await taskIn(alice, failed.id, ['failed']);
+    // A task that goes silent: its watchdog flags it (alice-1 counts 2 s as its stallSeconds) and fails it.
+    const silent = await createTask(alice, {
+      description: 'goes silent',
+      tool: 'shell',
+      input: { command: 'sleep 30', watchdog: { stallSeconds: 10, action: 'fail' } },
+      maxAttempts: 1,
+    });
+    await taskIn(alice, silent.id, ['failed']);
     // No worker has ollama: deferred, updated, cancelled; another one times out in the queue.
     const waiting = await createTask(alice, { description: 'waits', tool: 'ollama', input: { prompt: 'x' } });
     await eventually('a deferral', async () => ((await call(alice, 'GET', `/api/v1/tasks/${waiting.id}/allocation`)).status === 200 ? true : undefined));
@@ -339,7 +347,7 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
     sockets.alice = await LiveSocket.open(sp.url, alice.token);
     sockets.bobSession = await LiveSocket.open(sp.url, bob.token);
     sockets.bobScript = await LiveSocket.open(sp.url, script.token);
-    await startAgent(alice, 'alice-1');
+    await startAgent(alice, 'alice-1', { env: { AGENTYARD_TEST_STALL_SECONDS: '2' } });
     await startAgent(bob, 'bob-1');
     await scenario();
     const expected = kinds.filter((k) => !unseeable[k] && produced.some((e) => e.type === k));
