@@ -74,7 +74,7 @@ function given(...facts: Array<DecidedEvent | Fact>) {
 const body = {
   description: 'say hello',
   tool: 'shell' as const,
-  input: { command: 'echo hello' },
+  input: { command: 'echo hello' } as Record<string, unknown>,
   priority: 50,
   timeoutSeconds: 60,
   maxAttempts: 3,
