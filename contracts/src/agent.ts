@@ -9,6 +9,7 @@ export * from './common/ids';
 export * from './common/subjects';
 export * from './common/text';
 export * from './tasks/tool-input.schemas';
+export * from './tasks/artifact-names';
 export * from './secrets/secret-ref';
 export * from './workers/worker-registration.schemas';
 export * from './work/work.schemas';

@@ -9,6 +9,7 @@ export * from './auth/auth.http';
 export * from './auth/auth.messages';
 export { toJsonSchemas, httpSchemas, type JsonSchema } from './json-schema';
 export * from './tasks/task.schemas';
+export * from './tasks/artifact.schemas';
 export * from './workers/worker.schemas';
 export * from './allocation/allocation.schemas';
 export * from './work/work.schemas';

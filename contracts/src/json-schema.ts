@@ -4,6 +4,7 @@ import * as http from './auth/auth.http';
 import * as apiTokens from './auth/api-tokens';
 import * as secrets from './secrets/secrets';
 import * as tasks from './tasks/task.schemas';
+import * as artifacts from './tasks/artifact.schemas';
 import * as workers from './workers/worker.schemas';
 import * as workflows from './workflows/workflow.schemas';
 import { allocationViewSchema } from './allocation/allocation.schemas';
@@ -25,6 +26,10 @@ export const httpSchemas = {
   ListTasksQuery: tasks.listTasksQuerySchema,
   UsageQuery: tasks.usageQuerySchema,
   UsageReport: tasks.usageReportSchema,
+  Artifact: artifacts.artifactSchema,
+  ArtifactList: artifacts.artifactListSchema,
+  ArtifactUploaded: artifacts.artifactUploadedSchema,
+  ArtifactQuery: artifacts.artifactQuerySchema,
   CreateRegistrationTokenBody: workers.createRegistrationTokenBodySchema,
   GrantWorkerRoleBody: workers.grantWorkerRoleBodySchema,
   RegistrationToken: workers.registrationTokenSchema,

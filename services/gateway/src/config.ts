@@ -21,6 +21,17 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
     .min(1024)
     .max(16 * 1024 * 1024)
     .default(1024 * 1024),
+  /**
+   * Largest artifact upload (PUT …/artifacts/{name}, the one route with a raw body), bytes;
+   * every other route keeps BODY_LIMIT_BYTES. Default 64 MiB; the tasks service's
+   * ARTIFACT_MAX_BYTES should match (the smaller one wins).
+   */
+  ARTIFACT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1024 * 1024 * 1024)
+    .default(64 * 1024 * 1024),
   /** The built dashboard (`npm run build -w web`), served at `/`. Default: web/dist of this checkout. */
   WEB_DIST_DIR: z.string().default(new URL('../../../web/dist', `file://${__dirname}/`).pathname),
   /** How long a request to a backend service may take before the edge answers 503. */

@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import { AccessTokenVerifier, ServiceKitModule } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
 import { ApiTokenResolver } from './infrastructure/api-token-resolver';
+import { ArtifactTransfer } from './infrastructure/artifact-transfer';
 import { TaskSecretBroker } from './infrastructure/task-secret-broker';
 import { AccessTokenGuard } from './interface/access-token.guard';
+import { ARTIFACT_MAX_BYTES, TaskArtifactsController, WorkerArtifactsController } from './interface/artifacts.controller';
 import { AuthController } from './interface/auth.controller';
 import { SecretsController } from './interface/secrets.controller';
 import { TasksController } from './interface/tasks.controller';
@@ -21,6 +23,8 @@ export interface GatewayDeps {
   verifier: AccessTokenVerifier;
   /** Shared with the WebSocket hub, so a revocation through this gateway reaches both at once. */
   apiTokens: ApiTokenResolver;
+  /** Largest artifact upload the edge lets through (ARTIFACT_MAX_BYTES). */
+  artifactMaxBytes: number;
   onShutdown: () => Promise<void>;
 }
 
@@ -41,6 +45,8 @@ export class GatewayModule {
         WorkflowTemplatesController,
         SecretsController,
         UsageController,
+        WorkerArtifactsController,
+        TaskArtifactsController,
       ],
       providers: [
         { provide: NatsRpcClient, useValue: deps.rpc },
@@ -49,6 +55,8 @@ export class GatewayModule {
         AccessTokenGuard,
         WorkerCredentialGuard,
         TaskSecretBroker,
+        ArtifactTransfer,
+        { provide: ARTIFACT_MAX_BYTES, useValue: deps.artifactMaxBytes },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
     };

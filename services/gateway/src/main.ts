@@ -29,6 +29,7 @@ import { discardRestOfBody, toErrorResponse } from './interface/http-error.filte
 import { OwnershipIndex } from './infrastructure/ownership-index';
 import { LiveEventsHub } from './interface/live-events.ws';
 import { buildOpenApiDocument } from './interface/openapi';
+import { artifactUploadRoute } from './interface/artifacts.controller';
 import { serveDashboard } from './interface/dashboard.static';
 import { ApiTokenResolver } from './infrastructure/api-token-resolver';
 import { registerSecurityHeaders } from './interface/security-headers';
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
       rpc,
       verifier,
       apiTokens,
+      artifactMaxBytes: config.ARTIFACT_MAX_BYTES,
       onShutdown: async () => {
         await internal.endpoints?.close();
         await hub.close();
@@ -72,6 +74,10 @@ async function main(): Promise<void> {
     host: config.HOST,
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // Room for an over-long artifact name to reach its pipe and get a 400 that says the rule (not a bare 414).
+    maxParamLength: 256,
+    // The artifact upload streams its raw body to the tasks service, up to ARTIFACT_MAX_BYTES.
+    streamedBodies: [{ ...artifactUploadRoute, contentType: 'application/octet-stream' }],
     trustedProxies: config.TRUSTED_PROXIES,
     shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
     healthChecks: { nats: natsCheck(nc) },

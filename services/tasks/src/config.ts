@@ -5,7 +5,10 @@
  */
 import { z } from 'zod';
 import { baseConfigSchema, databaseUrlSchema } from '@agentyard/service-kit';
+import { artifactLimits } from '@agentyard/contracts';
+import type { ArtifactSettings } from './application/artifact.settings';
 import type { TasksSettings } from './application/tasks.settings';
+import type { S3ArtifactStoreOptions } from './infrastructure/s3-artifact.store';
 
 export const tasksConfigSchema = baseConfigSchema.extend({
   DATABASE_URL: databaseUrlSchema,
@@ -23,6 +26,43 @@ export const tasksConfigSchema = baseConfigSchema.extend({
   USER_MAX_ACTIVE_TASKS: z.coerce.number().int().min(0).max(10_000_000).default(1_000),
   /** Agent cost (USD) a user's tasks may report per UTC day before their new tasks are refused; 0 = no limit (default). */
   USER_DAILY_COST_LIMIT_USD: z.coerce.number().min(0).max(1_000_000).default(0),
+  /** Where attempts' logs and artifacts are kept: `postgres` (the tasks database; default) or `s3`. */
+  ARTIFACT_STORE: z.enum(['postgres', 's3']).default('postgres'),
+  /** Largest artifact, bytes. Default 64 MiB. The gateway's ARTIFACT_MAX_BYTES should match. */
+  ARTIFACT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1024 * 1024 * 1024)
+    .default(artifactLimits.maxArtifactBytes),
+  /** Most artifacts one attempt may store. Default 100. */
+  ARTIFACT_MAX_PER_ATTEMPT: z.coerce.number().int().min(1).max(10_000).default(artifactLimits.maxArtifactsPerAttempt),
+  /** Most bytes one attempt may store, all artifacts together. Default 256 MiB. */
+  ARTIFACT_MAX_ATTEMPT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(16 * 1024 * 1024 * 1024)
+    .default(artifactLimits.maxAttemptBytes),
+  /** An upload not committed this long after it began is dropped. Default 1 hour. */
+  ARTIFACT_UPLOAD_ABANDON_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(7 * 24 * 3_600_000)
+    .default(3_600_000),
+  /** Pause between sweeps for abandoned uploads. Default 60 000 ms. */
+  ARTIFACT_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** S3 (ARTIFACT_STORE=s3): the endpoint of an S3-compatible server (`http://minio:9000`); unset for AWS S3. */
+  S3_URL: z.url().optional(),
+  /** S3: the bucket (it must exist). Required with ARTIFACT_STORE=s3. */
+  S3_BUCKET: z.string().min(3).max(63).optional(),
+  /** S3: the region. Default us-east-1. */
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  /** S3: key prefix inside the bucket. Default `agentyard/artifacts/`. */
+  S3_PREFIX: z.string().max(200).default('agentyard/artifacts/'),
+  /** S3: path-style URLs (most self-hosted servers need them). Default true with S3_URL, false without. */
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
 });
 export type TasksConfig = z.infer<typeof tasksConfigSchema>;
 
@@ -37,5 +77,30 @@ export function settingsOf(config: TasksConfig): TasksSettings {
       maxActiveTasks: config.USER_MAX_ACTIVE_TASKS === 0 ? null : config.USER_MAX_ACTIVE_TASKS,
       dailyCostUsd: config.USER_DAILY_COST_LIMIT_USD === 0 ? null : config.USER_DAILY_COST_LIMIT_USD,
     },
+  };
+}
+
+export function artifactSettingsOf(config: TasksConfig): ArtifactSettings {
+  return {
+    quota: {
+      maxArtifactBytes: config.ARTIFACT_MAX_BYTES,
+      maxArtifactsPerAttempt: config.ARTIFACT_MAX_PER_ATTEMPT,
+      maxAttemptBytes: config.ARTIFACT_MAX_ATTEMPT_BYTES,
+    },
+    chunkBytes: artifactLimits.chunkBytes,
+    abandonAfterMs: config.ARTIFACT_UPLOAD_ABANDON_AFTER_MS,
+    sweepIntervalMs: config.ARTIFACT_SWEEP_INTERVAL_MS,
+  };
+}
+
+/** The S3 store's options (ARTIFACT_STORE=s3); credentials come from the SDK's standard chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, …). */
+export function s3OptionsOf(config: TasksConfig): S3ArtifactStoreOptions {
+  if (!config.S3_BUCKET) throw new Error('S3_BUCKET: required with ARTIFACT_STORE=s3');
+  return {
+    endpoint: config.S3_URL,
+    bucket: config.S3_BUCKET,
+    region: config.S3_REGION,
+    prefix: config.S3_PREFIX,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE ? config.S3_FORCE_PATH_STYLE === 'true' : config.S3_URL !== undefined,
   };
 }

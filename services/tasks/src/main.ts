@@ -11,8 +11,12 @@ import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-st
 import { connectNats, drainNats, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
 import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, runMain } from '@agentyard/service-kit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { ArtifactJanitor } from './application/artifact-janitor';
+import type { ArtifactStore } from './application/artifact-store.port';
 import { TimeoutScanner } from './application/timeout-scanner';
-import { settingsOf, tasksConfigSchema } from './config';
+import { artifactSettingsOf, s3OptionsOf, settingsOf, tasksConfigSchema } from './config';
+import { PostgresArtifactStore } from './infrastructure/postgres-artifact.store';
+import { S3ArtifactStore } from './infrastructure/s3-artifact.store';
 import { provisionStreams } from './infrastructure/streams';
 import { migrateTasksDatabase, openTasksDatabase } from './infrastructure/tasks.database';
 import { TaskViewRepository } from './infrastructure/task-view.repository';
@@ -33,6 +37,8 @@ async function main(): Promise<void> {
   await store.migrate();
   await migrateTasksDatabase(db);
   const checkpoints = PostgresCheckpointStore.fromKysely(db);
+  const s3 = config.ARTIFACT_STORE === 's3' ? new S3ArtifactStore(s3OptionsOf(config)) : undefined;
+  const artifactStore: ArtifactStore = s3 ?? new PostgresArtifactStore(db);
   const view = new TaskViewRunner({ store, db, checkpoints, onError: (error) => logger.error({ err: error }, 'task_view projection failed; retrying') });
 
   const nc = await connectNats({ servers: config.NATS_URL, name: 'tasks', credsFile: config.NATS_CREDS_FILE });
@@ -60,11 +66,13 @@ async function main(): Promise<void> {
       usage: new UsageRepository(db),
       workOrders: new WorkOrderPublisher(js),
       settings,
+      artifacts: { store: artifactStore, settings: artifactSettingsOf(config) },
       onShutdown: async () => {
         await relay.stop();
         await view.stop();
         await drainNats(nc);
         await store.close();
+        s3?.close();
         await db.destroy();
       },
     }),
@@ -78,7 +86,8 @@ async function main(): Promise<void> {
   relay.start();
   // Stopped by Nest before shutdown (TimeoutScanner.beforeApplicationShutdown).
   app.get(TimeoutScanner).start();
-  logger.info({ port: config.HTTP_PORT, settings }, 'tasks ready');
+  app.get(ArtifactJanitor).start();
+  logger.info({ port: config.HTTP_PORT, settings, artifactStore: config.ARTIFACT_STORE }, 'tasks ready');
 }
 
 runMain('tasks', main);

@@ -2,6 +2,11 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { EventStore } from '@agentyard/event-store';
 import { ServiceKitModule } from '@agentyard/service-kit';
+import { ArtifactJanitor } from './application/artifact-janitor';
+import { ARTIFACT_SETTINGS, type ArtifactSettings } from './application/artifact.settings';
+import { ArtifactQueries } from './application/artifact.query';
+import { ARTIFACT_STORE, type ArtifactStore } from './application/artifact-store.port';
+import { ArtifactUploadHandler } from './application/artifact-upload.handler';
 import { AssignTaskHandler } from './application/assign-task.handler';
 import { ChangeTaskHandler } from './application/change-task.handler';
 import { CreateTaskHandler } from './application/create-task.handler';
@@ -19,6 +24,7 @@ import { WorkflowTaskHandler } from './application/workflow-task.handler';
 import { TaskViewRepository } from './infrastructure/task-view.repository';
 import { UsageRepository } from './infrastructure/usage.repository';
 import { UsageQueryHandler } from './application/usage.query';
+import { ArtifactController } from './interface/artifact.controller';
 import { TaskCommandsController } from './interface/task.commands.controller';
 import { TaskEventsConsumer } from './interface/task.events.consumer';
 import { TaskQueriesController } from './interface/task.queries.controller';
@@ -33,6 +39,8 @@ export interface TasksDeps {
   usage: UsageRepository;
   workOrders: WorkOrderSink;
   settings: TasksSettings;
+  /** Where logs and artifacts are kept (Postgres or S3) and their limits. */
+  artifacts: { store: ArtifactStore; settings: ArtifactSettings };
   onShutdown: () => Promise<void>;
 }
 
@@ -43,7 +51,7 @@ export class TasksModule {
     return {
       module: TasksModule,
       imports: [ServiceKitModule.forRoot({ logger: deps.logger, onShutdown: deps.onShutdown })],
-      controllers: [TaskCommandsController, TaskQueriesController, TaskEventsConsumer],
+      controllers: [TaskCommandsController, TaskQueriesController, TaskEventsConsumer, ArtifactController],
       providers: [
         { provide: TASK_EVENT_STORE, useValue: deps.store },
         { provide: TASK_VIEW_SYNC, useValue: deps.view },
@@ -51,6 +59,8 @@ export class TasksModule {
         { provide: UsageRepository, useValue: deps.usage },
         { provide: WORK_ORDERS, useValue: deps.workOrders },
         { provide: TASKS_SETTINGS, useValue: deps.settings },
+        { provide: ARTIFACT_STORE, useValue: deps.artifacts.store },
+        { provide: ARTIFACT_SETTINGS, useValue: deps.artifacts.settings },
         TaskCommandRunner,
         CreateTaskHandler,
         ChangeTaskHandler,
@@ -65,6 +75,9 @@ export class TasksModule {
         PullTaskQuery,
         TaskSecretRefsQuery,
         UsageQueryHandler,
+        ArtifactUploadHandler,
+        ArtifactQueries,
+        ArtifactJanitor,
       ],
     };
   }

@@ -3,11 +3,17 @@
  * 2020-12, which is what zod emits), so docs and validation cannot drift. The dashboard's API
  * types are generated from this document.
  */
-import { secretNamePattern, toJsonSchemas, type JsonSchema } from '@agentyard/contracts';
+import { artifactNamePattern, artifactSha256Header, secretNamePattern, toJsonSchemas, type JsonSchema } from '@agentyard/contracts';
 
 type Op = {
   summary: string;
   body?: string;
+  /** A raw (non-JSON) request body: its content type. */
+  rawBody?: { contentType: string; description: string };
+  /** Request headers the operation reads. */
+  headers?: Array<{ name: string; description: string; pattern: string }>;
+  /** The success answer is bytes of these content types, not JSON. */
+  rawAnswer?: string[];
   ok: { status: number; schema?: string; description: string };
   errors: number[];
   auth?: boolean | 'worker';
@@ -384,6 +390,45 @@ const ops: Record<string, Record<string, Op>> = {
       auth: 'worker',
     },
   },
+  '/api/v1/workers/{id}/tasks/{taskId}/attempts/{attempt}/artifacts/{name}': {
+    put: {
+      summary:
+        "Store an attempt's log or artifact (agent holding the attempt, assigned or running; upload before reporting it finished). Same name again replaces it once whole",
+      rawBody: { contentType: 'application/octet-stream', description: 'the bytes, at most ARTIFACT_MAX_BYTES (64 MiB)' },
+      headers: [{ name: artifactSha256Header, description: "the body's SHA-256, hex (checked before anything is stored)", pattern: '^[0-9a-fA-F]{64}$' }],
+      ok: { status: 201, schema: 'ArtifactUploaded', description: 'stored' },
+      errors: [400, 401, 403, 404, 409, 413, 415],
+      auth: 'worker',
+    },
+  },
+  '/api/v1/tasks/{id}/artifacts': {
+    get: {
+      summary: "The task's stored logs and artifacts, newest attempt first",
+      ok: { status: 200, schema: 'ArtifactList', description: 'the artifacts' },
+      errors: [401, 403, 404],
+      auth: true,
+    },
+  },
+  '/api/v1/tasks/{id}/artifacts/{name}': {
+    get: {
+      summary: 'Download an artifact (the newest attempt that has it, or ?attempt=N); always an attachment, text or bytes, never HTML',
+      query: 'ArtifactQuery',
+      rawAnswer: ['text/plain; charset=utf-8', 'application/octet-stream'],
+      ok: { status: 200, description: 'the bytes; etag is the SHA-256' },
+      errors: [400, 401, 403, 404],
+      auth: true,
+    },
+  },
+  '/api/v1/tasks/{id}/logs': {
+    get: {
+      summary: "The task's full log (the newest attempt that stored one, or ?attempt=N); uploaded when an attempt ends",
+      query: 'ArtifactQuery',
+      rawAnswer: ['text/plain; charset=utf-8'],
+      ok: { status: 200, description: 'the log as text' },
+      errors: [400, 401, 403, 404],
+      auth: true,
+    },
+  },
   '/api/v1/secrets': {
     get: {
       summary: 'Your secrets: names and dates, never the values',
@@ -428,7 +473,9 @@ function queryParameters(name: string): unknown[] {
 function pathParameterSchema(path: string, name: string): Record<string, unknown> {
   if (name === 'id' && path.startsWith('/api/v1/workflow-templates/')) return { type: 'string', pattern: '^([0-9a-f-]{36}|builtin-[a-z0-9-]+)$' };
   if (name === 'id' || name === 'scheduleId' || name === 'taskId') return { type: 'string', format: 'uuid' };
+  if (name === 'name' && path.includes('/artifacts/')) return { type: 'string', pattern: artifactNamePattern.source };
   if (name === 'name') return { type: 'string', pattern: secretNamePattern.source };
+  if (name === 'attempt') return { type: 'integer', minimum: 1 };
   if (name === 'version') return { type: 'integer', minimum: 1 };
   if (name === 'nodeId') return { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,199}$' };
   return { type: 'string' };
@@ -437,7 +484,14 @@ function pathParameterSchema(path: string, name: string): Record<string, unknown
 /** Every `{name}` of the path, then the query's parameters. */
 function parametersOf(path: string, op: Op): unknown[] {
   const inPath = [...path.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: pathParameterSchema(path, m[1]!) }));
-  return [...inPath, ...(op.query ? queryParameters(op.query) : [])];
+  const headers = (op.headers ?? []).map((h) => ({
+    name: h.name,
+    in: 'header',
+    required: true,
+    description: h.description,
+    schema: { type: 'string', pattern: h.pattern },
+  }));
+  return [...inPath, ...headers, ...(op.query ? queryParameters(op.query) : [])];
 }
 
 function stripMeta(schema: JsonSchema): JsonSchema {
@@ -455,7 +509,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         const responses: Record<string, unknown> = {
           [op.ok.status]: op.ok.schema
             ? { description: op.ok.description, content: { 'application/json': { schema: ref(op.ok.schema) } } }
-            : { description: op.ok.description },
+            : op.rawAnswer
+              ? {
+                  description: op.ok.description,
+                  content: Object.fromEntries(op.rawAnswer.map((type) => [type, { schema: { type: 'string', format: 'binary' } }])),
+                }
+              : { description: op.ok.description },
         };
         for (const status of op.errors) responses[status] = { description: 'error', content: { 'application/json': { schema: ref('ErrorBody') } } };
         return [
@@ -466,6 +525,15 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             ...(op.auth === true ? { security: [{ bearer: [] }] } : op.auth === 'worker' ? { security: [{ workerCredential: [] }] } : {}),
             ...(parametersOf(path, op).length > 0 ? { parameters: parametersOf(path, op) } : {}),
             ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
+            ...(op.rawBody
+              ? {
+                  requestBody: {
+                    required: true,
+                    description: op.rawBody.description,
+                    content: { [op.rawBody.contentType]: { schema: { type: 'string', format: 'binary' } } },
+                  },
+                }
+              : {}),
             responses,
           },
         ];

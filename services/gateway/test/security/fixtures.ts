@@ -107,6 +107,14 @@ export const fixtures: Record<string, Fixture> = {
     if (res.status !== 201) throw new Error(`secret fixture: ${res.status} ${res.text}`);
     return { id: name };
   },
+  /** An attempt of the task the path names: its first. */
+  attempts: async () => ({ id: '1' }),
+  /**
+   * An artifact of the task the path names: its full log, which the agent uploads when an attempt
+   * ends. (A route is answered for a name the task lacks with a 404 that names what it has, which
+   * differs from a random task's "no such task".)
+   */
+  artifacts: async () => ({ id: 'log' }),
   /** An API token of the owner. */
   tokens: async (sp, owner) => {
     const res = await sp.send({
@@ -136,6 +144,8 @@ export function randomId(resource = ''): string {
   if (resource === 'nodes') return `n_${hex}`;
   if (resource === 'secrets') return `s_${hex}`;
   if (resource === 'versions') return '999999';
+  if (resource === 'attempts') return '99999';
+  if (resource === 'artifacts') return `a_${hex}`;
   return randomUUID();
 }
 

@@ -243,7 +243,8 @@ export function hostileRequests(op: Operation, ids: Record<string, string>): { l
     listed.push(
       ...brokenIds.map((id) => ({
         what: `path id ${JSON.stringify(id.slice(0, 40))}`,
-        refusedWith: [400, 401, 403, 404, 414],
+        // 431: a path with four ids of 5 000 characters outgrows Node's 16 KiB request head.
+        refusedWith: [400, 401, 403, 404, 414, 431],
         path: op.path.replace(/\{[^}]+\}/g, id),
         body: sample === undefined ? undefined : serialize(sample),
       })),

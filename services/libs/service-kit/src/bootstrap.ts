@@ -22,6 +22,8 @@ export interface BootstrapOptions {
   logger: Logger;
   /** Largest request body accepted, in bytes. Default 1 MiB. */
   bodyLimit?: number;
+  /** Longest path parameter; a longer one is a 414. Default 100 (Fastify's). */
+  maxParamLength?: number;
   /**
    * Reverse proxies (IPs/CIDRs) whose `X-Forwarded-*` headers are believed (TRUSTED_PROXIES).
    * Default none: `request.ip` is then the peer's address, which a client cannot forge.
@@ -34,6 +36,13 @@ export interface BootstrapOptions {
   shutdownTimeoutSeconds?: number;
   /** Named readiness checks for /health/ready, e.g. `{ postgres: postgresCheck(db), nats: natsCheck(nc) }`. */
   healthChecks?: Record<string, HealthCheck>;
+  /**
+   * The few routes that take a streamed body of another content type (an artifact upload as
+   * `application/octet-stream`). There the body reaches the handler as the raw, unread stream,
+   * and the handler enforces its own size limit (bodyLimit does not apply to it); on every other
+   * route that content type stays a 415. Default none.
+   */
+  streamedBodies?: Array<{ method: string; url: string; contentType: string }>;
   /** Runs after the app is created and before it listens (routes, hooks, docs). */
   configure?: (app: NestFastifyApplication) => Promise<void> | void;
 }
@@ -45,6 +54,7 @@ export async function bootstrapService(options: BootstrapOptions): Promise<NestF
     options.module,
     new FastifyAdapter({
       bodyLimit: options.bodyLimit ?? 1024 * 1024,
+      maxParamLength: options.maxParamLength ?? 100,
       trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
       requestIdHeader: false,
       genReqId: requestId,
@@ -63,6 +73,14 @@ export async function bootstrapService(options: BootstrapOptions): Promise<NestF
   // ...and Fastify's text/plain parser goes too (a form can send text/plain as well): any body
   // that is not application/json is a 415 on every route, whether the route reads a body or not.
   fastify.removeContentTypeParser(['text/plain']);
+  const streamed = options.streamedBodies ?? [];
+  for (const contentType of new Set(streamed.map((r) => r.contentType))) {
+    fastify.addContentTypeParser(contentType, (request, payload, done) => {
+      const allowed = streamed.some((r) => r.contentType === contentType && r.method === request.method && r.url === request.routeOptions.url);
+      if (allowed) done(null, payload);
+      else done(Object.assign(new Error('Unsupported Media Type'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }), undefined);
+    });
+  }
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

@@ -1,5 +1,5 @@
 import { initialState, type TaskState } from './task';
-import { secretAccess } from './task-secret-access';
+import { artifactUploadAccess, secretAccess } from './task-secret-access';
 
 const W1 = 'worker-1';
 const W2 = 'worker-2';
@@ -48,5 +48,22 @@ describe('Secret access to a task', () => {
       expect(secretAccess(initialState(), W1, 1)).toMatchObject({ granted: false, code: 'NOT_FOUND' });
       expect(secretAccess(task({ deleted: true }), W1, 2)).toMatchObject({ granted: false, code: 'NOT_FOUND' });
     });
+  });
+});
+
+describe('Artifact upload access to a task', () => {
+  it.each(['assigned', 'running'] as const)('lets the worker holding the current attempt upload while %s', (status) => {
+    expect(artifactUploadAccess(task({ status }), W1, 2)).toEqual({ granted: true, ownerId: 'alice' });
+  });
+
+  it('refuses another worker, a stale attempt and a finished task, and hides an absent one', () => {
+    expect(artifactUploadAccess(task(), W2, 2)).toMatchObject({ granted: false, code: 'FORBIDDEN', reason: 'this worker does not hold the task' });
+    expect(artifactUploadAccess(task(), W1, 3)).toMatchObject({ granted: false, code: 'FORBIDDEN' });
+    expect(artifactUploadAccess(task({ status: 'succeeded' }), W1, 2)).toMatchObject({
+      granted: false,
+      code: 'FORBIDDEN',
+      reason: 'the task is succeeded; logs and artifacts are stored only for a live attempt (upload them before reporting it finished)',
+    });
+    expect(artifactUploadAccess(task({ deleted: true }), W1, 2)).toMatchObject({ granted: false, code: 'NOT_FOUND' });
   });
 });

@@ -56,9 +56,37 @@ export interface UsageDailyTable {
   cost_unknown_tasks: number;
 }
 
+/**
+ * Attempts' logs and artifacts (postgres-artifact.store.ts): one row per upload, visible once
+ * `complete`; its bytes in artifact_chunks. bigint columns read as strings.
+ */
+export interface ArtifactsTable {
+  id: string;
+  task_id: string;
+  attempt: number;
+  name: string;
+  worker_id: string;
+  sha256: string;
+  declared_bytes: ColumnType<string | null, number | null, number | null>;
+  max_bytes: ColumnType<string, number, number>;
+  bytes: ColumnType<string, number | undefined, number>;
+  chunks: ColumnType<number, number | undefined, number>;
+  content_type: string;
+  created_at: Timestamp;
+  complete: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+export interface ArtifactChunksTable {
+  artifact_id: string;
+  seq: number;
+  data: Buffer;
+}
+
 export interface TasksDatabase {
   task_view: TaskViewTable;
   usage_daily: UsageDailyTable;
+  artifacts: ArtifactsTable;
+  artifact_chunks: ArtifactChunksTable;
 }
 
 const migrations: Record<string, Migration> = {
@@ -131,6 +159,37 @@ const migrations: Record<string, Migration> = {
     async up(db) {
       // The per-user limit counts a user's unfinished tasks on every create: only those rows.
       await sql`create index task_view_owner_active on task_view (owner_id) where status in ('queued', 'assigned', 'running') and not deleted`.execute(db);
+    },
+  },
+  '2026-12-08-001-artifacts': {
+    async up(db) {
+      await sql`create table artifacts (
+        id text primary key,
+        task_id text not null,
+        attempt integer not null,
+        name text not null,
+        worker_id text not null,
+        sha256 text not null,
+        declared_bytes bigint,
+        max_bytes bigint not null,
+        bytes bigint not null default 0,
+        chunks integer not null default 0,
+        content_type text not null,
+        created_at timestamptz not null,
+        complete boolean not null default false
+      )`.execute(db);
+      // One visible artifact per (task, attempt, name): a commit swaps it under this index.
+      await sql`create unique index artifacts_current on artifacts (task_id, attempt, name) where complete`.execute(db);
+      // The sweeper's question: uploads begun long ago and never committed.
+      await sql`create index artifacts_pending on artifacts (created_at) where not complete`.execute(db);
+      await sql`create table artifact_chunks (
+        artifact_id text not null references artifacts (id) on delete cascade,
+        seq integer not null,
+        data bytea not null,
+        primary key (artifact_id, seq)
+      )`.execute(db);
+      // Logs compress, but most artifacts (archives, binaries) do not: skip pglz's attempt on each chunk.
+      await sql`alter table artifact_chunks alter column data set storage external`.execute(db);
     },
   },
   '2026-12-08-002-task-view-stalls': {

@@ -1,0 +1,109 @@
+/*
+ * Moves an artifact's bytes between HTTP and the tasks service, which owns them. NATS messages
+ * are capped at 1 MiB, so an upload is streamed in chunks (begin → chunk 0, 1, … → commit) and a
+ * download is read back chunk by chunk. The gateway holds at most one chunk (512 KiB) plus what
+ * the socket delivered since, never a whole artifact: the request body is read only as fast as
+ * the tasks service stores it. An upload that fails half way (client gone, too large, a
+ * refused chunk) is aborted, so nothing of it stays behind.
+ */
+import { Readable } from 'node:stream';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  artifactDescriptorSchema,
+  artifactChunkSchema,
+  artifactListSchema,
+  artifactSubjects,
+  artifactUploadedSchema,
+  artifactUploadStartedSchema,
+  DomainError,
+  type ArtifactDescriptor,
+  type ArtifactList,
+  type ArtifactUploaded,
+} from '@agentyard/contracts';
+import { NatsRpcClient } from '@agentyard/messaging';
+
+export interface UploadRequest {
+  workerId: string;
+  taskId: string;
+  attempt: number;
+  name: string;
+  sha256: string;
+  /** Content-Length, when the client sent one. */
+  bytes: number | undefined;
+}
+
+/** Checking 64 MiB at commit reads every chunk back: more than an ordinary request's 5 s. */
+const COMMIT_TIMEOUT_MS = 60_000;
+
+export const tooLarge = (maxBytes: number): DomainError =>
+  new DomainError('PAYLOAD_TOO_LARGE', `an artifact may be at most ${maxBytes} bytes here; nothing was stored`, { maxBytes });
+
+@Injectable()
+export class ArtifactTransfer {
+  constructor(@Inject(NatsRpcClient) private readonly rpc: NatsRpcClient) {}
+
+  /** Streams `body` to the tasks service; at most `maxBytes` (the edge's own limit) get through. */
+  async upload(request: UploadRequest, body: AsyncIterable<Buffer>, maxBytes: number): Promise<ArtifactUploaded> {
+    if (request.bytes !== undefined && request.bytes > maxBytes) throw tooLarge(maxBytes);
+    const started = await this.rpc.request(artifactSubjects.beginUpload, request, { schema: artifactUploadStartedSchema });
+    const ref = { workerId: request.workerId, uploadId: started.uploadId };
+    const limit = Math.min(maxBytes, started.maxBytes);
+    try {
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      let total = 0;
+      let seq = 0;
+      const send = async (chunk: Buffer) => {
+        await this.rpc.request(artifactSubjects.putChunk, { ...ref, seq, data: chunk.toString('base64') });
+        seq += 1;
+      };
+      for await (const piece of body) {
+        total += piece.length;
+        if (total > limit) throw limit < maxBytes ? quotaLeft(limit) : tooLarge(maxBytes);
+        pending.push(piece);
+        pendingBytes += piece.length;
+        while (pendingBytes >= started.chunkBytes) {
+          const joined = Buffer.concat(pending, pendingBytes);
+          await send(joined.subarray(0, started.chunkBytes));
+          const rest = joined.subarray(started.chunkBytes);
+          pending = rest.length > 0 ? [Buffer.from(rest)] : [];
+          pendingBytes = rest.length;
+        }
+      }
+      if (pendingBytes > 0) await send(Buffer.concat(pending, pendingBytes));
+      return await this.rpc.request(artifactSubjects.commitUpload, ref, { schema: artifactUploadedSchema, timeoutMs: COMMIT_TIMEOUT_MS });
+    } catch (error) {
+      // Committed or not, an unfinished upload is dropped (abort ignores a committed one).
+      await this.rpc.request(artifactSubjects.abortUpload, ref).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  list(userId: string, taskId: string): Promise<ArtifactList> {
+    return this.rpc.request(artifactSubjects.list, { actor: { userId }, taskId }, { schema: artifactListSchema });
+  }
+
+  /** The artifact (newest attempt that has it, or `attempt`), answered before any byte is sent. */
+  describe(userId: string, taskId: string, name: string, attempt: number | undefined): Promise<ArtifactDescriptor> {
+    return this.rpc.request(artifactSubjects.get, { actor: { userId }, taskId, name, ...(attempt ? { attempt } : {}) }, { schema: artifactDescriptorSchema });
+  }
+
+  /** The artifact's bytes as a stream, one chunk requested at a time as the client reads. */
+  download(userId: string, taskId: string, artifact: ArtifactDescriptor): Readable {
+    const rpc = this.rpc;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for (let seq = 0; seq < artifact.chunks; seq++) {
+        const { data } = await rpc.request(
+          artifactSubjects.readChunk,
+          { actor: { userId }, taskId, artifactId: artifact.artifactId, seq },
+          { schema: artifactChunkSchema },
+        );
+        yield Buffer.from(data, 'base64');
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false });
+  }
+}
+
+const quotaLeft = (limit: number): DomainError =>
+  new DomainError('PAYLOAD_TOO_LARGE', `this attempt may store only ${limit} more bytes; nothing was stored`, { maxBytes: limit });
