@@ -313,6 +313,7 @@ describe('The tasks service', () => {
         description: 'build it',
         timeoutSeconds: 120,
         heartbeatTimeoutSeconds: 30,
+        ownerId: alice.userId,
       });
       expect(msgId).toBe(assigned.id);
       expect(await get(alice, task.id)).toMatchObject({ status: 'assigned', workerId: w });
@@ -744,6 +745,7 @@ describe('The tasks service', () => {
         description: 'build the node',
         timeoutSeconds: 120,
         heartbeatTimeoutSeconds: 30,
+        ownerId: alice.userId,
       });
       await orderOf(w, 'assign', plain.id, 1);
       const output = { steps: [1, 2] };

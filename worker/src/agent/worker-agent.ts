@@ -31,6 +31,7 @@ import {
   type WorkOrder,
   type WorkReport,
   secretRefsOf,
+  reservedArtifactNames,
 } from '@agentyard/contracts/agent';
 import { OutputStream } from '../execution/output-stream';
 import { SecretMasker } from '../execution/secret-masker';
@@ -39,8 +40,13 @@ import { addStructuredOutput, outputEnvName, prepareStructuredOutput, readStruct
 import { buildTaskEnv, withSecretValues } from '../execution/task-env';
 import { TaskProcess, type StopReason, type TaskExit } from '../execution/task-process';
 import { StallWatch, stallPolicyOf } from '../execution/stall-watch';
-import { WorkDirError } from '../execution/work-dir';
-import type { PreparedAttempt, TaskIsolation } from '../isolation/task-isolation';
+import { makeCwdInRepo, WorkDirError } from '../execution/work-dir';
+import { ownerOf, type PreparedAttempt, type TaskIsolation } from '../isolation/task-isolation';
+import type { ArtifactSink, StoredArtifact } from '../storage/artifact-uploader';
+import { artifactsEnvName, collectDeclaredArtifacts, prepareArtifactsDir } from '../storage/declared-artifacts';
+import { TaskLog } from '../storage/task-log';
+import type { Checkout, WorkspaceManager } from '../workspace/workspace-manager';
+import { WorkspaceError } from '../workspace/workspace-rules';
 import { describeError, type Logger } from '../logging/logger';
 import type { SystemSampler } from '../system/system-sampler';
 import { ToolInputError, type Tool, type ToolInput } from '../tools/tool';
@@ -68,6 +74,10 @@ export interface WorkerAgentConfig {
   killGraceMs?: number;
   /** Where the values of a task's secret references come from (the platform, over HTTP). */
   secrets: TaskSecretSource;
+  /** Makes and finishes workspace tasks' worktrees. */
+  workspaces: WorkspaceManager;
+  /** Where attempts' logs and artifacts go (the platform, over HTTP); none: kept nowhere. */
+  artifacts?: ArtifactSink;
 }
 
 interface RunningAttempt {
@@ -242,21 +252,74 @@ export class WorkerAgent {
     }
   }
 
-  /** Starts the attempt's process in `run` (its slot is already held), streams its output masked, reports. */
+  /**
+   * Prepares the attempt's directories and, for a workspace task, its worktree, then starts its
+   * process. A checkout can take longer than the platform waits for `started` (a large repository
+   * over the network), so a workspace attempt reports `started` when its checkout begins.
+   */
   private launch(assignment: Assignment, key: string, msg: JsMsg, tool: Tool, input: ToolInput, run: RunningAttempt, secrets: Record<string, string>): void {
+    let prepared: PreparedAttempt;
+    try {
+      prepared = this.config.isolation.prepare(assignment.taskId, assignment.attempt, input.cwd, { workspace: input.workspace !== undefined });
+    } catch (error) {
+      this.release(key);
+      return this.settle(key, msg, this.finished(assignment, 'failed', emptyResult(this.startError(key, error))));
+    }
+    const workspace = input.workspace;
+    if (!workspace) return this.spawn(assignment, key, msg, tool, input, run, secrets, prepared, undefined);
+    this.reportStarted(assignment, msg);
+    const owner = ownerOf(prepared);
+    void this.config.workspaces
+      .checkout({ taskId: assignment.taskId, attempt: assignment.attempt, ownerId: assignment.ownerId }, workspace, prepared.dir.repo!, owner)
+      .then(
+        (checkout) => {
+          if (run.stoppedEarly) {
+            void this.config.workspaces.release(checkout);
+            return this.endUnstarted(assignment, key, prepared, run.stoppedEarly, stopMessage(run.stoppedEarly));
+          }
+          try {
+            makeCwdInRepo(prepared.dir, owner);
+          } catch (error) {
+            void this.config.workspaces.release(checkout);
+            return this.endUnstarted(assignment, key, prepared, 'failed', this.startError(key, error));
+          }
+          this.spawn(assignment, key, msg, tool, input, run, secrets, prepared, checkout);
+        },
+        (error: unknown) => {
+          const stopped = run.stoppedEarly;
+          this.endUnstarted(assignment, key, prepared, stopped ?? 'failed', stopped ? stopMessage(stopped) : this.startError(key, error));
+        },
+      );
+  }
+
+  /** Starts the attempt's process in `run` (its slot is already held), streams its output masked, reports. */
+  private spawn(
+    assignment: Assignment,
+    key: string,
+    msg: JsMsg,
+    tool: Tool,
+    input: ToolInput,
+    run: RunningAttempt,
+    secrets: Record<string, string>,
+    prepared: PreparedAttempt,
+    checkout: Checkout | undefined,
+  ): void {
     const output = new OutputStream(assignment.taskId, assignment.attempt, (chunk) => this.publishOutput(chunk.taskId, JSON.stringify(chunk)));
     const masker = new SecretMasker(Object.values(secrets));
     // An agent CLI's structured stream, read from the masked output (a secret never reaches a summary).
     // Each piece goes live with the events parsed from the lines it ended: the live transcript.
     const agentOutput = new AgentOutput(output, tool.streamParser?.());
-    let prepared: PreparedAttempt | undefined;
+    let log: TaskLog | undefined;
     let outputFile: string;
+    let artifactsDir: string;
     let proc: TaskProcess;
     try {
-      prepared = this.config.isolation.prepare(assignment.taskId, assignment.attempt, input.cwd);
       const { dir, launch } = prepared;
+      log = TaskLog.open(this.config.stateDir, assignment.taskId, assignment.attempt);
+      const taskLog = log;
       // After the isolation made the attempt's directory its task's: the output file is the task's too.
       outputFile = prepareStructuredOutput(dir.root);
+      artifactsDir = prepareArtifactsDir(dir.root, ownerOf(prepared));
       const command = tool.buildCommand(input, {
         workDir: dir.root,
         cwd: dir.cwd,
@@ -267,45 +330,43 @@ export class WorkerAgent {
         file: command.file,
         args: command.args,
         // The isolation's HOME/TMPDIR/USER replace the agent's; the tool's and the task's own come after.
-        // AGENTYARD_OUTPUT is set last: the file the agent reads is the one the task is told about.
-        env: { ...buildTaskEnv(this.config.hostEnv, { ...prepared.env, ...command.env }, withSecretValues(input.env, secrets)), [outputEnvName]: outputFile },
+        // AGENTYARD_OUTPUT and AGENTYARD_ARTIFACTS are set last: the places the agent reads are the ones the task is told about.
+        env: {
+          ...buildTaskEnv(this.config.hostEnv, { ...prepared.env, ...command.env }, withSecretValues(input.env, secrets)),
+          [outputEnvName]: outputFile,
+          [artifactsEnvName]: artifactsDir,
+        },
         cwd: dir.cwd,
         launch,
         timeoutSeconds: assignment.timeoutSeconds,
         killGraceMs: this.config.killGraceMs,
         onData: (data) => {
           watch?.noteOutput();
-          agentOutput.write(masker.push(data));
+          const masked = masker.push(data);
+          taskLog.write(masked);
+          agentOutput.write(masked);
         },
       });
     } catch (error) {
-      if (prepared) this.config.isolation.release(prepared);
+      log?.discard();
+      if (checkout) void this.config.workspaces.release(checkout);
+      if (checkout) return this.endUnstarted(assignment, key, prepared, 'failed', this.startError(key, error));
+      this.config.isolation.release(prepared);
       this.release(key);
-      const expected = error instanceof ToolInputError || error instanceof WorkDirError;
-      if (!expected) this.logger.error(`could not start ${key}: ${describeError(error)}`);
-      return this.settle(
-        key,
-        msg,
-        this.finished(assignment, 'failed', emptyResult(expected ? describeError(error) : `could not start the tool: ${describeError(error)}`)),
-      );
+      return this.settle(key, msg, this.finished(assignment, 'failed', emptyResult(this.startError(key, error))));
     }
 
     run.process = proc;
     const watch = this.watchStalls(assignment, input, proc, prepared.dir.root);
     this.logger.info(`started ${key} (${assignment.tool}, pid ${proc.pid}) — ${this.running.size}/${this.config.slots} slots used`);
-    const started: WorkReport = {
-      kind: 'started',
-      taskId: assignment.taskId,
-      attempt: assignment.attempt,
-      workerId: this.config.workerId,
-      at: new Date().toISOString(),
-    };
-    void this.outbox.send(started).then((stored) => stored && msg.ack());
-    const attemptDirs = prepared;
+    if (!checkout) this.reportStarted(assignment, msg);
+    const taskLog = log;
     void proc.finished
       .then(
-        (exit) => {
-          agentOutput.write(masker.flush(), true);
+        async (exit) => {
+          const rest = masker.flush();
+          taskLog.write(rest);
+          agentOutput.write(rest, true);
           output.flush();
           let outcome = outcomeOf(exit);
           // The watchdog stopped it (policy `fail`): a failure, whatever the kill looked like.
@@ -325,21 +386,29 @@ export class WorkerAgent {
           if (error) result.error = error;
           // Only a process that ran to its end has its say; one cancelled or killed may have written half a file.
           if (!exit.stoppedBy && !addStructuredOutput(result, readStructuredOutput(outputFile))) outcome = 'failed';
+          await this.keepWork(assignment, result, {
+            log: taskLog,
+            checkout,
+            artifactsDir: exit.stoppedBy ? undefined : artifactsDir,
+            push: outcome === 'succeeded',
+          });
           this.logger.info(`finished ${key}: ${outcome} (exit ${exit.exitCode ?? `signal ${exit.signal}`}, ${exit.durationMs} ms)`);
           return this.finished(assignment, outcome, result);
         },
         (error: unknown) => {
           // Should not happen (the exit path only waits and kills); still, every attempt gets a result.
           this.logger.error(`lost track of ${key}: ${describeError(error)}`);
+          taskLog.discard();
           return this.finished(assignment, 'failed', {
             ...emptyResult(`the agent lost track of the process: ${describeError(error)}`),
             outputTail: output.tail(),
           });
         },
       )
-      .then((report) => {
+      .then(async (report) => {
         void this.outbox.send(report);
-        this.config.isolation.release(attemptDirs);
+        if (checkout) await this.config.workspaces.release(checkout);
+        this.config.isolation.release(prepared);
         this.remember(key);
         this.release(key);
       });
@@ -370,6 +439,72 @@ export class WorkerAgent {
       () => watch.stop(),
     );
     return watch;
+  }
+
+  /**
+   * What the attempt leaves besides its result, stored before the result is reported (the platform
+   * takes uploads only from the attempt's holder): the workspace's commit and diff, the full log,
+   * the files the task declared. Their names, sizes and hashes go into the result. Never throws.
+   */
+  private async keepWork(
+    assignment: Assignment,
+    result: TaskResult,
+    work: { log: TaskLog; checkout: Checkout | undefined; artifactsDir: string | undefined; push: boolean },
+  ): Promise<void> {
+    const task = { taskId: assignment.taskId, attempt: assignment.attempt };
+    const uploads: { name: string; bytes: Buffer }[] = [];
+    try {
+      if (work.checkout) {
+        const done = await this.config.workspaces.finish(work.checkout, task, work.push);
+        result.workspace = done.result;
+        if (done.result.commit !== null)
+          uploads.push({ name: reservedArtifactNames.diffPatch, bytes: done.patch }, { name: reservedArtifactNames.diffStat, bytes: Buffer.from(done.stat) });
+      }
+      uploads.push({ name: reservedArtifactNames.log, bytes: work.log.finish() });
+      if (work.artifactsDir) {
+        const declared = collectDeclaredArtifacts(work.artifactsDir);
+        uploads.push(...declared.files);
+        if (declared.skipped.length > 0) this.logger.warn(`${task.taskId}:${task.attempt}: artifacts skipped — ${declared.skipped.join('; ')}`);
+      }
+    } catch (error) {
+      this.logger.error(`${task.taskId}:${task.attempt}: could not gather its work: ${describeError(error)}`);
+      work.log.discard();
+    }
+    const sink = this.config.artifacts;
+    if (!sink) return;
+    const stored: StoredArtifact[] = [];
+    for (const upload of uploads) {
+      const done = await sink.upload(task, upload.name, upload.bytes);
+      if (done) stored.push(done);
+    }
+    if (stored.length > 0) result.artifacts = stored;
+  }
+
+  /** The `started` report; the order is acked once it is stored. */
+  private reportStarted(assignment: Assignment, msg: JsMsg): void {
+    const started: WorkReport = {
+      kind: 'started',
+      taskId: assignment.taskId,
+      attempt: assignment.attempt,
+      workerId: this.config.workerId,
+      at: new Date().toISOString(),
+    };
+    void this.outbox.send(started).then((stored) => stored && msg.ack());
+  }
+
+  /** Ends an attempt that reported `started` but whose process never ran (its checkout failed, or it was stopped meanwhile). */
+  private endUnstarted(assignment: Assignment, key: string, prepared: PreparedAttempt, outcome: Outcome, error: string): void {
+    this.config.isolation.release(prepared);
+    this.remember(key);
+    this.release(key);
+    void this.outbox.send(this.finished(assignment, outcome, emptyResult(error)));
+  }
+
+  /** The message of an attempt that could not start; an unexpected cause is logged. */
+  private startError(key: string, error: unknown): string {
+    const expected = error instanceof ToolInputError || error instanceof WorkDirError || error instanceof WorkspaceError;
+    if (!expected) this.logger.error(`could not start ${key}: ${describeError(error)}`);
+    return expected ? describeError(error) : `could not start the tool: ${describeError(error)}`;
   }
 
   /** Ends an attempt: kills its process, or stops it from starting while its secrets are fetched. */

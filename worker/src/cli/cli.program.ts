@@ -39,6 +39,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--config <file>', 'agent.yaml with the same options (flags win)')
     .option('--state-dir <dir>', 'credentials and work directories (default ~/.agentyard)')
     .option('--drain-timeout <seconds>', 'on SIGTERM, time running tasks get to finish (default 60)')
+    .option('--repo-root <dirs>', 'directories (comma-separated, absolute) whose git repositories tasks may name by path; default none (URLs only)')
     .option('--tool-probe-interval <seconds>', 'how often the tools are probed again, so a broken or new one is noticed (default 300; 0 = only at start)')
     .option('--stall-seconds <seconds>', 'report a silent task (no output, CPU or file change) as stalled after this long (default 0 = off)')
     .option(

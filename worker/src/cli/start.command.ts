@@ -19,6 +19,8 @@ import { NatsCredentialsHolder } from '../registration/nats-credentials';
 import { fetchNatsCredentials, registerWorker, RegistrationRejected } from '../registration/registration.client';
 import { registrationTokenId, tokenConflict } from '../registration/token-reuse';
 import { detectIsolation } from '../isolation/task-isolation';
+import { platformArtifactSink } from '../storage/artifact-uploader';
+import { WorkspaceManager } from '../workspace/workspace-manager';
 import { SystemSampler } from '../system/system-sampler';
 import { allTools, detectTools, refreshTools, type DetectedTools } from '../tools/tool-registry';
 import { agentVersion } from '../version';
@@ -103,6 +105,8 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
         stallSeconds: options.stallSeconds,
         secrets: platformSecretSource(url, { workerId: registration.workerId, credential: registration.credential }, logger),
         isolation,
+        workspaces: new WorkspaceManager(options.stateDir, options.repoRoot, logger),
+        artifacts: platformArtifactSink(url, { workerId: registration.workerId, credential: registration.credential }, logger),
       },
       sampler,
       logger,

@@ -70,6 +70,22 @@ export const workerOptionsSchema = z
       .int('must be a whole number')
       .refine((s) => s === 0 || (s >= 10 && s <= 86_400), 'must be 0 (off) or 10–86400 seconds')
       .default(0),
+    /**
+     * Directories whose git repositories tasks may name by path (`workspace.repo`), comma-separated.
+     * Default none: tasks then name repositories by URL only.
+     */
+    repoRoot: z
+      .preprocess(
+        (value) =>
+          typeof value === 'string'
+            ? value
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+            : value,
+        z.array(z.string().startsWith('/', 'must be absolute paths')).max(20, 'at most 20 directories'),
+      )
+      .default([]),
   })
   .strict();
 export type WorkerOptions = z.infer<typeof workerOptionsSchema>;

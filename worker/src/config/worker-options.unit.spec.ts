@@ -17,6 +17,7 @@ describe('resolveWorkerOptions', () => {
       isolation: 'auto',
       toolProbeInterval: 300,
       stallSeconds: 0,
+      repoRoot: [],
     });
   });
 

@@ -5,7 +5,7 @@
  * schemas, so a worker never runs something the platform would not have accepted.
  */
 import type { z } from 'zod';
-import type { EnvValue, ToolName } from '@agentyard/contracts/agent';
+import type { EnvValue, ToolName, WorkspaceInput } from '@agentyard/contracts/agent';
 import type { StreamParser } from './agent-stream';
 
 /** What every tool input may carry (ShellInput and PromptInput both do). */
@@ -13,6 +13,8 @@ export interface ToolInput {
   cwd?: string;
   /** Plain values and secret references; the agent resolves the references before the process starts. */
   env?: Record<string, EnvValue>;
+  /** A repository the attempt works in (the agent checks it out and commits it; workspace-manager.ts). */
+  workspace?: WorkspaceInput;
 }
 
 export interface ToolContext {
