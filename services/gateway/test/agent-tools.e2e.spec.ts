@@ -1,14 +1,20 @@
 /*
- * The agent CLIs through the whole platform: a task for claude-code, gemini-cli and codex goes
+ * The agent CLIs through the whole platform: the same prompt for claude-code, gemini-cli and codex goes
  * from the API through allocation to a real worker agent (as root, so each attempt runs in the
  * agent's bubblewrap sandbox under a task uid), which runs the REAL CLI from node_modules in edit
- * mode against a local stand-in of its vendor's API. The task's result carries the usage the
+ * mode against a local stand-in of its vendor's API, in a git worktree of a repository (a local
+ * bare one under the worker's --repo-root stands in for a remote). Each task's edit ends as a
+ * commit on its own branch, pushed, with its diff and full log downloadable by the owner only —
+ * three tools, three worktrees, three diffs. The task's result carries the usage the
  * stand-in reported and the CLI's final answer; the owner's usage report sums them; nobody
  * else's does. The owner's open dashboard sees claude's transcript live (its tool call and its
  * text, with the output they came in); another user's sees nothing of it. (Each adapter's parsing is tested in depth in worker/test/*.int.spec.ts; the
  * stand-ins live in services/libs/local-infra/src/stand-ins.)
  */
-import { resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { TaskView, UsageReport, WorkerView } from '@agentyard/contracts';
 import {
   functionResponses,
@@ -38,6 +44,57 @@ let anthropic: AnthropicStandIn;
 let gemini: GeminiStandIn;
 let openai: ResponsesStandIn;
 const sockets: { alice?: LiveSocket; bob?: LiveSocket } = {};
+let scratch: string;
+let remote: string;
+/** The same prompt for every CLI (their stand-ins decide what each edits). */
+const prompt = 'Add a greeting file to the repository';
+const git = (args: string[], cwd?: string): string =>
+  execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+  }).trim();
+
+/** A repository for the workspaces: a bare one under the worker's --repo-root, with one commit on main. */
+function makeRemote(): void {
+  scratch = mkdtempSync(join(tmpdir(), 'ay-agent-repos-'));
+  const seed = join(scratch, 'seed');
+  mkdirSync(seed);
+  git(['init', '-q', '-b', 'main'], seed);
+  writeFileSync(join(seed, 'README.md'), '# project\n');
+  git(['add', '.'], seed);
+  git(['commit', '-q', '-m', 'start'], seed);
+  mkdirSync(join(scratch, 'repos'));
+  remote = join(scratch, 'repos', 'project.git');
+  git(['clone', '-q', '--bare', seed, remote]);
+}
+
+/**
+ * A workspace task's worktree change, as the owner downloads it: the result's workspace, the
+ * diff adding `file` with `content`, the branch pushed to the remote at the agent's commit; the
+ * full log stored; another user gets 404s.
+ */
+async function expectDiffOf(done: TaskView, file: string, content: string): Promise<string> {
+  expect(done.result?.workspace).toMatchObject({ repo: remote, baseRef: 'main', filesChanged: 1, insertions: 1, deletions: 0, pushed: true });
+  const { branch, commit } = done.result!.workspace!;
+  expect(branch).toBe(`agentyard/${done.id}-1`);
+  expect(git(['rev-parse', `refs/heads/${branch}`], remote)).toBe(commit);
+  const names = done.result?.artifacts?.map((a) => a.name).sort();
+  expect(names).toEqual(['diff.patch', 'diff.stat', 'log']);
+  const patch = await alice.client.download(`/api/v1/tasks/${done.id}/artifacts/diff.patch`);
+  expect(patch.status).toBe(200);
+  expect(patch.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+  const text = patch.bytes.toString('utf8');
+  expect(text).toContain(`+++ b/${file}`);
+  expect(text).toContain(`+${content}`);
+  const log = await alice.client.download(`/api/v1/tasks/${done.id}/logs`);
+  expect(log.status).toBe(200);
+  expect(log.bytes.length).toBe(done.result!.artifacts!.find((a) => a.name === 'log')!.bytes);
+  for (const path of [`/api/v1/tasks/${done.id}/artifacts/diff.patch`, `/api/v1/tasks/${done.id}/logs`]) {
+    expect((await bob.client.download(path)).status).toBe(404);
+  }
+  return text;
+}
 
 /** Claude Code names its working directory in its prompt; the Write tool wants an absolute path. */
 function workingDirectory(request: MessagesRequest): string {
@@ -57,11 +114,11 @@ const taskIn = (client: ApiClient, id: string, statuses: string[]) =>
     90_000,
   );
 
-async function agentTask(tool: string, prompt: string): Promise<TaskView> {
+async function agentTask(tool: string): Promise<TaskView> {
   const res = await alice.client.post<TaskView>('/api/v1/tasks', {
     description: `${tool} edits`,
     tool,
-    input: { prompt, permissionMode: 'edit' },
+    input: { prompt, permissionMode: 'edit', workspace: { repo: remote, ref: 'main', push: true } },
     maxAttempts: 1,
   });
   if (res.status !== 201) throw new Error(`create: ${res.status} ${JSON.stringify(res.body)}`);
@@ -98,6 +155,7 @@ beforeAll(async () => {
     },
     { kind: 'text', text: 'Added codex.txt.', usage: { inputTokens: 1100, cachedTokens: 900, outputTokens: 12, reasoningTokens: 0 } },
   ]);
+  makeRemote();
   platform = await startPlatform();
   const api = new ApiClient(platform.url);
   alice = await api.signUp('alice');
@@ -107,6 +165,7 @@ beforeAll(async () => {
     token: token.body.token,
     name: 'agents',
     slots: 3,
+    extraArgs: ['--repo-root', join(scratch, 'repos')],
     env: {
       PATH: `${binDir}:${process.env.PATH ?? ''}`,
       ANTHROPIC_API_KEY: 'sk-ant-stand-in',
@@ -135,14 +194,18 @@ afterAll(async () => {
   sockets.bob?.close();
   await platform?.stop();
   await Promise.all([anthropic?.close(), gemini?.close(), openai?.close()]);
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
+
+const diffs = new Map<string, string>();
 
 describe('Agent tools on a real worker', () => {
   it('claude-code edits in its sandbox and reports the usage and cost the API reported, and its answer', async () => {
     sockets.alice = await LiveSocket.open(platform.url, alice.token);
     sockets.bob = await LiveSocket.open(platform.url, bob.token);
-    const done = await agentTask('claude-code', 'Write hello.txt');
+    const done = await agentTask('claude-code');
     expect(done.status).toBe('succeeded');
+    diffs.set('claude-code', await expectDiffOf(done, 'hello.txt', 'hi from claude'));
     const write = anthropic.requests.flatMap((r) => (r.body ? toolResults(r.body) : [])).find((r) => r.tool_use_id === 'toolu_w');
     expect(write?.is_error ?? false).toBe(false);
     const served = anthropic.answers.reduce(
@@ -175,8 +238,9 @@ describe('Agent tools on a real worker', () => {
   });
 
   it('gemini-cli writes its file and reports every call it made (the model router too)', async () => {
-    const done = await agentTask('gemini-cli', 'Put a greeting into notes.txt');
+    const done = await agentTask('gemini-cli');
     expect(done.status).toBe('succeeded');
+    diffs.set('gemini-cli', await expectDiffOf(done, 'notes.txt', 'hi from gemini'));
     expect(functionResponses(gemini.requests.at(-1)!).some((r) => r.name === 'write_file' && !JSON.stringify(r.response).includes('error'))).toBe(true);
     const served = gemini.served.reduce(
       (sum, s) => ({ inputTokens: sum.inputTokens + s.usage.promptTokenCount, outputTokens: sum.outputTokens + s.usage.candidatesTokenCount }),
@@ -190,11 +254,19 @@ describe('Agent tools on a real worker', () => {
   });
 
   it('codex applies its patch inside the agent sandbox and reports the tokens of both turns', async () => {
-    const done = await agentTask('codex', 'Add codex.txt');
+    const done = await agentTask('codex');
     expect(done.status).toBe('succeeded');
+    diffs.set('codex', await expectDiffOf(done, 'codex.txt', 'hi from codex'));
     expect(toolOutputs(openai.requests.at(-1)!).join('\n')).not.toMatch(/sandbox|denied|failed/i);
     expect(done.result?.usage).toMatchObject({ inputTokens: 2100, cachedInputTokens: 1100, outputTokens: 42, costUsd: null });
     expect(done.result?.summary).toBe('Added codex.txt.');
+  });
+
+  it('gave the same prompt on three tools three worktrees, three branches and three different diffs', () => {
+    expect([...diffs.keys()].sort()).toEqual(['claude-code', 'codex', 'gemini-cli']);
+    expect(new Set(diffs.values()).size).toBe(3);
+    const branches = git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/agentyard/'], remote).split('\n');
+    expect(branches).toHaveLength(3);
   });
 
   it('sums the owner’s usage per day and tool, and shows none of it to another user', async () => {

@@ -28,6 +28,12 @@ export class ApiClient {
     return { status: res.status, body: (text ? JSON.parse(text) : {}) as T, headers: res.headers };
   }
 
+  /** A download (logs, artifacts): the raw bytes, not JSON. */
+  async download(path: string): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
+    const res = await fetch(`${this.base}${path}`, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
+    return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+  }
+
   get<T = Record<string, unknown>>(path: string): Promise<Reply<T>> {
     return this.call<T>('GET', path);
   }
