@@ -56,6 +56,8 @@ export function taskFromCreated(event: Envelope): Task | null {
     finishedAt: null,
     version: event.streamVersion,
     workflow: (d.workflow as Task['workflow'] | undefined) ?? null,
+    stalls: 0,
+    stalledAt: null,
   };
 }
 

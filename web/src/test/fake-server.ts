@@ -141,6 +141,8 @@ export function task(overrides: Partial<Task> = {}): Task {
     finishedAt: null,
     version: 2,
     workflow: null,
+    stalls: 0,
+    stalledAt: null,
     ...overrides,
   };
 }
