@@ -9,8 +9,8 @@
  * `--isolation task-user` although bubblewrap exists). CI runs as root, so all three run there;
  * as a plain user the root-only ones are replaced by a check that the agent refuses them.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Cancellation } from '@agentyard/contracts';
 import { AgentHarness, eventually, pidsWith, shellTask, uniqueSleep, type StartedWorker } from './agent-harness';
 import { newRegistrationToken } from './fake-platform';
@@ -22,9 +22,27 @@ const isRoot = process.getuid?.() === 0;
 const plainUser = isRoot ? { uid: 65534, gid: 65534 } : undefined;
 const agentSecret = 'agent-env-secret-must-not-leak';
 
-const harness = new AgentHarness({ ...process.env, SECRET_X: agentSecret, AGENTYARD_LOG_LEVEL: 'debug' });
+/**
+ * The agent user's home, with an ssh key: outside /tmp (a sandbox has its own /tmp anyway) and
+ * owned by the agent's user, so only the sandbox — not file permissions — keeps a task that runs
+ * as that same user from it.
+ */
+const agentHome = mkdtempSync('/var/tmp/ay-agent-home-');
+const sshKey = join(agentHome, '.ssh', 'id_ed25519');
+mkdirSync(dirname(sshKey), { mode: 0o700 });
+writeFileSync(sshKey, 'agent-private-ssh-key\n', { mode: 0o600 });
+chmodSync(agentHome, 0o755);
+for (const path of [agentHome, dirname(sshKey), sshKey]) if (plainUser) chownSync(path, plainUser.uid, plainUser.gid);
+/** Where a task may not write (world-writable on the host, so only the sandbox stops it). */
+const outsideFile = `/var/tmp/ay-outside-${process.pid}`;
+
+const harness = new AgentHarness({ ...process.env, HOME: agentHome, SECRET_X: agentSecret, AGENTYARD_LOG_LEVEL: 'debug' });
 beforeAll(() => harness.setUp());
-afterAll(() => harness.tearDown());
+afterAll(() => {
+  rmSync(agentHome, { recursive: true, force: true });
+  rmSync(outsideFile, { force: true });
+  return harness.tearDown();
+});
 afterEach(() => expect(harness.observer.invalid).toEqual([]));
 
 /** Every way the battery tries to reach the agent; each must print DENIED:<name>. */
@@ -38,14 +56,17 @@ const attempts = [
   'agent-maps',
   'agent-mem',
   'agent-fds',
+  'ssh-key',
 ];
+/** Only a sandbox keeps a task from the host's world-writable places; a task uid alone does not. */
+const sandboxOnly = ['write-outside'];
 
 /**
  * The task a malicious user would send: tries each path, prints DENIED/LEAK per attempt and what
  * it managed to read (so a leak shows in the output), plants a file in the state dir, and ends
  * with `own-dirs-writable` and exit 0.
  */
-function battery(stateDir: string, otherTaskDir: string, agentPid: number): string {
+function battery(stateDir: string, otherTaskDir: string, agentPid: number, sandboxed: boolean): string {
   return [
     'try() { if sh -c "$2" >/dev/null 2>&1; then echo "LEAK:$1"; sh -c "$2" 2>/dev/null | head -c 2000; else echo "DENIED:$1"; fi; }',
     `try worker.json-relative 'cat ../../worker.json'`,
@@ -57,6 +78,8 @@ function battery(stateDir: string, otherTaskDir: string, agentPid: number): stri
     `try agent-maps 'cat /proc/${agentPid}/maps | grep -q .'`,
     `try agent-mem 'exec 3</proc/${agentPid}/mem'`,
     `try agent-fds 'ls /proc/${agentPid}/fd | grep -q .'`,
+    `try ssh-key 'cat ${sshKey}'`,
+    ...(sandboxed ? [`try write-outside 'touch ${outsideFile}'`] : []),
     // World-readable even across uids: must not carry the registration token.
     `echo "cmdline=$(tr '\\0' ' ' < /proc/${agentPid}/cmdline 2>/dev/null)"`,
     `touch ${stateDir}/planted 2>/dev/null; true`,
@@ -118,14 +141,17 @@ describe.each(mechanisms)('Task isolation: $name', (mechanism) => {
       .credential;
     expect(readFileSync(`/proc/${worker.agent.child.pid}/environ`, 'utf8')).toContain(agentSecret);
 
-    const task = shellTask(battery(worker.stateDir, otherDir, worker.agent.child.pid!));
+    const sandboxed = mechanism.level === 'bubblewrap';
+    const task = shellTask(battery(worker.stateDir, otherDir, worker.agent.child.pid!, sandboxed));
     await harness.order(worker.workerId, task);
     const finished = await harness.observer.finished(task.taskId);
     const output = finished.result.outputTail;
 
     expect(finished.outcome).toBe('succeeded');
     expect(output).toContain('own-dirs-writable');
-    for (const attempt of attempts) expect(output).toContain(`DENIED:${attempt}`);
+    for (const attempt of [...attempts, ...(sandboxed ? sandboxOnly : [])]) expect(output).toContain(`DENIED:${attempt}`);
+    expect(output).not.toContain('agent-private-ssh-key');
+    expect(existsSync(outsideFile)).toBe(false);
     expect(output).not.toContain('LEAK:');
     expect(output).not.toContain(credential);
     expect(output).not.toContain(credential.slice(credential.indexOf('.') + 1));

@@ -22,7 +22,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { WorkerIsolation } from '@agentyard/contracts/agent';
 import type { TaskLaunch } from '../execution/task-process';
 import { createWorkDir, removeWorkDir, type WorkDir } from '../execution/work-dir';
@@ -129,8 +129,8 @@ export interface SandboxSpec {
   identity: { passwd: string; group: string } | undefined;
   /** The uid switch run inside the sandbox (root only). */
   setpriv: string[] | undefined;
-  /** Host paths to cover: directories get a tmpfs, sockets /dev/null. */
-  masks: { dirs: string[]; files: string[] };
+  /** Host paths to cover: directories get a tmpfs, sockets /dev/null; `programs` are bound back read-only inside covered dirs. */
+  masks: { dirs: string[]; files: string[]; programs?: string[] };
 }
 
 /**
@@ -144,12 +144,15 @@ export function bubblewrapPrefix(bwrap: string, spec: SandboxSpec): string[] {
   if (!sandbox) throw new Error('a sandboxed attempt needs its sandbox directories');
   const args = [bwrap, '--die-with-parent', '--unshare-pid', '--unshare-ipc'];
   args.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--perms', '1777', '--tmpfs', '/dev/shm');
-  // /tmp first: a state dir under /tmp (tests) is then covered inside the private /tmp.
+  // The agent's home first: a state dir inside it (the default ~/.agentyard) is mounted again inside the covered home.
+  for (const dir of spec.masks.dirs) args.push('--tmpfs', dir);
+  // Programs installed in a covered home (nvm's node, ~/.local/bin) must still run: their prefix comes back read-only.
+  for (const dir of spec.masks.programs ?? []) args.push('--ro-bind-try', dir, dir);
+  // /tmp next: a state dir under /tmp (tests) is then covered inside the private /tmp.
   args.push('--bind', sandbox.tmp, '/tmp', '--tmpfs', spec.stateDir);
   // Mount points inside the tmpfs: made explicitly, since bwrap would make them 0700 (root's, as root).
   for (const dir of [dirname(spec.dir.root), sandbox.dir]) args.push('--perms', '0711', '--dir', dir);
   args.push('--bind', spec.dir.root, spec.dir.root, '--bind', sandbox.home, sandbox.home);
-  for (const dir of spec.masks.dirs) args.push('--tmpfs', dir);
   for (const file of spec.masks.files) args.push('--ro-bind', '/dev/null', file);
   if (spec.identity) args.push('--ro-bind', spec.identity.passwd, '/etc/passwd', '--ro-bind', spec.identity.group, '/etc/group');
   if (spec.setpriv) args.push('--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID');
@@ -158,13 +161,42 @@ export function bubblewrapPrefix(bwrap: string, spec: SandboxSpec): string[] {
 }
 
 /**
- * Host paths a sandboxed task would use to act as the agent's user outside the sandbox: the
- * per-user runtime dirs (systemd --user, the D-Bus session bus) and container engine sockets.
+ * Host paths a sandboxed task would use to act as the agent's user outside the sandbox: its home
+ * (`~/.ssh`, cloud and CLI logins — readable by a task that runs as the same user), the per-user
+ * runtime dirs (systemd --user, the D-Bus session bus) and container engine sockets.
  */
 function hostMasks(): SandboxSpec['masks'] {
-  const dirs = ['/run/user'].filter((p) => existsSync(p));
+  const homes = agentHomes().filter((p) => existsSync(p));
+  const dirs = [...homes, '/run/user'].filter((p) => existsSync(p));
+  const programs = programPrefixesIn(homes, [...(process.env.PATH ?? '').split(':'), dirname(process.execPath)]);
   const files = ['/run/docker.sock', '/run/podman/podman.sock', '/run/containerd/containerd.sock'].filter((p) => existsSync(p));
-  return { dirs, files };
+  return { dirs, files, programs };
+}
+
+/** Install prefixes (`…/bin` → its parent) of program dirs that lie in a covered home. */
+export function programPrefixesIn(homes: string[], dirs: string[]): string[] {
+  const prefixes = new Set<string>();
+  for (const dir of dirs) {
+    if (!dir.startsWith('/') || !homes.some((home) => dir.startsWith(`${home}/`))) continue;
+    const prefix = basename(dir) === 'bin' ? dirname(dir) : dir;
+    if (!homes.includes(prefix)) prefixes.add(prefix);
+  }
+  return [...prefixes];
+}
+
+/** The agent user's home directories (HOME and the passwd entry's), never `/`. */
+function agentHomes(): string[] {
+  const homes = new Set<string>();
+  for (const home of [process.env.HOME, safeHomedir()]) if (home && home !== '/' && home.startsWith('/')) homes.add(home);
+  return [...homes];
+}
+
+function safeHomedir(): string | undefined {
+  try {
+    return userInfo().homedir;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The host's passwd and group plus an entry for `uid`, so `whoami`, ssh and os.userInfo() work. */

@@ -1,4 +1,4 @@
-import { bubblewrapPrefix, setprivPrefix, type SandboxSpec } from './task-isolation';
+import { bubblewrapPrefix, programPrefixesIn, setprivPrefix, type SandboxSpec } from './task-isolation';
 
 const dir = {
   root: '/s/work/t-1',
@@ -54,6 +54,26 @@ describe('bubblewrapPrefix', () => {
     const masked = bubblewrapPrefix('/usr/bin/bwrap', spec({ masks: { dirs: ['/run/user'], files: ['/run/docker.sock'] } }));
     expect(at(masked, '--tmpfs', '/run/user')).toBeGreaterThan(0);
     expect(at(masked, '--ro-bind', '/dev/null', '/run/docker.sock')).toBeGreaterThan(0);
+  });
+
+  it('covers the agent’s home before the state dir inside it is mounted, and brings back read-only the programs installed there', () => {
+    const masked = bubblewrapPrefix(
+      '/usr/bin/bwrap',
+      spec({
+        masks: {
+          dirs: ['/home/ay'],
+          files: [],
+          programs: programPrefixesIn(['/home/ay'], ['/usr/bin', '/home/ay/.nvm/versions/node/v20/bin', '/home/ay/tools']),
+        },
+      }),
+    );
+    const home = at(masked, '--tmpfs', '/home/ay');
+    expect(home).toBeGreaterThan(0);
+    expect(at(masked, '--ro-bind-try', '/home/ay/.nvm/versions/node/v20', '/home/ay/.nvm/versions/node/v20')).toBeGreaterThan(home);
+    expect(at(masked, '--ro-bind-try', '/home/ay/tools', '/home/ay/tools')).toBeGreaterThan(home);
+    expect(masked.filter((a) => a === '--ro-bind-try')).toHaveLength(2);
+    expect(at(masked, '--tmpfs', '/s')).toBeGreaterThan(home);
+    expect(programPrefixesIn(['/home/ay'], ['/home/ay/bin', '/home/ayx/bin', 'relative/bin'])).toEqual([]);
   });
 });
 
