@@ -4257,6 +4257,18 @@ export interface components {
                     bytes: number;
                     sha256: string;
                 }[];
+                workspace?: {
+                    repo: string;
+                    baseRef: string;
+                    baseCommit: string;
+                    branch: string;
+                    commit: string | null;
+                    filesChanged: number;
+                    insertions: number;
+                    deletions: number;
+                    pushed: boolean;
+                    error?: string;
+                };
                 usage?: {
                     inputTokens: number;
                     outputTokens: number;

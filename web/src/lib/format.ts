@@ -35,6 +35,19 @@ export function formatMb(mb: number): string {
   return `${mb} MB`;
 }
 
+/** A size in bytes for people: `512 B`, `3.4 KB`, `1.2 MB` (binary multiples). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
 /** Run time of a task: finished − started, or so far when still running. */
 export function taskDurationMs(
   task: { startedAt: string | null; finishedAt: string | null; result?: { durationMs: number } | null },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatMb, formatRelative, formatTokens, formatUsage, taskDurationMs } from './format';
+import { formatBytes, formatDuration, formatMb, formatRelative, formatTokens, formatUsage, taskDurationMs } from './format';
 
 describe('format', () => {
   it('formats durations for people', () => {
@@ -27,6 +27,13 @@ describe('format', () => {
   it('formats sizes', () => {
     expect(formatMb(512)).toBe('512 MB');
     expect(formatMb(8192)).toBe('8.0 GB');
+  });
+
+  it('formats byte sizes', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(1023)).toBe('1023 B');
+    expect(formatBytes(3_500)).toBe('3.4 KB');
+    expect(formatBytes(5 * 1024 * 1024)).toBe('5.0 MB');
   });
 
   it("formats token counts and an agent task's usage", () => {

@@ -101,4 +101,39 @@ describe('CreateTaskDialog', () => {
     await flushPromises();
     expect(document.body.textContent).toContain('command must be at most 64 KiB');
   });
+
+  it('sends the repository section as input.workspace and shows the server’s error on its field', async () => {
+    const { server } = await open([worker()]);
+    expect(document.body.querySelector('[data-testid="task-repository"]')).not.toBeNull();
+    await type('#task-description', 'Build it');
+    await type('#task-command', 'make');
+    await type('#task-repo', 'relative/repo');
+    const submit = () => document.body.querySelector('[data-testid="create-task-dialog"] form')?.dispatchEvent(new Event('submit'));
+    submit();
+    await flushPromises();
+    // The contract's rule, before any request.
+    expect(document.body.textContent).toContain('an absolute path on the worker');
+    expect(server.requests.some((r) => r.method === 'POST' && r.path === '/api/v1/tasks')).toBe(false);
+
+    server.on('POST /api/v1/tasks', () =>
+      json(400, { error: 'VALIDATION_FAILED', message: 'invalid', details: [{ field: 'input.workspace.ref', message: 'no such ref on the worker' }] }),
+    );
+    await type('#task-repo', 'https://github.com/acme/app.git');
+    await type('#task-ref', 'release/1.0');
+    document.body.querySelector<HTMLElement>('[data-testid="task-push"]')?.click();
+    await flushPromises();
+    submit();
+    await flushPromises();
+    expect(server.requests.find((r) => r.method === 'POST' && r.path === '/api/v1/tasks')?.body).toMatchObject({
+      input: { command: 'make', workspace: { repo: 'https://github.com/acme/app.git', ref: 'release/1.0', push: true } },
+    });
+    const refItem = input('#task-ref')?.closest('.n-form-item');
+    expect(refItem?.textContent).toContain('no such ref on the worker');
+  });
+
+  it('offers no repository section for a chat tool', async () => {
+    await open([worker({ tools: [{ name: 'claude-api', version: null }] })]);
+    expect(input('#task-prompt')).not.toBeNull();
+    expect(document.body.querySelector('[data-testid="task-repository"]')).toBeNull();
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyTaskForm, taskLimits, toCreateBody, validateTask } from './create-task.form';
+import { emptyTaskForm, formFieldOf, taskLimits, toCreateBody, validateTask } from './create-task.form';
 
 describe('the create-task form', () => {
   it('starts from the API’s defaults', () => {
@@ -56,5 +56,51 @@ describe('the create-task form', () => {
   it('checks the numeric limits', () => {
     const form = { ...emptyTaskForm('noop'), description: 'x', priority: 101, timeoutSeconds: 0, maxAttempts: 21 };
     expect(Object.keys(validateTask(form, ['noop'])).sort()).toEqual(['maxAttempts', 'priority', 'timeoutSeconds']);
+  });
+
+  describe('with a repository to work in', () => {
+    const shell = { ...emptyTaskForm('shell'), description: 'build', command: 'make' };
+
+    it('sends input.workspace only when a repository is given, trimmed, with the ref and push when set', () => {
+      expect(toCreateBody(shell).input).toEqual({ command: 'make' });
+      expect(toCreateBody({ ...shell, workspaceRepo: '   ', workspacePush: true }).input).toEqual({ command: 'make' });
+      expect(toCreateBody({ ...shell, workspaceRepo: ' https://github.com/acme/app.git ' }).input).toEqual({
+        command: 'make',
+        workspace: { repo: 'https://github.com/acme/app.git' },
+      });
+      const agent = { ...emptyTaskForm('claude-code'), description: 'fix', prompt: 'Fix it', permissionMode: 'edit' as const };
+      expect(toCreateBody({ ...agent, workspaceRepo: 'git@github.com:acme/app.git', workspaceRef: ' main ', workspacePush: true }).input).toEqual({
+        prompt: 'Fix it',
+        permissionMode: 'edit',
+        workspace: { repo: 'git@github.com:acme/app.git', ref: 'main', push: true },
+      });
+    });
+
+    it('sends no workspace for a tool that takes none (a chat API, noop)', () => {
+      const chat = { ...emptyTaskForm('claude-api'), description: 'q', prompt: 'Hi', workspaceRepo: '/srv/repo', workspaceRef: 'main' };
+      expect(toCreateBody(chat).input).toEqual({ prompt: 'Hi' });
+      expect(validateTask(chat, ['claude-api'])).toEqual({});
+      expect(toCreateBody({ ...emptyTaskForm('noop'), description: 'n', workspaceRepo: '/srv/repo' }).input).toEqual({});
+    });
+
+    it('checks the repository and ref as the contract does', () => {
+      const errors = (repo: string, ref = '') => validateTask({ ...shell, workspaceRepo: repo, workspaceRef: ref }, ['shell']);
+      expect(errors('https://example.com/a.git')).toEqual({});
+      expect(errors('ssh://git@example.com/a.git', 'v1.2.0')).toEqual({});
+      expect(errors('/srv/repos/app', 'agentyard/t-1')).toEqual({});
+      expect(errors('relative/path').workspaceRepo).toMatch(/https:\/\/, ssh:\/\/ or git@host: URL, or an absolute path/);
+      expect(errors('-uhttps://x').workspaceRepo).toMatch(/may not start with "-"/);
+      expect(errors('/srv/app', 'main..evil').workspaceRef).toMatch(/branch, tag or commit/);
+      expect(errors('/srv/app', '-x').workspaceRef).toMatch(/branch, tag or commit/);
+      expect(errors('', 'main')).toEqual({ workspaceRef: 'A base ref needs a repository' });
+    });
+
+    it('puts the server’s workspace errors on the repository fields', () => {
+      expect(formFieldOf('input.workspace.repo')).toBe('workspaceRepo');
+      expect(formFieldOf('input.workspace.ref')).toBe('workspaceRef');
+      expect(formFieldOf('input.workspace')).toBe('workspaceRepo');
+      expect(formFieldOf('input.command')).toBe('command');
+      expect(formFieldOf('priority')).toBe('priority');
+    });
   });
 });

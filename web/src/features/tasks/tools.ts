@@ -20,3 +20,8 @@ export const tools: Record<ToolName, { label: string; fields: ToolFields; hint: 
 };
 
 export const toolNames = Object.keys(tools) as ToolName[];
+
+/** Tools that may work in a git repository the agent checks out (`input.workspace`): the shell and the agent CLIs. */
+export function takesWorkspace(tool: ToolName): boolean {
+  return tool === 'shell' || tools[tool].agent === true;
+}

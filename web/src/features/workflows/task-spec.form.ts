@@ -20,6 +20,7 @@ export function specToForm(spec: TaskSpec): TaskForm {
     permissionMode: input.permissionMode === 'edit' ? 'edit' : 'read-only',
     maxTurns: typeof input.maxTurns === 'number' ? input.maxTurns : null,
     maxCostUsd: typeof input.maxCostUsd === 'number' ? input.maxCostUsd : null,
+    ...workspaceFields(input.workspace),
     priority: spec.priority ?? form.priority,
     timeoutSeconds: spec.timeoutSeconds ?? form.timeoutSeconds,
     maxAttempts: spec.maxAttempts ?? form.maxAttempts,
@@ -29,7 +30,7 @@ export function specToForm(spec: TaskSpec): TaskForm {
 /** The node's task from the form; keeps what the form does not show (requirements, other input fields). */
 export function formToSpec(form: TaskForm, previous?: TaskSpec): TaskSpec {
   const body = toCreateBody(form);
-  const known = new Set(['command', 'prompt', 'model', 'permissionMode', 'maxTurns', 'maxCostUsd']);
+  const known = new Set(['command', 'prompt', 'model', 'permissionMode', 'maxTurns', 'maxCostUsd', 'workspace']);
   const kept = Object.fromEntries(Object.entries(previous?.input ?? {}).filter(([k]) => !known.has(k)));
   const spec: TaskSpec = {
     ...(form.description.trim() ? { description: form.description.trim() } : {}),
@@ -41,4 +42,14 @@ export function formToSpec(form: TaskForm, previous?: TaskSpec): TaskSpec {
   };
   if (previous?.requirements) spec.requirements = previous.requirements;
   return spec;
+}
+
+/** A node's `input.workspace` as the form's repository fields (empty when it has none). */
+function workspaceFields(value: unknown): Pick<TaskForm, 'workspaceRepo' | 'workspaceRef' | 'workspacePush'> {
+  const w = value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  return {
+    workspaceRepo: typeof w.repo === 'string' ? w.repo : '',
+    workspaceRef: typeof w.ref === 'string' ? w.ref : '',
+    workspacePush: w.push === true,
+  };
 }

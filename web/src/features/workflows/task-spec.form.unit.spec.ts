@@ -22,4 +22,21 @@ describe('task-spec form', () => {
     const spec = { tool: 'codex' as const, input: { prompt: 'Explain' } };
     expect(formToSpec(specToForm(spec), spec).input).toEqual({ prompt: 'Explain', permissionMode: 'read-only' });
   });
+
+  it('keeps a node’s repository through an edit and a change between tools that take one, and drops it when cleared', () => {
+    const spec = {
+      tool: 'shell' as const,
+      input: { command: 'make', workspace: { repo: '{{run.input.repo}}', ref: 'main', push: true }, env: { CI: '1' } },
+    };
+    const form = specToForm(spec);
+    expect(form).toMatchObject({ workspaceRepo: '{{run.input.repo}}', workspaceRef: 'main', workspacePush: true });
+    expect(formToSpec({ ...form, command: 'make test' }, spec).input).toEqual({
+      command: 'make test',
+      workspace: { repo: '{{run.input.repo}}', ref: 'main', push: true },
+      env: { CI: '1' },
+    });
+    const asAgent = formToSpec({ ...form, tool: 'claude-code', prompt: 'Fix it' }, spec);
+    expect(asAgent.input).toEqual({ prompt: 'Fix it', permissionMode: 'read-only', workspace: { repo: '{{run.input.repo}}', ref: 'main', push: true } });
+    expect(formToSpec({ ...form, workspaceRepo: '' }, spec).input).toEqual({ command: 'make', env: { CI: '1' } });
+  });
 });
