@@ -1,0 +1,174 @@
+/*
+ * Workspaces through the whole platform: shell tasks on a real worker agent (as root, so in its
+ * bubblewrap sandbox under a task uid) naming a repository — a local bare one under the worker's
+ * --repo-root stands in for a remote. The agent checks out a worktree per attempt, commits and
+ * pushes what the task changed, and uploads the diff, the full log and the files the task
+ * declared; the owner downloads them. A follow-up continues on the earlier branch. Bad input is
+ * refused at the API when it can be (400, nothing created) and otherwise fails the task with a
+ * message a person can act on, leaving nothing behind on the worker.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TaskView, WorkerView } from '@agentyard/contracts';
+import { startPlatform, type Platform, type WorkerAgentProcess } from '@agentyard/local-infra';
+import { ApiClient, eventually } from './support/api-client';
+
+jest.setTimeout(120_000);
+
+let platform: Platform;
+let alice: { client: ApiClient; userId: string; token: string };
+let bob: { client: ApiClient; userId: string; token: string };
+let worker: WorkerAgentProcess;
+let scratch: string;
+let roots: string;
+let remote: string;
+
+const git = (args: string[], cwd?: string): string =>
+  execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+  }).trim();
+
+async function create(input: Record<string, unknown>): Promise<{ status: number; body: TaskView & { message?: string } }> {
+  return alice.client.post<TaskView & { message?: string }>('/api/v1/tasks', { description: 'workspace task', tool: 'shell', input, maxAttempts: 1 });
+}
+
+async function run(input: Record<string, unknown>): Promise<TaskView> {
+  const res = await create(input);
+  if (res.status !== 201) throw new Error(`create: ${res.status} ${JSON.stringify(res.body)}`);
+  return eventually(
+    `task ${res.body.id} to end`,
+    async () => {
+      const task = (await alice.client.get<TaskView>(`/api/v1/tasks/${res.body.id}`)).body;
+      return ['succeeded', 'failed', 'timed_out', 'cancelled'].includes(task.status) ? task : undefined;
+    },
+    60_000,
+  );
+}
+
+/** What the worker keeps of an attempt once it ended: nothing in work/. */
+const leftOnWorker = (taskId: string): string[] => readdirSync(join(worker.stateDir, 'work')).filter((name) => name.startsWith(taskId));
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'ay-workspaces-'));
+  roots = join(scratch, 'repos');
+  mkdirSync(roots);
+  const seed = join(scratch, 'seed');
+  mkdirSync(join(seed, 'docs'), { recursive: true });
+  git(['init', '-q', '-b', 'main'], seed);
+  writeFileSync(join(seed, 'README.md'), '# project\n');
+  writeFileSync(join(seed, 'docs', 'guide.md'), 'guide\n');
+  // A repository is untrusted too: a link out of it must not become a task's working directory.
+  symlinkSync('/etc', join(seed, 'escape'));
+  git(['add', '.'], seed);
+  git(['commit', '-q', '-m', 'start'], seed);
+  remote = join(roots, 'project.git');
+  git(['clone', '-q', '--bare', seed, remote]);
+
+  platform = await startPlatform();
+  const api = new ApiClient(platform.url);
+  alice = await api.signUp('alice');
+  bob = await api.signUp('bob');
+  const token = await alice.client.post<{ token: string }>('/api/v1/workers/registration-tokens', { uses: 1 });
+  worker = platform.startWorker({ token: token.body.token, name: 'repos', slots: 2, extraArgs: ['--repo-root', roots] });
+  await eventually('the worker online', async () => {
+    const res = await alice.client.get<{ items: WorkerView[] }>('/api/v1/workers');
+    return res.body.items.find((w) => w.name === 'repos' && w.status === 'online');
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await platform?.stop();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('Workspaces', () => {
+  let first: TaskView;
+
+  it('runs a task in a worktree of the repository, commits and pushes its change, and keeps its diff, log and declared files for the owner', async () => {
+    first = await run({
+      command: 'echo "more" >> README.md && echo "findings" > "$AGENTYARD_ARTIFACTS/report.txt" && pwd && echo done-here',
+      workspace: { repo: remote, ref: 'main', push: true },
+    });
+    expect(first.status).toBe('succeeded');
+    expect(first.result?.outputTail).toMatch(new RegExp(`/work/${first.id}-1/repo\\s`));
+    const ws = first.result!.workspace!;
+    expect(ws).toMatchObject({ repo: remote, baseRef: 'main', branch: `agentyard/${first.id}-1`, filesChanged: 1, insertions: 1, deletions: 0, pushed: true });
+    expect(ws.baseCommit).toBe(git(['rev-parse', 'main'], remote));
+    expect(git(['rev-parse', `refs/heads/${ws.branch}`], remote)).toBe(ws.commit);
+    expect(git(['show', `${ws.commit}:README.md`], remote)).toBe('# project\nmore');
+
+    expect(first.result?.artifacts?.map((a) => a.name).sort()).toEqual(['diff.patch', 'diff.stat', 'log', 'report.txt']);
+    const list = await alice.client.get<{ items: { name: string; attempt: number; bytes: number }[] }>(`/api/v1/tasks/${first.id}/artifacts`);
+    expect(list.body.items.map((i) => i.name).sort()).toEqual(['diff.patch', 'diff.stat', 'log', 'report.txt']);
+    const patch = (await alice.client.download(`/api/v1/tasks/${first.id}/artifacts/diff.patch`)).bytes.toString('utf8');
+    expect(patch).toContain('+++ b/README.md');
+    expect(patch).toContain('+more');
+    expect((await alice.client.download(`/api/v1/tasks/${first.id}/artifacts/diff.stat`)).bytes.toString('utf8')).toContain('1 file changed');
+    expect((await alice.client.download(`/api/v1/tasks/${first.id}/artifacts/report.txt`)).bytes.toString('utf8')).toBe('findings\n');
+    const log = await alice.client.download(`/api/v1/tasks/${first.id}/logs`);
+    expect(log.status).toBe(200);
+    expect(log.bytes.toString('utf8')).toContain('done-here');
+    expect((await bob.client.download(`/api/v1/tasks/${first.id}/logs`)).status).toBe(404);
+    expect(leftOnWorker(first.id)).toEqual([]);
+  });
+
+  it('lets a follow-up task continue on the earlier attempt’s branch, in a directory inside the repository', async () => {
+    const next = await run({ command: 'cat ../../README.md && pwd', cwd: 'docs/new', workspace: { repo: remote, ref: first.result!.workspace!.branch } });
+    expect(next.status).toBe('succeeded');
+    expect(next.result?.outputTail).toContain('more');
+    expect(next.result?.outputTail).toContain(`/work/${next.id}-1/repo/docs/new`);
+    // It changed nothing: no commit, no diff, only its log.
+    expect(next.result?.workspace).toMatchObject({ baseCommit: first.result!.workspace!.commit, commit: null, filesChanged: 0, pushed: false });
+    expect(next.result?.artifacts?.map((a) => a.name)).toEqual(['log']);
+  });
+
+  it('refuses at the API what can never work (a cwd that escapes, a repository that is no URL nor absolute path, a ref that is an option), creating nothing', async () => {
+    const before = (await alice.client.get<{ items: TaskView[] }>('/api/v1/tasks?limit=200')).body.items.length;
+    const cases: [Record<string, unknown>, string][] = [
+      [{ command: 'true', cwd: '../../..', workspace: { repo: remote } }, 'cwd'],
+      [{ command: 'true', workspace: { repo: 'relative/dir' } }, 'workspace.repo'],
+      [{ command: 'true', workspace: { repo: remote, ref: '--upload-pack=touch /tmp/x' } }, 'ref'],
+      [{ command: 'true', workspace: { repo: remote, push: 'yes' } }, 'push'],
+      [{ command: 'true', workspace: { repo: 'ext::sh -c touch% /tmp/pwned' } }, 'workspace.repo'],
+    ];
+    for (const [input, field] of cases) {
+      const res = await create(input);
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body)).toContain(field);
+    }
+    expect((await alice.client.get<{ items: TaskView[] }>('/api/v1/tasks?limit=200')).body.items.length).toBe(before);
+  });
+
+  it('fails a task whose repository or ref the worker cannot have, saying why, and leaves nothing behind', async () => {
+    const mirrors = readdirSync(join(worker.stateDir, 'repos')).length;
+    const outside = join(scratch, 'elsewhere.git');
+    git(['clone', '-q', '--bare', remote, outside]);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ repo: remote, ref: 'no-such-branch' }, 'ref no-such-branch is not a branch, tag or commit of'],
+      [{ repo: outside }, 'is not under a directory this worker allows (--repo-root'],
+      [{ repo: join(roots, 'missing.git') }, 'does not exist on this worker'],
+      [{ repo: 'https://127.0.0.1:9/nothing.git' }, 'could not fetch https://127.0.0.1:9/nothing.git'],
+    ];
+    for (const [workspace, message] of cases) {
+      const task = await run({ command: 'echo should-not-run', workspace });
+      expect(task.status).toBe('failed');
+      expect(task.result?.error).toContain(message);
+      expect(task.result?.outputTail ?? '').not.toContain('should-not-run');
+      expect(leftOnWorker(task.id)).toEqual([]);
+    }
+    // The failed fetches made no mirror (the unknown ref used the existing one).
+    expect(readdirSync(join(worker.stateDir, 'repos')).length).toBe(mirrors);
+  });
+
+  it('refuses a cwd that is a link out of the repository, and runs nothing there', async () => {
+    const task = await run({ command: 'touch agentyard-was-here', cwd: 'escape/sub', workspace: { repo: remote } });
+    expect(task.status).toBe('failed');
+    expect(task.result?.error).toContain('escape in the repository is not a directory');
+    expect(existsSync('/etc/sub')).toBe(false);
+    expect(leftOnWorker(task.id)).toEqual([]);
+  });
+});
