@@ -19,11 +19,11 @@ const WORKERS_CONSUMER = 'allocation-workers';
 
 /**
  * Redelivery: quick at first (an event that overtook another usually waits a few ms), then
- * slower; about four minutes in all before a dead letter, well past `ackWaitMs`, so an event
+ * slower; about four minutes in all before a dead letter, well past the ack wait, so an event
  * waiting for one stuck in a crashed instance's unacked delivery is not dead-lettered first.
- * Handlers take milliseconds, so a 10 s ack wait is ample and bounds the delay after a crash.
+ * The default ack wait (5 s) bounds the delay after a crash; a running handler keeps its delivery.
  */
-const retries = { maxDeliver: 30, backoffMs: [100, 500, 2_000, 5_000, 10_000], ackWaitMs: 10_000 };
+const retries = { maxDeliver: 30, backoffMs: [100, 500, 2_000, 5_000, 10_000] };
 /** Messages per batch (and unacked at once): one transaction's worth. */
 const batch = { batch: true, concurrency: 256 } as const;
 

@@ -36,6 +36,7 @@ describe('NatsJetStreamServer with NatsRpcClient and publishEvent', () => {
   let maxActive = 0;
   let started = 0;
   const stuck: number[] = [];
+  const slow: number[] = [];
   const stuckGate: (() => void)[] = [];
   const gate: (() => void)[] = [];
   const servedBy: string[] = [];
@@ -52,8 +53,10 @@ describe('NatsJetStreamServer with NatsRpcClient and publishEvent', () => {
             { stream: 'TASKS', durable: 'flaky', filterSubject: 'tasks.events.task-failed.>', maxDeliver: 3, backoffMs: [50, 100], ackWaitMs: 10_000 },
             { stream: 'TASKS', durable: 'recorder', filterSubject: 'tasks.events.task-queued.>', ackWaitMs: 10_000 },
             { stream: 'TASKS', durable: 'parallel', filterSubject: 'tasks.events.task-started.>', concurrency: 3, ackWaitMs: 10_000 },
-            // Two deliveries hang; the third slot's pull is what makes the server give up and advise.
-            { stream: 'TASKS', durable: 'hung', filterSubject: 'tasks.events.task-stuck.>', concurrency: 3, maxDeliver: 2, ackWaitMs: 300 },
+            // Two deliveries hang (each kept for maxHandleMs); the third slot's pull is what makes the server give up and advise.
+            { stream: 'TASKS', durable: 'hung', filterSubject: 'tasks.events.task-stuck.>', concurrency: 3, maxDeliver: 2, ackWaitMs: 300, maxHandleMs: 900 },
+            // A handler five times slower than the ack wait, within maxHandleMs (default 30 s); free slots keep a pull open for a redelivery.
+            { stream: 'TASKS', durable: 'slow', filterSubject: 'tasks.events.task-slow.>', concurrency: 3, ackWaitMs: 300 },
           ]
         : [],
       pullExpiresMs: 1_000,
@@ -107,6 +110,14 @@ describe('NatsJetStreamServer with NatsRpcClient and publishEvent', () => {
         await new Promise<void>((r) => gate.push(r));
         active--;
         started++;
+      },
+      true,
+    );
+    server.addHandler(
+      'tasks.events.task-slow.>',
+      async (_data: Envelope, ctx: JetStreamEventContext) => {
+        slow.push(ctx.getDeliveryCount());
+        await new Promise((r) => setTimeout(r, 1_500));
       },
       true,
     );
@@ -213,6 +224,21 @@ describe('NatsJetStreamServer with NatsRpcClient and publishEvent', () => {
       });
       expect(info.num_redelivered).toBe(0);
       expect(failing).toHaveLength(3);
+    });
+
+    it('keeps a slow handler’s delivery past the ack wait, so it is handled once', async () => {
+      await publishEvent(js, 'tasks.events.task-slow.t-slow', testEnvelope('TaskSlow', { taskId: 't-slow' }));
+      const info = await eventually(
+        async () => {
+          const i = await jsm.consumers.info('TASKS', 'slow');
+          return i.delivered.stream_seq > 0 && i.num_ack_pending === 0 ? i : undefined;
+        },
+        10_000,
+        'the slow event acked',
+      );
+      // Without progress signals the server would have redelivered it four times meanwhile.
+      expect(slow).toEqual([1]);
+      expect(info.num_redelivered).toBe(0);
     });
 
     it('dead-letters an event whose handler never settles once the server gives up on it', async () => {

@@ -11,6 +11,8 @@
  *    consumer's backoff delay (`nak(delay)`: a bare nak redelivers at once), and a failure on
  *    delivery `maxDeliver` sends it to the dead-letter subject before terminating it. A message
  *    no handler matches counts as a failure, so nothing is dropped silently;
+ *  - a delivery being handled is kept with progress signals for up to `maxHandleMs`, so
+ *    `ack_wait` stays short and bounds only how long a dead instance's messages wait;
  *  - at most `concurrency` messages per consumer are pulled and handled at once: we only pull
  *    as many as there are free slots, so a pulled message never waits in a buffer while its
  *    ack_wait runs. Concurrency 1 handles a consumer's messages one at a time in stream order
@@ -460,6 +462,33 @@ class ConsumerRunner {
       deliveryCount: msg.info.deliveryCount,
       maxDeliver: this.maxDeliver,
     };
+    // Keep the delivery while the handler runs (up to maxHandleMs): ack_wait can then stay short,
+    // and it only bounds how long a message handed to a dead instance waits for another.
+    const progress = this.keepAlive(msg);
+    try {
+      await this.settle(msg, delivery);
+    } finally {
+      if (progress) clearInterval(progress);
+    }
+  }
+
+  private keepAlive(msg: JsMsg): NodeJS.Timeout | undefined {
+    const ackWaitMs = this.options.ackWaitMs ?? consumerDefaults.ackWaitMs;
+    const maxHandleMs = this.options.maxHandleMs ?? consumerDefaults.maxHandleMs;
+    if (maxHandleMs <= ackWaitMs) return undefined;
+    const until = Date.now() + maxHandleMs - ackWaitMs;
+    const timer = setInterval(
+      () => {
+        if (Date.now() > until) return clearInterval(timer);
+        msg.working();
+      },
+      Math.max(50, Math.floor(ackWaitMs / 3)),
+    );
+    timer.unref();
+    return timer;
+  }
+
+  private async settle(msg: JsMsg, delivery: JetStreamDelivery): Promise<void> {
     let data: unknown;
     try {
       data = JSON.parse(msg.string());

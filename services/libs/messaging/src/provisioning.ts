@@ -183,8 +183,19 @@ export interface EventConsumerOptions {
   filterSubject?: string;
   /** Deliveries before a still-failing message is dead-lettered. Default 5. */
   maxDeliver?: number;
-  /** Time a delivery may stay unacked before the server redelivers it. Default 30 000 ms. */
+  /**
+   * Time a delivery may go without an ack or a progress signal before the server redelivers it:
+   * how long a message handed to an instance that died waits before another takes it. Default
+   * 5 000 ms.
+   */
   ackWaitMs?: number;
+  /**
+   * How long a handler may run: while it does, its delivery is kept with a progress signal
+   * (`working()`) every third of `ackWaitMs`, so a short ack wait does not redeliver a slow
+   * handler's message; past this, the signals stop and the server redelivers (a hung handler
+   * ends in the dead letter). Default 30 000 ms; never below `ackWaitMs`.
+   */
+  maxHandleMs?: number;
   /**
    * Delay before redelivery after the n-th failed delivery (`nak(delay)`, last entry repeats).
    * Applied client-side, never sent as the consumer's `backoff`: on 2.9 that replaces `ack_wait`
@@ -209,7 +220,8 @@ export interface EventConsumerOptions {
 /** Defaults for EventConsumerOptions. */
 export const consumerDefaults = {
   maxDeliver: 5,
-  ackWaitMs: 30_000,
+  ackWaitMs: 5_000,
+  maxHandleMs: 30_000,
   backoffMs: [1_000, 5_000, 30_000],
   concurrency: 1,
 } as const;

@@ -3,10 +3,11 @@
  * start with `tasks-` so they never collide with another service's consumers on the same
  * stream. Where order matters (a worker's started before its finished; a task's TaskAssigned
  * before its TaskCancelled) it matters per task: those consumers take batches and handle one
- * task's messages in stream order, different tasks' at once. The handlers take milliseconds, so
- * a 10 s ack wait only bounds how long a message delivered to a crashed instance waits before
- * redelivery. Allocation decisions may be held for a requeue backoff (assign-task.handler.ts),
- * so that consumer handles several at once and its ack wait covers the longest hold.
+ * task's messages in stream order, different tasks' at once. The default ack wait (5 s) bounds
+ * how long a message delivered to a crashed instance waits before redelivery, which is what a
+ * kill -9 mid-run costs; a running handler keeps its delivery with progress signals. Allocation
+ * decisions may be held for a requeue backoff (assign-task.handler.ts), so that consumer handles
+ * several at once and may handle one for the longest hold (maxHandleMs), not its ack wait.
  * Workflow runs' events come from one consumer over the whole WORKFLOWS stream (2.9 has one filter
  * subject per consumer): a node's NodeScheduled and its NodeCancelled must be handled in order,
  * which two consumers could not promise. The other run events are acked unread.
@@ -37,7 +38,7 @@ export function taskEventConsumers(options: { assignWaitMaxMs: number }): EventC
       durable: consumerNames.allocationDecided,
       filterSubject: consumedSubjects.allocationDecided,
       concurrency: 32,
-      ackWaitMs: options.assignWaitMaxMs + 10_000,
+      maxHandleMs: options.assignWaitMaxMs + 10_000,
     },
     {
       stream: workStream.name,
@@ -45,16 +46,14 @@ export function taskEventConsumers(options: { assignWaitMaxMs: number }): EventC
       filterSubject: consumedSubjects.workReports,
       batch: true,
       concurrency: 256,
-      ackWaitMs: 10_000,
     },
-    { stream: streamName('workers'), durable: consumerNames.workerOffline, filterSubject: consumedSubjects.workerOffline, concurrency: 1, ackWaitMs: 10_000 },
+    { stream: streamName('workers'), durable: consumerNames.workerOffline, filterSubject: consumedSubjects.workerOffline, concurrency: 1 },
     {
       stream: streamName('tasks'),
       durable: consumerNames.dispatcher,
       filterSubject: consumedSubjects.dispatcher,
       batch: true,
       concurrency: 256,
-      ackWaitMs: 10_000,
     },
     {
       stream: streamName('workflows'),
@@ -62,7 +61,6 @@ export function taskEventConsumers(options: { assignWaitMaxMs: number }): EventC
       filterSubject: consumedSubjects.workflowNodes,
       batch: true,
       concurrency: 256,
-      ackWaitMs: 10_000,
     },
   ];
 }

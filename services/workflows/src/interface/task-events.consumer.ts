@@ -20,7 +20,7 @@ export const TASK_EVENTS_CONSUMER = 'workflows-task-events';
 export const TASK_EVENTS_SUBJECT = 'tasks.events.*.*.*';
 
 export function workflowEventConsumers(): EventConsumerOptions[] {
-  return [{ stream: streamName('tasks'), durable: TASK_EVENTS_CONSUMER, filterSubject: TASK_EVENTS_SUBJECT, batch: true, concurrency: 256, ackWaitMs: 10_000 }];
+  return [{ stream: streamName('tasks'), durable: TASK_EVENTS_CONSUMER, filterSubject: TASK_EVENTS_SUBJECT, batch: true, concurrency: 256 }];
 }
 
 @Controller()
