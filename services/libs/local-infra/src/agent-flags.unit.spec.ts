@@ -8,6 +8,7 @@ describe('agentNodeFlags', () => {
       '--optimize-for-size',
       '--lite-mode',
       '--no-expose-wasm',
+      '--single-threaded-gc',
     ]);
   });
 });
