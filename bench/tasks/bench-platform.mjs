@@ -23,11 +23,12 @@ export async function api(base, token, method, path, body) {
 }
 
 /**
- * Starts Postgres and the platform, registers a user and `workers` agents with `slots` each, and
+ * Starts Postgres and the platform, registers a user and `workers` agents with `slots` each (and
+ * `extraArgs` for their command line), and
  * waits until they are online. However the run ends, `stop()` (also on a crash) stops every
  * process it started, so a failed run leaves no load behind for the next one.
  */
-export async function startBenchPlatform({ workers = 2, slots = 8 } = {}) {
+export async function startBenchPlatform({ workers = 2, slots = 8, extraArgs = [] } = {}) {
   // PROFILE=<service> records a CPU profile of that service (see cpu-profile.preload.cjs).
   const env = process.env.PROFILE
     ? { [process.env.PROFILE]: { NODE_OPTIONS: `--require ${process.env.PROFILE_PRELOAD ?? join(root, 'bench/tasks/cpu-profile.preload.cjs')}` } }
@@ -53,7 +54,7 @@ export async function startBenchPlatform({ workers = 2, slots = 8 } = {}) {
   const agents = [];
   for (let w = 0; w < workers; w++) {
     const { token: reg } = await api(base, token, 'POST', '/api/v1/workers/registration-tokens', { uses: 1 });
-    agents.push(platform.startWorker({ token: reg, name: `bench-${w}`, slots }));
+    agents.push(platform.startWorker({ token: reg, name: `bench-${w}`, slots, extraArgs }));
   }
   for (;;) {
     const { items } = await api(base, token, 'GET', '/api/v1/workers');
