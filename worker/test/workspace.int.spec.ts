@@ -4,14 +4,17 @@
  * committed by the agent, diffed and pushed; a follow-up continues on that branch; bad input
  * (a repository outside the roots, through a symlink, unknown; an unknown ref) is a clear error
  * with nothing left behind; and a worktree the task tampered with cannot make the agent run a
- * program of its choosing nor commit files from outside the worktree.
+ * program of its choosing nor commit files from outside the worktree. Finished worktrees are kept
+ * (moved beside a record, still registered with git), then removed after the retention or over the
+ * budget, oldest first, never a running one, and never by following a link the task left.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../src/logging/logger';
 import { WorkspaceManager } from '../src/workspace/workspace-manager';
+import type { KeptRecord } from '../src/workspace/worktree-retention';
 import { WorkspaceError } from '../src/workspace/workspace-rules';
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
@@ -176,5 +179,130 @@ describe('A workspace', () => {
     expect(done.patch.toString('utf8')).not.toContain('PRIVATE KEY');
     await manager.release(checkout);
     expect(existsSync(join(secretDir, 'id_ed25519'))).toBe(true);
+  });
+});
+
+describe('Keeping finished worktrees', () => {
+  /** A manager of its own (its own state dir), so the retention and budget apply to its worktrees only. */
+  function managerWith(policy: { retentionMs: number; budgetBytes: number }): { manager: WorkspaceManager; state: string; path: (n: string) => string } {
+    const state = mkdtempSync(join(base, 'kept-'));
+    const path = (name: string): string => {
+      mkdirSync(join(state, 'work', name), { recursive: true });
+      return join(state, 'work', name, 'repo');
+    };
+    return { manager: new WorkspaceManager(state, [roots], quiet, policy), state, path };
+  }
+  const record = (state: string, name: string): KeptRecord => JSON.parse(readFileSync(join(state, 'worktrees', name, 'kept.json'), 'utf8')) as KeptRecord;
+
+  it('keeps a finished worktree out of the attempt’s directory, still a git worktree, then removes it after the retention while its branch stays', async () => {
+    const { manager: m, state, path } = managerWith({ retentionMs: 60_000, budgetBytes: 1024 ** 3 });
+    const checkout = await m.checkout({ taskId: 'keep-a', attempt: 1, ownerId: 'u1' }, { repo: remote }, path('keep-a-1'));
+    writeFileSync(join(checkout.path, 'result.txt'), 'done\n');
+    const done = await m.finish(checkout, { taskId: 'keep-a', attempt: 1 }, false);
+    await m.keep(checkout, { taskId: 'keep-a', attempt: 1 });
+
+    const kept = join(state, 'worktrees', 'keep-a-1', 'repo');
+    expect(existsSync(checkout.path)).toBe(false);
+    expect(readFileSync(join(kept, 'result.txt'), 'utf8')).toBe('done\n');
+    expect(lstatSync(join(state, 'worktrees', 'keep-a-1')).mode & 0o777).toBe(0o700);
+    expect(record(state, 'keep-a-1')).toMatchObject({ taskId: 'keep-a', attempt: 1, branch: 'agentyard/keep-a-1', mirror: checkout.mirror });
+    // Still registered at its new place, so git works in it.
+    expect(sh(['worktree', 'list', '--porcelain'], checkout.mirror)).toContain(`worktree ${kept}`);
+    expect(sh(['rev-parse', 'HEAD'], kept)).toBe(done.result.commit);
+
+    const within = await m.sweep();
+    expect(within.remove).toEqual([]);
+    expect(within.totalBytes).toBeGreaterThan(0);
+    expect(record(state, 'keep-a-1').sizeBytes).toBe(within.totalBytes);
+
+    // An hour later by its record: past the retention.
+    const rec = record(state, 'keep-a-1');
+    writeFileSync(join(state, 'worktrees', 'keep-a-1', 'kept.json'), JSON.stringify({ ...rec, finishedAt: new Date(Date.now() - 3_600_000).toISOString() }));
+    const later = await m.sweep();
+    expect(later.remove.map((r) => [r.worktree.taskId, r.reason])).toEqual([['keep-a', 'expired']]);
+    expect(existsSync(join(state, 'worktrees', 'keep-a-1'))).toBe(false);
+    expect(sh(['worktree', 'list', '--porcelain'], checkout.mirror)).not.toContain(kept);
+    expect(sh(['rev-parse', 'refs/heads/agentyard/keep-a-1'], checkout.mirror)).toBe(done.result.commit);
+
+    // A follow-up continues on the branch with the worktree gone.
+    const next = await m.checkout({ taskId: 'keep-b', attempt: 1, ownerId: 'u1' }, { repo: remote, ref: 'agentyard/keep-a-1' }, path('keep-b-1'));
+    expect(readFileSync(join(next.path, 'result.txt'), 'utf8')).toBe('done\n');
+    await m.release(next);
+  });
+
+  it('over the budget removes the oldest finished worktree first and never one whose attempt still runs', async () => {
+    const kib = 1024;
+    const { manager: m, state, path } = managerWith({ retentionMs: 3_600_000, budgetBytes: 400 * kib });
+    const running = await m.checkout({ taskId: 'run', attempt: 1, ownerId: 'u1' }, { repo: remote }, path('run-1'));
+    writeFileSync(join(running.path, 'big.bin'), Buffer.alloc(256 * kib, 1));
+    for (const [name, bytes] of [
+      ['old', 256 * kib],
+      ['new', 0],
+    ] as const) {
+      const c = await m.checkout({ taskId: name, attempt: 1, ownerId: 'u1' }, { repo: remote }, path(`${name}-1`));
+      if (bytes > 0) writeFileSync(join(c.path, 'big.bin'), Buffer.alloc(bytes, 2));
+      await m.finish(c, { taskId: name, attempt: 1 }, false);
+      await m.keep(c, { taskId: name, attempt: 1 });
+    }
+    // `old` finished a minute before `new`.
+    const rec = record(state, 'old-1');
+    writeFileSync(join(state, 'worktrees', 'old-1', 'kept.json'), JSON.stringify({ ...rec, finishedAt: new Date(Date.now() - 60_000).toISOString() }));
+
+    // Over 512 KiB in all: removing the oldest brings it under 400 KiB, so the newer one stays.
+    const first = await m.sweep();
+    expect(first.totalBytes).toBeGreaterThan(512 * kib);
+    expect(first.remove.map((r) => [r.worktree.taskId, r.reason])).toEqual([['old', 'over-budget']]);
+    expect(first.overBudgetBytes).toBe(0);
+    expect(readdirSync(join(state, 'worktrees'))).toEqual(['new-1']);
+
+    // The running attempt grows past the budget on its own: the finished one goes, the running one stays and is reported.
+    writeFileSync(join(running.path, 'more.bin'), Buffer.alloc(256 * kib, 3));
+    const second = await m.sweep();
+    expect(second.remove.map((r) => [r.worktree.taskId, r.reason])).toEqual([['new', 'over-budget']]);
+    expect(second.overBudgetBytes).toBeGreaterThan(0);
+    expect(readdirSync(join(state, 'worktrees'))).toEqual([]);
+    expect(readFileSync(join(running.path, 'more.bin')).length).toBe(256 * kib);
+    const done = await m.finish(running, { taskId: 'run', attempt: 1 }, false);
+    expect(done.result.filesChanged).toBe(2);
+    await m.release(running);
+  });
+
+  it('removes a kept worktree the task replaced with a link without touching what the link leads to, and one with no record', async () => {
+    const { manager: m, state, path } = managerWith({ retentionMs: 60_000, budgetBytes: 1024 ** 3 });
+    const checkout = await m.checkout({ taskId: 'link', attempt: 1, ownerId: 'u1' }, { repo: remote }, path('link-1'));
+    await m.finish(checkout, { taskId: 'link', attempt: 1 }, false);
+    await m.keep(checkout, { taskId: 'link', attempt: 1 });
+    const kept = join(state, 'worktrees', 'link-1', 'repo');
+    // What a task could leave if it still ran after its end: the worktree swapped for a link to a directory with the right `.git`.
+    const victim = join(base, 'victim');
+    mkdirSync(victim);
+    writeFileSync(join(victim, 'precious.txt'), 'keep me\n');
+    writeFileSync(join(victim, '.git'), readFileSync(join(kept, '.git')));
+    rmSync(kept, { recursive: true, force: true });
+    symlinkSync(victim, kept);
+    const rec = record(state, 'link-1');
+    writeFileSync(join(state, 'worktrees', 'link-1', 'kept.json'), JSON.stringify({ ...rec, finishedAt: new Date(0).toISOString() }));
+    // A directory left without its record (a crash while keeping): its time stands in; made old.
+    mkdirSync(join(state, 'worktrees', 'orphan-1', 'repo'), { recursive: true });
+    utimesSync(join(state, 'worktrees', 'orphan-1'), new Date(0), new Date(0));
+
+    const decision = await m.sweep();
+    expect(decision.remove.map((r) => r.reason)).toEqual(['expired', 'expired']);
+    expect(readdirSync(join(state, 'worktrees'))).toEqual([]);
+    expect(readFileSync(join(victim, 'precious.txt'), 'utf8')).toBe('keep me\n');
+    expect(sh(['worktree', 'list', '--porcelain'], checkout.mirror)).not.toContain(kept);
+  });
+
+  it('replaces a kept worktree when the same attempt runs again (a redelivery), so its branch can be checked out', async () => {
+    const { manager: m, state, path } = managerWith({ retentionMs: 60_000, budgetBytes: 1024 ** 3 });
+    const first = await m.checkout({ taskId: 'again', attempt: 1, ownerId: 'u1' }, { repo: remote }, path('again-1'));
+    await m.finish(first, { taskId: 'again', attempt: 1 }, false);
+    await m.keep(first, { taskId: 'again', attempt: 1 });
+    expect(existsSync(join(state, 'worktrees', 'again-1', 'repo'))).toBe(true);
+    rmSync(join(state, 'work', 'again-1'), { recursive: true, force: true });
+    const second = await m.checkout({ taskId: 'again', attempt: 1, ownerId: 'u1' }, { repo: remote }, path('again-1'));
+    expect(existsSync(join(state, 'worktrees', 'again-1'))).toBe(false);
+    expect(second.branch).toBe('agentyard/again-1');
+    await m.release(second);
   });
 });

@@ -74,7 +74,7 @@ export interface WorkerAgentConfig {
   killGraceMs?: number;
   /** Where the values of a task's secret references come from (the platform, over HTTP). */
   secrets: TaskSecretSource;
-  /** Makes and finishes workspace tasks' worktrees. */
+  /** Makes, finishes and keeps (for the retention, within the disk budget) workspace tasks' worktrees. */
   workspaces: WorkspaceManager;
   /** Where attempts' logs and artifacts go (the platform, over HTTP); none: kept nowhere. */
   artifacts?: ArtifactSink;
@@ -123,6 +123,8 @@ export class WorkerAgent {
   start(): void {
     this.heartbeat.start(this.config.heartbeatIntervalMs);
     this.consumer.start();
+    // Worktrees kept before a restart get their retention and budget applied from the start.
+    this.config.workspaces.startSweeping();
   }
 
   get isDraining(): boolean {
@@ -149,6 +151,7 @@ export class WorkerAgent {
     await this.whenIdle();
     await this.consumer.stop();
     this.heartbeat.stop();
+    await this.config.workspaces.stopSweeping();
     if (!(await this.outbox.flush(10_000))) this.logger.warn(`${this.outbox.size} report(s) could not be stored before exit`);
     this.outbox.close();
   }
@@ -407,7 +410,8 @@ export class WorkerAgent {
       )
       .then(async (report) => {
         void this.outbox.send(report);
-        if (checkout) await this.config.workspaces.release(checkout);
+        // Kept for the retention (and swept), out of the attempt's directory that goes next.
+        if (checkout) await this.config.workspaces.keep(checkout, { taskId: assignment.taskId, attempt: assignment.attempt });
         this.config.isolation.release(prepared);
         this.remember(key);
         this.release(key);

@@ -43,6 +43,14 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--tool-probe-interval <seconds>', 'how often the tools are probed again, so a broken or new one is noticed (default 300; 0 = only at start)')
     .option('--stall-seconds <seconds>', 'report a silent task (no output, CPU or file change) as stalled after this long (default 0 = off)')
     .option(
+      '--worktree-retention <duration>',
+      "how long a finished task's git worktree is kept, in seconds or with s/m/h/d, e.g. 90m, 7d (default 24h; its branch stays in the mirror)",
+    )
+    .option(
+      '--worktree-disk-budget <size>',
+      'most disk all worktrees may use, in bytes or K/M/G/T (binary), e.g. 500M; over it finished ones go oldest first, running ones never (default 10G)',
+    )
+    .option(
       '--isolation <mode>',
       "auto (default: bubblewrap sandbox, else as root a task uid, else refuse to start) | bubblewrap | task-user | none (tasks can read this worker's credential)",
     )

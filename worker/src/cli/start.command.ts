@@ -21,6 +21,7 @@ import { registrationTokenId, tokenConflict } from '../registration/token-reuse'
 import { detectIsolation } from '../isolation/task-isolation';
 import { platformArtifactSink } from '../storage/artifact-uploader';
 import { WorkspaceManager } from '../workspace/workspace-manager';
+import { formatBytes, formatDuration } from '../workspace/worktree-retention';
 import { SystemSampler } from '../system/system-sampler';
 import { allTools, detectTools, refreshTools, type DetectedTools } from '../tools/tool-registry';
 import { agentVersion } from '../version';
@@ -105,7 +106,10 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
         stallSeconds: options.stallSeconds,
         secrets: platformSecretSource(url, { workerId: registration.workerId, credential: registration.credential }, logger),
         isolation,
-        workspaces: new WorkspaceManager(options.stateDir, options.repoRoot, logger),
+        workspaces: new WorkspaceManager(options.stateDir, options.repoRoot, logger, {
+          retentionMs: options.worktreeRetention * 1000,
+          budgetBytes: options.worktreeDiskBudget,
+        }),
         artifacts: platformArtifactSink(url, { workerId: registration.workerId, credential: registration.credential }, logger),
       },
       sampler,
@@ -114,7 +118,8 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
     agent.start();
     const stopProbing = probeToolsEvery(options.toolProbeInterval, tools, logger);
     logger.info(
-      `worker ${registration.workerId} (${registration.name}) online at ${registration.natsUrl}: ${options.slots} slot(s), isolation ${isolation.level}`,
+      `worker ${registration.workerId} (${registration.name}) online at ${registration.natsUrl}: ${options.slots} slot(s), isolation ${isolation.level}, ` +
+        `finished worktrees kept ${formatDuration(options.worktreeRetention * 1000)} within ${formatBytes(options.worktreeDiskBudget)}`,
     );
 
     // Reconnects are endless, so the connection closes on its own only for a fatal reason (e.g. an

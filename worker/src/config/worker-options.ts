@@ -23,6 +23,45 @@ const commaList = z.preprocess(
   z.array(labelSchema).max(20, 'at most 20 labels'),
 );
 
+/** Longest `--worktree-retention`: a year. */
+const maxRetentionSeconds = 365 * 86_400;
+const durationUnits: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
+const byteUnits: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** `3600`, `90s`, `30m`, `24h`, `7d`, `1.5h` → seconds; undefined when it is none of these. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/i.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * durationUnits[match[2]!.toLowerCase()]!;
+}
+
+/** `1048576`, `512K`, `500M`, `10G`, `10GiB`, `10GB`, `1.5T` → bytes (binary units: 1G = 1024³); undefined when it is none of these. */
+export function parseByteSize(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|b)?$/i.exec(text.trim());
+  if (!match) return undefined;
+  return Math.floor(Number(match[1]) * byteUnits[(match[2] ?? '').toLowerCase()]!);
+}
+
+/** A flag or YAML value read by `parse`; positive, at most `max`. */
+function positiveQuantity(parse: (text: string) => number | undefined, what: string, example: string, max: number, maxText: string) {
+  return z.union([z.number(), z.string()], { error: `must be ${what}, e.g. ${example}` }).transform((value, ctx) => {
+    const amount = typeof value === 'number' ? value : parse(value);
+    if (amount === undefined || !Number.isFinite(amount)) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not ${what} (e.g. ${example})` });
+      return z.NEVER;
+    }
+    if (amount <= 0) {
+      ctx.addIssue({ code: 'custom', message: `must be positive, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    if (amount > max) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${maxText}, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return amount;
+  });
+}
+
 export const workerOptionsSchema = z
   .object({
     /** Platform base URL, e.g. http://host:8080. Required by `start`. */
@@ -86,6 +125,18 @@ export const workerOptionsSchema = z
         z.array(z.string().startsWith('/', 'must be absolute paths')).max(20, 'at most 20 directories'),
       )
       .default([]),
+    /**
+     * How long a finished workspace task's worktree is kept (for a look at what the task left)
+     * before it is removed, in seconds: a number, or with a unit s/m/h/d (`90m`, `24h`, `7d`).
+     * Default 24 h. The branch stays in the mirror either way.
+     */
+    worktreeRetention: positiveQuantity(parseDuration, 'a duration', '3600, 90m, 24h or 7d', maxRetentionSeconds, '365d').default(86_400),
+    /**
+     * Most disk the worktrees (finished and running) may use together, in bytes or with a binary
+     * unit K/M/G/T (`500M`, `10G`); over it, finished ones are removed oldest first (running ones
+     * never). Default 10G.
+     */
+    worktreeDiskBudget: positiveQuantity(parseByteSize, 'a size', '500M, 10G or 1T', Number.MAX_SAFE_INTEGER, '8P').default(10 * 1024 ** 3),
   })
   .strict();
 export type WorkerOptions = z.infer<typeof workerOptionsSchema>;

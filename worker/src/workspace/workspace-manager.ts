@@ -9,7 +9,9 @@
  * - When the process has ended, the agent commits every change on that branch, records the diff
  *   (patch and stat) and pushes the branch when asked. The branch stays in the mirror, so a
  *   follow-up task on this worker can continue from it (`ref: agentyard/<task>-<attempt>`) even
- *   unpushed; the worktree goes with the attempt's directory.
+ *   unpushed. The worktree itself is kept for a while in `<state-dir>/worktrees/` and removed
+ *   after the retention or when the disk budget is exceeded, never while its attempt runs
+ *   (worktree-retention.ts, retention.decide.ts).
  * Calls on one mirror are serialised (git's own locks would fail a second fetch, not wait).
  */
 import { existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
@@ -17,6 +19,8 @@ import { join } from 'node:path';
 import type { WorkspaceInput, WorkspaceResult } from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
 import { git, GitError, gitText } from './git';
+import type { RetentionDecision, RetentionPolicy } from './retention.decide';
+import { WorktreeRetention } from './worktree-retention';
 import { branchFor, isUnder, locateRepo, mirrorName, parseNumstat, refCandidates, remoteHeadRef, WorkspaceError } from './workspace-rules';
 
 /** A worktree made for one attempt. */
@@ -42,15 +46,30 @@ export interface FinishedWorkspace {
 /** Largest patch kept as an artifact; a larger one is cut with a note (the branch has it all). */
 export const patchLimitBytes = 32 * 1024 * 1024;
 
+/** `--worktree-retention` and `--worktree-disk-budget` defaults: a day, 10 GiB. */
+export const defaultRetentionPolicy: RetentionPolicy = { retentionMs: 24 * 3600 * 1000, budgetBytes: 10 * 1024 ** 3 };
+
 export class WorkspaceManager {
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Worktrees of attempts that run (checked out, not yet kept or released), by path. */
+  private readonly active = new Map<string, { taskId: string; attempt: number }>();
+  readonly retention: WorktreeRetention;
 
   constructor(
     private readonly stateDir: string,
     /** Directories local repositories may be taken from (`--repo-root`). */
     private readonly repoRoots: readonly string[],
     private readonly logger: Logger,
-  ) {}
+    policy: RetentionPolicy = defaultRetentionPolicy,
+  ) {
+    this.retention = new WorktreeRetention(
+      stateDir,
+      policy,
+      logger,
+      () => [...this.active].map(([path, task]) => ({ path, ...task })),
+      (mirror, work) => this.serial(mirror, work),
+    );
+  }
 
   /**
    * Makes the attempt's worktree at `path` (which must not exist yet) and gives it to `owner`.
@@ -81,6 +100,8 @@ export class WorkspaceManager {
     const mirror = join(this.stateDir, 'repos', mirrorName(task.ownerId, input.repo));
     const branch = branchFor(task.taskId, task.attempt);
     const baseRef = input.ref ?? 'HEAD';
+    // This attempt run before (a redelivery after a crash) and kept: its branch must be free for the new worktree.
+    await this.retention.forget(task);
     const baseCommit = await this.serial(mirror, async () => {
       await this.fetch(mirror, source, input.repo);
       const commit = await resolveRef(mirror, input.ref);
@@ -90,8 +111,15 @@ export class WorkspaceManager {
       await git(['worktree', 'add', '--quiet', '-B', branch, path, commit], { cwd: mirror });
       return commit;
     });
-    const gitDir = readGitDir(path);
-    if (owner) chownTree(path, owner);
+    this.active.set(path, { taskId: task.taskId, attempt: task.attempt });
+    let gitDir: string;
+    try {
+      gitDir = readGitDir(path);
+      if (owner) chownTree(path, owner);
+    } catch (error) {
+      this.active.delete(path);
+      throw error;
+    }
     return { input, mirror, gitDir, path, branch, baseRef, baseCommit };
   }
 
@@ -161,8 +189,39 @@ export class WorkspaceManager {
     return { result, patch: patchBytes, stat: `${stat}\n` };
   }
 
-  /** Unregisters the worktree (its files go with the attempt's directory); the branch stays. Never throws. */
+  /**
+   * Keeps a finished attempt's worktree for the retention (out of the attempt's directory, which
+   * then goes) and sweeps; when it cannot be kept it is released. Never throws.
+   */
+  async keep(checkout: Checkout, task: { taskId: string; attempt: number }): Promise<void> {
+    let kept = false;
+    try {
+      kept = await this.retention.keep(checkout, task, new Date());
+    } catch (error) {
+      this.logger.warn(`could not keep the worktree of ${task.taskId}:${task.attempt}: ${describeError(error)}`);
+    }
+    if (!kept) await this.release(checkout);
+    this.active.delete(checkout.path);
+    this.retention.sweepSoon();
+  }
+
+  /** Starts the retention sweeps (now, after each kept worktree, and on a timer). */
+  startSweeping(): void {
+    this.retention.start();
+  }
+
+  async stopSweeping(): Promise<void> {
+    await this.retention.stop();
+  }
+
+  /** One sweep now (tests, doctor). */
+  sweep(): Promise<RetentionDecision> {
+    return this.retention.sweep();
+  }
+
+  /** Removes the worktree now (a process that never ran leaves nothing worth keeping); the branch stays. Never throws. */
   async release(checkout: Checkout): Promise<void> {
+    this.active.delete(checkout.path);
     try {
       rmSync(checkout.path, { recursive: true, force: true });
       await this.serial(checkout.mirror, () => git(['worktree', 'prune'], { cwd: checkout.mirror }));
