@@ -264,7 +264,7 @@ describe('Worker agent', () => {
 
     it('runs claude-code with the prompt, forwarding only its API key', async () => {
       const registration = platform.registrations.find((r) => r.workerId === worker.workerId)!;
-      expect(registration.body.tools).toContainEqual({ name: 'claude-code', version: '1.0.0' });
+      expect(registration.body.tools).toContainEqual(expect.objectContaining({ name: 'claude-code', version: '1.0.0' }));
       const task = { ...shellTask(''), tool: 'claude-code' as const, input: { prompt: 'say hi' } };
       await order(worker.workerId, task);
       const finished = await observer.finished(task.taskId);

@@ -7,7 +7,34 @@ import { uuidSource } from '../common/ids';
 import { text } from '../common/text';
 import { toolNameSchema } from '../tasks/tool-input.schemas';
 
-export const workerToolSchema = z.object({ name: toolNameSchema, version: text().max(100).nullable() });
+/** Whether allocation may place a task on the tool: its latest check passed (present is implied by being listed). */
+export const toolHealthSchema = z.enum(['healthy', 'unhealthy']);
+export type ToolHealth = z.infer<typeof toolHealthSchema>;
+
+/**
+ * What the tool's credentials check found: `ok` the API accepted them, `refused` it turned the key
+ * down (401/403, Gemini's API_KEY_INVALID), `missing` it wants a key and none is configured,
+ * `unknown` not checked (no credentials to check, the API unreachable, or it has no cheap check).
+ */
+export const toolAuthSchema = z.enum(['ok', 'missing', 'refused', 'unknown']);
+export type ToolAuth = z.infer<typeof toolAuthSchema>;
+
+/** Longest `detail` a worker may report (it ends up in allocation's reasons and on the dashboard). */
+export const toolDetailMaxLength = 160;
+
+/**
+ * One tool as a worker reports it. `health`/`auth` are absent from agents older than the fields
+ * (and from events they wrote): such an agent listed a tool only once it ran, so it reads as
+ * healthy with unchecked credentials, and an old agent still registers and heartbeats.
+ */
+export const workerToolSchema = z.object({
+  name: toolNameSchema,
+  version: text().max(100).nullable(),
+  health: toolHealthSchema.default('healthy'),
+  auth: toolAuthSchema.default('unknown'),
+  /** Why it is unhealthy or what the check could not tell, in a few words (never the key). */
+  detail: text().max(toolDetailMaxLength).optional(),
+});
 export type WorkerTool = z.infer<typeof workerToolSchema>;
 
 export const workerResourcesSchema = z.object({

@@ -182,9 +182,10 @@ beforeAll(async () => {
   });
   expect(worker.tools).toEqual(
     expect.arrayContaining([
-      { name: 'claude-code', version: '2.1.197' },
-      { name: 'gemini-cli', version: '0.61.0' },
-      { name: 'codex', version: '0.171.0' },
+      // Each one's key checked against its stand-in's models list (tool-health.ts).
+      { name: 'claude-code', version: '2.1.197', health: 'healthy', auth: 'ok' },
+      { name: 'gemini-cli', version: '0.61.0', health: 'healthy', auth: 'ok' },
+      { name: 'codex', version: '0.171.0', health: 'healthy', auth: 'ok' },
     ]),
   );
 }, 180_000);

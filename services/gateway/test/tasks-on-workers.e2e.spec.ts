@@ -20,7 +20,9 @@ import {
   foreignSubjects,
   ownSubjects,
   probeNatsPermissions,
+  startAnthropicStandIn,
   startPlatform,
+  type AnthropicStandIn,
   type Platform,
   type WorkerAgentProcess,
 } from '@agentyard/local-infra';
@@ -28,6 +30,8 @@ import { ApiClient, eventually } from './support/api-client';
 import { LiveSocket } from './support/live-socket';
 
 let platform: Platform;
+/** Answers only the agents' credentials check for claude-code (the fake claude never calls it; the real API would refuse the key). */
+let anthropic: AnthropicStandIn;
 let api: ApiClient;
 let alice: { client: ApiClient; userId: string; token: string };
 let mallory: { client: ApiClient; userId: string; token: string };
@@ -90,6 +94,7 @@ beforeAll(async () => {
     ].join('\n'),
   );
   chmodSync(join(fakeBin, 'claude'), 0o755);
+  anthropic = await startAnthropicStandIn(() => ({ content: [{ type: 'text', text: 'unused' }], usage: { input_tokens: 0, output_tokens: 0 } }));
   platform = await startPlatform({
     env: {
       // The offline threshold must stay well above the heartbeat interval, or healthy workers flap.
@@ -106,7 +111,7 @@ beforeAll(async () => {
     name: 'worker-b',
     slots: 4,
     // claude-code counts as present only with a key or base URL configured (agent-tools.e2e drives the real CLI).
-    env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}`, ANTHROPIC_API_KEY: 'sk-not-used' },
+    env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}`, ANTHROPIC_API_KEY: 'sk-not-used', ANTHROPIC_BASE_URL: anthropic.url },
   });
   workerAId = (await onlineWorker(alice.client, 'worker-a')).id;
   workerBId = (await onlineWorker(alice.client, 'worker-b')).id;
@@ -117,6 +122,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await nc?.close();
   await platform?.stop();
+  await anthropic?.close();
   rmSync(fakeBin, { recursive: true, force: true });
 });
 
@@ -214,7 +220,11 @@ describe('Tasks on worker agents', () => {
       name: 'worker-c',
       extraArgs: ['--tool-probe-interval', '1'],
       // Without node_modules/.bin (`npm test` puts it on PATH): the real claude there would stand in for the removed one.
-      env: { PATH: [binC, ...(process.env.PATH ?? '').split(':').filter((d) => !d.includes('node_modules'))].join(':'), ANTHROPIC_API_KEY: 'sk-not-used' },
+      env: {
+        PATH: [binC, ...(process.env.PATH ?? '').split(':').filter((d) => !d.includes('node_modules'))].join(':'),
+        ANTHROPIC_API_KEY: 'sk-not-used',
+        ANTHROPIC_BASE_URL: anthropic.url,
+      },
     });
     try {
       const toolsOfC = async () =>

@@ -105,7 +105,7 @@ const registrationBody = (token: string, overrides: Partial<RegisterWorkerBody> 
   hostname: 'build-box.local',
   platform: 'linux',
   arch: 'x64',
-  tools: [{ name: 'shell', version: null }],
+  tools: [{ name: 'shell', version: null, health: 'healthy' as const, auth: 'ok' as const }],
   slots: 2,
   resources: { cpus: 4, memoryMb: 8192, diskMb: 100_000 },
   labels: ['linux'],
@@ -131,7 +131,7 @@ function heartbeat(workerId: string, overrides: Partial<Heartbeat> = {}): Heartb
     diskTotalMb: 100_000,
     slots: { total: 2, used: 1 },
     running: [{ taskId: 'task-1', attempt: 1 }],
-    tools: [{ name: 'shell', version: null }],
+    tools: [{ name: 'shell', version: null, health: 'healthy' as const, auth: 'ok' as const }],
     draining: false,
     ...overrides,
   };
@@ -307,8 +307,8 @@ describe('Workers service', () => {
         expect(eventsOf(workerId, 'WorkerWentOnline')).toHaveLength(1);
 
         const tools = [
-          { name: 'shell' as const, version: null },
-          { name: 'claude-code' as const, version: '1.0.0' },
+          { name: 'shell' as const, version: null, health: 'healthy' as const, auth: 'ok' as const },
+          { name: 'claude-code' as const, version: '1.0.0', health: 'healthy' as const, auth: 'ok' as const },
         ];
         publishHeartbeat(workerId, heartbeat(workerId, { tools }));
         await eventually(() => eventsOf(workerId, 'WorkerToolsChanged').length === 1, 'WorkerToolsChanged');

@@ -4402,6 +4402,17 @@ export interface components {
                 /** @enum {string} */
                 name: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                 version: string | null;
+                /**
+                 * @default healthy
+                 * @enum {string}
+                 */
+                health?: "healthy" | "unhealthy";
+                /**
+                 * @default unknown
+                 * @enum {string}
+                 */
+                auth?: "ok" | "missing" | "refused" | "unknown";
+                detail?: string;
             }[];
             slots: number;
             resources: {
@@ -4444,6 +4455,17 @@ export interface components {
                 /** @enum {string} */
                 name: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                 version: string | null;
+                /**
+                 * @default healthy
+                 * @enum {string}
+                 */
+                health?: "healthy" | "unhealthy";
+                /**
+                 * @default unknown
+                 * @enum {string}
+                 */
+                auth?: "ok" | "missing" | "refused" | "unknown";
+                detail?: string;
             }[];
             draining: boolean;
             /** @enum {string} */
@@ -4464,6 +4486,17 @@ export interface components {
                 /** @enum {string} */
                 name: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                 version: string | null;
+                /**
+                 * @default healthy
+                 * @enum {string}
+                 */
+                health?: "healthy" | "unhealthy";
+                /**
+                 * @default unknown
+                 * @enum {string}
+                 */
+                auth?: "ok" | "missing" | "refused" | "unknown";
+                detail?: string;
             }[];
             labels: string[];
             slots: number;

@@ -35,7 +35,10 @@ export async function runDoctor(options: WorkerOptions, print: (line: string) =>
   print('tools:');
   for (const tool of allTools(process.env)) {
     const found = tools.list.find((t) => t.name === tool.name);
-    print(`  ${found ? 'ok  ' : '--  '}${tool.name.padEnd(12)} ${found ? (found.version ?? 'available') : 'not found'}`);
+    const unhealthy = found?.health === 'unhealthy' ? ` — UNHEALTHY: ${found.detail ?? `credentials ${found.auth}`}` : '';
+    print(
+      `  ${found && !unhealthy ? 'ok  ' : found ? '!!  ' : '--  '}${tool.name.padEnd(12)} ${found ? (found.version ?? 'available') : 'not found'}${unhealthy}`,
+    );
   }
   checks.push({ ok: tools.available.has('shell'), line: 'shell tool (/bin/sh)' });
 

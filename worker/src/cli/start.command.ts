@@ -37,6 +37,7 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
   const sampler = new SystemSampler(options.stateDir);
   const [tools, detected] = await Promise.all([detectTools(allTools(process.env)), detectIsolation(options.isolation, options.stateDir), sampler.sample()]);
   logger.info(`tools: ${tools.list.map((t) => (t.version ? `${t.name} ${t.version}` : t.name)).join(', ')}`);
+  for (const t of tools.list.filter((t) => t.health === 'unhealthy')) logger.warn(`tool ${t.name} is unhealthy: ${t.detail ?? `credentials ${t.auth}`}`);
   // Before registering: a machine that cannot protect the agent from its tasks takes no token.
   if (!detected.ok) {
     logger.error(detected.message);
@@ -224,9 +225,13 @@ function probeToolsEvery(seconds: number, detected: DetectedTools, logger: Logge
     if (probing) return;
     probing = true;
     void refreshTools(detected, allTools(process.env))
-      .then(({ added, removed }) => {
+      .then(({ added, removed, health }) => {
         for (const name of removed) logger.warn(`tool ${name} no longer runs here (its probe failed): no new ${name} tasks come to this worker`);
         for (const t of added) logger.info(`tool ${t.name}${t.version ? ` ${t.version}` : ''} now runs here`);
+        for (const t of health) {
+          if (t.health === 'healthy') logger.info(`tool ${t.name} is healthy again (credentials ${t.auth})`);
+          else logger.warn(`tool ${t.name} is unhealthy: ${t.detail ?? `credentials ${t.auth}`}; no new ${t.name} tasks come to this worker until it recovers`);
+        }
       })
       .catch((error: unknown) => logger.warn(`probing the tools failed: ${String(error)}`))
       .finally(() => (probing = false));

@@ -10,7 +10,7 @@ const body: RegisterWorkerBody = {
   hostname: 'h',
   platform: 'linux',
   arch: 'x64',
-  tools: [{ name: 'shell', version: null }],
+  tools: [{ name: 'shell', version: null, health: 'healthy' as const, auth: 'ok' as const }],
   slots: 1,
   resources: { cpus: 1, memoryMb: 1, diskMb: 0 },
   labels: [],

@@ -12,6 +12,7 @@ import type { ChatProvider } from './api-call.script';
 import { chatStreamParser } from './chat-stream';
 import { pickEnv } from './cli-tool';
 import { findExecutable } from './executable-lookup';
+import { anthropicProbe, checkCredentials, geminiProbe, ollamaProbe, openAiProbe, type CredentialProbe } from './tool-health';
 import { assertArgumentFits, ToolInputError, type Tool } from './tool';
 
 export type ApiProvider = ChatProvider;
@@ -27,6 +28,8 @@ export interface ApiToolSpec {
   enabledWithout?: (env: NodeJS.ProcessEnv) => boolean;
   /** A tool without a default model: the input's model, else this host variable, must name one. */
   modelEnv?: string;
+  /** The cheap credentials check for this provider (tool-health.ts), from the worker's environment. */
+  probe: (env: NodeJS.ProcessEnv) => CredentialProbe;
 }
 
 /** The compiled script next to this file (dist/tools/api-call.script.js). */
@@ -40,6 +43,7 @@ export function apiTool(spec: ApiToolSpec, hostEnv: NodeJS.ProcessEnv = process.
     async detect() {
       return hasKey(hostEnv) ? { version: 'api' } : null;
     },
+    checkHealth: () => checkCredentials(spec.probe(hostEnv)),
     buildCommand(input, ctx) {
       if (!hasKey(ctx.hostEnv)) throw new ToolInputError(`${spec.name} needs ${spec.keyEnv.join(' or ')} in the worker's environment`);
       if (spec.modelEnv && !input.model && !ctx.hostEnv[spec.modelEnv]) {
@@ -66,6 +70,8 @@ export const claudeApiSpec: ApiToolSpec = {
   provider: 'anthropic',
   keyEnv: ['ANTHROPIC_API_KEY'],
   passEnv: ['ANTHROPIC_BASE_URL', 'AGENTYARD_CLAUDE_MODEL'],
+  // api-call.script.ts sends only ANTHROPIC_API_KEY, so only that is checked (not ANTHROPIC_AUTH_TOKEN).
+  probe: (env) => anthropicProbe({ ANTHROPIC_API_KEY: env.ANTHROPIC_API_KEY }, env.ANTHROPIC_BASE_URL),
 };
 
 export const geminiApiSpec: ApiToolSpec = {
@@ -73,6 +79,7 @@ export const geminiApiSpec: ApiToolSpec = {
   provider: 'gemini',
   keyEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
   passEnv: ['GEMINI_BASE_URL', 'AGENTYARD_GEMINI_MODEL'],
+  probe: (env) => geminiProbe(env.GEMINI_API_KEY ?? env.GOOGLE_API_KEY, env.GEMINI_BASE_URL),
 };
 
 /** Any server speaking OpenAI's chat completions (vLLM, LM Studio, llama.cpp's server); the key is optional. */
@@ -82,6 +89,7 @@ export const openaiCompatibleSpec: ApiToolSpec = {
   keyEnv: ['OPENAI_COMPATIBLE_BASE_URL'],
   passEnv: ['OPENAI_COMPATIBLE_API_KEY', 'OPENAI_COMPATIBLE_MODEL'],
   modelEnv: 'OPENAI_COMPATIBLE_MODEL',
+  probe: (env) => openAiProbe('OpenAI-compatible server', env.OPENAI_COMPATIBLE_API_KEY, env.OPENAI_COMPATIBLE_BASE_URL ?? ''),
 };
 
 /** Ollama over its HTTP API (no binary needed); enabled by OLLAMA_HOST, or by an `ollama` on PATH (then the default 127.0.0.1:11434). */
@@ -92,6 +100,7 @@ export const ollamaApiSpec: ApiToolSpec = {
   passEnv: ['OLLAMA_MODEL'],
   modelEnv: 'OLLAMA_MODEL',
   enabledWithout: (env) => findExecutable('ollama', env.PATH ?? '') !== undefined,
+  probe: (env) => ollamaProbe(env.OLLAMA_HOST),
 };
 
 export const claudeApiTool = (env: NodeJS.ProcessEnv = process.env): Tool<PromptInput> => apiTool(claudeApiSpec, env);

@@ -17,6 +17,7 @@ import { jsonLine, type AgentEvent, type AgentLimit, type StreamParser } from '.
 import { pickEnv, promptArg } from './cli-tool';
 import { findExecutable, probeVersion } from './executable-lookup';
 import { assertArgumentFits, ToolInputError, type Tool } from './tool';
+import { anthropicProbe, checkCredentials } from './tool-health';
 
 /** The host variables the CLI authenticates with; nothing else of the agent's environment goes in. */
 export const claudeCodeAuthEnv = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL'] as const;
@@ -39,11 +40,13 @@ export function claudeCodeTool(path?: string, hostEnv: NodeJS.ProcessEnv = proce
       resolved = findExecutable('claude', path);
       if (!resolved) return null;
       // "Authenticated" means a key or an endpoint is configured: every attempt gets a fresh HOME,
-      // so a `claude /login` on the host never reaches a task, and the key is not checked here
-      // (that would cost an API call at every start-up).
+      // so a `claude /login` on the host never reaches a task. Whether the key works is checkHealth's
+      // question, asked of the free models list.
       if (!claudeCodeAuthEnv.some((name) => Boolean(hostEnv[name]))) return null;
       return { version: await probeVersion(resolved) };
     },
+    // The key (or token) and endpoint the CLI will use, checked against the models list: free, unlike a message.
+    checkHealth: () => checkCredentials(anthropicProbe(hostEnv)),
     buildCommand(input, ctx) {
       if (!resolved) throw new ToolInputError('claude-code is not installed on this worker (claude not on PATH)');
       assertArgumentFits('prompt', input.prompt);

@@ -32,6 +32,7 @@ import { jsonLine, type AgentEvent, type StreamParser } from './agent-stream';
 import { pickEnv, promptArg } from './cli-tool';
 import { findExecutable, probeVersion } from './executable-lookup';
 import { ToolInputError, assertArgumentFits, type Tool, type ToolContext, type ToolVersion } from './tool';
+import { checkCredentials, openAiProbe } from './tool-health';
 
 /** The variables codex authenticates with; forwarded from the worker when set. */
 export const codexKeyEnv = ['OPENAI_API_KEY', 'CODEX_API_KEY'] as const;
@@ -42,8 +43,8 @@ export const codexProviderName = 'agentyard';
 
 export interface CodexVersion extends ToolVersion {
   /**
-   * A key (or a base URL, for a keyless local server) is configured on the worker. That is all we
-   * can tell without a model call: whether the key is valid shows only when a task runs.
+   * A key (or a base URL, for a keyless local server) is configured on the worker. Whether the key
+   * is accepted is checkHealth's question (the models list, no model call).
    */
   authenticated: boolean;
 }
@@ -62,6 +63,15 @@ export function codexTool(path?: string, hostEnv: NodeJS.ProcessEnv = process.en
       if (!resolved) return null;
       return { version: await probeVersion(resolved), authenticated };
     },
+    // With a base URL codex authenticates with OPENAI_API_KEY (providerToml's env_key); without, its own default.
+    checkHealth: () =>
+      checkCredentials(
+        openAiProbe(
+          'OpenAI API',
+          hostEnv[codexBaseUrlEnv] ? hostEnv.OPENAI_API_KEY : (hostEnv.OPENAI_API_KEY ?? hostEnv.CODEX_API_KEY),
+          hostEnv[codexBaseUrlEnv] || 'https://api.openai.com',
+        ),
+      ),
     buildCommand(input, ctx) {
       if (!resolved) throw new ToolInputError('codex is not installed on this worker (codex not on PATH)');
       assertArgumentFits('prompt', input.prompt);

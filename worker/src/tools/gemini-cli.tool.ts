@@ -24,6 +24,7 @@ import { jsonLine, type AgentEvent, type StreamParser } from './agent-stream';
 import { pickEnv, promptArg } from './cli-tool';
 import { findExecutable, probeVersion } from './executable-lookup';
 import { ToolInputError, assertArgumentFits, type Tool, type ToolContext } from './tool';
+import { checkCredentials, geminiProbe } from './tool-health';
 
 /** Host variables the CLI gets: its key and, for a proxy or a stand-in, its endpoint. */
 export const geminiCliPassEnv = ['GEMINI_API_KEY', 'GOOGLE_GEMINI_BASE_URL'] as const;
@@ -38,12 +39,13 @@ export function geminiCliTool(path?: string, hostEnv: NodeJS.ProcessEnv = proces
     inputSchema: promptInputSchema,
     async detect() {
       resolved = findExecutable('gemini', path);
-      // "Authenticated" means a key is configured: the CLI needs one even against a base URL, and
-      // probing the API from detection would cost a request (and fail offline). A wrong key shows
-      // up as the task's error instead.
+      // "Authenticated" means a key is configured: the CLI needs one even against a base URL.
+      // Whether it works is checkHealth's question (detection stays offline).
       if (!resolved || !hostEnv.GEMINI_API_KEY) return null;
       return { version: installedVersion(resolved) ?? (await probeVersion(resolved)) };
     },
+    // The models list is free: a wrong key shows here, before a task is sent, not as the task's error.
+    checkHealth: () => checkCredentials(geminiProbe(hostEnv.GEMINI_API_KEY, hostEnv.GOOGLE_GEMINI_BASE_URL)),
     buildCommand(input, ctx) {
       if (!resolved) throw new ToolInputError('gemini-cli is not installed on this worker (gemini not on PATH)');
       if (!ctx.hostEnv.GEMINI_API_KEY) throw new ToolInputError("gemini-cli needs GEMINI_API_KEY in the worker's environment");

@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type { EnvValue, ToolName, WorkspaceInput } from '@agentyard/contracts/agent';
 import type { StreamParser } from './agent-stream';
+import type { ToolHealthReport } from './tool-health';
 
 /** What every tool input may carry (ShellInput and PromptInput both do). */
 export interface ToolInput {
@@ -58,6 +59,11 @@ export interface Tool<I extends ToolInput = ToolInput> {
   readonly inputSchema: z.ZodType<I>;
   /** Null when the tool cannot run on this machine. */
   detect(): Promise<ToolVersion | null>;
+  /**
+   * For a tool that talks to an API: whether its credentials work right now (tool-health.ts),
+   * asked after a successful detect. Without it the tool counts as healthy (shell, noop).
+   */
+  checkHealth?(): Promise<ToolHealthReport>;
   /** Throws ToolInputError for an input it cannot turn into a command. */
   buildCommand(input: I, ctx: ToolContext): ToolCommand;
   /** For a tool that prints a structured stream: a fresh parser for one attempt's stdout lines. */

@@ -33,11 +33,13 @@ describe('tools', () => {
   describe('CLI tools', () => {
     it('are detected on PATH with their version, and absent otherwise', async () => {
       const detected = await detectTools(allTools({ PATH: bin, ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' }));
+      // Nothing listens on port 9: claude-code is present but its API unreachable, so unhealthy.
       expect(detected.list).toEqual([
-        { name: 'shell', version: null },
-        { name: 'claude-code', version: '2.0.14' },
-        { name: 'noop', version: 'builtin' },
+        { name: 'shell', version: null, health: 'healthy', auth: 'ok' },
+        { name: 'claude-code', version: '2.0.14', health: 'unhealthy', auth: 'unknown', detail: 'the Anthropic API is unreachable (ECONNREFUSED)' },
+        { name: 'noop', version: 'builtin', health: 'healthy', auth: 'ok' },
       ]);
+      expect(detected.available.has('claude-code')).toBe(true);
       expect(findExecutable('gemini', bin)).toBeUndefined();
     });
 

@@ -19,6 +19,9 @@
  *    current within a pass, so two tasks of a group decided in one pass part ways too).
  *  - a worker whose agent does not isolate tasks (heartbeat `isolation` none or absent) gets only
  *    tasks of its owners: a shared user's task there could read the worker's credential.
+ *  - a task goes only to a worker whose tool is present AND healthy: one its agent reports
+ *    unhealthy (its key refused, its API unreachable) is skipped with the agent's reason
+ *    (`<tool> unhealthy: <detail>`). An entry without health (an older agent's) counts as healthy.
  */
 import {
   notAllowedForOwner,
@@ -111,6 +114,8 @@ export const ANTI_AFFINITY = 'anti-affinity';
 
 /** Stable part of the permission filter's reason (the task owner's view hides such candidates: contracts' candidatesVisibleToOwner). */
 export const NOT_ALLOWED = notAllowedForOwner;
+/** Stable part of the tool health filter's reason is `<tool> unhealthy` (the tool named, as in `lacks tool <tool>`). */
+export const UNHEALTHY = 'unhealthy';
 /** Stable part of the isolation filter's reason: a shared user's task on a worker that runs tasks unisolated. */
 export const NOT_ISOLATED = 'not isolated';
 /** A decision not confirmed by TaskAssigned within this long stops holding a slot. */
@@ -185,7 +190,9 @@ export function rejectionsOf(task: TaskToPlace, worker: WorkerSnapshot, capacity
   if (worker.revoked) reasons.push('credential revoked');
   if (worker.drained) reasons.push('drained');
   else if (worker.heartbeat?.draining) reasons.push('draining');
-  if (!worker.tools.some((t) => t.name === task.tool)) reasons.push(`lacks tool ${task.tool}`);
+  const tool = worker.tools.find((t) => t.name === task.tool);
+  if (!tool) reasons.push(`lacks tool ${task.tool}`);
+  else if (tool.health === 'unhealthy') reasons.push(`${task.tool} ${UNHEALTHY}: ${unhealthyBecause(tool)}`);
   if (capacity.free <= 0) {
     const waiting = capacity.unconfirmed > 0 ? `, ${capacity.unconfirmed} of them placed and not yet running` : '';
     reasons.push(`${NO_FREE_SLOT}: ${capacity.reportedRunning + capacity.unconfirmed} of ${capacity.total} in use${waiting}`);
@@ -210,6 +217,14 @@ export function rejectionsOf(task: TaskToPlace, worker: WorkerSnapshot, capacity
     reasons.push(`${NOT_ISOLATED}: its agent runs tasks without isolation (${worker.heartbeat?.isolation ?? 'not reported'}), so only its owners' tasks`);
   }
   return reasons;
+}
+
+/** What the agent said about an unhealthy tool, else what its auth verdict implies. */
+function unhealthyBecause(tool: WorkerTool): string {
+  if (tool.detail) return tool.detail;
+  if (tool.auth === 'refused') return 'key refused';
+  if (tool.auth === 'missing') return 'no key configured';
+  return 'its check failed';
 }
 
 /**

@@ -46,7 +46,7 @@ function worker(workerId: string, overrides: Partial<WorkerSnapshot> = {}): Work
     registered: true,
     ownerId: 'alice',
     roles: { alice: 'owner' },
-    tools: [{ name: 'shell', version: '5.2' }],
+    tools: [{ name: 'shell', version: '5.2', health: 'healthy' as const, auth: 'ok' as const }],
     labels: [],
     slots: 2,
     resources: { cpus: 8, memoryMb: 16_000, diskMb: 100_000 },
@@ -115,6 +115,40 @@ describe('decideAllocation', () => {
       it('lists every reason, not just the first', () => {
         const outcome = decide(task({ tool: 'ollama', ownerId: 'bob' }), [worker('w1', { online: false, drained: true })]);
         expect(reasonsOf(outcome, 'w1')).toEqual(['offline', 'drained', 'lacks tool ollama', "not allowed for the task's owner: no role on this worker"]);
+      });
+    });
+
+    describe('when the worker reports the task’s tool unhealthy', () => {
+      const claudeApi = (health: 'healthy' | 'unhealthy', auth: 'ok' | 'refused' | 'unknown', detail?: string) => [
+        { name: 'claude-api' as const, version: 'api', health, auth, ...(detail ? { detail } : {}) },
+      ];
+      it('skips that worker with the agent’s reason and places the task on one where the tool is healthy', () => {
+        const outcome = decide(task({ tool: 'claude-api' }), [
+          worker('a', { tools: claudeApi('unhealthy', 'refused', 'key refused by the Anthropic API (401)') }),
+          worker('b', { tools: claudeApi('healthy', 'ok') }),
+        ]);
+        expect(outcome).toMatchObject({ kind: 'decided', workerId: 'b' });
+        expect(reasonsOf(outcome, 'a')).toEqual(['claude-api unhealthy: key refused by the Anthropic API (401)']);
+      });
+      it('defers when no worker has it healthy, and says why without a detail too', () => {
+        const outcome = decide(task({ tool: 'claude-api' }), [
+          worker('a', { tools: claudeApi('unhealthy', 'refused') }),
+          worker('b', { tools: claudeApi('unhealthy', 'unknown') }),
+        ]);
+        expect(outcome.kind).toBe('deferred');
+        expect(reasonsOf(outcome, 'a')).toEqual(['claude-api unhealthy: key refused']);
+        expect(reasonsOf(outcome, 'b')).toEqual(['claude-api unhealthy: its check failed']);
+        // The stable part names the tool, not the changing detail, so a new reason alone records no new deferral.
+        expect(candidatePicture(outcome.candidates)).toBe('a=claude-api unhealthy;b=claude-api unhealthy');
+        expect(waitsOnlyForASlot(outcome.candidates)).toBe(false);
+      });
+      it('takes a tool an older agent lists without health as healthy', () => {
+        const legacy = [{ name: 'shell', version: '5.2' }] as unknown as WorkerSnapshot['tools'];
+        expect(decide(task(), [worker('a', { tools: legacy })])).toMatchObject({ kind: 'decided', workerId: 'a' });
+      });
+      it('judges only the task’s own tool', () => {
+        const tools = [...claudeApi('unhealthy', 'refused'), { name: 'shell' as const, version: '5.2', health: 'healthy' as const, auth: 'ok' as const }];
+        expect(decide(task(), [worker('a', { tools })])).toMatchObject({ kind: 'decided', workerId: 'a' });
       });
     });
 
@@ -261,17 +295,19 @@ describe('decideAllocation', () => {
   describe('scores', () => {
     describe('match (40 %)', () => {
       it('is 0.6 for the tool, +0.2 when its version is known, +0.2 × the share of preferences met', () => {
-        expect(matchScore(task(), worker('w', { tools: [{ name: 'shell', version: null }] }))).toBeCloseTo(0.8);
+        expect(matchScore(task(), worker('w', { tools: [{ name: 'shell', version: null, health: 'healthy' as const, auth: 'ok' as const }] }))).toBeCloseTo(
+          0.8,
+        );
         expect(matchScore(task(), worker('w'))).toBeCloseTo(1);
         const wantsModel = task({ tool: 'ollama', model: 'llama3' });
-        const ollama = [{ name: 'ollama' as const, version: '0.5' }];
+        const ollama = [{ name: 'ollama' as const, version: '0.5', health: 'healthy' as const, auth: 'ok' as const }];
         expect(matchScore(wantsModel, worker('w', { tools: ollama }))).toBeCloseTo(0.8);
         expect(matchScore(wantsModel, worker('w', { tools: ollama, labels: ['model:llama3'] }))).toBeCloseTo(1);
         const modelAndLabel = task({ tool: 'ollama', model: 'llama3', requirements: { labels: ['gpu'] } });
         expect(matchScore(modelAndLabel, worker('w', { tools: ollama, labels: ['gpu'] }))).toBeCloseTo(0.9);
       });
       it('prefers the worker advertising the requested model', () => {
-        const ollama = [{ name: 'ollama' as const, version: '0.5' }];
+        const ollama = [{ name: 'ollama' as const, version: '0.5', health: 'healthy' as const, auth: 'ok' as const }];
         const outcome = decide(task({ tool: 'ollama', model: 'llama3' }), [
           worker('a', { tools: ollama }),
           worker('b', { tools: ollama, labels: ['model:llama3'] }),
@@ -324,9 +360,19 @@ describe('decideAllocation', () => {
     describe('total', () => {
       it('weighs match 40 %, availability 30 %, balance 20 %, affinity 10 %', () => {
         expect(scoreWeights.match + scoreWeights.availability + scoreWeights.balance + scoreWeights.affinity).toBeCloseTo(1);
-        const outcome = decide(task(), [worker('a'), worker('b', { heartbeat: heartbeat({ cpuPercent: 90 }), tools: [{ name: 'shell', version: null }] })], {
-          b: 2,
-        });
+        const outcome = decide(
+          task(),
+          [
+            worker('a'),
+            worker('b', {
+              heartbeat: heartbeat({ cpuPercent: 90 }),
+              tools: [{ name: 'shell', version: null, health: 'healthy' as const, auth: 'ok' as const }],
+            }),
+          ],
+          {
+            b: 2,
+          },
+        );
         for (const c of outcome.candidates) {
           const { match, availability, balance, affinity, total } = c.scores;
           expect(total).toBeCloseTo(0.4 * match + 0.3 * availability + 0.2 * balance + 0.1 * affinity, 3);

@@ -13,7 +13,14 @@ import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { liveAgentEventSchema, liveEventTypes, type Envelope, type RunView, type TaskView, type WorkflowView } from '@agentyard/contracts';
-import { foreignSubjects, ownSubjects, probeNatsPermissions, type WorkerAgentProcess } from '@agentyard/local-infra';
+import {
+  foreignSubjects,
+  ownSubjects,
+  probeNatsPermissions,
+  startAnthropicStandIn,
+  type AnthropicStandIn,
+  type WorkerAgentProcess,
+} from '@agentyard/local-infra';
 import { LiveSocket } from '../support/live-socket';
 import { registerWorker } from './fixtures';
 import { changePassword } from './principals';
@@ -70,6 +77,10 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
       },
       timeoutMs,
     );
+
+  let anthropic: AnthropicStandIn | undefined;
+  const anthropicStandIn = async (): Promise<AnthropicStandIn> =>
+    (anthropic ??= await startAnthropicStandIn(() => ({ content: [{ type: 'text', text: 'unused' }], usage: { input_tokens: 0, output_tokens: 0 } })));
 
   async function startAgent(user: User, name: string, options: { stateDir?: string; env?: Record<string, string> } = {}): Promise<void> {
     let token: string | undefined;
@@ -160,7 +171,8 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
     );
     await startAgent(alice, 'alice-2', {
       stateDir: agents['alice-2']!.process.stateDir,
-      env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}`, ANTHROPIC_API_KEY: 'sk-not-used' },
+      // The stand-in only answers the agent's credentials check (the fake claude never calls it): the real API would refuse the key.
+      env: { PATH: `${fakeBin}:${process.env.PATH ?? ''}`, ANTHROPIC_API_KEY: 'sk-not-used', ANTHROPIC_BASE_URL: (await anthropicStandIn()).url },
     });
     await call(alice, 'POST', `/api/v1/tasks/${pinned.id}/cancel`);
     // An agent CLI's task: its transcript goes live with its output.
@@ -363,6 +375,7 @@ export function describeLiveEvents(platform: () => SecurityPlatform): void {
   afterAll(async () => {
     for (const s of Object.values(sockets)) s?.close();
     await observer?.close();
+    await anthropic?.close();
   });
 
   const mentionsAlice = (frame: string): string[] => [...aliceSecrets].filter((s) => frame.includes(s));

@@ -1,4 +1,4 @@
-import { DomainError, type Envelope } from '@agentyard/contracts';
+import { DomainError, type Envelope, type WorkerTool } from '@agentyard/contracts';
 import type { DecidedEvent } from '@agentyard/event-sourcing';
 import { decide, workerDecider, type WorkerCommand } from './worker.decide';
 import { evolve, initialState, sameTools } from './worker';
@@ -50,7 +50,7 @@ const registration = {
   hostname: 'build-box.local',
   platform: 'linux',
   arch: 'x64',
-  tools: [{ name: 'shell' as const, version: null }],
+  tools: [{ name: 'shell' as const, version: null, health: 'healthy' as const, auth: 'ok' as const }],
   slots: 2,
   resources: { cpus: 4, memoryMb: 8192, diskMb: 100_000 },
   labels: ['linux'],
@@ -110,8 +110,8 @@ describe('Worker', () => {
   describe('when its heartbeat lists tools', () => {
     it('records a change', () => {
       const tools = [
-        { name: 'shell' as const, version: null },
-        { name: 'claude-code' as const, version: '1.2.0' },
+        { name: 'shell' as const, version: null, health: 'healthy' as const, auth: 'ok' as const },
+        { name: 'claude-code' as const, version: '1.2.0', health: 'healthy' as const, auth: 'ok' as const },
       ];
       given(registered, ownerGranted)
         .when({ kind: 'ChangeTools', workerId, tools })
@@ -119,13 +119,27 @@ describe('Worker', () => {
     });
     it('emits nothing for the same tools in another order', () => {
       const tools = [
-        { name: 'shell' as const, version: null },
-        { name: 'ollama' as const, version: '0.3' },
+        { name: 'shell' as const, version: null, health: 'healthy' as const, auth: 'ok' as const },
+        { name: 'ollama' as const, version: '0.3', health: 'healthy' as const, auth: 'ok' as const },
       ];
       const changed: DecidedEvent = { type: 'WorkerToolsChanged', data: { workerId, tools } };
       given(registered, ownerGranted, changed)
         .when({ kind: 'ChangeTools', workerId, tools: [...tools].reverse() })
         .then([]);
+    });
+    it('records a tool turning unhealthy, and healthy again, as changes', () => {
+      const healthy = [{ name: 'claude-api' as const, version: 'api', health: 'healthy' as const, auth: 'ok' as const }];
+      const refused = [{ name: 'claude-api' as const, version: 'api', health: 'unhealthy' as const, auth: 'refused' as const, detail: 'key refused (401)' }];
+      const before: DecidedEvent = { type: 'WorkerToolsChanged', data: { workerId, tools: healthy } };
+      const after: DecidedEvent = { type: 'WorkerToolsChanged', data: { workerId, tools: refused } };
+      given(registered, ownerGranted, before).when({ kind: 'ChangeTools', workerId, tools: refused }).then([after]);
+      given(registered, ownerGranted, before, after).when({ kind: 'ChangeTools', workerId, tools: healthy }).then([before]);
+      given(registered, ownerGranted, before, after).when({ kind: 'ChangeTools', workerId, tools: refused }).then([]);
+    });
+    it('reads a tool stored without health (an older agent’s) as healthy with unknown auth', () => {
+      const old = [{ name: 'shell', version: null }] as unknown as WorkerTool[];
+      expect(sameTools(old, [{ name: 'shell', version: null, health: 'healthy', auth: 'unknown' }])).toBe(true);
+      expect(sameTools(old, [{ name: 'shell', version: null, health: 'healthy', auth: 'ok' }])).toBe(false);
     });
   });
 
@@ -199,7 +213,12 @@ describe('Worker', () => {
       });
     });
     it('compares tool lists regardless of order', () => {
-      expect(sameTools([{ name: 'shell', version: null }], [{ name: 'shell', version: '1' }])).toBe(false);
+      expect(
+        sameTools(
+          [{ name: 'shell', version: null, health: 'healthy' as const, auth: 'ok' as const }],
+          [{ name: 'shell', version: '1', health: 'healthy' as const, auth: 'ok' as const }],
+        ),
+      ).toBe(false);
       expect(sameTools([], [])).toBe(true);
     });
   });

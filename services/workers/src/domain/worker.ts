@@ -76,10 +76,15 @@ export function roleOf(state: WorkerState, userId: string): WorkerRole | undefin
   return Object.prototype.hasOwnProperty.call(state.roles, userId) ? state.roles[userId] : undefined;
 }
 
-/** Same tools regardless of order (a worker may list them in any order). */
+/**
+ * Same tools regardless of order (a worker may list them in any order), health included: a tool
+ * turning unhealthy (or back) is a change, recorded as WorkerToolsChanged so allocation stops (or
+ * resumes) placing on it. A stored entry without health/auth (written before those fields, or
+ * read raw from the view's jsonb) counts as the contract's defaults, healthy and unknown.
+ */
 export function sameTools(a: readonly WorkerTool[], b: readonly WorkerTool[]): boolean {
   if (a.length !== b.length) return false;
-  const key = (t: WorkerTool) => `${t.name}@${t.version ?? ''}`;
+  const key = (t: WorkerTool) => JSON.stringify([t.name, t.version ?? '', t.health ?? 'healthy', t.auth ?? 'unknown', t.detail ?? '']);
   const left = a.map(key).sort();
   const right = b.map(key).sort();
   return left.every((k, i) => k === right[i]);

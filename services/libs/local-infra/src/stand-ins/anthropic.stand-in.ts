@@ -1,11 +1,14 @@
 /*
  * A stand-in for the Anthropic Messages API, for tests that drive the real `claude` CLI: a
- * node:http server on 127.0.0.1 (port 0) that answers `HEAD /` and `POST /v1/messages` (the CLI
- * adds `?beta=true`), streamed as SSE when the request asks for it, else as one JSON message.
+ * node:http server on 127.0.0.1 (port 0) that answers `HEAD /`, `GET /v1/models` (the workers'
+ * health check) and `POST /v1/messages` (the CLI adds `?beta=true`), streamed as SSE when the
+ * request asks for it, else as one JSON message. `refuseKeys(true)` makes it answer 401 as for a
+ * revoked key (key-gate.ts).
  * Each test scripts the answers (`answer(request)`) and reads back every request it received, so
  * a change in what the CLI sends shows up as a failing assertion, not as a silent pass.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { keyGate, refuseKey, type KeyGate } from './key-gate';
 import { listenLocal } from './listen-local';
 
 /** What the stand-in received: method, path and the parsed JSON body (undefined when none). */
@@ -49,7 +52,7 @@ export interface Answer {
   hang?: boolean;
 }
 
-export interface AnthropicStandIn {
+export interface AnthropicStandIn extends Pick<KeyGate, 'refuseKeys'> {
   /** Base URL for ANTHROPIC_BASE_URL. */
   url: string;
   /** Every request, in arrival order (HEAD probes included). */
@@ -64,6 +67,7 @@ export async function startAnthropicStandIn(answer: (request: MessagesRequest, i
   const requests: AnthropicRecordedRequest[] = [];
   const answers: AnthropicStandIn['answers'] = [];
   let messageCount = 0;
+  const gate = keyGate();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -77,6 +81,13 @@ export async function startAnthropicStandIn(answer: (request: MessagesRequest, i
       }
       const path = req.url ?? '/';
       requests.push({ method: req.method ?? '', path, headers: req.headers, body });
+      if (gate.refusing && req.method !== 'HEAD') return refuseKey(res, 'anthropic');
+      if (req.method === 'GET' && path.split('?')[0] === '/v1/models') {
+        // What the workers' health check asks (free: no tokens).
+        const data = [{ type: 'model', id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5 (stand-in)', created_at: '2025-09-29T00:00:00Z' }];
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data, has_more: false, first_id: data[0]!.id, last_id: data[0]!.id }));
+        return;
+      }
       if (req.method === 'POST' && path.split('?')[0] === '/v1/messages' && body) {
         const reply = answer(body, messageCount++);
         answers.push({ model: body.model, answer: reply });
@@ -97,6 +108,7 @@ export async function startAnthropicStandIn(answer: (request: MessagesRequest, i
     url,
     requests,
     answers,
+    refuseKeys: gate.refuseKeys,
     close,
   };
 }

@@ -3,12 +3,15 @@
  * to when GOOGLE_GEMINI_BASE_URL points here: `POST /v1beta/models/{model}:streamGenerateContent?alt=sse`
  * for the agent's turns (answered from a script, in order, as server-sent events), and
  * `:generateContent` for the CLI's side calls (its model router, when no model is pinned).
- * `:countTokens` is answered too, in case a version asks.
+ * `:countTokens` is answered too, in case a version asks, and `GET /v1beta/models` (the workers'
+ * health check). `refuseKeys(true)` answers everything as the real API answers a bad key: 400
+ * API_KEY_INVALID (key-gate.ts).
  *
  * Every request is recorded with its parsed body, and every usageMetadata served is kept, so a
  * test can compare what the CLI reported with what it was actually charged, side calls included.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { keyGate, refuseKey, type KeyGate } from './key-gate';
 import { listenLocal } from './listen-local';
 
 /** The token counts of one response, as the Gemini API names them. */
@@ -54,7 +57,7 @@ export interface GeminiStandInScript {
   sideCallUsage?: GeminiUsage;
 }
 
-export interface GeminiStandIn {
+export interface GeminiStandIn extends Pick<KeyGate, 'refuseKeys'> {
   /** For GOOGLE_GEMINI_BASE_URL. */
   url: string;
   requests: GeminiRecordedRequest[];
@@ -67,6 +70,7 @@ export async function startGeminiStandIn(script: GeminiStandInScript): Promise<G
   const requests: GeminiRecordedRequest[] = [];
   const served: GeminiStandIn['served'] = [];
   let turn = 0;
+  const gate = keyGate();
 
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string): void => {
     const match = /^\/v1(?:beta)?\/models\/([^/:?]+):(\w+)/.exec(req.url ?? '');
@@ -81,6 +85,17 @@ export async function startGeminiStandIn(script: GeminiStandInScript): Promise<G
     };
     requests.push(request);
     const model = request.model ?? 'unknown';
+    if (gate.refusing) return refuseKey(res, 'gemini');
+    if (req.method === 'GET' && /^\/v1(?:beta)?\/models(?:\?|$)/.test(req.url ?? '')) {
+      // The models list: what the workers' health check asks (free: no tokens).
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          models: [{ name: 'models/gemini-2.5-flash', displayName: 'Gemini 2.5 Flash (stand-in)', supportedGenerationMethods: ['generateContent'] }],
+        }),
+      );
+      return;
+    }
 
     if (action === 'streamGenerateContent') {
       const step = script.turns[turn++];
@@ -133,6 +148,7 @@ export async function startGeminiStandIn(script: GeminiStandInScript): Promise<G
     url,
     requests,
     served,
+    refuseKeys: gate.refuseKeys,
     close,
   };
 }

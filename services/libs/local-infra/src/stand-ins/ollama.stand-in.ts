@@ -3,9 +3,11 @@
  * answering `POST /api/chat` (NDJSON when `stream` is not false, as Ollama defaults: one line per
  * piece of text, then a `done: true` line carrying `prompt_eval_count` / `eval_count`; else one
  * JSON object), `GET /api/tags` and `GET /api/version`. An unknown model gets Ollama's 404.
+ * `refuseKeys(true)` plays an authenticating proxy in front of it refusing (401, key-gate.ts).
  * Each test scripts the answers and reads back every request.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { keyGate, refuseKey, type KeyGate } from './key-gate';
 import { listenLocal } from './listen-local';
 
 /** The part of an /api/chat request the tests look at. */
@@ -29,7 +31,7 @@ export interface OllamaAnswer {
   evalCount: number;
 }
 
-export interface OllamaStandIn {
+export interface OllamaStandIn extends Pick<KeyGate, 'refuseKeys'> {
   /** For OLLAMA_HOST. */
   url: string;
   requests: OllamaRecordedRequest[];
@@ -53,6 +55,7 @@ export async function startOllamaStandIn(
   const answers: OllamaStandIn['answers'] = [];
   const models = options.models ?? ['standin:latest'];
   let count = 0;
+  const gate = keyGate();
   const json = (res: ServerResponse, status: number, value: unknown) =>
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
   const server = createServer((req, res) => {
@@ -62,6 +65,7 @@ export async function startOllamaStandIn(
       const body = parseJson<OllamaChatRequestBody>(Buffer.concat(chunks).toString('utf8'));
       const path = req.url ?? '/';
       requests.push({ method: req.method ?? '', path, headers: req.headers, body });
+      if (gate.refusing) return refuseKey(res, 'ollama');
       if (req.method === 'POST' && path === '/api/chat' && body) {
         // Ollama accepts a name without its tag as `:latest`.
         if (!models.includes(body.model) && !models.includes(`${body.model}:latest`))
@@ -83,6 +87,7 @@ export async function startOllamaStandIn(
     url,
     requests,
     answers,
+    refuseKeys: gate.refuseKeys,
     close,
   };
 }

@@ -4,9 +4,11 @@
  * `POST /v1/chat/completions` (streamed as SSE when `stream: true`: role chunk, the text in two
  * content deltas, a finish chunk, then, with `stream_options.include_usage`, one usage chunk with
  * empty `choices`, then `data: [DONE]`; else one JSON completion) and `GET /v1/models`.
+ * `refuseKeys(true)` answers everything with OpenAI's 401 invalid_api_key (key-gate.ts).
  * Each test scripts the answers and reads back every request, with its headers and parsed body.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { keyGate, refuseKey, type KeyGate } from './key-gate';
 import { listenLocal } from './listen-local';
 
 /** The part of a chat completions request the tests look at. */
@@ -32,7 +34,7 @@ export interface OpenAiChatAnswer {
   status?: number;
 }
 
-export interface OpenAiChatStandIn {
+export interface OpenAiChatStandIn extends Pick<KeyGate, 'refuseKeys'> {
   /** For OPENAI_COMPATIBLE_BASE_URL (no /v1). */
   url: string;
   requests: OpenAiChatRecordedRequest[];
@@ -54,6 +56,7 @@ export async function startOpenAiChatStandIn(
   const requests: OpenAiChatRecordedRequest[] = [];
   const answers: OpenAiChatStandIn['answers'] = [];
   let count = 0;
+  const gate = keyGate();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -61,6 +64,7 @@ export async function startOpenAiChatStandIn(
       const body = parseJson<OpenAiChatRequestBody>(Buffer.concat(chunks).toString('utf8'));
       const path = req.url ?? '/';
       requests.push({ method: req.method ?? '', path, headers: req.headers, body });
+      if (gate.refusing) return refuseKey(res, 'openai');
       if (req.method === 'POST' && path === '/v1/chat/completions' && body) {
         const reply = answer(body, count++);
         answers.push({ model: body.model, answer: reply });
@@ -85,6 +89,7 @@ export async function startOpenAiChatStandIn(
     url,
     requests,
     answers,
+    refuseKeys: gate.refuseKeys,
     close,
   };
 }

@@ -9,8 +9,12 @@
  * the `functions` namespace) runs JavaScript that calls nested tools such as
  * `tools.apply_patch(patch)`. A `patch` step answers with that call, which is how the real model
  * makes codex edit files.
+ *
+ * `GET /v1/models` answers the workers' health check; `refuseKeys(true)` answers everything with
+ * OpenAI's 401 invalid_api_key (key-gate.ts).
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { keyGate, refuseKey, type KeyGate } from './key-gate';
 import { listenLocal } from './listen-local';
 
 export interface StandInUsage {
@@ -35,7 +39,7 @@ export interface ResponsesRecordedRequest {
   answeredWith?: StandInUsage;
 }
 
-export interface ResponsesStandIn {
+export interface ResponsesStandIn extends Pick<KeyGate, 'refuseKeys'> {
   /** Base URL without `/v1` (as OPENAI_BASE_URL is usually given). */
   url: string;
   requests: ResponsesRecordedRequest[];
@@ -46,6 +50,7 @@ export interface ResponsesStandIn {
 export async function startResponsesStandIn(steps: StandInStep[]): Promise<ResponsesStandIn> {
   const requests: ResponsesRecordedRequest[] = [];
   let answered = 0;
+  const gate = keyGate();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -59,6 +64,13 @@ export async function startResponsesStandIn(steps: StandInStep[]): Promise<Respo
       }
       const recorded: ResponsesRecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
       requests.push(recorded);
+      if (gate.refusing) return refuseKey(res, 'openai');
+      if (req.method === 'GET' && req.url?.split('?')[0] === '/v1/models') {
+        // What the workers' health check asks (free: no tokens).
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-5-codex', object: 'model', created: 0, owned_by: 'standin' }] }));
+        return;
+      }
       if (req.method !== 'POST' || !req.url?.startsWith('/v1/responses') || steps.length === 0) {
         res.writeHead(404, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { message: `the stand-in does not serve ${req.method} ${req.url}` } }));
@@ -76,6 +88,7 @@ export async function startResponsesStandIn(steps: StandInStep[]): Promise<Respo
   return {
     url,
     requests,
+    refuseKeys: gate.refuseKeys,
     close,
   };
 }
