@@ -164,7 +164,7 @@ export class WorktreeRetention {
         size = usage.bytes;
         if (!usage.complete) this.logger.warn(`worktree ${entry.place} has more than ${usage.entries} files; counted as at least ${formatBytes(size)}`);
         // A finished worktree does not change: measured once.
-        if (entry.record && usage.complete) await this.exclusive(() => this.updateSize(entry.place, entry.record!, size!));
+        if (entry.record && usage.complete) await this.exclusive(() => this.updateSize(entry.place, entry.finishedAt, size!));
       }
       facts.push({
         path: entry.place,
@@ -182,7 +182,13 @@ export class WorktreeRetention {
     const decision = decideRetention(facts, Date.now(), this.policy);
     for (const { worktree, reason } of decision.remove) {
       if (worktree.inUse) continue; // the decider never says so; a removal here would be unrecoverable
-      await this.exclusive(() => this.removePlace(worktree.path));
+      const removed = await this.exclusive(async () => {
+        // Measured a moment ago: the place may hold a newer run of the same attempt by now.
+        if (!(await this.stillSame(worktree))) return false;
+        await this.removePlace(worktree.path);
+        return true;
+      });
+      if (!removed) continue;
       this.logger.info(
         `removed the worktree of ${worktree.taskId}:${worktree.attempt} (${formatBytes(worktree.sizeBytes)}): ${this.explain(reason, decision)}`,
       );
@@ -226,10 +232,7 @@ export class WorktreeRetention {
       } catch {
         continue;
       }
-      if (!stat.isDirectory()) {
-        await rm(place, { force: true }).catch(() => undefined); // a half-written record's temp file
-        continue;
-      }
+      if (!stat.isDirectory()) continue;
       const record = await readRecord(place);
       const finishedAt = record ? Date.parse(record.finishedAt) : stat.mtimeMs;
       kept.push({ name, place, ...(record ? { record } : {}), finishedAt });
@@ -237,9 +240,16 @@ export class WorktreeRetention {
     return kept;
   }
 
-  private async updateSize(place: string, record: KeptRecord, sizeBytes: number): Promise<void> {
-    if (!(await isPlainDirectory(place))) return;
-    await writeRecord(place, { ...record, sizeBytes });
+  /** Records the size, unless the place now holds another run of the attempt (a redelivery kept meanwhile). */
+  private async updateSize(place: string, finishedAt: number, sizeBytes: number): Promise<void> {
+    const record = await readRecord(place);
+    if (record && Date.parse(record.finishedAt) === finishedAt) await writeRecord(place, { ...record, sizeBytes });
+  }
+
+  private async stillSame(worktree: WorktreeFacts): Promise<boolean> {
+    const record = await readRecord(worktree.path);
+    if (record) return Date.parse(record.finishedAt) === worktree.finishedAt;
+    return isPlainDirectory(worktree.path);
   }
 
   /** Removes a kept worktree: through git when it is still git's, then its directory, then the mirror's stale metadata. Never throws. */
