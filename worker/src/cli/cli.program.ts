@@ -8,7 +8,6 @@ import { loadAgentConfig } from '../config/agent-config.loader';
 import { OptionsError, resolveWorkerOptions, type RawOptions } from '../config/worker-options';
 import { createLogger, describeError } from '../logging/logger';
 import { agentVersion } from '../version';
-import { runDoctor } from './doctor.command';
 import { runStart } from './start.command';
 
 export const usageExitCode = 2;
@@ -67,6 +66,8 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--state-dir <dir>', 'state directory (default ~/.agentyard)')
     .option('--isolation <mode>', 'the isolation start would use (default auto)')
     .action(async (flags: RawOptions & { config?: string }) => {
+      // Loaded here, not at the top: an agent that runs `start` never needs it (about 1 MB resident).
+      const { runDoctor } = await import('./doctor.command');
       exitCode = await runDoctor(resolve(flags));
     });
 
