@@ -75,7 +75,10 @@ function failedCheck(error: unknown): ToolHealthReport {
 
 /** A detail the contracts accept: printable characters only, at most toolDetailMaxLength. */
 function reportable(detail: string): string {
-  return detail.replace(/[\u0000-\u001f\u007f-\u009f\ud800-\udfff]/g, ' ').trim().slice(0, toolDetailMaxLength);
+  return detail
+    .replace(/[\u0000-\u001f\u007f-\u009f\ud800-\udfff]/g, ' ')
+    .trim()
+    .slice(0, toolDetailMaxLength);
 }
 
 /** What a probe changed: tools that joined, tools that dropped out (by name), and tools whose health or auth changed. */
