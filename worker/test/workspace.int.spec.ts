@@ -9,7 +9,7 @@
  * budget, oldest first, never a running one, and never by following a link the task left.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../src/logging/logger';
@@ -100,6 +100,21 @@ describe('A workspace', () => {
     expect(readFileSync(join(next.path, 'notes.md'), 'utf8')).toBe('step 1\n');
     expect(next.baseCommit).toBe(one.result.commit);
     await manager.release(next);
+
+    // The agent's own branch, or a full commit id the mirror has, is taken without a fetch: with the
+    // remote broken (its objects moved away) a follow-up still starts, while a remote branch cannot.
+    renameSync(join(remote, 'objects'), join(remote, 'objects.away'));
+    try {
+      const offline = await manager.checkout({ taskId: 'task-c', attempt: 2, ownerId: 'u1' }, { repo: remote, ref: 'agentyard/task-b-1' }, attemptPath());
+      expect(offline.baseCommit).toBe(one.result.commit);
+      await manager.release(offline);
+      const byCommit = await manager.checkout({ taskId: 'task-c', attempt: 3, ownerId: 'u1' }, { repo: remote, ref: one.result.commit! }, attemptPath());
+      expect(readFileSync(join(byCommit.path, 'notes.md'), 'utf8')).toBe('step 1\n');
+      await manager.release(byCommit);
+      await expect(manager.checkout({ taskId: 'task-c', attempt: 4, ownerId: 'u1' }, { repo: remote, ref: 'main' }, attemptPath())).rejects.toThrow();
+    } finally {
+      renameSync(join(remote, 'objects.away'), join(remote, 'objects'));
+    }
 
     // Another owner's mirror does not have that unpushed branch.
     await expect(manager.checkout({ taskId: 'task-d', attempt: 1, ownerId: 'u2' }, { repo: remote, ref: 'agentyard/task-b-1' }, attemptPath())).rejects.toThrow(

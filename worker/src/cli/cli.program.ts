@@ -3,6 +3,7 @@
  * file's, by `resolveWorkerOptions`. Exit codes: 0 ok, 1 runtime failure (refused registration,
  * doctor found problems), 2 usage error (unknown flag, bad value, missing config file).
  */
+import type { runDoctor as RunDoctor } from './doctor.command';
 import { Command, CommanderError } from 'commander';
 import { loadAgentConfig } from '../config/agent-config.loader';
 import { OptionsError, resolveWorkerOptions, type RawOptions } from '../config/worker-options';
@@ -67,7 +68,8 @@ export async function runCli(argv: string[]): Promise<number> {
     .option('--isolation <mode>', 'the isolation start would use (default auto)')
     .action(async (flags: RawOptions & { config?: string }) => {
       // Loaded here, not at the top: an agent that runs `start` never needs it (about 1 MB resident).
-      const { runDoctor } = await import('./doctor.command');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runDoctor } = require('./doctor.command') as { runDoctor: typeof RunDoctor };
       exitCode = await runDoctor(resolve(flags));
     });
 

@@ -47,6 +47,8 @@ export interface GitOptions {
   maxBuffer?: number;
   /** Exit codes that are answers, not failures (e.g. 1 for `diff --quiet`). */
   okExitCodes?: number[];
+  /** Written to git's stdin (a `--batch` command's queries). */
+  input?: string;
 }
 
 export interface GitResult {
@@ -68,7 +70,7 @@ export function git(args: string[], options: GitOptions = {}): Promise<GitResult
     ...(options.isolatedConfig ? { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } : {}),
   };
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       'git',
       [...hardening, ...args],
       { cwd: options.cwd, env, timeout: options.timeoutMs ?? 120_000, maxBuffer: options.maxBuffer ?? 64 * 1024 * 1024, encoding: 'buffer' },
@@ -81,6 +83,7 @@ export function git(args: string[], options: GitOptions = {}): Promise<GitResult
         reject(new GitError(why.slice(0, 1000), code));
       },
     );
+    child.stdin?.end(options.input);
   });
 }
 

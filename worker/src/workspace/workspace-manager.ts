@@ -21,7 +21,7 @@ import { describeError, type Logger } from '../logging/logger';
 import { git, GitError, gitText } from './git';
 import type { RetentionDecision, RetentionPolicy } from './retention.decide';
 import { WorktreeRetention } from './worktree-retention';
-import { branchFor, isUnder, locateRepo, mirrorName, parseNumstat, refCandidates, remoteHeadRef, WorkspaceError } from './workspace-rules';
+import { branchFor, isUnder, locateRepo, mirrorName, localRefCandidates, parseNumstat, refCandidates, remoteHeadRef, WorkspaceError } from './workspace-rules';
 
 /** A worktree made for one attempt. */
 export interface Checkout {
@@ -53,6 +53,8 @@ export class WorkspaceManager {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Worktrees of attempts that run (checked out, not yet kept or released), by path. */
   private readonly active = new Map<string, { taskId: string; attempt: number }>();
+  /** The source each mirror's `origin` was set to in this run. */
+  private readonly origins = new Map<string, string>();
   readonly retention: WorktreeRetention;
 
   constructor(
@@ -103,12 +105,20 @@ export class WorkspaceManager {
     // This attempt run before (a redelivery after a crash) and kept: its branch must be free for the new worktree.
     await this.retention.forget(task);
     const baseCommit = await this.serial(mirror, async () => {
-      await this.fetch(mirror, source, input.repo);
-      const commit = await resolveRef(mirror, input.ref);
+      // A follow-up on the agent's own branch, or a full commit id the mirror holds, needs no fetch:
+      // it starts one fetch sooner, and works while the remote is down.
+      const known = existsSync(join(mirror, 'HEAD')) ? await resolveRef(mirror, localRefCandidates(input.ref)) : undefined;
+      if (!known) await this.fetch(mirror, source, input.repo);
+      const commit = known ?? (await resolveRef(mirror, refCandidates(input.ref)));
       if (!commit) throw new WorkspaceError(`ref ${baseRef} is not a branch, tag or commit of ${input.repo}`);
-      // A crashed agent may have left this attempt's worktree registered: forget it, then (re)make it.
-      await git(['worktree', 'prune'], { cwd: mirror });
-      await git(['worktree', 'add', '--quiet', '-B', branch, path, commit], { cwd: mirror });
+      const add = () => git(['worktree', 'add', '--quiet', '-B', branch, path, commit], { cwd: mirror });
+      try {
+        await add();
+      } catch {
+        // A crashed agent may have left this attempt's worktree registered: forget it, then make it again.
+        await git(['worktree', 'prune'], { cwd: mirror });
+        await add();
+      }
       return commit;
     });
     this.active.set(path, { taskId: task.taskId, attempt: task.attempt });
@@ -237,9 +247,11 @@ export class WorkspaceManager {
       mkdirSync(join(this.stateDir, 'repos'), { recursive: true, mode: 0o700 });
       await git(['init', '--quiet', '--bare', mirror]);
       await git(['remote', 'add', 'origin', source], { cwd: mirror });
-    } else {
+    } else if (this.origins.get(mirror) !== source) {
+      // Once per mirror and agent run (or when the source moved): a spawn per task costs more than it checks.
       await git(['remote', 'set-url', 'origin', source], { cwd: mirror });
     }
+    this.origins.set(mirror, source);
     try {
       await git(
         [
@@ -277,12 +289,15 @@ export class WorkspaceManager {
   }
 }
 
-/** The commit `ref` names in the mirror (refCandidates' order), or undefined. */
-async function resolveRef(mirror: string, ref: string | undefined): Promise<string | undefined> {
-  for (const candidate of refCandidates(ref)) {
-    const out = await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${candidate}^{commit}`], { cwd: mirror, okExitCodes: [1, 128] });
-    const commit = out.stdout.toString('utf8').trim();
-    if (out.exitCode === 0 && /^[0-9a-f]{40,64}$/.test(commit)) return commit;
+/** The commit of the first of `candidates` the mirror has. */
+async function resolveRef(mirror: string, candidates: string[]): Promise<string | undefined> {
+  if (candidates.length === 0) return undefined;
+  // One process for every candidate (a spawn costs more than the lookup): cat-file answers each
+  // line with `<sha> commit <size>`, or `<query> missing` / `ambiguous`.
+  const out = await gitText(['cat-file', '--batch-check'], { cwd: mirror, input: candidates.map((c) => `${c}^{commit}\n`).join('') });
+  for (const line of out.split('\n')) {
+    const match = /^([0-9a-f]{40,64}) commit \d+$/.exec(line);
+    if (match) return match[1];
   }
   return undefined;
 }

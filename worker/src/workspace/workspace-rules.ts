@@ -71,6 +71,16 @@ export function refCandidates(ref: string | undefined): string[] {
   return names;
 }
 
+/**
+ * The candidates nothing on the remote can change: the agent's own branch (an earlier attempt's
+ * `agentyard/…`, which the candidates above prefer anyway) and a full commit id. A ref found
+ * among them needs no fetch first.
+ */
+export function localRefCandidates(ref: string | undefined): string[] {
+  if (ref === undefined || ref === 'HEAD') return [];
+  return [`refs/heads/${ref}`, ...(/^([0-9a-f]{40}|[0-9a-f]{64})$/i.test(ref) ? [ref] : [])];
+}
+
 export interface DiffSize {
   filesChanged: number;
   insertions: number;
