@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Compiles every workspace package's src/ to dist/ with swc (CommonJS, decorator metadata for
 // NestJS). Type checking is separate (`npm run typecheck`): swc strips types without checking,
-// which keeps `npm start` and the test run fast. Skips files whose output is newer.
+// which keeps `npm start` and the test run fast. Skips files whose output is newer. Then packs the
+// worker agent the platform serves (pack-worker.mjs; skipped when nothing it ships changed).
 import { transformFile } from '@swc/core';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packWorker } from './pack-worker.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const swcrc = JSON.parse(readFileSync(join(root, '.swcrc'), 'utf8'));
@@ -48,3 +50,4 @@ for (const pkg of packages) {
   await Promise.all(jobs);
 }
 process.stdout.write(`build: ${compiled} file(s) compiled in ${Date.now() - started} ms (${packages.length} packages)\n`);
+packWorker();

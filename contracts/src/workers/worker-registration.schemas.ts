@@ -152,6 +152,12 @@ export const heartbeatSchema = z
     draining: z.boolean(),
     /** Absent from agents older than the field: treated as `none`. */
     isolation: workerIsolationSchema.optional(),
+    /**
+     * The agent's version, in every heartbeat: an agent restarted with its stored credential does
+     * not register again, so registration alone would keep the version it first had. Absent from
+     * agents older than the field (the registered version stands).
+     */
+    agentVersion: text().max(50).optional(),
   })
   .meta({ id: 'Heartbeat' });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;

@@ -33,6 +33,10 @@ export const workerViewSchema = z
     lastHeartbeat: heartbeatSchema.nullable(),
     lastSeenAt: text().nullable(),
     registeredAt: text(),
+    /** The agent's version: from its latest heartbeat, else as it registered. */
+    agentVersion: text(),
+    /** Older than the agent package this platform serves: run the install command again to update it. */
+    agentOutdated: z.boolean(),
   })
   .meta({ id: 'Worker' });
 export type WorkerView = z.infer<typeof workerViewSchema>;

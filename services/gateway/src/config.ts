@@ -34,6 +34,12 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
     .default(64 * 1024 * 1024),
   /** The built dashboard (`npm run build -w web`), served at `/`. Default: web/dist of this checkout. */
   WEB_DIST_DIR: z.string().default(new URL('../../../web/dist', `file://${__dirname}/`).pathname),
+  /**
+   * The worker agent package (infra/scripts/pack-worker.mjs, run by the build), served at
+   * /downloads. Default: dist/downloads of this checkout. The workers service reads the same
+   * directory for the install command's version and checksum: point both at one copy.
+   */
+  DOWNLOADS_DIR: z.string().default(new URL('../../../dist/downloads', `file://${__dirname}/`).pathname),
   /** How long a request to a backend service may take before the edge answers 503. */
   RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   /**

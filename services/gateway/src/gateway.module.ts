@@ -6,9 +6,11 @@ import { NatsRpcClient } from '@agentyard/messaging';
 import { ApiTokenResolver } from './infrastructure/api-token-resolver';
 import { ArtifactTransfer } from './infrastructure/artifact-transfer';
 import { TaskSecretBroker } from './infrastructure/task-secret-broker';
+import { WorkerPackageStore } from './infrastructure/worker-package';
 import { AccessTokenGuard } from './interface/access-token.guard';
 import { ARTIFACT_MAX_BYTES, TaskArtifactsController, WorkerArtifactsController } from './interface/artifacts.controller';
 import { AuthController } from './interface/auth.controller';
+import { DownloadsController } from './interface/downloads.controller';
 import { SecretsController } from './interface/secrets.controller';
 import { TasksController } from './interface/tasks.controller';
 import { UsageController } from './interface/usage.controller';
@@ -25,6 +27,8 @@ export interface GatewayDeps {
   apiTokens: ApiTokenResolver;
   /** Largest artifact upload the edge lets through (ARTIFACT_MAX_BYTES). */
   artifactMaxBytes: number;
+  /** Where the worker agent package is (DOWNLOADS_DIR), served at /downloads. */
+  downloadsDir: string;
   onShutdown: () => Promise<void>;
 }
 
@@ -47,6 +51,7 @@ export class GatewayModule {
         UsageController,
         WorkerArtifactsController,
         TaskArtifactsController,
+        DownloadsController,
       ],
       providers: [
         { provide: NatsRpcClient, useValue: deps.rpc },
@@ -56,6 +61,7 @@ export class GatewayModule {
         WorkerCredentialGuard,
         TaskSecretBroker,
         ArtifactTransfer,
+        { provide: WorkerPackageStore, useValue: new WorkerPackageStore(deps.downloadsDir) },
         { provide: ARTIFACT_MAX_BYTES, useValue: deps.artifactMaxBytes },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],

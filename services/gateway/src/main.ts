@@ -63,6 +63,7 @@ async function main(): Promise<void> {
       verifier,
       apiTokens,
       artifactMaxBytes: config.ARTIFACT_MAX_BYTES,
+      downloadsDir: config.DOWNLOADS_DIR,
       onShutdown: async () => {
         await internal.endpoints?.close();
         await hub.close();

@@ -12,6 +12,12 @@ export const workersConfigSchema = baseConfigSchema
     NATS_PUBLIC_URL: natsUrl.optional(),
     /** Public URL of the gateway, used in the install command. Default http://localhost:8080. */
     PUBLIC_URL: z.url({ error: 'must be an http(s) URL' }).default('http://localhost:8080'),
+    /**
+     * Where the worker agent package is (infra/scripts/pack-worker.mjs, run by the build): the
+     * install command names its file and sha256. The gateway serves the same directory (its
+     * DOWNLOADS_DIR): point both at one copy. Default: dist/downloads of this checkout.
+     */
+    DOWNLOADS_DIR: z.string().default(new URL('../../../dist/downloads', `file://${__dirname}/`).pathname),
     /** A worker silent this long is declared offline. Default: the contract's 15 000 ms. */
     OFFLINE_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(workerOfflineAfterMs),
     /** How often the liveness sweeper looks for silent workers. Default 1 000 ms. */

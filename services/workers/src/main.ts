@@ -14,6 +14,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { LivenessSweeper } from './application/liveness-sweeper';
 import { createWorkerViewProjection, workerIdOf } from './application/worker-view.projection';
 import { workersConfigSchema } from './config';
+import { AgentPackageReader } from './infrastructure/agent-package.reader';
 import { LivenessBucket } from './infrastructure/liveness-bucket';
 import { WorkConsumers } from './infrastructure/work-consumers';
 import { ScopedKeyWorkerNatsIssuer } from './infrastructure/worker-nats-issuer';
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     logger: { error: (m) => logger.error(m) },
   });
 
+  const agentPackage = new AgentPackageReader(config.DOWNLOADS_DIR);
   projection.start();
   const app = await bootstrapService({
     name: 'workers',
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
       logger,
       settings: {
         publicUrl: config.PUBLIC_URL.replace(/\/+$/, ''),
+        agentPackage,
         natsPublicUrl: config.NATS_PUBLIC_URL,
         heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
         offlineAfterMs: config.OFFLINE_AFTER_MS,
@@ -100,6 +103,12 @@ async function main(): Promise<void> {
     // credentials, connect anonymously and be refused.
     logger.warn(
       'NATS_CREDS_FILE is set but WORKER_NATS_ACCOUNT / WORKER_NATS_SIGNING_SEED are not: agents get no NATS credentials and a NATS that requires them will refuse the agents',
+    );
+  }
+  if (!agentPackage.current()) {
+    logger.warn(
+      { downloadsDir: config.DOWNLOADS_DIR },
+      'no worker agent package in DOWNLOADS_DIR (node infra/scripts/build.mjs): the install command cannot install an agent',
     );
   }
   logger.info({ port: config.HTTP_PORT }, 'workers ready');

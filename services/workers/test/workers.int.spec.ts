@@ -4,7 +4,8 @@
  * here only check what must NOT have been written.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -152,6 +153,19 @@ async function counts(): Promise<{ credentials: number; views: number; events: n
   return { credentials: Number(row!.credentials), views: Number(row!.views), events: Number(row!.events), consumers };
 }
 
+/** The agent package the service reads (as the gateway serves it): a newer version than the test agents'. */
+const downloadsDir = mkdtempSync(join(tmpdir(), 'agentyard-downloads-'));
+const served = {
+  name: '@agentyard/worker',
+  version: '0.2.0',
+  file: 'agentyard-worker-0.2.0.tgz',
+  sha256: 'c'.repeat(64),
+  size: 1,
+  node: '>=20',
+  prerequisites: '',
+};
+writeFileSync(join(downloadsDir, 'agentyard-worker.json'), JSON.stringify(served));
+
 beforeAll(async () => {
   ensureBuilt();
   nats = await testNats();
@@ -163,6 +177,7 @@ beforeAll(async () => {
       NATS_URL: nats.url,
       NATS_PUBLIC_URL: 'nats://yard.example.com:4222',
       PUBLIC_URL: 'https://yard.example.com',
+      DOWNLOADS_DIR: downloadsDir,
       DATABASE_URL: dbUrl,
       HTTP_PORT: String(port),
       OFFLINE_AFTER_MS: String(OFFLINE_AFTER_MS),
@@ -194,7 +209,10 @@ describe('Workers service', () => {
       const token = await createToken(alice, { labels: ['gpu'] });
       expect(token.token).toMatch(registrationTokenPattern);
       expect(token.usesLeft).toBe(1);
-      expect(token.installCommand).toBe(`npx agentyard-worker start --url https://yard.example.com --token ${token.token}`);
+      // The served package, checked against its sha256, then the installed copy started (install-command.unit.spec.ts has the whole line).
+      expect(token.installCommand).toContain(`'https://yard.example.com/downloads/agentyard-worker-0.2.0.tgz' ${served.sha256} `);
+      expect(token.installCommand).toMatch(/ && npm install --global --prefix ~\/\.agentyard-worker\/0\.2\.0 /);
+      expect(token.installCommand.endsWith(`bin/agentyard-worker start --url 'https://yard.example.com' --token '${token.token}'`)).toBe(true);
 
       const reg = await register(token.token);
       expect(reg.credential).toMatch(workerCredentialPattern);
@@ -284,6 +302,23 @@ describe('Workers service', () => {
   });
 
   describe('when a worker heartbeats', () => {
+    it('shows the agent version of its latest heartbeat (sent from every start), outdated while older than the served package', async () => {
+      const { workerId } = await newWorker(); // registered as 0.1.0
+      expect(await getWorker(alice, workerId)).toMatchObject({ agentVersion: '0.1.0', agentOutdated: true });
+      publishHeartbeat(workerId, heartbeat(workerId, { agentVersion: '0.2.0' }));
+      await eventually(async () => {
+        const v = await getWorker(alice, workerId);
+        return v.agentVersion === '0.2.0' ? v : undefined;
+      }, 'the heartbeat’s version on the worker');
+      expect(await getWorker(alice, workerId)).toMatchObject({ agentVersion: '0.2.0', agentOutdated: false });
+      publishHeartbeat(workerId, heartbeat(workerId, { agentVersion: '0.1.9' }));
+      const older = await eventually(async () => {
+        const v = await getWorker(alice, workerId);
+        return v.agentVersion === '0.1.9' ? v : undefined;
+      }, 'a restarted older agent’s version');
+      expect(older.agentOutdated).toBe(true);
+    });
+
     it('publishes its liveness to KV, brings it online, records the figures, follows tool changes, and declares it offline after silence', async () => {
       const { workerId } = await newWorker();
       const beat = heartbeat(workerId, { cpuPercent: 42 });

@@ -3891,6 +3891,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/downloads/agentyard-worker.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The worker agent package this platform serves: version, file name, sha256, size, what a machine needs (public) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description { name, version, file, sha256, size, node, prerequisites }; 304 with If-None-Match */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/downloads/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download the worker agent package (public; only the current file name, see agentyard-worker.json) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    file: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the npm tarball; etag is its SHA-256 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/gzip": string;
+                    };
+                };
+                /** @description error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/secrets": {
         parameters: {
             query?: never;
@@ -4470,6 +4560,7 @@ export interface components {
             draining: boolean;
             /** @enum {string} */
             isolation?: "bubblewrap" | "task-user" | "none";
+            agentVersion?: string;
         };
         Worker: {
             id: string;
@@ -4508,6 +4599,8 @@ export interface components {
             lastHeartbeat: components["schemas"]["Heartbeat"] | null;
             lastSeenAt: string | null;
             registeredAt: string;
+            agentVersion: string;
+            agentOutdated: boolean;
         };
         AllocationDecision: {
             taskId: string;

@@ -164,6 +164,8 @@ export function worker(overrides: Partial<Worker> = {}): Worker {
     lastHeartbeat: null,
     lastSeenAt: '2026-11-01T10:00:00.000Z',
     registeredAt: '2026-11-01T09:00:00.000Z',
+    agentVersion: '0.1.0',
+    agentOutdated: false,
     ...overrides,
   };
 }

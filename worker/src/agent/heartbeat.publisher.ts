@@ -8,6 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { workSubjects, type Heartbeat, type WorkerIsolation } from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
 import type { SystemSample, SystemSampler } from '../system/system-sampler';
+import { agentVersion } from '../version';
 
 export interface HeartbeatState {
   slots: { total: number; used: number };
@@ -54,7 +55,14 @@ export class HeartbeatPublisher {
     } catch (error) {
       this.logger.warn(`sampling load failed, sending last figures: ${describeError(error)}`);
     }
-    const heartbeat: Heartbeat = { workerId: this.workerId, sentAt: new Date().toISOString(), ...this.last, ...this.state(), tools: this.tools };
+    const heartbeat: Heartbeat = {
+      workerId: this.workerId,
+      sentAt: new Date().toISOString(),
+      ...this.last,
+      ...this.state(),
+      tools: this.tools,
+      agentVersion,
+    };
     try {
       // Core publish: the client buffers it while reconnecting; it throws only once closed or draining.
       this.nc.publish(workSubjects.heartbeat(this.workerId), JSON.stringify(heartbeat));

@@ -1,6 +1,6 @@
 /*
  * Serves the built dashboard (web/dist) at `/`. Hashed assets under /assets are cached for a
- * year; any other GET that is not an API, docs, health, metrics or WebSocket path gets index.html
+ * year; any other GET that is not an API, docs, health, metrics, downloads or WebSocket path gets index.html
  * so client-side routes (/tasks/…) survive a reload. Without a build, `/` says how to make one.
  */
 import { existsSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
-const serverPaths = /^\/(api|ws|health|metrics)(\/|$)/;
+const serverPaths = /^\/(api|ws|health|metrics|downloads)(\/|$)/;
 
 export async function serveDashboard(fastify: FastifyInstance, distDir: string): Promise<void> {
   if (!existsSync(join(distDir, 'index.html'))) {

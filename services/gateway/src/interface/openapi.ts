@@ -429,6 +429,21 @@ const ops: Record<string, Record<string, Op>> = {
       auth: true,
     },
   },
+  '/downloads/agentyard-worker.json': {
+    get: {
+      summary: 'The worker agent package this platform serves: version, file name, sha256, size, what a machine needs (public)',
+      ok: { status: 200, description: '{ name, version, file, sha256, size, node, prerequisites }; 304 with If-None-Match' },
+      errors: [404],
+    },
+  },
+  '/downloads/{file}': {
+    get: {
+      summary: 'Download the worker agent package (public; only the current file name, see agentyard-worker.json)',
+      rawAnswer: ['application/gzip'],
+      ok: { status: 200, description: 'the npm tarball; etag is its SHA-256' },
+      errors: [404],
+    },
+  },
   '/api/v1/secrets': {
     get: {
       summary: 'Your secrets: names and dates, never the values',
@@ -477,6 +492,7 @@ function pathParameterSchema(path: string, name: string): Record<string, unknown
   if (name === 'name') return { type: 'string', pattern: secretNamePattern.source };
   if (name === 'attempt') return { type: 'integer', minimum: 1 };
   if (name === 'version') return { type: 'integer', minimum: 1 };
+  if (name === 'file') return { type: 'string', pattern: '^agentyard-worker-[0-9A-Za-z.+-]+\\.tgz$' };
   if (name === 'nodeId') return { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,199}$' };
   return { type: 'string' };
 }
@@ -521,7 +537,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           method,
           {
             summary: op.summary,
-            tags: [path.split('/')[3]],
+            tags: [path.startsWith('/api/v1/') ? path.split('/')[3] : path.split('/')[1]],
             ...(op.auth === true ? { security: [{ bearer: [] }] } : op.auth === 'worker' ? { security: [{ workerCredential: [] }] } : {}),
             ...(parametersOf(path, op).length > 0 ? { parameters: parametersOf(path, op) } : {}),
             ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),

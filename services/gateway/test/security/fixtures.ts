@@ -115,6 +115,15 @@ export const fixtures: Record<string, Fixture> = {
    * differs from a random task's "no such task".)
    */
   artifacts: async () => ({ id: 'log' }),
+  /**
+   * The worker agent package (public, nobody's object): its current file name. Any other name is
+   * a 404, so the route is answered differently for it than for a random id.
+   */
+  downloads: async (sp) => {
+    const res = await sp.send({ method: 'GET', path: '/downloads/agentyard-worker.json' });
+    if (res.status !== 200) throw new Error(`downloads fixture: ${res.status} ${res.text} (is the worker package built? node infra/scripts/build.mjs)`);
+    return { id: (res.json as { file: string }).file };
+  },
   /** An API token of the owner. */
   tokens: async (sp, owner) => {
     const res = await sp.send({

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { newId, type CreateRegistrationTokenBody, type RegistrationToken } from '@agentyard/contracts';
 import { issueSecret } from '../infrastructure/opaque-secret';
 import { RegistrationTokenRepository } from '../infrastructure/registration-token.repository';
+import { installCommand } from './install-command';
 import { WORKERS_SETTINGS, type WorkersSettings } from './request-context';
 
 /** Issues a registration token `ayr_<id>.<secret>`: shown once, stored as a hash, limited in uses and time. */
@@ -22,7 +23,7 @@ export class CreateRegistrationTokenHandler {
       token: wire,
       expiresAt: expiresAt.toISOString(),
       usesLeft: cmd.body.uses,
-      installCommand: `npx agentyard-worker start --url ${this.settings.publicUrl} --token ${wire}`,
+      installCommand: installCommand({ publicUrl: this.settings.publicUrl, token: wire, pkg: this.settings.agentPackage.current() }),
     };
   }
 }

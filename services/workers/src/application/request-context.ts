@@ -1,4 +1,5 @@
 import { newId, type CorrelationMetadata } from '@agentyard/contracts';
+import type { AgentPackageReader } from '../infrastructure/agent-package.reader';
 
 /** Where a command came from: the caller's trace, for the events' correlation metadata. */
 export interface RequestContext {
@@ -22,6 +23,8 @@ export function metadataFor(ctx: RequestContext, userId?: string): CorrelationMe
 export interface WorkersSettings {
   /** Gateway URL shown in the install command. */
   publicUrl: string;
+  /** The worker agent package the gateway serves (DOWNLOADS_DIR): the install command's file and checksum. */
+  agentPackage: AgentPackageReader;
   /** NATS URL handed to agents. */
   natsPublicUrl: string;
   heartbeatIntervalMs: number;
