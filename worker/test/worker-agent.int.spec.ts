@@ -54,6 +54,9 @@ const agentEnv = {
   PATH: `${fakeBin}:${process.env.PATH ?? ''}`,
   SECRET_X: 'must-not-leak',
   ANTHROPIC_API_KEY: 'test-key',
+  // The key's health check goes here (refused at once) rather than to api.anthropic.com, which CI
+  // cannot reach (each agent start would wait out the check's 5 s).
+  ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
   AGENTYARD_LOG_LEVEL: 'debug',
 };
 
