@@ -35,7 +35,7 @@ export const workerViewSchema = z
     registeredAt: text(),
     /** The agent's version: from its latest heartbeat, else as it registered. */
     agentVersion: text(),
-    /** Older than the agent package this platform serves: run the install command again to update it. */
+    /** Older than the agent package this platform serves (update: an install command without its `--token`). */
     agentOutdated: z.boolean(),
   })
   .meta({ id: 'Worker' });
