@@ -79,7 +79,8 @@ function runCommand(command: string, cwd: string, env: Record<string, string>): 
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-200_000)));
   child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-200_000)));
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  // 'close', not 'exit': the output is complete once the pipes are closed.
+  const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
   return { child, output: () => output, exited };
 }
 
@@ -108,7 +109,9 @@ async function stopGroup(run: Run): Promise<void> {
   } catch {
     return;
   }
-  const stopped = await Promise.race([run.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30_000))]);
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = await Promise.race([run.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 30_000)))]);
+  clearTimeout(timer);
   if (!stopped) process.kill(-run.child.pid!, 'SIGKILL');
 }
 
@@ -166,7 +169,7 @@ describe('The worker package the platform serves', () => {
 });
 
 describe('The install command', () => {
-  it('run verbatim by bash in an empty directory with a fresh HOME, installs the served agent and brings a worker online that runs from the installed copy', async () => {
+  it('run verbatim by bash in an empty directory with a fresh HOME, installs the served agent and brings a worker online that runs from the installed copy; its start without --token brings the same worker back', async () => {
     const { installCommand } = await createToken();
     const m = await manifest();
     expect(installCommand).toContain(m.sha256);
@@ -223,6 +226,24 @@ describe('The install command', () => {
       const res = await alice.client.get<{ items: WorkerView[] }>('/api/v1/workers');
       return res.body.items.find((w) => w.id === worker.id && w.status === 'offline');
     });
+
+    // How the docs say to update: the command's start without its --token runs the stored worker
+    // (no second registration), and its heartbeats carry the version.
+    const start = installCommand
+      .split(' && ')
+      .pop()!
+      .replace(/ --token '[^']+'$/, '');
+    expect(start).not.toContain('--token');
+    const again = runCommand(start, cwd, machineEnv(home));
+    cleanups.push(() => stopGroup(again));
+    const back = await eventually('the same worker online again', async () => {
+      if (again.child.exitCode !== null) throw new Error(`start without --token exited ${again.child.exitCode}:\n${again.output()}`);
+      const res = await alice.client.get<{ items: WorkerView[] }>('/api/v1/workers');
+      return res.body.items.find((w) => w.id === worker.id && w.status === 'online');
+    });
+    expect(back).toMatchObject({ agentVersion: m.version, agentOutdated: false });
+    expect((await alice.client.get<{ items: WorkerView[] }>('/api/v1/workers')).body.items).toHaveLength(1);
+    await stopGroup(again);
   }, 300_000);
 
   it('stops before installing or running anything when the checksum does not match the tarball', async () => {
