@@ -1,6 +1,6 @@
 /*
  * The command the dashboard shows for "Add worker": one line a user pastes on a machine with
- * Node.js 20+ and npm, outside any checkout. It
+ * Node.js 20.19+ and npm, outside any checkout. It
  *  1. downloads the agent package from this platform with Node's fetch and checks its sha256
  *     against the one given here (a tampered or swapped tarball stops the line: nothing is
  *     installed, nothing runs), saving it as ~/.agentyard-worker/<file>;
@@ -19,8 +19,9 @@ import type { AgentPackage } from '../infrastructure/agent-package.reader';
 /** The download check, run by `node -e` with (url, sha256, destination); no single quote inside. */
 const downloadAndVerify = [
   'const [u,h,f]=process.argv.slice(1),c=require("crypto"),fs=require("fs"),p=require("path");',
-  'if(+process.versions.node.split(".")[0]<20){console.error("agentyard-worker needs Node.js 20 or later");process.exit(1)}',
-  'fetch(u).then(r=>{if(!r.ok)throw Error("download failed: HTTP "+r.status+" "+u);return r.arrayBuffer()})',
+  'const [M,N]=process.versions.node.split(".").map(Number);if(M<20||(M==20&&N<19)){console.error("agentyard-worker needs Node.js 20.19 or later");process.exit(1)}',
+  'fetch(u).catch(e=>{throw Error("cannot download "+u+": "+(e.cause?.message??e.message))})',
+  '.then(r=>{if(!r.ok)throw Error("download failed: HTTP "+r.status+" "+u);return r.arrayBuffer()})',
   '.then(b=>{b=Buffer.from(b);const d=c.createHash("sha256").update(b).digest("hex");',
   'if(d!==h)throw Error("checksum mismatch for "+u+": expected "+h+", got "+d+"; nothing installed");',
   'fs.mkdirSync(p.dirname(f),{recursive:true});fs.writeFileSync(f,b);',

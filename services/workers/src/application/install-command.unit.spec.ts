@@ -25,6 +25,7 @@ describe('installCommand', () => {
     expect(script).toContain('createHash("sha256")');
     expect(script).toContain('checksum mismatch');
     expect(script).toContain('python3, make and g++');
+    expect(script).toContain('needs Node.js 20.19 or later');
   });
 
   it('says on the machine that this platform has no package, and fails, when none is built', () => {
