@@ -40,6 +40,16 @@ function* walk(dir) {
   }
 }
 
+function* walkDirs(dir) {
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) {
+      yield full;
+      yield* walkDirs(full);
+    }
+  }
+}
+
 const requirePattern = /require\((["'])([^"']+)\1\)/g;
 const specifiersOf = (code) => [...code.matchAll(requirePattern)].map((m) => m[2]);
 const isBuiltin = (s) => s.startsWith('node:') || builtinModules.includes(s.split('/')[0]);
@@ -136,7 +146,9 @@ function newestInput(files) {
     join(root, 'package-lock.json'),
     fileURLToPath(import.meta.url),
   ];
-  return Math.max(...[...files, ...extra].map((f) => statSync(f).mtimeMs));
+  // A directory's mtime moves when a file in it is removed: a deleted source repacks too.
+  const dirs = [join(root, 'worker', 'src'), join(root, 'contracts', 'src')].flatMap((d) => [d, ...walkDirs(d)]);
+  return Math.max(...[...files, ...extra, ...dirs].map((f) => statSync(f).mtimeMs));
 }
 
 /**
