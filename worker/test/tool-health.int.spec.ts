@@ -124,13 +124,24 @@ const cases: Record<string, Case> = {
 };
 
 const expectedCheck: Record<string, { path: string; key: unknown }> = {
-  'claude-api': { path: '/v1/models?limit=1', key: 'sk-ant-k' },
-  'claude-code': { path: '/v1/models?limit=1', key: 'sk-ant-k' },
-  'gemini-api': { path: '/v1beta/models?pageSize=1', key: 'g-k' },
-  'gemini-cli': { path: '/v1beta/models?pageSize=1', key: 'g-k' },
+  'claude-api': { path: '/v1/models?limit=1000', key: 'sk-ant-k' },
+  'claude-code': { path: '/v1/models?limit=1000', key: 'sk-ant-k' },
+  'gemini-api': { path: '/v1beta/models?pageSize=1000', key: 'g-k' },
+  'gemini-cli': { path: '/v1beta/models?pageSize=1000', key: 'g-k' },
   codex: { path: '/v1/models', key: 'Bearer sk-o' },
   'openai-compatible': { path: '/v1/models', key: 'Bearer sk-c' },
   ollama: { path: '/api/tags', key: undefined },
+};
+
+/** The ids each stand-in's models list names (its default), as the check reads them. */
+const expectedModels: Record<string, string[]> = {
+  'claude-api': ['claude-sonnet-4-5'],
+  'claude-code': ['claude-sonnet-4-5'],
+  'gemini-api': ['gemini-2.5-flash'],
+  'gemini-cli': ['gemini-2.5-flash'],
+  codex: ['gpt-5-codex'],
+  'openai-compatible': ['standin-model'],
+  ollama: ['standin:latest'],
 };
 
 describe('tool credentials checks against the vendors’ stand-ins', () => {
@@ -139,7 +150,7 @@ describe('tool credentials checks against the vendors’ stand-ins', () => {
     it('is healthy with the key accepted, refused while the stand-in refuses it, and healthy again after', async () => {
       const tool = c.tool();
       expect(tool.name).toBe(name);
-      expect(await tool.checkHealth!()).toEqual({ health: 'healthy', auth: 'ok' });
+      expect(await tool.checkHealth!()).toEqual({ health: 'healthy', auth: 'ok', models: expectedModels[name] });
       expect(c.lastCheck()).toEqual({ method: 'GET', ...expectedCheck[name] });
 
       c.standIn().refuseKeys(true);
@@ -153,7 +164,7 @@ describe('tool credentials checks against the vendors’ stand-ins', () => {
       } finally {
         c.standIn().refuseKeys(false);
       }
-      expect(await tool.checkHealth!()).toEqual({ health: 'healthy', auth: 'ok' });
+      expect(await tool.checkHealth!()).toEqual({ health: 'healthy', auth: 'ok', models: expectedModels[name] });
     });
   });
 

@@ -22,6 +22,13 @@ export type ToolAuth = z.infer<typeof toolAuthSchema>;
 /** Longest `detail` a worker may report (it ends up in allocation's reasons and on the dashboard). */
 export const toolDetailMaxLength = 160;
 
+/** Most model ids a worker reports per tool: a longer list is reported as unknown (absent), never cut. */
+export const toolModelsMaxCount = 200;
+/** Longest model id a worker reports (a longer one is left out of the list). */
+export const toolModelIdMaxLength = 200;
+/** A reportable model id: printable ASCII without spaces (`claude-sonnet-4-5`, `models/gemini-2.5-pro` less its prefix, `llama3:8b`). */
+export const toolModelIdPattern = /^[\x21-\x7e]+$/;
+
 /**
  * One tool as a worker reports it. `health`/`auth` are absent from agents older than the fields
  * (and from events they wrote): such an agent listed a tool only once it ran, so it reads as
@@ -34,6 +41,16 @@ export const workerToolSchema = z.object({
   auth: toolAuthSchema.default('unknown'),
   /** Why it is unhealthy or what the check could not tell, in a few words (never the key). */
   detail: text().max(toolDetailMaxLength).optional(),
+  /**
+   * The model ids the tool's vendor or server offers (its models list), when the agent knows
+   * them: the chat tools. Absent or null = unknown (the CLIs, which take aliases; older agents;
+   * a list longer than toolModelsMaxCount) — allocation then does not judge a task's model.
+   */
+  models: z
+    .array(text().min(1).max(toolModelIdMaxLength).regex(toolModelIdPattern, 'a model id is printable ASCII without spaces'))
+    .max(toolModelsMaxCount)
+    .nullable()
+    .optional(),
 });
 export type WorkerTool = z.infer<typeof workerToolSchema>;
 

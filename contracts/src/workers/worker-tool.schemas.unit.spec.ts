@@ -38,3 +38,22 @@ describe('a worker’s tool entry', () => {
     expect(heartbeatSchema.parse(beat).tools).toEqual([{ name: 'shell', version: null, health: 'healthy', auth: 'unknown' }]);
   });
 });
+
+describe('a worker’s tool models', () => {
+  it('carries the ids its vendor offers, and reads an entry without them as unknown', () => {
+    const entry = { name: 'ollama', version: 'api', health: 'healthy', auth: 'ok', models: ['llama3:latest', 'qwen2.5-coder:7b'] };
+    expect(workerToolSchema.parse(entry).models).toEqual(['llama3:latest', 'qwen2.5-coder:7b']);
+    expect(workerToolSchema.parse({ name: 'ollama', version: 'api' }).models).toBeUndefined();
+    expect(workerToolSchema.parse({ name: 'claude-code', version: '1.0.0', models: null }).models).toBeNull();
+  });
+
+  it('refuses more than 200 ids, an id over 200 characters, an empty one and one with a space or control character', () => {
+    const base = { name: 'openai-compatible', version: 'api' };
+    expect(workerToolSchema.safeParse({ ...base, models: Array.from({ length: 201 }, (_, i) => `m${i}`) }).success).toBe(false);
+    expect(workerToolSchema.safeParse({ ...base, models: Array.from({ length: 200 }, (_, i) => `m${i}`) }).success).toBe(true);
+    expect(workerToolSchema.safeParse({ ...base, models: ['x'.repeat(201)] }).success).toBe(false);
+    expect(workerToolSchema.safeParse({ ...base, models: [''] }).success).toBe(false);
+    expect(workerToolSchema.safeParse({ ...base, models: ['gpt 4'] }).success).toBe(false);
+    expect(workerToolSchema.safeParse({ ...base, models: ['gpt\u00004'] }).success).toBe(false);
+  });
+});

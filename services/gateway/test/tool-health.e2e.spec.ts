@@ -6,6 +6,9 @@
  * claude-api task is not placed on it: it stays queued, the allocation decision naming the
  * unhealthy tool, and the stand-in gets no message. When the stand-in accepts the key again the
  * tool comes back healthy and the same task is placed and succeeds.
+ * The worker also reports the models the stand-in lists: a task naming another model waits with
+ * the reason (`model … is not offered by claude-api on api-worker`) and reaches no API, while one
+ * naming a listed model runs.
  */
 import type { TaskView, WorkerTool, WorkerView } from '@agentyard/contracts';
 import { startAnthropicStandIn, startPlatform, type AnthropicStandIn, type Platform } from '@agentyard/local-infra';
@@ -70,7 +73,7 @@ afterAll(async () => {
 describe('Tool health', () => {
   it('stops placing a tool’s tasks on a worker while its API refuses the key, and places them again once the key is accepted', async () => {
     // Healthy: the key was checked against the models list (no message, no tokens).
-    expect(await toolBecomes('healthy', 10_000)).toEqual({ name: 'claude-api', version: 'api', health: 'healthy', auth: 'ok' });
+    expect(await toolBecomes('healthy', 10_000)).toEqual({ name: 'claude-api', version: 'api', health: 'healthy', auth: 'ok', models: ['claude-sonnet-4-5'] });
     expect(checks().length).toBeGreaterThan(0);
     expect(checks()[0]!.headers['x-api-key']).toBe('sk-ant-stand-in');
     expect(messages()).toEqual([]);
@@ -108,7 +111,7 @@ describe('Tool health', () => {
     expect(messages()).toEqual([]);
 
     anthropic.refuseKeys(false);
-    expect(await toolBecomes('healthy', 15_000)).toEqual({ name: 'claude-api', version: 'api', health: 'healthy', auth: 'ok' });
+    expect(await toolBecomes('healthy', 15_000)).toEqual({ name: 'claude-api', version: 'api', health: 'healthy', auth: 'ok', models: ['claude-sonnet-4-5'] });
     const done = await eventually(
       'the task to finish',
       async () => {
@@ -120,5 +123,59 @@ describe('Tool health', () => {
     expect(done).toMatchObject({ status: 'succeeded', workerId });
     expect(done.result?.outputTail).toContain('hello from the stand-in');
     expect(messages()).toHaveLength(1);
+  });
+
+  it('keeps a task naming a model the tool does not offer queued with that reason, while one naming a listed model runs', async () => {
+    expect((await toolBecomes('healthy', 15_000))?.models).toEqual(['claude-sonnet-4-5']);
+    const before = messages().length;
+    const ask = (model: string, queueTimeoutSeconds?: number) =>
+      alice.client.post<TaskView>('/api/v1/tasks', {
+        description: `ask ${model}`,
+        tool: 'claude-api',
+        input: { prompt: 'say hi', model },
+        maxAttempts: 1,
+        ...(queueTimeoutSeconds ? { queueTimeoutSeconds } : {}),
+      });
+
+    // Its queue timeout bounds the wait (as a Temporal schedule-to-start timeout would).
+    const unknown = await ask('claude-opus-99', 10);
+    expect(unknown.status).toBe(201);
+    const deferral = await eventually('a deferral naming the model', async () => {
+      const res = await alice.client.get<{ candidates: Array<{ workerId: string; eligible: boolean; rejectedBecause: string[] }> }>(
+        `/api/v1/tasks/${unknown.body.id}/allocation`,
+      );
+      return res.status === 200 && res.body.candidates.length > 0 ? res.body : undefined;
+    });
+    expect(deferral.candidates).toEqual([
+      expect.objectContaining({ workerId, eligible: false, rejectedBecause: ['model claude-opus-99 is not offered by claude-api on api-worker'] }),
+    ]);
+
+    const known = await ask('claude-sonnet-4-5');
+    expect(known.status).toBe(201);
+    const done = await eventually(
+      'the task naming a listed model to finish',
+      async () => {
+        const res = await alice.client.get<TaskView>(`/api/v1/tasks/${known.body.id}`);
+        return ['succeeded', 'failed', 'timed_out', 'cancelled'].includes(res.body.status) ? res.body : undefined;
+      },
+      30_000,
+    );
+    expect(done).toMatchObject({ status: 'succeeded', workerId });
+    expect(done.result?.outputTail).toContain('hello from the stand-in');
+    // Only the listed model reached the API; the other task waited on no worker until its queue timeout.
+    const expired = await eventually(
+      'the task naming an unknown model to time out in the queue',
+      async () => {
+        const res = await alice.client.get<TaskView>(`/api/v1/tasks/${unknown.body.id}`);
+        return res.body.status !== 'queued' ? res.body : undefined;
+      },
+      30_000,
+    );
+    expect(expired).toMatchObject({ status: 'timed_out', workerId: null });
+    expect(
+      messages()
+        .slice(before)
+        .map((r) => r.body?.model),
+    ).toEqual(['claude-sonnet-4-5']);
   });
 });

@@ -6,6 +6,10 @@
  * declared; the owner downloads them. A follow-up continues on the earlier branch. Bad input is
  * refused at the API when it can be (400, nothing created) and otherwise fails the task with a
  * message a person can act on, leaving nothing behind on the worker.
+ * With a second worker: a follow-up on an unpushed branch always lands on the worker that ran the
+ * earlier attempt (the branch is only in its mirror), the other saying why; it waits while that
+ * worker is offline and runs there once it is back; a pushed branch's follow-up may run anywhere,
+ * that worker preferred.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -170,5 +174,125 @@ describe('Workspaces', () => {
     expect(task.result?.error).toContain('escape in the repository is not a directory');
     expect(existsSync('/etc/sub')).toBe(false);
     expect(leftOnWorker(task.id)).toEqual([]);
+  });
+});
+
+describe('Follow-ups with two workers', () => {
+  type Allocation = {
+    workerId: string | null;
+    candidates: Array<{ workerId: string; eligible: boolean; rejectedBecause: string[]; scores: { affinity: number } }>;
+  };
+  let second: WorkerAgentProcess;
+  let firstId: string;
+  let secondId: string;
+
+  const workerNamed = async (name: string, status: string) =>
+    eventually(`worker ${name} ${status}`, async () => {
+      const res = await alice.client.get<{ items: WorkerView[] }>('/api/v1/workers');
+      return res.body.items.find((w) => w.name === name && w.status === status);
+    });
+
+  async function runOn(input: Record<string, unknown>, requirements: Record<string, unknown> = {}): Promise<TaskView> {
+    const res = await alice.client.post<TaskView>('/api/v1/tasks', { description: 'follow-up', tool: 'shell', input, maxAttempts: 1, requirements });
+    if (res.status !== 201) throw new Error(`create: ${res.status} ${JSON.stringify(res.body)}`);
+    return ended(res.body.id);
+  }
+
+  const ended = (id: string): Promise<TaskView> =>
+    eventually(
+      `task ${id} to end`,
+      async () => {
+        const task = (await alice.client.get<TaskView>(`/api/v1/tasks/${id}`)).body;
+        return ['succeeded', 'failed', 'timed_out', 'cancelled'].includes(task.status) ? task : undefined;
+      },
+      90_000,
+    );
+
+  const allocationOf = async (id: string): Promise<Allocation> => (await alice.client.get<Allocation>(`/api/v1/tasks/${id}/allocation`)).body;
+
+  beforeAll(async () => {
+    firstId = (await workerNamed('repos', 'online')).id;
+    const token = await alice.client.post<{ token: string }>('/api/v1/workers/registration-tokens', { uses: 1 });
+    second = platform.startWorker({ token: token.body.token, name: 'repos-2', slots: 2, extraArgs: ['--repo-root', roots] });
+    secondId = (await workerNamed('repos-2', 'online')).id;
+  }, 120_000);
+
+  it('places every follow-up on an unpushed branch on the worker that ran the earlier attempt, the other worker saying why', async () => {
+    // Earlier attempts pinned in turn to each worker; their branches stay in that worker's mirror.
+    const pins = [firstId, secondId, firstId, secondId];
+    const earlier = await Promise.all(pins.map((workerId, i) => runOn({ command: `echo "note-${i}" > note.txt`, workspace: { repo: remote } }, { workerId })));
+    earlier.forEach((task, i) => {
+      expect(task).toMatchObject({ status: 'succeeded', workerId: pins[i] });
+      expect(task.result?.workspace).toMatchObject({ branch: `agentyard/${task.id}-1`, pushed: false });
+      expect(git(['branch', '--list', `agentyard/${task.id}-1`], remote)).toBe('');
+    });
+
+    // Unpinned: a naive placement would put them all on one worker (equal scores, smallest id).
+    const followUps = await Promise.all(earlier.map((task) => runOn({ command: 'cat note.txt', workspace: { repo: remote, ref: `agentyard/${task.id}-1` } })));
+    followUps.forEach((task, i) => {
+      expect(task).toMatchObject({ status: 'succeeded', workerId: pins[i] });
+      expect(task.result?.outputTail).toContain(`note-${i}`);
+    });
+    const decision = await allocationOf(followUps[1]!.id);
+    expect(decision.workerId).toBe(secondId);
+    expect(decision.candidates.find((c) => c.workerId === firstId)).toMatchObject({
+      eligible: false,
+      rejectedBecause: [`branch agentyard/${earlier[1]!.id}-1 is only on worker repos-2`],
+    });
+  });
+
+  it('waits while the worker holding the branch is offline, saying so, and runs there once it is back', async () => {
+    const earlier = await runOn({ command: 'echo kept > kept.txt', workspace: { repo: remote } }, { workerId: secondId });
+    expect(earlier).toMatchObject({ status: 'succeeded', workerId: secondId });
+    await second.stop();
+    await workerNamed('repos-2', 'offline');
+
+    const created = await alice.client.post<TaskView>('/api/v1/tasks', {
+      description: 'follow-up while its worker is away',
+      tool: 'shell',
+      input: { command: 'cat kept.txt', workspace: { repo: remote, ref: `agentyard/${earlier.id}-1` } },
+      maxAttempts: 1,
+    });
+    expect(created.status).toBe(201);
+    const deferral = await eventually('a deferral naming the offline worker', async () => {
+      const res = await alice.client.get<Allocation>(`/api/v1/tasks/${created.body.id}/allocation`);
+      return res.status === 200 && res.body.candidates.length === 2 ? res.body : undefined;
+    });
+    expect(deferral.workerId).toBeNull();
+    expect(deferral.candidates.find((c) => c.workerId === firstId)?.rejectedBecause).toEqual([
+      `branch agentyard/${earlier.id}-1 is only on worker repos-2: it is offline, the task waits for it`,
+    ]);
+    expect(deferral.candidates.find((c) => c.workerId === secondId)?.rejectedBecause).toContain('offline');
+    expect((await alice.client.get<TaskView>(`/api/v1/tasks/${created.body.id}`)).body.status).toBe('queued');
+
+    // Back with its state (credential, mirror): the task runs there.
+    second = platform.startWorker({ stateDir: second.stateDir, name: 'repos-2', slots: 2, extraArgs: ['--repo-root', roots] });
+    const done = await ended(created.body.id);
+    expect(done).toMatchObject({ status: 'succeeded', workerId: secondId });
+    expect(done.result?.outputTail).toContain('kept');
+  });
+
+  it('lets a follow-up on a pushed branch run on any worker, preferring the one that ran the earlier attempt', async () => {
+    const earlier = await runOn({ command: 'echo pushed > pushed.txt', workspace: { repo: remote, push: true } }, { workerId: secondId });
+    expect(earlier).toMatchObject({ status: 'succeeded', workerId: secondId, result: { workspace: { pushed: true } } });
+    const ref = `agentyard/${earlier.id}-1`;
+
+    const preferred = await runOn({ command: 'cat pushed.txt', workspace: { repo: remote, ref } });
+    expect(preferred.status).toBe('succeeded');
+    const scores = await allocationOf(preferred.id);
+    // Both eligible; the holder has the full affinity, the other at most half (load figures may still tip a close call).
+    expect(scores.candidates.every((c) => c.eligible)).toBe(true);
+    expect(scores.candidates.find((c) => c.workerId === secondId)?.scores.affinity).toBe(1);
+    expect(scores.candidates.find((c) => c.workerId === firstId)?.scores.affinity).toBeLessThanOrEqual(0.5);
+
+    // With that worker drained, the other one takes it, fetching the branch from the remote.
+    expect(await alice.client.call('POST', `/api/v1/workers/${secondId}/drain`, {})).toMatchObject({ status: 200 });
+    try {
+      const elsewhere = await runOn({ command: 'cat pushed.txt', workspace: { repo: remote, ref } });
+      expect(elsewhere).toMatchObject({ status: 'succeeded', workerId: firstId });
+      expect(elsewhere.result?.outputTail).toContain('pushed');
+    } finally {
+      await alice.client.call('POST', `/api/v1/workers/${secondId}/resume`, {});
+    }
   });
 });

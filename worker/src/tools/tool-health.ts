@@ -16,17 +16,29 @@
  *   other (404 …)          healthy, auth unknown: a proxy or server without a models list
  *   no answer / timeout    unhealthy, auth unknown
  * The detail is our own wording — never the vendor's body (it may quote the key) or the URL's query.
+ *
+ * The same answer, when 2xx, is the tool's **model list** (modelIdsFromList, pure): the ids the
+ * vendor or server offers, so allocation can turn away a task naming a model the tool lacks before
+ * it reaches the worker. Bounded: at most toolModelsMaxCount ids of toolModelIdMaxLength printable
+ * characters, read from at most modelListMaxBytes; a list longer than that, paged (more pages
+ * behind this one) or unreadable is reported as unknown (null) — never cut, since a cut list would
+ * turn away models the vendor has.
  */
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { ToolAuth, ToolHealth } from '@agentyard/contracts/agent';
+import { toolModelIdMaxLength, toolModelIdPattern, toolModelsMaxCount, type ToolAuth, type ToolHealth } from '@agentyard/contracts/agent';
 import { ollamaBaseUrl } from './api-call.script';
 
 export interface ToolHealthReport {
   health: ToolHealth;
   auth: ToolAuth;
   detail?: string;
+  /** The ids the models list named (2xx answers only); null when it could not tell. */
+  models?: string[] | null;
 }
+
+/** Most of a models list's body read (Gemini's entries carry descriptions: ~1 KiB a model). */
+export const modelListMaxBytes = 2 * 1024 * 1024;
 
 /** One credentials check: where to ask and with which headers. */
 export interface CredentialProbe {
@@ -54,7 +66,8 @@ export function anthropicProbe(env: NodeJS.ProcessEnv, base = env.ANTHROPIC_BASE
   const token = env.ANTHROPIC_AUTH_TOKEN;
   return {
     api: 'Anthropic API',
-    url: `${trimBase(base || 'https://api.anthropic.com')}/v1/models?limit=1`,
+    // limit=1000 (the API's maximum): the answer is also the model list.
+    url: `${trimBase(base || 'https://api.anthropic.com')}/v1/models?limit=1000`,
     headers: { 'anthropic-version': '2023-06-01', ...(key ? { 'x-api-key': key } : token ? { authorization: `Bearer ${token}` } : {}) },
     keySent: Boolean(key || token),
   };
@@ -64,7 +77,7 @@ export function anthropicProbe(env: NodeJS.ProcessEnv, base = env.ANTHROPIC_BASE
 export function geminiProbe(key: string | undefined, base: string | undefined): CredentialProbe {
   return {
     api: 'Gemini API',
-    url: `${trimBase(base || 'https://generativelanguage.googleapis.com')}/v1beta/models?pageSize=1`,
+    url: `${trimBase(base || 'https://generativelanguage.googleapis.com')}/v1beta/models?pageSize=1000`,
     // The key in a header, not in `?key=`: a URL may end up in a log.
     headers: key ? { 'x-goog-api-key': key } : {},
     keySent: Boolean(key),
@@ -102,6 +115,34 @@ export function healthFromAnswer(probe: Pick<CredentialProbe, 'api' | 'keySent' 
 }
 
 /**
+ * The model ids a models list names (pure): OpenAI's and Anthropic's `data[].id`, Gemini's
+ * `models[].name` less its `models/` prefix (tasks name `gemini-2.5-flash`), Ollama's
+ * `models[].name` (`llama3:latest`). Null when the body is no such list, when more pages follow
+ * (Anthropic `has_more`, Gemini `nextPageToken`) or when it names more than toolModelsMaxCount
+ * ids; ids that are not printable ASCII or too long are left out (no task could name them).
+ */
+export function modelIdsFromList(body: string): string[] | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const list = parsed as { data?: unknown; models?: unknown; has_more?: unknown; nextPageToken?: unknown };
+  if (list.has_more === true || (typeof list.nextPageToken === 'string' && list.nextPageToken !== '')) return null;
+  const entries = Array.isArray(list.data) ? list.data : Array.isArray(list.models) ? list.models : null;
+  if (!entries || entries.length > toolModelsMaxCount) return null;
+  const ids = new Set<string>();
+  for (const entry of entries) {
+    const e = (typeof entry === 'object' && entry !== null ? entry : {}) as { id?: unknown; name?: unknown };
+    const raw = typeof e.id === 'string' ? e.id : typeof e.name === 'string' ? e.name.replace(/^models\//, '') : null;
+    if (raw !== null && raw.length > 0 && raw.length <= toolModelIdMaxLength && toolModelIdPattern.test(raw)) ids.add(raw);
+  }
+  return [...ids];
+}
+
+/**
  * The check itself: one bounded GET; any failure to get an answer is unhealthy with the reason.
  * node:http rather than fetch, as api-call.script.ts: fetch refuses some ports outright (6000,
  * 6665…) that a local model server may well use, and the check must reach what the task reaches.
@@ -129,7 +170,8 @@ export function checkCredentials(probe: CredentialProbe, timeoutMs = healthCheck
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const onAnswer = (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
-      // Only Gemini's 400 is read (to tell a bad key from a bad request); other bodies are dropped unread.
+      if (status >= 200 && status < 300) return readModels(res, probe, status, done);
+      // Only Gemini's 400 is read (to tell a bad key from a bad request); other error bodies are dropped unread.
       if (!(status === 400 && probe.invalidKeyIn400)) {
         res.resume();
         return done(healthFromAnswer(probe, status));
@@ -151,6 +193,29 @@ export function checkCredentials(probe: CredentialProbe, timeoutMs = healthCheck
     pending.req.on('error', (error) => done({ health: 'unhealthy', auth: 'unknown', detail: unreachable(probe.api, error) }));
     pending.req.end();
   });
+}
+
+/** A 2xx answer: healthy, and its body (up to modelListMaxBytes, else unknown) read as the model list. */
+function readModels(res: IncomingMessage, probe: CredentialProbe, status: number, done: (report: ToolHealthReport) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  res.on('data', (chunk: Buffer) => {
+    if (tooLarge) return;
+    size += chunk.length;
+    if (size > modelListMaxBytes) {
+      tooLarge = true;
+      chunks.length = 0;
+      res.destroy();
+      done({ ...healthFromAnswer(probe, status), models: null });
+      return;
+    }
+    chunks.push(chunk);
+  });
+  res.on('end', () => done({ ...healthFromAnswer(probe, status), models: modelIdsFromList(Buffer.concat(chunks).toString('utf8')) }));
+  // The key got in; only the list is lost.
+  res.on('error', () => done({ ...healthFromAnswer(probe, status), models: null }));
+  res.on('aborted', () => done({ ...healthFromAnswer(probe, status), models: null }));
 }
 
 /** "the Anthropic API is unreachable (ECONNREFUSED)": the error's code, not its message (which names hosts and may be long). */

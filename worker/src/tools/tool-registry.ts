@@ -5,6 +5,9 @@
  * working here stops getting tasks, and one installed since starts to. Each present tool's
  * credentials are checked in the same pass (tool-health.ts): a tool whose key stops working stays
  * listed but unhealthy, with the reason, and allocation places nothing on it until it recovers.
+ * The chat tools also report the model ids their vendor or server lists (`models`), so a task
+ * naming a model none of them offers waits with that reason instead of failing on a worker; the
+ * CLIs report none: they take aliases (`sonnet`, `pro`) that no models list names.
  */
 import { toolDetailMaxLength, type ToolName, type WorkerTool } from '@agentyard/contracts/agent';
 import { claudeApiTool, geminiApiTool, ollamaApiTool, openaiCompatibleTool } from './api-tool';
@@ -15,6 +18,9 @@ import { noopTool } from './noop.tool';
 import { shellTool } from './shell.tool';
 import type { Tool } from './tool';
 import { noCredentialsNeeded, type ToolHealthReport } from './tool-health';
+
+/** Tools whose models list says which `input.model` they can run: the chat tools, which send it to the API verbatim. */
+export const toolsReportingModels: ReadonlySet<ToolName> = new Set<ToolName>(['claude-api', 'gemini-api', 'openai-compatible', 'ollama']);
 
 /** All tools in the order they are reported. */
 export function allTools(env: NodeJS.ProcessEnv = process.env): Tool[] {
@@ -55,12 +61,14 @@ export async function detectTools(tools: Tool[]): Promise<DetectedTools> {
     if (!result) return;
     const { found, health } = result;
     const detail = health.detail === undefined ? undefined : reportable(health.detail);
+    const models = toolsReportingModels.has(tool.name) && health.models ? { models: [...health.models].sort() } : {};
     list.push({
       name: tool.name,
       version: found.version === null ? null : found.version.slice(0, 100),
       health: health.health,
       auth: health.auth,
       ...(detail ? { detail } : {}),
+      ...models,
     });
     // An unhealthy tool stays runnable: a task placed on it a moment before keeps its chance (and its real error).
     available.set(tool.name, tool);
@@ -81,11 +89,17 @@ function reportable(detail: string): string {
     .slice(0, toolDetailMaxLength);
 }
 
+/** Same list of models (both sorted by detectTools), or both unknown. */
+function sameModels(a: readonly string[] | null | undefined, b: readonly string[] | null | undefined): boolean {
+  if (!a || !b) return !a === !b;
+  return a.length === b.length && a.every((m, i) => m === b[i]);
+}
+
 /** What a probe changed: tools that joined, tools that dropped out (by name), and tools whose health or auth changed. */
 export interface ToolChanges {
   added: WorkerTool[];
   removed: ToolName[];
-  /** Still present, same version, but healthy ↔ unhealthy or another auth verdict. */
+  /** Still present, same version, but healthy ↔ unhealthy, another auth verdict or another model list. */
   health: WorkerTool[];
 }
 
@@ -99,7 +113,7 @@ export async function refreshTools(detected: DetectedTools, tools: Tool[]): Prom
   const added = fresh.list.filter((t) => !before.has(t.name) || before.get(t.name)!.version !== t.version);
   const health = fresh.list.filter((t) => {
     const was = before.get(t.name);
-    return was !== undefined && was.version === t.version && (was.health !== t.health || was.auth !== t.auth);
+    return was !== undefined && was.version === t.version && (was.health !== t.health || was.auth !== t.auth || !sameModels(was.models, t.models));
   });
   const removed = detected.list.filter((t) => !fresh.available.has(t.name)).map((t) => t.name);
   detected.list.splice(0, detected.list.length, ...fresh.list);

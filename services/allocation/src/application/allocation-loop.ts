@@ -30,6 +30,10 @@
  *  - anti-affinity holds within a pass too: a page's groups are read once (only for a page with
  *    a task that names a group, so the rest pay nothing), and each decision of the pass joins its
  *    group's placements at once, before the next task of the group is decided;
+ *  - a follow-up whose workspace ref is an earlier attempt's branch (`agentyard/<task>-<n>`) is
+ *    decided with where that attempt ran (`checkout`): a page's referenced tasks are read once
+ *    (only for a page with such a task), and only a task of the same owner counts — another
+ *    owner's task says nothing (the ref is then a plain one, which that owner's mirror lacks);
  *  - once no worker has a free slot left in a pass, a task whose deferral is already recorded
  *    is not decided again in that pass: nothing could place it, and a backlog of thousands would
  *    otherwise be re-scored on every pass. (A rejection that changes while every slot is busy —
@@ -46,6 +50,7 @@ import {
   capacityOf,
   decideAllocation,
   waitsOnlyForASlot,
+  type Checkout,
   workersOfGroup,
   type PlacedTask,
   type WorkerSnapshot,
@@ -53,6 +58,7 @@ import {
 import { TaskRepository, type PendingCursor, type PendingTask } from '../infrastructure/task.repository';
 import { WorkerRepository } from '../infrastructure/worker.repository';
 import { LIVE_HEARTBEATS, type LiveHeartbeats } from './live-heartbeats';
+import { attemptBranch, type AttemptPlacement } from './task-state.projection';
 import { RecordAllocationHandler } from './record-allocation.handler';
 import { ALLOCATION_SETTINGS, type AllocationSettings } from './tokens';
 
@@ -242,6 +248,7 @@ export class AllocationLoop implements OnModuleDestroy {
     let anyFree = round.freeTotal() > 0;
     // Read after the previous page's decisions were marked, so they are in it.
     const groups = await this.tasks.groupPlacements([...new Set(pending.flatMap((t) => t.requirements.antiAffinity ?? []))]);
+    const continued = await this.tasks.attemptsOf(pending.flatMap((t) => (t.continues ? [t.continues.taskId] : [])));
     for (const task of pending) {
       if (this.stopped) return;
       const key = `${task.taskId}#${task.attempt}`;
@@ -251,7 +258,12 @@ export class AllocationLoop implements OnModuleDestroy {
       const outcome = decideAllocation(
         { taskId: task.taskId, attempt: task.attempt, ownerId: task.ownerId, tool: task.tool, requirements: task.requirements, model: task.model },
         snapshots,
-        { now, recentTasksOfOwner: recentOfOwner, ...(group ? { groupWorkers: workersOfGroup(group, task.taskId) } : {}) },
+        {
+          now,
+          recentTasksOfOwner: recentOfOwner,
+          ...(group ? { groupWorkers: workersOfGroup(group, task.taskId) } : {}),
+          ...checkoutOf(task, continued),
+        },
       );
       if (outcome.kind === 'deferred') {
         const picture = candidatePicture(outcome.candidates);
@@ -320,6 +332,22 @@ export class AllocationLoop implements OnModuleDestroy {
   private forgetDeferralsExcept(keep: Set<string>): void {
     for (const key of this.deferred.keys()) if (!keep.has(key)) this.deferred.delete(key);
   }
+}
+
+/**
+ * Where the branch a follow-up starts from lives, as `{ checkout }` for the decider's context, or
+ * nothing: the ref names no attempt, the task is unknown here or another owner's, or allocation
+ * never saw that attempt placed.
+ */
+export function checkoutOf(
+  task: Pick<PendingTask, 'ownerId' | 'continues'>,
+  continued: ReadonlyMap<string, { ownerId: string | null; attempts: Record<string, AttemptPlacement> }>,
+): { checkout?: Checkout } {
+  if (!task.continues) return {};
+  const earlier = continued.get(task.continues.taskId);
+  if (!earlier || earlier.ownerId !== task.ownerId) return {};
+  const ran = earlier.attempts[task.continues.attempt];
+  return ran ? { checkout: { branch: attemptBranch(task.continues), workerId: ran.workerId, pushed: ran.pushed } } : {};
 }
 
 /** Least time between the end of one pass and the start of the next when triggers keep coming. */

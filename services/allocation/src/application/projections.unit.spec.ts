@@ -1,7 +1,8 @@
 import type { Envelope, Heartbeat } from '@agentyard/contracts';
 import { freesCapacity } from './live-heartbeats';
 import { applyInStreamOrder, orderOf, OutOfOrderEvent, type EntityRowsIo } from './stream-order';
-import { evolveTask, leavesWorkersPictureAlone, type TaskState } from './task-state.projection';
+import { checkoutOf } from './allocation-loop';
+import { evolveTask, leavesWorkersPictureAlone, parseAttemptBranch, type TaskState } from './task-state.projection';
 import { evolveWorker, type WorkerState } from './worker-state.projection';
 
 function envelope(streamId: string, streamVersion: number, type: string, data: Record<string, unknown>, occurredAt = '2026-11-29T12:00:00.000Z'): Envelope {
@@ -33,6 +34,80 @@ const created: [string, Record<string, unknown>] = [
   'TaskCreated',
   { ownerId: 'alice', tool: 'ollama', input: { prompt: 'hi', model: 'llama3' }, priority: 70, requirements: { labels: ['gpu'] } },
 ];
+
+describe('Workspace branches (allocation view)', () => {
+  const earlierId = '0193a0b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b';
+  const workspace = (ref: string, push?: boolean) => ({ prompt: 'go on', workspace: { repo: 'https://git.example/r.git', ref, ...(push ? { push } : {}) } });
+  const finishedWith = (pushed: boolean | undefined): [string, Record<string, unknown>] => [
+    'TaskSucceeded',
+    {
+      attempt: 2,
+      workerId: 'w2',
+      result: { exitCode: 0, outputTail: '', durationMs: 1, ...(pushed === undefined ? {} : { workspace: { branch: 'agentyard/t1-2', pushed } }) },
+    },
+  ];
+
+  it('remembers which worker ran each attempt, and whether its result pushed the branch', () => {
+    const s = foldTask(
+      created,
+      ['TaskQueued', { attempt: 1, reason: 'created' }],
+      ['TaskAssigned', { workerId: 'w1', attempt: 1 }],
+      ['TaskRequeued', { fromAttempt: 1, reason: 'worker-lost', workerId: 'w1' }],
+      ['TaskQueued', { attempt: 2, reason: 'requeued' }],
+      ['TaskAssigned', { workerId: 'w2', attempt: 2 }],
+      ['TaskStarted', { workerId: 'w2', attempt: 2, startedAt: '2026-11-29T12:00:01.000Z' }],
+      finishedWith(true),
+    );
+    expect(s.attempts).toEqual({ 1: { workerId: 'w1', pushed: false }, 2: { workerId: 'w2', pushed: true } });
+    const unpushed = foldTask(
+      created,
+      ['TaskQueued', { attempt: 2, reason: 'created' }],
+      ['TaskAssigned', { workerId: 'w2', attempt: 2 }],
+      finishedWith(false),
+    );
+    expect(unpushed.attempts).toEqual({ 2: { workerId: 'w2', pushed: false } });
+    const noWorkspace = foldTask(
+      created,
+      ['TaskQueued', { attempt: 2, reason: 'created' }],
+      ['TaskAssigned', { workerId: 'w2', attempt: 2 }],
+      finishedWith(undefined),
+    );
+    expect(noWorkspace.attempts).toEqual({ 2: { workerId: 'w2', pushed: false } });
+  });
+
+  it('reads a workspace ref that is exactly an agent’s branch as the attempt it continues, anything else as a plain ref', () => {
+    expect(foldTask(['TaskCreated', { ...created[1], input: workspace(`agentyard/${earlierId}-3`) }]).continues).toEqual({ taskId: earlierId, attempt: 3 });
+    for (const ref of [
+      'main',
+      `agentyard/${earlierId}`,
+      `agentyard/${earlierId}-0`,
+      `agentyard/${earlierId}-1x`,
+      'agentyard/not-a-uuid-1',
+      `refs/heads/agentyard/${earlierId}-1`,
+    ]) {
+      expect(foldTask(['TaskCreated', { ...created[1], input: workspace(ref) }]).continues).toBeNull();
+    }
+    expect(foldTask(created).continues).toBeNull();
+    expect(parseAttemptBranch(42)).toBeNull();
+  });
+
+  describe('checkoutOf', () => {
+    const continues = { taskId: earlierId, attempt: 1 };
+    const earlier = (ownerId: string, pushed: boolean) => new Map([[earlierId, { ownerId, attempts: { 1: { workerId: 'w2', pushed } } }]]);
+    it('says where the branch is when the follow-up’s owner owns the earlier task', () => {
+      expect(checkoutOf({ ownerId: 'alice', continues }, earlier('alice', false))).toEqual({
+        checkout: { branch: `agentyard/${earlierId}-1`, workerId: 'w2', pushed: false },
+      });
+      expect(checkoutOf({ ownerId: 'alice', continues }, earlier('alice', true)).checkout?.pushed).toBe(true);
+    });
+    it('says nothing about another owner’s task, an unknown task or an attempt never placed', () => {
+      expect(checkoutOf({ ownerId: 'mallory', continues }, earlier('alice', false))).toEqual({});
+      expect(checkoutOf({ ownerId: 'alice', continues }, new Map())).toEqual({});
+      expect(checkoutOf({ ownerId: 'alice', continues: { taskId: earlierId, attempt: 2 } }, earlier('alice', false))).toEqual({});
+      expect(checkoutOf({ ownerId: 'alice', continues: null }, earlier('alice', false))).toEqual({});
+    });
+  });
+});
 
 describe('Task state (allocation view)', () => {
   describe('when a task is created and queued', () => {

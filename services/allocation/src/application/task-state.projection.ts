@@ -6,7 +6,7 @@
  * Pure `evolve(row | null, event)`; the repository applies events of one task strictly in stream
  * order (see TaskRepository.applyInOrder), so a redelivered event changes nothing and a gap waits.
  */
-import type { Envelope, TaskRequirements, ToolName } from '@agentyard/contracts';
+import { uuidSource, type Envelope, type TaskRequirements, type ToolName } from '@agentyard/contracts';
 
 export const taskStatuses = ['created', 'pending', 'decided', 'assigned', 'running', 'waiting', 'finished', 'deleted'] as const;
 /**
@@ -38,6 +38,41 @@ export interface TaskState {
   /** Latest worker the task was placed on and when, kept after it finishes (affinity). */
   lastWorkerId: string | null;
   lastBoundAt: string | null;
+  /**
+   * attempt → the worker that ran it and whether it pushed its workspace branch: where
+   * `agentyard/<taskId>-<attempt>` lives (a worker's mirror only, unless pushed). Bounded by the
+   * task's maxAttempts.
+   */
+  attempts: Record<string, AttemptPlacement>;
+  /** The earlier attempt whose workspace branch this task's `input.workspace.ref` names, if any. */
+  continues: BranchRef | null;
+}
+
+export interface AttemptPlacement {
+  workerId: string;
+  /** Its result said `workspace.pushed`: the branch is on the remote too. */
+  pushed: boolean;
+}
+
+/** A task attempt's workspace branch, `agentyard/<taskId>-<attempt>`. */
+export interface BranchRef {
+  taskId: string;
+  attempt: number;
+}
+
+/** The branch the agent gives an attempt (worker/src/workspace): ids are UUIDs, attempts small positive integers. */
+const attemptBranchPattern = new RegExp(`^agentyard/(${uuidSource})-([1-9][0-9]{0,5})$`);
+
+/** The attempt a workspace ref names when it is exactly an agent's branch; anything else is a plain ref. */
+export function parseAttemptBranch(ref: unknown): BranchRef | null {
+  if (typeof ref !== 'string') return null;
+  const m = attemptBranchPattern.exec(ref);
+  return m ? { taskId: m[1]!, attempt: Number(m[2]) } : null;
+}
+
+/** `agentyard/<taskId>-<attempt>`, as the agent names it. */
+export function attemptBranch(ref: BranchRef): string {
+  return `agentyard/${ref.taskId}-${ref.attempt}`;
 }
 
 function blank(taskId: string): TaskState {
@@ -59,6 +94,8 @@ function blank(taskId: string): TaskState {
     boundAt: null,
     lastWorkerId: null,
     lastBoundAt: null,
+    attempts: {},
+    continues: null,
   };
 }
 
@@ -72,6 +109,7 @@ export function evolveTask(row: TaskState | null, event: Envelope): TaskState {
   switch (event.type) {
     case 'TaskCreated': {
       const input = (data.input ?? {}) as Record<string, unknown>;
+      const workspace = (input.workspace ?? null) as Record<string, unknown> | null;
       return {
         ...s,
         ownerId: String(data.ownerId),
@@ -80,6 +118,7 @@ export function evolveTask(row: TaskState | null, event: Envelope): TaskState {
         model: typeof input.model === 'string' && input.model !== '' ? input.model : null,
         priority: Number(data.priority),
         createdAt: event.occurredAt,
+        continues: workspace && typeof workspace === 'object' ? parseAttemptBranch(workspace.ref) : null,
       };
     }
     case 'TaskQueued':
@@ -98,10 +137,12 @@ export function evolveTask(row: TaskState | null, event: Envelope): TaskState {
     case 'TaskStarted': {
       const at = event.type === 'TaskStarted' && typeof data.startedAt === 'string' ? data.startedAt : event.occurredAt;
       const workerId = String(data.workerId);
+      const attempt = Number(data.attempt);
       return {
         ...s,
         status: event.type === 'TaskAssigned' ? 'assigned' : 'running',
-        attempt: Number(data.attempt),
+        attempt,
+        attempts: { ...s.attempts, [attempt]: { workerId, pushed: s.attempts[attempt]?.pushed ?? false } },
         workerId,
         boundAt: at,
         lastWorkerId: workerId,
@@ -111,7 +152,14 @@ export function evolveTask(row: TaskState | null, event: Envelope): TaskState {
     case 'TaskRequeued':
       return { ...s, ...unbound, status: 'waiting' };
     case 'TaskSucceeded':
-    case 'TaskFailed':
+    case 'TaskFailed': {
+      const attempt = Number(data.attempt);
+      const ran = s.attempts[attempt];
+      const workerId = typeof data.workerId === 'string' ? data.workerId : ran?.workerId;
+      const result = (data.result ?? null) as { workspace?: { pushed?: unknown } } | null;
+      const attempts = workerId ? { ...s.attempts, [attempt]: { workerId, pushed: result?.workspace?.pushed === true } } : s.attempts;
+      return { ...s, ...unbound, status: 'finished', attempts };
+    }
     case 'TaskTimedOut':
     case 'TaskCancelled':
       return { ...s, ...unbound, status: 'finished' };

@@ -12,6 +12,8 @@ export interface WorkerState {
   /** Last applied version of stream `worker-<workerId>`. */
   version: number;
   registered: boolean;
+  /** Its registered name (null before WorkerRegistered, or for a row projected before names were kept). */
+  name: string | null;
   ownerId: string | null;
   roles: Record<string, 'owner' | 'user'>;
   tools: WorkerTool[];
@@ -28,6 +30,7 @@ function blank(workerId: string): WorkerState {
     workerId,
     version: 0,
     registered: false,
+    name: null,
     ownerId: null,
     roles: {},
     tools: [],
@@ -54,6 +57,7 @@ export function evolveWorker(row: WorkerState | null, event: Envelope): WorkerSt
       return {
         ...s,
         registered: true,
+        name: typeof data.name === 'string' ? data.name : null,
         ownerId,
         roles: { ...s.roles, [ownerId]: 'owner' },
         tools: data.tools as WorkerTool[],

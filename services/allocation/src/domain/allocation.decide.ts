@@ -22,6 +22,14 @@
  *  - a task goes only to a worker whose tool is present AND healthy: one its agent reports
  *    unhealthy (its key refused, its API unreachable) is skipped with the agent's reason
  *    (`<tool> unhealthy: <detail>`). An entry without health (an older agent's) counts as healthy.
+ *  - a task naming a model goes only to a worker whose tool offers it, when the tool reports
+ *    its models (`model <m> is not offered by <tool> on <worker>`); a tool without a list (the
+ *    CLIs, an older agent, a list too long to report) is not judged on it.
+ *  - a task continuing an earlier attempt's workspace branch (`context.checkout`) whose branch was
+ *    not pushed goes only to the worker that ran that attempt (the branch is in its mirror and
+ *    nowhere else): every other worker is rejected `branch <b> is only on worker <name>`, and
+ *    while that worker is offline the task waits. A pushed branch goes anywhere, that worker
+ *    preferred (affinity 1; the others' owner affinity is capped at CHECKOUT_ELSEWHERE_AFFINITY).
  */
 import {
   notAllowedForOwner,
@@ -58,6 +66,8 @@ export interface PlacedTask {
 /** Everything allocation knows about one worker at decision time. */
 export interface WorkerSnapshot {
   workerId: string;
+  /** Its registered name, for reasons a user reads (the id when unknown). */
+  name?: string | null;
   /** False until WorkerRegistered was seen (only a partial row exists). */
   registered: boolean;
   ownerId: string | null;
@@ -91,6 +101,19 @@ export interface AllocationContext {
    * anti-affinity group (`workersOfGroup`). Read only for a task that names a group.
    */
   groupWorkers?: ReadonlySet<string>;
+  /**
+   * The earlier attempt's workspace branch the task starts from, when the task's owner owns that
+   * task and allocation knows which worker ran the attempt (else the ref is a plain one).
+   */
+  checkout?: Checkout;
+}
+
+/** Where a follow-up's base branch lives: the worker that ran the attempt, and whether it pushed it. */
+export interface Checkout {
+  /** `agentyard/<taskId>-<attempt>`. */
+  branch: string;
+  workerId: string;
+  pushed: boolean;
 }
 
 /** Where a task of an anti-affinity group is or was last placed (the task repository's `groupPlacements`). */
@@ -118,6 +141,8 @@ export const NOT_ALLOWED = notAllowedForOwner;
 export const UNHEALTHY = 'unhealthy';
 /** Stable part of the isolation filter's reason: a shared user's task on a worker that runs tasks unisolated. */
 export const NOT_ISOLATED = 'not isolated';
+/** Affinity, at most, of a worker other than the one holding a pushed branch the task continues. */
+export const CHECKOUT_ELSEWHERE_AFFINITY = 0.5;
 /** A decision not confirmed by TaskAssigned within this long stops holding a slot. */
 export const DECISION_HOLD_MS = 60_000;
 /** Affinity counts the owner's tasks placed on a worker within this window… */
@@ -181,8 +206,31 @@ const shown = (n: number | null, unit = ''): string => (n === null ? 'unknown' :
 
 const noWorkers: ReadonlySet<string> = new Set();
 
+/** How reasons name a worker: its registered name, else its id. */
+export const workerLabel = (worker: Pick<WorkerSnapshot, 'workerId' | 'name'>): string => worker.name ?? worker.workerId;
+
+/** Whether a tool's model list has `model`; Ollama lists `name:tag`, and a bare name means `:latest`. */
+export function offersModel(models: readonly string[], model: string): boolean {
+  return models.includes(model) || (!model.includes(':') && models.includes(`${model}:latest`));
+}
+
+/** The worker holding an unpushed branch, as the other workers' reason names it. */
+export interface BranchHolder {
+  branch: string;
+  workerId: string;
+  /** Its name (its id when the worker is unknown here), and whether it can take the task now. */
+  label: string;
+  online: boolean;
+}
+
 /** The filters of brief §7, and anti-affinity; returns every failed one as a human-readable reason. */
-export function rejectionsOf(task: TaskToPlace, worker: WorkerSnapshot, capacity: Capacity, groupWorkers: ReadonlySet<string> = noWorkers): string[] {
+export function rejectionsOf(
+  task: TaskToPlace,
+  worker: WorkerSnapshot,
+  capacity: Capacity,
+  groupWorkers: ReadonlySet<string> = noWorkers,
+  branchHolder?: BranchHolder,
+): string[] {
   const reasons: string[] = [];
   const req = task.requirements;
   if (!worker.registered) reasons.push('not registered');
@@ -193,6 +241,13 @@ export function rejectionsOf(task: TaskToPlace, worker: WorkerSnapshot, capacity
   const tool = worker.tools.find((t) => t.name === task.tool);
   if (!tool) reasons.push(`lacks tool ${task.tool}`);
   else if (tool.health === 'unhealthy') reasons.push(`${task.tool} ${UNHEALTHY}: ${unhealthyBecause(tool)}`);
+  if (tool && task.model !== null && Array.isArray(tool.models) && !offersModel(tool.models, task.model)) {
+    reasons.push(`model ${task.model} is not offered by ${task.tool} on ${workerLabel(worker)}`);
+  }
+  if (branchHolder && branchHolder.workerId !== worker.workerId) {
+    // The stable part (before ':') stays the same while the holder comes and goes; its own candidate says offline.
+    reasons.push(`branch ${branchHolder.branch} is only on worker ${branchHolder.label}${branchHolder.online ? '' : ': it is offline, the task waits for it'}`);
+  }
   if (capacity.free <= 0) {
     const waiting = capacity.unconfirmed > 0 ? `, ${capacity.unconfirmed} of them placed and not yet running` : '';
     reasons.push(`${NO_FREE_SLOT}: ${capacity.reportedRunning + capacity.unconfirmed} of ${capacity.total} in use${waiting}`);
@@ -292,15 +347,17 @@ export function balanceScore(load: number, fleetLoad: number): number {
 }
 
 /**
- * affinity ∈ [0,1] = max(same workflow run, same owner's recent tasks). The same-run part is
- * not built (0): allocation does not keep a task's run id yet — it matters once a node continues
- * on a checkout an earlier node left on its worker (the agents issue). The owner part is
- * min(1, n / AFFINITY_SATURATION) for n of the owner's tasks placed on the worker within
- * AFFINITY_WINDOW_MS.
+ * affinity ∈ [0,1]: 1 on the worker holding the branch the task continues (its mirror has the
+ * commits; `holdsCheckout`); else the owner part, min(1, n / AFFINITY_SATURATION) for n of the
+ * owner's tasks placed on the worker within AFFINITY_WINDOW_MS — capped at
+ * CHECKOUT_ELSEWHERE_AFFINITY for a task that continues a branch held elsewhere, so the holder
+ * wins when the rest is even. (A same-workflow-run part is not built: a run's nodes continue each
+ * other's work through branches, which this covers.)
  */
-export function affinityScore(recentTasksOfOwner: number): number {
-  const sameRun = 0;
-  return Math.max(sameRun, clamp01(recentTasksOfOwner / AFFINITY_SATURATION));
+export function affinityScore(recentTasksOfOwner: number, holdsCheckout: boolean | null = null): number {
+  if (holdsCheckout === true) return 1;
+  const owner = clamp01(recentTasksOfOwner / AFFINITY_SATURATION);
+  return holdsCheckout === false ? Math.min(CHECKOUT_ELSEWHERE_AFFINITY, owner) : owner;
 }
 
 const zeroScores = { match: 0, availability: 0, balance: 0, affinity: 0, total: 0 };
@@ -308,9 +365,20 @@ const zeroScores = { match: 0, availability: 0, balance: 0, affinity: 0, total: 
 /** Filters and scores every worker for `task`; picks the best eligible one, or defers. */
 export function decideAllocation(task: TaskToPlace, workers: readonly WorkerSnapshot[], context: AllocationContext): AllocationOutcome {
   const sorted = [...workers].sort((a, b) => compareIds(a.workerId, b.workerId));
+  const checkout = context.checkout;
+  let branchHolder: BranchHolder | undefined;
+  if (checkout && !checkout.pushed) {
+    const holder = sorted.find((w) => w.workerId === checkout.workerId);
+    branchHolder = {
+      branch: checkout.branch,
+      workerId: checkout.workerId,
+      label: holder ? workerLabel(holder) : checkout.workerId,
+      online: holder?.online ?? false,
+    };
+  }
   const assessed = sorted.map((worker) => {
     const capacity = capacityOf(worker, context.now);
-    return { worker, capacity, rejectedBecause: rejectionsOf(task, worker, capacity, context.groupWorkers) };
+    return { worker, capacity, rejectedBecause: rejectionsOf(task, worker, capacity, context.groupWorkers, branchHolder) };
   });
   const eligible = assessed.filter((a) => a.rejectedBecause.length === 0);
   const usedTotal = eligible.reduce((s, a) => s + (a.capacity.total - a.capacity.free), 0);
@@ -322,7 +390,7 @@ export function decideAllocation(task: TaskToPlace, workers: readonly WorkerSnap
     const match = matchScore(task, worker);
     const availability = availabilityScore(worker, capacity);
     const balance = balanceScore(loadOf(capacity), fleetLoad);
-    const affinity = affinityScore(context.recentTasksOfOwner.get(worker.workerId) ?? 0);
+    const affinity = affinityScore(context.recentTasksOfOwner.get(worker.workerId) ?? 0, checkout ? checkout.workerId === worker.workerId : null);
     const total = scoreWeights.match * match + scoreWeights.availability * availability + scoreWeights.balance * balance + scoreWeights.affinity * affinity;
     return {
       workerId: worker.workerId,

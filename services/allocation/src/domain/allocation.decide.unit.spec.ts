@@ -446,6 +446,102 @@ describe('decideAllocation', () => {
     });
   });
 
+  describe('a follow-up on an earlier attempt’s workspace branch', () => {
+    const branch = 'agentyard/3f1c2a4e-0000-4000-8000-000000000001-1';
+    const followUp = task({ taskId: 't-5' });
+    const onBranch = (ws: WorkerSnapshot[], checkout: { workerId: string; pushed: boolean }, recent: Record<string, number> = {}) =>
+      decideAllocation(followUp, ws, { now, recentTasksOfOwner: new Map(Object.entries(recent)), checkout: { branch, ...checkout } });
+
+    describe('when the branch was not pushed', () => {
+      it('goes only to the worker that ran the attempt; the others say where the branch is, by name', () => {
+        const ws = [worker('w1', { name: 'laptop' }), worker('w2', { name: 'builder' }), worker('w3')];
+        const outcome = onBranch(ws, { workerId: 'w2', pushed: false });
+        expect(outcome).toMatchObject({ kind: 'decided', workerId: 'w2' });
+        expect(reasonsOf(outcome, 'w1')).toEqual([`branch ${branch} is only on worker builder`]);
+        expect(reasonsOf(outcome, 'w3')).toEqual([`branch ${branch} is only on worker builder`]);
+        expect(outcome.candidates.find((c) => c.workerId === 'w2')!.scores.affinity).toBe(1);
+      });
+      it('lands there even when another worker would score far higher', () => {
+        const busy = worker('w2', { name: 'builder', heartbeat: heartbeat({ workerId: 'w2', cpuPercent: 99, slots: { total: 4, used: 3 } }), slots: 4 });
+        expect(onBranch([worker('w1'), busy], { workerId: 'w2', pushed: false }, { w1: 5 })).toMatchObject({ kind: 'decided', workerId: 'w2' });
+      });
+      it('waits while that worker is offline, and every reason says so', () => {
+        const outcome = onBranch([worker('w1'), worker('w2', { name: 'builder', online: false })], { workerId: 'w2', pushed: false });
+        expect(outcome.kind).toBe('deferred');
+        expect(reasonsOf(outcome, 'w2')).toEqual(['offline']);
+        expect(reasonsOf(outcome, 'w1')).toEqual([`branch ${branch} is only on worker builder: it is offline, the task waits for it`]);
+        // A deferral worth recording: nothing but that worker could take it.
+        expect(waitsOnlyForASlot(outcome.candidates)).toBe(false);
+      });
+      it('waits for a slot there without a deferral, like any queued task', () => {
+        const full = worker('w2', { slots: 1, heartbeat: heartbeat({ workerId: 'w2', slots: { total: 1, used: 1 } }) });
+        const outcome = onBranch([worker('w1'), full], { workerId: 'w2', pushed: false });
+        expect(outcome.kind).toBe('deferred');
+        expect(waitsOnlyForASlot(outcome.candidates)).toBe(true);
+      });
+      it('names the worker by id when allocation does not know its name, or the worker at all', () => {
+        expect(reasonsOf(onBranch([worker('w1'), worker('w2')], { workerId: 'w2', pushed: false }), 'w1')).toEqual([`branch ${branch} is only on worker w2`]);
+        const gone = onBranch([worker('w1')], { workerId: 'w9', pushed: false });
+        expect(gone.kind).toBe('deferred');
+        expect(reasonsOf(gone, 'w1')).toEqual([`branch ${branch} is only on worker w9: it is offline, the task waits for it`]);
+      });
+    });
+
+    describe('when the branch was pushed', () => {
+      it('may go anywhere, and prefers the worker that ran the attempt when the rest is even', () => {
+        const outcome = onBranch([worker('w1'), worker('w2')], { workerId: 'w2', pushed: true });
+        expect(outcome).toMatchObject({ kind: 'decided', workerId: 'w2' });
+        expect(outcome.candidates.every((c) => c.eligible)).toBe(true);
+        expect(outcome.candidates.map((c) => c.scores.affinity)).toEqual([0, 1]);
+      });
+      it('prefers it over a worker with more of the owner’s recent tasks (their affinity is capped)', () => {
+        const outcome = onBranch([worker('w1'), worker('w2')], { workerId: 'w2', pushed: true }, { w1: 5 });
+        expect(outcome).toMatchObject({ kind: 'decided', workerId: 'w2' });
+        expect(outcome.candidates.map((c) => c.scores.affinity)).toEqual([0.5, 1]);
+      });
+      it('goes elsewhere when that worker cannot take it', () => {
+        const outcome = onBranch([worker('w1'), worker('w2', { drained: true })], { workerId: 'w2', pushed: true });
+        expect(outcome).toMatchObject({ kind: 'decided', workerId: 'w1' });
+        expect(reasonsOf(outcome, 'w2')).toEqual(['drained']);
+      });
+    });
+  });
+
+  describe('a task naming a model', () => {
+    const chat = (models: string[] | null | undefined) => [
+      { name: 'ollama' as const, version: 'api', health: 'healthy' as const, auth: 'ok' as const, ...(models === undefined ? {} : { models }) },
+    ];
+    const asks = (model: string) => task({ tool: 'ollama', model });
+
+    it('goes only to a worker whose tool lists it, the others saying which model, tool and worker', () => {
+      const outcome = decide(asks('qwen2.5-coder:7b'), [
+        worker('w1', { name: 'laptop', tools: chat(['llama3:latest']) }),
+        worker('w2', { tools: chat(['llama3:latest', 'qwen2.5-coder:7b']) }),
+      ]);
+      expect(outcome).toMatchObject({ kind: 'decided', workerId: 'w2' });
+      expect(reasonsOf(outcome, 'w1')).toEqual(['model qwen2.5-coder:7b is not offered by ollama on laptop']);
+    });
+    it('reads a bare Ollama name as its :latest tag', () => {
+      expect(decide(asks('llama3'), [worker('w1', { tools: chat(['llama3:latest']) })])).toMatchObject({ kind: 'decided', workerId: 'w1' });
+      expect(decide(asks('llama3:8b'), [worker('w1', { tools: chat(['llama3:latest']) })]).kind).toBe('deferred');
+    });
+    it('defers with the reason on every worker when none offers it — a wait worth recording', () => {
+      const outcome = decide(asks('absent-model'), [worker('w1', { tools: chat(['llama3:latest']) }), worker('w2', { tools: chat([]) })]);
+      expect(outcome.kind).toBe('deferred');
+      expect(reasonsOf(outcome, 'w1')).toEqual(['model absent-model is not offered by ollama on w1']);
+      expect(reasonsOf(outcome, 'w2')).toEqual(['model absent-model is not offered by ollama on w2']);
+      expect(waitsOnlyForASlot(outcome.candidates)).toBe(false);
+      expect(candidatePicture(outcome.candidates)).toBe(
+        'w1=model absent-model is not offered by ollama on w1;w2=model absent-model is not offered by ollama on w2',
+      );
+    });
+    it('does not judge a tool without a model list (a CLI, an older agent, a list too long), nor a task naming no model', () => {
+      expect(decide(asks('anything'), [worker('w1', { tools: chat(undefined) })])).toMatchObject({ kind: 'decided' });
+      expect(decide(asks('anything'), [worker('w1', { tools: chat(null) })])).toMatchObject({ kind: 'decided' });
+      expect(decide(task({ tool: 'ollama', model: null }), [worker('w1', { tools: chat([]) })])).toMatchObject({ kind: 'decided' });
+    });
+  });
+
   describe('when there are no workers at all', () => {
     it('defers with no candidates', () => {
       expect(decide(task(), [])).toEqual({ kind: 'deferred', candidates: [] });

@@ -30,6 +30,10 @@ export interface TasksTable {
   last_bound_at: Timestamp | null;
   /** `requirements.antiAffinity`, as a column so the group's placements are one indexed read. */
   anti_affinity: string | null;
+  /** attempt → { workerId, pushed }: where each attempt's workspace branch lives. */
+  attempts: Json<Record<string, { workerId: string; pushed: boolean }>>;
+  /** The attempt whose branch this task's workspace ref names ({ taskId, attempt }), or null. */
+  continues: Json<{ taskId: string; attempt: number } | null>;
   updated_at: ColumnType<Date, never, Date>;
 }
 
@@ -39,6 +43,8 @@ export interface WorkersTable {
   registered: boolean;
   owner_id: string | null;
   roles: Json<Record<string, 'owner' | 'user'>>;
+  /** WorkerRegistered's name (reasons name the worker); null for a row projected before the column. */
+  name: string | null;
   tools: Json<{ name: string; version: string | null }[]>;
   labels: Json<string[]>;
   slots: number;
@@ -62,6 +68,7 @@ export interface PendingTasksView {
   not_before: Date | null;
   queued_event_id: string | null;
   correlation_id: string | null;
+  continues: { taskId: string; attempt: number } | null;
 }
 
 export interface AllocationDatabase {
@@ -126,6 +133,22 @@ const migrations: Record<string, Migration> = {
       await sql`update tasks set anti_affinity = requirements->>'antiAffinity' where requirements ? 'antiAffinity'`.execute(db);
       // Only tasks of a group are indexed: the (vast) rest cost the index nothing.
       await sql`create index tasks_anti_affinity on tasks (anti_affinity) where anti_affinity is not null`.execute(db);
+    },
+  },
+  '2026-12-05-001-attempt-branches-and-worker-names': {
+    async up(db) {
+      // Tasks projected before these columns have no recorded attempts: a follow-up of theirs is placed like any task.
+      await db.schema
+        .alterTable('tasks')
+        .addColumn('attempts', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+        .addColumn('continues', 'jsonb')
+        .execute();
+      await db.schema.alterTable('workers').addColumn('name', 'text').execute();
+      // `or replace` may only append columns: the existing ones keep their order.
+      await sql`
+        create or replace view pending_tasks as
+        select task_id, owner_id, tool, requirements, model, priority, created_at, attempt, not_before, queued_event_id, correlation_id, continues
+        from tasks where status = 'pending' and owner_id is not null and tool is not null`.execute(db);
     },
   },
 };

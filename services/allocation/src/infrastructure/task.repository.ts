@@ -4,7 +4,7 @@ import { excludedColumns } from '@agentyard/event-sourcing';
 import type { Envelope, TaskRequirements, ToolName } from '@agentyard/contracts';
 import type { GroupPlacement, PlacedTask } from '../domain/allocation.decide';
 import { applyInStreamOrder, type ApplyResult, type EntityEvent, type OutOfOrderEvent } from '../application/stream-order';
-import type { TaskState, TaskStatus } from '../application/task-state.projection';
+import type { AttemptPlacement, BranchRef, TaskState, TaskStatus } from '../application/task-state.projection';
 import type { AllocationDatabase, TasksTable } from './allocation.database';
 
 export const ALLOCATION_DB = Symbol('ALLOCATION_DB');
@@ -16,6 +16,8 @@ export interface PendingTask {
   tool: ToolName;
   requirements: TaskRequirements;
   model: string | null;
+  /** The earlier attempt whose workspace branch the task starts from (its input's ref), if any. */
+  continues: BranchRef | null;
   attempt: number;
   queuedEventId: string | null;
   correlationId: string | null;
@@ -52,6 +54,8 @@ function toState(row: Selectable<TasksTable>): TaskState {
     boundAt: iso(row.bound_at),
     lastWorkerId: row.last_worker_id,
     lastBoundAt: iso(row.last_bound_at),
+    attempts: row.attempts ?? {},
+    continues: row.continues ?? null,
   };
 }
 
@@ -75,6 +79,8 @@ function toRow(s: TaskState) {
     last_worker_id: s.lastWorkerId,
     last_bound_at: s.lastBoundAt,
     anti_affinity: s.requirements.antiAffinity ?? null,
+    attempts: JSON.stringify(s.attempts),
+    continues: JSON.stringify(s.continues),
   };
 }
 
@@ -150,6 +156,7 @@ export class TaskRepository {
       tool: r.tool as ToolName,
       requirements: r.requirements as TaskRequirements,
       model: r.model,
+      continues: r.continues ?? null,
       attempt: r.attempt,
       queuedEventId: r.queued_event_id,
       correlationId: r.correlation_id,
@@ -243,6 +250,21 @@ export class TaskRepository {
          set status = 'decided', worker_id = d.worker_id, bound_at = ${at}, last_worker_id = d.worker_id, last_bound_at = ${at}, updated_at = now()
         from (values ${values}) as d(task_id, attempt, worker_id)
        where t.task_id = d.task_id and t.attempt = d.attempt and t.status = 'pending'`.execute(this.db);
+  }
+
+  /**
+   * taskId → owner and attempts of these tasks (the ones follow-ups' workspace refs name), one
+   * read per page of the queue; a task unknown here is absent.
+   */
+  async attemptsOf(taskIds: string[]): Promise<Map<string, { ownerId: string | null; attempts: Record<string, AttemptPlacement> }>> {
+    if (taskIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('tasks')
+      .select(['task_id', 'owner_id', 'attempts'])
+      .where('task_id', 'in', [...new Set(taskIds)])
+      // A deleted task's branches stay in the mirrors: a follow-up of it still needs the right worker.
+      .execute();
+    return new Map(rows.map((r) => [r.task_id, { ownerId: r.owner_id, attempts: r.attempts ?? {} }]));
   }
 
   /** The task's owner, or null when the task is unknown here or deleted. */

@@ -141,6 +141,13 @@ describe('Worker', () => {
       expect(sameTools(old, [{ name: 'shell', version: null, health: 'healthy', auth: 'unknown' }])).toBe(true);
       expect(sameTools(old, [{ name: 'shell', version: null, health: 'healthy', auth: 'ok' }])).toBe(false);
     });
+    it('counts another model list as a change, in any order, and an absent list as the same as null', () => {
+      const tool = { name: 'ollama' as const, version: 'api', health: 'healthy' as const, auth: 'ok' as const };
+      expect(sameTools([{ ...tool, models: ['a:latest', 'b:latest'] }], [{ ...tool, models: ['b:latest', 'a:latest'] }])).toBe(true);
+      expect(sameTools([{ ...tool, models: ['a:latest'] }], [{ ...tool, models: ['a:latest', 'b:latest'] }])).toBe(false);
+      expect(sameTools([tool], [{ ...tool, models: [] }])).toBe(false);
+      expect(sameTools([tool], [{ ...tool, models: null }])).toBe(true);
+    });
   });
 
   describe('when a user drains it', () => {

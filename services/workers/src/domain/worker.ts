@@ -80,11 +80,14 @@ export function roleOf(state: WorkerState, userId: string): WorkerRole | undefin
  * Same tools regardless of order (a worker may list them in any order), health included: a tool
  * turning unhealthy (or back) is a change, recorded as WorkerToolsChanged so allocation stops (or
  * resumes) placing on it. A stored entry without health/auth (written before those fields, or
- * read raw from the view's jsonb) counts as the contract's defaults, healthy and unknown.
+ * read raw from the view's jsonb) counts as the contract's defaults, healthy and unknown. A new
+ * model list is a change too (allocation turns away tasks naming a model the tool lacks); an
+ * absent list and null both mean unknown.
  */
 export function sameTools(a: readonly WorkerTool[], b: readonly WorkerTool[]): boolean {
   if (a.length !== b.length) return false;
-  const key = (t: WorkerTool) => JSON.stringify([t.name, t.version ?? '', t.health ?? 'healthy', t.auth ?? 'unknown', t.detail ?? '']);
+  const key = (t: WorkerTool) =>
+    JSON.stringify([t.name, t.version ?? '', t.health ?? 'healthy', t.auth ?? 'unknown', t.detail ?? '', t.models ? [...t.models].sort() : null]);
   const left = a.map(key).sort();
   const right = b.map(key).sort();
   return left.every((k, i) => k === right[i]);

@@ -62,8 +62,17 @@ export interface AnthropicStandIn extends Pick<KeyGate, 'refuseKeys'> {
   close(): Promise<void>;
 }
 
+export interface AnthropicStandInOptions {
+  /** The model ids `GET /v1/models` lists (the workers report them; allocation turns away others). Default `claude-sonnet-4-5`. */
+  models?: string[];
+}
+
 /** Starts the stand-in; `answer` picks the reply to each Messages request. */
-export async function startAnthropicStandIn(answer: (request: MessagesRequest, index: number) => Answer): Promise<AnthropicStandIn> {
+export async function startAnthropicStandIn(
+  answer: (request: MessagesRequest, index: number) => Answer,
+  options: AnthropicStandInOptions = {},
+): Promise<AnthropicStandIn> {
+  const models = options.models ?? ['claude-sonnet-4-5'];
   const requests: AnthropicRecordedRequest[] = [];
   const answers: AnthropicStandIn['answers'] = [];
   let messageCount = 0;
@@ -84,8 +93,11 @@ export async function startAnthropicStandIn(answer: (request: MessagesRequest, i
       if (gate.refusing && req.method !== 'HEAD') return refuseKey(res, 'anthropic');
       if (req.method === 'GET' && path.split('?')[0] === '/v1/models') {
         // What the workers' health check asks (free: no tokens).
-        const data = [{ type: 'model', id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5 (stand-in)', created_at: '2025-09-29T00:00:00Z' }];
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data, has_more: false, first_id: data[0]!.id, last_id: data[0]!.id }));
+        // Also the model list the chat tool reports (tool-health.ts): one page, all of it.
+        const data = models.map((id) => ({ type: 'model', id, display_name: `${id} (stand-in)`, created_at: '2025-09-29T00:00:00Z' }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }));
         return;
       }
       if (req.method === 'POST' && path.split('?')[0] === '/v1/messages' && body) {

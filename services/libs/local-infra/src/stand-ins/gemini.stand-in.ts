@@ -55,6 +55,8 @@ export interface GeminiStandInScript {
   turns: (GeminiReply | ((request: GeminiRecordedRequest) => GeminiReply))[];
   /** Usage of each side call (`:generateContent`, e.g. the model router). Default 50 in, 5 out. */
   sideCallUsage?: GeminiUsage;
+  /** The model ids `GET /v1beta/models` lists, without the `models/` prefix. Default `gemini-2.5-flash`. */
+  models?: string[];
 }
 
 export interface GeminiStandIn extends Pick<KeyGate, 'refuseKeys'> {
@@ -91,7 +93,11 @@ export async function startGeminiStandIn(script: GeminiStandInScript): Promise<G
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
-          models: [{ name: 'models/gemini-2.5-flash', displayName: 'Gemini 2.5 Flash (stand-in)', supportedGenerationMethods: ['generateContent'] }],
+          models: (script.models ?? ['gemini-2.5-flash']).map((id) => ({
+            name: `models/${id}`,
+            displayName: `${id} (stand-in)`,
+            supportedGenerationMethods: ['generateContent'],
+          })),
         }),
       );
       return;
