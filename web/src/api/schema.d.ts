@@ -4503,6 +4503,7 @@ export interface components {
                  */
                 auth?: "ok" | "missing" | "refused" | "unknown";
                 detail?: string;
+                models?: string[] | null;
             }[];
             slots: number;
             resources: {
@@ -4556,6 +4557,7 @@ export interface components {
                  */
                 auth?: "ok" | "missing" | "refused" | "unknown";
                 detail?: string;
+                models?: string[] | null;
             }[];
             draining: boolean;
             /** @enum {string} */
@@ -4588,6 +4590,7 @@ export interface components {
                  */
                 auth?: "ok" | "missing" | "refused" | "unknown";
                 detail?: string;
+                models?: string[] | null;
             }[];
             labels: string[];
             slots: number;

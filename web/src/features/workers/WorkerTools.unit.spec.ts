@@ -33,14 +33,29 @@ describe('WorkerTools', () => {
 
   it('lists each tool with its kind, version, health, credentials and whether the latest heartbeat still offers it', () => {
     expect(rows(worker({ tools, lastHeartbeat: heartbeat(tools.slice(0, 2)) }))).toEqual([
-      ['Claude Code claude-code', 'agent CLI', '2.1.3', 'healthy', 'accepted', 'reported'],
-      ['Ollama ollama', 'local model', '0.5.1', 'healthy', 'accepted', 'missing from the last heartbeat'],
-      ['Shell shell', 'shell', '—', 'healthy', 'accepted', 'reported'],
+      ['Claude Code claude-code', 'agent CLI', '2.1.3', '—', 'healthy', 'accepted', 'reported'],
+      ['Ollama ollama', 'local model', '0.5.1', '—', 'healthy', 'accepted', 'missing from the last heartbeat'],
+      ['Shell shell', 'shell', '—', '—', 'healthy', 'accepted', 'reported'],
     ]);
   });
 
   it('says the worker is offline rather than reported when it is', () => {
-    expect(rows(worker({ tools: tools.slice(0, 1), status: 'offline' }))[0]![5]).toBe('worker offline');
+    expect(rows(worker({ tools: tools.slice(0, 1), status: 'offline' }))[0]![6]).toBe('worker offline');
+  });
+
+  it('counts the models a chat tool’s vendor lists, naming them on hover, and shows a dash for a tool without a list', () => {
+    const reported: Worker['tools'] = [
+      { name: 'ollama', version: 'api', health: 'healthy', auth: 'ok', models: ['llama3:latest', 'qwen2.5-coder:7b'] },
+      { name: 'openai-compatible', version: 'api', health: 'healthy', auth: 'ok', models: [] },
+      { name: 'claude-code', version: '2.1.3', health: 'healthy', auth: 'ok' },
+    ];
+    const wrapper = mount(WorkerTools, { props: { worker: worker({ tools: reported }) } });
+    const cell = (name: string) => wrapper.find(`[data-tool="${name}"] [data-testid="tool-models"]`);
+    expect(cell('ollama').text()).toBe('2');
+    expect(cell('ollama').attributes('title')).toBe('llama3:latest, qwen2.5-coder:7b');
+    expect(cell('openai-compatible').text()).toBe('0');
+    expect(cell('claude-code').text()).toBe('—');
+    expect(cell('claude-code').attributes('title')).toBe('no model list reported');
   });
 
   it('shows an unhealthy tool with the agent’s reason and the credentials verdict, from the latest heartbeat', () => {
@@ -72,7 +87,9 @@ describe('WorkerTools', () => {
 
   it('reads a tool from an agent older than health as healthy and not checked', () => {
     const legacy = [{ name: 'shell', version: null }] as Worker['tools'];
-    expect(rows(worker({ tools: legacy, lastHeartbeat: heartbeat(legacy) }))).toEqual([['Shell shell', 'shell', '—', 'healthy', 'not checked', 'reported']]);
+    expect(rows(worker({ tools: legacy, lastHeartbeat: heartbeat(legacy) }))).toEqual([
+      ['Shell shell', 'shell', '—', '—', 'healthy', 'not checked', 'reported'],
+    ]);
   });
 
   it('says when a worker reports no tools', () => {
