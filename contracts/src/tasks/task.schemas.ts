@@ -90,10 +90,11 @@ export const updateTaskBodySchema = z
   .meta({ id: 'UpdateTaskBody', examples: [{ priority: 60 }] });
 export type UpdateTaskBody = z.infer<typeof updateTaskBodySchema>;
 
-export const taskStatuses = ['queued', 'assigned', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled'] as const;
+/** `budget_exceeded`: the worker stopped the tool at one of the task's caps (`input.budget`). */
+export const taskStatuses = ['queued', 'assigned', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'budget_exceeded'] as const;
 export const taskStatusSchema = z.enum(taskStatuses);
 export type TaskStatus = z.infer<typeof taskStatusSchema>;
-export const terminalStatuses: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
+export const terminalStatuses: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'budget_exceeded'];
 
 /** Where a task created by a workflow run belongs (absent for tasks submitted directly). */
 export const taskWorkflowRefSchema = z.object({
@@ -303,7 +304,21 @@ export const taskSucceededV1 = defineEvent(
 export const taskFailedV1 = defineEvent(
   'TaskFailed',
   1,
-  z.object({ taskId, attempt: z.number().int(), workerId: text().nullable(), result: taskResultSchema.nullable(), reason: text(), runId: runRef }),
+  z.object({
+    taskId,
+    attempt: z.number().int(),
+    workerId: text().nullable(),
+    result: taskResultSchema.nullable(),
+    reason: text(),
+    /**
+     * Absent for an ordinary failure. `budget_exceeded`: the worker stopped the tool at one of the
+     * task's caps (`input.budget`), and the task's status is `budget_exceeded` rather than `failed`
+     * (a failure of a kind, so whatever treats TaskFailed as terminal — allocation, workflows,
+     * usage — needs nothing new).
+     */
+    kind: z.enum(['budget_exceeded']).optional(),
+    runId: runRef,
+  }),
 );
 export const taskTimedOutV1 = defineEvent(
   'TaskTimedOut',

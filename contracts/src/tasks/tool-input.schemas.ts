@@ -111,6 +111,35 @@ export const shellInputSchema = z
 export type ShellInput = z.infer<typeof shellInputSchema>;
 
 /**
+ * A task's usage caps, enforced by the worker while the tool runs (worker/src/execution/budget.decide.ts):
+ * at a cap the agent stops the tool's process tree and the task ends `budget_exceeded`, its usage
+ * so far recorded. `maxTokens` caps input + output tokens as the tool reports them (tokens read
+ * from the prompt cache, reported beside input, do not count). `maxCostUsd` caps dollars: the
+ * tool's own figure where it reports one (claude-code), otherwise tokens × the worker's price
+ * table (`--prices`); a worker without a price for the task's model refuses a cost cap it could
+ * not enforce. Wall time is the task's `timeoutSeconds`, not part of the budget.
+ */
+export const budgetSchema = z
+  .object(
+    {
+      maxTokens: z
+        .number({ error: 'budget.maxTokens must be a number of tokens' })
+        .int('budget.maxTokens must be a whole number of tokens')
+        .positive('budget.maxTokens must be more than 0')
+        .max(1_000_000_000, 'budget.maxTokens is at most 1000000000')
+        .optional(),
+      maxCostUsd: z
+        .number({ error: 'budget.maxCostUsd must be a number of US dollars' })
+        .positive('budget.maxCostUsd must be more than 0')
+        .max(10_000, 'budget.maxCostUsd is at most 10000')
+        .optional(),
+    },
+    { error: 'budget must be an object: {"maxTokens"?: n, "maxCostUsd"?: n}' },
+  )
+  .strict();
+export type Budget = z.infer<typeof budgetSchema>;
+
+/**
  * Input of the prompt-driven tools (claude-code, gemini-cli, ollama, API tools). The prompt, like
  * a shell command, is stored with the task (its events, JetStream, every answer about it): a
  * credential the tool needs goes in `env` as a secret reference, never in the prompt.
@@ -137,15 +166,18 @@ export const promptInputSchema = z
     env: shellInputSchema.shape.env,
     workspace: workspaceInputSchema.optional(),
     watchdog: watchdogSchema.optional(),
+    /** Caps on tokens and cost for the run (budgetSchema); exceeded → the task ends `budget_exceeded`. */
+    budget: budgetSchema.optional(),
   })
   .strict();
 export type PromptInput = z.infer<typeof promptInputSchema>;
 
 /**
- * claude-code's input: a prompt input and a spending cap. `maxCostUsd` is the CLI's own
- * `--max-budget-usd` (it stops the run once its model calls cost that much, and the task fails
- * with `budget_exceeded`). Only claude-code takes it: the other CLIs have no such limit, and a
- * cap they silently ignored would be worse than none (the other tools refuse the key).
+ * claude-code's input: a prompt input and a spending cap. `maxCostUsd` (older than `budget`, kept
+ * as it was) is the CLI's own `--max-budget-usd` (it stops the run once its model calls cost that
+ * much) and counts as `budget.maxCostUsd` too: either ends the task `budget_exceeded`; with both,
+ * the lower one applies. The other tools refuse a top-level `maxCostUsd`: they take
+ * `budget.maxCostUsd`, which the worker enforces from its price table.
  */
 export const claudeCodeInputSchema = promptInputSchema
   .extend({
@@ -157,6 +189,16 @@ export const claudeCodeInputSchema = promptInputSchema
   })
   .strict();
 export type ClaudeCodeInput = z.infer<typeof claudeCodeInputSchema>;
+
+/** A prompt input's budget with claude-code's top-level `maxCostUsd` folded in (the lower cost cap wins); undefined when uncapped. */
+export function effectiveBudget(input: { budget?: Budget; maxCostUsd?: number }): Budget | undefined {
+  const costs = [input.budget?.maxCostUsd, input.maxCostUsd].filter((c): c is number => c !== undefined);
+  const budget: Budget = {
+    ...(input.budget?.maxTokens !== undefined ? { maxTokens: input.budget.maxTokens } : {}),
+    ...(costs.length > 0 ? { maxCostUsd: Math.min(...costs) } : {}),
+  };
+  return Object.keys(budget).length > 0 ? budget : undefined;
+}
 
 /** Input of the `noop` tool: nothing. */
 export const noopInputSchema = z.object({}).strict();

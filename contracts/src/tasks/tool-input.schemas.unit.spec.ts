@@ -1,4 +1,4 @@
-import { structuredOutputMaxBytes, structuredOutputProblem, taskResultSchema, toolInputSchemas } from './tool-input.schemas';
+import { effectiveBudget, structuredOutputMaxBytes, structuredOutputProblem, taskResultSchema, toolInputSchemas } from './tool-input.schemas';
 
 const result = { exitCode: 0, outputTail: '', durationMs: 1 };
 const nested = (levels: number): unknown => (levels === 0 ? 1 : [nested(levels - 1)]);
@@ -64,5 +64,32 @@ describe('A workspace', () => {
     for (const ref of ['-x', '--upload-pack=sh', 'a..b', 'a//b', 'x.lock', '/a', 'a/', 'a@{1}', 'a b', '']) expect(withRef(ref)).toBe(false);
     for (const repo of ['-u', 'rel/dir', 'ext::sh -c id', 'file:///etc', '', 'fd::3']) expect(withRepo(repo)).toBe(false);
     expect(toolInputSchemas.shell.safeParse({ command: 'x', workspace: { repo: '/r', extra: 1 } }).success).toBe(false);
+  });
+});
+
+describe('A task’s budget', () => {
+  it('is taken by every prompt tool, and folds claude-code’s maxCostUsd in (the lower cap wins)', () => {
+    for (const tool of ['claude-code', 'gemini-cli', 'codex', 'ollama', 'claude-api', 'gemini-api', 'openai-compatible'] as const) {
+      expect(toolInputSchemas[tool].safeParse({ prompt: 'p', budget: { maxTokens: 1000, maxCostUsd: 0.5 } }).success).toBe(true);
+    }
+    expect(effectiveBudget({ budget: { maxTokens: 10, maxCostUsd: 2 }, maxCostUsd: 1 })).toEqual({ maxTokens: 10, maxCostUsd: 1 });
+    expect(effectiveBudget({})).toBeUndefined();
+  });
+
+  it('refuses a cap that is not a positive number, naming the field', () => {
+    const cases: Array<[unknown, string]> = [
+      [{ maxTokens: 0 }, 'budget.maxTokens must be more than 0'],
+      [{ maxTokens: -5 }, 'budget.maxTokens must be more than 0'],
+      [{ maxTokens: 1.5 }, 'budget.maxTokens must be a whole number of tokens'],
+      [{ maxTokens: '100' }, 'budget.maxTokens must be a number of tokens'],
+      [{ maxCostUsd: 0 }, 'budget.maxCostUsd must be more than 0'],
+      [{ maxCostUsd: 'a lot' }, 'budget.maxCostUsd must be a number of US dollars'],
+      [5, 'budget must be an object'],
+    ];
+    for (const [budget, message] of cases) {
+      const parsed = toolInputSchemas.codex.safeParse({ prompt: 'p', budget });
+      expect(parsed.success).toBe(false);
+      expect(JSON.stringify(parsed.error?.issues)).toContain(message);
+    }
   });
 });

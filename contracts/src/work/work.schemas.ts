@@ -65,7 +65,8 @@ export type Assignment = z.infer<typeof assignmentSchema>;
 export type Cancellation = z.infer<typeof cancellationSchema>;
 export type WorkOrder = z.infer<typeof workOrderSchema>;
 
-export const taskOutcomes = ['succeeded', 'failed', 'timed_out', 'cancelled', 'handed_back'] as const;
+/** `budget_exceeded`: the agent stopped the tool at one of the task's caps (its usage so far is in the result). */
+export const taskOutcomes = ['succeeded', 'failed', 'timed_out', 'cancelled', 'handed_back', 'budget_exceeded'] as const;
 export const workReportSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('started'), taskId: text(), attempt: z.number().int(), workerId: text(), at: text() }),
   z.object({

@@ -129,6 +129,15 @@ beforeAll(async () => {
   anthropic = await startAnthropicStandIn((request) => {
     const isMainLoop = request.tools?.some((t) => t.name === 'Write') ?? false;
     if (!isMainLoop) return { content: [{ type: 'text', text: 'side answer' }], usage: { input_tokens: 11, output_tokens: 3 } };
+    // The token-cap task: a Read on every turn, for thirty turns, unless stopped.
+    if (JSON.stringify(request.messages).includes(loopMarker)) {
+      const turn = toolResults(request).length;
+      if (turn >= 30) return { content: [{ type: 'text', text: 'Read it all.' }], usage: { input_tokens: 100, output_tokens: 10 } };
+      return {
+        content: [{ type: 'tool_use', id: `toolu_r${turn}`, name: 'Read', input: { file_path: `${workingDirectory(request)}/notes-${turn}.txt` } }],
+        usage: { input_tokens: 100, output_tokens: 10 },
+      };
+    }
     if (toolResults(request).length === 0)
       return {
         content: [
@@ -199,6 +208,8 @@ afterAll(async () => {
 });
 
 const diffs = new Map<string, string>();
+/** In the prompt of the token-cap task: the stand-in answers it with a Read per turn. */
+const loopMarker = 'LOOP-UNTIL-STOPPED';
 
 describe('Agent tools on a real worker', () => {
   it('claude-code edits in its sandbox and reports the usage and cost the API reported, and its answer', async () => {
@@ -281,7 +292,7 @@ describe('Agent tools on a real worker', () => {
     expect((await alice.client.get('/api/v1/usage?from=2026-02-30')).status).toBe(400);
   });
 
-  it('stops claude-code at the task’s cost cap and fails the task with budget_exceeded, its spend recorded', async () => {
+  it('stops claude-code at the task’s cost cap and ends the task budget_exceeded, its spend recorded', async () => {
     const writesAnswered = () => anthropic.requests.filter((r) => r.body && toolResults(r.body).some((t) => t.tool_use_id === 'toolu_w')).length;
     const before = writesAnswered();
     const res = await alice.client.post<TaskView>('/api/v1/tasks', {
@@ -292,8 +303,8 @@ describe('Agent tools on a real worker', () => {
       maxAttempts: 1,
     });
     expect(res.status).toBe(201);
-    const done = await taskIn(alice.client, res.body.id, ['succeeded', 'failed', 'timed_out', 'cancelled']);
-    expect(done.status).toBe('failed');
+    const done = await taskIn(alice.client, res.body.id, ['succeeded', 'failed', 'timed_out', 'cancelled', 'budget_exceeded']);
+    expect(done.status).toBe('budget_exceeded');
     expect(done.result?.error).toMatch(/^budget_exceeded: error_max_budget_usd: Reached maximum budget \(\$0\.0001\)/);
     expect(done.result?.usage?.costUsd).toBeGreaterThan(0.0001);
     // The CLI stopped after the call that crossed the cap: the Write it asked for was never run and answered back.
@@ -302,5 +313,42 @@ describe('Agent tools on a real worker', () => {
     const gemini = await alice.client.post('/api/v1/tasks', { description: 'x', tool: 'gemini-cli', input: { prompt: 'p', maxCostUsd: 1 } });
     expect(gemini.status).toBe(400);
     expect(JSON.stringify(gemini.body)).toContain('maxCostUsd');
+  });
+
+  it('stops claude-code mid-run once its tokens pass the task’s cap: budget_exceeded, the usage so far recorded, no more calls', async () => {
+    // The main loop's calls (the CLI's side calls carry the prompt too, but not its tools).
+    const loopCalls = () =>
+      anthropic.requests.filter((r) => r.body?.tools?.some((t) => t.name === 'Write') && JSON.stringify(r.body.messages).includes(loopMarker)).length;
+    const res = await alice.client.post<TaskView>('/api/v1/tasks', {
+      description: 'token-capped',
+      tool: 'claude-code',
+      // Each scripted turn is 100 input tokens and 10 output: the cap is passed on the fourth of thirty.
+      input: { prompt: `Keep reading ${loopMarker}`, budget: { maxTokens: 350 } },
+      maxAttempts: 1,
+    });
+    expect(res.status).toBe(201);
+    const done = await taskIn(alice.client, res.body.id, ['succeeded', 'failed', 'timed_out', 'cancelled', 'budget_exceeded']);
+    expect(done.status).toBe('budget_exceeded');
+    expect(done.result?.error).toMatch(/^budget_exceeded: [\d,]+ tokens used, cap 350$/);
+    // The usage streamed before the stop is the task's (the CLI never printed its result).
+    expect(done.result?.usage?.inputTokens).toBeGreaterThan(350);
+    const calls = loopCalls();
+    expect(calls).toBeGreaterThanOrEqual(4);
+    expect(calls).toBeLessThan(8);
+    // The process tree is gone: nothing calls the API for it any more.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(loopCalls()).toBe(calls);
+  });
+
+  it('refuses a budget that is not a positive number, naming the field', async () => {
+    for (const [budget, message] of [
+      [{ maxTokens: 0 }, 'budget.maxTokens must be more than 0'],
+      [{ maxCostUsd: -1 }, 'budget.maxCostUsd must be more than 0'],
+      [{ maxTokens: 'lots' }, 'budget.maxTokens must be a number of tokens'],
+    ] as const) {
+      const bad = await alice.client.post('/api/v1/tasks', { description: 'x', tool: 'codex', input: { prompt: 'p', budget } });
+      expect(bad.status).toBe(400);
+      expect(JSON.stringify(bad.body)).toContain(message);
+    }
   });
 });

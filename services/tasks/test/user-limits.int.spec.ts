@@ -2,8 +2,11 @@
  * Per-user limits on new tasks, on real Postgres and the real event store: CreateTaskHandler
  * refuses a user's task past their unfinished-task limit or once their tasks reported the day's
  * cost limit, with a 429 that says why, and creates nothing then; other users are not affected.
+ * A task queued before its owner reached the cost limit is not dispatched once they have: the
+ * allocation's decision fails it with the reason instead (AssignTaskHandler).
  */
 import { createTaskBodySchema, DomainError, type TaskResult } from '@agentyard/contracts';
+import { AssignTaskHandler } from '../src/application/assign-task.handler';
 import { CreateTaskHandler } from '../src/application/create-task.handler';
 import { TaskCommandRunner } from '../src/application/task-command.runner';
 import type { TasksSettings } from '../src/application/tasks.settings';
@@ -78,5 +81,50 @@ describe('per-user limits on new tasks', () => {
     for (let i = 0; i < 5; i++) await create(h, 'eve');
     await tasks.runner.catchUp();
     expect(await repository.countActive('eve')).toBe(5);
+  });
+
+  it('does not dispatch a task queued before its owner’s cost limit was reached, and says why; a budget_exceeded task’s spend counts', async () => {
+    const limits = { maxActiveTasks: null, dailyCostUsd: 1 };
+    const h = handler(limits);
+    const assign = new AssignTaskHandler(new TaskCommandRunner(tasks.store, tasks.runner), new UsageRepository(tasks.db), {
+      userLimits: limits,
+      leaseMs: 60_000,
+      assignWaitMaxMs: 0,
+    } as TasksSettings);
+    const commands = new TaskCommandRunner(tasks.store, tasks.runner);
+    const loadTask = async (id: string) => (await commands.load(id)).state;
+    const now = new Date();
+    // Queued while the owner was within the limit.
+    const waiting = await create(h, 'fay', 'claude-code');
+    const underLimit = await create(h, 'fay', 'claude-code');
+    // Below the limit a decision still assigns.
+    await assign.execute({ allocationId: 'a0', taskId: underLimit.id, attempt: 1, workerId: 'w' }, meta);
+    expect((await loadTask(underLimit.id)).status).toBe('assigned');
+    // A task stopped at its budget: its spend is counted like any other.
+    const capped = await create(h, 'fay', 'claude-code');
+    const stopped: TaskResult = {
+      exitCode: null,
+      outputTail: '',
+      durationMs: 5,
+      error: 'budget_exceeded: 1,234 tokens used, cap 1,000',
+      usage: { inputTokens: 1200, outputTokens: 34, costUsd: 1.5 },
+    };
+    await tasks.finish(capped.id, 'budget_exceeded', stopped, now);
+    await tasks.runner.catchUp();
+    expect((await loadTask(capped.id)).status).toBe('budget_exceeded');
+    expect(await new UsageRepository(tasks.db).costOn('fay', now.toISOString().slice(0, 10))).toBeCloseTo(1.5);
+
+    await assign.execute({ allocationId: 'a1', taskId: waiting.id, attempt: 1, workerId: 'w' }, meta);
+    const refused = await loadTask(waiting.id);
+    expect(refused.status).toBe('failed');
+    expect(refused.workerId).toBeNull();
+    const events = await tasks.store.readStream(`task-${waiting.id}`);
+    const failed = events.find((e) => e.type === 'TaskFailed');
+    expect(failed?.data.reason).toMatch(/^not dispatched: your tasks reported \$1\.50 of agent cost today, which reaches the daily limit of \$1\.00/);
+    expect(events.some((e) => e.type === 'TaskAssigned')).toBe(false);
+    // Another user's queued task is dispatched as usual.
+    const other = await create(h, 'gus', 'claude-code');
+    await assign.execute({ allocationId: 'a2', taskId: other.id, attempt: 1, workerId: 'w' }, meta);
+    expect((await loadTask(other.id)).status).toBe('assigned');
   });
 });

@@ -546,7 +546,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    status?: ("queued" | "assigned" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled")[] | string;
+                    status?: ("queued" | "assigned" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "budget_exceeded")[] | string;
                     tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
                     workerId?: string;
                     q?: string;
@@ -4322,7 +4322,7 @@ export interface components {
             };
             priority: number;
             /** @enum {string} */
-            status: "queued" | "assigned" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled";
+            status: "queued" | "assigned" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "budget_exceeded";
             attempt: number;
             maxAttempts: number;
             timeoutSeconds: number;
@@ -4395,7 +4395,7 @@ export interface components {
             nextCursor: string | null;
         };
         ListTasksQuery: {
-            status?: ("queued" | "assigned" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled")[] | string;
+            status?: ("queued" | "assigned" | "running" | "succeeded" | "failed" | "timed_out" | "cancelled" | "budget_exceeded")[] | string;
             /** @enum {string} */
             tool?: "shell" | "claude-code" | "gemini-cli" | "codex" | "ollama" | "claude-api" | "gemini-api" | "openai-compatible" | "noop";
             workerId?: string;

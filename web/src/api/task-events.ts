@@ -14,9 +14,10 @@ export const statusLabels: Record<TaskStatus, string> = {
   failed: 'Failed',
   timed_out: 'Timed out',
   cancelled: 'Cancelled',
+  budget_exceeded: 'Over budget',
 };
 export const taskStatuses = Object.keys(statusLabels) as TaskStatus[];
-export const terminalStatuses: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
+export const terminalStatuses: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'budget_exceeded'];
 export const activeStatuses: readonly TaskStatus[] = ['queued', 'assigned', 'running'];
 
 export const isTerminal = (s: TaskStatus): boolean => terminalStatuses.includes(s);
@@ -90,7 +91,8 @@ export function applyTaskEvent(task: Task, event: Envelope): Task {
     case 'TaskSucceeded':
       return finished('succeeded', { result: (d.result as Task['result']) ?? task.result, progress: 100 });
     case 'TaskFailed':
-      return finished('failed', { result: (d.result as Task['result']) ?? task.result });
+      // A TaskFailed of kind budget_exceeded: the worker stopped the tool at one of the task's caps.
+      return finished(d.kind === 'budget_exceeded' ? 'budget_exceeded' : 'failed', { result: (d.result as Task['result']) ?? task.result });
     case 'TaskTimedOut':
       return finished('timed_out');
     case 'TaskCancelled':
@@ -120,7 +122,7 @@ export function describeEvent(event: Envelope): string {
     case 'TaskSucceeded':
       return 'Succeeded';
     case 'TaskFailed':
-      return `Failed: ${str(d.reason) ?? 'unknown reason'}`;
+      return d.kind === 'budget_exceeded' ? `Over budget: ${str(d.reason) ?? 'a cap was passed'}` : `Failed: ${str(d.reason) ?? 'unknown reason'}`;
     case 'TaskTimedOut':
       return `Timed out (${str(d.kind) ?? 'run'})`;
     case 'TaskCancelled':

@@ -42,9 +42,10 @@ describe('applyTaskEvent', () => {
 
 describe('statuses', () => {
   it('has a label for every status and knows which are final', () => {
-    expect(taskStatuses).toHaveLength(7);
+    expect(taskStatuses).toHaveLength(8);
     expect(statusLabels.timed_out).toBe('Timed out');
-    expect(taskStatuses.filter(isTerminal)).toEqual(['succeeded', 'failed', 'timed_out', 'cancelled']);
+    expect(statusLabels.budget_exceeded).toBe('Over budget');
+    expect(taskStatuses.filter(isTerminal)).toEqual(['succeeded', 'failed', 'timed_out', 'cancelled', 'budget_exceeded']);
   });
 });
 

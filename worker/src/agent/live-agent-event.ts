@@ -23,15 +23,20 @@ export class AgentOutput {
     private readonly parser: StreamParser | undefined,
   ) {}
 
-  /** One piece of (masked) output; `last` once the process is gone (what the CLI left unsaid comes out). */
-  write(text: string, last = false): void {
+  /** One piece of (masked) output; `last` once the process is gone (what the CLI left unsaid comes out). Returns the events it parsed. */
+  write(text: string, last = false): AgentEvent[] {
     const events: AgentEvent[] = [];
     if (this.parser) {
       for (const line of [...this.lines.feed(text), ...(last ? this.lines.flush() : [])]) events.push(...this.parser.push(line));
       if (last) events.push(...this.parser.end());
     }
     this.events.push(...events);
-    this.output.write(text, events.map(toLiveAgentEvent));
+    // Running usage is the budget's business (worker-agent.ts); the result carries the final figure.
+    this.output.write(
+      text,
+      events.flatMap((e) => (e.kind === 'usage' ? [] : [toLiveAgentEvent(e)])),
+    );
+    return events;
   }
 }
 
@@ -40,7 +45,7 @@ const pathMax = 4096;
 const unpairedSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** The live form of one agent event. */
-export function toLiveAgentEvent(event: AgentEvent): LiveAgentEvent {
+export function toLiveAgentEvent(event: Exclude<AgentEvent, { kind: 'usage' }>): LiveAgentEvent {
   switch (event.kind) {
     case 'session':
       return { kind: 'session', sessionId: cut(event.sessionId, shortMax), ...(event.model !== undefined ? { model: cut(event.model, shortMax) } : {}) };

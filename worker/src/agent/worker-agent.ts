@@ -19,6 +19,8 @@ import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   agentUsageSchema,
+  effectiveBudget,
+  type Budget,
   workerConsumerName,
   workOrderSchema,
   workReportSubject,
@@ -39,6 +41,8 @@ import { outcomeOf as agentOutcomeOf } from '../tools/agent-stream';
 import { addStructuredOutput, outputEnvName, prepareStructuredOutput, readStructuredOutput } from '../execution/structured-output';
 import { buildTaskEnv, withSecretValues } from '../execution/task-env';
 import { TaskProcess, type StopReason, type TaskExit } from '../execution/task-process';
+import { refusal as budgetRefusal, type PriceTable } from '../execution/budget.decide';
+import { BudgetWatch } from '../execution/budget-watch';
 import { StallWatch, stallPolicyOf } from '../execution/stall-watch';
 import { makeCwdInRepo, WorkDirError } from '../execution/work-dir';
 import { ownerOf, type PreparedAttempt, type TaskIsolation } from '../isolation/task-isolation';
@@ -68,6 +72,8 @@ export interface WorkerAgentConfig {
   hostEnv: NodeJS.ProcessEnv;
   /** The watchdog's default for tasks without a policy (`--stall-seconds`, notify only); 0 or none = off. */
   stallSeconds?: number;
+  /** Prices per model for tasks' cost caps on tools that report no cost (`--prices`); none = such caps are refused. */
+  prices?: PriceTable;
   /** Where and as whom each attempt runs (its directories, sandbox, uid). */
   isolation: TaskIsolation;
   /** SIGTERM → SIGKILL grace when killing a task's tree. Default 2 s. */
@@ -263,6 +269,9 @@ export class WorkerAgent {
   private launch(assignment: Assignment, key: string, msg: JsMsg, tool: Tool, input: ToolInput, run: RunningAttempt, secrets: Record<string, string>): void {
     let prepared: PreparedAttempt;
     try {
+      // A cap this worker could not enforce (a cost cap without a price) is refused, not run uncapped.
+      const refused = budgetRefusal(budgetOf(input), { tool: tool.name, model: modelOf(input) }, this.config.prices ?? {});
+      if (refused) throw new ToolInputError(refused);
       prepared = this.config.isolation.prepare(assignment.taskId, assignment.attempt, input.cwd, { workspace: input.workspace !== undefined });
     } catch (error) {
       this.release(key);
@@ -312,6 +321,9 @@ export class WorkerAgent {
     // An agent CLI's structured stream, read from the masked output (a secret never reaches a summary).
     // Each piece goes live with the events parsed from the lines it ended: the live transcript.
     const agentOutput = new AgentOutput(output, tool.streamParser?.());
+    // The task's caps (input.budget), checked on every usage the stream gives: at one, the tool is stopped.
+    const budget = budgetOf(input);
+    const budgetWatch = budget ? new BudgetWatch(budget, this.config.prices ?? {}, modelOf(input)) : undefined;
     let log: TaskLog | undefined;
     let outputFile: string;
     let artifactsDir: string;
@@ -347,7 +359,12 @@ export class WorkerAgent {
           watch?.noteOutput();
           const masked = masker.push(data);
           taskLog.write(masked);
-          agentOutput.write(masked);
+          const events = agentOutput.write(masked);
+          const over = budgetWatch?.observe(events);
+          if (over) {
+            this.logger.info(`${key}: ${over}; stopping the tool`);
+            void proc.stop('budget_exceeded');
+          }
         },
       });
     } catch (error) {
@@ -369,7 +386,9 @@ export class WorkerAgent {
         async (exit) => {
           const rest = masker.flush();
           taskLog.write(rest);
-          agentOutput.write(rest, true);
+          // Written first: `budgetWatch?.observe(…)` would skip the write (and the parser's end) without a budget.
+          const lastEvents = agentOutput.write(rest, true);
+          budgetWatch?.observe(lastEvents);
           output.flush();
           let outcome = outcomeOf(exit);
           // The watchdog stopped it (policy `fail`): a failure, whatever the kill looked like.
@@ -381,11 +400,18 @@ export class WorkerAgent {
           if (usage?.success) result.usage = usage.data;
           else if (usage) this.logger.warn(`${key}: the tool's usage is not recorded (${usage.error.issues[0]?.message ?? 'invalid'})`);
           if (agent.summary !== undefined) result.summary = agent.summary.slice(0, 16 * 1024);
+          // Over a cap: the agent stopped it, the tool's own cap did (claude-code's --max-budget-usd), or
+          // the final usage passed a cap before the stop could land. Its usage so far is kept above.
+          if (!watch?.failure && (budgetWatch?.exceeded || agent.limit === 'budget_exceeded')) outcome = 'budget_exceeded';
           // A limit the task set (its budget, its turns) is why it failed: say so first, then what the tool said.
+          const limitMessage = agent.limit ? `${agent.limit}: ${agent.summary ?? 'the tool stopped at a limit of the task'}`.slice(0, 4096) : undefined;
+          // The tool's own message when it stopped at its cap (claude-code's --max-budget-usd), else the agent's.
           const error =
             watch?.failure ??
+            (agent.limit === 'budget_exceeded' ? limitMessage : undefined) ??
+            budgetWatch?.exceeded ??
             errorOf(exit, assignment.timeoutSeconds) ??
-            (agent.limit ? `${agent.limit}: ${agent.summary ?? 'the tool stopped at a limit of the task'}`.slice(0, 4096) : undefined);
+            limitMessage;
           if (error) result.error = error;
           // Only a process that ran to its end has its say; one cancelled or killed may have written half a file.
           if (!exit.stoppedBy && !addStructuredOutput(result, readStructuredOutput(outputFile))) outcome = 'failed';
@@ -575,7 +601,18 @@ function emptyResult(error: string): TaskResult {
 }
 
 function stopMessage(reason: StopReason): string {
+  if (reason === 'budget_exceeded') return 'budget_exceeded: the task passed one of its caps';
   return reason === 'cancelled' ? 'cancelled' : reason === 'timed_out' ? 'timed out' : 'the worker shut down before the task started; handed back';
+}
+
+/** The task's caps, claude-code's top-level maxCostUsd folded in; undefined for a tool input without any. */
+function budgetOf(input: ToolInput): Budget | undefined {
+  return effectiveBudget(input as { budget?: Budget; maxCostUsd?: number });
+}
+
+function modelOf(input: ToolInput): string | undefined {
+  const model = (input as { model?: unknown }).model;
+  return typeof model === 'string' && model !== '' ? model : undefined;
 }
 
 function outcomeOf(exit: TaskExit): Outcome {
@@ -591,6 +628,8 @@ function errorOf(exit: TaskExit, timeoutSeconds: number): string | undefined {
       return 'cancelled';
     case 'handed_back':
       return 'the worker shut down before the task finished; handed back';
+    case 'budget_exceeded':
+      return 'budget_exceeded: the task passed one of its caps';
     case undefined:
       return exit.signal !== null ? `terminated by signal ${exit.signal}` : undefined;
     default: {

@@ -50,6 +50,7 @@ export async function runCli(argv: string[]): Promise<number> {
       '--worktree-disk-budget <size>',
       'most disk all worktrees may use, in bytes or K/M/G/T (binary), e.g. 500M; over it finished ones go oldest first, running ones never (default 10G)',
     )
+    .option('--prices <file>', "JSON/YAML prices per model (USD per million tokens) for tasks' cost caps on tools that report no cost (default none)")
     .option(
       '--isolation <mode>',
       "auto (default: bubblewrap sandbox, else as root a task uid, else refuse to start) | bubblewrap | task-user | none (tasks can read this worker's credential)",

@@ -105,6 +105,7 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
         tools,
         hostEnv: process.env,
         stallSeconds: options.stallSeconds,
+        prices: options.prices,
         secrets: platformSecretSource(url, { workerId: registration.workerId, credential: registration.credential }, logger),
         isolation,
         workspaces: new WorkspaceManager(options.stateDir, options.repoRoot, logger, {

@@ -7,7 +7,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { labelSchema, registrationTokenPattern } from '@agentyard/contracts/agent';
+import type { PriceTable } from '../execution/budget.decide';
 import { isolationModes } from '../isolation/isolation.decide';
+import { resolvePriceTable } from './price-table';
 
 /** Options as they arrive from flags or YAML: loosely typed, validated by `resolveWorkerOptions`. */
 export type RawOptions = Record<string, unknown>;
@@ -137,9 +139,15 @@ export const workerOptionsSchema = z
      * never). Default 10G.
      */
     worktreeDiskBudget: positiveQuantity(parseByteSize, 'a size', '500M, 10G or 1T', Number.MAX_SAFE_INTEGER, '8P').default(10 * 1024 ** 3),
+    /**
+     * Prices per model for tasks' cost caps (`budget.maxCostUsd`) on tools that report no cost: the
+     * path of a JSON/YAML file, or (agent.yaml) the mapping itself; price-table.ts has the shape.
+     * Default none. Checked and loaded by resolveWorkerOptions.
+     */
+    prices: z.union([z.string().min(1), z.record(z.string(), z.unknown())], { error: 'must be a file path or a mapping of model: price' }).optional(),
   })
   .strict();
-export type WorkerOptions = z.infer<typeof workerOptionsSchema>;
+export type WorkerOptions = Omit<z.infer<typeof workerOptionsSchema>, 'prices'> & { prices: PriceTable };
 
 /** A user-fixable option problem; the CLI prints it and exits 2. */
 export class OptionsError extends Error {
@@ -162,7 +170,8 @@ export function resolveWorkerOptions(flags: RawOptions, fromFile: RawOptions = {
     });
     throw new OptionsError(`invalid options — ${problems.join('; ')}`);
   }
-  return { ...parsed.data, stateDir: expandHome(parsed.data.stateDir) };
+  const prices = resolvePriceTable(typeof parsed.data.prices === 'string' ? expandHome(parsed.data.prices) : parsed.data.prices);
+  return { ...parsed.data, stateDir: expandHome(parsed.data.stateDir), prices };
 }
 
 /** `stateDir` → `--state-dir`, so messages name what the user typed. */

@@ -20,7 +20,20 @@ describe('resolveWorkerOptions', () => {
       repoRoot: [],
       worktreeRetention: 86_400,
       worktreeDiskBudget: 10 * 1024 ** 3,
+      prices: {},
     });
+  });
+
+  it('reads a price table inline or from a file, and names a bad price', () => {
+    const table = { 'gpt-x': { inputPerMTok: 1.25, outputPerMTok: 10 } };
+    expect(resolveWorkerOptions({}, { prices: table }).prices).toEqual(table);
+    const file = join(mkdtempSync(join(tmpdir(), 'prices-')), 'prices.json');
+    writeFileSync(file, JSON.stringify(table));
+    expect(resolveWorkerOptions({ prices: file }).prices).toEqual(table);
+    expect(() => resolveWorkerOptions({}, { prices: { 'gpt-x': { inputPerMTok: -1, outputPerMTok: 1 } } })).toThrow(
+      '--prices (gpt-x.inputPerMTok): inputPerMTok must be 0 or more',
+    );
+    expect(() => resolveWorkerOptions({ prices: '/nonexistent/prices.yaml' })).toThrow('--prices: cannot read /nonexistent/prices.yaml: ENOENT');
   });
 
   it('parses flag strings: numbers and comma-separated labels', () => {

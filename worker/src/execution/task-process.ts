@@ -15,8 +15,8 @@ import { spawn, type IPty } from 'node-pty';
 import { killProcessTree, treeAlive, type ProcessTree } from '../system/process-group';
 import { CompletionMarkerFilter, wrapCommand } from './completion-marker';
 
-/** Why the agent, not the tool, ended the run. */
-export type StopReason = 'cancelled' | 'timed_out' | 'handed_back';
+/** Why the agent, not the tool, ended the run. `budget_exceeded`: the run passed one of the task's caps (budget-watch.ts). */
+export type StopReason = 'cancelled' | 'timed_out' | 'handed_back' | 'budget_exceeded';
 
 export interface TaskProcessSpec {
   file: string;

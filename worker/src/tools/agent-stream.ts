@@ -24,7 +24,31 @@ export type AgentEvent =
    * The tool's final answer with the whole run's usage; `limit` when the tool stopped at a limit
    * the task set (its budget, its turns) rather than because the work was done or failed.
    */
-  | { kind: 'result'; summary: string; isError: boolean; usage: AgentUsage; limit?: AgentLimit };
+  | { kind: 'result'; summary: string; isError: boolean; usage: AgentUsage; limit?: AgentLimit }
+  /**
+   * What the run has used so far (cumulative, not a delta), where the tool streams it before its
+   * result: the figure the task's budget is checked against while it runs (execution/budget.decide.ts).
+   * Not sent live; the final usage is the result's.
+   */
+  | { kind: 'usage'; usage: RunningUsage };
+
+/** Tokens per model in a running usage. */
+export interface ModelTokens {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+}
+
+/**
+ * A run's usage so far. `costUsd` is the tool's own figure, null when it gives none mid-run;
+ * `models` splits the tokens per model when the stream names them (for pricing); `estimated` marks
+ * figures guessed from the text (a chat tool streams no counts before its end).
+ */
+export interface RunningUsage extends ModelTokens {
+  costUsd: number | null;
+  models?: Record<string, ModelTokens>;
+  estimated?: boolean;
+}
 
 /** A limit of the task's that stopped the agent; the task's `result.error` starts with it. */
 export type AgentLimit = 'budget_exceeded' | 'max_turns';
@@ -48,26 +72,51 @@ export function jsonLine(line: string): Record<string, unknown> | undefined {
   }
 }
 
-/** What an attempt's agent events amount to: its usage and final answer (the last result wins). */
+/**
+ * What an attempt's agent events amount to: its usage and final answer (the last result wins).
+ * A run stopped before its result (at its budget, say) keeps the last running usage it streamed,
+ * so the tokens it spent still count.
+ */
 export function outcomeOf(events: readonly AgentEvent[]): { usage?: AgentUsage; summary?: string; sessionId?: string; limit?: AgentLimit } {
   let usage: AgentUsage | undefined;
+  let running: RunningUsage | undefined;
   let summary: string | undefined;
   let sessionId: string | undefined;
   let limit: AgentLimit | undefined;
   for (const e of events) {
     if (e.kind === 'session') sessionId = e.sessionId;
+    if (e.kind === 'usage') running = e.usage;
     if (e.kind === 'result') {
       usage = e.usage;
       summary = e.summary;
       limit = e.limit;
     }
   }
+  if (!usage && running && !running.estimated) usage = agentUsageOf(running);
   if (usage && sessionId && !usage.sessionId) usage = { ...usage, sessionId };
   return {
     ...(usage ? { usage } : {}),
     ...(summary !== undefined ? { summary } : {}),
     ...(sessionId ? { sessionId } : {}),
     ...(limit ? { limit } : {}),
+  };
+}
+
+/** A running usage in the result's shape (per-model cost unknown: the tool gave none mid-run). */
+export function agentUsageOf(running: RunningUsage): AgentUsage {
+  const models = running.models ? Object.entries(running.models).slice(0, 20) : [];
+  return {
+    inputTokens: running.inputTokens,
+    outputTokens: running.outputTokens,
+    cachedInputTokens: running.cachedInputTokens,
+    costUsd: running.costUsd,
+    ...(models.length > 0
+      ? {
+          models: Object.fromEntries(
+            models.map(([name, m]) => [name.slice(0, 200), { inputTokens: m.inputTokens, outputTokens: m.outputTokens, costUsd: null }]),
+          ),
+        }
+      : {}),
   };
 }
 

@@ -10,8 +10,20 @@ import { agentUsageSchema } from '@agentyard/contracts/agent';
 import { jsonLine, type AgentEvent, type StreamParser } from './agent-stream';
 import { resultLineType } from './api-call.script';
 
+/**
+ * Characters per token assumed for the running estimate: English runs about 4 per token, so 6
+ * undercounts — a token cap is passed late (at most about 1.5× the cap of output), never early.
+ */
+export const charsPerTokenEstimate = 6;
+
+/**
+ * The chat APIs give their counts at the end only: while the answer streams, its output tokens
+ * are estimated from the text (marked `estimated`), so a runaway answer is stopped at its token cap;
+ * a cost cap is checked only against the final usage. The prompt's tokens are not estimated.
+ */
 export function chatStreamParser(): StreamParser {
   let sawResult = false;
+  let chars = 0;
   return {
     push(line) {
       const event = line.includes(resultLineType) ? jsonLine(line) : undefined;
@@ -28,7 +40,13 @@ export function chatStreamParser(): StreamParser {
         ];
       }
       // Once the result is in, anything later (the PTY's completion marker) is not the model's.
-      return sawResult || line === '' ? [] : [{ kind: 'text', text: line }];
+      if (sawResult || line === '') return [];
+      chars += line.length + 1;
+      const outputTokens = Math.floor(chars / charsPerTokenEstimate);
+      return [
+        { kind: 'text', text: line },
+        { kind: 'usage', usage: { inputTokens: 0, outputTokens, cachedInputTokens: 0, costUsd: null, estimated: true } },
+      ];
     },
     // Without a result line the call failed (its error went to stderr): no usage is made up.
     end: (): AgentEvent[] => [],

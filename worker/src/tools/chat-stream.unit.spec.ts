@@ -14,7 +14,10 @@ describe('chatStreamParser', () => {
   it('turns text lines into text events and the result line into the result with its usage and the whole text', () => {
     const parser = chatStreamParser();
     const lines = ['Hello', '', 'ü second', resultLine('anthropic', 'claude-x', 'Hello\n\nü second', usage), 'after the result'];
-    const events = [...lines.flatMap((l) => parser.push(l)), ...parser.end()];
+    const all = [...lines.flatMap((l) => parser.push(l)), ...parser.end()];
+    // While the text streams, its output tokens are estimated (6 characters a token, rounded down).
+    expect(all.filter((e) => e.kind === 'usage').map((e) => (e.kind === 'usage' ? e.usage.outputTokens : -1))).toEqual([1, 2]);
+    const events = all.filter((e) => e.kind !== 'usage');
     expect(events).toEqual([
       { kind: 'text', text: 'Hello' },
       { kind: 'text', text: 'ü second' },
@@ -32,13 +35,14 @@ describe('chatStreamParser', () => {
 
   it('makes up no result when the call failed before its result line', () => {
     const parser = chatStreamParser();
-    expect(parser.push('API error: HTTP 500: boom')).toEqual([{ kind: 'text', text: 'API error: HTTP 500: boom' }]);
+    expect(parser.push('API error: HTTP 500: boom')[0]).toEqual({ kind: 'text', text: 'API error: HTTP 500: boom' });
     expect(parser.end()).toEqual([]);
   });
 
   it('takes a JSON line the model wrote that is not a result line as text', () => {
-    expect(chatStreamParser().push('{"type":"message","text":"agentyard.result"}')).toEqual([
-      { kind: 'text', text: '{"type":"message","text":"agentyard.result"}' },
-    ]);
+    expect(chatStreamParser().push('{"type":"message","text":"agentyard.result"}')[0]).toEqual({
+      kind: 'text',
+      text: '{"type":"message","text":"agentyard.result"}',
+    });
   });
 });

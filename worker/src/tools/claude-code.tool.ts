@@ -12,8 +12,8 @@
  * model), so the totals are summed from `modelUsage`. Checked against a stand-in API in
  * test/claude-code.int.spec.ts; lines pasted from those runs are the unit spec's fixtures.
  */
-import { claudeCodeInputSchema, type AgentUsage, type ClaudeCodeInput } from '@agentyard/contracts/agent';
-import { jsonLine, type AgentEvent, type AgentLimit, type StreamParser } from './agent-stream';
+import { claudeCodeInputSchema, effectiveBudget, type AgentUsage, type ClaudeCodeInput } from '@agentyard/contracts/agent';
+import { jsonLine, type AgentEvent, type AgentLimit, type ModelTokens, type StreamParser } from './agent-stream';
 import { pickEnv, promptArg } from './cli-tool';
 import { findExecutable, probeVersion } from './executable-lookup';
 import { assertArgumentFits, ToolInputError, type Tool } from './tool';
@@ -58,6 +58,8 @@ export function claudeCodeTool(path?: string, hostEnv: NodeJS.ProcessEnv = proce
 
 /** The CLI's arguments for one prompt input (the prompt already size-checked). */
 export function claudeCodeArgs(input: ClaudeCodeInput): string[] {
+  // `maxCostUsd` and `budget.maxCostUsd` alike: the CLI's own figure is the exact one, so it enforces the cost cap.
+  const maxCostUsd = effectiveBudget(input)?.maxCostUsd;
   return [
     '-p',
     promptArg(input.prompt),
@@ -66,7 +68,7 @@ export function claudeCodeArgs(input: ClaudeCodeInput): string[] {
     '--verbose',
     ...(input.model ? ['--model', input.model] : []),
     ...(input.maxTurns !== undefined ? ['--max-turns', String(input.maxTurns)] : []),
-    ...(input.maxCostUsd !== undefined ? ['--max-budget-usd', String(input.maxCostUsd)] : []),
+    ...(maxCostUsd !== undefined ? ['--max-budget-usd', String(maxCostUsd)] : []),
     ...(input.resumeSession ? ['--resume', input.resumeSession] : []),
     // Explicit even for read-only: a `.claude/settings.json` in the work dir (a repository's) must not widen it.
     '--permission-mode',
@@ -82,6 +84,8 @@ export function claudeCodeArgs(input: ClaudeCodeInput): string[] {
 export function claudeCodeStreamParser(): StreamParser {
   // Calls to a file tool, by id, until their result says whether the file changed.
   const pendingEdits = new Map<string, { name: string; path: string }>();
+  // Each API call's latest usage, by message id (the CLI repeats a message's usage on every block line of it).
+  const calls = new Map<string, { model: string; tokens: ModelTokens }>();
   return {
     push(line) {
       const event = jsonLine(line);
@@ -91,8 +95,11 @@ export function claudeCodeStreamParser(): StreamParser {
           return event.subtype === 'init' && typeof event.session_id === 'string'
             ? [{ kind: 'session', sessionId: event.session_id, ...(typeof event.model === 'string' ? { model: event.model } : {}) }]
             : [];
-        case 'assistant':
-          return assistantEvents(event, pendingEdits);
+        case 'assistant': {
+          const events = assistantEvents(event, pendingEdits);
+          const running = runningUsage(event, calls);
+          return running ? [...events, running] : events;
+        }
         case 'user':
           return toolResultEvents(event, pendingEdits);
         case 'result':
@@ -122,6 +129,48 @@ function assistantEvents(event: Record<string, unknown>, pendingEdits: Map<strin
     }
   }
   return events;
+}
+
+/**
+ * The run's usage so far, when `event` (an assistant line) carries its API call's `message.usage`:
+ * the latest figure per call (by message id), summed over the calls, per model. Input counts the
+ * cache writes like usageOf does. The CLI streams a call's usage as it starts (output_tokens is then
+ * the first figure, often 1), so output is undercounted until the call's next line or the result —
+ * the cap is passed late rather than early. No cost mid-run: the CLI gives it in its result only.
+ */
+function runningUsage(event: Record<string, unknown>, calls: Map<string, { model: string; tokens: ModelTokens }>): AgentEvent | undefined {
+  const message = event.message as Record<string, unknown> | undefined;
+  const u = message?.usage as Record<string, unknown> | undefined;
+  if (!u || typeof u !== 'object') return undefined;
+  const id = typeof message?.id === 'string' ? message.id : `call-${calls.size}`;
+  const model = typeof message?.model === 'string' ? message.model.slice(0, 200) : 'unknown';
+  const tokens: ModelTokens = {
+    inputTokens: count(u.input_tokens) + count(u.cache_creation_input_tokens),
+    outputTokens: count(u.output_tokens),
+    cachedInputTokens: count(u.cache_read_input_tokens),
+  };
+  const earlier = calls.get(id)?.tokens;
+  // A later line of the same call never lowers its figures.
+  calls.set(id, {
+    model,
+    tokens: earlier
+      ? {
+          inputTokens: Math.max(earlier.inputTokens, tokens.inputTokens),
+          outputTokens: Math.max(earlier.outputTokens, tokens.outputTokens),
+          cachedInputTokens: Math.max(earlier.cachedInputTokens, tokens.cachedInputTokens),
+        }
+      : tokens,
+  });
+  const models: Record<string, ModelTokens> = {};
+  const total: ModelTokens = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
+  for (const call of calls.values()) {
+    const m = (models[call.model] ??= { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 });
+    for (const key of ['inputTokens', 'outputTokens', 'cachedInputTokens'] as const) {
+      m[key] += call.tokens[key];
+      total[key] += call.tokens[key];
+    }
+  }
+  return { kind: 'usage', usage: { ...total, costUsd: null, models } };
 }
 
 function toolResultEvents(event: Record<string, unknown>, pendingEdits: Map<string, { name: string; path: string }>): AgentEvent[] {

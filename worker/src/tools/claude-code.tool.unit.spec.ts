@@ -42,7 +42,8 @@ const workDir = '/tmp/claude-code-int-hWTrDU/edit';
 
 function parse(lines: readonly string[]): AgentEvent[] {
   const parser = claudeCodeStreamParser();
-  return [...lines.flatMap((line) => parser.push(line)), ...parser.end()];
+  // Running usage (the budget's figure) has tests of its own.
+  return [...lines.flatMap((line) => parser.push(line)), ...parser.end()].filter((e) => e.kind !== 'usage');
 }
 
 describe('claudeCodeStreamParser', () => {
@@ -267,5 +268,50 @@ describe('claudeCodeTool', () => {
         { kind: 'tool_result', id: 'toolu_write_1', isError: false },
       ]);
     });
+  });
+});
+
+describe('claude-code running usage', () => {
+  const assistant = (id: string, input: number, output: number, model = 'claude-sonnet-4-5') =>
+    JSON.stringify({
+      type: 'assistant',
+      message: {
+        id,
+        model,
+        content: [{ type: 'text', text: 'x' }],
+        usage: { input_tokens: input, output_tokens: output, cache_creation_input_tokens: 2, cache_read_input_tokens: 5 },
+      },
+    });
+
+  it('sums each call’s latest usage over the calls, per model, without cost', () => {
+    const parser = claudeCodeStreamParser();
+    const usages = [assistant('m1', 100, 1), assistant('m1', 100, 20), assistant('m2', 130, 9, 'claude-haiku')]
+      .flatMap((line) => parser.push(line))
+      .filter((e) => e.kind === 'usage');
+    expect(usages).toHaveLength(3);
+    expect(usages[2]).toEqual({
+      kind: 'usage',
+      usage: {
+        inputTokens: 102 + 132,
+        outputTokens: 29,
+        cachedInputTokens: 10,
+        costUsd: null,
+        models: {
+          'claude-sonnet-4-5': { inputTokens: 102, outputTokens: 20, cachedInputTokens: 5 },
+          'claude-haiku': { inputTokens: 132, outputTokens: 9, cachedInputTokens: 5 },
+        },
+      },
+    });
+  });
+
+  it('keeps the running usage as the attempt’s when the run was stopped before its result', () => {
+    const parser = claudeCodeStreamParser();
+    const events = [assistant('m1', 100, 20)].flatMap((line) => parser.push(line));
+    expect(outcomeOf(events).usage).toMatchObject({ inputTokens: 102, outputTokens: 20, costUsd: null });
+  });
+
+  it('passes budget.maxCostUsd (the lower of it and maxCostUsd) as --max-budget-usd', () => {
+    const args = claudeCodeArgs({ prompt: 'p', maxCostUsd: 2, budget: { maxCostUsd: 0.5 } });
+    expect(args[args.indexOf('--max-budget-usd') + 1]).toBe('0.5');
   });
 });

@@ -194,7 +194,8 @@ export function codexStreamParser(): StreamParser {
           usage.inputTokens += num(u.input_tokens);
           usage.cachedInputTokens += num(u.cached_input_tokens);
           usage.outputTokens += num(u.output_tokens);
-          return [];
+          // The running figure for the task's budget: a multi-turn run (resumed) is checked after each turn.
+          return [{ kind: 'usage', usage: { ...usage, costUsd: null } }];
         }
         case 'turn.failed':
           failure = str((event.error as Json | undefined)?.message) ?? 'codex reported a failed turn';

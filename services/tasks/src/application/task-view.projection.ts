@@ -124,8 +124,10 @@ function change(row: TaskViewRow, event: Envelope): TaskViewRow {
       return { ...row, leaseExpiresAt: null };
     case 'TaskSucceeded':
       return { ...row, status: 'succeeded', result: dataOf(event, 'TaskSucceeded').result, progress: 100, finishedAt: at, leaseExpiresAt: null };
-    case 'TaskFailed':
-      return { ...row, status: 'failed', result: dataOf(event, 'TaskFailed').result, finishedAt: at, leaseExpiresAt: null };
+    case 'TaskFailed': {
+      const d = dataOf(event, 'TaskFailed');
+      return { ...row, status: d.kind ?? 'failed', result: d.result, finishedAt: at, leaseExpiresAt: null };
+    }
     case 'TaskTimedOut':
       return { ...row, status: 'timed_out', finishedAt: at, leaseExpiresAt: null };
     case 'TaskCancelled':

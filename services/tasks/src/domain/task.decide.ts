@@ -40,7 +40,7 @@ export interface Actor {
 }
 
 export type RequeueReason = 'lease-expired' | 'worker-lost' | 'handed-back' | 'heartbeat-silence' | 'stalled';
-export type WorkOutcome = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'handed_back';
+export type WorkOutcome = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'handed_back' | 'budget_exceeded';
 
 export type TaskCommand =
   | { kind: 'CreateTask'; taskId: string; actor: Actor; task: CreateTaskBody; now: Date }
@@ -68,7 +68,12 @@ export type TaskCommand =
    */
   | { kind: 'RequeueTask'; reason: RequeueReason; attempt: number; workerId: string; workerLostAt?: Date; now: Date }
   /** `queue`: queued too long. `run`: running past timeoutSeconds + graceSeconds. */
-  | { kind: 'TimeOutTask'; timeout: 'queue' | 'run'; attempt: number; graceSeconds: number; now: Date };
+  | { kind: 'TimeOutTask'; timeout: 'queue' | 'run'; attempt: number; graceSeconds: number; now: Date }
+  /**
+   * A queued task that must not be dispatched (its owner reached a per-user limit after it was
+   * queued): fails it with `reason` instead of assigning it; a no-op once it moved on.
+   */
+  | { kind: 'RefuseQueuedTask'; attempt: number; reason: string; now: Date };
 
 /** Restarts a task's stalls may cause; the next stall that asks for one fails the task. */
 export const MAX_STALL_RESTARTS = 3;
@@ -81,8 +86,8 @@ export function requeueBackoffSeconds(fromAttempt: number): number {
   return Math.min(2 ** Math.max(0, fromAttempt - 1), MAX_BACKOFF_SECONDS);
 }
 
-const userRetryable: readonly TaskStatus[] = ['failed', 'timed_out', 'cancelled'];
-const finished: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled'];
+const userRetryable: readonly TaskStatus[] = ['failed', 'timed_out', 'cancelled', 'budget_exceeded'];
+const finished: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'budget_exceeded'];
 
 /** An event with its payload checked against the contracts' schema, so nothing malformed is ever stored. */
 function event<T extends TaskEventType>(type: T, data: TaskEventData[T]): DecidedEvent {
@@ -200,6 +205,11 @@ export function decide(command: TaskCommand, state: TaskState): DecidedEvent[] {
       if (command.workerLostAt && s.assignedAt !== null && Date.parse(s.assignedAt) > command.workerLostAt.getTime()) return [];
       return requeue(s, command.reason, command.now);
     }
+    case 'RefuseQueuedTask': {
+      const s = state;
+      if (!s.exists || s.deleted || s.status !== 'queued' || s.attempt !== command.attempt) return [];
+      return [event('TaskFailed', { taskId: s.id, attempt: s.attempt, workerId: null, result: null, reason: command.reason, ...runOf(s) })];
+    }
     case 'TimeOutTask': {
       const s = state;
       if (!s.exists || s.attempt !== command.attempt) return [];
@@ -255,6 +265,9 @@ function reportFinished(command: Extract<TaskCommand, { kind: 'ReportFinished' }
       return [event('TaskFailed', { ...base, result: r, reason: r.error ?? (r.exitCode === null ? 'the tool failed' : `exited with code ${r.exitCode}`) })];
     case 'timed_out':
       return [event('TaskTimedOut', { ...base, kind: 'run' })];
+    case 'budget_exceeded':
+      // A failure of a kind (TaskFailed, so every consumer already treats it as terminal), with its own status.
+      return [event('TaskFailed', { ...base, result: r, reason: r.error ?? 'budget_exceeded: the task passed one of its caps', kind: 'budget_exceeded' })];
     case 'cancelled':
       // The agent stopped it on its own (we had not cancelled: that case ended above). No user
       // did; the contracts' field is a user id, so the worker is named instead.

@@ -294,7 +294,7 @@ describe('Task', () => {
     it.each([['queued'], ['assigned'], ['running'], ['succeeded']] as const)('refuses a %s task', (which) => {
       given(...lifecycles[which])
         .when({ kind: 'RetryTask', actor: owner, now })
-        .thenThrows('CONFLICT', /only a failed, timed_out, cancelled task/);
+        .thenThrows('CONFLICT', /only a failed, timed_out, cancelled, budget_exceeded task/);
     });
 
     it('raises maxAttempts so a task that ran out of attempts runs once more', () => {
@@ -317,7 +317,7 @@ describe('Task', () => {
     it.each([['queued'], ['assigned'], ['running']] as const)('refuses a %s task', (which) => {
       given(...lifecycles[which])
         .when({ kind: 'DeleteTask', actor: owner, now })
-        .thenThrows('CONFLICT', /only a succeeded, failed, timed_out, cancelled task/);
+        .thenThrows('CONFLICT', /only a succeeded, failed, timed_out, cancelled, budget_exceeded task/);
     });
   });
 

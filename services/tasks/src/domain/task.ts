@@ -235,7 +235,7 @@ function applyEvent(s: TaskState, event: Envelope): TaskState {
     }
     case 'TaskFailed': {
       const d = dataOf(event, 'TaskFailed');
-      return { ...s, status: 'failed', result: d.result, finishedAt: at, leaseExpiresAt: null };
+      return { ...s, status: d.kind ?? 'failed', result: d.result, finishedAt: at, leaseExpiresAt: null };
     }
     case 'TaskTimedOut':
       return { ...s, status: 'timed_out', finishedAt: at, leaseExpiresAt: null };

@@ -45,3 +45,18 @@ export function refuseOverLimit(limits: UserLimits, standing: UserStanding, now:
   }
   return null;
 }
+
+/**
+ * Why a queued task is not dispatched, or null when it may be: its owner's tasks reached the daily
+ * cost limit after it was queued (the create-time check let it in; spending that landed since must
+ * not be topped up by the queue). The task fails with this reason rather than waiting for the next
+ * day: a queue timeout would fail it anyway, and the owner should hear why now.
+ */
+export function dispatchRefusal(limits: UserLimits, costTodayUsd: number, now: Date): string | null {
+  if (limits.dailyCostUsd === null || costTodayUsd < limits.dailyCostUsd) return null;
+  const resetsAt = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)).toISOString();
+  return (
+    `not dispatched: your tasks reported $${costTodayUsd.toFixed(2)} of agent cost today, which reaches the daily limit of ` +
+    `$${limits.dailyCostUsd.toFixed(2)}; retry it after ${resetsAt} (an admin can raise USER_DAILY_COST_LIMIT_USD)`
+  );
+}

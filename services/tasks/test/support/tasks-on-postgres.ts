@@ -20,7 +20,7 @@ export interface TasksOnPostgres {
   /** Runs one command through the real decider and event store. */
   run(taskId: string, command: TaskCommand): Promise<unknown>;
   /** Takes a created task through assignment and start to `outcome` with `result`, on worker `w`. */
-  finish(taskId: string, outcome: 'succeeded' | 'failed', result: TaskResult, now: Date): Promise<void>;
+  finish(taskId: string, outcome: 'succeeded' | 'failed' | 'budget_exceeded', result: TaskResult, now: Date): Promise<void>;
   close(): Promise<void>;
 }
 
