@@ -28,13 +28,26 @@ export function isSecretRef(value: unknown): value is SecretRef {
   return typeof value === 'object' && value !== null && typeof (value as { secret?: unknown }).secret === 'string';
 }
 
-/** The distinct secret names a task input's `env` references, sorted; [] when it has none. */
+/** The workspace credential's secret name of a task input, if any. */
+function credentialSecretOf(input: object): string | undefined {
+  const workspace = (input as { workspace?: unknown }).workspace;
+  if (typeof workspace !== 'object' || workspace === null) return undefined;
+  const credentials = (workspace as { credentials?: unknown }).credentials;
+  return isSecretRef(credentials) ? credentials.secret : undefined;
+}
+
+/**
+ * The distinct secret names a task input references — its `env` and its `workspace.credentials`
+ * — sorted; [] when it has none. The one list both the platform (which values a worker may have)
+ * and the agent (what to fetch) go by.
+ */
 export function secretRefsOf(input: unknown): string[] {
   if (typeof input !== 'object' || input === null) return [];
-  const env = (input as { env?: unknown }).env;
-  if (typeof env !== 'object' || env === null) return [];
   const names = new Set<string>();
-  for (const value of Object.values(env)) if (isSecretRef(value)) names.add(value.secret);
+  const env = (input as { env?: unknown }).env;
+  if (typeof env === 'object' && env !== null) for (const value of Object.values(env)) if (isSecretRef(value)) names.add(value.secret);
+  const credential = credentialSecretOf(input);
+  if (credential !== undefined) names.add(credential);
   return [...names].sort();
 }
 
@@ -45,6 +58,13 @@ export function envVariablesReferencing(input: unknown, secret: string): string[
   return Object.entries(env)
     .filter(([, v]) => isSecretRef(v) && v.secret === secret)
     .map(([k]) => k);
+}
+
+/** The input fields that reference a secret (`env.GH`, `workspace.credentials`), for error messages. */
+export function fieldsReferencing(input: unknown, secret: string): string[] {
+  const fields = envVariablesReferencing(input, secret).map((name) => `env.${name}`);
+  if (typeof input === 'object' && input !== null && credentialSecretOf(input) === secret) fields.push('workspace.credentials');
+  return fields;
 }
 
 /** Body of the agent's request for a task's secret values: the attempt it holds. */

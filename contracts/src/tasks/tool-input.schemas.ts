@@ -4,7 +4,7 @@
  * (and keep resident) every task schema.
  */
 import { z } from 'zod';
-import { maxSecretRefsPerTask, secretRefSchema, secretRefsOf } from '../secrets/secret-ref';
+import { maxSecretRefsPerTask, secretNameSchema, secretRefSchema, secretRefsOf } from '../secrets/secret-ref';
 import { text } from '../common/text';
 
 /**
@@ -65,8 +65,42 @@ export const workspaceInputSchema = z
     ref: gitRefSchema.optional(),
     /** Push the attempt's branch to the repository once committed. */
     push: z.boolean().optional(),
+    /**
+     * The repository's credential: one of the owner's secrets, resolved on the worker like an env
+     * secret reference, and used only by the agent's own fetch and push — never given to the tool.
+     * `token` (the default for http(s) URLs) is sent as HTTP Basic auth (`username`, default
+     * `x-access-token`, and the token); `ssh-key` (the default for ssh URLs) is a private deploy
+     * key without a passphrase.
+     */
+    credentials: z
+      .object({
+        secret: secretNameSchema,
+        kind: z.enum(['token', 'ssh-key'], { error: 'workspace.credentials.kind must be token or ssh-key' }).optional(),
+        username: text()
+          .regex(/^[A-Za-z0-9._@+-]{1,100}$/, 'workspace.credentials.username is letters, digits and . _ @ + -')
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((w, ctx) => {
+    if (!w.credentials) return;
+    const kind = repoCredentialKind(w.repo, w.credentials.kind);
+    if (kind === undefined) ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'workspace.credentials need a git URL, not a local path' });
+    else if (kind === 'token' && !/^https?:\/\//.test(w.repo))
+      ctx.addIssue({ code: 'custom', path: ['credentials', 'kind'], message: 'a token credential needs an https:// repository URL' });
+    else if (kind === 'ssh-key' && /^https?:\/\//.test(w.repo))
+      ctx.addIssue({ code: 'custom', path: ['credentials', 'kind'], message: 'an ssh-key credential needs an ssh:// or git@host: repository URL' });
+    else if (kind === 'token' && /^http:\/\//.test(w.repo) && !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//.test(w.repo))
+      ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'a token is sent over https only (plain http:// only to localhost)' });
+  });
+
+/** How a workspace's credential is used: as stated, else by the URL's scheme; undefined for a local path. */
+export function repoCredentialKind(repo: string, kind: 'token' | 'ssh-key' | undefined): 'token' | 'ssh-key' | undefined {
+  if (repo.startsWith('/')) return undefined;
+  return kind ?? (/^https?:\/\//.test(repo) ? 'token' : 'ssh-key');
+}
 export type WorkspaceInput = z.infer<typeof workspaceInputSchema>;
 
 /** The actions a task's watchdog policy may take on a stall. */

@@ -34,6 +34,8 @@ import {
   type WorkReport,
   secretRefsOf,
   reservedArtifactNames,
+  repoCredentialKind,
+  type WorkspaceInput,
 } from '@agentyard/contracts/agent';
 import { OutputStream } from '../execution/output-stream';
 import { SecretMasker } from '../execution/secret-masker';
@@ -51,6 +53,7 @@ import { artifactsEnvName, collectDeclaredArtifacts, prepareArtifactsDir } from 
 import { TaskLog } from '../storage/task-log';
 import type { Checkout, WorkspaceManager } from '../workspace/workspace-manager';
 import { WorkspaceError } from '../workspace/workspace-rules';
+import type { RepoCredential } from '../workspace/repo-credentials';
 import { describeError, type Logger } from '../logging/logger';
 import type { SystemSampler } from '../system/system-sampler';
 import { ToolInputError, type Tool, type ToolInput } from '../tools/tool';
@@ -282,7 +285,13 @@ export class WorkerAgent {
     this.reportStarted(assignment, msg);
     const owner = ownerOf(prepared);
     void this.config.workspaces
-      .checkout({ taskId: assignment.taskId, attempt: assignment.attempt, ownerId: assignment.ownerId }, workspace, prepared.dir.repo!, owner)
+      .checkout(
+        { taskId: assignment.taskId, attempt: assignment.attempt, ownerId: assignment.ownerId },
+        workspace,
+        prepared.dir.repo!,
+        owner,
+        repoCredentialOf(workspace, secrets),
+      )
       .then(
         (checkout) => {
           if (run.stoppedEarly) {
@@ -420,6 +429,7 @@ export class WorkerAgent {
             checkout,
             artifactsDir: exit.stoppedBy ? undefined : artifactsDir,
             push: outcome === 'succeeded',
+            credential: input.workspace ? repoCredentialOf(input.workspace, secrets) : undefined,
           });
           this.logger.info(`finished ${key}: ${outcome} (exit ${exit.exitCode ?? `signal ${exit.signal}`}, ${exit.durationMs} ms)`);
           return this.finished(assignment, outcome, result);
@@ -479,13 +489,13 @@ export class WorkerAgent {
   private async keepWork(
     assignment: Assignment,
     result: TaskResult,
-    work: { log: TaskLog; checkout: Checkout | undefined; artifactsDir: string | undefined; push: boolean },
+    work: { log: TaskLog; checkout: Checkout | undefined; artifactsDir: string | undefined; push: boolean; credential: RepoCredential | undefined },
   ): Promise<void> {
     const task = { taskId: assignment.taskId, attempt: assignment.attempt };
     const uploads: { name: string; bytes: Buffer }[] = [];
     try {
       if (work.checkout) {
-        const done = await this.config.workspaces.finish(work.checkout, task, work.push);
+        const done = await this.config.workspaces.finish(work.checkout, task, work.push, work.credential);
         result.workspace = done.result;
         if (done.result.commit !== null)
           uploads.push({ name: reservedArtifactNames.diffPatch, bytes: done.patch }, { name: reservedArtifactNames.diffStat, bytes: Buffer.from(done.stat) });
@@ -594,6 +604,19 @@ export class WorkerAgent {
       if (oldest !== undefined) this.recent.delete(oldest);
     }
   }
+}
+
+/**
+ * The workspace's repository credential with its value (fetched with the attempt's secrets), for
+ * the agent's own fetch and push only: it never joins the task's env (withSecretValues maps env
+ * references alone). Missing value: the checkout goes on without it and fails with git's reason.
+ */
+function repoCredentialOf(workspace: WorkspaceInput, secrets: Record<string, string>): RepoCredential | undefined {
+  const ref = workspace.credentials;
+  const value = ref ? secrets[ref.secret] : undefined;
+  const kind = ref ? repoCredentialKind(workspace.repo, ref.kind) : undefined;
+  if (!ref || value === undefined || kind === undefined) return undefined;
+  return { kind, value, ...(ref.username ? { username: ref.username } : {}) };
 }
 
 function emptyResult(error: string): TaskResult {

@@ -49,6 +49,8 @@ export interface GitOptions {
   okExitCodes?: number[];
   /** Written to git's stdin (a `--batch` command's queries). */
   input?: string;
+  /** Added to the environment last: a repository credential's (repo-credentials.ts), never argv. */
+  env?: Record<string, string>;
 }
 
 export interface GitResult {
@@ -68,6 +70,7 @@ export function git(args: string[], options: GitOptions = {}): Promise<GitResult
     GIT_SSH_COMMAND: 'ssh -o BatchMode=yes',
     ...(process.env.SSH_AUTH_SOCK ? { SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK } : {}),
     ...(options.isolatedConfig ? { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } : {}),
+    ...options.env,
   };
   return new Promise((resolve, reject) => {
     const child = execFile(

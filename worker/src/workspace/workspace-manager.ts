@@ -21,6 +21,7 @@ import { describeError, type Logger } from '../logging/logger';
 import { git, GitError, gitText } from './git';
 import type { RetentionDecision, RetentionPolicy } from './retention.decide';
 import { WorktreeRetention } from './worktree-retention';
+import { maskCredential, withRepoCredential, type RepoCredential } from './repo-credentials';
 import { branchFor, isUnder, locateRepo, mirrorName, localRefCandidates, parseNumstat, refCandidates, remoteHeadRef, WorkspaceError } from './workspace-rules';
 
 /** A worktree made for one attempt. */
@@ -82,6 +83,8 @@ export class WorkspaceManager {
     input: WorkspaceInput,
     path: string,
     owner?: { uid: number; gid: number },
+    /** The repository's credential (workspace.credentials' value), for the fetch only. */
+    credential?: RepoCredential,
   ): Promise<Checkout> {
     const location = locateRepo(input.repo, this.repoRoots);
     let source: string;
@@ -108,7 +111,7 @@ export class WorkspaceManager {
       // A follow-up on the agent's own branch, or a full commit id the mirror holds, needs no fetch:
       // it starts one fetch sooner, and works while the remote is down.
       const known = existsSync(join(mirror, 'HEAD')) ? await resolveRef(mirror, localRefCandidates(input.ref)) : undefined;
-      if (!known) await this.fetch(mirror, source, input.repo);
+      if (!known) await this.fetch(mirror, source, input.repo, credential);
       const commit = known ?? (await resolveRef(mirror, refCandidates(input.ref)));
       if (!commit) throw new WorkspaceError(`ref ${baseRef} is not a branch, tag or commit of ${input.repo}`);
       const add = () => git(['worktree', 'add', '--quiet', '-B', branch, path, commit], { cwd: mirror });
@@ -137,7 +140,7 @@ export class WorkspaceManager {
    * Commits what the task changed (as the agent, with the task's files read but not trusted),
    * records the diff and pushes when asked and `push` is true. Never throws: a failure is the result's `error`.
    */
-  async finish(checkout: Checkout, task: { taskId: string; attempt: number }, push: boolean): Promise<FinishedWorkspace> {
+  async finish(checkout: Checkout, task: { taskId: string; attempt: number }, push: boolean, credential?: RepoCredential): Promise<FinishedWorkspace> {
     const result: WorkspaceResult = {
       repo: checkout.input.repo,
       baseRef: checkout.baseRef,
@@ -189,11 +192,13 @@ export class WorkspaceManager {
     if (push && checkout.input.push) {
       try {
         await this.serial(checkout.mirror, () =>
-          git(['push', '--quiet', 'origin', `refs/heads/${checkout.branch}:refs/heads/${checkout.branch}`], { cwd: checkout.mirror }),
+          withRepoCredential(this.stateDir, checkout.input.repo, credential, (env) =>
+            git(['push', '--quiet', 'origin', `refs/heads/${checkout.branch}:refs/heads/${checkout.branch}`], { cwd: checkout.mirror, env }),
+          ),
         );
         result.pushed = true;
       } catch (error) {
-        result.error = `could not push ${checkout.branch}: ${describeError(error)}`;
+        result.error = maskCredential(`could not push ${checkout.branch}: ${describeError(error)}`, credential);
       }
     }
     return { result, patch: patchBytes, stat: `${stat}\n` };
@@ -241,7 +246,7 @@ export class WorkspaceManager {
   }
 
   /** Creates the mirror if needed and fetches the remote's branches, tags and HEAD into it. */
-  private async fetch(mirror: string, source: string, repo: string): Promise<void> {
+  private async fetch(mirror: string, source: string, repo: string, credential: RepoCredential | undefined): Promise<void> {
     const created = !existsSync(join(mirror, 'HEAD'));
     if (created) {
       mkdirSync(join(this.stateDir, 'repos'), { recursive: true, mode: 0o700 });
@@ -253,26 +258,35 @@ export class WorkspaceManager {
     }
     this.origins.set(mirror, source);
     try {
-      await git(
-        [
-          'fetch',
-          '--quiet',
-          '--prune',
-          '--no-recurse-submodules',
-          'origin',
-          '+refs/heads/*:refs/remotes/origin/*',
-          '+refs/tags/*:refs/tags/*',
-          `+HEAD:${remoteHeadRef}`,
-        ],
-        {
-          cwd: mirror,
-          timeoutMs: 600_000,
-        },
+      await withRepoCredential(this.stateDir, source, credential, (env) =>
+        git(
+          [
+            'fetch',
+            '--quiet',
+            '--prune',
+            '--no-recurse-submodules',
+            'origin',
+            '+refs/heads/*:refs/remotes/origin/*',
+            '+refs/tags/*:refs/tags/*',
+            `+HEAD:${remoteHeadRef}`,
+          ],
+          {
+            cwd: mirror,
+            timeoutMs: 600_000,
+            env,
+          },
+        ),
       );
     } catch (error) {
       // A first fetch that failed leaves nothing behind.
       if (created) rmSync(mirror, { recursive: true, force: true });
-      throw new WorkspaceError(`could not fetch ${repo}: ${error instanceof GitError ? error.message : describeError(error)}`);
+      const why = maskCredential(error instanceof GitError ? error.message : describeError(error), credential);
+      const hint = /could not read Username|Authentication failed|terminal prompts disabled|Permission denied \(publickey|returned error: 40[13]/.test(why)
+        ? credential
+          ? ' (the repository refused the credential in workspace.credentials)'
+          : ' (the repository needs credentials: set workspace.credentials to a secret holding a token or deploy key)'
+        : '';
+      throw new WorkspaceError(`could not fetch ${repo}: ${why}${hint}`);
     }
   }
 

@@ -1,7 +1,7 @@
 /*
  * The gateway's part in secrets, the one place two services are asked in turn (backend services
  * never call each other; the edge may ask any of them):
- * - before a task is created: every secret its env references must be the caller's own — an
+ * - before a task is created: every secret its env or workspace credential references must be the caller's own — an
  *   unknown name (or another user's) is a 400 naming it, so a task never waits to fail for it;
  * - when an agent asks for an attempt's values: the tasks service confirms this worker holds the
  *   task's current attempt and names its owner and references, then auth decrypts them. Nothing
@@ -10,7 +10,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   DomainError,
-  envVariablesReferencing,
+  fieldsReferencing,
   missingSecretsSchema,
   secretRefsOf,
   secretSubjects,
@@ -41,8 +41,8 @@ export class TaskSecretBroker {
     const { missing } = await this.rpc.request(secretSubjects.findMissing, { userId: claims.sub, names }, { schema: missingSecretsSchema });
     if (missing.length === 0) return;
     const details = missing.flatMap((name) =>
-      envVariablesReferencing(input, name).map((variable) => ({
-        field: `input.env.${variable}`,
+      fieldsReferencing(input, name).map((field) => ({
+        field: `input.${field}`,
         message: `you have no secret named ${name}`,
       })),
     );
