@@ -210,9 +210,9 @@ describe('Workers service', () => {
       expect(token.token).toMatch(registrationTokenPattern);
       expect(token.usesLeft).toBe(1);
       // The served package, checked against its sha256, then the installed copy started (install-command.unit.spec.ts has the whole line).
-      expect(token.installCommand).toContain(`'https://yard.example.com/downloads/agentyard-worker-0.2.0.tgz' ${served.sha256} `);
+      expect(token.installCommand).toContain(` https://yard.example.com/downloads/agentyard-worker-0.2.0.tgz ${served.sha256} `);
       expect(token.installCommand).toMatch(/ && npm install --global --prefix ~\/\.agentyard-worker\/0\.2\.0 /);
-      expect(token.installCommand.endsWith(`bin/agentyard-worker start --url 'https://yard.example.com' --token '${token.token}'`)).toBe(true);
+      expect(token.installCommand.endsWith(`bin/agentyard-worker start --url https://yard.example.com --token ${token.token}`)).toBe(true);
 
       const reg = await register(token.token);
       expect(reg.credential).toMatch(workerCredentialPattern);

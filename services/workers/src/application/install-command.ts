@@ -12,7 +12,7 @@
  *  3. starts that copy with the registration token. Its bin dir goes on PATH so the sandbox binds
  *     the agent's own files back for the tasks it runs (an API tool's helper script lives there).
  * Never `npx agentyard-worker`: that would run whatever the public registry has under the name.
- * POSIX shells (bash, zsh, sh); everything variable is single-quoted.
+ * POSIX shells (bash, zsh, sh); a value with a character a shell would treat specially is single-quoted.
  */
 import type { AgentPackage } from '../infrastructure/agent-package.reader';
 
@@ -29,8 +29,9 @@ const downloadAndVerify = [
   '.catch(e=>{console.error("agentyard-worker: "+e.message);process.exit(1)})',
 ].join('');
 
-/** `value` as one single-quoted shell word. */
+/** `value` as one shell word: as is when it holds only characters no shell treats specially, else single-quoted. */
 export function shellQuote(value: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -9,13 +9,13 @@ describe('installCommand', () => {
     const command = installCommand({ publicUrl: 'https://yard.example.com', token, pkg });
     const [download, install, start] = command.split(' && ');
     expect(download).toMatch(
-      /^node -e '.+' 'https:\/\/yard\.example\.com\/downloads\/agentyard-worker-1\.2\.3\.tgz' a{64} ~\/\.agentyard-worker\/agentyard-worker-1\.2\.3\.tgz$/,
+      /^node -e '.+' https:\/\/yard\.example\.com\/downloads\/agentyard-worker-1\.2\.3\.tgz a{64} ~\/\.agentyard-worker\/agentyard-worker-1\.2\.3\.tgz$/,
     );
     expect(install).toBe(
       'npm install --global --prefix ~/.agentyard-worker/1.2.3 --allow-scripts=node-pty --no-fund --no-audit ~/.agentyard-worker/agentyard-worker-1.2.3.tgz',
     );
     expect(start).toBe(
-      `PATH=~/.agentyard-worker/1.2.3/bin:"$PATH" ~/.agentyard-worker/1.2.3/bin/agentyard-worker start --url 'https://yard.example.com' --token '${token}'`,
+      `PATH=~/.agentyard-worker/1.2.3/bin:"$PATH" ~/.agentyard-worker/1.2.3/bin/agentyard-worker start --url https://yard.example.com --token ${token}`,
     );
     expect(command).not.toContain('npx');
   });
@@ -36,7 +36,16 @@ describe('installCommand', () => {
 });
 
 describe('shellQuote', () => {
-  it.each([["it's"], ['$(touch /tmp/x) `id` "q" \\ ; & |'], ['']])('gives bash back %j unchanged', (value) => {
-    expect(execFileSync('bash', ['-c', `printf %s ${shellQuote(value)}`], { encoding: 'utf8' })).toBe(value);
+  it('leaves plain URLs and tokens bare and quotes the rest', () => {
+    expect(shellQuote('https://h:8080/p')).toBe('https://h:8080/p');
+    expect(shellQuote(token)).toBe(token);
+    expect(shellQuote('http://h/?a&b')).toBe(`'http://h/?a&b'`);
   });
+
+  it.each([["it's"], ['$(touch /tmp/x) `id` "q" \\ ; & |'], [''], ['https://h.example/a?b=1&c=2#d'], ['~/x'], ['https://h:8080/p']])(
+    'gives bash back %j unchanged',
+    (value) => {
+      expect(execFileSync('bash', ['-c', `printf %s ${shellQuote(value)}`], { encoding: 'utf8' })).toBe(value);
+    },
+  );
 });
