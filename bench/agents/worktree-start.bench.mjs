@@ -80,12 +80,17 @@ try {
   await run({ command: 'echo go', workspace: { repo } });
   const plain = [];
   const withWorktree = [];
+  const followUp = [];
   for (let i = 0; i < COUNT; i++) {
+    let previous;
     for (const [input, into] of [
-      [{ command: 'echo go' }, plain],
-      [{ command: 'echo go', workspace: { repo } }, withWorktree],
+      [() => ({ command: 'echo go' }), plain],
+      [() => ({ command: 'echo go', workspace: { repo } }), withWorktree],
+      // Continues on the branch the task before it left (no fetch: the agent's own branch).
+      [() => ({ command: 'echo go', workspace: { repo, ref: `agentyard/${previous}-1` } }), followUp],
     ]) {
-      const id = await run(input);
+      const id = await run(input());
+      previous = id;
       await sleep(50);
       const t = seen.get(id);
       if (t?.assign && t?.output) into.push(t.output - t.assign);
@@ -94,6 +99,7 @@ try {
   console.log(`repository: ${FILES * 1} files × 3 commits; ${COUNT} tasks each, one at a time, alternating`);
   console.log(`assigned → first output, no workspace (peer)   ${fmt(plain)}`);
   console.log(`assigned → first output, worktree per attempt  ${fmt(withWorktree)}`);
+  console.log(`assigned → first output, follow-up on its branch  ${fmt(followUp)}`);
   console.log(`git alone: fetch + worktree add (floor)         ${fmt(floor)}`);
   console.log(
     `ratios (p50): worktree / peer ${(pct(withWorktree, 50) / pct(plain, 50)).toFixed(2)}, worktree / git floor ${(pct(withWorktree, 50) / pct(floor, 50)).toFixed(2)}`,
