@@ -73,6 +73,11 @@ export function formatUsage(
 ): string {
   if (!usage) return '—';
   const cached = usage.cachedInputTokens ? ` (${formatTokens(usage.cachedInputTokens)} cached)` : '';
-  const cost = usage.costUsd === null ? 'cost not reported' : `$${usage.costUsd < 1 ? usage.costUsd.toFixed(4) : usage.costUsd.toFixed(2)}`;
+  const cost = usage.costUsd === null ? 'cost not reported' : formatCost(usage.costUsd);
   return `${formatTokens(usage.inputTokens)} in · ${formatTokens(usage.outputTokens)} out${cached} · ${cost}`;
+}
+
+/** Dollars for people: four decimals under $1 (agent calls cost fractions of a cent), else two. */
+export function formatCost(usd: number): string {
+  return `$${usd < 1 ? usd.toFixed(4) : usd.toFixed(2)}`;
 }

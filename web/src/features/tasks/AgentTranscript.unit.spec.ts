@@ -59,6 +59,31 @@ describe('AgentTranscript', () => {
       expect(wrapper.find('li.result').text()).toContain('Wrote hello.txt.');
     });
 
+    it('follows the newest row, and stays put once the reader scrolled up', async () => {
+      const tasks = useTaskStore();
+      tasks.appendOutput({ taskId: 'a', attempt: 1, seq: 0, data: 'x', events: [{ kind: 'text', text: 'one' }] });
+      const wrapper = mount(AgentTranscript, { props: { task: running }, attachTo: document.body });
+      const list = wrapper.find('[data-testid="transcript-items"]').element as HTMLElement;
+      // jsdom lays nothing out: give the list a height and content taller than it.
+      let height = 1000;
+      Object.defineProperty(list, 'clientHeight', { value: 200, configurable: true });
+      Object.defineProperty(list, 'scrollHeight', { get: () => height, configurable: true });
+
+      tasks.appendOutput({ taskId: 'a', attempt: 1, seq: 1, data: 'x', events: [{ kind: 'text', text: 'two' }] });
+      await nextTick();
+      await nextTick();
+      expect(list.scrollTop).toBe(1000);
+
+      list.scrollTop = 100;
+      list.dispatchEvent(new Event('scroll'));
+      height = 1200;
+      tasks.appendOutput({ taskId: 'a', attempt: 1, seq: 2, data: 'x', events: [{ kind: 'text', text: 'three' }] });
+      await nextTick();
+      await nextTick();
+      expect(list.scrollTop).toBe(100);
+      wrapper.unmount();
+    });
+
     it("shows only the current attempt's transcript", async () => {
       const tasks = useTaskStore();
       tasks.appendOutput({ taskId: 'a', attempt: 1, seq: 0, data: 'x', events: [{ kind: 'text', text: 'attempt one' }] });

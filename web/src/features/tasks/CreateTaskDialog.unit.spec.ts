@@ -45,6 +45,13 @@ async function type(selector: string, value: string) {
   await flushPromises();
 }
 
+/** A number field takes what was typed once it loses focus, as a person tabbing on would. */
+async function typeNumber(selector: string, value: string) {
+  await type(selector, value);
+  input(selector)?.dispatchEvent(new FocusEvent('blur'));
+  await flushPromises();
+}
+
 describe('CreateTaskDialog', () => {
   beforeEach(() => {
     localStorage.clear();
@@ -135,5 +142,34 @@ describe('CreateTaskDialog', () => {
     await open([worker({ tools: [{ name: 'claude-api', version: null }] })]);
     expect(input('#task-prompt')).not.toBeNull();
     expect(document.body.querySelector('[data-testid="task-repository"]')).toBeNull();
+  });
+
+  it('sends a prompt tool’s budget as input.budget and shows the server’s budget error on its field', async () => {
+    const { server } = await open([worker({ tools: [{ name: 'claude-code', version: '1.0' }] })]);
+    expect(document.body.querySelector('[data-testid="task-budget"]')).not.toBeNull();
+    await type('#task-description', 'Fix the build');
+    await type('#task-prompt', 'Fix it');
+    await typeNumber('#task-budget-tokens', '200000');
+    await typeNumber('#task-budget-cost', '2.5');
+    server.on('POST /api/v1/tasks', () =>
+      json(400, {
+        error: 'VALIDATION_FAILED',
+        message: 'invalid',
+        details: [{ field: 'input.budget.maxCostUsd', message: 'no price for this model on any worker' }],
+      }),
+    );
+    document.body.querySelector('[data-testid="create-task-dialog"] form')?.dispatchEvent(new Event('submit'));
+    await flushPromises();
+    expect(server.requests.find((r) => r.method === 'POST' && r.path === '/api/v1/tasks')?.body).toMatchObject({
+      tool: 'claude-code',
+      input: { prompt: 'Fix it', budget: { maxTokens: 200_000, maxCostUsd: 2.5 } },
+    });
+    expect(input('#task-budget-cost')?.closest('.n-form-item')?.textContent).toContain('no price for this model');
+  });
+
+  it('offers no budget for a tool without a prompt', async () => {
+    await open([worker()]);
+    expect(input('#task-command')).not.toBeNull();
+    expect(document.body.querySelector('[data-testid="task-budget"]')).toBeNull();
   });
 });

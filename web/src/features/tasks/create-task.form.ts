@@ -1,12 +1,12 @@
 /*
  * The create-task form as plain data: defaults and limits come from contracts (the same numbers
  * the API validates with), `validateTask` mirrors the API's rules for instant feedback (the
- * repository with the contracts' own workspace schema), and `toCreateBody` builds the request.
+ * repository and the budget with the contracts' own schemas), and `toCreateBody` builds the request.
  * Tested in create-task.form.unit.spec.ts.
  */
-import { taskLimits, workspaceInputSchema } from '@agentyard/contracts';
+import { budgetSchema, taskLimits, workspaceInputSchema } from '@agentyard/contracts';
 import type { CreateTaskBody, ToolName } from '@/api/client';
-import { takesWorkspace, tools } from './tools';
+import { resumesSession, takesWorkspace, tools } from './tools';
 
 export { taskLimits };
 
@@ -23,8 +23,12 @@ export interface TaskForm {
   permissionMode: 'read-only' | 'edit';
   /** Agent CLIs: most turns (claude-code honours it); null = the tool's default. */
   maxTurns: number | null;
-  /** claude-code only (the one CLI that enforces a cap): most dollars its model calls may cost; null = no cap. */
-  maxCostUsd: number | null;
+  /** Prompt tools: most input + output tokens the run may use (`input.budget.maxTokens`); null = no cap. */
+  budgetMaxTokens: number | null;
+  /** Prompt tools: most dollars the run may cost (`input.budget.maxCostUsd`); null = no cap. */
+  budgetMaxCostUsd: number | null;
+  /** claude-code and codex: the session id of an earlier task to continue (`input.resumeSession`); empty = a new session. */
+  resumeSession: string;
   /** Shell and agent CLIs: a git repository to work in (URL or absolute path on the worker); empty = none. */
   workspaceRepo: string;
   /** Branch, tag or commit to start from; empty = the repository's HEAD. */
@@ -45,7 +49,9 @@ export function emptyTaskForm(tool: ToolName | null = null): TaskForm {
     model: '',
     permissionMode: 'read-only',
     maxTurns: null,
-    maxCostUsd: null,
+    budgetMaxTokens: null,
+    budgetMaxCostUsd: null,
+    resumeSession: '',
     workspaceRepo: '',
     workspaceRef: '',
     workspacePush: false,
@@ -69,7 +75,9 @@ export function validateTask(form: TaskForm, availableTools: readonly ToolName[]
   if (fields === 'command' && !form.command.trim()) e.command = 'Enter a command';
   if (fields === 'prompt' && !form.prompt.trim()) e.prompt = 'Enter a prompt';
   if (form.maxTurns !== null && !inRange(form.maxTurns, { min: 1, max: 500 })) e.maxTurns = '1–500 turns, or empty for the tool’s default';
-  if (form.maxCostUsd !== null && !(form.maxCostUsd > 0 && form.maxCostUsd <= 10_000)) e.maxCostUsd = 'More than $0 and at most $10,000, or empty for no cap';
+  Object.assign(e, validateBudget(form));
+  const session = sessionOf(form);
+  if (session !== undefined && !/^[A-Za-z0-9._:-]{1,200}$/.test(session)) e.resumeSession = 'A session id: letters, digits and . _ : -';
   Object.assign(e, validateWorkspace(form));
   if (!inRange(form.priority, taskLimits.priority)) e.priority = `${taskLimits.priority.min}–${taskLimits.priority.max}`;
   if (!inRange(form.timeoutSeconds, taskLimits.timeoutSeconds)) e.timeoutSeconds = `${taskLimits.timeoutSeconds.min}–${taskLimits.timeoutSeconds.max} seconds`;
@@ -83,6 +91,33 @@ export function workspaceOf(form: TaskForm): { repo: string; ref?: string; push?
   if (!form.tool || !takesWorkspace(form.tool) || !repo) return undefined;
   const ref = form.workspaceRef.trim();
   return { repo, ...(ref ? { ref } : {}), ...(form.workspacePush ? { push: true } : {}) };
+}
+
+/** The task's `input.budget`, when its tool takes a prompt and a cap is given. */
+export function budgetOf(form: TaskForm): { maxTokens?: number; maxCostUsd?: number } | undefined {
+  if (!form.tool || tools[form.tool].fields !== 'prompt') return undefined;
+  const budget = {
+    ...(form.budgetMaxTokens !== null ? { maxTokens: form.budgetMaxTokens } : {}),
+    ...(form.budgetMaxCostUsd !== null ? { maxCostUsd: form.budgetMaxCostUsd } : {}),
+  };
+  return Object.keys(budget).length > 0 ? budget : undefined;
+}
+
+/** The contract's budget rules, as hints on the two budget fields. */
+function validateBudget(form: TaskForm): TaskFormErrors {
+  const budget = budgetOf(form);
+  if (!budget) return {};
+  const parsed = budgetSchema.safeParse(budget);
+  if (parsed.success) return {};
+  const e: TaskFormErrors = {};
+  for (const issue of parsed.error.issues) e[issue.path[0] === 'maxTokens' ? 'budgetMaxTokens' : 'budgetMaxCostUsd'] ??= issue.message;
+  return e;
+}
+
+/** The session to continue, trimmed, when the tool can resume one and an id is given. */
+function sessionOf(form: TaskForm): string | undefined {
+  const id = form.resumeSession.trim();
+  return form.tool && resumesSession(form.tool) && id ? id : undefined;
 }
 
 /** The contract's workspace rules, as hints on the repository and base-ref fields. */
@@ -106,6 +141,9 @@ export function formFieldOf(path: string): string {
   if (p === 'workspace.repo' || p === 'workspace') return 'workspaceRepo';
   if (p === 'workspace.ref') return 'workspaceRef';
   if (p === 'workspace.push') return 'workspacePush';
+  if (p === 'budget.maxTokens') return 'budgetMaxTokens';
+  // claude-code's older top-level cap counts as the budget's cost cap.
+  if (p === 'budget.maxCostUsd' || p === 'budget' || p === 'maxCostUsd') return 'budgetMaxCostUsd';
   return p;
 }
 
@@ -114,6 +152,8 @@ export function toCreateBody(form: TaskForm): CreateTaskBody {
   const fields = tools[form.tool].fields;
   const agent = tools[form.tool].agent === true;
   const workspace = workspaceOf(form);
+  const budget = budgetOf(form);
+  const session = sessionOf(form);
   const input: Record<string, unknown> =
     fields === 'command'
       ? { command: form.command }
@@ -123,7 +163,8 @@ export function toCreateBody(form: TaskForm): CreateTaskBody {
             ...(form.model.trim() ? { model: form.model.trim() } : {}),
             ...(agent ? { permissionMode: form.permissionMode } : {}),
             ...(agent && form.maxTurns !== null ? { maxTurns: form.maxTurns } : {}),
-            ...(form.tool === 'claude-code' && form.maxCostUsd !== null ? { maxCostUsd: form.maxCostUsd } : {}),
+            ...(session ? { resumeSession: session } : {}),
+            ...(budget ? { budget } : {}),
           }
         : {};
   if (workspace) input.workspace = workspace;

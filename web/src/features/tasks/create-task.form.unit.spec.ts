@@ -40,12 +40,49 @@ describe('the create-task form', () => {
     expect(validateTask({ ...form, maxTurns: 50 }, ['codex']).maxTurns).toBeUndefined();
   });
 
-  it('sends a cost cap only to claude-code, the CLI that enforces one, and checks its range', () => {
-    const form = { ...emptyTaskForm('claude-code'), description: 'fix', prompt: 'Fix it', maxCostUsd: 2.5 };
-    expect(toCreateBody(form).input).toEqual({ prompt: 'Fix it', permissionMode: 'read-only', maxCostUsd: 2.5 });
-    expect(toCreateBody({ ...form, tool: 'gemini-cli' }).input).not.toHaveProperty('maxCostUsd');
-    expect(validateTask({ ...form, maxCostUsd: 0 }, ['claude-code']).maxCostUsd).toMatch(/More than \$0/);
-    expect(validateTask(form, ['claude-code']).maxCostUsd).toBeUndefined();
+  describe('with a budget', () => {
+    const agent = { ...emptyTaskForm('claude-code'), description: 'fix', prompt: 'Fix it' };
+
+    it('sends input.budget with only the caps given, for every prompt tool', () => {
+      expect(toCreateBody(agent).input).not.toHaveProperty('budget');
+      expect(toCreateBody({ ...agent, budgetMaxTokens: 200_000 }).input).toEqual({
+        prompt: 'Fix it',
+        permissionMode: 'read-only',
+        budget: { maxTokens: 200_000 },
+      });
+      expect(toCreateBody({ ...agent, budgetMaxTokens: 200_000, budgetMaxCostUsd: 2.5 }).input.budget).toEqual({ maxTokens: 200_000, maxCostUsd: 2.5 });
+      const chat = { ...emptyTaskForm('openai-compatible'), description: 'q', prompt: 'Hi', budgetMaxCostUsd: 0.1 };
+      expect(toCreateBody(chat).input).toEqual({ prompt: 'Hi', budget: { maxCostUsd: 0.1 } });
+    });
+
+    it('sends none for a tool without a prompt, whatever the fields hold', () => {
+      const shell = { ...emptyTaskForm('shell'), description: 'x', command: 'make', budgetMaxTokens: 10, budgetMaxCostUsd: 1 };
+      expect(toCreateBody(shell).input).toEqual({ command: 'make' });
+      expect(validateTask({ ...shell, budgetMaxTokens: -1 }, ['shell'])).toEqual({});
+    });
+
+    it('checks the caps with the contracts’ budget schema: positive, whole tokens, at most $10,000', () => {
+      expect(validateTask({ ...agent, budgetMaxTokens: 0 }, ['claude-code']).budgetMaxTokens).toMatch(/more than 0/);
+      expect(validateTask({ ...agent, budgetMaxTokens: 1.5 }, ['claude-code']).budgetMaxTokens).toMatch(/whole number/);
+      expect(validateTask({ ...agent, budgetMaxCostUsd: 0 }, ['claude-code']).budgetMaxCostUsd).toMatch(/more than 0/);
+      expect(validateTask({ ...agent, budgetMaxCostUsd: 10_001 }, ['claude-code']).budgetMaxCostUsd).toMatch(/at most 10000/);
+      expect(validateTask({ ...agent, budgetMaxTokens: 1, budgetMaxCostUsd: 0.01 }, ['claude-code'])).toEqual({});
+    });
+
+    it('places the server’s budget errors on the budget fields', () => {
+      expect(formFieldOf('input.budget.maxTokens')).toBe('budgetMaxTokens');
+      expect(formFieldOf('input.budget.maxCostUsd')).toBe('budgetMaxCostUsd');
+      expect(formFieldOf('input.budget')).toBe('budgetMaxCostUsd');
+    });
+  });
+
+  it('continues an earlier session for the CLIs that can, and checks the id', () => {
+    const form = { ...emptyTaskForm('codex'), description: 'more', prompt: 'Go on', resumeSession: ' 0199-abc ' };
+    expect(toCreateBody(form).input).toEqual({ prompt: 'Go on', permissionMode: 'read-only', resumeSession: '0199-abc' });
+    expect(toCreateBody({ ...form, tool: 'gemini-cli' }).input).not.toHaveProperty('resumeSession');
+    expect(toCreateBody({ ...form, resumeSession: '  ' }).input).not.toHaveProperty('resumeSession');
+    expect(validateTask({ ...form, resumeSession: 'a b' }, ['codex']).resumeSession).toMatch(/session id/);
+    expect(validateTask(form, ['codex'])).toEqual({});
   });
 
   it('refuses a tool no online worker offers', () => {

@@ -25,3 +25,8 @@ export const toolNames = Object.keys(tools) as ToolName[];
 export function takesWorkspace(tool: ToolName): boolean {
   return tool === 'shell' || tools[tool].agent === true;
 }
+
+/** Agent CLIs that can continue an earlier task's session (`input.resumeSession`); gemini-cli cannot yet. */
+export function resumesSession(tool: ToolName): boolean {
+  return tool === 'claude-code' || tool === 'codex';
+}

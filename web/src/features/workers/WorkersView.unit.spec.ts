@@ -48,4 +48,30 @@ describe('WorkersView', () => {
     expect(row('w-new').find('[data-testid="worker-outdated"]').exists()).toBe(false);
     wrapper.unmount();
   });
+
+  it('marks a worker with an unhealthy tool at a glance, naming the tool and the agent’s reason, and no healthy one', async () => {
+    const wrapper = await show([
+      worker({
+        id: 'w-sick',
+        name: 'sick-box',
+        tools: [
+          { name: 'shell', version: null, health: 'healthy' },
+          { name: 'claude-api', version: 'api', health: 'unhealthy', detail: 'key refused (401)' },
+        ],
+      }),
+      worker({ id: 'w-fine', name: 'fine-box', tools: [{ name: 'shell', version: null, health: 'healthy' }] }),
+      worker({ id: 'w-off', name: 'off-box', status: 'offline', tools: [{ name: 'ollama', version: '0.5', health: 'unhealthy' }] }),
+    ]);
+    const row = (id: string) => wrapper.find(`[data-worker-id="${id}"]`);
+    const flag = row('w-sick').find('[data-testid="worker-unhealthy"]');
+    expect(flag.text()).toBe('claude-api unhealthy');
+    expect(flag.attributes('title')).toBe('No task goes to: claude-api (key refused (401))');
+    expect(row('w-sick').find('[data-tool="claude-api"]').attributes('data-health')).toBe('unhealthy');
+    expect(row('w-sick').find('[data-tool="claude-api"]').text()).toBe('claude-api ✕');
+    expect(row('w-sick').find('[data-tool="shell"]').attributes('data-health')).toBe('healthy');
+    expect(row('w-fine').find('[data-testid="worker-unhealthy"]').exists()).toBe(false);
+    // An offline worker gets no task anyway: its status says so, without a second flag.
+    expect(row('w-off').find('[data-testid="worker-unhealthy"]').exists()).toBe(false);
+    wrapper.unmount();
+  });
 });

@@ -19,7 +19,8 @@ export function specToForm(spec: TaskSpec): TaskForm {
     model: typeof input.model === 'string' ? input.model : '',
     permissionMode: input.permissionMode === 'edit' ? 'edit' : 'read-only',
     maxTurns: typeof input.maxTurns === 'number' ? input.maxTurns : null,
-    maxCostUsd: typeof input.maxCostUsd === 'number' ? input.maxCostUsd : null,
+    ...budgetFields(input),
+    resumeSession: typeof input.resumeSession === 'string' ? input.resumeSession : '',
     ...workspaceFields(input.workspace),
     priority: spec.priority ?? form.priority,
     timeoutSeconds: spec.timeoutSeconds ?? form.timeoutSeconds,
@@ -30,7 +31,7 @@ export function specToForm(spec: TaskSpec): TaskForm {
 /** The node's task from the form; keeps what the form does not show (requirements, other input fields). */
 export function formToSpec(form: TaskForm, previous?: TaskSpec): TaskSpec {
   const body = toCreateBody(form);
-  const known = new Set(['command', 'prompt', 'model', 'permissionMode', 'maxTurns', 'maxCostUsd', 'workspace']);
+  const known = new Set(['command', 'prompt', 'model', 'permissionMode', 'maxTurns', 'maxCostUsd', 'budget', 'resumeSession', 'workspace']);
   const kept = Object.fromEntries(Object.entries(previous?.input ?? {}).filter(([k]) => !known.has(k)));
   const spec: TaskSpec = {
     ...(form.description.trim() ? { description: form.description.trim() } : {}),
@@ -42,6 +43,19 @@ export function formToSpec(form: TaskForm, previous?: TaskSpec): TaskSpec {
   };
   if (previous?.requirements) spec.requirements = previous.requirements;
   return spec;
+}
+
+/**
+ * A node's caps as the form's budget fields. claude-code's older top-level `maxCostUsd` counts as
+ * the budget's cost cap (the lower of the two applies), so an edit saves it as `budget.maxCostUsd`.
+ */
+function budgetFields(input: Record<string, unknown>): Pick<TaskForm, 'budgetMaxTokens' | 'budgetMaxCostUsd'> {
+  const b = input.budget && typeof input.budget === 'object' ? (input.budget as Record<string, unknown>) : {};
+  const costs = [b.maxCostUsd, input.maxCostUsd].filter((c): c is number => typeof c === 'number');
+  return {
+    budgetMaxTokens: typeof b.maxTokens === 'number' ? b.maxTokens : null,
+    budgetMaxCostUsd: costs.length > 0 ? Math.min(...costs) : null,
+  };
 }
 
 /** A node's `input.workspace` as the form's repository fields (empty when it has none). */
