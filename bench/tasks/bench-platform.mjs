@@ -10,13 +10,22 @@ const infra = require(join(root, 'services/libs/local-infra/dist/index.js'));
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** One JSON request to the gateway; throws with the status and body on a non-2xx answer. */
+/**
+ * One JSON request to the gateway; throws with the status and body on a non-2xx answer. A 429
+ * (the edge's backpressure) is retried after its Retry-After, as a well-behaved client does.
+ */
 export async function api(base, token, method, path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  for (;;) {
+    res = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status !== 429) break;
+    await res.arrayBuffer();
+    await sleep(Number(res.headers.get('retry-after') ?? 1) * 1000);
+  }
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
   return text ? JSON.parse(text) : undefined;
@@ -28,15 +37,18 @@ export async function api(base, token, method, path, body) {
  * waits until they are online. However the run ends, `stop()` (also on a crash) stops every
  * process it started, so a failed run leaves no load behind for the next one.
  */
-export async function startBenchPlatform({ workers = 2, slots = 8, extraArgs = [] } = {}) {
+export async function startBenchPlatform({ workers = 2, slots = 8, extraArgs = [], serviceEnv = {} } = {}) {
   // PROFILE=<service> records a CPU profile of that service (see cpu-profile.preload.cjs).
   const env = process.env.PROFILE
     ? { [process.env.PROFILE]: { NODE_OPTIONS: `--require ${process.env.PROFILE_PRELOAD ?? join(root, 'bench/tasks/cpu-profile.preload.cjs')}` } }
     : {};
+  for (const [service, vars] of Object.entries(serviceEnv)) env[service] = { ...env[service], ...vars };
   const pgServer = await infra.startPostgresServer({ ephemeral: false });
   process.env.AGENTYARD_TEST_PG_URL = pgServer.url;
   // The per-user limit stays on (its count is part of what a create costs) but far above any backlog a bench queues.
-  const platform = await infra.startPlatform({ env: { gateway: { LOG_LEVEL: 'warn' }, tasks: { USER_MAX_ACTIVE_TASKS: '1000000' }, ...env } });
+  const platform = await infra.startPlatform({
+    env: { ...env, gateway: { LOG_LEVEL: 'warn', ...env.gateway }, tasks: { USER_MAX_ACTIVE_TASKS: '1000000', ...env.tasks } },
+  });
   const stop = async () => {
     await platform.stop().catch(() => undefined);
     await pgServer.stop().catch(() => undefined);

@@ -43,6 +43,14 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   /** How long a request to a backend service may take before the edge answers 503. */
   RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   /**
+   * Task creations in flight at the edge (create-admission.decide.ts): an answer slower than
+   * CREATE_TARGET_MS shrinks the limit, faster ones grow it between CREATE_MIN_IN_FLIGHT and
+   * CREATE_MAX_IN_FLIGHT; a create over the limit is refused at once with 429 and Retry-After.
+   */
+  CREATE_TARGET_MS: z.coerce.number().int().min(1).max(60_000).default(150),
+  CREATE_MIN_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(8),
+  CREATE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(256),
+  /**
    * How long an API token's answer is cached, and so how soon a revocation made through another
    * gateway instance — or the recheck of a WebSocket opened with the token — takes effect.
    */

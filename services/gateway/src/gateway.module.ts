@@ -3,6 +3,8 @@ import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AccessTokenVerifier, ServiceKitModule } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
+import { CREATE_ADMISSION_SETTINGS, CreateAdmission } from './application/create-admission';
+import type { AdmissionSettings } from './application/create-admission.decide';
 import { ApiTokenResolver } from './infrastructure/api-token-resolver';
 import { ArtifactTransfer } from './infrastructure/artifact-transfer';
 import { TaskSecretBroker } from './infrastructure/task-secret-broker';
@@ -29,6 +31,8 @@ export interface GatewayDeps {
   artifactMaxBytes: number;
   /** Where the worker agent package is (DOWNLOADS_DIR), served at /downloads. */
   downloadsDir: string;
+  /** The limit on task creations in flight (CREATE_* settings). */
+  createAdmission: AdmissionSettings;
   onShutdown: () => Promise<void>;
 }
 
@@ -61,6 +65,8 @@ export class GatewayModule {
         WorkerCredentialGuard,
         TaskSecretBroker,
         ArtifactTransfer,
+        { provide: CREATE_ADMISSION_SETTINGS, useValue: deps.createAdmission },
+        CreateAdmission,
         { provide: WorkerPackageStore, useValue: new WorkerPackageStore(deps.downloadsDir) },
         { provide: ARTIFACT_MAX_BYTES, useValue: deps.artifactMaxBytes },
         { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -64,6 +64,11 @@ async function main(): Promise<void> {
       apiTokens,
       artifactMaxBytes: config.ARTIFACT_MAX_BYTES,
       downloadsDir: config.DOWNLOADS_DIR,
+      createAdmission: {
+        targetMs: config.CREATE_TARGET_MS,
+        minLimit: Math.min(config.CREATE_MIN_IN_FLIGHT, config.CREATE_MAX_IN_FLIGHT),
+        maxLimit: config.CREATE_MAX_IN_FLIGHT,
+      },
       onShutdown: async () => {
         await internal.endpoints?.close();
         await hub.close();

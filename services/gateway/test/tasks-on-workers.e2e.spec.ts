@@ -51,10 +51,17 @@ const shell = (command: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** Creates a task as a well-behaved client does: a 429 (the edge's backpressure on a burst) is retried after its Retry-After. */
 async function createTask(client: ApiClient, body: Record<string, unknown>): Promise<TaskView> {
-  const res = await client.post<TaskView>('/api/v1/tasks', body);
-  if (res.status !== 201) throw new Error(`create task: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
+  for (;;) {
+    const res = await client.post<TaskView>('/api/v1/tasks', body);
+    if (res.status === 429) {
+      await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
+      continue;
+    }
+    if (res.status !== 201) throw new Error(`create task: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
 }
 
 const taskIn = (client: ApiClient, id: string, statuses: string[], timeoutMs = 60_000) =>

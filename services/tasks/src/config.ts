@@ -24,6 +24,8 @@ export const tasksConfigSchema = baseConfigSchema.extend({
   ASSIGN_WAIT_MAX_MS: z.coerce.number().int().min(0).max(120_000).default(20_000),
   /** Most unfinished (queued, assigned, running) tasks one user may have; 0 = no limit. Default 1 000. */
   USER_MAX_ACTIVE_TASKS: z.coerce.number().int().min(0).max(10_000_000).default(1_000),
+  /** Most tasks queued (waiting for a worker) on the whole platform before new ones are refused with 429; 0 = no limit. Default 100 000. */
+  TASKS_MAX_QUEUED: z.coerce.number().int().min(0).max(100_000_000).default(100_000),
   /** Agent cost (USD) a user's tasks may report per UTC day before their new tasks are refused; 0 = no limit (default). */
   USER_DAILY_COST_LIMIT_USD: z.coerce.number().min(0).max(1_000_000).default(0),
   /** Where attempts' logs and artifacts are kept: `postgres` (the tasks database; default) or `s3`. */
@@ -73,6 +75,7 @@ export function settingsOf(config: TasksConfig): TasksSettings {
     scanIntervalMs: config.TIMEOUT_SCAN_INTERVAL_MS,
     scanBatchSize: config.TIMEOUT_SCAN_BATCH_SIZE,
     assignWaitMaxMs: config.ASSIGN_WAIT_MAX_MS,
+    maxQueued: config.TASKS_MAX_QUEUED === 0 ? null : config.TASKS_MAX_QUEUED,
     userLimits: {
       maxActiveTasks: config.USER_MAX_ACTIVE_TASKS === 0 ? null : config.USER_MAX_ACTIVE_TASKS,
       dailyCostUsd: config.USER_DAILY_COST_LIMIT_USD === 0 ? null : config.USER_DAILY_COST_LIMIT_USD,

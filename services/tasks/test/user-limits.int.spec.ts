@@ -3,7 +3,8 @@
  * refuses a user's task past their unfinished-task limit or once their tasks reported the day's
  * cost limit, with a 429 that says why, and creates nothing then; other users are not affected.
  * A task queued before its owner reached the cost limit is not dispatched once they have: the
- * allocation's decision fails it with the reason instead (AssignTaskHandler).
+ * allocation's decision fails it with the reason instead (AssignTaskHandler). The platform-wide
+ * queue limit (TASKS_MAX_QUEUED) refuses every user's new task while the queue is full.
  */
 import { createTaskBodySchema, DomainError, type TaskResult } from '@agentyard/contracts';
 import { AssignTaskHandler } from '../src/application/assign-task.handler';
@@ -29,9 +30,10 @@ describe('per-user limits on new tasks', () => {
   });
   afterAll(() => tasks.close());
 
-  const handler = (userLimits: UserLimits) =>
+  const handler = (userLimits: UserLimits, maxQueued: number | null = null) =>
     new CreateTaskHandler(new TaskCommandRunner(tasks.store, tasks.runner), repository, new UsageRepository(tasks.db), tasks.runner, {
       userLimits,
+      maxQueued,
     } as TasksSettings);
   const create = (h: CreateTaskHandler, userId: string, tool?: string) => h.execute({ actor: { userId }, task: body(tool) }, meta);
   const refusal = async (p: Promise<unknown>): Promise<DomainError> => {
@@ -74,6 +76,27 @@ describe('per-user limits on new tasks', () => {
     expect(e.status).toBe(429);
     expect(e.message).toMatch(/\$1\.20 of agent cost today, which reaches the daily limit of \$1\.00/);
     expect((await create(h, 'dan')).status).toBe('queued');
+  });
+
+  it('refuses any user’s task once the platform’s queue is at its limit, creates nothing then, and takes one again once the queue shrinks', async () => {
+    await tasks.runner.catchUp();
+    const before = await repository.countQueued();
+    const h = handler({ maxActiveTasks: null, dailyCostUsd: null }, before + 2);
+    const first = await create(h, 'hal');
+    await create(h, 'ivy');
+    // The count is not re-read within 500 ms: the handler's own creates are added to it.
+    const e = await refusal(create(h, 'jon'));
+    expect(e.status).toBe(429);
+    expect(e.message).toMatch(new RegExp(`queue holds ${before + 2} tasks waiting for a worker, its limit is ${before + 2}`));
+    expect(e.details).toMatchObject({ limit: 'maxQueued', retryAfterSeconds: 5 });
+    await tasks.runner.catchUp();
+    expect(await repository.countQueued()).toBe(before + 2);
+    expect(await repository.countActive('jon')).toBe(0);
+    // A task leaving the queue frees a place once the count is read again.
+    await tasks.run(first.id, { kind: 'CancelTask', actor: { userId: 'hal' }, now: new Date() });
+    await tasks.runner.catchUp();
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await create(h, 'jon')).status).toBe('queued');
   });
 
   it('checks nothing when no limit is set', async () => {

@@ -592,7 +592,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Submit a task (429 past your unfinished-task or daily agent-cost limit) */
+        /** Submit a task (429 with Retry-After past your unfinished-task or daily agent-cost limit, when the platform queue is full, or while too many creations are in flight) */
         post: {
             parameters: {
                 query?: never;

@@ -19,6 +19,7 @@ import {
 } from '@agentyard/contracts';
 import type { AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
+import { CreateAdmission } from '../application/create-admission';
 import { TaskSecretBroker } from '../infrastructure/task-secret-broker';
 import { AccessTokenGuard, Claims, RequireScope } from './access-token.guard';
 import { TaskIdPipe } from './id.pipe';
@@ -31,6 +32,7 @@ export class TasksController {
   constructor(
     @Inject(NatsRpcClient) private readonly rpc: NatsRpcClient,
     private readonly secrets: TaskSecretBroker,
+    private readonly admission: CreateAdmission,
   ) {}
 
   @RequireScope('tasks:write')
@@ -38,7 +40,7 @@ export class TasksController {
   @HttpCode(201)
   async create(@Claims() c: AccessClaims, @Body(new ZodBodyPipe(createTaskBodySchema)) task: CreateTaskBody): Promise<TaskView> {
     await this.secrets.assertUsable(c, task.input);
-    return this.rpc.request(taskSubjects.create, { actor: { userId: c.sub }, task }, { schema: taskViewSchema });
+    return this.admission.run(() => this.rpc.request(taskSubjects.create, { actor: { userId: c.sub }, task }, { schema: taskViewSchema }));
   }
 
   @RequireScope('tasks:read')

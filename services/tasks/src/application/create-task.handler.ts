@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { newId, type CorrelationMetadata, type CreateTaskBody, type TaskView } from '@agentyard/contracts';
 import { toTaskView } from '../domain/task';
 import type { Actor } from '../domain/task.decide';
-import { refuseOverLimit } from '../domain/user-limits';
+import { refuseOverLimit, refuseOverQueue } from '../domain/user-limits';
 import { TaskViewRepository } from '../infrastructure/task-view.repository';
 import { UsageRepository } from '../infrastructure/usage.repository';
 import { TASK_VIEW_SYNC, TaskCommandRunner, type TaskViewSync } from './task-command.runner';
@@ -18,13 +18,37 @@ export class CreateTaskHandler {
     @Inject(TASKS_SETTINGS) private readonly settings: TasksSettings,
   ) {}
 
+  /** The platform's queue depth as last counted, and when (performance.now()). */
+  private queued: { count: number; at: number; reading?: Promise<number> } = { count: 0, at: -Infinity };
+
   /** Creates and queues a task; replies with the view folded from the new events (the read model may lag). */
   async execute(command: { actor: Actor; task: CreateTaskBody }, metadata: CorrelationMetadata): Promise<TaskView> {
     const now = new Date();
-    await this.checkLimits(command.actor.userId, now);
+    await Promise.all([this.checkQueue(), this.checkLimits(command.actor.userId, now)]);
     const taskId = newId();
     const { state } = await this.commands.run(taskId, { kind: 'CreateTask', taskId, actor: command.actor, task: command.task, now }, metadata);
+    this.queued.count++;
     return toTaskView(state);
+  }
+
+  /**
+   * The global queue limit. Counting on every create would add a query to the hot path; the count
+   * is read at most every queueCountTtlMs (one read shared by the creates that want it meanwhile)
+   * and this service's own creates are added to it in between.
+   */
+  private async checkQueue(): Promise<void> {
+    if (this.settings.maxQueued === null) return;
+    if (performance.now() - this.queued.at > queueCountTtlMs) {
+      // After a catch-up, so the count holds every task this service created before.
+      this.queued.reading ??= this.view
+        .catchUp()
+        .then(() => this.tasks.countQueued())
+        .finally(() => (this.queued.reading = undefined));
+      const count = await this.queued.reading;
+      if (performance.now() - this.queued.at > queueCountTtlMs) this.queued = { count, at: performance.now() };
+    }
+    const refusal = refuseOverQueue(this.settings.maxQueued, this.queued.count);
+    if (refusal) throw refusal;
   }
 
   private async checkLimits(userId: string, now: Date): Promise<void> {
@@ -55,3 +79,5 @@ export class CreateTaskHandler {
 
 /** How close to the unfinished-task limit a count must be exact. */
 const nearLimit = 50;
+/** How old the platform's queue count may be. */
+const queueCountTtlMs = 500;

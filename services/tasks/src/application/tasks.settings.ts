@@ -14,6 +14,8 @@ export interface TasksSettings {
   scanBatchSize: number;
   /** Longest an allocation decision that arrives inside a requeue backoff is held until the backoff ends (20 s). */
   assignWaitMaxMs: number;
+  /** Most tasks queued on the whole platform before POST /tasks refuses new ones (null = no limit). */
+  maxQueued: number | null;
   /** Per-user limits on new tasks submitted directly (POST /tasks). */
   userLimits: UserLimits;
 }

@@ -60,3 +60,18 @@ export function dispatchRefusal(limits: UserLimits, costTodayUsd: number, now: D
     `$${limits.dailyCostUsd.toFixed(2)}; retry it after ${resetsAt} (an admin can raise USER_DAILY_COST_LIMIT_USD)`
   );
 }
+
+/**
+ * The refusal of a new task when the platform's queue already holds `maxQueued` tasks waiting for
+ * a worker (null = no limit). The backlog lives in the durable queue, not in front of the API;
+ * this bounds the queue itself, so a flood is told to come back instead of piling up for hours.
+ * Soft, like the per-user limits: the count is at most a moment old.
+ */
+export function refuseOverQueue(maxQueued: number | null, queued: number): DomainError | null {
+  if (maxQueued === null || queued < maxQueued) return null;
+  return new DomainError(
+    'RATE_LIMITED',
+    `the platform's queue holds ${queued} tasks waiting for a worker, its limit is ${maxQueued}: submit again in a few seconds (an admin can raise TASKS_MAX_QUEUED)`,
+    { limit: 'maxQueued', queued, maxQueued, retryAfterSeconds: 5 },
+  );
+}

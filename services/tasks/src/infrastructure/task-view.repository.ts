@@ -75,6 +75,16 @@ export class TaskViewRepository {
     return Number(row.n);
   }
 
+  /** Tasks waiting for a worker, platform-wide (an index-only count of the partial queued index). */
+  async countQueued(): Promise<number> {
+    const row = await this.db
+      .selectFrom('task_view')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('status', '=', 'queued')
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   /** One page of an owner's tasks (deleted ones never), in sort order. */
   async list(filter: TaskListFilter, page: TaskListPage): Promise<TaskViewRow[]> {
     const column = page.sortBy === 'created' ? 'created_at' : 'priority';

@@ -1,0 +1,91 @@
+/*
+ * Backpressure at POST /tasks, through the whole platform: a burst over the edge's limit on
+ * creations in flight is answered at once — each request either accepted (201, a real queued
+ * task) or refused with 429, Retry-After and a reason — and a full platform queue
+ * (TASKS_MAX_QUEUED) refuses every user's new task until it shrinks. No worker runs here, so the
+ * queue only grows.
+ */
+import type { TaskView } from '@agentyard/contracts';
+import { startPlatform, type Platform } from '@agentyard/local-infra';
+import { ApiClient, eventually } from './support/api-client';
+
+jest.setTimeout(120_000);
+
+let platform: Platform;
+let alice: ApiClient;
+let bob: ApiClient;
+
+beforeAll(async () => {
+  platform = await startPlatform({
+    env: {
+      // At most two creations in flight, whatever their speed: a burst of 30 must be partly refused.
+      gateway: { CREATE_MIN_IN_FLIGHT: '2', CREATE_MAX_IN_FLIGHT: '2' },
+      tasks: { TASKS_MAX_QUEUED: '40' },
+    },
+  });
+  const root = new ApiClient(platform.url);
+  alice = (await root.signUp('alice')).client;
+  bob = (await root.signUp('bob')).client;
+}, 180_000);
+
+afterAll(async () => {
+  await platform?.stop();
+});
+
+const task = { description: 'waits in the queue', tool: 'shell', input: { command: 'true' } };
+
+describe('Backpressure on POST /tasks', () => {
+  it('answers a burst over the creations-in-flight limit with 201 or 429 and Retry-After, and every 201 is a real task', async () => {
+    const answers = await Promise.all(Array.from({ length: 30 }, () => alice.call<TaskView & { message?: string }>('POST', '/api/v1/tasks', task)));
+    const accepted = answers.filter((a) => a.status === 201);
+    const refused = answers.filter((a) => a.status === 429);
+    expect(accepted.length + refused.length).toBe(30);
+    expect(accepted.length).toBeGreaterThanOrEqual(2);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) {
+      expect(r.headers.get('retry-after')).toBe('1');
+      expect(r.body).toMatchObject({ error: 'RATE_LIMITED', message: expect.stringMatching(/the platform is busy: 2 task creations are in progress/) });
+    }
+    for (const a of accepted) {
+      const got = await alice.get<TaskView>(`/api/v1/tasks/${a.body.id}`);
+      expect(got.status).toBe(200);
+      expect(got.body.status).toBe('queued');
+    }
+    // Nothing half-made: the user's list holds exactly the accepted ones.
+    const list = await alice.get<{ items: TaskView[] }>('/api/v1/tasks?limit=100');
+    expect(list.body.items.map((t) => t.id).sort()).toEqual(accepted.map((a) => a.body.id).sort());
+  });
+
+  it('refuses every user’s new task with 429 once the platform’s queue is full, and takes them again when it shrinks', async () => {
+    const queued = async () => (await alice.get<{ items: TaskView[] }>('/api/v1/tasks?limit=100')).body.items.filter((t) => t.status === 'queued');
+    // Fill the queue to its limit of 40 one create at a time (never over the in-flight limit).
+    let full: { status: number; body: { message?: string; error?: string }; headers: Headers } | undefined;
+    for (let i = 0; i < 60 && !full; i++) {
+      const res = await alice.call<{ message?: string; error?: string }>('POST', '/api/v1/tasks', task);
+      if (res.status === 429) full = res;
+      else expect(res.status).toBe(201);
+    }
+    expect(full).toBeDefined();
+    expect(full!.headers.get('retry-after')).toBe('5');
+    expect(full!.body.message).toMatch(/the platform's queue holds 40 tasks waiting for a worker, its limit is 40/);
+    // The list reads the read model, which may be a moment behind the last creates.
+    await eventually('40 queued tasks listed', async () => ((await queued()).length === 40 ? true : undefined), 5_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await queued()).toHaveLength(40);
+    // Another user is refused too: the limit is the platform's.
+    const other = await bob.call<{ message?: string }>('POST', '/api/v1/tasks', task);
+    expect(other.status).toBe(429);
+    // Cancelling frees places; once the count is read again, a create is accepted.
+    for (const t of (await queued()).slice(0, 3)) expect((await alice.post(`/api/v1/tasks/${t.id}/cancel`)).status).toBe(200);
+    const accepted = await eventually(
+      'a create accepted after the queue shrank',
+      async () => {
+        const res = await bob.call<TaskView>('POST', '/api/v1/tasks', task);
+        return res.status === 201 ? res : undefined;
+      },
+      10_000,
+      200,
+    );
+    expect(accepted.body.status).toBe('queued');
+  });
+});
