@@ -1,4 +1,12 @@
-import { createSecretBodySchema, createTaskBodySchema, maxSecretRefsPerTask, secretRefsOf, shellInputSchema, updateSecretBodySchema } from '../index';
+import {
+  createSecretBodySchema,
+  createTaskBodySchema,
+  fieldsReferencing,
+  maxSecretRefsPerTask,
+  secretRefsOf,
+  shellInputSchema,
+  updateSecretBodySchema,
+} from '../index';
 
 const issues = (result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }): string[] =>
   result.success ? [] : result.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
@@ -36,6 +44,14 @@ describe('A task env value', () => {
 describe('secretRefsOf', () => {
   it('lists the distinct names an input references, sorted', () => {
     expect(secretRefsOf({ command: 'x', env: { A: { secret: 'b' }, B: 'plain', C: { secret: 'a' }, D: { secret: 'b' } } })).toEqual(['a', 'b']);
+  });
+
+  it('includes the secret a workspace’s credentials name, and says which fields reference a name', () => {
+    const input = { command: 'x', env: { A: { secret: 'gh' } }, workspace: { repo: 'https://h/r.git', credentials: { secret: 'repo' } } };
+    expect(secretRefsOf(input)).toEqual(['gh', 'repo']);
+    expect(secretRefsOf({ ...input, workspace: { ...input.workspace, credentials: { secret: 'gh' } } })).toEqual(['gh']);
+    expect(fieldsReferencing(input, 'repo')).toEqual(['workspace.credentials']);
+    expect(fieldsReferencing({ ...input, workspace: { ...input.workspace, credentials: { secret: 'gh' } } }, 'gh')).toEqual(['env.A', 'workspace.credentials']);
   });
 
   it('is empty for inputs without env or without references', () => {

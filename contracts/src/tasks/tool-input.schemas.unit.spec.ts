@@ -1,4 +1,11 @@
-import { effectiveBudget, structuredOutputMaxBytes, structuredOutputProblem, taskResultSchema, toolInputSchemas } from './tool-input.schemas';
+import {
+  effectiveBudget,
+  repoCredentialKind,
+  structuredOutputMaxBytes,
+  structuredOutputProblem,
+  taskResultSchema,
+  toolInputSchemas,
+} from './tool-input.schemas';
 
 const result = { exitCode: 0, outputTail: '', durationMs: 1 };
 const nested = (levels: number): unknown => (levels === 0 ? 1 : [nested(levels - 1)]);
@@ -64,6 +71,35 @@ describe('A workspace', () => {
     for (const ref of ['-x', '--upload-pack=sh', 'a..b', 'a//b', 'x.lock', '/a', 'a/', 'a@{1}', 'a b', '']) expect(withRef(ref)).toBe(false);
     for (const repo of ['-u', 'rel/dir', 'ext::sh -c id', 'file:///etc', '', 'fd::3']) expect(withRepo(repo)).toBe(false);
     expect(toolInputSchemas.shell.safeParse({ command: 'x', workspace: { repo: '/r', extra: 1 } }).success).toBe(false);
+  });
+});
+
+describe('A workspace’s credentials', () => {
+  const parse = (repo: string, credentials: unknown) => toolInputSchemas.shell.safeParse({ command: 'x', workspace: { repo, credentials } });
+  const messages = (repo: string, credentials: unknown): string[] => parse(repo, credentials).error?.issues.map((i) => i.message) ?? [];
+
+  it('name a secret, with a token for https (and plain http to localhost only) and a deploy key for ssh', () => {
+    expect(parse('https://git.example.com/a/b.git', { secret: 'gh' }).success).toBe(true);
+    expect(parse('https://git.example.com/a/b.git', { secret: 'gh', kind: 'token', username: 'oauth2' }).success).toBe(true);
+    expect(parse('http://127.0.0.1:8080/a.git', { secret: 'gh' }).success).toBe(true);
+    expect(parse('http://localhost/a.git', { secret: 'gh' }).success).toBe(true);
+    expect(parse('git@github.com:a/b.git', { secret: 'deploy' }).success).toBe(true);
+    expect(parse('ssh://git@h:2222/r.git', { secret: 'deploy', kind: 'ssh-key' }).success).toBe(true);
+    expect(repoCredentialKind('https://h/r', undefined)).toBe('token');
+    expect(repoCredentialKind('git@h:r', undefined)).toBe('ssh-key');
+    expect(repoCredentialKind('/srv/r', 'token')).toBeUndefined();
+  });
+
+  it('are refused where they would go elsewhere or in clear, naming the field', () => {
+    expect(messages('/srv/repo', { secret: 'gh' })).toEqual(['workspace.credentials need a git URL, not a local path']);
+    expect(messages('http://git.example.com/a.git', { secret: 'gh' })).toEqual(['a token is sent over https only (plain http:// only to localhost)']);
+    expect(messages('http://localhost.evil.com/a.git', { secret: 'gh' })).toEqual(['a token is sent over https only (plain http:// only to localhost)']);
+    expect(messages('git@github.com:a/b.git', { secret: 'gh', kind: 'token' })).toEqual(['a token credential needs an https:// repository URL']);
+    expect(messages('https://h/r.git', { secret: 'k', kind: 'ssh-key' })).toEqual(['an ssh-key credential needs an ssh:// or git@host: repository URL']);
+    expect(messages('https://h/r.git', { secret: 'k', kind: 'password' })).toEqual(['workspace.credentials.kind must be token or ssh-key']);
+    expect(messages('https://h/r.git', { secret: 'k', username: 'a b' })).toEqual(['workspace.credentials.username is letters, digits and . _ @ + -']);
+    expect(parse('https://h/r.git', { secret: 'k', value: 'inline-token' }).success).toBe(false);
+    expect(parse('https://h/r.git', 'inline-token').success).toBe(false);
   });
 });
 

@@ -10,13 +10,17 @@
  * earlier attempt (the branch is only in its mirror), the other saying why; it waits while that
  * worker is offline and runs there once it is back; a pushed branch's follow-up may run anywhere,
  * that worker preferred.
+ * A private repository over HTTP (git http-backend wanting one Authorization header): a task whose
+ * workspace.credentials name the owner's token secret clones and pushes, and never sees the token;
+ * a secret the owner lacks is a 400, a missing credential a failed task with the reason.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TaskView, WorkerView } from '@agentyard/contracts';
-import { startPlatform, type Platform, type WorkerAgentProcess } from '@agentyard/local-infra';
+import { startGitHttpServer, startPlatform, type GitHttpServer, type Platform, type WorkerAgentProcess } from '@agentyard/local-infra';
 import { ApiClient, eventually } from './support/api-client';
 
 jest.setTimeout(120_000);
@@ -174,6 +178,47 @@ describe('Workspaces', () => {
     expect(task.result?.error).toContain('escape in the repository is not a directory');
     expect(existsSync('/etc/sub')).toBe(false);
     expect(leftOnWorker(task.id)).toEqual([]);
+  });
+});
+
+describe('Repository credentials', () => {
+  // The value is random per run, so finding it anywhere can only mean a leak.
+  const token = `ghp_${randomBytes(18).toString('hex')}`;
+  const basic = `Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
+  let http: GitHttpServer;
+  let repo: string;
+
+  beforeAll(async () => {
+    http = await startGitHttpServer(roots, basic);
+    repo = `${http.url}/project.git`;
+  });
+  afterAll(() => http?.close());
+
+  it('clone and push a private repository with the owner’s token secret, which the task never sees', async () => {
+    expect((await alice.client.post('/api/v1/secrets', { name: 'repo_token', value: token })).status).toBe(201);
+    const task = await run({
+      command: 'env | grep -c ghp_ || true; echo private >> README.md',
+      workspace: { repo, push: true, credentials: { secret: 'repo_token' } },
+    });
+    expect(task.status).toBe('succeeded');
+    expect(task.result?.outputTail).toMatch(/^0\s/m); // no variable of the task holds the token
+    expect(task.result?.workspace).toMatchObject({ pushed: true, filesChanged: 1 });
+    expect(git(['rev-parse', `refs/heads/agentyard/${task.id}-1`], remote)).toBe(task.result?.workspace?.commit);
+    expect(http.requests.some((r) => r.path.endsWith('/git-receive-pack') && r.authorization === basic)).toBe(true);
+    const log = (await alice.client.download(`/api/v1/tasks/${task.id}/logs`)).bytes.toString('utf8');
+    expect(JSON.stringify(task) + log).not.toContain(token);
+  });
+
+  it('refuses a task naming a secret its owner does not have (400 naming the field), and fails one without a token with the reason', async () => {
+    const missing = await create({ command: 'true', workspace: { repo, credentials: { secret: 'not_mine' } } });
+    expect(missing.status).toBe(400);
+    expect(JSON.stringify(missing.body)).toContain('input.workspace.credentials');
+    expect(JSON.stringify(missing.body)).toContain('you have no secret named not_mine');
+
+    const without = await run({ command: 'true', workspace: { repo } });
+    expect(without.status).toBe('failed');
+    expect(without.result?.error).toContain(`could not fetch ${repo}`);
+    expect(without.result?.error).toContain('(the repository needs credentials: set workspace.credentials to a secret holding a token or deploy key)');
   });
 });
 

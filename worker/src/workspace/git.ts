@@ -81,7 +81,14 @@ export function git(args: string[], options: GitOptions = {}): Promise<GitResult
         if (!error) return resolve({ stdout, exitCode: 0 });
         const code = typeof error.code === 'number' ? error.code : null;
         if (code !== null && options.okExitCodes?.includes(code)) return resolve({ stdout, exitCode: code });
-        const said = stderr.toString('utf8').trim().split('\n').slice(0, 3).join(' / ');
+        // Trimmed lines (ssh ends them with CR), without empty ones or ssh's @@@ banner rules.
+        const said = stderr
+          .toString('utf8')
+          .split('\n')
+          .map((line) => line.trim())
+          .filter((line) => line !== '' && !/^@+$/.test(line))
+          .slice(0, 3)
+          .join(' / ');
         const why = error.killed ? 'timed out' : code === null ? error.message : said || `exit ${code}`;
         reject(new GitError(why.slice(0, 1000), code));
       },

@@ -281,11 +281,13 @@ export class WorkspaceManager {
       // A first fetch that failed leaves nothing behind.
       if (created) rmSync(mirror, { recursive: true, force: true });
       const why = maskCredential(error instanceof GitError ? error.message : describeError(error), credential);
-      const hint = /could not read Username|Authentication failed|terminal prompts disabled|Permission denied \(publickey|returned error: 40[13]/.test(why)
-        ? credential
-          ? ' (the repository refused the credential in workspace.credentials)'
-          : ' (the repository needs credentials: set workspace.credentials to a secret holding a token or deploy key)'
-        : '';
+      const hint = /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(why)
+        ? ` (the host's key is not the one this worker trusted on first use, kept in ${join(this.stateDir, 'ssh', 'known_hosts')})`
+        : /could not read Username|Authentication failed|terminal prompts disabled|Permission denied \(publickey|returned error: 40[13]/.test(why)
+          ? credential
+            ? ' (the repository refused the credential in workspace.credentials)'
+            : ' (the repository needs credentials: set workspace.credentials to a secret holding a token or deploy key)'
+          : '';
       throw new WorkspaceError(`could not fetch ${repo}: ${why}${hint}`);
     }
   }

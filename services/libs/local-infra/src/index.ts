@@ -6,6 +6,7 @@ export { testDatabase, testNats } from './test-env';
 export { startService, type ServiceProcess } from './service-process';
 export { startPlatform, platformServices, type Platform, type PlatformService, type WorkerAgentProcess } from './platform';
 export { agentNodeFlags } from './agent-flags';
+export { startGitHttpServer, gitHttpBackend, type GitHttpServer } from './git-http-server';
 export { createNatsAuth, type NatsAuthSetup } from './nats-auth';
 export { foreignSubjects, ownSubjects, probeNatsPermissions, type SubjectProbe } from './nats-subject-families';
 // Stand-ins of third-party AI APIs (the only stand-ins the tests may use), speaking each vendor's HTTP API.
