@@ -205,7 +205,8 @@ describe('Keeping finished worktrees', () => {
       mkdirSync(join(state, 'work', name), { recursive: true });
       return join(state, 'work', name, 'repo');
     };
-    return { manager: new WorkspaceManager(state, [roots], quiet, policy), state, path };
+    // No worktree pool: its entries would count toward the budget these tests measure (worktree-pool.int.spec.ts covers that).
+    return { manager: new WorkspaceManager(state, [roots], quiet, policy, { policy: { size: 0, idleMs: 3_600_000 } }), state, path };
   }
   const record = (state: string, name: string): KeptRecord => JSON.parse(readFileSync(join(state, 'worktrees', name, 'kept.json'), 'utf8')) as KeptRecord;
 

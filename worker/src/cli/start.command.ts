@@ -108,10 +108,13 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
         prices: options.prices,
         secrets: platformSecretSource(url, { workerId: registration.workerId, credential: registration.credential }, logger),
         isolation,
-        workspaces: new WorkspaceManager(options.stateDir, options.repoRoot, logger, {
-          retentionMs: options.worktreeRetention * 1000,
-          budgetBytes: options.worktreeDiskBudget,
-        }),
+        workspaces: new WorkspaceManager(
+          options.stateDir,
+          options.repoRoot,
+          logger,
+          { retentionMs: options.worktreeRetention * 1000, budgetBytes: options.worktreeDiskBudget },
+          { slots: options.slots },
+        ),
         artifacts: platformArtifactSink(url, { workerId: registration.workerId, credential: registration.credential }, logger),
       },
       sampler,

@@ -12,15 +12,22 @@
  *   unpushed. The worktree itself is kept for a while in `<state-dir>/worktrees/` and removed
  *   after the retention or when the disk budget is exceeded, never while its attempt runs
  *   (worktree-retention.ts, retention.decide.ts).
+ * - Starting fast (bench/README.md "Agents: worktree start"): the fetch is skipped when
+ *   `git ls-remote` shows the remote's ref is what the mirror has (fetch.decide.ts: never a stale
+ *   commit), and the worktree is taken from a small pool of pristine ones made ahead of time
+ *   (worktree-pool.ts) when there is one — else `worktree add` as before.
  * Calls on one mirror are serialised (git's own locks would fail a second fetch, not wait).
  */
 import { existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkspaceInput, WorkspaceResult } from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
+import { decideFetch, parseLsRemote, remoteRefQueries } from './fetch.decide';
 import { git, GitError, gitText } from './git';
 import type { RetentionDecision, RetentionPolicy } from './retention.decide';
 import { WorktreeRetention } from './worktree-retention';
+import { WorktreePool } from './worktree-pool';
+import { defaultPoolPolicy, type PoolPolicy } from './worktree-pool.decide';
 import { maskCredential, withRepoCredential, type RepoCredential } from './repo-credentials';
 import { branchFor, isUnder, locateRepo, mirrorName, localRefCandidates, parseNumstat, refCandidates, remoteHeadRef, WorkspaceError } from './workspace-rules';
 
@@ -57,6 +64,7 @@ export class WorkspaceManager {
   /** The source each mirror's `origin` was set to in this run. */
   private readonly origins = new Map<string, string>();
   readonly retention: WorktreeRetention;
+  readonly pool: WorktreePool;
 
   constructor(
     private readonly stateDir: string,
@@ -64,13 +72,23 @@ export class WorkspaceManager {
     private readonly repoRoots: readonly string[],
     private readonly logger: Logger,
     policy: RetentionPolicy = defaultRetentionPolicy,
+    /** The worktree pool (entries per mirror, idle time) and the agent's slots (no refill while all are used). */
+    pool: { policy?: PoolPolicy; slots?: number } = {},
   ) {
     this.retention = new WorktreeRetention(
       stateDir,
       policy,
       logger,
-      () => [...this.active].map(([path, task]) => ({ path, ...task })),
+      // The pool's entries use the disk too: counted like running attempts' worktrees, never swept.
+      () => [...[...this.active].map(([path, task]) => ({ path, ...task })), ...this.pool.paths().map((path) => ({ path, taskId: 'pool', attempt: 0 }))],
       (mirror, work) => this.serial(mirror, work),
+    );
+    this.pool = new WorktreePool(
+      stateDir,
+      pool.policy ?? defaultPoolPolicy,
+      logger,
+      (mirror, work) => this.serial(mirror, work),
+      () => ({ running: this.active.size, slots: pool.slots ?? Number.POSITIVE_INFINITY }),
     );
   }
 
@@ -106,15 +124,39 @@ export class WorkspaceManager {
     const branch = branchFor(task.taskId, task.attempt);
     const baseRef = input.ref ?? 'HEAD';
     // This attempt run before (a redelivery after a crash) and kept: its branch must be free for the new worktree.
-    await this.retention.forget(task);
+    if (existsSync(this.retention.placeOf(task))) await this.retention.forget(task);
     const baseCommit = await this.serial(mirror, async () => {
-      // A follow-up on the agent's own branch, or a full commit id the mirror holds, needs no fetch:
-      // it starts one fetch sooner, and works while the remote is down.
-      const known = existsSync(join(mirror, 'HEAD')) ? await resolveRef(mirror, localRefCandidates(input.ref)) : undefined;
-      if (!known) await this.fetch(mirror, source, input.repo, credential);
-      const commit = known ?? (await resolveRef(mirror, refCandidates(input.ref)));
-      if (!commit) throw new WorkspaceError(`ref ${baseRef} is not a branch, tag or commit of ${input.repo}`);
-      const add = () => git(['worktree', 'add', '--quiet', '-B', branch, path, commit], { cwd: mirror });
+      // A pooled worktree moved to `path` while the remote was asked, at the mirror's commit of the ref.
+      let placed = false;
+      let commit: string | undefined;
+      try {
+        // What the mirror has already, when the remote's ref is still that (else undefined: fetch).
+        commit = await this.lookUpWithoutFetch(mirror, source, input, credential, async (likely) => {
+          placed = await this.pool.take(mirror, likely, branch, path);
+        });
+        if (!commit) {
+          await this.fetch(mirror, source, input.repo, credential);
+          commit = await resolveRef(mirror, refCandidates(input.ref));
+          if (!commit) throw new WorkspaceError(`ref ${baseRef} is not a branch, tag or commit of ${input.repo}`);
+          if (placed) {
+            // The remote moved on: the pristine worktree goes to the fetched commit (only files that differ are rewritten).
+            await git(['checkout', '--quiet', '--force', '--no-recurse-submodules', '-B', branch, commit], { cwd: path });
+            this.pool.remember(mirror, commit);
+          }
+        }
+      } catch (error) {
+        // Nothing of this attempt is left behind: neither the placed worktree nor the branch it was put on.
+        if (placed) {
+          rmSync(path, { recursive: true, force: true });
+          await git(['worktree', 'prune'], { cwd: mirror })
+            .then(() => git(['update-ref', '-d', `refs/heads/${branch}`], { cwd: mirror }))
+            .catch(() => undefined);
+        }
+        throw error;
+      }
+      if (placed || (await this.pool.take(mirror, commit, branch, path))) return commit;
+      const at = commit;
+      const add = () => git(['worktree', 'add', '--quiet', '-B', branch, path, at], { cwd: mirror });
       try {
         await add();
       } catch {
@@ -125,6 +167,7 @@ export class WorkspaceManager {
       return commit;
     });
     this.active.set(path, { taskId: task.taskId, attempt: task.attempt });
+    this.pool.refillSoon(mirror);
     let gitDir: string;
     try {
       gitDir = readGitDir(path);
@@ -218,15 +261,18 @@ export class WorkspaceManager {
     if (!kept) await this.release(checkout);
     this.active.delete(checkout.path);
     this.retention.sweepSoon();
+    // A slot is free again: a refill that waited for one may run.
+    this.pool.refillSoon();
   }
 
-  /** Starts the retention sweeps (now, after each kept worktree, and on a timer). */
+  /** Starts the retention sweeps (now, after each kept worktree, and on a timer) and clears the pool an earlier run left. */
   startSweeping(): void {
     this.retention.start();
+    void this.pool.start().catch((error: unknown) => this.logger.warn(`could not clear the worktree pool: ${describeError(error)}`));
   }
 
   async stopSweeping(): Promise<void> {
-    await this.retention.stop();
+    await Promise.all([this.retention.stop(), this.pool.stop()]);
   }
 
   /** One sweep now (tests, doctor). */
@@ -243,6 +289,63 @@ export class WorkspaceManager {
     } catch (error) {
       this.logger.debug(`could not prune the worktree of ${checkout.branch}: ${describeError(error)}`);
     }
+  }
+
+  /**
+   * The commit the task's ref names when no fetch is needed for it: the agent's own branch or a
+   * full commit id the mirror holds (no remote can change those; works while the remote is down),
+   * or a remote ref whose value `git ls-remote` shows to be what the mirror has (fetch.decide.ts).
+   * One `cat-file` for every lookup, beside the `ls-remote`; while the remote answers, `meanwhile`
+   * gets the mirror's commit of the ref (the likely answer: a pooled worktree is placed at it).
+   * Undefined: fetch first.
+   */
+  private async lookUpWithoutFetch(
+    mirror: string,
+    source: string,
+    input: WorkspaceInput,
+    credential: RepoCredential | undefined,
+    meanwhile: (likely: string) => Promise<void>,
+  ): Promise<string | undefined> {
+    if (!existsSync(join(mirror, 'HEAD'))) return undefined;
+    const local = localRefCandidates(input.ref);
+    const queries = remoteRefQueries(input.ref);
+    const own = input.ref !== undefined && (input.ref.startsWith('agentyard/') || local.length > 1);
+    // The remote is asked only once this run set the mirror's origin (the first fetch does), and
+    // not for the agent's own branches and commit ids, which the mirror answers alone.
+    const ask = !own && this.origins.get(mirror) === source;
+    const names = [...local.map((c) => `${c}^{commit}`), ...queries.map((q) => q.mirror), ...queries.map((q) => `${q.mirror}^{commit}`)];
+    // Started first: the slower of the two, and spawning a process holds the event loop a moment.
+    const asking = ask
+      ? withRepoCredential(this.stateDir, source, credential, (env) =>
+          gitText(['ls-remote', 'origin', ...queries.map((q) => q.remote)], { cwd: mirror, env, timeoutMs: 60_000 }),
+        ).then(parseLsRemote, (error: unknown) => {
+          this.logger.debug(`ls-remote ${maskCredential(source, credential)}: ${maskCredential(describeError(error), credential)}`);
+          return undefined;
+        })
+      : undefined;
+    const found = await lookUp(mirror, names).catch((error: unknown) => {
+      void asking?.catch(() => undefined);
+      throw error;
+    });
+    const commitOf = (name: string): string | undefined => (found.get(name)?.type === 'commit' ? found.get(name)?.id : undefined);
+    for (const candidate of local) {
+      const commit = commitOf(`${candidate}^{commit}`);
+      if (commit) {
+        await asking;
+        return commit;
+      }
+    }
+    if (!asking) return undefined;
+    // The lookup's order (refCandidates): the remote's branch, then its tag.
+    const likely = queries.map((q) => commitOf(`${q.mirror}^{commit}`)).find((c) => c !== undefined);
+    const [advertised] = await Promise.all([asking, likely ? meanwhile(likely) : undefined]);
+    if (!advertised || !likely) return undefined;
+    const mirrored = new Map<string, string>();
+    for (const q of queries) {
+      const id = found.get(q.mirror)?.id;
+      if (id) mirrored.set(q.mirror, id);
+    }
+    return decideFetch(queries, advertised, mirrored).fetch ? undefined : likely;
   }
 
   /** Creates the mirror if needed and fetches the remote's branches, tags and HEAD into it. */
@@ -316,6 +419,20 @@ async function resolveRef(mirror: string, candidates: string[]): Promise<string 
     if (match) return match[1];
   }
   return undefined;
+}
+
+/** What the mirror holds for each name (an object id and its type), in one `cat-file`; missing names are left out. */
+async function lookUp(mirror: string, names: string[]): Promise<Map<string, { id: string; type: string }>> {
+  const found = new Map<string, { id: string; type: string }>();
+  if (names.length === 0) return found;
+  const out = await gitText(['cat-file', '--batch-check'], { cwd: mirror, input: names.map((n) => `${n}\n`).join('') });
+  // One answer line per query line, in order: `<id> <type> <size>`, or `<name> missing` / `ambiguous`.
+  out.split('\n').forEach((line, i) => {
+    const match = /^([0-9a-f]{40,64}) (\w+) \d+$/.exec(line);
+    const name = names[i];
+    if (match && name !== undefined) found.set(name, { id: match[1]!, type: match[2]! });
+  });
+  return found;
 }
 
 /** The worktree's git dir, from the `.git` file `worktree add` just wrote (before any task ran). */
