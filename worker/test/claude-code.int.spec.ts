@@ -3,7 +3,8 @@
  * PTY exactly as the agent runs a task (TaskProcess: cols 160, the completion-marker wrapper),
  * against a stand-in Anthropic API (services/libs/local-infra/src/stand-ins/anthropic.stand-in.ts). Its output goes through
  * LineSplitter and the tool's stream parser, as worker-agent.ts feeds them. Each run has its own
- * HOME under the test's temp dir, so no user config of this machine reaches the CLI.
+ * HOME under the test's temp dir, and its config dir (CLAUDE_CONFIG_DIR, where its sessions are)
+ * in the attempt dir, so no user config of this machine reaches the CLI.
  *
  * The stand-in's script: the main loop first starts a subagent on a smaller model (a call the
  * result line's `usage` leaves out but `modelUsage` counts), then writes a file with the CLI's
@@ -175,7 +176,7 @@ describe('claude-code against a stand-in Anthropic API', () => {
       expect(run.events).not.toContainEqual({ kind: 'text', text: 'subagent done' });
     });
 
-    it('resumes the session in a later run with the same HOME: the earlier turns reach the API again', async () => {
+    it('resumes the session in a later run in the same attempt dir (its config dir): the earlier turns reach the API again', async () => {
       const sessionId = outcomeOf(run.events).sessionId!;
       const before = standIn.requests.length;
       const again = await runClaude(standIn, { prompt: 'What did you write?', resumeSession: sessionId, maxTurns: 5 }, 'edit', join(root, 'edit-home'));
@@ -249,8 +250,9 @@ describe('claude-code against a stand-in Anthropic API', () => {
         expect(exit.exitCode).toBe(0);
         expect(readFileSync(join(prepared.dir.cwd, 'hello.txt'), 'utf8')).toBe('sandboxed\n');
         expect(outcomeOf(events).usage).toMatchObject(standInTotals(standIn).totals);
-        // The CLI kept its state in the sandbox HOME, owned by the task's user.
-        expect(existsSync(join(prepared.env.HOME!, '.claude'))).toBe(true);
+        // The CLI kept its state in the attempt's own config dir (CLAUDE_CONFIG_DIR), not in HOME.
+        expect(existsSync(join(command.env.CLAUDE_CONFIG_DIR!, 'projects'))).toBe(true);
+        expect(existsSync(join(prepared.env.HOME!, '.claude'))).toBe(false);
         if (prepared.launch?.uid !== undefined) expect(statSync(join(prepared.dir.cwd, 'hello.txt')).uid).toBe(prepared.launch.uid);
       } finally {
         await standIn.close();
@@ -259,9 +261,10 @@ describe('claude-code against a stand-in Anthropic API', () => {
     });
   });
 
-  describe('resuming a session this HOME has never seen', () => {
+  describe('resuming a session this config dir has never seen', () => {
     it('fails with an error result that says so, before any API call', async () => {
-      // Every attempt gets a fresh HOME, where the CLI keeps its sessions: an earlier task's session is not there.
+      // Every attempt gets a fresh config dir, where the CLI keeps its sessions: an earlier task's session is not
+      // there unless the agent seeded it (a follow-up on its branch: test/session-resume.int.spec.ts).
       const standIn = await startAnthropicStandIn(editScript(join(root, 'unknown-session', 'x.txt'), 'x'));
       try {
         const missing = '30410da0-ce53-4950-a8e3-0d7a1f62ecf8';

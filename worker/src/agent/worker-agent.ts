@@ -52,11 +52,13 @@ import type { ArtifactSink, StoredArtifact } from '../storage/artifact-uploader'
 import { artifactsEnvName, collectDeclaredArtifacts, prepareArtifactsDir } from '../storage/declared-artifacts';
 import { TaskLog } from '../storage/task-log';
 import type { Checkout, WorkspaceManager } from '../workspace/workspace-manager';
-import { WorkspaceError } from '../workspace/workspace-rules';
+import { branchFor, WorkspaceError } from '../workspace/workspace-rules';
 import type { RepoCredential } from '../workspace/repo-credentials';
 import { describeError, type Logger } from '../logging/logger';
 import type { SystemSampler } from '../system/system-sampler';
 import { ToolInputError, type Tool, type ToolInput } from '../tools/tool';
+import { attemptOfBranch, isResumableTool, type ResumableTool } from '../tools/session-paths';
+import { keepSessions, seedSession, SessionNotFoundError } from '../tools/tool-sessions';
 import { HeartbeatPublisher } from './heartbeat.publisher';
 import { AgentOutput } from './live-agent-event';
 import { OrderConsumer } from './order-consumer';
@@ -271,10 +273,12 @@ export class WorkerAgent {
    */
   private launch(assignment: Assignment, key: string, msg: JsMsg, tool: Tool, input: ToolInput, run: RunningAttempt, secrets: Record<string, string>): void {
     let prepared: PreparedAttempt;
+    let resume: Resume | undefined;
     try {
       // A cap this worker could not enforce (a cost cap without a price) is refused, not run uncapped.
       const refused = budgetRefusal(budgetOf(input), { tool: tool.name, model: modelOf(input) }, this.config.prices ?? {});
       if (refused) throw new ToolInputError(refused);
+      resume = resumeOf(tool.name, input);
       prepared = this.config.isolation.prepare(assignment.taskId, assignment.attempt, input.cwd, { workspace: input.workspace !== undefined });
     } catch (error) {
       this.release(key);
@@ -304,7 +308,19 @@ export class WorkerAgent {
             void this.config.workspaces.release(checkout);
             return this.endUnstarted(assignment, key, prepared, 'failed', this.startError(key, error));
           }
-          this.spawn(assignment, key, msg, tool, input, run, secrets, prepared, checkout);
+          if (!resume) return this.spawn(assignment, key, msg, tool, input, run, secrets, prepared, checkout);
+          // The session it resumes, from the attempt that made its branch, into its own tool home.
+          void this.seedSession(resume, checkout, prepared).then(
+            () => {
+              if (!run.stoppedEarly) return this.spawn(assignment, key, msg, tool, input, run, secrets, prepared, checkout);
+              void this.config.workspaces.release(checkout);
+              this.endUnstarted(assignment, key, prepared, run.stoppedEarly, stopMessage(run.stoppedEarly));
+            },
+            (error: unknown) => {
+              void this.config.workspaces.release(checkout);
+              this.endUnstarted(assignment, key, prepared, 'failed', this.startError(key, error));
+            },
+          );
         },
         (error: unknown) => {
           const stopped = run.stoppedEarly;
@@ -446,12 +462,48 @@ export class WorkerAgent {
       )
       .then(async (report) => {
         void this.outbox.send(report);
-        // Kept for the retention (and swept), out of the attempt's directory that goes next.
-        if (checkout) await this.config.workspaces.keep(checkout, { taskId: assignment.taskId, attempt: assignment.attempt });
+        // Kept for the retention (and swept), out of the attempt's directory that goes next, with the
+        // agent CLI's sessions, which a follow-up on its branch may resume.
+        if (checkout)
+          await this.config.workspaces.keep(checkout, { taskId: assignment.taskId, attempt: assignment.attempt }, this.sessionKeeper(key, tool, prepared));
         this.config.isolation.release(prepared);
         this.remember(key);
         this.release(key);
       });
+  }
+
+  /** For an agent CLI that can resume: stores the attempt's sessions in its kept worktree's directory. */
+  private sessionKeeper(key: string, tool: Tool, prepared: PreparedAttempt): ((place: string) => Promise<void>) | undefined {
+    const name = tool.name;
+    if (!isResumableTool(name)) return undefined;
+    return async (place) => {
+      const ids = await keepSessions({ tool: name, attemptRoot: prepared.dir.root, cwd: prepared.dir.cwd }, place);
+      if (ids.length > 0) this.logger.debug(`${key}: kept ${name} session ${ids.join(', ')} with its worktree`);
+    };
+  }
+
+  /**
+   * Gives a follow-up the session it resumes, kept with the worktree of the attempt that made its
+   * branch, under the retention's lock (a sweep cannot remove it meanwhile). Only the same owner's
+   * attempt on the same repository counts (its mirror is the follow-up's). Throws ToolInputError
+   * saying what is missing.
+   */
+  private seedSession(resume: Resume, checkout: Checkout, prepared: PreparedAttempt): Promise<void> {
+    const branch = branchFor(resume.from.taskId, resume.from.attempt);
+    const cannot = `cannot resume ${resume.tool} session ${resume.sessionId} from ${branch}`;
+    return this.config.workspaces.retention.withKept(resume.from, async (place, record) => {
+      if (!record || record.mirror !== checkout.mirror) {
+        throw new ToolInputError(
+          `${cannot}: nothing of that attempt is kept on this worker (a finished attempt's worktree and sessions are removed after --worktree-retention or over --worktree-disk-budget)`,
+        );
+      }
+      try {
+        await seedSession(resume.tool, place, resume.sessionId, { attemptRoot: prepared.dir.root, cwd: prepared.dir.cwd, owner: ownerOf(prepared) });
+      } catch (error) {
+        if (error instanceof SessionNotFoundError) throw new ToolInputError(`${cannot}: ${error.message}`);
+        throw error;
+      }
+    });
   }
 
   /**
@@ -631,6 +683,30 @@ function stopMessage(reason: StopReason): string {
 /** The task's caps, claude-code's top-level maxCostUsd folded in; undefined for a tool input without any. */
 function budgetOf(input: ToolInput): Budget | undefined {
   return effectiveBudget(input as { budget?: Budget; maxCostUsd?: number });
+}
+
+/** A follow-up's resume: the tool's session and the attempt whose kept state has it. */
+interface Resume {
+  tool: ResumableTool;
+  sessionId: string;
+  from: { taskId: string; attempt: number };
+}
+
+/**
+ * The session a task resumes, if any. Its tool kept it with the attempt that made a branch, so
+ * the task must continue that branch (`workspace.ref` = `agentyard/<task>-<attempt>`); any other
+ * resume is refused with that reason (the tool would only say the session is unknown).
+ */
+function resumeOf(tool: ToolName, input: ToolInput): Resume | undefined {
+  const sessionId = (input as { resumeSession?: unknown }).resumeSession;
+  if (!isResumableTool(tool) || typeof sessionId !== 'string' || sessionId === '') return undefined;
+  const from = attemptOfBranch(input.workspace?.ref);
+  if (!from) {
+    throw new ToolInputError(
+      `resumeSession ${sessionId}: ${tool} keeps a session with the attempt that made it; continue that attempt's branch (workspace.ref agentyard/<task>-<attempt>) to resume it`,
+    );
+  }
+  return { tool, sessionId, from };
 }
 
 function modelOf(input: ToolInput): string | undefined {

@@ -7,6 +7,12 @@
  * told so; `edit` maps to `acceptEdits`, which lets its Write /
  * Edit tools change files in the working directory (never --dangerously-skip-permissions).
  *
+ * State: CLAUDE_CONFIG_DIR is the attempt's own `<attempt>/.agentyard/claude-home` (not
+ * `$HOME/.claude`, which without isolation is the agent user's), so no config, login or session of
+ * the machine's user or of another task reaches the CLI. Its sessions are there
+ * (`projects/<cwd as a name>/<id>.jsonl`); a workspace attempt's are kept with its worktree and a
+ * follow-up on its branch gets the one `--resume` names (tool-sessions.ts, session-paths.ts).
+ *
  * Usage: the `result` line's `usage` counts the main loop's API calls only; its `modelUsage`
  * (per model) also counts calls the CLI made beside it (a subagent's, which may use a smaller
  * model), so the totals are summed from `modelUsage`. Checked against a stand-in API in
@@ -14,10 +20,11 @@
  */
 import { claudeCodeInputSchema, effectiveBudget, type AgentUsage, type ClaudeCodeInput } from '@agentyard/contracts/agent';
 import { jsonLine, type AgentEvent, type AgentLimit, type ModelTokens, type StreamParser } from './agent-stream';
-import { pickEnv, promptArg } from './cli-tool';
+import { pickEnv, prepareToolHome, promptArg } from './cli-tool';
 import { findExecutable, probeVersion } from './executable-lookup';
 import { assertArgumentFits, ToolInputError, type Tool } from './tool';
 import { anthropicProbe, checkCredentials } from './tool-health';
+import { toolHomeDirs } from './session-paths';
 
 /** The host variables the CLI authenticates with; nothing else of the agent's environment goes in. */
 export const claudeCodeAuthEnv = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL'] as const;
@@ -50,7 +57,12 @@ export function claudeCodeTool(path?: string, hostEnv: NodeJS.ProcessEnv = proce
     buildCommand(input, ctx) {
       if (!resolved) throw new ToolInputError('claude-code is not installed on this worker (claude not on PATH)');
       assertArgumentFits('prompt', input.prompt);
-      return { file: resolved, args: claudeCodeArgs(input), env: { ...pickEnv(ctx.hostEnv, claudeCodeAuthEnv), ...claudeCodeFixedEnv } };
+      const configDir = prepareToolHome(ctx.workDir, toolHomeDirs['claude-code']);
+      return {
+        file: resolved,
+        args: claudeCodeArgs(input),
+        env: { ...pickEnv(ctx.hostEnv, claudeCodeAuthEnv), ...claudeCodeFixedEnv, CLAUDE_CONFIG_DIR: configDir },
+      };
     },
     streamParser: claudeCodeStreamParser,
   };

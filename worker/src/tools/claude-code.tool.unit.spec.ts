@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { agentUsageSchema } from '@agentyard/contracts/agent';
 import { outcomeOf, type AgentEvent } from './agent-stream';
@@ -140,7 +142,7 @@ describe('claudeCodeStreamParser', () => {
     ]);
   });
 
-  it('reports a --resume of a session this HOME does not have as an error result with zero usage', () => {
+  it('reports a --resume of a session its config dir does not have as an error result with zero usage', () => {
     const line =
       '{"type":"result","subtype":"error_during_execution","duration_ms":0,"duration_api_ms":0,"is_error":true,"num_turns":0,"stop_reason":null,"session_id":"30410da0-ce53-4950-a8e3-0d7a1f62ecf8","total_cost_usd":0,"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0,"server_tool_use":{"web_search_requests":0,"web_fetch_requests":0},"service_tier":"standard","cache_creation":{"ephemeral_1h_input_tokens":0,"ephemeral_5m_input_tokens":0},"inference_geo":"","iterations":[],"speed":"standard"},"modelUsage":{},"permission_denials":[],"uuid":"a3641991-57ab-41be-bcc3-c119e488f851","errors":["No conversation found with session ID: 30410da0-ce53-4950-a8e3-0d7a1f62ecf8"]}';
     expect(parse([line])).toEqual([
@@ -179,9 +181,11 @@ describe('claudeCodeStreamParser', () => {
 });
 
 describe('claudeCodeTool', () => {
+  const workDir = mkdtempSync(join(tmpdir(), 'claude-code-unit-'));
+  afterAll(() => rmSync(workDir, { recursive: true, force: true }));
   const ctx: ToolContext = {
-    workDir: '/w',
-    cwd: '/w',
+    workDir,
+    cwd: workDir,
     hostEnv: { ANTHROPIC_API_KEY: 'sk-a', ANTHROPIC_AUTH_TOKEN: 'tok', ANTHROPIC_BASE_URL: 'http://127.0.0.1:1', AWS_SECRET_ACCESS_KEY: 'no', HOME: '/root' },
   };
 
@@ -238,7 +242,7 @@ describe('claudeCodeTool', () => {
       expect(await claudeCodeTool('/nonexistent', { ANTHROPIC_API_KEY: 'sk-a' }).detect()).toBeNull();
     });
 
-    it('forwards only the key and endpoint variables, plus the switch that keeps it off non-essential traffic', async () => {
+    it('forwards only the key and endpoint variables, plus the switch that keeps it off non-essential traffic and the attempt’s own config dir', async () => {
       const tool = claudeCodeTool(binDir, { ANTHROPIC_API_KEY: 'sk-a' });
       expect(() => tool.buildCommand({ prompt: 'hi' }, ctx)).toThrow(ToolInputError);
       await tool.detect();
@@ -250,7 +254,9 @@ describe('claudeCodeTool', () => {
         ANTHROPIC_AUTH_TOKEN: 'tok',
         ANTHROPIC_BASE_URL: 'http://127.0.0.1:1',
         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        CLAUDE_CONFIG_DIR: join(workDir, '.agentyard', 'claude-home'),
       });
+      expect(statSync(command.env.CLAUDE_CONFIG_DIR!).mode & 0o777).toBe(0o700);
     });
 
     it('refuses a prompt too large for one argument', async () => {

@@ -22,17 +22,17 @@
  *    file_change with status "failed"; only danger-full-access writes there. Choosing that when
  *    the agent's bubblewrap confines the task is what codexArgs does (ToolContext.sandboxed).
  *  - resumeSession: `codex exec resume <id> <prompt>` (0.171 supports it headless). The session
- *    lives in CODEX_HOME, inside the attempt dir, so a later attempt finds it only if that
- *    directory is kept; and a resumed turn's usage counts the whole thread, earlier turns included.
+ *    lives in CODEX_HOME, inside the attempt dir: a workspace attempt's sessions are kept with its
+ *    worktree and a follow-up on its branch gets the one it resumes (tool-sessions.ts); a resumed
+ *    turn's usage counts the whole thread, earlier turns included.
  */
-import { chownSync, mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { promptInputSchema, type AgentUsage, type PromptInput } from '@agentyard/contracts/agent';
 import { jsonLine, type AgentEvent, type StreamParser } from './agent-stream';
-import { pickEnv, promptArg } from './cli-tool';
+import { pickEnv, prepareToolHome, promptArg } from './cli-tool';
 import { findExecutable, probeVersion } from './executable-lookup';
 import { ToolInputError, assertArgumentFits, type Tool, type ToolContext, type ToolVersion } from './tool';
 import { checkCredentials, openAiProbe } from './tool-health';
+import { toolHomeDirs } from './session-paths';
 
 /** The variables codex authenticates with; forwarded from the worker when set. */
 export const codexKeyEnv = ['OPENAI_API_KEY', 'CODEX_API_KEY'] as const;
@@ -113,14 +113,7 @@ export function providerToml(baseUrl: string): string {
 
 /** Creates `<attempt>/.agentyard/codex-home`, owned like the attempt dir, and returns its path. */
 export function prepareCodexHome(attemptRoot: string): string {
-  const agentyard = join(attemptRoot, '.agentyard');
-  const home = join(agentyard, 'codex-home');
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  const owner = statSync(attemptRoot);
-  if (process.getuid && (owner.uid !== process.getuid() || owner.gid !== process.getgid!())) {
-    for (const dir of [agentyard, home]) chownSync(dir, owner.uid, owner.gid);
-  }
-  return home;
+  return prepareToolHome(attemptRoot, toolHomeDirs.codex);
 }
 
 type Json = Record<string, unknown>;

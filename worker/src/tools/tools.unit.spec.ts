@@ -10,7 +10,10 @@ import { shellTool } from './shell.tool';
 import { ToolInputError, type ToolContext } from './tool';
 import { allTools, detectTools } from './tool-registry';
 
-const ctx = (hostEnv: NodeJS.ProcessEnv = {}): ToolContext => ({ workDir: '/w', cwd: '/w', hostEnv });
+// A real directory: an agent CLI makes its own home in the attempt dir (claude-code's CLAUDE_CONFIG_DIR).
+const workDir = mkdtempSync(join(tmpdir(), 'tools-unit-'));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+const ctx = (hostEnv: NodeJS.ProcessEnv = {}): ToolContext => ({ workDir, cwd: workDir, hostEnv });
 
 describe('tools', () => {
   let bin: string;
@@ -49,7 +52,11 @@ describe('tools', () => {
       const command = tool.buildCommand({ prompt: '-rf everything', model: 'opus' }, ctx({ ANTHROPIC_API_KEY: 'k', SECRET_X: 's' }));
       expect(command.file).toBe(join(bin, 'claude'));
       expect(command.args.slice(0, 2)).toEqual(['-p', ' -rf everything']);
-      expect(command.env).toEqual({ ANTHROPIC_API_KEY: 'k', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' });
+      expect(command.env).toEqual({
+        ANTHROPIC_API_KEY: 'k',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        CLAUDE_CONFIG_DIR: join(workDir, '.agentyard', 'claude-home'),
+      });
     });
 
     it('refuse to build when the CLI is missing or the prompt is too large for one argument', async () => {

@@ -249,12 +249,13 @@ export class WorkspaceManager {
 
   /**
    * Keeps a finished attempt's worktree for the retention (out of the attempt's directory, which
-   * then goes) and sweeps; when it cannot be kept it is released. Never throws.
+   * then goes), with what `alsoKeep` stores beside it, and sweeps; when it cannot be kept it is
+   * released. Never throws.
    */
-  async keep(checkout: Checkout, task: { taskId: string; attempt: number }): Promise<void> {
+  async keep(checkout: Checkout, task: { taskId: string; attempt: number }, alsoKeep?: (place: string) => Promise<void>): Promise<void> {
     let kept = false;
     try {
-      kept = await this.retention.keep(checkout, task, new Date());
+      kept = await this.retention.keep(checkout, task, new Date(), alsoKeep);
     } catch (error) {
       this.logger.warn(`could not keep the worktree of ${task.taskId}:${task.attempt}: ${describeError(error)}`);
     }

@@ -15,6 +15,9 @@
  *   (a real directory whose `.git` names its recorded git dir), then the directory itself (no link
  *   followed), then `git worktree prune`. The branch stays in the mirror: a follow-up task continues
  *   from it (`ref: agentyard/<task>-<attempt>`) whether or not the worktree is still kept.
+ * - What else the attempt leaves for a follow-up (an agent CLI's sessions, tools/tool-sessions.ts)
+ *   is kept in the same directory (`keep`'s `alsoKeep`), so it goes with the worktree; a follow-up
+ *   reads it under the same lock as removals (`withKept`), so a sweep never removes it midway.
  * Keeping, sweeping and removing are serialised with each other, and git calls on a mirror with
  * the mirror's other calls (the manager's lock).
  */
@@ -80,6 +83,8 @@ export class WorktreeRetention {
     worktree: { path: string; mirror: string; gitDir: string; branch: string },
     task: { taskId: string; attempt: number },
     finishedAt: Date,
+    /** Stores more of the attempt in its kept directory once the worktree is there; a failure is logged, the worktree still kept. */
+    alsoKeep?: (place: string) => Promise<void>,
   ): Promise<boolean> {
     return this.exclusive(async () => {
       if (!(await isPlainDirectory(worktree.path))) return false;
@@ -103,7 +108,23 @@ export class WorktreeRetention {
         await this.removePlace(place);
         return false;
       }
+      if (alsoKeep) {
+        await alsoKeep(place).catch((error: unknown) =>
+          this.logger.warn(`could not keep the tool state of ${task.taskId}:${task.attempt} with its worktree: ${describeError(error)}`),
+        );
+      }
       return true;
+    });
+  }
+
+  /**
+   * Runs `work` on an attempt's kept directory (undefined record: nothing of it is kept) while no
+   * keep, sweep step or removal can change it.
+   */
+  withKept<T>(task: { taskId: string; attempt: number }, work: (place: string, record: KeptRecord | undefined) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      const place = this.placeOf(task);
+      return work(place, await readRecord(place));
     });
   }
 
