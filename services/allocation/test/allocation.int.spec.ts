@@ -362,6 +362,35 @@ describe('Allocation', () => {
     }, 90_000);
   });
 
+  describe('when one user has a long queue on a worker another user may use too', () => {
+    it('gives the other user’s later task the next turn, not a place behind the whole queue; each user’s own order holds', async () => {
+      await registerWorker('w12', 'u12-a', ['codex'], { slots: 1, online: false });
+      // Co-owner: this scenario is about turns, not about the isolation a 'user' role also needs.
+      await workerEvent('w12', 'WorkerRoleGranted', { userId: 'u12-b', role: 'owner' });
+      const backlog = Array.from({ length: 30 }, (_, i) => `t12-a-${String(i).padStart(2, '0')}`);
+      for (const id of backlog) await submitTask(id, 'u12-a', 'codex');
+      await submitTask('t12-b', 'u12-b', 'codex');
+      await consumed();
+      await workerEvent('w12', 'WorkerWentOnline');
+
+      // One slot: decide, run and finish one task at a time, and record the order.
+      const order: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const next = await eventually(() => [...backlog, 't12-b'].find((id) => !order.includes(id) && decisions(id).length > 0), `decision ${i + 1}`);
+        order.push(next);
+        const { allocationId } = decisions(next)[0]!;
+        await taskEvent(next, 'TaskAssigned', { workerId: 'w12', attempt: 1, allocationId, leaseExpiresAt: new Date(Date.now() + 30_000).toISOString() });
+        await taskEvent(next, 'TaskStarted', { workerId: 'w12', attempt: 1, startedAt: new Date().toISOString() });
+        await beat('w12', { slots: { total: 1, used: 1 }, running: [{ taskId: next, attempt: 1 }] });
+        await consumed();
+        await taskEvent(next, 'TaskSucceeded', { workerId: 'w12', attempt: 1, result: { exitCode: 0, outputTail: '', durationMs: 1 } });
+        await beat('w12', { slots: { total: 1, used: 0 }, running: [] });
+      }
+      // Without turns the order would be t12-a-00 … t12-a-03 (created first, same priority).
+      expect(order).toEqual(['t12-a-00', 't12-b', 't12-a-01', 't12-a-02']);
+    }, 60_000);
+  });
+
   describe('when three tasks of one anti-affinity group queue for two workers', () => {
     it('places two on distinct workers in one pass, keeps the third waiting with the reason even once a copy finished, and places it on a third worker', async () => {
       await registerWorker('w30-a', 'u30', ['shell'], { slots: 2 });

@@ -34,7 +34,24 @@ export interface TasksTable {
   attempts: Json<Record<string, { workerId: string; pushed: boolean }>>;
   /** The attempt whose branch this task's workspace ref names ({ taskId, attempt }), or null. */
   continues: Json<{ taskId: string; attempt: number } | null>;
+  /**
+   * The task's turn among users (fair share): set when it becomes pending, from its owner's last
+   * turn and the platform's clock (see TaskRepository.assignTurns); null while not pending.
+   */
+  fair_turn: ColumnType<string | null, never, never>;
   updated_at: ColumnType<Date, never, Date>;
+}
+
+/** Each owner's last turn handed out (fair share). */
+export interface OwnerTurnsTable {
+  owner_id: string;
+  last_turn: ColumnType<string, string | number, string | number>;
+}
+
+/** One row: the turn of the last task that left the queue (fair share's virtual clock). */
+export interface TurnClockTable {
+  id: number;
+  turn: ColumnType<string, string | number, string | number>;
 }
 
 export interface WorkersTable {
@@ -69,12 +86,16 @@ export interface PendingTasksView {
   queued_event_id: string | null;
   correlation_id: string | null;
   continues: { taskId: string; attempt: number } | null;
+  /** bigint, as text (pg's default for int8). */
+  fair_turn: string | null;
 }
 
 export interface AllocationDatabase {
   tasks: TasksTable;
   workers: WorkersTable;
   pending_tasks: PendingTasksView;
+  owner_turns: OwnerTurnsTable;
+  turn_clock: TurnClockTable;
 }
 
 const migrations: Record<string, Migration> = {
@@ -148,6 +169,39 @@ const migrations: Record<string, Migration> = {
       await sql`
         create or replace view pending_tasks as
         select task_id, owner_id, tool, requirements, model, priority, created_at, attempt, not_before, queued_event_id, correlation_id, continues
+        from tasks where status = 'pending' and owner_id is not null and tool is not null`.execute(db);
+    },
+  },
+  '2026-12-06-001-fair-share': {
+    async up(db) {
+      // Start-time fair queueing between users (TaskRepository.assignTurns): within a priority,
+      // pending tasks go by turn, and a user's turns start no earlier than the clock.
+      await db.schema.alterTable('tasks').addColumn('fair_turn', 'bigint').execute();
+      await db.schema
+        .createTable('owner_turns')
+        .addColumn('owner_id', 'text', (c) => c.primaryKey())
+        .addColumn('last_turn', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('turn_clock')
+        .addColumn('id', 'integer', (c) => c.primaryKey().check(sql`id = 1`))
+        .addColumn('turn', 'bigint', (c) => c.notNull())
+        .execute();
+      await sql`insert into turn_clock (id, turn) values (1, 0)`.execute(db);
+      // Tasks already waiting: each owner's in their order, starting together.
+      await sql`
+        update tasks t set fair_turn = r.n from (
+          select task_id, row_number() over (partition by owner_id order by created_at nulls last, task_id) as n
+          from tasks where status = 'pending' and owner_id is not null) r
+        where t.task_id = r.task_id`.execute(db);
+      await sql`insert into owner_turns (owner_id, last_turn) select owner_id, max(fair_turn) from tasks where fair_turn is not null group by owner_id`.execute(
+        db,
+      );
+      await sql`drop index tasks_pending_order`.execute(db);
+      await sql`create index tasks_pending_order on tasks (priority desc, fair_turn asc, created_at asc, task_id) where status = 'pending'`.execute(db);
+      await sql`
+        create or replace view pending_tasks as
+        select task_id, owner_id, tool, requirements, model, priority, created_at, attempt, not_before, queued_event_id, correlation_id, continues, fair_turn
         from tasks where status = 'pending' and owner_id is not null and tool is not null`.execute(db);
     },
   },

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { excludedColumns } from '@agentyard/event-sourcing';
 import type { Envelope, TaskRequirements, ToolName } from '@agentyard/contracts';
 import type { GroupPlacement, PlacedTask } from '../domain/allocation.decide';
@@ -25,9 +25,11 @@ export interface PendingTask {
   cursor: PendingCursor;
 }
 
-/** A position in allocation order (priority desc, created asc nulls last, id asc). */
+/** A position in allocation order (priority desc, turn asc, created asc nulls last, id asc). */
 export interface PendingCursor {
   priority: number;
+  /** The task's fair-share turn (bigint as text; see assignTurns). */
+  turn: string;
   /** `created_at` as Postgres prints it (full precision), or null. */
   createdAt: string | null;
   taskId: string;
@@ -91,43 +93,54 @@ export class TaskRepository {
 
   /** Applies a batch of task events in one transaction (see stream-order.ts), per event. */
   async applyInOrder(batch: EntityEvent[], evolve: (row: TaskState | null, event: Envelope) => TaskState): Promise<Array<ApplyResult | OutOfOrderEvent>> {
-    return this.db.transaction().execute((trx) =>
-      applyInStreamOrder(
-        batch,
-        {
-          loadMany: async (ids) => {
-            const rows = await trx.selectFrom('tasks').selectAll().where('task_id', 'in', ids).orderBy('task_id').forUpdate().execute();
-            return new Map(rows.map((r) => [r.task_id, toState(r)]));
-          },
-          updateMany: async (states) => {
-            // Every row exists and is locked by us, so this upsert only ever updates.
-            const rows = states.map(toRow);
-            await trx
-              .insertInto('tasks')
-              .values(rows)
-              .onConflict((oc) => oc.column('task_id').doUpdateSet(excludedColumns(rows[0]!, 'task_id', { updated_at: sql`now()` })))
-              .execute();
-          },
-          insertMany: async (states) => {
-            const inserted = await trx
-              .insertInto('tasks')
-              .values(states.map(toRow))
-              .onConflict((oc) => oc.column('task_id').doNothing())
-              .returning('task_id')
-              .execute();
-            const written = new Set(inserted.map((r) => r.task_id));
-            return new Set(states.map((s) => s.taskId).filter((id) => !written.has(id)));
-          },
+    return this.db.transaction().execute(async (trx) => {
+      const results = await this.applyRows(trx, batch, evolve);
+      await assignTurns(trx, [...new Set(batch.map((e) => e.entityId))]);
+      return results;
+    });
+  }
+
+  private applyRows(
+    trx: Transaction<AllocationDatabase>,
+    batch: EntityEvent[],
+    evolve: (row: TaskState | null, event: Envelope) => TaskState,
+  ): Promise<Array<ApplyResult | OutOfOrderEvent>> {
+    return applyInStreamOrder(
+      batch,
+      {
+        loadMany: async (ids) => {
+          const rows = await trx.selectFrom('tasks').selectAll().where('task_id', 'in', ids).orderBy('task_id').forUpdate().execute();
+          return new Map(rows.map((r) => [r.task_id, toState(r)]));
         },
-        evolve,
-      ),
+        updateMany: async (states) => {
+          // Every row exists and is locked by us, so this upsert only ever updates.
+          const rows = states.map(toRow);
+          await trx
+            .insertInto('tasks')
+            .values(rows)
+            .onConflict((oc) => oc.column('task_id').doUpdateSet(excludedColumns(rows[0]!, 'task_id', { updated_at: sql`now()` })))
+            .execute();
+        },
+        insertMany: async (states) => {
+          const inserted = await trx
+            .insertInto('tasks')
+            .values(states.map(toRow))
+            .onConflict((oc) => oc.column('task_id').doNothing())
+            .returning('task_id')
+            .execute();
+          const written = new Set(inserted.map((r) => r.task_id));
+          return new Set(states.map((s) => s.taskId).filter((id) => !written.has(id)));
+        },
+      },
+      evolve,
     );
   }
 
   /**
-   * Tasks awaiting a decision and due by `now`, in allocation order (priority desc, then created
-   * asc, then id), at most `limit` of them after `after` (keyset paging: a pass reads page after
-   * page without skipping or repeating a task while rows change under it).
+   * Tasks awaiting a decision and due by `now`, in allocation order (priority desc, then turn —
+   * users take turns, see assignTurns — then created asc, then id), at most `limit` of them after
+   * `after` (keyset paging: a pass reads page after page without skipping or repeating a task
+   * while rows change under it).
    */
   async listPending(now: Date, limit: number, after?: PendingCursor): Promise<PendingTask[]> {
     let query = this.db
@@ -140,12 +153,15 @@ export class TaskRepository {
       // created_at sorts nulls last: a null is after every date and equal to another null.
       const createdAfter = after.createdAt === null ? sql<boolean>`false` : sql<boolean>`(created_at > ${after.createdAt}::timestamptz or created_at is null)`;
       const sameCreated = after.createdAt === null ? sql<boolean>`created_at is null` : sql<boolean>`created_at = ${after.createdAt}::timestamptz`;
+      // Every pending task with an owner (all the view shows) has its turn, set in the transaction that made it pending.
+      const turn = sql`fair_turn`;
       query = query.where(
-        sql<boolean>`(priority < ${after.priority} or (priority = ${after.priority} and (${createdAfter} or (${sameCreated} and task_id > ${after.taskId}))))`,
+        sql<boolean>`(priority < ${after.priority} or (priority = ${after.priority} and (${turn} > ${after.turn}::bigint or (${turn} = ${after.turn}::bigint and (${createdAfter} or (${sameCreated} and task_id > ${after.taskId}))))))`,
       );
     }
     const rows = await query
       .orderBy('priority', 'desc')
+      .orderBy('fair_turn')
       .orderBy(sql`created_at asc nulls last`)
       .orderBy('task_id')
       .limit(limit)
@@ -160,7 +176,7 @@ export class TaskRepository {
       attempt: r.attempt,
       queuedEventId: r.queued_event_id,
       correlationId: r.correlation_id,
-      cursor: { priority: r.priority, createdAt: r.created_key, taskId: r.task_id },
+      cursor: { priority: r.priority, turn: r.fair_turn ?? '0', createdAt: r.created_key, taskId: r.task_id },
     }));
   }
 
@@ -278,4 +294,45 @@ export class TaskRepository {
     const row = await this.db.selectFrom('tasks').selectAll().where('task_id', '=', taskId).executeTakeFirst();
     return row ? toState(row) : null;
   }
+}
+
+/**
+ * Fair share between users: start-time fair queueing with every user's weight 1. A task that
+ * becomes pending takes the turn after the later of its owner's last turn and the clock (the turn
+ * of the last task that left the queue); the queue is read by priority, then turn. A user with
+ * 10,000 tasks queued holds turns far ahead of the clock, so another user's new task lands a turn
+ * after the clock — next in line — instead of behind all 10,000. Within one user the order is
+ * unchanged (their turns increase with time). A task leaving the queue (decided, cancelled)
+ * advances the clock to its turn and gives its turn up; requeued, it takes a new one at its
+ * owner's end of the line like any new task. One statement per batch, in the projection's
+ * transaction, so turns are handed out in the order the events were applied.
+ */
+async function assignTurns(trx: Transaction<AllocationDatabase>, taskIds: string[]): Promise<void> {
+  if (taskIds.length === 0) return;
+  await sql`
+    with departed as (
+      update tasks set fair_turn = null
+      where task_id = any(${taskIds}) and status <> 'pending' and fair_turn is not null
+      returning fair_turn),
+    advanced as (
+      update turn_clock set turn = greatest(turn, (select max(fair_turn) from departed))
+      where id = 1 and exists (select 1 from departed)
+      returning turn),
+    clock as (select coalesce((select turn from advanced), (select turn from turn_clock where id = 1), 0) as turn),
+    fresh as (
+      select task_id, owner_id, row_number() over (partition by owner_id order by created_at nulls last, task_id) as n
+      from tasks
+      where task_id = any(${taskIds}) and status = 'pending' and fair_turn is null and owner_id is not null),
+    starts as (
+      select f.owner_id, greatest(coalesce(max(o.last_turn), 0), (select turn from clock)) as start, count(*) as k
+      from fresh f left join owner_turns o on o.owner_id = f.owner_id
+      group by f.owner_id),
+    turned as (
+      update tasks t set fair_turn = s.start + f.n
+      from fresh f join starts s on s.owner_id = f.owner_id
+      where t.task_id = f.task_id
+      returning t.owner_id, t.fair_turn)
+    insert into owner_turns (owner_id, last_turn)
+    select owner_id, max(fair_turn) from turned group by owner_id
+    on conflict (owner_id) do update set last_turn = excluded.last_turn`.execute(trx);
 }

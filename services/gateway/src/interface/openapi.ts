@@ -85,7 +85,8 @@ const ops: Record<string, Record<string, Op>> = {
       auth: true,
     },
     post: {
-      summary: 'Submit a task (429 with Retry-After past your unfinished-task or daily agent-cost limit, when the platform queue is full, or while too many creations are in flight)',
+      summary:
+        'Submit a task (429 with Retry-After past your unfinished-task or daily agent-cost limit, when the platform queue is full, or while too many creations are in flight)',
       body: 'CreateTaskBody',
       ok: { status: 201, schema: 'Task', description: 'the queued task' },
       errors: [400, 401, 413, 429],
