@@ -3,7 +3,7 @@
 // tasks benchmark's BullMQ peer. On Debian/Ubuntu as root it installs the distribution package;
 // elsewhere (or with AGENTYARD_NO_INSTALL=1) it throws the one-line install hint instead.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 
 const hint =
   'nats-server is missing. Install it: Debian/Ubuntu `sudo apt-get install -y nats-server` · ' +
@@ -97,4 +97,28 @@ export function ensureBubblewrap() {
     'bubblewrap is missing (worker agents sandbox their tasks with it, and the tests check the sandbox): ' +
       'Debian/Ubuntu `sudo apt-get install -y bubblewrap` · Fedora `sudo dnf install bubblewrap`',
   );
+}
+
+/**
+ * sshd for the ssh deploy-key tests (a local sshd on a free port, never the machine's own
+ * service): installs Debian's openssh-server as root when missing. Best effort — without it the
+ * ssh cases print why they are skipped and the rest runs.
+ */
+export function ensureSshd() {
+  if (existsSync('/usr/sbin/sshd')) return '/usr/sbin/sshd';
+  if (mayInstall()) {
+    // The package's own service is not wanted (the tests start their own sshd): a policy-rc.d
+    // answering 101 keeps the install from starting it, and goes again afterwards.
+    const policy = '/usr/sbin/policy-rc.d';
+    const ownPolicy = !existsSync(policy);
+    try {
+      if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+      aptInstall('openssh-server');
+    } catch (e) {
+      process.stderr.write(`openssh-server could not be installed (${e.message}); the ssh deploy key tests will say they are skipped\n`);
+    } finally {
+      if (ownPolicy) rmSync(policy, { force: true });
+    }
+  }
+  return existsSync('/usr/sbin/sshd') ? '/usr/sbin/sshd' : undefined;
 }

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureBubblewrap, ensureChromium, ensureNatsServer } from './ensure-system-deps.mjs';
+import { ensureBubblewrap, ensureChromium, ensureNatsServer, ensureSshd } from './ensure-system-deps.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const results = join(root, '.test-results');
@@ -23,6 +23,7 @@ let status = 0;
 try {
   process.env.NATS_SERVER_BIN = ensureNatsServer();
   ensureBubblewrap();
+  ensureSshd();
 } catch (e) {
   process.stderr.write(`${e.message}\n`);
   process.stdout.write('0 passed, 1 failed\n');
