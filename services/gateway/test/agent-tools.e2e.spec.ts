@@ -334,7 +334,10 @@ describe('Agent tools on a real worker', () => {
     expect(done.result?.usage?.inputTokens).toBeGreaterThan(350);
     const calls = loopCalls();
     expect(calls).toBeGreaterThanOrEqual(4);
-    expect(calls).toBeLessThan(8);
+    // Stopped well before its thirty turns. The stand-in answers at once, so between the turn that
+    // passed the cap and the interrupt landing a loaded machine lets the CLI make a few more (9 seen
+    // in a full run beside other suites); the bound is on "stopped mid-run", not on the latency.
+    expect(calls).toBeLessThan(20);
     // The process tree is gone: nothing calls the API for it any more.
     await new Promise((r) => setTimeout(r, 2_000));
     expect(loopCalls()).toBe(calls);

@@ -198,6 +198,14 @@ describe('Tasks on worker agents', () => {
     const drained = await alice.client.call('POST', `/api/v1/workers/${workerAId}/drain`, {});
     expect(drained).toMatchObject({ status: 200, body: { drained: true } });
     try {
+      // The drain reaches allocation as an event, a moment after the command answered (under a
+      // loaded test run a task created at once could still be decided on the worker): wait until
+      // the workers' view shows it and allocation has had a moment to apply it.
+      await eventually('the drain in the workers view', async () => {
+        const res = await alice.client.get<{ drained: boolean }>(`/api/v1/workers/${workerAId}`);
+        return res.body.drained ? true : undefined;
+      });
+      await new Promise((r) => setTimeout(r, 1_000));
       const pinned = await createTask(alice.client, { ...shell('echo resumed'), requirements: { workerId: workerAId } });
       const deferral = await eventually('a deferral naming the drain', async () => {
         const res = await alice.client.get<{ candidates: Array<{ workerId: string; rejectedBecause: string[] }> }>(`/api/v1/tasks/${pinned.id}/allocation`);
