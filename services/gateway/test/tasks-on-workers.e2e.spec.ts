@@ -536,7 +536,8 @@ describe('Tasks on worker agents', () => {
         expect(granted.status).toBe(200);
         shared.set(isolation, { agent, id });
       }
-    }, 60_000);
+      // Three agents started one after another, each waited online: a loaded full run took over 60 s.
+    }, 180_000);
 
     /**
      * What a malicious sharer would run: each attempt prints DENIED:<name> or LEAK:<name> plus what
