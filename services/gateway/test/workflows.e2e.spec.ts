@@ -366,21 +366,22 @@ describe('Cron schedules', () => {
   it('missed fires while the service was down: skipped, or run once for all of them', async () => {
     const skip = await createWorkflow(alice.client, { name: 'missed skip', kind: 'sequential', steps: [{ task: sh('echo x') }] });
     const once = await createWorkflow(alice.client, { name: 'missed once', kind: 'sequential', steps: [{ task: sh('echo x') }] });
-    const skipSchedule = await schedule(skip.id, { cron: '*/10 * * * * *', missed: 'skip', overlap: 'allow' });
-    const onceSchedule = await schedule(once.id, { cron: '*/10 * * * * *', missed: 'run-once', overlap: 'allow' });
+    const skipSchedule = await schedule(skip.id, { cron: '*/20 * * * * *', missed: 'skip', overlap: 'allow' });
+    const onceSchedule = await schedule(once.id, { cron: '*/20 * * * * *', missed: 'run-once', overlap: 'allow' });
     const fired = await eventually(
       'both fired once',
       async () => {
         const [s, o] = [(await fires(skip.id))[0], (await fires(once.id))[0]];
         return s && o ? Math.max(Date.parse((s as { fireAt: string }).fireAt), Date.parse((o as { fireAt: string }).fireAt)) : undefined;
       },
-      25_000,
+      45_000,
     );
-    // Down across the next fire time (fired + 10 s) and 2.5 s past it, longer than the 1.5 s
-    // on-time window; back well before the one after (fired + 20 s), which would be on time and
+    // Down across the next fire time (fired + 20 s) and 2.5 s past it, longer than the 1.5 s
+    // on-time window; back well before the one after (fired + 40 s), which would be on time and
     // cover the missed one (a restart that lands within 1.5 s of a fire starts it as on time).
+    // Every 20 s, not 10: a loaded run's restart took longer than the 7.5 s that left.
     await platform.service('workflows').stop();
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, fired + 12_500 - Date.now())));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, fired + 22_500 - Date.now())));
     await platform.restart('workflows');
     await eventually(
       'the missed fires decided',
@@ -389,14 +390,14 @@ describe('Cron schedules', () => {
         const o = (await fires(once.id)).find((f) => f.outcome === 'caught-up');
         return s && o ? true : undefined;
       },
-      15_000,
+      30_000,
     );
     await unschedule(skip.id, skipSchedule);
     await unschedule(once.id, onceSchedule);
     const caughtUp = (await fires(once.id)).filter((f) => f.outcome === 'caught-up');
     expect(caughtUp).toHaveLength(1);
     expect((await runsOf(once.id)).some((r) => r.id === caughtUp[0]!.runId)).toBe(true);
-  }, 90_000);
+  }, 150_000);
 });
 
 describe('Ownership', () => {
