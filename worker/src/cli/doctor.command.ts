@@ -128,13 +128,23 @@ async function checkReady(baseUrl: string): Promise<{ ok: boolean; detail: strin
   }
 }
 
+/**
+ * Whether NATS takes a connection as the worker's user. Three tries half a second apart: on a
+ * busy machine one connect can miss the server's authentication deadline (the server then drops
+ * it: EPIPE), which says nothing about the worker's NATS access; three misses in a row do.
+ */
 async function checkNats(servers: string, credentials: WorkerNatsCredentials | undefined): Promise<{ ok: boolean; detail?: string }> {
   const auth = credentials ? natsConnectionOptions(credentials) : {};
-  try {
-    const nc = await connect({ servers, name: 'agentyard-worker-doctor', timeout: 3_000, reconnect: false, maxReconnectAttempts: 0, ...auth });
-    await nc.close();
-    return { ok: true };
-  } catch (error) {
-    return { ok: false, detail: describeError(error) };
+  let detail = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
+    try {
+      const nc = await connect({ servers, name: 'agentyard-worker-doctor', timeout: 3_000, reconnect: false, maxReconnectAttempts: 0, ...auth });
+      await nc.close();
+      return { ok: true };
+    } catch (error) {
+      detail = describeError(error);
+    }
   }
+  return { ok: false, detail };
 }
