@@ -31,6 +31,19 @@ export async function api(base, token, method, path, body) {
   return text ? JSON.parse(text) : undefined;
 }
 
+/** Submits `count` tasks as fast as `clients` concurrent clients can (each waits for its answer). */
+export async function burst(base, token, task, count, clients = 64) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < count) {
+        next++;
+        await api(base, token, 'POST', '/api/v1/tasks', task);
+      }
+    }),
+  );
+}
+
 /**
  * Starts Postgres and the platform, registers a user and `workers` agents with `slots` each (and
  * `extraArgs` for their command line), and

@@ -10,7 +10,7 @@
 // Usage: node bench/tasks/overload.bench.mjs  (env: FACTOR=2 SECONDS=15 BURST=600 WORKERS=2 SLOTS=8,
 //   SERVICE_ENV='{"tasks":{"TASKS_MAX_QUEUED":"500"}}' passes settings to the services)
 import { createRequire } from 'node:module';
-import { api, sleep, startBenchPlatform } from './bench-platform.mjs';
+import { burst, sleep, startBenchPlatform } from './bench-platform.mjs';
 import { paced, pct } from './bullmq-peer.mjs';
 
 const require = createRequire(import.meta.url);
@@ -31,15 +31,7 @@ try {
 
   // 1. sustainable rate
   const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 64 }, async () => {
-      while (next < BURST) {
-        next++;
-        await api(base, token, 'POST', '/api/v1/tasks', task);
-      }
-    }),
-  );
+  await burst(base, token, task, BURST);
   while ((await count('succeeded')) < BURST) await sleep(50);
   const sustained = BURST / ((performance.now() - t0) / 1000);
   const rate = Math.round(sustained * FACTOR);

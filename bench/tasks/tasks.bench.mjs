@@ -23,7 +23,7 @@ try {
   process.stderr.write(`bench:tasks cannot run: ${e.message}\n`);
   process.exit(1);
 }
-const { api, root, sleep, startBenchPlatform } = await import('./bench-platform.mjs');
+const { api, burst, root, sleep, startBenchPlatform } = await import('./bench-platform.mjs');
 const { benchBullmq, paced, pct } = await import('./bullmq-peer.mjs');
 
 const require = createRequire(import.meta.url);
@@ -57,15 +57,7 @@ async function benchAgentyard() {
   //    succeeded *and visible in task_view*.
   const before = await countSucceeded();
   const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 64 }, async () => {
-      while (next < BURST) {
-        next++;
-        await api(base, token, 'POST', '/api/v1/tasks', task);
-      }
-    }),
-  );
+  await burst(base, token, task, BURST);
   while ((await countSucceeded()) < before + BURST) await sleep(50);
   const throughput = BURST / ((performance.now() - t0) / 1000);
 
