@@ -51,6 +51,11 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   CREATE_MIN_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(8),
   CREATE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(256),
   /**
+   * Creates are also refused while the gateway's event loop is late by more than this on average
+   * (ms, over the last 250 ms): the gateway itself is then the bottleneck. 0 turns it off.
+   */
+  CREATE_MAX_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(50),
+  /**
    * How long an API token's answer is cached, and so how soon a revocation made through another
    * gateway instance — or the recheck of a WebSocket opened with the token — takes effect.
    */

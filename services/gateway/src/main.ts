@@ -25,7 +25,9 @@ import { connectNats, drainNats, NatsRpcClient } from '@agentyard/messaging';
 import { gatewayConfigSchema } from './config';
 import { GatewayModule } from './gateway.module';
 import { EventFeed } from './infrastructure/event-feed';
-import { discardRestOfBody, toErrorResponse } from './interface/http-error.filter';
+import { discardRestOfBody, sendError, toErrorResponse } from './interface/http-error.filter';
+import { CreateAdmission } from './application/create-admission';
+import { createTaskPath } from './interface/tasks.controller';
 import { OwnershipIndex } from './infrastructure/ownership-index';
 import { LiveEventsHub } from './interface/live-events.ws';
 import { buildOpenApiDocument } from './interface/openapi';
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
         targetMs: config.CREATE_TARGET_MS,
         minLimit: Math.min(config.CREATE_MIN_IN_FLIGHT, config.CREATE_MAX_IN_FLIGHT),
         maxLimit: config.CREATE_MAX_IN_FLIGHT,
+        maxLoopDelayMs: config.CREATE_MAX_LOOP_DELAY_MS,
       },
       onShutdown: async () => {
         await internal.endpoints?.close();
@@ -92,6 +95,14 @@ async function main(): Promise<void> {
       await registerSecurityHeaders(fastify);
       if (config.ROUTE_LIST_FILE) recordRoutes(fastify, config.ROUTE_LIST_FILE);
       await fastify.register(cors, { origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false, credentials: true });
+      // Creates over the gate's limits are refused here, before the body is parsed or the token verified.
+      const admission = app.get(CreateAdmission);
+      fastify.addHook('onRequest', (request, reply, done) => {
+        const refusal = request.method === 'POST' && request.url.split('?')[0] === createTaskPath ? admission.early() : undefined;
+        // Answering from the hook ends the request: Fastify wants no done() after a reply.
+        if (refusal) sendError(request, reply, refusal);
+        else done();
+      });
       // Errors raised by Fastify itself (bad JSON, too large) before Nest sees the request.
       fastify.setErrorHandler((error: unknown, request, reply) => {
         const { status, body } = toErrorResponse(error);

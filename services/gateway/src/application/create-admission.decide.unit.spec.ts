@@ -1,6 +1,6 @@
-import { afterAnswer, initialAdmission, mayAdmit, type AdmissionSettings } from './create-admission.decide';
+import { afterAnswer, initialAdmission, mayAdmit, refusalOf, type AdmissionSettings } from './create-admission.decide';
 
-const settings: AdmissionSettings = { targetMs: 100, minLimit: 4, maxLimit: 64 };
+const settings: AdmissionSettings = { targetMs: 100, minLimit: 4, maxLimit: 64, maxLoopDelayMs: 50 };
 
 describe('create admission (AIMD on creations in flight)', () => {
   it('starts at a quarter of the most, and admits while fewer than the limit are in flight', () => {
@@ -37,6 +37,15 @@ describe('create admission (AIMD on creations in flight)', () => {
   });
 
   it('starts at the least when a quarter of the most is below it', () => {
-    expect(initialAdmission({ targetMs: 100, minLimit: 8, maxLimit: 16 }).limit).toBe(8);
+    expect(initialAdmission({ ...settings, minLimit: 8, maxLimit: 16 }).limit).toBe(8);
+  });
+
+  it('refuses over the in-flight limit first, then while the event loop is later than allowed, and never on delay when that is off', () => {
+    const s = { ...initialAdmission(settings), limit: 8 };
+    expect(refusalOf({ ...s, inFlight: 8 }, 0, settings)).toBe('in-flight');
+    expect(refusalOf({ ...s, inFlight: 8 }, 500, settings)).toBe('in-flight');
+    expect(refusalOf(s, 50, settings)).toBeUndefined();
+    expect(refusalOf(s, 51, settings)).toBe('loop-delay');
+    expect(refusalOf(s, 5_000, { ...settings, maxLoopDelayMs: 0 })).toBeUndefined();
   });
 });

@@ -66,14 +66,19 @@ export class HttpErrorFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     const request = ctx.getRequest<FastifyRequest>();
-    const { status, body, unexpected } = toErrorResponse(exception);
-    if (unexpected) this.logger.error({ err: exception, requestId: request.id }, 'unhandled error');
-    if (status === 413) discardRestOfBody(request.raw, reply);
-    if (status === 429 && typeof (body.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds === 'number') {
-      void reply.header('retry-after', String((body.details as { retryAfterSeconds: number }).retryAfterSeconds));
-    }
-    void reply.status(status).send({ ...body, requestId: request.id });
+    sendError(request, reply, exception, (err) => this.logger.error({ err, requestId: request.id }, 'unhandled error'));
   }
+}
+
+/** Answers `exception` as the API's error body (with Retry-After for a 429 that says when), from a filter or a hook. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, exception: unknown, logUnexpected?: (err: unknown) => void): void {
+  const { status, body, unexpected } = toErrorResponse(exception);
+  if (unexpected) logUnexpected?.(exception);
+  if (status === 413) discardRestOfBody(request.raw, reply);
+  if (status === 429 && typeof (body.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds === 'number') {
+    void reply.header('retry-after', String((body.details as { retryAfterSeconds: number }).retryAfterSeconds));
+  }
+  void reply.status(status).send({ ...body, requestId: request.id });
 }
 
 /**

@@ -26,7 +26,10 @@ import { TaskIdPipe } from './id.pipe';
 import { ZodBodyPipe } from './zod-body.pipe';
 import { ZodQueryPipe } from './zod-query.pipe';
 
-@Controller('api/v1/tasks')
+/** Where tasks are created (the edge's admission hook in main.ts refuses creates on this path early). */
+export const createTaskPath = '/api/v1/tasks';
+
+@Controller(createTaskPath.slice(1))
 @UseGuards(AccessTokenGuard)
 export class TasksController {
   constructor(
