@@ -5,6 +5,7 @@ import {
   maxSecretRefsPerTask,
   secretRefsOf,
   shellInputSchema,
+  taskSpecSchema,
   updateSecretBodySchema,
 } from '../index';
 
@@ -33,6 +34,19 @@ describe('A task env value', () => {
     expect(issues(shellInputSchema.safeParse({ command: 'x', env: env(maxSecretRefsPerTask + 1) }))).toEqual([
       `env: a task may reference at most ${maxSecretRefsPerTask} secrets`,
     ]);
+  });
+
+  it(`counts the repository credential toward the ${maxSecretRefsPerTask}, in a task body and a workflow step alike`, () => {
+    const env = Object.fromEntries(Array.from({ length: maxSecretRefsPerTask }, (_, i) => [`V${i}`, { secret: `s${i}` }]));
+    const workspace = (secret: string) => ({ repo: 'https://git.example.com/r.git', credentials: { secret } });
+    const body = (secret: string) => ({ description: 'd', tool: 'shell', input: { command: 'x', env, workspace: workspace(secret) } });
+    expect(issues(createTaskBodySchema.safeParse(body('repo_token')))).toEqual([
+      `input.workspace.credentials: a task may reference at most ${maxSecretRefsPerTask} secrets, env and workspace.credentials together`,
+    ]);
+    // The same secret in env and as the credential is one reference.
+    expect(createTaskBodySchema.safeParse(body('s0')).success).toBe(true);
+    const step = { tool: 'codex', input: { prompt: 'p', env, workspace: workspace('repo_token') } };
+    expect(issues(taskSpecSchema.safeParse(step))).toEqual([expect.stringMatching(/^input\.workspace\.credentials: a task may reference at most/)]);
   });
 
   it('is checked in a task body for prompt tools too', () => {

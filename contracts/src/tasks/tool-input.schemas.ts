@@ -237,15 +237,33 @@ export function effectiveBudget(input: { budget?: Budget; maxCostUsd?: number })
 /** Input of the `noop` tool: nothing. */
 export const noopInputSchema = z.object({}).strict();
 
+/**
+ * The secret cap counts every reference of the input, the repository credential included: `env`
+ * alone is capped where it is declared (its error names env), and this catches the 21st secret a
+ * credential would add beside 20 env references.
+ */
+function withSecretCap<T extends z.ZodType>(schema: T): z.ZodType {
+  return schema.superRefine((input, ctx) => {
+    if (secretRefsOf({ env: (input as { env?: unknown }).env }).length > maxSecretRefsPerTask) return; // env's own error says it
+    if (secretRefsOf(input).length > maxSecretRefsPerTask) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workspace', 'credentials'],
+        message: `a task may reference at most ${maxSecretRefsPerTask} secrets, env and workspace.credentials together`,
+      });
+    }
+  });
+}
+
 export const toolInputSchemas: Record<ToolName, z.ZodType> = {
-  shell: shellInputSchema,
-  'claude-code': claudeCodeInputSchema,
-  'gemini-cli': promptInputSchema,
-  codex: promptInputSchema,
-  ollama: promptInputSchema,
-  'claude-api': promptInputSchema,
-  'gemini-api': promptInputSchema,
-  'openai-compatible': promptInputSchema,
+  shell: withSecretCap(shellInputSchema),
+  'claude-code': withSecretCap(claudeCodeInputSchema),
+  'gemini-cli': withSecretCap(promptInputSchema),
+  codex: withSecretCap(promptInputSchema),
+  ollama: withSecretCap(promptInputSchema),
+  'claude-api': withSecretCap(promptInputSchema),
+  'gemini-api': withSecretCap(promptInputSchema),
+  'openai-compatible': withSecretCap(promptInputSchema),
   noop: noopInputSchema,
 };
 
