@@ -6,13 +6,14 @@
 import { sql, type Kysely, type QueryExecutorProvider, type RawBuilder } from 'kysely';
 import type { KyselyTransaction } from './kysely-transaction';
 import { assertSchemaName, DEFAULT_EVENT_STORE_SCHEMA } from './postgres-event-store.migrations';
+import { refusal, type LeaseFence } from './postgres-leases';
 
 export class PostgresCheckpointStore {
   private readonly table: RawBuilder<unknown>;
 
   private constructor(
     private readonly db: QueryExecutorProvider,
-    schema: string,
+    private readonly schema: string,
   ) {
     assertSchemaName(schema);
     this.table = sql.raw(`${schema}.checkpoints`);
@@ -34,5 +35,36 @@ export class PostgresCheckpointStore {
     await sql`
       insert into ${this.table} (name, position, updated_at) values (${name}, ${position.toString()}, now())
       on conflict (name) do update set position = excluded.position, updated_at = excluded.updated_at`.execute(trx ?? this.db);
+  }
+
+  /**
+   * Saves `position` only while `fence`'s epoch is current (one statement: the lease row is read
+   * FOR SHARE in the same transaction as the upsert); throws LeaseLost and writes nothing otherwise.
+   */
+  async saveFenced(name: string, position: bigint, fence: LeaseFence): Promise<void> {
+    const { rows } = await sql`
+      with fence as (
+        select 1 from ${sql.raw(`${this.schema}.leases`)}
+        where name = ${fence.lease} and epoch = ${fence.epoch.toString()} and holder is not null and expires_at > clock_timestamp() for share
+      )
+      insert into ${this.table} (name, position, updated_at) select ${name}, ${position.toString()}, now() from fence
+      on conflict (name) do update set position = excluded.position, updated_at = excluded.updated_at
+      returning 1`.execute(this.db);
+    if (rows.length === 0) throw refusal(fence);
+  }
+
+  /** These checkpoints with every save fenced by `fence` (for a relay that runs on the lease's behalf). */
+  fenced(fence: LeaseFence): { load(name: string): Promise<bigint>; save(name: string, position: bigint): Promise<void> } {
+    return { load: (name) => this.load(name), save: (name, position) => this.saveFenced(name, position, fence) };
+  }
+
+  /**
+   * Locks `name`'s checkpoint row inside `trx` and returns its position (0n when there is none):
+   * a projection run by several replicas applies a batch only if the checkpoint is still where it
+   * read from, and the lock makes the others wait and then see the new position.
+   */
+  async lockForUpdate(name: string, trx: KyselyTransaction): Promise<bigint> {
+    const { rows } = await sql<{ position: string }>`select position from ${this.table} where name = ${name} for update`.execute(trx);
+    return rows[0] ? BigInt(rows[0].position) : 0n;
   }
 }

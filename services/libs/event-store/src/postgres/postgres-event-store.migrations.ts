@@ -182,6 +182,16 @@ export function eventStoreMigrations(schema: string): Record<string, Migration> 
         await sql.raw(`drop schema ${schema} cascade`).execute(db);
       },
     },
+    // Leases with a fencing epoch (postgres-leases.ts): one row per lease, e.g. `tasks-leader`.
+    // `holder` is null once released; `epoch` only ever grows (bumped by each acquisition).
+    '0002_leases': {
+      up: async (db) => {
+        await sql.raw(`create table ${schema}.leases (name text primary key, holder text, epoch bigint not null, expires_at timestamptz not null)`).execute(db);
+      },
+      down: async (db) => {
+        await sql.raw(`drop table ${schema}.leases`).execute(db);
+      },
+    },
   };
 }
 

@@ -41,6 +41,7 @@ import { ORDINAL_BITS } from './log-position';
 import { PollingSubscription } from './polling-subscription';
 import { preparedStatementPool } from './prepared-statement-pool';
 import { PostgresCheckpointStore } from './postgres-checkpoint-store';
+import { assertLeaseCurrent, type LeaseFence } from './postgres-leases';
 import { appendChannel, assertSchemaName, DEFAULT_EVENT_STORE_SCHEMA, migrateEventStore } from './postgres-event-store.migrations';
 
 export interface PostgresEventStoreOptions {
@@ -263,6 +264,28 @@ export class PostgresEventStore implements EventStore {
    */
   async appendInTransaction(trx: KyselyTransaction, streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     return this.append(trx, streamId, events, options, true);
+  }
+
+  /**
+   * This store with every append fenced by `fence`: the append runs in a transaction that first
+   * reads the lease row FOR SHARE at that epoch (postgres-leases.ts), and throws LeaseLost with
+   * nothing appended once the epoch is no longer current. For writes made on a lease's behalf.
+   */
+  fenced(fence: LeaseFence): EventStore {
+    return {
+      appendToStream: async (streamId, events, options = {}) => {
+        const result = await this.db.transaction().execute(async (trx) => {
+          await assertLeaseCurrent(trx, this.schema, fence);
+          return this.append(trx, streamId, events, options, true);
+        });
+        if (events.length > 0) for (const signal of this.localSignals) signal.signal(result.lastPosition);
+        return result;
+      },
+      readStream: (streamId, options) => this.readStream(streamId, options),
+      readAll: (options) => this.readAll(options),
+      subscribeToAll: (options) => this.subscribeToAll(options),
+      close: async () => undefined, // the underlying store is closed by its owner
+    };
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<Envelope[]> {

@@ -1,0 +1,170 @@
+import { testDatabase } from '@agentyard/local-infra';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Pool } from 'pg';
+import { testEvent } from '../testing/event-store.contract';
+import { PostgresCheckpointStore } from '../postgres/postgres-checkpoint-store';
+import { PostgresEventStore } from '../postgres/postgres-event-store';
+import { migrateEventStore } from '../postgres/postgres-event-store.migrations';
+import { assertLeaseCurrent, LeaseLost, PostgresLeases, type LeaseFence } from '../postgres/postgres-leases';
+import { LeaseKeeper, type LeaseWork } from './lease-keeper';
+import { leaseSettingsFor } from './lease.decide';
+
+describe('Lease (Postgres)', () => {
+  let db: Kysely<unknown>;
+  let leases: PostgresLeases;
+  let checkpoints: PostgresCheckpointStore;
+  let store: PostgresEventStore;
+  let n = 0;
+  const leaseName = (): string => `lease-${++n}`;
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  beforeAll(async () => {
+    const connectionString = await testDatabase('lease');
+    db = new Kysely({ dialect: new PostgresDialect({ pool: new Pool({ connectionString, max: 8 }) }) });
+    await migrateEventStore(db);
+    leases = PostgresLeases.fromKysely(db);
+    checkpoints = PostgresCheckpointStore.fromKysely(db);
+    store = PostgresEventStore.fromKysely(db, { listenConnectionString: connectionString });
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await db?.destroy();
+  });
+
+  describe('when two holders race for it', () => {
+    it('grants it to one of them, with epoch 1, and refuses the other until it expires', async () => {
+      const name = leaseName();
+      const [a, b] = await Promise.all([leases.tryAcquire(name, 'a', 5_000), leases.tryAcquire(name, 'b', 5_000)]);
+      expect([a, b].sort()).toEqual([1n, null].sort());
+      expect(await leases.tryAcquire(name, 'c', 5_000)).toBeNull();
+    });
+  });
+
+  describe('when the holder dies without releasing it', () => {
+    it('lets another take it once it expired, with the next epoch, and refuses the old holder’s renewal', async () => {
+      const name = leaseName();
+      expect(await leases.tryAcquire(name, 'a', 300)).toBe(1n);
+      expect(await leases.tryAcquire(name, 'b', 300)).toBeNull();
+      expect(await leases.renew(name, 'a', 1n, 300)).toBe(true);
+      await sleep(350);
+      expect(await leases.tryAcquire(name, 'b', 5_000)).toBe(2n);
+      expect(await leases.renew(name, 'a', 1n, 300)).toBe(false);
+      expect(await leases.current(name)).toMatchObject({ holder: 'b', epoch: 2n });
+    });
+
+    it('does not let the holder renew an expired tenure even when nobody took it', async () => {
+      const name = leaseName();
+      expect(await leases.tryAcquire(name, 'a', 300)).toBe(1n);
+      await sleep(350);
+      expect(await leases.renew(name, 'a', 1n, 300)).toBe(false);
+      expect(await leases.tryAcquire(name, 'a', 300)).toBe(2n);
+    });
+  });
+
+  describe('when the holder releases it', () => {
+    it('is free at once and the next acquisition bumps the epoch', async () => {
+      const name = leaseName();
+      expect(await leases.tryAcquire(name, 'a', 60_000)).toBe(1n);
+      expect(await leases.release(name, 'b', 1n)).toBe(false);
+      expect(await leases.release(name, 'a', 1n)).toBe(true);
+      expect(await leases.tryAcquire(name, 'b', 60_000)).toBe(2n);
+    });
+  });
+
+  describe('when a write carries a stale epoch', () => {
+    it('refuses a fenced checkpoint save and keeps the current holder’s position', async () => {
+      const name = leaseName();
+      const refused: bigint[] = [];
+      const fence = (epoch: bigint): LeaseFence => ({ lease: name, epoch, refused: () => refused.push(epoch) });
+      expect(await leases.tryAcquire(name, 'a', 300)).toBe(1n);
+      await checkpoints.saveFenced(`relay:${name}`, 10n, fence(1n));
+      await sleep(350);
+      expect(await leases.tryAcquire(name, 'b', 60_000)).toBe(2n);
+      await checkpoints.saveFenced(`relay:${name}`, 20n, fence(2n));
+      await expect(checkpoints.fenced(fence(1n)).save(`relay:${name}`, 15n)).rejects.toBeInstanceOf(LeaseLost);
+      expect(await checkpoints.load(`relay:${name}`)).toBe(20n);
+      expect(refused).toEqual([1n]);
+    });
+
+    it('refuses a fenced append and appends nothing', async () => {
+      const name = leaseName();
+      expect(await leases.tryAcquire(name, 'a', 300)).toBe(1n);
+      const stale = store.fenced({ lease: name, epoch: 1n });
+      await stale.appendToStream(`s-${name}`, [testEvent('Decided')]);
+      await sleep(350);
+      expect(await leases.tryAcquire(name, 'b', 60_000)).toBe(2n);
+      await expect(stale.appendToStream(`s-${name}`, [testEvent('DecidedLate')])).rejects.toBeInstanceOf(LeaseLost);
+      await store.fenced({ lease: name, epoch: 2n }).appendToStream(`s-${name}`, [testEvent('DecidedByNewHolder')]);
+      expect((await store.readStream(`s-${name}`)).map((e) => e.type)).toEqual(['Decided', 'DecidedByNewHolder']);
+    });
+
+    it('makes an acquisition wait for a fenced write in progress, so that write commits before the new epoch exists', async () => {
+      const name = leaseName();
+      expect(await leases.tryAcquire(name, 'a', 400)).toBe(1n);
+      const trx = await db.startTransaction().execute();
+      await assertLeaseCurrent(trx, 'event_store', { lease: name, epoch: 1n });
+      await sleep(450); // expired while the write holds the row FOR SHARE
+      let acquiredAt = 0;
+      const acquiring = leases.tryAcquire(name, 'b', 60_000).then((epoch) => ((acquiredAt = performance.now()), epoch));
+      await sleep(200);
+      expect(acquiredAt).toBe(0); // still waiting for the write's transaction
+      const committedAt = performance.now();
+      await sql`select 1`.execute(trx);
+      await trx.commit().execute();
+      expect(await acquiring).toBe(2n);
+      expect(acquiredAt).toBeGreaterThanOrEqual(committedAt);
+    });
+  });
+
+  describe('LeaseKeeper', () => {
+    const settings = leaseSettingsFor(600);
+    function recorder(): LeaseWork & { log: string[] } {
+      const log: string[] = [];
+      return { log, start: async (fence) => void log.push(`start ${fence.epoch}`), stop: async () => void log.push('stop') };
+    }
+    const until = async (check: () => boolean, ms = 5_000): Promise<void> => {
+      const end = Date.now() + ms;
+      while (!check()) {
+        if (Date.now() > end) throw new Error('condition not met in time');
+        await sleep(10);
+      }
+    };
+
+    it('runs the work on one keeper only, and on the other at once after a graceful stop', async () => {
+      const name = leaseName();
+      const workA = recorder();
+      const workB = recorder();
+      const a = new LeaseKeeper({ leases, name, holder: 'a', settings, work: workA, logger: { info: () => undefined, warn: () => undefined } });
+      const b = new LeaseKeeper({ leases, name, holder: 'b', settings, work: workB, logger: { info: () => undefined, warn: () => undefined } });
+      a.start();
+      await until(() => a.holding);
+      b.start();
+      await sleep(3 * settings.ttlMs); // renewals keep it with a through several ttls
+      expect(a.holding).toBe(true);
+      expect(b.holding).toBe(false);
+      expect(workB.log).toEqual([]);
+      const stoppedAt = performance.now();
+      await a.stop();
+      await until(() => b.holding);
+      expect(performance.now() - stoppedAt).toBeLessThan(settings.ttlMs); // released, not expired
+      expect(workA.log).toEqual(['start 1', 'stop']);
+      expect(workB.log).toEqual(['start 2']);
+      await b.stop();
+      expect((await leases.current(name))?.holder).toBeNull();
+    });
+
+    it('stops the work of a holder whose renewal the database refuses', async () => {
+      const name = leaseName();
+      const work = recorder();
+      const a = new LeaseKeeper({ leases, name, holder: 'a', settings, work, logger: { info: () => undefined, warn: () => undefined } });
+      a.start();
+      await until(() => a.holding);
+      // Someone else's acquisition as if a's lease had expired (a forced takeover).
+      await sql`update event_store.leases set holder = 'b', epoch = epoch + 1 where name = ${name}`.execute(db);
+      await until(() => work.log.includes('stop'), 2 * settings.ttlMs);
+      expect(a.holding).toBe(false);
+      await a.stop();
+    });
+  });
+});
