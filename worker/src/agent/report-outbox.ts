@@ -3,7 +3,13 @@
  * the stream acknowledges them: the platform's task state depends on them. Each report carries the
  * msg id `<taskId>:<attempt>:<kind>`, so a retry of a publish that timed out but was stored is a
  * duplicate the stream drops (platform-notes: retry with the same id, never a new one).
- * Reports leave in FIFO order through one queue, so `started` always precedes its `finished`.
+ *
+ * Order is kept per attempt, not across attempts: an attempt's reports leave one after another
+ * (its `started` is stored before its `finished` is sent, retries included), while different
+ * attempts' reports are published at once. One queue for all of them made a busy agent's reports
+ * wait for every other attempt's acknowledgement in turn, so the time from an exit to its report
+ * grew with the number of slots; and one report retried against a struggling stream held back all
+ * the others.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { workReportSchema, type WorkReport } from '@agentyard/contracts/agent';
@@ -25,7 +31,8 @@ export function reportMsgId(report: WorkReport): string {
 }
 
 export class ReportOutbox {
-  private tail: Promise<void> = Promise.resolve();
+  /** Per attempt (`<taskId>:<attempt>`), the last report queued: the next one of that attempt waits for it. */
+  private readonly tails = new Map<string, Promise<void>>();
   private pending = 0;
   private readonly abort = new AbortController();
 
@@ -45,15 +52,19 @@ export class ReportOutbox {
       return Promise.resolve(false);
     }
     this.pending++;
-    const sent = this.tail
+    const key = `${checked.data.taskId}:${checked.data.attempt}`;
+    const sent = (this.tails.get(key) ?? Promise.resolve())
       .then(() => this.publishUntilAcked(checked.data))
       .then(
         () => true,
         () => false,
       );
-    this.tail = sent.then(() => {
+    const tail = sent.then(() => {
       this.pending--;
+      // The attempt's chain ends here unless another report joined it meanwhile.
+      if (this.tails.get(key) === tail) this.tails.delete(key);
     });
+    this.tails.set(key, tail);
     return sent;
   }
 
@@ -66,7 +77,7 @@ export class ReportOutbox {
   async flush(timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-    const done = this.tail.then(() => true as const);
+    const done = Promise.all(this.tails.values()).then(() => true as const);
     const result = await Promise.race([done, timedOut]);
     clearTimeout(timer);
     return result && this.pending === 0;
