@@ -79,7 +79,9 @@ export async function startBenchPlatform({ workers = 2, slots = 8, extraArgs = [
   const agents = [];
   for (let w = 0; w < workers; w++) {
     const { token: reg } = await api(base, token, 'POST', '/api/v1/workers/registration-tokens', { uses: 1 });
-    agents.push(platform.startWorker({ token: reg, name: `bench-${w}`, slots, extraArgs }));
+    // PROFILE=agent records a CPU profile of each agent the same way.
+    const agentEnv = process.env.PROFILE === 'agent' ? env.agent : undefined;
+    agents.push(platform.startWorker({ token: reg, name: `bench-${w}`, slots, extraArgs, ...(agentEnv ? { env: agentEnv } : {}) }));
   }
   for (;;) {
     const { items } = await api(base, token, 'GET', '/api/v1/workers');

@@ -1,5 +1,7 @@
 // Diagnostic: CPU seconds per process (services, agents, postgres, nats-server) spent on a burst
 // of no-op tasks, i.e. where each task's CPU goes. Usage: BURST=1000 node bench/tasks/cpu-by-process.mjs
+// (TOOL=shell runs `true` in a PTY instead: the agents' children — the PTY helper and sh — are
+// then a row of their own, "agent children", from the reaped children's CPU of each agent)
 // (PROFILE=<service> PROF_MS=<ms> also writes a CPU profile of that service, see cpu-profile.preload.cjs;
 // STATEMENTS=1 also prints the statements each task costs, per database, from pg_stat_statements)
 import { readdirSync, readFileSync } from 'node:fs';
@@ -10,22 +12,46 @@ const require = createRequire(import.meta.url);
 const pg = require('pg');
 const BURST = Number(process.env.BURST ?? 1000);
 const STATEMENTS = process.env.STATEMENTS === '1';
+const TASK =
+  process.env.TOOL === 'shell' ? { description: 'true', tool: 'shell', input: { command: 'true' } } : { description: 'noop', tool: 'noop', input: {} };
 if (STATEMENTS)
   process.env.AGENTYARD_PG_SETTINGS = `${process.env.AGENTYARD_PG_SETTINGS ?? ''} shared_preload_libraries=pg_stat_statements pg_stat_statements.track=all`;
+
+/** This run's processes only (descendants of this one): other platforms on the machine are not ours to count. */
+function ownPids() {
+  const parent = new Map();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      parent.set(pid, readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+    } catch {}
+  }
+  const mine = String(process.pid);
+  const isOwn = (pid) => {
+    for (let p = pid, hops = 0; p && p !== '0' && hops < 64; p = parent.get(p), hops++) if (p === mine) return true;
+    return false;
+  };
+  return [...parent.keys()].filter((pid) => pid !== mine && isOwn(pid));
+}
 
 /** CPU ticks per process name: all (user + kernel) and the kernel part (syscalls, socket I/O). */
 function cpuByProcess() {
   const out = new Map();
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+  for (const pid of ownPids()) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      // The agent renames its process (`agentyard-worker start …`), so its command line no longer names worker/dist.
       let name =
         /services\/(\w+)\/dist/.exec(cmd)?.[1] ??
-        (/worker\/dist/.test(cmd) ? 'agent' : /^postgres/.test(cmd) ? 'postgres' : /nats-server/.test(cmd) ? 'nats-server' : null);
+        (/worker\/dist|^agentyard-worker/.test(cmd) ? 'agent' : /^postgres/.test(cmd) ? 'postgres' : /nats-server/.test(cmd) ? 'nats-server' : null);
       if (!name) continue;
       const prev = out.get(name) ?? { all: 0, kernel: 0 };
       out.set(name, { all: prev.all + Number(stat[11]) + Number(stat[12]), kernel: prev.kernel + Number(stat[12]) });
+      if (name === 'agent') {
+        // Children the agent has reaped (its task processes) count in cutime/cstime.
+        const kids = out.get('agent children') ?? { all: 0, kernel: 0 };
+        out.set('agent children', { all: kids.all + Number(stat[13]) + Number(stat[14]), kernel: kids.kernel + Number(stat[14]) });
+      }
     } catch {}
   }
   return out;
@@ -53,7 +79,7 @@ try {
     Array.from({ length: 64 }, async () => {
       while (next < BURST) {
         next++;
-        await api(base, token, 'POST', '/api/v1/tasks', { description: 'noop', tool: 'noop', input: {} });
+        await api(base, token, 'POST', '/api/v1/tasks', TASK);
       }
     }),
   );
