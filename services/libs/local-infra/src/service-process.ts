@@ -26,7 +26,8 @@ export async function startService(
   name: string,
   env: Record<string, string>,
   readyUrl: string,
-  timeoutMs = 30_000,
+  // A loaded machine (the crash matrix beside other suites) can take longer: AGENTYARD_SERVICE_READY_TIMEOUT_MS.
+  timeoutMs = Number(process.env.AGENTYARD_SERVICE_READY_TIMEOUT_MS ?? 30_000),
   keepOutputBytes = 20_000,
 ): Promise<ServiceProcess> {
   const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'services', name, 'dist', 'main.js')], {
