@@ -1,6 +1,10 @@
 /*
- * Allocation decisions (stream `allocation-<taskId>`): every candidate with its filter verdict
- * and scores, so "why did this worker get it?" is answerable from the record alone (brief §7).
+ * Allocation decisions (stream `allocation-<taskId>`): the best few candidates with their filter
+ * verdict and scores, and every other worker counted by the stable part of its reasons, so "why
+ * did this worker get it?" and "why is my task waiting?" are answerable from the record alone
+ * (brief §7) without a row per registered worker (issue #14: 2,000 mostly offline workers made
+ * every decision 2,000 entries). Version 1 listed every worker as a candidate; it still reads
+ * (upcast with no counted workers).
  */
 import { z } from 'zod';
 import { text } from '../common/text';
@@ -21,6 +25,14 @@ export const candidateSchema = z.object({
 export type Candidate = z.infer<typeof candidateSchema>;
 
 /**
+ * Workers of a decision that are not listed as candidates, counted by the stable part (before
+ * ':') of their reasons, e.g. `{ reasons: ['offline'], count: 1995 }`. An eligible worker that did
+ * not make the list has `reasons: []`.
+ */
+export const countedCandidatesSchema = z.object({ reasons: z.array(text()), count: z.number().int().positive() });
+export type CountedCandidates = z.infer<typeof countedCandidatesSchema>;
+
+/**
  * Stable start of the permission filter's reason: the task's owner has no role on the worker.
  * Such candidates are the platform's other workers, which are none of the owner's business.
  */
@@ -35,6 +47,24 @@ export function candidatesVisibleToOwner(candidates: readonly Candidate[]): Cand
   return candidates.filter((c) => !c.rejectedBecause.some((r) => r.startsWith(notAllowedForOwner)));
 }
 
+/**
+ * A decision's candidates and counted workers as the task's owner may see them: candidates the
+ * owner has no role on are left out (candidatesVisibleToOwner), and every such worker, listed or
+ * counted, is folded into one count `{ reasons: [notAllowedForOwner], count }` ("N workers you
+ * cannot use") that says nothing else about them.
+ */
+export function allocationVisibleToOwner(data: { candidates: readonly Candidate[]; others?: readonly CountedCandidates[] }): {
+  candidates: Candidate[];
+  others: CountedCandidates[];
+} {
+  const candidates = candidatesVisibleToOwner(data.candidates);
+  const notUsable = (c: CountedCandidates) => c.reasons.some((r) => r.startsWith(notAllowedForOwner));
+  const others = (data.others ?? []).filter((c) => !notUsable(c));
+  const hidden = data.candidates.length - candidates.length + (data.others ?? []).filter(notUsable).reduce((sum, c) => sum + c.count, 0);
+  return { candidates, others: hidden > 0 ? [...others, { reasons: [notAllowedForOwner], count: hidden }] : others };
+}
+
+/** v1: every registered worker as a candidate. */
 export const allocationDecidedV1 = defineEvent(
   'AllocationDecided',
   1,
@@ -46,11 +76,43 @@ export const allocationDeferredV1 = defineEvent(
   1,
   z.object({ taskId: text(), attempt: z.number().int(), candidates: z.array(candidateSchema) }),
 );
+/** v2: the best few candidates (the chosen one and a pinned one among them), the other workers counted. */
+export const allocationDecidedV2 = defineEvent(
+  'AllocationDecided',
+  2,
+  z.object({
+    allocationId: text(),
+    taskId: text(),
+    attempt: z.number().int(),
+    workerId: text(),
+    candidates: z.array(candidateSchema),
+    others: z.array(countedCandidatesSchema),
+  }),
+);
+export const allocationDeferredV2 = defineEvent(
+  'AllocationDeferred',
+  2,
+  z.object({ taskId: text(), attempt: z.number().int(), candidates: z.array(candidateSchema), others: z.array(countedCandidatesSchema) }),
+);
 
-export const allocationEvents = new EventRegistry().register(allocationDecidedV1, allocationDeferredV1);
+/** A v1 record listed every worker as a candidate, so nothing was counted. */
+const withNoneCounted = (data: Record<string, unknown>) => ({ ...data, others: [] });
+
+export const allocationEvents = new EventRegistry()
+  .register(allocationDecidedV1, allocationDeferredV1, allocationDecidedV2, allocationDeferredV2)
+  .upcast('AllocationDecided', 1, withNoneCounted)
+  .upcast('AllocationDeferred', 1, withNoneCounted);
 
 export const allocationViewSchema = z
-  .object({ taskId: text(), attempt: z.number().int(), workerId: text().nullable(), decidedAt: text(), candidates: z.array(candidateSchema) })
+  .object({
+    taskId: text(),
+    attempt: z.number().int(),
+    workerId: text().nullable(),
+    decidedAt: text(),
+    candidates: z.array(candidateSchema),
+    /** Workers not listed, counted by reason (those the owner has no role on as one `notAllowedForOwner` count). */
+    others: z.array(countedCandidatesSchema),
+  })
   .meta({ id: 'AllocationDecision' });
 export type AllocationView = z.infer<typeof allocationViewSchema>;
 

@@ -20,6 +20,7 @@ import {
   workerLivenessBucket,
   type AllocationView,
   type Candidate,
+  type CountedCandidates,
   type Envelope,
   type Heartbeat,
   type TaskRequirements,
@@ -102,13 +103,13 @@ async function submitTask(
   taskId: string,
   ownerId: string,
   tool: ToolName,
-  options: { priority?: number; requirements?: TaskRequirements; notBefore?: string } = {},
+  options: { priority?: number; requirements?: TaskRequirements; notBefore?: string; input?: Record<string, unknown> } = {},
 ): Promise<Envelope> {
   await taskEvent(taskId, 'TaskCreated', {
     ownerId,
     description: `task ${taskId}`,
     tool,
-    input: tool === 'shell' ? { command: 'true' } : { prompt: 'hello' },
+    input: options.input ?? (tool === 'shell' ? { command: 'true' } : { prompt: 'hello' }),
     priority: options.priority ?? 50,
     timeoutSeconds: 60,
     maxAttempts: 3,
@@ -121,7 +122,17 @@ async function submitTask(
 
 async function registerWorker(workerId: string, ownerId: string, tools: ToolName[], options: { slots?: number; online?: boolean } = {}): Promise<void> {
   const slots = options.slots ?? 2;
-  await workerEvent(workerId, 'WorkerRegistered', {
+  await workerRegistered(workerId, ownerId, tools, slots);
+  await workerEvent(workerId, 'WorkerRoleGranted', { userId: ownerId, role: 'owner' });
+  await beat(workerId, { slots: { total: slots, used: 0 }, running: [] });
+  if (options.online !== false) await workerEvent(workerId, 'WorkerWentOnline');
+  // TASKS and WORKERS are consumed independently: without this, a task submitted next could be
+  // deferred once before allocation knows the worker, and the scenario would see two deferrals.
+  await consumed();
+}
+
+const workerRegistered = (workerId: string, ownerId: string, tools: ToolName[], slots = 2) =>
+  workerEvent(workerId, 'WorkerRegistered', {
     ownerId,
     name: workerId,
     hostname: `${workerId}.local`,
@@ -133,13 +144,6 @@ async function registerWorker(workerId: string, ownerId: string, tools: ToolName
     labels: [],
     agentVersion: '0.1.0',
   });
-  await workerEvent(workerId, 'WorkerRoleGranted', { userId: ownerId, role: 'owner' });
-  await beat(workerId, { slots: { total: slots, used: 0 }, running: [] });
-  if (options.online !== false) await workerEvent(workerId, 'WorkerWentOnline');
-  // TASKS and WORKERS are consumed independently: without this, a task submitted next could be
-  // deferred once before allocation knows the worker, and the scenario would see two deferrals.
-  await consumed();
-}
 
 async function beat(workerId: string, load: Pick<Heartbeat, 'slots' | 'running'> & Partial<Pick<Heartbeat, 'isolation'>>): Promise<void> {
   const hb: Heartbeat = {
@@ -161,8 +165,8 @@ async function beat(workerId: string, load: Pick<Heartbeat, 'slots' | 'running'>
 
 // What allocation did --------------------------------------------------------------------------
 
-type Decided = { allocationId: string; taskId: string; attempt: number; workerId: string; candidates: Candidate[] };
-type Deferred = { taskId: string; attempt: number; candidates: Candidate[] };
+type Decided = { allocationId: string; taskId: string; attempt: number; workerId: string; candidates: Candidate[]; others: CountedCandidates[] };
+type Deferred = { taskId: string; attempt: number; candidates: Candidate[]; others: CountedCandidates[] };
 
 const decisions = (taskId: string): Decided[] =>
   published.filter((e) => e.type === 'AllocationDecided' && e.data.taskId === taskId).map((e) => e.data as unknown as Decided);
@@ -271,7 +275,9 @@ describe('Allocation', () => {
       await registerWorker('w2', 'u2', ['ollama'], { online: false });
       await submitTask('t2', 'u2', 'ollama');
       const deferral = await deferralFor('t2');
-      expect(deferral.candidates.find((c) => c.workerId === 'w2')).toMatchObject({ eligible: false, rejectedBecause: ['offline'] });
+      // An offline worker is counted, not loaded and scored.
+      expect(deferral.candidates.map((c) => c.workerId)).not.toContain('w2');
+      expect(deferral.others).toContainEqual({ reasons: ['offline'], count: 1 });
 
       await afterPasses(4);
       expect(deferrals('t2')).toHaveLength(1);
@@ -293,7 +299,8 @@ describe('Allocation', () => {
       await consumed();
       await submitTask('t20b', 'u20', 'shell');
       const deferral = await deferralFor('t20b');
-      expect(deferral.candidates.find((c) => c.workerId === 'w20')).toMatchObject({ eligible: false });
+      expect(deferral.candidates.map((c) => c.workerId)).not.toContain('w20');
+      expect(deferral.others).toContainEqual({ reasons: ['drained'], count: 1 });
       expect(decisions('t20b')).toHaveLength(0);
     });
   });
@@ -459,7 +466,11 @@ describe('Allocation', () => {
       await afterPasses(3);
       expect(decisions('t5-y')).toHaveLength(0);
       // The owner's view does not reveal a worker the owner may not use.
-      expect((await getAllocation('user-y', 't5-y')).candidates.map((c) => c.workerId)).not.toContain('w5-x');
+      const view = await getAllocation('user-y', 't5-y');
+      expect(view.candidates.map((c) => c.workerId)).not.toContain('w5-x');
+      // Only how many workers the owner cannot use, listed or counted, not which or why.
+      expect(view.others).toEqual([{ reasons: ["not allowed for the task's owner"], count: expect.any(Number) }]);
+      expect(JSON.stringify(view)).not.toContain('w5-x');
 
       await workerEvent('w5-x', 'WorkerRoleGranted', { userId: 'user-y', role: 'user' });
       expect(await decisionFor('t5-y')).toMatchObject({ workerId: 'w5-x' });
@@ -492,6 +503,81 @@ describe('Allocation', () => {
 
       await beat('w8-shared', { slots: { total: 2, used: 0 }, running: [], isolation: 'task-user' });
       expect(await decisionFor('t8-guest')).toMatchObject({ workerId: 'w8-shared' });
+    });
+  });
+
+  describe('when a follow-up resumes the tool session of an attempt whose branch was pushed', () => {
+    it('places it on the worker that ran the attempt (the session is kept there only), and waits for that worker while it is offline', async () => {
+      await registerWorker('w9-idle', 'u9', ['claude-code'], { slots: 4 });
+      await registerWorker('w9-ran', 'u9', ['claude-code'], { slots: 4 });
+      const first = newId();
+      await submitTask(first, 'u9', 'claude-code', { requirements: { workerId: 'w9-ran' } });
+      const { allocationId } = await decisionFor(first);
+      await taskEvent(first, 'TaskAssigned', { workerId: 'w9-ran', attempt: 1, allocationId, leaseExpiresAt: new Date(Date.now() + 30_000).toISOString() });
+      const branch = `agentyard/${first}-1`;
+      const repo = 'https://git.example.test/app.git';
+      const workspace = {
+        repo,
+        baseRef: 'main',
+        baseCommit: 'a'.repeat(40),
+        branch,
+        commit: 'b'.repeat(40),
+        filesChanged: 1,
+        insertions: 1,
+        deletions: 0,
+        pushed: true,
+      };
+      await taskEvent(first, 'TaskSucceeded', { attempt: 1, workerId: 'w9-ran', result: { exitCode: 0, outputTail: '', durationMs: 5, workspace } });
+      // The worker that ran it is now the busier one: by score alone a task goes to the other.
+      await beat('w9-ran', { slots: { total: 4, used: 3 }, running: [] });
+      await consumed();
+      const followUp = (resumeSession?: string) => ({ prompt: 'go on', workspace: { repo, ref: branch }, ...(resumeSession ? { resumeSession } : {}) });
+
+      await submitTask('t9-branch-only', 'u9', 'claude-code', { input: followUp() });
+      expect(await decisionFor('t9-branch-only')).toMatchObject({ workerId: 'w9-idle' });
+
+      await submitTask('t9-resume', 'u9', 'claude-code', { input: followUp('session-1') });
+      const decided = await decisionFor('t9-resume');
+      expect(decided.workerId).toBe('w9-ran');
+      expect(decided.candidates.find((c) => c.workerId === 'w9-idle')?.rejectedBecause).toEqual([`session of ${branch} is kept only on worker w9-ran`]);
+
+      await workerEvent('w9-ran', 'WorkerWentOffline', { reason: 'heartbeat-silence' });
+      await consumed();
+      await submitTask('t9-waits', 'u9', 'claude-code', { input: followUp('session-1') });
+      const waiting = await deferralFor('t9-waits');
+      expect(waiting.candidates.find((c) => c.workerId === 'w9-ran')?.rejectedBecause).toContain('offline');
+      expect(waiting.candidates.find((c) => c.workerId === 'w9-idle')?.rejectedBecause).toEqual([
+        `session of ${branch} is kept only on worker w9-ran: it is offline, the task waits for it`,
+      ]);
+      // Listed as the worker it waits for, and not counted among the offline ones as well.
+      expect(waiting.others.filter((o) => !o.reasons.includes("not allowed for the task's owner"))).toEqual([]);
+      await afterPasses(3);
+      expect(decisions('t9-waits')).toHaveLength(0);
+
+      await beat('w9-ran', { slots: { total: 4, used: 0 }, running: [] });
+      await workerEvent('w9-ran', 'WorkerWentOnline');
+      expect(await decisionFor('t9-waits')).toMatchObject({ workerId: 'w9-ran' });
+    });
+  });
+
+  describe('when hundreds of registered workers are offline', () => {
+    it('records the best few candidates with their scores and counts the rest by reason, not one entry per worker', async () => {
+      const offline = Array.from({ length: 300 }, (_, i) => `w10-off-${String(i).padStart(3, '0')}`);
+      for (let i = 0; i < offline.length; i += 50) await Promise.all(offline.slice(i, i + 50).map((id) => workerRegistered(id, 'u10', ['shell'])));
+      for (const id of ['w10-a', 'w10-b', 'w10-c', 'w10-d', 'w10-e', 'w10-f']) await registerWorker(id, 'u10', ['shell']);
+      await consumed();
+      await submitTask('t10', 'u10', 'shell');
+      const decision = await decisionFor('t10');
+      expect(decision.candidates).toHaveLength(5);
+      expect(decision.candidates.every((c) => c.eligible)).toBe(true);
+      expect(decision.candidates.map((c) => c.workerId)).toContain(decision.workerId);
+      expect(decision.others).toContainEqual({ reasons: ['offline'], count: 300 });
+      expect(decision.others).toContainEqual({ reasons: [], count: 1 });
+      // The owner sees the same, with the other users' workers as one count.
+      const view = await getAllocation('u10', 't10');
+      expect(view.candidates.map((c) => c.workerId)).toEqual(decision.candidates.map((c) => c.workerId));
+      expect(view.others).toContainEqual({ reasons: ['offline'], count: 300 });
+      expect(view.others.filter((o) => o.reasons.includes("not allowed for the task's owner"))).toHaveLength(1);
     });
   });
 

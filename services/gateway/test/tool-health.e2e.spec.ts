@@ -147,7 +147,11 @@ describe('Tool health', () => {
       return res.status === 200 && res.body.candidates.length > 0 ? res.body : undefined;
     });
     expect(deferral.candidates).toEqual([
-      expect.objectContaining({ workerId, eligible: false, rejectedBecause: ['model claude-opus-99 is not offered by claude-api on api-worker'] }),
+      expect.objectContaining({
+        workerId,
+        eligible: false,
+        rejectedBecause: ['model claude-opus-99 is not offered by claude-api: api-worker does not list it'],
+      }),
     ]);
 
     const known = await ask('claude-sonnet-4-5');

@@ -4622,6 +4622,10 @@ export interface components {
                     total: number;
                 };
             }[];
+            others: {
+                reasons: string[];
+                count: number;
+            }[];
         };
         CreateApiTokenBody: {
             name: string;

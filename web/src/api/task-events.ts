@@ -30,6 +30,10 @@ export function taskIdOf(event: Envelope): string | null {
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+/** The workers an allocation decision weighed: those it lists and those it counts (v2 records count the rest). */
+const workersWeighed = (d: Record<string, unknown>): number =>
+  (Array.isArray(d.candidates) ? d.candidates.length : 0) +
+  (Array.isArray(d.others) ? d.others.reduce((sum: number, o: unknown) => sum + (num((o as { count?: unknown }).count) ?? 0), 0) : 0);
 
 /** A task row built from its TaskCreated event, before the list is refetched. */
 export function taskFromCreated(event: Envelope): Task | null {
@@ -136,7 +140,7 @@ export function describeEvent(event: Envelope): string {
     case 'TaskReportRejected':
       return `Stale report rejected from attempt ${attempt ?? '?'}`;
     case 'AllocationDecided':
-      return `Allocation: worker ${short(worker)} chosen from ${Array.isArray(d.candidates) ? d.candidates.length : 0} candidate(s)`;
+      return `Allocation: worker ${short(worker)} chosen from ${workersWeighed(d)} worker(s)`;
     case 'AllocationDeferred':
       return 'Allocation deferred: no eligible worker yet';
     case 'WorkerRegistered':

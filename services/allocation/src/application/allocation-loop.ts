@@ -34,6 +34,11 @@
  *    decided with where that attempt ran (`checkout`): a page's referenced tasks are read once
  *    (only for a page with such a task), and only a task of the same owner counts — another
  *    owner's task says nothing (the ref is then a plain one, which that owner's mirror lacks);
+ *  - the picture holds only the workers that could take work (registered, online, not revoked,
+ *    not drained); the rest are counted per task owner with one aggregate query (cached with the
+ *    picture) and loaded one by one only when a task is pinned to them (requirements.workerId, or
+ *    the worker holding its branch or session), so the registered fleet's size costs a pass
+ *    nothing per task (issue #14; bench/allocation/allocation-scale.bench.mjs);
  *  - once no worker has a free slot left in a pass, a task whose deferral is already recorded
  *    is not decided again in that pass: nothing could place it, and a backlog of thousands would
  *    otherwise be re-scored on every pass. (A rejection that changes while every slot is busy —
@@ -42,7 +47,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
-import { newId } from '@agentyard/contracts';
+import { newId, type CountedCandidates } from '@agentyard/contracts';
 import { forEachConcurrently, MetricsRegistry, ROOT_LOGGER } from '@agentyard/service-kit';
 import {
   AFFINITY_WINDOW_MS,
@@ -57,6 +62,7 @@ import {
 } from '../domain/allocation.decide';
 import { TaskRepository, type PendingCursor, type PendingTask } from '../infrastructure/task.repository';
 import { WorkerRepository } from '../infrastructure/worker.repository';
+import type { WorkerState } from './worker-state.projection';
 import { LIVE_HEARTBEATS, type LiveHeartbeats } from './live-heartbeats';
 import { attemptBranch, type AttemptPlacement } from './task-state.projection';
 import { RecordAllocationHandler } from './record-allocation.handler';
@@ -213,28 +219,47 @@ export class AllocationLoop implements OnModuleDestroy {
     return value;
   }
 
-  /** What a pass decides against: the workers, their heartbeats and what is placed on them. */
+  /**
+   * What a pass decides against: the workers that could take work, their heartbeats and what is
+   * placed on them. Other workers are counted (`unavailableFor`) or loaded when a task is pinned
+   * to one (`pinnedFor`), both once per round.
+   */
   private async snapshot(now: Date): Promise<PassRound> {
     const [workers, placed, recent] = await Promise.all([
-      this.workers.listAll(),
+      this.workers.listAvailable(),
       this.tasks.listPlaced(),
       this.tasks.recentPlacements(new Date(now.getTime() - AFFINITY_WINDOW_MS)),
     ]);
     const heartbeats = new Map(workers.map((w) => [w.workerId, this.heartbeats.get(w.workerId) ?? null]));
     const finished = await this.tasks.finishedAmong([...heartbeats.values()].flatMap((hb) => hb?.running ?? []));
     const placedOn = new Map<string, PlacedTask[]>();
-    const snapshots: WorkerSnapshot[] = workers.map((w) => {
+    const snapshotOf = (w: WorkerState): WorkerSnapshot => {
       const list = [...(placed.get(w.workerId) ?? [])];
       placedOn.set(w.workerId, list);
-      return { ...w, heartbeat: heartbeats.get(w.workerId) ?? null, placed: list, finishedSinceHeartbeat: finished };
-    });
+      return { ...w, heartbeat: this.heartbeats.get(w.workerId) ?? null, placed: list, finishedSinceHeartbeat: finished };
+    };
+    const snapshots = workers.map(snapshotOf);
     const freeSlots = new Map(snapshots.map((w) => [w.workerId, capacityOf(w, now).free]));
+    const listed = new Set(snapshots.map((w) => w.workerId));
+    const pinned = new Map<string, WorkerSnapshot | null>();
+    const unavailable = new Map<string, CountedCandidates[]>();
     return {
       snapshots,
       placedOn,
       recent,
       freeSlots,
       freeTotal: () => [...freeSlots.values()].reduce((sum, n) => sum + Math.max(0, n), 0),
+      unavailableFor: async (ownerIds) => {
+        const missing = [...new Set(ownerIds)].filter((o) => !unavailable.has(o));
+        for (const [owner, counts] of await this.workers.countUnavailable(missing)) unavailable.set(owner, counts);
+        return (ownerId) => unavailable.get(ownerId) ?? [];
+      },
+      pinnedFor: async (workerIds) => {
+        const missing = [...new Set(workerIds)].filter((id) => !listed.has(id) && !pinned.has(id));
+        for (const id of missing) pinned.set(id, null); // unknown here: the decider names it by id
+        for (const w of await this.workers.findMany(missing)) pinned.set(w.workerId, snapshotOf(w));
+        return (ids) => ids.flatMap((id) => (listed.has(id) ? [] : [pinned.get(id) ?? null]).filter((w): w is WorkerSnapshot => w !== null));
+      },
     };
   }
 
@@ -249,29 +274,36 @@ export class AllocationLoop implements OnModuleDestroy {
     // Read after the previous page's decisions were marked, so they are in it.
     const groups = await this.tasks.groupPlacements([...new Set(pending.flatMap((t) => t.requirements.antiAffinity ?? []))]);
     const continued = await this.tasks.attemptsOf(pending.flatMap((t) => (t.continues ? [t.continues.taskId] : [])));
+    const checkouts = new Map(pending.map((t) => [t.taskId, checkoutOf(t, continued)]));
+    // The workers a task is pinned to, whatever their state: their candidate says why it waits.
+    const pinnedOf = (t: PendingTask): string[] => [t.requirements.workerId, checkouts.get(t.taskId)?.checkout?.workerId].filter((id): id is string => !!id);
+    const pinnedWorkers = await round.pinnedFor(pending.flatMap(pinnedOf));
+    const unavailableOf = await round.unavailableFor(pending.map((t) => t.ownerId));
     for (const task of pending) {
       if (this.stopped) return;
       const key = `${task.taskId}#${task.attempt}`;
       if (!anyFree && this.deferred.has(key)) continue;
       const recentOfOwner = recent.get(task.ownerId) ?? new Map<string, number>();
       const group = task.requirements.antiAffinity === undefined ? undefined : groups.get(task.requirements.antiAffinity);
+      const extra = pinnedWorkers(pinnedOf(task));
       const outcome = decideAllocation(
         { taskId: task.taskId, attempt: task.attempt, ownerId: task.ownerId, tool: task.tool, requirements: task.requirements, model: task.model },
-        snapshots,
+        extra.length === 0 ? snapshots : [...snapshots, ...extra],
         {
           now,
           recentTasksOfOwner: recentOfOwner,
           ...(group ? { groupWorkers: workersOfGroup(group, task.taskId) } : {}),
-          ...checkoutOf(task, continued),
+          ...checkouts.get(task.taskId),
+          unavailable: unavailableOf(task.ownerId),
         },
       );
       if (outcome.kind === 'deferred') {
-        const picture = candidatePicture(outcome.candidates);
+        const picture = candidatePicture(outcome);
         const known = this.deferred.get(key);
         if (known?.picture === picture) continue;
         // Only waiting for a busy worker's slot: queued, not stuck, so nothing is recorded —
         // unless a deferral was, which would otherwise go on telling an outdated story.
-        if (!known?.recorded && waitsOnlyForASlot(outcome.candidates)) {
+        if (!known?.recorded && waitsOnlyForASlot(outcome)) {
           this.deferred.set(key, { picture, recorded: false });
           continue;
         }
@@ -309,7 +341,7 @@ export class AllocationLoop implements OnModuleDestroy {
           this.logger.debug({ taskId: task.taskId, attempt: task.attempt, workerId: decided.workerId }, 'allocation decided');
         }
       } else if (outcome.kind === 'deferred') {
-        this.deferred.set(key, { picture: candidatePicture(outcome.candidates), recorded: true });
+        this.deferred.set(key, { picture: candidatePicture(outcome), recorded: true });
         if (result.appended) {
           this.outcomes.inc({ outcome: 'deferred' });
           // Debug, not info: a busy fleet defers every task it cannot place at once.
@@ -347,7 +379,9 @@ export function checkoutOf(
   const earlier = continued.get(task.continues.taskId);
   if (!earlier || earlier.ownerId !== task.ownerId) return {};
   const ran = earlier.attempts[task.continues.attempt];
-  return ran ? { checkout: { branch: attemptBranch(task.continues), workerId: ran.workerId, pushed: ran.pushed } } : {};
+  return ran
+    ? { checkout: { branch: attemptBranch(task.continues), workerId: ran.workerId, pushed: ran.pushed, session: task.continues.session === true } }
+    : {};
 }
 
 /** Least time between the end of one pass and the start of the next when triggers keep coming. */
@@ -367,11 +401,16 @@ const MAX_PAGES_PER_PASS = 10;
 
 /** The workers as one pass sees them; `freeSlots` and `placedOn` count the pass's own decisions. */
 interface PassRound {
+  /** The workers that could take work (registered, online, not revoked, not drained). */
   snapshots: WorkerSnapshot[];
   placedOn: Map<string, PlacedTask[]>;
   recent: Map<string, Map<string, number>>;
   freeSlots: Map<string, number>;
   freeTotal(): number;
+  /** Reads (once per round) the other workers' counts for these owners; then owner → counts. */
+  unavailableFor(ownerIds: string[]): Promise<(ownerId: string) => CountedCandidates[]>;
+  /** Loads (once per round) these pinned workers not in `snapshots`; then ids → their snapshots. */
+  pinnedFor(workerIds: string[]): Promise<(workerIds: string[]) => WorkerSnapshot[]>;
 }
 
 /** Decisions recorded at once per pass: enough to hide round trips, few enough for the pool. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { allocationEvents, candidatesVisibleToOwner, DomainError, type AllocationView, type Candidate } from '@agentyard/contracts';
+import { allocationEvents, allocationVisibleToOwner, DomainError, type AllocationView, type Candidate, type CountedCandidates } from '@agentyard/contracts';
 import type { EventStore } from '@agentyard/event-store';
 import { allocationStreamId } from '../domain/allocation-record.decider';
 import { TaskRepository } from '../infrastructure/task.repository';
@@ -9,7 +9,8 @@ import { EVENT_STORE } from './tokens';
  * The latest decision (or deferral) for a task, read from its allocation stream — only for the
  * task's owner; anyone else, an unknown task and a task without a decision get the same 404
  * (brief §10: existence does not leak). Candidates the owner has no role on are left out of the
- * owner's view for the same reason; the stored event keeps them for auditors.
+ * owner's view for the same reason (only their number is shown); the stored event keeps them for
+ * auditors. A decision recorded at v1 (every worker a candidate) reads upcast, nothing counted.
  */
 @Injectable()
 export class GetAllocationQuery {
@@ -25,13 +26,13 @@ export class GetAllocationQuery {
     const latest = [...events].reverse().find((e) => e.type === 'AllocationDecided' || e.type === 'AllocationDeferred');
     if (!latest) throw notFound;
     const event = allocationEvents.upcastEnvelope(latest);
-    const data = event.data as { attempt: number; workerId?: string; candidates: Candidate[] };
+    const data = event.data as { attempt: number; workerId?: string; candidates: Candidate[]; others: CountedCandidates[] };
     return {
       taskId,
       attempt: data.attempt,
       workerId: event.type === 'AllocationDecided' ? (data.workerId ?? null) : null,
       decidedAt: event.occurredAt,
-      candidates: candidatesVisibleToOwner(data.candidates),
+      ...allocationVisibleToOwner(data),
     };
   }
 }

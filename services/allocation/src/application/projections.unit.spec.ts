@@ -91,12 +91,24 @@ describe('Workspace branches (allocation view)', () => {
     expect(parseAttemptBranch(42)).toBeNull();
   });
 
+  it('marks a follow-up that resumes the attempt’s tool session (resumeSession), which only that attempt’s worker keeps', () => {
+    const resuming = { ...workspace(`agentyard/${earlierId}-1`), resumeSession: 'sess-1' };
+    expect(foldTask(['TaskCreated', { ...created[1], input: resuming }]).continues).toEqual({ taskId: earlierId, attempt: 1, session: true });
+    // A session without an agent branch continues nothing here (the agent refuses it with the reason).
+    expect(foldTask(['TaskCreated', { ...created[1], input: { ...workspace('main'), resumeSession: 'sess-1' } }]).continues).toBeNull();
+    const continues = { taskId: earlierId, attempt: 1, session: true };
+    const earlier = new Map([[earlierId, { ownerId: 'alice', attempts: { 1: { workerId: 'w2', pushed: true } } }]]);
+    expect(checkoutOf({ ownerId: 'alice', continues }, earlier)).toEqual({
+      checkout: { branch: `agentyard/${earlierId}-1`, workerId: 'w2', pushed: true, session: true },
+    });
+  });
+
   describe('checkoutOf', () => {
     const continues = { taskId: earlierId, attempt: 1 };
     const earlier = (ownerId: string, pushed: boolean) => new Map([[earlierId, { ownerId, attempts: { 1: { workerId: 'w2', pushed } } }]]);
     it('says where the branch is when the follow-up’s owner owns the earlier task', () => {
       expect(checkoutOf({ ownerId: 'alice', continues }, earlier('alice', false))).toEqual({
-        checkout: { branch: `agentyard/${earlierId}-1`, workerId: 'w2', pushed: false },
+        checkout: { branch: `agentyard/${earlierId}-1`, workerId: 'w2', pushed: false, session: false },
       });
       expect(checkoutOf({ ownerId: 'alice', continues }, earlier('alice', true)).checkout?.pushed).toBe(true);
     });

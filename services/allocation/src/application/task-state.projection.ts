@@ -58,6 +58,11 @@ export interface AttemptPlacement {
 export interface BranchRef {
   taskId: string;
   attempt: number;
+  /**
+   * The follow-up resumes that attempt's tool session (`input.resumeSession`): the session is kept
+   * with the attempt's worktree, on the worker that ran it and nowhere else, pushed or not.
+   */
+  session?: boolean;
 }
 
 /** The branch the agent gives an attempt (worker/src/workspace): ids are UUIDs, attempts small positive integers. */
@@ -110,6 +115,8 @@ export function evolveTask(row: TaskState | null, event: Envelope): TaskState {
     case 'TaskCreated': {
       const input = (data.input ?? {}) as Record<string, unknown>;
       const workspace = (input.workspace ?? null) as Record<string, unknown> | null;
+      const branch = workspace && typeof workspace === 'object' ? parseAttemptBranch(workspace.ref) : null;
+      const resumes = typeof input.resumeSession === 'string' && input.resumeSession !== '';
       return {
         ...s,
         ownerId: String(data.ownerId),
@@ -118,7 +125,7 @@ export function evolveTask(row: TaskState | null, event: Envelope): TaskState {
         model: typeof input.model === 'string' && input.model !== '' ? input.model : null,
         priority: Number(data.priority),
         createdAt: event.occurredAt,
-        continues: workspace && typeof workspace === 'object' ? parseAttemptBranch(workspace.ref) : null,
+        continues: branch && resumes ? { ...branch, session: true } : branch,
       };
     }
     case 'TaskQueued':

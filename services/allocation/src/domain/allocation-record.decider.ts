@@ -10,7 +10,7 @@
  *  - an AllocationDeferred is emitted only when the candidate picture differs from the last
  *    deferral of that attempt, so an idle fleet does not write an event every safety-net tick.
  */
-import type { Candidate, Envelope } from '@agentyard/contracts';
+import type { Candidate, CountedCandidates, Envelope } from '@agentyard/contracts';
 import { candidatePicture, type AllocationOutcome } from './allocation.decide';
 
 export interface AttemptRecord {
@@ -36,9 +36,14 @@ export interface RecordAllocation {
 
 export type AllocationCommand = RecordAllocation;
 
+/** Written at v2 (the best few candidates, the other workers counted: contracts' allocation schemas). */
 export type AllocationEvent =
-  | { type: 'AllocationDecided'; data: { allocationId: string; taskId: string; attempt: number; workerId: string; candidates: Candidate[] } }
-  | { type: 'AllocationDeferred'; data: { taskId: string; attempt: number; candidates: Candidate[] } };
+  | {
+      type: 'AllocationDecided';
+      version: 2;
+      data: { allocationId: string; taskId: string; attempt: number; workerId: string; candidates: Candidate[]; others: CountedCandidates[] };
+    }
+  | { type: 'AllocationDeferred'; version: 2; data: { taskId: string; attempt: number; candidates: Candidate[]; others: CountedCandidates[] } };
 
 export const allocationStreamId = (taskId: string): string => `allocation-${taskId}`;
 
@@ -47,7 +52,8 @@ export function initialState(): AllocationRecord {
 }
 
 export function evolve(state: AllocationRecord, event: Envelope): AllocationRecord {
-  const data = event.data as { attempt?: number; allocationId?: string; workerId?: string; candidates?: Candidate[] };
+  // A v1 deferral (every worker a candidate, nothing counted) reads as one with no `others`.
+  const data = event.data as { attempt?: number; allocationId?: string; workerId?: string; candidates?: Candidate[]; others?: CountedCandidates[] };
   if (typeof data.attempt !== 'number') return state;
   const attempt = data.attempt;
   const current = state.attempts[attempt] ?? { decided: null, lastDeferredPicture: null };
@@ -57,7 +63,7 @@ export function evolve(state: AllocationRecord, event: Envelope): AllocationReco
       next = { ...current, decided: { allocationId: String(data.allocationId), workerId: String(data.workerId) } };
       break;
     case 'AllocationDeferred':
-      next = { ...current, lastDeferredPicture: candidatePicture(data.candidates ?? []) };
+      next = { ...current, lastDeferredPicture: candidatePicture({ candidates: data.candidates ?? [], others: data.others ?? [] }) };
       break;
     default:
       return state;
@@ -76,12 +82,13 @@ export function decide(command: AllocationCommand, state: AllocationRecord): All
         return [
           {
             type: 'AllocationDecided',
-            data: { allocationId: command.allocationId, taskId, attempt, workerId: outcome.workerId, candidates: outcome.candidates },
+            version: 2,
+            data: { allocationId: command.allocationId, taskId, attempt, workerId: outcome.workerId, candidates: outcome.candidates, others: outcome.others },
           },
         ];
       }
-      if (record?.lastDeferredPicture === candidatePicture(outcome.candidates)) return [];
-      return [{ type: 'AllocationDeferred', data: { taskId, attempt, candidates: outcome.candidates } }];
+      if (record?.lastDeferredPicture === candidatePicture(outcome)) return [];
+      return [{ type: 'AllocationDeferred', version: 2, data: { taskId, attempt, candidates: outcome.candidates, others: outcome.others } }];
     }
     default: {
       const unknown: never = command.kind;

@@ -1,4 +1,4 @@
-import type { Candidate, Envelope } from '@agentyard/contracts';
+import type { Candidate, CountedCandidates, Envelope } from '@agentyard/contracts';
 import { fold } from '@agentyard/event-sourcing';
 import type { AllocationOutcome } from './allocation.decide';
 import { allocationRecordDecider, decide, type AllocationEvent, type RecordAllocation } from './allocation-record.decider';
@@ -17,12 +17,12 @@ const eligible = (workerId: string, total = 0.8): Candidate => ({
 });
 
 let version = 0;
-function stored(event: AllocationEvent): Envelope {
+function stored(event: AllocationEvent | { type: string; version: 1; data: Record<string, unknown> }): Envelope {
   version++;
   return {
     id: `00000000-0000-7000-8000-${String(version).padStart(12, '0')}`,
     type: event.type,
-    version: 1,
+    version: event.version,
     streamId: 'allocation-t1',
     streamVersion: version,
     occurredAt: '2026-11-29T12:00:00.000Z',
@@ -33,9 +33,14 @@ function stored(event: AllocationEvent): Envelope {
 
 const decided = (attempt: number, workerId: string): AllocationEvent => ({
   type: 'AllocationDecided',
-  data: { allocationId: `a-${attempt}`, taskId: 't1', attempt, workerId, candidates: [eligible(workerId)] },
+  version: 2,
+  data: { allocationId: `a-${attempt}`, taskId: 't1', attempt, workerId, candidates: [eligible(workerId)], others: [] },
 });
-const deferred = (attempt: number, candidates: Candidate[]): AllocationEvent => ({ type: 'AllocationDeferred', data: { taskId: 't1', attempt, candidates } });
+const deferred = (attempt: number, candidates: Candidate[], others: CountedCandidates[] = []): AllocationEvent => ({
+  type: 'AllocationDeferred',
+  version: 2,
+  data: { taskId: 't1', attempt, candidates, others },
+});
 const record = (attempt: number, outcome: AllocationOutcome): RecordAllocation => ({
   kind: 'RecordAllocation',
   taskId: 't1',
@@ -45,7 +50,7 @@ const record = (attempt: number, outcome: AllocationOutcome): RecordAllocation =
 });
 
 /** given(events).when(command).then(events) */
-function given(...events: AllocationEvent[]) {
+function given(...events: Array<AllocationEvent | { type: string; version: 1; data: Record<string, unknown> }>) {
   const state = fold(allocationRecordDecider, events.map(stored));
   return { when: (command: RecordAllocation) => ({ then: (expected: AllocationEvent[]) => expect(decide(command, state)).toEqual(expected) }) };
 }
@@ -55,18 +60,18 @@ describe('The allocation record of a task', () => {
     it('records AllocationDecided with every candidate', () => {
       const candidates = [rejected('a', 'lacks tool ollama'), eligible('b')];
       given()
-        .when(record(1, { kind: 'decided', workerId: 'b', candidates }))
-        .then([{ type: 'AllocationDecided', data: { allocationId: 'new-1', taskId: 't1', attempt: 1, workerId: 'b', candidates } }]);
+        .when(record(1, { kind: 'decided', workerId: 'b', candidates, others: [] }))
+        .then([{ type: 'AllocationDecided', version: 2, data: { allocationId: 'new-1', taskId: 't1', attempt: 1, workerId: 'b', candidates, others: [] } }]);
     });
   });
 
   describe('when the attempt is already decided', () => {
     it('records nothing, whatever the new outcome says (one decision per attempt)', () => {
       given(decided(1, 'b'))
-        .when(record(1, { kind: 'decided', workerId: 'a', candidates: [eligible('a')] }))
+        .when(record(1, { kind: 'decided', workerId: 'a', candidates: [eligible('a')], others: [] }))
         .then([]);
       given(decided(1, 'b'))
-        .when(record(1, { kind: 'deferred', candidates: [rejected('b', 'offline')] }))
+        .when(record(1, { kind: 'deferred', candidates: [rejected('b', 'offline')], others: [] }))
         .then([]);
     });
   });
@@ -74,15 +79,21 @@ describe('The allocation record of a task', () => {
   describe('when a later attempt is queued after a decision', () => {
     it('decides the new attempt', () => {
       given(decided(1, 'b'))
-        .when(record(2, { kind: 'decided', workerId: 'a', candidates: [eligible('a')] }))
-        .then([{ type: 'AllocationDecided', data: { allocationId: 'new-2', taskId: 't1', attempt: 2, workerId: 'a', candidates: [eligible('a')] } }]);
+        .when(record(2, { kind: 'decided', workerId: 'a', candidates: [eligible('a')], others: [] }))
+        .then([
+          {
+            type: 'AllocationDecided',
+            version: 2,
+            data: { allocationId: 'new-2', taskId: 't1', attempt: 2, workerId: 'a', candidates: [eligible('a')], others: [] },
+          },
+        ]);
     });
   });
 
   describe('when the command is for an attempt older than one recorded', () => {
     it('records nothing (stale)', () => {
       given(deferred(2, []))
-        .when(record(1, { kind: 'decided', workerId: 'a', candidates: [eligible('a')] }))
+        .when(record(1, { kind: 'decided', workerId: 'a', candidates: [eligible('a')], others: [] }))
         .then([]);
     });
   });
@@ -91,8 +102,8 @@ describe('The allocation record of a task', () => {
     it('records AllocationDeferred', () => {
       const candidates = [rejected('a', 'offline')];
       given()
-        .when(record(1, { kind: 'deferred', candidates }))
-        .then([{ type: 'AllocationDeferred', data: { taskId: 't1', attempt: 1, candidates } }]);
+        .when(record(1, { kind: 'deferred', candidates, others: [] }))
+        .then([{ type: 'AllocationDeferred', version: 2, data: { taskId: 't1', attempt: 1, candidates, others: [] } }]);
     });
   });
 
@@ -101,7 +112,7 @@ describe('The allocation record of a task', () => {
       const before = [rejected('a', 'not enough free memory: 100 MB free, 2000 MB required')];
       const now = [rejected('a', 'not enough free memory: 180 MB free, 2000 MB required')];
       given(deferred(1, before))
-        .when(record(1, { kind: 'deferred', candidates: now }))
+        .when(record(1, { kind: 'deferred', candidates: now, others: [] }))
         .then([]);
     });
   });
@@ -110,16 +121,43 @@ describe('The allocation record of a task', () => {
     it('records a new AllocationDeferred', () => {
       const candidates = [rejected('a', 'offline'), rejected('b', 'lacks tool ollama')];
       given(deferred(1, [rejected('a', 'offline')]))
-        .when(record(1, { kind: 'deferred', candidates }))
-        .then([{ type: 'AllocationDeferred', data: { taskId: 't1', attempt: 1, candidates } }]);
+        .when(record(1, { kind: 'deferred', candidates, others: [] }))
+        .then([{ type: 'AllocationDeferred', version: 2, data: { taskId: 't1', attempt: 1, candidates, others: [] } }]);
     });
   });
 
   describe('when a deferred attempt finally finds a worker', () => {
     it('records the decision', () => {
       given(deferred(1, [rejected('a', 'offline')]))
-        .when(record(1, { kind: 'decided', workerId: 'a', candidates: [eligible('a')] }))
-        .then([{ type: 'AllocationDecided', data: { allocationId: 'new-1', taskId: 't1', attempt: 1, workerId: 'a', candidates: [eligible('a')] } }]);
+        .when(record(1, { kind: 'decided', workerId: 'a', candidates: [eligible('a')], others: [] }))
+        .then([
+          {
+            type: 'AllocationDecided',
+            version: 2,
+            data: { allocationId: 'new-1', taskId: 't1', attempt: 1, workerId: 'a', candidates: [eligible('a')], others: [] },
+          },
+        ]);
+    });
+  });
+
+  describe('when only the count of workers with a reason changed since the last deferral', () => {
+    it('records a new AllocationDeferred with the counts', () => {
+      const candidates = [rejected('a', 'lacks tool ollama')];
+      given(deferred(1, candidates, [{ reasons: ['offline'], count: 1995 }]))
+        .when(record(1, { kind: 'deferred', candidates, others: [{ reasons: ['offline'], count: 1996 }] }))
+        .then([{ type: 'AllocationDeferred', version: 2, data: { taskId: 't1', attempt: 1, candidates, others: [{ reasons: ['offline'], count: 1996 }] } }]);
+      given(deferred(1, candidates, [{ reasons: ['offline'], count: 1995 }]))
+        .when(record(1, { kind: 'deferred', candidates, others: [{ reasons: ['offline'], count: 1995 }] }))
+        .then([]);
+    });
+  });
+
+  describe('when the last deferral was recorded as v1 (every worker a candidate, nothing counted)', () => {
+    it('reads it, and records nothing while the fleet looks the same', () => {
+      const candidates = [rejected('a', 'offline'), rejected('b', 'lacks tool ollama')];
+      given({ type: 'AllocationDeferred', version: 1, data: { taskId: 't1', attempt: 1, candidates } })
+        .when(record(1, { kind: 'deferred', candidates, others: [] }))
+        .then([]);
     });
   });
 });

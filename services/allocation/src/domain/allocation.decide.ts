@@ -1,11 +1,18 @@
 /*
  * Where a task runs: filter, then score (brief §7). Pure — the caller hands in the task, a
- * snapshot of every known worker (its registration facts, its latest heartbeat and the tasks
- * allocation knows are placed on it) and the clock.
+ * snapshot of the workers that could take work (registered, online, not revoked, not drained:
+ * `isAvailable`) with their registration facts, latest heartbeat and the tasks allocation knows
+ * are placed on them, the other workers only as counts by reason (`context.unavailable`, read
+ * with a count query), and the clock. So a fleet of 2,000 mostly offline workers costs a decision
+ * what its online workers cost (issue #14).
  *
  * Invariants (tested in allocation.decide.unit.spec.ts):
- *  - every worker is a candidate; an ineligible one lists each failed filter in
- *    `rejectedBecause` and scores zero;
+ *  - every worker handed in is assessed; an ineligible one lists each failed filter in
+ *    `rejectedBecause` and scores zero. The outcome lists the best TOP_CANDIDATES of them (eligible
+ *    by total, then the ineligible the owner may use, fewest reasons first), always with the
+ *    chosen worker and the one a task is pinned to (requirements.workerId, or the worker holding
+ *    its branch or session); every other worker, handed in or counted, is in `others`, counted by
+ *    the stable part of its reasons — a record holds a few entries, not one per worker;
  *  - a slot is never handed out twice between heartbeats: tasks placed on a worker count against
  *    its slots until a heartbeat shows them running or done with (see `capacityOf`);
  *  - the winner is the eligible candidate with the highest total, ties broken by the smallest
@@ -29,12 +36,16 @@
  *    not pushed goes only to the worker that ran that attempt (the branch is in its mirror and
  *    nowhere else): every other worker is rejected `branch <b> is only on worker <name>`, and
  *    while that worker is offline the task waits. A pushed branch goes anywhere, that worker
- *    preferred (affinity 1; the others' owner affinity is capped at CHECKOUT_ELSEWHERE_AFFINITY).
+ *    preferred (affinity 1; the others' owner affinity is capped at CHECKOUT_ELSEWHERE_AFFINITY) —
+ *    unless the task resumes that attempt's tool session (`resumeSession`): the session is kept
+ *    with the attempt's worktree on that worker only, so the task goes there, pushed or not
+ *    (`session of <b> is kept only on worker <name>`), and waits while it is offline.
  */
 import {
   notAllowedForOwner,
   scoreWeights,
   type Candidate,
+  type CountedCandidates,
   type Heartbeat,
   type TaskRequirements,
   type ToolName,
@@ -106,6 +117,12 @@ export interface AllocationContext {
    * task and allocation knows which worker ran the attempt (else the ref is a plain one).
    */
   checkout?: Checkout;
+  /**
+   * The workers not handed in (not `isAvailable`), counted by their reasons for this task's owner
+   * (`unavailableReasons`). A worker handed in anyway (one the task is pinned to) is taken out of
+   * its count here, so it is not counted twice.
+   */
+  unavailable?: readonly CountedCandidates[];
 }
 
 /** Where a follow-up's base branch lives: the worker that ran the attempt, and whether it pushed it. */
@@ -114,6 +131,8 @@ export interface Checkout {
   branch: string;
   workerId: string;
   pushed: boolean;
+  /** The task resumes that attempt's tool session (`resumeSession`), kept on that worker only. */
+  session?: boolean;
 }
 
 /** Where a task of an anti-affinity group is or was last placed (the task repository's `groupPlacements`). */
@@ -127,7 +146,16 @@ export function workersOfGroup(placements: readonly GroupPlacement[], taskId: st
   return new Set(placements.filter((p) => p.taskId !== taskId).map((p) => p.workerId));
 }
 
-export type AllocationOutcome = { kind: 'decided'; workerId: string; candidates: Candidate[] } | { kind: 'deferred'; candidates: Candidate[] };
+/**
+ * `candidates`: the best few, in worker id order; `others`: every other worker, counted by the
+ * stable part of its reasons (an eligible one that did not make the list has none).
+ */
+export type AllocationOutcome =
+  | { kind: 'decided'; workerId: string; candidates: Candidate[]; others: CountedCandidates[] }
+  | { kind: 'deferred'; candidates: Candidate[]; others: CountedCandidates[] };
+
+/** How many candidates a decision lists with scores and full reasons (plus the chosen and a pinned one). */
+export const TOP_CANDIDATES = 5;
 
 /** Stable part of the capacity filter's reason. */
 export const NO_FREE_SLOT = 'no free slot';
@@ -214,9 +242,11 @@ export function offersModel(models: readonly string[], model: string): boolean {
   return models.includes(model) || (!model.includes(':') && models.includes(`${model}:latest`));
 }
 
-/** The worker holding an unpushed branch, as the other workers' reason names it. */
+/** The worker holding an unpushed branch (or a resumed session), as the other workers' reason names it. */
 export interface BranchHolder {
   branch: string;
+  /** The task resumes the attempt's session, which only that worker keeps. */
+  session?: boolean;
   workerId: string;
   /** Its name (its id when the worker is unknown here), and whether it can take the task now. */
   label: string;
@@ -242,11 +272,13 @@ export function rejectionsOf(
   if (!tool) reasons.push(`lacks tool ${task.tool}`);
   else if (tool.health === 'unhealthy') reasons.push(`${task.tool} ${UNHEALTHY}: ${unhealthyBecause(tool)}`);
   if (tool && task.model !== null && Array.isArray(tool.models) && !offersModel(tool.models, task.model)) {
-    reasons.push(`model ${task.model} is not offered by ${task.tool} on ${workerLabel(worker)}`);
+    // The worker after the colon: the stable part is the same on every worker, so they count together.
+    reasons.push(`model ${task.model} is not offered by ${task.tool}: ${workerLabel(worker)} does not list it`);
   }
   if (branchHolder && branchHolder.workerId !== worker.workerId) {
     // The stable part (before ':') stays the same while the holder comes and goes; its own candidate says offline.
-    reasons.push(`branch ${branchHolder.branch} is only on worker ${branchHolder.label}${branchHolder.online ? '' : ': it is offline, the task waits for it'}`);
+    const what = branchHolder.session ? `session of ${branchHolder.branch} is kept` : `branch ${branchHolder.branch} is`;
+    reasons.push(`${what} only on worker ${branchHolder.label}${branchHolder.online ? '' : ': it is offline, the task waits for it'}`);
   }
   if (capacity.free <= 0) {
     const waiting = capacity.unconfirmed > 0 ? `, ${capacity.unconfirmed} of them placed and not yet running` : '';
@@ -362,15 +394,42 @@ export function affinityScore(recentTasksOfOwner: number, holdsCheckout: boolean
 
 const zeroScores = { match: 0, availability: 0, balance: 0, affinity: 0, total: 0 };
 
-/** Filters and scores every worker for `task`; picks the best eligible one, or defers. */
+/**
+ * A worker that could take work at all: registered, online, its credential not revoked, not
+ * drained. Only these are loaded and scored on the hot path; the rest are counted
+ * (`unavailableReasons`, the worker repository's count query).
+ */
+export function isAvailable(worker: Pick<WorkerSnapshot, 'registered' | 'online' | 'revoked' | 'drained'>): boolean {
+  return worker.registered && worker.online && !worker.revoked && !worker.drained;
+}
+
+/**
+ * The stable reasons a worker that is not `isAvailable` is counted under for a task whose owner
+ * may (`usable`) or may not use it — the same texts, in the same order, as rejectionsOf's.
+ */
+export function unavailableReasons(worker: Pick<WorkerSnapshot, 'registered' | 'online' | 'revoked' | 'drained'>, usable: boolean): string[] {
+  const reasons: string[] = [];
+  if (!worker.registered) reasons.push('not registered');
+  if (!worker.online) reasons.push('offline');
+  if (worker.revoked) reasons.push('credential revoked');
+  if (worker.drained) reasons.push('drained');
+  if (!usable) reasons.push(NOT_ALLOWED);
+  return reasons;
+}
+
+/** The stable part of a reason: the text before ':' (the figures after it move with every heartbeat). */
+export const stableReason = (reason: string): string => reason.split(':')[0]!;
+
+/** Filters and scores the workers handed in for `task`; picks the best eligible one, or defers. */
 export function decideAllocation(task: TaskToPlace, workers: readonly WorkerSnapshot[], context: AllocationContext): AllocationOutcome {
   const sorted = [...workers].sort((a, b) => compareIds(a.workerId, b.workerId));
   const checkout = context.checkout;
   let branchHolder: BranchHolder | undefined;
-  if (checkout && !checkout.pushed) {
+  if (checkout && (!checkout.pushed || checkout.session === true)) {
     const holder = sorted.find((w) => w.workerId === checkout.workerId);
     branchHolder = {
       branch: checkout.branch,
+      session: checkout.session === true,
       workerId: checkout.workerId,
       label: holder ? workerLabel(holder) : checkout.workerId,
       online: holder?.online ?? false,
@@ -406,28 +465,84 @@ export function decideAllocation(task: TaskToPlace, workers: readonly WorkerSnap
     // Candidates are in id order, so keeping the first of equal totals breaks ties by smallest id.
     if (!winner || c.scores.total > winner.scores.total) winner = c;
   }
-  return winner ? { kind: 'decided', workerId: winner.workerId, candidates } : { kind: 'deferred', candidates };
+  const pinned = [winner?.workerId, task.requirements.workerId, branchHolder?.workerId];
+  const { listed, others } = shortList(candidates, pinned, countedWithout(context.unavailable ?? [], sorted, task.ownerId));
+  return winner ? { kind: 'decided', workerId: winner.workerId, candidates: listed, others } : { kind: 'deferred', candidates: listed, others };
+}
+
+const mayNotUse = (c: Candidate): boolean => c.rejectedBecause.some((r) => r.startsWith(NOT_ALLOWED));
+
+/**
+ * Order of interest: eligible ones by total, then the ineligible ones the owner may use (fewest
+ * reasons first: the nearest to fitting), then the rest; id order within (the sort is stable).
+ */
+function byInterest(a: Candidate, b: Candidate): number {
+  if (a.eligible !== b.eligible) return a.eligible ? -1 : 1;
+  if (a.eligible) return b.scores.total - a.scores.total;
+  if (mayNotUse(a) !== mayNotUse(b)) return mayNotUse(a) ? 1 : -1;
+  return a.rejectedBecause.length - b.rejectedBecause.length;
+}
+
+/** The TOP_CANDIDATES most interesting candidates and the pinned ones (id order); the rest counted, with `counted`. */
+function shortList(
+  candidates: readonly Candidate[],
+  pinned: ReadonlyArray<string | undefined>,
+  counted: readonly CountedCandidates[],
+): { listed: Candidate[]; others: CountedCandidates[] } {
+  const keep = new Set<string>(pinned.filter((id): id is string => id !== undefined));
+  for (const c of [...candidates].sort(byInterest).slice(0, TOP_CANDIDATES)) keep.add(c.workerId);
+  const counts = new Map<string, CountedCandidates>();
+  const count = (reasons: string[], n: number) => {
+    const key = reasons.join('\n');
+    const entry = counts.get(key) ?? { reasons, count: 0 };
+    entry.count += n;
+    counts.set(key, entry);
+  };
+  for (const c of counted) count(c.reasons, c.count);
+  for (const c of candidates) if (!keep.has(c.workerId)) count(c.rejectedBecause.map(stableReason), 1);
+  const others = [...counts.values()].filter((c) => c.count > 0).sort((a, b) => b.count - a.count || compareIds(a.reasons.join('\n'), b.reasons.join('\n')));
+  return { listed: candidates.filter((c) => keep.has(c.workerId)), others };
+}
+
+/** `unavailable` less the workers handed in that it counts (a pinned worker loaded although unavailable). */
+function countedWithout(unavailable: readonly CountedCandidates[], handedIn: readonly WorkerSnapshot[], ownerId: string): CountedCandidates[] {
+  const result = unavailable.map((c) => ({ reasons: c.reasons, count: c.count }));
+  for (const worker of handedIn) {
+    if (isAvailable(worker)) continue;
+    const key = unavailableReasons(worker, mayUse(ownerId, worker)).join('\n');
+    const entry = result.find((c) => c.reasons.join('\n') === key && c.count > 0);
+    if (entry) entry.count--;
+  }
+  return result;
 }
 
 /**
  * What a deferral says about the fleet, without the figures that move with every heartbeat:
- * each candidate's id, eligibility and the stable part (before ':') of each rejection reason.
+ * each listed candidate's id, eligibility and the stable part (before ':') of each rejection
+ * reason, and the counts of the others. Workers the owner has no role on are left out: how they
+ * come and go is none of the owner's business, and would only record new deferrals.
  */
-export function candidatePicture(candidates: readonly Candidate[]): string {
-  return [...candidates]
+export function candidatePicture(outcome: { candidates: readonly Candidate[]; others?: readonly CountedCandidates[] }): string {
+  const listed = [...outcome.candidates]
+    .filter((c) => !mayNotUse(c))
     .sort((a, b) => compareIds(a.workerId, b.workerId))
-    .map((c) => `${c.workerId}=${c.eligible ? 'eligible' : c.rejectedBecause.map((r) => r.split(':')[0]).join('|')}`)
-    .join(';');
+    .map((c) => `${c.workerId}=${c.eligible ? 'eligible' : c.rejectedBecause.map(stableReason).join('|')}`);
+  const counted = (outcome.others ?? [])
+    .filter((c) => !c.reasons.includes(NOT_ALLOWED))
+    .map((c) => `${c.reasons.join('|') || 'eligible'}×${c.count}`)
+    .sort(compareIds);
+  return [...listed, ...counted].join(';');
 }
 
 /**
- * Whether a deferred task only waits for a slot: some worker fails no filter but the free-slot
- * one. Such a task is queued behind others, like in any work queue; a deferral record would say
- * nothing a user can act on, and under load every task would get one (it doubled allocation's
- * writes in the burst benchmark).
+ * Whether a deferred task only waits for a slot: some worker, listed or counted, fails no filter
+ * but the free-slot one. Such a task is queued behind others, like in any work queue; a deferral
+ * record would say nothing a user can act on, and under load every task would get one (it
+ * doubled allocation's writes in the burst benchmark).
  */
-export function waitsOnlyForASlot(candidates: readonly Candidate[]): boolean {
-  return candidates.some((c) => !c.eligible && c.rejectedBecause.length > 0 && c.rejectedBecause.every((r) => r.split(':')[0] === NO_FREE_SLOT));
+export function waitsOnlyForASlot(outcome: { candidates: readonly Candidate[]; others?: readonly CountedCandidates[] }): boolean {
+  const onlySlot = (reasons: readonly string[]) => reasons.length > 0 && reasons.every((r) => stableReason(r) === NO_FREE_SLOT);
+  return outcome.candidates.some((c) => !c.eligible && onlySlot(c.rejectedBecause)) || (outcome.others ?? []).some((c) => onlySlot(c.reasons));
 }
 
 /** Code-unit order, independent of locale, so every instance sorts ids alike. */

@@ -8,7 +8,10 @@ import {
   capacityOf,
   DECISION_HOLD_MS,
   decideAllocation,
+  isAvailable,
   matchScore,
+  TOP_CANDIDATES,
+  unavailableReasons,
   type AllocationOutcome,
   type PlacedTask,
   type TaskToPlace,
@@ -139,8 +142,8 @@ describe('decideAllocation', () => {
         expect(reasonsOf(outcome, 'a')).toEqual(['claude-api unhealthy: key refused']);
         expect(reasonsOf(outcome, 'b')).toEqual(['claude-api unhealthy: its check failed']);
         // The stable part names the tool, not the changing detail, so a new reason alone records no new deferral.
-        expect(candidatePicture(outcome.candidates)).toBe('a=claude-api unhealthy;b=claude-api unhealthy');
-        expect(waitsOnlyForASlot(outcome.candidates)).toBe(false);
+        expect(candidatePicture(outcome)).toBe('a=claude-api unhealthy;b=claude-api unhealthy');
+        expect(waitsOnlyForASlot(outcome)).toBe(false);
       });
       it('takes a tool an older agent lists without health as healthy', () => {
         const legacy = [{ name: 'shell', version: '5.2' }] as unknown as WorkerSnapshot['tools'];
@@ -422,8 +425,8 @@ describe('decideAllocation', () => {
         expect(outcome.kind).toBe('deferred');
         expect(reasonsOf(outcome, 'w1')).toEqual(['anti-affinity: already has a task of group run-1:build']);
         expect(reasonsOf(outcome, 'w2')).toEqual(['no free slot: 1 of 1 in use', 'anti-affinity: already has a task of group run-1:build']);
-        expect(waitsOnlyForASlot(outcome.candidates)).toBe(false);
-        expect(candidatePicture(outcome.candidates)).toBe('w1=anti-affinity;w2=no free slot|anti-affinity');
+        expect(waitsOnlyForASlot(outcome)).toBe(false);
+        expect(candidatePicture(outcome)).toBe('w1=anti-affinity;w2=no free slot|anti-affinity');
       });
     });
 
@@ -471,13 +474,13 @@ describe('decideAllocation', () => {
         expect(reasonsOf(outcome, 'w2')).toEqual(['offline']);
         expect(reasonsOf(outcome, 'w1')).toEqual([`branch ${branch} is only on worker builder: it is offline, the task waits for it`]);
         // A deferral worth recording: nothing but that worker could take it.
-        expect(waitsOnlyForASlot(outcome.candidates)).toBe(false);
+        expect(waitsOnlyForASlot(outcome)).toBe(false);
       });
       it('waits for a slot there without a deferral, like any queued task', () => {
         const full = worker('w2', { slots: 1, heartbeat: heartbeat({ workerId: 'w2', slots: { total: 1, used: 1 } }) });
         const outcome = onBranch([worker('w1'), full], { workerId: 'w2', pushed: false });
         expect(outcome.kind).toBe('deferred');
-        expect(waitsOnlyForASlot(outcome.candidates)).toBe(true);
+        expect(waitsOnlyForASlot(outcome)).toBe(true);
       });
       it('names the worker by id when allocation does not know its name, or the worker at all', () => {
         expect(reasonsOf(onBranch([worker('w1'), worker('w2')], { workerId: 'w2', pushed: false }), 'w1')).toEqual([`branch ${branch} is only on worker w2`]);
@@ -507,6 +510,126 @@ describe('decideAllocation', () => {
     });
   });
 
+  describe('a follow-up that resumes the earlier attempt’s tool session', () => {
+    const branch = 'agentyard/3f1c2a4e-0000-4000-8000-000000000001-1';
+    const resumes = (ws: WorkerSnapshot[], pushed: boolean) =>
+      decideAllocation(task({ taskId: 't-6', tool: 'claude-code' }), ws, {
+        now,
+        recentTasksOfOwner: new Map(),
+        checkout: { branch, workerId: 'w2', pushed, session: true },
+      });
+    const claude = [{ name: 'claude-code' as const, version: '2.1', health: 'healthy' as const, auth: 'ok' as const }];
+
+    it('goes to the worker that ran the attempt even when its branch was pushed: the session is kept there only', () => {
+      const outcome = resumes([worker('w1', { tools: claude }), worker('w2', { name: 'builder', tools: claude })], true);
+      expect(outcome).toMatchObject({ kind: 'decided', workerId: 'w2' });
+      expect(reasonsOf(outcome, 'w1')).toEqual([`session of ${branch} is kept only on worker builder`]);
+    });
+    it('lands there although another worker would score far higher', () => {
+      const busy = worker('w2', { tools: claude, slots: 4, heartbeat: heartbeat({ workerId: 'w2', cpuPercent: 99, slots: { total: 4, used: 3 } }) });
+      expect(resumes([worker('w1', { tools: claude }), busy], true)).toMatchObject({ kind: 'decided', workerId: 'w2' });
+    });
+    it('waits while that worker is offline, with a deferral saying so, instead of failing elsewhere', () => {
+      const outcome = resumes([worker('w1', { tools: claude }), worker('w2', { name: 'builder', tools: claude, online: false })], true);
+      expect(outcome.kind).toBe('deferred');
+      expect(reasonsOf(outcome, 'w2')).toEqual(['offline']);
+      expect(reasonsOf(outcome, 'w1')).toEqual([`session of ${branch} is kept only on worker builder: it is offline, the task waits for it`]);
+      expect(waitsOnlyForASlot(outcome)).toBe(false);
+    });
+    it('without resumeSession, a pushed branch still goes anywhere', () => {
+      const outcome = decideAllocation(
+        task({ taskId: 't-6', tool: 'claude-code' }),
+        [worker('w1', { tools: claude }), worker('w2', { tools: claude, online: false })],
+        {
+          now,
+          recentTasksOfOwner: new Map(),
+          checkout: { branch, workerId: 'w2', pushed: true, session: false },
+        },
+      );
+      expect(outcome).toMatchObject({ kind: 'decided', workerId: 'w1' });
+    });
+  });
+
+  describe('the record of a decision in a large fleet', () => {
+    const many = (n: number, extra: (i: number) => Partial<WorkerSnapshot> = () => ({})) =>
+      Array.from({ length: n }, (_, i) => worker(`w${String(i).padStart(2, '0')}`, extra(i)));
+
+    it(`lists the best ${TOP_CANDIDATES} with scores and reasons, and counts the others by the stable part of their reasons`, () => {
+      const ws = [
+        ...many(8, (i) => ({ heartbeat: heartbeat({ cpuPercent: 10 * i }) })),
+        worker('x1', { tools: [] }),
+        worker('x2', { tools: [] }),
+        worker('x3', { slots: 1, heartbeat: heartbeat({ slots: { total: 1, used: 1 } }) }),
+      ];
+      const outcome = decide(task(), ws);
+      expect(outcome).toMatchObject({ kind: 'decided', workerId: 'w00' });
+      expect(outcome.candidates.map((c) => c.workerId)).toEqual(['w00', 'w01', 'w02', 'w03', 'w04']);
+      expect(outcome.others).toEqual([
+        { reasons: [], count: 3 },
+        { reasons: ['lacks tool shell'], count: 2 },
+        { reasons: ['no free slot'], count: 1 },
+      ]);
+    });
+    it('lists the worker a task is pinned to, however it scores', () => {
+      const ws = [...many(7), worker('z9', { tools: [] })];
+      const outcome = decide(task({ requirements: { workerId: 'z9' } }), ws);
+      expect(outcome.kind).toBe('deferred');
+      expect(outcome.candidates.map((c) => c.workerId)).toContain('z9');
+      expect(reasonsOf(outcome, 'z9')).toEqual(['lacks tool shell']);
+    });
+    it('lists, among the ineligible, those the owner may use first, nearest to fitting first', () => {
+      const theirs = many(6, () => ({ ownerId: 'bob', roles: { bob: 'owner' } }));
+      const outcome = decide(task(), [...theirs, worker('y1', { tools: [] }), worker('y2', { tools: [], heartbeat: heartbeat({ draining: true }) })]);
+      expect(outcome.kind).toBe('deferred');
+      // By id alone w00…w04 would be listed; y1 and y2 (the owner's, one and two reasons) come first.
+      expect(outcome.candidates.map((c) => c.workerId)).toEqual(['w00', 'w01', 'w02', 'y1', 'y2']);
+      expect(outcome.others).toEqual([{ reasons: ["not allowed for the task's owner"], count: 3 }]);
+    });
+    it('adds the workers it was not handed (offline, revoked, drained) from their counts', () => {
+      const outcome = decideAllocation(task(), [worker('w1')], {
+        now,
+        recentTasksOfOwner: new Map(),
+        unavailable: [
+          { reasons: ['offline'], count: 1995 },
+          { reasons: ['offline', "not allowed for the task's owner"], count: 2 },
+        ],
+      });
+      expect(outcome).toMatchObject({ kind: 'decided', workerId: 'w1' });
+      expect(outcome.others).toEqual([
+        { reasons: ['offline'], count: 1995 },
+        { reasons: ['offline', "not allowed for the task's owner"], count: 2 },
+      ]);
+    });
+    it('takes a pinned worker it was handed although unavailable out of its count, so it is not counted twice', () => {
+      const drained = worker('w9', { drained: true });
+      const outcome = decideAllocation(task({ requirements: { workerId: 'w9' } }), [worker('w1'), drained], {
+        now,
+        recentTasksOfOwner: new Map(),
+        unavailable: [
+          { reasons: ['drained'], count: 1 },
+          { reasons: ['offline'], count: 10 },
+        ],
+      });
+      expect(outcome.kind).toBe('deferred');
+      expect(reasonsOf(outcome, 'w9')).toEqual(['drained']);
+      expect(outcome.others).toEqual([{ reasons: ['offline'], count: 10 }]);
+    });
+    it('counts the unavailable workers by the same reasons rejectionsOf gives them', () => {
+      expect(unavailableReasons({ registered: true, online: false, revoked: false, drained: false }, true)).toEqual(['offline']);
+      expect(unavailableReasons({ registered: false, online: false, revoked: true, drained: true }, false)).toEqual([
+        'not registered',
+        'offline',
+        'credential revoked',
+        'drained',
+        "not allowed for the task's owner",
+      ]);
+      const w = worker('w1', { online: false, drained: true, ownerId: 'bob', roles: { bob: 'owner' } });
+      expect(decide(task(), [w]).candidates[0]!.rejectedBecause.map((r) => r.split(':')[0])).toEqual(expect.arrayContaining(unavailableReasons(w, false)));
+      expect(isAvailable(worker('w1'))).toBe(true);
+      expect(isAvailable(w)).toBe(false);
+    });
+  });
+
   describe('a task naming a model', () => {
     const chat = (models: string[] | null | undefined) => [
       { name: 'ollama' as const, version: 'api', health: 'healthy' as const, auth: 'ok' as const, ...(models === undefined ? {} : { models }) },
@@ -519,7 +642,7 @@ describe('decideAllocation', () => {
         worker('w2', { tools: chat(['llama3:latest', 'qwen2.5-coder:7b']) }),
       ]);
       expect(outcome).toMatchObject({ kind: 'decided', workerId: 'w2' });
-      expect(reasonsOf(outcome, 'w1')).toEqual(['model qwen2.5-coder:7b is not offered by ollama on laptop']);
+      expect(reasonsOf(outcome, 'w1')).toEqual(['model qwen2.5-coder:7b is not offered by ollama: laptop does not list it']);
     });
     it('reads a bare Ollama name as its :latest tag', () => {
       expect(decide(asks('llama3'), [worker('w1', { tools: chat(['llama3:latest']) })])).toMatchObject({ kind: 'decided', workerId: 'w1' });
@@ -528,12 +651,10 @@ describe('decideAllocation', () => {
     it('defers with the reason on every worker when none offers it — a wait worth recording', () => {
       const outcome = decide(asks('absent-model'), [worker('w1', { tools: chat(['llama3:latest']) }), worker('w2', { tools: chat([]) })]);
       expect(outcome.kind).toBe('deferred');
-      expect(reasonsOf(outcome, 'w1')).toEqual(['model absent-model is not offered by ollama on w1']);
-      expect(reasonsOf(outcome, 'w2')).toEqual(['model absent-model is not offered by ollama on w2']);
-      expect(waitsOnlyForASlot(outcome.candidates)).toBe(false);
-      expect(candidatePicture(outcome.candidates)).toBe(
-        'w1=model absent-model is not offered by ollama on w1;w2=model absent-model is not offered by ollama on w2',
-      );
+      expect(reasonsOf(outcome, 'w1')).toEqual(['model absent-model is not offered by ollama: w1 does not list it']);
+      expect(reasonsOf(outcome, 'w2')).toEqual(['model absent-model is not offered by ollama: w2 does not list it']);
+      expect(waitsOnlyForASlot(outcome)).toBe(false);
+      expect(candidatePicture(outcome)).toBe('w1=model absent-model is not offered by ollama;w2=model absent-model is not offered by ollama');
     });
     it('does not judge a tool without a model list (a CLI, an older agent, a list too long), nor a task naming no model', () => {
       expect(decide(asks('anything'), [worker('w1', { tools: chat(undefined) })])).toMatchObject({ kind: 'decided' });
@@ -544,7 +665,7 @@ describe('decideAllocation', () => {
 
   describe('when there are no workers at all', () => {
     it('defers with no candidates', () => {
-      expect(decide(task(), [])).toEqual({ kind: 'deferred', candidates: [] });
+      expect(decide(task(), [])).toEqual({ kind: 'deferred', candidates: [], others: [] });
     });
   });
 });
@@ -554,12 +675,23 @@ describe('candidatePicture', () => {
     const a = decide(task({ requirements: { minMemoryMb: 20_000 } }), [worker('w1', { heartbeat: heartbeat({ memUsedMb: 1_000 }) })]);
     const b = decide(task({ requirements: { minMemoryMb: 20_000 } }), [worker('w1', { heartbeat: heartbeat({ memUsedMb: 9_000 }) })]);
     expect(reasonsOf(a, 'w1')).not.toEqual(reasonsOf(b, 'w1'));
-    expect(candidatePicture(a.candidates)).toBe(candidatePicture(b.candidates));
+    expect(candidatePicture(a)).toBe(candidatePicture(b));
+  });
+  it('changes when the count of a reason changes', () => {
+    const picture = (offline: number) => candidatePicture({ candidates: [], others: [{ reasons: ['offline'], count: offline }] });
+    expect(picture(3)).not.toBe(picture(4));
+  });
+  it('ignores workers the owner has no role on, listed or counted: how they come and go is not the owner’s business', () => {
+    const theirs = decide(task(), [worker('w1', { online: false }), worker('x1', { ownerId: 'bob', roles: { bob: 'owner' } })]);
+    const without = decide(task(), [worker('w1', { online: false })]);
+    expect(candidatePicture(theirs)).toBe(candidatePicture(without));
+    const counted = (n: number) => candidatePicture({ candidates: [], others: [{ reasons: ['offline', "not allowed for the task's owner"], count: n }] });
+    expect(counted(1)).toBe(counted(500));
   });
   it('changes when a worker comes online or a reason goes away', () => {
     const offline = decide(task(), [worker('w1', { online: false })]);
     const online = decide(task(), [worker('w1')]);
-    expect(candidatePicture(offline.candidates)).not.toBe(candidatePicture(online.candidates));
+    expect(candidatePicture(offline)).not.toBe(candidatePicture(online));
   });
 });
 
@@ -570,11 +702,15 @@ describe('waitsOnlyForASlot', () => {
   it('is true when a worker would take the task but for its busy slots', () => {
     const outcome = decide(task(), [full('w1'), worker('w2', { online: false })]);
     expect(outcome.kind).toBe('deferred');
-    expect(waitsOnlyForASlot(outcome.candidates)).toBe(true);
+    expect(waitsOnlyForASlot(outcome)).toBe(true);
+  });
+  it('sees a counted worker that waits only for a slot', () => {
+    expect(waitsOnlyForASlot({ candidates: [], others: [{ reasons: ['no free slot'], count: 2 }] })).toBe(true);
+    expect(waitsOnlyForASlot({ candidates: [], others: [{ reasons: ['no free slot', 'lacks tool shell'], count: 2 }] })).toBe(false);
   });
   it('is false when every worker fails another filter too, or there is no worker', () => {
-    expect(waitsOnlyForASlot(decide(task({ tool: 'ollama' }), [full('w1')]).candidates)).toBe(false); // busy and lacks the tool
-    expect(waitsOnlyForASlot(decide(task(), [worker('w1', { online: false })]).candidates)).toBe(false);
-    expect(waitsOnlyForASlot([])).toBe(false);
+    expect(waitsOnlyForASlot(decide(task({ tool: 'ollama' }), [full('w1')]))).toBe(false); // busy and lacks the tool
+    expect(waitsOnlyForASlot(decide(task(), [worker('w1', { online: false })]))).toBe(false);
+    expect(waitsOnlyForASlot({ candidates: [] })).toBe(false);
   });
 });

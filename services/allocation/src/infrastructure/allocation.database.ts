@@ -205,6 +205,15 @@ const migrations: Record<string, Migration> = {
         from tasks where status = 'pending' and owner_id is not null and tool is not null`.execute(db);
     },
   },
+  '2026-12-06-002-available-workers-and-due-tasks': {
+    async up(db) {
+      // A pass loads only the workers that could take work; the offline rest (most of a large
+      // fleet) is counted, not read row by row (issue #14).
+      await sql`create index workers_available on workers (worker_id) where registered and online and not revoked and not drained`.execute(db);
+      // The next wake-up of a task queued with notBefore, without scanning the whole queue.
+      await sql`create index tasks_pending_not_before on tasks (not_before) where status = 'pending' and not_before is not null`.execute(db);
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

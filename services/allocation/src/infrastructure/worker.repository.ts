@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Envelope, WorkerResources, WorkerTool } from '@agentyard/contracts';
+import type { CountedCandidates, Envelope, WorkerResources, WorkerTool } from '@agentyard/contracts';
+import { unavailableReasons } from '../domain/allocation.decide';
 import { applyInStreamOrder, type ApplyResult, type EntityEvent, type OutOfOrderEvent } from '../application/stream-order';
 import { excludedColumns } from '@agentyard/event-sourcing';
 import type { WorkerState } from '../application/worker-state.projection';
@@ -87,5 +88,52 @@ export class WorkerRepository {
   async listAll(): Promise<WorkerState[]> {
     const rows = await this.db.selectFrom('workers').selectAll().orderBy('worker_id').execute();
     return rows.map(toState);
+  }
+
+  /**
+   * The workers that could take work (the decider's `isAvailable`: registered, online, not
+   * revoked, not drained), by id — read through the partial index `workers_available`, so
+   * registered workers that are offline cost this read nothing.
+   */
+  async listAvailable(): Promise<WorkerState[]> {
+    const rows = await this.db
+      .selectFrom('workers')
+      .selectAll()
+      .where(sql<boolean>`registered and online and not revoked and not drained`)
+      .orderBy('worker_id')
+      .execute();
+    return rows.map(toState);
+  }
+
+  /** These workers (a task is pinned to them), whatever their state; unknown ids are absent. */
+  async findMany(workerIds: string[]): Promise<WorkerState[]> {
+    if (workerIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('workers')
+      .selectAll()
+      .where('worker_id', 'in', [...new Set(workerIds)])
+      .orderBy('worker_id')
+      .execute();
+    return rows.map(toState);
+  }
+
+  /**
+   * ownerId → the workers that are not available, counted by the reasons a task of that owner
+   * would list for them (`unavailableReasons`: offline, revoked, drained, and whether the owner
+   * may use them). One aggregate query for all the owners named: a decision records these counts
+   * without loading the workers one by one.
+   */
+  async countUnavailable(ownerIds: string[]): Promise<Map<string, CountedCandidates[]>> {
+    const owners = [...new Set(ownerIds)];
+    const result = new Map<string, CountedCandidates[]>(owners.map((o) => [o, []]));
+    if (owners.length === 0) return result;
+    const { rows } = await sql<{ for_owner: string; registered: boolean; online: boolean; revoked: boolean; drained: boolean; usable: boolean; n: number }>`
+      select o.id as for_owner, w.registered, w.online, w.revoked, w.drained,
+             coalesce(w.owner_id = o.id or w.roles ? o.id, false) as usable, count(*)::int as n
+        from workers w cross join unnest(${owners}::text[]) as o(id)
+       where not (w.registered and w.online and not w.revoked and not w.drained)
+       group by 1, 2, 3, 4, 5, 6`.execute(this.db);
+    for (const r of rows) result.get(r.for_owner)!.push({ reasons: unavailableReasons(r, r.usable), count: r.n });
+    return result;
   }
 }

@@ -13,7 +13,7 @@
  * watches auth's revoked-families KV bucket. A browser page may open the socket only from the
  * dashboard's own origin or one of CORS_ORIGINS (a missing Origin — scripts, the CLI — is
  * allowed: only browsers send one, and they cannot forge it). Allocation events reach the task's
- * owner with only the candidates the owner may see (contracts' candidatesVisibleToOwner), as in
+ * owner with only the candidates the owner may see (contracts' allocationVisibleToOwner), as in
  * GET /tasks/{id}/allocation. Tested in test/edge-security.e2e.spec.ts.
  */
 import type { IncomingMessage } from 'node:http';
@@ -21,7 +21,7 @@ import type { Duplex } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { candidatesVisibleToOwner, outputChunkSchema, type Candidate, type Envelope, type OutputChunk } from '@agentyard/contracts';
+import { allocationVisibleToOwner, outputChunkSchema, type Candidate, type CountedCandidates, type Envelope, type OutputChunk } from '@agentyard/contracts';
 import { setBounded, type AccessClaims, type AccessTokenVerifier, type RevocationList } from '@agentyard/service-kit';
 import type { ApiTokenResolver } from '../infrastructure/api-token-resolver';
 import type { EventFeed } from '../infrastructure/event-feed';
@@ -282,11 +282,15 @@ function originOf(value: string): string | undefined {
 
 /**
  * An allocation event as the task's owner (the only user who receives it) may see it: without
- * the candidates the owner has no role on — other users' workers.
+ * the candidates the owner has no role on — other users' workers —, which with the counted
+ * workers of that kind become one count (contracts' allocationVisibleToOwner).
  */
 export function visibleToOwner(event: Envelope): Envelope {
   if (event.type !== 'AllocationDecided' && event.type !== 'AllocationDeferred') return event;
-  const candidates = (event.data as { candidates?: Candidate[] }).candidates;
-  if (!Array.isArray(candidates)) return event;
-  return { ...event, data: { ...event.data, candidates: candidatesVisibleToOwner(candidates) } };
+  const data = event.data as { candidates?: Candidate[]; others?: CountedCandidates[] };
+  if (!Array.isArray(data.candidates)) return event;
+  return {
+    ...event,
+    data: { ...event.data, ...allocationVisibleToOwner({ candidates: data.candidates, others: Array.isArray(data.others) ? data.others : [] }) },
+  };
 }
