@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import { Pool } from 'pg';
-import { DomainError, type Envelope } from '@agentyard/contracts';
+import { DomainError, newId, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
 import { testDatabase } from '@agentyard/local-infra';
 import { fold, handleCommand, handleCommands, ProjectionRunner, StateCache, type Decider } from './index';
@@ -207,6 +207,34 @@ describe('ProjectionRunner', () => {
     await live.caughtUpTo(lastPosition);
     expect(await snapshot()).toEqual(before);
     await live.stop();
+  });
+
+  it('applies each batch once when two replicas run the same projection, and both catch up', async () => {
+    await db.deleteFrom('balances').execute();
+    const checkpoints = PostgresCheckpointStore.fromKysely(db);
+    await checkpoints.save('projection:twins', BigInt((await store.readAll({ limit: 100_000 })).at(-1)!.globalPosition!));
+    const [a, b] = [runner('projection:twins'), runner('projection:twins')];
+    a.start();
+    b.start();
+    try {
+      // Three writers at once, 20 deposits each; counted by an increment, so a batch applied twice would show.
+      await Promise.all(
+        [0, 1, 2].map(async (i) => {
+          for (let n = 0; n < 20; n++)
+            await handleCommand({ store, streamId: `twin-${i}`, decider: account, command: { kind: 'deposit', amount: 1 }, metadata });
+        }),
+      );
+      // The marker's position is after every deposit's (it began after they all committed).
+      const { lastPosition: last } = await store.appendToStream('twin-marker', [
+        { id: newId(), type: 'MarkerSet', version: 1, occurredAt: new Date().toISOString(), data: {}, metadata },
+      ]);
+      await Promise.all([a.caughtUpTo(last), b.caughtUpTo(last)]);
+      expect([a.checkpoint, b.checkpoint]).toEqual([last, last]);
+      expect(await checkpoints.load('projection:twins')).toBe(last);
+      expect((await snapshot()).filter((r) => r.account !== 'twin-marker')).toEqual([0, 1, 2].map((i) => ({ account: `twin-${i}`, balance: 20, events: 20 })));
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
   });
 
   it('commits nothing of a batch whose event fails, and keeps the checkpoint before it', async () => {

@@ -3,6 +3,13 @@
  * in ONE database transaction together with the projection's checkpoint, so a crash mid-batch
  * replays the batch and redelivery is harmless (brief §5). `rebuild()` truncates the read model
  * and replays from position 0: a rebuilt model must equal the live one (tested by each service).
+ *
+ * Several replicas of a service may run the same projection: a batch's transaction first locks
+ * the checkpoint row and applies the batch only when the checkpoint is still where this runner
+ * read from (compare-and-set). Otherwise another replica applied it: the transaction writes
+ * nothing and this runner moves to the stored position. So no batch is applied twice or over
+ * newer rows, and each replica's `catchUp()` still gives read-your-writes (tested in
+ * event-sourcing.int.spec.ts).
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Envelope } from '@agentyard/contracts';
@@ -120,21 +127,26 @@ export class ProjectionRunner<DB> {
     const events = await store.readAll({ fromPosition: this.position, limit: this.options.batchSize ?? 500 });
     if (events.length === 0) return 0;
     const last = BigInt(events[events.length - 1]!.globalPosition ?? '0');
-    await db.transaction().execute(async (trx) => {
+    const from = this.position;
+    const stored = await db.transaction().execute(async (trx) => {
       // Asynchronous commit: the rows and the checkpoint are lost or kept together, and lost ones
       // are replayed from the store, so this transaction need not wait for its WAL flush — and a
       // transaction waiting for its flush still counts as running, holding back every reader of
       // the store in this database (the relay included) meanwhile.
       await sql`set local synchronous_commit = off`.execute(trx);
+      const current = await checkpoints.lockForUpdate(name, trx);
+      if (current !== from) return current; // another replica moved it: apply nothing
       if (applyBatch) await applyBatch(trx, events);
       else for (const event of events) await apply!(trx, event);
       await checkpoints.save(name, last, trx);
+      return last;
     });
-    this.position = last;
+    this.position = stored;
     for (let i = this.waiters.length - 1; i >= 0; i--) {
-      if (this.waiters[i]!.position <= last) this.waiters.splice(i, 1)[0]!.resolve();
+      if (this.waiters[i]!.position <= stored) this.waiters.splice(i, 1)[0]!.resolve();
     }
-    return events.length;
+    // A checkpoint another replica moved is progress too (read again at once), unless it went back (a rebuild).
+    return stored === last ? events.length : stored > from ? 1 : 0;
   }
 
   private async loop(): Promise<void> {

@@ -1,5 +1,7 @@
 import { eventSubject, newId, type Envelope, type NewEvent } from '@agentyard/contracts';
-import { PostgresEventStore } from '@agentyard/event-store';
+import { PostgresEventStore, PostgresLeases, type LeaseFence } from '@agentyard/event-store';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Pool } from 'pg';
 import { testDatabase, testNats, type NatsServer } from '@agentyard/local-infra';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -120,6 +122,40 @@ describe('EventRelay', () => {
     const first = await jsm.streams.getMessage('TASKS', { seq: 1 });
     expect(first?.header.get('Nats-Msg-Id')).toBe(ids[0]);
     expect(first?.subject).toBe('tasks.events.task-queued.task-0');
+  });
+
+  it('run by a holder that lost its lease beside the new holder’s, repeats and reorders nothing, and stops once its checkpoint is refused', async () => {
+    const store = await freshStore();
+    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: lastConnectionString, max: 2 }) }) });
+    try {
+      const leases = PostgresLeases.fromKysely(db);
+      const refused: bigint[] = [];
+      const fence = (epoch: bigint): LeaseFence => ({ lease: 'tasks-leader', epoch, refused: () => refused.push(epoch) });
+      expect(await leases.tryAcquire('tasks-leader', 'old', 60_000)).toBe(1n);
+      await appendTaskEvents(store, 20);
+      await visibleEvents(store, 20);
+      const errors: string[] = [];
+      const stale = relay(store, { checkpoints: store.checkpoints.fenced(fence(1n)), checkpointIntervalMs: 0, onError: (e) => errors.push((e as Error).name) });
+      stale.start();
+      await eventually(async () => (await store.checkpoints.load('relay:tasks')) > 0n, 15_000, 'the old holder’s first checkpoint');
+      // The old holder "pauses": its lease expires and a standby takes it, while its relay still runs.
+      await sql`update event_store.leases set expires_at = clock_timestamp() where name = 'tasks-leader'`.execute(db);
+      expect(await leases.tryAcquire('tasks-leader', 'new', 60_000)).toBe(2n);
+      const current = relay(store, { checkpoints: store.checkpoints.fenced(fence(2n)), checkpointIntervalMs: 0 });
+      current.start();
+      await appendTaskEvents(store, 40);
+      const { ids, last } = await idsInStore(store, 60);
+      await eventually(async () => (await store.checkpoints.load('relay:tasks')) === last, 15_000, 'the new holder’s checkpoint at the last event');
+      await eventually(() => errors.includes('LeaseLost'), 15_000, 'the old relay’s checkpoint refused');
+      await current.stop();
+      await stale.stop();
+      expect(await idsOnStream('TASKS')).toEqual(ids);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused.every((epoch) => epoch === 1n)).toBe(true);
+      expect(await store.checkpoints.load('relay:tasks')).toBe(last);
+    } finally {
+      await db.destroy();
+    }
   });
 
   it('writes its checkpoint at most every checkpointIntervalMs while events keep coming, and on stop', async () => {

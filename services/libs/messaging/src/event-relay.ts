@@ -26,7 +26,16 @@
  *    before its checkpoint, republishes from there — from the beginning when the stream was
  *    recreated empty. A stream emptied by its age limit (sequence numbers went on) is left alone.
  * It reads again as soon as the store says something was appended (`onAppended`), else every
- * `pollIntervalMs`; while an append it was told about is not visible yet, every 2 ms. Run one relay per write-side service (no leader election here).
+ * `pollIntervalMs`; while an append it was told about is not visible yet, every 2 ms.
+ *
+ * One relay per service runs at a time: on the replica holding the service's lease (LeaseKeeper),
+ * whose checkpoint saves are fenced by the lease's epoch (`PostgresCheckpointStore.fenced`). A
+ * refused save (LeaseLost: the relay woke from a pause after a standby took over) stops the relay
+ * at once. Its publishes cannot be fenced by Postgres, and need not be: each publish is either a
+ * duplicate of an event already on the stream (dropped by `Nats-Msg-Id` within the duplicate
+ * window) or, through the `Nats-Expected-Last-Msg-Id` chain, exactly the event after the stream's
+ * last one — so a stale relay racing the new one can repeat an event but never reorder or skip one
+ * (tested in event-relay.int.spec.ts with two relays at once).
  */
 import type { Envelope } from '@agentyard/contracts';
 import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
@@ -154,6 +163,12 @@ export class EventRelay {
         } catch (error) {
           failed = true;
           this.options.onError?.(error);
+          if (error instanceof Error && error.name === 'LeaseLost') {
+            // Another replica holds the service's lease now: its relay carries on from the checkpoint.
+            this.logError(`event relay ${name} stopped: ${error.message}`);
+            this.stopping = true;
+            break;
+          }
           this.logError(`event relay ${name} failed after position ${String(this.published)}, retrying: ${(error as Error)?.message ?? String(error)}`);
           await this.pause(this.options.retryDelayMs ?? 1_000, false);
         }

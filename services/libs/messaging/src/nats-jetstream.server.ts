@@ -73,6 +73,11 @@ export interface NatsJetStreamServerOptions {
   ensureDeadLetterStream?: boolean;
   /** How long one pull waits for messages before pulling again (≥ 1 000). Default 5 000 ms. */
   pullExpiresMs?: number;
+  /**
+   * Provision the consumers at `listen` but pull from them only after `startConsumers()` (e.g. on
+   * the replica holding the service's lease, whose handlers depend on order). Default false.
+   */
+  deferConsumers?: boolean;
 }
 
 /**
@@ -97,6 +102,7 @@ export class NatsJetStreamServer extends Server<Record<string, Listener>, Status
   private readonly listeners = new Map<string, Listener[]>();
   private closing: Promise<void> | undefined;
   private warnedAboutFilter = false;
+  private eventRoutes: EventRoute[] | undefined;
 
   constructor(private readonly options: NatsJetStreamServerOptions) {
     super();
@@ -125,7 +131,7 @@ export class NatsJetStreamServer extends Server<Record<string, Listener>, Status
   async close(): Promise<void> {
     this.closing ??= (async () => {
       for (const sub of this.subscriptions) sub.unsubscribe();
-      await Promise.all(this.runners.map((r) => r.stop()));
+      await this.stopConsumers();
       await Promise.allSettled([...this.inFlight]);
       if (!this.options.connection) await drainNats(this.nc);
       this._status$.next('closed');
@@ -180,22 +186,41 @@ export class NatsJetStreamServer extends Server<Record<string, Listener>, Status
     // request sent right after `listen` can reach this instance (its queue group included).
     await nc.flush();
 
+    this.eventRoutes = routes.events;
+    if (!options.deferConsumers) await this.startConsumers();
+    this._status$.next('connected');
+  }
+
+  /** Starts pulling from every consumer (at `listen` unless `deferConsumers`); a no-op while pulling. */
+  async startConsumers(): Promise<void> {
+    const { nc, eventRoutes } = this;
+    if (!nc || !eventRoutes) throw new Error('NatsJetStreamServer is not listening yet');
+    if (this.runners.length > 0 || this.closing) return;
     const js = jetstream(nc);
-    for (const c of consumers) {
+    const jsm = await jetstreamManager(nc);
+    for (const c of this.options.consumers ?? []) {
       const runner = new ConsumerRunner(
         nc,
         js,
         jsm,
         c,
-        options.pullExpiresMs ?? 5_000,
+        this.options.pullExpiresMs ?? 5_000,
         this.logger,
-        (msg, data, delivery) => this.dispatchEvent(msg, data, delivery, routes.events),
-        (items) => this.dispatchBatch(items, routes.events),
+        (msg, data, delivery) => this.dispatchEvent(msg, data, delivery, eventRoutes),
+        (items) => this.dispatchBatch(items, eventRoutes),
       );
-      await runner.start();
       this.runners.push(runner);
+      await runner.start();
     }
-    this._status$.next('connected');
+  }
+
+  /**
+   * Stops pulling and waits for the deliveries being handled (what they did not ack is redelivered
+   * to whoever pulls next). Request handlers keep running. `startConsumers()` starts again.
+   */
+  async stopConsumers(): Promise<void> {
+    const runners = this.runners.splice(0);
+    await Promise.all(runners.map((r) => r.stop()));
   }
 
   /** Splits Nest's handlers into request subjects and event patterns; validates them. */

@@ -45,6 +45,11 @@ export const baseConfigSchema = z.object({
     }),
   /** Seconds to wait for in-flight work on SIGTERM before exiting anyway. */
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
+  /**
+   * Time to live of the service's lease (the replica that runs its relay, consumers and
+   * schedulers): a standby takes over about this long after the holder dies. Default 3 000 ms.
+   */
+  LEASE_TTL_MS: z.coerce.number().int().min(300).max(60_000).default(3_000),
 });
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 

@@ -11,10 +11,21 @@ export type HealthCheck = () => Promise<void> | void;
 @Injectable()
 export class HealthRegistry {
   private readonly checks = new Map<string, HealthCheck>();
+  private readonly facts = new Map<string, () => unknown>();
   private shuttingDown = false;
 
   register(name: string, check: HealthCheck): void {
     this.checks.set(name, check);
+  }
+
+  /** Adds a field to every readiness answer (e.g. `leader`: this replica's role), read when asked. */
+  describe(name: string, fact: () => unknown): void {
+    this.facts.set(name, fact);
+  }
+
+  /** The described fields, read now. */
+  info(): Record<string, unknown> {
+    return Object.fromEntries([...this.facts].map(([name, fact]) => [name, fact()]));
   }
 
   /** Marks the service not ready so load balancers stop routing before we drain. */
@@ -58,7 +69,7 @@ export class HealthController {
   async ready(): Promise<{ status: string; checks: Record<string, string> }> {
     const { ok, checks } = await this.registry.run();
     if (!ok) throw new HttpException({ error: 'UNAVAILABLE', message: 'not ready', details: checks }, HttpStatus.SERVICE_UNAVAILABLE);
-    return { status: 'ok', checks };
+    return { status: 'ok', checks, ...this.registry.info() };
   }
 }
 

@@ -7,6 +7,7 @@ export { serveInternalEndpoints, type InternalEndpoints } from './internal-endpo
 export { AccessTokenVerifier, type AccessClaims, type AccessTokenVerifierOptions, type PublicKeyEntry } from './access-token';
 export { RevocationList } from './revocation-list';
 export { PeriodicJob } from './periodic-job';
+export { exposeLease, type LeaseStatus } from './lease-status';
 export { ServiceKitModule, ROOT_LOGGER } from './service-kit.module';
 export { bootstrapService, runMain, type BootstrapOptions } from './bootstrap';
 export { forEachConcurrently } from './concurrency';

@@ -59,12 +59,16 @@ export class PostgresCheckpointStore {
   }
 
   /**
-   * Locks `name`'s checkpoint row inside `trx` and returns its position (0n when there is none):
-   * a projection run by several replicas applies a batch only if the checkpoint is still where it
-   * read from, and the lock makes the others wait and then see the new position.
+   * Serialises the batches of `name` across replicas inside `trx` and returns the position
+   * committed when this transaction got its turn (0n when none): a projection run by several
+   * replicas applies a batch only if the checkpoint is still where it read from. A transaction-
+   * scoped advisory lock rather than a row lock: waiting for it takes no transaction id, so a
+   * waiting replica does not hold back the store's readers (whose horizon is the oldest running
+   * transaction id), and it also covers the first batch, before the checkpoint row exists.
    */
   async lockForUpdate(name: string, trx: KyselyTransaction): Promise<bigint> {
-    const { rows } = await sql<{ position: string }>`select position from ${this.table} where name = ${name} for update`.execute(trx);
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`checkpoint:${name}`}, 0))`.execute(trx);
+    const { rows } = await sql<{ position: string }>`select position from ${this.table} where name = ${name}`.execute(trx);
     return rows[0] ? BigInt(rows[0].position) : 0n;
   }
 }
