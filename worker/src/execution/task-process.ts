@@ -41,6 +41,12 @@ export interface TaskLaunch {
   uid?: number;
   /** The leader is a bubblewrap monitor (see process-group.ts). */
   spareLeader?: boolean;
+  /**
+   * The task runs in a pid namespace of its own whose init is the leader's child: once the leader
+   * has exited by itself, the namespace is empty (the kernel kills and reaps every process in it
+   * before its init is gone, and the monitor waits for its init), so nothing can be left behind.
+   */
+  pidNamespace?: boolean;
 }
 
 export interface TaskExit {
@@ -90,8 +96,11 @@ export class TaskProcess {
       });
     }).then(async ({ exitCode, signal }) => {
       if (this.timer) clearTimeout(this.timer);
-      // Background children may outlive the leader: kill them before the slot counts as free.
-      await (this.killing ?? (treeAlive(this.tree) ? this.killTree() : undefined));
+      // Background children may outlive the leader: kill them before the slot counts as free. A
+      // sandbox whose monitor exited by itself is empty already, and looking costs a walk of
+      // every process on the machine (most of what a short task cost the agent).
+      const emptied = spec.launch?.pidNamespace === true && (signal === undefined || signal === 0);
+      await (this.killing ?? (!emptied && treeAlive(this.tree) ? this.killTree() : undefined));
       dataSub.dispose();
       const rest = filter.flush();
       if (rest) spec.onData(rest);
