@@ -1,12 +1,15 @@
 /*
  * CPU, memory and disk figures for registration and heartbeats, sampled cheaply: an idle agent
  * must stay near 0 % CPU. Static figures (CPU count, memory total) are read once. Per beat we read
- * the CPU load (systeminformation diffs /proc/stat since its last call, so each beat reports the
- * average over the interval; only its very first call waits ~0.5 s) and /proc/meminfo. Disk is
+ * the CPU load — the CPU times `os.cpus()` gives, diffed since the last beat, so each beat reports
+ * the average over the interval (systeminformation's currentLoad also runs `cat /proc/stat | grep
+ * cpu` through a synchronous shell on every call: the agent's event loop stood still for it every
+ * beat, for hundreds of ms on a loaded machine) — and /proc/meminfo. Disk is
  * measured with statfs(2) on the state dir — the filesystem tasks actually write to — instead of
  * systeminformation's fsSize, which spawns `df`; it is refreshed at most once a minute.
  */
 import { statfs } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import type * as Systeminformation from 'systeminformation';
 import type { WorkerResources } from '@agentyard/contracts/agent';
 
@@ -17,7 +20,7 @@ import type { WorkerResources } from '@agentyard/contracts/agent';
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- deliberate: load two modules of the package, not its index */
 const si = {
-  ...(require('systeminformation/lib/cpu') as Pick<typeof Systeminformation, 'cpu' | 'currentLoad'>),
+  ...(require('systeminformation/lib/cpu') as Pick<typeof Systeminformation, 'cpu'>),
   ...(require('systeminformation/lib/memory') as Pick<typeof Systeminformation, 'mem'>),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -38,9 +41,32 @@ interface DiskFigures {
 
 const MB = 1024 * 1024;
 
+/** Total and idle CPU time of the machine (ms, summed over its CPUs). */
+export interface CpuTimes {
+  total: number;
+  idle: number;
+}
+
+export function cpuTimesNow(): CpuTimes {
+  let total = 0;
+  let idle = 0;
+  for (const { times } of cpus()) {
+    total += times.user + times.nice + times.sys + times.idle + times.irq;
+    idle += times.idle;
+  }
+  return { total, idle };
+}
+
+/** The share of CPU time spent busy between two readings, in percent (0 when no time passed). */
+export function busyPercent(before: CpuTimes, after: CpuTimes): number {
+  const total = after.total - before.total;
+  return total > 0 ? (100 * (total - (after.idle - before.idle))) / total : 0;
+}
+
 export class SystemSampler {
   private staticFigures: Promise<{ cpus: number; memTotalMb: number }> | undefined;
   private disk: DiskFigures | undefined;
+  private lastCpu: CpuTimes | undefined;
 
   /**
    * @param diskPath a path on the filesystem to report (the state dir)
@@ -61,9 +87,13 @@ export class SystemSampler {
 
   /** Current load; cheap enough to call every few seconds. */
   async sample(): Promise<SystemSample> {
-    const [{ memTotalMb }, load, mem, disk] = await Promise.all([this.static(), si.currentLoad(), si.mem(), this.diskFigures()]);
+    const [{ memTotalMb }, mem, disk] = await Promise.all([this.static(), si.mem(), this.diskFigures()]);
+    // The first beat reports the average since boot; each later one, since the beat before.
+    const times = cpuTimesNow();
+    const cpuPercent = busyPercent(this.lastCpu ?? { total: 0, idle: 0 }, times);
+    this.lastCpu = times;
     return {
-      cpuPercent: clampPercent(load.currentLoad),
+      cpuPercent: clampPercent(cpuPercent),
       // `active` = total − available: what programs hold, not the page cache the kernel can drop.
       memUsedMb: Math.max(0, Math.round(mem.active / MB)),
       memTotalMb,
