@@ -35,10 +35,12 @@
  *    (only for a page with such a task), and only a task of the same owner counts — another
  *    owner's task says nothing (the ref is then a plain one, which that owner's mirror lacks);
  *  - the picture holds only the workers that could take work (registered, online, not revoked,
- *    not drained); the rest are counted per task owner with one aggregate query (cached with the
- *    picture) and loaded one by one only when a task is pinned to them (requirements.workerId, or
- *    the worker holding its branch or session), so the registered fleet's size costs a pass
- *    nothing per task (issue #14; bench/allocation/allocation-scale.bench.mjs);
+ *    not drained); the rest are counted per task owner with one aggregate query, kept until a
+ *    worker event is applied here (WorkerRepository.generation) or COUNTS_MAX_AGE_MS passed — task
+ *    events, which renew the picture after every decision, do not renew them — and loaded one by
+ *    one only when a task is pinned to them (requirements.workerId, or the worker holding its
+ *    branch or session), so the registered fleet's size costs a decision nothing (issue #14;
+ *    bench/allocation/allocation-scale.bench.mjs);
  *  - once no worker has a free slot left in a pass, a task whose deferral is already recorded
  *    is not decided again in that pass: nothing could place it, and a backlog of thousands would
  *    otherwise be re-scored on every pass. (A rejection that changes while every slot is busy —
@@ -84,6 +86,8 @@ export class AllocationLoop implements OnModuleDestroy {
   private round: { value: PassRound; readAt: number } | undefined;
   /** Something the cached round does not show may have changed since it was read. */
   private pictureChanged = true;
+  /** The unavailable workers' counts per owner, and the worker projection's generation and time they were read at. */
+  private counts: { generation: number; readAt: number; byOwner: Map<string, CountedCandidates[]> } | undefined;
   /** Where the next pass starts when the last one stopped at its page limit (else the head). */
   private resumeAfter: PendingCursor | undefined;
   private readonly passes: Counter;
@@ -242,7 +246,7 @@ export class AllocationLoop implements OnModuleDestroy {
     const freeSlots = new Map(snapshots.map((w) => [w.workerId, capacityOf(w, now).free]));
     const listed = new Set(snapshots.map((w) => w.workerId));
     const pinned = new Map<string, WorkerSnapshot | null>();
-    const unavailable = new Map<string, CountedCandidates[]>();
+    const unavailable = this.currentCounts();
     return {
       snapshots,
       placedOn,
@@ -251,7 +255,7 @@ export class AllocationLoop implements OnModuleDestroy {
       freeTotal: () => [...freeSlots.values()].reduce((sum, n) => sum + Math.max(0, n), 0),
       unavailableFor: async (ownerIds) => {
         const missing = [...new Set(ownerIds)].filter((o) => !unavailable.has(o));
-        for (const [owner, counts] of await this.workers.countUnavailable(missing)) unavailable.set(owner, counts);
+        if (missing.length > 0) for (const [owner, counts] of await this.workers.countUnavailable(missing)) unavailable.set(owner, counts);
         return (ownerId) => unavailable.get(ownerId) ?? [];
       },
       pinnedFor: async (workerIds) => {
@@ -261,6 +265,14 @@ export class AllocationLoop implements OnModuleDestroy {
         return (ids) => ids.flatMap((id) => (listed.has(id) ? [] : [pinned.get(id) ?? null]).filter((w): w is WorkerSnapshot => w !== null));
       },
     };
+  }
+
+  /** The kept counts of unavailable workers while no worker event was applied since and they are young, else none. */
+  private currentCounts(): Map<string, CountedCandidates[]> {
+    const generation = this.workers.generation;
+    const fresh = this.counts && this.counts.generation === generation && generation % 2 === 0 && performance.now() - this.counts.readAt <= COUNTS_MAX_AGE_MS;
+    if (!fresh) this.counts = { generation, readAt: performance.now(), byOwner: new Map() };
+    return this.counts!.byOwner;
   }
 
   private async place(pending: PendingTask[], round: PassRound, now: Date): Promise<void> {
@@ -392,6 +404,12 @@ const PASS_SPACING_MS = 5;
  * on, and a decision's hold on a slot runs out, without any event saying so.
  */
 const ROUND_MAX_AGE_MS = 1_000;
+
+/**
+ * Longest the counts of unavailable workers are kept without a worker event applied here: another
+ * instance may apply those events (the counts only report, they place nothing).
+ */
+const COUNTS_MAX_AGE_MS = 5_000;
 
 /** Smallest page of pending tasks a pass reads. */
 const MIN_PAGE = 32;

@@ -47,10 +47,30 @@ function toRow(s: WorkerState) {
 /** The `workers` read model. */
 @Injectable()
 export class WorkerRepository {
+  private applied = 0;
+
   constructor(@Inject(ALLOCATION_DB) private readonly db: Kysely<AllocationDatabase>) {}
+
+  /**
+   * Grows with every batch of worker events this process applied: what was read from the table
+   * before may be out of date once it moved (the allocation loop keeps its worker counts until then).
+   */
+  get generation(): number {
+    return this.applied;
+  }
 
   /** Applies a batch of worker events in one transaction (see stream-order.ts), per event. */
   async applyInOrder(batch: EntityEvent[], evolve: (row: WorkerState | null, event: Envelope) => WorkerState): Promise<Array<ApplyResult | OutOfOrderEvent>> {
+    // Moved before and after: a read that overlaps the transaction is not kept either way.
+    this.applied++;
+    try {
+      return await this.apply(batch, evolve);
+    } finally {
+      this.applied++;
+    }
+  }
+
+  private apply(batch: EntityEvent[], evolve: (row: WorkerState | null, event: Envelope) => WorkerState): Promise<Array<ApplyResult | OutOfOrderEvent>> {
     return this.db.transaction().execute((trx) =>
       applyInStreamOrder(
         batch,
