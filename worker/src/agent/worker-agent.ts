@@ -63,6 +63,7 @@ import { HeartbeatPublisher } from './heartbeat.publisher';
 import { AgentOutput } from './live-agent-event';
 import { OrderConsumer } from './order-consumer';
 import { ReportOutbox } from './report-outbox';
+import { AttemptJournal, killLeftover } from './attempt-journal';
 import { SecretsRefused, type TaskSecretSource } from './task-secrets';
 
 type Outcome = Extract<WorkReport, { kind: 'finished' }>['outcome'];
@@ -109,6 +110,8 @@ export class WorkerAgent {
   private readonly running = new Map<string, RunningAttempt>();
   private readonly recent = new Set<string>();
   private readonly outbox: ReportOutbox;
+  /** The attempts held, on disk: what a restart after a kill -9 must end (attempt-journal.ts). */
+  private readonly journal: AttemptJournal;
   private readonly consumer: OrderConsumer;
   private readonly heartbeat: HeartbeatPublisher;
   private draining = false;
@@ -122,6 +125,7 @@ export class WorkerAgent {
     private readonly logger: Logger,
   ) {
     this.outbox = new ReportOutbox(js, workReportSubject(config.workerId), logger);
+    this.journal = new AttemptJournal(config.stateDir);
     this.consumer = new OrderConsumer(js, logger, {
       stream: workStream.name,
       durable: workerConsumerName(config.workerId),
@@ -132,10 +136,38 @@ export class WorkerAgent {
   }
 
   start(): void {
+    this.endLeftoverAttempts();
     this.heartbeat.start(this.config.heartbeatIntervalMs);
     this.consumer.start();
     // Worktrees kept before a restart get their retention and budget applied from the start.
     this.config.workspaces.startSweeping();
+  }
+
+  /**
+   * Ends the attempts a previous run of this agent held when it died: with the report it had
+   * written (the process finished), else handed back after killing what is left of the process.
+   * Their assignments are remembered, so a redelivery is acked rather than run again.
+   */
+  private endLeftoverAttempts(): void {
+    for (const entry of this.journal.leftovers()) {
+      const key = `${entry.taskId}:${entry.attempt}`;
+      this.remember(key);
+      if (entry.report?.kind === 'finished') {
+        this.logger.warn(`${key}: finished before the agent restarted; sending its result again`);
+        void this.sendFinished(entry.report);
+        continue;
+      }
+      const killed = killLeftover(entry);
+      this.logger.warn(`${key}: the agent restarted while it ran${killed ? ' (its processes killed)' : ''}; handing it back`);
+      void this.sendFinished({
+        kind: 'finished',
+        taskId: entry.taskId,
+        attempt: entry.attempt,
+        workerId: this.config.workerId,
+        outcome: 'handed_back',
+        result: emptyResult('the worker agent restarted while this attempt ran'),
+      });
+    }
   }
 
   get isDraining(): boolean {
@@ -230,6 +262,7 @@ export class WorkerAgent {
     if (assignment.tool === 'noop') return this.runNoop(assignment, key, msg);
     const run: RunningAttempt = { taskId: assignment.taskId, attempt: assignment.attempt, process: undefined };
     this.running.set(key, run);
+    this.journal.begin(assignment.taskId, assignment.attempt);
     if (secretRefsOf(input).length === 0) return this.launch(assignment, key, msg, tool, input, run, {});
     // The slot is held while the values are fetched; the process starts only with all of them.
     run.abort = new AbortController();
@@ -402,6 +435,7 @@ export class WorkerAgent {
     }
 
     run.process = proc;
+    this.journal.started(assignment.taskId, assignment.attempt, proc.pid);
     const watch = this.watchStalls(assignment, input, proc, prepared.dir.root);
     this.logger.info(`started ${key} (${assignment.tool}, pid ${proc.pid}) — ${this.running.size}/${this.config.slots} slots used`);
     if (!checkout) this.reportStarted(assignment, msg);
@@ -461,7 +495,7 @@ export class WorkerAgent {
         },
       )
       .then(async (report) => {
-        void this.outbox.send(report);
+        void this.sendFinished(report);
         // Kept for the retention (and swept), out of the attempt's directory that goes next, with the
         // agent CLI's sessions, which a follow-up on its branch may resume.
         if (checkout)
@@ -589,7 +623,7 @@ export class WorkerAgent {
     this.config.isolation.release(prepared);
     this.remember(key);
     this.release(key);
-    void this.outbox.send(this.finished(assignment, outcome, emptyResult(error)));
+    void this.sendFinished(this.finished(assignment, outcome, emptyResult(error)));
   }
 
   /** The message of an attempt that could not start; an unexpected cause is logged. */
@@ -610,7 +644,16 @@ export class WorkerAgent {
   /** Remembers the attempt and stores its report; the order is acked once the report is stored. */
   private settle(key: string, msg: JsMsg, report: WorkReport): void {
     this.remember(key);
-    void this.outbox.send(report).then((stored) => stored && msg.ack());
+    void this.sendFinished(report).then((stored) => stored && msg.ack());
+  }
+
+  /** A `finished` report: kept in the journal until it is stored, so a kill -9 meanwhile does not lose it. */
+  private sendFinished(report: WorkReport): Promise<boolean> {
+    this.journal.finished(report);
+    return this.outbox.send(report).then((stored) => {
+      if (stored) this.journal.end(report.taskId, report.attempt);
+      return stored;
+    });
   }
 
   /** Frees the attempt's slot. */
@@ -622,6 +665,7 @@ export class WorkerAgent {
   /** `noop`: started and succeeded, no process; acked once `started` is stored, like any task. */
   private runNoop(assignment: Assignment, key: string, msg: JsMsg): void {
     this.remember(key);
+    this.journal.begin(assignment.taskId, assignment.attempt);
     const started: WorkReport = {
       kind: 'started',
       taskId: assignment.taskId,
@@ -632,7 +676,7 @@ export class WorkerAgent {
     void this.outbox.send(started).then((stored) => {
       if (!stored) return;
       msg.ack();
-      void this.outbox.send(this.finished(assignment, 'succeeded', { exitCode: 0, outputTail: '', durationMs: 0 }));
+      void this.sendFinished(this.finished(assignment, 'succeeded', { exitCode: 0, outputTail: '', durationMs: 0 }));
     });
   }
 

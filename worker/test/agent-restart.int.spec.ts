@@ -1,0 +1,69 @@
+/*
+ * An agent killed with -9 and restarted on its state dir (attempt-journal.ts): before, it came back
+ * knowing nothing of the attempts it held, so — restarted within the platform's offline threshold —
+ * their tasks stayed `running` until their timeout (the crash matrix, `npm run chaos`, found it).
+ * Real nats-server, the compiled agent, the fake platform; the test plays the dispatcher.
+ */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AgentHarness, eventually, pidsWith, shellTask, uniqueSleep } from './agent-harness';
+
+const harness = new AgentHarness({ ...process.env });
+
+beforeAll(() => harness.setUp(), 120_000);
+afterAll(() => harness.tearDown());
+
+describe('Worker agent restarted after a kill -9', () => {
+  it('hands back the attempt it was running and kills what was left of its process (without isolation a process ignoring SIGHUP outlives the agent)', async () => {
+    const worker = await harness.startWorker(['--isolation', 'none', '--slots', '2']);
+    const sleep = uniqueSleep(60);
+    // Ignoring SIGHUP, the process outlives the PTY its agent held.
+    const task = shellTask(`trap '' HUP; sleep ${sleep}`);
+    await harness.order(worker.workerId, task);
+    await harness.observer.started(task.taskId);
+    await eventually('the task process', () => (pidsWith(sleep).length > 0 ? true : undefined));
+
+    await worker.agent.kill();
+    // Without isolation (and ignoring SIGHUP) the task's process survives its agent.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(pidsWith(sleep).length).toBeGreaterThan(0);
+    harness.start(['--state-dir', worker.stateDir, '--isolation', 'none', '--slots', '2']);
+
+    const report = await harness.observer.finished(task.taskId, 1, 30_000);
+    expect(report.outcome).toBe('handed_back');
+    expect(report.result.error).toContain('restarted');
+    await eventually('the leftover process gone', () => (pidsWith(sleep).length === 0 ? true : undefined));
+    await eventually('the journal empty', () => (readdirSync(join(worker.stateDir, 'attempts')).length === 0 ? true : undefined));
+  }, 90_000);
+
+  it('sends again the result of an attempt whose process finished before the agent died, and does not run its redelivered assignment', async () => {
+    const worker = await harness.startWorker(['--isolation', 'none', '--slots', '2']);
+    await worker.agent.kill();
+    // What the agent wrote between the process's end and the report being stored, when it was killed.
+    const marker = uniqueSleep(1);
+    const task = shellTask(`sleep ${marker}`);
+    const report = {
+      kind: 'finished',
+      taskId: task.taskId,
+      attempt: 1,
+      workerId: worker.workerId,
+      outcome: 'succeeded',
+      result: { exitCode: 0, outputTail: 'done before the kill', durationMs: 5 },
+    };
+    mkdirSync(join(worker.stateDir, 'attempts'), { recursive: true });
+    writeFileSync(join(worker.stateDir, 'attempts', `${task.taskId}-1.json`), JSON.stringify({ taskId: task.taskId, attempt: 1, report }));
+
+    harness.start(['--state-dir', worker.stateDir, '--isolation', 'none', '--slots', '2']);
+    const sent = await harness.observer.finished(task.taskId, 1, 30_000);
+    expect(sent.outcome).toBe('succeeded');
+    expect(sent.result.outputTail).toBe('done before the kill');
+
+    // The assignment was never acked before the kill, so JetStream redelivers it: acked, not run.
+    await harness.order(worker.workerId, task);
+    const later = shellTask('true');
+    await harness.order(worker.workerId, later);
+    await harness.observer.finished(later.taskId, 1, 30_000);
+    expect(harness.observer.reports.items.some((i) => i.value.kind === 'started' && i.value.taskId === task.taskId)).toBe(false);
+    expect(pidsWith(marker)).toEqual([]);
+  }, 90_000);
+});
