@@ -112,6 +112,20 @@ if (hasWeb && extraArgs.length === 0) {
   }
 }
 
+// The crash matrix, short (bench/chaos/chaos.mjs): each row of its table is one test here.
+if (extraArgs.length === 0) {
+  const chaosOut = join(results, 'chaos.json');
+  const chaos = spawnSync(process.execPath, [join(root, 'bench/chaos/chaos.mjs'), '--short', '--json', chaosOut], { stdio: 'inherit', cwd: root });
+  if (chaos.status !== 0) status = 1;
+  if (existsSync(chaosOut)) {
+    const { rows } = JSON.parse(readFileSync(chaosOut, 'utf8'));
+    passed += rows.filter((r) => r.ok).length;
+    failed += rows.filter((r) => !r.ok).length;
+  } else {
+    failed += 1;
+  }
+}
+
 if (failed > 0) status = 1;
 // Skipped tests get a line of their own before it: CI reads the last line as exactly `N passed, N failed`.
 if (skipped > 0) process.stdout.write(`${skipped} skipped (suites that print why they cannot run here)\n`);
