@@ -44,6 +44,12 @@ export interface Platform {
   readonly natsCredsFile: string | undefined;
   readonly databases: Record<Exclude<PlatformService, 'gateway'>, string>;
   service(name: PlatformService): ServiceProcess;
+  /** Replica `i` of a service (0 is `service(name)`; more with the `replicas` option). */
+  replica(name: PlatformService, i: number): ServiceProcess;
+  /** Replica `i`'s health and metrics port, e.g. `replicaUrlOf('tasks', 1) + '/health/ready'`. */
+  replicaUrlOf(name: PlatformService, i: number): string;
+  /** Stops (or kills) replica `i` if it runs and starts it again with the same settings. */
+  restartReplica(name: PlatformService, i: number, how?: 'stop' | 'kill'): Promise<void>;
   /**
    * Restarts one service with the same database and settings; `env` is laid over its settings
    * from now on (e.g. a shorter token lifetime for one phase of a test).
@@ -70,6 +76,8 @@ export async function startPlatform(
     natsAuth?: boolean;
     /** Output kept per service and agent process (default 20 kB): more for a test that searches every log line. */
     keepOutputBytes?: number;
+    /** Processes per service (default 1; not the gateway, whose public port is one): e.g. `{ tasks: 2 }` for the HA tests. */
+    replicas?: Partial<Record<Exclude<PlatformService, 'gateway'>, number>>;
   } = {},
 ): Promise<Platform> {
   const keep = options.keepOutputBytes ?? 20_000;
@@ -108,10 +116,23 @@ export async function startPlatform(
   const readyUrl = (name: PlatformService) => `http://127.0.0.1:${ports[name]}/health/ready`;
   const running = new Map<PlatformService, ServiceProcess>();
   const agents = new Set<WorkerAgentProcess>();
+  // Replicas beyond the first: same settings, their own health port (key `<name>#<i>`).
+  const extra = new Map<string, { port: number; process?: ServiceProcess }>();
+  for (const [name, count] of Object.entries(options.replicas ?? {}) as [PlatformService, number][]) {
+    for (let i = 1; i < count; i++) extra.set(`${name}#${i}`, { port: await freePort() });
+  }
+  const startReplica = async (name: PlatformService, i: number): Promise<ServiceProcess> => {
+    const slot = extra.get(`${name}#${i}`);
+    if (!slot) throw new Error(`${name} has no replica ${i}`);
+    slot.process = await startService(name, { ...envFor(name), HTTP_PORT: String(slot.port) }, `http://127.0.0.1:${slot.port}/health/ready`, undefined, keep);
+    return slot.process;
+  };
   try {
     for (const name of platformServices) running.set(name, await startService(name, envFor(name), readyUrl(name), undefined, keep));
+    for (const key of extra.keys()) await startReplica(key.split('#')[0] as PlatformService, Number(key.split('#')[1]));
   } catch (error) {
     // One service failed to start: stop the ones that did, so a failed run leaves nothing behind.
+    for (const { process: p } of extra.values()) await p?.stop().catch(() => undefined);
     for (const s of [...running.values()].reverse()) await s.stop().catch(() => undefined);
     await nats.stop().catch(() => undefined);
     throw error;
@@ -128,6 +149,24 @@ export async function startPlatform(
       const s = running.get(name);
       if (!s) throw new Error(`${name} is not running`);
       return s;
+    },
+    replica(name, i) {
+      if (i === 0) return this.service(name);
+      const p = extra.get(`${name}#${i}`)?.process;
+      if (!p) throw new Error(`${name} replica ${i} is not running`);
+      return p;
+    },
+    replicaUrlOf(name, i) {
+      if (i === 0) return this.internalUrlOf(name);
+      const slot = extra.get(`${name}#${i}`);
+      if (!slot) throw new Error(`${name} has no replica ${i}`);
+      return `http://127.0.0.1:${slot.port}`;
+    },
+    async restartReplica(name, i, how = 'stop') {
+      if (i === 0) return this.restart(name, how);
+      const p = extra.get(`${name}#${i}`)?.process;
+      if (p) await (how === 'kill' ? p.kill() : p.stop());
+      await startReplica(name, i);
     },
     async restart(name, how = 'stop', env) {
       if (env) overrides[name] = { ...overrides[name], ...env };
@@ -183,6 +222,7 @@ export async function startPlatform(
     },
     async stop() {
       await Promise.all([...agents].map((a) => a.kill()));
+      for (const { process: p } of extra.values()) await p?.stop();
       for (const name of [...platformServices].reverse()) await running.get(name)?.stop();
       await nats.stop();
     },
