@@ -318,6 +318,10 @@ describe('docker-compose.yml', () => {
     const env: Obj = svc.environment ?? {};
     const isGateway = name === 'gateway';
 
+    it('runs two replicas or more (a lease holder and a standby)', () => {
+      expect(svc.deploy?.replicas).toBeGreaterThanOrEqual(2);
+    });
+
     it('is built from the Dockerfile with SERVICE=<its name> and tagged agentyard/<name>', () => {
       expect(svc.build.args.SERVICE).toBe(name);
       expect(svc.build.dockerfile ?? 'Dockerfile').toBe('Dockerfile');
@@ -343,7 +347,8 @@ describe('docker-compose.yml', () => {
     if (isGateway) {
       it('publishes 8080 and has CORS_ORIGINS, and no database', () => {
         expect(env.PORT).toBe('8080');
-        expect((svc.ports as string[]).some((p) => /(^|:)8080:8080$/.test(String(p)))).toBe(true);
+        // A host port per replica: 8080 for the first.
+        expect((svc.ports as string[]).some((p) => /(^|:)8080(-\d+)?:8080$/.test(String(p)))).toBe(true);
         expect(env.CORS_ORIGINS).toBeDefined();
         expect(env.DATABASE_URL).toBeUndefined();
       });
@@ -483,6 +488,28 @@ describe('k8s manifests', () => {
   it('every Deployment manifest anywhere under k8s/ passes the same checks', () => {
     const all = k8sObjects.filter(({ doc }) => doc.kind === 'Deployment' && doc.spec?.template?.spec?.containers);
     expect(all.flatMap(({ doc }) => deploymentProblems(doc))).toEqual([]);
+  });
+
+  it('runs two or more pods of every service, rolled out without a gap, and nothing is a singleton any more', () => {
+    for (const d of ofKind(baseObjects, 'Deployment')) {
+      const hpa = ofKind(baseObjects, 'HorizontalPodAutoscaler').find((h) => h.spec?.scaleTargetRef?.name === d.metadata.name);
+      expect({ service: d.metadata.name, replicas: d.spec.replicas >= 2, hpaMin: hpa?.spec.minReplicas >= 2 }).toEqual({
+        service: d.metadata.name,
+        replicas: true,
+        hpaMin: true,
+      });
+      expect({ service: d.metadata.name, strategy: d.spec.strategy?.type, maxUnavailable: d.spec.strategy?.rollingUpdate?.maxUnavailable }).toEqual({
+        service: d.metadata.name,
+        strategy: 'RollingUpdate',
+        maxUnavailable: 0,
+      });
+    }
+    for (const { file, doc } of k8sObjects)
+      expect({ file, singleton: JSON.stringify(doc).includes('agentyard.dev/singleton') }).toEqual({ file, singleton: false });
+    for (const overlay of ['dev', 'production']) {
+      const k = parseOne(join(K8S, 'overlays', overlay, 'kustomization.yaml'));
+      for (const r of (k.replicas ?? []) as Obj[]) expect({ overlay, name: r.name, count: r.count >= 2 }).toEqual({ overlay, name: r.name, count: true });
+    }
   });
 
   it('compose, k8s and Prometheus name the same set of services', () => {
