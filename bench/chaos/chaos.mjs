@@ -48,7 +48,9 @@ const TASKS = Number(opts.tasks ?? (SHORT ? 40 : 1000));
 const TIMES = Number(opts.times ?? (SHORT ? 2 : 20));
 const SEED = Number(opts.seed ?? Math.floor(Math.random() * 2 ** 31));
 // Worker liveness: a silent agent is offline after this (the workers service's OFFLINE_AFTER_MS).
-const OFFLINE_AFTER_MS = Number(opts['offline-after-ms'] ?? (SHORT ? 5000 : 15000));
+// 15 s, the platform's default, in the short run too: with 5 s, a machine loaded to 30 delayed both
+// agents' heartbeats past it, the platform requeued their running attempts, and they ran twice.
+const OFFLINE_AFTER_MS = Number(opts['offline-after-ms'] ?? 15000);
 const WORKERS = 2;
 const SLOTS = 8;
 /** A round is over when every task is terminal, or when none changed for this long (what is left is lost). */
@@ -391,11 +393,28 @@ async function round({ count, workMs, during, pace }) {
     const requeuedBefore = list.slice(0, list.indexOf(succeeded[0])).some((e) => e.type === 'TaskRequeued' && e.data.fromAttempt === won);
     if (succeeded.length > 1 || won !== lastAssigned || requeuedBefore || !dones.has(dirOf(id, won))) stale.push(`${id}@${won}`);
   }
+  // A worker declared offline in a round that did not kill or pause one: its heartbeats were late
+  // (a loaded machine), its attempts were requeued, and any of them may have run twice.
+  const [{ n: offline }] = await query(
+    platform.databases.workers,
+    "select count(*)::int as n from event_store.events where type = 'WorkerWentOffline' and occurred_at >= $1",
+    [new Date(t0).toISOString()],
+  );
   if (lost.length) {
     const t = await patiently(() => api(token, 'GET', `/api/v1/tasks/${lost[0]}`), 'get task').catch((e) => ({ error: e.message }));
     log(`a lost task: ${JSON.stringify({ id: t.id, status: t.status, attempt: t.attempt, result: t.result, error: t.error })}`);
   }
-  return { ids, lost, twice, stale, rejected, rejectedBy, statuses: lost.map((id) => `${id.slice(0, 8)}:${status.get(id) ?? 'missing'}`), ms: Date.now() - t0 };
+  return {
+    offline,
+    ids,
+    lost,
+    twice,
+    stale,
+    rejected,
+    rejectedBy,
+    statuses: lost.map((id) => `${id.slice(0, 8)}:${status.get(id) ?? 'missing'}`),
+    ms: Date.now() - t0,
+  };
 }
 
 /** Waits until no task process of the run is alive (≤ 10 s) and returns those still alive. */
@@ -526,6 +545,8 @@ for (const target of targets) {
           .join(' ')}`,
       );
     if (r.stale.length) row.notes.push(`stale ${r.stale.slice(0, 3).join(' ')}`);
+    if (r.offline && target.name !== 'worker agent')
+      row.notes.push(`round ${roundNo}: ${r.offline} WorkerWentOffline (heartbeats later than OFFLINE_AFTER_MS)`);
     const dead = await deadProcesses();
     if (dead.length) row.notes.push(`died as well: ${dead.join(', ')}`);
     log(
