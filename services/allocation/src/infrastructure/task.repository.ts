@@ -5,7 +5,7 @@ import type { Envelope, TaskRequirements, ToolName } from '@agentyard/contracts'
 import type { GroupPlacement, PlacedTask } from '../domain/allocation.decide';
 import { applyInStreamOrder, type ApplyResult, type EntityEvent, type OutOfOrderEvent } from '../application/stream-order';
 import type { AttemptPlacement, BranchRef, TaskState, TaskStatus } from '../application/task-state.projection';
-import type { AllocationDatabase, TasksTable } from './allocation.database';
+import type { AllocationDatabase, PendingTasksView, TasksTable } from './allocation.database';
 
 export const ALLOCATION_DB = Symbol('ALLOCATION_DB');
 
@@ -86,6 +86,22 @@ function toRow(s: TaskState) {
   };
 }
 
+/** A row of `pending_tasks` (with its creation time as text) as a task to place. */
+function toPendingTask(r: Selectable<PendingTasksView> & { created_key: string | null }): PendingTask {
+  return {
+    taskId: r.task_id,
+    ownerId: r.owner_id,
+    tool: r.tool as ToolName,
+    requirements: r.requirements as TaskRequirements,
+    model: r.model,
+    continues: r.continues ?? null,
+    attempt: r.attempt,
+    queuedEventId: r.queued_event_id,
+    correlationId: r.correlation_id,
+    cursor: { priority: r.priority, turn: r.fair_turn ?? '0', createdAt: r.created_key, taskId: r.task_id },
+  };
+}
+
 /** The `tasks` read model (and its `pending_tasks` view). */
 @Injectable()
 export class TaskRepository {
@@ -143,13 +159,29 @@ export class TaskRepository {
    * while rows change under it).
    */
   async listPending(now: Date, limit: number, after?: PendingCursor): Promise<PendingTask[]> {
-    let query = this.db
-      .selectFrom('pending_tasks')
-      .selectAll()
-      // As text, so the cursor keeps Postgres' microseconds (a Date would round them away).
-      .select(sql<string | null>`created_at::text`.as('created_key'))
-      .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', now)]));
+    // Every task the view shows has an owner, hence a turn and a creation time (TaskCreated set
+    // both), so a cursor's position is a plain row of (turn, created, id) within its priority: the
+    // tasks behind it are an index range — a page deep in a backlog of 10,000 reads its page, not
+    // the 10,000 ahead of it (test/backlog-and-fleet.int.spec.ts). The rest of the queue is the
+    // lower priorities, read only when that priority has fewer than a page left.
+    if (after && after.createdAt !== null) {
+      const samePriority = await this.pendingQuery(now)
+        .where('priority', '=', after.priority)
+        .where(sql<boolean>`(fair_turn, created_at, task_id) > (${after.turn}::bigint, ${after.createdAt}::timestamptz, ${after.taskId})`)
+        .limit(limit)
+        .execute();
+      const lower =
+        samePriority.length < limit
+          ? await this.pendingQuery(now)
+              .where('priority', '<', after.priority)
+              .limit(limit - samePriority.length)
+              .execute()
+          : [];
+      return [...samePriority, ...lower].map(toPendingTask);
+    }
+    let query = this.pendingQuery(now);
     if (after) {
+      // A cursor without a creation time (none is pending in practice): the general predicate.
       // created_at sorts nulls last: a null is after every date and equal to another null.
       const createdAfter = after.createdAt === null ? sql<boolean>`false` : sql<boolean>`(created_at > ${after.createdAt}::timestamptz or created_at is null)`;
       const sameCreated = after.createdAt === null ? sql<boolean>`created_at is null` : sql<boolean>`created_at = ${after.createdAt}::timestamptz`;
@@ -159,25 +191,23 @@ export class TaskRepository {
         sql<boolean>`(priority < ${after.priority} or (priority = ${after.priority} and (${turn} > ${after.turn}::bigint or (${turn} = ${after.turn}::bigint and (${createdAfter} or (${sameCreated} and task_id > ${after.taskId}))))))`,
       );
     }
-    const rows = await query
-      .orderBy('priority', 'desc')
-      .orderBy('fair_turn')
-      .orderBy(sql`created_at asc nulls last`)
-      .orderBy('task_id')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({
-      taskId: r.task_id,
-      ownerId: r.owner_id,
-      tool: r.tool as ToolName,
-      requirements: r.requirements as TaskRequirements,
-      model: r.model,
-      continues: r.continues ?? null,
-      attempt: r.attempt,
-      queuedEventId: r.queued_event_id,
-      correlationId: r.correlation_id,
-      cursor: { priority: r.priority, turn: r.fair_turn ?? '0', createdAt: r.created_key, taskId: r.task_id },
-    }));
+    return (await query.limit(limit).execute()).map(toPendingTask);
+  }
+
+  /** The due pending tasks in allocation order (priority desc, turn, created asc nulls last, id). */
+  private pendingQuery(now: Date) {
+    return (
+      this.db
+        .selectFrom('pending_tasks')
+        .selectAll()
+        // As text, so the cursor keeps Postgres' microseconds (a Date would round them away).
+        .select(sql<string | null>`created_at::text`.as('created_key'))
+        .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', now)]))
+        .orderBy('priority', 'desc')
+        .orderBy('fair_turn')
+        .orderBy(sql`created_at asc nulls last`)
+        .orderBy('task_id')
+    );
   }
 
   /** The earliest `notBefore` of a pending task still in the future, if any. */
