@@ -3,12 +3,28 @@
  * models, watches worker liveness (KV `worker-liveness`), decides where each queued task runs and
  * records every decision in its own event store (`allocation-<taskId>`); the relay forwards those
  * to the ALLOCATION stream. Answers `allocation.queries.get-allocation`.
+ *
+ * Replicas: every replica answers queries; the holder of the `allocation-leader` lease alone runs
+ * the consumers that feed the read models, the heartbeat watcher, the loop (whose picture of the
+ * workers is in memory) and the relay. Every decision is appended through a store fenced by the
+ * lease's epoch, so a holder paused past its lease cannot place a task on a slot the new holder
+ * already filled; a replica not holding the lease appends nothing.
  */
 import 'reflect-metadata';
 import { eventSubject, streamName, workerLivenessBucket, type Context, type Envelope } from '@agentyard/contracts';
-import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
+import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases, type EventStore } from '@agentyard/event-store';
 import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
-import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, runMain } from '@agentyard/service-kit';
+import {
+  bootstrapService,
+  createLogger,
+  exposeLease,
+  HealthRegistry,
+  loadConfig,
+  MetricsRegistry,
+  natsCheck,
+  postgresCheck,
+  runMain,
+} from '@agentyard/service-kit';
 import { JetStreamApiError, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { AllocationModule } from './allocation.module';
 import { AllocationLoop } from './application/allocation-loop';
@@ -46,14 +62,49 @@ async function main(): Promise<void> {
   await ensureStreamExists(jsm, 'workers');
 
   const heartbeats = new HeartbeatWatcher(nc, { bucket: workerLivenessBucket, logger: { warn: (m) => logger.warn(m), info: (m) => logger.info(m) } });
-  const relay = new EventRelay({
-    name: 'relay:allocation',
-    stream: streamName('allocation'),
-    store,
-    checkpoints: PostgresCheckpointStore.fromKysely(db),
-    js: jetstream(nc),
-    subjectFor: (e: Envelope) => eventSubject('allocation', e.type, String(e.data.taskId ?? e.streamId.replace(/^allocation-/, ''))),
-    logger: { error: (m) => logger.error(m) },
+  const transport = new NatsJetStreamServer({ name: 'allocation', connection: nc, consumers: allocationConsumers, deferConsumers: true });
+  let relay: EventRelay | undefined;
+  // Set once Nest is up (the lease is taken only after that): the lease's work reaches its providers through it.
+  const nest: { app?: Awaited<ReturnType<typeof bootstrapService>> } = {};
+  // The store the module appends through: fenced by the current tenure's epoch, refusing while this replica holds none.
+  let fenced: EventStore | undefined;
+  const decisions: EventStore = {
+    appendToStream: (streamId, events, options) =>
+      fenced
+        ? fenced.appendToStream(streamId, events, options)
+        : Promise.reject(new Error('allocation: this replica does not hold the allocation-leader lease')),
+    readStream: (streamId, options) => store.readStream(streamId, options),
+    readAll: (options) => store.readAll(options),
+    subscribeToAll: (options) => store.subscribeToAll(options),
+    close: () => store.close(),
+  };
+  const lease = new LeaseKeeper({
+    leases: PostgresLeases.fromKysely(db),
+    name: 'allocation-leader',
+    settings: leaseSettingsFor(config.LEASE_TTL_MS),
+    logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
+    work: {
+      start: async (fence) => {
+        fenced = store.fenced(fence);
+        relay = new EventRelay({
+          name: 'relay:allocation',
+          stream: streamName('allocation'),
+          store,
+          checkpoints: PostgresCheckpointStore.fromKysely(db).fenced(fence),
+          js: jetstream(nc),
+          subjectFor: (e: Envelope) => eventSubject('allocation', e.type, String(e.data.taskId ?? e.streamId.replace(/^allocation-/, ''))),
+          logger: { error: (m) => logger.error(m) },
+        });
+        relay.start();
+        heartbeats.start();
+        await transport.startConsumers();
+        nest.app!.get(AllocationLoop).start();
+      },
+      stop: async () => {
+        fenced = undefined;
+        await Promise.all([nest.app?.get(AllocationLoop).stop(), transport.stopConsumers(), heartbeats.stop(), relay?.stop()]);
+      },
+    },
   });
 
   const app = await bootstrapService({
@@ -61,12 +112,11 @@ async function main(): Promise<void> {
     module: AllocationModule.forRoot({
       logger,
       db,
-      store,
+      store: decisions,
       heartbeats,
       settings: { safetyNetIntervalMs: config.SAFETY_NET_INTERVAL_MS, batchSize: config.ALLOCATION_PAGE_SIZE },
       onShutdown: async () => {
-        await heartbeats.stop();
-        await relay.stop();
+        await lease.stop(); // releases the lease: a standby takes over at once
         await drainNats(nc);
         await store.close();
         await db.destroy();
@@ -74,14 +124,14 @@ async function main(): Promise<void> {
     }),
     port: config.HTTP_PORT,
     logger,
-    transport: new NatsJetStreamServer({ name: 'allocation', connection: nc, consumers: allocationConsumers }),
+    transport,
     transportFilters: [new RpcErrorPassthroughFilter()],
     shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
     healthChecks: { postgres: postgresCheck(db), nats: natsCheck(nc) },
   });
-  heartbeats.start();
-  relay.start();
-  app.get(AllocationLoop).start();
+  nest.app = app;
+  exposeLease(app.get(HealthRegistry), app.get(MetricsRegistry), lease);
+  lease.start();
   logger.info({ port: config.HTTP_PORT }, 'allocation ready');
 }
 

@@ -6,9 +6,20 @@
 import 'reflect-metadata';
 import { Pool } from 'pg';
 import { eventSubject, jwtSettings, revokedFamiliesBucket, revokedTokensBucket, streamName, type Envelope } from '@agentyard/contracts';
-import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
+import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
 import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
-import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, RevocationList, runMain } from '@agentyard/service-kit';
+import {
+  bootstrapService,
+  createLogger,
+  exposeLease,
+  HealthRegistry,
+  loadConfig,
+  MetricsRegistry,
+  natsCheck,
+  postgresCheck,
+  RevocationList,
+  runMain,
+} from '@agentyard/service-kit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { SecretsHandler } from './application/secrets.handler';
@@ -42,14 +53,32 @@ async function main(): Promise<void> {
   await ensureStream(await jetstreamManager(nc), eventStreamConfig('auth'));
   const revocations = await RevocationList.open(nc, revokedTokensBucket, jwtSettings.accessTtlSeconds * 1000);
   const revokedFamilies = await RevocationList.open(nc, revokedFamiliesBucket, jwtSettings.accessTtlSeconds * 1000);
-  const relay = new EventRelay({
-    name: 'relay:auth',
-    stream: streamName('auth'),
-    store,
-    checkpoints: PostgresCheckpointStore.fromKysely(db),
-    js: jetstream(nc),
-    subjectFor: (e: Envelope) => eventSubject('auth', e.type, String(e.data.userId ?? e.streamId.replace(/^user-/, ''))),
-    logger: { error: (m) => logger.error(m) },
+  const transport = new NatsJetStreamServer({ name: 'auth', connection: nc });
+  let relay: EventRelay | undefined;
+  // Set once Nest is up (the lease is taken only after that): the lease's work reaches its providers through it.
+  const nest: { app?: Awaited<ReturnType<typeof bootstrapService>> } = {};
+  const lease = new LeaseKeeper({
+    leases: PostgresLeases.fromKysely(db),
+    name: 'auth-leader',
+    settings: leaseSettingsFor(config.LEASE_TTL_MS),
+    logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
+    work: {
+      start: async (fence) => {
+        relay = new EventRelay({
+          name: 'relay:auth',
+          stream: streamName('auth'),
+          store,
+          checkpoints: PostgresCheckpointStore.fromKysely(db).fenced(fence),
+          js: jetstream(nc),
+          subjectFor: (e: Envelope) => eventSubject('auth', e.type, String(e.data.userId ?? e.streamId.replace(/^user-/, ''))),
+          logger: { error: (m) => logger.error(m) },
+        });
+        relay.start();
+      },
+      stop: async () => {
+        await Promise.all([relay?.stop()]);
+      },
+    },
   });
 
   const app = await bootstrapService({
@@ -64,7 +93,7 @@ async function main(): Promise<void> {
       events: { append: (trx, streamId, events) => store.appendInTransaction(trx, streamId, events).then(() => undefined) },
       cipher,
       onShutdown: async () => {
-        await relay.stop();
+        await lease.stop(); // releases the lease: a standby takes over at once
         await drainNats(nc);
         await store.close();
         await limiterPool.end();
@@ -73,12 +102,14 @@ async function main(): Promise<void> {
     }),
     port: config.HTTP_PORT,
     logger,
-    transport: new NatsJetStreamServer({ name: 'auth', connection: nc }),
+    transport,
     transportFilters: [new RpcErrorPassthroughFilter()],
     shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
     healthChecks: { postgres: postgresCheck(db), nats: natsCheck(nc) },
   });
-  relay.start();
+  nest.app = app;
+  exposeLease(app.get(HealthRegistry), app.get(MetricsRegistry), lease);
+  lease.start();
   await rewrapSecrets(app.get(SecretsHandler), cipher, logger);
   logger.info({ port: config.HTTP_PORT, secretsKeyId: cipher.currentKeyId }, 'auth ready');
 }

@@ -4,12 +4,27 @@
  * and queries, durable JetStream consumers for allocation decisions, worker reports, workers
  * going offline and workflow runs' node events, the dispatcher that turns task events into work orders, the timeout scanner,
  * and the relay that forwards its events to the TASKS stream. Flows: docs/design/tasks-on-workers.md.
+ *
+ * Replicas: request handlers and the task_view projection run on every replica; the relay, the
+ * JetStream consumers (whose handlers depend on order), the timeout scanner and the artifact
+ * janitor run only on the holder of the `tasks-leader` lease (LeaseKeeper), and the relay's
+ * checkpoint saves carry its epoch.
  */
 import 'reflect-metadata';
 import { streamName } from '@agentyard/contracts';
-import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
+import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
 import { connectNats, drainNats, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
-import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, runMain } from '@agentyard/service-kit';
+import {
+  bootstrapService,
+  createLogger,
+  exposeLease,
+  HealthRegistry,
+  loadConfig,
+  MetricsRegistry,
+  natsCheck,
+  postgresCheck,
+  runMain,
+} from '@agentyard/service-kit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { ArtifactJanitor } from './application/artifact-janitor';
 import type { ArtifactStore } from './application/artifact-store.port';
@@ -44,14 +59,35 @@ async function main(): Promise<void> {
   const nc = await connectNats({ servers: config.NATS_URL, name: 'tasks', credsFile: config.NATS_CREDS_FILE });
   await provisionStreams(await jetstreamManager(nc));
   const js = jetstream(nc);
-  const relay = new EventRelay({
-    name: 'relay:tasks',
-    stream: streamName('tasks'),
-    store,
-    checkpoints,
-    js,
-    subjectFor: taskEventSubject,
-    logger: { error: (m) => logger.error(m) },
+  const transport = new NatsJetStreamServer({ name: 'tasks', connection: nc, consumers: taskEventConsumers(settings), deferConsumers: true });
+  let relay: EventRelay | undefined;
+  // Set once Nest is up (the lease is taken only after that): the lease's work reaches its providers through it.
+  const nest: { app?: Awaited<ReturnType<typeof bootstrapService>> } = {};
+  const lease = new LeaseKeeper({
+    leases: PostgresLeases.fromKysely(db),
+    name: 'tasks-leader',
+    settings: leaseSettingsFor(config.LEASE_TTL_MS),
+    logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
+    work: {
+      start: async (fence) => {
+        relay = new EventRelay({
+          name: 'relay:tasks',
+          stream: streamName('tasks'),
+          store,
+          checkpoints: checkpoints.fenced(fence),
+          js,
+          subjectFor: taskEventSubject,
+          logger: { error: (m) => logger.error(m) },
+        });
+        relay.start();
+        await transport.startConsumers();
+        nest.app!.get(TimeoutScanner).start();
+        nest.app!.get(ArtifactJanitor).start();
+      },
+      stop: async () => {
+        await Promise.all([relay?.stop(), transport.stopConsumers(), nest.app?.get(TimeoutScanner).stop(), nest.app?.get(ArtifactJanitor).stop()]);
+      },
+    },
   });
 
   // Projecting before serving: the first list and the first worker-offline query see a warm view.
@@ -68,7 +104,7 @@ async function main(): Promise<void> {
       settings,
       artifacts: { store: artifactStore, settings: artifactSettingsOf(config) },
       onShutdown: async () => {
-        await relay.stop();
+        await lease.stop(); // releases the lease: a standby takes over at once
         await view.stop();
         await drainNats(nc);
         await store.close();
@@ -78,15 +114,14 @@ async function main(): Promise<void> {
     }),
     port: config.HTTP_PORT,
     logger,
-    transport: new NatsJetStreamServer({ name: 'tasks', connection: nc, consumers: taskEventConsumers(settings) }),
+    transport,
     transportFilters: [new RpcErrorPassthroughFilter()],
     shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
     healthChecks: { postgres: postgresCheck(db), nats: natsCheck(nc) },
   });
-  relay.start();
-  // Stopped by Nest before shutdown (TimeoutScanner.beforeApplicationShutdown).
-  app.get(TimeoutScanner).start();
-  app.get(ArtifactJanitor).start();
+  nest.app = app;
+  exposeLease(app.get(HealthRegistry), app.get(MetricsRegistry), lease);
+  lease.start();
   logger.info({ port: config.HTTP_PORT, settings, artifactStore: config.ARTIFACT_STORE }, 'tasks ready');
 }
 

@@ -7,9 +7,19 @@
  */
 import 'reflect-metadata';
 import { eventSubject, streamName, type Envelope } from '@agentyard/contracts';
-import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
+import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
 import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
-import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, runMain } from '@agentyard/service-kit';
+import {
+  bootstrapService,
+  createLogger,
+  exposeLease,
+  HealthRegistry,
+  loadConfig,
+  MetricsRegistry,
+  natsCheck,
+  postgresCheck,
+  runMain,
+} from '@agentyard/service-kit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { LivenessSweeper } from './application/liveness-sweeper';
 import { createWorkerViewProjection, workerIdOf } from './application/worker-view.projection';
@@ -43,14 +53,33 @@ async function main(): Promise<void> {
   await ensureStream(jsm, eventStreamConfig('workers'));
   const consumers = await WorkConsumers.open(jsm);
   const liveness = await LivenessBucket.open(nc, config.LIVENESS_TTL_MS, (message) => logger.warn(message));
-  const relay = new EventRelay({
-    name: 'relay:workers',
-    stream: streamName('workers'),
-    store,
-    checkpoints: PostgresCheckpointStore.fromKysely(db),
-    js: jetstream(nc),
-    subjectFor: (e: Envelope) => eventSubject('workers', e.type, workerIdOf(e) ?? e.streamId.replace(/^worker-/, '')),
-    logger: { error: (m) => logger.error(m) },
+  const transport = new NatsJetStreamServer({ name: 'workers', connection: nc });
+  let relay: EventRelay | undefined;
+  // Set once Nest is up (the lease is taken only after that): the lease's work reaches its providers through it.
+  const nest: { app?: Awaited<ReturnType<typeof bootstrapService>> } = {};
+  const lease = new LeaseKeeper({
+    leases: PostgresLeases.fromKysely(db),
+    name: 'workers-leader',
+    settings: leaseSettingsFor(config.LEASE_TTL_MS),
+    logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
+    work: {
+      start: async (fence) => {
+        relay = new EventRelay({
+          name: 'relay:workers',
+          stream: streamName('workers'),
+          store,
+          checkpoints: PostgresCheckpointStore.fromKysely(db).fenced(fence),
+          js: jetstream(nc),
+          subjectFor: (e: Envelope) => eventSubject('workers', e.type, workerIdOf(e) ?? e.streamId.replace(/^worker-/, '')),
+          logger: { error: (m) => logger.error(m) },
+        });
+        relay.start();
+        nest.app!.get(LivenessSweeper).start();
+      },
+      stop: async () => {
+        await Promise.all([relay?.stop(), nest.app?.get(LivenessSweeper).stop()]);
+      },
+    },
   });
 
   const agentPackage = new AgentPackageReader(config.DOWNLOADS_DIR);
@@ -82,7 +111,7 @@ async function main(): Promise<void> {
             })
           : undefined,
       onShutdown: async () => {
-        await relay.stop();
+        await lease.stop(); // releases the lease: a standby takes over at once
         await projection.stop();
         await drainNats(nc);
         await store.close();
@@ -91,13 +120,14 @@ async function main(): Promise<void> {
     }),
     port: config.HTTP_PORT,
     logger,
-    transport: new NatsJetStreamServer({ name: 'workers', connection: nc }),
+    transport,
     transportFilters: [new RpcErrorPassthroughFilter()],
     shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
     healthChecks: { postgres: postgresCheck(db), nats: natsCheck(nc) },
   });
-  relay.start();
-  app.get(LivenessSweeper).start();
+  nest.app = app;
+  exposeLease(app.get(HealthRegistry), app.get(MetricsRegistry), lease);
+  lease.start();
   if (config.NATS_CREDS_FILE && !config.WORKER_NATS_ACCOUNT) {
     // Likely an operator-mode NATS whose workers' key was not passed on: agents would get no
     // credentials, connect anonymously and be refused.

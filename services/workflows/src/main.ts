@@ -9,9 +9,19 @@
  */
 import 'reflect-metadata';
 import { eventSubject, streamName, type Envelope } from '@agentyard/contracts';
-import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
+import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
 import { connectNats, drainNats, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
-import { bootstrapService, createLogger, loadConfig, natsCheck, postgresCheck, runMain } from '@agentyard/service-kit';
+import {
+  bootstrapService,
+  createLogger,
+  exposeLease,
+  HealthRegistry,
+  loadConfig,
+  MetricsRegistry,
+  natsCheck,
+  postgresCheck,
+  runMain,
+} from '@agentyard/service-kit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Scheduler } from './application/scheduler';
 import { workflowsConfigSchema } from './config';
@@ -41,14 +51,34 @@ async function main(): Promise<void> {
 
   const nc = await connectNats({ servers: config.NATS_URL, name: 'workflows', credsFile: config.NATS_CREDS_FILE });
   await provisionStreams(await jetstreamManager(nc));
-  const relay = new EventRelay({
-    name: 'relay:workflows',
-    stream: streamName('workflows'),
-    store,
-    checkpoints,
-    js: jetstream(nc),
-    subjectFor: workflowsSubjectFor,
-    logger: { error: (m) => logger.error(m) },
+  const transport = new NatsJetStreamServer({ name: 'workflows', connection: nc, consumers: workflowEventConsumers(), deferConsumers: true });
+  let relay: EventRelay | undefined;
+  // Set once Nest is up (the lease is taken only after that): the lease's work reaches its providers through it.
+  const nest: { app?: Awaited<ReturnType<typeof bootstrapService>> } = {};
+  const lease = new LeaseKeeper({
+    leases: PostgresLeases.fromKysely(db),
+    name: 'workflows-leader',
+    settings: leaseSettingsFor(config.LEASE_TTL_MS),
+    logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
+    work: {
+      start: async (fence) => {
+        relay = new EventRelay({
+          name: 'relay:workflows',
+          stream: streamName('workflows'),
+          store,
+          checkpoints: checkpoints.fenced(fence),
+          js: jetstream(nc),
+          subjectFor: workflowsSubjectFor,
+          logger: { error: (m) => logger.error(m) },
+        });
+        relay.start();
+        await transport.startConsumers();
+        await nest.app!.get(Scheduler).start();
+      },
+      stop: async () => {
+        await Promise.all([relay?.stop(), transport.stopConsumers(), nest.app?.get(Scheduler).stop()]);
+      },
+    },
   });
 
   views.start();
@@ -62,7 +92,7 @@ async function main(): Promise<void> {
       templates: new TemplateRepository(db),
       scheduler: { intervalMs: config.SCHEDULER_INTERVAL_MS, missedAfterMs: config.SCHEDULE_MISSED_AFTER_MS },
       onShutdown: async () => {
-        await relay.stop();
+        await lease.stop(); // releases the lease: a standby takes over at once
         await views.stop();
         await drainNats(nc);
         await store.close();
@@ -71,14 +101,14 @@ async function main(): Promise<void> {
     }),
     port: config.HTTP_PORT,
     logger,
-    transport: new NatsJetStreamServer({ name: 'workflows', connection: nc, consumers: workflowEventConsumers() }),
+    transport,
     transportFilters: [new RpcErrorPassthroughFilter()],
     shutdownTimeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
     healthChecks: { postgres: postgresCheck(db), nats: natsCheck(nc) },
   });
-  relay.start();
-  // Stopped by Nest before shutdown (Scheduler.beforeApplicationShutdown).
-  await app.get(Scheduler).start();
+  nest.app = app;
+  exposeLease(app.get(HealthRegistry), app.get(MetricsRegistry), lease);
+  lease.start();
   logger.info({ port: config.HTTP_PORT }, 'workflows ready');
 }
 

@@ -117,10 +117,17 @@ export class AllocationLoop implements OnModuleDestroy {
     });
   }
 
-  /** Starts the safety-net timer and runs a first pass. */
+  /**
+   * Starts the safety-net timer and runs a first pass. Also after a stop (this replica got
+   * allocation's lease back): what it remembered may have been changed by another replica's loop
+   * meanwhile, so it starts from the stores.
+   */
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.deferred.clear();
+    this.resumeAfter = undefined;
+    this.invalidate();
     this.safetyNet = setInterval(() => {
       this.invalidate();
       this.trigger();

@@ -38,8 +38,11 @@ export class HeartbeatWatcher implements LiveHeartbeats {
     this.listeners.push(listener);
   }
 
+  /** Watches (again, after a stop: allocation's lease came back to this replica). */
   start(): void {
-    this.running ??= this.run();
+    if (this.running) return;
+    this.stopped = false;
+    this.running = this.run().finally(() => (this.running = undefined));
   }
 
   async stop(): Promise<void> {

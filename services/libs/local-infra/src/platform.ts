@@ -138,7 +138,7 @@ export async function startPlatform(
     throw error;
   }
 
-  return {
+  const platform: Platform = {
     url,
     internalUrl: `http://127.0.0.1:${gatewayInternalPort}`,
     internalUrlOf: (name) => `http://127.0.0.1:${name === 'gateway' ? gatewayInternalPort : ports[name]}`,
@@ -227,4 +227,5 @@ export async function startPlatform(
       await nats.stop();
     },
   };
+  return platform;
 }

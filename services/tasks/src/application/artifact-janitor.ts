@@ -39,6 +39,11 @@ export class ArtifactJanitor implements BeforeApplicationShutdown {
     this.job.start();
   }
 
+  /** Stops sweeping (this replica no longer holds the tasks lease); resolves after a sweep in progress. */
+  stop(): Promise<void> {
+    return this.job.stop();
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
     await this.job.stop();
   }
