@@ -194,3 +194,50 @@ describe('NatsJetStreamServer in a NestJS microservice', () => {
     expect(info.num_ack_pending).toBe(0);
   });
 });
+
+describe('NatsJetStreamServer with deferConsumers (a replica standing by for its lease)', () => {
+  it('answers requests at once, but pulls events only between startConsumers() and stopConsumers()', async () => {
+    const nats = await testNats();
+    const server = new NatsJetStreamServer({
+      name: 'auth',
+      servers: nats.url,
+      streams: [eventStreamConfig('tasks')],
+      consumers: [{ stream: 'TASKS', durable: 'auth-task-queued', filterSubject: 'tasks.events.task-queued.>' }],
+      pullExpiresMs: 1_000,
+      deferConsumers: true,
+    });
+    const app = await NestFactory.createMicroservice(AuthModule, { logger: ['error'], strategy: server });
+    await app.listen();
+    const nc = await connect({ servers: nats.url });
+    try {
+      const js = jetstream(nc);
+      const journal = app.get(Journal);
+      const seen = (id: string) => journal.queued.some((q) => q.envelope.id === id);
+      await expect(new NatsRpcClient(nc).request('auth.commands.register-user', { email: 'bo@example.com' })).resolves.toMatchObject({
+        userId: 'u-bo@example.com',
+      });
+
+      const first = testEnvelope('TaskQueued', { taskId: 'd1' });
+      await publishEvent(js, 'tasks.events.task-queued.d1', first);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(seen(first.id)).toBe(false);
+
+      await server.startConsumers();
+      await eventually(() => seen(first.id), 10_000, 'the event once consumers started');
+
+      await server.stopConsumers();
+      const second = testEnvelope('TaskQueued', { taskId: 'd2' });
+      await publishEvent(js, 'tasks.events.task-queued.d2', second);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(seen(second.id)).toBe(false);
+
+      await server.startConsumers();
+      await eventually(() => seen(second.id), 10_000, 'the event once consumers started again');
+      expect(journal.queued.map((q) => q.envelope.id)).toEqual([first.id, second.id]);
+    } finally {
+      await app.close();
+      await nc.close();
+      await nats.stop();
+    }
+  }, 60_000);
+});
