@@ -22,7 +22,7 @@
 // decisions of the turn. Reported: per-setting medians over the rounds and the ratios
 // 10k/10 (same fleet) and 2000/2 (same backlog); the goal is ≈ 1.0×.
 //
-// Usage: npm run bench:allocation   (env: DECISIONS=600 ROUNDS=3 SLOTS=8 BACKLOG=10000 FLEET=2000)
+// Usage: npm run bench:allocation   (env: DECISIONS=600 ROUNDS=3 SLOTS=8 BACKLOG=10000 FLEET=2000 ONLY=1,2,3,4)
 //        ALLOCATION_ROOT=<dir> measures another build of the service, <dir>/services/allocation/dist
 //        (e.g. an earlier commit's src compiled with swc; it resolves packages from this checkout).
 import { readdirSync, readFileSync } from 'node:fs';
@@ -49,12 +49,14 @@ const OWNER = 'bench-owner';
 const TICK_MS = 1000 / 100; // CLK_TCK is 100 on Linux
 const say = (m) => process.stderr.write(`[allocation-scale] ${m}\n`);
 
-const settings = [
+const allSettings = [
   { name: `10 queued, ${ONLINE} workers`, queued: 10, workers: ONLINE },
   { name: `${BACKLOG} queued, ${ONLINE} workers`, queued: BACKLOG, workers: ONLINE },
   { name: `10 queued, ${FLEET} workers`, queued: 10, workers: FLEET },
   { name: `${BACKLOG} queued, ${FLEET} workers`, queued: BACKLOG, workers: FLEET },
 ];
+/** ONLY=1,2,3 measures those settings alone (numbered from 1 as listed above), e.g. for an older build too slow for the fourth. */
+const settings = process.env.ONLY ? process.env.ONLY.split(',').map((n) => allSettings[Number(n) - 1]) : allSettings;
 
 /** CPU ticks of a process, and optionally of its reaped children (a postmaster's exited backends). */
 function ticksOf(pid, withChildren = false) {
@@ -330,8 +332,8 @@ try {
       },
     ]),
   );
-  const [small, backlog, fleet, both] = settings.map((s) => summary[s.name]);
-  const ratio = (a, b, key) => Number((a[key] / b[key]).toFixed(2));
+  const [small, backlog, fleet, both] = allSettings.map((s) => summary[s.name]);
+  const ratio = (a, b, key) => (a && b ? Number((a[key] / b[key]).toFixed(2)) : null);
   const report = {
     decisionsPerTurn: DECISIONS,
     rounds: ROUNDS,
