@@ -4,6 +4,12 @@
  * MarkOffline{heartbeat-silence} for each. The decider makes a repeat harmless (already offline
  * → no event), so several instances may sweep at once. A heartbeat that lands between the scan
  * and the command brings the worker back online at its next beat.
+ *
+ * It judges only silence it could have heard: for `offlineAfterMs` after it starts it declares
+ * nobody offline. Heartbeats are core NATS, so those sent while the service was down (a kill -9 and
+ * a restart, a rollout) reached no one; without the wait, a restart slower than `offlineAfterMs`
+ * declared every worker offline and requeued every running task — which then ran twice (found by
+ * the crash matrix, `npm run chaos`, row "workers"). Tested in liveness-sweeper.unit.spec.ts.
  */
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
@@ -12,9 +18,15 @@ import { WorkerViewRepository } from '../infrastructure/worker-view.repository';
 import { internalContext, WORKERS_SETTINGS, type WorkersSettings } from './request-context';
 import { WorkerCommands } from './worker-commands';
 
+/** True once the sweeper has listened for heartbeats for a whole `offlineAfterMs`: only then is a silence a worker's. */
+export function mayJudgeSilence(now: number, listeningSince: number, offlineAfterMs: number): boolean {
+  return now - listeningSince >= offlineAfterMs;
+}
+
 @Injectable()
 export class LivenessSweeper implements BeforeApplicationShutdown {
   private readonly job: PeriodicJob;
+  private listeningSince = Date.now();
 
   constructor(
     private readonly views: WorkerViewRepository,
@@ -30,6 +42,7 @@ export class LivenessSweeper implements BeforeApplicationShutdown {
   }
 
   start(): void {
+    this.listeningSince = Date.now();
     this.job.start();
   }
 
@@ -43,6 +56,7 @@ export class LivenessSweeper implements BeforeApplicationShutdown {
 
   /** One pass; resolves with the number of workers declared offline. */
   async sweepOnce(): Promise<number> {
+    if (!mayJudgeSilence(Date.now(), this.listeningSince, this.settings.offlineAfterMs)) return 0;
     const silent = await this.views.silentWorkers(this.settings.offlineAfterMs);
     let declared = 0;
     for (const workerId of silent) {
