@@ -51,6 +51,11 @@ async function open(name) {
   return { name, ...p, db, succeeded };
 }
 
+/** A fresh access token (they last 15 minutes; a run on a loaded machine takes longer). */
+async function login(p) {
+  p.token = (await api(p.base, null, 'POST', '/api/v1/auth/login', { username: 'bench', password: 'bench-password' })).accessToken;
+}
+
 /**
  * One create; null when the platform answered 5xx (on an overloaded machine the gateway's 5 s RPC
  * timeout can fire). Not retried: the task may exist all the same, and a retry would add another.
@@ -69,6 +74,7 @@ async function create(p) {
  * accepted are succeeded in task_view; tasks/s over that time.
  */
 async function burstAndWait(p, count) {
+  await login(p);
   const before = await p.succeeded();
   const t0 = performance.now();
   let next = 0;
@@ -88,6 +94,7 @@ async function burstAndWait(p, count) {
 
 /** One round on one platform: paced latency, then the burst's throughput. */
 async function measure(p) {
+  await login(p);
   const ids = (await paced(RATE * SECONDS, RATE, () => create(p))).filter((id) => id !== null);
   while ((await p.db.query("select count(*)::int n from task_view where id = any($1) and status = 'succeeded'", [ids])).rows[0].n < ids.length)
     await sleep(100);
