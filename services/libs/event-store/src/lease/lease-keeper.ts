@@ -64,6 +64,10 @@ export class LeaseKeeper {
   private ticking: Promise<void> | undefined;
   private stopped = true;
   private refused = 0;
+  /** The work's start in progress: renewals go on meanwhile (a slow start must not let the lease lapse). */
+  private starting: Promise<void> | undefined;
+  /** A tenure whose work failed to start: the next tick steps down and releases it. */
+  private failedEpoch: bigint | undefined;
   private readonly settings: LeaseSettings;
   private readonly now: () => number;
   private readonly changeListeners = new Set<() => void>();
@@ -134,6 +138,12 @@ export class LeaseKeeper {
   private async tick(): Promise<number> {
     const { leases, name } = this.options;
     const { ttlMs } = this.settings;
+    if (this.state.role === 'holder' && this.failedEpoch === this.state.epoch) {
+      const epoch = this.state.epoch;
+      await this.apply(afterStepDown(this.state, 'released'));
+      await leases.release(name, this.holder, epoch).catch(() => undefined);
+      return this.settings.retryEveryMs;
+    }
     const move = decideTick(this.state, this.now(), this.settings);
     switch (move.kind) {
       case 'acquire': {
@@ -171,19 +181,19 @@ export class LeaseKeeper {
     if (transition.kind === 'acquired') {
       this.log('info', `acquired, epoch ${transition.epoch} (holder ${this.holder})`);
       this.changed();
-      const fence: LeaseFence = { lease: this.options.name, epoch: transition.epoch, refused: () => this.refused++ };
-      try {
-        await this.options.work.start(fence);
-      } catch (error) {
-        this.log('warn', `work failed to start under epoch ${transition.epoch}, stepping down: ${messageOf(error)}`);
-        const epoch = transition.epoch;
-        await this.apply(afterStepDown(this.state, 'released'));
-        await this.options.leases.release(this.options.name, this.holder, epoch).catch(() => undefined);
-      }
+      const epoch = transition.epoch;
+      const fence: LeaseFence = { lease: this.options.name, epoch, refused: () => this.refused++ };
+      // Not awaited here: the ticks (renewals) go on while the work starts.
+      this.starting = this.options.work.start(fence).catch((error: unknown) => {
+        this.log('warn', `work failed to start under epoch ${epoch}, stepping down: ${messageOf(error)}`);
+        this.failedEpoch = epoch; // the next tick steps down
+      });
       return;
     }
     this.log(transition.reason === 'released' ? 'info' : 'warn', `lost epoch ${transition.epoch} (${transition.reason}); stopping its work`);
     this.changed();
+    await this.starting; // a start in progress finishes first, so stop() stops all of it
+    this.starting = undefined;
     await this.options.work.stop().catch((error: unknown) => this.log('warn', `work did not stop cleanly: ${messageOf(error)}`));
   }
 

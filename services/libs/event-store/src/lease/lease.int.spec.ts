@@ -154,6 +154,31 @@ describe('Lease (Postgres)', () => {
       expect((await leases.current(name))?.holder).toBeNull();
     });
 
+    it('keeps renewing while the work starts slowly, and steps down and releases when it fails to start', async () => {
+      const name = leaseName();
+      const log: string[] = [];
+      let fail = true;
+      const work: LeaseWork = {
+        start: async (fence) => {
+          log.push(`start ${fence.epoch}`);
+          await sleep(3 * settings.ttlMs); // far past the ttl: renewals must go on meanwhile
+          if (fail) throw new Error('cannot start');
+        },
+        stop: async () => void log.push('stop'),
+      };
+      const a = new LeaseKeeper({ leases, name, holder: 'a', settings, work, logger: { info: () => undefined, warn: () => undefined } });
+      a.start();
+      await until(() => log.includes('start 1'));
+      await sleep(2 * settings.ttlMs);
+      expect(a.holding).toBe(true); // renewed all along, though the start has not finished
+      expect((await leases.current(name))?.epoch).toBe(1n);
+      await until(() => log.includes('stop'), 10 * settings.ttlMs);
+      expect(log.slice(0, 2)).toEqual(['start 1', 'stop']);
+      fail = false;
+      await until(() => log.includes('start 2'), 10 * settings.ttlMs); // released, then taken again
+      await a.stop();
+    });
+
     it('stops the work of a holder whose renewal the database refuses', async () => {
       const name = leaseName();
       const work = recorder();
