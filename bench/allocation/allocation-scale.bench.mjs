@@ -166,7 +166,7 @@ async function startSetting(setting, index) {
       const e = m.json();
       if (e.type !== 'AllocationDecided') continue;
       s.decided++;
-      if (s.active) void answer(s, e.data);
+      if (s.active) answerLater(s, e.data);
       else s.held.push(e.data);
     }
   })();
@@ -271,7 +271,7 @@ async function turn(s) {
   const pg0 = postgresTicks(s.pg.dataDir);
   const t0 = performance.now();
   s.active = true;
-  for (const d of s.held.splice(0)) void answer(s, d);
+  for (const d of s.held.splice(0)) answerLater(s, d);
   await until(() => s.decided >= start + DECISIONS, `${s.name}: ${DECISIONS} decisions`);
   s.active = false;
   const seconds = (performance.now() - t0) / 1000;
@@ -289,7 +289,15 @@ const median = (xs) => {
 };
 
 const started = [];
+let stopping = false;
+/** Answers in the background; an answer cut off by the shutdown (its connection closed) is no error. */
+function answerLater(s, d) {
+  answer(s, d).catch((error) => {
+    if (!stopping) throw error;
+  });
+}
 const stopAll = async () => {
+  stopping = true;
   for (const s of started) {
     await s.nc?.close().catch(() => undefined);
     await s.service?.stop().catch(() => undefined);
