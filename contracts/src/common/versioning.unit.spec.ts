@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent, EventRegistry, UnknownEventError } from './versioning';
+import { defineEvent, EventRegistry, UnknownEventError, type EventOf, type EventTypeOf } from './versioning';
 import type { Envelope } from './envelope';
 
 const taskQueuedV1 = defineEvent('TaskQueued', 1, z.object({ taskId: z.string(), priority: z.number() }));
@@ -61,6 +61,41 @@ describe('EventRegistry', () => {
     it('says which step is missing', () => {
       const partial = new EventRegistry().register(taskQueuedV1, taskQueuedV2);
       expect(() => partial.upcastEnvelope(stored(1, { taskId: 't', priority: 1 }))).toThrow('TaskQueued v1 → v2');
+    });
+  });
+
+  describe('when a stored envelope is parsed into the typed union', () => {
+    const typed = new EventRegistry().register(taskQueuedV1, taskQueuedV2, defineEvent('TaskStarted', 1, z.object({ startedAt: z.string() })));
+    it('narrows the payload on the type, at the newest version’s shape', () => {
+      const event: EventOf<typeof typed> = typed.parse(stored(2, { taskId: 't1', priority: 'low', queue: 'gpu' }));
+      // Type-level: `queue` exists only on v2, `startedAt` only on TaskStarted (npm run typecheck fails otherwise).
+      const described = event.type === 'TaskQueued' ? event.data.queue : event.data.startedAt;
+      expect(described).toBe('gpu');
+      const types: Array<EventTypeOf<typeof typed>> = ['TaskQueued', 'TaskStarted'];
+      // @ts-expect-error not a type of this registry
+      types.push('TaskFinished');
+      expect(types).toHaveLength(3);
+    });
+    it('refuses a type it does not hold instead of passing it through', () => {
+      expect(() => typed.parse({ ...stored(1, {}), type: 'TaskFinished' })).toThrow(UnknownEventError);
+    });
+    it('refuses a payload that breaks the schema', () => {
+      expect(() => typed.parse({ ...stored(1, {}), type: 'TaskStarted', data: { startedAt: 5 } })).toThrow();
+    });
+  });
+
+  describe('when a type’s versions are registered newest first', () => {
+    it('throws, since the newest registered version is the payload type', () => {
+      expect(() => new EventRegistry().register(taskQueuedV2, taskQueuedV1)).toThrow('TaskQueued v1 registered after');
+    });
+  });
+
+  describe('when a decider’s payload is checked', () => {
+    it('validates it against the newest version', () => {
+      const typed = new EventRegistry().register(taskQueuedV1, taskQueuedV2);
+      expect(typed.check('TaskQueued', { taskId: 't', priority: 'high', queue: 'q' })).toEqual({ taskId: 't', priority: 'high', queue: 'q' });
+      // @ts-expect-error v1's numeric priority is not the newest shape
+      expect(() => typed.check('TaskQueued', { taskId: 't', priority: 3, queue: 'q' })).toThrow();
     });
   });
 });

@@ -1,28 +1,24 @@
-import { DomainError, maxSecretsPerUser } from '@agentyard/contracts';
+import { maxSecretsPerUser, type DomainError } from '@agentyard/contracts';
+import { deciderSpec, type Decider } from '@agentyard/event-sourcing';
 import { decideResolution, decideSecret, missingSecrets, type SecretCommand, type SecretFacts } from './secret.decide';
 
-const given = (facts: SecretFacts) => ({
-  when: (command: SecretCommand) => ({
-    then: (type: string) => expect(decideSecret(command, facts)).toEqual({ type, data: { userId: command.userId, name: command.name } }),
-    thenThrows: (code: DomainError['code'], message: RegExp) => {
-      let error: unknown;
-      try {
-        decideSecret(command, facts);
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(DomainError);
-      expect((error as DomainError).code).toBe(code);
-      expect((error as DomainError).message).toMatch(message);
-    },
-  }),
-});
+// Secrets are rows, not a stream: the spec starts from the facts the repository loads.
+const secretDecider: Decider<SecretFacts, SecretCommand> = {
+  initialState: () => ({ exists: false, ownedCount: 0 }),
+  evolve: (facts) => facts,
+  decide: (command, facts) => [decideSecret(command, facts)],
+};
+const given = (facts: SecretFacts) => deciderSpec(secretDecider).givenState(facts);
+const gh = { userId: 'alice', name: 'gh' };
 
 const cmd = (kind: SecretCommand['kind']): SecretCommand => ({ kind, userId: 'alice', name: 'gh' });
 
 describe('A secret', () => {
   describe('when created', () => {
-    it('is recorded by name and owner', () => given({ exists: false, ownedCount: 3 }).when(cmd('CreateSecret')).then('SecretCreated'));
+    it('is recorded by name and owner', () =>
+      given({ exists: false, ownedCount: 3 })
+        .when(cmd('CreateSecret'))
+        .then([{ type: 'SecretCreated', data: gh }]));
     it('is refused when the name is taken, pointing at PUT', () =>
       given({ exists: true, ownedCount: 3 })
         .when(cmd('CreateSecret'))
@@ -34,7 +30,10 @@ describe('A secret', () => {
   });
 
   describe('when updated', () => {
-    it('is recorded', () => given({ exists: true, ownedCount: 1 }).when(cmd('UpdateSecret')).then('SecretUpdated'));
+    it('is recorded', () =>
+      given({ exists: true, ownedCount: 1 })
+        .when(cmd('UpdateSecret'))
+        .then([{ type: 'SecretUpdated', data: gh }]));
     it('is a 404 when the user has no such secret', () =>
       given({ exists: false, ownedCount: 1 })
         .when(cmd('UpdateSecret'))
@@ -42,7 +41,10 @@ describe('A secret', () => {
   });
 
   describe('when deleted', () => {
-    it('is recorded', () => given({ exists: true, ownedCount: 1 }).when(cmd('DeleteSecret')).then('SecretDeleted'));
+    it('is recorded', () =>
+      given({ exists: true, ownedCount: 1 })
+        .when(cmd('DeleteSecret'))
+        .then([{ type: 'SecretDeleted', data: gh }]));
     it('is a 404 when the user has no such secret', () =>
       given({ exists: false, ownedCount: 0 })
         .when(cmd('DeleteSecret'))

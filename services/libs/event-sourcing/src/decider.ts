@@ -20,17 +20,35 @@ export interface DecidedEvent {
   version?: number;
 }
 
-export interface Decider<S, C> {
-  initialState(): S;
-  evolve(state: S, event: Envelope): S;
-  /** Returns the events the command leads to; [] = nothing to do (idempotent repeat). Throws DomainError to refuse. */
-  decide(command: C, state: S): DecidedEvent[];
+/** What a decider over the envelope union `E` emits: one of E's types with that type's payload. */
+export type DecidedEventFor<E extends Envelope> = E extends Envelope<infer D, infer T> ? { type: T; data: D; version?: number } : never;
+
+/** Parses a stored envelope into a decider's event union (an EventRegistry is one). */
+export interface EventParser<E extends Envelope> {
+  has(type: string): boolean;
+  parse(envelope: Envelope): E;
 }
 
-export interface HandleCommandOptions<S, C> {
+interface DeciderSteps<S, C, E extends Envelope> {
+  initialState(): S;
+  evolve(state: S, event: E): S;
+  /** Returns the events the command leads to; [] = nothing to do (idempotent repeat). Throws DomainError to refuse. */
+  decide(command: C, state: S): DecidedEventFor<E>[];
+}
+
+/**
+ * A decider over the events `E` (default: any envelope). A decider whose `E` is a typed union
+ * (`EventOf<typeof taskEvents>`) must name the registry that parses stored events into it:
+ * `fold` and `handleCommand` upcast and validate every loaded event with it before `evolve`
+ * sees one, so the union is never produced by a bare cast of what the store returned.
+ */
+export type Decider<S, C, E extends Envelope = Envelope> = DeciderSteps<S, C, E> &
+  (string extends E['type'] ? { events?: EventParser<E> } : { events: EventParser<E> });
+
+export interface HandleCommandOptions<S, C, E extends Envelope = Envelope> {
   store: EventStore;
   streamId: string;
-  decider: Decider<S, C>;
+  decider: Decider<S, C, E>;
   command: C;
   metadata: CorrelationMetadata;
   /** Clock for `occurredAt`; default `new Date()`. */
@@ -77,28 +95,39 @@ export class StateCache<S> {
   }
 }
 
-export interface HandleCommandResult<S> {
+export interface HandleCommandResult<S, E extends Envelope = Envelope> {
   /** State after the new events. */
   state: S;
   /** The events appended by this call (empty when the decider emitted none). */
-  events: Envelope[];
+  events: E[];
   /** Stream version after the call. */
   version: number;
 }
 
-/** Folds events into a state with a decider's evolve. */
-export function fold<S, C>(decider: Decider<S, C>, events: Envelope[], from: S = decider.initialState()): S {
-  return events.reduce((s, e) => decider.evolve(s, e), from);
+/**
+ * Folds stored events into a state with a decider's evolve. With the decider's registry, each
+ * event is upcast and validated first; a type the registry does not hold leaves the state as it
+ * was (an event a newer release added is skipped by an older one, as before typed events).
+ */
+export function fold<S, C, E extends Envelope>(decider: Decider<S, C, E>, events: readonly Envelope[], from: S = decider.initialState()): S {
+  const parser = decider.events;
+  let state = from;
+  for (const event of events) {
+    if (!parser)
+      state = decider.evolve(state, event as E); // E is Envelope itself here: no parser is only allowed then
+    else if (parser.has(event.type)) state = decider.evolve(state, parser.parse(event));
+  }
+  return state;
 }
 
 /** Load (or take from the cache) → decide → append with optimistic concurrency, retrying on VersionConflict. */
-export async function handleCommand<S, C>(options: HandleCommandOptions<S, C>): Promise<HandleCommandResult<S>> {
+export async function handleCommand<S, C, E extends Envelope = Envelope>(options: HandleCommandOptions<S, C, E>): Promise<HandleCommandResult<S, E>> {
   const [outcome] = await handleCommands({ ...options, commands: [options.command] });
   if (!outcome!.ok) throw outcome!.error;
   return { state: outcome!.state, events: outcome!.events, version: outcome!.version };
 }
 
-export interface HandleCommandsOptions<S, C> extends Omit<HandleCommandOptions<S, C>, 'command' | 'metadata'> {
+export interface HandleCommandsOptions<S, C, E extends Envelope = Envelope> extends Omit<HandleCommandOptions<S, C, E>, 'command' | 'metadata'> {
   commands: readonly C[];
   /** Metadata of each command's events (same order as `commands`), or one for all. */
   metadata: CorrelationMetadata | readonly CorrelationMetadata[];
@@ -107,7 +136,7 @@ export interface HandleCommandsOptions<S, C> extends Omit<HandleCommandOptions<S
 }
 
 /** What one command of a batch came to: its events and the state after them, or its refusal. */
-export type CommandOutcome<S> = ({ ok: true } & HandleCommandResult<S>) | { ok: false; error: unknown };
+export type CommandOutcome<S, E extends Envelope = Envelope> = ({ ok: true } & HandleCommandResult<S, E>) | { ok: false; error: unknown };
 
 /**
  * Several commands on one stream, decided in order on the state each leaves, appended in ONE
@@ -116,7 +145,7 @@ export type CommandOutcome<S> = ({ ok: true } & HandleCommandResult<S>) | { ok: 
  * VersionConflict the whole batch is decided again on fresh state. A refusal or an empty decision
  * made on cached state is only believed after a fresh load, as with one command.
  */
-export async function handleCommands<S, C>(options: HandleCommandsOptions<S, C>): Promise<CommandOutcome<S>[]> {
+export async function handleCommands<S, C, E extends Envelope = Envelope>(options: HandleCommandsOptions<S, C, E>): Promise<CommandOutcome<S, E>[]> {
   const { store, streamId, decider, commands, cache } = options;
   const metadataOf = (i: number): CorrelationMetadata => (Array.isArray(options.metadata) ? options.metadata[i]! : (options.metadata as CorrelationMetadata));
   const maxAttempts = options.maxAttempts ?? 10;
@@ -134,13 +163,13 @@ export async function handleCommands<S, C>(options: HandleCommandsOptions<S, C>)
       cache?.set(streamId, state, version);
     }
     const occurredAt = (options.now?.() ?? new Date()).toISOString();
-    const outcomes: CommandOutcome<S>[] = [];
+    const outcomes: CommandOutcome<S, E>[] = [];
     const newEvents: NewEvent[] = [];
     let doubt = false;
     let next = state;
     let nextVersion = version;
     for (const [i, command] of commands.entries()) {
-      let decided: DecidedEvent[];
+      let decided: DecidedEventFor<E>[];
       try {
         decided = decider.decide(command, next);
       } catch (error) {
@@ -157,8 +186,9 @@ export async function handleCommands<S, C>(options: HandleCommandsOptions<S, C>)
         data: d.data,
         metadata: metadataOf(i),
       }));
-      const appended: Envelope[] = events.map((e, j) => ({ ...e, streamId, streamVersion: nextVersion + j + 1 }));
-      next = fold(decider, appended, next);
+      // The decider's own events, typed by decide's signature (E's type and payload, paired): kept as they are, no re-parse.
+      const appended = events.map((e, j) => ({ ...e, streamId, streamVersion: nextVersion + j + 1 }) as E);
+      next = appended.reduce((s, e) => decider.evolve(s, e), next);
       nextVersion += appended.length;
       newEvents.push(...events);
       outcomes.push({ ok: true, state: next, events: appended, version: nextVersion });

@@ -11,7 +11,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { CorrelationMetadata, Envelope } from '@agentyard/contracts';
 import { fold, handleCommand, StateCache, type HandleCommandResult } from '@agentyard/event-sourcing';
 import type { EventStore } from '@agentyard/event-store';
-import { taskStreamId, type TaskState } from '../domain/task';
+import { taskStreamId, type TaskEvent, type TaskState } from '../domain/task';
 import { taskDecider, type TaskCommand } from '../domain/task.decide';
 
 export const TASK_EVENT_STORE = Symbol('TASK_EVENT_STORE');
@@ -26,7 +26,7 @@ export interface TaskViewSync {
 }
 
 /** Called with the events a command stored and the state they fold to; must not throw. */
-export type AfterAppend = (events: Envelope[], state: TaskState) => Promise<void>;
+export type AfterAppend = (events: TaskEvent[], state: TaskState) => Promise<void>;
 
 @Injectable()
 export class TaskCommandRunner {
@@ -39,7 +39,7 @@ export class TaskCommandRunner {
   ) {}
 
   /** Decides `command` against the task's stream and appends what it decided. */
-  async run(taskId: string, command: TaskCommand, metadata: CorrelationMetadata): Promise<HandleCommandResult<TaskState>> {
+  async run(taskId: string, command: TaskCommand, metadata: CorrelationMetadata): Promise<HandleCommandResult<TaskState, TaskEvent>> {
     const result = await handleCommand({
       store: this.store,
       streamId: taskStreamId(taskId),

@@ -9,8 +9,8 @@
  * live one (test/tasks.int.spec.ts, "replay"); the row agrees with the decider's fold of the
  * same events (task-view.projection.unit.spec.ts).
  */
-import type { Envelope, TaskRequirements, TaskResult, TaskStatus, TaskView, TaskWorkflowRef, ToolName } from '@agentyard/contracts';
-import { dataOf } from '../domain/task';
+import type { TaskRequirements, TaskResult, TaskStatus, TaskView, TaskWorkflowRef, ToolName } from '@agentyard/contracts';
+import type { TaskEvent } from '../domain/task';
 
 /** Checkpoint name of the projection (in the event store's checkpoints table). */
 export const TASK_VIEW_PROJECTION = 'projection:task_view';
@@ -47,15 +47,15 @@ export interface TaskViewRow {
 }
 
 /** The row after `event`; null while there is no task (an event before TaskCreated is ignored). */
-export function evolveTaskView(row: TaskViewRow | null, event: Envelope): TaskViewRow | null {
+export function evolveTaskView(row: TaskViewRow | null, event: TaskEvent): TaskViewRow | null {
   if (row === null) return event.type === 'TaskCreated' ? created(event) : null;
   if (event.streamVersion <= row.version) return row;
   const next = change(row, event);
   return next === row ? row : { ...next, version: event.streamVersion, updatedAt: event.occurredAt };
 }
 
-function created(event: Envelope): TaskViewRow {
-  const d = dataOf(event, 'TaskCreated');
+function created(event: Extract<TaskEvent, { type: 'TaskCreated' }>): TaskViewRow {
+  const d = event.data;
   return {
     id: d.taskId,
     ownerId: d.ownerId,
@@ -88,11 +88,11 @@ function created(event: Envelope): TaskViewRow {
   };
 }
 
-function change(row: TaskViewRow, event: Envelope): TaskViewRow {
+function change(row: TaskViewRow, event: TaskEvent): TaskViewRow {
   const at = event.occurredAt;
   switch (event.type) {
     case 'TaskQueued': {
-      const d = dataOf(event, 'TaskQueued');
+      const d = event.data;
       return {
         ...row,
         status: 'queued',
@@ -111,21 +111,21 @@ function change(row: TaskViewRow, event: Envelope): TaskViewRow {
       };
     }
     case 'TaskUpdated': {
-      const d = dataOf(event, 'TaskUpdated');
+      const d = event.data;
       return { ...row, description: d.description ?? row.description, priority: d.priority ?? row.priority };
     }
     case 'TaskAssigned': {
-      const d = dataOf(event, 'TaskAssigned');
+      const d = event.data;
       return { ...row, status: 'assigned', workerId: d.workerId, leaseExpiresAt: d.leaseExpiresAt, notBefore: null };
     }
     case 'TaskStarted':
-      return { ...row, status: 'running', startedAt: dataOf(event, 'TaskStarted').startedAt, leaseExpiresAt: null };
+      return { ...row, status: 'running', startedAt: event.data.startedAt, leaseExpiresAt: null };
     case 'TaskRequeued':
       return { ...row, leaseExpiresAt: null };
     case 'TaskSucceeded':
-      return { ...row, status: 'succeeded', result: dataOf(event, 'TaskSucceeded').result, progress: 100, finishedAt: at, leaseExpiresAt: null };
+      return { ...row, status: 'succeeded', result: event.data.result, progress: 100, finishedAt: at, leaseExpiresAt: null };
     case 'TaskFailed': {
-      const d = dataOf(event, 'TaskFailed');
+      const d = event.data;
       return { ...row, status: d.kind ?? 'failed', result: d.result, finishedAt: at, leaseExpiresAt: null };
     }
     case 'TaskTimedOut':
@@ -133,7 +133,7 @@ function change(row: TaskViewRow, event: Envelope): TaskViewRow {
     case 'TaskCancelled':
       return { ...row, status: 'cancelled', finishedAt: at, leaseExpiresAt: null };
     case 'TaskStalled': {
-      const d = dataOf(event, 'TaskStalled');
+      const d = event.data;
       return { ...row, stalls: row.stalls + 1, stalledAt: d.at };
     }
     case 'TaskReportRejected':

@@ -1,5 +1,5 @@
-import type { Envelope } from '@agentyard/contracts';
-import { evolve, initialState, toTaskView, type TaskState } from '../domain/task';
+import { taskEvents } from '@agentyard/contracts';
+import { evolve, initialState, toTaskView, type TaskEvent, type TaskState } from '../domain/task';
 import { decide, type TaskCommand } from '../domain/task.decide';
 import { evolveTaskView, taskViewOf, type TaskViewRow } from './task-view.projection';
 
@@ -20,13 +20,14 @@ const body = {
 };
 
 /** Runs commands through the decider, as the service would, and returns every event in order. */
-function history(commands: Array<(now: Date) => TaskCommand>): Envelope[] {
-  const events: Envelope[] = [];
+function history(commands: Array<(now: Date) => TaskCommand>): TaskEvent[] {
+  const events: TaskEvent[] = [];
   let state: TaskState = initialState();
   commands.forEach((make, step) => {
     const now = at(step);
     for (const d of decide(make(now), state)) {
-      const envelope: Envelope = {
+      // Parsed as the runner parses what it reads from the store.
+      const envelope = taskEvents.parse({
         id: `01900000-0000-7000-8000-${String(events.length).padStart(12, '0')}`,
         type: d.type,
         version: 1,
@@ -35,7 +36,7 @@ function history(commands: Array<(now: Date) => TaskCommand>): Envelope[] {
         occurredAt: now.toISOString(),
         data: d.data,
         metadata: { correlationId: 'c', causationId: 'c' },
-      };
+      });
       events.push(envelope);
       state = evolve(state, envelope);
     }
@@ -43,7 +44,7 @@ function history(commands: Array<(now: Date) => TaskCommand>): Envelope[] {
   return events;
 }
 
-const project = (events: Envelope[], from: TaskViewRow | null = null): TaskViewRow | null => events.reduce(evolveTaskView, from);
+const project = (events: TaskEvent[], from: TaskViewRow | null = null): TaskViewRow | null => events.reduce(evolveTaskView, from);
 
 const lifecycle = history([
   (now) => ({ kind: 'CreateTask', taskId: TASK, actor: owner, task: body, now }),

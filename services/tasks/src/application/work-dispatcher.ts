@@ -17,10 +17,10 @@
  * Tested in test/tasks.int.spec.ts (decisions, cancel, worker offline, timeouts, restart).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import type { Envelope, WorkOrder } from '@agentyard/contracts';
+import type { WorkOrder } from '@agentyard/contracts';
 import { ROOT_LOGGER } from '@agentyard/service-kit';
 import type { Logger } from 'pino';
-import { dataOf, type TaskState } from '../domain/task';
+import type { TaskEvent, TaskState } from '../domain/task';
 import { TaskCommandRunner } from './task-command.runner';
 
 export const WORK_ORDERS = Symbol('WORK_ORDERS');
@@ -48,13 +48,13 @@ export class WorkDispatcher {
   }
 
   /** The safety net: an event from the TASKS stream. */
-  async onTaskEvent(event: Envelope): Promise<DispatchOutcome> {
+  async onTaskEvent(event: TaskEvent): Promise<DispatchOutcome> {
     if (this.sent.has(event.id)) return 'none';
     return this.dispatch(event);
   }
 
   /** The fast path: events a command just stored, with the state it folded them to. */
-  private async dispatchAppended(events: Envelope[], state: TaskState): Promise<void> {
+  private async dispatchAppended(events: TaskEvent[], state: TaskState): Promise<void> {
     for (const event of events) {
       try {
         if ((await this.dispatch(event, state)) !== 'none') this.remember(event.id);
@@ -69,29 +69,29 @@ export class WorkDispatcher {
   }
 
   /** The order `event` leads to, sent; `state` (at or after the event) spares a stream read. */
-  private async dispatch(event: Envelope, state?: TaskState): Promise<DispatchOutcome> {
+  private async dispatch(event: TaskEvent, state?: TaskState): Promise<DispatchOutcome> {
     switch (event.type) {
       case 'TaskAssigned': {
-        const current = state ?? (await this.commands.load(dataOf(event, 'TaskAssigned').taskId)).state;
+        const current = state ?? (await this.commands.load(event.data.taskId)).state;
         return this.assign(event, current);
       }
       case 'TaskCancelled': {
-        const d = dataOf(event, 'TaskCancelled');
+        const d = event.data;
         // A cancel the agent reported itself needs no order back.
         if (d.workerId === null || d.byUserId === `worker:${d.workerId}`) return 'none';
         return this.cancel(d.workerId, d.taskId, d.attempt, event.id);
       }
       case 'TaskTimedOut': {
-        const d = dataOf(event, 'TaskTimedOut');
+        const d = event.data;
         return d.kind === 'run' && d.workerId !== null ? this.cancel(d.workerId, d.taskId, d.attempt, event.id) : 'none';
       }
       case 'TaskFailed': {
-        const d = dataOf(event, 'TaskFailed');
+        const d = event.data;
         // A result means the worker reported the failure: its attempt has ended already.
         return d.result === null && d.workerId !== null ? this.cancel(d.workerId, d.taskId, d.attempt, event.id) : 'none';
       }
       case 'TaskRequeued': {
-        const d = dataOf(event, 'TaskRequeued');
+        const d = event.data;
         // A worker that handed the task back is not running it.
         return d.workerId !== null && d.reason !== 'handed-back' ? this.cancel(d.workerId, d.taskId, d.fromAttempt, event.id) : 'none';
       }
@@ -101,8 +101,8 @@ export class WorkDispatcher {
   }
 
   /** Sends the Assignment of a TaskAssigned `event` if `state` (the task's, at or after it) still holds it. */
-  private async assign(event: Envelope, state: TaskState): Promise<DispatchOutcome> {
-    const d = dataOf(event, 'TaskAssigned');
+  private async assign(event: Extract<TaskEvent, { type: 'TaskAssigned' }>, state: TaskState): Promise<DispatchOutcome> {
+    const d = event.data;
     const current = state.attempt === d.attempt && state.workerId === d.workerId && (state.status === 'assigned' || state.status === 'running');
     if (!current) return 'stale';
     await this.orders.publish(

@@ -19,7 +19,7 @@
  *    requeues the task as a new attempt (the old one is cancelled by the dispatcher) at most
  *    MAX_STALL_RESTARTS times, then fails it.
  */
-import type { DecidedEvent, Decider } from '@agentyard/event-sourcing';
+import type { DecidedEventFor, Decider } from '@agentyard/event-sourcing';
 import {
   taskEvents,
   taskLimits,
@@ -32,7 +32,10 @@ import {
   type TaskWorkflowRef,
   type UpdateTaskBody,
 } from '@agentyard/contracts';
-import { isFinished, rejectedReportKey, type TaskEventData, type TaskEventType, type TaskState, initialState, evolve } from './task';
+import { isFinished, rejectedReportKey, type TaskEvent, type TaskEventData, type TaskEventType, type TaskState, initialState, evolve } from './task';
+
+/** An event the task decider emits. */
+export type DecidedTaskEvent = DecidedEventFor<TaskEvent>;
 import { taskAlreadyExists, taskAlreadyFinished, taskBelongsToRun, taskNotFound, taskNotInStatus } from './task.errors';
 
 export interface Actor {
@@ -90,8 +93,9 @@ const userRetryable: readonly TaskStatus[] = ['failed', 'timed_out', 'cancelled'
 const finished: readonly TaskStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'budget_exceeded'];
 
 /** An event with its payload checked against the contracts' schema, so nothing malformed is ever stored. */
-function event<T extends TaskEventType>(type: T, data: TaskEventData[T]): DecidedEvent {
-  return { type, data: taskEvents.validate(type, 1, data) };
+function event<T extends TaskEventType>(type: T, data: TaskEventData[T]): DecidedTaskEvent {
+  // The cast only pairs the generic T with its payload, which taskEvents has just checked.
+  return { type, data: taskEvents.check(type, data) } as DecidedTaskEvent;
 }
 
 /** The run id a workflow task's started and terminal events carry (the relay puts it in the subject). */
@@ -109,7 +113,7 @@ function ownTask(state: TaskState, actor: Actor): TaskState {
   return state;
 }
 
-export function decide(command: TaskCommand, state: TaskState): DecidedEvent[] {
+export function decide(command: TaskCommand, state: TaskState): DecidedTaskEvent[] {
   switch (command.kind) {
     case 'CreateTask':
       return create(command, state);
@@ -229,7 +233,7 @@ export function decide(command: TaskCommand, state: TaskState): DecidedEvent[] {
   }
 }
 
-function create(command: Extract<TaskCommand, { kind: 'CreateTask' }>, state: TaskState): DecidedEvent[] {
+function create(command: Extract<TaskCommand, { kind: 'CreateTask' }>, state: TaskState): DecidedTaskEvent[] {
   if (state.exists) throw taskAlreadyExists();
   const t = command.task;
   return [
@@ -250,7 +254,7 @@ function create(command: Extract<TaskCommand, { kind: 'CreateTask' }>, state: Ta
   ];
 }
 
-function reportFinished(command: Extract<TaskCommand, { kind: 'ReportFinished' }>, s: TaskState): DecidedEvent[] {
+function reportFinished(command: Extract<TaskCommand, { kind: 'ReportFinished' }>, s: TaskState): DecidedTaskEvent[] {
   if (!s.exists) return [];
   const stale = fence(s, 'result', command.attempt, command.workerId);
   if (stale) return stale;
@@ -281,7 +285,7 @@ function reportFinished(command: Extract<TaskCommand, { kind: 'ReportFinished' }
   }
 }
 
-function reportStalled(command: Extract<TaskCommand, { kind: 'ReportStalled' }>, s: TaskState): DecidedEvent[] {
+function reportStalled(command: Extract<TaskCommand, { kind: 'ReportStalled' }>, s: TaskState): DecidedTaskEvent[] {
   if (!s.exists) return [];
   const stale = fence(s, 'stalled', command.attempt, command.workerId);
   if (stale) return stale;
@@ -315,7 +319,7 @@ function watchdogActionOf(input: Record<string, unknown>): WatchdogAction {
  * The fence: a report for another attempt, or from a worker that does not hold the task, is
  * recorded once for auditors and changes nothing. Returns undefined when the report is current.
  */
-function fence(s: TaskState, report: 'started' | 'result' | 'stalled', attempt: number, workerId: string): DecidedEvent[] | undefined {
+function fence(s: TaskState, report: 'started' | 'result' | 'stalled', attempt: number, workerId: string): DecidedTaskEvent[] | undefined {
   let reason: string | undefined;
   if (attempt !== s.attempt) reason = `attempt ${attempt} is not the current attempt ${s.attempt}`;
   else if (s.workerId !== workerId)
@@ -326,7 +330,7 @@ function fence(s: TaskState, report: 'started' | 'result' | 'stalled', attempt: 
 }
 
 /** Back to the queue with the next attempt and a backoff, or failed when no attempt is left. */
-function requeue(s: TaskState, reason: RequeueReason, now: Date): DecidedEvent[] {
+function requeue(s: TaskState, reason: RequeueReason, now: Date): DecidedTaskEvent[] {
   if (s.attempt >= s.maxAttempts) {
     return [
       event('TaskFailed', {
@@ -346,4 +350,4 @@ function requeue(s: TaskState, reason: RequeueReason, now: Date): DecidedEvent[]
 }
 
 /** The decider as @agentyard/event-sourcing runs it. */
-export const taskDecider: Decider<TaskState, TaskCommand> = { initialState, evolve, decide };
+export const taskDecider: Decider<TaskState, TaskCommand, TaskEvent> = { initialState, evolve, decide, events: taskEvents };

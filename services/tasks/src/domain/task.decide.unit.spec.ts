@@ -1,7 +1,7 @@
-import { DomainError, type Envelope, type TaskResult } from '@agentyard/contracts';
-import type { DecidedEvent } from '@agentyard/event-sourcing';
-import { evolve, initialState, toTaskView, type TaskEventData, type TaskEventType, type TaskState } from './task';
-import { decide, MAX_STALL_RESTARTS, requeueBackoffSeconds, type TaskCommand } from './task.decide';
+import type { TaskResult } from '@agentyard/contracts';
+import { deciderSpec, type GivenEvent } from '@agentyard/event-sourcing';
+import { toTaskView, type TaskEvent, type TaskEventData, type TaskEventType, type TaskState } from './task';
+import { MAX_STALL_RESTARTS, requeueBackoffSeconds, taskDecider, type DecidedTaskEvent, type TaskCommand } from './task.decide';
 
 // --- given / when / then ----------------------------------------------------------------------
 
@@ -15,59 +15,12 @@ const OTHER = 'user-2';
 const W1 = 'worker-1';
 const W2 = 'worker-2';
 
+const spec = deciderSpec(taskDecider, { streamId: `task-${TASK}`, occurredAt: isoAt(0) });
+const ev = <T extends TaskEventType>(type: T, data: TaskEventData[T]): DecidedTaskEvent => ({ type, data }) as DecidedTaskEvent;
 /** A fact that happened at `seconds` after T0. */
-interface Fact {
-  event: DecidedEvent;
-  seconds: number;
-}
-const ev = <T extends TaskEventType>(type: T, data: TaskEventData[T]): DecidedEvent => ({ type, data: data as unknown as Record<string, unknown> });
-const atSecond = (seconds: number, event: DecidedEvent): Fact => ({ event, seconds });
-
-function fold(facts: Array<DecidedEvent | Fact>): TaskState {
-  return facts
-    .map((f, i): Envelope => {
-      const fact = 'event' in f ? f : { event: f, seconds: 0 };
-      return {
-        id: `0190000${i}-0000-7000-8000-000000000000`,
-        type: fact.event.type,
-        version: 1,
-        streamId: `task-${TASK}`,
-        streamVersion: i + 1,
-        occurredAt: isoAt(fact.seconds),
-        data: fact.event.data,
-        metadata: { correlationId: 'c', causationId: 'c' },
-      };
-    })
-    .reduce(evolve, initialState());
-}
-
-function given(...facts: Array<DecidedEvent | Fact>) {
-  const state = fold(facts);
-  return {
-    state,
-    when(command: TaskCommand) {
-      return {
-        then(expected: DecidedEvent[]): void {
-          expect(decide(command, state)).toEqual(expected);
-        },
-        thenNothing(): void {
-          expect(decide(command, state)).toEqual([]);
-        },
-        thenThrows(code: DomainError['code'], message?: string | RegExp): void {
-          let error: unknown;
-          try {
-            decide(command, state);
-          } catch (e) {
-            error = e;
-          }
-          expect(error).toBeInstanceOf(DomainError);
-          expect((error as DomainError).code).toBe(code);
-          if (message) expect((error as DomainError).message).toMatch(message);
-        },
-      };
-    },
-  };
-}
+const atSecond = (seconds: number, event: DecidedTaskEvent): GivenEvent<TaskEvent> => ({ event, occurredAt: isoAt(seconds) });
+const given = (...facts: Array<DecidedTaskEvent | GivenEvent<TaskEvent>>) => spec.given(...facts);
+const fold = (facts: Array<DecidedTaskEvent | GivenEvent<TaskEvent>>): TaskState => given(...facts).state;
 
 // --- facts and commands -----------------------------------------------------------------------
 

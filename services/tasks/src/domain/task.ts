@@ -6,23 +6,12 @@
  * grows, and only through TaskQueued, so a report echoing an older attempt is recognisably
  * stale (fencing, see task.decide.ts). It comes from the event store, never from JetStream.
  */
-import type { z } from 'zod';
 import {
-  taskAssignedV1,
-  taskCancelledV1,
-  taskCreatedV1,
-  taskDeletedV1,
-  taskFailedV1,
-  taskQueuedV1,
-  taskReportRejectedV1,
-  taskRequeuedV1,
-  taskStalledV1,
-  taskStartedV1,
-  taskSucceededV1,
-  taskTimedOutV1,
-  taskUpdatedV1,
   terminalStatuses,
-  type Envelope,
+  type taskEvents,
+  type EventDataOf,
+  type EventOf,
+  type EventTypeOf,
   type TaskRequirements,
   type TaskResult,
   type TaskStatus,
@@ -31,42 +20,11 @@ import {
   type ToolName,
 } from '@agentyard/contracts';
 
-export type TaskCreated = z.infer<typeof taskCreatedV1.schema>;
-export type TaskQueued = z.infer<typeof taskQueuedV1.schema>;
-export type TaskUpdated = z.infer<typeof taskUpdatedV1.schema>;
-export type TaskAssigned = z.infer<typeof taskAssignedV1.schema>;
-export type TaskStarted = z.infer<typeof taskStartedV1.schema>;
-export type TaskRequeued = z.infer<typeof taskRequeuedV1.schema>;
-export type TaskSucceeded = z.infer<typeof taskSucceededV1.schema>;
-export type TaskFailed = z.infer<typeof taskFailedV1.schema>;
-export type TaskTimedOut = z.infer<typeof taskTimedOutV1.schema>;
-export type TaskCancelled = z.infer<typeof taskCancelledV1.schema>;
-export type TaskReportRejected = z.infer<typeof taskReportRejectedV1.schema>;
-export type TaskDeleted = z.infer<typeof taskDeletedV1.schema>;
-export type TaskStalled = z.infer<typeof taskStalledV1.schema>;
-
-/** Event type → payload, for code that switches over `envelope.type`. */
-export interface TaskEventData {
-  TaskCreated: TaskCreated;
-  TaskQueued: TaskQueued;
-  TaskUpdated: TaskUpdated;
-  TaskAssigned: TaskAssigned;
-  TaskStarted: TaskStarted;
-  TaskRequeued: TaskRequeued;
-  TaskSucceeded: TaskSucceeded;
-  TaskFailed: TaskFailed;
-  TaskTimedOut: TaskTimedOut;
-  TaskCancelled: TaskCancelled;
-  TaskReportRejected: TaskReportRejected;
-  TaskDeleted: TaskDeleted;
-  TaskStalled: TaskStalled;
-}
-export type TaskEventType = keyof TaskEventData;
-
-/** The event's payload typed by its type (the store hands us `Record<string, unknown>`). */
-export function dataOf<T extends TaskEventType>(event: Envelope, _type: T): TaskEventData[T] {
-  return event.data as unknown as TaskEventData[T];
-}
+/** A task event as evolve and the projections see it: parsed by `taskEvents`, narrowed by `type`. */
+export type TaskEvent = EventOf<typeof taskEvents>;
+export type TaskEventType = EventTypeOf<typeof taskEvents>;
+/** Event type → payload (newest version). */
+export type TaskEventData = { [T in TaskEventType]: EventDataOf<typeof taskEvents, T> };
 
 export interface TaskState {
   /** False until TaskCreated: every other field is a placeholder then. */
@@ -161,17 +119,17 @@ export function initialState(): TaskState {
 
 export const rejectedReportKey = (report: 'started' | 'result' | 'stalled', attempt: number, workerId: string): string => `${report}:${attempt}:${workerId}`;
 
-/** Folds one event into the state. Unknown event types leave the state as it was (forward compatibility). */
-export function evolve(state: TaskState, event: Envelope): TaskState {
+/** Folds one event into the state (fold skips types taskEvents does not hold: forward compatibility). */
+export function evolve(state: TaskState, event: TaskEvent): TaskState {
   const next = applyEvent(state, event);
   return next === state ? state : { ...next, version: event.streamVersion, updatedAt: event.occurredAt };
 }
 
-function applyEvent(s: TaskState, event: Envelope): TaskState {
+function applyEvent(s: TaskState, event: TaskEvent): TaskState {
   const at = event.occurredAt;
   switch (event.type) {
     case 'TaskCreated': {
-      const d = dataOf(event, 'TaskCreated');
+      const d = event.data;
       return {
         ...s,
         exists: true,
@@ -191,7 +149,7 @@ function applyEvent(s: TaskState, event: Envelope): TaskState {
       };
     }
     case 'TaskQueued': {
-      const d = dataOf(event, 'TaskQueued');
+      const d = event.data;
       return {
         ...s,
         status: 'queued',
@@ -211,30 +169,30 @@ function applyEvent(s: TaskState, event: Envelope): TaskState {
       };
     }
     case 'TaskUpdated': {
-      const d = dataOf(event, 'TaskUpdated');
+      const d = event.data;
       return { ...s, description: d.description ?? s.description, priority: d.priority ?? s.priority };
     }
     case 'TaskAssigned': {
-      const d = dataOf(event, 'TaskAssigned');
+      const d = event.data;
       return { ...s, status: 'assigned', workerId: d.workerId, assignedAt: at, leaseExpiresAt: d.leaseExpiresAt, notBefore: null };
     }
     case 'TaskStarted': {
-      const d = dataOf(event, 'TaskStarted');
+      const d = event.data;
       return { ...s, status: 'running', startedAt: d.startedAt, leaseExpiresAt: null };
     }
     case 'TaskRequeued':
       // The TaskQueued that always follows carries the new attempt; this one is the "why".
-      return { ...s, leaseExpiresAt: null, stallRestarts: s.stallRestarts + (dataOf(event, 'TaskRequeued').reason === 'stalled' ? 1 : 0) };
+      return { ...s, leaseExpiresAt: null, stallRestarts: s.stallRestarts + (event.data.reason === 'stalled' ? 1 : 0) };
     case 'TaskStalled': {
-      const d = dataOf(event, 'TaskStalled');
+      const d = event.data;
       return { ...s, stalls: s.stalls + 1, lastStall: { attempt: d.attempt, at: d.at }, stalledAt: d.at };
     }
     case 'TaskSucceeded': {
-      const d = dataOf(event, 'TaskSucceeded');
+      const d = event.data;
       return { ...s, status: 'succeeded', result: d.result, progress: 100, finishedAt: at, leaseExpiresAt: null };
     }
     case 'TaskFailed': {
-      const d = dataOf(event, 'TaskFailed');
+      const d = event.data;
       return { ...s, status: d.kind ?? 'failed', result: d.result, finishedAt: at, leaseExpiresAt: null };
     }
     case 'TaskTimedOut':
@@ -242,7 +200,7 @@ function applyEvent(s: TaskState, event: Envelope): TaskState {
     case 'TaskCancelled':
       return { ...s, status: 'cancelled', finishedAt: at, leaseExpiresAt: null };
     case 'TaskReportRejected': {
-      const d = dataOf(event, 'TaskReportRejected');
+      const d = event.data;
       return { ...s, rejectedReports: [...s.rejectedReports, rejectedReportKey(d.report, d.attempt, d.workerId)] };
     }
     case 'TaskDeleted':

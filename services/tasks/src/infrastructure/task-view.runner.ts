@@ -4,10 +4,12 @@
  * folds its events through the pure evolveTaskView in order, and writes the changed rows with
  * one upsert; the agent usage those events report is added to usage_daily in the same
  * transaction. `catchUp()` gives read-your-writes to handlers that query the view right
- * after a fact (the worker-offline handler) without sleeping a guessed time.
+ * after a fact (the worker-offline handler) without sleeping a guessed time. Each stored event is
+ * parsed by `taskEvents` (upcast + validated) before evolveTaskView sees it; a type the registry
+ * does not hold changes no row, as before.
  */
 import type { Kysely } from 'kysely';
-import type { Envelope } from '@agentyard/contracts';
+import { taskEvents, type Envelope } from '@agentyard/contracts';
 import { ProjectionRunner } from '@agentyard/event-sourcing';
 import type { PostgresCheckpointStore } from '@agentyard/event-store';
 import { evolveTaskView, TASK_VIEW_PROJECTION } from '../application/task-view.projection';
@@ -46,7 +48,8 @@ export class TaskViewRunner {
       batchSize: options.batchSize,
       pollIntervalMs: options.pollIntervalMs,
       onError: options.onError,
-      applyBatch: async (trx, events) => {
+      applyBatch: async (trx, stored) => {
+        const events = stored.filter((e) => taskEvents.has(e.type)).map((e) => taskEvents.parse(e));
         const rows = await repository.findMany([...new Set(events.map(taskIdOf))], trx);
         const changed = new Set<string>();
         const used: UsageDelta[] = [];

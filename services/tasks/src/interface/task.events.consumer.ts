@@ -19,9 +19,8 @@ import {
   workerEvents,
   workReportSchema,
   type EventRegistry,
+  type EventUnion,
   type Envelope,
-  type nodeCancelledV1,
-  type nodeScheduledV1,
 } from '@agentyard/contracts';
 import { causedBy, handleBatchByKey as handleByKey, JetStreamEventContext, type EventBatchItem, type EventBatchResult } from '@agentyard/messaging';
 import { ROOT_LOGGER } from '@agentyard/service-kit';
@@ -46,9 +45,6 @@ const inboundEnvelopeSchema = envelopeSchema.extend({
     traceparent: z.string().optional(),
   }),
 });
-
-type NodeScheduled = z.infer<(typeof nodeScheduledV1)['schema']>;
-type NodeCancelled = z.infer<(typeof nodeCancelledV1)['schema']>;
 
 /** The run events tasks acts on; every other one is acked unread. */
 const nodeEventTypes: ReadonlySet<unknown> = new Set(['NodeScheduled', 'NodeCancelled']);
@@ -76,7 +72,7 @@ export class TaskEventsConsumer {
   async onAllocationDecided(@Payload() data: unknown, @Ctx() ctx: JetStreamEventContext): Promise<void> {
     const event = this.envelope(allocationEvents, 'AllocationDecided', data, ctx);
     if (!event) return;
-    const d = event.data as { allocationId: string; taskId: string; attempt: number; workerId: string };
+    const d = event.data;
     await this.assign.execute({ allocationId: d.allocationId, taskId: d.taskId, attempt: d.attempt, workerId: d.workerId }, causedBy(event));
   }
 
@@ -143,7 +139,7 @@ export class TaskEventsConsumer {
     const event = this.envelope(runEvents, undefined, item.data, where);
     if (!event) return;
     if (event.type === 'NodeScheduled') {
-      const d = event.data as NodeScheduled;
+      const d = event.data;
       if (!taskIdPattern.test(d.taskId) || !runIdPattern.test(d.runId)) {
         this.logger.warn(
           { ...where, taskId: d.taskId, runId: d.runId },
@@ -155,17 +151,18 @@ export class TaskEventsConsumer {
       await this.workflowTasks.create({ taskId: d.taskId, ownerId: d.ownerId, task: d.task, workflow }, causedBy(event));
       return;
     }
-    const d = event.data as NodeCancelled;
+    if (event.type !== 'NodeCancelled') return;
+    const d = event.data;
     if (d.taskId !== null) await this.workflowTasks.cancel(d.taskId, d.runId, causedBy(event));
   }
 
-  /** The envelope, upcast and validated; undefined (logged) when it cannot be one of `type`. */
-  private envelope(
-    registry: EventRegistry,
-    type: string | undefined,
+  /** The envelope, upcast and validated into the registry's union; undefined (logged) when it cannot be one of `type`. */
+  private envelope<M extends object, T extends keyof M & string = keyof M & string>(
+    registry: EventRegistry<M>,
+    type: T | undefined,
     data: unknown,
     from: JetStreamEventContext | { subject: string; seq: number },
-  ): Envelope | undefined {
+  ): Extract<EventUnion<M>, { type: T }> | undefined {
     const where = from instanceof JetStreamEventContext ? { subject: from.getSubject(), seq: from.getDelivery().streamSequence } : from;
     const parsed = inboundEnvelopeSchema.safeParse(data);
     if (!parsed.success) {
@@ -177,7 +174,8 @@ export class TaskEventsConsumer {
       return undefined;
     }
     try {
-      return registry.upcastEnvelope(parsed.data as Envelope);
+      // Narrowing to `type` is sound: it was checked above, and parse keeps the type.
+      return registry.parse(parsed.data as Envelope) as Extract<EventUnion<M>, { type: T }>;
     } catch (error) {
       this.logger.warn({ ...where, type: parsed.data.type, err: error }, 'event payload does not match its schema; dropped');
       return undefined;

@@ -3,13 +3,14 @@
  * ProjectionRunner (each batch and its checkpoint in one transaction). `evolveWorkerView` and
  * `roleGrantOf` are pure; the repository only loads and upserts. Heartbeat figures are not
  * events and live in worker_liveness, which a rebuild leaves alone, so a rebuilt model equals
- * the live one.
+ * the live one. Each stored event is parsed by `workerEvents` (upcast + validated) first; a type
+ * the registry does not hold changes nothing.
  */
 import type { Kysely } from 'kysely';
-import type { Envelope, WorkerResources, WorkerTool } from '@agentyard/contracts';
+import { workerEvents, type Envelope, type WorkerResources, type WorkerTool } from '@agentyard/contracts';
 import { ProjectionRunner } from '@agentyard/event-sourcing';
 import { PostgresCheckpointStore } from '@agentyard/event-store';
-import type { WorkerRegistered, WorkerRole, WorkerRoleGranted, WorkerToolsChanged } from '../domain/worker';
+import type { WorkerEvent, WorkerRole } from '../domain/worker';
 import type { WorkerViewRepository } from '../infrastructure/worker-view.repository';
 import type { WorkersDatabase } from '../infrastructure/workers.database';
 
@@ -43,9 +44,9 @@ export interface RoleGrant {
 }
 
 /** The row after `event`; null while the worker is unknown (an event before registration is ignored). */
-export function evolveWorkerView(doc: WorkerViewDoc | null, event: Envelope): WorkerViewDoc | null {
+export function evolveWorkerView(doc: WorkerViewDoc | null, event: WorkerEvent): WorkerViewDoc | null {
   if (event.type === 'WorkerRegistered') {
-    const d = event.data as WorkerRegistered;
+    const d = event.data;
     return {
       id: d.workerId,
       ownerId: d.ownerId,
@@ -67,7 +68,7 @@ export function evolveWorkerView(doc: WorkerViewDoc | null, event: Envelope): Wo
   if (!doc) return null;
   switch (event.type) {
     case 'WorkerToolsChanged':
-      return { ...doc, tools: (event.data as WorkerToolsChanged).tools };
+      return { ...doc, tools: event.data.tools };
     case 'WorkerWentOnline':
       return { ...doc, online: true };
     case 'WorkerWentOffline':
@@ -84,15 +85,16 @@ export function evolveWorkerView(doc: WorkerViewDoc | null, event: Envelope): Wo
 }
 
 /** The role a WorkerRoleGranted event gives; undefined for every other event. */
-export function roleGrantOf(event: Envelope): RoleGrant | undefined {
+export function roleGrantOf(event: WorkerEvent): RoleGrant | undefined {
   if (event.type !== 'WorkerRoleGranted') return undefined;
-  const d = event.data as WorkerRoleGranted;
+  const d = event.data;
   return { workerId: d.workerId, userId: d.userId, role: d.role };
 }
 
 /** Worker id an event of the worker stream is about. */
 export function workerIdOf(event: Envelope): string | undefined {
-  const id = (event.data as { workerId?: unknown }).workerId;
+  // Also names the relay's subject for any stored event (main.ts), so it reads the envelope untyped.
+  const id = event.data.workerId;
   return typeof id === 'string' ? id : undefined;
 }
 
@@ -110,9 +112,10 @@ export function createWorkerViewProjection(options: {
     store: options.store,
     db: options.db,
     checkpoints: PostgresCheckpointStore.fromKysely(options.db),
-    apply: async (trx, event) => {
-      const workerId = workerIdOf(event);
-      if (!workerId) return;
+    apply: async (trx, stored) => {
+      if (!workerEvents.has(stored.type)) return;
+      const event = workerEvents.parse(stored);
+      const workerId = event.data.workerId;
       const grant = roleGrantOf(event);
       if (grant) return views.saveRole(trx, grant);
       const before = await views.load(trx, workerId);

@@ -1,11 +1,13 @@
-import type { Envelope } from '@agentyard/contracts';
+import { workerEvents } from '@agentyard/contracts';
+import type { WorkerEvent } from '../domain/worker';
 import { evolveWorkerView, roleGrantOf, workerIdOf, type WorkerViewDoc } from './worker-view.projection';
 
 const workerId = 'w-1';
 let seq = 0;
-function event(type: string, data: Record<string, unknown>, occurredAt = '2026-11-28T10:00:00.000Z'): Envelope {
+/** A stored event, parsed as the projection's runner parses it. */
+function event(type: string, data: Record<string, unknown>, occurredAt = '2026-11-28T10:00:00.000Z'): WorkerEvent {
   seq += 1;
-  return {
+  return workerEvents.parse({
     id: `00000000-0000-7000-8000-${String(seq).padStart(12, '0')}`,
     type,
     version: 1,
@@ -14,7 +16,7 @@ function event(type: string, data: Record<string, unknown>, occurredAt = '2026-1
     occurredAt,
     data,
     metadata: { correlationId: 'c', causationId: 'c' },
-  };
+  });
 }
 
 const registered = event('WorkerRegistered', {
@@ -31,7 +33,7 @@ const registered = event('WorkerRegistered', {
   agentVersion: '0.1.0',
 });
 
-const project = (...events: Envelope[]): WorkerViewDoc | null => events.reduce<WorkerViewDoc | null>(evolveWorkerView, null);
+const project = (...events: WorkerEvent[]): WorkerViewDoc | null => events.reduce<WorkerViewDoc | null>(evolveWorkerView, null);
 
 describe('worker_view projection', () => {
   describe('when a worker registers', () => {
@@ -44,7 +46,8 @@ describe('worker_view projection', () => {
         platform: 'linux',
         arch: 'x64',
         agentVersion: '0.1.0',
-        tools: [{ name: 'shell', version: null }],
+        // A tool stored before health was reported reads with the schema's defaults.
+        tools: [{ name: 'shell', version: null, health: 'healthy', auth: 'unknown' }],
         labels: ['gpu'],
         slots: 2,
         resources: { cpus: 4, memoryMb: 8192, diskMb: 1000 },

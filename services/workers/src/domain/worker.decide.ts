@@ -5,9 +5,12 @@
  * Every command is idempotent: one that is already applied decides [] (tested in
  * worker.decide.unit.spec.ts).
  */
-import { DomainError, type WorkerTool } from '@agentyard/contracts';
-import type { Decider, DecidedEvent } from '@agentyard/event-sourcing';
-import { evolve, initialState, roleOf, sameTools, type WorkerRegistered, type WorkerRole, type WorkerState } from './worker';
+import { DomainError, workerEvents, type WorkerTool } from '@agentyard/contracts';
+import type { Decider, DecidedEventFor } from '@agentyard/event-sourcing';
+import { evolve, initialState, roleOf, sameTools, type WorkerEvent, type WorkerRegistered, type WorkerRole, type WorkerState } from './worker';
+
+/** An event the worker decider emits. */
+export type DecidedWorkerEvent = DecidedEventFor<WorkerEvent>;
 
 export type RegisterWorker = {
   kind: 'RegisterWorker';
@@ -51,7 +54,7 @@ export interface RevokeCredential {
 
 export type WorkerCommand = RegisterWorker | ChangeTools | MarkOnline | MarkOffline | DrainWorker | ResumeWorker | GrantRole | RevokeCredential;
 
-export function decide(command: WorkerCommand, state: WorkerState): DecidedEvent[] {
+export function decide(command: WorkerCommand, state: WorkerState): DecidedWorkerEvent[] {
   switch (command.kind) {
     case 'RegisterWorker': {
       if (state.registered) throw new DomainError('CONFLICT', `worker ${command.workerId} is already registered`);
@@ -95,7 +98,7 @@ export function decide(command: WorkerCommand, state: WorkerState): DecidedEvent
   }
 }
 
-export const workerDecider: Decider<WorkerState, WorkerCommand> = { initialState, evolve, decide };
+export const workerDecider: Decider<WorkerState, WorkerCommand, WorkerEvent> = { initialState, evolve, decide, events: workerEvents };
 
 function notFound(workerId: string): DomainError {
   return new DomainError('NOT_FOUND', `worker ${workerId} not found`);

@@ -1,47 +1,15 @@
-import { DomainError, type Envelope, type WorkerTool } from '@agentyard/contracts';
-import type { DecidedEvent } from '@agentyard/event-sourcing';
-import { decide, workerDecider, type WorkerCommand } from './worker.decide';
-import { evolve, initialState, sameTools } from './worker';
+import type { WorkerTool } from '@agentyard/contracts';
+import { deciderSpec } from '@agentyard/event-sourcing';
+import { workerDecider, type DecidedWorkerEvent } from './worker.decide';
+import { sameTools } from './worker';
 
 const workerId = 'w-1';
 const owner = 'user-owner';
 const user = 'user-plain';
 const stranger = 'user-stranger';
 
-let seq = 0;
-function envelope(e: DecidedEvent): Envelope {
-  seq += 1;
-  return {
-    id: `00000000-0000-7000-8000-${String(seq).padStart(12, '0')}`,
-    type: e.type,
-    version: 1,
-    streamId: `worker-${workerId}`,
-    streamVersion: seq,
-    occurredAt: '2026-11-28T10:00:00.000Z',
-    data: e.data,
-    metadata: { correlationId: 'c', causationId: 'c' },
-  };
-}
-
-/** given(events).when(command).then(events) / thenThrows(code). */
-function given(...events: DecidedEvent[]) {
-  const state = events.map(envelope).reduce(evolve, initialState());
-  return {
-    when: (command: WorkerCommand) => ({
-      then: (expected: DecidedEvent[]) => expect(decide(command, state)).toEqual(expected),
-      thenThrows: (code: DomainError['code']) => {
-        let thrown: unknown;
-        try {
-          decide(command, state);
-        } catch (error) {
-          thrown = error;
-        }
-        expect(thrown).toBeInstanceOf(DomainError);
-        expect((thrown as DomainError).code).toBe(code);
-      },
-    }),
-  };
-}
+const spec = deciderSpec(workerDecider, { streamId: `worker-${workerId}`, occurredAt: '2026-11-28T10:00:00.000Z' });
+const given = (...events: DecidedWorkerEvent[]) => spec.given(...events);
 
 const registration = {
   workerId,
@@ -56,14 +24,14 @@ const registration = {
   labels: ['linux'],
   agentVersion: '0.1.0',
 };
-const registered: DecidedEvent = { type: 'WorkerRegistered', data: registration };
-const ownerGranted: DecidedEvent = { type: 'WorkerRoleGranted', data: { workerId, userId: owner, role: 'owner' } };
-const userGranted: DecidedEvent = { type: 'WorkerRoleGranted', data: { workerId, userId: user, role: 'user' } };
-const online: DecidedEvent = { type: 'WorkerWentOnline', data: { workerId } };
-const offline: DecidedEvent = { type: 'WorkerWentOffline', data: { workerId, reason: 'heartbeat-silence' } };
-const drained: DecidedEvent = { type: 'WorkerDrained', data: { workerId, byUserId: owner } };
-const resumed: DecidedEvent = { type: 'WorkerResumed', data: { workerId, byUserId: owner } };
-const revoked: DecidedEvent = { type: 'WorkerCredentialRevoked', data: { workerId, byUserId: owner } };
+const registered: DecidedWorkerEvent = { type: 'WorkerRegistered', data: registration };
+const ownerGranted: DecidedWorkerEvent = { type: 'WorkerRoleGranted', data: { workerId, userId: owner, role: 'owner' } };
+const userGranted: DecidedWorkerEvent = { type: 'WorkerRoleGranted', data: { workerId, userId: user, role: 'user' } };
+const online: DecidedWorkerEvent = { type: 'WorkerWentOnline', data: { workerId } };
+const offline: DecidedWorkerEvent = { type: 'WorkerWentOffline', data: { workerId, reason: 'heartbeat-silence' } };
+const drained: DecidedWorkerEvent = { type: 'WorkerDrained', data: { workerId, byUserId: owner } };
+const resumed: DecidedWorkerEvent = { type: 'WorkerResumed', data: { workerId, byUserId: owner } };
+const revoked: DecidedWorkerEvent = { type: 'WorkerCredentialRevoked', data: { workerId, byUserId: owner } };
 
 describe('Worker', () => {
   describe('when it registers', () => {
@@ -122,7 +90,7 @@ describe('Worker', () => {
         { name: 'shell' as const, version: null, health: 'healthy' as const, auth: 'ok' as const },
         { name: 'ollama' as const, version: '0.3', health: 'healthy' as const, auth: 'ok' as const },
       ];
-      const changed: DecidedEvent = { type: 'WorkerToolsChanged', data: { workerId, tools } };
+      const changed: DecidedWorkerEvent = { type: 'WorkerToolsChanged', data: { workerId, tools } };
       given(registered, ownerGranted, changed)
         .when({ kind: 'ChangeTools', workerId, tools: [...tools].reverse() })
         .then([]);
@@ -130,8 +98,8 @@ describe('Worker', () => {
     it('records a tool turning unhealthy, and healthy again, as changes', () => {
       const healthy = [{ name: 'claude-api' as const, version: 'api', health: 'healthy' as const, auth: 'ok' as const }];
       const refused = [{ name: 'claude-api' as const, version: 'api', health: 'unhealthy' as const, auth: 'refused' as const, detail: 'key refused (401)' }];
-      const before: DecidedEvent = { type: 'WorkerToolsChanged', data: { workerId, tools: healthy } };
-      const after: DecidedEvent = { type: 'WorkerToolsChanged', data: { workerId, tools: refused } };
+      const before: DecidedWorkerEvent = { type: 'WorkerToolsChanged', data: { workerId, tools: healthy } };
+      const after: DecidedWorkerEvent = { type: 'WorkerToolsChanged', data: { workerId, tools: refused } };
       given(registered, ownerGranted, before).when({ kind: 'ChangeTools', workerId, tools: refused }).then([after]);
       given(registered, ownerGranted, before, after).when({ kind: 'ChangeTools', workerId, tools: healthy }).then([before]);
       given(registered, ownerGranted, before, after).when({ kind: 'ChangeTools', workerId, tools: refused }).then([]);
@@ -209,7 +177,7 @@ describe('Worker', () => {
 
   describe('folded state', () => {
     it('tracks roles, tools, online, drained and revoked', () => {
-      const state = [registered, ownerGranted, userGranted, online, drained, revoked].map(envelope).reduce(workerDecider.evolve, workerDecider.initialState());
+      const state = given(registered, ownerGranted, userGranted, online, drained, revoked).state;
       expect(state).toMatchObject({
         registered: true,
         ownerId: owner,

@@ -3,28 +3,20 @@
  * Online/offline is a fact in the stream (WorkerWentOnline / WorkerWentOffline), decided from
  * heartbeats by the service; the heartbeat figures themselves are never events.
  */
-import type { z } from 'zod';
-import type {
-  Envelope,
-  WorkerTool,
-  workerCredentialRevokedV1,
-  workerDrainedV1,
-  workerRegisteredV1,
-  workerRoleGrantedV1,
-  workerToolsChangedV1,
-  workerWentOfflineV1,
-  workerWentOnlineV1,
-} from '@agentyard/contracts';
+import type { EventDataOf, EventOf, WorkerTool, workerEvents } from '@agentyard/contracts';
+
+/** A worker event as evolve and the projection see it: parsed by `workerEvents`, narrowed by `type`. */
+export type WorkerEvent = EventOf<typeof workerEvents>;
 
 export type WorkerRole = 'owner' | 'user';
 
-export type WorkerRegistered = z.infer<typeof workerRegisteredV1.schema>;
-export type WorkerToolsChanged = z.infer<typeof workerToolsChangedV1.schema>;
-export type WorkerWentOnline = z.infer<typeof workerWentOnlineV1.schema>;
-export type WorkerWentOffline = z.infer<typeof workerWentOfflineV1.schema>;
-export type WorkerDrained = z.infer<typeof workerDrainedV1.schema>;
-export type WorkerRoleGranted = z.infer<typeof workerRoleGrantedV1.schema>;
-export type WorkerCredentialRevoked = z.infer<typeof workerCredentialRevokedV1.schema>;
+export type WorkerRegistered = EventDataOf<typeof workerEvents, 'WorkerRegistered'>;
+export type WorkerToolsChanged = EventDataOf<typeof workerEvents, 'WorkerToolsChanged'>;
+export type WorkerWentOnline = EventDataOf<typeof workerEvents, 'WorkerWentOnline'>;
+export type WorkerWentOffline = EventDataOf<typeof workerEvents, 'WorkerWentOffline'>;
+export type WorkerDrained = EventDataOf<typeof workerEvents, 'WorkerDrained'>;
+export type WorkerRoleGranted = EventDataOf<typeof workerEvents, 'WorkerRoleGranted'>;
+export type WorkerCredentialRevoked = EventDataOf<typeof workerEvents, 'WorkerCredentialRevoked'>;
 
 export interface WorkerState {
   registered: boolean;
@@ -44,18 +36,18 @@ export function initialState(): WorkerState {
   return { registered: false, workerId: null, ownerId: null, roles: {}, tools: [], online: false, drained: false, credentialRevoked: false };
 }
 
-export function evolve(state: WorkerState, event: Envelope): WorkerState {
+export function evolve(state: WorkerState, event: WorkerEvent): WorkerState {
   switch (event.type) {
     case 'WorkerRegistered': {
-      const data = event.data as WorkerRegistered;
+      const data = event.data;
       return { ...state, registered: true, workerId: data.workerId, ownerId: data.ownerId, tools: data.tools };
     }
     case 'WorkerRoleGranted': {
-      const data = event.data as WorkerRoleGranted;
+      const data = event.data;
       return { ...state, roles: { ...state.roles, [data.userId]: data.role } };
     }
     case 'WorkerToolsChanged':
-      return { ...state, tools: (event.data as WorkerToolsChanged).tools };
+      return { ...state, tools: event.data.tools };
     case 'WorkerWentOnline':
       return { ...state, online: true };
     case 'WorkerWentOffline':

@@ -5,11 +5,11 @@
  * filter on. Applying an event twice changes nothing: a row remembers the stream version it has
  * seen. A rebuilt model equals the live one (services/gateway/test/workflows.e2e.spec.ts, "Read models").
  */
-import type { Envelope, RunNodeView, RunSummary, RunView, ScheduleView, WorkflowSummary, WorkflowView } from '@agentyard/contracts';
-import { evolve as evolveRun, initialState as initialRunState, type RunState } from '../domain/run';
+import type { RunNodeView, RunSummary, RunView, ScheduleView, WorkflowSummary, WorkflowView } from '@agentyard/contracts';
+import { evolve as evolveRun, initialState as initialRunState, type RunEnvelope, type RunState } from '../domain/run';
 import { nextDeadline } from '../domain/run.decide';
 import { nextFire } from '../domain/schedule';
-import { evolveWorkflow, initialWorkflowState, type WorkflowState } from '../domain/workflow.decide';
+import { evolveWorkflow, initialWorkflowState, type WorkflowEnvelope, type WorkflowState } from '../domain/workflow.decide';
 
 /** Checkpoint name of the projection (in the event store's checkpoints table). */
 export const READ_MODELS_PROJECTION = 'projection:workflows';
@@ -64,7 +64,7 @@ export interface RunRow {
 }
 
 /** The workflow row after `event` (a `workflow-<id>` event); null before WorkflowCreated. */
-export function evolveWorkflowRow(row: WorkflowRow | null, event: Envelope): WorkflowRow | null {
+export function evolveWorkflowRow(row: WorkflowRow | null, event: WorkflowEnvelope): WorkflowRow | null {
   if (row === null && event.type !== 'WorkflowCreated') return null;
   if (row !== null && event.streamVersion <= row.streamVersion) return row;
   const state = evolveWorkflow(row?.state ?? initialWorkflowState(), event);
@@ -106,7 +106,7 @@ export function scheduleRowsOf(row: WorkflowRow): ScheduleRow[] {
 }
 
 /** The run row after `event` (a `run-<id>` event); null before RunStarted. */
-export function evolveRunRow(row: RunRow | null, event: Envelope): RunRow | null {
+export function evolveRunRow(row: RunRow | null, event: RunEnvelope): RunRow | null {
   if (row === null && event.type !== 'RunStarted') return null;
   if (row !== null && event.streamVersion <= row.version) return row;
   const state = evolveRun(row?.state ?? initialRunState(), event);

@@ -39,10 +39,25 @@ import {
   type WorkflowPlan,
   type WorkflowSettings,
 } from '@agentyard/contracts';
-import type { DecidedEvent, Decider } from '@agentyard/event-sourcing';
+import type { DecidedEventFor, Decider } from '@agentyard/event-sourcing';
 import { edgeId, topologicalOrder } from './compile';
 import { canonicalJson, evaluateCondition, renderDeep, renderTemplate, TemplateError, textOf } from './expression.evaluate';
-import { blankNode, evolve, inFlight, initialState, nodeFinished, runFinished, type NodeRun, type RunEventData, type RunEventType, type RunState } from './run';
+import {
+  blankNode,
+  evolve,
+  inFlight,
+  initialState,
+  nodeFinished,
+  runFinished,
+  type NodeRun,
+  type RunEnvelope,
+  type RunEventData,
+  type RunEventType,
+  type RunState,
+} from './run';
+
+/** An event the run decider emits. */
+export type DecidedRunEvent = DecidedEventFor<RunEnvelope>;
 
 export interface Actor {
   userId: string;
@@ -95,14 +110,15 @@ const conflict = (message: string, details?: unknown) => new DomainError('CONFLI
 
 /** Collects decided events and keeps a state folded up to them, so later steps see earlier ones. */
 class Decision {
-  readonly events: DecidedEvent[] = [];
+  readonly events: DecidedRunEvent[] = [];
   constructor(
     public state: RunState,
     private readonly now: Date,
   ) {}
 
   emit<T extends RunEventType>(type: T, data: RunEventData[T]): void {
-    const e: DecidedEvent = { type, data: runEvents.validate(type, 1, data) };
+    // The casts only pair the generic T with its payload, which runEvents has just checked.
+    const e = { type, data: runEvents.check(type, data) } as DecidedRunEvent;
     this.events.push(e);
     this.state = evolve(this.state, {
       id: '00000000-0000-0000-0000-000000000000',
@@ -113,11 +129,11 @@ class Decision {
       occurredAt: this.now.toISOString(),
       data: e.data,
       metadata: { correlationId: 'decide', causationId: 'decide' },
-    });
+    } as RunEnvelope);
   }
 }
 
-export function decide(command: RunCommand, state: RunState): DecidedEvent[] {
+export function decide(command: RunCommand, state: RunState): DecidedRunEvent[] {
   const d = new Decision(state, command.now);
   switch (command.kind) {
     case 'StartRun':
@@ -852,7 +868,7 @@ function unhandledFailures(s: RunState): string[] {
 }
 
 /** The run decider as @agentyard/event-sourcing runs it. */
-export const runDecider: Decider<RunState, RunCommand> = { initialState, evolve, decide };
+export const runDecider: Decider<RunState, RunCommand, RunEnvelope> = { initialState, evolve, decide, events: runEvents };
 
 // Re-exported for tests and the read model.
 export { blankNode };

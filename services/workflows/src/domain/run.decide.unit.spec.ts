@@ -1,8 +1,14 @@
 import { DomainError } from '@agentyard/contracts';
-import { nodeTaskId, decide } from './run.decide';
+import { nodeTaskId, decide, type DecidedRunEvent } from './run.decide';
 import { OWNER, RunScenario } from './run.scenario';
 
 const shell = (command: string) => ({ tool: 'shell' as const, input: { command } });
+
+/** The payload of a NodeScheduled event, narrowed on its type (fails the test for any other event). */
+function scheduled(e: DecidedRunEvent | undefined) {
+  if (e?.type !== 'NodeScheduled') throw new Error(`expected NodeScheduled, got ${e?.type}`);
+  return e.data;
+}
 
 function refused(fn: () => unknown, code: DomainError['code'], message?: RegExp): void {
   let error: unknown;
@@ -46,10 +52,10 @@ describe('Run', () => {
       const s = new RunScenario();
       const events = s.start(definition, { repo: 'git@x:y' });
       expect(s.types(events)).toEqual(['RunStarted', 'NodeScheduled:plan']);
-      const scheduled = events[1]!.data as { taskId: string; task: { input: { command: string } }; ownerId: string };
-      expect(scheduled.task.input.command).toBe('echo plan git@x:y');
-      expect(scheduled.taskId).toBe(nodeTaskId(s.runId, 'plan', 0, 0));
-      expect(scheduled.ownerId).toBe(OWNER);
+      const scheduledNode = scheduled(events[1]);
+      expect(scheduledNode.task.input.command).toBe('echo plan git@x:y');
+      expect(scheduledNode.taskId).toBe(nodeTaskId(s.runId, 'plan', 0, 0));
+      expect(scheduledNode.ownerId).toBe(OWNER);
     });
 
     it("passes each step's output to the next and succeeds at the end", () => {
@@ -59,9 +65,9 @@ describe('Run', () => {
       expect(s.node('plan').status).toBe('running');
       const events = s.finish('plan', 'succeeded', { output: { target: "it's prod" } });
       expect(s.types(events)).toEqual(['NodeSucceeded:plan', 'EdgesDecided', 'NodeScheduled:build']);
-      expect((events[2]!.data as { task: { input: { command: string } } }).task.input.command).toBe(`echo 'it'\\''s prod'`);
+      expect(scheduled(events[2]).task.input.command).toBe(`echo 'it'\\''s prod'`);
       s.finish('build');
-      expect((s.steps.at(-1)!.events.at(-1)!.data as { task: { input: { command: string } } }).task.input.command).toBe('echo 0');
+      expect(scheduled(s.steps.at(-1)!.events.at(-1)).task.input.command).toBe('echo 0');
       expect(s.types(s.finish('ship'))).toEqual(['NodeSucceeded:ship', 'RunSucceeded']);
       expect(s.state.status).toBe('succeeded');
     });
@@ -340,7 +346,7 @@ describe('Run', () => {
       s.finish('alpha', 'succeeded', { output: 1 });
       s.finish('beta', 'succeeded', { output: 2 });
       const events = s.finish('gamma', 'succeeded', { output: 3 });
-      const judgeInput = (events.find((e) => e.data.nodeId === 'judge')!.data as { task: { input: { command: string } } }).task.input.command;
+      const judgeInput = scheduled(events.find((e) => e.data.nodeId === 'judge')).task.input.command as string;
       expect(judgeInput).toContain('"gamma":{"status":"succeeded"');
       s.finish('judge', 'succeeded', { output: { winner: 'alpha', reason: 'cleanest' } });
       expect(s.node('pick')).toMatchObject({ winner: 'alpha', output: 1 });

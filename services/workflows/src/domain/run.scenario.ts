@@ -4,19 +4,18 @@
  * and by the golden histories (run.golden.unit.spec.ts), which record each step's command and the
  * events it decided and replay them in CI.
  */
-import type { Envelope, RunTrigger, WorkflowDefinition } from '@agentyard/contracts';
-import { workflowDefinitionSchema } from '@agentyard/contracts';
-import type { DecidedEvent } from '@agentyard/event-sourcing';
+import type { RunTrigger, WorkflowDefinition } from '@agentyard/contracts';
+import { runEvents, workflowDefinitionSchema } from '@agentyard/contracts';
 import { compileDefinition } from './compile';
 import { evolve, initialState, type NodeRun, type RunState } from './run';
-import { decide, type RunCommand, type TaskOutcome } from './run.decide';
+import { decide, type DecidedRunEvent, type RunCommand, type TaskOutcome } from './run.decide';
 
 export const OWNER = 'user-owner';
 export const T0 = Date.parse('2026-12-04T12:00:00.000Z');
 
 export interface Step {
   command: RunCommand;
-  events: DecidedEvent[];
+  events: DecidedRunEvent[];
 }
 
 export class RunScenario {
@@ -37,16 +36,17 @@ export class RunScenario {
   }
 
   /** Decides and folds; returns the events decided. */
-  run(command: RunCommand): DecidedEvent[] {
+  run(command: RunCommand): DecidedRunEvent[] {
     const events = decide(command, this.state);
     this.steps.push({ command, events });
     this.fold(events);
     return events;
   }
 
-  fold(events: DecidedEvent[]): void {
+  fold(events: DecidedRunEvent[]): void {
     for (const e of events) {
-      const envelope: Envelope = {
+      // Parsed as the service's fold parses stored events.
+      const envelope = runEvents.parse({
         id: '00000000-0000-4000-8000-000000000000',
         type: e.type,
         version: 1,
@@ -55,12 +55,12 @@ export class RunScenario {
         occurredAt: this.now.toISOString(),
         data: e.data,
         metadata: { correlationId: 'c', causationId: 'c' },
-      };
+      });
       this.state = evolve(this.state, envelope);
     }
   }
 
-  start(definition: unknown, input: Record<string, unknown> = {}, trigger: RunTrigger = { kind: 'manual', userId: OWNER }): DecidedEvent[] {
+  start(definition: unknown, input: Record<string, unknown> = {}, trigger: RunTrigger = { kind: 'manual', userId: OWNER }): DecidedRunEvent[] {
     const d: WorkflowDefinition = workflowDefinitionSchema.parse(definition);
     return this.run({
       kind: 'StartRun',
@@ -85,7 +85,7 @@ export class RunScenario {
     return taskId;
   }
 
-  started(id: string, workerId = 'worker-1'): DecidedEvent[] {
+  started(id: string, workerId = 'worker-1'): DecidedRunEvent[] {
     return this.run({ kind: 'RecordTaskStarted', taskId: this.taskOf(id), workerId, attempt: 1, now: this.now });
   }
 
@@ -94,7 +94,7 @@ export class RunScenario {
     id: string,
     outcome: TaskOutcome = 'succeeded',
     result: { exitCode?: number | null; output?: unknown; text?: string; error?: string } = {},
-  ): DecidedEvent[] {
+  ): DecidedRunEvent[] {
     return this.run({
       kind: 'RecordTaskFinished',
       taskId: this.taskOf(id),
@@ -113,7 +113,7 @@ export class RunScenario {
     return this.state.graph.nodes.map((n) => n.id).filter((id) => this.state.nodes[id]?.status === status);
   }
 
-  types(events: DecidedEvent[]): string[] {
+  types(events: DecidedRunEvent[]): string[] {
     return events.map((e) => (e.data.nodeId ? `${e.type}:${String(e.data.nodeId)}` : e.type));
   }
 }

@@ -33,7 +33,7 @@ import {
   runTimedOutV1,
   selectionRequestedV1,
   winnerChosenV1,
-  type Envelope,
+  type EventOf,
   type NodeStatus,
   type RunEdge,
   type RunGraph,
@@ -42,6 +42,7 @@ import {
   type RunTrigger,
   type WorkflowKind,
   type WorkflowSettings,
+  type runEvents,
 } from '@agentyard/contracts';
 
 /** Event type → payload, derived from the contracts' schemas. */
@@ -194,14 +195,12 @@ export const inFlight = (s: NodeStatus): boolean => s === 'scheduled' || s === '
 export const nodeFinished = (s: NodeStatus): boolean => s === 'succeeded' || s === 'failed' || s === 'skipped' || s === 'cancelled' || s === 'rejected';
 export const runFinished = (s: RunStatus): boolean => s === 'succeeded' || s === 'failed' || s === 'cancelled' || s === 'timed_out';
 
-/** The event as its typed union (the store hands us `Record<string, unknown>` payloads). */
-export function asRunEvent(event: Envelope): RunEvent {
-  return { type: event.type, data: event.data } as RunEvent;
-}
+/** A run event as evolve and the projection see it: parsed by `runEvents`, narrowed by `type`. */
+export type RunEnvelope = EventOf<typeof runEvents>;
 
-/** Folds one event into the state. Unknown event types leave it as it was (forward compatibility). */
-export function evolve(state: RunState, event: Envelope): RunState {
-  const next = apply(state, asRunEvent(event), event.occurredAt);
+/** Folds one event into the state (fold skips types runEvents does not hold: forward compatibility). */
+export function evolve(state: RunState, event: RunEnvelope): RunState {
+  const next = apply(state, event, event.occurredAt);
   return next === state ? state : { ...next, version: event.streamVersion, updatedAt: event.occurredAt };
 }
 

@@ -22,10 +22,10 @@ import {
   workflowResumedV1,
   workflowVersionSavedV1,
   type AddScheduleBody,
-  type Envelope,
+  type EventOf,
   type WorkflowDefinition,
 } from '@agentyard/contracts';
-import type { DecidedEvent, Decider } from '@agentyard/event-sourcing';
+import type { DecidedEventFor, Decider } from '@agentyard/event-sourcing';
 import { compileDefinition } from './compile';
 import { canonicalJson } from './expression.evaluate';
 import { checkCron, decideFire, type ScheduleState } from './schedule';
@@ -43,6 +43,10 @@ export interface WorkflowEventData {
 }
 export type WorkflowEventType = keyof WorkflowEventData;
 export type WorkflowEvent = { [K in WorkflowEventType]: { type: K; data: WorkflowEventData[K] } }[WorkflowEventType];
+/** A workflow event as evolve and the projection see it: parsed by `workflowEvents`, narrowed by `type`. */
+export type WorkflowEnvelope = EventOf<typeof workflowEvents>;
+/** An event the workflow decider emits. */
+export type DecidedWorkflowEvent = DecidedEventFor<WorkflowEnvelope>;
 
 /** Most schedules one workflow may have. */
 export const SCHEDULES_MAX = 20;
@@ -80,8 +84,8 @@ export function initialWorkflowState(): WorkflowState {
   };
 }
 
-export function evolveWorkflow(state: WorkflowState, envelope: Envelope): WorkflowState {
-  const e = { type: envelope.type, data: envelope.data } as WorkflowEvent;
+export function evolveWorkflow(state: WorkflowState, envelope: WorkflowEnvelope): WorkflowState {
+  const e = envelope;
   const at = envelope.occurredAt;
   const s = { ...state, streamVersion: envelope.streamVersion, updatedAt: at };
   switch (e.type) {
@@ -157,8 +161,9 @@ export type WorkflowCommand =
   /** The active run ended: start the fire queued behind it. */
   | { kind: 'StartQueuedFire'; scheduleId: string; activeRuns: number; now: Date };
 
-function event<T extends WorkflowEventType>(type: T, data: WorkflowEventData[T]): DecidedEvent {
-  return { type, data: workflowEvents.validate(type, 1, data) };
+function event<T extends WorkflowEventType>(type: T, data: WorkflowEventData[T]): DecidedWorkflowEvent {
+  // The cast only pairs the generic T with its payload, which workflowEvents has just checked.
+  return { type, data: workflowEvents.check(type, data) } as DecidedWorkflowEvent;
 }
 
 const notFound = () => new DomainError('NOT_FOUND', 'no such workflow');
@@ -169,7 +174,7 @@ function own(s: WorkflowState, actor: Actor): WorkflowState {
   return s;
 }
 
-export function decideWorkflow(command: WorkflowCommand, state: WorkflowState): DecidedEvent[] {
+export function decideWorkflow(command: WorkflowCommand, state: WorkflowState): DecidedWorkflowEvent[] {
   switch (command.kind) {
     case 'CreateWorkflow': {
       if (state.exists) throw new DomainError('CONFLICT', 'a workflow with this id already exists');
@@ -247,7 +252,8 @@ export function decideWorkflow(command: WorkflowCommand, state: WorkflowState): 
   }
 }
 
-export const workflowDecider: Decider<WorkflowState, WorkflowCommand> = {
+export const workflowDecider: Decider<WorkflowState, WorkflowCommand, WorkflowEnvelope> = {
+  events: workflowEvents,
   initialState: initialWorkflowState,
   evolve: evolveWorkflow,
   decide: decideWorkflow,

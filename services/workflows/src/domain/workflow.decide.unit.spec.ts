@@ -1,31 +1,33 @@
-import { DomainError, workflowDefinitionSchema, type Envelope } from '@agentyard/contracts';
-import type { DecidedEvent } from '@agentyard/event-sourcing';
+import { DomainError, workflowDefinitionSchema, workflowEvents } from '@agentyard/contracts';
 import { decideFire, fireRunId, ON_TIME_MS, type ScheduleState } from './schedule';
-import { decideWorkflow, evolveWorkflow, initialWorkflowState, type WorkflowCommand, type WorkflowState } from './workflow.decide';
+import { decideWorkflow, evolveWorkflow, initialWorkflowState, type DecidedWorkflowEvent, type WorkflowCommand, type WorkflowState } from './workflow.decide';
 
 const T0 = Date.parse('2026-12-04T12:00:00.000Z');
 const at = (s: number) => new Date(T0 + s * 1000);
 const owner = { userId: 'u1' };
 const definition = workflowDefinitionSchema.parse({ name: 'w', kind: 'sequential', steps: [{ task: { tool: 'shell', input: { command: 'true' } } }] });
 
-function fold(events: DecidedEvent[], from: WorkflowState = initialWorkflowState(), when = at(0)): WorkflowState {
+function fold(events: DecidedWorkflowEvent[], from: WorkflowState = initialWorkflowState(), when = at(0)): WorkflowState {
   return events.reduce(
     (s, e, i): WorkflowState =>
-      evolveWorkflow(s, {
-        id: '00000000-0000-4000-8000-000000000000',
-        type: e.type,
-        version: 1,
-        streamId: 'workflow-w1',
-        streamVersion: s.streamVersion + i + 1,
-        occurredAt: when.toISOString(),
-        data: e.data,
-        metadata: { correlationId: 'c', causationId: 'c' },
-      } as Envelope),
+      evolveWorkflow(
+        s,
+        workflowEvents.parse({
+          id: '00000000-0000-4000-8000-000000000000',
+          type: e.type,
+          version: 1,
+          streamId: 'workflow-w1',
+          streamVersion: s.streamVersion + i + 1,
+          occurredAt: when.toISOString(),
+          data: e.data,
+          metadata: { correlationId: 'c', causationId: 'c' },
+        }),
+      ),
     from,
   );
 }
 
-function run(state: WorkflowState, command: WorkflowCommand): { events: DecidedEvent[]; state: WorkflowState } {
+function run(state: WorkflowState, command: WorkflowCommand): { events: DecidedWorkflowEvent[]; state: WorkflowState } {
   const events = decideWorkflow(command, state);
   return { events, state: fold(events, state, command.now) };
 }

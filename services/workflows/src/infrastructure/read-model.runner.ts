@@ -6,7 +6,7 @@
  * the views) without sleeping a guessed time.
  */
 import type { Kysely } from 'kysely';
-import type { Envelope } from '@agentyard/contracts';
+import { runEvents, workflowEvents, type Envelope } from '@agentyard/contracts';
 import { ProjectionRunner } from '@agentyard/event-sourcing';
 import type { PostgresCheckpointStore } from '@agentyard/event-store';
 import { evolveRunRow, evolveWorkflowRow, READ_MODELS_PROJECTION, scheduleRowsOf, type RunRow, type WorkflowRow } from '../application/read-models.projection';
@@ -46,16 +46,19 @@ export class ReadModelRunner {
         const changedRuns = new Set<string>();
         for (const event of events) {
           const id = idOf(event.streamId);
+          // Parsed (upcast + validated) by the stream's registry first; a type it does not hold changes nothing.
           if (event.streamId.startsWith('workflow-')) {
+            if (!workflowEvents.has(event.type)) continue;
             const current = workflows.get(id) ?? null;
-            const next = evolveWorkflowRow(current, event);
+            const next = evolveWorkflowRow(current, workflowEvents.parse(event));
             if (next !== null && next !== current) {
               workflows.set(id, next);
               changedWorkflows.add(id);
             }
           } else if (event.streamId.startsWith('run-')) {
+            if (!runEvents.has(event.type)) continue;
             const current = runs.get(id) ?? null;
-            const next = evolveRunRow(current, event);
+            const next = evolveRunRow(current, runEvents.parse(event));
             if (next !== null && next !== current) {
               runs.set(id, next);
               changedRuns.add(id);

@@ -47,18 +47,21 @@ export class TaskEventsConsumer {
       return;
     }
     const e = parsed.event;
-    const d = e.data as { taskId: string; runId?: string; workerId?: string | null; attempt?: number; result?: TaskResult | null; reason?: string };
-    if (!d.runId) return;
     const metadata = causedBy(e);
     switch (e.type) {
-      case 'TaskStarted':
-        await this.runs.taskStarted({ runId: d.runId, taskId: d.taskId, workerId: String(d.workerId), attempt: Number(d.attempt) }, metadata);
+      case 'TaskStarted': {
+        const d = e.data;
+        if (!d.runId) return;
+        await this.runs.taskStarted({ runId: d.runId, taskId: d.taskId, workerId: d.workerId, attempt: d.attempt }, metadata);
         return;
+      }
       case 'TaskSucceeded':
       case 'TaskFailed':
       case 'TaskTimedOut':
       case 'TaskCancelled': {
-        const result = d.result ?? null;
+        const d = e.data;
+        if (!d.runId) return;
+        const result: TaskResult | null = e.type === 'TaskSucceeded' || e.type === 'TaskFailed' ? e.data.result : null;
         const outcome = e.type === 'TaskSucceeded' ? 'succeeded' : e.type === 'TaskFailed' ? 'failed' : e.type === 'TaskTimedOut' ? 'timed_out' : 'cancelled';
         await this.runs.taskFinished(
           {
@@ -68,7 +71,7 @@ export class TaskEventsConsumer {
             exitCode: result?.exitCode ?? null,
             output: result?.output,
             text: result?.outputTail ?? '',
-            error: e.type === 'TaskFailed' ? (d.reason ?? result?.error ?? null) : (result?.error ?? null),
+            error: e.type === 'TaskFailed' ? (e.data.reason ?? result?.error ?? null) : (result?.error ?? null),
             durationMs: result?.durationMs ?? null,
           },
           metadata,
