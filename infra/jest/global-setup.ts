@@ -13,6 +13,10 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
+  // Services' leases (ARCHITECTURE.md "High availability") in tests: a loaded run stalls processes
+  // for seconds, and a 3 s lease then moves back and forth, restarting relays and consumers. The
+  // high-availability e2e sets the production default (3 000) itself.
+  process.env.LEASE_TTL_MS ??= '10000';
   if (process.env.AGENTYARD_TEST_PG_URL) return;
   const pg = await startPostgresServer({ ephemeral: true });
   globalThis.__agentyardPostgres = pg;

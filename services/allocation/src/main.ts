@@ -11,6 +11,7 @@
  * already filled; a replica not holding the lease appends nothing.
  */
 import 'reflect-metadata';
+import { hostname } from 'node:os';
 import { eventSubject, streamName, workerLivenessBucket, type Context, type Envelope } from '@agentyard/contracts';
 import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases, type EventStore } from '@agentyard/event-store';
 import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
@@ -81,6 +82,8 @@ async function main(): Promise<void> {
   const lease = new LeaseKeeper({
     leases: PostgresLeases.fromKysely(db),
     name: 'allocation-leader',
+    // One live process per pod and port: a restart takes the lease back at once.
+    holder: `${hostname()}:${config.HTTP_PORT}`,
     settings: leaseSettingsFor(config.LEASE_TTL_MS),
     logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
     work: {

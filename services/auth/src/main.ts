@@ -4,6 +4,7 @@
  * the rows (the outbox) and the relay forwards them to the AUTH JetStream stream.
  */
 import 'reflect-metadata';
+import { hostname } from 'node:os';
 import { Pool } from 'pg';
 import { eventSubject, jwtSettings, revokedFamiliesBucket, revokedTokensBucket, streamName, type Envelope } from '@agentyard/contracts';
 import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
   const lease = new LeaseKeeper({
     leases: PostgresLeases.fromKysely(db),
     name: 'auth-leader',
+    // One live process per pod and port: a restart takes the lease back at once.
+    holder: `${hostname()}:${config.HTTP_PORT}`,
     settings: leaseSettingsFor(config.LEASE_TTL_MS),
     logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
     work: {

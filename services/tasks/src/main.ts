@@ -11,6 +11,7 @@
  * checkpoint saves carry its epoch.
  */
 import 'reflect-metadata';
+import { hostname } from 'node:os';
 import { streamName } from '@agentyard/contracts';
 import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
 import { connectNats, drainNats, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
@@ -66,6 +67,8 @@ async function main(): Promise<void> {
   const lease = new LeaseKeeper({
     leases: PostgresLeases.fromKysely(db),
     name: 'tasks-leader',
+    // One live process per pod and port: a restart takes the lease back at once.
+    holder: `${hostname()}:${config.HTTP_PORT}`,
     settings: leaseSettingsFor(config.LEASE_TTL_MS),
     logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
     work: {

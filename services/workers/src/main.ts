@@ -6,6 +6,7 @@
  * WORKERS JetStream stream. Read models are projected from its own store.
  */
 import 'reflect-metadata';
+import { hostname } from 'node:os';
 import { eventSubject, streamName, type Envelope } from '@agentyard/contracts';
 import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
 import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
   const lease = new LeaseKeeper({
     leases: PostgresLeases.fromKysely(db),
     name: 'workers-leader',
+    // One live process per pod and port: a restart takes the lease back at once.
+    holder: `${hostname()}:${config.HTTP_PORT}`,
     settings: leaseSettingsFor(config.LEASE_TTL_MS),
     logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
     work: {

@@ -8,6 +8,7 @@
  * other backend services. Design: docs/design/workflows.md.
  */
 import 'reflect-metadata';
+import { hostname } from 'node:os';
 import { eventSubject, streamName, type Envelope } from '@agentyard/contracts';
 import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
 import { connectNats, drainNats, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
@@ -58,6 +59,8 @@ async function main(): Promise<void> {
   const lease = new LeaseKeeper({
     leases: PostgresLeases.fromKysely(db),
     name: 'workflows-leader',
+    // One live process per pod and port: a restart takes the lease back at once.
+    holder: `${hostname()}:${config.HTTP_PORT}`,
     settings: leaseSettingsFor(config.LEASE_TTL_MS),
     logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
     work: {

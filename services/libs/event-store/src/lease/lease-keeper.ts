@@ -45,7 +45,12 @@ export interface LeaseKeeperOptions {
   leases: LeaseRepository;
   /** Lease name, e.g. `tasks-leader`. */
   name: string;
-  /** This process's holder id. Default `<hostname>:<pid>:<random>`. */
+  /**
+   * This process's holder id. A process that restarts with the same id takes the lease back at
+   * once (new epoch) instead of waiting for its dead incarnation's to expire, so it must name one
+   * live process at a time: the services use `<hostname>:<HTTP port>` (a pod name, a container's
+   * hostname; a second process on the port could not listen). Default `<hostname>:<pid>:<random>`.
+   */
   holder?: string;
   /** Default DEFAULT_LEASE_SETTINGS (ttl 3 s, renew every 1 s, retry every 300 ms). */
   settings?: LeaseSettings;

@@ -62,6 +62,16 @@ describe('Lease (Postgres)', () => {
     });
   });
 
+  describe('when the holder restarts under the same holder id', () => {
+    it('takes it back at once, with the next epoch, so the dead incarnation’s writes are refused', async () => {
+      const name = leaseName();
+      expect(await leases.tryAcquire(name, 'host:3000', 60_000)).toBe(1n);
+      expect(await leases.tryAcquire(name, 'other:3000', 60_000)).toBeNull();
+      expect(await leases.tryAcquire(name, 'host:3000', 60_000)).toBe(2n);
+      await expect(checkpoints.saveFenced(`relay:${name}`, 1n, { lease: name, epoch: 1n })).rejects.toBeInstanceOf(LeaseLost);
+    });
+  });
+
   describe('when the holder releases it', () => {
     it('is free at once and the next acquisition bumps the epoch', async () => {
       const name = leaseName();

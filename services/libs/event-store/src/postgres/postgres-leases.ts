@@ -4,9 +4,10 @@
  * holders' clocks never have to agree.
  *
  * Invariants (tested in lease/lease.int.spec.ts against real Postgres):
- *  - acquiring is one conditional upsert: it succeeds only when the lease is free (released) or
- *    expired, and then bumps the epoch — two keepers racing for a free lease get one epoch each
- *    at most once, and never the same one;
+ *  - acquiring is one conditional upsert: it succeeds only when the lease is free (released),
+ *    expired, or held under the same holder id (a restarted process of the same pod/port: the
+ *    dead incarnation cannot write any more), and then bumps the epoch — two keepers racing for a
+ *    free lease get one epoch each at most once, and never the same one;
  *  - a renewal succeeds only for the current, unexpired epoch of the same holder, and keeps the
  *    epoch: a holder that was paused past its expiry cannot renew, it must acquire again;
  *  - a write fenced by an epoch (`assertLeaseCurrent`, or the single-statement variants in
@@ -80,13 +81,13 @@ export class PostgresLeases {
     return new PostgresLeases(db, options.schema ?? DEFAULT_EVENT_STORE_SCHEMA);
   }
 
-  /** Takes `name` for `holder` when it is free or expired, with a new epoch; null when someone else holds it. */
+  /** Takes `name` for `holder` when it is free, expired or already `holder`'s, with a new epoch; null when someone else holds it. */
   async tryAcquire(name: string, holder: string, ttlMs: number): Promise<bigint | null> {
     const { rows } = await sql<{ epoch: string }>`
       insert into ${this.table} as l (name, holder, epoch, expires_at)
       values (${name}, ${holder}, 1, clock_timestamp() + ${ttlMs} * interval '1 millisecond')
       on conflict (name) do update set holder = excluded.holder, epoch = l.epoch + 1, expires_at = excluded.expires_at
-        where l.holder is null or l.expires_at <= clock_timestamp()
+        where l.holder is null or l.expires_at <= clock_timestamp() or l.holder = excluded.holder
       returning epoch`.execute(this.db);
     return rows[0] ? BigInt(rows[0].epoch) : null;
   }
