@@ -17,3 +17,5 @@ export * from './auth/api-tokens';
 export * from './workflows/workflow.schemas';
 export * from './secrets/secrets';
 export * from './events';
+export * from './common/rpc';
+export * from './rpc-catalog';

@@ -11,7 +11,7 @@
  * first), and concurrent questions about one task share one request.
  * Tested in test/edge-security.e2e.spec.ts ("live output").
  */
-import { DomainError, taskSubjects, taskViewSchema, workerSubjects, workflowSubjects, type Envelope, type TaskView } from '@agentyard/contracts';
+import { DomainError, rpcCatalog, workerSubjects, workflowSubjects, type Envelope, type TaskView } from '@agentyard/contracts';
 import type { NatsRpcClient } from '@agentyard/messaging';
 import { setBounded } from '@agentyard/service-kit';
 
@@ -140,7 +140,7 @@ export class OwnershipIndex {
     const pending = this.fetching.get(key);
     if (pending) return pending;
     const request = this.rpc
-      .request(taskSubjects.get, { actor: { userId }, taskId }, { timeoutMs: 2_000, schema: taskViewSchema })
+      .call(rpcCatalog.tasks.get, { actor: { userId }, taskId }, { timeoutMs: 2_000 })
       .then((view) => {
         if (!this.taskOwner.has(taskId)) remember(this.taskOwner, taskId, view.ownerId);
         const known = this.taskRun.get(taskId);

@@ -14,9 +14,8 @@ import {
   missingSecretsSchema,
   secretRefsOf,
   secretSubjects,
-  taskSecretRefsSchema,
+  rpcCatalog,
   taskSecretsSchema,
-  taskSubjects,
   type TaskSecrets,
 } from '@agentyard/contracts';
 import type { AccessClaims } from '@agentyard/service-kit';
@@ -53,7 +52,7 @@ export class TaskSecretBroker {
 
   /** The values of a task's secrets, for the worker holding its current `attempt` (the guard has authenticated the worker). */
   async resolve(workerId: string, taskId: string, attempt: number): Promise<TaskSecrets> {
-    const refs = await this.rpc.request(taskSubjects.secretRefs, { workerId, taskId, attempt }, { schema: taskSecretRefsSchema });
+    const refs = await this.rpc.call(rpcCatalog.tasks.secretRefs, { workerId, taskId, attempt });
     if (refs.names.length === 0) return { values: {} };
     return this.rpc.request(
       secretSubjects.resolve,

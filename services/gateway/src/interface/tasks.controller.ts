@@ -5,14 +5,12 @@ import {
   allocationViewSchema,
   createTaskBodySchema,
   listTasksQuerySchema,
-  taskPageSchema,
-  taskSubjects,
-  taskViewSchema,
+  rpcCatalog,
   updateTaskBodySchema,
   type AllocationView,
   type CreateTaskBody,
-  type Envelope,
   type ListTasksQuery,
+  type RpcResponseOf,
   type TaskPage,
   type TaskView,
   type UpdateTaskBody,
@@ -25,6 +23,8 @@ import { AccessTokenGuard, Claims, RequireScope } from './access-token.guard';
 import { TaskIdPipe } from './id.pipe';
 import { ZodBodyPipe } from './zod-body.pipe';
 import { ZodQueryPipe } from './zod-query.pipe';
+
+const tasksRpc = rpcCatalog.tasks;
 
 /** Where tasks are created (the edge's admission hook in main.ts refuses creates on this path early). */
 export const createTaskPath = '/api/v1/tasks';
@@ -43,19 +43,19 @@ export class TasksController {
   @HttpCode(201)
   async create(@Claims() c: AccessClaims, @Body(new ZodBodyPipe(createTaskBodySchema)) task: CreateTaskBody): Promise<TaskView> {
     await this.secrets.assertUsable(c, task.input);
-    return this.admission.run(() => this.rpc.request(taskSubjects.create, { actor: { userId: c.sub }, task }, { schema: taskViewSchema }));
+    return this.admission.run(() => this.rpc.call(tasksRpc.create, { actor: { userId: c.sub }, task }));
   }
 
   @RequireScope('tasks:read')
   @Get()
   list(@Claims() c: AccessClaims, @Query(new ZodQueryPipe(listTasksQuerySchema)) query: ListTasksQuery): Promise<TaskPage> {
-    return this.rpc.request(taskSubjects.list, { actor: { userId: c.sub }, query }, { schema: taskPageSchema });
+    return this.rpc.call(tasksRpc.list, { actor: { userId: c.sub }, query });
   }
 
   @RequireScope('tasks:read')
   @Get(':id')
   get(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<TaskView> {
-    return this.rpc.request(taskSubjects.get, { actor: { userId: c.sub }, taskId }, { schema: taskViewSchema });
+    return this.rpc.call(tasksRpc.get, { actor: { userId: c.sub }, taskId });
   }
 
   @RequireScope('tasks:write')
@@ -65,35 +65,35 @@ export class TasksController {
     @Param('id', TaskIdPipe) taskId: string,
     @Body(new ZodBodyPipe(updateTaskBodySchema)) patch: UpdateTaskBody,
   ): Promise<TaskView> {
-    return this.rpc.request(taskSubjects.update, { actor: { userId: c.sub }, taskId, patch }, { schema: taskViewSchema });
+    return this.rpc.call(tasksRpc.update, { actor: { userId: c.sub }, taskId, patch });
   }
 
   @RequireScope('tasks:write')
   @Delete(':id')
   @HttpCode(204)
   async remove(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<void> {
-    await this.rpc.request(taskSubjects.delete, { actor: { userId: c.sub }, taskId });
+    await this.rpc.call(tasksRpc.delete, { actor: { userId: c.sub }, taskId });
   }
 
   @RequireScope('tasks:write')
   @Post(':id/cancel')
   @HttpCode(200)
   cancel(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<TaskView> {
-    return this.rpc.request(taskSubjects.cancel, { actor: { userId: c.sub }, taskId }, { schema: taskViewSchema });
+    return this.rpc.call(tasksRpc.cancel, { actor: { userId: c.sub }, taskId });
   }
 
   @RequireScope('tasks:write')
   @Post(':id/retry')
   @HttpCode(200)
   retry(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<TaskView> {
-    return this.rpc.request(taskSubjects.retry, { actor: { userId: c.sub }, taskId }, { schema: taskViewSchema });
+    return this.rpc.call(tasksRpc.retry, { actor: { userId: c.sub }, taskId });
   }
 
   /** The task's full event history, in order: the audit trail. */
   @RequireScope('tasks:read')
   @Get(':id/events')
-  history(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<{ items: Envelope[] }> {
-    return this.rpc.request(taskSubjects.history, { actor: { userId: c.sub }, taskId });
+  history(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<RpcResponseOf<typeof tasksRpc.history>> {
+    return this.rpc.call(tasksRpc.history, { actor: { userId: c.sub }, taskId });
   }
 
   /** Why this worker: the latest allocation decision with every candidate's scores. */

@@ -1,6 +1,6 @@
 /** /api/v1/usage — the caller's agent usage (tokens, cost) per day and tool; thin: validate, forward. */
 import { Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
-import { taskSubjects, usageQuerySchema, usageReportSchema, type UsageQuery, type UsageReport } from '@agentyard/contracts';
+import { rpcCatalog, usageQuerySchema, type UsageQuery, type UsageReport } from '@agentyard/contracts';
 import type { AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
 import { AccessTokenGuard, Claims, RequireScope } from './access-token.guard';
@@ -14,6 +14,6 @@ export class UsageController {
   @RequireScope('tasks:read')
   @Get()
   get(@Claims() c: AccessClaims, @Query(new ZodQueryPipe(usageQuerySchema)) query: UsageQuery): Promise<UsageReport> {
-    return this.rpc.request(taskSubjects.usage, { actor: { userId: c.sub }, query }, { schema: usageReportSchema });
+    return this.rpc.call(rpcCatalog.tasks.usage, { actor: { userId: c.sub }, query });
   }
 }

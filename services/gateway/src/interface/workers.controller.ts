@@ -2,7 +2,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import {
-  assignmentSchema,
+  rpcCatalog,
   authSubjects,
   DomainError,
   userSchema,
@@ -12,7 +12,6 @@ import {
   registerWorkerBodySchema,
   registrationTokenSchema,
   taskSecretsRequestSchema,
-  taskSubjects,
   workerNatsCredentialsSchema,
   workerRegistrationSchema,
   workerSubjects,
@@ -148,7 +147,7 @@ export class WorkersController {
   @Get(':id/pull-task')
   @UseGuards(WorkerCredentialGuard)
   async pull(@Param('id', WorkerIdPipe) workerId: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<Assignment | undefined> {
-    const next = await this.rpc.request(taskSubjects.pull, { workerId }, { schema: assignmentSchema.nullable() });
+    const next = await this.rpc.call(rpcCatalog.tasks.pull, { workerId });
     if (!next) void reply.status(204);
     return next ?? undefined;
   }

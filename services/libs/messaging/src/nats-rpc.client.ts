@@ -5,7 +5,7 @@
  * closed connection become UNAVAILABLE naming the subject, so the edge can answer 503 instead of
  * leaking a transport error.
  */
-import { DomainError } from '@agentyard/contracts';
+import { DomainError, type RpcEntry, type RpcRequestOf, type RpcResponseOf } from '@agentyard/contracts';
 import { errors, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { ERROR_HEADER, fromErrorReply } from './error-reply';
@@ -41,6 +41,11 @@ export class NatsRpcClient {
   }
 
   /** Sends `data` as JSON to `subject`; resolves with the parsed reply or throws a DomainError. */
+  /** Calls a catalog entry: the body is typed by its request schema, the reply parsed by its response schema. */
+  call<E extends RpcEntry>(entry: E, body: RpcRequestOf<E>, options: Omit<RequestOptions<RpcResponseOf<E>>, 'schema'> = {}): Promise<RpcResponseOf<E>> {
+    return this.request(entry.subject, body, { ...options, schema: entry.response as z.ZodType<RpcResponseOf<E>> });
+  }
+
   async request<T = unknown>(subject: string, data: unknown, options: RequestOptions<T> = {}): Promise<T> {
     const timeout = options.timeoutMs ?? this.defaultTimeoutMs;
     const hdrs: MsgHdrs = natsHeaders();

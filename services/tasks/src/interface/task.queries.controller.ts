@@ -2,13 +2,8 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
-  listTasksCommandSchema,
   parseOrThrow,
-  pullTaskQuerySchema,
-  taskRefCommandSchema,
-  taskSecretRefsQuerySchema,
-  taskSubjects,
-  usageQueryCommandSchema,
+  rpcCatalog,
   type Assignment,
   type Envelope,
   type TaskPage,
@@ -22,6 +17,9 @@ import { PullTaskQuery } from '../application/pull-task.query';
 import { TaskSecretRefsQuery } from '../application/task-secret-refs.query';
 import { UsageQueryHandler } from '../application/usage.query';
 
+/** Subjects and request schemas from the catalog, shared with the gateway's calls. */
+const tasksRpc = rpcCatalog.tasks;
+
 @Controller()
 export class TaskQueriesController {
   constructor(
@@ -32,37 +30,37 @@ export class TaskQueriesController {
     private readonly usage: UsageQueryHandler,
   ) {}
 
-  @MessagePattern(taskSubjects.get)
+  @MessagePattern(tasksRpc.get.subject)
   onGet(@Payload() data: unknown): Promise<TaskView> {
-    const { actor, taskId } = parseOrThrow(taskRefCommandSchema, data, 'get-task query');
+    const { actor, taskId } = parseOrThrow(tasksRpc.get.request, data, 'get-task query');
     return this.get.execute(actor, taskId);
   }
 
-  @MessagePattern(taskSubjects.list)
+  @MessagePattern(tasksRpc.list.subject)
   onList(@Payload() data: unknown): Promise<TaskPage> {
-    const { actor, query } = parseOrThrow(listTasksCommandSchema, data, 'list-tasks query');
+    const { actor, query } = parseOrThrow(tasksRpc.list.request, data, 'list-tasks query');
     return this.list.execute(actor, query);
   }
 
-  @MessagePattern(taskSubjects.history)
+  @MessagePattern(tasksRpc.history.subject)
   onHistory(@Payload() data: unknown): Promise<{ items: Envelope[] }> {
-    const { actor, taskId } = parseOrThrow(taskRefCommandSchema, data, 'get-task-history query');
+    const { actor, taskId } = parseOrThrow(tasksRpc.history.request, data, 'get-task-history query');
     return this.get.history(actor, taskId);
   }
 
-  @MessagePattern(taskSubjects.pull)
+  @MessagePattern(tasksRpc.pull.subject)
   onPull(@Payload() data: unknown): Promise<Assignment | null> {
-    return this.pull.execute(parseOrThrow(pullTaskQuerySchema, data, 'pull-task query').workerId);
+    return this.pull.execute(parseOrThrow(tasksRpc.pull.request, data, 'pull-task query').workerId);
   }
 
-  @MessagePattern(taskSubjects.secretRefs)
+  @MessagePattern(tasksRpc.secretRefs.subject)
   onSecretRefs(@Payload() data: unknown): Promise<TaskSecretRefs> {
-    return this.secretRefs.execute(parseOrThrow(taskSecretRefsQuerySchema, data, 'get-task-secret-refs query'));
+    return this.secretRefs.execute(parseOrThrow(tasksRpc.secretRefs.request, data, 'get-task-secret-refs query'));
   }
 
-  @MessagePattern(taskSubjects.usage)
+  @MessagePattern(tasksRpc.usage.subject)
   onUsage(@Payload() data: unknown): Promise<UsageReport> {
-    const { actor, query } = parseOrThrow(usageQueryCommandSchema, data, 'get-usage query');
+    const { actor, query } = parseOrThrow(tasksRpc.usage.request, data, 'get-usage query');
     return this.usage.execute(actor, query);
   }
 }
