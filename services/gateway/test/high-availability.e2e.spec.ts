@@ -133,7 +133,7 @@ beforeAll(async () => {
   alice = await api.signUp('alice');
   const token = (await alice.client.post<{ token: string }>('/api/v1/workers/registration-tokens', { uses: 1 })).body.token;
   // Unisolated, so a task's process can append to the marker file outside its directory.
-  platform.startWorker({ token, name: 'ha-worker', slots: 4, extraArgs: ['--isolation', 'none'] });
+  const agent = platform.startWorker({ token, name: 'ha-worker', slots: 4, extraArgs: ['--isolation', 'none'] });
   await eventually(
     'the worker online',
     async () => {
@@ -141,7 +141,12 @@ beforeAll(async () => {
       return res.body.items.some((w) => w.status === 'online') ? true : undefined;
     },
     180_000,
-  );
+  ).catch((error: unknown) => {
+    // What the agent and the workers replicas said, to tell a slow machine from a stuck replica.
+    report(`agent output:\n${agent.output()}`);
+    for (const i of [0, 1]) report(`workers replica ${i} output:\n${platform.replica('workers', i).output()}`);
+    throw error;
+  });
 }, 900_000);
 
 afterAll(async () => {
