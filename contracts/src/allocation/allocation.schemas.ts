@@ -110,8 +110,12 @@ export const allocationViewSchema = z
     workerId: text().nullable(),
     decidedAt: text(),
     candidates: z.array(candidateSchema),
-    /** Workers not listed, counted by reason (those the owner has no role on as one `notAllowedForOwner` count). */
-    others: z.array(countedCandidatesSchema),
+    /**
+     * Workers not listed, counted by reason (those the owner has no role on as one
+     * `notAllowedForOwner` count). Defaults to none: an allocation replica of the build before
+     * (a rolling update) answers without it.
+     */
+    others: z.array(countedCandidatesSchema).default([]),
   })
   .meta({ id: 'AllocationDecision' });
 export type AllocationView = z.infer<typeof allocationViewSchema>;

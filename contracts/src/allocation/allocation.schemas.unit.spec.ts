@@ -1,5 +1,12 @@
 import type { Envelope } from '../common/envelope';
-import { allocationEvents, allocationVisibleToOwner, candidatesVisibleToOwner, notAllowedForOwner, type Candidate } from './allocation.schemas';
+import {
+  allocationEvents,
+  allocationViewSchema,
+  allocationVisibleToOwner,
+  candidatesVisibleToOwner,
+  notAllowedForOwner,
+  type Candidate,
+} from './allocation.schemas';
 
 const zero = { match: 0, availability: 0, balance: 0, affinity: 0, total: 0 };
 const candidate = (workerId: string, rejectedBecause: string[]): Candidate => ({
@@ -79,5 +86,12 @@ describe('a recorded allocation decision', () => {
       expect(allocationEvents.upcastEnvelope(stored('AllocationDeferred', 2, data)).data).toEqual(data);
       expect(() => allocationEvents.upcastEnvelope(stored('AllocationDeferred', 2, { ...data, others: [{ reasons: ['offline'], count: 0 }] }))).toThrow();
     });
+  });
+});
+
+describe('the allocation view a gateway receives', () => {
+  it('reads an answer without counts (an allocation replica of the build before, mid rolling update) as none counted', () => {
+    const view = allocationViewSchema.parse({ taskId: 't1', attempt: 1, workerId: null, decidedAt: '2026-11-29T12:00:00.000Z', candidates: [] });
+    expect(view.others).toEqual([]);
   });
 });

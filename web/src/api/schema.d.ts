@@ -4622,7 +4622,8 @@ export interface components {
                     total: number;
                 };
             }[];
-            others: {
+            /** @default [] */
+            others?: {
                 reasons: string[];
                 count: number;
             }[];
