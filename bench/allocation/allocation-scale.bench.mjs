@@ -91,13 +91,16 @@ async function concurrently(items, n, fn) {
 }
 
 async function startSetting(setting, index) {
-  const pg = await infra.startPostgresServer({ ephemeral: false });
+  // Listed for stopAll before anything starts: a setting that fails halfway leaves nothing running.
+  const own = {};
+  started.push(own);
+  const pg = (own.pg = await infra.startPostgresServer({ ephemeral: false }));
   const dbUrl = await infra.createDatabase(pg.url, `allocation_scale_${index}`);
-  const nats = await infra.startNatsServer();
+  const nats = (own.nats = await infra.startNatsServer());
   const port = await infra.freePort();
   const env = { NATS_URL: nats.url, DATABASE_URL: dbUrl, HTTP_PORT: String(port), LOG_LEVEL: 'warn' };
-  const service = await startAllocation(env, port);
-  const nc = await connect({ servers: nats.url });
+  const service = (own.service = await startAllocation(env, port));
+  const nc = (own.nc = await connect({ servers: nats.url }));
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   const kv = await new Kvm(nc).create(workerLivenessBucket, { history: 1 });
@@ -119,7 +122,7 @@ async function startSetting(setting, index) {
     };
     return publishEvent(js, eventSubject(context, type, key), envelope);
   };
-  const s = { ...setting, pg, nats, service, nc, js, jsm, kv, emit, decided: 0, held: [], active: false, tasksMade: 0 };
+  const s = Object.assign(own, { ...setting, pg, nats, service, nc, js, jsm, kv, emit, decided: 0, held: [], active: false, tasksMade: 0 });
 
   // Workers: the first ONLINE are online with SLOTS slots; the rest registered and offline.
   const workerIds = Array.from({ length: setting.workers }, (_, i) => `w${index}-${String(i).padStart(5, '0')}`);
@@ -316,7 +319,7 @@ for (const event of ['uncaughtException', 'unhandledRejection']) {
 try {
   for (const [i, setting] of settings.entries()) {
     const t0 = performance.now();
-    started.push(await startSetting(setting, i));
+    await startSetting(setting, i);
     say(`${setting.name}: seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   const results = new Map(settings.map((s) => [s.name, []]));
