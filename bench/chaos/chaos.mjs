@@ -519,6 +519,7 @@ for (const target of targets) {
     const at = 0.1 + 0.6 * random();
     const victim = random();
     let killedAt;
+    const diedDuring = [];
     const r = await round({
       count: TASKS,
       workMs: 100,
@@ -527,6 +528,10 @@ for (const target of targets) {
         killedAt = progress();
         const t = Date.now();
         await target.crash(victim);
+        // A service that died of the crash (e.g. on an unhandled Postgres error) is brought back
+        // now, or the round could not finish; the row names it and fails.
+        await sleep(5000);
+        diedDuring.push(...(await deadProcesses()));
         log(`${target.name}: killed at ${(killedAt * 100).toFixed(0)} % of round ${roundNo}, back in ${Date.now() - t} ms`);
       },
     });
@@ -547,7 +552,7 @@ for (const target of targets) {
     if (r.stale.length) row.notes.push(`stale ${r.stale.slice(0, 3).join(' ')}`);
     if (r.offline && target.name !== 'worker agent')
       row.notes.push(`round ${roundNo}: ${r.offline} WorkerWentOffline (heartbeats later than OFFLINE_AFTER_MS)`);
-    const dead = await deadProcesses();
+    const dead = [...diedDuring, ...(await deadProcesses())];
     if (dead.length) row.notes.push(`died as well: ${dead.join(', ')}`);
     log(
       `${target.name} #${k + 1}: ${r.ids.length} tasks in ${(r.ms / 1000).toFixed(1)} s, lost ${r.lost.length}, twice ${r.twice.length}, stale ${r.stale.length}`,
