@@ -117,7 +117,8 @@ async function scanStats(databases, reset = false) {
         // Statistics reach the views up to a second late.
         await sleep(1500);
         const { rows } = await c.query(
-          `select schemaname || '.' || relname as t, seq_scan, seq_tup_read, idx_scan, idx_tup_fetch, n_live_tup
+          `select schemaname || '.' || relname as t, seq_scan, seq_tup_read, idx_scan, idx_tup_fetch,
+                  (select greatest(reltuples, 0)::bigint from pg_class c where c.oid = relid) as n_live_tup -- pg_stat_reset() zeroes n_live_tup
              from pg_stat_user_tables where schemaname in ('public', 'event_store') order by seq_tup_read desc`,
         );
         for (const r of rows) out.push({ db: name, ...r });
