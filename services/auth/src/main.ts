@@ -5,9 +5,8 @@
  */
 import 'reflect-metadata';
 import { hostname } from 'node:os';
-import { Pool } from 'pg';
 import { eventSubject, jwtSettings, revokedFamiliesBucket, revokedTokensBucket, streamName, type Envelope } from '@agentyard/contracts';
-import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
+import { LeaseKeeper, leaseSettingsFor, openPool, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
 import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
 import {
   bootstrapService,
@@ -39,7 +38,7 @@ async function main(): Promise<void> {
   await migrateAuthDatabase(db);
   const store = await PostgresEventStore.connect({ connectionString: config.DATABASE_URL, poolSize: 2 });
   await store.migrate();
-  const limiterPool = new Pool({ connectionString: config.DATABASE_URL, max: 4 });
+  const limiterPool = openPool({ connectionString: config.DATABASE_URL, max: 4 });
   const limiter = await LoginRateLimiter.create(limiterPool, {
     ...defaultLoginLimits,
     perIpPoints: config.LOGIN_MAX_ATTEMPTS_PER_IP,

@@ -5,7 +5,7 @@
  * Migrations are in code (kysely Migrator over a map), so the compiled service needs no files.
  */
 import { Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Migration, type MigrationProvider } from 'kysely';
-import { Pool } from 'pg';
+import { openPool } from '@agentyard/event-store';
 
 type Json<T> = ColumnType<T, string, string>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -220,9 +220,8 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Opens a kysely instance on allocation's database. */
 export function openAllocationDatabase(connectionString: string, max = 10): Kysely<AllocationDatabase> {
-  const pool = new Pool({ connectionString, max });
-  // An idle connection that dies (server restart) is dropped by the pool instead of crashing us.
-  pool.on('error', () => undefined);
+  // A connection that dies (server restart) fails its queries, never the process.
+  const pool = openPool({ connectionString, max });
   return new Kysely<AllocationDatabase>({ dialect: new PostgresDialect({ pool }) });
 }
 

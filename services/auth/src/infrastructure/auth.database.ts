@@ -4,7 +4,7 @@
  * Migrator over a map), so the compiled service needs no migration files on disk.
  */
 import { Kysely, Migrator, PostgresDialect, sql, type Generated, type Migration, type MigrationProvider } from 'kysely';
-import { Pool } from 'pg';
+import { openPool } from '@agentyard/event-store';
 
 export interface UsersTable {
   id: string;
@@ -158,7 +158,8 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Opens a kysely instance on auth's database. */
 export function openAuthDatabase(connectionString: string, max = 10): Kysely<AuthDatabase> {
-  return new Kysely<AuthDatabase>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString, max }) }) });
+  // A connection that dies (server restart) fails its queries, never the process.
+  return new Kysely<AuthDatabase>({ dialect: new PostgresDialect({ pool: openPool({ connectionString, max }) }) });
 }
 
 /** Brings auth's schema up to date; throws with the failing migration's name. */

@@ -13,6 +13,7 @@ export {
 } from './event-store.port';
 export { PostgresEventStore, type PostgresEventStoreConnectOptions, type PostgresEventStoreOptions } from './postgres/postgres-event-store';
 export { PostgresCheckpointStore } from './postgres/postgres-checkpoint-store';
+export { openPool } from './postgres/open-pool';
 export { LeaseLost, PostgresLeases, assertLeaseCurrent, type LeaseFence, type LeaseRow } from './postgres/postgres-leases';
 export {
   DEFAULT_LEASE_SETTINGS,

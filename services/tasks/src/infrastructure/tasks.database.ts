@@ -4,7 +4,7 @@
  * code (kysely Migrator over a map), so the compiled service needs no migration files on disk.
  */
 import { Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Migration, type MigrationProvider } from 'kysely';
-import { Pool } from 'pg';
+import { openPool } from '@agentyard/event-store';
 import type { TaskRequirements, TaskResult, TaskWorkflowRef } from '@agentyard/contracts';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -204,9 +204,8 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Opens a kysely instance on the tasks database. */
 export function openTasksDatabase(connectionString: string, max = 10): Kysely<TasksDatabase> {
-  const pool = new Pool({ connectionString, max });
-  // An idle connection that dies (server restart) must not crash the process.
-  pool.on('error', () => undefined);
+  // A connection that dies (server restart) fails its queries, never the process.
+  const pool = openPool({ connectionString, max });
   return new Kysely<TasksDatabase>({ dialect: new PostgresDialect({ pool }) });
 }
 

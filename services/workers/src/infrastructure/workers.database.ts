@@ -7,7 +7,7 @@
  * Migrations are in code, so the compiled service needs no migration files on disk.
  */
 import { Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Generated, type Migration, type MigrationProvider } from 'kysely';
-import { Pool } from 'pg';
+import { openPool } from '@agentyard/event-store';
 import type { Heartbeat, WorkerResources, WorkerTool } from '@agentyard/contracts';
 
 /** A jsonb column: selected as `T`, written as its JSON text. */
@@ -132,9 +132,8 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Opens a kysely instance on the workers database. */
 export function openWorkersDatabase(connectionString: string, max = 10): Kysely<WorkersDatabase> {
-  const pool = new Pool({ connectionString, max });
-  // An idle connection that dies (server restart) must not crash the process.
-  pool.on('error', () => undefined);
+  // A connection that dies (server restart) fails its queries, never the process.
+  const pool = openPool({ connectionString, max });
   return new Kysely<WorkersDatabase>({ dialect: new PostgresDialect({ pool }) });
 }
 

@@ -7,7 +7,7 @@
  * live one. Migrations are in code (kysely Migrator over a map).
  */
 import { Kysely, Migrator, PostgresDialect, sql, type ColumnType, type Migration, type MigrationProvider } from 'kysely';
-import { Pool } from 'pg';
+import { openPool } from '@agentyard/event-store';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
@@ -168,9 +168,8 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Opens a kysely instance on the workflows database. */
 export function openWorkflowsDatabase(connectionString: string, max = 10): Kysely<WorkflowsDatabase> {
-  const pool = new Pool({ connectionString, max });
-  // An idle connection that dies (server restart) must not crash the process.
-  pool.on('error', () => undefined);
+  // A connection that dies (server restart) fails its queries, never the process.
+  const pool = openPool({ connectionString, max });
   return new Kysely<WorkflowsDatabase>({ dialect: new PostgresDialect({ pool }) });
 }
 

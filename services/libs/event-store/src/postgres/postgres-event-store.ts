@@ -22,7 +22,7 @@
 import type { CorrelationMetadata, Envelope, NewEvent } from '@agentyard/contracts';
 import { createHash } from 'node:crypto';
 import { CompiledQuery, Kysely, PostgresDialect, sql, type QueryExecutorProvider, type QueryResult } from 'kysely';
-import { Pool } from 'pg';
+import { openPool } from './open-pool';
 import {
   DuplicateEventId,
   VersionConflict,
@@ -220,10 +220,8 @@ export class PostgresEventStore implements EventStore {
   static async connect(options: PostgresEventStoreConnectOptions): Promise<PostgresEventStore> {
     const schema = options.schema ?? DEFAULT_EVENT_STORE_SCHEMA;
     assertSchemaName(schema);
-    const pool = new Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
-    // An idle connection that dies (server restart, admin kill) is dropped by the pool; without a
-    // listener its 'error' event would crash the process.
-    pool.on('error', () => undefined);
+    // A connection that dies (server restart, admin kill) fails its queries, never the process (open-pool.ts).
+    const pool = openPool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
     const db = new Kysely<EventStoreTables>({
       dialect: new PostgresDialect({ pool: preparedStatementPool(pool, statementNames(schema)) }),
     });
