@@ -403,6 +403,24 @@ async function round({ count, workMs, during, pace }) {
   if (lost.length) {
     const t = await patiently(() => api(token, 'GET', `/api/v1/tasks/${lost[0]}`), 'get task').catch((e) => ({ error: e.message }));
     log(`a lost task: ${JSON.stringify({ id: t.id, status: t.status, attempt: t.attempt, result: t.result, error: t.error })}`);
+    // What the store holds for it and whether its process did its work: where its report went missing.
+    const history = await query(platform.databases.tasks, 'select type, data from event_store.events where stream_id = $1 order by position', [
+      `task-${lost[0]}`,
+    ]);
+    for (const [w, agent] of agents.entries())
+      for (const line of agent
+        .output()
+        .split('\n')
+        .filter((l) => l.includes(lost[0].slice(0, 13))))
+        log(`  agent ${w}: ${line.slice(0, 300)}`);
+    log(
+      `  its events: ${history.map((e) => `${e.type}${e.data.attempt ? `@${e.data.attempt}` : ''}`).join(', ')}; work done: ${
+        [1, 2, 3]
+          .filter((a) => dones.has(dirOf(lost[0], a)))
+          .map((a) => `attempt ${a}`)
+          .join(', ') || 'none'
+      }`,
+    );
   }
   return {
     offline,

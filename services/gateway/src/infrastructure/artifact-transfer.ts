@@ -32,8 +32,16 @@ export interface UploadRequest {
   bytes: number | undefined;
 }
 
-/** Checking 64 MiB at commit reads every chunk back: more than an ordinary request's 5 s. */
-const COMMIT_TIMEOUT_MS = 60_000;
+/**
+ * How long a commit may take: checking 64 MiB reads every chunk back, more than an ordinary
+ * request's 5 s, so 5 s plus 1 s per MiB (at most 60 s). One flat 60 s made a small upload whose
+ * commit reached a tasks process that then died wait a minute for nothing — and the agent's
+ * `finished` report waits for its log's upload, so the task stayed `running` that long (crash
+ * matrix, rows tasks and nats-server).
+ */
+export function commitTimeoutMs(bytes: number): number {
+  return Math.min(60_000, 5_000 + Math.ceil(bytes / (1 << 20)) * 1_000);
+}
 
 export const tooLarge = (maxBytes: number): DomainError =>
   new DomainError('PAYLOAD_TOO_LARGE', `an artifact may be at most ${maxBytes} bytes here; nothing was stored`, { maxBytes });
@@ -71,7 +79,7 @@ export class ArtifactTransfer {
         }
       }
       if (pendingBytes > 0) await send(Buffer.concat(pending, pendingBytes));
-      return await this.rpc.request(artifactSubjects.commitUpload, ref, { schema: artifactUploadedSchema, timeoutMs: COMMIT_TIMEOUT_MS });
+      return await this.rpc.request(artifactSubjects.commitUpload, ref, { schema: artifactUploadedSchema, timeoutMs: commitTimeoutMs(total) });
     } catch (error) {
       // Committed or not, an unfinished upload is dropped (abort ignores a committed one).
       await this.rpc.request(artifactSubjects.abortUpload, ref).catch(() => undefined);
