@@ -11,10 +11,9 @@
  * already filled; a replica not holding the lease appends nothing.
  */
 import 'reflect-metadata';
-import { hostname } from 'node:os';
 import { eventSubject, streamName, workerLivenessBucket, type Context, type Envelope } from '@agentyard/contracts';
-import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases, type EventStore } from '@agentyard/event-store';
-import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
+import { PostgresCheckpointStore, PostgresEventStore, PostgresLeases, serviceLease, type EventStore } from '@agentyard/event-store';
+import { connectNats, drainNats, ensureStream, eventStreamConfig, NatsJetStreamServer, RpcErrorPassthroughFilter, relayingWork } from '@agentyard/messaging';
 import {
   bootstrapService,
   createLogger,
@@ -64,7 +63,6 @@ async function main(): Promise<void> {
 
   const heartbeats = new HeartbeatWatcher(nc, { bucket: workerLivenessBucket, logger: { warn: (m) => logger.warn(m), info: (m) => logger.info(m) } });
   const transport = new NatsJetStreamServer({ name: 'allocation', connection: nc, consumers: allocationConsumers, deferConsumers: true });
-  let relay: EventRelay | undefined;
   // Set once Nest is up (the lease is taken only after that): the lease's work reaches its providers through it.
   const nest: { app?: Awaited<ReturnType<typeof bootstrapService>> } = {};
   // The store the module appends through: fenced by the current tenure's epoch, refusing while this replica holds none.
@@ -79,35 +77,33 @@ async function main(): Promise<void> {
     subscribeToAll: (options) => store.subscribeToAll(options),
     close: () => store.close(),
   };
-  const lease = new LeaseKeeper({
+  const lease = serviceLease({
     leases: PostgresLeases.fromKysely(db),
-    name: 'allocation-leader',
-    // One live process per pod and port: a restart takes the lease back at once.
-    holder: `${hostname()}:${config.HTTP_PORT}`,
-    settings: leaseSettingsFor(config.LEASE_TTL_MS),
-    logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
-    work: {
+    service: 'allocation',
+    port: config.HTTP_PORT,
+    ttlMs: config.LEASE_TTL_MS,
+    logger,
+    work: relayingWork({
+      relay: {
+        name: 'relay:allocation',
+        stream: streamName('allocation'),
+        store,
+        checkpoints: PostgresCheckpointStore.fromKysely(db),
+        js: jetstream(nc),
+        subjectFor: (e: Envelope) => eventSubject('allocation', e.type, String(e.data.taskId ?? e.streamId.replace(/^allocation-/, ''))),
+        logger: { error: (m) => logger.error(m) },
+      },
       start: async (fence) => {
         fenced = store.fenced(fence);
-        relay = new EventRelay({
-          name: 'relay:allocation',
-          stream: streamName('allocation'),
-          store,
-          checkpoints: PostgresCheckpointStore.fromKysely(db).fenced(fence),
-          js: jetstream(nc),
-          subjectFor: (e: Envelope) => eventSubject('allocation', e.type, String(e.data.taskId ?? e.streamId.replace(/^allocation-/, ''))),
-          logger: { error: (m) => logger.error(m) },
-        });
-        relay.start();
         heartbeats.start();
         await transport.startConsumers();
         nest.app!.get(AllocationLoop).start();
       },
-      stop: async () => {
+      stop: () => {
         fenced = undefined;
-        await Promise.all([nest.app?.get(AllocationLoop).stop(), transport.stopConsumers(), heartbeats.stop(), relay?.stop()]);
+        return Promise.all([nest.app?.get(AllocationLoop).stop(), transport.stopConsumers(), heartbeats.stop()]);
       },
-    },
+    }),
   });
 
   const app = await bootstrapService({

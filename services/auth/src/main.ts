@@ -4,10 +4,9 @@
  * the rows (the outbox) and the relay forwards them to the AUTH JetStream stream.
  */
 import 'reflect-metadata';
-import { hostname } from 'node:os';
 import { eventSubject, jwtSettings, revokedFamiliesBucket, revokedTokensBucket, streamName, type Envelope } from '@agentyard/contracts';
-import { LeaseKeeper, leaseSettingsFor, openPool, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
-import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
+import { openPool, PostgresCheckpointStore, PostgresEventStore, PostgresLeases, serviceLease } from '@agentyard/event-store';
+import { connectNats, drainNats, ensureStream, eventStreamConfig, NatsJetStreamServer, RpcErrorPassthroughFilter, relayingWork } from '@agentyard/messaging';
 import {
   bootstrapService,
   createLogger,
@@ -54,33 +53,25 @@ async function main(): Promise<void> {
   const revocations = await RevocationList.open(nc, revokedTokensBucket, jwtSettings.accessTtlSeconds * 1000);
   const revokedFamilies = await RevocationList.open(nc, revokedFamiliesBucket, jwtSettings.accessTtlSeconds * 1000);
   const transport = new NatsJetStreamServer({ name: 'auth', connection: nc });
-  let relay: EventRelay | undefined;
   // Set once Nest is up (the lease is taken only after that): the lease's work reaches its providers through it.
   const nest: { app?: Awaited<ReturnType<typeof bootstrapService>> } = {};
-  const lease = new LeaseKeeper({
+  const lease = serviceLease({
     leases: PostgresLeases.fromKysely(db),
-    name: 'auth-leader',
-    // One live process per pod and port: a restart takes the lease back at once.
-    holder: `${hostname()}:${config.HTTP_PORT}`,
-    settings: leaseSettingsFor(config.LEASE_TTL_MS),
-    logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
-    work: {
-      start: async (fence) => {
-        relay = new EventRelay({
-          name: 'relay:auth',
-          stream: streamName('auth'),
-          store,
-          checkpoints: PostgresCheckpointStore.fromKysely(db).fenced(fence),
-          js: jetstream(nc),
-          subjectFor: (e: Envelope) => eventSubject('auth', e.type, String(e.data.userId ?? e.streamId.replace(/^user-/, ''))),
-          logger: { error: (m) => logger.error(m) },
-        });
-        relay.start();
+    service: 'auth',
+    port: config.HTTP_PORT,
+    ttlMs: config.LEASE_TTL_MS,
+    logger,
+    work: relayingWork({
+      relay: {
+        name: 'relay:auth',
+        stream: streamName('auth'),
+        store,
+        checkpoints: PostgresCheckpointStore.fromKysely(db),
+        js: jetstream(nc),
+        subjectFor: (e: Envelope) => eventSubject('auth', e.type, String(e.data.userId ?? e.streamId.replace(/^user-/, ''))),
+        logger: { error: (m) => logger.error(m) },
       },
-      stop: async () => {
-        await Promise.all([relay?.stop()]);
-      },
-    },
+    }),
   });
 
   const app = await bootstrapService({

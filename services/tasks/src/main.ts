@@ -11,10 +11,9 @@
  * checkpoint saves carry its epoch.
  */
 import 'reflect-metadata';
-import { hostname } from 'node:os';
 import { streamName } from '@agentyard/contracts';
-import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
-import { connectNats, drainNats, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
+import { PostgresCheckpointStore, PostgresEventStore, PostgresLeases, serviceLease } from '@agentyard/event-store';
+import { connectNats, drainNats, NatsJetStreamServer, RpcErrorPassthroughFilter, relayingWork } from '@agentyard/messaging';
 import {
   bootstrapService,
   createLogger,
@@ -61,36 +60,31 @@ async function main(): Promise<void> {
   await provisionStreams(await jetstreamManager(nc));
   const js = jetstream(nc);
   const transport = new NatsJetStreamServer({ name: 'tasks', connection: nc, consumers: taskEventConsumers(settings), deferConsumers: true });
-  let relay: EventRelay | undefined;
   // Set once Nest is up (the lease is taken only after that): the lease's work reaches its providers through it.
   const nest: { app?: Awaited<ReturnType<typeof bootstrapService>> } = {};
-  const lease = new LeaseKeeper({
+  const lease = serviceLease({
     leases: PostgresLeases.fromKysely(db),
-    name: 'tasks-leader',
-    // One live process per pod and port: a restart takes the lease back at once.
-    holder: `${hostname()}:${config.HTTP_PORT}`,
-    settings: leaseSettingsFor(config.LEASE_TTL_MS),
-    logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
-    work: {
-      start: async (fence) => {
-        relay = new EventRelay({
-          name: 'relay:tasks',
-          stream: streamName('tasks'),
-          store,
-          checkpoints: checkpoints.fenced(fence),
-          js,
-          subjectFor: taskEventSubject,
-          logger: { error: (m) => logger.error(m) },
-        });
-        relay.start();
+    service: 'tasks',
+    port: config.HTTP_PORT,
+    ttlMs: config.LEASE_TTL_MS,
+    logger,
+    work: relayingWork({
+      relay: {
+        name: 'relay:tasks',
+        stream: streamName('tasks'),
+        store,
+        checkpoints: checkpoints,
+        js,
+        subjectFor: taskEventSubject,
+        logger: { error: (m) => logger.error(m) },
+      },
+      start: async () => {
         await transport.startConsumers();
         nest.app!.get(TimeoutScanner).start();
         nest.app!.get(ArtifactJanitor).start();
       },
-      stop: async () => {
-        await Promise.all([relay?.stop(), transport.stopConsumers(), nest.app?.get(TimeoutScanner).stop(), nest.app?.get(ArtifactJanitor).stop()]);
-      },
-    },
+      stop: () => Promise.all([transport.stopConsumers(), nest.app?.get(TimeoutScanner).stop(), nest.app?.get(ArtifactJanitor).stop()]),
+    }),
   });
 
   // Projecting before serving: the first list and the first worker-offline query see a warm view.

@@ -6,10 +6,9 @@
  * WORKERS JetStream stream. Read models are projected from its own store.
  */
 import 'reflect-metadata';
-import { hostname } from 'node:os';
 import { eventSubject, streamName, type Envelope } from '@agentyard/contracts';
-import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
-import { connectNats, drainNats, ensureStream, eventStreamConfig, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
+import { PostgresCheckpointStore, PostgresEventStore, PostgresLeases, serviceLease } from '@agentyard/event-store';
+import { connectNats, drainNats, ensureStream, eventStreamConfig, NatsJetStreamServer, RpcErrorPassthroughFilter, relayingWork } from '@agentyard/messaging';
 import {
   bootstrapService,
   createLogger,
@@ -55,34 +54,27 @@ async function main(): Promise<void> {
   const consumers = await WorkConsumers.open(jsm);
   const liveness = await LivenessBucket.open(nc, config.LIVENESS_TTL_MS, (message) => logger.warn(message));
   const transport = new NatsJetStreamServer({ name: 'workers', connection: nc });
-  let relay: EventRelay | undefined;
   // Set once Nest is up (the lease is taken only after that): the lease's work reaches its providers through it.
   const nest: { app?: Awaited<ReturnType<typeof bootstrapService>> } = {};
-  const lease = new LeaseKeeper({
+  const lease = serviceLease({
     leases: PostgresLeases.fromKysely(db),
-    name: 'workers-leader',
-    // One live process per pod and port: a restart takes the lease back at once.
-    holder: `${hostname()}:${config.HTTP_PORT}`,
-    settings: leaseSettingsFor(config.LEASE_TTL_MS),
-    logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
-    work: {
-      start: async (fence) => {
-        relay = new EventRelay({
-          name: 'relay:workers',
-          stream: streamName('workers'),
-          store,
-          checkpoints: PostgresCheckpointStore.fromKysely(db).fenced(fence),
-          js: jetstream(nc),
-          subjectFor: (e: Envelope) => eventSubject('workers', e.type, workerIdOf(e) ?? e.streamId.replace(/^worker-/, '')),
-          logger: { error: (m) => logger.error(m) },
-        });
-        relay.start();
-        nest.app!.get(LivenessSweeper).start();
+    service: 'workers',
+    port: config.HTTP_PORT,
+    ttlMs: config.LEASE_TTL_MS,
+    logger,
+    work: relayingWork({
+      relay: {
+        name: 'relay:workers',
+        stream: streamName('workers'),
+        store,
+        checkpoints: PostgresCheckpointStore.fromKysely(db),
+        js: jetstream(nc),
+        subjectFor: (e: Envelope) => eventSubject('workers', e.type, workerIdOf(e) ?? e.streamId.replace(/^worker-/, '')),
+        logger: { error: (m) => logger.error(m) },
       },
-      stop: async () => {
-        await Promise.all([relay?.stop(), nest.app?.get(LivenessSweeper).stop()]);
-      },
-    },
+      start: () => nest.app!.get(LivenessSweeper).start(),
+      stop: async () => nest.app?.get(LivenessSweeper).stop(),
+    }),
   });
 
   const agentPackage = new AgentPackageReader(config.DOWNLOADS_DIR);

@@ -8,10 +8,9 @@
  * other backend services. Design: docs/design/workflows.md.
  */
 import 'reflect-metadata';
-import { hostname } from 'node:os';
 import { eventSubject, streamName, type Envelope } from '@agentyard/contracts';
-import { LeaseKeeper, leaseSettingsFor, PostgresCheckpointStore, PostgresEventStore, PostgresLeases } from '@agentyard/event-store';
-import { connectNats, drainNats, EventRelay, NatsJetStreamServer, RpcErrorPassthroughFilter } from '@agentyard/messaging';
+import { PostgresCheckpointStore, PostgresEventStore, PostgresLeases, serviceLease } from '@agentyard/event-store';
+import { connectNats, drainNats, NatsJetStreamServer, RpcErrorPassthroughFilter, relayingWork } from '@agentyard/messaging';
 import {
   bootstrapService,
   createLogger,
@@ -53,35 +52,30 @@ async function main(): Promise<void> {
   const nc = await connectNats({ servers: config.NATS_URL, name: 'workflows', credsFile: config.NATS_CREDS_FILE });
   await provisionStreams(await jetstreamManager(nc));
   const transport = new NatsJetStreamServer({ name: 'workflows', connection: nc, consumers: workflowEventConsumers(), deferConsumers: true });
-  let relay: EventRelay | undefined;
   // Set once Nest is up (the lease is taken only after that): the lease's work reaches its providers through it.
   const nest: { app?: Awaited<ReturnType<typeof bootstrapService>> } = {};
-  const lease = new LeaseKeeper({
+  const lease = serviceLease({
     leases: PostgresLeases.fromKysely(db),
-    name: 'workflows-leader',
-    // One live process per pod and port: a restart takes the lease back at once.
-    holder: `${hostname()}:${config.HTTP_PORT}`,
-    settings: leaseSettingsFor(config.LEASE_TTL_MS),
-    logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) },
-    work: {
-      start: async (fence) => {
-        relay = new EventRelay({
-          name: 'relay:workflows',
-          stream: streamName('workflows'),
-          store,
-          checkpoints: checkpoints.fenced(fence),
-          js: jetstream(nc),
-          subjectFor: workflowsSubjectFor,
-          logger: { error: (m) => logger.error(m) },
-        });
-        relay.start();
+    service: 'workflows',
+    port: config.HTTP_PORT,
+    ttlMs: config.LEASE_TTL_MS,
+    logger,
+    work: relayingWork({
+      relay: {
+        name: 'relay:workflows',
+        stream: streamName('workflows'),
+        store,
+        checkpoints: checkpoints,
+        js: jetstream(nc),
+        subjectFor: workflowsSubjectFor,
+        logger: { error: (m) => logger.error(m) },
+      },
+      start: async () => {
         await transport.startConsumers();
         await nest.app!.get(Scheduler).start();
       },
-      stop: async () => {
-        await Promise.all([relay?.stop(), transport.stopConsumers(), nest.app?.get(Scheduler).stop()]);
-      },
-    },
+      stop: () => Promise.all([transport.stopConsumers(), nest.app?.get(Scheduler).stop()]),
+    }),
   });
 
   views.start();

@@ -30,6 +30,7 @@ export {
   type LeaseTransition,
 } from './lease/lease.decide';
 export { LeaseKeeper, type LeaseKeeperOptions, type LeaseWork } from './lease/lease-keeper';
+export { serviceLease, type ServiceLeaseOptions } from './lease/service-lease';
 export type { KyselyTransaction } from './postgres/kysely-transaction';
 export { DEFAULT_EVENT_STORE_SCHEMA, eventStoreMigrations, migrateEventStore } from './postgres/postgres-event-store.migrations';
 export { MAX_EVENTS_PER_TRANSACTION, logPosition, ordinalOf, transactionIdOf } from './postgres/log-position';

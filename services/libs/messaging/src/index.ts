@@ -37,6 +37,7 @@ export {
 } from './trace-context';
 export { subjectMatches, subjectsOverlap, assertSubjectPattern } from './subject-match';
 export { EventRelay, type EventRelayOptions, type CheckpointStore, type EventLogReader } from './event-relay';
+export { relayingWork, type RelayingWorkOptions } from './relaying-work';
 export { issueWorkerCreds } from './nats-auth';
 export { requestMetadata, causedBy } from './correlation';
 export { handleBatchByKey, handleBatchInOrder, KEYS_AT_ONCE } from './batch-by-key';
