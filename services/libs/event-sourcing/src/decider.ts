@@ -9,9 +9,16 @@
  * (another instance wrote meanwhile) costs a VersionConflict and a reload, never a wrong write.
  * A cached state that leads to no events or to a refusal is checked against a fresh load before
  * it is believed, so a stale entry can never turn into a wrong answer either.
+ *
+ * `handleCommandInTransaction` is the same loop for a command whose events must commit together
+ * with the caller's own rows (a credential, a token's use, auth's rows): it opens the database
+ * transaction itself, so on VersionConflict the WHOLE transaction — the caller's rows included —
+ * is rolled back and run again on fresh state, and a refusal leaves no row behind. It is the one
+ * way a service writes rows and events together (tested in event-sourcing.int.spec.ts).
  */
+import type { Kysely, Transaction } from 'kysely';
 import { newId, type CorrelationMetadata, type Envelope, type NewEvent } from '@agentyard/contracts';
-import { VersionConflict, type EventStore } from '@agentyard/event-store';
+import { VersionConflict, type AppendOptions, type AppendResult, type EventStore, type KyselyTransaction } from '@agentyard/event-store';
 
 /** An event as a decider emits it: type, payload and (default 1) schema version. */
 export interface DecidedEvent {
@@ -178,14 +185,7 @@ export async function handleCommands<S, C, E extends Envelope = Envelope>(option
         continue;
       }
       if (decided.length === 0 && known) doubt = true;
-      const events: NewEvent[] = decided.map((d) => ({
-        id: newId(),
-        type: d.type,
-        version: d.version ?? 1,
-        occurredAt,
-        data: d.data,
-        metadata: metadataOf(i),
-      }));
+      const events = stamp(decided, occurredAt, metadataOf(i));
       // The decider's own events, typed by decide's signature (E's type and payload, paired): kept as they are, no re-parse.
       const appended = events.map((e, j) => ({ ...e, streamId, streamVersion: nextVersion + j + 1 }) as E);
       next = appended.reduce((s, e) => decider.evolve(s, e), next);
@@ -210,6 +210,98 @@ export async function handleCommands<S, C, E extends Envelope = Envelope>(option
       if (!(error instanceof VersionConflict) || attempt >= maxAttempts) throw error;
       // Someone appended between our read and write: reload and decide on the fresh state.
       if (!known) await new Promise((r) => setTimeout(r, Math.min(2 ** attempt, 50) * Math.random()));
+    }
+  }
+}
+
+/** Envelopes to append for decided events: fresh ids, one instant, the command's metadata. */
+function stamp(decided: readonly DecidedEvent[], occurredAt: string, metadata: CorrelationMetadata): NewEvent[] {
+  return decided.map((d) => ({ id: newId(), type: d.type, version: d.version ?? 1, occurredAt, data: d.data, metadata }));
+}
+
+/** An event store that can append inside a caller's database transaction (PostgresEventStore). */
+export interface TransactionalEventStore extends EventStore {
+  appendInTransaction(trx: KyselyTransaction, streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+}
+
+export interface HandleCommandInTransactionOptions<S, C, E extends Envelope, DB, R> {
+  /** The database the transaction is opened on: the caller's rows and the event store's tables are in it. */
+  db: Kysely<DB>;
+  store: TransactionalEventStore;
+  streamId: string;
+  decider: Decider<S, C, E>;
+  /**
+   * The command, or a function that builds it from the caller's rows, read (and locked) in the
+   * transaction — it may write rows too, and throw to refuse. It runs again on every retry.
+   */
+  command: C | ((trx: Transaction<DB>) => Promise<C>);
+  /** Metadata of the events; a function of the command when it depends on rows read for it. */
+  metadata: CorrelationMetadata | ((command: C) => CorrelationMetadata);
+  /**
+   * Writes the caller's rows for the stored events, in the same transaction, after the append
+   * (so the events carry their stream versions). Runs only when the command led to events; what
+   * it returns is handed back as `rows`. Throwing rolls the events back too.
+   */
+  withRows?: (trx: Transaction<DB>, stored: HandleCommandResult<S, E>) => Promise<R>;
+  /** Clock for `occurredAt`; default `new Date()`. */
+  now?: () => Date;
+  /** Attempts on VersionConflict before giving up. Default 10. */
+  maxAttempts?: number;
+  /** The caller just made up this stream's id: the first attempt decides on the initial state without a load. */
+  assumeNew?: boolean;
+  /**
+   * The stream only records facts decided on the caller's rows (auth: the rows are the state,
+   * locked in the transaction): no load, the decider sees its initial state, the events go at
+   * any version — so no VersionConflict and no retry.
+   */
+  unversioned?: boolean;
+}
+
+export interface HandleCommandInTransactionResult<S, C, E extends Envelope, R> extends HandleCommandResult<S, E> {
+  /** The command as decided (built from the rows when `command` is a function). */
+  command: C;
+  /** What `withRows` returned; undefined when the command led to no events. */
+  rows: R | undefined;
+}
+
+/**
+ * Load → (in one transaction: build the command from rows → decide → append → the caller's rows)
+ * → commit; on VersionConflict the whole transaction is retried on fresh state.
+ */
+export async function handleCommandInTransaction<S, C, E extends Envelope = Envelope, DB = unknown, R = void>(
+  options: HandleCommandInTransactionOptions<S, C, E, DB, R>,
+): Promise<HandleCommandInTransactionResult<S, C, E, R>> {
+  const { db, store, streamId, decider } = options;
+  const maxAttempts = options.maxAttempts ?? 10;
+  for (let attempt = 1; ; attempt++) {
+    // Loaded before the transaction opens, so it stays short (readers of the log wait for open
+    // transactions); the append's expected version guards the gap between the two.
+    let state = decider.initialState();
+    let version = 0;
+    if (!options.unversioned && !(options.assumeNew && attempt === 1)) {
+      const history = await store.readStream(streamId);
+      state = fold(decider, history);
+      version = history.at(-1)?.streamVersion ?? 0;
+    }
+    try {
+      return await db.transaction().execute(async (trx) => {
+        const command = typeof options.command === 'function' ? await (options.command as (trx: Transaction<DB>) => Promise<C>)(trx) : options.command;
+        const decided = decider.decide(command, state); // a refusal throws: the transaction rolls back
+        if (decided.length === 0) return { state, events: [], version, command, rows: undefined };
+        const metadata = typeof options.metadata === 'function' ? options.metadata(command) : options.metadata;
+        const newEvents = stamp(decided, (options.now?.() ?? new Date()).toISOString(), metadata);
+        const appended = await store.appendInTransaction(trx, streamId, newEvents, { expectedVersion: options.unversioned ? 'any' : version });
+        const first = appended.nextExpectedVersion - newEvents.length;
+        // The decider's own events, typed by decide's signature: kept as they are, no re-parse.
+        const events = newEvents.map((e, j) => ({ ...e, streamId, streamVersion: first + j + 1 }) as E);
+        const stored = { state: events.reduce((s, e) => decider.evolve(s, e), state), events, version: appended.nextExpectedVersion };
+        const rows = options.withRows ? await options.withRows(trx, stored) : undefined;
+        return { ...stored, command, rows };
+      });
+    } catch (error) {
+      if (!(error instanceof VersionConflict) || attempt >= maxAttempts) throw error;
+      // Someone appended between our read and our write: the rows rolled back with it; decide again on fresh state.
+      await new Promise((r) => setTimeout(r, Math.min(2 ** attempt, 50) * Math.random()));
     }
   }
 }

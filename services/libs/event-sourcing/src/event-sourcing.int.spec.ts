@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import { DomainError, newId, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore } from '@agentyard/event-store';
 import { testDatabase } from '@agentyard/local-infra';
-import { fold, handleCommand, handleCommands, ProjectionRunner, StateCache, type Decider } from './index';
+import { fold, handleCommand, handleCommandInTransaction, handleCommands, ProjectionRunner, StateCache, type Decider } from './index';
 
 // A bank account: the smallest decider with an invariant worth racing (no overdraft).
 type Account = { balance: number; opened: boolean };
@@ -38,6 +38,8 @@ const metadata = { correlationId: 'c', causationId: 'c' };
 
 interface ReadDb {
   balances: { account: string; balance: number; events: number };
+  /** The caller's own rows written beside a command's events (handleCommandInTransaction). */
+  receipts: { id: string; account: string; note: string };
 }
 
 let store: PostgresEventStore;
@@ -49,6 +51,7 @@ beforeAll(async () => {
   await store.migrate();
   db = new Kysely<ReadDb>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: url, max: 4 }) }) });
   await sql`create table balances (account text primary key, balance int not null, events int not null)`.execute(db);
+  await sql`create table receipts (id text primary key, account text not null, note text not null)`.execute(db);
 });
 afterAll(async () => {
   await store.close();
@@ -103,6 +106,152 @@ describe('handleCommand', () => {
       expect(refused.every((r) => r.reason instanceof DomainError && r.reason.code === 'CONFLICT')).toBe(true);
       expect(fold(account, await store.readStream('acct-2')).balance).toBe(0);
     });
+  });
+});
+
+describe('handleCommandInTransaction', () => {
+  const receipts = (account: string) => db.selectFrom('receipts').select('note').where('account', '=', account).orderBy('note').execute();
+  const receipt = (trx: Transaction<ReadDb>, account: string, note: string) => trx.insertInto('receipts').values({ id: newId(), account, note }).execute();
+
+  it('commits the caller’s rows and the events together, and hands back what the rows step returned', async () => {
+    const result = await handleCommandInTransaction({
+      db,
+      store,
+      streamId: 'acct-t1',
+      decider: account,
+      command: { kind: 'deposit', amount: 5 } as Command,
+      metadata,
+      withRows: async (trx, stored) => {
+        await receipt(trx, 'acct-t1', `deposit at v${stored.version}`);
+        return stored.events.map((e) => e.streamVersion);
+      },
+    });
+    expect(result).toMatchObject({ version: 1, rows: [1], state: { balance: 5 } });
+    expect((await store.readStream('acct-t1')).map((e) => e.type)).toEqual(['MoneyDeposited']);
+    expect(await receipts('acct-t1')).toEqual([{ note: 'deposit at v1' }]);
+  });
+
+  it('rolls back the events when the caller’s rows fail', async () => {
+    const failing = handleCommandInTransaction({
+      db,
+      store,
+      streamId: 'acct-t2',
+      decider: account,
+      command: { kind: 'deposit', amount: 5 } as Command,
+      metadata,
+      withRows: async () => {
+        throw new Error('the row would not go in');
+      },
+    });
+    await expect(failing).rejects.toThrow('the row would not go in');
+    expect(await store.readStream('acct-t2')).toEqual([]);
+  });
+
+  it('rolls back the rows the command was built with when the decider refuses', async () => {
+    const refused = handleCommandInTransaction({
+      db,
+      store,
+      streamId: 'acct-t3',
+      decider: account,
+      command: async (trx) => {
+        await receipt(trx, 'acct-t3', 'written before the refusal');
+        return { kind: 'withdraw', amount: 1 } as Command;
+      },
+      metadata,
+      withRows: (trx) => receipt(trx, 'acct-t3', 'never reached'),
+    });
+    await expect(refused).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await receipts('acct-t3')).toEqual([]);
+    expect(await store.readStream('acct-t3')).toEqual([]);
+  });
+
+  it('on a version conflict runs the whole transaction again on fresh state, keeping only the last attempt’s rows', async () => {
+    await handleCommand({ store, streamId: 'acct-t4', decider: account, command: { kind: 'deposit', amount: 10 }, metadata });
+    let attempts = 0;
+    const result = await handleCommandInTransaction({
+      db,
+      store,
+      streamId: 'acct-t4',
+      decider: account,
+      command: async (trx) => {
+        attempts++;
+        await receipt(trx, 'acct-t4', `built on attempt ${attempts}`);
+        // Another writer takes 6 between the first attempt's load and its append.
+        if (attempts === 1)
+          await store.appendToStream('acct-t4', [
+            { id: newId(), type: 'MoneyWithdrawn', version: 1, occurredAt: new Date().toISOString(), data: { amount: 6 }, metadata },
+          ]);
+        return { kind: 'withdraw', amount: 4 } as Command;
+      },
+      metadata,
+      withRows: (trx, stored) => receipt(trx, 'acct-t4', `stored at v${stored.version}`),
+    });
+    expect(attempts).toBe(2);
+    expect(result).toMatchObject({ version: 3, state: { balance: 0 } });
+    expect(await receipts('acct-t4')).toEqual([{ note: 'built on attempt 2' }, { note: 'stored at v3' }]);
+    expect(fold(account, await store.readStream('acct-t4')).balance).toBe(0);
+  });
+
+  it('keeps one row per stored event when 12 withdrawals race on a balance that covers 6', async () => {
+    await handleCommand({ store, streamId: 'acct-t5', decider: account, command: { kind: 'deposit', amount: 60 }, metadata });
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        handleCommandInTransaction({
+          db,
+          store,
+          streamId: 'acct-t5',
+          decider: account,
+          command: { kind: 'withdraw', amount: 10 } as Command,
+          metadata,
+          maxAttempts: 50,
+          withRows: (trx, stored) => receipt(trx, 'acct-t5', `withdrawal ${i} at v${stored.version}`),
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(6);
+    const withdrawals = (await store.readStream('acct-t5')).filter((e) => e.type === 'MoneyWithdrawn');
+    expect(withdrawals).toHaveLength(6);
+    expect((await receipts('acct-t5')).map((r) => r.note.replace(/^withdrawal \d+ /, '')).sort()).toEqual(
+      withdrawals.map((e) => `at v${e.streamVersion}`).sort(),
+    );
+  });
+
+  it('appends nothing and writes no rows when the command leads to no events', async () => {
+    await handleCommand({ store, streamId: 'acct-t6', decider: account, command: { kind: 'open' }, metadata });
+    const again = await handleCommandInTransaction({
+      db,
+      store,
+      streamId: 'acct-t6',
+      decider: account,
+      command: { kind: 'open' } as Command,
+      metadata,
+      withRows: (trx) => receipt(trx, 'acct-t6', 'opened'),
+    });
+    expect(again).toMatchObject({ events: [], version: 1, rows: undefined });
+    expect(await receipts('acct-t6')).toEqual([]);
+  });
+
+  it('records facts decided on the caller’s rows at any version without reading the stream, when unversioned', async () => {
+    await handleCommand({ store, streamId: 'acct-t7', decider: account, command: { kind: 'deposit', amount: 1 }, metadata });
+    const facts: Decider<null, { type: string; data: Record<string, unknown> }[]> = { initialState: () => null, evolve: (s) => s, decide: (c) => c };
+    const counting = Object.create(store) as PostgresEventStore;
+    counting.readStream = () => Promise.reject(new Error('an unversioned command must not load its stream'));
+    const result = await handleCommandInTransaction({
+      db,
+      store: counting,
+      streamId: 'acct-t7',
+      decider: facts,
+      unversioned: true,
+      command: async (trx) => {
+        await receipt(trx, 'acct-t7', 'row first');
+        return [{ type: 'ReceiptIssued', data: { note: 'row first' } }];
+      },
+      metadata: (c) => ({ ...metadata, userId: String(c.length) }),
+    });
+    expect(result.version).toBe(2);
+    expect(result.events.map((e) => [e.type, e.streamVersion])).toEqual([['ReceiptIssued', 2]]);
+    expect((await store.readStream('acct-t7')).at(-1)).toMatchObject({ type: 'ReceiptIssued', streamVersion: 2, metadata: { userId: '1' } });
+    expect(await receipts('acct-t7')).toEqual([{ note: 'row first' }]);
   });
 });
 

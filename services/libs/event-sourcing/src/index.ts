@@ -2,6 +2,7 @@
 export {
   fold,
   handleCommand,
+  handleCommandInTransaction,
   handleCommands,
   StateCache,
   type CommandOutcome,
@@ -9,9 +10,12 @@ export {
   type DecidedEvent,
   type DecidedEventFor,
   type EventParser,
+  type HandleCommandInTransactionOptions,
+  type HandleCommandInTransactionResult,
   type HandleCommandOptions,
   type HandleCommandResult,
   type HandleCommandsOptions,
+  type TransactionalEventStore,
 } from './decider';
 export { ProjectionRunner, type ProjectionRunnerOptions } from './projection-runner';
 export { excludedColumns } from './read-model-sql';
