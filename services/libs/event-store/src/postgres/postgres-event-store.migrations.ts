@@ -170,6 +170,44 @@ $fn$;
 `;
 }
 
+/** Most appends one `append_batch` call takes: each is a subtransaction, and Postgres keeps 64 per backend in shared memory before it overflows to pg_subtrans (slower snapshots for everyone). */
+export const MAX_APPENDS_PER_BATCH = 64;
+
+// Group commit (postgres-event-store.ts, group-commit.ts): several appends, to any streams, in one
+// statement and one transaction. Each item runs append_to_stream in its own BEGIN … EXCEPTION block
+// (a subtransaction), so its expected-version check, idempotent-retry answer and conflict are its
+// own, and an error rolls back that item alone: it comes back as ('retry', null, null, sqlstate)
+// and the caller appends it again on its own, where the error surfaces exactly as without batching.
+// The positions stay transaction_id * 2^16 + ordinal: a subtransaction's rows carry the top-level
+// transaction's id and its ordinal counter (a transaction-local setting) rolls back with it.
+function appendBatchFunction(s: string): string {
+  return `
+create or replace function ${s}.append_batch(p_items jsonb)
+returns table (o_index integer, o_status text, o_version bigint, o_position bigint, o_sqlstate text)
+language plpgsql as $fn$
+declare
+  v_item jsonb;
+  v_index integer;
+begin
+  for v_item, v_index in select i.value, i.ordinality::integer from jsonb_array_elements(p_items) with ordinality as i loop
+    o_index := v_index;
+    o_sqlstate := null;
+    begin
+      select a.o_status, a.o_version, a.o_position into o_status, o_version, o_position
+        from ${s}.append_to_stream(v_item->>'s', v_item->>'x', v_item->'v', false) a;
+    exception when others then
+      o_status := 'retry';
+      o_version := null;
+      o_position := null;
+      o_sqlstate := sqlstate;
+    end;
+    return next;
+  end loop;
+end
+$fn$;
+`;
+}
+
 /** The store's migrations for one schema name, oldest first (names sort in apply order). */
 export function eventStoreMigrations(schema: string): Record<string, Migration> {
   assertSchemaName(schema);
@@ -190,6 +228,15 @@ export function eventStoreMigrations(schema: string): Record<string, Migration> 
       },
       down: async (db) => {
         await sql.raw(`drop table ${schema}.leases`).execute(db);
+      },
+    },
+    // Group commit: several appends in one statement and one commit (appendBatchFunction).
+    '0003_append_batch': {
+      up: async (db) => {
+        await sql.raw(appendBatchFunction(schema)).execute(db);
+      },
+      down: async (db) => {
+        await sql.raw(`drop function ${schema}.append_batch(jsonb)`).execute(db);
       },
     },
   };

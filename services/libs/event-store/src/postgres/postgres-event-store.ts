@@ -37,12 +37,13 @@ import {
 } from '../event-store.port';
 import { AppendListener, AppendNotifier, type AppendSignal } from './append-notifications';
 import type { KyselyTransaction } from './kysely-transaction';
-import { ORDINAL_BITS } from './log-position';
+import { GroupCommitter, type BatchItemOutcome, type QueuedAppend } from './group-commit';
+import { MAX_EVENTS_PER_TRANSACTION, ORDINAL_BITS } from './log-position';
 import { PollingSubscription } from './polling-subscription';
 import { preparedStatementPool } from './prepared-statement-pool';
 import { PostgresCheckpointStore } from './postgres-checkpoint-store';
 import { assertLeaseCurrent, type LeaseFence } from './postgres-leases';
-import { appendChannel, assertSchemaName, DEFAULT_EVENT_STORE_SCHEMA, migrateEventStore } from './postgres-event-store.migrations';
+import { appendChannel, assertSchemaName, DEFAULT_EVENT_STORE_SCHEMA, MAX_APPENDS_PER_BATCH, migrateEventStore } from './postgres-event-store.migrations';
 
 export interface PostgresEventStoreOptions {
   /** Postgres schema holding the store's tables. Default `event_store`. */
@@ -53,6 +54,26 @@ export interface PostgresEventStoreOptions {
   listenConnectionString?: string;
   /** At most one NOTIFY per this many ms after standalone appends. Default 10 ms. */
   notifyIntervalMs?: number;
+  /**
+   * Group commit: standalone appends issued while another is in flight wait for it, then go
+   * together in one statement and one commit, each keeping its own outcome (group-commit.ts).
+   * fenced() and appendInTransaction() appends are never batched. Default: the environment
+   * variable AGENTYARD_EVENT_STORE_GROUP_COMMIT (`1` on, `0` off), else off.
+   */
+  groupCommit?: boolean;
+  /** With groupCommit, how long a lone append waits for company when nothing is in flight. Default 0 (never waits). */
+  groupCommitWaitMs?: number;
+  /** With groupCommit, batches in flight at once. Default 1. */
+  groupCommitMaxInFlight?: number;
+}
+
+/** The groupCommit default when the options do not say: AGENTYARD_EVENT_STORE_GROUP_COMMIT, else off. */
+function groupCommitFromEnvironment(): boolean {
+  const value = process.env.AGENTYARD_EVENT_STORE_GROUP_COMMIT;
+  if (value === undefined || value === '') return false;
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw new Error(`AGENTYARD_EVENT_STORE_GROUP_COMMIT must be 1 or 0, got ${JSON.stringify(value)}`);
 }
 
 export interface PostgresEventStoreConnectOptions extends Omit<PostgresEventStoreOptions, 'listenConnectionString'> {
@@ -97,6 +118,12 @@ interface AppendRow {
   o_position: string | null;
 }
 
+interface BatchRow extends Omit<AppendRow, 'o_status'> {
+  o_index: number;
+  o_status: AppendRow['o_status'] | 'retry';
+  o_sqlstate: string | null;
+}
+
 interface PgError {
   code?: string;
   constraint?: string;
@@ -108,6 +135,7 @@ const EVENT_COLUMNS = 'position, stream_id, stream_version, event_id, type, vers
 function statements(schema: string) {
   return {
     append: `select o_status, o_version, o_position from ${schema}.append_to_stream($1, $2, $3::jsonb, $4)`,
+    appendBatch: `select o_index, o_status, o_version, o_position, o_sqlstate from ${schema}.append_batch($1::jsonb)`,
     // The horizon: the oldest transaction still running that could append here, else the
     // snapshot's xmax. A running transaction of *another database* of the cluster can never write
     // to this one, so it does not count (pg_stat_activity says which database a running xid's
@@ -199,6 +227,8 @@ export class PostgresEventStore implements EventStore {
   /** Woken in-process right after a standalone append commits (no NOTIFY round trip). */
   private readonly localSignals = new Set<AppendSignal>();
   private readonly pollIntervalMs: number;
+  /** Set when group commit is on: standalone appends go through it. */
+  private readonly committer: GroupCommitter | undefined;
   private closed = false;
 
   private constructor(
@@ -214,12 +244,32 @@ export class PostgresEventStore implements EventStore {
     this.notifier = new AppendNotifier(db, appendChannel(this.schema), options.notifyIntervalMs ?? 10);
     this.listener = new AppendListener(options.listenConnectionString, appendChannel(this.schema));
     this.checkpoints = PostgresCheckpointStore.fromKysely(db, { schema: this.schema });
+    if (options.groupCommit ?? groupCommitFromEnvironment()) {
+      this.committer = new GroupCommitter(
+        {
+          appendOne: (item) => this.append(this.db, item.streamId, item.events, { expectedVersion: item.expected }, false),
+          appendMany: (items) => this.appendMany(items),
+        },
+        {
+          maxAppends: MAX_APPENDS_PER_BATCH,
+          maxEvents: MAX_EVENTS_PER_TRANSACTION,
+          maxInFlight: options.groupCommitMaxInFlight,
+          waitMs: options.groupCommitWaitMs,
+        },
+      );
+    }
+  }
+
+  /** True when concurrent standalone appends of this instance share commits (options.groupCommit). */
+  get groupCommit(): boolean {
+    return this.committer !== undefined;
   }
 
   /** Opens a pool of its own on `connectionString` (closed by `close()`); does not migrate. */
   static async connect(options: PostgresEventStoreConnectOptions): Promise<PostgresEventStore> {
     const schema = options.schema ?? DEFAULT_EVENT_STORE_SCHEMA;
     assertSchemaName(schema);
+    const groupCommit = options.groupCommit ?? groupCommitFromEnvironment(); // a bad value fails before a pool is opened
     // A connection that dies (server restart, admin kill) fails its queries, never the process (open-pool.ts).
     const pool = openPool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
     const db = new Kysely<EventStoreTables>({
@@ -231,7 +281,7 @@ export class PostgresEventStore implements EventStore {
       await db.destroy();
       throw error;
     }
-    return new PostgresEventStore(db, { ...options, listenConnectionString: options.connectionString }, true);
+    return new PostgresEventStore(db, { ...options, groupCommit, listenConnectionString: options.connectionString }, true);
   }
 
   /** Uses a caller's kysely instance (any database type); `close()` leaves it open. */
@@ -245,7 +295,14 @@ export class PostgresEventStore implements EventStore {
   }
 
   async appendToStream(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
-    const result = await this.append(this.db, streamId, events, options, false);
+    let result: AppendResult;
+    if (this.committer && events.length > 0) {
+      const expected = options.expectedVersion ?? 'any';
+      expectedVersionArgument(expected); // a bad expected version throws here, not inside someone else's batch
+      result = await this.committer.append({ streamId, events, expected });
+    } else {
+      result = await this.append(this.db, streamId, events, options, false);
+    }
     if (events.length > 0) {
       this.notifier.appended();
       for (const signal of this.localSignals) signal.signal(result.lastPosition);
@@ -343,6 +400,7 @@ export class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.committer?.idle();
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
     await this.notifier.close();
     await this.listener.close();
@@ -377,6 +435,37 @@ export class PostgresEventStore implements EventStore {
       }
       throw error;
     }
+    return this.resultOf(row, streamId, expected, events);
+  }
+
+  /**
+   * Several standalone appends in one statement and one commit (append_batch in the migrations):
+   * one outcome per item, in order. An item whose subtransaction failed comes back as 'retry'.
+   */
+  private async appendMany(items: QueuedAppend[]): Promise<BatchItemOutcome[]> {
+    // One JSON document; each item's events as appendToStream sends them.
+    const payload = `[${items
+      .map((item) => `{"s":${JSON.stringify(item.streamId)},"x":${JSON.stringify(expectedVersionArgument(item.expected))},"v":${JSON.stringify(item.events)}}`)
+      .join(',')}]`;
+    const { rows } = await run<BatchRow>(this.db, this.statements.appendBatch, [payload]);
+    const outcomes: BatchItemOutcome[] = items.map(() => ({ status: 'retry' }));
+    for (const row of rows) {
+      const item = items[row.o_index - 1];
+      if (!item || row.o_status === 'retry') continue;
+      try {
+        outcomes[row.o_index - 1] = {
+          status: 'fulfilled',
+          value: this.resultOf({ ...row, o_status: row.o_status }, item.streamId, item.expected, item.events),
+        };
+      } catch (reason) {
+        outcomes[row.o_index - 1] = { status: 'rejected', reason };
+      }
+    }
+    return outcomes;
+  }
+
+  /** append_to_stream's answer as the port's result, or its error. */
+  private resultOf(row: AppendRow | undefined, streamId: string, expected: ExpectedVersion, events: NewEvent[]): AppendResult {
     switch (row?.o_status) {
       case 'appended':
       case 'stored':
