@@ -7,7 +7,14 @@ import { z } from 'zod';
 import { text } from '../common/text';
 import { commandSubject, querySubject } from '../common/subjects';
 import { defineEvent, EventRegistry } from '../common/versioning';
-import { heartbeatSchema, workerResourcesSchema, workerToolSchema } from './worker-registration.schemas';
+import { actorSchema } from '../tasks/task.schemas';
+import {
+  createRegistrationTokenBodySchema,
+  heartbeatSchema,
+  registerWorkerBodySchema,
+  workerResourcesSchema,
+  workerToolSchema,
+} from './worker-registration.schemas';
 
 export * from './worker-registration.schemas';
 
@@ -67,6 +74,23 @@ export const workerSubjects = {
   get: querySubject('workers', 'GetWorker'),
   list: querySubject('workers', 'ListWorkers'),
 } as const;
+
+// Request payloads of the workers service's subjects (rpcCatalog.workers). Every command and query
+// that acts for a user carries `actor.userId`; the others come from the gateway for a worker it
+// has authenticated by its credential (or, to register, by the token in the body).
+
+const workerIdSchema = text().min(1).max(64);
+export const createRegistrationTokenCommandSchema = z.object({ actor: actorSchema, body: createRegistrationTokenBodySchema.prefault({}) });
+/** Sent by the gateway for an unauthenticated agent; the token in the body is the credential. */
+export const registerWorkerCommandSchema = z.object({ body: registerWorkerBodySchema });
+export const authenticateWorkerQuerySchema = z.object({ credential: text().max(200) });
+/** HTTP heartbeat: the gateway has authenticated `workerId` from the worker's credential. */
+export const recordHeartbeatCommandSchema = z.object({ workerId: workerIdSchema, heartbeat: heartbeatSchema });
+export const workerRefCommandSchema = z.object({ actor: actorSchema, workerId: workerIdSchema });
+/** The gateway has authenticated `workerId` from the worker's credential. */
+export const issueNatsCredentialsCommandSchema = z.object({ workerId: workerIdSchema });
+export const listWorkersQuerySchema = z.object({ actor: actorSchema });
+export const grantWorkerRoleCommandSchema = workerRefCommandSchema.extend(grantWorkerRoleBodySchema.shape);
 
 /** NATS KV bucket: key = workerId, value = latest Heartbeat JSON; entries expire (liveness). */
 export const workerLivenessBucket = 'worker-liveness';

@@ -277,6 +277,8 @@ export const workflowSubjects = {
 const id = text().min(1).max(64);
 export const workflowRefCommandSchema = z.object({ actor: actorSchema, workflowId: id });
 export const saveWorkflowCommandSchema = z.object({ actor: actorSchema, workflowId: id.optional(), definition: saveWorkflowBodySchema });
+/** A new version of an existing workflow: its id is required. */
+export const updateWorkflowCommandSchema = saveWorkflowCommandSchema.required({ workflowId: true });
 export const validateWorkflowQuerySchema = z.object({ actor: actorSchema, definition: z.unknown() });
 export const executeWorkflowCommandSchema = workflowRefCommandSchema.extend({ body: executeWorkflowBodySchema });
 export const getWorkflowVersionQuerySchema = workflowRefCommandSchema.extend({ version: z.number().int().min(1) });
@@ -288,6 +290,7 @@ export const runRefCommandSchema = z.object({ actor: actorSchema, runId: id });
 export const nodeRefCommandSchema = runRefCommandSchema.extend({ nodeId: text().min(1).max(200) });
 export const decideApprovalCommandSchema = nodeRefCommandSchema.extend({ body: approvalBodySchema });
 export const pickWinnerCommandSchema = nodeRefCommandSchema.extend({ body: pickWinnerBodySchema });
+export const listTemplatesQuerySchema = z.object({ actor: actorSchema });
 export const saveTemplateCommandSchema = z.object({ actor: actorSchema, body: saveTemplateBodySchema });
 export const templateRefCommandSchema = z.object({ actor: actorSchema, templateId: id });
 export const instantiateTemplateCommandSchema = templateRefCommandSchema.extend({ body: instantiateTemplateBodySchema });

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import cors from '@fastify/cors';
-import { authSubjects, jwtSettings, revokedFamiliesBucket, revokedTokensBucket, signingKeysSchema, streamName, liveContexts } from '@agentyard/contracts';
+import { jwtSettings, revokedFamiliesBucket, revokedTokensBucket, rpcCatalog, streamName, liveContexts } from '@agentyard/contracts';
 import {
   AccessTokenVerifier,
   bootstrapService,
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const verifier = new AccessTokenVerifier({
     issuer: jwtSettings.issuer,
     audience: jwtSettings.audience,
-    loadKeys: async () => (await rpc.request(authSubjects.getSigningKeys, {}, { schema: signingKeysSchema })).keys,
+    loadKeys: async () => (await rpc.call(rpcCatalog.auth.getSigningKeys, {})).keys,
     isRevoked: (jti) => revocations.isRevoked(jti),
     isFamilyRevoked: (familyId) => revokedFamilies.isRevoked(familyId),
   });

@@ -5,22 +5,11 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
-  apiTokenSubjects,
-  authenticateApiTokenQuerySchema,
-  authSubjects,
-  createApiTokenCommandSchema,
-  listApiTokensQuerySchema,
-  revokeApiTokenCommandSchema,
+  parseOrThrow,
+  rpcCatalog,
   type ApiToken,
   type ApiTokenIdentity,
   type CreatedApiToken,
-  changePasswordCommandSchema,
-  getUserQuerySchema,
-  loginCommandSchema,
-  logoutCommandSchema,
-  parseOrThrow,
-  refreshCommandSchema,
-  registerUserCommandSchema,
   type SigningKeys,
   type TokenPair,
   type User,
@@ -35,6 +24,10 @@ import { RegisterUserHandler } from '../application/register-user.handler';
 import { TokenIssuer } from '../infrastructure/token-issuer';
 import { requestContext } from './request-context';
 
+/** Subjects and request schemas from the catalog, shared with the gateway's calls. */
+const authRpc = rpcCatalog.auth;
+const apiTokensRpc = rpcCatalog.apiTokens;
+
 @Controller()
 export class AuthCommandsController {
   constructor(
@@ -48,60 +41,61 @@ export class AuthCommandsController {
     private readonly apiTokens: ApiTokensHandler,
   ) {}
 
-  @MessagePattern(authSubjects.registerUser)
+  @MessagePattern(authRpc.registerUser.subject)
   onRegister(@Payload() data: unknown): Promise<User> {
-    return this.register.execute(parseOrThrow(registerUserCommandSchema, data), requestContext());
+    return this.register.execute(parseOrThrow(authRpc.registerUser.request, data), requestContext());
   }
 
-  @MessagePattern(authSubjects.login)
+  @MessagePattern(authRpc.login.subject)
   onLogin(@Payload() data: unknown): Promise<TokenPair> {
-    return this.login.execute(parseOrThrow(loginCommandSchema, data), requestContext());
+    return this.login.execute(parseOrThrow(authRpc.login.request, data), requestContext());
   }
 
-  @MessagePattern(authSubjects.refresh)
+  @MessagePattern(authRpc.refresh.subject)
   onRefresh(@Payload() data: unknown): Promise<TokenPair> {
-    return this.refresh.execute(parseOrThrow(refreshCommandSchema, data).refreshToken, requestContext());
+    return this.refresh.execute(parseOrThrow(authRpc.refresh.request, data).refreshToken, requestContext());
   }
 
-  @MessagePattern(authSubjects.logout)
+  @MessagePattern(authRpc.logout.subject)
   onLogout(@Payload() data: unknown): Promise<{ loggedOut: true }> {
-    return this.logout.execute(parseOrThrow(logoutCommandSchema, data), requestContext());
+    return this.logout.execute(parseOrThrow(authRpc.logout.request, data), requestContext());
   }
 
-  @MessagePattern(authSubjects.changePassword)
+  @MessagePattern(authRpc.changePassword.subject)
   onChangePassword(@Payload() data: unknown): Promise<{ changed: true }> {
-    return this.changePassword.execute(parseOrThrow(changePasswordCommandSchema, data), requestContext());
+    return this.changePassword.execute(parseOrThrow(authRpc.changePassword.request, data), requestContext());
   }
 
-  @MessagePattern(authSubjects.getUser)
+  @MessagePattern(authRpc.getUser.subject)
   onGetUser(@Payload() data: unknown): Promise<User> {
-    return this.getUser.execute(parseOrThrow(getUserQuerySchema, data).userId);
+    return this.getUser.execute(parseOrThrow(authRpc.getUser.request, data).userId);
   }
 
-  @MessagePattern(authSubjects.getSigningKeys)
-  onGetSigningKeys(): SigningKeys {
+  @MessagePattern(authRpc.getSigningKeys.subject)
+  onGetSigningKeys(@Payload() data: unknown): SigningKeys {
+    parseOrThrow(authRpc.getSigningKeys.request, data);
     return this.tokens.signingKeys();
   }
 
-  @MessagePattern(apiTokenSubjects.create)
+  @MessagePattern(apiTokensRpc.create.subject)
   onCreateApiToken(@Payload() data: unknown): Promise<CreatedApiToken> {
-    const cmd = parseOrThrow(createApiTokenCommandSchema, data);
+    const cmd = parseOrThrow(apiTokensRpc.create.request, data);
     return this.apiTokens.create(cmd.userId, cmd.body);
   }
 
-  @MessagePattern(apiTokenSubjects.list)
+  @MessagePattern(apiTokensRpc.list.subject)
   onListApiTokens(@Payload() data: unknown): Promise<{ items: ApiToken[] }> {
-    return this.apiTokens.list(parseOrThrow(listApiTokensQuerySchema, data).userId);
+    return this.apiTokens.list(parseOrThrow(apiTokensRpc.list.request, data).userId);
   }
 
-  @MessagePattern(apiTokenSubjects.revoke)
+  @MessagePattern(apiTokensRpc.revoke.subject)
   onRevokeApiToken(@Payload() data: unknown): Promise<{ revoked: true }> {
-    const cmd = parseOrThrow(revokeApiTokenCommandSchema, data);
+    const cmd = parseOrThrow(apiTokensRpc.revoke.request, data);
     return this.apiTokens.revoke(cmd.userId, cmd.tokenId);
   }
 
-  @MessagePattern(apiTokenSubjects.authenticate)
+  @MessagePattern(apiTokensRpc.authenticate.subject)
   onAuthenticateApiToken(@Payload() data: unknown): Promise<ApiTokenIdentity> {
-    return this.apiTokens.authenticate(parseOrThrow(authenticateApiTokenQuerySchema, data).token);
+    return this.apiTokens.authenticate(parseOrThrow(apiTokensRpc.authenticate.request, data).token);
   }
 }

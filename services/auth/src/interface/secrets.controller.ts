@@ -5,57 +5,48 @@
  */
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import {
-  createSecretCommandSchema,
-  findMissingSecretsQuerySchema,
-  listSecretsQuerySchema,
-  parseOrThrow,
-  resolveSecretsQuerySchema,
-  secretRefCommandSchema,
-  secretSubjects,
-  updateSecretCommandSchema,
-  type Secret,
-  type SecretList,
-  type TaskSecrets,
-} from '@agentyard/contracts';
+import { parseOrThrow, rpcCatalog, type Secret, type SecretList, type TaskSecrets } from '@agentyard/contracts';
 import { requestContext } from './request-context';
 import { SecretsHandler } from '../application/secrets.handler';
+
+/** Subjects and request schemas from the catalog, shared with the gateway's calls. */
+const secretsRpc = rpcCatalog.secrets;
 
 @Controller()
 export class SecretsController {
   constructor(private readonly secrets: SecretsHandler) {}
 
-  @MessagePattern(secretSubjects.create)
+  @MessagePattern(secretsRpc.create.subject)
   onCreate(@Payload() data: unknown): Promise<Secret> {
-    const cmd = parseOrThrow(createSecretCommandSchema, data);
+    const cmd = parseOrThrow(secretsRpc.create.request, data);
     return this.secrets.create(cmd.userId, cmd.body, requestContext());
   }
 
-  @MessagePattern(secretSubjects.update)
+  @MessagePattern(secretsRpc.update.subject)
   onUpdate(@Payload() data: unknown): Promise<Secret> {
-    const cmd = parseOrThrow(updateSecretCommandSchema, data);
+    const cmd = parseOrThrow(secretsRpc.update.request, data);
     return this.secrets.update(cmd.userId, cmd.name, cmd.body, requestContext());
   }
 
-  @MessagePattern(secretSubjects.delete)
+  @MessagePattern(secretsRpc.delete.subject)
   onDelete(@Payload() data: unknown): Promise<{ deleted: true }> {
-    const cmd = parseOrThrow(secretRefCommandSchema, data);
+    const cmd = parseOrThrow(secretsRpc.delete.request, data);
     return this.secrets.delete(cmd.userId, cmd.name, requestContext());
   }
 
-  @MessagePattern(secretSubjects.list)
+  @MessagePattern(secretsRpc.list.subject)
   onList(@Payload() data: unknown): Promise<SecretList> {
-    return this.secrets.list(parseOrThrow(listSecretsQuerySchema, data).userId);
+    return this.secrets.list(parseOrThrow(secretsRpc.list.request, data).userId);
   }
 
-  @MessagePattern(secretSubjects.findMissing)
+  @MessagePattern(secretsRpc.findMissing.subject)
   onFindMissing(@Payload() data: unknown): Promise<{ missing: string[] }> {
-    const query = parseOrThrow(findMissingSecretsQuerySchema, data);
+    const query = parseOrThrow(secretsRpc.findMissing.request, data);
     return this.secrets.findMissing(query.userId, query.names);
   }
 
-  @MessagePattern(secretSubjects.resolve)
+  @MessagePattern(secretsRpc.resolve.subject)
   onResolve(@Payload() data: unknown): Promise<TaskSecrets> {
-    return this.secrets.resolve(parseOrThrow(resolveSecretsQuerySchema, data), requestContext());
+    return this.secrets.resolve(parseOrThrow(secretsRpc.resolve.request, data), requestContext());
   }
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { apiTokenIdentitySchema, apiTokenSubjects, type ApiTokenIdentity } from '@agentyard/contracts';
+import { rpcCatalog, type ApiTokenIdentity } from '@agentyard/contracts';
 import { setBounded, type AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
 
@@ -46,7 +46,7 @@ export class ApiTokenResolver {
     const hit = this.cache.get(key);
     if (hit && hit.until > now) return hit.identity;
     if (hit) this.cache.delete(key);
-    const identity = await this.rpc.request(apiTokenSubjects.authenticate, { token }, { schema: apiTokenIdentitySchema });
+    const identity = await this.rpc.call(rpcCatalog.apiTokens.authenticate, { token });
     setBounded(this.cache, key, { identity, until: now + this.ttlMs }, maxEntries);
     return identity;
   }

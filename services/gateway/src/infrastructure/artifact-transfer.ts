@@ -8,19 +8,10 @@
  */
 import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  artifactDescriptorSchema,
-  artifactChunkSchema,
-  artifactListSchema,
-  artifactSubjects,
-  artifactUploadedSchema,
-  artifactUploadStartedSchema,
-  DomainError,
-  type ArtifactDescriptor,
-  type ArtifactList,
-  type ArtifactUploaded,
-} from '@agentyard/contracts';
+import { DomainError, rpcCatalog, type ArtifactDescriptor, type ArtifactList, type ArtifactUploaded } from '@agentyard/contracts';
 import { NatsRpcClient } from '@agentyard/messaging';
+
+const artifactsRpc = rpcCatalog.artifacts;
 
 export interface UploadRequest {
   workerId: string;
@@ -53,7 +44,7 @@ export class ArtifactTransfer {
   /** Streams `body` to the tasks service; at most `maxBytes` (the edge's own limit) get through. */
   async upload(request: UploadRequest, body: AsyncIterable<Buffer>, maxBytes: number): Promise<ArtifactUploaded> {
     if (request.bytes !== undefined && request.bytes > maxBytes) throw tooLarge(maxBytes);
-    const started = await this.rpc.request(artifactSubjects.beginUpload, request, { schema: artifactUploadStartedSchema });
+    const started = await this.rpc.call(artifactsRpc.beginUpload, request);
     const ref = { workerId: request.workerId, uploadId: started.uploadId };
     const limit = Math.min(maxBytes, started.maxBytes);
     try {
@@ -62,7 +53,7 @@ export class ArtifactTransfer {
       let total = 0;
       let seq = 0;
       const send = async (chunk: Buffer) => {
-        await this.rpc.request(artifactSubjects.putChunk, { ...ref, seq, data: chunk.toString('base64') });
+        await this.rpc.call(artifactsRpc.putChunk, { ...ref, seq, data: chunk.toString('base64') });
         seq += 1;
       };
       for await (const piece of body) {
@@ -79,21 +70,21 @@ export class ArtifactTransfer {
         }
       }
       if (pendingBytes > 0) await send(Buffer.concat(pending, pendingBytes));
-      return await this.rpc.request(artifactSubjects.commitUpload, ref, { schema: artifactUploadedSchema, timeoutMs: commitTimeoutMs(total) });
+      return await this.rpc.call(artifactsRpc.commitUpload, ref, { timeoutMs: commitTimeoutMs(total) });
     } catch (error) {
       // Committed or not, an unfinished upload is dropped (abort ignores a committed one).
-      await this.rpc.request(artifactSubjects.abortUpload, ref).catch(() => undefined);
+      await this.rpc.call(artifactsRpc.abortUpload, ref).catch(() => undefined);
       throw error;
     }
   }
 
   list(userId: string, taskId: string): Promise<ArtifactList> {
-    return this.rpc.request(artifactSubjects.list, { actor: { userId }, taskId }, { schema: artifactListSchema });
+    return this.rpc.call(artifactsRpc.list, { actor: { userId }, taskId });
   }
 
   /** The artifact (newest attempt that has it, or `attempt`), answered before any byte is sent. */
   describe(userId: string, taskId: string, name: string, attempt: number | undefined): Promise<ArtifactDescriptor> {
-    return this.rpc.request(artifactSubjects.get, { actor: { userId }, taskId, name, ...(attempt ? { attempt } : {}) }, { schema: artifactDescriptorSchema });
+    return this.rpc.call(artifactsRpc.get, { actor: { userId }, taskId, name, ...(attempt ? { attempt } : {}) });
   }
 
   /** The artifact's bytes as a stream, one chunk requested at a time as the client reads. */
@@ -101,11 +92,7 @@ export class ArtifactTransfer {
     const rpc = this.rpc;
     async function* chunks(): AsyncGenerator<Buffer> {
       for (let seq = 0; seq < artifact.chunks; seq++) {
-        const { data } = await rpc.request(
-          artifactSubjects.readChunk,
-          { actor: { userId }, taskId, artifactId: artifact.artifactId, seq },
-          { schema: artifactChunkSchema },
-        );
+        const { data } = await rpc.call(artifactsRpc.readChunk, { actor: { userId }, taskId, artifactId: artifact.artifactId, seq });
         yield Buffer.from(data, 'base64');
       }
     }

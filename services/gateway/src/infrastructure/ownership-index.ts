@@ -11,7 +11,7 @@
  * first), and concurrent questions about one task share one request.
  * Tested in test/edge-security.e2e.spec.ts ("live output").
  */
-import { DomainError, rpcCatalog, workerSubjects, workflowSubjects, type Envelope, type TaskView } from '@agentyard/contracts';
+import { DomainError, rpcCatalog, type Envelope, type TaskView } from '@agentyard/contracts';
 import type { NatsRpcClient } from '@agentyard/messaging';
 import { setBounded } from '@agentyard/service-kit';
 
@@ -158,7 +158,7 @@ export class OwnershipIndex {
   async mayUserSeeWorker(userId: string, workerId: string): Promise<boolean> {
     const users = this.workerUsers.get(workerId);
     if (users !== undefined) return users.has(userId);
-    return this.ask(userId, 'worker', workerId, () => this.rpc.request(workerSubjects.get, { actor: { userId }, workerId }, { timeoutMs: 2_000 }));
+    return this.ask(userId, 'worker', workerId, () => this.rpc.call(rpcCatalog.workers.get, { actor: { userId }, workerId }, { timeoutMs: 2_000 }));
   }
 
   /** A run or workflow: its owner only (RunStarted / WorkflowCreated, else the workflows service). */
@@ -167,8 +167,8 @@ export class OwnershipIndex {
     if (owner !== undefined) return owner === userId;
     return this.ask(userId, kind, id, () =>
       kind === 'run'
-        ? this.rpc.request(workflowSubjects.getRun, { actor: { userId }, runId: id }, { timeoutMs: 2_000 })
-        : this.rpc.request(workflowSubjects.get, { actor: { userId }, workflowId: id }, { timeoutMs: 2_000 }),
+        ? this.rpc.call(rpcCatalog.workflows.getRun, { actor: { userId }, runId: id }, { timeoutMs: 2_000 })
+        : this.rpc.call(rpcCatalog.workflows.get, { actor: { userId }, workflowId: id }, { timeoutMs: 2_000 }),
     );
   }
 

@@ -8,16 +8,7 @@
  *   is cached, so a requeue, a cancel or a deleted secret takes effect at once.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  DomainError,
-  fieldsReferencing,
-  missingSecretsSchema,
-  secretRefsOf,
-  secretSubjects,
-  rpcCatalog,
-  taskSecretsSchema,
-  type TaskSecrets,
-} from '@agentyard/contracts';
+import { DomainError, fieldsReferencing, secretRefsOf, rpcCatalog, type TaskSecrets } from '@agentyard/contracts';
 import type { AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
 
@@ -37,7 +28,7 @@ export class TaskSecretBroker {
         scope: 'secrets:read',
       });
     }
-    const { missing } = await this.rpc.request(secretSubjects.findMissing, { userId: claims.sub, names }, { schema: missingSecretsSchema });
+    const { missing } = await this.rpc.call(rpcCatalog.secrets.findMissing, { userId: claims.sub, names });
     if (missing.length === 0) return;
     const details = missing.flatMap((name) =>
       fieldsReferencing(input, name).map((field) => ({
@@ -54,10 +45,6 @@ export class TaskSecretBroker {
   async resolve(workerId: string, taskId: string, attempt: number): Promise<TaskSecrets> {
     const refs = await this.rpc.call(rpcCatalog.tasks.secretRefs, { workerId, taskId, attempt });
     if (refs.names.length === 0) return { values: {} };
-    return this.rpc.request(
-      secretSubjects.resolve,
-      { userId: refs.ownerId, names: refs.names, task: { taskId, attempt, workerId } },
-      { schema: taskSecretsSchema },
-    );
+    return this.rpc.call(rpcCatalog.secrets.resolve, { userId: refs.ownerId, names: refs.names, task: { taskId, attempt, workerId } });
   }
 }

@@ -2,11 +2,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import {
-  apiTokenListSchema,
-  apiTokenSubjects,
-  authSubjects,
+  rpcCatalog,
   createApiTokenBodySchema,
-  createdApiTokenSchema,
   type ApiToken,
   type CreateApiTokenBody,
   type CreatedApiToken,
@@ -15,8 +12,6 @@ import {
   logoutBodySchema,
   refreshBodySchema,
   registerBodySchema,
-  tokenPairSchema,
-  userSchema,
   type ChangePasswordBody,
   type LoginBody,
   type RefreshBody,
@@ -31,6 +26,9 @@ import { AccessTokenGuard, Claims, SessionOnly } from './access-token.guard';
 import { ApiTokenIdPipe } from './id.pipe';
 import { ZodBodyPipe } from './zod-body.pipe';
 
+const authRpc = rpcCatalog.auth;
+const apiTokensRpc = rpcCatalog.apiTokens;
+
 @Controller('api/v1/auth')
 export class AuthController {
   constructor(
@@ -42,19 +40,19 @@ export class AuthController {
   @HttpCode(201)
   register(@Body(new ZodBodyPipe(registerBodySchema)) body: RegisterBody, @Req() req: FastifyRequest): Promise<User> {
     // The client's address (a trusted proxy's X-Forwarded-For, else the peer) for auth's per-client limit.
-    return this.rpc.request(authSubjects.registerUser, { ...body, ip: req.ip }, { schema: userSchema });
+    return this.rpc.call(authRpc.registerUser, { ...body, ip: req.ip });
   }
 
   @Post('login')
   @HttpCode(200)
   login(@Body(new ZodBodyPipe(loginBodySchema)) body: LoginBody, @Req() req: FastifyRequest): Promise<TokenPair> {
-    return this.rpc.request(authSubjects.login, { ...body, ip: req.ip }, { schema: tokenPairSchema });
+    return this.rpc.call(authRpc.login, { ...body, ip: req.ip });
   }
 
   @Post('refresh')
   @HttpCode(200)
   refresh(@Body(new ZodBodyPipe(refreshBodySchema)) body: RefreshBody): Promise<TokenPair> {
-    return this.rpc.request(authSubjects.refresh, body, { schema: tokenPairSchema });
+    return this.rpc.call(authRpc.refresh, body);
   }
 
   @Post('logout')
@@ -64,13 +62,13 @@ export class AuthController {
   async logout(@Claims() claims: AccessClaims, @Body() body: unknown): Promise<void> {
     // The body is optional here; when present it must still be well-formed.
     if (body !== undefined && body !== null && body !== '') new ZodBodyPipe(logoutBodySchema).transform(body);
-    await this.rpc.request(authSubjects.logout, { userId: claims.sub, jti: claims.jti, exp: claims.exp, familyId: claims.fam });
+    await this.rpc.call(authRpc.logout, { userId: claims.sub, jti: claims.jti, exp: claims.exp, familyId: claims.fam });
   }
 
   @Get('me')
   @UseGuards(AccessTokenGuard)
   me(@Claims() claims: AccessClaims): Promise<User> {
-    return this.rpc.request(authSubjects.getUser, { userId: claims.sub }, { schema: userSchema });
+    return this.rpc.call(authRpc.getUser, { userId: claims.sub });
   }
 
   @Post('change-password')
@@ -78,14 +76,14 @@ export class AuthController {
   @UseGuards(AccessTokenGuard)
   @SessionOnly()
   async changePassword(@Claims() claims: AccessClaims, @Body(new ZodBodyPipe(changePasswordBodySchema)) body: ChangePasswordBody): Promise<void> {
-    await this.rpc.request(authSubjects.changePassword, { ...body, userId: claims.sub, familyId: claims.fam });
+    await this.rpc.call(authRpc.changePassword, { ...body, userId: claims.sub, familyId: claims.fam });
   }
 
   @Get('tokens')
   @UseGuards(AccessTokenGuard)
   @SessionOnly()
   listTokens(@Claims() claims: AccessClaims): Promise<{ items: ApiToken[] }> {
-    return this.rpc.request(apiTokenSubjects.list, { userId: claims.sub }, { schema: apiTokenListSchema });
+    return this.rpc.call(apiTokensRpc.list, { userId: claims.sub });
   }
 
   @Post('tokens')
@@ -93,7 +91,7 @@ export class AuthController {
   @UseGuards(AccessTokenGuard)
   @SessionOnly()
   createToken(@Claims() claims: AccessClaims, @Body(new ZodBodyPipe(createApiTokenBodySchema)) body: CreateApiTokenBody): Promise<CreatedApiToken> {
-    return this.rpc.request(apiTokenSubjects.create, { userId: claims.sub, body }, { schema: createdApiTokenSchema });
+    return this.rpc.call(apiTokensRpc.create, { userId: claims.sub, body });
   }
 
   @Delete('tokens/:id')
@@ -101,7 +99,7 @@ export class AuthController {
   @UseGuards(AccessTokenGuard)
   @SessionOnly()
   async revokeToken(@Claims() claims: AccessClaims, @Param('id', ApiTokenIdPipe) tokenId: string): Promise<void> {
-    await this.rpc.request(apiTokenSubjects.revoke, { userId: claims.sub, tokenId });
+    await this.rpc.call(apiTokensRpc.revoke, { userId: claims.sub, tokenId });
     this.apiTokens.forget(tokenId);
   }
 }

@@ -2,9 +2,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, UseGuards } from '@nestjs/common';
 import {
   createSecretBodySchema,
-  secretListSchema,
-  secretSchema,
-  secretSubjects,
+  rpcCatalog,
   updateSecretBodySchema,
   type CreateSecretBody,
   type Secret,
@@ -17,6 +15,8 @@ import { AccessTokenGuard, Claims, RequireScope } from './access-token.guard';
 import { SecretNamePipe } from './secret-name.pipe';
 import { ZodBodyPipe } from './zod-body.pipe';
 
+const secretsRpc = rpcCatalog.secrets;
+
 @Controller('api/v1/secrets')
 @UseGuards(AccessTokenGuard)
 export class SecretsController {
@@ -25,14 +25,14 @@ export class SecretsController {
   @RequireScope('secrets:read')
   @Get()
   list(@Claims() c: AccessClaims): Promise<SecretList> {
-    return this.rpc.request(secretSubjects.list, { userId: c.sub }, { schema: secretListSchema });
+    return this.rpc.call(secretsRpc.list, { userId: c.sub });
   }
 
   @RequireScope('secrets:write')
   @Post()
   @HttpCode(201)
   create(@Claims() c: AccessClaims, @Body(new ZodBodyPipe(createSecretBodySchema)) body: CreateSecretBody): Promise<Secret> {
-    return this.rpc.request(secretSubjects.create, { userId: c.sub, body }, { schema: secretSchema });
+    return this.rpc.call(secretsRpc.create, { userId: c.sub, body });
   }
 
   @RequireScope('secrets:write')
@@ -42,13 +42,13 @@ export class SecretsController {
     @Param('name', SecretNamePipe) name: string,
     @Body(new ZodBodyPipe(updateSecretBodySchema)) body: UpdateSecretBody,
   ): Promise<Secret> {
-    return this.rpc.request(secretSubjects.update, { userId: c.sub, name, body }, { schema: secretSchema });
+    return this.rpc.call(secretsRpc.update, { userId: c.sub, name, body });
   }
 
   @RequireScope('secrets:write')
   @Delete(':name')
   @HttpCode(204)
   async remove(@Claims() c: AccessClaims, @Param('name', SecretNamePipe) name: string): Promise<void> {
-    await this.rpc.request(secretSubjects.delete, { userId: c.sub, name });
+    await this.rpc.call(secretsRpc.delete, { userId: c.sub, name });
   }
 }

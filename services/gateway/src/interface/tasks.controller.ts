@@ -1,8 +1,6 @@
 /** /api/v1/tasks — thin: validate, attach the caller as actor, forward to the tasks service (secret refs checked first). */
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import {
-  allocationSubjects,
-  allocationViewSchema,
   createTaskBodySchema,
   listTasksQuerySchema,
   rpcCatalog,
@@ -100,6 +98,6 @@ export class TasksController {
   @RequireScope('tasks:read')
   @Get(':id/allocation')
   allocation(@Claims() c: AccessClaims, @Param('id', TaskIdPipe) taskId: string): Promise<AllocationView> {
-    return this.rpc.request(allocationSubjects.getDecision, { actor: { userId: c.sub }, taskId }, { schema: allocationViewSchema });
+    return this.rpc.call(rpcCatalog.allocation.getDecision, { actor: { userId: c.sub }, taskId });
   }
 }

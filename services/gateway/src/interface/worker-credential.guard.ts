@@ -5,7 +5,7 @@
  */
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { DomainError, workerCredentialPattern, workerSubjects } from '@agentyard/contracts';
+import { DomainError, rpcCatalog, workerCredentialPattern } from '@agentyard/contracts';
 import { NatsRpcClient } from '@agentyard/messaging';
 
 @Injectable()
@@ -17,7 +17,7 @@ export class WorkerCredentialGuard implements CanActivate {
     const match = /^Worker\s+(\S+)$/i.exec(request.headers.authorization ?? '');
     if (!match?.[1]) throw new DomainError('UNAUTHENTICATED', 'send the worker credential: Authorization: Worker ayw_…');
     if (!workerCredentialPattern.test(match[1])) throw new DomainError('UNAUTHENTICATED', 'that is not a worker credential (expected ayw_…)');
-    const { workerId } = await this.rpc.request<{ workerId: string }>(workerSubjects.authenticate, { credential: match[1] });
+    const { workerId } = await this.rpc.call(rpcCatalog.workers.authenticate, { credential: match[1] });
     if (request.params.id !== workerId) throw new DomainError('FORBIDDEN', 'this credential belongs to another worker');
     return true;
   }

@@ -3,19 +3,12 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res, UseGuards } 
 import type { FastifyReply } from 'fastify';
 import {
   rpcCatalog,
-  authSubjects,
   DomainError,
-  userSchema,
   createRegistrationTokenBodySchema,
   grantWorkerRoleBodySchema,
   heartbeatSchema,
   registerWorkerBodySchema,
-  registrationTokenSchema,
   taskSecretsRequestSchema,
-  workerNatsCredentialsSchema,
-  workerRegistrationSchema,
-  workerSubjects,
-  workerViewSchema,
   type Assignment,
   type CreateRegistrationTokenBody,
   type GrantWorkerRoleBody,
@@ -30,12 +23,13 @@ import {
 } from '@agentyard/contracts';
 import type { AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
-import { z } from 'zod';
 import { TaskSecretBroker } from '../infrastructure/task-secret-broker';
 import { AccessTokenGuard, Claims, RequireScope } from './access-token.guard';
 import { TaskIdPipe, WorkerIdPipe } from './id.pipe';
 import { WorkerCredentialGuard } from './worker-credential.guard';
 import { ZodBodyPipe } from './zod-body.pipe';
+
+const workersRpc = rpcCatalog.workers;
 
 @Controller('api/v1/workers')
 export class WorkersController {
@@ -48,7 +42,7 @@ export class WorkersController {
   @Get()
   @UseGuards(AccessTokenGuard)
   list(@Claims() c: AccessClaims): Promise<{ items: WorkerView[] }> {
-    return this.rpc.request(workerSubjects.list, { actor: { userId: c.sub } }, { schema: z.object({ items: z.array(workerViewSchema) }) });
+    return this.rpc.call(workersRpc.list, { actor: { userId: c.sub } });
   }
 
   @RequireScope('workers:write')
@@ -59,21 +53,21 @@ export class WorkersController {
     @Claims() c: AccessClaims,
     @Body(new ZodBodyPipe(createRegistrationTokenBodySchema)) body: CreateRegistrationTokenBody,
   ): Promise<RegistrationToken> {
-    return this.rpc.request(workerSubjects.createRegistrationToken, { actor: { userId: c.sub }, body }, { schema: registrationTokenSchema });
+    return this.rpc.call(workersRpc.createRegistrationToken, { actor: { userId: c.sub }, body });
   }
 
   /** Called by the worker agent with a registration token; no user session. */
   @Post('register')
   @HttpCode(201)
   register(@Body(new ZodBodyPipe(registerWorkerBodySchema)) body: RegisterWorkerBody): Promise<WorkerRegistration> {
-    return this.rpc.request(workerSubjects.register, { body }, { schema: workerRegistrationSchema });
+    return this.rpc.call(workersRpc.register, { body });
   }
 
   @RequireScope('workers:read')
   @Get(':id')
   @UseGuards(AccessTokenGuard)
   get(@Claims() c: AccessClaims, @Param('id', WorkerIdPipe) workerId: string): Promise<WorkerView> {
-    return this.rpc.request(workerSubjects.get, { actor: { userId: c.sub }, workerId }, { schema: workerViewSchema });
+    return this.rpc.call(workersRpc.get, { actor: { userId: c.sub }, workerId });
   }
 
   @RequireScope('workers:write')
@@ -81,7 +75,7 @@ export class WorkersController {
   @HttpCode(200)
   @UseGuards(AccessTokenGuard)
   drain(@Claims() c: AccessClaims, @Param('id', WorkerIdPipe) workerId: string): Promise<WorkerView> {
-    return this.rpc.request(workerSubjects.drain, { actor: { userId: c.sub }, workerId }, { schema: workerViewSchema });
+    return this.rpc.call(workersRpc.drain, { actor: { userId: c.sub }, workerId });
   }
 
   @RequireScope('workers:write')
@@ -89,7 +83,7 @@ export class WorkersController {
   @HttpCode(200)
   @UseGuards(AccessTokenGuard)
   resume(@Claims() c: AccessClaims, @Param('id', WorkerIdPipe) workerId: string): Promise<WorkerView> {
-    return this.rpc.request(workerSubjects.resume, { actor: { userId: c.sub }, workerId }, { schema: workerViewSchema });
+    return this.rpc.call(workersRpc.resume, { actor: { userId: c.sub }, workerId });
   }
 
   @RequireScope('workers:write')
@@ -104,14 +98,14 @@ export class WorkersController {
     // The workers service cannot read auth's users, so the edge asks auth whether the grantee
     // exists — only for an owner of the worker (anyone else gets the workers service's answer),
     // so a stranger cannot use this endpoint to learn which user ids exist.
-    const worker = await this.rpc.request(workerSubjects.get, { actor: { userId: c.sub }, workerId }, { schema: workerViewSchema });
+    const worker = await this.rpc.call(workersRpc.get, { actor: { userId: c.sub }, workerId });
     if (worker.role === 'owner') await this.requireUser(body.userId);
-    return this.rpc.request(workerSubjects.grantRole, { actor: { userId: c.sub }, workerId, ...body }, { schema: workerViewSchema });
+    return this.rpc.call(workersRpc.grantRole, { actor: { userId: c.sub }, workerId, ...body });
   }
 
   private async requireUser(userId: string): Promise<void> {
     try {
-      await this.rpc.request(authSubjects.getUser, { userId }, { schema: userSchema });
+      await this.rpc.call(rpcCatalog.auth.getUser, { userId });
     } catch (e) {
       if (!(e instanceof DomainError) || e.code !== 'NOT_FOUND') throw e;
       const message = `no user has the id ${userId}`;
@@ -124,7 +118,7 @@ export class WorkersController {
   @HttpCode(200)
   @UseGuards(AccessTokenGuard)
   revokeCredential(@Claims() c: AccessClaims, @Param('id', WorkerIdPipe) workerId: string): Promise<WorkerView> {
-    return this.rpc.request(workerSubjects.revokeCredential, { actor: { userId: c.sub }, workerId }, { schema: workerViewSchema });
+    return this.rpc.call(workersRpc.revokeCredential, { actor: { userId: c.sub }, workerId });
   }
 
   /** HTTP alternative to `work.heartbeat.<id>` for agents that cannot hold a NATS connection. */
@@ -132,7 +126,7 @@ export class WorkersController {
   @HttpCode(204)
   @UseGuards(WorkerCredentialGuard)
   async heartbeat(@Param('id', WorkerIdPipe) workerId: string, @Body(new ZodBodyPipe(heartbeatSchema)) heartbeat: Heartbeat): Promise<void> {
-    await this.rpc.request(workerSubjects.heartbeat, { workerId, heartbeat });
+    await this.rpc.call(workersRpc.heartbeat, { workerId, heartbeat });
   }
 
   /** The worker's expiring NATS credentials (its own subjects only); the agent renews them before they expire. */
@@ -140,7 +134,7 @@ export class WorkersController {
   @HttpCode(200)
   @UseGuards(WorkerCredentialGuard)
   natsCredentials(@Param('id', WorkerIdPipe) workerId: string): Promise<WorkerNatsCredentials> {
-    return this.rpc.request(workerSubjects.issueNatsCredentials, { workerId }, { schema: workerNatsCredentialsSchema });
+    return this.rpc.call(workersRpc.issueNatsCredentials, { workerId });
   }
 
   /** Pull mode: the next assignment for this worker, or 204 when there is none. */

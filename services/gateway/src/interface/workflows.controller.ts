@@ -9,23 +9,15 @@ import {
   approvalBodySchema,
   DomainError,
   executeWorkflowBodySchema,
-  instantiatedTemplateSchema,
   instantiateTemplateBodySchema,
   listRunsQuerySchema,
   listWorkflowsQuerySchema,
   pickWinnerBodySchema,
-  runPageSchema,
-  runViewSchema,
+  rpcCatalog,
   saveTemplateBodySchema,
   saveWorkflowBodySchema,
-  templateViewSchema,
-  validationReportSchema,
-  workflowPageSchema,
-  workflowSubjects,
-  workflowViewSchema,
   type AddScheduleBody,
   type ApprovalBody,
-  type Envelope,
   type ExecuteWorkflowBody,
   type InstantiatedTemplate,
   type InstantiateTemplateBody,
@@ -33,6 +25,7 @@ import {
   type ListWorkflowsQuery,
   type PickWinnerBody,
   type RunPage,
+  type RpcResponseOf,
   type RunView,
   type SaveTemplateBody,
   type SaveWorkflowBody,
@@ -49,6 +42,8 @@ import { AccessTokenGuard, Claims, RequireScope } from './access-token.guard';
 import { NodeIdPipe, TemplateIdPipe, UuidPipe } from './id.pipe';
 import { ZodBodyPipe } from './zod-body.pipe';
 import { ZodQueryPipe } from './zod-query.pipe';
+
+const workflowsRpc = rpcCatalog.workflows;
 
 const actor = (c: AccessClaims) => ({ userId: c.sub });
 const workflowId = new UuidPipe('workflow');
@@ -73,13 +68,13 @@ export class WorkflowsController {
   @Post()
   @HttpCode(201)
   create(@Claims() c: AccessClaims, @Body(new ZodBodyPipe(saveWorkflowBodySchema)) definition: SaveWorkflowBody): Promise<WorkflowView> {
-    return this.rpc.request(workflowSubjects.create, { actor: actor(c), definition }, { schema: workflowViewSchema });
+    return this.rpc.call(workflowsRpc.create, { actor: actor(c), definition });
   }
 
   @RequireScope('workflows:read')
   @Get()
   list(@Claims() c: AccessClaims, @Query(new ZodQueryPipe(listWorkflowsQuerySchema)) query: ListWorkflowsQuery): Promise<WorkflowPage> {
-    return this.rpc.request(workflowSubjects.list, { actor: actor(c), query }, { schema: workflowPageSchema });
+    return this.rpc.call(workflowsRpc.list, { actor: actor(c), query });
   }
 
   /** The compiler's verdict on a definition, without saving it (the editor checks as you edit). */
@@ -89,13 +84,13 @@ export class WorkflowsController {
   validate(@Claims() c: AccessClaims, @Body() definition: unknown): Promise<ValidationReport> {
     if (definition === null || typeof definition !== 'object' || Array.isArray(definition))
       throw new DomainError('VALIDATION_FAILED', 'the body must be a JSON object');
-    return this.rpc.request(workflowSubjects.validate, { actor: actor(c), definition }, { schema: validationReportSchema });
+    return this.rpc.call(workflowsRpc.validate, { actor: actor(c), definition });
   }
 
   @RequireScope('workflows:read')
   @Get(':id')
   get(@Claims() c: AccessClaims, @Param('id', workflowId) id: string): Promise<WorkflowView> {
-    return this.rpc.request(workflowSubjects.get, { actor: actor(c), workflowId: id }, { schema: workflowViewSchema });
+    return this.rpc.call(workflowsRpc.get, { actor: actor(c), workflowId: id });
   }
 
   /** Saves a new version (a definition equal to the latest saves nothing). */
@@ -106,14 +101,14 @@ export class WorkflowsController {
     @Param('id', workflowId) id: string,
     @Body(new ZodBodyPipe(saveWorkflowBodySchema)) definition: SaveWorkflowBody,
   ): Promise<WorkflowView> {
-    return this.rpc.request(workflowSubjects.update, { actor: actor(c), workflowId: id, definition }, { schema: workflowViewSchema });
+    return this.rpc.call(workflowsRpc.update, { actor: actor(c), workflowId: id, definition });
   }
 
   @RequireScope('workflows:write')
   @Delete(':id')
   @HttpCode(204)
   async remove(@Claims() c: AccessClaims, @Param('id', workflowId) id: string): Promise<void> {
-    await this.rpc.request(workflowSubjects.delete, { actor: actor(c), workflowId: id });
+    await this.rpc.call(workflowsRpc.delete, { actor: actor(c), workflowId: id });
   }
 
   @RequireScope('workflows:read')
@@ -123,14 +118,14 @@ export class WorkflowsController {
     @Param('id', workflowId) id: string,
     @Param('version', versionPipe) version: number,
   ): Promise<{ version: number; definition: WorkflowDefinition }> {
-    return this.rpc.request(workflowSubjects.getVersion, { actor: actor(c), workflowId: id, version });
+    return this.rpc.call(workflowsRpc.getVersion, { actor: actor(c), workflowId: id, version });
   }
 
   /** The workflow's events (versions, schedules, fires), in order: its audit trail. */
   @RequireScope('workflows:read')
   @Get(':id/events')
-  history(@Claims() c: AccessClaims, @Param('id', workflowId) id: string): Promise<{ items: Envelope[] }> {
-    return this.rpc.request(workflowSubjects.history, { actor: actor(c), workflowId: id });
+  history(@Claims() c: AccessClaims, @Param('id', workflowId) id: string): Promise<RpcResponseOf<typeof workflowsRpc.history>> {
+    return this.rpc.call(workflowsRpc.history, { actor: actor(c), workflowId: id });
   }
 
   @RequireScope('workflows:write')
@@ -141,7 +136,7 @@ export class WorkflowsController {
     @Param('id', workflowId) id: string,
     @Body(new ZodBodyPipe(executeWorkflowBodySchema)) body: ExecuteWorkflowBody,
   ): Promise<RunView> {
-    return this.rpc.request(workflowSubjects.execute, { actor: actor(c), workflowId: id, body }, { schema: runViewSchema });
+    return this.rpc.call(workflowsRpc.execute, { actor: actor(c), workflowId: id, body });
   }
 
   /** Pauses the schedules and every active run. */
@@ -149,26 +144,26 @@ export class WorkflowsController {
   @Post(':id/pause')
   @HttpCode(200)
   pause(@Claims() c: AccessClaims, @Param('id', workflowId) id: string): Promise<WorkflowView> {
-    return this.rpc.request(workflowSubjects.pause, { actor: actor(c), workflowId: id }, { schema: workflowViewSchema });
+    return this.rpc.call(workflowsRpc.pause, { actor: actor(c), workflowId: id });
   }
 
   @RequireScope('workflows:write')
   @Post(':id/resume')
   @HttpCode(200)
   resume(@Claims() c: AccessClaims, @Param('id', workflowId) id: string): Promise<WorkflowView> {
-    return this.rpc.request(workflowSubjects.resume, { actor: actor(c), workflowId: id }, { schema: workflowViewSchema });
+    return this.rpc.call(workflowsRpc.resume, { actor: actor(c), workflowId: id });
   }
 
   @RequireScope('workflows:read')
   @Get(':id/runs')
   runs(@Claims() c: AccessClaims, @Param('id', workflowId) id: string, @Query(new ZodQueryPipe(listRunsQuerySchema)) query: ListRunsQuery): Promise<RunPage> {
-    return this.rpc.request(workflowSubjects.listRuns, { actor: actor(c), workflowId: id, query }, { schema: runPageSchema });
+    return this.rpc.call(workflowsRpc.listRuns, { actor: actor(c), workflowId: id, query });
   }
 
   @RequireScope('workflows:read')
   @Get(':id/schedules')
   schedules(@Claims() c: AccessClaims, @Param('id', workflowId) id: string): Promise<{ items: ScheduleView[] }> {
-    return this.rpc.request(workflowSubjects.listSchedules, { actor: actor(c), workflowId: id });
+    return this.rpc.call(workflowsRpc.listSchedules, { actor: actor(c), workflowId: id });
   }
 
   @RequireScope('workflows:write')
@@ -179,14 +174,14 @@ export class WorkflowsController {
     @Param('id', workflowId) id: string,
     @Body(new ZodBodyPipe(addScheduleBodySchema)) body: AddScheduleBody,
   ): Promise<WorkflowView> {
-    return this.rpc.request(workflowSubjects.addSchedule, { actor: actor(c), workflowId: id, body }, { schema: workflowViewSchema });
+    return this.rpc.call(workflowsRpc.addSchedule, { actor: actor(c), workflowId: id, body });
   }
 
   @RequireScope('workflows:write')
   @Delete(':id/schedules/:scheduleId')
   @HttpCode(200)
   removeSchedule(@Claims() c: AccessClaims, @Param('id', workflowId) id: string, @Param('scheduleId', scheduleId) sid: string): Promise<WorkflowView> {
-    return this.rpc.request(workflowSubjects.removeSchedule, { actor: actor(c), workflowId: id, scheduleId: sid }, { schema: workflowViewSchema });
+    return this.rpc.call(workflowsRpc.removeSchedule, { actor: actor(c), workflowId: id, scheduleId: sid });
   }
 }
 
@@ -198,41 +193,41 @@ export class RunsController {
   @RequireScope('workflows:read')
   @Get()
   list(@Claims() c: AccessClaims, @Query(new ZodQueryPipe(listRunsQuerySchema)) query: ListRunsQuery): Promise<RunPage> {
-    return this.rpc.request(workflowSubjects.listRuns, { actor: actor(c), query }, { schema: runPageSchema });
+    return this.rpc.call(workflowsRpc.listRuns, { actor: actor(c), query });
   }
 
   @RequireScope('workflows:read')
   @Get(':id')
   get(@Claims() c: AccessClaims, @Param('id', runId) id: string): Promise<RunView> {
-    return this.rpc.request(workflowSubjects.getRun, { actor: actor(c), runId: id }, { schema: runViewSchema });
+    return this.rpc.call(workflowsRpc.getRun, { actor: actor(c), runId: id });
   }
 
   /** Every decision the run made, in order: its audit trail. */
   @RequireScope('workflows:read')
   @Get(':id/events')
-  history(@Claims() c: AccessClaims, @Param('id', runId) id: string): Promise<{ items: Envelope[] }> {
-    return this.rpc.request(workflowSubjects.runHistory, { actor: actor(c), runId: id });
+  history(@Claims() c: AccessClaims, @Param('id', runId) id: string): Promise<RpcResponseOf<typeof workflowsRpc.runHistory>> {
+    return this.rpc.call(workflowsRpc.runHistory, { actor: actor(c), runId: id });
   }
 
   @RequireScope('workflows:write')
   @Post(':id/pause')
   @HttpCode(200)
   pause(@Claims() c: AccessClaims, @Param('id', runId) id: string): Promise<RunView> {
-    return this.rpc.request(workflowSubjects.pauseRun, { actor: actor(c), runId: id }, { schema: runViewSchema });
+    return this.rpc.call(workflowsRpc.pauseRun, { actor: actor(c), runId: id });
   }
 
   @RequireScope('workflows:write')
   @Post(':id/resume')
   @HttpCode(200)
   resume(@Claims() c: AccessClaims, @Param('id', runId) id: string): Promise<RunView> {
-    return this.rpc.request(workflowSubjects.resumeRun, { actor: actor(c), runId: id }, { schema: runViewSchema });
+    return this.rpc.call(workflowsRpc.resumeRun, { actor: actor(c), runId: id });
   }
 
   @RequireScope('workflows:write')
   @Post(':id/cancel')
   @HttpCode(200)
   cancel(@Claims() c: AccessClaims, @Param('id', runId) id: string): Promise<RunView> {
-    return this.rpc.request(workflowSubjects.cancelRun, { actor: actor(c), runId: id }, { schema: runViewSchema });
+    return this.rpc.call(workflowsRpc.cancelRun, { actor: actor(c), runId: id });
   }
 
   /** Runs a failed or cancelled node again, with what depends on it (nothing else). */
@@ -240,7 +235,7 @@ export class RunsController {
   @Post(':id/nodes/:nodeId/retry')
   @HttpCode(200)
   retry(@Claims() c: AccessClaims, @Param('id', runId) id: string, @Param('nodeId', NodeIdPipe) nodeId: string): Promise<RunView> {
-    return this.rpc.request(workflowSubjects.retryNode, { actor: actor(c), runId: id, nodeId }, { schema: runViewSchema });
+    return this.rpc.call(workflowsRpc.retryNode, { actor: actor(c), runId: id, nodeId });
   }
 
   @RequireScope('workflows:write')
@@ -252,7 +247,7 @@ export class RunsController {
     @Param('nodeId', NodeIdPipe) nodeId: string,
     @Body(new ZodBodyPipe(approvalBodySchema)) body: ApprovalBody,
   ): Promise<RunView> {
-    return this.rpc.request(workflowSubjects.decideApproval, { actor: actor(c), runId: id, nodeId, body }, { schema: runViewSchema });
+    return this.rpc.call(workflowsRpc.decideApproval, { actor: actor(c), runId: id, nodeId, body });
   }
 
   /** A select node waiting for a person (strategy `manual`): choose its winner. */
@@ -265,7 +260,7 @@ export class RunsController {
     @Param('nodeId', NodeIdPipe) nodeId: string,
     @Body(new ZodBodyPipe(pickWinnerBodySchema)) body: PickWinnerBody,
   ): Promise<RunView> {
-    return this.rpc.request(workflowSubjects.pickWinner, { actor: actor(c), runId: id, nodeId, body }, { schema: runViewSchema });
+    return this.rpc.call(workflowsRpc.pickWinner, { actor: actor(c), runId: id, nodeId, body });
   }
 }
 
@@ -277,7 +272,7 @@ export class WorkflowTemplatesController {
   @RequireScope('workflows:read')
   @Get()
   list(@Claims() c: AccessClaims): Promise<{ items: TemplateView[] }> {
-    return this.rpc.request(workflowSubjects.listTemplates, { actor: actor(c) });
+    return this.rpc.call(workflowsRpc.listTemplates, { actor: actor(c) });
   }
 
   /** Saves one of your workflows as a template with named parameters. */
@@ -285,14 +280,14 @@ export class WorkflowTemplatesController {
   @Post()
   @HttpCode(201)
   save(@Claims() c: AccessClaims, @Body(new ZodBodyPipe(saveTemplateBodySchema)) body: SaveTemplateBody): Promise<TemplateView> {
-    return this.rpc.request(workflowSubjects.saveTemplate, { actor: actor(c), body }, { schema: templateViewSchema });
+    return this.rpc.call(workflowsRpc.saveTemplate, { actor: actor(c), body });
   }
 
   @RequireScope('workflows:write')
   @Delete(':id')
   @HttpCode(204)
   async remove(@Claims() c: AccessClaims, @Param('id', TemplateIdPipe) id: string): Promise<void> {
-    await this.rpc.request(workflowSubjects.deleteTemplate, { actor: actor(c), templateId: id });
+    await this.rpc.call(workflowsRpc.deleteTemplate, { actor: actor(c), templateId: id });
   }
 
   /** A new workflow from the template (parameters substituted), and optionally its first run. */
@@ -304,6 +299,6 @@ export class WorkflowTemplatesController {
     @Param('id', TemplateIdPipe) id: string,
     @Body(new ZodBodyPipe(instantiateTemplateBodySchema)) body: InstantiateTemplateBody,
   ): Promise<InstantiatedTemplate> {
-    return this.rpc.request(workflowSubjects.instantiateTemplate, { actor: actor(c), templateId: id, body }, { schema: instantiatedTemplateSchema });
+    return this.rpc.call(workflowsRpc.instantiateTemplate, { actor: actor(c), templateId: id, body });
   }
 }

@@ -2,14 +2,8 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
-  artifactSubjects,
-  artifactUploadRefSchema,
-  beginArtifactUploadSchema,
-  getArtifactQuerySchema,
-  listArtifactsQuerySchema,
   parseOrThrow,
-  putArtifactChunkSchema,
-  readArtifactChunkQuerySchema,
+  rpcCatalog,
   type ArtifactChunk,
   type ArtifactDescriptor,
   type ArtifactList,
@@ -19,6 +13,9 @@ import {
 import { ArtifactQueries } from '../application/artifact.query';
 import { ArtifactUploadHandler } from '../application/artifact-upload.handler';
 
+/** Subjects and request schemas from the catalog, shared with the gateway's calls. */
+const artifactsRpc = rpcCatalog.artifacts;
+
 @Controller()
 export class ArtifactController {
   constructor(
@@ -26,41 +23,41 @@ export class ArtifactController {
     private readonly queries: ArtifactQueries,
   ) {}
 
-  @MessagePattern(artifactSubjects.beginUpload)
+  @MessagePattern(artifactsRpc.beginUpload.subject)
   onBegin(@Payload() data: unknown): Promise<ArtifactUploadStarted> {
-    return this.uploads.begin(parseOrThrow(beginArtifactUploadSchema, data, 'begin-artifact-upload command'));
+    return this.uploads.begin(parseOrThrow(artifactsRpc.beginUpload.request, data, 'begin-artifact-upload command'));
   }
 
-  @MessagePattern(artifactSubjects.putChunk)
+  @MessagePattern(artifactsRpc.putChunk.subject)
   onPutChunk(@Payload() data: unknown): Promise<{ ok: true }> {
-    return this.uploads.putChunk(parseOrThrow(putArtifactChunkSchema, data, 'put-artifact-chunk command'));
+    return this.uploads.putChunk(parseOrThrow(artifactsRpc.putChunk.request, data, 'put-artifact-chunk command'));
   }
 
-  @MessagePattern(artifactSubjects.commitUpload)
+  @MessagePattern(artifactsRpc.commitUpload.subject)
   onCommit(@Payload() data: unknown): Promise<ArtifactUploaded> {
-    const { workerId, uploadId } = parseOrThrow(artifactUploadRefSchema, data, 'commit-artifact-upload command');
+    const { workerId, uploadId } = parseOrThrow(artifactsRpc.commitUpload.request, data, 'commit-artifact-upload command');
     return this.uploads.commit(workerId, uploadId);
   }
 
-  @MessagePattern(artifactSubjects.abortUpload)
+  @MessagePattern(artifactsRpc.abortUpload.subject)
   onAbort(@Payload() data: unknown): Promise<{ ok: true }> {
-    const { workerId, uploadId } = parseOrThrow(artifactUploadRefSchema, data, 'abort-artifact-upload command');
+    const { workerId, uploadId } = parseOrThrow(artifactsRpc.abortUpload.request, data, 'abort-artifact-upload command');
     return this.uploads.abort(workerId, uploadId);
   }
 
-  @MessagePattern(artifactSubjects.list)
+  @MessagePattern(artifactsRpc.list.subject)
   onList(@Payload() data: unknown): Promise<ArtifactList> {
-    const { actor, taskId } = parseOrThrow(listArtifactsQuerySchema, data, 'list-artifacts query');
+    const { actor, taskId } = parseOrThrow(artifactsRpc.list.request, data, 'list-artifacts query');
     return this.queries.list(actor, taskId);
   }
 
-  @MessagePattern(artifactSubjects.get)
+  @MessagePattern(artifactsRpc.get.subject)
   onGet(@Payload() data: unknown): Promise<ArtifactDescriptor> {
-    return this.queries.get(parseOrThrow(getArtifactQuerySchema, data, 'get-artifact query'));
+    return this.queries.get(parseOrThrow(artifactsRpc.get.request, data, 'get-artifact query'));
   }
 
-  @MessagePattern(artifactSubjects.readChunk)
+  @MessagePattern(artifactsRpc.readChunk.subject)
   onReadChunk(@Payload() data: unknown): Promise<ArtifactChunk> {
-    return this.queries.readChunk(parseOrThrow(readArtifactChunkQuerySchema, data, 'read-artifact-chunk query'));
+    return this.queries.readChunk(parseOrThrow(artifactsRpc.readChunk.request, data, 'read-artifact-chunk query'));
   }
 }

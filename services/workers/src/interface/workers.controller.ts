@@ -8,6 +8,7 @@ import {
   DomainError,
   newId,
   parseOrThrow,
+  rpcCatalog,
   type RegistrationToken,
   type WorkerNatsCredentials,
   type WorkerRegistration,
@@ -23,17 +24,8 @@ import { IssueNatsCredentialsHandler } from '../application/issue-nats-credentia
 import { RecordHeartbeatHandler } from '../application/record-heartbeat.handler';
 import { RegisterWorkerHandler } from '../application/register-worker.handler';
 import type { RequestContext } from '../application/request-context';
-import {
-  authenticateWorkerQuerySchema,
-  createRegistrationTokenCommandSchema,
-  grantWorkerRoleCommandSchema,
-  issueNatsCredentialsCommandSchema,
-  listWorkersQuerySchema,
-  recordHeartbeatCommandSchema,
-  registerWorkerCommandSchema,
-  servedSubjects,
-  workerRefCommandSchema,
-} from './worker.messages';
+/** Subjects and request schemas from the catalog, shared with the gateway's calls. */
+const workersRpc = rpcCatalog.workers;
 
 export function requestContext(): RequestContext {
   const trace = currentTrace();
@@ -55,25 +47,25 @@ export class WorkersController {
     private readonly listWorkers: ListWorkersQuery,
   ) {}
 
-  @MessagePattern(servedSubjects.createRegistrationToken)
+  @MessagePattern(workersRpc.createRegistrationToken.subject)
   onCreateRegistrationToken(@Payload() data: unknown): Promise<RegistrationToken> {
-    return this.createToken.execute(parseOrThrow(createRegistrationTokenCommandSchema, data));
+    return this.createToken.execute(parseOrThrow(workersRpc.createRegistrationToken.request, data));
   }
 
-  @MessagePattern(servedSubjects.register)
+  @MessagePattern(workersRpc.register.subject)
   onRegister(@Payload() data: unknown): Promise<WorkerRegistration> {
-    return this.register.execute(parseOrThrow(registerWorkerCommandSchema, data).body, requestContext());
+    return this.register.execute(parseOrThrow(workersRpc.register.request, data).body, requestContext());
   }
 
-  @MessagePattern(servedSubjects.authenticate)
+  @MessagePattern(workersRpc.authenticate.subject)
   onAuthenticate(@Payload() data: unknown): Promise<{ workerId: string }> {
-    return this.authenticate.execute(parseOrThrow(authenticateWorkerQuerySchema, data).credential);
+    return this.authenticate.execute(parseOrThrow(workersRpc.authenticate.request, data).credential);
   }
 
   /** HTTP heartbeat path: 403 when the heartbeat names another worker, 404 for an unknown one, 401 once revoked. */
-  @MessagePattern(servedSubjects.heartbeat)
+  @MessagePattern(workersRpc.heartbeat.subject)
   async onRecordHeartbeat(@Payload() data: unknown): Promise<{ recorded: true }> {
-    const { workerId, heartbeat } = parseOrThrow(recordHeartbeatCommandSchema, data);
+    const { workerId, heartbeat } = parseOrThrow(workersRpc.heartbeat.request, data);
     if (heartbeat.workerId !== workerId)
       throw new DomainError('FORBIDDEN', `heartbeat.workerId ${heartbeat.workerId} is not the authenticated worker ${workerId}`);
     const outcome = await this.heartbeat.execute(heartbeat, requestContext());
@@ -83,43 +75,43 @@ export class WorkersController {
   }
 
   /** A worker's NATS credentials: 404 for an unknown worker, 401 once revoked, all null without NATS auth. */
-  @MessagePattern(servedSubjects.issueNatsCredentials)
+  @MessagePattern(workersRpc.issueNatsCredentials.subject)
   onIssueNatsCredentials(@Payload() data: unknown): Promise<WorkerNatsCredentials> {
-    return this.natsCredentials.execute(parseOrThrow(issueNatsCredentialsCommandSchema, data).workerId);
+    return this.natsCredentials.execute(parseOrThrow(workersRpc.issueNatsCredentials.request, data).workerId);
   }
 
-  @MessagePattern(servedSubjects.drain)
+  @MessagePattern(workersRpc.drain.subject)
   onDrain(@Payload() data: unknown): Promise<WorkerView> {
-    const { actor, workerId } = parseOrThrow(workerRefCommandSchema, data);
+    const { actor, workerId } = parseOrThrow(workersRpc.drain.request, data);
     return this.drained.execute(actor.userId, workerId, true, requestContext());
   }
 
-  @MessagePattern(servedSubjects.resume)
+  @MessagePattern(workersRpc.resume.subject)
   onResume(@Payload() data: unknown): Promise<WorkerView> {
-    const { actor, workerId } = parseOrThrow(workerRefCommandSchema, data);
+    const { actor, workerId } = parseOrThrow(workersRpc.resume.request, data);
     return this.drained.execute(actor.userId, workerId, false, requestContext());
   }
 
-  @MessagePattern(servedSubjects.grantRole)
+  @MessagePattern(workersRpc.grantRole.subject)
   onGrantRole(@Payload() data: unknown): Promise<WorkerView> {
-    const { actor, workerId, userId, role } = parseOrThrow(grantWorkerRoleCommandSchema, data);
+    const { actor, workerId, userId, role } = parseOrThrow(workersRpc.grantRole.request, data);
     return this.grantRole.execute(actor.userId, workerId, { userId, role }, requestContext());
   }
 
-  @MessagePattern(servedSubjects.revokeCredential)
+  @MessagePattern(workersRpc.revokeCredential.subject)
   onRevokeCredential(@Payload() data: unknown): Promise<WorkerView> {
-    const { actor, workerId } = parseOrThrow(workerRefCommandSchema, data);
+    const { actor, workerId } = parseOrThrow(workersRpc.revokeCredential.request, data);
     return this.revokeCredential.execute(actor.userId, workerId, requestContext());
   }
 
-  @MessagePattern(servedSubjects.get)
+  @MessagePattern(workersRpc.get.subject)
   onGet(@Payload() data: unknown): Promise<WorkerView> {
-    const { actor, workerId } = parseOrThrow(workerRefCommandSchema, data);
+    const { actor, workerId } = parseOrThrow(workersRpc.get.request, data);
     return this.getWorker.execute(actor.userId, workerId);
   }
 
-  @MessagePattern(servedSubjects.list)
+  @MessagePattern(workersRpc.list.subject)
   onList(@Payload() data: unknown): Promise<{ items: WorkerView[] }> {
-    return this.listWorkers.execute(parseOrThrow(listWorkersQuerySchema, data).actor.userId);
+    return this.listWorkers.execute(parseOrThrow(workersRpc.list.request, data).actor.userId);
   }
 }

@@ -6,32 +6,15 @@
  */
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import {
-  addScheduleCommandSchema,
-  decideApprovalCommandSchema,
-  executeWorkflowCommandSchema,
-  getWorkflowVersionQuerySchema,
-  instantiateTemplateCommandSchema,
-  listRunsCommandSchema,
-  listWorkflowsCommandSchema,
-  nodeRefCommandSchema,
-  parseOrThrow,
-  pickWinnerCommandSchema,
-  removeScheduleCommandSchema,
-  runRefCommandSchema,
-  saveTemplateCommandSchema,
-  saveWorkflowCommandSchema,
-  templateRefCommandSchema,
-  validateWorkflowQuerySchema,
-  workflowDefinitionSchema,
-  workflowRefCommandSchema,
-  workflowSubjects,
-} from '@agentyard/contracts';
+import { parseOrThrow, rpcCatalog, workflowDefinitionSchema } from '@agentyard/contracts';
 import { requestMetadata } from '@agentyard/messaging';
 import { WorkflowQueries } from '../application/queries';
 import { RunsHandler } from '../application/runs.handler';
 import { TemplatesHandler } from '../application/templates.handler';
 import { WorkflowsHandler } from '../application/workflows.handler';
+
+/** Subjects and request schemas from the catalog, shared with the gateway's calls. */
+const workflowsRpc = rpcCatalog.workflows;
 
 @Controller()
 export class WorkflowMessagesController {
@@ -44,57 +27,57 @@ export class WorkflowMessagesController {
 
   // --- workflows ----------------------------------------------------------------------------
 
-  @MessagePattern(workflowSubjects.create)
+  @MessagePattern(workflowsRpc.create.subject)
   create(@Payload() data: unknown) {
-    const { actor, definition } = parseOrThrow(saveWorkflowCommandSchema, data, 'create-workflow command');
+    const { actor, definition } = parseOrThrow(workflowsRpc.create.request, data, 'create-workflow command');
     return this.workflows.create(actor, definition, requestMetadata(actor.userId));
   }
 
-  @MessagePattern(workflowSubjects.update)
+  @MessagePattern(workflowsRpc.update.subject)
   update(@Payload() data: unknown) {
-    const { actor, workflowId, definition } = parseOrThrow(saveWorkflowCommandSchema.required({ workflowId: true }), data, 'update-workflow command');
+    const { actor, workflowId, definition } = parseOrThrow(workflowsRpc.update.request, data, 'update-workflow command');
     return this.workflows.update(actor, workflowId, definition, requestMetadata(actor.userId));
   }
 
-  @MessagePattern(workflowSubjects.delete)
+  @MessagePattern(workflowsRpc.delete.subject)
   delete(@Payload() data: unknown) {
-    const { actor, workflowId } = parseOrThrow(workflowRefCommandSchema, data, 'delete-workflow command');
+    const { actor, workflowId } = parseOrThrow(workflowsRpc.delete.request, data, 'delete-workflow command');
     return this.workflows.delete(actor, workflowId, requestMetadata(actor.userId));
   }
 
-  @MessagePattern(workflowSubjects.pause)
+  @MessagePattern(workflowsRpc.pause.subject)
   pause(@Payload() data: unknown) {
-    const { actor, workflowId } = parseOrThrow(workflowRefCommandSchema, data, 'pause-workflow command');
+    const { actor, workflowId } = parseOrThrow(workflowsRpc.pause.request, data, 'pause-workflow command');
     return this.workflows.pause(actor, workflowId, requestMetadata(actor.userId));
   }
 
-  @MessagePattern(workflowSubjects.resume)
+  @MessagePattern(workflowsRpc.resume.subject)
   resume(@Payload() data: unknown) {
-    const { actor, workflowId } = parseOrThrow(workflowRefCommandSchema, data, 'resume-workflow command');
+    const { actor, workflowId } = parseOrThrow(workflowsRpc.resume.request, data, 'resume-workflow command');
     return this.workflows.resume(actor, workflowId, requestMetadata(actor.userId));
   }
 
-  @MessagePattern(workflowSubjects.execute)
+  @MessagePattern(workflowsRpc.execute.subject)
   execute(@Payload() data: unknown) {
-    const { actor, workflowId, body } = parseOrThrow(executeWorkflowCommandSchema, data, 'execute-workflow command');
+    const { actor, workflowId, body } = parseOrThrow(workflowsRpc.execute.request, data, 'execute-workflow command');
     return this.workflows.execute(actor, workflowId, body, requestMetadata(actor.userId));
   }
 
-  @MessagePattern(workflowSubjects.addSchedule)
+  @MessagePattern(workflowsRpc.addSchedule.subject)
   addSchedule(@Payload() data: unknown) {
-    const { actor, workflowId, body } = parseOrThrow(addScheduleCommandSchema, data, 'add-schedule command');
+    const { actor, workflowId, body } = parseOrThrow(workflowsRpc.addSchedule.request, data, 'add-schedule command');
     return this.workflows.addSchedule(actor, workflowId, body, requestMetadata(actor.userId));
   }
 
-  @MessagePattern(workflowSubjects.removeSchedule)
+  @MessagePattern(workflowsRpc.removeSchedule.subject)
   removeSchedule(@Payload() data: unknown) {
-    const { actor, workflowId, scheduleId } = parseOrThrow(removeScheduleCommandSchema, data, 'remove-schedule command');
+    const { actor, workflowId, scheduleId } = parseOrThrow(workflowsRpc.removeSchedule.request, data, 'remove-schedule command');
     return this.workflows.removeSchedule(actor, workflowId, scheduleId, requestMetadata(actor.userId));
   }
 
-  @MessagePattern(workflowSubjects.validate)
+  @MessagePattern(workflowsRpc.validate.subject)
   validate(@Payload() data: unknown) {
-    const { definition } = parseOrThrow(validateWorkflowQuerySchema, data, 'validate-workflow query');
+    const { definition } = parseOrThrow(workflowsRpc.validate.request, data, 'validate-workflow query');
     const parsed = workflowDefinitionSchema.safeParse(definition);
     if (!parsed.success)
       return {
@@ -105,115 +88,115 @@ export class WorkflowMessagesController {
     return this.workflows.validate(parsed.data);
   }
 
-  @MessagePattern(workflowSubjects.list)
+  @MessagePattern(workflowsRpc.list.subject)
   list(@Payload() data: unknown) {
-    const { actor, query } = parseOrThrow(listWorkflowsCommandSchema, data, 'list-workflows query');
+    const { actor, query } = parseOrThrow(workflowsRpc.list.request, data, 'list-workflows query');
     return this.queries.listWorkflows(actor.userId, query);
   }
 
-  @MessagePattern(workflowSubjects.get)
+  @MessagePattern(workflowsRpc.get.subject)
   get(@Payload() data: unknown) {
-    const { actor, workflowId } = parseOrThrow(workflowRefCommandSchema, data, 'get-workflow query');
+    const { actor, workflowId } = parseOrThrow(workflowsRpc.get.request, data, 'get-workflow query');
     return this.queries.getWorkflow(actor.userId, workflowId);
   }
 
-  @MessagePattern(workflowSubjects.getVersion)
+  @MessagePattern(workflowsRpc.getVersion.subject)
   getVersion(@Payload() data: unknown) {
-    const { actor, workflowId, version } = parseOrThrow(getWorkflowVersionQuerySchema, data, 'get-workflow-version query');
+    const { actor, workflowId, version } = parseOrThrow(workflowsRpc.getVersion.request, data, 'get-workflow-version query');
     return this.queries.workflowVersion(actor.userId, workflowId, version);
   }
 
-  @MessagePattern(workflowSubjects.history)
+  @MessagePattern(workflowsRpc.history.subject)
   history(@Payload() data: unknown) {
-    const { actor, workflowId } = parseOrThrow(workflowRefCommandSchema, data, 'get-workflow-history query');
+    const { actor, workflowId } = parseOrThrow(workflowsRpc.history.request, data, 'get-workflow-history query');
     return this.queries.workflowHistory(actor.userId, workflowId);
   }
 
-  @MessagePattern(workflowSubjects.listSchedules)
+  @MessagePattern(workflowsRpc.listSchedules.subject)
   schedules(@Payload() data: unknown) {
-    const { actor, workflowId } = parseOrThrow(workflowRefCommandSchema, data, 'list-schedules query');
+    const { actor, workflowId } = parseOrThrow(workflowsRpc.listSchedules.request, data, 'list-schedules query');
     return this.queries.schedules(actor.userId, workflowId);
   }
 
   // --- runs ---------------------------------------------------------------------------------
 
-  @MessagePattern(workflowSubjects.listRuns)
+  @MessagePattern(workflowsRpc.listRuns.subject)
   listRuns(@Payload() data: unknown) {
-    const { actor, workflowId, query } = parseOrThrow(listRunsCommandSchema, data, 'list-runs query');
+    const { actor, workflowId, query } = parseOrThrow(workflowsRpc.listRuns.request, data, 'list-runs query');
     return this.queries.listRuns(actor.userId, workflowId, query);
   }
 
-  @MessagePattern(workflowSubjects.getRun)
+  @MessagePattern(workflowsRpc.getRun.subject)
   getRun(@Payload() data: unknown) {
-    const { actor, runId } = parseOrThrow(runRefCommandSchema, data, 'get-run query');
+    const { actor, runId } = parseOrThrow(workflowsRpc.getRun.request, data, 'get-run query');
     return this.queries.getRun(actor.userId, runId);
   }
 
-  @MessagePattern(workflowSubjects.runHistory)
+  @MessagePattern(workflowsRpc.runHistory.subject)
   runHistory(@Payload() data: unknown) {
-    const { actor, runId } = parseOrThrow(runRefCommandSchema, data, 'get-run-history query');
+    const { actor, runId } = parseOrThrow(workflowsRpc.runHistory.request, data, 'get-run-history query');
     return this.queries.runHistory(actor.userId, runId);
   }
 
-  @MessagePattern(workflowSubjects.pauseRun)
+  @MessagePattern(workflowsRpc.pauseRun.subject)
   pauseRun(@Payload() data: unknown) {
-    const { actor, runId } = parseOrThrow(runRefCommandSchema, data, 'pause-run command');
+    const { actor, runId } = parseOrThrow(workflowsRpc.pauseRun.request, data, 'pause-run command');
     return this.runs.pause(actor, runId, requestMetadata(actor.userId));
   }
 
-  @MessagePattern(workflowSubjects.resumeRun)
+  @MessagePattern(workflowsRpc.resumeRun.subject)
   resumeRun(@Payload() data: unknown) {
-    const { actor, runId } = parseOrThrow(runRefCommandSchema, data, 'resume-run command');
+    const { actor, runId } = parseOrThrow(workflowsRpc.resumeRun.request, data, 'resume-run command');
     return this.runs.resume(actor, runId, requestMetadata(actor.userId));
   }
 
-  @MessagePattern(workflowSubjects.cancelRun)
+  @MessagePattern(workflowsRpc.cancelRun.subject)
   cancelRun(@Payload() data: unknown) {
-    const { actor, runId } = parseOrThrow(runRefCommandSchema, data, 'cancel-run command');
+    const { actor, runId } = parseOrThrow(workflowsRpc.cancelRun.request, data, 'cancel-run command');
     return this.runs.cancel(actor, runId, requestMetadata(actor.userId));
   }
 
-  @MessagePattern(workflowSubjects.retryNode)
+  @MessagePattern(workflowsRpc.retryNode.subject)
   retryNode(@Payload() data: unknown) {
-    const { actor, runId, nodeId } = parseOrThrow(nodeRefCommandSchema, data, 'retry-node command');
+    const { actor, runId, nodeId } = parseOrThrow(workflowsRpc.retryNode.request, data, 'retry-node command');
     return this.runs.retryNode(actor, runId, nodeId, requestMetadata(actor.userId));
   }
 
-  @MessagePattern(workflowSubjects.decideApproval)
+  @MessagePattern(workflowsRpc.decideApproval.subject)
   decideApproval(@Payload() data: unknown) {
-    const { actor, runId, nodeId, body } = parseOrThrow(decideApprovalCommandSchema, data, 'decide-approval command');
+    const { actor, runId, nodeId, body } = parseOrThrow(workflowsRpc.decideApproval.request, data, 'decide-approval command');
     return this.runs.decideApproval(actor, runId, nodeId, body.decision, body.comment, requestMetadata(actor.userId));
   }
 
-  @MessagePattern(workflowSubjects.pickWinner)
+  @MessagePattern(workflowsRpc.pickWinner.subject)
   pickWinner(@Payload() data: unknown) {
-    const { actor, runId, nodeId, body } = parseOrThrow(pickWinnerCommandSchema, data, 'pick-winner command');
+    const { actor, runId, nodeId, body } = parseOrThrow(workflowsRpc.pickWinner.request, data, 'pick-winner command');
     return this.runs.pickWinner(actor, runId, nodeId, body.winner, requestMetadata(actor.userId));
   }
 
   // --- templates ----------------------------------------------------------------------------
 
-  @MessagePattern(workflowSubjects.listTemplates)
+  @MessagePattern(workflowsRpc.listTemplates.subject)
   listTemplates(@Payload() data: unknown) {
-    const { actor } = parseOrThrow(listWorkflowsCommandSchema.pick({ actor: true }), data, 'list-templates query');
+    const { actor } = parseOrThrow(workflowsRpc.listTemplates.request, data, 'list-templates query');
     return this.templates.list(actor);
   }
 
-  @MessagePattern(workflowSubjects.saveTemplate)
+  @MessagePattern(workflowsRpc.saveTemplate.subject)
   saveTemplate(@Payload() data: unknown) {
-    const { actor, body } = parseOrThrow(saveTemplateCommandSchema, data, 'save-template command');
+    const { actor, body } = parseOrThrow(workflowsRpc.saveTemplate.request, data, 'save-template command');
     return this.templates.save(actor, body);
   }
 
-  @MessagePattern(workflowSubjects.deleteTemplate)
+  @MessagePattern(workflowsRpc.deleteTemplate.subject)
   deleteTemplate(@Payload() data: unknown) {
-    const { actor, templateId } = parseOrThrow(templateRefCommandSchema, data, 'delete-template command');
+    const { actor, templateId } = parseOrThrow(workflowsRpc.deleteTemplate.request, data, 'delete-template command');
     return this.templates.delete(actor, templateId);
   }
 
-  @MessagePattern(workflowSubjects.instantiateTemplate)
+  @MessagePattern(workflowsRpc.instantiateTemplate.subject)
   instantiateTemplate(@Payload() data: unknown) {
-    const { actor, templateId, body } = parseOrThrow(instantiateTemplateCommandSchema, data, 'instantiate-template command');
+    const { actor, templateId, body } = parseOrThrow(workflowsRpc.instantiateTemplate.request, data, 'instantiate-template command');
     return this.templates.instantiate(actor, templateId, body, requestMetadata(actor.userId));
   }
 }
