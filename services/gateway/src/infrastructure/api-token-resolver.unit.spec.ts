@@ -1,4 +1,4 @@
-import { DomainError, apiTokenSubjects, type ApiTokenIdentity } from '@agentyard/contracts';
+import { DomainError, rpcCatalog, type ApiTokenIdentity, type RpcEntry } from '@agentyard/contracts';
 import type { NatsRpcClient } from '@agentyard/messaging';
 import { ApiTokenResolver, apiTokenCacheTtlMs } from './api-token-resolver';
 
@@ -7,8 +7,8 @@ const identity: ApiTokenIdentity = { userId: 'u1', username: 'alice', scopes: ['
 function resolverWith(answers: Array<ApiTokenIdentity | Error>): { resolver: ApiTokenResolver; calls: () => number } {
   let calls = 0;
   const rpc = {
-    request: jest.fn(async (subject: string) => {
-      expect(subject).toBe(apiTokenSubjects.authenticate);
+    call: jest.fn(async (entry: RpcEntry) => {
+      expect(entry).toBe(rpcCatalog.apiTokens.authenticate);
       const next = answers[calls++];
       if (next instanceof Error) throw next;
       return next;
