@@ -6,10 +6,13 @@
  * from anything else on the machine hits both alike; the table shows median events/s per side and
  * the CPU (this process + the Postgres server's processes) each side spent per event, which other
  * load on the machine disturbs far less than wall-clock rates.
+ * A second comparison, group commit: GROUP_WRITERS (64) concurrent writers each appending one
+ * event at a time to streams of their own, through a store with `groupCommit: true` against one
+ * with `groupCommit: false` (one commit per append), same pool size, same alternating slices.
  * Started by event-store.bench.mjs (which compiles this file); see README.md for method and figures.
  */
 import { newId, type NewEvent } from '@agentyard/contracts';
-import { PostgresEventStore } from '@agentyard/event-store';
+import { PostgresEventStore, transactionIdOf, type PostgresEventStoreOptions } from '@agentyard/event-store';
 import { createDatabase, startPostgresServer } from '@agentyard/local-infra';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Pool } from 'pg';
@@ -24,6 +27,21 @@ interface Measurement {
   seconds: number;
   /** CPU µs (this process + Postgres) spent during the slice. */
   cpuMicros: number;
+}
+
+/** Group commit against one commit per append, both through the store. */
+export interface GroupCommitRow {
+  writers: number;
+  poolSize: number;
+  /** Median appends/s. */
+  grouped: number;
+  each: number;
+  ratio: number;
+  /** Median CPU µs per append (this process + Postgres). */
+  groupedCpu: number;
+  eachCpu: number;
+  /** Appends per commit on the grouped side (distinct transaction ids of its results). */
+  appendsPerCommit: number;
 }
 
 export interface BenchRow {
@@ -48,6 +66,12 @@ const SCENARIOS: Scenario[] = [
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const STREAMS_PER_WRITER = 20;
+/** Group commit comparison (`BENCH_ONLY=gc` runs only it): writers, their pools and the grouped side's options. */
+const GROUP_WRITERS = Number(process.env.BENCH_GC_WRITERS ?? 64);
+const GROUP_POOL = Number(process.env.BENCH_GC_POOL ?? 10);
+const GROUP_WAIT_MS = Number(process.env.BENCH_GC_WAIT_MS ?? 0);
+const GROUP_IN_FLIGHT = Number(process.env.BENCH_GC_IN_FLIGHT ?? 1);
+const RUN_GROUP = !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes('gc');
 
 /** A realistic small event (~300 bytes of JSON). */
 function benchEvent(writer: number, n: number): NewEvent {
@@ -99,6 +123,8 @@ function postgresCpu(dataDir: string): () => number {
 interface Appender {
   append(writer: number, round: number): Promise<number>;
   close(): Promise<void>;
+  /** Distinct transactions the store side committed since the last call (store sides only). */
+  takeCommits?(): number;
 }
 
 /** Runs `writers` loops of `append` for SECONDS; returns events appended, elapsed seconds and CPU used. */
@@ -121,18 +147,29 @@ async function drive(writers: number, appender: Appender, firstRound: number, pg
   return { events, seconds, cpuMicros: own.user + own.system + (pgCpu() - pgBefore) };
 }
 
-async function storeAppender(url: string, { writers, batch }: Scenario): Promise<Appender> {
-  const store = await PostgresEventStore.connect({ connectionString: url, poolSize: writers + 2 });
+async function storeAppender(
+  url: string,
+  { batch }: Scenario,
+  options: Partial<PostgresEventStoreOptions> & { poolSize: number; prefix?: string },
+): Promise<Appender> {
+  const store = await PostgresEventStore.connect({ connectionString: url, groupCommit: false, ...options });
   const versions = new Map<string, number>();
+  let transactions = new Set<bigint>();
   return {
     async append(w, round) {
-      const streamId = `bench-${w}-${round % STREAMS_PER_WRITER}`;
+      const streamId = `${options.prefix ?? 'bench'}-${w}-${round % STREAMS_PER_WRITER}`;
       const events = Array.from({ length: batch }, (_, i) => benchEvent(w, round * batch + i));
       const result = await store.appendToStream(streamId, events, { expectedVersion: versions.get(streamId) ?? 'no_stream' });
       versions.set(streamId, result.nextExpectedVersion);
+      transactions.add(transactionIdOf(result.lastPosition));
       return batch;
     },
     close: () => store.close(),
+    takeCommits() {
+      const n = transactions.size;
+      transactions = new Set();
+      return n;
+    },
   };
 }
 
@@ -169,9 +206,10 @@ function median(values: number[]): number {
 }
 
 /** Runs every scenario and prints the comparison table; returns the rows. */
-export async function main(): Promise<BenchRow[]> {
+export async function main(): Promise<{ rows: BenchRow[]; groupRows: GroupCommitRow[] }> {
   const server = await startPostgresServer();
   const rows: BenchRow[] = [];
+  const groupRows: GroupCommitRow[] = [];
   try {
     const pgCpu = postgresCpu(server.dataDir);
     const url = await createDatabase(server.url, 'event_store_bench');
@@ -191,7 +229,7 @@ export async function main(): Promise<BenchRow[]> {
     for (const scenario of SCENARIOS) {
       await admin.query('truncate event_store.events, event_store.streams, raw_events');
       await admin.query('checkpoint');
-      const sides = { store: await storeAppender(url, scenario), raw: await rawAppender(url, scenario) };
+      const sides = { store: await storeAppender(url, scenario, { poolSize: scenario.writers + 2 }), raw: await rawAppender(url, scenario) };
       const measured: Record<keyof typeof sides, Measurement[]> = { store: [], raw: [] };
       let firstRound = 0;
       for (let slice = 0; slice < ROUNDS * 2; slice++) {
@@ -214,6 +252,54 @@ export async function main(): Promise<BenchRow[]> {
       }
       process.stdout.write(`  done: ${scenario.writers} writer(s) × ${scenario.batch} event(s)/append\n`);
     }
+    if (RUN_GROUP) {
+      await admin.query('truncate event_store.events, event_store.streams');
+      await admin.query('checkpoint');
+      const scenario = { writers: GROUP_WRITERS, batch: 1 };
+      const sides = {
+        grouped: await storeAppender(url, scenario, {
+          poolSize: GROUP_POOL,
+          prefix: 'grouped',
+          groupCommit: true,
+          groupCommitWaitMs: GROUP_WAIT_MS,
+          groupCommitMaxInFlight: GROUP_IN_FLIGHT,
+        }),
+        each: await storeAppender(url, scenario, { poolSize: GROUP_POOL, prefix: 'each' }),
+      };
+      const measured: Record<keyof typeof sides, Measurement[]> = { grouped: [], each: [] };
+      const commits = { grouped: 0, each: 0 };
+      let firstRound = 0;
+      for (let slice = 0; slice < ROUNDS * 2; slice++) {
+        const side = (slice % 4 === 0 || slice % 4 === 3 ? 'each' : 'grouped') as keyof typeof sides;
+        sides[side].takeCommits?.();
+        const m = await drive(scenario.writers, sides[side], firstRound, pgCpu);
+        measured[side].push(m);
+        commits[side] += sides[side].takeCommits?.() ?? 0;
+        firstRound += Math.ceil(m.events / scenario.writers) + 1;
+      }
+      await sides.grouped.close();
+      await sides.each.close();
+      const rate = (side: keyof typeof sides): number => median(measured[side].map((m) => m.events / m.seconds));
+      const cpu = (side: keyof typeof sides): number => median(measured[side].map((m) => m.cpuMicros / m.events));
+      const appended = measured.grouped.reduce((sum, m) => sum + m.events, 0);
+      groupRows.push({
+        writers: GROUP_WRITERS,
+        poolSize: GROUP_POOL,
+        grouped: rate('grouped'),
+        each: rate('each'),
+        ratio: rate('grouped') / rate('each'),
+        groupedCpu: cpu('grouped'),
+        eachCpu: cpu('each'),
+        appendsPerCommit: commits.grouped > 0 ? appended / commits.grouped : 0,
+      });
+      if (process.env.BENCH_VERBOSE) {
+        for (const side of ['grouped', 'each'] as const) {
+          const slices = measured[side].map((m) => `${Math.round(m.events / m.seconds)}/s ${Math.round(m.cpuMicros / m.events)}µs`);
+          process.stdout.write(`    ${side} slices: ${slices.join(', ')}\n`);
+        }
+      }
+      process.stdout.write(`  done: group commit, ${GROUP_WRITERS} writers × 1 event/append\n`);
+    }
     await admin.end();
   } finally {
     await server.stop();
@@ -228,6 +314,18 @@ export async function main(): Promise<BenchRow[]> {
         `| ${r.scenario.writers} | ${r.scenario.batch} | ${fmt(r.store)} | ${fmt(r.raw)} | ${r.ratio.toFixed(2)} | ${fmt(r.storeCpu)} | ${fmt(r.rawCpu)} |`,
     ),
   ];
-  process.stdout.write(`\n${lines.join('\n')}\n`);
-  return rows;
+  if (rows.length > 0) process.stdout.write(`\n${lines.join('\n')}\n`);
+  if (groupRows.length > 0) {
+    const groupLines = [
+      `\n${GROUP_WRITERS} concurrent single-event appends to distinct streams: group commit vs one commit each (pool ${GROUP_POOL}, wait ${GROUP_WAIT_MS} ms, ${GROUP_IN_FLIGHT} in flight)`,
+      '| writers | pool | grouped appends/s | one commit each appends/s | grouped/each | CPU µs/append grouped | CPU µs/append each | appends per commit (grouped) |',
+      '|--------:|-----:|------------------:|--------------------------:|-------------:|----------------------:|-------------------:|-----------------------------:|',
+      ...groupRows.map(
+        (r) =>
+          `| ${r.writers} | ${r.poolSize} | ${fmt(r.grouped)} | ${fmt(r.each)} | ${r.ratio.toFixed(2)} | ${fmt(r.groupedCpu)} | ${fmt(r.eachCpu)} | ${r.appendsPerCommit.toFixed(1)} |`,
+      ),
+    ];
+    process.stdout.write(`${groupLines.join('\n')}\n`);
+  }
+  return { rows, groupRows };
 }
