@@ -61,7 +61,7 @@ export class RevokeWorkerCredentialHandler {
   ) {}
 
   async execute(actorId: string, workerId: string, ctx: RequestContext): Promise<WorkerView> {
-    const { events, version } = await this.commands.runWithRows({ kind: 'RevokeCredential', workerId, actorId }, ctx, actorId, (trx) =>
+    const { events, version } = await this.commands.run({ kind: 'RevokeCredential', workerId, actorId }, ctx, actorId, (trx) =>
       this.credentials.revoke(trx, workerId),
     );
     if (events.length > 0) {

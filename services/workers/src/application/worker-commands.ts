@@ -1,16 +1,17 @@
 /*
  * Runs worker commands against the event store: load `worker-<id>`, fold, decide, append at the
- * version read; on VersionConflict reload and decide again (`handleCommand`). `runWithRows`
- * does the same but appends inside a database transaction together with the caller's own rows
- * (the outbox), so a row such as a revoked credential and its event commit or roll back
- * together. `settled` waits until the read model shows the appended events (read-your-writes).
+ * version read; on VersionConflict reload and decide again (`handleCommand`). With `withRows`,
+ * the caller's own rows (a revoked credential) are written in the transaction that appends
+ * (`handleCommandInTransaction`, the one transactional write path), so the row and its event
+ * commit or roll back together. `settled` waits until the read model shows the appended events
+ * (read-your-writes).
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { Kysely, Transaction } from 'kysely';
-import { newId, type Envelope, type NewEvent } from '@agentyard/contracts';
-import { fold, handleCommand, type DecidedEvent, type HandleCommandResult, type ProjectionRunner } from '@agentyard/event-sourcing';
-import { VersionConflict, type PostgresEventStore } from '@agentyard/event-store';
-import { workerStreamId, type WorkerState } from '../domain/worker';
+import type { Envelope } from '@agentyard/contracts';
+import { fold, handleCommand, handleCommandInTransaction, type HandleCommandResult, type ProjectionRunner } from '@agentyard/event-sourcing';
+import type { PostgresEventStore } from '@agentyard/event-store';
+import { workerStreamId, type WorkerEvent, type WorkerState } from '../domain/worker';
 import { workerDecider, type WorkerCommand } from '../domain/worker.decide';
 import type { WorkersDatabase } from '../infrastructure/workers.database';
 import { WORKERS_DB } from '../infrastructure/worker-view.repository';
@@ -18,12 +19,6 @@ import { metadataFor, type RequestContext } from './request-context';
 
 export const WORKER_EVENT_STORE = Symbol('WORKER_EVENT_STORE');
 export const WORKER_VIEW_PROJECTION = Symbol('WORKER_VIEW_PROJECTION');
-
-/** Stamps decided events as envelopes to append. */
-export function toNewEvents(decided: DecidedEvent[], ctx: RequestContext, userId?: string, now = new Date()): NewEvent[] {
-  const metadata = metadataFor(ctx, userId);
-  return decided.map((d) => ({ id: newId(), type: d.type, version: d.version ?? 1, occurredAt: now.toISOString(), data: d.data, metadata }));
-}
 
 @Injectable()
 export class WorkerCommands {
@@ -38,43 +33,20 @@ export class WorkerCommands {
     return fold(workerDecider, await this.store.readStream(workerStreamId(workerId)));
   }
 
-  async run(command: WorkerCommand, ctx: RequestContext, userId?: string): Promise<HandleCommandResult<WorkerState>> {
-    const result = await handleCommand({
-      store: this.store,
-      streamId: workerStreamId(command.workerId),
-      decider: workerDecider,
-      command,
-      metadata: metadataFor(ctx, userId),
-    });
-    if (result.events.length > 0) this.projection.nudge();
-    return result;
-  }
-
-  /** Like `run`, and calls `withRows(trx, events)` in the transaction that appends (only when there are events). */
-  async runWithRows(
+  /**
+   * Decides `command` on the worker's stream and appends what it decided; with `withRows`, the
+   * caller's rows for those events are written in the same transaction (only when there are events).
+   */
+  async run(
     command: WorkerCommand,
     ctx: RequestContext,
-    userId: string | undefined,
-    withRows: (trx: Transaction<WorkersDatabase>, events: DecidedEvent[]) => Promise<void>,
-    maxAttempts = 10,
-  ): Promise<{ events: DecidedEvent[]; version: number }> {
-    const streamId = workerStreamId(command.workerId);
-    for (let attempt = 1; ; attempt++) {
-      const history = await this.store.readStream(streamId);
-      const version = history.at(-1)?.streamVersion ?? 0;
-      const decided = workerDecider.decide(command, fold(workerDecider, history));
-      if (decided.length === 0) return { events: [], version };
-      try {
-        const result = await this.db.transaction().execute(async (trx) => {
-          await withRows(trx, decided);
-          return this.store.appendInTransaction(trx, streamId, toNewEvents(decided, ctx, userId), { expectedVersion: version });
-        });
-        this.projection.nudge();
-        return { events: decided, version: result.nextExpectedVersion };
-      } catch (error) {
-        if (!(error instanceof VersionConflict) || attempt >= maxAttempts) throw error;
-      }
-    }
+    userId?: string,
+    withRows?: (trx: Transaction<WorkersDatabase>) => Promise<void>,
+  ): Promise<HandleCommandResult<WorkerState, WorkerEvent>> {
+    const target = { store: this.store, streamId: workerStreamId(command.workerId), decider: workerDecider, command, metadata: metadataFor(ctx, userId) };
+    const result = withRows ? await handleCommandInTransaction({ ...target, db: this.db, withRows }) : await handleCommand(target);
+    if (result.events.length > 0) this.projection.nudge();
+    return result;
   }
 
   /**
