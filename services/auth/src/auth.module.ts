@@ -1,9 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { TransactionalEventStore } from '@agentyard/event-sourcing';
 import { ServiceKitModule, type RevocationList } from '@agentyard/service-kit';
 import { ApiTokensHandler } from './application/api-tokens.handler';
-import { AUTH_EVENT_LOG, type AuthEventLog } from './application/auth-event-log';
+import { AUTH_EVENT_STORE, AuthEventLog } from './application/auth-event-log';
 import { ChangePasswordHandler } from './application/change-password.handler';
 import { GetUserQuery } from './application/get-user.query';
 import { LoginHandler } from './application/login.handler';
@@ -32,7 +33,8 @@ export interface AuthDeps {
   revocations: RevocationList;
   /** Revoked session families (contracts' revokedFamiliesBucket). */
   revokedFamilies: RevocationList;
-  events: AuthEventLog;
+  /** Auth's event store (the outbox): every write appends to it through AuthEventLog. */
+  store: TransactionalEventStore;
   /** Seals and opens user secrets with the configured master key(s). */
   cipher: SecretCipher;
   onShutdown: () => Promise<void>;
@@ -52,7 +54,8 @@ export class AuthModule {
         { provide: LoginRateLimiter, useValue: deps.limiter },
         { provide: REVOCATION_LIST, useValue: deps.revocations },
         { provide: REVOKED_FAMILIES, useValue: deps.revokedFamilies },
-        { provide: AUTH_EVENT_LOG, useValue: deps.events },
+        { provide: AUTH_EVENT_STORE, useValue: deps.store },
+        AuthEventLog,
         { provide: SecretCipher, useValue: deps.cipher },
         UserRepository,
         SessionRepository,

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
       limiter,
       revocations,
       revokedFamilies,
-      events: { append: (trx, streamId, events) => store.appendInTransaction(trx, streamId, events).then(() => undefined) },
+      store,
       cipher,
       onShutdown: async () => {
         await lease.stop(); // releases the lease: a standby takes over at once

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import { DomainError } from '@agentyard/contracts';
 import { PostgresEventStore } from '@agentyard/event-store';
 import { testDatabase } from '@agentyard/local-infra';
-import type { AuthEventLog } from '../src/application/auth-event-log';
+import { AuthEventLog } from '../src/application/auth-event-log';
 import { SecretsHandler } from '../src/application/secrets.handler';
 import { migrateAuthDatabase, openAuthDatabase, type AuthDatabase } from '../src/infrastructure/auth.database';
 import { keyIdOf, SecretCipher } from '../src/infrastructure/secret-cipher';
@@ -21,7 +21,7 @@ const keyA = randomBytes(32);
 const keyB = randomBytes(32);
 const ctx = { correlationId: randomUUID() };
 
-const handlerWith = (cipher: SecretCipher): SecretsHandler => new SecretsHandler(db, new SecretRepository(db), cipher, events);
+const handlerWith = (cipher: SecretCipher): SecretsHandler => new SecretsHandler(new SecretRepository(db), cipher, events);
 
 async function newUser(): Promise<string> {
   const id = randomUUID();
@@ -49,7 +49,7 @@ beforeAll(async () => {
   await migrateAuthDatabase(db);
   store = await PostgresEventStore.connect({ connectionString: url, poolSize: 2 });
   await store.migrate();
-  events = { append: (trx, streamId, list) => store.appendInTransaction(trx, streamId, list).then(() => undefined) };
+  events = new AuthEventLog(db, store);
 });
 
 afterAll(async () => {

@@ -1,23 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Kysely } from 'kysely';
 import { DomainError, type ChangePasswordCommand } from '@agentyard/contracts';
-import type { AuthDatabase } from '../infrastructure/auth.database';
 import { refuseCommonPassword } from '../infrastructure/common-passwords';
 import { PasswordHasher } from '../infrastructure/password-hasher';
 import { SessionRepository } from '../infrastructure/session.repository';
-import { AUTH_DB, UserRepository } from '../infrastructure/user.repository';
+import { UserRepository } from '../infrastructure/user.repository';
 import { REVOKED_FAMILIES } from './logout.handler';
 import type { RevocationList } from '@agentyard/service-kit';
-import { AUTH_EVENT_LOG, authEvent, userStream, type AuthEventLog, type RequestContext } from './auth-event-log';
+import { AuthEventLog, type RequestContext } from './auth-event-log';
 
 @Injectable()
 export class ChangePasswordHandler {
   constructor(
-    @Inject(AUTH_DB) private readonly db: Kysely<AuthDatabase>,
     private readonly users: UserRepository,
     private readonly sessions: SessionRepository,
     private readonly hasher: PasswordHasher,
-    @Inject(AUTH_EVENT_LOG) private readonly events: AuthEventLog,
+    private readonly events: AuthEventLog,
     @Inject(REVOKED_FAMILIES) private readonly revokedFamilies: RevocationList,
   ) {}
 
@@ -37,11 +34,10 @@ export class ChangePasswordHandler {
     }
     refuseCommonPassword(cmd.newPassword, 'newPassword');
     const hash = await this.hasher.hash(cmd.newPassword);
-    const revoked = await this.db.transaction().execute(async (trx) => {
+    const revoked = await this.events.commit(user.id, ctx, async (trx) => {
       await this.users.updatePassword(trx, user.id, hash);
       const families = await this.sessions.revokeAllFamilies(trx, user.id, 'password-changed', cmd.familyId);
-      await this.events.append(trx, userStream(user.id), [authEvent('PasswordChanged', { userId: user.id }, ctx, user.id)]);
-      return families;
+      return { facts: [{ type: 'PasswordChanged', data: { userId: user.id } }], result: families };
     });
     // After the commit: a failed change must not sign anybody out.
     await Promise.all(revoked.map((familyId) => this.revokedFamilies.revoke(familyId)));

@@ -1,12 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { Kysely } from 'kysely';
+import { Injectable } from '@nestjs/common';
 import { DomainError, newId, type LoginCommand, type TokenPair } from '@agentyard/contracts';
-import type { AuthDatabase } from '../infrastructure/auth.database';
 import { accountKey, LoginRateLimiter } from '../infrastructure/login-rate-limiter';
 import { PasswordHasher } from '../infrastructure/password-hasher';
 import { SessionRepository } from '../infrastructure/session.repository';
-import { AUTH_DB, UserRepository } from '../infrastructure/user.repository';
-import { AUTH_EVENT_LOG, authEvent, userStream, type AuthEventLog, type RequestContext } from './auth-event-log';
+import { UserRepository } from '../infrastructure/user.repository';
+import { AuthEventLog, type RequestContext } from './auth-event-log';
 import { SessionIssuer } from './session-issuer';
 
 /** Same answer for "no such user" and "wrong password": the caller must not learn which. */
@@ -15,13 +13,12 @@ const badCredentials = (): DomainError => new DomainError('UNAUTHENTICATED', 'in
 @Injectable()
 export class LoginHandler {
   constructor(
-    @Inject(AUTH_DB) private readonly db: Kysely<AuthDatabase>,
     private readonly users: UserRepository,
     private readonly sessions: SessionRepository,
     private readonly hasher: PasswordHasher,
     private readonly issuer: SessionIssuer,
     private readonly limiter: LoginRateLimiter,
-    @Inject(AUTH_EVENT_LOG) private readonly events: AuthEventLog,
+    private readonly events: AuthEventLog,
   ) {}
 
   async execute(cmd: LoginCommand, ctx: RequestContext): Promise<TokenPair> {
@@ -37,11 +34,10 @@ export class LoginHandler {
     }
     await this.limiter.onSuccess(account);
     const familyId = newId();
-    return this.db.transaction().execute(async (trx) => {
+    return this.events.commit(user.id, ctx, async (trx) => {
       await this.sessions.createFamily(trx, familyId, user.id);
       const pair = await this.issuer.issue(trx, user, familyId);
-      await this.events.append(trx, userStream(user.id), [authEvent('UserLoggedIn', { userId: user.id, familyId }, ctx, user.id)]);
-      return pair;
+      return { facts: [{ type: 'UserLoggedIn', data: { userId: user.id, familyId } }], result: pair };
     });
   }
 }

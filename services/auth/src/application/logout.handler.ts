@@ -1,11 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Kysely } from 'kysely';
 import type { LogoutCommand } from '@agentyard/contracts';
 import type { RevocationList } from '@agentyard/service-kit';
-import type { AuthDatabase } from '../infrastructure/auth.database';
 import { SessionRepository } from '../infrastructure/session.repository';
-import { AUTH_DB } from '../infrastructure/user.repository';
-import { AUTH_EVENT_LOG, authEvent, userStream, type AuthEventLog, type RequestContext } from './auth-event-log';
+import { AuthEventLog, type RequestContext } from './auth-event-log';
 
 export const REVOCATION_LIST = Symbol('REVOCATION_LIST');
 /** The revoked-families KV (contracts' revokedFamiliesBucket): the gateway refuses their access tokens. */
@@ -14,11 +11,10 @@ export const REVOKED_FAMILIES = Symbol('REVOKED_FAMILIES');
 @Injectable()
 export class LogoutHandler {
   constructor(
-    @Inject(AUTH_DB) private readonly db: Kysely<AuthDatabase>,
     private readonly sessions: SessionRepository,
     @Inject(REVOCATION_LIST) private readonly revocations: RevocationList,
     @Inject(REVOKED_FAMILIES) private readonly revokedFamilies: RevocationList,
-    @Inject(AUTH_EVENT_LOG) private readonly events: AuthEventLog,
+    private readonly events: AuthEventLog,
   ) {}
 
   /**
@@ -27,11 +23,12 @@ export class LogoutHandler {
    */
   async execute(cmd: LogoutCommand, ctx: RequestContext): Promise<{ loggedOut: true }> {
     await Promise.all([this.revocations.revoke(cmd.jti), cmd.familyId ? this.revokedFamilies.revoke(cmd.familyId) : undefined]);
-    await this.db.transaction().execute(async (trx) => {
+    await this.events.commit(cmd.userId, ctx, async (trx) => {
       if (cmd.familyId) await this.sessions.revokeFamily(trx, cmd.familyId, 'logout');
-      await this.events.append(trx, userStream(cmd.userId), [
-        authEvent('UserLoggedOut', cmd.familyId ? { userId: cmd.userId, familyId: cmd.familyId } : { userId: cmd.userId }, ctx, cmd.userId),
-      ]);
+      return {
+        facts: [{ type: 'UserLoggedOut', data: cmd.familyId ? { userId: cmd.userId, familyId: cmd.familyId } : { userId: cmd.userId } }],
+        result: undefined,
+      };
     });
     return { loggedOut: true };
   }

@@ -1,12 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Kysely } from 'kysely';
 import { DomainError, type TokenPair } from '@agentyard/contracts';
 import { decideRefresh } from '../domain/refresh-token.decide';
-import type { AuthDatabase } from '../infrastructure/auth.database';
 import { SessionRepository } from '../infrastructure/session.repository';
 import { parseRefreshToken, secretMatches } from '../infrastructure/token-issuer';
-import { AUTH_DB, UserRepository } from '../infrastructure/user.repository';
-import { AUTH_EVENT_LOG, authEvent, userStream, type AuthEventLog, type RequestContext } from './auth-event-log';
+import { UserRepository } from '../infrastructure/user.repository';
+import { AuthEventLog, type RequestContext } from './auth-event-log';
 import { SessionIssuer } from './session-issuer';
 import { REVOKED_FAMILIES } from './logout.handler';
 import type { RevocationList } from '@agentyard/service-kit';
@@ -16,11 +14,10 @@ const rejected = (message: string): DomainError => new DomainError('UNAUTHENTICA
 @Injectable()
 export class RefreshSessionHandler {
   constructor(
-    @Inject(AUTH_DB) private readonly db: Kysely<AuthDatabase>,
     private readonly users: UserRepository,
     private readonly sessions: SessionRepository,
     private readonly issuer: SessionIssuer,
-    @Inject(AUTH_EVENT_LOG) private readonly events: AuthEventLog,
+    private readonly events: AuthEventLog,
     @Inject(REVOKED_FAMILIES) private readonly revokedFamilies: RevocationList,
   ) {}
 
@@ -44,12 +41,11 @@ export class RefreshSessionHandler {
       case 'rotate': {
         const user = await this.users.findById(decision.userId);
         if (!user) throw rejected('the refresh token is not valid; log in again');
-        const outcome = await this.db.transaction().execute(async (trx) => {
+        const outcome = await this.events.commit<TokenPair | 'raced'>(user.id, ctx, async (trx) => {
           // Two requests racing with one token: exactly one marks it used; the other is a reuse.
-          if (!(await this.sessions.markUsed(trx, decision.tokenId))) return 'raced' as const;
+          if (!(await this.sessions.markUsed(trx, decision.tokenId))) return { facts: [], result: 'raced' as const };
           const pair = await this.issuer.issue(trx, user, decision.familyId);
-          await this.events.append(trx, userStream(user.id), [authEvent('SessionRefreshed', { userId: user.id, familyId: decision.familyId }, ctx, user.id)]);
-          return pair;
+          return { facts: [{ type: 'SessionRefreshed', data: { userId: user.id, familyId: decision.familyId } }], result: pair };
         });
         if (outcome === 'raced') {
           await this.revokeForReuse(decision.userId, decision.familyId, ctx);
@@ -66,9 +62,9 @@ export class RefreshSessionHandler {
 
   /** The family's refresh tokens stop working, and (KV) so do its live access tokens and sockets. */
   private async revokeForReuse(userId: string, familyId: string, ctx: RequestContext): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.events.commit(userId, ctx, async (trx) => {
       await this.sessions.revokeFamily(trx, familyId, 'reuse-detected');
-      await this.events.append(trx, userStream(userId), [authEvent('RefreshTokenReuseDetected', { userId, familyId }, ctx, userId)]);
+      return { facts: [{ type: 'RefreshTokenReuseDetected', data: { userId, familyId } }], result: undefined };
     });
     await this.revokedFamilies.revoke(familyId);
   }

@@ -7,8 +7,8 @@
  * auth's event store is the outbox. A value exists in clear only in this process, between the
  * request and the cipher, and in the one reply to a resolve; it is never logged or put in an error.
  */
-import { Inject, Injectable } from '@nestjs/common';
-import type { Kysely, Transaction } from 'kysely';
+import { Injectable } from '@nestjs/common';
+import type { Transaction } from 'kysely';
 import {
   DomainError,
   type CreateSecretBody,
@@ -22,8 +22,7 @@ import { decideResolution, decideSecret, missingSecrets, type SecretCommand } fr
 import type { AuthDatabase } from '../infrastructure/auth.database';
 import { SecretCipher, secretContext, SecretUnreadable } from '../infrastructure/secret-cipher';
 import { SecretRepository, type SecretMetadataRow } from '../infrastructure/secret.repository';
-import { AUTH_DB } from '../infrastructure/user.repository';
-import { AUTH_EVENT_LOG, authEvent, userStream, type AuthEventLog, type RequestContext } from './auth-event-log';
+import { AuthEventLog, type RequestContext } from './auth-event-log';
 
 export function toSecretView(row: SecretMetadataRow): Secret {
   return { name: row.name, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString() };
@@ -34,10 +33,9 @@ const accountGone = (): DomainError => new DomainError('UNAUTHENTICATED', 'the a
 @Injectable()
 export class SecretsHandler {
   constructor(
-    @Inject(AUTH_DB) private readonly db: Kysely<AuthDatabase>,
     private readonly secrets: SecretRepository,
     private readonly cipher: SecretCipher,
-    @Inject(AUTH_EVENT_LOG) private readonly events: AuthEventLog,
+    private readonly events: AuthEventLog,
   ) {}
 
   async create(userId: string, body: CreateSecretBody, ctx: RequestContext): Promise<Secret> {
@@ -88,13 +86,10 @@ export class SecretsHandler {
         throw new DomainError('UNAVAILABLE', `secret ${row.name} cannot be decrypted: ${error.message}`);
       }
     }
-    await this.db
-      .transaction()
-      .execute((trx) =>
-        this.events.append(trx, userStream(query.userId), [
-          authEvent('SecretsResolved', { userId: query.userId, names: names.sort(), ...query.task }, ctx, query.userId),
-        ]),
-      );
+    await this.events.commit(query.userId, ctx, async () => ({
+      facts: [{ type: 'SecretsResolved', data: { userId: query.userId, names: names.sort(), ...query.task } }],
+      result: undefined,
+    }));
     return { values };
   }
 
@@ -127,14 +122,12 @@ export class SecretsHandler {
 
   /** Decides against the current row (locked) and applies: the row change and its event commit together. */
   private async change<T>(command: SecretCommand, ctx: RequestContext, apply: (trx: Transaction<AuthDatabase>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.events.commit(command.userId, ctx, async (trx) => {
       if (!(await this.secrets.lockUser(trx, command.userId))) throw accountGone();
       const exists = await this.secrets.lockOne(trx, command.userId, command.name);
       const ownedCount = command.kind === 'CreateSecret' ? await this.secrets.count(trx, command.userId) : 0;
       const event = decideSecret(command, { exists, ownedCount });
-      const result = await apply(trx);
-      await this.events.append(trx, userStream(command.userId), [authEvent(event.type, event.data, ctx, command.userId)]);
-      return result;
+      return { facts: [event], result: await apply(trx) };
     });
   }
 }
