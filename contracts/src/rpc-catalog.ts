@@ -17,6 +17,7 @@ import { defineRpc } from './common/rpc';
 import { text } from './common/text';
 import {
   createTaskCommandSchema,
+  createTaskReplySchema,
   listTasksCommandSchema,
   pullTaskQuerySchema,
   taskPageSchema,
@@ -138,7 +139,7 @@ const deleted = <K extends string>(key: K) =>
 
 export const rpcCatalog = {
   tasks: {
-    create: defineRpc(taskSubjects.create, createTaskCommandSchema, taskViewSchema),
+    create: defineRpc(taskSubjects.create, createTaskCommandSchema, createTaskReplySchema),
     update: defineRpc(taskSubjects.update, updateTaskCommandSchema, taskViewSchema),
     cancel: defineRpc(taskSubjects.cancel, taskRefCommandSchema, taskViewSchema),
     retry: defineRpc(taskSubjects.retry, taskRefCommandSchema, taskViewSchema),

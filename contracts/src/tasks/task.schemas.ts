@@ -223,7 +223,18 @@ export type UsageReport = z.infer<typeof usageReportSchema>;
 
 /** Every command and query carries the acting user; the service filters by it (no object-level leaks). */
 export const actorSchema = z.object({ userId: text().min(1) });
-export const createTaskCommandSchema = z.object({ actor: actorSchema, task: createTaskBodySchema });
+/**
+ * A client's `Idempotency-Key` for POST /tasks: the same key from the same user within any time
+ * names the same task, so a retry after a timeout or a 429 never creates a second one. Visible
+ * ASCII only (it travels as an HTTP header and into logs), at most 255 characters.
+ */
+export const idempotencyKeySchema = text()
+  .min(1, 'Idempotency-Key must not be empty')
+  .max(255, 'Idempotency-Key must be at most 255 characters')
+  .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key must be visible ASCII characters without spaces (a UUID is a good key)');
+export const createTaskCommandSchema = z.object({ actor: actorSchema, task: createTaskBodySchema, idempotencyKey: idempotencyKeySchema.optional() });
+/** The created task; `replayed` when an earlier request with the same Idempotency-Key created it. */
+export const createTaskReplySchema = taskViewSchema.extend({ replayed: z.boolean().optional() });
 export const taskRefCommandSchema = z.object({ actor: actorSchema, taskId: text().min(1).max(64) });
 export const updateTaskCommandSchema = taskRefCommandSchema.extend({ patch: updateTaskBodySchema });
 export const listTasksCommandSchema = z.object({ actor: actorSchema, query: listTasksQuerySchema });
@@ -263,6 +274,8 @@ export const taskCreatedV1 = defineEvent(
     requirements: taskRequirementsSchema,
     /** Set when a workflow run created the task (from its NodeScheduled event). */
     workflow: taskWorkflowRefSchema.optional(),
+    /** Set when the client sent an Idempotency-Key: the key and a hash of the request it came with. */
+    idempotency: z.object({ key: text(), requestHash: text() }).optional(),
   }),
 );
 /** Ready for allocation. `attempt` is the attempt the next assignment will carry. */

@@ -3,7 +3,8 @@
  * creations in flight is answered at once — each request either accepted (201, a real queued
  * task) or refused with 429, Retry-After and a reason — and a full platform queue
  * (TASKS_MAX_QUEUED) refuses every user's new task until it shrinks. No worker runs here, so the
- * queue only grows.
+ * queue only grows. A client retrying a create with an Idempotency-Key gets one task however the
+ * retries fare.
  */
 import type { TaskView } from '@agentyard/contracts';
 import { startPlatform, type Platform } from '@agentyard/local-infra';
@@ -35,6 +36,60 @@ afterAll(async () => {
 const task = { description: 'waits in the queue', tool: 'shell', input: { command: 'true' } };
 
 describe('Backpressure on POST /tasks', () => {
+  // First, and its tasks cancelled at the end: the tests below count the platform's queue.
+  it('makes a retried create with an Idempotency-Key one task, however many retries and 429s it took', async () => {
+    const carol = (await new ApiClient(platform.url).signUp('carol')).client;
+    const key = 'order-7f3c-retry';
+    const create = (client: ApiClient, body: object, idempotencyKey = key) =>
+      client.call<TaskView & { message?: string }>('POST', '/api/v1/tasks', body, { 'idempotency-key': idempotencyKey });
+    // Twelve at once over an in-flight limit of two: some are refused with 429 and retried, as a client would.
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        for (;;) {
+          const res = await create(carol, task);
+          if (res.status !== 429) return res;
+          expect(res.headers.get('retry-after')).toBe('1');
+        }
+      }),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(12).fill(201));
+    const ids = new Set(answers.map((a) => a.body.id));
+    expect(ids.size).toBe(1);
+    // One request created it; every other answer is the same task, marked as a replay.
+    expect(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true')).toHaveLength(11);
+    const [id] = [...ids];
+    await eventually(
+      'carol’s one task listed',
+      async () => ((await carol.get<{ items: TaskView[] }>('/api/v1/tasks?limit=100')).body.items.length === 1 ? true : undefined),
+      5_000,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await carol.get<{ items: TaskView[] }>('/api/v1/tasks?limit=100')).body.items.map((t) => t.id)).toEqual([id]);
+
+    // The same key with another request is refused, not answered with a task the client did not ask for.
+    const changed = await create(carol, { ...task, description: 'something else' });
+    expect(changed.status).toBe(409);
+    expect(changed.body.message).toMatch(/Idempotency-Key was already used for a different task request/);
+    // Keys are per user: bob's equal key is his own task.
+    const bobs = await create(bob, task);
+    expect(bobs.status).toBe(201);
+    expect(bobs.body.id).not.toBe(id);
+    expect(bobs.headers.get('idempotent-replayed')).toBeNull();
+    // Malformed keys are a 400 that says what a key may be.
+    for (const bad of ['has a space', 'x'.repeat(256), 'tab\tinside']) {
+      const res = await create(carol, task, bad);
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(/Idempotency-Key/);
+    }
+    // Once its task is deleted, the key cannot quietly create another.
+    expect((await carol.post(`/api/v1/tasks/${id}/cancel`)).status).toBe(200);
+    expect((await bob.post(`/api/v1/tasks/${bobs.body.id}/cancel`)).status).toBe(200);
+    expect((await carol.call('DELETE', `/api/v1/tasks/${id}`)).status).toBeLessThan(300);
+    const afterDelete = await create(carol, task);
+    expect(afterDelete.status).toBe(409);
+    expect(afterDelete.body.message).toMatch(/has been deleted: use a new key/);
+  });
+
   it('answers a burst over the creations-in-flight limit with 201 or 429 and Retry-After, and every 201 is a real task', async () => {
     const answers = await Promise.all(Array.from({ length: 30 }, () => alice.call<TaskView & { message?: string }>('POST', '/api/v1/tasks', task)));
     const accepted = answers.filter((a) => a.status === 201);

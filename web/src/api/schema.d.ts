@@ -596,7 +596,10 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    /** @description optional; the same key from the same user answers with the task it first created (201, header Idempotent-Replayed: true) instead of creating another; the same key with a different request is a 409 */
+                    "Idempotency-Key"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -626,6 +629,15 @@ export interface paths {
                 };
                 /** @description error */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description error */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };

@@ -11,7 +11,7 @@ type Op = {
   /** A raw (non-JSON) request body: its content type. */
   rawBody?: { contentType: string; description: string };
   /** Request headers the operation reads. */
-  headers?: Array<{ name: string; description: string; pattern: string }>;
+  headers?: Array<{ name: string; description: string; pattern: string; optional?: true }>;
   /** The success answer is bytes of these content types, not JSON. */
   rawAnswer?: string[];
   ok: { status: number; schema?: string; description: string };
@@ -88,8 +88,17 @@ const ops: Record<string, Record<string, Op>> = {
       summary:
         'Submit a task (429 with Retry-After past your unfinished-task or daily agent-cost limit, when the platform queue is full, or while too many creations are in flight)',
       body: 'CreateTaskBody',
+      headers: [
+        {
+          name: 'Idempotency-Key',
+          description:
+            'optional; the same key from the same user answers with the task it first created (201, header Idempotent-Replayed: true) instead of creating another; the same key with a different request is a 409',
+          pattern: '^[\\x21-\\x7e]{1,255}$',
+          optional: true,
+        },
+      ],
       ok: { status: 201, schema: 'Task', description: 'the queued task' },
-      errors: [400, 401, 413, 429],
+      errors: [400, 401, 409, 413, 429],
       auth: true,
     },
   },
@@ -504,7 +513,7 @@ function parametersOf(path: string, op: Op): unknown[] {
   const headers = (op.headers ?? []).map((h) => ({
     name: h.name,
     in: 'header',
-    required: true,
+    required: !h.optional,
     description: h.description,
     schema: { type: 'string', pattern: h.pattern },
   }));

@@ -1,5 +1,5 @@
 /** /api/v1/tasks — thin: validate, attach the caller as actor, forward to the tasks service (secret refs checked first). */
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Res, UseGuards } from '@nestjs/common';
 import {
   createTaskBodySchema,
   listTasksQuerySchema,
@@ -15,10 +15,12 @@ import {
 } from '@agentyard/contracts';
 import type { AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
+import type { FastifyReply } from 'fastify';
 import { CreateAdmission } from '../application/create-admission';
 import { TaskSecretBroker } from '../infrastructure/task-secret-broker';
 import { AccessTokenGuard, Claims, RequireScope } from './access-token.guard';
 import { TaskIdPipe } from './id.pipe';
+import { IdempotencyKey } from './idempotency-key.decorator';
 import { ZodBodyPipe } from './zod-body.pipe';
 import { ZodQueryPipe } from './zod-query.pipe';
 
@@ -39,9 +41,18 @@ export class TasksController {
   @RequireScope('tasks:write')
   @Post()
   @HttpCode(201)
-  async create(@Claims() c: AccessClaims, @Body(new ZodBodyPipe(createTaskBodySchema)) task: CreateTaskBody): Promise<TaskView> {
+  async create(
+    @Claims() c: AccessClaims,
+    @Body(new ZodBodyPipe(createTaskBodySchema)) task: CreateTaskBody,
+    @IdempotencyKey() idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TaskView> {
     await this.secrets.assertUsable(c, task.input);
-    return this.admission.run(() => this.rpc.call(tasksRpc.create, { actor: { userId: c.sub }, task }));
+    const command = { actor: { userId: c.sub }, task, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) };
+    const { replayed, ...view } = await this.admission.run(() => this.rpc.call(tasksRpc.create, command));
+    // The same answer as the first time (201 and the task), marked so a client can tell.
+    if (replayed) void reply.header('Idempotent-Replayed', 'true');
+    return view;
   }
 
   @RequireScope('tasks:read')

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { newId, type CorrelationMetadata, type CreateTaskBody, type TaskView } from '@agentyard/contracts';
 import { toTaskView } from '../domain/task';
+import { keyedTaskId, requestHashOf } from '../domain/task-idempotency';
 import type { Actor } from '../domain/task.decide';
 import { refuseOverLimit, refuseOverQueue } from '../domain/user-limits';
 import { TaskViewRepository } from '../infrastructure/task-view.repository';
@@ -21,12 +22,29 @@ export class CreateTaskHandler {
   /** The platform's queue depth as last counted, and when (performance.now()). */
   private queued: { count: number; at: number; reading?: Promise<number> } = { count: 0, at: -Infinity };
 
-  /** Creates and queues a task; replies with the view folded from the new events (the read model may lag). */
-  async execute(command: { actor: Actor; task: CreateTaskBody }, metadata: CorrelationMetadata): Promise<TaskView> {
+  /**
+   * Creates and queues a task; replies with the view folded from the new events (the read model
+   * may lag). With an Idempotency-Key the task's id is the key's: a repeat of the same request
+   * answers with the task it created (`replayed`), before any limit is checked — the task is
+   * already counted — and the same key with another request is refused.
+   */
+  async execute(
+    command: { actor: Actor; task: CreateTaskBody; idempotencyKey?: string },
+    metadata: CorrelationMetadata,
+  ): Promise<TaskView & { replayed?: boolean }> {
     const now = new Date();
-    await Promise.all([this.checkQueue(), this.checkLimits(command.actor.userId, now)]);
-    const taskId = newId();
-    const { state } = await this.commands.run(taskId, { kind: 'CreateTask', taskId, actor: command.actor, task: command.task, now }, metadata);
+    const { actor, task, idempotencyKey } = command;
+    const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, requestHash: requestHashOf(task) };
+    const taskId = idempotencyKey === undefined ? newId() : keyedTaskId(actor.userId, idempotencyKey);
+    const create = { kind: 'CreateTask', taskId, actor, task, now, ...(idempotency ? { idempotency } : {}) } as const;
+    if (idempotency && (await this.commands.load(taskId)).state.exists) {
+      // Decided on the stored task: nothing (a repeat) or a refusal (another request, another user's id).
+      const { state } = await this.commands.run(taskId, create, metadata);
+      return { ...toTaskView(state), replayed: true };
+    }
+    await Promise.all([this.checkQueue(), this.checkLimits(actor.userId, now)]);
+    const { state, events } = await this.commands.run(taskId, create, metadata);
+    if (events.length === 0) return { ...toTaskView(state), replayed: true }; // a racing repeat created it meanwhile
     this.queued.count++;
     return toTaskView(state);
   }

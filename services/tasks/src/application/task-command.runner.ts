@@ -6,6 +6,9 @@
  * states of recent tasks are cached: most commands append without reading the stream first
  * (StateCache: a stale entry costs a reload, never a wrong decision). A new task's stream is
  * not read at all — its id was just made up.
+ * What happens once a command's events are stored is not up to the runner: it runs the
+ * AFTER_APPEND steps it is given, in order, and tasks.module.ts lists them where a reader sees
+ * them (nudge the task_view projection, dispatch work orders, delete a deleted task's artifacts).
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { CorrelationMetadata, Envelope } from '@agentyard/contracts';
@@ -16,6 +19,8 @@ import { taskDecider, type TaskCommand } from '../domain/task.decide';
 
 export const TASK_EVENT_STORE = Symbol('TASK_EVENT_STORE');
 export const TASK_VIEW_SYNC = Symbol('TASK_VIEW_SYNC');
+/** The steps run after every command that stored events, in order (an `AfterAppend[]`). */
+export const AFTER_APPEND = Symbol('AFTER_APPEND');
 
 /** What handlers may ask of the task_view projection. */
 export interface TaskViewSync {
@@ -28,14 +33,24 @@ export interface TaskViewSync {
 /** Called with the events a command stored and the state they fold to; must not throw. */
 export type AfterAppend = (events: TaskEvent[], state: TaskState) => Promise<void>;
 
+/** The step that projects new events into task_view now instead of after the idle wait. */
+export function nudgeView(view: TaskViewSync): AfterAppend {
+  return async () => view.nudge();
+}
+
+/** A task's events and the state they fold to (an absent task folds to `exists: false`). */
+export async function loadTask(store: EventStore, taskId: string): Promise<{ state: TaskState; events: Envelope[] }> {
+  const events = await store.readStream(taskStreamId(taskId));
+  return { state: fold(taskDecider, events), events };
+}
+
 @Injectable()
 export class TaskCommandRunner {
   private readonly cache = new StateCache<TaskState>(5_000);
-  private readonly afterAppendHooks: AfterAppend[] = [];
 
   constructor(
     @Inject(TASK_EVENT_STORE) private readonly store: EventStore,
-    @Inject(TASK_VIEW_SYNC) private readonly view: TaskViewSync,
+    @Inject(AFTER_APPEND) private readonly afterAppend: readonly AfterAppend[],
   ) {}
 
   /** Decides `command` against the task's stream and appends what it decided. */
@@ -49,23 +64,15 @@ export class TaskCommandRunner {
       // occurredAt and the decision's clock are the same instant.
       now: () => command.now,
       cache: this.cache,
-      assumeNew: command.kind === 'CreateTask',
+      // A keyed create's id comes from the client's Idempotency-Key: its stream may exist.
+      assumeNew: command.kind === 'CreateTask' && command.idempotency === undefined,
     });
-    if (result.events.length > 0) {
-      this.view.nudge();
-      for (const hook of this.afterAppendHooks) await hook(result.events, result.state);
-    }
+    if (result.events.length > 0) for (const step of this.afterAppend) await step(result.events, result.state);
     return result;
   }
 
-  /** Runs `hook` after every command that stored events (the dispatcher's fast path). */
-  afterAppend(hook: AfterAppend): void {
-    this.afterAppendHooks.push(hook);
-  }
-
   /** The task's events and the state they fold to (an absent task folds to `exists: false`). */
-  async load(taskId: string): Promise<{ state: TaskState; events: Envelope[] }> {
-    const events = await this.store.readStream(taskStreamId(taskId));
-    return { state: fold(taskDecider, events), events };
+  load(taskId: string): Promise<{ state: TaskState; events: Envelope[] }> {
+    return loadTask(this.store, taskId);
   }
 }

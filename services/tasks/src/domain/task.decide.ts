@@ -36,7 +36,15 @@ import { isFinished, rejectedReportKey, type TaskEvent, type TaskEventData, type
 
 /** An event the task decider emits. */
 export type DecidedTaskEvent = DecidedEventFor<TaskEvent>;
-import { taskAlreadyExists, taskAlreadyFinished, taskBelongsToRun, taskNotFound, taskNotInStatus } from './task.errors';
+import {
+  idempotencyKeyReused,
+  idempotentTaskDeleted,
+  taskAlreadyExists,
+  taskAlreadyFinished,
+  taskBelongsToRun,
+  taskNotFound,
+  taskNotInStatus,
+} from './task.errors';
 
 export interface Actor {
   userId: string;
@@ -46,7 +54,11 @@ export type RequeueReason = 'lease-expired' | 'worker-lost' | 'handed-back' | 'h
 export type WorkOutcome = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'handed_back' | 'budget_exceeded';
 
 export type TaskCommand =
-  | { kind: 'CreateTask'; taskId: string; actor: Actor; task: CreateTaskBody; now: Date }
+  /**
+   * `idempotency`: the client's key and its request's hash (task-idempotency.ts); `taskId` is then
+   * the key's. Repeating it with the same request decides nothing (the caller answers with the task).
+   */
+  | { kind: 'CreateTask'; taskId: string; actor: Actor; task: CreateTaskBody; now: Date; idempotency?: { key: string; requestHash: string } }
   /**
    * From a run's NodeScheduled event. The id is derived from (run, node, iteration, generation),
    * so a redelivered or replayed event finds the task and decides nothing: one task per node run.
@@ -234,7 +246,7 @@ export function decide(command: TaskCommand, state: TaskState): DecidedTaskEvent
 }
 
 function create(command: Extract<TaskCommand, { kind: 'CreateTask' }>, state: TaskState): DecidedTaskEvent[] {
-  if (state.exists) throw taskAlreadyExists();
+  if (state.exists) return repeatedCreate(command, state);
   const t = command.task;
   return [
     event('TaskCreated', {
@@ -249,9 +261,19 @@ function create(command: Extract<TaskCommand, { kind: 'CreateTask' }>, state: Ta
       queueTimeoutSeconds: t.queueTimeoutSeconds,
       heartbeatTimeoutSeconds: t.heartbeatTimeoutSeconds,
       requirements: t.requirements,
+      ...(command.idempotency ? { idempotency: command.idempotency } : {}),
     }),
     event('TaskQueued', { taskId: command.taskId, attempt: 1, reason: 'created' }),
   ];
+}
+
+/** A create on a task that exists: only the same user's same key with the same request is a repeat. */
+function repeatedCreate(command: Extract<TaskCommand, { kind: 'CreateTask' }>, state: TaskState): DecidedTaskEvent[] {
+  const key = command.idempotency;
+  if (!key || state.ownerId !== command.actor.userId || state.idempotency?.key !== key.key) throw taskAlreadyExists();
+  if (state.idempotency.requestHash !== key.requestHash) throw idempotencyKeyReused();
+  if (state.deleted) throw idempotentTaskDeleted();
+  return [];
 }
 
 function reportFinished(command: Extract<TaskCommand, { kind: 'ReportFinished' }>, s: TaskState): DecidedTaskEvent[] {

@@ -128,6 +128,50 @@ describe('Task', () => {
         .thenThrows('CONFLICT');
     });
 
+    describe('with an Idempotency-Key', () => {
+      const key = { key: 'retry-me', requestHash: 'hash-of-the-request' };
+      const keyed = () => ev('TaskCreated', { taskId: TASK, ownerId: OWNER, ...body, idempotency: key });
+      const create = (idempotency: { key: string; requestHash: string }, actor = owner) => ({
+        kind: 'CreateTask' as const,
+        taskId: TASK,
+        actor,
+        task: body,
+        now,
+        idempotency,
+      });
+
+      it('records the key and the request’s hash in TaskCreated', () => {
+        given()
+          .when(create(key))
+          .then([keyed(), queued(1, 'created')]);
+      });
+
+      it('decides nothing when the same user repeats the same request with the same key', () => {
+        given(keyed(), queued(), assigned()).when(create(key)).then([]);
+      });
+
+      it('refuses the same key with a different request (409), naming what to do', () => {
+        given(keyed(), queued())
+          .when(create({ ...key, requestHash: 'another-request' }))
+          .thenThrows('CONFLICT', /already used for a different task request/);
+      });
+
+      it('refuses a repeat once the task it created was deleted', () => {
+        given(keyed(), queued(), cancelled(), deleted())
+          .when(create(key))
+          .thenThrows('CONFLICT', /has been deleted/);
+      });
+
+      it('refuses another user’s create on the id and a keyless create on a keyed task', () => {
+        given(keyed(), queued())
+          .when(create(key, stranger))
+          .thenThrows('CONFLICT', /already exists/);
+        given(keyed(), queued())
+          .when({ kind: 'CreateTask', taskId: TASK, actor: owner, task: body, now })
+          .thenThrows('CONFLICT', /already exists/);
+      });
+    });
+
     it('folds into a queued TaskView at attempt 1', () => {
       const { state } = given(atSecond(0, created()), atSecond(0, queued()));
       expect(toTaskView(state)).toEqual({

@@ -12,6 +12,17 @@ export function taskAlreadyExists(): DomainError {
   return new DomainError('CONFLICT', 'a task with this id already exists');
 }
 
+export function idempotencyKeyReused(): DomainError {
+  return new DomainError(
+    'CONFLICT',
+    'this Idempotency-Key was already used for a different task request: send the same request again, or use a new key for a new task',
+  );
+}
+
+export function idempotentTaskDeleted(): DomainError {
+  return new DomainError('CONFLICT', 'the task this Idempotency-Key created has been deleted: use a new key to create another');
+}
+
 export function taskAlreadyFinished(status: TaskStatus): DomainError {
   return new DomainError('CONFLICT', 'task already finished', { status });
 }

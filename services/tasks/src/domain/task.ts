@@ -71,6 +71,8 @@ export interface TaskState {
   stalledAt: string | null;
   /** Times a stall restarted the task (TaskRequeued `stalled`), bounded by MAX_STALL_RESTARTS. */
   stallRestarts: number;
+  /** The client's Idempotency-Key that created the task and a hash of that request; null without one. */
+  idempotency: { key: string; requestHash: string } | null;
 }
 
 export const taskStreamId = (taskId: string): string => `task-${taskId}`;
@@ -114,6 +116,7 @@ export function initialState(): TaskState {
     lastStall: null,
     stalledAt: null,
     stallRestarts: 0,
+    idempotency: null,
   };
 }
 
@@ -145,6 +148,7 @@ function applyEvent(s: TaskState, event: TaskEvent): TaskState {
         heartbeatTimeoutSeconds: d.heartbeatTimeoutSeconds,
         requirements: d.requirements,
         workflow: d.workflow ?? null,
+        idempotency: d.idempotency ?? null,
         createdAt: at,
       };
     }
