@@ -1,8 +1,9 @@
 /*
  * Every NATS subject family the platform uses, derived from the contracts — each context's event,
  * command and query subjects, every `*Subjects` map (its functions called with another worker's
- * id), every stream and KV bucket and the JetStream API over each, the work subjects, dead
- * letters, inboxes and the system account — so a new family is probed without anyone listing it.
+ * id) and RPC catalog entry, every stream and KV bucket and the JetStream API over each, the work
+ * subjects, dead letters, inboxes and the system account — so a new family is probed without
+ * anyone listing it.
  * `probeNatsPermissions` tries each one on a live connection and reports what the server did not
  * refuse. Used by messaging's nats-auth.int.spec.ts and the gateway's security suite.
  */
@@ -37,6 +38,9 @@ export function foreignSubjects(own: string, other: string): SubjectProbe {
   const platform = subjectMaps.flatMap((map) =>
     Object.values(map).flatMap((v) => (typeof v === 'string' ? [v] : typeof v === 'function' ? [(v as (...a: string[]) => string)(other, 'some-task')] : [])),
   );
+  // Every request/reply subject of the RPC catalog too, should a `*Subjects` map ever drop one.
+  const rpc = Object.values(contracts.rpcCatalog).flatMap((ops) => Object.values(ops as Record<string, contracts.RpcEntry>).map((e) => e.subject));
+  platform.push(...rpc.filter((subject) => !platform.includes(subject)));
   const consumerOf = (id: string) => contracts.workerConsumerName(id);
   const jsApi = streams.flatMap((s) => [
     `$JS.API.STREAM.INFO.${s}`,
