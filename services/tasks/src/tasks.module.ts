@@ -16,7 +16,15 @@ import { PullTaskQuery } from './application/pull-task.query';
 import { RecordWorkReportHandler } from './application/record-work-report.handler';
 import { RequeueWorkerTasksHandler } from './application/requeue-worker-tasks.handler';
 import { TaskSecretRefsQuery } from './application/task-secret-refs.query';
-import { TASK_EVENT_STORE, TASK_VIEW_SYNC, TaskCommandRunner, type TaskViewSync } from './application/task-command.runner';
+import {
+  AFTER_APPEND,
+  nudgeView,
+  TASK_EVENT_STORE,
+  TASK_VIEW_SYNC,
+  TaskCommandRunner,
+  type AfterAppend,
+  type TaskViewSync,
+} from './application/task-command.runner';
 import { TASKS_SETTINGS, type TasksSettings } from './application/tasks.settings';
 import { TimeoutScanner } from './application/timeout-scanner';
 import { WORK_ORDERS, WorkDispatcher, type WorkOrderSink } from './application/work-dispatcher';
@@ -62,6 +70,17 @@ export class TasksModule {
         { provide: ARTIFACT_STORE, useValue: deps.artifacts.store },
         { provide: ARTIFACT_SETTINGS, useValue: deps.artifacts.settings },
         TaskCommandRunner,
+        {
+          // After a task's events are stored, in this order: the task_view projection is nudged,
+          // work orders go to the agents (the dispatcher's fast path), a deleted task's artifacts go.
+          provide: AFTER_APPEND,
+          useFactory: (view: TaskViewSync, dispatcher: WorkDispatcher, janitor: ArtifactJanitor): AfterAppend[] => [
+            nudgeView(view),
+            (events, state) => dispatcher.dispatchAppended(events, state),
+            (events, state) => janitor.onAppended(events, state),
+          ],
+          inject: [TASK_VIEW_SYNC, WorkDispatcher, ArtifactJanitor],
+        },
         CreateTaskHandler,
         ChangeTaskHandler,
         AssignTaskHandler,

@@ -9,7 +9,7 @@
 import { createTaskBodySchema, DomainError, type TaskResult } from '@agentyard/contracts';
 import { AssignTaskHandler } from '../src/application/assign-task.handler';
 import { CreateTaskHandler } from '../src/application/create-task.handler';
-import { TaskCommandRunner } from '../src/application/task-command.runner';
+import { nudgeView, TaskCommandRunner } from '../src/application/task-command.runner';
 import type { TasksSettings } from '../src/application/tasks.settings';
 import type { UserLimits } from '../src/domain/user-limits';
 import { TaskViewRepository } from '../src/infrastructure/task-view.repository';
@@ -31,7 +31,7 @@ describe('per-user limits on new tasks', () => {
   afterAll(() => tasks.close());
 
   const handler = (userLimits: UserLimits, maxQueued: number | null = null) =>
-    new CreateTaskHandler(new TaskCommandRunner(tasks.store, tasks.runner), repository, new UsageRepository(tasks.db), tasks.runner, {
+    new CreateTaskHandler(new TaskCommandRunner(tasks.store, [nudgeView(tasks.runner)]), repository, new UsageRepository(tasks.db), tasks.runner, {
       userLimits,
       maxQueued,
     } as TasksSettings);
@@ -109,12 +109,12 @@ describe('per-user limits on new tasks', () => {
   it('does not dispatch a task queued before its owner’s cost limit was reached, and says why; a budget_exceeded task’s spend counts', async () => {
     const limits = { maxActiveTasks: null, dailyCostUsd: 1 };
     const h = handler(limits);
-    const assign = new AssignTaskHandler(new TaskCommandRunner(tasks.store, tasks.runner), new UsageRepository(tasks.db), {
+    const assign = new AssignTaskHandler(new TaskCommandRunner(tasks.store, [nudgeView(tasks.runner)]), new UsageRepository(tasks.db), {
       userLimits: limits,
       leaseMs: 60_000,
       assignWaitMaxMs: 0,
     } as TasksSettings);
-    const commands = new TaskCommandRunner(tasks.store, tasks.runner);
+    const commands = new TaskCommandRunner(tasks.store, [nudgeView(tasks.runner)]);
     const loadTask = async (id: string) => (await commands.load(id)).state;
     const now = new Date();
     // Queued while the owner was within the limit.

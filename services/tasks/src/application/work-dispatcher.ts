@@ -7,8 +7,8 @@
  *    that attempt should stop (its reports are fenced off anyway).
  * Two paths, one order per event:
  *  - fast: every command's appended events are dispatched as soon as they are stored, from the
- *    state the command folded (TaskCommandRunner's after-append hook) — no relay and consumer
- *    hop before the agent hears of it;
+ *    state the command folded (`dispatchAppended`, one of the AFTER_APPEND steps tasks.module.ts
+ *    gives TaskCommandRunner) — no relay and consumer hop before the agent hears of it;
  *  - safety net: the events come round on the TASKS stream (`onTaskEvent`); one this process
  *    already sent is skipped from memory, any other is sent again under the same msg id.
  * Invariant: the order's msg id is the event's id, so a repeat is deduplicated by the WORK
@@ -20,8 +20,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { WorkOrder } from '@agentyard/contracts';
 import { ROOT_LOGGER } from '@agentyard/service-kit';
 import type { Logger } from 'pino';
+import type { EventStore } from '@agentyard/event-store';
 import type { TaskEvent, TaskState } from '../domain/task';
-import { TaskCommandRunner } from './task-command.runner';
+import { loadTask, TASK_EVENT_STORE } from './task-command.runner';
 
 export const WORK_ORDERS = Symbol('WORK_ORDERS');
 
@@ -40,12 +41,11 @@ export class WorkDispatcher {
   private readonly sent = new Set<string>();
 
   constructor(
-    private readonly commands: TaskCommandRunner,
+    // The store, not TaskCommandRunner: the runner runs this dispatcher after its appends.
+    @Inject(TASK_EVENT_STORE) private readonly store: EventStore,
     @Inject(WORK_ORDERS) private readonly orders: WorkOrderSink,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
-  ) {
-    commands.afterAppend((events, state) => this.dispatchAppended(events, state));
-  }
+  ) {}
 
   /** The safety net: an event from the TASKS stream. */
   async onTaskEvent(event: TaskEvent): Promise<DispatchOutcome> {
@@ -53,8 +53,8 @@ export class WorkDispatcher {
     return this.dispatch(event);
   }
 
-  /** The fast path: events a command just stored, with the state it folded them to. */
-  private async dispatchAppended(events: TaskEvent[], state: TaskState): Promise<void> {
+  /** The fast path: events a command just stored, with the state it folded them to (an AfterAppend step). */
+  async dispatchAppended(events: TaskEvent[], state: TaskState): Promise<void> {
     for (const event of events) {
       try {
         if ((await this.dispatch(event, state)) !== 'none') this.remember(event.id);
@@ -72,7 +72,7 @@ export class WorkDispatcher {
   private async dispatch(event: TaskEvent, state?: TaskState): Promise<DispatchOutcome> {
     switch (event.type) {
       case 'TaskAssigned': {
-        const current = state ?? (await this.commands.load(event.data.taskId)).state;
+        const current = state ?? (await loadTask(this.store, event.data.taskId)).state;
         return this.assign(event, current);
       }
       case 'TaskCancelled': {
