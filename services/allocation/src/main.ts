@@ -11,7 +11,7 @@
  * already filled; a replica not holding the lease appends nothing.
  */
 import 'reflect-metadata';
-import { eventSubject, streamName, workerLivenessBucket, type Context, type Envelope } from '@agentyard/contracts';
+import { eventSubject, streamName, workerLivenessBucket, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore, PostgresLeases, serviceLease, type EventStore } from '@agentyard/event-store';
 import { connectNats, drainNats, ensureStream, eventStreamConfig, NatsJetStreamServer, RpcErrorPassthroughFilter, relayingWork } from '@agentyard/messaging';
 import {
@@ -25,26 +25,13 @@ import {
   postgresCheck,
   runMain,
 } from '@agentyard/service-kit';
-import { JetStreamApiError, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { AllocationModule } from './allocation.module';
 import { AllocationLoop } from './application/allocation-loop';
 import { allocationConfigSchema } from './config';
 import { migrateAllocationDatabase, openAllocationDatabase } from './infrastructure/allocation.database';
 import { HeartbeatWatcher } from './infrastructure/heartbeat-watcher';
-import { allocationConsumers } from './interface/allocation.events.consumer';
-
-/**
- * Creates a stream we consume when absent, so allocation can boot before its producer. An
- * existing stream is left exactly as its owner configured it (ensureStream would "correct" it).
- */
-async function ensureStreamExists(jsm: JetStreamManager, context: Context): Promise<void> {
-  try {
-    await jsm.streams.info(streamName(context));
-  } catch (error) {
-    if (!(error instanceof JetStreamApiError) || error.code !== 10059) throw error;
-    await ensureStream(jsm, eventStreamConfig(context));
-  }
-}
+import { allocationConsumers } from './interface/event-consumers';
 
 async function main(): Promise<void> {
   const config = loadConfig(allocationConfigSchema);
@@ -58,8 +45,7 @@ async function main(): Promise<void> {
   const nc = await connectNats({ servers: config.NATS_URL, name: 'allocation', credsFile: config.NATS_CREDS_FILE });
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, eventStreamConfig('allocation'));
-  await ensureStreamExists(jsm, 'tasks');
-  await ensureStreamExists(jsm, 'workers');
+  // TASKS and WORKERS, which it consumes, are created when absent by the transporter (event-consumers.ts).
 
   const heartbeats = new HeartbeatWatcher(nc, { bucket: workerLivenessBucket, logger: { warn: (m) => logger.warn(m), info: (m) => logger.info(m) } });
   const transport = new NatsJetStreamServer({ name: 'allocation', connection: nc, consumers: allocationConsumers, deferConsumers: true });

@@ -30,7 +30,7 @@ import { ReadModelRunner } from './infrastructure/read-model.runner';
 import { provisionStreams } from './infrastructure/streams';
 import { TemplateRepository } from './infrastructure/template.repository';
 import { migrateWorkflowsDatabase, openWorkflowsDatabase } from './infrastructure/workflows.database';
-import { workflowEventConsumers } from './interface/task-events.consumer';
+import { workflowEventConsumers } from './interface/event-consumers';
 import { WorkflowsModule } from './workflows.module';
 
 /** Subject of one of our events: run events are keyed by run, workflow events by workflow. */
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
 
   const nc = await connectNats({ servers: config.NATS_URL, name: 'workflows', credsFile: config.NATS_CREDS_FILE });
   await provisionStreams(await jetstreamManager(nc));
-  const transport = new NatsJetStreamServer({ name: 'workflows', connection: nc, consumers: workflowEventConsumers(), deferConsumers: true });
+  const transport = new NatsJetStreamServer({ name: 'workflows', connection: nc, consumers: workflowEventConsumers, deferConsumers: true });
   // Set once Nest is up (the lease is taken only after that): the lease's work reaches its providers through it.
   const nest: { app?: Awaited<ReturnType<typeof bootstrapService>> } = {};
   const lease = serviceLease({

@@ -16,7 +16,19 @@ export {
   type ConsumerSpec,
   type ConfigMismatch,
   type EventConsumerOptions,
+  type InboundVerdict,
 } from './provisioning';
+export {
+  defineConsumer,
+  OnConsumer,
+  contextStream,
+  eventFilter,
+  consumerDeclarationProblems,
+  patternCovers,
+  type ConsumerDeclaration,
+  type MessageOf,
+  type StreamRef,
+} from './consumer-declaration';
 export { NatsJetStreamServer, NATS_JETSTREAM, type NatsJetStreamServerOptions, type EventHandlerExtras } from './nats-jetstream.server';
 export { NatsRequestContext, JetStreamEventContext, type JetStreamDelivery, type EventBatchItem, type EventBatchResult } from './nats-jetstream.context';
 export { RpcErrorPassthroughFilter } from './rpc-error.filter';

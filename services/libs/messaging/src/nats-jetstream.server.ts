@@ -11,6 +11,8 @@
  *    consumer's backoff delay (`nak(delay)`: a bare nak redelivers at once), and a failure on
  *    delivery `maxDeliver` sends it to the dead-letter subject before terminating it. A message
  *    no handler matches counts as a failure, so nothing is dropped silently;
+ *  - a declared consumer's message is checked before any handler (`inbound`, the one policy of
+ *    consumer-declaration.ts): handled as parsed, acked unread, or — never valid — logged and acked;
  *  - a delivery being handled is kept with progress signals for up to `maxHandleMs`, so
  *    `ack_wait` stays short and bounds only how long a dead instance's messages wait;
  *  - at most `concurrency` messages per consumer are pulled and handled at once: we only pull
@@ -44,6 +46,7 @@ import {
   deadLetterStreamConfig,
   ensureConsumer,
   ensureStream,
+  ensureStreamIfAbsent,
   type EventConsumerOptions,
   type StreamSpec,
 } from './provisioning';
@@ -161,7 +164,12 @@ export class NatsJetStreamServer extends Server<Record<string, Listener>, Status
     const jsm = await jetstreamManager(nc);
     for (const stream of options.streams ?? []) await ensureStream(jsm, stream);
     if (consumers.length > 0 && options.ensureDeadLetterStream !== false) await ensureStream(jsm, deadLetterStreamConfig());
-    for (const c of consumers) await ensureConsumer(jsm, c.stream, consumerConfigFor(c));
+    for (const c of consumers) {
+      // A declared consumer's stream may belong to a service that has not booted yet.
+      const { streamConfig } = c as { streamConfig?: StreamSpec };
+      if (streamConfig) await ensureStreamIfAbsent(jsm, streamConfig);
+      await ensureConsumer(jsm, c.stream, consumerConfigFor(c));
+    }
     this.warnAboutUnreachableRoutes(routes.events, consumers);
     for (const c of consumers.filter((c) => c.batch)) {
       const unbound = routes.events.filter((r) => !r.consumer && (!c.filterSubject || subjectsOverlap(r.pattern, c.filterSubject)));
@@ -521,6 +529,16 @@ class ConsumerRunner {
       // A payload no retry can fix: dead-letter it now rather than after maxDeliver tries.
       return this.deadLetter(msg, delivery, 'payload is not valid JSON');
     }
+    const verdict = this.options.inbound?.(data) ?? { handle: data };
+    if ('skip' in verdict) return msg.ack();
+    if ('drop' in verdict) {
+      // The shared policy (consumer-declaration.ts): it can never be valid, so a redelivery would
+      // fail the same way forever. Logged and acked.
+      const details = verdict.details === undefined ? '' : ` ${safeJson(verdict.details).slice(0, 2_000)}`;
+      this.logger.warn(`${this.name} seq ${delivery.streamSequence} (${msg.subject}): ${verdict.drop}${details}`);
+      return msg.ack();
+    }
+    data = verdict.handle;
     try {
       await (this.options.batch ? this.inBatch(msg, data, delivery) : this.handle(msg, data, delivery));
       msg.ack();

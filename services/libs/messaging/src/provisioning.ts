@@ -215,7 +215,15 @@ export interface EventConsumerOptions {
   maxAckPending?: number;
   /** Where a newly created consumer starts. Default `all` (the whole stream). */
   deliverPolicy?: 'all' | 'new';
+  /**
+   * Checks a delivered message (parsed JSON) before any handler: handle it (as this value), ack
+   * it unread, or drop it (logged and acked). Set by `defineConsumer`; default: handle as is.
+   */
+  inbound?: (data: unknown) => InboundVerdict;
 }
+
+/** What the inbound check of a consumer decided about one message (consumer-declaration.ts). */
+export type InboundVerdict = { handle: unknown } | { skip: true } | { drop: string; details?: unknown };
 
 /** Defaults for EventConsumerOptions. */
 export const consumerDefaults = {

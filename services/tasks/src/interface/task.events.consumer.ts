@@ -1,28 +1,17 @@
 /**
- * What tasks consumes from JetStream (durable consumers in event-consumers.ts). Thin: check the
- * message against the contracts, call one handler. A message that can never be valid (bad
- * envelope, bad payload, a report whose body names another worker than its subject) is logged
- * and acked — redelivering it would fail the same way forever. Any other failure fails that
+ * What tasks consumes from JetStream (one declaration per consumer in event-consumers.ts). Thin:
+ * the transporter has already checked each message against its consumer's registry or schema
+ * (upcast, validated; one that can never be valid was logged and acked — the shared policy of
+ * consumer-declaration.ts in messaging), so a handler narrows on the event type and calls one
+ * handler. A report whose body names another worker than its subject, or a node whose ids cannot
+ * name a subject, is logged and acked here by the same policy. Any other failure fails that
  * message, so it is redelivered with backoff and dead-lettered after maxDeliver.
- * Work reports, the dispatcher's task events and workflow runs' events come in batches
- * (event-consumers.ts): one task's messages are handled one after the other in stream order,
- * different tasks' at once.
+ * Work reports, the dispatcher's task events and workflow runs' events come in batches: one
+ * task's messages are handled one after the other in stream order, different tasks' at once.
  */
 import { Controller, Inject } from '@nestjs/common';
-import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { z } from 'zod';
-import {
-  allocationEvents,
-  envelopeSchema,
-  runEvents,
-  taskEvents,
-  workerEvents,
-  workReportSchema,
-  type EventRegistry,
-  type EventUnion,
-  type Envelope,
-} from '@agentyard/contracts';
-import { causedBy, handleBatchByKey as handleByKey, JetStreamEventContext, type EventBatchItem, type EventBatchResult } from '@agentyard/messaging';
+import { Payload } from '@nestjs/microservices';
+import { causedBy, handleBatchByKey as handleByKey, OnConsumer, type EventBatchItem, type EventBatchResult, type MessageOf } from '@agentyard/messaging';
 import { ROOT_LOGGER } from '@agentyard/service-kit';
 import type { Logger } from 'pino';
 import { AssignTaskHandler } from '../application/assign-task.handler';
@@ -30,24 +19,7 @@ import { RecordWorkReportHandler } from '../application/record-work-report.handl
 import { RequeueWorkerTasksHandler } from '../application/requeue-worker-tasks.handler';
 import { WorkDispatcher } from '../application/work-dispatcher';
 import { WorkflowTaskHandler } from '../application/workflow-task.handler';
-import { consumedSubjects, consumerNames } from './event-consumers';
-
-/**
- * The contracts' envelope, with metadata checked loosely: a producer adding a metadata field must
- * not make us drop its events (a dropped AllocationDecided would strand a task). The payload is
- * still checked strictly, by the event's registry.
- */
-const inboundEnvelopeSchema = envelopeSchema.extend({
-  metadata: z.looseObject({
-    correlationId: z.string().optional(),
-    causationId: z.string().optional(),
-    userId: z.string().optional(),
-    traceparent: z.string().optional(),
-  }),
-});
-
-/** The run events tasks acts on; every other one is acked unread. */
-const nodeEventTypes: ReadonlySet<unknown> = new Set(['NodeScheduled', 'NodeCancelled']);
+import { allocationDecidedConsumer, dispatcherConsumer, workerOfflineConsumer, workflowNodesConsumer, workReportsConsumer } from './event-consumers';
 
 /**
  * A task id names subjects (`tasks.events.<event>.<taskId>`), API paths (at most 64 characters)
@@ -68,15 +40,13 @@ export class TaskEventsConsumer {
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
 
-  @EventPattern(consumedSubjects.allocationDecided, { consumer: consumerNames.allocationDecided })
-  async onAllocationDecided(@Payload() data: unknown, @Ctx() ctx: JetStreamEventContext): Promise<void> {
-    const event = this.envelope(allocationEvents, 'AllocationDecided', data, ctx);
-    if (!event) return;
+  @OnConsumer(allocationDecidedConsumer)
+  async onAllocationDecided(@Payload() event: MessageOf<typeof allocationDecidedConsumer>): Promise<void> {
     const d = event.data;
     await this.assign.execute({ allocationId: d.allocationId, taskId: d.taskId, attempt: d.attempt, workerId: d.workerId }, causedBy(event));
   }
 
-  @EventPattern(consumedSubjects.workReports, { consumer: consumerNames.workReports })
+  @OnConsumer(workReportsConsumer)
   async onWorkReports(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
     return handleByKey(
       items,
@@ -86,58 +56,49 @@ export class TaskEventsConsumer {
   }
 
   private async onWorkReport(item: EventBatchItem): Promise<void> {
-    const parsed = workReportSchema.safeParse(item.data);
+    const report = item.data as MessageOf<typeof workReportsConsumer>;
     const where = { subject: item.subject, seq: item.delivery.streamSequence };
-    if (!parsed.success) {
-      this.logger.warn({ ...where, issues: parsed.error.issues }, 'malformed work report dropped');
-      return;
-    }
     // NATS permissions scope the subject to the worker, not the body: the subject is who sent it.
     const sender = item.subject.split('.')[2];
-    if (parsed.data.workerId !== sender) {
-      this.logger.warn({ ...where, workerId: parsed.data.workerId }, 'work report dropped: its body names another worker than its subject');
+    if (report.workerId !== sender) {
+      this.logger.warn({ ...where, workerId: report.workerId }, 'work report dropped: its body names another worker than its subject');
       return;
     }
     const id = `work-report:${where.seq}`;
-    await this.reports.execute(parsed.data, causedBy({ id }));
+    await this.reports.execute(report, causedBy({ id }));
   }
 
-  @EventPattern(consumedSubjects.workerOffline, { consumer: consumerNames.workerOffline })
-  async onWorkerWentOffline(@Payload() data: unknown, @Ctx() ctx: JetStreamEventContext): Promise<void> {
-    const event = this.envelope(workerEvents, 'WorkerWentOffline', data, ctx);
-    if (!event) return;
+  @OnConsumer(workerOfflineConsumer)
+  async onWorkerWentOffline(@Payload() event: MessageOf<typeof workerOfflineConsumer>): Promise<void> {
     const workerId = String(event.data.workerId);
     const requeued = await this.workerLost.execute(workerId, new Date(event.occurredAt), causedBy(event));
     if (requeued > 0) this.logger.info({ workerId, requeued }, 'worker went offline: its tasks were requeued');
   }
 
-  @EventPattern(consumedSubjects.dispatcher, { consumer: consumerNames.dispatcher })
+  @OnConsumer(dispatcherConsumer)
   async onTaskEvents(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
     return handleByKey(
       items,
       (item) => taskIdIn((item.data as { data?: unknown } | null)?.data),
       async (item) => {
-        const event = this.envelope(taskEvents, undefined, item.data, { subject: item.subject, seq: item.delivery.streamSequence });
-        if (event) await this.dispatcher.onTaskEvent(event);
+        await this.dispatcher.onTaskEvent(item.data as MessageOf<typeof dispatcherConsumer>);
       },
     );
   }
 
-  @EventPattern(consumedSubjects.workflowNodes, { consumer: consumerNames.workflowNodes })
+  @OnConsumer(workflowNodesConsumer)
   async onRunEvents(@Payload() items: EventBatchItem[]): Promise<EventBatchResult> {
     return handleByKey(
       items,
-      (item) => (nodeEventTypes.has(typeIn(item.data)) ? taskIdIn((item.data as { data?: unknown }).data) : ''),
+      (item) => taskIdIn((item.data as { data?: unknown }).data),
       (item) => this.onRunEvent(item),
     );
   }
 
   /** NodeScheduled → CreateWorkflowTask; NodeCancelled naming a task → CancelWorkflowTask. */
   private async onRunEvent(item: EventBatchItem): Promise<void> {
-    if (!nodeEventTypes.has(typeIn(item.data))) return;
     const where = { subject: item.subject, seq: item.delivery.streamSequence };
-    const event = this.envelope(runEvents, undefined, item.data, where);
-    if (!event) return;
+    const event = item.data as MessageOf<typeof workflowNodesConsumer>;
     if (event.type === 'NodeScheduled') {
       const d = event.data;
       if (!taskIdPattern.test(d.taskId) || !runIdPattern.test(d.runId)) {
@@ -151,41 +112,9 @@ export class TaskEventsConsumer {
       await this.workflowTasks.create({ taskId: d.taskId, ownerId: d.ownerId, task: d.task, workflow }, causedBy(event));
       return;
     }
-    if (event.type !== 'NodeCancelled') return;
     const d = event.data;
     if (d.taskId !== null) await this.workflowTasks.cancel(d.taskId, d.runId, causedBy(event));
   }
-
-  /** The envelope, upcast and validated into the registry's union; undefined (logged) when it cannot be one of `type`. */
-  private envelope<M extends object, T extends keyof M & string = keyof M & string>(
-    registry: EventRegistry<M>,
-    type: T | undefined,
-    data: unknown,
-    from: JetStreamEventContext | { subject: string; seq: number },
-  ): Extract<EventUnion<M>, { type: T }> | undefined {
-    const where = from instanceof JetStreamEventContext ? { subject: from.getSubject(), seq: from.getDelivery().streamSequence } : from;
-    const parsed = inboundEnvelopeSchema.safeParse(data);
-    if (!parsed.success) {
-      this.logger.warn({ ...where, issues: parsed.error.issues }, 'malformed event envelope dropped');
-      return undefined;
-    }
-    if (type !== undefined && parsed.data.type !== type) {
-      this.logger.warn({ ...where, type: parsed.data.type }, `expected ${type}; event dropped`);
-      return undefined;
-    }
-    try {
-      // Narrowing to `type` is sound: it was checked above, and parse keeps the type.
-      return registry.parse(parsed.data as Envelope) as Extract<EventUnion<M>, { type: T }>;
-    } catch (error) {
-      this.logger.warn({ ...where, type: parsed.data.type, err: error }, 'event payload does not match its schema; dropped');
-      return undefined;
-    }
-  }
-}
-
-/** An envelope's `type`, read without validating it. */
-function typeIn(data: unknown): unknown {
-  return (data as { type?: unknown } | null)?.type;
 }
 
 /** Task id named by a message body (`{ taskId }`), or '' when it names none. */

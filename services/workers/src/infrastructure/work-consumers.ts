@@ -3,7 +3,15 @@
  * The workers service creates it at registration so the agent only consumes; it is re-ensured
  * when a worker comes online, which also repairs a consumer lost with a recreated stream.
  */
-import { consumerConfigFor, ensureConsumer, ensureStream, workStreamConfig, type ConsumerSpec } from '@agentyard/messaging';
+import {
+  consumerConfigFor,
+  defineConsumer,
+  ensureConsumer,
+  ensureStream,
+  workStreamConfig,
+  type ConsumerDeclaration,
+  type ConsumerSpec,
+} from '@agentyard/messaging';
 import { workerConsumerName, workStream, workSubjects } from '@agentyard/contracts';
 import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 
@@ -12,15 +20,23 @@ export const assignmentAckWaitMs = 30_000;
 /** Deliveries of one assignment before the server gives up on it (tasks' lease covers the rest). */
 export const assignmentMaxDeliver = 10;
 
-/** The consumer config a worker gets. */
-export function workerConsumerConfig(workerId: string): ConsumerSpec {
-  return consumerConfigFor({
-    stream: workStream.name,
+/**
+ * The declaration of a worker's consumer (consumer-declaration.ts in messaging): the agent pulls
+ * it, nobody in this service handles it.
+ */
+export function workerAssignmentsConsumer(workerId: string): ConsumerDeclaration {
+  return defineConsumer({
+    stream: workStreamConfig(),
     durable: workerConsumerName(workerId),
     filterSubject: workSubjects.assign(workerId),
     ackWaitMs: assignmentAckWaitMs,
     maxDeliver: assignmentMaxDeliver,
   });
+}
+
+/** The consumer config a worker gets. */
+export function workerConsumerConfig(workerId: string): ConsumerSpec {
+  return consumerConfigFor(workerAssignmentsConsumer(workerId));
 }
 
 export class WorkConsumers {
