@@ -24,6 +24,7 @@ import { IssueNatsCredentialsHandler } from '../application/issue-nats-credentia
 import { RecordHeartbeatHandler } from '../application/record-heartbeat.handler';
 import { RegisterWorkerHandler } from '../application/register-worker.handler';
 import type { RequestContext } from '../application/request-context';
+
 /** Subjects and request schemas from the catalog, shared with the gateway's calls. */
 const workersRpc = rpcCatalog.workers;
 
