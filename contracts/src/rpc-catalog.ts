@@ -143,7 +143,7 @@ export const rpcCatalog = {
     update: defineRpc(taskSubjects.update, updateTaskCommandSchema, taskViewSchema),
     cancel: defineRpc(taskSubjects.cancel, taskRefCommandSchema, taskViewSchema),
     retry: defineRpc(taskSubjects.retry, taskRefCommandSchema, taskViewSchema),
-    delete: defineRpc(taskSubjects.delete, taskRefCommandSchema, z.object({ taskId: text(), deleted: z.literal(true) })),
+    delete: defineRpc(taskSubjects.delete, taskRefCommandSchema, deleted('taskId')),
     get: defineRpc(taskSubjects.get, taskRefCommandSchema, taskViewSchema),
     list: defineRpc(taskSubjects.list, listTasksCommandSchema, taskPageSchema),
     history: defineRpc(taskSubjects.history, taskRefCommandSchema, eventHistorySchema),
