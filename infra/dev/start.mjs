@@ -22,19 +22,15 @@ const dataDir = join(root, '.data');
 mkdirSync(dataDir, { recursive: true });
 
 const log = (msg) => process.stdout.write(`[agentyard] ${msg}\n`);
-const PORT = Number(process.env.PORT ?? 8080);
+// The gateway's public port: PORT, else the manifest's (infra/services.json).
+const manifest = JSON.parse(readFileSync(join(root, 'infra', 'services.json'), 'utf8'));
+const PORT = Number(process.env.PORT ?? manifest.services.find((s) => s.publicPort)?.publicPort ?? 8080);
 const NATS_PORT = Number(process.env.AGENTYARD_NATS_PORT ?? 4222);
 const PG_PORT = Number(process.env.AGENTYARD_PG_PORT ?? 54329);
-// Services start in this order; one whose build does not exist yet is skipped with a note.
-const services = [
-  { name: 'auth', db: 'agentyard_auth', httpPort: 3101 },
-  { name: 'workers', db: 'agentyard_workers', httpPort: 3103 },
-  { name: 'tasks', db: 'agentyard_tasks', httpPort: 3102 },
-  { name: 'allocation', db: 'agentyard_allocation', httpPort: 3104 },
-  { name: 'workflows', db: 'agentyard_workflows', httpPort: 3106 },
-  // The gateway's API and dashboard are on PORT; its health and metrics on httpPort, like the others.
-  { name: 'gateway', httpPort: 3105 },
-].filter((s) => {
+// The services of infra/services.json, in its (start) order: a database each where it names one,
+// health and metrics on devHttpPort (the gateway's API and dashboard on PORT). One whose build
+// does not exist yet is skipped with a note.
+const services = manifest.services.filter((s) => {
   const built = existsSync(join(root, 'services', s.name, 'dist', 'main.js'));
   if (!built) log(`skipping ${s.name}: not built (services/${s.name}/src/main.ts does not exist yet)`);
   return built;
@@ -250,13 +246,18 @@ process.on('SIGTERM', () => void shutdown(0));
 try {
   const natsSetup = await nats();
   const pgAdmin = await postgresUrl();
+  // How `npm start` provides each variable a service's manifest `env` may name.
+  const provided = { SECRETS_MASTER_KEY: secretsMasterKey, PUBLIC_URL: () => `http://localhost:${PORT}`, PORT: () => String(PORT) };
   for (const service of services) {
-    const env = { ...natsEnv(natsSetup, service.name), HTTP_PORT: String(service.httpPort), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
-    if (service.db) env.DATABASE_URL = await ensureDatabase(pgAdmin, service.db);
-    if (service.name === 'gateway') env.PORT = String(PORT);
-    if (service.name === 'auth') env.SECRETS_MASTER_KEY = secretsMasterKey();
+    const env = { ...natsEnv(natsSetup, service.name), HTTP_PORT: String(service.devHttpPort), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+    if (service.database) env.DATABASE_URL = await ensureDatabase(pgAdmin, service.database);
+    for (const variable of service.env) {
+      if (!provided[variable])
+        throw new Error(`infra/services.json: ${service.name} needs ${variable}, which infra/dev/start.mjs does not know how to provide`);
+      env[variable] = provided[variable]();
+    }
     startService(service, env);
-    await waitReady(`http://127.0.0.1:${service.httpPort}/health/ready`);
+    await waitReady(`http://127.0.0.1:${service.devHttpPort}/health/ready`);
   }
   const admin = await ensureAdmin();
   await startLocalWorker(admin);

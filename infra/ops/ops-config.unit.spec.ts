@@ -128,6 +128,12 @@ const composeAppServices = Object.entries(composeServices)
   .filter(([, s]) => s?.build?.args?.SERVICE)
   .map(([name]) => name)
   .sort();
+/** infra/services.json: the one list of services that npm start and the test platform read too. */
+const manifest = JSON.parse(read(join(ROOT, 'infra/services.json'))) as {
+  httpPort: number;
+  services: { name: string; database: string | null; env: string[]; devHttpPort: number; publicPort?: number; replicas: number }[];
+};
+const manifestServices = manifest.services.map((s) => s.name).sort();
 /** The backend services in the source tree: every services/<name> with a src/main.ts. */
 const backendServices = readdirSync(join(ROOT, 'services'))
   .filter((d) => d !== 'libs' && existsSync(join(ROOT, 'services', d, 'src/main.ts')))
@@ -288,7 +294,7 @@ describe('docker-compose.yml', () => {
     const pg = composeServices.postgres;
     expect(pg.image).toMatch(/^postgres:15(\.|-|$)/);
     expect((pg.volumes as string[]).some((v) => /^\.\/infra\/postgres\/init\.sql:\/docker-entrypoint-initdb\.d\//.test(v))).toBe(true);
-    expect(initDatabases).toEqual(['agentyard_allocation', 'agentyard_auth', 'agentyard_tasks', 'agentyard_workers', 'agentyard_workflows'].sort());
+    expect(initDatabases).toEqual(manifest.services.flatMap((s) => (s.database ? [s.database] : [])).sort());
   });
 
   it('gives every service a healthcheck and a restart policy; dependencies wait for health', () => {
@@ -688,6 +694,64 @@ describe('k8s manifests', () => {
         'StatefulSet',
       ),
     ).toEqual([]);
+  });
+});
+
+// =====================================================================================================
+describe('infra/services.json (the manifest of the services)', () => {
+  const composeEnv = (name: string): Obj => composeServices[name]?.environment ?? {};
+  const deployment = (name: string): Obj | undefined => ofKind(baseObjects, 'Deployment').find((d) => d.metadata?.name === name);
+  const k8sEnv = (name: string): string[] => ((deployment(name)?.spec?.template?.spec?.containers?.[0]?.env ?? []) as Obj[]).map((e) => e.name);
+  const configMap: Obj = ofKind(baseObjects, 'ConfigMap').find((c) => c.metadata?.name === 'agentyard-config')?.data ?? {};
+
+  it('names every backend service under services/, once, and each devHttpPort once', () => {
+    expect(manifestServices).toEqual(backendServices);
+    expect(new Set(manifestServices).size).toBe(manifest.services.length);
+    const ports = manifest.services.map((s) => s.devHttpPort);
+    expect(new Set(ports).size).toBe(ports.length);
+  });
+
+  it('compose, k8s/base, Prometheus and init.sql hold exactly its services and databases', () => {
+    expect(composeAppServices).toEqual(manifestServices);
+    expect(
+      ofKind(baseObjects, 'Deployment')
+        .map((d) => d.metadata.name)
+        .sort(),
+    ).toEqual(manifestServices);
+    expect([...scrapeTargets].sort()).toEqual(manifest.services.map((s) => `${s.name}:${manifest.httpPort}`).sort());
+    expect(initDatabases).toEqual(manifest.services.flatMap((s) => (s.database ? [s.database] : [])).sort());
+  });
+
+  it.each(manifest.services.map((s) => [s.name, s] as const))('%s: compose and k8s run its replicas, database, ports and env', (name, s) => {
+    const env = composeEnv(name);
+    const k8s = deployment(name)!;
+    const container: Obj = k8s.spec.template.spec.containers[0];
+    // Replicas: compose and the k8s base run the manifest's count; an overlay may run more.
+    expect({ compose: composeServices[name].deploy?.replicas, k8s: k8s.spec.replicas }).toEqual({ compose: s.replicas, k8s: s.replicas });
+    for (const overlay of ['dev', 'production']) {
+      const count = ((parseOne(join(K8S, 'overlays', overlay, 'kustomization.yaml')).replicas ?? []) as Obj[]).find((r) => r.name === name)?.count;
+      expect({ overlay, name, atLeast: count >= s.replicas }).toEqual({ overlay, name, atLeast: true });
+    }
+    // Health and metrics on HTTP_PORT; the public port where it has one.
+    expect(String(env.HTTP_PORT)).toBe(String(manifest.httpPort));
+    expect(configMap.HTTP_PORT).toBe(String(manifest.httpPort));
+    expect((container.ports as Obj[]).some((p) => p.containerPort === manifest.httpPort)).toBe(true);
+    if (s.publicPort !== undefined) {
+      expect(String(env.PORT)).toBe(String(s.publicPort));
+      expect(container.env.find((e: Obj) => e.name === 'PORT')?.value).toBe(String(s.publicPort));
+    }
+    // Its own database, or none.
+    if (s.database) {
+      expect(dbNameOf(String(env.DATABASE_URL).replace(/\$\{[^}]*\}/g, 'x'))).toBe(s.database);
+      expect(dbNameOf(dbSecret!.stringData[secretKeyFor(name)])).toBe(s.database);
+    } else {
+      expect({ compose: env.DATABASE_URL, k8s: k8sEnv(name).includes('DATABASE_URL') }).toEqual({ compose: undefined, k8s: false });
+    }
+    // The variables it needs, in both.
+    for (const variable of s.env) {
+      expect({ name, variable, compose: variable in env }).toEqual({ name, variable, compose: true });
+      expect({ name, variable, k8s: k8sEnv(name).includes(variable) || variable in configMap }).toEqual({ name, variable, k8s: true });
+    }
   });
 });
 

@@ -7,8 +7,9 @@
 -- The gateway owns no data and has no database. Each service creates its own tables (it migrates
 -- its database at boot), so this file only creates the empty databases.
 --
--- Keep this list in sync with DATABASE_URL in docker-compose.yml and the keys of
--- k8s/base/database-secret.yaml (infra/ops/ops-config.unit.spec.ts checks it).
+-- The list is infra/services.json's `database`s (the manifest of the services); this file, the
+-- DATABASE_URLs of docker-compose.yml and the keys of k8s/base/database-secret.yaml are checked
+-- against it by infra/ops/ops-config.unit.spec.ts.
 
 CREATE DATABASE agentyard_auth;
 CREATE DATABASE agentyard_tasks;

@@ -4,7 +4,15 @@ export { startNatsServer, findNatsServerBinary, natsInstallHint, type NatsServer
 export { startPostgresServer, createDatabase, findPostgresBinDir, type PostgresServer, type PostgresServerOptions } from './postgres-server';
 export { testDatabase, testNats } from './test-env';
 export { startService, type ServiceProcess } from './service-process';
-export { startPlatform, platformServices, type Platform, type PlatformService, type WorkerAgentProcess } from './platform';
+export {
+  startPlatform,
+  platformServices,
+  serviceManifest,
+  type Platform,
+  type PlatformService,
+  type ServiceManifestEntry,
+  type WorkerAgentProcess,
+} from './platform';
 export { agentNodeFlags } from './agent-flags';
 export { startGitHttpServer, gitHttpBackend, type GitHttpServer } from './git-http-server';
 export { createNatsAuth, type NatsAuthSetup } from './nats-auth';

@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from './free-port';
@@ -19,8 +19,26 @@ import { startService, type ServiceProcess } from './service-process';
 import { agentNodeFlags } from './agent-flags';
 import { testDatabase, testNats } from './test-env';
 
+/** The services in start order: infra/services.json's, typed (startPlatform refuses to run when they differ). */
 export const platformServices = ['auth', 'workers', 'tasks', 'allocation', 'workflows', 'gateway'] as const;
 export type PlatformService = (typeof platformServices)[number];
+
+/** One service of infra/services.json (its `$comment` says what each field means). */
+export interface ServiceManifestEntry {
+  name: string;
+  database: string | null;
+  env: string[];
+  devHttpPort: number;
+  publicPort?: number;
+  replicas: number;
+}
+
+/** infra/services.json: the services that `npm start`, this platform and the deploy checks read. */
+export function serviceManifest(): { httpPort: number; services: ServiceManifestEntry[] } {
+  return JSON.parse(readFileSync(join(repoRoot, 'infra', 'services.json'), 'utf8'));
+}
+
+const repoRoot = resolve(__dirname, '..', '..', '..', '..');
 
 export interface WorkerAgentProcess {
   readonly pid: number | undefined;
@@ -67,8 +85,6 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
-const repoRoot = resolve(__dirname, '..', '..', '..', '..');
-
 /** Starts nats-server and the services (in dependency order) and resolves when all are ready. */
 export async function startPlatform(
   options: {
@@ -81,6 +97,12 @@ export async function startPlatform(
   } = {},
 ): Promise<Platform> {
   const keep = options.keepOutputBytes ?? 20_000;
+  const manifest = serviceManifest().services;
+  if (manifest.map((s) => s.name).join() !== platformServices.join())
+    throw new Error(
+      `infra/services.json lists ${manifest.map((s) => s.name).join(', ')}; platformServices (platform.ts) must list the same, in the same order`,
+    );
+  const entry = (name: PlatformService): ServiceManifestEntry => manifest.find((s) => s.name === name)!;
   const auth = options.natsAuth === false ? undefined : await createNatsAuth();
   const nats = auth ? await startNatsServer({ extraConfig: auth.serverConfig }) : await testNats();
   let natsCredsFile: string | undefined;
@@ -88,28 +110,37 @@ export async function startPlatform(
     natsCredsFile = join(mkdtempSync(join(tmpdir(), 'agentyard-nats-creds-')), 'services.creds');
     writeFileSync(natsCredsFile, auth.serviceCreds, { mode: 0o600 });
   }
-  const databases = {
-    auth: await testDatabase('auth'),
-    workers: await testDatabase('workers'),
-    tasks: await testDatabase('tasks'),
-    allocation: await testDatabase('allocation'),
-    workflows: await testDatabase('workflows'),
-  };
+  // A fresh database for each service the manifest gives one.
+  const databases = {} as Record<Exclude<PlatformService, 'gateway'>, string>;
+  for (const s of manifest) if (s.database) databases[s.name as Exclude<PlatformService, 'gateway'>] = await testDatabase(s.name);
   const ports = Object.fromEntries(await Promise.all(platformServices.map(async (s) => [s, await freePort()] as const))) as Record<PlatformService, number>;
   // The gateway's health+metrics port (its public port serves no /metrics).
   const gatewayInternalPort = await freePort();
   const url = `http://127.0.0.1:${ports.gateway}`;
   const secretsMasterKey = randomBytes(32).toString('base64');
   const overrides: Partial<Record<PlatformService, Record<string, string>>> = {};
+  // How this platform provides each variable the manifest's `env` may name.
+  const provided: Record<string, () => string> = {
+    SECRETS_MASTER_KEY: () => secretsMasterKey,
+    PUBLIC_URL: () => url,
+    PORT: () => String(ports.gateway),
+  };
+  const manifestEnv = (name: PlatformService): Record<string, string> =>
+    Object.fromEntries(
+      entry(name).env.map((variable) => {
+        const value = provided[variable];
+        if (!value) throw new Error(`infra/services.json: ${name} needs ${variable}, which startPlatform does not know how to provide`);
+        return [variable, value()];
+      }),
+    );
   const envFor = (name: PlatformService): Record<string, string> => ({
     NATS_URL: nats.url,
     ...(natsCredsFile ? { NATS_CREDS_FILE: natsCredsFile } : {}),
     ...(name === 'workers' && auth ? { WORKER_NATS_ACCOUNT: auth.accountPublicKey, WORKER_NATS_SIGNING_SEED: auth.workerSigningSeed } : {}),
-    ...(name === 'gateway'
-      ? { PORT: String(ports.gateway), HTTP_PORT: String(gatewayInternalPort) }
-      : { HTTP_PORT: String(ports[name]), DATABASE_URL: databases[name] }),
-    ...(name === 'workers' ? { PUBLIC_URL: url } : {}),
-    ...(name === 'auth' ? { SECRETS_MASTER_KEY: secretsMasterKey } : {}),
+    // The gateway's public port is PORT (manifest env); its health and metrics are on HTTP_PORT.
+    HTTP_PORT: String(name === 'gateway' ? gatewayInternalPort : ports[name]),
+    ...(name !== 'gateway' && entry(name).database ? { DATABASE_URL: databases[name] } : {}),
+    ...manifestEnv(name),
     ...(options.env?.[name] ?? {}),
     ...(overrides[name] ?? {}),
   });
