@@ -2,8 +2,9 @@
  * Keeps the artifact store tidy: every `sweepIntervalMs` it drops uploads begun more than
  * `abandonAfterMs` ago and never committed (the gateway aborts the ones it sees fail; this
  * catches a gateway that died mid-upload), and when a task is deleted it deletes the task's
- * artifacts (`onAppended`, one of the AFTER_APPEND steps tasks.module.ts wires). Reads already refuse a deleted task's artifacts (artifact.query.ts), so a delete
- * that fails here only leaves bytes behind; it is logged.
+ * artifacts (`onAppended`, one of the AFTER_APPEND steps tasks.module.ts wires). Reads already
+ * refuse a deleted task's artifacts (artifact.query.ts), so a delete that fails here only leaves
+ * bytes behind; it is logged.
  */
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { PeriodicJob, ROOT_LOGGER } from '@agentyard/service-kit';
