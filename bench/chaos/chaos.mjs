@@ -11,9 +11,12 @@
 //            or accepted for an attempt the counter never saw finish
 //   replay   read models rebuilt from the event stores (tasks, workers, workflows) equal the live ones
 //   orphans  task processes still alive after the run (found by the run's marker in /proc/*/cmdline)
-// plus a worker agent paused with SIGSTOP past its lease (its late reports must be rejected) and
-// nats-server killed and restarted 10 times in 60 s during a run. Exit code 1 if any row failed.
-// Usage: npm run chaos [-- --short] [--seed N] [--tasks N] [--times N] [--targets a,b] [--json file]
+// plus a worker agent paused with SIGSTOP past its lease (its late reports must be rejected),
+// nats-server killed and restarted 10 times in 60 s during a run, and — with two replicas of tasks
+// and of allocation — kill -9 of the replica holding the service's lease (relay, consumers,
+// allocation loop): the standby must hold the lease within 5 s (rows `ha tasks`, `ha allocation`).
+// Exit code 1 if any row failed.
+// Usage: npm run chaos [-- --short] [--seed N] [--tasks N] [--times N] [--targets a,b|ha] [--json file]
 // Why the tasks report over TCP rather than into a file: the agents run each task in bubblewrap, with
 // the host read-only and a private /tmp, so a file the task appends to is not one the host sees.
 import { spawnSync } from 'node:child_process';
@@ -56,6 +59,16 @@ const SLOTS = 8;
 /** A round is over when every task is terminal, or when none changed for this long (what is left is lost). */
 const STALL_MS = 45_000;
 const RUN = `chaos${SEED.toString(36)}${Date.now().toString(36)}`;
+const selected = opts.targets ? opts.targets.split(',').map((s) => s.trim()) : undefined;
+// The high-availability rows: these services run a standby replica during them (issue #14: "with two
+// replicas, kill -9 of the active relay / allocation holder: the standby takes over within 5 s").
+const HA_SERVICES = ['tasks', 'allocation'];
+// --short: one row and one round that kills each service's holder in turn (a row per service costs
+// a round and a replay each: about a minute more); the long run has a row per service.
+const HA_GROUPS = SHORT ? [HA_SERVICES] : HA_SERVICES.map((s) => [s]);
+const TAKEOVER_LIMIT_MS = 5_000;
+const wanted = (name) => !selected || selected.includes(name) || (name.startsWith('ha ') && selected.includes('ha'));
+const HA = HA_GROUPS.some((g) => wanted(`ha ${g.join('+')}`));
 
 // Seeded PRNG (mulberry32): the same --seed replays the same kill moments and victims.
 let rngState = SEED >>> 0;
@@ -136,8 +149,13 @@ try {
   platform = await infra.startPlatform({
     env: {
       workers: { OFFLINE_AFTER_MS: String(OFFLINE_AFTER_MS), SWEEP_INTERVAL_MS: '500', HEARTBEAT_INTERVAL_MS: '1000' },
-      tasks: { TIMEOUT_SCAN_INTERVAL_MS: '500', USER_MAX_ACTIVE_TASKS: '1000000' },
+      // The production lease ttl, which the 5 s takeover limit is about (tests elsewhere run 10 s).
+      tasks: { TIMEOUT_SCAN_INTERVAL_MS: '500', USER_MAX_ACTIVE_TASKS: '1000000', LEASE_TTL_MS: '3000' },
+      allocation: { LEASE_TTL_MS: '3000' },
     },
+    // Replica 1 of the HA services runs only for the HA rows, which come first; it is stopped
+    // after them, so every other row kills the one process of its service.
+    ...(HA ? { replicas: Object.fromEntries(HA_SERVICES.map((s) => [s, 2])) } : {}),
   });
 } catch (e) {
   // startPlatform stops what it started; the cluster is ours to stop.
@@ -147,10 +165,10 @@ try {
 }
 const base = platform.url;
 /** One JSON request; throws with the status on a non-2xx answer (err.status), or the network error. */
-async function api(token, method, path, body) {
+async function api(token, method, path, body, headers = {}) {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });
@@ -246,11 +264,88 @@ function processes() {
 const orphans = () => processes().filter((p) => p.pid !== process.pid && p.state !== 'Z' && p.cmdline.includes(RUN));
 
 // ---------------------------------------------------------------------------------------------
-// Targets: each can be killed (SIGKILL) and brought back. The list may grow: the HA work adds
-// "the active relay / allocation holder with two replicas" here (kill the lease holder, check the
-// standby took over within 5 s) once services run as replicas — see bench/README.md.
+// High availability: a replica's view of its service's lease, from /health/ready's `leader` field
+// (as services/gateway/test/high-availability.e2e.spec.ts reads it).
+async function leaderOf(service, i) {
+  try {
+    const res = await fetch(`${platform.replicaUrlOf(service, i)}/health/ready`, { signal: AbortSignal.timeout(1_000) });
+    return res.ok ? (await res.json()).leader : undefined;
+  } catch {
+    return undefined;
+  }
+}
+/** The replica of `replicas` holding the lease, once exactly one does (polled every 50 ms); undefined after `timeoutMs`. */
+async function holderOf(service, replicas, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const views = await Promise.all(replicas.map((i) => leaderOf(service, i)));
+    const holders = views.flatMap((v, k) => (v?.holding ? [{ index: replicas[k], epoch: v.epoch }] : []));
+    if (holders.length === 1) return holders[0];
+    await sleep(50);
+  }
+  return undefined;
+}
+/** Starts (true) or stops (false) replica 1 of each HA service, and waits until one replica holds each lease. */
+async function standbys(on) {
+  const t0 = Date.now();
+  for (const s of HA_SERVICES) {
+    await (on ? platform.restartReplica(s, 1) : platform.replica(s, 1).stop());
+    if (!(await holderOf(s, on ? [0, 1] : [0], 30_000)))
+      throw new Error(`no ${s} replica holds its lease 30 s after ${on ? 'starting' : 'stopping'} the standby`);
+  }
+  standbyRunning = on;
+  log(`standby replicas of ${HA_SERVICES.join(', ')} ${on ? 'started' : 'stopped'} in ${Date.now() - t0} ms`);
+  if (on) haStartedAt = Date.now();
+  else log(`the HA rows took ${Math.round((Date.now() - haStartedAt) / 1000)} s with their standbys`);
+}
+let haStartedAt = Date.now();
+let standbyRunning = HA;
+
+// Targets: each can be killed (SIGKILL) and brought back.
 const pgPostmasterPid = () => Number(readFileSync(join(pgServer.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
 const targets = [
+  // Two replicas: kill -9 of the lease holder, of each service of the row in turn. Measured from the
+  // kill: until the other replica holds the lease (takeover, must be ≤ 5 s), and until a task
+  // created right after the kill has started its command (work flows again: the new holder's
+  // relay, consumers and — for allocation — loop run). The killed replica comes back as the
+  // standby meanwhile. First in the list: the standbys start with the platform.
+  ...HA_GROUPS.map((group) => ({
+    name: `ha ${group.join('+')}`,
+    ha: true,
+    kills: group.length,
+    times: SHORT ? 1 : TIMES,
+    settleMs: 1000,
+    crash: async (_rng, probe) => {
+      const kills = [];
+      const restarts = [];
+      for (const name of group) {
+        const before = await holderOf(name, [0, 1], 30_000);
+        if (!before) {
+          kills.push({ service: name, note: `no ${name} replica held the lease before the kill` });
+          continue;
+        }
+        const t0 = performance.now();
+        await platform.replica(name, before.index).kill();
+        const probed = probe()
+          .then(async (id) => {
+            while (![1, 2, 3].some((a) => starts.has(dirOf(id, a))) && performance.now() - t0 < 60_000) await sleep(20);
+            return [1, 2, 3].some((a) => starts.has(dirOf(id, a))) ? performance.now() - t0 : undefined;
+          })
+          .catch(() => undefined); // not created within patiently's 2 min: counted as work that did not flow
+        const after = await holderOf(name, [1 - before.index], 30_000);
+        const takeoverMs = after ? performance.now() - t0 : undefined;
+        const flowMs = await probed;
+        log(
+          `ha ${name}: replica ${before.index} (epoch ${before.epoch}) killed; replica ${1 - before.index} holds ${
+            after ? `epoch ${after.epoch} after ${Math.round(takeoverMs)} ms` : 'nothing after 30 s'
+          }; a task created at the kill started after ${flowMs === undefined ? '(not within 60 s)' : `${Math.round(flowMs)} ms`}`,
+        );
+        kills.push({ service: name, takeoverMs, flowMs });
+        restarts.push(platform.restartReplica(name, before.index, 'kill'));
+      }
+      return { kills, restarted: Promise.all(restarts) };
+    },
+  })),
   ...['gateway', 'auth', 'tasks', 'workers', 'allocation', 'workflows'].map((name) => ({
     name,
     crash: () => platform.restart(name, 'kill'),
@@ -294,7 +389,6 @@ const targets = [
     },
   },
 ];
-const selected = opts.targets ? opts.targets.split(',').map((s) => s.trim()) : undefined;
 
 // ---------------------------------------------------------------------------------------------
 // One round: `count` tasks submitted by 16 clients; `during(progress)` is called as tasks finish
@@ -304,6 +398,8 @@ let roundNo = 0;
 async function round({ count, workMs, during, pace }) {
   const tag = `${RUN} r${++roundNo}`;
   const accepted = [];
+  /** The request's Idempotency-Key (visible ASCII, no spaces): one per task of the round. */
+  const keyOf = (i) => `${tag.replace(' ', '-')}-${i}`;
   const body = (i) => ({
     description: `${tag} #${i}`,
     tool: 'shell',
@@ -318,8 +414,9 @@ async function round({ count, workMs, during, pace }) {
       while (next < count) {
         const i = next++;
         if (pace) await sleep(Math.max(0, t0 + (i * pace) / count - Date.now()));
-        // A POST whose answer is lost to a crash may still have created the task: it is found by its description below.
-        accepted.push((await patiently(() => api(token, 'POST', '/api/v1/tasks', body(i)), 'create task')).id);
+        // A POST whose answer is lost to a crash may still have created the task: the retry carries the
+        // same Idempotency-Key, so it gets that task rather than a second one (counted below).
+        accepted.push((await patiently(() => api(token, 'POST', '/api/v1/tasks', body(i), { 'idempotency-key': keyOf(i) }), 'create task')).id);
       }
     }),
   );
@@ -338,7 +435,14 @@ async function round({ count, workMs, during, pace }) {
       .then(([r]) => (settled = r.n >= count))
       .catch(() => undefined);
   }, 2_000);
-  const duringDone = (during ? during(progress) : Promise.resolve()).finally(() => clearInterval(watchSettled));
+  /** One more task of the round, created now (its description still matches the round's): resolves with its id. */
+  const probe = async () => {
+    const i = `probe${accepted.length}`;
+    const id = (await patiently(() => api(token, 'POST', '/api/v1/tasks', body(i), { 'idempotency-key': keyOf(i) }), 'create probe task')).id;
+    accepted.push(id);
+    return id;
+  };
+  const duringDone = (during ? during(progress, probe) : Promise.resolve()).finally(() => clearInterval(watchSettled));
   await submit;
   await duringDone;
 
@@ -347,7 +451,7 @@ async function round({ count, workMs, during, pace }) {
   let lastKey = '';
   let rows;
   for (;;) {
-    rows = await query(platform.databases.tasks, 'select id, status, attempt from task_view where description like $1', [`${tag} #%`]);
+    rows = await query(platform.databases.tasks, 'select id, status, attempt, description from task_view where description like $1', [`${tag} #%`]);
     const open = rows.filter((r) => !['succeeded', 'failed', 'timed_out', 'cancelled', 'budget_exceeded'].includes(r.status));
     if (open.length === 0 && rows.length >= accepted.length) break;
     const key = rows.map((r) => `${r.status}${r.attempt}`).join();
@@ -358,6 +462,9 @@ async function round({ count, workMs, during, pace }) {
     await sleep(500);
   }
   const ids = [...new Set([...rows.map((r) => r.id), ...accepted])];
+  // Each description is one client request (retried with its Idempotency-Key): two tasks with one
+  // description are a create the platform made twice.
+  const createdTwice = rows.length - new Set(rows.map((r) => r.description)).size;
   const status = new Map(rows.map((r) => [r.id, r.status]));
   const lost = ids.filter((id) => status.get(id) !== 'succeeded');
 
@@ -424,6 +531,7 @@ async function round({ count, workMs, during, pace }) {
   }
   return {
     offline,
+    createdTwice,
     ids,
     lost,
     twice,
@@ -461,6 +569,12 @@ async function deadProcesses() {
     if (!alive(platform.service(name).pid)) {
       dead.push(name);
       await platform.restart(name, 'kill');
+    }
+  }
+  for (const name of standbyRunning ? HA_SERVICES : []) {
+    if (!alive(platform.replica(name, 1).pid)) {
+      dead.push(`${name} replica 1`);
+      await platform.restartReplica(name, 1, 'kill');
     }
   }
   for (let w = 0; w < WORKERS; w++) {
@@ -536,9 +650,12 @@ log(
 );
 
 for (const target of targets) {
-  if (selected && !selected.includes(target.name)) continue;
+  if (!wanted(target.name)) continue;
+  // The HA rows run with a standby replica of each HA service; every other row with one process each.
+  if (Boolean(target.ha) !== standbyRunning) await standbys(Boolean(target.ha));
   const row = { target: target.name, runs: 0, tasks: 0, lost: 0, twice: 0, stale: 0, orphans: 0, replay: 'equal', notes: [] };
-  for (let k = 0; k < TIMES; k++) {
+  if (target.ha) Object.assign(row, { takeoverMs: [], flowMs: [], kills: [] });
+  for (let k = 0; k < (target.times ?? TIMES); k++) {
     // The moment: when a random share (10–70 %) of the round's tasks have finished their work.
     const at = 0.1 + 0.6 * random();
     const victim = random();
@@ -547,14 +664,23 @@ for (const target of targets) {
     const r = await round({
       count: TASKS,
       workMs: 100,
-      during: async (progress) => {
+      during: async (progress, probe) => {
         while (progress() < at) await sleep(20);
         killedAt = progress();
         const t = Date.now();
-        await target.crash(victim);
+        const measured = await target.crash(victim, probe);
+        if (target.ha) {
+          for (const kill of measured.kills) {
+            row.kills.push(kill);
+            row.takeoverMs.push(kill.takeoverMs);
+            row.flowMs.push(kill.flowMs);
+            if (kill.note) row.notes.push(kill.note);
+          }
+          await measured.restarted;
+        }
         // A service that died of the crash (e.g. on an unhandled Postgres error) is brought back
         // now, or the round could not finish; the row names it and fails.
-        await sleep(5000);
+        await sleep(target.settleMs ?? 5000);
         diedDuring.push(...(await deadProcesses()));
         log(`${target.name}: killed at ${(killedAt * 100).toFixed(0)} % of round ${roundNo}, back in ${Date.now() - t} ms`);
       },
@@ -574,6 +700,7 @@ for (const target of targets) {
           .join(' ')}`,
       );
     if (r.stale.length) row.notes.push(`stale ${r.stale.slice(0, 3).join(' ')}`);
+    if (r.createdTwice) row.notes.push(`created twice: ${r.createdTwice} requests retried with their Idempotency-Key made a second task`);
     if (r.offline && target.name !== 'worker agent')
       row.notes.push(`round ${roundNo}: ${r.offline} WorkerWentOffline (heartbeats later than OFFLINE_AFTER_MS)`);
     const dead = [...diedDuring, ...(await deadProcesses())];
@@ -601,12 +728,27 @@ for (const target of targets) {
     row.stale === 0 &&
     row.orphans === 0 &&
     row.replay === 'equal' &&
-    !row.notes.some((n) => n.startsWith('died'));
+    !row.notes.some((n) => n.startsWith('died') || n.startsWith('created twice'));
+  if (target.ha) {
+    // A takeover that did not happen within 30 s is undefined: it fails the row like a slow one.
+    const slow = row.takeoverMs.filter((ms) => !(ms <= TAKEOVER_LIMIT_MS));
+    if (slow.length)
+      row.notes.push(
+        `takeover over ${TAKEOVER_LIMIT_MS / 1000} s: ${slow.map((ms) => (ms === undefined ? 'none in 30 s' : `${(ms / 1000).toFixed(1)} s`)).join(', ')}`,
+      );
+    if (row.flowMs.includes(undefined)) row.notes.push('a task created at the kill did not start within 60 s');
+    row.notes.push(
+      `takeover (flow): ${row.kills.map((k) => `${k.service} ${k.takeoverMs === undefined ? '—' : (k.takeoverMs / 1000).toFixed(1)} s (${k.flowMs === undefined ? '—' : (k.flowMs / 1000).toFixed(1)} s)`).join(', ')}`,
+    );
+    row.ok &&= slow.length === 0 && !row.flowMs.includes(undefined) && row.takeoverMs.length === row.runs * target.kills;
+  }
   rows.push(row);
 }
+// The rows after this one kill the single process of a service again.
+if (standbyRunning) await standbys(false);
 
 // A worker agent paused past its lease, then resumed: its late reports must be rejected.
-if (!selected || selected.includes('sigstop')) {
+if (wanted('sigstop')) {
   const row = { target: 'agent SIGSTOP past lease', runs: 1, tasks: 0, lost: 0, twice: 0, stale: 0, orphans: 0, replay: 'equal', notes: [] };
   const w = Math.floor(random() * WORKERS);
   const at = 0.1 + 0.4 * random();
@@ -648,12 +790,13 @@ if (!selected || selected.includes('sigstop')) {
   }
   void resumedAt;
   row.twiceInherent = true;
-  row.ok = late > 0 && row.lost === 0 && row.stale === 0 && row.orphans === 0 && row.replay === 'equal' && !dead.length;
+  if (r.createdTwice) row.notes.push(`created twice: ${r.createdTwice}`);
+  row.ok = late > 0 && row.lost === 0 && row.stale === 0 && row.orphans === 0 && row.replay === 'equal' && !dead.length && !r.createdTwice;
   rows.push(row);
 }
 
 // nats-server killed and restarted 10 times in 60 s while tasks are submitted and run.
-if (!selected || selected.includes('nats-flap')) {
+if (wanted('nats-flap')) {
   const row = { target: 'nats-server ×10 in 60 s', runs: 1, tasks: 0, lost: 0, twice: 0, stale: 0, orphans: 0, replay: 'equal', notes: [] };
   const count = SHORT ? 150 : 1000;
   const r = await round({
@@ -686,7 +829,8 @@ if (!selected || selected.includes('nats-flap')) {
     row.replay = 'DIFFERENT';
     row.notes.push(...diffs);
   }
-  row.ok = row.lost === 0 && row.twice === 0 && row.stale === 0 && row.orphans === 0 && row.replay === 'equal' && !dead.length;
+  if (r.createdTwice) row.notes.push(`created twice: ${r.createdTwice}`);
+  row.ok = row.lost === 0 && row.twice === 0 && row.stale === 0 && row.orphans === 0 && row.replay === 'equal' && !dead.length && !r.createdTwice;
   rows.push(row);
 }
 
@@ -695,7 +839,9 @@ clearInterval(relogin);
 
 // ---------------------------------------------------------------------------------------------
 const seconds = Math.round((Date.now() - started) / 1000);
-const header = ['target', 'runs', 'tasks', 'lost', 'twice', 'stale', 'replay', 'orphans', 'result'];
+const header = ['target', 'runs', 'tasks', 'lost', 'twice', 'stale', 'replay', 'orphans', 'takeover', 'result'];
+/** HA rows: the slowest takeover and the slowest restart of work, in seconds ("—" when it did not happen). */
+const slowest = (list) => (list.some((ms) => typeof ms !== 'number') ? '—' : (Math.max(...list) / 1000).toFixed(1));
 const table = rows.map((r) => [
   r.target,
   r.runs,
@@ -705,6 +851,7 @@ const table = rows.map((r) => [
   r.stale,
   r.replay,
   r.orphans,
+  r.takeoverMs ? `${slowest(r.takeoverMs)} s, flow ${slowest(r.flowMs)} s` : '',
   r.ok ? 'pass' : 'FAIL',
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => String(t[i]).length)));
@@ -715,7 +862,11 @@ const out = [
   line(widths.map((w) => '-'.repeat(w))),
   ...table.map(line),
   ...(rows.some((r) => r.twiceInherent) ? ['* counted, not a failure of the row: see its note'] : []),
-  'not in the matrix yet: with two replicas, kill -9 of the active relay / allocation lease holder (needs the HA work; add it to `targets`)',
+  ...(rows.some((r) => r.takeoverMs)
+    ? [
+        `takeover: kill -9 of the lease holder → the standby holds the lease (slowest round; the row fails over ${TAKEOVER_LIMIT_MS / 1000} s); flow: → a task created at the kill has started`,
+      ]
+    : []),
   ...rows.filter((r) => r.notes.length).map((r) => `${r.target}: ${r.notes.join('; ')}`),
   `${rows.filter((r) => r.ok).length} passed, ${rows.filter((r) => !r.ok).length} failed`,
 ];
