@@ -72,7 +72,11 @@ export function describeFuzzing(platform: () => SecurityPlatform): void {
         const violations: string[] = [];
         /** Status and text; status 0 when the server closed the connection before answering (an oversize body). */
         const send = async (r: HostileRequest): Promise<{ status: number; text: string }> => {
-          const headers: Record<string, string> = { ...credentialsFor(op, objects), ...(r.authorization ? { authorization: r.authorization } : {}) };
+          const headers: Record<string, string> = {
+            ...credentialsFor(op, objects),
+            ...(r.authorization ? { authorization: r.authorization } : {}),
+            ...r.headers,
+          };
           if (r.body !== undefined) headers['content-type'] = r.contentType ?? 'application/json';
           try {
             const res = await fetch(`${sp.url}${r.path}`, { method: op.method, headers, body: r.body });

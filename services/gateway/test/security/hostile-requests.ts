@@ -21,6 +21,8 @@ export interface HostileRequest {
   contentType?: string;
   /** Replaces the caller's credentials (broken-credential cases). */
   authorization?: string;
+  /** Extra request headers (the operation's own, e.g. Idempotency-Key). */
+  headers?: Record<string, string>;
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -278,6 +280,31 @@ export function hostileRequests(op: Operation, ids: Record<string, string>): { l
           authorization,
           body: sample === undefined ? undefined : serialize(sample),
         })),
+    );
+  }
+
+  for (const header of op.headers) {
+    const pattern = new RegExp(String(header.schema.pattern ?? '^[\\s\\S]*$'));
+    const body = sample === undefined ? undefined : serialize(sample);
+    // Values a client can send (fetch refuses NUL, CR and LF; it trims outer spaces) that break the pattern.
+    const broken = ['has space', 'x'.repeat(300), 'tab\there', '\u00ff\u00fe', 'ab\u0080', `${'y'.repeat(9_000)}`].filter((v) => !pattern.test(v));
+    for (const value of broken)
+      listed.push({
+        what: `header ${header.name} ← ${JSON.stringify(value.slice(0, 40))}`,
+        // A raw (non-JSON) operation may refuse the sample's content type first.
+        refusedWith: op.body ? [400, 431] : [400, 415, 431],
+        path,
+        body,
+        headers: { [header.name]: value },
+      });
+    // Hostile but possibly valid: any printable text; below 500 will do.
+    cases.push(
+      fc.string({ minLength: 1, maxLength: 64, unit: fc.integer({ min: 0x21, max: 0xff }).map((c) => String.fromCharCode(c)) }).map((value) => ({
+        what: `header ${header.name} ← ${JSON.stringify(value)}`,
+        path,
+        body,
+        headers: { [header.name]: value },
+      })),
     );
   }
 

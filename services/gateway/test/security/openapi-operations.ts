@@ -28,6 +28,8 @@ export interface Operation {
   body?: { name: string; schema: JsonSchema };
   /** Query parameters and their schemas. */
   query: Array<{ name: string; schema: JsonSchema }>;
+  /** Request headers the operation reads (beyond credentials and content type) and their schemas. */
+  headers: Array<{ name: string; schema: JsonSchema; required: boolean }>;
 }
 
 /** Fetches the document from a running gateway. */
@@ -52,6 +54,7 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
         params: pathParams(path),
         body: bodyName ? { name: bodyName, schema: resolveRefs(doc.components.schemas[bodyName]!, doc) } : undefined,
         query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: resolveRefs(p.schema, doc) })),
+        headers: (op.parameters ?? []).filter((p) => p.in === 'header').map((p) => ({ name: p.name, schema: p.schema, required: p.required === true })),
       });
     }
   }
