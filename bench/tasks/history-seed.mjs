@@ -16,6 +16,7 @@
 // already past them, nothing replays or republishes them, and the services keep running while the
 // seed goes in. The history is spread over the `spanDays` before `endsAt` (default: the 30 days up
 // to an hour ago), oldest first in position order.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -27,109 +28,90 @@ const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/g;
 const ORDINALS_PER_TRANSACTION = 65_536;
 // Transaction ids 0–2 are Postgres' own (invalid, bootstrap, frozen).
 const FIRST_NORMAL_XID = 3;
+/** Clones per INSERT statement: a few MB of JSON per table. */
+const SUB_BATCH = 1_000;
 
-const lit = (s) => `'${String(s).replace(/'/g, "''")}'`;
+const md5 = (s) => createHash('md5').update(s).digest('hex');
+const asUuid = (h) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 
 /**
- * The SQL expression that rewrites text `expr` of the template into the clone of row `g`. Each
- * replacement value is computed once per clone (column `g.r<i>`, see clonesSql), not once per
- * template row and column.
+ * Clone n's id: a UUIDv7 of its time (so ids sort like the times, as real ones do) with bits
+ * from md5('history-' || n) — the same id as the SQL seeder this replaced computed.
  */
-function mapper(replacements) {
-  return (expr) => replacements.reduce((acc, [from], i) => `replace(${acc}, ${lit(from)}, g.r${i})`, expr);
-}
-
-/** Every id and time in the template's rows that a clone must not share with it. */
-function replacementsOf(texts, { taskId, keep }) {
-  const all = texts.join('\n');
-  const out = new Map([[taskId, 'g.id']]);
-  for (const u of new Set(all.match(UUID) ?? [])) if (!keep.has(u) && !out.has(u)) out.set(u, `md5(${lit(u)} || g.id)::uuid::text`);
-  for (const t of new Set(all.match(TRACE_ID) ?? [])) out.set(t, `md5(${lit(t)} || g.id)`);
-  for (const ts of new Set(all.match(ISO_TIME) ?? [])) {
-    out.set(ts, `to_char((${lit(ts)}::timestamptz + g.shift) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
-  }
-  return [...out];
+function cloneId(n, atMs) {
+  const h = Math.round(atMs).toString(16).padStart(12, '0');
+  const r = md5(`history-${n}`);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-7${r.slice(0, 3)}-8${r.slice(3, 6)}-${r.slice(6, 18)}`;
 }
 
 /**
- * The clones n ∈ [lo, hi): id (a UUIDv7 of its time), shift of its times from the template's, and
- * the value `r<i>` of each replacement.
+ * The function that rewrites a template text for one clone: every UUID of the template but the
+ * kept ones (owner, workers) and the task id → md5(uuid || clone id) as a UUID, the task id → the
+ * clone's id, every trace id → md5(trace || clone id), every ISO time → moved by the clone's shift.
+ * One regular expression over the text, one pass (the SQL version chained a replace() per id and
+ * per column, and seeded ~300 tasks/s on an idle 2-core machine; this is bound by the inserts).
  */
-function clonesSql({ lo, hi, startMs, stepMs, t0, replacements }) {
-  const values = replacements.map(([, to], i) => `${to} as r${i}`).join(', ');
-  return `(select *, ${values} from (select n, id, at, at - ${lit(t0)}::timestamptz as shift from (
-      select n, at,
-        substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(r, 1, 3) || '-8' || substr(r, 4, 3) || '-' || substr(r, 7, 12) as id
-      from (select n, to_timestamp((${startMs}::float8 + n * ${stepMs}::float8) / 1000) as at,
-                   lpad(to_hex((${startMs}::float8 + n * ${stepMs}::float8)::bigint), 12, '0') as h,
-                   md5('history-' || n) as r
-            from generate_series(${lo}, ${hi - 1}) as n) x) y) g) g`;
+function rewriterFor({ taskId, keep }) {
+  const pattern = new RegExp(`${UUID.source}|${TRACE_ID.source}|${ISO_TIME.source}`, 'g');
+  return (text, clone) =>
+    text.replace(pattern, (m) => {
+      if (m.length === 36) return m === taskId ? clone.id : keep.has(m) ? m : asUuid(md5(m + clone.id));
+      if (m.length === 32) return md5(m + clone.id);
+      return new Date(Date.parse(m) + clone.shiftMs).toISOString();
+    });
 }
 
-async function columnsOf(db, table) {
+/** A template row (as to_jsonb text) cloned: text rewritten, timestamptz columns shifted. */
+function cloneRow(rowText, timeColumns, rewrite, clone) {
+  const row = JSON.parse(rewrite(rowText, clone));
+  for (const c of timeColumns) if (row[c] != null) row[c] = new Date(Date.parse(row[c]) + clone.shiftMs).toISOString();
+  return row;
+}
+
+async function columnsOf(db, schema, table) {
   const { rows } = await db.query(
-    `select column_name as name, data_type as type from information_schema.columns where table_schema = 'public' and table_name = $1 order by ordinal_position`,
-    [table],
+    `select column_name as name, data_type as type from information_schema.columns where table_schema = $1 and table_name = $2 order by ordinal_position`,
+    [schema, table],
   );
   return rows;
 }
 
-/** `insert into <table> select <clone of the template row>` for a read-model table. */
-function cloneRowSql(table, columns, idColumn, taskId, map, clones) {
-  const select = columns.map(({ name, type }) => {
-    if (name === idColumn) return 'g.id';
-    if (type === 'timestamp with time zone') return `t.${name} + g.shift`;
-    if (type === 'jsonb') return `${map(`t.${name}::text`)}::jsonb`;
-    if (type === 'text') return map(`t.${name}`);
-    return `t.${name}`;
-  });
-  return `insert into ${table} (${columns.map((c) => c.name).join(', ')})
-    select ${select.join(', ')} from ${clones} cross join (select * from ${table} where ${idColumn} = ${lit(taskId)}) t`;
+/** One table's template rows as to_jsonb text (timestamps in to_jsonb's own format, shifted per column). */
+async function templateRows(db, table, where, params) {
+  return (await db.query(`select to_jsonb(t)::text as row from ${table} t where ${where}`, params)).rows.map((r) => r.row);
 }
 
-/** `insert` of the clones' events and streams rows, one transaction id per chunk. */
-function cloneEventsSql(streamId, perTask, xid, lo, map, clones) {
-  return [
-    `insert into event_store.events (position, transaction_id, stream_id, stream_version, event_id, type, version, data, metadata, occurred_at)
-      select (${xid}::bigint * ${ORDINALS_PER_TRANSACTION}) + (g.n - ${lo}) * ${perTask} + t.ord, '${xid}'::xid8, ${map('t.stream_id')}, t.stream_version,
-             ${map('t.event_id::text')}::uuid, t.type, t.version, ${map('t.data::text')}::jsonb, ${map('t.metadata::text')}::jsonb, t.occurred_at + g.shift
-      from ${clones}
-      cross join (select *, row_number() over (order by position) - 1 as ord from event_store.events where stream_id = ${lit(streamId)}) t`,
-    `insert into event_store.streams (stream_id, version) select ${map('s.stream_id')}, s.version from ${clones} cross join event_store.streams s where s.stream_id = ${lit(streamId)}`,
-  ];
-}
-
-async function templateOf(db, streamId) {
-  const { rows } = await db.query(
-    'select event_id::text, stream_id, data::text, metadata::text, occurred_at from event_store.events where stream_id = $1 order by position',
-    [streamId],
-  );
-  return rows;
+/** `insert` of JSON rows: each column of the table that the rows carry, typed by the table itself. */
+function insertSql(table, columns) {
+  const names = columns.map((c) => c.name).join(', ');
+  return `insert into ${table} (${names}) select ${names} from jsonb_populate_recordset(null::${table}, $1::jsonb)`;
 }
 
 /**
  * Seeds up to `count` clones of finished task `taskId` into the platform's tasks and allocation
- * databases, in chunks, stopping early once `budgetMs` has passed; then VACUUM ANALYZE both (as
- * autovacuum would have by then). Returns how many were seeded and how long it took.
+ * databases, in chunks (one transaction id each), stopping early once `budgetMs` has passed; then
+ * VACUUM ANALYZE both (as autovacuum would have by then). The clones are built here and inserted
+ * `SUB_BATCH` tasks per statement through jsonb_populate_recordset, the next statement built while
+ * the last one runs. Returns how many were seeded and how long it took.
  */
 export async function seedHistory(databases, { taskId, count, budgetMs = 300_000, spanDays = 30, endsAt = Date.now() - 3_600_000, log = () => {} }) {
   const tasks = new pg.Client({ connectionString: databases.tasks });
   const alloc = new pg.Client({ connectionString: databases.allocation });
   await Promise.all([tasks.connect(), alloc.connect()]);
   try {
-    const taskEvents = await templateOf(tasks, `task-${taskId}`);
-    const allocEvents = await templateOf(alloc, `allocation-${taskId}`);
+    const eventsOf = (db, streamId) => templateRows(db, 'event_store.events', 'stream_id = $1 order by position', [streamId]);
+    const [taskEvents, allocEvents] = await Promise.all([eventsOf(tasks, `task-${taskId}`), eventsOf(alloc, `allocation-${taskId}`)]);
     if (taskEvents.length === 0 || allocEvents.length === 0)
       throw new Error(`template task ${taskId} has no events in tasks (${taskEvents.length}) or allocation (${allocEvents.length})`);
-    const view = (await tasks.query('select to_jsonb(t)::text as row, owner_id from task_view t where id = $1', [taskId])).rows[0];
-    const allocRow = (await alloc.query('select to_jsonb(t)::text as row from tasks t where task_id = $1', [taskId])).rows[0];
+    const [view] = await templateRows(tasks, 'task_view', 'id = $1', [taskId]);
+    const [allocRow] = await templateRows(alloc, 'tasks', 'task_id = $1', [taskId]);
     if (!view || !allocRow) throw new Error(`template task ${taskId} has no task_view or allocation row`);
+    const [taskStream] = await templateRows(tasks, 'event_store.streams', 'stream_id = $1', [`task-${taskId}`]);
+    const [allocStream] = await templateRows(alloc, 'event_store.streams', 'stream_id = $1', [`allocation-${taskId}`]);
     const workers = (await alloc.query('select worker_id from workers')).rows.map((r) => r.worker_id);
-    const keep = new Set([view.owner_id, ...workers]);
-    const t0 = taskEvents[0].occurred_at.toISOString();
-    const texts = [...taskEvents, ...allocEvents].flatMap((e) => [e.event_id, e.data, e.metadata]).concat(view.row, allocRow.row);
-    const replacements = replacementsOf(texts, { taskId, keep });
-    const map = mapper(replacements);
+    const keep = new Set([JSON.parse(view).owner_id, ...workers]);
+    const rewrite = rewriterFor({ taskId, keep });
+    const t0 = Date.parse(JSON.parse(taskEvents[0]).occurred_at);
 
     const stepMs = (spanDays * 86_400_000) / count;
     const startMs = endsAt - count * stepMs;
@@ -141,30 +123,84 @@ export async function seedHistory(databases, { taskId, count, budgetMs = 300_000
     const room = Math.min(tasksXid, allocXid) - FIRST_NORMAL_XID;
     if (room < chunks) throw new Error(`only ${room} transaction ids below the first real event, ${chunks} chunks needed: seed fewer`);
 
-    const [viewColumns, allocColumns] = await Promise.all([columnsOf(tasks, 'task_view'), columnsOf(alloc, 'tasks')]);
+    const timeColumnsOf = (columns) => columns.filter((c) => c.type === 'timestamp with time zone').map((c) => c.name);
+    const [taskEventColumns, allocEventColumns, taskStreamColumns, allocStreamColumns, viewColumns, allocColumns] = await Promise.all([
+      columnsOf(tasks, 'event_store', 'events'),
+      columnsOf(alloc, 'event_store', 'events'),
+      columnsOf(tasks, 'event_store', 'streams'),
+      columnsOf(alloc, 'event_store', 'streams'),
+      columnsOf(tasks, 'public', 'task_view'),
+      columnsOf(alloc, 'public', 'tasks'),
+    ]);
+    // global_position is the table's own insertion counter: each store numbers its clones itself.
+    const withoutSerial = (columns) => columns.filter((c) => c.name !== 'global_position');
+    const statements = {
+      tasksEvents: insertSql('event_store.events', withoutSerial(taskEventColumns)),
+      allocEvents: insertSql('event_store.events', withoutSerial(allocEventColumns)),
+      tasksStreams: insertSql('event_store.streams', taskStreamColumns),
+      allocStreams: insertSql('event_store.streams', allocStreamColumns),
+      view: insertSql('task_view', viewColumns),
+      alloc: insertSql('tasks', allocColumns),
+    };
+    const timeColumns = {
+      events: timeColumnsOf(taskEventColumns),
+      view: timeColumnsOf(viewColumns),
+      alloc: timeColumnsOf(allocColumns),
+    };
+
+    /** The rows of clones [lo, hi) of chunk `xid` (whose first clone is `chunkLo`), per table. */
+    const build = (xid, chunkLo, lo, hi) => {
+      const out = { tasksEvents: [], allocEvents: [], tasksStreams: [], allocStreams: [], view: [], alloc: [] };
+      for (let n = lo; n < hi; n++) {
+        const atMs = startMs + n * stepMs;
+        const clone = { id: cloneId(n, atMs), shiftMs: atMs - t0 };
+        const events = (template, list, perTask) =>
+          template.forEach((text, ord) => {
+            const e = cloneRow(text, timeColumns.events, rewrite, clone);
+            e.position = String(BigInt(xid) * BigInt(ORDINALS_PER_TRANSACTION) + BigInt((n - chunkLo) * perTask + ord));
+            e.transaction_id = String(xid);
+            list.push(e);
+          });
+        events(taskEvents, out.tasksEvents, taskEvents.length);
+        events(allocEvents, out.allocEvents, allocEvents.length);
+        out.tasksStreams.push(JSON.parse(rewrite(taskStream, clone)));
+        out.allocStreams.push(JSON.parse(rewrite(allocStream, clone)));
+        out.view.push(cloneRow(view, timeColumns.view, rewrite, clone));
+        out.alloc.push(cloneRow(allocRow, timeColumns.alloc, rewrite, clone));
+      }
+      return out;
+    };
+    const insert = async (db, pairs) => {
+      for (const [statement, rows] of pairs) await db.query(statement, [JSON.stringify(rows)]);
+    };
+
     const started = performance.now();
     let seeded = 0;
     for (let c = 0; c < chunks && performance.now() - started < budgetMs; c++) {
       const lo = c * perChunk;
       const hi = Math.min(count, lo + perChunk);
-      const clones = clonesSql({ lo, hi, startMs, stepMs, t0, replacements });
       const xid = FIRST_NORMAL_XID + c;
-      const run = async (db, statements) => {
-        await db.query('begin');
-        for (const s of statements) await db.query(s);
-        await db.query('commit');
-      };
-      // The two databases in parallel: two connections, two cores.
-      await Promise.all([
-        run(tasks, [
-          ...cloneEventsSql(`task-${taskId}`, taskEvents.length, xid, lo, map, clones),
-          cloneRowSql('task_view', viewColumns, 'id', taskId, map, clones),
-        ]),
-        run(alloc, [
-          ...cloneEventsSql(`allocation-${taskId}`, allocEvents.length, xid, lo, map, clones),
-          cloneRowSql('tasks', allocColumns, 'task_id', taskId, map, clones),
-        ]),
-      ]);
+      await Promise.all([tasks.query('begin'), alloc.query('begin')]);
+      let inFlight = Promise.resolve();
+      for (let sub = lo; sub < hi; sub += SUB_BATCH) {
+        const rows = build(xid, lo, sub, Math.min(hi, sub + SUB_BATCH)); // built while the previous statements run
+        await inFlight;
+        // The two databases in parallel: two connections, two cores.
+        inFlight = Promise.all([
+          insert(tasks, [
+            [statements.tasksEvents, rows.tasksEvents],
+            [statements.tasksStreams, rows.tasksStreams],
+            [statements.view, rows.view],
+          ]),
+          insert(alloc, [
+            [statements.allocEvents, rows.allocEvents],
+            [statements.allocStreams, rows.allocStreams],
+            [statements.alloc, rows.alloc],
+          ]),
+        ]);
+      }
+      await inFlight;
+      await Promise.all([tasks.query('commit'), alloc.query('commit')]);
       seeded = hi;
       log(`seeded ${seeded.toLocaleString('en')} / ${count.toLocaleString('en')} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
