@@ -9,7 +9,8 @@
 //   3. A's backlog: the worker is drained (it takes nothing new), A submits BACKLOG + EXTRA no-op
 //      tasks (they queue), the worker is resumed and serves A's queue at full speed;
 //   4. PROBES of B's tasks, one at a time, while A's queue drains; A's queued count is read at each.
-// Dispatch latency is task_view's created_at → started_at, as bench:tasks measures it. The run
+// Dispatch latency is task_view's created_at → started_at, as bench:tasks measures it; each phase
+// is also split by the events' timestamps into created → decided → assigned → started. The run
 // fails (exit 1) when a probe under the backlog took more than a second, or A had fewer than
 // BACKLOG queued at a probe (the scenario was not what it claims).
 // Usage: npm run bench:fair-share  (env: BACKLOG=10000 EXTRA=2000 PROBES=10 SLOTS=8)
@@ -70,11 +71,49 @@ try {
         'select extract(epoch from (started_at - created_at)) * 1000 as ms from task_view where id = $1 and started_at is not null',
         [id],
       );
-      if (rows.length) return { ms: Number(rows[0].ms), queued };
-      if (Date.now() > deadline) return { ms: Number.POSITIVE_INFINITY, queued };
+      if (rows.length) return { id, ms: Number(rows[0].ms), queued };
+      if (Date.now() > deadline) return { id, ms: Number.POSITIVE_INFINITY, queued };
       await sleep(20);
     }
   };
+  /**
+   * Where each probe's time went, from the events' own timestamps (as bench:tasks splits it):
+   * created → allocation decided → assigned → started, ms per hop. Shows whether a slow probe
+   * waited for allocation (its turn, a free slot) or for the agent.
+   */
+  const hopsOf = async (list) => {
+    const ids = list.map((p) => p.id);
+    const rows = (
+      await db.query(
+        "select stream_id, type, occurred_at, data from event_store.events where stream_id = any($1) and type in ('TaskCreated', 'TaskAssigned', 'TaskStarted')",
+        [ids.map((id) => `task-${id}`)],
+      )
+    ).rows;
+    const alloc = new pg.Client({ connectionString: platform.databases.allocation });
+    await alloc.connect();
+    const decided = (
+      await alloc.query(
+        "select data->>'taskId' as task_id, occurred_at from event_store.events where type = 'AllocationDecided' and data->>'taskId' = any($1)",
+        [ids],
+      )
+    ).rows;
+    await alloc.end();
+    const at = new Map(ids.map((id) => [id, {}]));
+    for (const r of rows) {
+      const e = at.get(r.stream_id.slice(5));
+      if (r.type === 'TaskStarted') e.started = Date.parse(r.data.startedAt ?? r.occurred_at);
+      else e[r.type === 'TaskCreated' ? 'created' : 'assigned'] ??= new Date(r.occurred_at).getTime();
+    }
+    for (const r of decided) at.get(r.task_id).decided ??= new Date(r.occurred_at).getTime();
+    return ids.map((id) => {
+      const e = at.get(id);
+      return [e.decided - e.created, e.assigned - e.decided, e.started - e.assigned];
+    });
+  };
+  const hopLine = (hops) =>
+    ['created → decided', 'decided → assigned', 'assigned → started']
+      .map((name, i) => `${name} p50 ${pct(hops.map((h) => h[i]).filter(Number.isFinite), 50)} ms`)
+      .join(', ');
   const probes = async (gapMs) => {
     const out = [];
     for (let i = 0; i < PROBES; i++) {
@@ -107,6 +146,8 @@ try {
     return `p50 ${pct(ms, 50).toFixed(0)} ms, max ${Math.max(...ms).toFixed(0)} ms`;
   };
   const queuedAt = backlog.map((p) => p.queued);
+  const [idleHops, backlogHops] = [await hopsOf(idle), await hopsOf(backlog)];
+  const slowest = backlog.reduce((worst, p, i) => (p.ms > backlog[worst].ms ? i : worst), 0);
   const ratio =
     pct(
       backlog.map((p) => p.ms),
@@ -121,6 +162,10 @@ try {
     `B alone (peer)                    ${summary(idle)}`,
     `B while A has ${Math.min(...queuedAt).toLocaleString('en')}–${Math.max(...queuedAt).toLocaleString('en')} queued   ${summary(backlog)}   (p50 ratio ${ratio.toFixed(2)})`,
     `B per probe under the backlog (ms): ${backlog.map((p) => p.ms.toFixed(0)).join(' ')}`,
+    `A queued at each of those probes:   ${queuedAt.join(' ')}`,
+    `B alone, hops:             ${hopLine(idleHops)}`,
+    `B behind the queue, hops:  ${hopLine(backlogHops)}`,
+    `B's slowest behind the queue (${backlog[slowest].ms.toFixed(0)} ms): ${backlogHops[slowest].join(' + ')} ms`,
     `A's queue drained at ${drainedPerSecond.toFixed(1)} tasks/s meanwhile`,
   ];
   const slow = backlog.filter((p) => !(p.ms <= GOAL_MS)).length;
