@@ -774,7 +774,19 @@ if (wanted('sigstop')) {
   row.stale = r.stale.length;
   row.twice = r.twice.length;
   row.orphans = await orphanCount();
-  const late = r.rejectedBy.get(workerIds[w]) ?? 0;
+  // The round ends once every task is terminal, which the requeued attempts reach elsewhere while
+  // the agent is still paused; its late reports arrive after it resumes, so they are counted until
+  // each task it ran twice has one (its `finished` report, fenced), or for 30 s.
+  const lateReports = async () => {
+    const [{ n }] = await query(
+      platform.databases.tasks,
+      "select count(*)::int as n from event_store.events where stream_id = any($1) and type = 'TaskReportRejected' and data->>'workerId' = $2",
+      [r.ids.map((id) => `task-${id}`), workerIds[w]],
+    );
+    return n;
+  };
+  let late = r.rejectedBy.get(workerIds[w]) ?? 0;
+  for (const until = Date.now() + 30_000; late < Math.max(1, r.twice.length) && Date.now() < until; await sleep(500)) late = await lateReports();
   row.notes.push(`${late} late report(s) of the paused agent rejected`);
   if (r.twice.length)
     row.notes.push(
