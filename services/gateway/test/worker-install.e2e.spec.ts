@@ -6,10 +6,10 @@
  * it — and the worker comes online. A wrong checksum or a tampered tarball stops the command
  * before anything is installed or run.
  *
- * The command gets a clean environment: PATH without this checkout, the fresh HOME, and npm's
- * cache and node headers dir of this machine (npm_config_cache, npm_config_nodedir — a fresh HOME
- * has no ~/.npmrc), offline-preferred, so the run does not depend on the network when the cache
- * holds the packages.
+ * The command gets a clean environment: PATH without this checkout, the fresh HOME, npm's cache
+ * and node headers dir of this machine (npm_config_cache, npm_config_nodedir — a fresh HOME has no
+ * ~/.npmrc) and the machine's CA bundle and proxy settings, offline-preferred. npm still asks the
+ * registry for each package's metadata when the cache holds only tarballs (as after `npm ci`).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -50,7 +50,27 @@ function freshDir(prefix: string): string {
   return dir;
 }
 
-/** What a user's shell on a fresh machine has: node and npm on PATH, nothing of this checkout. */
+/**
+ * How this machine reaches the npm registry, which a user's shell on it has as well: its CA bundle
+ * (a TLS-intercepting proxy's certificate — without it npm retries every package's metadata with
+ * SELF_SIGNED_CERT_IN_CHAIN for minutes) and its proxy.
+ */
+const NETWORK_ENV = [
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'npm_config_cafile',
+  'npm_config_registry',
+];
+const machineNetwork = Object.fromEntries(NETWORK_ENV.flatMap((key) => (process.env[key] ? [[key, process.env[key]!]] : [])));
+
+/** What a user's shell on a fresh machine has: node and npm on PATH, the machine's network settings, nothing of this checkout. */
 function machineEnv(home: string): Record<string, string> {
   const path = (process.env.PATH ?? '')
     .split(delimiter)
@@ -60,6 +80,7 @@ function machineEnv(home: string): Record<string, string> {
     PATH: path,
     HOME: home,
     LANG: process.env.LANG ?? 'C.UTF-8',
+    ...machineNetwork,
     ...(machineNpm.cache ? { npm_config_cache: machineNpm.cache } : {}),
     ...(machineNpm.nodedir ? { npm_config_nodedir: machineNpm.nodedir } : {}),
     npm_config_prefer_offline: 'true',
@@ -188,7 +209,10 @@ describe('The install command', () => {
       },
       240_000,
       1_000,
-    );
+    ).catch((error: Error) => {
+      // Still running at the deadline: what it printed says where it hangs.
+      throw new Error(`${error.message}\nthe install command's output so far:\n${run.output().slice(-8_000)}`);
+    });
     // It reports the version it was installed as: the platform's, so not outdated.
     expect(worker).toMatchObject({ agentVersion: m.version, agentOutdated: false });
     // The command said what node-pty needs before npm started.
