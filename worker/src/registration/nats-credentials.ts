@@ -10,9 +10,10 @@
  *    transient failures are retried by the platform client.
  * All of it is off when the platform's NATS runs without auth (the credentials are null).
  */
-import { credsAuthenticator, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import type { WorkerNatsCredentials } from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
+import { nativeCredsAuthenticator } from './creds-authenticator';
 
 /**
  * Options for `connect` with `credentials`: an authenticator presenting the credentials `current()`
@@ -24,7 +25,7 @@ export function natsConnectionOptions(
 ): Pick<NodeConnectionOptions, 'authenticator' | 'inboxPrefix'> {
   if (credentials.creds === null) return {};
   return {
-    authenticator: (nonce?: string) => credsAuthenticator(new TextEncoder().encode(current().creds ?? ''))(nonce),
+    authenticator: nativeCredsAuthenticator(() => current().creds ?? ''),
     ...(credentials.inboxPrefix ? { inboxPrefix: credentials.inboxPrefix } : {}),
   };
 }
