@@ -477,7 +477,7 @@ async function round({ count, workMs, during, pace }) {
   // Stale results: from each task's stream in the tasks store.
   const events = await query(
     platform.databases.tasks,
-    "select stream_id, type, data from event_store.events where stream_id = any($1) and type in ('TaskAssigned', 'TaskRequeued', 'TaskSucceeded', 'TaskReportRejected') order by position",
+    "select stream_id, type, data from event_store.events where stream_id = any($1) and type in ('TaskAssigned', 'TaskRequeued', 'TaskSucceeded') order by position",
     [ids.map((id) => `task-${id}`)],
   );
   const byTask = new Map();
@@ -487,13 +487,9 @@ async function round({ count, workMs, during, pace }) {
     byTask.set(e.stream_id, list);
   }
   const stale = [];
-  let rejected = 0;
-  const rejectedBy = new Map();
   for (const id of ids) {
     const list = byTask.get(`task-${id}`) ?? [];
     const succeeded = list.filter((e) => e.type === 'TaskSucceeded');
-    rejected += list.filter((e) => e.type === 'TaskReportRejected').length;
-    for (const e of list.filter((x) => x.type === 'TaskReportRejected')) rejectedBy.set(e.data.workerId, (rejectedBy.get(e.data.workerId) ?? 0) + 1);
     if (succeeded.length === 0) continue;
     const won = succeeded[0].data.attempt;
     const lastAssigned = Math.max(0, ...list.filter((e) => e.type === 'TaskAssigned').map((e) => e.data.attempt));
@@ -536,8 +532,6 @@ async function round({ count, workMs, during, pace }) {
     lost,
     twice,
     stale,
-    rejected,
-    rejectedBy,
     statuses: lost.map((id) => `${id.slice(0, 8)}:${status.get(id) ?? 'missing'}`),
     ms: Date.now() - t0,
   };
@@ -785,8 +779,11 @@ if (wanted('sigstop')) {
     );
     return n;
   };
-  let late = r.rejectedBy.get(workerIds[w]) ?? 0;
-  for (const until = Date.now() + 30_000; late < Math.max(1, r.twice.length) && Date.now() < until; await sleep(500)) late = await lateReports();
+  let late = await lateReports();
+  for (const until = Date.now() + 30_000; late < Math.max(1, r.twice.length) && Date.now() < until;) {
+    await sleep(500);
+    late = await lateReports();
+  }
   row.notes.push(`${late} late report(s) of the paused agent rejected`);
   if (r.twice.length)
     row.notes.push(
