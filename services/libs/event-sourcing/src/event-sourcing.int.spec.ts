@@ -44,9 +44,10 @@ interface ReadDb {
 
 let store: PostgresEventStore;
 let db: Kysely<ReadDb>;
+let url: string;
 
 beforeAll(async () => {
-  const url = await testDatabase('es');
+  url = await testDatabase('es');
   store = await PostgresEventStore.connect({ connectionString: url });
   await store.migrate();
   db = new Kysely<ReadDb>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: url, max: 4 }) }) });
@@ -383,6 +384,56 @@ describe('ProjectionRunner', () => {
       expect((await snapshot()).filter((r) => r.account !== 'twin-marker')).toEqual([0, 1, 2].map((i) => ({ account: `twin-${i}`, balance: 20, events: 20 })));
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('applies appends at once, woken by the store rather than by its poll — also after its LISTEN connection was lost', async () => {
+    const checkpoints = PostgresCheckpointStore.fromKysely(db);
+    await checkpoints.save('projection:woken', BigInt((await store.readAll({ limit: 100_000 })).at(-1)?.globalPosition ?? '0'));
+    const r = new ProjectionRunner<ReadDb>({
+      name: 'projection:woken',
+      store,
+      db,
+      checkpoints,
+      apply,
+      truncate: async () => undefined,
+      pollIntervalMs: 60_000, // a poll never comes within this test: only wake-ups can apply anything
+    });
+    const other = await PostgresEventStore.connect({ connectionString: url });
+    // Fails with what was not applied instead of hanging until Jest's timeout.
+    const applied = async (position: bigint, what: string) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} was not applied within 5 s`)), 5_000)));
+      await Promise.race([r.caughtUpTo(position), late]).finally(() => clearTimeout(timer));
+    };
+    const deposit = (s: PostgresEventStore, streamId: string) =>
+      s.appendToStream(streamId, [{ id: newId(), type: 'MoneyDeposited', version: 1, occurredAt: new Date().toISOString(), data: { amount: 1 }, metadata }]);
+    const projected = async (account: string) => (await db.selectFrom('balances').select('events').where('account', '=', account).executeTakeFirst())?.events;
+    r.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300)); // its first read is done: it waits on its 60 s poll
+      // caughtUpTo itself wakes the runner: read the model directly to see the wake-up came from the store.
+      const own = await deposit(store, 'woken-own');
+      for (let i = 0; i < 100 && (await projected('woken-own')) === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await projected('woken-own')).toBe(1);
+      await applied(own.lastPosition, "this process's append");
+
+      const elsewhere = await deposit(other, 'woken-other');
+      for (let i = 0; i < 100 && (await projected('woken-other')) === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await projected('woken-other')).toBe(1); // another process's append: LISTEN/NOTIFY
+      await applied(elsewhere.lastPosition, "another process's append");
+
+      // A Postgres restart drops the LISTEN connection: the store listens again by itself.
+      const { rows } = await sql<{ n: number }>`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+        where datname = current_database() and query like 'listen %' and pid <> pg_backend_pid()`.execute(db);
+      expect(rows[0]!.n).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // the listener's retry (1 s) has run
+      await deposit(other, 'woken-again');
+      for (let i = 0; i < 100 && (await projected('woken-again')) === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await projected('woken-again')).toBe(1);
+    } finally {
+      await r.stop();
+      await other.close();
     }
   });
 

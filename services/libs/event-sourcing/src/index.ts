@@ -17,6 +17,6 @@ export {
   type HandleCommandsOptions,
   type TransactionalEventStore,
 } from './decider';
-export { ProjectionRunner, type ProjectionRunnerOptions } from './projection-runner';
+export { ProjectionRunner, type ProjectionRunnerOptions, type ProjectionSource } from './projection-runner';
 export { excludedColumns } from './read-model-sql';
 export { deciderSpec, type DeciderSpec, type DeciderSpecGiven, type DeciderSpecOptions, type DeciderSpecWhen, type GivenEvent } from './decider-spec';

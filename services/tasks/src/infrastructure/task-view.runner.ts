@@ -10,7 +10,7 @@
  */
 import type { Kysely } from 'kysely';
 import { taskEvents, type Envelope } from '@agentyard/contracts';
-import { ProjectionRunner } from '@agentyard/event-sourcing';
+import { ProjectionRunner, type ProjectionSource } from '@agentyard/event-sourcing';
 import type { PostgresCheckpointStore } from '@agentyard/event-store';
 import { evolveTaskView, TASK_VIEW_PROJECTION } from '../application/task-view.projection';
 import { sumDeltas, usageDeltaOf, type UsageDelta } from '../application/usage.projection';
@@ -19,12 +19,12 @@ import { TaskViewRepository } from './task-view.repository';
 import { UsageRepository } from './usage.repository';
 
 export interface TaskViewRunnerOptions {
-  store: { readAll(options: { fromPosition?: bigint; limit?: number }): Promise<Envelope[]> };
+  store: ProjectionSource;
   db: Kysely<TasksDatabase>;
   checkpoints: PostgresCheckpointStore;
   /** Events per transaction. Default 500. */
   batchSize?: number;
-  /** Idle wait between reads when caught up. Default 20 ms. */
+  /** Longest idle wait when nothing wakes the runner (ProjectionRunner's default: 1 s with the Postgres store). */
   pollIntervalMs?: number;
   onError?: (error: unknown) => void;
 }

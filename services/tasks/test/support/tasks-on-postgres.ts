@@ -30,7 +30,7 @@ export async function startTasksOnPostgres(name: string): Promise<TasksOnPostgre
   await store.migrate();
   const db = openTasksDatabase(url, 4);
   await migrateTasksDatabase(db);
-  const runner = new TaskViewRunner({ store, db, checkpoints: PostgresCheckpointStore.fromKysely(db), pollIntervalMs: 20 });
+  const runner = new TaskViewRunner({ store, db, checkpoints: PostgresCheckpointStore.fromKysely(db) });
   runner.start();
   const run = (taskId: string, command: TaskCommand) =>
     handleCommand({ store, streamId: `task-${taskId}`, decider: taskDecider, command, metadata: meta, now: () => command.now });

@@ -8,7 +8,7 @@
  */
 import type { Kysely } from 'kysely';
 import { workerEvents, type Envelope, type WorkerResources, type WorkerTool } from '@agentyard/contracts';
-import { ProjectionRunner } from '@agentyard/event-sourcing';
+import { ProjectionRunner, type ProjectionSource } from '@agentyard/event-sourcing';
 import { PostgresCheckpointStore } from '@agentyard/event-store';
 import type { WorkerEvent, WorkerRole } from '../domain/worker';
 import type { WorkerViewRepository } from '../infrastructure/worker-view.repository';
@@ -100,7 +100,7 @@ export function workerIdOf(event: Envelope): string | undefined {
 
 /** The runner that keeps worker_view and worker_roles up to date from the service's own store. */
 export function createWorkerViewProjection(options: {
-  store: { readAll(options: { fromPosition?: bigint; limit?: number }): Promise<Envelope[]> };
+  store: ProjectionSource;
   db: Kysely<WorkersDatabase>;
   views: WorkerViewRepository;
   pollIntervalMs?: number;
@@ -123,7 +123,7 @@ export function createWorkerViewProjection(options: {
       if (after && after !== before) await views.save(trx, after);
     },
     truncate: (trx) => views.truncate(trx),
-    pollIntervalMs: options.pollIntervalMs ?? 100,
+    pollIntervalMs: options.pollIntervalMs,
     onError: options.onError,
   });
 }

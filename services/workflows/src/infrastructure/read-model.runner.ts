@@ -6,15 +6,15 @@
  * the views) without sleeping a guessed time.
  */
 import type { Kysely } from 'kysely';
-import { runEvents, workflowEvents, type Envelope } from '@agentyard/contracts';
-import { ProjectionRunner } from '@agentyard/event-sourcing';
+import { runEvents, workflowEvents } from '@agentyard/contracts';
+import { ProjectionRunner, type ProjectionSource } from '@agentyard/event-sourcing';
 import type { PostgresCheckpointStore } from '@agentyard/event-store';
 import { evolveRunRow, evolveWorkflowRow, READ_MODELS_PROJECTION, scheduleRowsOf, type RunRow, type WorkflowRow } from '../application/read-models.projection';
 import { ReadModelRepository } from './read-model.repository';
 import type { WorkflowsDatabase } from './workflows.database';
 
 export interface ReadModelRunnerOptions {
-  store: { readAll(options: { fromPosition?: bigint; limit?: number }): Promise<Envelope[]> };
+  store: ProjectionSource;
   db: Kysely<WorkflowsDatabase>;
   checkpoints: PostgresCheckpointStore;
   batchSize?: number;

@@ -74,13 +74,20 @@ export class AppendNotifier {
 
 /**
  * One LISTEN connection per store, shared by its subscriptions. Without a connection string, or
- * while the connection is down, subscriptions simply poll.
+ * while the connection is down, subscriptions simply poll. A lost connection (a Postgres restart)
+ * is re-established by the listener itself every `retryMs` while anyone listens — the relays and
+ * projections only ask once, at start, and poll slowly (1 s) as a fallback, so without it a
+ * restart would leave them on the fallback for good. Every signal fires once LISTEN is back:
+ * something may have been appended while nobody listened.
  */
 export class AppendListener {
   private client: Client | undefined;
   private connecting: Promise<void> | undefined;
   private readonly signals = new Set<AppendSignal>();
   private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+  /** Wait before trying again after the LISTEN connection failed or dropped. */
+  retryMs = 1_000;
 
   constructor(
     private readonly connectionString: string | undefined,
@@ -110,15 +117,30 @@ export class AppendListener {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.retry);
     await this.disconnect();
+  }
+
+  /** Connects again in `retryMs` while there is something to wake and nobody is (re)connecting. */
+  private retryLater(): void {
+    if (this.closed || this.retry || this.signals.size === 0) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.ensureListening();
+    }, this.retryMs);
+    this.retry.unref();
   }
 
   private async connect(): Promise<void> {
     const client = new Client({ connectionString: this.connectionString });
-    client.on('error', () => {
-      if (this.client === client) this.client = undefined;
+    const lost = () => {
+      if (this.client !== client) return;
+      this.client = undefined;
       void client.end().catch(() => undefined);
-    });
+      this.retryLater();
+    };
+    client.on('error', lost);
+    client.on('end', lost);
     client.on('notification', () => {
       for (const signal of this.signals) signal.signal();
     });
@@ -127,6 +149,7 @@ export class AppendListener {
       await client.query(`listen ${this.channel}`);
     } catch {
       await client.end().catch(() => undefined);
+      this.retryLater();
       return;
     }
     if (this.closed || this.signals.size === 0) {
