@@ -17,6 +17,8 @@
 // allocation loop): the standby must hold the lease within 5 s (rows `ha tasks`, `ha allocation`).
 // Exit code 1 if any row failed.
 // Usage: npm run chaos [-- --short] [--seed N] [--tasks N] [--times N] [--targets a,b|ha] [--json file]
+// A task run twice or lost is explained in the log (its events, its agent's lines); CHAOS_DEBUG=1
+// adds the tasks service's relay, dispatch and error lines.
 // Why the tasks report over TCP rather than into a file: the agents run each task in bubblewrap, with
 // the host read-only and a private /tmp, so a file the task appends to is not one the host sees.
 import { spawnSync } from 'node:child_process';
@@ -473,6 +475,43 @@ async function round({ count, workMs, during, pace }) {
     for (const [dir, c] of dones) if (dir.startsWith(`${id}-`)) n += c;
     return n > 1;
   });
+  if (twice.length) {
+    // Which attempts did the work, and what the store says happened between them.
+    const history = await query(platform.databases.tasks, 'select type, data, occurred_at from event_store.events where stream_id = $1 order by position', [
+      `task-${twice[0]}`,
+    ]);
+    const work = [...dones].filter(([dir]) => dir.startsWith(`${twice[0]}-`)).map(([dir, c]) => `attempt ${dir.slice(twice[0].length + 1)} ×${c}`);
+    log(
+      `a task run twice (${twice[0]}): work done by ${work.join(', ')}; its events: ${history
+        .map(
+          (e) =>
+            `${e.type}${e.data.attempt ? `@${e.data.attempt}` : ''}${e.data.workerId ? `/${String(e.data.workerId).slice(0, 8)}` : ''}${e.data.reason ? `(${e.data.reason})` : ''} ${new Date(e.occurred_at).toISOString().slice(17, 23)}`,
+        )
+        .join(', ')}`,
+    );
+    for (const [w, agent] of agents.entries())
+      for (const line of agent
+        .output()
+        .split('\n')
+        .filter((l) => l.includes(twice[0].slice(0, 13))))
+        log(`  agent ${w}: ${line.slice(0, 300)}`);
+    if (process.env.CHAOS_DEBUG)
+      for (const [w, agent] of agents.entries())
+        for (const line of agent
+          .output()
+          .split('\n')
+          .filter((l) => /pulling|NATS|reconnect/i.test(l))
+          .slice(-12))
+          log(`  agent ${w}: ${line.slice(0, 300)}`);
+    if (process.env.CHAOS_DEBUG)
+      for (const line of platform
+        .service('tasks')
+        .output()
+        .split('\n')
+        .filter((l) => /relay|work order|dispatch|error/i.test(l))
+        .slice(-15))
+        log(`  tasks: ${line.slice(0, 400)}`);
+  }
 
   // Stale results: from each task's stream in the tasks store.
   const events = await query(
