@@ -392,6 +392,14 @@ const targets = [
   },
 ];
 
+/** Logs the agents' output lines that `match` (the last `last` of each agent's, when given). */
+function logAgentLines(match, last) {
+  for (const [w, agent] of agents.entries()) {
+    const lines = agent.output().split('\n').filter(match);
+    for (const line of last ? lines.slice(-last) : lines) log(`  agent ${w}: ${line.slice(0, 300)}`);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // One round: `count` tasks submitted by 16 clients; `during(progress)` is called as tasks finish
 // (progress = share of tasks whose command finished) and may kill things. Resolves with the round's
@@ -489,20 +497,8 @@ async function round({ count, workMs, during, pace }) {
         )
         .join(', ')}`,
     );
-    for (const [w, agent] of agents.entries())
-      for (const line of agent
-        .output()
-        .split('\n')
-        .filter((l) => l.includes(twice[0].slice(0, 13))))
-        log(`  agent ${w}: ${line.slice(0, 300)}`);
-    if (process.env.CHAOS_DEBUG)
-      for (const [w, agent] of agents.entries())
-        for (const line of agent
-          .output()
-          .split('\n')
-          .filter((l) => /pulling|NATS|reconnect/i.test(l))
-          .slice(-12))
-          log(`  agent ${w}: ${line.slice(0, 300)}`);
+    logAgentLines((l) => l.includes(twice[0].slice(0, 13)));
+    if (process.env.CHAOS_DEBUG) logAgentLines((l) => /pulling|NATS|reconnect/i.test(l), 12);
     if (process.env.CHAOS_DEBUG)
       for (const line of platform
         .service('tasks')
@@ -549,12 +545,7 @@ async function round({ count, workMs, during, pace }) {
     const history = await query(platform.databases.tasks, 'select type, data from event_store.events where stream_id = $1 order by position', [
       `task-${lost[0]}`,
     ]);
-    for (const [w, agent] of agents.entries())
-      for (const line of agent
-        .output()
-        .split('\n')
-        .filter((l) => l.includes(lost[0].slice(0, 13))))
-        log(`  agent ${w}: ${line.slice(0, 300)}`);
+    logAgentLines((l) => l.includes(lost[0].slice(0, 13)));
     log(
       `  its events: ${history.map((e) => `${e.type}${e.data.attempt ? `@${e.data.attempt}` : ''}`).join(', ')}; work done: ${
         [1, 2, 3]
