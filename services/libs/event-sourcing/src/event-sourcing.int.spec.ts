@@ -409,18 +409,21 @@ describe('ProjectionRunner', () => {
     const deposit = (s: PostgresEventStore, streamId: string) =>
       s.appendToStream(streamId, [{ id: newId(), type: 'MoneyDeposited', version: 1, occurredAt: new Date().toISOString(), data: { amount: 1 }, metadata }]);
     const projected = async (account: string) => (await db.selectFrom('balances').select('events').where('account', '=', account).executeTakeFirst())?.events;
+    /** The account's row once it is there (up to 5 s), else undefined. */
+    const projectedSoon = async (account: string) => {
+      for (let i = 0; i < 100 && (await projected(account)) === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      return projected(account);
+    };
     r.start();
     try {
       await new Promise((resolve) => setTimeout(resolve, 300)); // its first read is done: it waits on its 60 s poll
       // caughtUpTo itself wakes the runner: read the model directly to see the wake-up came from the store.
       const own = await deposit(store, 'woken-own');
-      for (let i = 0; i < 100 && (await projected('woken-own')) === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(await projected('woken-own')).toBe(1);
+      expect(await projectedSoon('woken-own')).toBe(1);
       await applied(own.lastPosition, "this process's append");
 
       const elsewhere = await deposit(other, 'woken-other');
-      for (let i = 0; i < 100 && (await projected('woken-other')) === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(await projected('woken-other')).toBe(1); // another process's append: LISTEN/NOTIFY
+      expect(await projectedSoon('woken-other')).toBe(1); // another process's append: LISTEN/NOTIFY
       await applied(elsewhere.lastPosition, "another process's append");
 
       // A Postgres restart drops the LISTEN connection: the store listens again by itself.
@@ -429,8 +432,7 @@ describe('ProjectionRunner', () => {
       expect(rows[0]!.n).toBeGreaterThan(0);
       await new Promise((resolve) => setTimeout(resolve, 1_500)); // the listener's retry (1 s) has run
       await deposit(other, 'woken-again');
-      for (let i = 0; i < 100 && (await projected('woken-again')) === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(await projected('woken-again')).toBe(1);
+      expect(await projectedSoon('woken-again')).toBe(1);
     } finally {
       await r.stop();
       await other.close();

@@ -15,13 +15,13 @@
  * store's `onAppended` (this process's appends with their position, other processes' through
  * LISTEN/NOTIFY) or a `caughtUpTo` waiter; otherwise every `pollIntervalMs`, a fallback for a
  * missed wake-up (1 s). It polled every 20 ms before: ~50 empty reads a second per projection on
- * an idle platform (with the relays' 100 ms polls, over half of the idle platform's CPU). While an append it was told about (or a waiter's
- * position) is not visible yet — an older transaction of the database is still open — it looks
- * again every 2 ms, as the relay does.
+ * an idle platform (with the relays' 100 ms polls, over half of the idle platform's CPU). While
+ * an append it was told about (or a waiter's position) is not visible yet — an older transaction
+ * of the database is still open — it looks again every 2 ms, as the relay does.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Envelope } from '@agentyard/contracts';
-import type { PostgresCheckpointStore } from '@agentyard/event-store';
+import { WakeSignal, type PostgresCheckpointStore } from '@agentyard/event-store';
 
 /** The part of the service's event store a projection reads (PostgresEventStore is one). */
 export interface ProjectionSource {
@@ -58,9 +58,8 @@ export interface ProjectionRunnerOptions<DB> {
 export class ProjectionRunner<DB> {
   private running: Promise<void> | undefined;
   private stopping = false;
-  private wake: (() => void) | undefined;
-  /** A wake-up came since the last read (so the next idle wait is skipped, not lost). */
-  private signalled = false;
+  /** Level-triggered: a wake-up that comes during a read is kept for the wait after it. */
+  private readonly wake = new WakeSignal();
   /** Highest position announced by this process's appends or awaited by a waiter. */
   private announcedUpTo: bigint | undefined;
   private position: bigint | undefined;
@@ -83,7 +82,7 @@ export class ProjectionRunner<DB> {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.wake.signal();
     await this.running;
     this.running = undefined;
   }
@@ -95,8 +94,7 @@ export class ProjectionRunner<DB> {
 
   private signal(position?: bigint): void {
     if (position !== undefined && (this.announcedUpTo === undefined || position > this.announcedUpTo)) this.announcedUpTo = position;
-    this.signalled = true;
-    this.wake?.();
+    this.wake.signal();
   }
 
   /** Resolves once every event up to `position` is applied (read-your-writes for tests and handlers). */
@@ -180,32 +178,20 @@ export class ProjectionRunner<DB> {
     const idleMs = this.options.pollIntervalMs ?? (watch ? 1_000 : 20);
     try {
       while (!this.stopping) {
-        this.signalled = false;
+        this.wake.clear();
         try {
           const applied = await this.step();
           if (applied > 0) continue;
         } catch (error) {
           this.options.onError?.(error);
-          await this.sleep(1_000);
+          await this.wake.wait(1_000);
           continue;
         }
         const behind = this.announcedUpTo !== undefined && this.position !== undefined && this.announcedUpTo > this.position;
-        if (!this.signalled || behind) await this.sleep(behind ? 2 : idleMs);
+        if (!this.stopping) await this.wake.wait(behind ? 2 : idleMs);
       }
     } finally {
       await watch?.close().catch(() => undefined);
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
   }
 }

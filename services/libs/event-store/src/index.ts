@@ -14,6 +14,7 @@ export {
 export { PostgresEventStore, type PostgresEventStoreConnectOptions, type PostgresEventStoreOptions } from './postgres/postgres-event-store';
 export { PostgresCheckpointStore } from './postgres/postgres-checkpoint-store';
 export { openPool } from './postgres/open-pool';
+export { WakeSignal } from './postgres/wake-signal';
 export { LeaseLost, PostgresLeases, assertLeaseCurrent, type LeaseFence, type LeaseRow } from './postgres/postgres-leases';
 export {
   DEFAULT_LEASE_SETTINGS,
