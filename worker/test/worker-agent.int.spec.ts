@@ -4,7 +4,7 @@
  * platform's dispatcher: it publishes Assignments/Cancellations to `work.assign.<workerId>` on
  * the WORK stream and reads reports, output and heartbeats.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { workerConsumerName, workStream, workSubjects, type Assignment, type Cancellation, type EnvValue, type WorkOrder } from '@agentyard/contracts';
-import { testNats, type NatsServer } from '@agentyard/local-infra';
+import { findNatsServerBinary, testNats, waitForPort, type NatsServer } from '@agentyard/local-infra';
 import { processAlive } from '../src/system/process-group';
 import { repoRoot, runAgent, type AgentProcess } from './agent-process';
 import { ensureWorkStream, newRegistrationToken, startFakePlatform, type FakePlatform } from './fake-platform';
@@ -535,6 +535,31 @@ describe('Worker agent', () => {
       expect(finished.outcome).toBe('succeeded');
       expect(await stopAgent(agent)).toBe(0);
     });
+
+    it('pulls again within seconds when JetStream did not answer at its first reconnect (nats-server flapping)', async () => {
+      const { agent, workerId } = await startWorker([]);
+      // The agent reconnects to a nats-server without JetStream on the same port: its pull cannot be
+      // renewed there (nats.js alone would then wait 15–45 s before trying again, reconnects or not).
+      await nats.kill();
+      const plain = spawn(findNatsServerBinary()!, ['-a', '127.0.0.1', '-p', String(nats.port)], { stdio: 'ignore' });
+      try {
+        await waitForPort(nats.port);
+        const plainAt = new Date().toISOString();
+        await observer.heartbeats.waitFor((h) => h.workerId === workerId && h.sentAt > plainAt, 15_000, 'heartbeat through the plain server');
+        await new Promise((r) => setTimeout(r, 1_500)); // its consumer lookup fails there
+      } finally {
+        plain.kill('SIGKILL');
+        await new Promise((r) => plain.once('exit', r));
+      }
+      await nats.restart();
+      const backAt = new Date().toISOString();
+      await observer.heartbeats.waitFor((h) => h.workerId === workerId && h.sentAt > backAt, 15_000, 'heartbeat after JetStream is back');
+      const task = shellTask('echo after-flap');
+      await order(workerId, task);
+      const finished = await observer.finished(task.taskId, 1, 10_000);
+      expect(finished.outcome).toBe('succeeded');
+      expect(await stopAgent(agent)).toBe(0);
+    }, 60_000);
   });
 
   describe('doctor', () => {

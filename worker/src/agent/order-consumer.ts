@@ -8,8 +8,18 @@
  * full worker must still hear "cancel" for the tasks it runs. An assignment that arrives while
  * full is refused by the handler (reported handed_back), which is the agreed protocol.
  * An idle worker costs one pull request per `expiresMs` (default 30 s).
+ *
+ * A restarted nats-server has forgotten the pending pull. nats.js re-pulls on reconnect, but only
+ * after a consumer info succeeds, and when that info fails (JetStream still recovering, or the
+ * server gone again: nats-server flapping) it waits 15–45 s (its backoff is [expires] with
+ * jitter) and ignores reconnects meanwhile: orders reached the agent ~34 s late in the crash
+ * matrix's "nats-server ×10 in 60 s", past the 30 s assignment lease. So on every reconnect this
+ * loop ends the batch itself (orders already received are still handled) and pulls again after
+ * its own short retry (0.5 s, doubling to 10 s, reset by the next reconnect). Tested in
+ * worker-agent.int.spec.ts.
  */
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { describeError, type Logger } from '../logging/logger';
 import { abortableSleep } from '../system/abortable-sleep';
 
@@ -24,20 +34,31 @@ export interface OrderConsumerOptions {
   expiresMs?: number;
 }
 
+const firstRetryMs = 500;
+const longestRetryMs = 10_000;
+
 export class OrderConsumer {
   private consumer: Consumer | undefined;
   private batch: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private readonly abort = new AbortController();
+  private retryMs = firstRetryMs;
+  /** Ends the retry wait early (a reconnect). */
+  private retryWait: AbortController | undefined;
+  /** Counts reconnects: a fetch that began before one is stale. */
+  private reconnects = 0;
 
   constructor(
+    private readonly nc: Pick<NatsConnection, 'status'>,
     private readonly js: JetStreamClient,
     private readonly logger: Logger,
     private readonly options: OrderConsumerOptions,
   ) {}
 
   start(): void {
-    this.loop ??= this.run();
+    if (this.loop) return;
+    this.loop = this.run();
+    void this.watchReconnects();
   }
 
   /** Stops pulling; orders already handed to `handle` are not waited for. */
@@ -51,22 +72,38 @@ export class OrderConsumer {
     return this.abort.signal.aborted;
   }
 
+  private async watchReconnects(): Promise<void> {
+    // The iterator ends when the connection closes (the agent's shutdown).
+    for await (const status of this.nc.status()) {
+      if (this.stopped) break;
+      if (status.type !== 'reconnect') continue;
+      this.reconnects += 1;
+      this.consumer = undefined; // look it up again before pulling: the server may not serve it yet
+      this.retryMs = firstRetryMs;
+      this.retryWait?.abort();
+      void this.batch?.close().catch(() => undefined);
+    }
+  }
+
   private async run(): Promise<void> {
-    let delay = 500;
     while (!this.stopped) {
+      const generation = this.reconnects;
       try {
         this.consumer ??= await this.js.consumers.get(this.options.stream, this.options.durable);
         this.batch = await this.consumer.fetch({ max_messages: Math.max(1, this.options.batchSize()), expires: this.options.expiresMs ?? 30_000 });
-        if (this.stopped) await this.batch.close();
+        if (this.stopped || generation !== this.reconnects) await this.batch.close();
         for await (const msg of this.batch) await this.options.handle(msg);
-        delay = 500;
+        this.retryMs = firstRetryMs;
       } catch (error) {
         if (this.stopped) break;
         // The consumer may not exist yet (platform still provisioning) or NATS is reconnecting.
         this.consumer = undefined;
-        this.logger.warn(`pulling work orders from ${this.options.stream}/${this.options.durable} failed (${describeError(error)}); retrying in ${delay} ms`);
-        await abortableSleep(delay, this.abort.signal).catch(() => undefined);
-        delay = Math.min(delay * 2, 10_000);
+        this.logger.warn(
+          `pulling work orders from ${this.options.stream}/${this.options.durable} failed (${describeError(error)}); retrying in ${this.retryMs} ms`,
+        );
+        this.retryWait = new AbortController();
+        await abortableSleep(this.retryMs, AbortSignal.any([this.abort.signal, this.retryWait.signal])).catch(() => undefined);
+        this.retryMs = Math.min(this.retryMs * 2, longestRetryMs);
       } finally {
         this.batch = undefined;
       }

@@ -126,7 +126,7 @@ export class WorkerAgent {
   ) {
     this.outbox = new ReportOutbox(js, workReportSubject(config.workerId), logger);
     this.journal = new AttemptJournal(config.stateDir);
-    this.consumer = new OrderConsumer(js, logger, {
+    this.consumer = new OrderConsumer(nc, js, logger, {
       stream: workStream.name,
       durable: workerConsumerName(config.workerId),
       batchSize: () => this.config.slots - this.running.size,
