@@ -81,7 +81,12 @@ async function createTask(page: Page, description: string, command: string): Pro
   // The tool picker offers the online worker's tools and preselects shell.
   await dialog.getByLabel('Command').fill(command);
   await dialog.getByTestId('create-task-submit').click();
-  await page.waitForURL(/\/tasks\/[0-9a-f-]{36}$/);
+  await page.waitForURL(/\/tasks\/[0-9a-f-]{36}$/).catch(async (e: unknown) => {
+    // Say what the page showed instead: an error in the dialog, a field's feedback, or no dialog at all.
+    const shown = await dialog.innerText({ timeout: 1_000 }).catch(() => '(no dialog)');
+    await page.screenshot({ path: join(shots, `failed-create-task-${Date.now()}.png`), fullPage: true }).catch(() => undefined);
+    throw new Error(`creating the task "${description}" did not open its page (still at ${page.url()}): ${String(e)}\n--- the dialog showed ---\n${shown}`);
+  });
   return page.url().split('/').pop() as string;
 }
 
