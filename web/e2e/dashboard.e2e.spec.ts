@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { startPlatform, type Platform, type WorkerAgentProcess } from '@agentyard/local-infra';
+import { platformServices, startPlatform, type Platform, type WorkerAgentProcess } from '@agentyard/local-infra';
 
 const webDir = resolve(__dirname, '..');
 const repoRoot = resolve(webDir, '..');
@@ -33,6 +33,8 @@ const desktop = { width: 1280, height: 800 };
 const phone = { width: 390, height: 844 };
 const stepTimeout = 120_000;
 const run = Date.now().toString(36);
+/** Whether each service still runs and the end of what it printed (warnings and errors), for a failure's message. */
+let platformTail: () => string = () => '';
 /** What Chromium reported blocking under the gateway's Content-Security-Policy, on any page. */
 const cspViolations: string[] = [];
 
@@ -53,6 +55,15 @@ async function openBrowser(): Promise<{ context: BrowserContext; page: Page; dir
     if (/Content Security Policy|Refused to (load|apply|execute|connect|frame)/i.test(msg.text())) cspViolations.push(`${page.url()}: ${msg.text()}`);
   });
   return { context, page, dir };
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -85,7 +96,9 @@ async function createTask(page: Page, description: string, command: string): Pro
     // Say what the page showed instead: an error in the dialog, a field's feedback, or no dialog at all.
     const shown = await dialog.innerText({ timeout: 1_000 }).catch(() => '(no dialog)');
     await page.screenshot({ path: join(shots, `failed-create-task-${Date.now()}.png`), fullPage: true }).catch(() => undefined);
-    throw new Error(`creating the task "${description}" did not open its page (still at ${page.url()}): ${String(e)}\n--- the dialog showed ---\n${shown}`);
+    throw new Error(
+      `creating the task "${description}" did not open its page (still at ${page.url()}): ${String(e)}\n--- the dialog showed ---\n${shown}\n${platformTail()}`,
+    );
   });
   return page.url().split('/').pop() as string;
 }
@@ -111,6 +124,14 @@ describe('Dashboard in Chromium against the real platform', () => {
     mkdirSync(shots, { recursive: true });
     for (const f of readdirSync(shots)) if (!f.startsWith('wf-')) rmSync(join(shots, f), { force: true });
     platform = await startPlatform();
+    platformTail = () =>
+      platformServices
+        .map((name) => {
+          const { pid, output } = platform.service(name);
+          return `--- ${name} (pid ${pid}${pid !== undefined && running(pid) ? '' : ', not running'}) ---\n${output().slice(-1_500)}`;
+        })
+        .concat(`--- worker agent ---\n${agent?.output().slice(-1_500) ?? '(not started)'}`)
+        .join('\n');
     base = platform.url;
     alice = await openBrowser();
   }, 180_000);
