@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import {
+  assignmentAckWaitMs,
   registerWorkerBodySchema,
   registrationTokenPattern,
   workerConsumerName,
@@ -90,7 +91,7 @@ export async function startFakePlatform(jsm: JetStreamManager, natsUrl: string, 
           filter_subject: workSubjects.assign(workerId),
           ack_policy: AckPolicy.Explicit,
           deliver_policy: DeliverPolicy.All,
-          ack_wait: 30_000 * 1_000_000,
+          ack_wait: assignmentAckWaitMs * 1_000_000,
           max_deliver: 10,
         });
         registrations.push({ body: parsed.data, workerId });

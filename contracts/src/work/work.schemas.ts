@@ -14,6 +14,17 @@ import { taskResultSchema, toolNameSchema } from '../tasks/tool-input.schemas';
 
 export const workStream = { name: 'WORK', subjects: ['work.assign.>', 'work.report.>'] } as const;
 export const workReportSubject = (workerId: string): string => `work.report.${sanitizeToken(workerId)}`;
+/** How long a worker has to report `started` after an assignment before tasks requeues it (TASK_LEASE_MS's default). */
+export const assignmentLeaseMs = 30_000;
+/**
+ * An assignment not acked this long is delivered again (the agent acks once its `started` is
+ * stored, and acks a repeat of one it holds). A third of the lease, so a delivery lost in flight
+ * — a nats-server dying between handing it to the agent's pull and the agent receiving it — is
+ * redelivered twice while the attempt still holds its lease. It was equal to the lease: such an
+ * assignment came back the moment its lease expired, and the attempt ran as well as its requeue
+ * (the crash matrix's "nats-server ×10 in 60 s"). Tested in work.schemas.unit.spec.ts.
+ */
+export const assignmentAckWaitMs = 10_000;
 /** Durable consumer through which a worker receives its assignments. */
 export const workerConsumerName = (workerId: string): string => `worker-${sanitizeToken(workerId)}`;
 

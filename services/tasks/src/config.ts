@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { baseConfigSchema, databaseUrlSchema } from '@agentyard/service-kit';
-import { artifactLimits } from '@agentyard/contracts';
+import { artifactLimits, assignmentLeaseMs } from '@agentyard/contracts';
 import type { ArtifactSettings } from './application/artifact.settings';
 import type { TasksSettings } from './application/tasks.settings';
 import type { S3ArtifactStoreOptions } from './infrastructure/s3-artifact.store';
@@ -13,7 +13,7 @@ import type { S3ArtifactStoreOptions } from './infrastructure/s3-artifact.store'
 export const tasksConfigSchema = baseConfigSchema.extend({
   DATABASE_URL: databaseUrlSchema,
   /** Time a worker has to report `started` after an assignment. Default 30 000 ms. */
-  TASK_LEASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  TASK_LEASE_MS: z.coerce.number().int().min(100).max(3_600_000).default(assignmentLeaseMs),
   /** Extra seconds past timeoutSeconds before a running task is timed out here. Default 10. */
   RUN_TIMEOUT_GRACE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(10),
   /** Pause between timeout scans. Default 1 000 ms. */

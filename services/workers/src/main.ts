@@ -69,6 +69,7 @@ async function main(): Promise<void> {
         store,
         checkpoints: PostgresCheckpointStore.fromKysely(db),
         js: jetstream(nc),
+        connection: nc,
         subjectFor: (e: Envelope) => eventSubject('workers', e.type, workerIdOf(e) ?? e.streamId.replace(/^worker-/, '')),
         logger: { error: (m) => logger.error(m) },
       },

@@ -12,6 +12,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, AckPolicy, type ConsumerMessages } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import {
+  assignmentAckWaitMs,
+  assignmentLeaseMs,
   DomainError,
   registrationTokenPattern,
   workerConsumerName,
@@ -244,10 +246,26 @@ describe('Workers service', () => {
         durable_name: `worker-${workerId}`,
         filter_subject: `work.assign.${workerId}`,
         ack_policy: AckPolicy.Explicit,
-        ack_wait: 30_000_000_000,
+        ack_wait: assignmentAckWaitMs * 1_000_000,
         max_deliver: 10,
       });
     });
+
+    it('delivers an assignment again well inside its lease when the first delivery was never acked (lost in flight)', async () => {
+      const { workerId } = await newWorker();
+      const js = jetstream(nc);
+      await js.publish(workSubjects.assign(workerId), JSON.stringify({ kind: 'cancel', taskId: 'lost-in-flight', attempt: 1 }));
+      const consumer = await js.consumers.get('WORK', workerConsumerName(workerId));
+      // Taken by a pull and never acked: what the server did when it died handing the order to the agent.
+      const first = await consumer.next({ expires: 5_000 });
+      expect(first?.info.deliveryCount).toBe(1);
+      const deliveredAt = Date.now();
+      const again = await consumer.next({ expires: assignmentLeaseMs });
+      expect(again?.info.deliveryCount).toBe(2);
+      // Twice in a lease: a redelivery that is itself lost still has a second chance before the requeue.
+      expect(Date.now() - deliveredAt).toBeLessThan(assignmentLeaseMs / 2);
+      again!.ack();
+    }, 45_000);
   });
 
   describe('when a token is used beyond its uses', () => {

@@ -12,11 +12,9 @@ import {
   type ConsumerDeclaration,
   type ConsumerSpec,
 } from '@agentyard/messaging';
-import { workerConsumerName, workStream, workSubjects } from '@agentyard/contracts';
+import { assignmentAckWaitMs, workerConsumerName, workStream, workSubjects } from '@agentyard/contracts';
 import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 
-/** Unacked assignment redelivered after this long (the agent acks once it started or refused). */
-export const assignmentAckWaitMs = 30_000;
 /** Deliveries of one assignment before the server gives up on it (tasks' lease covers the rest). */
 export const assignmentMaxDeliver = 10;
 
