@@ -76,6 +76,7 @@ async function main(): Promise<void> {
         store,
         checkpoints: PostgresCheckpointStore.fromKysely(db),
         js: jetstream(nc),
+        connection: nc,
         subjectFor: (e: Envelope) => eventSubject('allocation', e.type, String(e.data.taskId ?? e.streamId.replace(/^allocation-/, ''))),
         logger: { error: (m) => logger.error(m) },
       },

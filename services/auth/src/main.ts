@@ -68,6 +68,7 @@ async function main(): Promise<void> {
         store,
         checkpoints: PostgresCheckpointStore.fromKysely(db),
         js: jetstream(nc),
+        connection: nc,
         subjectFor: (e: Envelope) => eventSubject('auth', e.type, String(e.data.userId ?? e.streamId.replace(/^user-/, ''))),
         logger: { error: (m) => logger.error(m) },
       },

@@ -75,6 +75,7 @@ async function main(): Promise<void> {
         store,
         checkpoints: checkpoints,
         js,
+        connection: nc,
         subjectFor: taskEventSubject,
         logger: { error: (m) => logger.error(m) },
       },

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
         store,
         checkpoints: checkpoints,
         js: jetstream(nc),
+        connection: nc,
         subjectFor: workflowsSubjectFor,
         logger: { error: (m) => logger.error(m) },
       },

@@ -317,6 +317,27 @@ describe('EventRelay', () => {
     await r.stop();
     expect(await idsOnStream('TASKS')).toEqual(ids);
   });
+
+  it('sends what was unacked again as soon as NATS reconnects, not after its ack timeout (a publish made while disconnected is dropped)', async () => {
+    const store = await freshStore();
+    await appendTaskEvents(store, 5);
+    // Ack timeout and retry delay far beyond the test's wait: only the reconnect can end them in time.
+    const r = relay(store, { connection: nc, publishTimeoutMs: 60_000, retryDelayMs: 60_000 });
+    r.start();
+    const first = await idsInStore(store, 5);
+    await eventually(() => r.position === first.last, 15_000, 'the first events relayed');
+
+    await nats.kill();
+    await appendTaskEvents(store, 5);
+    // The relay is woken by the appends and publishes them into the void.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await nats.restart();
+
+    const { ids, last } = await idsInStore(store, 10);
+    await eventually(() => r.position === last, 15_000, 'the events appended while NATS was down on the stream');
+    expect(await idsOnStream('TASKS')).toEqual(ids);
+    await r.stop();
+  }, 40_000);
 });
 
 function event(type: string, data: Record<string, unknown>): NewEvent {

@@ -30,6 +30,14 @@
  * empty reads a second on an idle platform); while an append it was told about is not visible
  * yet, every 2 ms. A store without `onAppended` is polled every 100 ms.
  *
+ * Given its `connection`, a reconnect ends the wait for the batch's acks at once: a publish made
+ * while disconnected is dropped by nats.js (it never reaches the server), and one in flight when
+ * the server died is lost with it, so their acks never come. The relay keeps what was acked and
+ * republishes the rest right away (same msg ids, so nothing is stored twice). Before, each such
+ * batch waited out its ack timeout (5 s) and the retry delay: with nats-server restarted every
+ * ~6 s (the crash matrix's "nats-server ×10 in 60 s") the tasks relay failed nine times in a row
+ * and held every event back for 50 s — past an assignment's 30 s lease.
+ *
  * One relay per service runs at a time: on the replica holding the service's lease (LeaseKeeper),
  * whose checkpoint saves are fenced by the lease's epoch (`PostgresCheckpointStore.fenced`). A
  * refused save (LeaseLost: the relay woke from a pause after a standby took over) stops the relay
@@ -41,6 +49,7 @@
  */
 import type { Envelope } from '@agentyard/contracts';
 import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { publishEvent } from './event-publisher';
 
 /** Where a relay or projection remembers how far it got, by name. */
@@ -68,6 +77,8 @@ export interface EventRelayOptions {
   store: EventLogReader;
   checkpoints: CheckpointStore;
   js: JetStreamClient;
+  /** The connection `js` publishes on: after a reconnect, unacked publishes are sent again at once instead of after their ack timeout. */
+  connection?: Pick<NatsConnection, 'status'>;
   /**
    * The stream capturing the relay's subjects, e.g. `TASKS`: checked at start for events it lost
    * after the checkpoint (see the module comment). Without it the checkpoint is trusted.
@@ -108,6 +119,9 @@ export class EventRelay {
   private signalled = false;
   /** Highest position this process's appends announced (other processes' say none). */
   private announcedUpTo: bigint | undefined;
+  /** Resolves at the connection's next reconnect (replaced by a fresh one each time). */
+  private reconnected = deferred();
+  private stopWatching: (() => void) | undefined;
 
   constructor(private readonly options: EventRelayOptions) {}
 
@@ -141,6 +155,7 @@ export class EventRelay {
     const batchSize = this.options.batchSize ?? 500;
     const checkpointIntervalMs = this.options.checkpointIntervalMs ?? 200;
     const watch = await store.onAppended?.((position) => this.signal(position)).catch(() => undefined);
+    void this.watchReconnects().catch(() => undefined);
     const pollIntervalMs = this.options.pollIntervalMs ?? (watch ? 1_000 : 100);
     let failed = false;
     try {
@@ -183,6 +198,7 @@ export class EventRelay {
         );
       }
     } finally {
+      this.stopWatching?.();
       await watch?.close().catch(() => undefined);
     }
   }
@@ -225,27 +241,56 @@ export class EventRelay {
     this.savedAt = performance.now();
   }
 
+  /** Ends the wait for acks (and a retry's pause) at every reconnect of `connection`, until the relay stops. */
+  private async watchReconnects(): Promise<void> {
+    if (!this.options.connection) return;
+    const statuses = this.options.connection.status();
+    this.stopWatching = () => (statuses as { stop?: () => void }).stop?.();
+    for await (const status of statuses) {
+      if (this.stopping) break;
+      if (status.type !== 'reconnect') continue;
+      const { resolve } = this.reconnected;
+      this.reconnected = deferred();
+      resolve();
+    }
+  }
+
   /**
    * Publishes `events` pipelined and advances `published` over the acked prefix. Returns false
-   * when a publish was refused only because an earlier one of the batch was lost (read again at
-   * once); throws on any other failure, after advancing over what was acked.
+   * when a publish was refused only because an earlier one of the batch was lost, or the
+   * connection reconnected before every ack came (read again at once); throws on any other
+   * failure, after advancing over what was acked.
    */
   private async publishInOrder(events: Envelope[]): Promise<boolean> {
     const { js, subjectFor } = this.options;
-    const acks: Array<Promise<unknown>> = [];
+    const reconnected = this.reconnected.promise;
+    const acks: Array<Promise<PromiseSettledResult<unknown>>> = [];
+    /** Outcomes known so far, by index (the rest are still waiting for their ack). */
+    const settled: Array<PromiseSettledResult<unknown> | undefined> = [];
     let failure: unknown;
     try {
       for (const event of events) {
         if (this.stopping) break;
-        const expectLastMsgId = acks.length === 0 ? this.lastId : events[acks.length - 1]!.id;
-        acks.push(publishEvent(js, subjectFor(event), event, { timeoutMs: this.options.publishTimeoutMs, attempts: 1, expectLastMsgId }));
+        const i = acks.length;
+        const expectLastMsgId = i === 0 ? this.lastId : events[i - 1]!.id;
+        acks.push(
+          publishEvent(js, subjectFor(event), event, { timeoutMs: this.options.publishTimeoutMs, attempts: 1, expectLastMsgId }).then(
+            (value) => (settled[i] = { status: 'fulfilled', value }),
+            (reason: unknown) => (settled[i] = { status: 'rejected', reason }),
+          ),
+        );
       }
     } catch (error) {
       failure = error; // e.g. subjectFor threw: what was sent before still counts
     }
-    const settled = await Promise.allSettled(acks);
-    for (let i = 0; i < settled.length; i++) {
-      const outcome = settled[i]!;
+    const interrupted = await Promise.race([Promise.all(acks).then(() => false), reconnected.then(() => true)]);
+    for (let i = 0; i < acks.length; i++) {
+      const outcome = settled[i];
+      if (outcome === undefined) {
+        // Still unacked at a reconnect: presumed lost with the old connection; sent again from here.
+        this.lastId = undefined;
+        return false;
+      }
       if (outcome.status === 'rejected') {
         // The server's last id may be unknown (its restart) or another event's: start over without it.
         this.lastId = undefined;
@@ -256,7 +301,7 @@ export class EventRelay {
       this.lastId = events[i]!.id;
     }
     if (failure !== undefined) throw failure;
-    return true;
+    return !interrupted;
   }
 
   private signal(position?: bigint): void {
@@ -265,12 +310,13 @@ export class EventRelay {
     this.wake?.();
   }
 
-  /** Waits `ms`, or less when stopped or (if `wakeOnAppend`) when an append was signalled. */
+  /** Waits `ms`, or less when stopped, when an append was signalled (`wakeOnAppend`) or else when the connection came back. */
   private async pause(ms: number, wakeOnAppend: boolean): Promise<void> {
     if (this.stopping || (wakeOnAppend && this.signalled)) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       this.wake = wakeOnAppend ? done : () => (this.stopping ? done() : undefined);
+      if (!wakeOnAppend) void this.reconnected.promise.then(done);
       function done(): void {
         clearTimeout(timer);
         resolve();
@@ -278,6 +324,12 @@ export class EventRelay {
     });
     this.wake = undefined;
   }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 /** JetStream API error code: stream not found. */
