@@ -176,8 +176,10 @@ describe('Resuming an agent CLI’s session in a follow-up task', () => {
       expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
       // Only its rollout is kept: not codex's config, databases or skills.
       const kept = join(worker.stateDir, 'worktrees', `${first.taskId}-1`, 'sessions', 'codex');
-      await eventually('the kept codex session', () => (existsSync(kept) ? true : undefined));
-      const files = readdirSync(kept, { recursive: true, withFileTypes: true }).filter((entry) => !entry.isDirectory());
+      // The directory appears before the rollout is copied into it: wait for a file, not the directory.
+      const listFiles = () => (existsSync(kept) ? readdirSync(kept, { recursive: true, withFileTypes: true }).filter((entry) => !entry.isDirectory()) : []);
+      await eventually('the kept codex session', () => (listFiles().length > 0 ? true : undefined));
+      const files = listFiles();
       expect(files.map((entry) => entry.name)).toEqual([expect.stringMatching(new RegExp(`^rollout-.+-${sessionId}\\.jsonl$`))]);
 
       const before = responses.requests.length;
