@@ -98,7 +98,7 @@ async function main(): Promise<void> {
       view,
       repository: new TaskViewRepository(db),
       usage: new UsageRepository(db),
-      workOrders: new WorkOrderPublisher(js),
+      workOrders: new WorkOrderPublisher(js, { connection: nc }),
       settings,
       artifacts: { store: artifactStore, settings: artifactSettingsOf(config) },
       onShutdown: async () => {

@@ -51,6 +51,7 @@ import type { Envelope } from '@agentyard/contracts';
 import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { publishEvent } from './event-publisher';
+import { ConnectionState } from './nats-connection';
 
 /** Where a relay or projection remembers how far it got, by name. */
 export interface CheckpointStore {
@@ -119,11 +120,12 @@ export class EventRelay {
   private signalled = false;
   /** Highest position this process's appends announced (other processes' say none). */
   private announcedUpTo: bigint | undefined;
-  /** Resolves at the connection's next reconnect (replaced by a fresh one each time). */
-  private reconnected = deferred();
-  private stopWatching: (() => void) | undefined;
+  /** Says when `connection` reconnects. */
+  private readonly connectionState: ConnectionState | undefined;
 
-  constructor(private readonly options: EventRelayOptions) {}
+  constructor(private readonly options: EventRelayOptions) {
+    this.connectionState = options.connection ? ConnectionState.of(options.connection) : undefined;
+  }
 
   /** Position of the last event whose publish was acked (undefined before the first load). */
   get position(): bigint | undefined {
@@ -155,7 +157,6 @@ export class EventRelay {
     const batchSize = this.options.batchSize ?? 500;
     const checkpointIntervalMs = this.options.checkpointIntervalMs ?? 200;
     const watch = await store.onAppended?.((position) => this.signal(position)).catch(() => undefined);
-    void this.watchReconnects().catch(() => undefined);
     const pollIntervalMs = this.options.pollIntervalMs ?? (watch ? 1_000 : 100);
     let failed = false;
     try {
@@ -198,7 +199,6 @@ export class EventRelay {
         );
       }
     } finally {
-      this.stopWatching?.();
       await watch?.close().catch(() => undefined);
     }
   }
@@ -241,20 +241,6 @@ export class EventRelay {
     this.savedAt = performance.now();
   }
 
-  /** Ends the wait for acks (and a retry's pause) at every reconnect of `connection`, until the relay stops. */
-  private async watchReconnects(): Promise<void> {
-    if (!this.options.connection) return;
-    const statuses = this.options.connection.status();
-    this.stopWatching = () => (statuses as { stop?: () => void }).stop?.();
-    for await (const status of statuses) {
-      if (this.stopping) break;
-      if (status.type !== 'reconnect') continue;
-      const { resolve } = this.reconnected;
-      this.reconnected = deferred();
-      resolve();
-    }
-  }
-
   /**
    * Publishes `events` pipelined and advances `published` over the acked prefix. Returns false
    * when a publish was refused only because an earlier one of the batch was lost, or the
@@ -263,7 +249,7 @@ export class EventRelay {
    */
   private async publishInOrder(events: Envelope[]): Promise<boolean> {
     const { js, subjectFor } = this.options;
-    const reconnected = this.reconnected.promise;
+    const reconnected = this.connectionState?.nextReconnect() ?? new Promise<void>(() => undefined);
     const acks: Array<Promise<PromiseSettledResult<unknown>>> = [];
     /** Outcomes known so far, by index (the rest are still waiting for their ack). */
     const settled: Array<PromiseSettledResult<unknown> | undefined> = [];
@@ -316,7 +302,7 @@ export class EventRelay {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       this.wake = wakeOnAppend ? done : () => (this.stopping ? done() : undefined);
-      if (!wakeOnAppend) void this.reconnected.promise.then(done);
+      if (!wakeOnAppend) void this.connectionState?.nextReconnect().then(done);
       function done(): void {
         clearTimeout(timer);
         resolve();
@@ -324,12 +310,6 @@ export class EventRelay {
     });
     this.wake = undefined;
   }
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 /** JetStream API error code: stream not found. */

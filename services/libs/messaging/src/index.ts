@@ -1,5 +1,5 @@
 /** @agentyard/messaging: NATS request/reply + JetStream for NestJS services, provisioning, the event relay. */
-export { connectNats, drainNats, NatsConnectionProvider, type NatsConnectOptions } from './nats-connection';
+export { connectNats, ConnectionState, drainNats, NatsConnectionProvider, type NatsConnectOptions } from './nats-connection';
 export {
   ensureStream,
   ensureStreamIfAbsent,
@@ -33,7 +33,7 @@ export { NatsJetStreamServer, NATS_JETSTREAM, type NatsJetStreamServerOptions, t
 export { NatsRequestContext, JetStreamEventContext, type JetStreamDelivery, type EventBatchItem, type EventBatchResult } from './nats-jetstream.context';
 export { RpcErrorPassthroughFilter } from './rpc-error.filter';
 export { NatsRpcClient, type NatsRpcClientOptions, type RequestOptions } from './nats-rpc.client';
-export { publishEvent, EVENT_TYPE_HEADER, type PublishEventOptions } from './event-publisher';
+export { publishAcked, publishEvent, EVENT_TYPE_HEADER, type PublishAckedOptions, type PublishEventOptions } from './event-publisher';
 export { deadLetterHeaders, publishDeadLetter, deadLetterSourceOf, type DeadLetterSource } from './dead-letter';
 export { ERROR_HEADER, STATUS_HEADER, INTERNAL_ERROR_MESSAGE, isDomainError, toErrorBody, fromErrorReply } from './error-reply';
 export {

@@ -87,3 +87,65 @@ export class NatsConnectionProvider implements OnModuleInit, OnApplicationShutdo
     await drainNats(this.nc);
   }
 }
+
+/**
+ * Whether a connection is up, followed from its status events. nats.js (3.4) drops whatever is
+ * published while it is disconnected — each reconnect attempt resets its outbound buffer — so a
+ * publish or request made during an outage never reaches the server and only its timeout ends
+ * the wait. Callers that can wait for the connection first do (`whenConnected`), and one waiting
+ * for an ack can give up at the reconnect that makes it hopeless (`nextReconnect`). One per
+ * connection (`ConnectionState.of`). Tested in messaging.int.spec.ts.
+ */
+export class ConnectionState {
+  private static readonly states = new WeakMap<object, ConnectionState>();
+  private up = true;
+  private reconnect = deferred();
+
+  private constructor(connection: Pick<NatsConnection, 'status'>) {
+    void (async () => {
+      for await (const status of connection.status()) {
+        if (status.type === 'disconnect') this.up = false;
+        else if (status.type === 'reconnect') {
+          this.up = true;
+          const { resolve } = this.reconnect;
+          this.reconnect = deferred();
+          resolve();
+        }
+      }
+    })().catch(() => undefined);
+  }
+
+  /** The state of `connection` (created on first use; a connection made up is assumed up). */
+  static of(connection: Pick<NatsConnection, 'status'>): ConnectionState {
+    let state = ConnectionState.states.get(connection);
+    if (!state) ConnectionState.states.set(connection, (state = new ConnectionState(connection)));
+    return state;
+  }
+
+  get connected(): boolean {
+    return this.up;
+  }
+
+  /** Resolves at the connection's next reconnect (never, if it does not come back). */
+  nextReconnect(): Promise<void> {
+    return this.reconnect.promise;
+  }
+
+  /** Resolves true at once when connected, else at the reconnect (true) or after `timeoutMs` (false). */
+  async whenConnected(timeoutMs: number): Promise<boolean> {
+    if (this.up) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const back = await Promise.race([
+      this.reconnect.promise.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return back;
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}

@@ -3,12 +3,14 @@
  * and every failure arrives as a DomainError so callers handle one error type. An error reply
  * (ERROR_HEADER) is rebuilt with its code, message and details; a timeout, no responders or a
  * closed connection become UNAVAILABLE naming the subject, so the edge can answer 503 instead of
- * leaking a transport error.
+ * leaking a transport error. A request made while NATS is reconnecting waits for it (within its
+ * timeout) and is sent then: nats.js would drop it, and the caller would get 503 after the timeout.
  */
 import { DomainError, type RpcEntry, type RpcRequestOf, type RpcResponseOf } from '@agentyard/contracts';
 import { errors, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { ERROR_HEADER, fromErrorReply } from './error-reply';
+import { ConnectionState } from './nats-connection';
 import { injectTrace } from './trace-context';
 
 /** Options of one request. */
@@ -32,12 +34,14 @@ export interface NatsRpcClientOptions {
 /** Sends JSON requests over core NATS and turns every failure into a DomainError. */
 export class NatsRpcClient {
   private readonly defaultTimeoutMs: number;
+  private readonly connection: ConnectionState;
 
   constructor(
     private readonly nc: NatsConnection,
     options: NatsRpcClientOptions = {},
   ) {
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 5_000;
+    this.connection = ConnectionState.of(nc);
   }
 
   /** Sends `data` as JSON to `subject`; resolves with the parsed reply or throws a DomainError. */
@@ -52,9 +56,14 @@ export class NatsRpcClient {
     for (const [k, v] of Object.entries(options.headers ?? {})) hdrs.set(k, v);
     injectTrace(hdrs, options.traceparent);
     const payload = data === undefined ? '' : JSON.stringify(data);
+    // nats.js drops a request made while disconnected: wait for the connection (within the timeout) instead.
+    const started = performance.now();
+    if (!this.connection.connected && !(await this.connection.whenConnected(timeout))) {
+      throw new DomainError('UNAVAILABLE', `no connection to NATS for ${timeout} ms: ${subject} was not asked`);
+    }
     let reply;
     try {
-      reply = await this.nc.request(subject, payload, { timeout, headers: hdrs });
+      reply = await this.nc.request(subject, payload, { timeout: Math.max(1, Math.round(timeout - (performance.now() - started))), headers: hdrs });
     } catch (error) {
       throw unavailable(error, subject, timeout);
     }

@@ -7,15 +7,17 @@
  * restart).
  */
 import { workOrderSchema, workSubjects, type WorkOrder } from '@agentyard/contracts';
-import { injectTrace } from '@agentyard/messaging';
+import { injectTrace, publishAcked } from '@agentyard/messaging';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { errors, headers as natsHeaders } from '@nats-io/transport-node';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 
 export interface WorkOrderPublisherOptions {
   /** Wait for the stream's ack this long per attempt. Default 5 000 ms. */
   timeoutMs?: number;
-  /** Attempts in all when the ack times out or no server answers. Default 3. */
+  /** Attempts in all when the ack times out, no server answers or NATS reconnected first. Default 3. */
   attempts?: number;
+  /** The connection `js` publishes on: a publish waits for it to be back, and is sent again at a reconnect (publishAcked). */
+  connection?: Pick<NatsConnection, 'status'>;
 }
 
 export class WorkOrderPublisher {
@@ -28,19 +30,12 @@ export class WorkOrderPublisher {
   async publish(workerId: string, order: WorkOrder, msgId: string): Promise<void> {
     const subject = workSubjects.assign(workerId);
     const payload = JSON.stringify(workOrderSchema.parse(order));
-    const hdrs = natsHeaders();
-    injectTrace(hdrs);
-    const attempts = Math.max(1, this.options.attempts ?? 3);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.js.publish(subject, payload, { msgID: msgId, timeout: this.options.timeoutMs ?? 5_000, headers: hdrs });
-        return;
-      } catch (error) {
-        const retryable = error instanceof errors.TimeoutError || (error instanceof Error && error.name === 'JetStreamNotEnabled');
-        if (!retryable || attempt >= attempts)
-          throw new Error(`cannot publish ${order.kind} order ${msgId} to ${subject}: ${(error as Error).message}`, { cause: error });
-        await new Promise((r) => setTimeout(r, 200 * attempt));
-      }
+    const headers = natsHeaders();
+    injectTrace(headers);
+    try {
+      await publishAcked(this.js, subject, payload, { ...this.options, msgID: msgId, headers });
+    } catch (error) {
+      throw new Error(`cannot publish ${order.kind} order ${msgId} to ${subject}: ${(error as Error).message}`, { cause: error });
     }
   }
 }

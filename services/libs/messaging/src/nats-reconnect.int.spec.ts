@@ -1,0 +1,74 @@
+/*
+ * What a nats-server restart does to what a client sends while it reconnects: nats.js drops it
+ * (each reconnect attempt resets its outbound buffer), so without ConnectionState a request made
+ * then is refused after its timeout and a JetStream publish waits out its ack timeout. Real
+ * nats-server, killed with SIGKILL and restarted on the same port and data directory.
+ */
+import { testNats, type NatsServer } from '@agentyard/local-infra';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { publishAcked } from './event-publisher';
+import { ConnectionState } from './nats-connection';
+import { NatsRpcClient } from './nats-rpc.client';
+import { eventually } from './testing/eventually';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('while NATS reconnects', () => {
+  let nats: NatsServer;
+  /** Comes back first (50 ms between attempts), so it listens again before the requester sends. */
+  let responder: NatsConnection;
+  let requester: NatsConnection;
+  let js: JetStreamClient;
+
+  beforeAll(async () => {
+    nats = await testNats();
+    responder = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 50 });
+    responder.subscribe('echo', { callback: (_error, msg) => msg.respond(msg.data) });
+    await responder.flush();
+    requester = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    await (await jetstreamManager(requester)).streams.add({ name: 'RECONNECT', subjects: ['reconnect.>'] });
+    js = jetstream(requester);
+  });
+
+  afterAll(async () => {
+    await requester?.close();
+    await responder?.close();
+    await nats?.stop();
+  });
+
+  /** Kills nats-server, calls `send` while it is down, restarts it, and resolves with what `send` resolved. */
+  async function duringOutage<T>(send: () => Promise<T>): Promise<T> {
+    await nats.kill();
+    await eventually(() => !ConnectionState.of(requester).connected, 5_000, 'the requester to notice the disconnect');
+    const sent = send();
+    sent.catch(() => undefined); // awaited below
+    await sleep(300);
+    await nats.restart();
+    return sent;
+  }
+
+  it('follows the connection: down after the server died, up again at the reconnect', async () => {
+    const state = ConnectionState.of(requester);
+    expect(state.connected).toBe(true);
+    const back = state.nextReconnect();
+    await duringOutage(async () => expect(state.connected).toBe(false));
+    await back;
+    expect(state.connected).toBe(true);
+    await expect(state.whenConnected(10)).resolves.toBe(true);
+  });
+
+  it('answers a request made while NATS was down once it is back, instead of refusing it after its timeout', async () => {
+    const client = new NatsRpcClient(requester, { defaultTimeoutMs: 8_000 });
+    await expect(duringOutage(() => client.request('echo', { n: 1 }))).resolves.toEqual({ n: 1 });
+  }, 30_000);
+
+  it('stores a JetStream publish made while NATS was down once it is back, within one attempt of a long ack timeout', async () => {
+    // Created now, as a service's is at start: it must see the disconnect to hold the publish back.
+    ConnectionState.of(requester);
+    const ack = await duringOutage(() =>
+      publishAcked(js, 'reconnect.during', 'x', { msgID: 'during-1', attempts: 1, timeoutMs: 20_000, connection: requester }),
+    );
+    expect({ stream: ack.stream, duplicate: ack.duplicate }).toEqual({ stream: 'RECONNECT', duplicate: false });
+  }, 30_000);
+});
