@@ -36,7 +36,7 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
       throw new Error(`cannot read the NATS credentials file ${credsFile} (NATS_CREDS_FILE): ${(error as Error).message}`, { cause: error });
     }
   }
-  return connect({
+  const nc = await connect({
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,
     reconnectTimeWait: 1_000,
@@ -44,6 +44,8 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
     ...(authenticator ? { authenticator } : {}),
     ...rest,
   });
+  ConnectionState.of(nc); // followed from the start: one made during an outage would take it for up
+  return nc;
 }
 
 /** Drains `nc` unless it is already closed or draining; never throws (shutdown path). */

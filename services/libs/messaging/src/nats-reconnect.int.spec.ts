@@ -24,7 +24,11 @@ describe('while NATS reconnects', () => {
   beforeAll(async () => {
     nats = await testNats();
     responder = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 50 });
-    responder.subscribe('echo', { callback: (_error, msg) => msg.respond(msg.data) });
+    responder.subscribe('echo', {
+      callback: (_error, msg) => {
+        msg.respond(msg.data);
+      },
+    });
     await responder.flush();
     requester = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
     await (await jetstreamManager(requester)).streams.add({ name: 'RECONNECT', subjects: ['reconnect.>'] });
