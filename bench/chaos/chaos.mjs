@@ -512,15 +512,22 @@ async function round({ count, workMs, during, pace }) {
   // Stale results: from each task's stream in the tasks store.
   const events = await query(
     platform.databases.tasks,
-    "select stream_id, type, data from event_store.events where stream_id = any($1) and type in ('TaskAssigned', 'TaskRequeued', 'TaskSucceeded') order by position",
+    "select stream_id, type, data, occurred_at from event_store.events where stream_id = any($1) and type in ('TaskCreated', 'TaskAssigned', 'TaskStarted', 'TaskRequeued', 'TaskSucceeded') order by position",
     [ids.map((id) => `task-${id}`)],
   );
   const byTask = new Map();
   for (const e of events) {
+    if (e.type === 'TaskCreated' || e.type === 'TaskStarted') continue;
     const list = byTask.get(e.stream_id) ?? [];
     list.push(e);
     byTask.set(e.stream_id, list);
   }
+  // How long each task waited for its first start (the store's clock), and how many leases ran out.
+  const createdAt = new Map(events.filter((e) => e.type === 'TaskCreated').map((e) => [e.stream_id, new Date(e.occurred_at).getTime()]));
+  const startedAt = new Map();
+  for (const e of events) if (e.type === 'TaskStarted' && !startedAt.has(e.stream_id)) startedAt.set(e.stream_id, new Date(e.occurred_at).getTime());
+  const startDelays = [...startedAt].filter(([id]) => createdAt.has(id)).map(([id, at]) => at - createdAt.get(id));
+  const leaseExpiries = events.filter((e) => e.type === 'TaskRequeued' && e.data.reason === 'lease-expired').length;
   const stale = [];
   for (const id of ids) {
     const list = byTask.get(`task-${id}`) ?? [];
@@ -564,6 +571,8 @@ async function round({ count, workMs, during, pace }) {
     stale,
     statuses: lost.map((id) => `${id.slice(0, 8)}:${status.get(id) ?? 'missing'}`),
     ms: Date.now() - t0,
+    startDelays,
+    leaseExpiries,
   };
 }
 
@@ -853,6 +862,10 @@ if (wanted('nats-flap')) {
     },
   });
   Object.assign(row, { tasks: r.ids.length, lost: r.lost.length, twice: r.twice.length, stale: r.stale.length, orphans: await orphanCount() });
+  // Not a pass/fail figure: how much the flapping held work back (a lease runs out at 30 s).
+  const delays = r.startDelays.sort((a, b) => a - b);
+  const at = (q) => (delays.length ? (delays[Math.min(delays.length - 1, Math.floor(q * delays.length))] / 1000).toFixed(1) : '—');
+  row.notes.push(`created → started p50 ${at(0.5)} s, p99 ${at(0.99)} s, max ${at(1)} s; ${r.leaseExpiries} lease(s) ran out`);
   if (r.lost.length) row.notes.push(`lost ${r.statuses.slice(0, 5).join(' ')}`);
   if (r.twice.length)
     row.notes.push(
