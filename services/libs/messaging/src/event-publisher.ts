@@ -31,9 +31,6 @@ export interface PublishAckedOptions {
   connection?: Pick<NatsConnection, 'status'>;
 }
 
-/** A reconnect ended the wait for an ack. */
-const reconnected = 'reconnected' as const;
-
 /**
  * Publishes `payload` to JetStream and waits for the stream's ack; a timeout, no responders or a
  * reconnect is retried with the same msg id (`attempts` in all, 200 ms × attempt apart, at once
@@ -49,8 +46,8 @@ export async function publishAcked(js: JetStreamClient, subject: string, payload
     try {
       const ack = js.publish(subject, payload, { msgID: options.msgID, timeout, headers: options.headers, expect });
       if (!connection) return await ack;
-      const outcome = await Promise.race([ack, connection.nextReconnect().then(() => reconnected)]);
-      if (outcome !== reconnected) return outcome;
+      const outcome = await connection.raceReconnect(ack);
+      if (outcome !== 'reconnected') return outcome;
       ack.catch(() => undefined); // its timeout comes later, to nobody
       if (attempt >= attempts) throw new ReconnectedError(subject);
     } catch (error) {

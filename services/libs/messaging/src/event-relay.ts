@@ -249,7 +249,6 @@ export class EventRelay {
    */
   private async publishInOrder(events: Envelope[]): Promise<boolean> {
     const { js, subjectFor } = this.options;
-    const reconnected = this.connectionState?.nextReconnect() ?? new Promise<void>(() => undefined);
     const acks: Array<Promise<PromiseSettledResult<unknown>>> = [];
     /** Outcomes known so far, by index (the rest are still waiting for their ack). */
     const settled: Array<PromiseSettledResult<unknown> | undefined> = [];
@@ -269,7 +268,10 @@ export class EventRelay {
     } catch (error) {
       failure = error; // e.g. subjectFor threw: what was sent before still counts
     }
-    const interrupted = await Promise.race([Promise.all(acks).then(() => false), reconnected.then(() => true)]);
+    const all = Promise.all(acks);
+    let interrupted = false;
+    if (this.connectionState) interrupted = (await this.connectionState.raceReconnect(all)) === 'reconnected';
+    else await all;
     for (let i = 0; i < acks.length; i++) {
       const outcome = settled[i];
       if (outcome === undefined) {
@@ -302,9 +304,10 @@ export class EventRelay {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       this.wake = wakeOnAppend ? done : () => (this.stopping ? done() : undefined);
-      if (!wakeOnAppend) void this.connectionState?.nextReconnect().then(done);
+      const forget = wakeOnAppend ? undefined : this.connectionState?.onNextReconnect(done);
       function done(): void {
         clearTimeout(timer);
+        forget?.();
         resolve();
       }
     });

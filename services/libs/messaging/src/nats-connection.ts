@@ -95,13 +95,15 @@ export class NatsConnectionProvider implements OnModuleInit, OnApplicationShutdo
  * published while it is disconnected — each reconnect attempt resets its outbound buffer — so a
  * publish or request made during an outage never reaches the server and only its timeout ends
  * the wait. Callers that can wait for the connection first do (`whenConnected`), and one waiting
- * for an ack can give up at the reconnect that makes it hopeless (`nextReconnect`). One per
- * connection (`ConnectionState.of`). Tested in messaging.int.spec.ts.
+ * for an ack can give up at the reconnect that makes it hopeless (`raceReconnect`). Listeners are
+ * removed once their wait is over: a wait per publish must not pile up on a connection that stays
+ * up for days. One per connection (`ConnectionState.of`). Tested in nats-reconnect.int.spec.ts.
  */
 export class ConnectionState {
   private static readonly states = new WeakMap<object, ConnectionState>();
   private up = true;
-  private reconnect = deferred();
+  /** Called at the next reconnect, then forgotten. */
+  private readonly listeners = new Set<() => void>();
 
   private constructor(connection: Pick<NatsConnection, 'status'>) {
     void (async () => {
@@ -109,9 +111,9 @@ export class ConnectionState {
         if (status.type === 'disconnect') this.up = false;
         else if (status.type === 'reconnect') {
           this.up = true;
-          const { resolve } = this.reconnect;
-          this.reconnect = deferred();
-          resolve();
+          const listeners = [...this.listeners];
+          this.listeners.clear();
+          for (const listener of listeners) listener();
         }
       }
     })().catch(() => undefined);
@@ -128,26 +130,34 @@ export class ConnectionState {
     return this.up;
   }
 
-  /** Resolves at the connection's next reconnect (never, if it does not come back). */
-  nextReconnect(): Promise<void> {
-    return this.reconnect.promise;
+  /** Waits registered for the next reconnect (none may be left once they ended: a test checks). */
+  get waiting(): number {
+    return this.listeners.size;
+  }
+
+  /** Calls `listener` at the next reconnect (once); returns the function that forgets it. */
+  onNextReconnect(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves with `work`'s value, or with 'reconnected' when the connection comes back first. */
+  async raceReconnect<T>(work: Promise<T>): Promise<T | 'reconnected'> {
+    let forget: () => void = () => undefined;
+    const back = new Promise<'reconnected'>((resolve) => (forget = this.onNextReconnect(() => resolve('reconnected'))));
+    try {
+      return await Promise.race([work, back]);
+    } finally {
+      forget();
+    }
   }
 
   /** Resolves true at once when connected, else at the reconnect (true) or after `timeoutMs` (false). */
   async whenConnected(timeoutMs: number): Promise<boolean> {
     if (this.up) return true;
     let timer: NodeJS.Timeout | undefined;
-    const back = await Promise.race([
-      this.reconnect.promise.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
-    ]);
+    const back = await this.raceReconnect(new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))));
     clearTimeout(timer);
-    return back;
+    return back === 'reconnected';
   }
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
 }

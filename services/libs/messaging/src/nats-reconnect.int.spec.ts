@@ -55,11 +55,16 @@ describe('while NATS reconnects', () => {
   it('follows the connection: down after the server died, up again at the reconnect', async () => {
     const state = ConnectionState.of(requester);
     expect(state.connected).toBe(true);
-    const back = state.nextReconnect();
+    // A wait that ends without a reconnect lets go of its listener: one per publish must not pile up.
+    await expect(state.raceReconnect(Promise.resolve('acked'))).resolves.toBe('acked');
+    await publishAcked(js, 'reconnect.before', 'x', { msgID: 'before-1', connection: requester });
+    expect(state.waiting).toBe(0);
+    const back = state.raceReconnect(new Promise(() => undefined));
     await duringOutage(async () => expect(state.connected).toBe(false));
-    await back;
+    await expect(back).resolves.toBe('reconnected');
     expect(state.connected).toBe(true);
     await expect(state.whenConnected(10)).resolves.toBe(true);
+    expect(state.waiting).toBe(0);
   });
 
   it('answers a request made while NATS was down once it is back, instead of refusing it after its timeout', async () => {
