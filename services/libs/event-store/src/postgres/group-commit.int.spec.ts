@@ -204,9 +204,13 @@ describe('PostgresEventStore with group commit', () => {
       }
     });
 
-    it('takes its default from AGENTYARD_EVENT_STORE_GROUP_COMMIT and refuses a value it does not know', async () => {
+    it('is on unless AGENTYARD_EVENT_STORE_GROUP_COMMIT says 0, and refuses a value it does not know', async () => {
       const saved = process.env.AGENTYARD_EVENT_STORE_GROUP_COMMIT;
       try {
+        delete process.env.AGENTYARD_EVENT_STORE_GROUP_COMMIT;
+        const unset = await PostgresEventStore.connect({ connectionString, poolSize: 1 });
+        expect(unset.groupCommit).toBe(true);
+        await unset.close();
         process.env.AGENTYARD_EVENT_STORE_GROUP_COMMIT = '1';
         const on = await PostgresEventStore.connect({ connectionString, poolSize: 1 });
         expect(on.groupCommit).toBe(true);
