@@ -7,6 +7,7 @@ import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jets
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { workReportSchema, workReportSubject, workStream, type WorkReport } from '@agentyard/contracts';
 import { testNats, type NatsServer } from '@agentyard/local-infra';
+import { NatsLink } from '../src/agent/nats-link';
 import { ReportOutbox } from '../src/agent/report-outbox';
 import type { Logger } from '../src/logging/logger';
 
@@ -95,5 +96,28 @@ describe('ReportOutbox', () => {
     // One queue for all would never have more than one publish awaiting its ack.
     expect(maxInFlight()).toBeGreaterThan(1);
     outbox.close();
+  });
+
+  it('holds a report back while NATS is down and stores it once NATS is back, not after its ack timeout', async () => {
+    const conn = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+    try {
+      const link = new NatsLink(conn);
+      // An ack timeout the test could not wait out: only the reconnect can end the wait in time.
+      const outbox = new ReportOutbox(jetstream(conn), workReportSubject('w_outbox'), quiet, { link, publishTimeoutMs: 30_000 });
+      await nats.kill();
+      for (const deadline = Date.now() + 5_000; link.connected && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 20));
+      expect(link.connected).toBe(false);
+      const sent = outbox.send(started('t_outage'));
+      await new Promise((r) => setTimeout(r, 300));
+      await nats.restart();
+      const back = Date.now();
+      await expect(sent).resolves.toBe(true);
+      expect(Date.now() - back).toBeLessThan(15_000);
+      const stored = await (await jetstreamManager(conn)).streams.getMessage(workStream.name, { last_by_subj: workReportSubject('w_outbox') });
+      expect(workReportSchema.parse(stored!.json())).toMatchObject({ kind: 'started', taskId: 't_outage' });
+      outbox.close();
+    } finally {
+      await conn.close();
+    }
   });
 });

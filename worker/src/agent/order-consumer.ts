@@ -19,9 +19,9 @@
  * worker-agent.int.spec.ts.
  */
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { describeError, type Logger } from '../logging/logger';
 import { abortableSleep } from '../system/abortable-sleep';
+import type { NatsLink } from './nats-link';
 
 export interface OrderConsumerOptions {
   stream: string;
@@ -49,7 +49,7 @@ export class OrderConsumer {
   private reconnects = 0;
 
   constructor(
-    private readonly nc: Pick<NatsConnection, 'status'>,
+    private readonly link: NatsLink,
     private readonly js: JetStreamClient,
     private readonly logger: Logger,
     private readonly options: OrderConsumerOptions,
@@ -58,7 +58,7 @@ export class OrderConsumer {
   start(): void {
     if (this.loop) return;
     this.loop = this.run();
-    void this.watchReconnects();
+    this.watchReconnects();
   }
 
   /** Stops pulling; orders already handed to `handle` are not waited for. */
@@ -72,17 +72,17 @@ export class OrderConsumer {
     return this.abort.signal.aborted;
   }
 
-  private async watchReconnects(): Promise<void> {
-    // The iterator ends when the connection closes (the agent's shutdown).
-    for await (const status of this.nc.status()) {
-      if (this.stopped) break;
-      if (status.type !== 'reconnect') continue;
+  /** At every reconnect: look the consumer up again, end the pull and the retry wait, so a fresh pull goes out. */
+  private watchReconnects(): void {
+    if (this.stopped) return;
+    this.link.onNextReconnect(() => {
       this.reconnects += 1;
       this.consumer = undefined; // look it up again before pulling: the server may not serve it yet
       this.retryMs = firstRetryMs;
       this.retryWait?.abort();
       void this.batch?.close().catch(() => undefined);
-    }
+      this.watchReconnects();
+    });
   }
 
   private async run(): Promise<void> {

@@ -15,6 +15,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { workReportSchema, type WorkReport } from '@agentyard/contracts/agent';
 import { describeError, type Logger } from '../logging/logger';
 import { abortableSleep } from '../system/abortable-sleep';
+import type { NatsLink } from './nats-link';
 
 export interface ReportOutboxOptions {
   /** Wait for each PubAck. Default 5 s. */
@@ -22,6 +23,12 @@ export interface ReportOutboxOptions {
   /** Retry backoff, doubling from min to max. Defaults 250 ms → 5 s. */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /**
+   * The connection `js` publishes on. With it a report waits while the link is down (up to the
+   * ack timeout) and is sent again at once at a reconnect that comes before its ack: nats.js drops
+   * what is sent while disconnected, which cost a whole ack timeout per restart.
+   */
+  link?: NatsLink;
 }
 
 /** The msg id that makes a report's retries duplicates of each other (an attempt may stall more than once: each stall has its own). */
@@ -91,11 +98,19 @@ export class ReportOutbox {
   private async publishUntilAcked(report: WorkReport): Promise<void> {
     const msgID = reportMsgId(report);
     const payload = JSON.stringify(report);
+    const timeout = this.options.publishTimeoutMs ?? 5_000;
+    const { link } = this.options;
     let delay = this.options.retryMinMs ?? 250;
     for (let attempt = 1; ; attempt++) {
       this.abort.signal.throwIfAborted();
+      if (link && !link.connected) await link.untilReconnect(abortableSleep(timeout, this.abort.signal).catch(() => undefined));
       try {
-        await this.js.publish(this.subject, payload, { msgID, timeout: this.options.publishTimeoutMs ?? 5_000 });
+        const ack = this.js.publish(this.subject, payload, { msgID, timeout });
+        if (link && (await link.untilReconnect(ack)) === 'reconnected') {
+          ack.catch(() => undefined); // its timeout comes later, to nobody
+          continue; // sent again at once, under the same msg id
+        }
+        await ack;
         if (attempt > 1) this.logger.info(`report ${msgID} stored after ${attempt} attempts`);
         return;
       } catch (error) {

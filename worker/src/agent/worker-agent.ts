@@ -61,6 +61,7 @@ import { attemptOfBranch, isResumableTool, type ResumableTool } from '../tools/s
 import { keepSessions, seedSession, SessionNotFoundError } from '../tools/tool-sessions';
 import { HeartbeatPublisher } from './heartbeat.publisher';
 import { AgentOutput } from './live-agent-event';
+import { NatsLink } from './nats-link';
 import { OrderConsumer } from './order-consumer';
 import { ReportOutbox } from './report-outbox';
 import { AttemptJournal, killLeftover } from './attempt-journal';
@@ -124,9 +125,10 @@ export class WorkerAgent {
     sampler: SystemSampler,
     private readonly logger: Logger,
   ) {
-    this.outbox = new ReportOutbox(js, workReportSubject(config.workerId), logger);
+    const link = new NatsLink(nc);
+    this.outbox = new ReportOutbox(js, workReportSubject(config.workerId), logger, { link });
     this.journal = new AttemptJournal(config.stateDir);
-    this.consumer = new OrderConsumer(nc, js, logger, {
+    this.consumer = new OrderConsumer(link, js, logger, {
       stream: workStream.name,
       durable: workerConsumerName(config.workerId),
       batchSize: () => this.config.slots - this.running.size,
