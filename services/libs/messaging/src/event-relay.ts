@@ -243,13 +243,13 @@ export class EventRelay {
 
   /**
    * Publishes `events` pipelined and advances `published` over the acked prefix. Returns false
-   * when a publish was refused only because an earlier one of the batch was lost, or the
-   * connection reconnected before every ack came (read again at once); throws on any other
-   * failure, after advancing over what was acked.
+   * when a publish was refused only because an earlier one of the batch was lost, or was still
+   * unacked when the connection came back (read again at once); throws on any other failure,
+   * after advancing over what was acked.
    */
   private async publishInOrder(events: Envelope[]): Promise<boolean> {
     const { js, subjectFor } = this.options;
-    const acks: Array<Promise<PromiseSettledResult<unknown>>> = [];
+    const acks: Array<Promise<unknown>> = [];
     /** Outcomes known so far, by index (the rest are still waiting for their ack). */
     const settled: Array<PromiseSettledResult<unknown> | undefined> = [];
     let failure: unknown;
@@ -268,10 +268,9 @@ export class EventRelay {
     } catch (error) {
       failure = error; // e.g. subjectFor threw: what was sent before still counts
     }
+    // Every ack, or (given the connection) its next reconnect, after which the unacked ones never answer.
     const all = Promise.all(acks);
-    let interrupted = false;
-    if (this.connectionState) interrupted = (await this.connectionState.raceReconnect(all)) === 'reconnected';
-    else await all;
+    await (this.connectionState?.raceReconnect(all) ?? all);
     for (let i = 0; i < acks.length; i++) {
       const outcome = settled[i];
       if (outcome === undefined) {
@@ -289,7 +288,7 @@ export class EventRelay {
       this.lastId = events[i]!.id;
     }
     if (failure !== undefined) throw failure;
-    return !interrupted;
+    return true;
   }
 
   private signal(position?: bigint): void {
