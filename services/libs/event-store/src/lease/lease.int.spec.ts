@@ -1,7 +1,9 @@
 import { testDatabase } from '@agentyard/local-infra';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Pool } from 'pg';
+import { VersionConflict } from '../event-store.port';
 import { testEvent } from '../testing/event-store.contract';
+import { transactionIdOf } from '../postgres/log-position';
 import { PostgresCheckpointStore } from '../postgres/postgres-checkpoint-store';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { migrateEventStore } from '../postgres/postgres-event-store.migrations';
@@ -124,6 +126,61 @@ describe('Lease (Postgres)', () => {
       await trx.commit().execute();
       expect(await acquiring).toBe(2n);
       expect(acquiredAt).toBeGreaterThanOrEqual(committedAt);
+    });
+  });
+
+  describe('when fenced appends are issued together (one statement: the check, then the batch)', () => {
+    it('commits them in fewer transactions than appends, each keeping its own outcome', async () => {
+      const name = leaseName();
+      expect(await leases.tryAcquire(name, 'a', 60_000)).toBe(1n);
+      const fenced = store.fenced({ lease: name, epoch: 1n });
+      const taken = `s-${name}-taken`;
+      await fenced.appendToStream(taken, [testEvent('First')]);
+      const outcomes = await Promise.allSettled([
+        ...Array.from({ length: 20 }, (_, i) => fenced.appendToStream(`s-${name}-${i}`, [testEvent('Decided')], { expectedVersion: 'no_stream' })),
+        fenced.appendToStream(taken, [testEvent('Second')], { expectedVersion: 'no_stream' }),
+      ]);
+      const appended = outcomes.slice(0, 20).map((o) => (o.status === 'fulfilled' ? o.value : undefined));
+      expect(appended.every((r) => r?.nextExpectedVersion === 1)).toBe(true);
+      expect(new Set(appended.map((r) => transactionIdOf(r!.lastPosition))).size).toBeLessThan(20);
+      expect(outcomes[20]).toMatchObject({ status: 'rejected', reason: expect.any(VersionConflict) });
+      expect((await store.readStream(taken)).map((e) => e.type)).toEqual(['First']);
+    });
+
+    it('refuses every append of a batch under a stale epoch and writes none of them', async () => {
+      const name = leaseName();
+      const refused: bigint[] = [];
+      expect(await leases.tryAcquire(name, 'a', 300)).toBe(1n);
+      const stale = store.fenced({ lease: name, epoch: 1n, refused: () => refused.push(1n) });
+      await sleep(350);
+      expect(await leases.tryAcquire(name, 'b', 60_000)).toBe(2n);
+      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => stale.appendToStream(`s-${name}-${i}`, [testEvent('DecidedLate')])));
+      expect(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof LeaseLost)).toBe(true);
+      expect(refused.length).toBeGreaterThan(0);
+      for (let i = 0; i < 10; i++) expect(await store.readStream(`s-${name}-${i}`)).toEqual([]);
+    });
+
+    it('makes an acquisition wait for a fenced append in flight, so that append commits before the new epoch exists', async () => {
+      const name = leaseName();
+      const streamId = `s-${name}`;
+      expect(await leases.tryAcquire(name, 'a', 400)).toBe(1n);
+      const fenced = store.fenced({ lease: name, epoch: 1n });
+      await fenced.appendToStream(streamId, [testEvent('First')]);
+      // Another connection holds the stream's row: the next append passes its lease check, then waits.
+      const trx = await db.startTransaction().execute();
+      await sql`select 1 from event_store.streams where stream_id = ${streamId} for update`.execute(trx);
+      let appendedAt = 0;
+      const appending = fenced.appendToStream(streamId, [testEvent('Second')]).then((r) => ((appendedAt = performance.now()), r));
+      await sleep(450); // the lease expires while the append is in flight
+      let acquiredAt = 0;
+      const acquiring = leases.tryAcquire(name, 'b', 60_000).then((epoch) => ((acquiredAt = performance.now()), epoch));
+      await sleep(200);
+      expect(acquiredAt).toBe(0); // waits for the append's transaction, which holds the lease row FOR SHARE
+      await trx.commit().execute();
+      expect((await appending).nextExpectedVersion).toBe(2);
+      expect(await acquiring).toBe(2n);
+      expect(acquiredAt).toBeGreaterThanOrEqual(appendedAt - 50); // the append's commit came first (its promise may settle a moment later)
+      expect((await store.readStream(streamId)).map((e) => e.type)).toEqual(['First', 'Second']);
     });
   });
 

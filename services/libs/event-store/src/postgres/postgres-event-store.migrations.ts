@@ -208,6 +208,34 @@ $fn$;
 `;
 }
 
+// Fenced group commit (PostgresEventStore.fenced): the lease check and the batch in one statement,
+// so a fenced append costs one round trip and one commit instead of four statements (begin, the
+// check, the append, commit), and concurrent fenced appends share them. The lease row is read FOR
+// SHARE before anything is written, in the same transaction, exactly as assertLeaseCurrent does:
+// an acquisition bumping the epoch waits for this commit, and this statement, waiting for an
+// acquisition, re-reads the row and finds the new epoch. A lease not current at that epoch
+// answers one row (index 0, status 'lease_lost') and writes nothing.
+function appendFencedFunction(s: string): string {
+  return `
+create or replace function ${s}.append_fenced(p_lease text, p_epoch bigint, p_items jsonb)
+returns table (o_index integer, o_status text, o_version bigint, o_position bigint, o_sqlstate text)
+language plpgsql as $fn$
+begin
+  perform 1 from ${s}.leases
+    where name = p_lease and epoch = p_epoch and holder is not null and expires_at > clock_timestamp()
+    for share;
+  if not found then
+    o_index := 0;
+    o_status := 'lease_lost';
+    return next;
+    return;
+  end if;
+  return query select * from ${s}.append_batch(p_items);
+end
+$fn$;
+`;
+}
+
 /** The store's migrations for one schema name, oldest first (names sort in apply order). */
 export function eventStoreMigrations(schema: string): Record<string, Migration> {
   assertSchemaName(schema);
@@ -237,6 +265,15 @@ export function eventStoreMigrations(schema: string): Record<string, Migration> 
       },
       down: async (db) => {
         await sql.raw(`drop function ${schema}.append_batch(jsonb)`).execute(db);
+      },
+    },
+    // Fenced group commit: the lease check and the batch in one statement (appendFencedFunction).
+    '0004_append_fenced': {
+      up: async (db) => {
+        await sql.raw(appendFencedFunction(schema)).execute(db);
+      },
+      down: async (db) => {
+        await sql.raw(`drop function ${schema}.append_fenced(text, bigint, jsonb)`).execute(db);
       },
     },
   };

@@ -42,7 +42,7 @@ import { MAX_EVENTS_PER_TRANSACTION, ORDINAL_BITS } from './log-position';
 import { PollingSubscription } from './polling-subscription';
 import { preparedStatementPool } from './prepared-statement-pool';
 import { PostgresCheckpointStore } from './postgres-checkpoint-store';
-import { assertLeaseCurrent, type LeaseFence } from './postgres-leases';
+import { assertLeaseCurrent, refusal, type LeaseFence } from './postgres-leases';
 import { appendChannel, assertSchemaName, DEFAULT_EVENT_STORE_SCHEMA, MAX_APPENDS_PER_BATCH, migrateEventStore } from './postgres-event-store.migrations';
 
 export interface PostgresEventStoreOptions {
@@ -57,7 +57,8 @@ export interface PostgresEventStoreOptions {
   /**
    * Group commit: standalone appends issued while another is in flight wait for it, then go
    * together in one statement and one commit, each keeping its own outcome (group-commit.ts).
-   * fenced() and appendInTransaction() appends are never batched. Default: the environment
+   * fenced() appends are batched among themselves (one lease check per batch); appendInTransaction()
+   * appends never are. Default: the environment
    * variable AGENTYARD_EVENT_STORE_GROUP_COMMIT (`1` on, `0` off), else on — measured in the
    * platform (bench/README.md, "Group commit in the platform"): tasks' commits per task 7.1 → 4.3,
    * Postgres' CPU per task ~0.83×, the whole platform's ~0.89×.
@@ -122,7 +123,7 @@ interface AppendRow {
 
 interface BatchRow extends Omit<AppendRow, 'o_status'> {
   o_index: number;
-  o_status: AppendRow['o_status'] | 'retry';
+  o_status: AppendRow['o_status'] | 'retry' | 'lease_lost';
   o_sqlstate: string | null;
 }
 
@@ -138,6 +139,7 @@ function statements(schema: string) {
   return {
     append: `select o_status, o_version, o_position from ${schema}.append_to_stream($1, $2, $3::jsonb, $4)`,
     appendBatch: `select o_index, o_status, o_version, o_position, o_sqlstate from ${schema}.append_batch($1::jsonb)`,
+    appendFenced: `select o_index, o_status, o_version, o_position, o_sqlstate from ${schema}.append_fenced($1, $2::bigint, $3::jsonb)`,
     // The horizon: the oldest transaction still running that could append here, else the
     // snapshot's xmax. A running transaction of *another database* of the cluster can never write
     // to this one, so it does not count (pg_stat_activity says which database a running xid's
@@ -174,6 +176,13 @@ type Statements = ReturnType<typeof statements>;
 function statementNames(schema: string): Map<string, string> {
   const tag = createHash('sha1').update(schema).digest('hex').slice(0, 10);
   return new Map(Object.entries(statements(schema)).map(([key, text]) => [text, `event_store_${tag}_${key}`]));
+}
+
+/** Items of a batch as one JSON document; each item's events as appendToStream sends them. */
+function batchPayload(items: QueuedAppend[]): string {
+  return `[${items
+    .map((item) => `{"s":${JSON.stringify(item.streamId)},"x":${JSON.stringify(expectedVersionArgument(item.expected))},"v":${JSON.stringify(item.events)}}`)
+    .join(',')}]`;
 }
 
 function run<R>(executor: QueryExecutorProvider, text: string, parameters: unknown[]): Promise<QueryResult<R>> {
@@ -324,24 +333,43 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * This store with every append fenced by `fence`: the append runs in a transaction that first
-   * reads the lease row FOR SHARE at that epoch (postgres-leases.ts), and throws LeaseLost with
-   * nothing appended once the epoch is no longer current. For writes made on a lease's behalf.
+   * This store with every append fenced by `fence`: the append's transaction first reads the lease
+   * row FOR SHARE at that epoch (postgres-leases.ts), and throws LeaseLost with nothing appended
+   * once the epoch is no longer current. For writes made on a lease's behalf.
+   *
+   * The check and the append are one statement (`append_fenced`), so a fenced append is one round
+   * trip and one commit; with group commit on, fenced appends issued while one is in flight go
+   * together in the next one (one check for the batch — allocation records a pass's decisions
+   * concurrently). An item the batch could not take is appended again on its own, in a
+   * transaction with the check first, where its error surfaces as without batching.
    */
   fenced(fence: LeaseFence): EventStore {
+    const committer = new GroupCommitter(
+      {
+        appendOne: async (item) => {
+          const [outcome] = await this.appendManyFenced(fence, [item]);
+          if (outcome?.status === 'fulfilled') return outcome.value;
+          if (outcome?.status === 'rejected') throw outcome.reason;
+          return this.appendFencedAlone(fence, item);
+        },
+        appendMany: (items) => this.appendManyFenced(fence, items),
+      },
+      { maxAppends: this.committer ? MAX_APPENDS_PER_BATCH : 1, maxEvents: MAX_EVENTS_PER_TRANSACTION },
+    );
     return {
       appendToStream: async (streamId, events, options = {}) => {
-        const result = await this.db.transaction().execute(async (trx) => {
-          await assertLeaseCurrent(trx, this.schema, fence);
-          return this.append(trx, streamId, events, options, true);
-        });
-        if (events.length > 0) for (const signal of this.localSignals) signal.signal(result.lastPosition);
+        const expected = options.expectedVersion ?? 'any';
+        if (events.length === 0) return this.appendFencedAlone(fence, { streamId, events, expected });
+        expectedVersionArgument(expected); // a bad expected version throws here, not inside someone else's batch
+        const result = await committer.append({ streamId, events, expected });
+        this.notifier.appended();
+        for (const signal of this.localSignals) signal.signal(result.lastPosition);
         return result;
       },
       readStream: (streamId, options) => this.readStream(streamId, options),
       readAll: (options) => this.readAll(options),
       subscribeToAll: (options) => this.subscribeToAll(options),
-      close: async () => undefined, // the underlying store is closed by its owner
+      close: () => committer.idle(), // the underlying store is closed by its owner
     };
   }
 
@@ -445,15 +473,33 @@ export class PostgresEventStore implements EventStore {
    * one outcome per item, in order. An item whose subtransaction failed comes back as 'retry'.
    */
   private async appendMany(items: QueuedAppend[]): Promise<BatchItemOutcome[]> {
-    // One JSON document; each item's events as appendToStream sends them.
-    const payload = `[${items
-      .map((item) => `{"s":${JSON.stringify(item.streamId)},"x":${JSON.stringify(expectedVersionArgument(item.expected))},"v":${JSON.stringify(item.events)}}`)
-      .join(',')}]`;
-    const { rows } = await run<BatchRow>(this.db, this.statements.appendBatch, [payload]);
+    const { rows } = await run<BatchRow>(this.db, this.statements.appendBatch, [batchPayload(items)]);
+    return this.batchOutcomes(items, rows);
+  }
+
+  /** appendMany under `fence` (append_fenced): every item is refused with LeaseLost when the epoch is not current. */
+  private async appendManyFenced(fence: LeaseFence, items: QueuedAppend[]): Promise<BatchItemOutcome[]> {
+    const { rows } = await run<BatchRow>(this.db, this.statements.appendFenced, [fence.lease, fence.epoch.toString(), batchPayload(items)]);
+    if (rows[0]?.o_status === 'lease_lost') {
+      const reason = refusal(fence);
+      return items.map(() => ({ status: 'rejected', reason }));
+    }
+    return this.batchOutcomes(items, rows);
+  }
+
+  /** One fenced append in a transaction of its own, the check first: its errors surface as they are. */
+  private async appendFencedAlone(fence: LeaseFence, item: QueuedAppend): Promise<AppendResult> {
+    return this.db.transaction().execute(async (trx) => {
+      await assertLeaseCurrent(trx, this.schema, fence);
+      return this.append(trx, item.streamId, item.events, { expectedVersion: item.expected }, false);
+    });
+  }
+
+  private batchOutcomes(items: QueuedAppend[], rows: BatchRow[]): BatchItemOutcome[] {
     const outcomes: BatchItemOutcome[] = items.map(() => ({ status: 'retry' }));
     for (const row of rows) {
       const item = items[row.o_index - 1];
-      if (!item || row.o_status === 'retry') continue;
+      if (!item || row.o_status === 'retry' || row.o_status === 'lease_lost') continue;
       try {
         outcomes[row.o_index - 1] = {
           status: 'fulfilled',
