@@ -11,24 +11,20 @@
  * newer rows, and each replica's `catchUp()` still gives read-your-writes (tested in
  * event-sourcing.int.spec.ts).
  *
- * It reads again as soon as something says there is more: `nudge()` (this process appended), the
- * store's `onAppended` (this process's appends with their position, other processes' through
- * LISTEN/NOTIFY) or a `caughtUpTo` waiter; otherwise every `pollIntervalMs`, a fallback for a
- * missed wake-up (1 s). It polled every 20 ms before: ~50 empty reads a second per projection on
- * an idle platform (with the relays' 100 ms polls, over half of the idle platform's CPU). While
- * an append it was told about (or a waiter's position) is not visible yet — an older transaction
- * of the database is still open — it looks again every 2 ms, as the relay does.
+ * When it reads again is event-store's AppendFollower (the relay's too): at once after an append
+ * of this process or another, or a `nudge()`, or for a `caughtUpTo` waiter (whose position counts
+ * as announced); every 2 ms while such a position is not visible yet; otherwise every
+ * `pollIntervalMs`, a fallback for a missed wake-up (1 s). It polled every 20 ms before: ~50 empty
+ * reads a second per projection on an idle platform.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Envelope } from '@agentyard/contracts';
-import { WakeSignal, type PostgresCheckpointStore } from '@agentyard/event-store';
+import { AppendFollower, type AppendSource, type PostgresCheckpointStore } from '@agentyard/event-store';
 
 /** The part of the service's event store a projection reads (PostgresEventStore is one). */
-export interface ProjectionSource {
+export interface ProjectionSource extends AppendSource {
   /** The global log after a position. */
   readAll(options: { fromPosition?: bigint; limit?: number }): Promise<Envelope[]>;
-  /** Wake-ups after appends; the position of the last event comes with this process's own appends. Without it the runner polls every 20 ms. */
-  onAppended?(listener: (position?: bigint) => void): Promise<{ close(): Promise<void> }>;
 }
 
 export interface ProjectionRunnerOptions<DB> {
@@ -58,15 +54,13 @@ export interface ProjectionRunnerOptions<DB> {
 export class ProjectionRunner<DB> {
   private running: Promise<void> | undefined;
   private stopping = false;
-  /** Level-triggered: a wake-up that comes during a read is kept for the wait after it. */
-  private readonly wake = new WakeSignal();
-  /** Highest position announced by this process's appends or awaited by a waiter. */
-  private announcedUpTo: bigint | undefined;
+  private readonly follower: AppendFollower;
   private position: bigint | undefined;
   private readonly waiters: Array<{ position: bigint; resolve: () => void }> = [];
 
   constructor(private readonly options: ProjectionRunnerOptions<DB>) {
     if (!options.apply === !options.applyBatch) throw new Error(`projection ${options.name}: give exactly one of apply and applyBatch`);
+    this.follower = new AppendFollower(options.store, { idleMs: options.pollIntervalMs ?? 1_000, pollMs: options.pollIntervalMs ?? 20 });
   }
 
   /** Position of the last event applied and committed. */
@@ -82,19 +76,14 @@ export class ProjectionRunner<DB> {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake.signal();
+    this.follower.interrupt();
     await this.running;
     this.running = undefined;
   }
 
   /** Read now instead of after the idle wait (e.g. right after this process appended). */
   nudge(): void {
-    this.signal();
-  }
-
-  private signal(position?: bigint): void {
-    if (position !== undefined && (this.announcedUpTo === undefined || position > this.announcedUpTo)) this.announcedUpTo = position;
-    this.wake.signal();
+    this.follower.announce();
   }
 
   /** Resolves once every event up to `position` is applied (read-your-writes for tests and handlers). */
@@ -102,7 +91,7 @@ export class ProjectionRunner<DB> {
     if (this.position !== undefined && this.position >= position) return;
     await new Promise<void>((resolve) => {
       this.waiters.push({ position, resolve });
-      this.signal(position);
+      this.follower.announce(position);
     });
   }
 
@@ -174,24 +163,22 @@ export class ProjectionRunner<DB> {
   }
 
   private async loop(): Promise<void> {
-    const watch = await this.options.store.onAppended?.((position) => this.signal(position)).catch(() => undefined);
-    const idleMs = this.options.pollIntervalMs ?? (watch ? 1_000 : 20);
+    await this.follower.open();
     try {
       while (!this.stopping) {
-        this.wake.clear();
+        this.follower.reading();
         try {
           const applied = await this.step();
           if (applied > 0) continue;
         } catch (error) {
           this.options.onError?.(error);
-          await this.wake.wait(1_000);
+          await this.follower.pause(1_000);
           continue;
         }
-        const behind = this.announcedUpTo !== undefined && this.position !== undefined && this.announcedUpTo > this.position;
-        if (!this.stopping) await this.wake.wait(behind ? 2 : idleMs);
+        if (!this.stopping) await this.follower.caughtUp(this.position);
       }
     } finally {
-      await watch?.close().catch(() => undefined);
+      await this.follower.close();
     }
   }
 }

@@ -15,6 +15,7 @@ export { PostgresEventStore, type PostgresEventStoreConnectOptions, type Postgre
 export { PostgresCheckpointStore } from './postgres/postgres-checkpoint-store';
 export { openPool } from './postgres/open-pool';
 export { WakeSignal } from './postgres/wake-signal';
+export { AppendFollower, type AppendFollowerOptions, type AppendSource } from './append-follower';
 export { LeaseLost, PostgresLeases, assertLeaseCurrent, type LeaseFence, type LeaseRow } from './postgres/postgres-leases';
 export {
   DEFAULT_LEASE_SETTINGS,

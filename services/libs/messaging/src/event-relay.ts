@@ -25,10 +25,11 @@
  *    empty): at start, given `stream`, the relay reads the stream's last event and, when it lies
  *    before its checkpoint, republishes from there — from the beginning when the stream was
  *    recreated empty. A stream emptied by its age limit (sequence numbers went on) is left alone.
- * It reads again as soon as the store says something was appended (`onAppended`), else every
- * `pollIntervalMs` (1 s: a fallback for a missed wake-up — at 100 ms the relays alone made 50
- * empty reads a second on an idle platform); while an append it was told about is not visible
- * yet, every 2 ms. A store without `onAppended` is polled every 100 ms.
+ * When it reads again is event-store's AppendFollower (the projections' too): as soon as the store
+ * says something was appended (`onAppended`), else every `pollIntervalMs` (1 s: a fallback for a
+ * missed wake-up — at 100 ms the relays alone made 50 empty reads a second on an idle platform);
+ * while an append it was told about is not visible yet, every 2 ms. A store without `onAppended`
+ * is polled every 100 ms.
  *
  * Given its `connection`, a reconnect ends the wait for the batch's acks at once: a publish made
  * while disconnected is dropped by nats.js (it never reaches the server), and one in flight when
@@ -48,6 +49,7 @@
  * (tested in event-relay.int.spec.ts with two relays at once).
  */
 import type { Envelope } from '@agentyard/contracts';
+import { AppendFollower, WakeSignal, type AppendSource } from '@agentyard/event-store';
 import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { publishEvent } from './event-publisher';
@@ -61,13 +63,8 @@ export interface CheckpointStore {
 }
 
 /** The part of the EventStore port the relay reads: the global log in order, after a position. */
-export interface EventLogReader {
+export interface EventLogReader extends AppendSource {
   readAll(options?: { fromPosition?: bigint; limit?: number }): Promise<Envelope[]>;
-  /**
-   * Wake-ups after appends (PostgresEventStore has it); without it the relay only polls. The
-   * position of the last appended event comes with this process's own appends.
-   */
-  onAppended?(listener: (position?: bigint) => void): Promise<{ close(): Promise<void> }>;
 }
 
 /** Options of an EventRelay. */
@@ -110,21 +107,21 @@ export interface EventRelayOptions {
 export class EventRelay {
   private running: Promise<void> | undefined;
   private stopping = false;
-  private wake: (() => void) | undefined;
+  /** When to read again after catching up. */
+  private readonly follower: AppendFollower;
+  /** Ends a pause after a failed batch early: a stop, or the connection coming back. */
+  private readonly retryNow = new WakeSignal();
   private published: bigint | undefined;
   private saved: bigint | undefined;
   private savedAt = Number.NEGATIVE_INFINITY;
   /** Id of the last event this run saw acked: the expectation of the next publish. */
   private lastId: string | undefined;
-  /** An append was announced since the last read. */
-  private signalled = false;
-  /** Highest position this process's appends announced (other processes' say none). */
-  private announcedUpTo: bigint | undefined;
   /** Says when `connection` reconnects. */
   private readonly connectionState: ConnectionState | undefined;
 
   constructor(private readonly options: EventRelayOptions) {
     this.connectionState = options.connection ? ConnectionState.of(options.connection) : undefined;
+    this.follower = new AppendFollower(options.store, { idleMs: options.pollIntervalMs ?? 1_000, pollMs: options.pollIntervalMs ?? 100 });
   }
 
   /** Position of the last event whose publish was acked (undefined before the first load). */
@@ -147,7 +144,8 @@ export class EventRelay {
   /** Stops after the publish in progress and checkpoints what was acked; resolves when done. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.follower.interrupt();
+    this.retryNow.signal();
     await this.running;
     this.running = undefined;
   }
@@ -156,8 +154,7 @@ export class EventRelay {
     const { name, store, checkpoints } = this.options;
     const batchSize = this.options.batchSize ?? 500;
     const checkpointIntervalMs = this.options.checkpointIntervalMs ?? 200;
-    const watch = await store.onAppended?.((position) => this.signal(position)).catch(() => undefined);
-    const pollIntervalMs = this.options.pollIntervalMs ?? (watch ? 1_000 : 100);
+    await this.follower.open();
     let failed = false;
     try {
       while (!this.stopping) {
@@ -167,17 +164,13 @@ export class EventRelay {
             this.published = await this.resumeFrom(saved);
             this.saved = saved;
           }
-          this.signalled = false;
+          this.follower.reading();
           const events = await store.readAll({ fromPosition: this.published, limit: batchSize });
           const complete = await this.publishInOrder(events);
           failed = false;
           // Only after every publish above was acked.
           if (this.published !== this.saved && (this.stopping || performance.now() - this.savedAt >= checkpointIntervalMs)) await this.saveCheckpoint();
-          // An append this process announced (with its position) may not be visible yet: an
-          // older transaction of this database is still open. Look again in 2 ms rather than
-          // after the whole poll interval; any new announcement wakes the wait at once.
-          const behind = this.announcedUpTo !== undefined && this.published !== undefined && this.announcedUpTo > this.published;
-          if (complete && events.length < batchSize) await this.pause(behind ? 2 : pollIntervalMs, true);
+          if (complete && events.length < batchSize && !this.stopping) await this.follower.caughtUp(this.published);
         } catch (error) {
           failed = true;
           this.options.onError?.(error);
@@ -188,7 +181,7 @@ export class EventRelay {
             break;
           }
           this.logError(`event relay ${name} failed after position ${String(this.published)}, retrying: ${(error as Error)?.message ?? String(error)}`);
-          await this.pause(this.options.retryDelayMs ?? 1_000, false);
+          await this.pauseAfterFailure(this.options.retryDelayMs ?? 1_000);
         }
       }
       // Stopped while waiting: what was acked since the last write is saved now. (After a
@@ -199,7 +192,7 @@ export class EventRelay {
         );
       }
     } finally {
-      await watch?.close().catch(() => undefined);
+      await this.follower.close();
     }
   }
 
@@ -291,26 +284,16 @@ export class EventRelay {
     return true;
   }
 
-  private signal(position?: bigint): void {
-    if (position !== undefined && (this.announcedUpTo === undefined || position > this.announcedUpTo)) this.announcedUpTo = position;
-    this.signalled = true;
-    this.wake?.();
-  }
-
-  /** Waits `ms`, or less when stopped, when an append was signalled (`wakeOnAppend`) or else when the connection came back. */
-  private async pause(ms: number, wakeOnAppend: boolean): Promise<void> {
-    if (this.stopping || (wakeOnAppend && this.signalled)) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      this.wake = wakeOnAppend ? done : () => (this.stopping ? done() : undefined);
-      const forget = wakeOnAppend ? undefined : this.connectionState?.onNextReconnect(done);
-      function done(): void {
-        clearTimeout(timer);
-        forget?.();
-        resolve();
-      }
-    });
-    this.wake = undefined;
+  /** Waits `ms` before the next try, or less when stopped or when the connection comes back (appends do not shorten it). */
+  private async pauseAfterFailure(ms: number): Promise<void> {
+    this.retryNow.clear();
+    if (this.stopping) return;
+    const forget = this.connectionState?.onNextReconnect(() => this.retryNow.signal());
+    try {
+      await this.retryNow.wait(ms);
+    } finally {
+      forget?.();
+    }
   }
 }
 
