@@ -5,6 +5,7 @@ import { AccessTokenVerifier, ServiceKitModule } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
 import { CREATE_ADMISSION_SETTINGS, CreateAdmission } from './application/create-admission';
 import type { AdmissionSettings } from './application/create-admission.decide';
+import { RevocationMirrors } from './infrastructure/revocation-mirror';
 import { ApiTokenResolver } from './infrastructure/api-token-resolver';
 import { ArtifactTransfer } from './infrastructure/artifact-transfer';
 import { TaskSecretBroker } from './infrastructure/task-secret-broker';
@@ -27,6 +28,8 @@ export interface GatewayDeps {
   verifier: AccessTokenVerifier;
   /** Shared with the WebSocket hub, so a revocation through this gateway reaches both at once. */
   apiTokens: ApiTokenResolver;
+  /** The copies of the revocation buckets the verifier checks; the auth routes that revoke sync them. */
+  revoked: RevocationMirrors;
   /** Largest artifact upload the edge lets through (ARTIFACT_MAX_BYTES). */
   artifactMaxBytes: number;
   /** Where the worker agent package is (DOWNLOADS_DIR), served at /downloads. */
@@ -61,6 +64,7 @@ export class GatewayModule {
         { provide: NatsRpcClient, useValue: deps.rpc },
         { provide: AccessTokenVerifier, useValue: deps.verifier },
         { provide: ApiTokenResolver, useValue: deps.apiTokens },
+        { provide: RevocationMirrors, useValue: deps.revoked },
         AccessTokenGuard,
         WorkerCredentialGuard,
         TaskSecretBroker,

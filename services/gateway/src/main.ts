@@ -34,6 +34,7 @@ import { buildOpenApiDocument } from './interface/openapi';
 import { artifactUploadRoute } from './interface/artifacts.controller';
 import { serveDashboard } from './interface/dashboard.static';
 import { ApiTokenResolver } from './infrastructure/api-token-resolver';
+import { RevocationMirror, RevocationMirrors } from './infrastructure/revocation-mirror';
 import { registerSecurityHeaders } from './interface/security-headers';
 
 async function main(): Promise<void> {
@@ -43,12 +44,16 @@ async function main(): Promise<void> {
   const rpc = new NatsRpcClient(nc, { defaultTimeoutMs: config.RPC_TIMEOUT_MS });
   const revocations = await RevocationList.open(nc, revokedTokensBucket, jwtSettings.accessTtlSeconds * 1000);
   const revokedFamilies = await RevocationList.open(nc, revokedFamiliesBucket, jwtSettings.accessTtlSeconds * 1000);
+  // Checked from in-memory copies of the two buckets (revocation-mirror.ts): no round trip per request.
+  const keepRevokedMs = 2 * jwtSettings.accessTtlSeconds * 1000;
+  const revoked = new RevocationMirrors(new RevocationMirror(revocations, nc, keepRevokedMs), new RevocationMirror(revokedFamilies, nc, keepRevokedMs));
+  await revoked.start();
   const verifier = new AccessTokenVerifier({
     issuer: jwtSettings.issuer,
     audience: jwtSettings.audience,
     loadKeys: async () => (await rpc.call(rpcCatalog.auth.getSigningKeys, {})).keys,
-    isRevoked: (jti) => revocations.isRevoked(jti),
-    isFamilyRevoked: (familyId) => revokedFamilies.isRevoked(familyId),
+    isRevoked: (jti) => revoked.tokens.isRevoked(jti),
+    isFamilyRevoked: (familyId) => revoked.families.isRevoked(familyId),
   });
   const feed = new EventFeed(nc, liveContexts.map(streamName));
   const apiTokens = new ApiTokenResolver(rpc, config.API_TOKEN_CACHE_TTL_MS);
@@ -64,6 +69,7 @@ async function main(): Promise<void> {
       rpc,
       verifier,
       apiTokens,
+      revoked,
       artifactMaxBytes: config.ARTIFACT_MAX_BYTES,
       downloadsDir: config.DOWNLOADS_DIR,
       createAdmission: {
@@ -76,6 +82,7 @@ async function main(): Promise<void> {
         await internal.endpoints?.close();
         await hub.close();
         await feed.stop();
+        revoked.stop();
         await drainNats(nc);
       },
     }),

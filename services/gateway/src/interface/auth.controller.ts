@@ -22,6 +22,7 @@ import {
 import type { AccessClaims } from '@agentyard/service-kit';
 import { NatsRpcClient } from '@agentyard/messaging';
 import { ApiTokenResolver } from '../infrastructure/api-token-resolver';
+import { RevocationMirrors } from '../infrastructure/revocation-mirror';
 import { AccessTokenGuard, Claims, SessionOnly } from './access-token.guard';
 import { ApiTokenIdPipe } from './id.pipe';
 import { ZodBodyPipe } from './zod-body.pipe';
@@ -34,6 +35,7 @@ export class AuthController {
   constructor(
     @Inject(NatsRpcClient) private readonly rpc: NatsRpcClient,
     private readonly apiTokens: ApiTokenResolver,
+    private readonly revoked: RevocationMirrors,
   ) {}
 
   @Post('register')
@@ -51,8 +53,14 @@ export class AuthController {
 
   @Post('refresh')
   @HttpCode(200)
-  refresh(@Body(new ZodBodyPipe(refreshBodySchema)) body: RefreshBody): Promise<TokenPair> {
-    return this.rpc.call(authRpc.refresh, body);
+  async refresh(@Body(new ZodBodyPipe(refreshBodySchema)) body: RefreshBody): Promise<TokenPair> {
+    try {
+      return await this.rpc.call(authRpc.refresh, body);
+    } catch (error) {
+      // A refused refresh may have signed its session out (a reused refresh token): its access tokens are refused from now on.
+      await this.revoked.catchUp();
+      throw error;
+    }
   }
 
   @Post('logout')
@@ -63,6 +71,8 @@ export class AuthController {
     // The body is optional here; when present it must still be well-formed.
     if (body !== undefined && body !== null && body !== '') new ZodBodyPipe(logoutBodySchema).transform(body);
     await this.rpc.call(authRpc.logout, { userId: claims.sub, jti: claims.jti, exp: claims.exp, familyId: claims.fam });
+    // The token is refused by this gateway from the client's next request on (not a watch's moment later).
+    await this.revoked.catchUp();
   }
 
   @Get('me')
@@ -77,6 +87,7 @@ export class AuthController {
   @SessionOnly()
   async changePassword(@Claims() claims: AccessClaims, @Body(new ZodBodyPipe(changePasswordBodySchema)) body: ChangePasswordBody): Promise<void> {
     await this.rpc.call(authRpc.changePassword, { ...body, userId: claims.sub, familyId: claims.fam });
+    await this.revoked.catchUp(); // the other sessions it signed out are refused from now on
   }
 
   @Get('tokens')

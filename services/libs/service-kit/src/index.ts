@@ -5,7 +5,7 @@ export { HealthController, HealthRegistry, natsCheck, postgresCheck, type Health
 export { MetricsController, MetricsRegistry } from './metrics';
 export { serveInternalEndpoints, type InternalEndpoints } from './internal-endpoints';
 export { AccessTokenVerifier, type AccessClaims, type AccessTokenVerifierOptions, type PublicKeyEntry } from './access-token';
-export { RevocationList } from './revocation-list';
+export { RevocationList, isRevocableId } from './revocation-list';
 export { PeriodicJob } from './periodic-job';
 export { exposeLease, type LeaseStatus } from './lease-status';
 export { ServiceKitModule, ROOT_LOGGER } from './service-kit.module';

@@ -6,6 +6,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, KvWatchInclude, type KV } from '@nats-io/kv';
 
+/** The shape of a token or session family id; anything else counts as revoked. */
+export function isRevocableId(id: string): boolean {
+  return /^[A-Za-z0-9_-]{1,100}$/.test(id);
+}
+
 export class RevocationList {
   private constructor(private readonly kv: KV) {}
 
@@ -22,11 +27,31 @@ export class RevocationList {
     await this.kv.put(id, String(Date.now()));
   }
 
-  /** True when the token id is revoked and its entry has not expired. */
+  /** True when the token id is revoked and its entry has not expired (asks the bucket). */
   async isRevoked(jti: string): Promise<boolean> {
-    if (!/^[A-Za-z0-9_-]{1,100}$/.test(jti)) return true;
+    if (!isRevocableId(jti)) return true;
     const entry = await this.kv.get(jti);
     return entry !== null && entry.operation === 'PUT';
+  }
+
+  /**
+   * Calls `onEntry` with every id in the bucket (each one's last entry), then with each one revoked
+   * from now on, with the entry's revision (its sequence in the bucket's stream). After a
+   * reconnect the watch resumes after the last revision it delivered. Resolves once the watch is in
+   * place, with a function that stops it.
+   */
+  async follow(onEntry: (entry: { id: string; revision: number }) => void): Promise<() => void> {
+    const entries = await this.kv.watch({ ignoreDeletes: true });
+    void (async () => {
+      for await (const entry of entries) if (entry.operation === 'PUT') onEntry({ id: entry.key, revision: entry.revision });
+    })();
+    return () => entries.stop();
+  }
+
+  /** The revision of the bucket's newest entry, or 0 when it holds none (all of them expired). */
+  async lastRevision(): Promise<number> {
+    const { state } = (await this.kv.status()).streamInfo;
+    return state.messages === 0 ? 0 : state.last_seq;
   }
 
   /**
