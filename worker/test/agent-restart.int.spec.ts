@@ -4,8 +4,9 @@
  * their tasks stayed `running` until their timeout (the crash matrix, `npm run chaos`, found it).
  * Real nats-server, the compiled agent, the fake platform; the test plays the dispatcher.
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { heldAttempts } from '../src/agent/attempt-journal';
 import { AgentHarness, eventually, pidsWith, shellTask, uniqueSleep } from './agent-harness';
 
 const harness = new AgentHarness({ ...process.env });
@@ -33,7 +34,7 @@ describe('Worker agent restarted after a kill -9', () => {
     expect(report.outcome).toBe('handed_back');
     expect(report.result.error).toContain('restarted');
     await eventually('the leftover process gone', () => (pidsWith(sleep).length === 0 ? true : undefined));
-    await eventually('the journal empty', () => (readdirSync(join(worker.stateDir, 'attempts')).length === 0 ? true : undefined));
+    await eventually('the journal empty', () => (heldAttempts(worker.stateDir).length === 0 ? true : undefined));
   }, 90_000);
 
   it('sends again the result of an attempt whose process finished before the agent died, and does not run its redelivered assignment', async () => {
@@ -51,7 +52,7 @@ describe('Worker agent restarted after a kill -9', () => {
       result: { exitCode: 0, outputTail: 'done before the kill', durationMs: 5 },
     };
     mkdirSync(join(worker.stateDir, 'attempts'), { recursive: true });
-    writeFileSync(join(worker.stateDir, 'attempts', `${task.taskId}-1.json`), JSON.stringify({ taskId: task.taskId, attempt: 1, report }));
+    appendFileSync(join(worker.stateDir, 'attempts', 'journal.log'), `${JSON.stringify({ taskId: task.taskId, attempt: 1, report })}\n`);
 
     harness.start(['--state-dir', worker.stateDir, '--isolation', 'none', '--slots', '2']);
     const sent = await harness.observer.finished(task.taskId, 1, 30_000);
