@@ -40,8 +40,9 @@ describe('RevocationMirror', () => {
   beforeEach(async () => {
     const name = `revoked-${++bucket}`;
     // The gateway comes back later than auth after a restart, so auth can revoke while it is away.
-    gateway = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 1_500 });
+    gateway = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 5_000 });
     auth = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    ConnectionState.of(auth); // followed from the start, as connectNats does: one made during an outage would take it for up
     authList = await RevocationList.open(auth, name, 60_000);
     await authList.revoke('revoked-before-start');
     const gatewayList = await RevocationList.open(gateway, name, 60_000);
@@ -97,7 +98,16 @@ describe('RevocationMirror', () => {
     await nats.restart();
     // Auth revokes as soon as it is back, while the gateway is still away: its watch misses it.
     await until(() => ConnectionState.of(auth).connected, 'auth to reconnect');
-    await authList.revoke('revoked-during-outage');
+    // JetStream may need a moment after the restart: auth's logout would be retried by its client.
+    await until(
+      () =>
+        authList.revoke('revoked-during-outage').then(
+          () => true,
+          () => false,
+        ),
+      'the revocation to be stored',
+      4_000,
+    );
     expect(ConnectionState.of(gateway).connected).toBe(false);
     await until(() => mirror.answersLocally(), 'the copy to sync again after the reconnect', 10_000);
     // In sync again means it holds what it missed: no window where the copy says "not revoked".

@@ -102,6 +102,8 @@ export class NatsConnectionProvider implements OnModuleInit, OnApplicationShutdo
 export class ConnectionState {
   private static readonly states = new WeakMap<object, ConnectionState>();
   private up = true;
+  /** performance.now() of the last reconnect (none yet: -Infinity). */
+  private reconnectedAt = Number.NEGATIVE_INFINITY;
   /** Called at the next reconnect, then forgotten. */
   private readonly listeners = new Set<() => void>();
 
@@ -111,6 +113,7 @@ export class ConnectionState {
         if (status.type === 'disconnect') this.up = false;
         else if (status.type === 'reconnect') {
           this.up = true;
+          this.reconnectedAt = performance.now();
           const listeners = [...this.listeners];
           this.listeners.clear();
           for (const listener of listeners) listener();
@@ -128,6 +131,11 @@ export class ConnectionState {
 
   get connected(): boolean {
     return this.up;
+  }
+
+  /** Milliseconds since the last reconnect (Infinity when it never reconnected). */
+  get sinceReconnectMs(): number {
+    return performance.now() - this.reconnectedAt;
   }
 
   /** Waits registered for the next reconnect (none may be left once they ended: a test checks). */

@@ -72,6 +72,41 @@ describe('while NATS reconnects', () => {
     await expect(duringOutage(() => client.request('echo', { n: 1 }))).resolves.toEqual({ n: 1 });
   }, 30_000);
 
+  it('asks again, for a moment after a reconnect, a subject whose service has not subscribed again yet', async () => {
+    const client = new NatsRpcClient(requester, { defaultTimeoutMs: 8_000 });
+    // A service that reconnects later than the requester: it answers only 700 ms after the restart.
+    const late = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 50 });
+    try {
+      const answered = duringOutage(async () => {
+        await ConnectionState.of(requester).whenConnected(10_000);
+        return client.request('late-echo', { n: 2 });
+      });
+      await sleep(1_200);
+      late.subscribe('late-echo', {
+        callback: (_error, msg) => {
+          msg.respond(msg.data);
+        },
+      });
+      await late.flush();
+      await expect(answered).resolves.toEqual({ n: 2 });
+    } finally {
+      await late.close();
+    }
+  }, 30_000);
+
+  it('still refuses at once a subject nobody serves, away from a reconnect', async () => {
+    const fresh = await connect({ servers: nats.url });
+    try {
+      const started = performance.now();
+      await expect(new NatsRpcClient(fresh, { defaultTimeoutMs: 8_000 }).request('nobody-serves-this', {})).rejects.toThrow(
+        'no service answers on nobody-serves-this',
+      );
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('stores a JetStream publish made while NATS was down once it is back, within one attempt of a long ack timeout', async () => {
     // Created now, as a service's is at start: it must see the disconnect to hold the publish back.
     ConnectionState.of(requester);

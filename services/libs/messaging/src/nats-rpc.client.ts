@@ -5,6 +5,10 @@
  * closed connection become UNAVAILABLE naming the subject, so the edge can answer 503 instead of
  * leaking a transport error. A request made while NATS is reconnecting waits for it (within its
  * timeout) and is sent then: nats.js would drop it, and the caller would get 503 after the timeout.
+ * Right after a reconnect (RESUBSCRIBE_GRACE_MS), "no responders" is asked again every
+ * RETRY_NO_RESPONDERS_MS within the timeout: after a nats-server restart every client reconnects
+ * on its own schedule, and a service may not have subscribed again yet when we ask. Otherwise it
+ * is answered at once, so a service that is down is still a quick 503.
  */
 import { DomainError, type RpcEntry, type RpcRequestOf, type RpcResponseOf } from '@agentyard/contracts';
 import { errors, headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
@@ -62,10 +66,17 @@ export class NatsRpcClient {
       throw new DomainError('UNAVAILABLE', `no connection to NATS for ${timeout} ms: ${subject} was not asked`);
     }
     let reply;
-    try {
-      reply = await this.nc.request(subject, payload, { timeout: Math.max(1, Math.round(timeout - (performance.now() - started))), headers: hdrs });
-    } catch (error) {
-      throw unavailable(error, subject, timeout);
+    for (;;) {
+      try {
+        reply = await this.nc.request(subject, payload, { timeout: Math.max(1, Math.round(timeout - (performance.now() - started))), headers: hdrs });
+        break;
+      } catch (error) {
+        const failure = unavailable(error, subject, timeout);
+        const retry =
+          isNoResponders(error) && this.connection.sinceReconnectMs < RESUBSCRIBE_GRACE_MS && performance.now() - started + RETRY_NO_RESPONDERS_MS < timeout;
+        if (!retry) throw failure;
+        await new Promise((resolve) => setTimeout(resolve, RETRY_NO_RESPONDERS_MS));
+      }
     }
     const body = reply.string();
     if (reply.headers?.get(ERROR_HEADER)) throw fromErrorReply(body, subject);
@@ -82,16 +93,25 @@ export class NatsRpcClient {
   }
 }
 
+/** How long after a reconnect "no responders" may mean a service that has not subscribed again yet. */
+const RESUBSCRIBE_GRACE_MS = 10_000;
+/** Pause before asking again then. */
+const RETRY_NO_RESPONDERS_MS = 50;
+
+function isNoResponders(error: unknown): boolean {
+  return (
+    error instanceof errors.NoRespondersError ||
+    (error instanceof errors.RequestError && error.isNoResponders()) ||
+    (error instanceof Error && error.cause instanceof errors.NoRespondersError)
+  );
+}
+
 /** Maps a transport failure of a request to UNAVAILABLE; anything else is rethrown as is. */
 function unavailable(error: unknown, subject: string, timeoutMs: number): unknown {
   if (error instanceof errors.TimeoutError) {
     return new DomainError('UNAVAILABLE', `no reply on ${subject} within ${timeoutMs} ms`);
   }
-  if (
-    error instanceof errors.NoRespondersError ||
-    (error instanceof errors.RequestError && error.isNoResponders()) ||
-    (error instanceof Error && error.cause instanceof errors.NoRespondersError)
-  ) {
+  if (isNoResponders(error)) {
     return new DomainError('UNAVAILABLE', `no service answers on ${subject}`);
   }
   if (error instanceof errors.ClosedConnectionError || error instanceof errors.DrainingConnectionError) {
