@@ -37,6 +37,31 @@ describe('Worker agent restarted after a kill -9', () => {
     await eventually('the journal empty', () => (heldAttempts(worker.stateDir).length === 0 ? true : undefined));
   }, 90_000);
 
+  it('reports, not runs again, an attempt whose process finished while the agent was still keeping its work (uploading its log)', async () => {
+    harness.platform.holdArtifacts = true;
+    try {
+      const worker = await harness.startWorker(['--isolation', 'none', '--slots', '2']);
+      const marker = uniqueSleep(1);
+      const task = shellTask(`sleep ${marker}`);
+      await harness.order(worker.workerId, task);
+      // The process exited; the agent is uploading its log, which the platform never answers.
+      await eventually('the log upload', () => (harness.platform.artifactUploads.some((u) => u.taskId === task.taskId) ? true : undefined));
+      await worker.agent.kill();
+      harness.platform.holdArtifacts = false;
+      harness.start(['--state-dir', worker.stateDir, '--isolation', 'none', '--slots', '2']);
+      const report = await harness.observer.finished(task.taskId, 1, 30_000);
+      expect(report.outcome).toBe('succeeded');
+      // The redelivered assignment is acked, not run: one start only.
+      const later = shellTask('true');
+      await harness.order(worker.workerId, task);
+      await harness.order(worker.workerId, later);
+      await harness.observer.finished(later.taskId, 1, 30_000);
+      expect(harness.observer.reports.items.filter((i) => i.value.kind === 'started' && i.value.taskId === task.taskId)).toHaveLength(1);
+    } finally {
+      harness.platform.holdArtifacts = false;
+    }
+  }, 90_000);
+
   it('sends again the result of an attempt whose process finished before the agent died, and does not run its redelivered assignment', async () => {
     const worker = await harness.startWorker(['--isolation', 'none', '--slots', '2']);
     await worker.agent.kill();

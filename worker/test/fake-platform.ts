@@ -37,6 +37,10 @@ export interface FakePlatform {
   taskSecrets: Map<string, { status: number; body: unknown; delayMs?: number }>;
   /** Secrets requests received: task id, the body and the Authorization header. */
   readonly secretRequests: { taskId: string; body: unknown; authorization: string | undefined }[];
+  /** While true, artifact uploads are never answered (an agent keeping an attempt's work hangs there). */
+  holdArtifacts: boolean;
+  /** Artifact uploads received (answered or held): task id and name. */
+  readonly artifactUploads: { taskId: string; name: string }[];
   close(): Promise<void>;
 }
 
@@ -50,6 +54,8 @@ export async function startFakePlatform(jsm: JetStreamManager, natsUrl: string, 
   const rejectTokens = new Set<string>();
   const taskSecrets: FakePlatform['taskSecrets'] = new Map();
   const secretRequests: FakePlatform['secretRequests'] = [];
+  const artifactUploads: FakePlatform['artifactUploads'] = [];
+  const state = { holdArtifacts: false };
 
   const server: Server = createServer((req, res) => {
     const reply = (status: number, body: unknown): void => {
@@ -73,6 +79,13 @@ export async function startFakePlatform(jsm: JetStreamManager, natsUrl: string, 
         setTimeout(() => reply(answer.status, answer.body), answer.delayMs ?? 0);
       });
       return;
+    }
+    const artifact = /^\/api\/v1\/workers\/[\w-]+\/tasks\/([\w-]+)\/attempts\/\d+\/artifacts\/([^/?]+)$/.exec(req.url ?? '');
+    if (req.method === 'PUT' && artifact) {
+      artifactUploads.push({ taskId: artifact[1]!, name: decodeURIComponent(artifact[2]!) });
+      req.resume();
+      if (state.holdArtifacts) return; // never answered
+      return reply(404, { error: 'NOT_FOUND', message: 'artifacts are not kept here' });
     }
     if (req.method !== 'POST' || req.url !== '/api/v1/workers/register') return reply(404, { error: 'NOT_FOUND', message: 'no such route' });
     registerCalls++;
@@ -116,6 +129,17 @@ export async function startFakePlatform(jsm: JetStreamManager, natsUrl: string, 
     rejectTokens,
     taskSecrets,
     secretRequests,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    get holdArtifacts() {
+      return state.holdArtifacts;
+    },
+    set holdArtifacts(hold: boolean) {
+      state.holdArtifacts = hold;
+    },
+    artifactUploads,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections(); // held uploads too
+        server.close(() => resolve());
+      }),
   };
 }

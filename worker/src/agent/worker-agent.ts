@@ -476,6 +476,10 @@ export class WorkerAgent {
           if (error) result.error = error;
           // Only a process that ran to its end has its say; one cancelled or killed may have written half a file.
           if (!exit.stoppedBy && !addStructuredOutput(result, readStructuredOutput(outputFile))) outcome = 'failed';
+          // Journaled before the work is kept (its log and artifacts uploaded: round trips): an agent
+          // killed meanwhile sends this result at its restart instead of handing the attempt back to
+          // run again. Not a workspace attempt's: its result is the commit the keeping pushes.
+          if (!checkout) this.journal.finished(this.finished(assignment, outcome, { ...result }));
           await this.keepWork(assignment, result, {
             log: taskLog,
             checkout,
