@@ -40,12 +40,8 @@ export class RevocationList {
    * reconnect the watch resumes after the last revision it delivered. Resolves once the watch is in
    * place, with a function that stops it.
    */
-  async follow(onEntry: (entry: { id: string; revision: number }) => void): Promise<() => void> {
-    const entries = await this.kv.watch({ ignoreDeletes: true });
-    void (async () => {
-      for await (const entry of entries) if (entry.operation === 'PUT') onEntry({ id: entry.key, revision: entry.revision });
-    })();
-    return () => entries.stop();
+  follow(onEntry: (entry: { id: string; revision: number }) => void): Promise<() => void> {
+    return this.puts(KvWatchInclude.LastValue, onEntry);
   }
 
   /** The revision of the bucket's newest entry, or 0 when it holds none (all of them expired). */
@@ -58,11 +54,16 @@ export class RevocationList {
    * Calls `onRevoked` with each id revoked from now on (not the ones already in the bucket).
    * Resolves once the watch is in place, with a function that stops it.
    */
-  async watch(onRevoked: (id: string) => void): Promise<() => void> {
-    const updates = await this.kv.watch({ include: KvWatchInclude.UpdatesOnly, ignoreDeletes: true });
+  watch(onRevoked: (id: string) => void): Promise<() => void> {
+    return this.puts(KvWatchInclude.UpdatesOnly, ({ id }) => onRevoked(id));
+  }
+
+  /** One KV watch over the bucket's PUTs (`include` says from where); resolves with its stop. */
+  private async puts(include: KvWatchInclude, onPut: (entry: { id: string; revision: number }) => void): Promise<() => void> {
+    const entries = await this.kv.watch({ include, ignoreDeletes: true });
     void (async () => {
-      for await (const entry of updates) if (entry.operation === 'PUT') onRevoked(entry.key);
+      for await (const entry of entries) if (entry.operation === 'PUT') onPut({ id: entry.key, revision: entry.revision });
     })();
-    return () => updates.stop();
+    return () => entries.stop();
   }
 }
