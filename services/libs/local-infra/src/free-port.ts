@@ -1,16 +1,31 @@
 import { createServer } from 'node:net';
 
-/** Asks the kernel for a TCP port on 127.0.0.1 that is free right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports are picked below Linux's ephemeral range (32768–60999 by default): a port the kernel
+// hands to listen(0) is also one it may hand, a moment later, to an outgoing connection (a pool's
+// socket to Postgres) as its local port, and then the service it was meant for fails with
+// EADDRINUSE. Random picks make two processes (parallel test workers) unlikely to collide, and
+// the set keeps one process from handing out a port twice.
+const RANGE_START = 20_000;
+const RANGE_SIZE = 12_000;
+const handedOut = new Set<number>();
+
+/** A TCP port that is free right now on every interface, never handed out before by this process. */
+export async function freePort(random: () => number = Math.random): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = RANGE_START + Math.floor(random() * RANGE_SIZE);
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free TCP port found in ${RANGE_START}–${RANGE_START + RANGE_SIZE - 1} after 200 tries`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '0.0.0.0', exclusive: true }, () => srv.close(() => resolve(true)));
   });
 }
 
