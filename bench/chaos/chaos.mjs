@@ -584,6 +584,8 @@ async function orphanCount() {
     await sleep(250);
     left = orphans();
   }
+  // What outlived its agent, and under which parent: the lead to why it was not killed.
+  for (const p of left.slice(0, 5)) log(`orphan pid ${p.pid} (parent ${p.ppid}, state ${p.state}): ${p.cmdline.replaceAll('\0', ' ').slice(0, 200)}`);
   return left.length;
 }
 
@@ -747,13 +749,14 @@ for (const target of targets) {
     row.replay = 'DIFFERENT';
     row.notes.push(...diffs);
   }
-  // A task process that did its work in the instant before its agent died, before the agent could
-  // record the result (attempt-journal.ts), is handed back and runs again: at-least-once, inherent
-  // to running work beside a process that can die. Counted and explained, not counted as a failure.
+  // A task process that did its work in the instant before its agent died, before its wrapper wrote
+  // the tool's exit status (worker/src/agent/leftover-attempt.ts), is handed back and runs again:
+  // at-least-once, inherent to running work beside a process that can die. Counted and explained,
+  // not counted as a failure.
   row.twiceInherent = target.twiceInherent === true;
   if (row.twiceInherent && row.twice > 0)
     row.notes.push(
-      'twice is inherent here: those processes finished their work as their agent was killed, before it could record the result; the restarted agent hands the attempt back and it runs again',
+      'twice is inherent here: those processes finished their work as their agent was killed, before their exit status was written; the restarted agent hands the attempt back and it runs again',
     );
   row.ok =
     row.lost === 0 &&

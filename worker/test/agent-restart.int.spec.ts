@@ -4,7 +4,7 @@
  * their tasks stayed `running` until their timeout (the crash matrix, `npm run chaos`, found it).
  * Real nats-server, the compiled agent, the fake platform; the test plays the dispatcher.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { heldAttempts } from '../src/agent/attempt-journal';
 import { AgentHarness, eventually, pidsWith, shellTask, uniqueSleep } from './agent-harness';
@@ -60,6 +60,47 @@ describe('Worker agent restarted after a kill -9', () => {
     } finally {
       harness.platform.holdArtifacts = false;
     }
+  }, 90_000);
+
+  it('reports, not runs again, an attempt whose tool exited before the agent saw it, with its output, structured output and artifacts from disk', async () => {
+    const worker = await harness.startWorker(['--isolation', 'none', '--slots', '2']);
+    const marker = uniqueSleep(3);
+    const task = shellTask(
+      `echo before-the-kill; echo '{"answer": 42}' > "$AGENTYARD_OUTPUT"; echo kept > "$AGENTYARD_ARTIFACTS/result.txt"; sleep ${marker}; exit 0`,
+    );
+    await harness.order(worker.workerId, task);
+    await harness.observer.started(task.taskId);
+    const log = join(worker.stateDir, 'logs', `${task.taskId}-1.log`);
+    await eventually('the output in the agent’s log', () => (existsSync(log) && readFileSync(log, 'utf8').includes('before-the-kill') ? true : undefined));
+    // The agent is frozen, the tool exits meanwhile (its wrapper writes the status and waits for the
+    // agent's answer): the kill lands between the tool's exit and the agent's record of it.
+    worker.agent.signal('SIGSTOP');
+    const status = join(worker.stateDir, 'work', `${task.taskId}-1`, '.agentyard', 'exit-status');
+    await eventually('the exit status', () => (existsSync(status) ? true : undefined), 15_000);
+    await worker.agent.kill();
+    expect(harness.observer.reports.items.some((i) => i.value.kind === 'finished' && i.value.taskId === task.taskId)).toBe(false);
+
+    harness.start(['--state-dir', worker.stateDir, '--isolation', 'none', '--slots', '2']);
+    const report = await harness.observer.finished(task.taskId, 1, 30_000);
+    expect(report.outcome).toBe('succeeded');
+    expect(report.result.exitCode).toBe(0);
+    expect(report.result.outputTail).toContain('before-the-kill');
+    expect(report.result.output).toEqual({ answer: 42 });
+    // Uploaded from disk (this fake platform answers 404: it keeps no artifacts).
+    expect(
+      harness.platform.artifactUploads
+        .filter((u) => u.taskId === task.taskId)
+        .map((u) => u.name)
+        .sort(),
+    ).toEqual(['log', 'result.txt']);
+    // Its directory and log are gone, and the redelivered assignment is acked, not run.
+    expect(existsSync(join(worker.stateDir, 'work', `${task.taskId}-1`))).toBe(false);
+    expect(existsSync(log)).toBe(false);
+    await harness.order(worker.workerId, task);
+    const later = shellTask('true');
+    await harness.order(worker.workerId, later);
+    await harness.observer.finished(later.taskId, 1, 30_000);
+    expect(harness.observer.reports.items.filter((i) => i.value.kind === 'started' && i.value.taskId === task.taskId)).toHaveLength(1);
   }, 90_000);
 
   it('sends again the result of an attempt whose process finished before the agent died, and does not run its redelivered assignment', async () => {

@@ -12,8 +12,10 @@
  *   - else handed back: the process died with the agent (bubblewrap's --die-with-parent) or is killed
  *     now (its process group, when the pid still names the process the agent started), and the
  *     platform requeues the attempt.
+ *   - with a report made at the restart when the attempt's wrapper had written its tool's exit
+ *     status (leftover-attempt.ts): the tool exited while the agent had not yet seen it.
  * What remains is at-least-once: a process that finished its work in the instant before the agent
- * died, before the report reached the file, runs again. Nothing is fsynced: the journal survives
+ * died, before its exit status reached the file, runs again. Nothing is fsynced: the journal survives
  * the agent's death, not the machine's (then the worker goes offline and the platform requeues).
  * Tested by worker/test/agent-restart.int.spec.ts, attempt-journal.unit.spec.ts and bench/chaos
  * (row "worker agent").

@@ -64,7 +64,8 @@ import { AgentOutput } from './live-agent-event';
 import { NatsLink } from './nats-link';
 import { OrderConsumer } from './order-consumer';
 import { ReportOutbox } from './report-outbox';
-import { AttemptJournal, killLeftover } from './attempt-journal';
+import { AttemptJournal, killLeftover, type JournalEntry } from './attempt-journal';
+import { exitStatusFile, finishedLeftover, leftoverPaths, leftoverWork, removeLeftover, type LeftoverPaths } from './leftover-attempt';
 import { SecretsRefused, type TaskSecretSource } from './task-secrets';
 
 type Outcome = Extract<WorkReport, { kind: 'finished' }>['outcome'];
@@ -147,7 +148,8 @@ export class WorkerAgent {
 
   /**
    * Ends the attempts a previous run of this agent held when it died: with the report it had
-   * written (the process finished), else handed back after killing what is left of the process.
+   * written (the process finished), or one made from the exit status its wrapper wrote (the tool
+   * exited before the agent saw it), else handed back after killing what is left of the process.
    * Their assignments are remembered, so a redelivery is acked rather than run again.
    */
   private endLeftoverAttempts(): void {
@@ -160,6 +162,13 @@ export class WorkerAgent {
         continue;
       }
       const killed = killLeftover(entry);
+      const paths = leftoverPaths(this.config.stateDir, entry.taskId, entry.attempt);
+      const done = finishedLeftover(paths);
+      if (done) {
+        this.logger.warn(`${key}: its process had exited (${done.result.exitCode}) when the agent died; keeping its work and sending its result`);
+        void this.keepLeftover(entry, paths, done.outcome, done.result);
+        continue;
+      }
       this.logger.warn(`${key}: the agent restarted while it ran${killed ? ' (its processes killed)' : ''}; handing it back`);
       void this.sendFinished({
         kind: 'finished',
@@ -170,6 +179,19 @@ export class WorkerAgent {
         result: emptyResult('the worker agent restarted while this attempt ran'),
       });
     }
+  }
+
+  /** A leftover attempt whose tool had exited: its log and declared artifacts uploaded from disk, then its report. */
+  private async keepLeftover(entry: JournalEntry, paths: LeftoverPaths, outcome: Outcome, result: TaskResult): Promise<void> {
+    const task = { taskId: entry.taskId, attempt: entry.attempt };
+    const stored: StoredArtifact[] = [];
+    for (const upload of leftoverWork(paths)) {
+      const done = await this.config.artifacts?.upload(task, upload.name, upload.bytes);
+      if (done) stored.push(done);
+    }
+    if (stored.length > 0) result.artifacts = stored;
+    removeLeftover(paths);
+    await this.sendFinished({ kind: 'finished', ...task, workerId: this.config.workerId, outcome, result });
   }
 
   get isDraining(): boolean {
@@ -413,6 +435,8 @@ export class WorkerAgent {
         },
         cwd: dir.cwd,
         launch,
+        // Not a workspace attempt's: its result is the commit keeping its work pushes (leftover-attempt.ts).
+        statusFile: checkout ? undefined : exitStatusFile(dir.root),
         timeoutSeconds: assignment.timeoutSeconds,
         killGraceMs: this.config.killGraceMs,
         onData: (data) => {

@@ -9,6 +9,11 @@
  * A tool that prints the marker itself only truncates its own output: the exit status still
  * comes from the process.
  *
+ * The wrapper also writes the tool's exit status to a file in the attempt's directory (when given
+ * one) before the marker: if the agent is killed between the tool's exit and its own record of it
+ * — a window of tens to hundreds of milliseconds on a busy agent — its restart finds the status and
+ * reports the attempt instead of handing it back to run again (agent/leftover-attempt.ts).
+ *
  * The wrapper catches SIGTERM (a handler, not an ignore, so the tool keeps the default action):
  * on cancel or timeout the tool gets its grace period while the wrapper waits for it. In a
  * bubblewrap sandbox this matters: the wrapper is the sandbox init's only child, and its death
@@ -16,20 +21,30 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/** The wrapper: `sh -c <script> agentyard-task <nonce> <file> <args…>`. */
+/** The wrapper: `sh -c <script> agentyard-task <nonce> <status file or ''> <file> <args…>`. */
 export const wrapperScript = [
-  'nonce=$1; shift',
+  'nonce=$1; status=$2; shift 2',
   'trap : TERM',
   '"$@"',
   'rc=$?',
+  '[ -z "$status" ] || { printf \'%s\\n\' "$rc" > "$status"; } 2>/dev/null',
   'printf \'\\033]9999;agentyard-done-%s\\007\' "$nonce"',
   'IFS= read -r _ack',
   'exit "$rc"',
 ].join('\n');
 
-/** The argv that runs `file args` under the wrapper, and the marker to look for. */
-export function wrapCommand(file: string, args: string[], nonce = randomBytes(12).toString('hex')): { file: string; args: string[]; marker: string } {
-  return { file: '/bin/sh', args: ['-c', wrapperScript, 'agentyard-task', nonce, file, ...args], marker: `\x1b]9999;agentyard-done-${nonce}\x07` };
+/** The argv that runs `file args` under the wrapper (writing its exit status to `statusFile`, if any), and the marker to look for. */
+export function wrapCommand(
+  file: string,
+  args: string[],
+  statusFile = '',
+  nonce = randomBytes(12).toString('hex'),
+): { file: string; args: string[]; marker: string } {
+  return {
+    file: '/bin/sh',
+    args: ['-c', wrapperScript, 'agentyard-task', nonce, statusFile, file, ...args],
+    marker: `\x1b]9999;agentyard-done-${nonce}\x07`,
+  };
 }
 
 /**

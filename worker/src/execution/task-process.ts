@@ -31,6 +31,8 @@ export interface TaskProcessSpec {
   killGraceMs?: number;
   /** How the task is isolated (task-isolation.ts); none = run as the agent's user. */
   launch?: TaskLaunch;
+  /** Where the wrapper writes the tool's exit status, a path the task can write (completion-marker.ts). */
+  statusFile?: string;
 }
 
 /** A command prefix that runs the (wrapped) task isolated, and what then belongs to its tree. */
@@ -72,7 +74,7 @@ export class TaskProcess {
 
   /** Spawns the process; throws if the PTY cannot be created. */
   constructor(private readonly spec: TaskProcessSpec) {
-    const wrapped = wrapCommand(spec.file, spec.args);
+    const wrapped = wrapCommand(spec.file, spec.args, spec.statusFile);
     const filter = new CompletionMarkerFilter(wrapped.marker);
     const [file, ...args] = [...(spec.launch?.prefix ?? []), wrapped.file, ...wrapped.args] as [string, ...string[]];
     this.pty = spawn(file, args, { cwd: spec.cwd, env: spec.env, cols: 160, rows: 48 });
