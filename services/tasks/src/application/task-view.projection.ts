@@ -173,3 +173,25 @@ export function taskViewOf(row: TaskViewRow): TaskView {
     stalledAt: row.stalledAt,
   };
 }
+
+/** Counts toward the per-user limit of unfinished tasks: queued, assigned or running, and not deleted. */
+export function isActive(row: TaskViewRow | null): boolean {
+  return row !== null && !row.deleted && (row.status === 'queued' || row.status === 'assigned' || row.status === 'running');
+}
+
+/**
+ * How a batch changed each owner's count of unfinished tasks, from each task's row before the
+ * batch and after it (owners whose count did not change are left out, sorted by owner so two
+ * writers lock their rows in one order).
+ */
+export function activeDeltas(changes: Iterable<{ before: TaskViewRow | null; after: TaskViewRow }>): { ownerId: string; delta: number }[] {
+  const byOwner = new Map<string, number>();
+  for (const { before, after } of changes) {
+    const delta = Number(isActive(after)) - Number(isActive(before));
+    if (delta !== 0) byOwner.set(after.ownerId, (byOwner.get(after.ownerId) ?? 0) + delta);
+  }
+  return [...byOwner]
+    .filter(([, delta]) => delta !== 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([ownerId, delta]) => ({ ownerId, delta }));
+}

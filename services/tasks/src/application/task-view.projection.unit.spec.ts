@@ -1,7 +1,7 @@
 import { taskEvents } from '@agentyard/contracts';
 import { evolve, initialState, toTaskView, type TaskEvent, type TaskState } from '../domain/task';
 import { decide, type TaskCommand } from '../domain/task.decide';
-import { evolveTaskView, taskViewOf, type TaskViewRow } from './task-view.projection';
+import { activeDeltas, evolveTaskView, isActive, taskViewOf, type TaskViewRow } from './task-view.projection';
 
 const TASK = '01900000-0000-7000-8000-0000000000aa';
 const T0 = Date.parse('2026-11-28T10:00:00.000Z');
@@ -122,5 +122,47 @@ describe('task_view projection', () => {
       const after = project(lifecycle.slice(0, i + 1))!;
       expect(after).toEqual({ ...before, version: before.version + 1, updatedAt: lifecycle[i]!.occurredAt });
     });
+  });
+});
+
+describe('each owner’s unfinished count', () => {
+  it('follows the rows through a whole life: +1 created, unchanged while assigned or running, −1 at the end, again with a retry', () => {
+    let row: TaskViewRow | null = null;
+    let active = 0;
+    const seen: number[] = [];
+    for (const event of lifecycle) {
+      const next = evolveTaskView(row, event);
+      if (next !== null && next !== row) for (const d of activeDeltas([{ before: row, after: next }])) active += d.delta;
+      row = next;
+      seen.push(active);
+    }
+    expect(active).toBe(0);
+    expect(Math.max(...seen)).toBe(1);
+    expect(Math.min(...seen)).toBe(0);
+    // A repeated event changes no row, so it counts nothing.
+    expect(evolveTaskView(row, lifecycle[0]!)).toBe(row);
+  });
+
+  it('sums a batch per owner, leaves out owners it did not change, in owner order', () => {
+    const queued = project(lifecycle.slice(0, 1))!;
+    const other = { ...queued, id: 'b', ownerId: 'user-0' };
+    const done = { ...queued, status: 'succeeded' as const };
+    expect(
+      activeDeltas([
+        { before: null, after: queued },
+        { before: null, after: { ...queued, id: 'c' } },
+        { before: other, after: { ...other, status: 'failed' as const } },
+        { before: queued, after: { ...queued, status: 'running' as const } },
+        { before: null, after: { ...queued, id: 'd', ownerId: 'user-2' } },
+        { before: { ...queued, id: 'd', ownerId: 'user-2' }, after: { ...queued, id: 'd', ownerId: 'user-2', deleted: true } },
+        { before: queued, after: done },
+      ]),
+    ).toEqual([
+      { ownerId: 'user-0', delta: -1 },
+      { ownerId: 'user-1', delta: 1 },
+    ]);
+    expect(isActive(null)).toBe(false);
+    expect(isActive({ ...queued, status: 'assigned' })).toBe(true);
+    expect(isActive({ ...queued, deleted: true })).toBe(false);
   });
 });

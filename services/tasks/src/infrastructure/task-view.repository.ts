@@ -61,18 +61,23 @@ export class TaskViewRepository {
 
   async truncate(executor: Kysely<TasksDatabase> = this.db): Promise<void> {
     await executor.deleteFrom('task_view').execute();
+    await executor.deleteFrom('owner_active').execute();
   }
 
-  /** How many of an owner's tasks are unfinished (queued, assigned or running). */
+  /** How many of an owner's tasks are unfinished (queued, assigned or running): one row, whatever the backlog. */
   async countActive(ownerId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('task_view')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('owner_id', '=', ownerId)
-      .where('status', 'in', ['queued', 'assigned', 'running'])
-      .where('deleted', '=', false)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    const row = await this.db.selectFrom('owner_active').select('active').where('owner_id', '=', ownerId).executeTakeFirst();
+    return row?.active ?? 0;
+  }
+
+  /** Adds a batch's changes to the owners' counts (activeDeltas: sorted, non-zero). */
+  async addActive(deltas: readonly { ownerId: string; delta: number }[], executor: Kysely<TasksDatabase> = this.db): Promise<void> {
+    if (deltas.length === 0) return;
+    await executor
+      .insertInto('owner_active')
+      .values(deltas.map((d) => ({ owner_id: d.ownerId, active: d.delta })))
+      .onConflict((oc) => oc.column('owner_id').doUpdateSet({ active: sql`owner_active.active + excluded.active` }))
+      .execute();
   }
 
   /** Tasks waiting for a worker, platform-wide (an index-only count of the partial queued index). */

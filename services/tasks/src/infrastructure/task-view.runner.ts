@@ -12,7 +12,7 @@ import type { Kysely } from 'kysely';
 import { taskEvents, type Envelope } from '@agentyard/contracts';
 import { ProjectionRunner, type ProjectionSource } from '@agentyard/event-sourcing';
 import type { PostgresCheckpointStore } from '@agentyard/event-store';
-import { evolveTaskView, TASK_VIEW_PROJECTION } from '../application/task-view.projection';
+import { activeDeltas, evolveTaskView, TASK_VIEW_PROJECTION, type TaskViewRow } from '../application/task-view.projection';
 import { sumDeltas, usageDeltaOf, type UsageDelta } from '../application/usage.projection';
 import type { TasksDatabase } from './tasks.database';
 import { TaskViewRepository } from './task-view.repository';
@@ -51,6 +51,7 @@ export class TaskViewRunner {
       applyBatch: async (trx, stored) => {
         const events = stored.filter((e) => taskEvents.has(e.type)).map((e) => taskEvents.parse(e));
         const rows = await repository.findMany([...new Set(events.map(taskIdOf))], trx);
+        const before = new Map<string, TaskViewRow | null>();
         const changed = new Set<string>();
         const used: UsageDelta[] = [];
         for (const event of events) {
@@ -58,6 +59,7 @@ export class TaskViewRunner {
           const current = rows.get(id) ?? null;
           const next = evolveTaskView(current, event);
           if (next !== null && next !== current) {
+            if (!before.has(id)) before.set(id, current);
             rows.set(id, next);
             changed.add(id);
             // Only an event that changed its row counts: a repeat adds no usage twice.
@@ -66,6 +68,7 @@ export class TaskViewRunner {
           }
         }
         await usage.add(sumDeltas(used), trx);
+        await repository.addActive(activeDeltas([...changed].map((id) => ({ before: before.get(id) ?? null, after: rows.get(id)! }))), trx);
         await repository.saveMany(
           [...changed].map((id) => rows.get(id)!),
           trx,

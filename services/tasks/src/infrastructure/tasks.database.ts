@@ -82,8 +82,15 @@ export interface ArtifactChunksTable {
   data: Buffer;
 }
 
+/** Each owner's unfinished tasks (task-view.projection.ts `activeDeltas`), kept with task_view. */
+export interface OwnerActiveTable {
+  owner_id: string;
+  active: number;
+}
+
 export interface TasksDatabase {
   task_view: TaskViewTable;
+  owner_active: OwnerActiveTable;
   usage_daily: UsageDailyTable;
   artifacts: ArtifactsTable;
   artifact_chunks: ArtifactChunksTable;
@@ -198,7 +205,25 @@ const migrations: Record<string, Migration> = {
       await sql`alter table task_view add column stalls integer not null default 0, add column stalled_at timestamptz`.execute(db);
     },
   },
+  '2026-12-09-001-owner-active': {
+    async up(db) {
+      // The per-user limit read a count of the user's unfinished rows on every create: with a
+      // backlog of 10,000, 10,000 index entries (and their heap pages) per POST. Now one row per
+      // owner, kept by the task_view runner in its transaction, filled from task_view here. A
+      // replica of the previous version still projecting after this would not keep it: upgrade
+      // the replicas together, or run `replay` (which rebuilds it with task_view) after.
+      await sql`create table owner_active (owner_id text primary key, active integer not null)`.execute(db);
+      await fillOwnerActive(db);
+    },
+  },
 };
+
+/** Sets owner_active from task_view's unfinished rows (the migration that made it; a bulk-seeded task_view). */
+export async function fillOwnerActive(db: Kysely<TasksDatabase>): Promise<void> {
+  await sql`delete from owner_active`.execute(db);
+  await sql`insert into owner_active (owner_id, active)
+    select owner_id, count(*) from task_view where status in ('queued', 'assigned', 'running') and not deleted group by owner_id`.execute(db);
+}
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
