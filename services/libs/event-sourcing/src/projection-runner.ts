@@ -146,8 +146,7 @@ export class ProjectionRunner<DB> {
       // are replayed from the store, so this transaction need not wait for its WAL flush — and a
       // transaction waiting for its flush still counts as running, holding back every reader of
       // the store in this database (the relay included) meanwhile.
-      await sql`set local synchronous_commit = off`.execute(trx);
-      const current = await checkpoints.lockForUpdate(name, trx);
+      const current = await checkpoints.lockForUpdate(name, trx, { asyncCommit: true });
       if (current !== from) return current; // another replica moved it: apply nothing
       if (applyBatch) await applyBatch(trx, events);
       else for (const event of events) await apply!(trx, event);

@@ -9,6 +9,8 @@
  *  - when the reader has caught up with what it read but an append it was told about lies beyond
  *    that, the append is not visible yet (the store shows nothing past a transaction of its
  *    database that is still open): it reads again in 2 ms, not after the idle interval;
+ *  - a wake-up for a position the reader has read already (its own append's NOTIFY, heard after
+ *    the in-process wake-up was answered) is skipped;
  *  - otherwise it reads again after `idleMs` (a fallback for a missed wake-up), or `pollMs` with a
  *    store that cannot announce appends.
  */
@@ -35,6 +37,8 @@ export class AppendFollower {
   private readonly wake = new WakeSignal();
   /** Highest position announced by this process's appends (or awaited by the reader's caller). */
   private announcedUpTo: bigint | undefined;
+  /** Where the last read that found nothing more left the reader (cleared after a failure: it may go back). */
+  private readUpTo: bigint | undefined;
   private watch: { close(): Promise<void> } | undefined;
   private idleMs: number;
 
@@ -59,6 +63,7 @@ export class AppendFollower {
 
   /** Something was appended (up to `position`, when known): read again now. */
   announce(position?: bigint): void {
+    if (position !== undefined && this.readUpTo !== undefined && position <= this.readUpTo) return;
     if (position !== undefined && (this.announcedUpTo === undefined || position > this.announcedUpTo)) this.announcedUpTo = position;
     this.wake.signal();
   }
@@ -75,12 +80,14 @@ export class AppendFollower {
 
   /** After a read that left the reader at `position` with nothing more to read: waits until it should read again. */
   caughtUp(position: bigint | undefined): Promise<void> {
+    this.readUpTo = position;
     const behind = this.announcedUpTo !== undefined && position !== undefined && this.announcedUpTo > position;
     return this.wake.wait(behind ? NOT_YET_VISIBLE_RETRY_MS : this.idleMs);
   }
 
   /** Waits `ms`, or less on a wake-up (after a failed read, say). */
   pause(ms: number): Promise<void> {
+    this.readUpTo = undefined;
     return this.wake.wait(ms);
   }
 }

@@ -57,6 +57,52 @@ describe('AppendFollower', () => {
     });
   });
 
+  describe('a wake-up for a position', () => {
+    /** Settles `wait` by hand after `ms` unless a wake-up did; says which. */
+    async function woken(follower: AppendFollower, wait: Promise<void>, ms = 100): Promise<boolean> {
+      let settled = false;
+      void wait.then(() => (settled = true));
+      await new Promise((r) => setTimeout(r, ms));
+      const was = settled;
+      follower.interrupt();
+      await wait;
+      return was;
+    }
+
+    it('is skipped when the reader has read past it (its own append’s NOTIFY, heard late), not otherwise', async () => {
+      const store = announcingStore();
+      const follower = new AppendFollower(store, { idleMs: 10_000, pollMs: 10_000 });
+      await follower.open();
+      follower.reading();
+      let wait = follower.caughtUp(30n);
+      store.appended(30n); // already read: no read for nothing
+      store.appended(12n);
+      expect(await woken(follower, wait)).toBe(false);
+
+      follower.reading();
+      wait = follower.caughtUp(30n);
+      store.appended(31n); // new
+      expect(await woken(follower, wait)).toBe(true);
+
+      follower.reading();
+      wait = follower.caughtUp(31n);
+      store.appended(); // no position (an appending transaction's own NOTIFY): always read
+      expect(await woken(follower, wait)).toBe(true);
+    });
+
+    it('is not skipped after a failed read, whose reader may start again from further back', async () => {
+      const store = announcingStore();
+      const follower = new AppendFollower(store, { idleMs: 10_000, pollMs: 10_000 });
+      await follower.open();
+      follower.reading();
+      follower.interrupt();
+      await follower.caughtUp(30n);
+      const paused = follower.pause(10_000);
+      store.appended(20n);
+      expect(await woken(follower, paused)).toBe(true);
+    });
+  });
+
   describe('with a store that cannot announce appends', () => {
     it('polls every pollMs', async () => {
       const follower = new AppendFollower({}, { idleMs: 10_000, pollMs: 30 });

@@ -217,6 +217,28 @@ describe('PostgresEventStore', () => {
     });
   });
 
+  describe('append notifications', () => {
+    it('name the position another process appended up to, and none for an appending transaction’s own', async () => {
+      // Another process of the same service: its own store on the same database.
+      const other = PostgresEventStore.fromKysely(db, { listenConnectionString: connectionString, pollIntervalMs: 200 });
+      const heard: Array<bigint | undefined> = [];
+      const watch = await other.onAppended((position) => heard.push(position));
+      try {
+        const appended = await store.appendToStream(`notified-${testEvent().id}`, [testEvent('Notified'), testEvent('Notified')]);
+        for (let waited = 0; !heard.includes(appended.lastPosition) && waited < 5_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+        expect(heard).toContain(appended.lastPosition);
+
+        heard.length = 0;
+        await db.transaction().execute((trx) => store.appendInTransaction(trx, `notified-${testEvent().id}`, [testEvent('Notified')]));
+        for (let waited = 0; heard.length === 0 && waited < 5_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+        expect(heard).toEqual([undefined]);
+      } finally {
+        await watch.close();
+        await other.close();
+      }
+    });
+  });
+
   describe('when appending inside a caller transaction (outbox)', () => {
     it('commits the caller rows and the events together', async () => {
       const event = testEvent('UserRegistered', { userId: 'u-1' });
@@ -334,6 +356,30 @@ describe('PostgresEventStore', () => {
       ).rejects.toThrow('projection failed');
       expect(await checkpoints.load('projection-b')).toBe(10n);
       expect(await db.selectFrom('projected').select('count').where('id', '=', 'p').executeTakeFirst()).toEqual({ count: 1 });
+    });
+
+    it('locks a checkpoint for a batch, with an asynchronous commit for that transaction only when asked', async () => {
+      const checkpoints = store.checkpoints;
+      await checkpoints.save('projection-c', 7n);
+      const setting = async (trx: Parameters<typeof checkpoints.save>[2]) =>
+        (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(trx!)).rows[0]!.synchronous_commit;
+      // From `on` (the test cluster may run with it off), whatever the server's default.
+      const lockedWith = (options: { asyncCommit?: boolean }) =>
+        db.transaction().execute(async (trx) => {
+          await sql`set local synchronous_commit = on`.execute(trx);
+          const position = await checkpoints.lockForUpdate('projection-c', trx, options);
+          return { position, inside: await setting(trx) };
+        });
+      expect(await lockedWith({ asyncCommit: true })).toEqual({ position: 7n, inside: 'off' });
+      expect(await lockedWith({})).toEqual({ position: 7n, inside: 'on' });
+      // Another transaction waits for the lock, then reads the position the holder committed.
+      const holder = await begin();
+      await checkpoints.lockForUpdate('projection-c', holder);
+      const waiter = db.transaction().execute((trx) => checkpoints.lockForUpdate('projection-c', trx, { asyncCommit: true }));
+      await new Promise((r) => setTimeout(r, 100));
+      await checkpoints.save('projection-c', 8n, holder);
+      await holder.commit().execute();
+      expect(await waiter).toBe(8n);
     });
   });
 

@@ -315,7 +315,7 @@ export class PostgresEventStore implements EventStore {
       result = await this.append(this.db, streamId, events, options, false);
     }
     if (events.length > 0) {
-      this.notifier.appended();
+      this.notifier.appended(result.lastPosition);
       for (const signal of this.localSignals) signal.signal(result.lastPosition);
     }
     return result;
@@ -362,7 +362,7 @@ export class PostgresEventStore implements EventStore {
         if (events.length === 0) return this.appendFencedAlone(fence, { streamId, events, expected });
         expectedVersionArgument(expected); // a bad expected version throws here, not inside someone else's batch
         const result = await committer.append({ streamId, events, expected });
-        this.notifier.appended();
+        this.notifier.appended(result.lastPosition);
         for (const signal of this.localSignals) signal.signal(result.lastPosition);
         return result;
       },
