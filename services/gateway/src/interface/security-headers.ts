@@ -49,6 +49,6 @@ export async function registerSecurityHeaders(fastify: FastifyInstance): Promise
     if (request.protocol === 'https') void reply.header('strict-transport-security', hsts);
     if (request.url.startsWith('/api/v1/')) void reply.header('cache-control', 'no-store');
     // helmet sets its headers on the raw response, as @fastify/helmet had it do.
-    headers(request.raw, reply.raw, done);
+    headers(request.raw, reply.raw, (error?: unknown) => done(error instanceof Error ? error : undefined));
   });
 }

@@ -17,7 +17,7 @@
  * `pollIntervalMs`, a fallback for a missed wake-up (1 s). It polled every 20 ms before: ~50 empty
  * reads a second per projection on an idle platform.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Envelope } from '@agentyard/contracts';
 import { AppendFollower, type AppendSource, type PostgresCheckpointStore } from '@agentyard/event-store';
 
