@@ -33,6 +33,16 @@ export interface WorkOrderSink {
 
 export type DispatchOutcome = 'assignment' | 'cancellation' | 'stale' | 'none';
 
+/** The events that can lead to an order (`dispatch`'s cases): the safety net's consumer parses only these. */
+export const DISPATCHED_EVENTS = ['TaskAssigned', 'TaskCancelled', 'TaskTimedOut', 'TaskFailed', 'TaskRequeued'] as const;
+
+type DispatchedEvent = Extract<TaskEvent, { type: (typeof DISPATCHED_EVENTS)[number] }>;
+const dispatched: ReadonlySet<string> = new Set(DISPATCHED_EVENTS);
+const isDispatched = (event: TaskEvent): event is DispatchedEvent => dispatched.has(event.type);
+const unhandled = (event: never): DispatchOutcome => {
+  throw new Error(`no dispatch case for ${(event as TaskEvent).type}`);
+};
+
 /** Ids of events this process dispatched on the fast path (bounded, oldest dropped). */
 const REMEMBERED = 10_000;
 
@@ -70,6 +80,7 @@ export class WorkDispatcher {
 
   /** The order `event` leads to, sent; `state` (at or after the event) spares a stream read. */
   private async dispatch(event: TaskEvent, state?: TaskState): Promise<DispatchOutcome> {
+    if (!isDispatched(event)) return 'none';
     switch (event.type) {
       case 'TaskAssigned': {
         const current = state ?? (await loadTask(this.store, event.data.taskId)).state;
@@ -96,7 +107,8 @@ export class WorkDispatcher {
         return d.workerId !== null && d.reason !== 'handed-back' ? this.cancel(d.workerId, d.taskId, d.fromAttempt, event.id) : 'none';
       }
       default:
-        return 'none';
+        // Every DISPATCHED_EVENTS type has its case above (the consumer drops the others unread).
+        return unhandled(event);
     }
   }
 

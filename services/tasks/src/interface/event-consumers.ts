@@ -16,6 +16,7 @@
  */
 import { allocationEvents, runEvents, taskEvents, workerEvents, workReportSchema } from '@agentyard/contracts';
 import { contextStream, defineConsumer, eventFilter, workStreamConfig, type ConsumerDeclaration } from '@agentyard/messaging';
+import { DISPATCHED_EVENTS } from '../application/work-dispatcher';
 
 export const allocationDecidedConsumer = defineConsumer({
   stream: contextStream('allocation'),
@@ -45,12 +46,16 @@ export const workerOfflineConsumer = defineConsumer({
   concurrency: 1,
 });
 
-/** Every task event comes round to the dispatcher (its safety net). */
+/**
+ * Every task event comes round to the dispatcher (its safety net); those that cannot lead to an
+ * order (created, queued, started, succeeded: four of a task's five) are acked unparsed.
+ */
 export const dispatcherConsumer = defineConsumer({
   stream: contextStream('tasks'),
   durable: 'tasks-dispatcher',
   filterSubject: eventFilter('tasks'),
   events: taskEvents,
+  actsOn: DISPATCHED_EVENTS,
   batch: true,
   concurrency: 256,
 });
