@@ -5,7 +5,6 @@
  *   <context>.commands.<kebab-command>       request/reply, core NATS
  *   <context>.queries.<kebab-query>          request/reply, core NATS
  *   work.assign.<workerId> work.output.<workerId>.<taskId> work.heartbeat.<workerId>
- *   hints.<context>.<kebab-event>.<key>      core NATS, no stream (hintSubjects)
  */
 export const contexts = ['auth', 'tasks', 'workers', 'workflows', 'allocation'] as const;
 export type Context = (typeof contexts)[number];
@@ -57,23 +56,6 @@ export const workSubjects = {
   /** Live output of a task, under the id of the worker sending it (its NATS user may send only its own). */
   output: (workerId: string, taskId: string) => `work.output.${sanitizeToken(workerId)}.${sanitizeToken(taskId)}`,
   heartbeat: (workerId: string) => `work.heartbeat.${sanitizeToken(workerId)}`,
-} as const;
-
-/**
- * Event hints: an early copy, over core NATS, of events a service has just committed, sent to the
- * one consumer whose reaction is on a task's way to its agent (messaging's event-hints.ts). The
- * events still reach that consumer through the relay and JetStream; the hint only gets there
- * first. Only services publish or subscribe here (an agent's NATS user is an allowlist).
- */
-export const hintSubjects = {
-  /** Tasks → allocation: the events of an append that queued a task (a create, a retry, a requeue). */
-  taskQueued: (taskId: string) => `hints.tasks.task-queued.${sanitizeToken(taskId)}`,
-  /** What allocation listens on. */
-  anyTaskQueued: 'hints.tasks.task-queued.*',
-  /** Allocation → tasks: a stored AllocationDecided. */
-  allocationDecided: (taskId: string) => `hints.allocation.allocation-decided.${sanitizeToken(taskId)}`,
-  /** What tasks listens on. */
-  anyAllocationDecided: 'hints.allocation.allocation-decided.*',
 } as const;
 
 /** A subject token may not contain `.`, `*`, `>` or whitespace. */

@@ -1,16 +1,14 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { hintSubjects } from '@agentyard/contracts';
 import type { EventStore } from '@agentyard/event-store';
-import { EVENT_HINTS, noEventHints, type EventHints } from '@agentyard/messaging';
 import { ServiceKitModule } from '@agentyard/service-kit';
 import { AllocationLoop } from './application/allocation-loop';
 import { GetAllocationQuery } from './application/get-allocation.query';
 import { LIVE_HEARTBEATS, type LiveHeartbeats } from './application/live-heartbeats';
 import { ProjectEventsHandler } from './application/project-events.handler';
 import { RecordAllocationHandler } from './application/record-allocation.handler';
-import { ALLOCATION_SETTINGS, DECISION_HINTS, EVENT_STORE, type AllocationSettings, type DecisionHints } from './application/tokens';
+import { ALLOCATION_SETTINGS, EVENT_STORE, type AllocationSettings } from './application/tokens';
 import type { AllocationDatabase } from './infrastructure/allocation.database';
 import { ALLOCATION_DB, TaskRepository } from './infrastructure/task.repository';
 import { WorkerRepository } from './infrastructure/worker.repository';
@@ -23,8 +21,6 @@ export interface AllocationDeps {
   store: EventStore;
   heartbeats: LiveHeartbeats;
   settings: AllocationSettings;
-  /** Hints to tasks, and what the queued-task hint listener took (main.ts); none when absent. */
-  hints?: EventHints;
   /** Closes what main opened (relay, watcher, NATS, store, database), after the loop stopped. */
   onShutdown: () => Promise<void>;
 }
@@ -42,12 +38,6 @@ export class AllocationModule {
         { provide: EVENT_STORE, useValue: deps.store },
         { provide: LIVE_HEARTBEATS, useValue: deps.heartbeats },
         { provide: ALLOCATION_SETTINGS, useValue: deps.settings },
-        { provide: EVENT_HINTS, useValue: deps.hints ?? noEventHints },
-        {
-          provide: DECISION_HINTS,
-          useFactory: (hints: EventHints): DecisionHints => ({ decided: (taskId, events) => hints.send(hintSubjects.allocationDecided(taskId), events) }),
-          inject: [EVENT_HINTS],
-        },
         TaskRepository,
         WorkerRepository,
         RecordAllocationHandler,

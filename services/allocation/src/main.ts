@@ -8,27 +8,15 @@
  * the consumers that feed the read models, the heartbeat watcher, the loop (whose picture of the
  * workers is in memory) and the relay. Every decision is appended through a store fenced by the
  * lease's epoch, so a holder paused past its lease cannot place a task on a slot the new holder
- * already filled; a replica not holding the lease appends nothing. The holder alone listens for
- * tasks' queued-task hints (messaging's event-hints.ts: they work for the TASKS consumer), and
- * hints tasks of each decision it stores.
+ * already filled; a replica not holding the lease appends nothing.
  */
 import 'reflect-metadata';
-import { eventSubject, hintSubjects, streamName, taskEvents, workerLivenessBucket, type Envelope } from '@agentyard/contracts';
+import { eventSubject, streamName, workerLivenessBucket, type Envelope } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore, PostgresLeases, serviceLease, type EventStore } from '@agentyard/event-store';
-import {
-  connectNats,
-  drainNats,
-  ensureStream,
-  eventStreamConfig,
-  NatsJetStreamServer,
-  RpcErrorPassthroughFilter,
-  relayingWork,
-  ServiceHints,
-} from '@agentyard/messaging';
+import { connectNats, drainNats, ensureStream, eventStreamConfig, NatsJetStreamServer, RpcErrorPassthroughFilter, relayingWork } from '@agentyard/messaging';
 import {
   bootstrapService,
   createLogger,
-  exposeCounts,
   exposeLease,
   HealthRegistry,
   loadConfig,
@@ -43,7 +31,6 @@ import { AllocationLoop } from './application/allocation-loop';
 import { allocationConfigSchema } from './config';
 import { migrateAllocationDatabase, openAllocationDatabase } from './infrastructure/allocation.database';
 import { HeartbeatWatcher } from './infrastructure/heartbeat-watcher';
-import { AllocationEventsConsumer } from './interface/allocation.events.consumer';
 import { allocationConsumers } from './interface/event-consumers';
 
 async function main(): Promise<void> {
@@ -64,12 +51,6 @@ async function main(): Promise<void> {
   const transport = new NatsJetStreamServer({ name: 'allocation', connection: nc, consumers: allocationConsumers, deferConsumers: true });
   // Set once Nest is up (the lease is taken only after that): the lease's work reaches its providers through it.
   const nest: { app?: Awaited<ReturnType<typeof bootstrapService>> } = {};
-  const hints = new ServiceHints(nc, {
-    subject: hintSubjects.anyTaskQueued,
-    parse: (event) => taskEvents.upcastEnvelope(event),
-    handle: (events) => nest.app!.get(AllocationEventsConsumer).onTaskHints(events),
-    logger,
-  });
   // The store the module appends through: fenced by the current tenure's epoch, refusing while this replica holds none.
   let fenced: EventStore | undefined;
   const decisions: EventStore = {
@@ -102,13 +83,12 @@ async function main(): Promise<void> {
       start: async (fence) => {
         fenced = store.fenced(fence);
         heartbeats.start();
-        if (process.env.EXP_HINTS !== '0') hints.listener.start();
         await transport.startConsumers();
         nest.app!.get(AllocationLoop).start();
       },
       stop: () => {
         fenced = undefined;
-        return Promise.all([nest.app?.get(AllocationLoop).stop(), hints.listener.stop(), transport.stopConsumers(), heartbeats.stop()]);
+        return Promise.all([nest.app?.get(AllocationLoop).stop(), transport.stopConsumers(), heartbeats.stop()]);
       },
     }),
   });
@@ -120,7 +100,6 @@ async function main(): Promise<void> {
       db,
       store: decisions,
       heartbeats,
-      hints,
       settings: { safetyNetIntervalMs: config.SAFETY_NET_INTERVAL_MS, batchSize: config.ALLOCATION_PAGE_SIZE },
       onShutdown: async () => {
         await lease.stop(); // releases the lease: a standby takes over at once
@@ -138,13 +117,6 @@ async function main(): Promise<void> {
   });
   nest.app = app;
   exposeLease(app.get(HealthRegistry), app.get(MetricsRegistry), lease);
-  exposeCounts(
-    app.get(MetricsRegistry),
-    'agentyard_event_hints_total',
-    'Event hints sent, batched, taken, dropped, and durable deliveries skipped',
-    'outcome',
-    () => hints.counts(),
-  );
   lease.start();
   logger.info({ port: config.HTTP_PORT }, 'allocation ready');
 }

@@ -8,18 +8,15 @@
  * Replicas: request handlers and the task_view projection run on every replica; the relay, the
  * JetStream consumers (whose handlers depend on order), the timeout scanner and the artifact
  * janitor run only on the holder of the `tasks-leader` lease (LeaseKeeper), and the relay's
- * checkpoint saves carry its epoch. So does the listener of allocation's decision hints
- * (messaging's event-hints.ts): it works for the AllocationDecided consumer and may only act
- * where that consumer runs. Every replica hints allocation of the tasks it queues.
+ * checkpoint saves carry its epoch.
  */
 import 'reflect-metadata';
-import { allocationEvents, hintSubjects, streamName } from '@agentyard/contracts';
+import { streamName } from '@agentyard/contracts';
 import { PostgresCheckpointStore, PostgresEventStore, PostgresLeases, serviceLease } from '@agentyard/event-store';
-import { connectNats, drainNats, NatsJetStreamServer, RpcErrorPassthroughFilter, relayingWork, ServiceHints } from '@agentyard/messaging';
+import { connectNats, drainNats, NatsJetStreamServer, RpcErrorPassthroughFilter, relayingWork } from '@agentyard/messaging';
 import {
   bootstrapService,
   createLogger,
-  exposeCounts,
   exposeLease,
   HealthRegistry,
   loadConfig,
@@ -43,7 +40,6 @@ import { taskEventSubject } from './infrastructure/task-event-subject';
 import { TaskViewRunner } from './infrastructure/task-view.runner';
 import { WorkOrderPublisher } from './infrastructure/work-order.publisher';
 import { taskEventConsumers } from './interface/event-consumers';
-import { TaskEventsConsumer } from './interface/task.events.consumer';
 import { TasksModule } from './tasks.module';
 
 async function main(): Promise<void> {
@@ -66,12 +62,6 @@ async function main(): Promise<void> {
   const transport = new NatsJetStreamServer({ name: 'tasks', connection: nc, consumers: taskEventConsumers(settings), deferConsumers: true });
   // Set once Nest is up (the lease is taken only after that): the lease's work reaches its providers through it.
   const nest: { app?: Awaited<ReturnType<typeof bootstrapService>> } = {};
-  const hints = new ServiceHints(nc, {
-    subject: hintSubjects.anyAllocationDecided,
-    parse: (event) => allocationEvents.upcastEnvelope(event),
-    handle: (events) => nest.app!.get(TaskEventsConsumer).onDecisionHints(events),
-    logger,
-  });
   const lease = serviceLease({
     leases: PostgresLeases.fromKysely(db),
     service: 'tasks',
@@ -90,12 +80,11 @@ async function main(): Promise<void> {
         logger: { error: (m) => logger.error(m) },
       },
       start: async () => {
-        if (process.env.EXP_HINTS !== '0') hints.listener.start();
         await transport.startConsumers();
         nest.app!.get(TimeoutScanner).start();
         nest.app!.get(ArtifactJanitor).start();
       },
-      stop: () => Promise.all([hints.listener.stop(), transport.stopConsumers(), nest.app?.get(TimeoutScanner).stop(), nest.app?.get(ArtifactJanitor).stop()]),
+      stop: () => Promise.all([transport.stopConsumers(), nest.app?.get(TimeoutScanner).stop(), nest.app?.get(ArtifactJanitor).stop()]),
     }),
   });
 
@@ -110,7 +99,6 @@ async function main(): Promise<void> {
       repository: new TaskViewRepository(db),
       usage: new UsageRepository(db),
       workOrders: new WorkOrderPublisher(js, { connection: nc }),
-      hints,
       settings,
       artifacts: { store: artifactStore, settings: artifactSettingsOf(config) },
       onShutdown: async () => {
@@ -131,13 +119,6 @@ async function main(): Promise<void> {
   });
   nest.app = app;
   exposeLease(app.get(HealthRegistry), app.get(MetricsRegistry), lease);
-  exposeCounts(
-    app.get(MetricsRegistry),
-    'agentyard_event_hints_total',
-    'Event hints sent, batched, taken, dropped, and durable deliveries skipped',
-    'outcome',
-    () => hints.counts(),
-  );
   lease.start();
   logger.info({ port: config.HTTP_PORT, settings, artifactStore: config.ARTIFACT_STORE }, 'tasks ready');
 }

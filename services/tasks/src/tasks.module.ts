@@ -1,7 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { EventStore } from '@agentyard/event-store';
-import { EVENT_HINTS, noEventHints, type EventHints } from '@agentyard/messaging';
 import { ServiceKitModule } from '@agentyard/service-kit';
 import { ArtifactJanitor } from './application/artifact-janitor';
 import { ARTIFACT_SETTINGS, type ArtifactSettings } from './application/artifact.settings';
@@ -30,7 +29,6 @@ import { TASKS_SETTINGS, type TasksSettings } from './application/tasks.settings
 import { TimeoutScanner } from './application/timeout-scanner';
 import { WORK_ORDERS, WorkDispatcher, type WorkOrderSink } from './application/work-dispatcher';
 import { WorkflowTaskHandler } from './application/workflow-task.handler';
-import { hintQueued } from './infrastructure/queued-hint';
 import { TaskViewRepository } from './infrastructure/task-view.repository';
 import { UsageRepository } from './infrastructure/usage.repository';
 import { UsageQueryHandler } from './application/usage.query';
@@ -48,8 +46,6 @@ export interface TasksDeps {
   repository: TaskViewRepository;
   usage: UsageRepository;
   workOrders: WorkOrderSink;
-  /** Hints to allocation, and what the decision-hint listener took (main.ts); none when absent. */
-  hints?: EventHints;
   settings: TasksSettings;
   /** Where logs and artifacts are kept (Postgres or S3) and their limits. */
   artifacts: { store: ArtifactStore; settings: ArtifactSettings };
@@ -70,23 +66,20 @@ export class TasksModule {
         { provide: TaskViewRepository, useValue: deps.repository },
         { provide: UsageRepository, useValue: deps.usage },
         { provide: WORK_ORDERS, useValue: deps.workOrders },
-        { provide: EVENT_HINTS, useValue: deps.hints ?? noEventHints },
         { provide: TASKS_SETTINGS, useValue: deps.settings },
         { provide: ARTIFACT_STORE, useValue: deps.artifacts.store },
         { provide: ARTIFACT_SETTINGS, useValue: deps.artifacts.settings },
         TaskCommandRunner,
         {
-          // After a task's events are stored, in this order: allocation is hinted of a queued task
-          // (first: it is on the way to the agent), the task_view projection is nudged, work orders
-          // go to the agents (the dispatcher's fast path), a deleted task's artifacts go.
+          // After a task's events are stored, in this order: the task_view projection is nudged,
+          // work orders go to the agents (the dispatcher's fast path), a deleted task's artifacts go.
           provide: AFTER_APPEND,
-          useFactory: (hints: EventHints, view: TaskViewSync, dispatcher: WorkDispatcher, janitor: ArtifactJanitor): AfterAppend[] => [
-            hintQueued(hints),
+          useFactory: (view: TaskViewSync, dispatcher: WorkDispatcher, janitor: ArtifactJanitor): AfterAppend[] => [
             nudgeView(view),
             (events, state) => dispatcher.dispatchAppended(events, state),
             (events, state) => janitor.onAppended(events, state),
           ],
-          inject: [EVENT_HINTS, TASK_VIEW_SYNC, WorkDispatcher, ArtifactJanitor],
+          inject: [TASK_VIEW_SYNC, WorkDispatcher, ArtifactJanitor],
         },
         CreateTaskHandler,
         ChangeTaskHandler,

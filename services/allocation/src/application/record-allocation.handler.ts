@@ -4,7 +4,7 @@ import type { EventStore } from '@agentyard/event-store';
 import { handleCommand, StateCache } from '@agentyard/event-sourcing';
 import type { AllocationOutcome } from '../domain/allocation.decide';
 import { allocationRecordDecider, allocationStreamId, type AllocationRecord, type AttemptRecord } from '../domain/allocation-record.decider';
-import { DECISION_HINTS, EVENT_STORE, type DecisionHints } from './tokens';
+import { EVENT_STORE } from './tokens';
 
 export interface RecordAllocationInput {
   taskId: string;
@@ -30,17 +30,13 @@ export interface RecordAllocationResult {
 
 /**
  * Load `allocation-<taskId>` → decide → append at the version read (retry on conflict). Recent
- * streams' states are cached (a task deferred, then decided, is read once at most). A stored
- * decision is hinted to tasks at once (DECISION_HINTS).
+ * streams' states are cached (a task deferred, then decided, is read once at most).
  */
 @Injectable()
 export class RecordAllocationHandler {
   private readonly cache = new StateCache<AllocationRecord>(5_000);
 
-  constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
-    @Inject(DECISION_HINTS) private readonly hints: DecisionHints,
-  ) {}
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   async execute(input: RecordAllocationInput): Promise<RecordAllocationResult> {
     const result = await handleCommand({
@@ -53,9 +49,6 @@ export class RecordAllocationHandler {
       cache: this.cache,
       assumeNew: input.probablyNew,
     });
-    // Stored: tasks may assign it now, before the relay brings it (the hint is fire-and-forget).
-    const decided = result.events.filter((event) => event.type === 'AllocationDecided');
-    if (decided.length > 0) this.hints.decided(input.taskId, decided);
     return {
       record: result.state.attempts[input.attempt] ?? { decided: null, lastDeferredPicture: null },
       appended: result.events.length > 0,

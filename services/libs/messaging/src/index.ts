@@ -48,7 +48,6 @@ export {
   type TraceContext,
 } from './trace-context';
 export { subjectMatches, subjectsOverlap, assertSubjectPattern } from './subject-match';
-export { EVENT_HINTS, HintListener, HintSender, noEventHints, ServiceHints, type EventHints, type HintCounts, type HintListenerOptions } from './event-hints';
 export { EventRelay, type EventRelayOptions, type CheckpointStore, type EventLogReader } from './event-relay';
 export { relayingWork, type RelayingWorkOptions } from './relaying-work';
 export { issueWorkerCreds } from './nats-auth';

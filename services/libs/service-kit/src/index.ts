@@ -2,7 +2,7 @@
 export { ConfigError, baseConfigSchema, databaseUrlSchema, isAddressOrCidr, loadConfig, type BaseConfig } from './config';
 export { createLogger, httpLoggerParams } from './logging';
 export { HealthController, HealthRegistry, natsCheck, postgresCheck, type HealthCheck } from './health';
-export { exposeCounts, MetricsController, MetricsRegistry } from './metrics';
+export { MetricsController, MetricsRegistry } from './metrics';
 export { serveInternalEndpoints, type InternalEndpoints } from './internal-endpoints';
 export { AccessTokenVerifier, type AccessClaims, type AccessTokenVerifierOptions, type PublicKeyEntry } from './access-token';
 export { RevocationList, isRevocableId } from './revocation-list';

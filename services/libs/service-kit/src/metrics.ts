@@ -45,24 +45,3 @@ export class MetricsController {
     return this.metrics.registry.metrics();
   }
 }
-
-/**
- * Exposes a component's running totals (kept as plain numbers by a library that knows no
- * registry) as one counter, a label value per total, read at each scrape.
- */
-export function exposeCounts(metrics: MetricsRegistry, name: string, help: string, label: string, counts: () => Record<string, number>): void {
-  const exposed = new Map<string, number>();
-  new Counter({
-    name,
-    help,
-    labelNames: [label],
-    registers: [metrics.registry],
-    collect() {
-      for (const [key, total] of Object.entries(counts())) {
-        const delta = total - (exposed.get(key) ?? 0);
-        if (delta > 0) this.inc({ [label]: key }, delta);
-        exposed.set(key, total);
-      }
-    },
-  });
-}

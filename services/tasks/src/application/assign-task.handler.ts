@@ -33,13 +33,9 @@ export class AssignTaskHandler {
     @Inject(TASKS_SETTINGS) private readonly settings: TasksSettings,
   ) {}
 
-  /**
-   * Assigns the task to the decided worker when it is still queued at that attempt; otherwise does
-   * nothing. Resolves to false only when the decision had to wait for the task's requeue backoff
-   * and `hold` was false (a hint's handler does not wait: the durable delivery holds it instead).
-   */
-  async execute(decision: AllocationDecision, metadata: CorrelationMetadata, options: { hold?: boolean } = {}): Promise<boolean> {
-    if (await this.refused(decision, metadata)) return true;
+  /** Assigns the task to the decided worker when it is still queued at that attempt; otherwise does nothing. */
+  async execute(decision: AllocationDecision, metadata: CorrelationMetadata): Promise<void> {
+    if (await this.refused(decision, metadata)) return;
     const assign = () =>
       this.commands.run(
         decision.taskId,
@@ -56,14 +52,12 @@ export class AssignTaskHandler {
     const { events, state } = await assign();
     if (events.length === 0 && state.exists && state.status === 'queued' && state.attempt === decision.attempt && state.notBefore !== null) {
       const wait = Date.parse(state.notBefore) - Date.now();
-      if (wait > 0 && options.hold === false) return false;
       if (wait > 0 && wait <= this.settings.assignWaitMaxMs) {
         // A timer may fire a millisecond early by Date.now(): the margin keeps the retry past notBefore.
         await new Promise((r) => setTimeout(r, wait + 5));
         await assign();
       }
     }
-    return true;
   }
 
   /** Fails the task instead of assigning it when its owner is over the daily cost limit; true when it did. */

@@ -11,17 +11,7 @@
  */
 import { Controller, Inject } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { allocationEvents, type Envelope } from '@agentyard/contracts';
-import {
-  causedBy,
-  EVENT_HINTS,
-  handleBatchByKey as handleByKey,
-  OnConsumer,
-  type EventBatchItem,
-  type EventBatchResult,
-  type EventHints,
-  type MessageOf,
-} from '@agentyard/messaging';
+import { causedBy, handleBatchByKey as handleByKey, OnConsumer, type EventBatchItem, type EventBatchResult, type MessageOf } from '@agentyard/messaging';
 import { ROOT_LOGGER } from '@agentyard/service-kit';
 import type { Logger } from 'pino';
 import { AssignTaskHandler } from '../application/assign-task.handler';
@@ -47,42 +37,13 @@ export class TaskEventsConsumer {
     private readonly workerLost: RequeueWorkerTasksHandler,
     private readonly dispatcher: WorkDispatcher,
     private readonly workflowTasks: WorkflowTaskHandler,
-    @Inject(EVENT_HINTS) private readonly hints: EventHints,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
   ) {}
 
   @OnConsumer(allocationDecidedConsumer)
   async onAllocationDecided(@Payload() event: MessageOf<typeof allocationDecidedConsumer>): Promise<void> {
-    // Its hint was handled already (below): the task is assigned, or stayed as it was for a reason that still holds.
-    if (await this.hints.took(event.id)) return;
-    // Every decision is hinted: one handled here was declined, lost or overtaken — load.
-    this.hints.missed();
     const d = event.data;
     await this.assign.execute({ allocationId: d.allocationId, taskId: d.taskId, attempt: d.attempt, workerId: d.workerId }, causedBy(event));
-  }
-
-  /**
-   * Decisions allocation hinted right after storing them (messaging's event-hints.ts; main.ts
-   * listens while this replica holds the lease): assigned now, each on its own, instead of after the
-   * relay and the consumer above — which then acks them unhandled. One that must wait for its
-   * task's requeue backoff, or fails, is left to the consumer above.
-   */
-  async onDecisionHints(events: Envelope[]): Promise<string[]> {
-    const taken: string[] = [];
-    await Promise.all(
-      events.map(async (envelope) => {
-        const event = allocationEvents.parse(envelope);
-        if (event.type !== 'AllocationDecided') return;
-        const d = event.data;
-        const decision = { allocationId: d.allocationId, taskId: d.taskId, attempt: d.attempt, workerId: d.workerId };
-        try {
-          if (await this.assign.execute(decision, causedBy(event), { hold: false })) taken.push(event.id);
-        } catch (error) {
-          this.logger.debug({ err: error, taskId: d.taskId, eventId: event.id }, 'hinted decision not handled; its durable delivery will be');
-        }
-      }),
-    );
-    return taken;
   }
 
   @OnConsumer(workReportsConsumer)
