@@ -40,6 +40,8 @@ export interface JournalEntry {
   attempt: number;
   /** The attempt's process group leader, and its start time in clock ticks (so a reused pid is not killed). */
   process?: { pid: number; startTicks: number };
+  /** The tool it ran: a restart reads an agent CLI's usage from the log with that tool's parser (leftover-attempt.ts). */
+  tool?: string;
   /** The `finished` report, once the attempt ended. */
   report?: WorkReport;
 }
@@ -73,11 +75,11 @@ export class AttemptJournal {
     this.put({ taskId, attempt });
   }
 
-  /** Its process started (pid = its process group). */
-  started(taskId: string, attempt: number, pid: number | undefined): void {
+  /** Its process started (pid = its process group), running `tool`. */
+  started(taskId: string, attempt: number, pid: number | undefined, tool?: string): void {
     const startTicks = pid === undefined ? undefined : processStartTicks(pid);
     if (pid === undefined || startTicks === undefined) return;
-    this.put({ taskId, attempt, process: { pid, startTicks } });
+    this.put({ taskId, attempt, process: { pid, startTicks }, ...(tool !== undefined ? { tool } : {}) });
   }
 
   /** It ended: the report that says how, kept until it is stored. */

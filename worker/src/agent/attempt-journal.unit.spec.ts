@@ -36,11 +36,11 @@ describe('AttemptJournal', () => {
   });
 
   describe('after the agent died (a new journal over the same state dir)', () => {
-    it('hands back what it held: the taken, the started with its process, and the finished with its report — not what ended', () => {
+    it('hands back what it held: the taken, the started with its process and tool, and the finished with its report — not what ended', () => {
       const before = open();
       before.begin('taken', 1);
       before.begin('running', 2);
-      before.started('running', 2, process.pid); // a live pid, so its start time can be read
+      before.started('running', 2, process.pid, 'claude-code'); // a live pid, so its start time can be read
       before.begin('done', 1);
       before.finished(finished('done', 1));
       before.begin('stored', 1);
@@ -54,6 +54,7 @@ describe('AttemptJournal', () => {
       );
       expect([...left.keys()].sort()).toEqual(['done:1', 'running:2', 'taken:1']);
       expect(left.get('running:2')?.process?.pid).toBe(process.pid);
+      expect(left.get('running:2')?.tool).toBe('claude-code'); // its log is parsed with that tool's parser
       expect(left.get('done:1')?.report).toEqual(finished('done', 1));
       expect(left.get('taken:1')).toEqual({ taskId: 'taken', attempt: 1 });
     });

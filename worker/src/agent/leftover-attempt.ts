@@ -10,8 +10,10 @@
  *
  * What the restart can still give: the exit status, the masked log the agent wrote as output came
  * (`<state-dir>/logs/<task>-<attempt>.log`, outside the task's reach) and its tail as the output
- * tail, the structured output and the declared artifacts from the attempt's directory. Not: an
- * agent CLI's usage and summary (parsed from the live stream, which died with the agent).
+ * tail, the structured output and the declared artifacts from the attempt's directory, and an
+ * agent CLI's usage, summary and the limit it stopped at: the log holds the stream the agent parsed
+ * live, so it is parsed again with the tool's parser (the journal names the tool). Not: the CLI's
+ * session files, which a live attempt keeps for a follow-up to resume.
  * A status of 128 or more is a tool ended by a signal — the kill that took the agent, or a stop the
  * agent was making — and is handed back as before. A workspace attempt writes no status: its result
  * is the commit that keeping its work pushes, which a restart does not redo.
@@ -24,11 +26,16 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, rea
 import { join } from 'node:path';
 import { reservedArtifactNames, type TaskResult } from '@agentyard/contracts/agent';
 import { addStructuredOutput, readStructuredOutput } from '../execution/structured-output';
+import type { StreamParser } from '../tools/agent-stream';
+import { addAgentOutcome } from './agent-outcome';
+import { AgentOutput } from './live-agent-event';
 import { removeWorkDir } from '../execution/work-dir';
 import { collectDeclaredArtifacts } from '../storage/declared-artifacts';
 
 /** Characters of the log kept as the result's output tail (taskResult.outputTail's limit). */
 const TAIL_CHARS = 64 * 1024;
+/** A log larger than this is not parsed again at a restart (its usage is lost, as before). */
+const REPARSE_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface LeftoverPaths {
   /** The attempt's directory (execution/work-dir.ts). */
@@ -72,14 +79,39 @@ export function readExitStatus(attemptRoot: string): number | undefined {
 /**
  * The result of a leftover attempt whose tool exited by itself (status below 128), else undefined.
  * `durationMs` is from the log's creation (the spawn) to the status file's last write (the exit).
+ * With the tool's stream `parser` (an agent CLI's), the log is parsed again for the usage, the
+ * summary and a limit the tool stopped at, as the live attempt would have been.
  */
-export function finishedLeftover(paths: LeftoverPaths): { outcome: 'succeeded' | 'failed'; result: TaskResult } | undefined {
+export function finishedLeftover(
+  paths: LeftoverPaths,
+  parser?: StreamParser,
+): { outcome: 'succeeded' | 'failed' | 'budget_exceeded'; result: TaskResult } | undefined {
   const status = readExitStatus(paths.root);
   if (status === undefined || status >= 128) return undefined;
   const result: TaskResult = { exitCode: status, outputTail: logTail(paths.log), durationMs: durationOf(paths) };
-  let outcome: 'succeeded' | 'failed' = status === 0 ? 'succeeded' : 'failed';
+  let outcome: 'succeeded' | 'failed' | 'budget_exceeded' = status === 0 ? 'succeeded' : 'failed';
+  const agent = parser ? addAgentOutcome(result, reparsed(paths.log, parser)) : {};
+  if (agent.limitMessage) result.error = agent.limitMessage;
+  if (agent.limit === 'budget_exceeded') outcome = 'budget_exceeded';
+  // As live: an output the task promised but broke fails the attempt, whatever else it says.
   if (!addStructuredOutput(result, readStructuredOutput(join(paths.root, '.agentyard', 'output.json')))) outcome = 'failed';
   return { outcome, result };
+}
+
+/** The agent events of a kept (masked) log, parsed again as they were live; none when it cannot be read. */
+function reparsed(log: string, parser: StreamParser): ReturnType<AgentOutput['write']> {
+  try {
+    const fd = openSync(log, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      if (fstatSync(fd).size > REPARSE_MAX_BYTES) return [];
+    } finally {
+      closeSync(fd);
+    }
+    const output = new AgentOutput({ write: () => undefined }, parser);
+    return output.write(readFileSync(log, 'utf8'), true);
+  } catch {
+    return [];
+  }
 }
 
 /** What to upload for a leftover attempt: its log (from the agent's state dir) and its declared artifacts. */

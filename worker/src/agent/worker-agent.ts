@@ -18,7 +18,6 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
-  agentUsageSchema,
   effectiveBudget,
   type Budget,
   workerConsumerName,
@@ -38,8 +37,8 @@ import {
   type WorkspaceInput,
 } from '@agentyard/contracts/agent';
 import { OutputStream } from '../execution/output-stream';
+import { addAgentOutcome } from './agent-outcome';
 import { SecretMasker } from '../execution/secret-masker';
-import { outcomeOf as agentOutcomeOf } from '../tools/agent-stream';
 import { addStructuredOutput, outputEnvName, prepareStructuredOutput, readStructuredOutput } from '../execution/structured-output';
 import { buildTaskEnv, withSecretValues } from '../execution/task-env';
 import { TaskProcess, type StopReason, type TaskExit } from '../execution/task-process';
@@ -163,7 +162,7 @@ export class WorkerAgent {
       }
       const killed = killLeftover(entry);
       const paths = leftoverPaths(this.config.stateDir, entry.taskId, entry.attempt);
-      const done = finishedLeftover(paths);
+      const done = finishedLeftover(paths, entry.tool === undefined ? undefined : this.config.tools.available.get(entry.tool as ToolName)?.streamParser?.());
       if (done) {
         this.logger.warn(`${key}: its process had exited (${done.result.exitCode}) when the agent died; keeping its work and sending its result`);
         void this.keepLeftover(entry, paths, done.outcome, done.result);
@@ -461,7 +460,7 @@ export class WorkerAgent {
     }
 
     run.process = proc;
-    this.journal.started(assignment.taskId, assignment.attempt, proc.pid);
+    this.journal.started(assignment.taskId, assignment.attempt, proc.pid, assignment.tool);
     const watch = this.watchStalls(assignment, input, proc, prepared.dir.root);
     this.logger.info(`started ${key} (${assignment.tool}, pid ${proc.pid}) — ${this.running.size}/${this.config.slots} slots used`);
     if (!checkout) this.reportStarted(assignment, msg);
@@ -479,17 +478,12 @@ export class WorkerAgent {
           // The watchdog stopped it (policy `fail`): a failure, whatever the kill looked like.
           if (watch?.failure) outcome = 'failed';
           const result: TaskResult = { exitCode: exit.exitCode, outputTail: output.tail(), durationMs: exit.durationMs };
-          const agent = agentOutcomeOf(agentOutput.events);
-          // Checked here: a report the tasks service refused would lose the whole result.
-          const usage = agent.usage ? agentUsageSchema.safeParse(agent.usage) : undefined;
-          if (usage?.success) result.usage = usage.data;
-          else if (usage) this.logger.warn(`${key}: the tool's usage is not recorded (${usage.error.issues[0]?.message ?? 'invalid'})`);
-          if (agent.summary !== undefined) result.summary = agent.summary.slice(0, 16 * 1024);
+          const agent = addAgentOutcome(result, agentOutput.events);
+          if (agent.usageRefused) this.logger.warn(`${key}: the tool's usage is not recorded (${agent.usageRefused})`);
           // Over a cap: the agent stopped it, the tool's own cap did (claude-code's --max-budget-usd), or
           // the final usage passed a cap before the stop could land. Its usage so far is kept above.
           if (!watch?.failure && (budgetWatch?.exceeded || agent.limit === 'budget_exceeded')) outcome = 'budget_exceeded';
-          // A limit the task set (its budget, its turns) is why it failed: say so first, then what the tool said.
-          const limitMessage = agent.limit ? `${agent.limit}: ${agent.summary ?? 'the tool stopped at a limit of the task'}`.slice(0, 4096) : undefined;
+          const limitMessage = agent.limitMessage;
           // The tool's own message when it stopped at its cap (claude-code's --max-budget-usd), else the agent's.
           const error =
             watch?.failure ??
