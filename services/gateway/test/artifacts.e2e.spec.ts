@@ -7,6 +7,7 @@
  * speed), ownership and deletion are each checked, and a refused upload leaves no row behind.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { Agent, request as httpRequest } from 'node:http';
 import { Client } from 'pg';
 import { artifactUploadPath, type ArtifactList, type TaskView } from '@agentyard/contracts';
 import { startPlatform, type Platform } from '@agentyard/local-infra';
@@ -263,6 +264,41 @@ describe('Artifacts of a task attempt', () => {
       const other = await onlineWorker(alice.client, 'other-box');
       const res = await upload(other, taskId, 'x.bin', Buffer.from('x'));
       expect(res).toMatchObject({ status: 403, body: { message: 'this worker does not hold the task' } });
+    });
+
+    it('refused at any step, leave their keep-alive connection usable for the next request', async () => {
+      // One socket for everything (an agent's HTTP client reuses its connection): a refusal that
+      // left the rest of its body unread on the socket would break or stall the next request.
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const sockets = new Set<unknown>();
+      const put = (attempt: number, name: string, data: Buffer, sha = sha256(data)) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpRequest(
+            `${platform.url}${artifactUploadPath(worker.id, taskId, attempt, name)}`,
+            {
+              method: 'PUT',
+              agent,
+              headers: { authorization: `Worker ${worker.credential}`, 'content-type': 'application/octet-stream', 'x-content-sha256': sha },
+            },
+            (res) => {
+              sockets.add(res.socket);
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+          );
+          req.on('error', reject);
+          req.end(data);
+        });
+      const data = randomBytes(700 * 1024); // more than one chunk, less than the limit
+      const statuses = [
+        await put(2, 'keep.bin', data), // refused before the body is read: not the current attempt
+        await put(1, 'keep.bin', data, sha256('something else')), // refused after it was read: the checksum
+        await put(1, 'bad name!', data), // refused by the route: the name
+        await put(1, 'keep.bin', data), // and then stored, on the same connection
+      ];
+      agent.destroy();
+      expect(statuses).toEqual([403, 400, 400, 201]);
+      expect(sockets.size).toBe(1);
     });
 
     it('for an attempt the worker does not hold: 403', async () => {

@@ -82,7 +82,9 @@ export function describeFuzzing(platform: () => SecurityPlatform): void {
             const res = await fetch(`${sp.url}${r.path}`, { method: op.method, headers, body: r.body });
             return { status: res.status, text: await res.text() };
           } catch (e) {
-            if ((r.body?.length ?? 0) < 1024 * 1024) throw e;
+            // Which request, and how: a bare "fetch failed" says neither.
+            if ((r.body?.length ?? 0) < 1024 * 1024)
+              throw new Error(`${r.what} (${r.body?.length ?? 0}-byte body): ${String((e as { cause?: unknown }).cause ?? e)}`, { cause: e });
             return { status: 0, text: String((e as { cause?: unknown }).cause ?? e) };
           }
         };
