@@ -269,16 +269,19 @@ describe('Artifacts of a task attempt', () => {
     it('refused at any step, leave their keep-alive connection usable for the next request', async () => {
       // One socket for everything (an agent's HTTP client reuses its connection): a refusal that
       // left the rest of its body unread on the socket would break or stall the next request.
+      // A worker and task of its own (a worker has one slot): what it stores must not change the other tests' task.
+      const box = await onlineWorker(alice.client, 'keep-alive-box');
+      const own = await heldTask(alice.client, box);
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       const sockets = new Set<unknown>();
       const put = (attempt: number, name: string, data: Buffer, sha = sha256(data)) =>
         new Promise<number>((resolve, reject) => {
           const req = httpRequest(
-            `${platform.url}${artifactUploadPath(worker.id, taskId, attempt, name)}`,
+            `${platform.url}${artifactUploadPath(box.id, own, attempt, name)}`,
             {
               method: 'PUT',
               agent,
-              headers: { authorization: `Worker ${worker.credential}`, 'content-type': 'application/octet-stream', 'x-content-sha256': sha },
+              headers: { authorization: `Worker ${box.credential}`, 'content-type': 'application/octet-stream', 'x-content-sha256': sha },
             },
             (res) => {
               sockets.add(res.socket);
