@@ -5,13 +5,13 @@
  * restarted agent reports from the log it kept (leftover-attempt.ts).
  */
 import { agentUsageSchema, type TaskResult } from '@agentyard/contracts/agent';
-import { outcomeOf, type AgentEvent } from '../tools/agent-stream';
+import { outcomeOf, type AgentEvent, type AgentLimit } from '../tools/agent-stream';
 
 export interface AddedAgentOutcome {
   /** Why the tool's usage was left out (it broke the contract), if it was. */
   usageRefused?: string;
   /** The limit the tool stopped at (its budget, its turns), and the message saying so. */
-  limit?: string;
+  limit?: AgentLimit;
   limitMessage?: string;
 }
 

@@ -26,11 +26,11 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, rea
 import { join } from 'node:path';
 import { reservedArtifactNames, type TaskResult } from '@agentyard/contracts/agent';
 import { addStructuredOutput, readStructuredOutput } from '../execution/structured-output';
-import type { StreamParser } from '../tools/agent-stream';
-import { addAgentOutcome } from './agent-outcome';
-import { AgentOutput } from './live-agent-event';
 import { removeWorkDir } from '../execution/work-dir';
 import { collectDeclaredArtifacts } from '../storage/declared-artifacts';
+import type { AgentEvent, StreamParser } from '../tools/agent-stream';
+import { addAgentOutcome } from './agent-outcome';
+import { AgentOutput } from './live-agent-event';
 
 /** Characters of the log kept as the result's output tail (taskResult.outputTail's limit). */
 const TAIL_CHARS = 64 * 1024;
@@ -99,18 +99,20 @@ export function finishedLeftover(
 }
 
 /** The agent events of a kept (masked) log, parsed again as they were live; none when it cannot be read. */
-function reparsed(log: string, parser: StreamParser): ReturnType<AgentOutput['write']> {
+function reparsed(log: string, parser: StreamParser): AgentEvent[] {
+  let fd: number;
   try {
-    const fd = openSync(log, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      if (fstatSync(fd).size > REPARSE_MAX_BYTES) return [];
-    } finally {
-      closeSync(fd);
-    }
-    const output = new AgentOutput({ write: () => undefined }, parser);
-    return output.write(readFileSync(log, 'utf8'), true);
+    fd = openSync(log, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch {
     return [];
+  }
+  try {
+    if (fstatSync(fd).size > REPARSE_MAX_BYTES) return [];
+    return new AgentOutput({ write: () => undefined }, parser).write(readFileSync(fd, 'utf8'), true);
+  } catch {
+    return [];
+  } finally {
+    closeSync(fd);
   }
 }
 

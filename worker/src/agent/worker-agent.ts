@@ -483,14 +483,13 @@ export class WorkerAgent {
           // Over a cap: the agent stopped it, the tool's own cap did (claude-code's --max-budget-usd), or
           // the final usage passed a cap before the stop could land. Its usage so far is kept above.
           if (!watch?.failure && (budgetWatch?.exceeded || agent.limit === 'budget_exceeded')) outcome = 'budget_exceeded';
-          const limitMessage = agent.limitMessage;
           // The tool's own message when it stopped at its cap (claude-code's --max-budget-usd), else the agent's.
           const error =
             watch?.failure ??
-            (agent.limit === 'budget_exceeded' ? limitMessage : undefined) ??
+            (agent.limit === 'budget_exceeded' ? agent.limitMessage : undefined) ??
             budgetWatch?.exceeded ??
             errorOf(exit, assignment.timeoutSeconds) ??
-            limitMessage;
+            agent.limitMessage;
           if (error) result.error = error;
           // Only a process that ran to its end has its say; one cancelled or killed may have written half a file.
           if (!exit.stoppedBy && !addStructuredOutput(result, readStructuredOutput(outputFile))) outcome = 'failed';
