@@ -106,9 +106,14 @@ describe('Backpressure on POST /tasks', () => {
       expect(got.status).toBe(200);
       expect(got.body.status).toBe('queued');
     }
-    // Nothing half-made: the user's list holds exactly the accepted ones.
-    const list = await alice.get<{ items: TaskView[] }>('/api/v1/tasks?limit=100');
-    expect(list.body.items.map((t) => t.id).sort()).toEqual(accepted.map((a) => a.body.id).sort());
+    // Nothing half-made: the user's list holds exactly the accepted ones. The list reads the read
+    // model, which may be a moment behind the last creates (a task's own GET reads its stream), so
+    // it is awaited, then read again a moment later to see that nothing else turns up.
+    const listed = async () => (await alice.get<{ items: TaskView[] }>('/api/v1/tasks?limit=100')).body.items.map((t) => t.id).sort();
+    const want = accepted.map((a) => a.body.id).sort();
+    await eventually('the accepted tasks listed', async () => ((await listed()).length >= want.length ? true : undefined), 5_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await listed()).toEqual(want);
   });
 
   it('refuses every user’s new task with 429 once the platform’s queue is full, and takes them again when it shrinks', async () => {
