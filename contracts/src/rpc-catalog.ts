@@ -78,6 +78,7 @@ import {
   getArtifactQuerySchema,
   listArtifactsQuerySchema,
   putArtifactChunkSchema,
+  putArtifactSchema,
   readArtifactChunkQuerySchema,
 } from './tasks/artifact.schemas';
 import {
@@ -156,6 +157,7 @@ export const rpcCatalog = {
     beginUpload: defineRpc(artifactSubjects.beginUpload, beginArtifactUploadSchema, artifactUploadStartedSchema),
     putChunk: defineRpc(artifactSubjects.putChunk, putArtifactChunkSchema, done('ok')),
     commitUpload: defineRpc(artifactSubjects.commitUpload, artifactUploadRefSchema, artifactUploadedSchema),
+    put: defineRpc(artifactSubjects.putArtifact, putArtifactSchema, artifactUploadedSchema),
     abortUpload: defineRpc(artifactSubjects.abortUpload, artifactUploadRefSchema, done('ok')),
     list: defineRpc(artifactSubjects.list, listArtifactsQuerySchema, artifactListSchema),
     get: defineRpc(artifactSubjects.get, getArtifactQuerySchema, artifactDescriptorSchema),

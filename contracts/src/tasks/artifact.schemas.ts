@@ -63,6 +63,12 @@ export const artifactSubjects = {
   putChunk: commandSubject('tasks', 'PutArtifactChunk'),
   /** Size and SHA-256 checked (400 when they differ), fence again, then visible at once. → ArtifactUploaded */
   commitUpload: commandSubject('tasks', 'CommitArtifactUpload'),
+  /**
+   * A whole artifact of at most artifactLimits.chunkBytes in one message: fenced, quota, size and
+   * SHA-256 checked, visible at once — one round trip where begin, chunk and commit take three
+   * (an attempt's log is usually this small, and its `finished` report waits for it). → ArtifactUploaded
+   */
+  putArtifact: commandSubject('tasks', 'PutArtifact'),
   /** Drops an unfinished upload (the client went away, or sent too much). → `{ ok: true }` */
   abortUpload: commandSubject('tasks', 'AbortArtifactUpload'),
   /** The owner's view of a task's artifacts. → ArtifactList */
@@ -99,6 +105,10 @@ const base64Chunk = text()
 
 export const putArtifactChunkSchema = z.object({ workerId: id, uploadId: id, seq: z.number().int().min(0).max(1_000_000), data: base64Chunk });
 export type PutArtifactChunk = z.infer<typeof putArtifactChunkSchema>;
+
+/** A whole artifact in one message: what begin declares, and its bytes. */
+export const putArtifactSchema = beginArtifactUploadSchema.extend({ data: base64Chunk });
+export type PutArtifact = z.infer<typeof putArtifactSchema>;
 
 export const artifactUploadRefSchema = z.object({ workerId: id, uploadId: id });
 export type ArtifactUploadRef = z.infer<typeof artifactUploadRefSchema>;

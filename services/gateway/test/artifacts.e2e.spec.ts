@@ -221,9 +221,12 @@ describe('Artifacts of a task attempt', () => {
   });
 
   describe('refused', () => {
-    it('when the body is not what x-content-sha256 says: 400, and nothing is visible or left behind', async () => {
+    it.each([
+      ['in chunks', 600_000],
+      ['in one message', 1_000],
+    ])('when the body (sent %s) is not what x-content-sha256 says: 400, and nothing is visible or left behind', async (_how, size) => {
       const before = await storedRows(taskId);
-      const res = await upload(worker, taskId, 'wrong.bin', randomBytes(600_000), { sha: sha256('something else') });
+      const res = await upload(worker, taskId, 'wrong.bin', randomBytes(size), { sha: sha256('something else') });
       expect(res.status).toBe(400);
       expect(res.body.message).toMatch(/SHA-256 is [0-9a-f]{64}, not the [0-9a-f]{64} declared in x-content-sha256; nothing was stored/);
       const list = await alice.client.get<ArtifactList>(`/api/v1/tasks/${taskId}/artifacts`);

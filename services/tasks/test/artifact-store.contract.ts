@@ -125,6 +125,86 @@ export function describeArtifactStoreContract(name: string, factory: () => Promi
       });
     });
 
+    describe('a whole artifact stored at once', () => {
+      /** What a put declares for `data`, as begin would. */
+      const whole = (taskId: string, attempt: number, artifactName: string, data: Buffer, declared: Partial<PendingUpload> = {}): PendingUpload => ({
+        uploadId: randomUUID(),
+        taskId,
+        attempt,
+        name: artifactName,
+        workerId: 'w-1',
+        sha256: sha256(data),
+        declaredBytes: data.length,
+        maxBytes: 1024 * 1024,
+        contentType: 'text/plain; charset=utf-8',
+        startedAt: new Date(),
+        ...declared,
+      });
+
+      it('is visible at once, in pieces of the chunk size, and read back byte for byte', async () => {
+        const taskId = randomUUID();
+        const data = randomBytes(2 * CHUNK + 5);
+        const outcome = await store.storeWhole(whole(taskId, 1, 'log', data), data, CHUNK, new Date('2026-12-08T11:00:00.000Z'));
+        expect(outcome).toMatchObject({ committed: true, artifact: { taskId, attempt: 1, name: 'log', bytes: data.length, sha256: sha256(data), chunks: 3 } });
+        const found = (await store.find(taskId, 'log'))!;
+        expect(found).toMatchObject({
+          bytes: data.length,
+          chunks: 3,
+          contentType: 'text/plain; charset=utf-8',
+          createdAt: new Date('2026-12-08T11:00:00.000Z'),
+        });
+        expect(await readAll(taskId, found.artifactId, found.chunks)).toEqual(data);
+        // Nothing of it is an upload under way (the janitor has nothing to sweep).
+        expect(await store.pendingUpload(found.artifactId)).toBeUndefined();
+      });
+
+      it('may be empty', async () => {
+        const taskId = randomUUID();
+        const empty = Buffer.alloc(0);
+        expect(await store.storeWhole(whole(taskId, 1, 'log', empty), empty, CHUNK, new Date())).toMatchObject({
+          committed: true,
+          artifact: { bytes: 0, chunks: 0 },
+        });
+        expect(await store.find(taskId, 'log')).toMatchObject({ bytes: 0, chunks: 0 });
+      });
+
+      it('replaces the artifact of its task, attempt and name, the old bytes gone', async () => {
+        const taskId = randomUUID();
+        const first = randomBytes(CHUNK + 1);
+        const second = randomBytes(10);
+        await store.commitUpload((await upload(taskId, 1, 'log', first)).uploadId, new Date());
+        const before = (await store.find(taskId, 'log'))!;
+        await store.storeWhole(whole(taskId, 1, 'log', second), second, CHUNK, new Date());
+        expect((await store.list(taskId)).map((a) => [a.name, a.bytes])).toEqual([['log', 10]]);
+        expect(await readAll(taskId, (await store.find(taskId, 'log'))!.artifactId, 1)).toEqual(second);
+        expect(await store.readChunk({ taskId, artifactId: before.artifactId }, 0)).toBeUndefined();
+      });
+
+      it('is refused when its SHA-256 or its size is not what was declared, or over its limit, and leaves the current one in place', async () => {
+        const taskId = randomUUID();
+        const current = randomBytes(100);
+        await store.storeWhole(whole(taskId, 1, 'log', current), current, CHUNK, new Date());
+        const data = randomBytes(CHUNK + 3);
+        expect(await store.storeWhole(whole(taskId, 1, 'log', data, { sha256: sha256(Buffer.from('other')) }), data, CHUNK, new Date())).toEqual({
+          committed: false,
+          reason: 'sha256-mismatch',
+          bytes: data.length,
+          sha256: sha256(data),
+        });
+        expect(await store.storeWhole(whole(taskId, 1, 'log', data, { declaredBytes: data.length - 1 }), data, CHUNK, new Date())).toMatchObject({
+          committed: false,
+          reason: 'size-mismatch',
+          bytes: data.length,
+        });
+        expect(await store.storeWhole(whole(taskId, 1, 'log', data, { maxBytes: CHUNK }), data, CHUNK, new Date())).toMatchObject({
+          committed: false,
+          reason: 'size-mismatch',
+        });
+        expect((await store.list(taskId)).map((a) => [a.name, a.bytes, a.sha256])).toEqual([['log', 100, sha256(current)]]);
+        expect(await readAll(taskId, (await store.find(taskId, 'log'))!.artifactId, 1)).toEqual(current);
+      });
+    });
+
     describe('a new upload of the same task, attempt and name', () => {
       it('replaces the artifact at commit: one listed, the new bytes read, the old ones gone', async () => {
         const taskId = randomUUID();

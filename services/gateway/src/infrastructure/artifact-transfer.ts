@@ -1,14 +1,15 @@
 /*
  * Moves an artifact's bytes between HTTP and the tasks service, which owns them. NATS messages
  * are capped at 1 MiB, so an upload is streamed in chunks (begin → chunk 0, 1, … → commit) and a
- * download is read back chunk by chunk. The gateway holds at most one chunk (512 KiB) plus what
+ * download is read back chunk by chunk; a body declared to fit one chunk (an attempt's log,
+ * usually) goes in one `put`. The gateway holds at most one chunk (512 KiB) plus what
  * the socket delivered since, never a whole artifact: the request body is read only as fast as
  * the tasks service stores it. An upload that fails half way (client gone, too large, a
  * refused chunk) is aborted, so nothing of it stays behind.
  */
 import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import { DomainError, rpcCatalog, type ArtifactDescriptor, type ArtifactList, type ArtifactUploaded } from '@agentyard/contracts';
+import { artifactLimits, DomainError, rpcCatalog, type ArtifactDescriptor, type ArtifactList, type ArtifactUploaded } from '@agentyard/contracts';
 import { NatsRpcClient } from '@agentyard/messaging';
 
 const artifactsRpc = rpcCatalog.artifacts;
@@ -41,9 +42,13 @@ export const tooLarge = (maxBytes: number): DomainError =>
 export class ArtifactTransfer {
   constructor(@Inject(NatsRpcClient) private readonly rpc: NatsRpcClient) {}
 
-  /** Streams `body` to the tasks service; at most `maxBytes` (the edge's own limit) get through. */
+  /**
+   * Streams `body` to the tasks service; at most `maxBytes` (the edge's own limit) get through. A
+   * body whose declared size fits one message goes whole, in one request.
+   */
   async upload(request: UploadRequest, body: AsyncIterable<Buffer>, maxBytes: number): Promise<ArtifactUploaded> {
     if (request.bytes !== undefined && request.bytes > maxBytes) throw tooLarge(maxBytes);
+    if (request.bytes !== undefined && request.bytes <= artifactLimits.chunkBytes) return this.uploadWhole(request, request.bytes, body);
     const started = await this.rpc.call(artifactsRpc.beginUpload, request);
     const ref = { workerId: request.workerId, uploadId: started.uploadId };
     const limit = Math.min(maxBytes, started.maxBytes);
@@ -76,6 +81,20 @@ export class ArtifactTransfer {
       await this.rpc.call(artifactsRpc.abortUpload, ref).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** A body of at most one message's size: read whole (never more than declared), then one `put`. */
+  private async uploadWhole(request: UploadRequest, declared: number, body: AsyncIterable<Buffer>): Promise<ArtifactUploaded> {
+    const pieces: Buffer[] = [];
+    let total = 0;
+    for await (const piece of body) {
+      total += piece.length;
+      if (total > declared)
+        throw new DomainError('VALIDATION_FAILED', `the body is longer than the ${declared} bytes declared in Content-Length; nothing was stored`);
+      pieces.push(piece);
+    }
+    const data = Buffer.concat(pieces, total).toString('base64');
+    return this.rpc.call(artifactsRpc.put, { ...request, data }, { timeoutMs: commitTimeoutMs(total) });
   }
 
   list(userId: string, taskId: string): Promise<ArtifactList> {

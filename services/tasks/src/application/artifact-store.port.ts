@@ -61,6 +61,12 @@ export interface ArtifactStore {
    * is right, makes it the artifact of its (task, attempt, name). A refused upload stays unfinished.
    */
   commitUpload(uploadId: string, now: Date, maxBytes?: number): Promise<CommitOutcome>;
+  /**
+   * Stores a whole artifact at once, in pieces of `chunkBytes`: checked as commitUpload checks
+   * (the upload's declared size and SHA-256, at most its maxBytes) and, when right, made the
+   * artifact of its (task, attempt, name); a refused one leaves nothing behind.
+   */
+  storeWhole(upload: PendingUpload, data: Buffer, chunkBytes: number, now: Date): Promise<CommitOutcome>;
   /** Drops an unfinished upload and its chunks (nothing when it is unknown or committed). */
   abortUpload(uploadId: string): Promise<void>;
   /** A task's artifacts: newest attempt first, then by name. */
@@ -100,4 +106,16 @@ export async function checkChunks(
   }
   if (sha256 !== upload.sha256) return { committed: false, reason: 'sha256-mismatch', bytes, sha256 };
   return { ok: true, bytes, chunks };
+}
+
+/** `data` in pieces of `chunkBytes` (none for an empty artifact): how every adapter lays out a whole artifact. */
+export function piecesOf(data: Buffer, chunkBytes: number): Buffer[] {
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < data.length; at += chunkBytes) pieces.push(data.subarray(at, at + chunkBytes));
+  return pieces;
+}
+
+/** checkChunks over a whole artifact held in memory. */
+export function checkWhole(upload: PendingUpload, pieces: readonly Buffer[]): ReturnType<typeof checkChunks> {
+  return checkChunks(upload, upload.maxBytes, new Map(pieces.map((piece, seq) => [seq, piece.length])), (seq) => Promise.resolve(pieces[seq]));
 }

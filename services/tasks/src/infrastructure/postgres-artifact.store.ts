@@ -7,7 +7,15 @@
  * artifact-store.port.ts; proven by test/artifact-store.int.spec.ts.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { checkChunks, type ArtifactStore, type CommitOutcome, type PendingUpload, type StoredArtifact } from '../application/artifact-store.port';
+import {
+  checkChunks,
+  checkWhole,
+  piecesOf,
+  type ArtifactStore,
+  type CommitOutcome,
+  type PendingUpload,
+  type StoredArtifact,
+} from '../application/artifact-store.port';
 import type { ArtifactsTable, TasksDatabase } from './tasks.database';
 
 /** Chunks read per query while hashing at commit (8 × 512 KiB). */
@@ -91,6 +99,48 @@ export class PostgresArtifactStore implements ArtifactStore {
         .where('id', '=', uploadId)
         .returningAll()
         .executeTakeFirstOrThrow();
+      return { committed: true, artifact: toStored(row) } as const;
+    });
+  }
+
+  async storeWhole(u: PendingUpload, data: Buffer, chunkBytes: number, now: Date): Promise<CommitOutcome> {
+    const pieces = piecesOf(data, chunkBytes);
+    const checked = await checkWhole(u, pieces);
+    if (!('ok' in checked)) return checked;
+    // One transaction, under the key's lock like a commit: the current row goes, the new one is complete from its insert.
+    return this.db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`${u.taskId}/${u.attempt}/${u.name}`}, 0))`.execute(trx);
+      await trx
+        .deleteFrom('artifacts')
+        .where('task_id', '=', u.taskId)
+        .where('attempt', '=', u.attempt)
+        .where('name', '=', u.name)
+        .where('complete', '=', true)
+        .execute();
+      const row = await trx
+        .insertInto('artifacts')
+        .values({
+          id: u.uploadId,
+          task_id: u.taskId,
+          attempt: u.attempt,
+          name: u.name,
+          worker_id: u.workerId,
+          sha256: u.sha256,
+          declared_bytes: u.declaredBytes,
+          max_bytes: u.maxBytes,
+          content_type: u.contentType,
+          created_at: now,
+          complete: true,
+          bytes: checked.bytes,
+          chunks: checked.chunks,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      if (pieces.length > 0)
+        await trx
+          .insertInto('artifact_chunks')
+          .values(pieces.map((piece, seq) => ({ artifact_id: u.uploadId, seq, data: piece })))
+          .execute();
       return { committed: true, artifact: toStored(row) } as const;
     });
   }

@@ -13,7 +13,15 @@
  * Invariants: see artifact-store.port.ts; proven by test/artifact-store.int.spec.ts when S3_URL is set.
  */
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { checkChunks, type ArtifactStore, type CommitOutcome, type PendingUpload, type StoredArtifact } from '../application/artifact-store.port';
+import {
+  checkChunks,
+  checkWhole,
+  piecesOf,
+  type ArtifactStore,
+  type CommitOutcome,
+  type PendingUpload,
+  type StoredArtifact,
+} from '../application/artifact-store.port';
 
 export interface S3ArtifactStoreOptions {
   /** Endpoint of an S3-compatible server (`http://minio:9000`); absent for AWS S3 itself. */
@@ -179,6 +187,16 @@ export class S3ArtifactStore implements ArtifactStore {
     await this.remove(this.uploadKey(uploadId));
     if (replaced && replaced.artifactId !== uploadId) await this.removeBlob(upload.taskId, replaced.artifactId);
     return { committed: true, artifact };
+  }
+
+  /** As begin, chunks and commit: S3 has no transaction to save a step with. */
+  async storeWhole(u: PendingUpload, data: Buffer, chunkBytes: number, now: Date): Promise<CommitOutcome> {
+    const pieces = piecesOf(data, chunkBytes);
+    const checked = await checkWhole(u, pieces);
+    if (!('ok' in checked)) return checked;
+    await this.beginUpload(u);
+    await eachLimited([...pieces.entries()], 4, ([seq, piece]) => this.put(this.chunkKey(u.taskId, u.uploadId, seq), piece, 'application/octet-stream'));
+    return this.commitUpload(u.uploadId, now);
   }
 
   async abortUpload(uploadId: string): Promise<void> {

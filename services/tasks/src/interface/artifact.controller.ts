@@ -39,6 +39,11 @@ export class ArtifactController {
     return this.uploads.commit(workerId, uploadId);
   }
 
+  @MessagePattern(artifactsRpc.put.subject)
+  onPut(@Payload() data: unknown): Promise<ArtifactUploaded> {
+    return this.uploads.put(parseOrThrow(artifactsRpc.put.request, data, 'put-artifact command'));
+  }
+
   @MessagePattern(artifactsRpc.abortUpload.subject)
   onAbort(@Payload() data: unknown): Promise<{ ok: true }> {
     const { workerId, uploadId } = parseOrThrow(artifactsRpc.abortUpload.request, data, 'abort-artifact-upload command');
