@@ -26,21 +26,24 @@ export function describeArtifactStoreContract(name: string, factory: () => Promi
     });
     afterAll(() => subject?.close());
 
+    /** What an upload of `data` declares (its sha and size unless overridden). */
+    const declare = (taskId: string, attempt: number, artifactName: string, data: Buffer, declared: Partial<PendingUpload> = {}): PendingUpload => ({
+      uploadId: randomUUID(),
+      taskId,
+      attempt,
+      name: artifactName,
+      workerId: 'w-1',
+      sha256: sha256(data),
+      declaredBytes: data.length,
+      maxBytes: 1024 * 1024,
+      contentType: 'application/octet-stream',
+      startedAt: new Date(),
+      ...declared,
+    });
+
     /** Begins an upload of `data` (declared sha and size unless overridden) and puts its chunks in order. */
     async function upload(taskId: string, attempt: number, artifactName: string, data: Buffer, declared: Partial<PendingUpload> = {}): Promise<PendingUpload> {
-      const pending: PendingUpload = {
-        uploadId: randomUUID(),
-        taskId,
-        attempt,
-        name: artifactName,
-        workerId: 'w-1',
-        sha256: sha256(data),
-        declaredBytes: data.length,
-        maxBytes: 1024 * 1024,
-        contentType: 'application/octet-stream',
-        startedAt: new Date(),
-        ...declared,
-      };
+      const pending = declare(taskId, attempt, artifactName, data, declared);
       await store.beginUpload(pending);
       for (let seq = 0; seq * CHUNK < data.length; seq++) await store.putChunk(pending, seq, data.subarray(seq * CHUNK, (seq + 1) * CHUNK));
       return pending;
@@ -126,20 +129,8 @@ export function describeArtifactStoreContract(name: string, factory: () => Promi
     });
 
     describe('a whole artifact stored at once', () => {
-      /** What a put declares for `data`, as begin would. */
-      const whole = (taskId: string, attempt: number, artifactName: string, data: Buffer, declared: Partial<PendingUpload> = {}): PendingUpload => ({
-        uploadId: randomUUID(),
-        taskId,
-        attempt,
-        name: artifactName,
-        workerId: 'w-1',
-        sha256: sha256(data),
-        declaredBytes: data.length,
-        maxBytes: 1024 * 1024,
-        contentType: 'text/plain; charset=utf-8',
-        startedAt: new Date(),
-        ...declared,
-      });
+      const whole = (taskId: string, attempt: number, artifactName: string, data: Buffer, declared: Partial<PendingUpload> = {}): PendingUpload =>
+        declare(taskId, attempt, artifactName, data, { contentType: 'text/plain; charset=utf-8', ...declared });
 
       it('is visible at once, in pieces of the chunk size, and read back byte for byte', async () => {
         const taskId = randomUUID();

@@ -36,20 +36,9 @@ export class ArtifactUploadHandler {
   async begin(request: BeginArtifactUpload): Promise<ArtifactUploadStarted> {
     await this.fence(request.workerId, request.taskId, request.attempt);
     const maxBytes = await this.allowance(request.taskId, request.attempt, request.name, request.bytes);
-    const uploadId = newId();
-    await this.store.beginUpload({
-      uploadId,
-      taskId: request.taskId,
-      attempt: request.attempt,
-      name: request.name,
-      workerId: request.workerId,
-      sha256: request.sha256,
-      declaredBytes: request.bytes ?? null,
-      maxBytes,
-      contentType: artifactContentType(request.name),
-      startedAt: new Date(),
-    });
-    return { uploadId, chunkBytes: this.settings.chunkBytes, maxBytes };
+    const upload = pendingOf(request, maxBytes);
+    await this.store.beginUpload(upload);
+    return { uploadId: upload.uploadId, chunkBytes: this.settings.chunkBytes, maxBytes };
   }
 
   async putChunk(request: PutArtifactChunk): Promise<{ ok: true }> {
@@ -90,18 +79,7 @@ export class ArtifactUploadHandler {
     const data = Buffer.from(request.data, 'base64');
     await this.fence(request.workerId, request.taskId, request.attempt);
     const maxBytes = await this.allowance(request.taskId, request.attempt, request.name, data.length);
-    const upload: PendingUpload = {
-      uploadId: newId(),
-      taskId: request.taskId,
-      attempt: request.attempt,
-      name: request.name,
-      workerId: request.workerId,
-      sha256: request.sha256,
-      declaredBytes: request.bytes ?? null,
-      maxBytes,
-      contentType: artifactContentType(request.name),
-      startedAt: new Date(),
-    };
+    const upload = pendingOf(request, maxBytes);
     const outcome = await this.store.storeWhole(upload, data, this.settings.chunkBytes, upload.startedAt);
     if (outcome.committed) return storedAs(outcome.artifact);
     throw refusalOf(outcome, upload, maxBytes);
@@ -136,6 +114,22 @@ export class ArtifactUploadHandler {
     if (!upload || upload.workerId !== workerId) throw noSuchUpload();
     return upload;
   }
+}
+
+/** A new upload of what `request` declares, allowed `maxBytes`. */
+function pendingOf(request: BeginArtifactUpload, maxBytes: number): PendingUpload {
+  return {
+    uploadId: newId(),
+    taskId: request.taskId,
+    attempt: request.attempt,
+    name: request.name,
+    workerId: request.workerId,
+    sha256: request.sha256,
+    declaredBytes: request.bytes ?? null,
+    maxBytes,
+    contentType: artifactContentType(request.name),
+    startedAt: new Date(),
+  };
 }
 
 const storedAs = ({ name, attempt, bytes, sha256 }: StoredArtifact): ArtifactUploaded => ({ name, attempt, bytes, sha256 });

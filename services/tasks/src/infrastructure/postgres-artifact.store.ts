@@ -6,7 +6,7 @@
  * key, and an advisory lock on the key orders two commits of the same name. Invariants: see
  * artifact-store.port.ts; proven by test/artifact-store.int.spec.ts.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import {
   checkChunks,
   checkWhole,
@@ -25,21 +25,7 @@ export class PostgresArtifactStore implements ArtifactStore {
   constructor(private readonly db: Kysely<TasksDatabase>) {}
 
   async beginUpload(u: PendingUpload): Promise<void> {
-    await this.db
-      .insertInto('artifacts')
-      .values({
-        id: u.uploadId,
-        task_id: u.taskId,
-        attempt: u.attempt,
-        name: u.name,
-        worker_id: u.workerId,
-        sha256: u.sha256,
-        declared_bytes: u.declaredBytes,
-        max_bytes: u.maxBytes,
-        content_type: u.contentType,
-        created_at: u.startedAt,
-      })
-      .execute();
+    await this.db.insertInto('artifacts').values(rowOf(u)).execute();
   }
 
   async pendingUpload(uploadId: string): Promise<PendingUpload | undefined> {
@@ -83,16 +69,10 @@ export class PostgresArtifactStore implements ArtifactStore {
     });
     if (!('ok' in checked)) return checked;
     return this.db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtextextended(${`${upload.taskId}/${upload.attempt}/${upload.name}`}, 0))`.execute(trx);
+      await lockKey(trx, upload);
       const still = await trx.selectFrom('artifacts').select('id').where('id', '=', uploadId).where('complete', '=', false).forUpdate().executeTakeFirst();
       if (!still) return { committed: false, reason: 'no-such-upload' } as const;
-      await trx
-        .deleteFrom('artifacts')
-        .where('task_id', '=', upload.taskId)
-        .where('attempt', '=', upload.attempt)
-        .where('name', '=', upload.name)
-        .where('complete', '=', true)
-        .execute();
+      await deleteCurrent(trx, upload);
       const row = await trx
         .updateTable('artifacts')
         .set({ complete: true, bytes: checked.bytes, chunks: checked.chunks, created_at: now })
@@ -109,31 +89,11 @@ export class PostgresArtifactStore implements ArtifactStore {
     if (!('ok' in checked)) return checked;
     // One transaction, under the key's lock like a commit: the current row goes, the new one is complete from its insert.
     return this.db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtextextended(${`${u.taskId}/${u.attempt}/${u.name}`}, 0))`.execute(trx);
-      await trx
-        .deleteFrom('artifacts')
-        .where('task_id', '=', u.taskId)
-        .where('attempt', '=', u.attempt)
-        .where('name', '=', u.name)
-        .where('complete', '=', true)
-        .execute();
+      await lockKey(trx, u);
+      await deleteCurrent(trx, u);
       const row = await trx
         .insertInto('artifacts')
-        .values({
-          id: u.uploadId,
-          task_id: u.taskId,
-          attempt: u.attempt,
-          name: u.name,
-          worker_id: u.workerId,
-          sha256: u.sha256,
-          declared_bytes: u.declaredBytes,
-          max_bytes: u.maxBytes,
-          content_type: u.contentType,
-          created_at: now,
-          complete: true,
-          bytes: checked.bytes,
-          chunks: checked.chunks,
-        })
+        .values({ ...rowOf(u), created_at: now, complete: true, bytes: checked.bytes, chunks: checked.chunks })
         .returningAll()
         .executeTakeFirstOrThrow();
       if (pieces.length > 0)
@@ -189,6 +149,40 @@ export class PostgresArtifactStore implements ArtifactStore {
     const result = await this.db.deleteFrom('artifacts').where('complete', '=', false).where('created_at', '<', startedBefore).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
+}
+
+type ArtifactKey = Pick<PendingUpload, 'taskId' | 'attempt' | 'name'>;
+
+/** Orders two commits of one (task, attempt, name) until the transaction ends. */
+async function lockKey(trx: Transaction<TasksDatabase>, key: ArtifactKey): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`${key.taskId}/${key.attempt}/${key.name}`}, 0))`.execute(trx);
+}
+
+/** Deletes the (task, attempt, name)'s visible artifact; its chunks cascade. */
+async function deleteCurrent(trx: Transaction<TasksDatabase>, key: ArtifactKey): Promise<void> {
+  await trx
+    .deleteFrom('artifacts')
+    .where('task_id', '=', key.taskId)
+    .where('attempt', '=', key.attempt)
+    .where('name', '=', key.name)
+    .where('complete', '=', true)
+    .execute();
+}
+
+/** The `artifacts` row of an upload as begun. */
+function rowOf(u: PendingUpload): Insertable<ArtifactsTable> {
+  return {
+    id: u.uploadId,
+    task_id: u.taskId,
+    attempt: u.attempt,
+    name: u.name,
+    worker_id: u.workerId,
+    sha256: u.sha256,
+    declared_bytes: u.declaredBytes,
+    max_bytes: u.maxBytes,
+    content_type: u.contentType,
+    created_at: u.startedAt,
+  };
 }
 
 function toPending(row: Selectable<ArtifactsTable>): PendingUpload {
