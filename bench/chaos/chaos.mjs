@@ -158,6 +158,9 @@ try {
     // Replica 1 of the HA services runs only for the HA rows, which come first; it is stopped
     // after them, so every other row kills the one process of its service.
     ...(HA ? { replicas: Object.fromEntries(HA_SERVICES.map((s) => [s, 2])) } : {}),
+    // Enough of each process's output to explain a task of the round (a long round's agent logs
+    // ~150 kB); the default 20 kB had lost a round's first tasks by the time it was judged.
+    keepOutputBytes: 4_000_000,
   });
 } catch (e) {
   // startPlatform stops what it started; the cluster is ours to stop.
