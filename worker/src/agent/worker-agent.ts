@@ -4,7 +4,8 @@
  * Invariants (proven in test/worker-agent.int.spec.ts):
  * - An assignment is acked only after its `started` report is stored, or after its refusal
  *   (`finished`/handed_back, when full, draining or the tool is missing) is stored. A redelivery
- *   of an attempt already running or recently finished is acked and ignored, never run twice.
+ *   of an attempt already running or recently finished is acked and ignored, never run twice; so
+ *   is an assignment stored long before the newest one received (a replay: order-replay.ts).
  * - Every accepted attempt ends with exactly one `finished` report: succeeded / failed (exit
  *   code), timed_out, cancelled, or handed_back when shutdown's grace period ran out.
  * - A cancel for an unknown task or attempt is acked and ignored (it may be for an attempt that
@@ -62,6 +63,7 @@ import { HeartbeatPublisher } from './heartbeat.publisher';
 import { AgentOutput } from './live-agent-event';
 import { NatsLink } from './nats-link';
 import { OrderConsumer } from './order-consumer';
+import { defaultStaleAfterMs, judgeOrder, OrdersSeenFile, type OrdersSeen } from './order-replay';
 import { ReportOutbox } from './report-outbox';
 import { AttemptJournal, killLeftover, type JournalEntry } from './attempt-journal';
 import { exitStatusFile, finishedLeftover, leftoverPaths, leftoverWork, removeLeftover, type LeftoverPaths } from './leftover-attempt';
@@ -91,6 +93,8 @@ export interface WorkerAgentConfig {
   workspaces: WorkspaceManager;
   /** Where attempts' logs and artifacts go (the platform, over HTTP); none: kept nowhere. */
   artifacts?: ArtifactSink;
+  /** Recognising replayed assignments (order-replay.ts); the defaults unless a test shrinks them. */
+  replay?: { staleAfterMs?: number; recentLimit?: number };
 }
 
 interface RunningAttempt {
@@ -104,8 +108,13 @@ interface RunningAttempt {
   abort?: AbortController;
 }
 
-/** How many finished attempt keys are remembered to recognise redeliveries. */
-const recentLimit = 1_000;
+/**
+ * How many finished attempt keys are remembered to recognise redeliveries (~100 bytes each). With
+ * 1,000, a busy agent forgot an attempt within a minute; an older replay is order-replay.ts's.
+ */
+const defaultRecentLimit = 20_000;
+/** At most one line per this long about stale assignments ignored (a replay brings thousands). */
+const staleLogEveryMs = 10_000;
 
 export class WorkerAgent {
   private readonly running = new Map<string, RunningAttempt>();
@@ -117,6 +126,9 @@ export class WorkerAgent {
   private readonly heartbeat: HeartbeatPublisher;
   private draining = false;
   private idleWaiters: (() => void)[] = [];
+  /** The newest assignment received (order-replay.ts), kept in the state dir; stale ones ignored since the last line about them. */
+  private readonly ordersFile: OrdersSeenFile;
+  private readonly orders: { seen: OrdersSeen; staleIgnored: number; staleLoggedAt: number };
 
   constructor(
     private readonly nc: NatsConnection,
@@ -128,6 +140,8 @@ export class WorkerAgent {
     const link = new NatsLink(nc);
     this.outbox = new ReportOutbox(js, workReportSubject(config.workerId), logger, { link });
     this.journal = new AttemptJournal(config.stateDir);
+    this.ordersFile = new OrdersSeenFile(config.stateDir);
+    this.orders = { seen: this.ordersFile.load(), staleIgnored: 0, staleLoggedAt: 0 };
     this.consumer = new OrderConsumer(link, js, logger, {
       stream: workStream.name,
       durable: workerConsumerName(config.workerId),
@@ -260,7 +274,31 @@ export class WorkerAgent {
       msg.ack();
       return;
     }
+    const stored = { storedMs: msg.info.timestampNanos / 1e6, seq: msg.info.streamSequence };
+    const verdict = judgeOrder(stored, this.orders.seen, this.config.replay?.staleAfterMs ?? defaultStaleAfterMs);
+    if (verdict.stale) return this.ignoreStale(key, msg, stored.storedMs);
+    if (verdict.seen.highestSeq !== this.orders.seen.highestSeq) this.ordersFile.save(verdict.seen);
+    this.orders.seen = verdict.seen;
     this.accept(order, key, msg);
+  }
+
+  /**
+   * Acks a replayed assignment without starting it (order-replay.ts), and says so now and then.
+   * Not remembered: a replay's thousands would push out the finished attempts the memory is for,
+   * and the rule judges the order the same way if it comes again.
+   */
+  private ignoreStale(key: string, msg: JsMsg, storedMs: number): void {
+    msg.ack();
+    this.orders.staleIgnored += 1;
+    const now = performance.now();
+    if (this.orders.staleLoggedAt !== 0 && now - this.orders.staleLoggedAt < staleLogEveryMs) return;
+    const ageSeconds = Math.round((this.orders.seen.newestMs - storedMs) / 1000);
+    this.logger.warn(
+      `ignored ${this.orders.staleIgnored} assignment(s) stored long before the newest one received (${key}: ${ageSeconds} s before it) — ` +
+        'a replay of the WORK stream (nats-server restarted uncleanly?); their leases ran out, so the platform has requeued or finished them',
+    );
+    this.orders.staleIgnored = 0;
+    this.orders.staleLoggedAt = now;
   }
 
   /** Refuses, fails or starts one assignment; the message is acked once the report is stored. */
@@ -718,7 +756,7 @@ export class WorkerAgent {
 
   private remember(key: string): void {
     this.recent.add(key);
-    if (this.recent.size > recentLimit) {
+    if (this.recent.size > (this.config.replay?.recentLimit ?? defaultRecentLimit)) {
       const oldest = this.recent.values().next().value;
       if (oldest !== undefined) this.recent.delete(oldest);
     }

@@ -11,6 +11,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { describeError, type Logger } from '../logging/logger';
 import { ShutdownSignals } from './shutdown-signals';
+import { replayOverrides } from '../agent/order-replay';
 import { platformSecretSource } from '../agent/task-secrets';
 import { WorkerAgent } from '../agent/worker-agent';
 import { OptionsError, normaliseUrl, type WorkerOptions } from '../config/worker-options';
@@ -116,6 +117,7 @@ export async function runStart(options: WorkerOptions, logger: Logger): Promise<
           { slots: options.slots },
         ),
         artifacts: platformArtifactSink(url, { workerId: registration.workerId, credential: registration.credential }, logger),
+        replay: replayOverrides(process.env),
       },
       sampler,
       logger,
