@@ -403,6 +403,20 @@ function logAgentLines(match, last) {
   }
 }
 
+/** Per agent process, how many of its lines about ignored replayed assignments were logged already. */
+const replayLinesLogged = new WeakMap();
+/** Logs what the agents said since the last round about a replay of the WORK stream they recognised (order-replay.ts). */
+function logReplays() {
+  for (const [w, agent] of agents.entries()) {
+    const lines = agent
+      .output()
+      .split('\n')
+      .filter((l) => /ignored \d+ assignment/.test(l));
+    for (const line of lines.slice(replayLinesLogged.get(agent) ?? 0)) log(`  agent ${w}: ${line.slice(0, 300)}`);
+    replayLinesLogged.set(agent, lines.length);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // One round: `count` tasks submitted by 16 clients; `during(progress)` is called as tasks finish
 // (progress = share of tasks whose command finished) and may kill things. Resolves with the round's
@@ -511,6 +525,8 @@ async function round({ count, workMs, during, pace }) {
         .slice(-15))
         log(`  tasks: ${line.slice(0, 400)}`);
   }
+
+  logReplays();
 
   // Stale results: from each task's stream in the tasks store.
   const events = await query(
