@@ -128,8 +128,12 @@ describe('Backpressure on POST /tasks', () => {
     expect(full).toBeDefined();
     expect(full!.headers.get('retry-after')).toBe('5');
     expect(full!.body.message).toMatch(/the platform's queue holds 40 tasks waiting for a worker, its limit is 40/);
-    // The list reads the read model, which may be a moment behind the last creates.
-    await eventually('40 queued tasks listed', async () => ((await queued()).length === 40 ? true : undefined), 5_000);
+    // The list reads the read model, which may be a moment behind the last creates — seconds while
+    // the rest of the suite loads both cores (a full run once timed out at 5 s; alone it takes ms).
+    let listed = 0;
+    await eventually('40 queued tasks listed', async () => ((listed = (await queued()).length) === 40 ? true : undefined), 20_000).catch((e: unknown) => {
+      throw new Error(`${String(e)}; the list held ${listed} queued tasks`);
+    });
     await new Promise((r) => setTimeout(r, 300));
     expect(await queued()).toHaveLength(40);
     // Another user is refused too: the limit is the platform's.

@@ -1,8 +1,9 @@
 /*
  * Recognises an assignment that can only be a replay of the WORK stream, so the agent never
  * starts it. nats-server can reset a durable consumer's ack floor when it restarts after an
- * unclean stop (reported upstream as nats-io/nats-server#8036; the crash matrix's nats-server row
- * once had 111 finished attempts run a second time), and the consumer then delivers every
+ * unclean stop (nats-io/nats-server#8036, open: a single node with limits retention after a power
+ * failure; the crash matrix's nats-server row once had 111 finished attempts run a second time,
+ * and this is the explanation that fits, not a proven one), and the consumer then delivers every
  * assignment the stream still holds (its max_age is 7 days). The agent's memory of finished
  * attempts is bounded, so a replay's oldest orders would run again and push the newest out of it.
  *
