@@ -108,14 +108,17 @@ export async function checkChunks(
   return { ok: true, bytes, chunks };
 }
 
-/** `data` in pieces of `chunkBytes` (none for an empty artifact): how every adapter lays out a whole artifact. */
-export function piecesOf(data: Buffer, chunkBytes: number): Buffer[] {
+/**
+ * A whole artifact held in memory, laid out as every adapter stores it — pieces of `chunkBytes`,
+ * none when empty — and checked as a commit checks its chunks (checkChunks).
+ */
+export async function checkWhole(
+  upload: PendingUpload,
+  data: Buffer,
+  chunkBytes: number,
+): Promise<{ pieces: Buffer[]; checked: Awaited<ReturnType<typeof checkChunks>> }> {
   const pieces: Buffer[] = [];
   for (let at = 0; at < data.length; at += chunkBytes) pieces.push(data.subarray(at, at + chunkBytes));
-  return pieces;
-}
-
-/** checkChunks over a whole artifact held in memory. */
-export function checkWhole(upload: PendingUpload, pieces: readonly Buffer[]): ReturnType<typeof checkChunks> {
-  return checkChunks(upload, upload.maxBytes, new Map(pieces.map((piece, seq) => [seq, piece.length])), (seq) => Promise.resolve(pieces[seq]));
+  const sizes = new Map(pieces.map((piece, seq) => [seq, piece.length]));
+  return { pieces, checked: await checkChunks(upload, upload.maxBytes, sizes, (seq) => Promise.resolve(pieces[seq])) };
 }

@@ -1,8 +1,9 @@
 /*
  * Uploads of an attempt's log and artifacts, in the steps the gateway drives over NATS (messages
  * are capped at 1 MiB): begin (fenced, quota), chunks in order, commit (checked, fenced again),
- * or abort — or, for one that fits a message, put (fenced, quota, checked and stored at once). The fence reads the task's stream, never task_view, so it is as current as the one
- * that judges the worker's reports: only the worker holding the task's current attempt, while it
+ * or abort — or, for one that fits a message, put (fenced, quota, checked and stored at once).
+ * The fence reads the task's stream, never task_view, so it is as current as the one that judges
+ * the worker's reports: only the worker holding the task's current attempt, while it
  * is assigned or running (task-secret-access.ts). Commit fences again: a worker that lost the
  * task while its bytes were on the way stores nothing.
  */

@@ -7,15 +7,7 @@
  * artifact-store.port.ts; proven by test/artifact-store.int.spec.ts.
  */
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
-import {
-  checkChunks,
-  checkWhole,
-  piecesOf,
-  type ArtifactStore,
-  type CommitOutcome,
-  type PendingUpload,
-  type StoredArtifact,
-} from '../application/artifact-store.port';
+import { checkChunks, checkWhole, type ArtifactStore, type CommitOutcome, type PendingUpload, type StoredArtifact } from '../application/artifact-store.port';
 import type { ArtifactsTable, TasksDatabase } from './tasks.database';
 
 /** Chunks read per query while hashing at commit (8 × 512 KiB). */
@@ -84,8 +76,7 @@ export class PostgresArtifactStore implements ArtifactStore {
   }
 
   async storeWhole(u: PendingUpload, data: Buffer, chunkBytes: number, now: Date): Promise<CommitOutcome> {
-    const pieces = piecesOf(data, chunkBytes);
-    const checked = await checkWhole(u, pieces);
+    const { pieces, checked } = await checkWhole(u, data, chunkBytes);
     if (!('ok' in checked)) return checked;
     // One transaction, under the key's lock like a commit: the current row goes, the new one is complete from its insert.
     return this.db.transaction().execute(async (trx) => {

@@ -13,15 +13,7 @@
  * Invariants: see artifact-store.port.ts; proven by test/artifact-store.int.spec.ts when S3_URL is set.
  */
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import {
-  checkChunks,
-  checkWhole,
-  piecesOf,
-  type ArtifactStore,
-  type CommitOutcome,
-  type PendingUpload,
-  type StoredArtifact,
-} from '../application/artifact-store.port';
+import { checkChunks, checkWhole, type ArtifactStore, type CommitOutcome, type PendingUpload, type StoredArtifact } from '../application/artifact-store.port';
 
 export interface S3ArtifactStoreOptions {
   /** Endpoint of an S3-compatible server (`http://minio:9000`); absent for AWS S3 itself. */
@@ -169,6 +161,15 @@ export class S3ArtifactStore implements ArtifactStore {
       this.getBytes(this.chunkKey(upload.taskId, uploadId, seq)),
     );
     if (!('ok' in checked)) return checked;
+    return { committed: true, artifact: await this.publish(upload, checked, now) };
+  }
+
+  /**
+   * Makes a checked upload the artifact of its (task, attempt, name): the pointer's overwrite is the
+   * replacement; then the upload record and the replaced bytes go.
+   */
+  private async publish(upload: PendingUpload, checked: { bytes: number; chunks: number }, now: Date): Promise<StoredArtifact> {
+    const uploadId = upload.uploadId;
     const artifact: StoredArtifact = {
       artifactId: uploadId,
       taskId: upload.taskId,
@@ -186,17 +187,20 @@ export class S3ArtifactStore implements ArtifactStore {
     await this.put(pointer, JSON.stringify(json), 'application/json');
     await this.remove(this.uploadKey(uploadId));
     if (replaced && replaced.artifactId !== uploadId) await this.removeBlob(upload.taskId, replaced.artifactId);
-    return { committed: true, artifact };
+    return artifact;
   }
 
-  /** As begin, chunks and commit: S3 has no transaction to save a step with. */
+  /**
+   * As begin, chunks and commit, without reading the chunks back to check them (they were checked
+   * in memory). The upload record comes first, so a crash before the pointer leaves bytes the
+   * janitor's removeAbandoned finds.
+   */
   async storeWhole(u: PendingUpload, data: Buffer, chunkBytes: number, now: Date): Promise<CommitOutcome> {
-    const pieces = piecesOf(data, chunkBytes);
-    const checked = await checkWhole(u, pieces);
+    const { pieces, checked } = await checkWhole(u, data, chunkBytes);
     if (!('ok' in checked)) return checked;
     await this.beginUpload(u);
     await eachLimited([...pieces.entries()], 4, ([seq, piece]) => this.put(this.chunkKey(u.taskId, u.uploadId, seq), piece, 'application/octet-stream'));
-    return this.commitUpload(u.uploadId, now);
+    return { committed: true, artifact: await this.publish(u, checked, now) };
   }
 
   async abortUpload(uploadId: string): Promise<void> {
